@@ -1,0 +1,2 @@
+export { createTwilioClient, RoutedRequestClient } from './http-client.js';
+export type { TwilioBaseUrl, TwilioClient, TwilioCredential, TwilioHttpOptions } from './http-client.js';

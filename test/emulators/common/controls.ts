@@ -1,0 +1,123 @@
+/**
+ * Test controls shared by the Twilio and Secrets Manager emulators.
+ *
+ * Every request an emulator serves passes through `admit()` once its operation is known:
+ * latency is applied, a fault may be chosen, and the outcome is appended to the request log.
+ * The log never holds a secret: only the operation, the path (no query string) and the
+ * credential's *identifier* (Account SID, API key SID, or AWS access key id).
+ */
+
+export type FaultKind = 'server-error' | 'throttle' | 'drop' | 'slow';
+export const FAULT_KINDS: readonly FaultKind[] = ['server-error', 'throttle', 'drop', 'slow'];
+
+export interface FaultPlan {
+  /** Probability (0..1) that an eligible request gets a fault. */
+  rate?: number;
+  /** Kinds drawn from when `rate` fires; defaults to every kind. */
+  kinds?: readonly FaultKind[];
+  /** Scripted faults, consumed one per eligible request before `rate` applies; 'ok' passes. */
+  sequence?: readonly (FaultKind | 'ok')[];
+  /** Only these operations are eligible (default: all). */
+  operations?: readonly string[];
+  /** Only mutating (or only read) operations are eligible. */
+  mutating?: boolean;
+  /** Seed for the pseudo-random choice, so a failing run can be replayed. */
+  seed?: number;
+  /** How long a 'slow' fault holds the response, in milliseconds. */
+  slowMs?: number;
+}
+
+export interface RequestLogEntry {
+  seq: number;
+  atMs: number;
+  service: string;
+  operation: string;
+  method: string;
+  path: string;
+  /** SID or access key id that authenticated the call; never the secret. */
+  credential?: string;
+  mutating: boolean;
+  status?: number;
+  fault?: FaultKind;
+}
+
+export interface Admission {
+  entry: RequestLogEntry;
+  fault?: FaultKind;
+  slowMs: number;
+}
+
+/** Small deterministic PRNG (mulberry32) so fault runs are replayable from a seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class EmulatorControls {
+  /** Added to every response, in milliseconds. */
+  latencyMs = 0;
+  readonly log: RequestLogEntry[] = [];
+  private plan: FaultPlan | undefined;
+  private sequence: (FaultKind | 'ok')[] = [];
+  private random: () => number = prng(1);
+  private seq = 0;
+
+  constructor(private readonly service: string) {}
+
+  setFaults(plan: FaultPlan): void {
+    if (plan.rate !== undefined && !(plan.rate >= 0 && plan.rate <= 1)) {
+      throw new RangeError(`fault rate must be between 0 and 1, got ${plan.rate}`);
+    }
+    this.plan = plan;
+    this.sequence = [...(plan.sequence ?? [])];
+    this.random = prng(plan.seed ?? 1);
+  }
+
+  clearFaults(): void {
+    this.plan = undefined;
+    this.sequence = [];
+  }
+
+  /** Forget the request log and faults; latency back to zero. State of the emulated service is untouched. */
+  reset(): void {
+    this.clearFaults();
+    this.latencyMs = 0;
+    this.log.length = 0;
+  }
+
+  /** Called once per request, when the operation is known. Records it and decides on a fault. */
+  async admit(op: { operation: string; method: string; path: string; credential?: string; mutating: boolean }): Promise<Admission> {
+    const entry: RequestLogEntry = { seq: ++this.seq, atMs: Date.now(), service: this.service, ...op };
+    this.log.push(entry);
+    const fault = this.chooseFault(op.operation, op.mutating);
+    if (fault) entry.fault = fault;
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    return { entry, fault, slowMs: this.plan?.slowMs ?? 1500 };
+  }
+
+  mutatingCalls(): RequestLogEntry[] {
+    return this.log.filter((e) => e.mutating);
+  }
+
+  private chooseFault(operation: string, mutating: boolean): FaultKind | undefined {
+    const plan = this.plan;
+    if (!plan) return undefined;
+    if (plan.operations && !plan.operations.includes(operation)) return undefined;
+    if (plan.mutating !== undefined && plan.mutating !== mutating) return undefined;
+    const scripted = this.sequence.shift();
+    if (scripted !== undefined) return scripted === 'ok' ? undefined : scripted;
+    if (!plan.rate || this.random() >= plan.rate) return undefined;
+    const kinds = plan.kinds?.length ? plan.kinds : FAULT_KINDS;
+    return kinds[Math.floor(this.random() * kinds.length)];
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
