@@ -1,0 +1,94 @@
+/**
+ * The small interfaces the rotation core talks to. Adapters implement them; tests pass in-memory fakes.
+ * Every method is safe to repeat: a rerun after a crash calls the same method with the same arguments.
+ */
+
+export const CURRENT = 'AWSCURRENT';
+export const PENDING = 'AWSPENDING';
+export const PREVIOUS = 'AWSPREVIOUS';
+
+export interface StoredVersion {
+  versionId: string;
+  /** Staging labels on this version (order not significant). */
+  stages: string[];
+  createdAtMs: number;
+  /** The secret text; present for versions labelled AWSCURRENT, AWSPENDING or AWSPREVIOUS. */
+  value?: string;
+}
+
+export interface StoredSecret {
+  secretId: string;
+  /** Labelled versions only. */
+  versions: StoredVersion[];
+  /** Every version id the secret has ever had, deprecated ones included: a token is never reused. */
+  allVersionIds: string[];
+  tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * - stored:         a new version was written.
+ * - already-stored: this token already holds this exact value (a repeat after a crash).
+ * - token-conflict: the token (or, for create, the secret) is taken by a different value — another
+ *                   rotator got there first. The caller must revoke what it made and stop.
+ */
+export type PutResult = 'stored' | 'already-stored' | 'token-conflict';
+
+export interface SecretStore {
+  readonly kind: 'aws' | 'file';
+  /** `undefined` when the secret does not exist. */
+  read(secretId: string): Promise<StoredSecret | undefined>;
+  /** Creates the secret with one version `token` labelled AWSCURRENT. */
+  create(secretId: string, token: string, value: string): Promise<PutResult>;
+  /** Adds version `token` labelled AWSPENDING (taking the label from any other version). */
+  putPending(secretId: string, token: string, value: string): Promise<PutResult>;
+  /**
+   * Makes `token` AWSCURRENT; the version that held AWSCURRENT becomes AWSPREVIOUS. Then removes
+   * AWSPENDING from `token`. Returns once `token` is AWSCURRENT, whoever moved it.
+   */
+  promote(secretId: string, token: string): Promise<void>;
+  /** Removes AWSPENDING from `token` when it carries it; the version becomes deprecated. */
+  abandonPending(secretId: string, token: string): Promise<void>;
+  /** Adds or overwrites tags; other tags are kept. */
+  setTags(secretId: string, tags: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export interface RestrictedPolicy {
+  allow: string[];
+}
+
+export interface TwilioKey {
+  sid: string;
+  friendlyName: string | null;
+  createdAtMs: number;
+}
+
+export interface CreatedKey extends TwilioKey {
+  /** Shown by Twilio exactly once. */
+  secret: string;
+}
+
+/** Key management on one account, authenticated with the admin credential. */
+export interface TwilioKeys {
+  /** Every key on the account: all pages, or an error. Never a partial list. */
+  list(): Promise<TwilioKey[]>;
+  create(request: { friendlyName: string; policy?: RestrictedPolicy }): Promise<CreatedKey>;
+  /** The policy of a key, `null` for a Standard or Main key, `undefined` when the key does not exist. */
+  fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined>;
+  /** 'already-gone' when Twilio says 404: deleting is idempotent. */
+  remove(sid: string): Promise<'deleted' | 'already-gone'>;
+}
+
+export type VerifyResult =
+  | { ok: true }
+  | { ok: false; definitive: boolean; reason: string };
+
+/** Proves that a key authenticates, using the key itself. */
+export interface KeyVerifier {
+  verify(key: { accountSid: string; sid: string; secret: string }, how: VerifyMethod): Promise<VerifyResult>;
+}
+
+export type VerifyMethod =
+  | { kind: 'list-incoming-phone-numbers' }
+  | { kind: 'list-messages' }
+  | { kind: 'fetch-own-key' }
+  | { kind: 'url'; url: string };
