@@ -1,0 +1,47 @@
+import type { ProbeConfig } from '../../config/types.js';
+import type { ProbeResult } from '../../core/state.js';
+import { redact } from '../../log.js';
+
+function pick(value: unknown, path: string): unknown {
+  let at = value;
+  for (const part of path.split('.')) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
+/**
+ * Asks one consumer which key it uses. The consumer answers JSON in which `field` holds the key SID.
+ * Any failure is a "not yet", never an error: the gate simply keeps the old key alive.
+ */
+export async function runProbe(probe: ProbeConfig, expectedSid: string, env: NodeJS.ProcessEnv = process.env): Promise<ProbeResult> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (probe.headerName && probe.headerValueEnv) {
+    const value = env[probe.headerValueEnv];
+    if (!value) return { url: probe.url, ok: false, problem: `environment variable ${probe.headerValueEnv} is not set` };
+    headers[probe.headerName] = value;
+  }
+  try {
+    const res = await fetch(probe.url, { headers, signal: AbortSignal.timeout(probe.timeoutMs), redirect: 'error' });
+    if (!res.ok) return { url: probe.url, ok: false, problem: `answered HTTP ${res.status}` };
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      return { url: probe.url, ok: false, problem: 'did not answer JSON' };
+    }
+    const reported = pick(body, probe.field);
+    if (typeof reported !== 'string') return { url: probe.url, ok: false, problem: `has no string at "${probe.field}"` };
+    // Only a key SID is echoed back; anything else might be a secret the consumer put there by mistake.
+    const safe = /^SK[0-9a-fA-F]{32}$/.test(reported) ? reported : '(not a key SID)';
+    return { url: probe.url, reported: safe, ok: reported === expectedSid, ...(reported === expectedSid ? {} : { problem: `reports ${safe}, not ${expectedSid}` }) };
+  } catch (err) {
+    const e = err as { name?: string; cause?: { code?: string } };
+    return { url: probe.url, ok: false, problem: e.name === 'TimeoutError' ? `no answer within ${probe.timeoutMs} ms` : `unreachable (${redact(e.cause?.code ?? e.name ?? 'error')})` };
+  }
+}
+
+export async function runProbes(probes: readonly ProbeConfig[], expectedSid: string, env?: NodeJS.ProcessEnv): Promise<ProbeResult[]> {
+  return Promise.all(probes.map((p) => runProbe(p, expectedSid, env)));
+}

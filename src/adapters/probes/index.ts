@@ -1,0 +1,1 @@
+export { runProbe, runProbes } from './http-probe.js';

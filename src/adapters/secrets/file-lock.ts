@@ -1,0 +1,47 @@
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+
+/**
+ * A cross-process lock beside the store file, held only for the few milliseconds of one
+ * read-modify-write. A lock left by a killed process is taken over once its holder is gone.
+ */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
+  const lockPath = `${path}.lock`;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create lock file ${lockPath}`, { cause: err });
+      if (await isStale(lockPath)) {
+        await unlink(lockPath).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`file store ${path} stayed locked for ${waitMs} ms by another process (lock file ${lockPath})`, { cause: err });
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lockPath).catch(() => undefined);
+  }
+}
+
+async function isStale(lockPath: string): Promise<boolean> {
+  try {
+    const pid = Number((await readFile(lockPath, 'utf8')).trim());
+    if (!Number.isInteger(pid) || pid <= 0) {
+      // Being written right now, or garbage: only stale once it has sat there a while.
+      return Date.now() - (await stat(lockPath)).mtimeMs > 5_000;
+    }
+    if (pid === process.pid) return false;
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ESRCH' || code === 'ENOENT';
+  }
+}

@@ -1,0 +1,3 @@
+export { awsStore } from './aws-store.js';
+export type { AwsStoreOptions } from './aws-store.js';
+export { fileStore } from './file-store.js';
