@@ -1,0 +1,44 @@
+import type { TargetConfig } from '../config/types.js';
+import type { RestrictedPolicy, TwilioKeys, VerifyMethod } from '../core/ports.js';
+import { verifyMethodFor } from '../core/verify-method.js';
+import { RotationError } from '../errors.js';
+
+export interface ResolvedPolicy {
+  /** What a new key gets; null for a Standard key. */
+  policy: RestrictedPolicy | null;
+  verifyMethod: VerifyMethod;
+  warnings: string[];
+}
+
+function drift(config: readonly string[], live: readonly string[]): string | undefined {
+  const added = config.filter((p) => !live.includes(p));
+  const removed = live.filter((p) => !config.includes(p));
+  if (added.length === 0 && removed.length === 0) return undefined;
+  return `policy drift between config and the live key: the next key ${[added.length ? `adds ${added.join(', ')}` : '', removed.length ? `drops ${removed.join(', ')}` : ''].filter(Boolean).join(' and ')}`;
+}
+
+/** The policy a new key gets and how to prove a key of this target works. Read-only. */
+export async function resolvePolicy(target: TargetConfig, keys: TwilioKeys, currentSid: string | undefined): Promise<ResolvedPolicy> {
+  const warnings: string[] = [];
+  let policy: RestrictedPolicy | null = null;
+  if (target.keyType === 'restricted') {
+    const live = currentSid ? await keys.fetchPolicy(currentSid) : undefined;
+    if (target.policy?.mode === 'explicit') {
+      policy = { allow: [...target.policy.allow] };
+      if (live) {
+        const d = drift(policy.allow, live.allow);
+        if (d) warnings.push(d);
+      } else if (live === null) warnings.push(`the current key ${currentSid} is not Restricted; the next key will be`);
+    } else {
+      if (!currentSid) throw new RotationError(target.name, 'resolve-policy', `policy "inherit" needs an existing key to copy from, and the secret has none; give policy {allow: [...]} for the first rotation`);
+      if (live === undefined) throw new RotationError(target.name, 'resolve-policy', `policy "inherit": the current key ${currentSid} does not exist on Twilio; give an explicit policy`);
+      if (live === null) throw new RotationError(target.name, 'resolve-policy', `policy "inherit": the current key ${currentSid} is not a Restricted key; use keyType "standard" or an explicit policy`);
+      policy = live;
+    }
+  }
+  const verifyMethod = verifyMethodFor(policy, target.validationUrl);
+  if (!verifyMethod) {
+    throw new RotationError(target.name, 'resolve-policy', 'the key policy grants nothing the rotator can use to prove a key works; set validationUrl to a Twilio URL the key may GET');
+  }
+  return { policy, verifyMethod, warnings };
+}

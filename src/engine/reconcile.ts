@@ -1,0 +1,179 @@
+import type { TargetConfig } from '../config/types.js';
+import type { SecretStore, TwilioKeys } from '../core/ports.js';
+import { formatCurrentSince, plan } from '../core/planner.js';
+import { isRotatorKeyName } from '../core/rotation-id.js';
+import { serializeApiKeySecret, type AdminCredential } from '../core/secret-shapes.js';
+import { isOutcome, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR, type Decision, type Observation, type PlannerSettings, type Step } from '../core/state.js';
+import { errorMessage, RotationError } from '../errors.js';
+import { redact } from '../log.js';
+import type { Runtime, RunOptions, StepRecord, TargetResult } from './context.js';
+import { observe, readAdmin } from './observe.js';
+import { resolvePolicy, type ResolvedPolicy } from './policy.js';
+import { preview } from './preview.js';
+
+/** A full rotation takes about eight steps; anything far beyond that is a bug, not progress. */
+const MAX_STEPS = 25;
+
+export function plannerSettings(target: TargetConfig, runtime: Runtime, options: RunOptions): PlannerSettings {
+  return {
+    prefix: target.friendlyNamePrefix,
+    maxAgeMs: target.maxAgeMs,
+    orphanGraceMs: runtime.orphanGraceMs,
+    force: options.force ?? false,
+    gate: { minOverlapMs: target.gate.minOverlapMs, maxWaitMs: target.gate.maxWaitMs, manualConfirm: target.gate.manualConfirm, probeCount: target.gate.probes.length },
+  };
+}
+
+/** Tag values allow only a small character set on AWS; errors are reduced to it. */
+function tagValue(text: string): string {
+  return redact(text).replace(/[^A-Za-z0-9 _.:/=+@-]/g, ' ').replace(/\s+/g, ' ').slice(0, 256);
+}
+
+export interface TargetSession {
+  target: TargetConfig;
+  store: SecretStore;
+  keys: TwilioKeys;
+  admin: AdminCredential;
+}
+
+export async function openSession(target: TargetConfig, runtime: Runtime): Promise<TargetSession> {
+  const admin = await readAdmin(runtime.store(target.admin.store), target);
+  return { target, store: runtime.store(target.secret.store), keys: runtime.keys(admin, target), admin };
+}
+
+/** Looks, then adds the gate results when the planner asks for them. */
+export async function decide(session: TargetSession, runtime: Runtime, settings: PlannerSettings, verified: ReadonlySet<string>): Promise<{ obs: Observation; decision: Decision }> {
+  const obs = await observe(session.store, () => session.keys.list(), session.target, runtime.now(), verified);
+  let decision = plan(obs, settings);
+  if (decision.kind === 'check-gate' && obs.current) {
+    const tags = obs.secret?.tags ?? {};
+    obs.gate = {
+      sinceMs: obs.nowMs,
+      probes: await runtime.probe(session.target, obs.current.key.apiKeySid),
+      confirmed: tags[TAG_CONFIRMED] === obs.current.versionId,
+    };
+    decision = plan(obs, settings);
+  }
+  return { obs, decision };
+}
+
+/** Brings one target as far along as it can go in this run. Never throws for a target's own failure. */
+export async function reconcileTarget(target: TargetConfig, runtime: Runtime, options: RunOptions = {}): Promise<TargetResult> {
+  const steps: StepRecord[] = [];
+  const log = runtime.logger.child({ target: target.name });
+  let session: TargetSession | undefined;
+  let current = 'read-state';
+  try {
+    session = await openSession(target, runtime);
+    if (options.dryRun) return await preview(session, runtime, plannerSettings(target, runtime, options));
+    const settings = plannerSettings(target, runtime, options);
+    const verified = new Set<string>();
+    let resolved: ResolvedPolicy | undefined;
+    const policyFor = async (obs: Observation) => (resolved ??= await resolvePolicy(target, session!.keys, obs.current?.key.apiKeySid));
+
+    for (let i = 0; i < MAX_STEPS; i++) {
+      current = 'observe';
+      const { obs, decision } = await decide(session, runtime, settings, verified);
+      if (isOutcome(decision)) {
+        await clearLastError(session, obs);
+        if (decision.kind === 'done') log.info(`done: current key ${decision.currentKeySid}, next rotation due ${new Date(decision.nextDueAtMs).toISOString()}`, { step: 'done', keySid: decision.currentKeySid });
+        else log[decision.kind === 'stuck' ? 'error' : 'info'](`${decision.kind}: old key ${decision.previousKeySid} kept until ${decision.on.join('; ')}`, { step: decision.kind, keySid: decision.previousKeySid });
+        return { target: target.name, steps, ...decision };
+      }
+      if (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs) {
+        log.warn(`out of time before ${decision.kind}; the next run resumes here`, { step: decision.kind });
+        return { target: target.name, steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
+      }
+      current = decision.kind;
+      const result = await act(decision, obs, session, runtime, verified, policyFor);
+      steps.push({ step: decision.kind, detail: result.detail });
+      log.info(result.detail, { step: decision.kind, ...('versionId' in decision ? { rotationId: decision.versionId } : {}), ...('keySid' in decision ? { keySid: decision.keySid } : {}) });
+      if (result.end) {
+        if (result.end.kind === 'failed') await recordLastError(session, `${decision.kind}: ${result.end.error}`);
+        return { target: target.name, steps, ...result.end };
+      }
+    }
+    throw new RotationError(target.name, current, `no convergence after ${MAX_STEPS} steps; this is a bug, please report it with the log`);
+  } catch (err) {
+    const message = redact(errorMessage(err));
+    log.error(`failed at ${current}: ${message}`, { step: current });
+    if (session && !options.dryRun) await recordLastError(session, `${current}: ${message}`);
+    return { target: target.name, steps, kind: 'failed', step: current, error: message };
+  }
+}
+
+async function recordLastError(session: TargetSession, message: string): Promise<void> {
+  // Best effort: the store may be the very thing that is failing.
+  await session.store.setTags(session.target.secret.secretId, { [TAG_LAST_ERROR]: tagValue(`${new Date().toISOString()} ${message}`) }).catch(() => undefined);
+}
+
+async function clearLastError(session: TargetSession, obs: Observation): Promise<void> {
+  if (obs.secret?.tags[TAG_LAST_ERROR]) await session.store.setTags(session.target.secret.secretId, { [TAG_LAST_ERROR]: '' });
+}
+
+type Ending = Extract<TargetResult, { kind: 'failed' | 'lost-race' }> extends infer T ? (T extends unknown ? Omit<T, 'target' | 'steps'> : never) : never;
+
+interface ActResult {
+  detail: string;
+  end?: Ending;
+}
+
+async function act(step: Step, obs: Observation, session: TargetSession, runtime: Runtime, verified: Set<string>, policyFor: (obs: Observation) => Promise<ResolvedPolicy>): Promise<ActResult> {
+  const { target, store, keys } = session;
+  const secretId = target.secret.secretId;
+  switch (step.kind) {
+    case 'sweep-orphans': {
+      const outcomes = [];
+      for (const key of step.keys) outcomes.push(`${key.sid} (${await keys.remove(key.sid)})`);
+      return { detail: `revoked ${step.keys.length} orphan key(s) this rotator made but never published: ${outcomes.join(', ')}` };
+    }
+    case 'create-secret':
+    case 'start-rotation': {
+      const { policy } = await policyFor(obs);
+      const created = await keys.create({ friendlyName: step.friendlyName, ...(policy ? { policy } : {}) });
+      // Twilio will never show this secret again: store it before anything else can fail.
+      const value = serializeApiKeySecret({ accountSid: target.accountSid, apiKeySid: created.sid, apiKeySecret: created.secret, ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}) });
+      const put = step.kind === 'create-secret' ? await store.create(secretId, step.versionId, value) : await store.putPending(secretId, step.versionId, value);
+      if (put === 'token-conflict') {
+        const removed = await keys.remove(created.sid);
+        return { detail: `another rotator stored rotation ${step.versionId} first; revoked our key ${created.sid} (${removed})`, end: { kind: 'lost-race', detail: `another rotator is handling rotation ${step.versionId}` } };
+      }
+      const where = step.kind === 'create-secret' ? 'created the secret with it as AWSCURRENT' : 'stored it as AWSPENDING';
+      return { detail: `created key ${created.sid} "${step.friendlyName}"${step.kind === 'start-rotation' ? ` because ${step.reason}` : ''}; ${where} (version ${step.versionId})` };
+    }
+    case 'drop-dead-pending':
+      await store.abandonPending(secretId, step.versionId);
+      return { detail: `pending version ${step.versionId} names key ${step.keySid}, which no longer exists on Twilio; dropped the AWSPENDING label` };
+    case 'verify-pending':
+    case 'verify-current': {
+      const version = step.kind === 'verify-pending' ? obs.pending! : obs.current!;
+      const { verifyMethod } = await policyFor(obs);
+      const result = await runtime.verifier(target).verify({ accountSid: target.accountSid, sid: version.key.apiKeySid, secret: version.key.apiKeySecret }, verifyMethod);
+      if (result.ok) {
+        verified.add(version.key.apiKeySid);
+        return { detail: `key ${version.key.apiKeySid} authenticates against Twilio` };
+      }
+      if (step.kind === 'verify-pending' && result.definitive) {
+        // Never published as current: take it back so no consumer ever picks up a key that does not work.
+        await store.abandonPending(secretId, step.versionId);
+        const ours = obs.keys.find((k) => k.sid === step.keySid && isRotatorKeyName(k.friendlyName, target.friendlyNamePrefix));
+        const removed = ours ? await keys.remove(step.keySid) : 'left alone: not made by this rotator';
+        return { detail: `new key ${step.keySid} failed verification (${result.reason}); dropped AWSPENDING and revoked it (${removed})`, end: { kind: 'failed', step: step.kind, error: `new key ${step.keySid} failed verification (${result.reason}); it was revoked and the current key keeps serving` } };
+      }
+      const why = result.definitive ? 'the key was refused' : 'Twilio could not be asked; the next run retries';
+      return { detail: `could not verify key ${version.key.apiKeySid}: ${result.reason}`, end: { kind: 'failed', step: step.kind, error: `key ${version.key.apiKeySid} did not verify (${result.reason}): ${why}; nothing was deleted` } };
+    }
+    case 'promote':
+      await store.promote(secretId, step.versionId);
+      return { detail: `promoted version ${step.versionId} (key ${step.keySid}) to AWSCURRENT; the old current is AWSPREVIOUS` };
+    case 'mark-current':
+      await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatCurrentSince(step.versionId, runtime.now()) });
+      return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
+    case 'check-gate':
+      throw new RotationError(target.name, step.kind, 'the gate was not evaluated; this is a bug');
+    case 'retire-previous': {
+      const removed = await keys.remove(step.keySid);
+      return { detail: `consumer gate passed; deleted the previous key ${step.keySid} on Twilio (${removed})` };
+    }
+  }
+}
