@@ -32,21 +32,33 @@ export function parseConfig(text: string, options: { env?: NodeJS.ProcessEnv; so
   if (issues.length > 0) throw new ConfigError(issues, source);
 
   const parsed = configSchema.safeParse(substituted);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => {
-        const path = i.path.map(String).join('.');
-        if (i.code === 'unrecognized_keys') return { path, message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)` };
-        if (i.code === 'invalid_type' && i.input === undefined) return { path, message: 'is required' };
-        return { path, message: i.message };
-      }),
-      source,
-    );
-  }
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => describeIssue(i as ZodIssueLike, [])), source);
   const raw = parsed.data;
   crossCheck(raw, issues, options.env ?? process.env);
   if (issues.length > 0) throw new ConfigError(issues, source);
   return convert(raw, options.baseDir ?? process.cwd());
+}
+
+interface ZodIssueLike {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  keys?: string[];
+  errors?: ZodIssueLike[][];
+}
+
+/** One readable line per problem. For "inherit or {allow}" style unions, report the branch the user meant. */
+function describeIssue(i: ZodIssueLike, prefix: PropertyKey[]): ConfigIssue[] {
+  const full = [...prefix, ...i.path];
+  const path = full.map(String).join('.');
+  if (i.code === 'invalid_union' && i.errors) {
+    const meant = i.errors.find((branch) => branch.some((e) => e.path.length > 0 || e.code !== 'invalid_type' && e.code !== 'invalid_value'));
+    if (meant) return meant.flatMap((e) => describeIssue(e, full));
+  }
+  if (i.code === 'unrecognized_keys' && i.keys) return [{ path, message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)` }];
+  if (i.code === 'invalid_type' && /received undefined/.test(i.message)) return [{ path, message: 'is required' }];
+  if (i.code === 'invalid_type' && path === '') return [{ path, message: 'the configuration must be a YAML mapping with at least "targets:"' }];
+  return [{ path, message: i.message }];
 }
 
 /** `${NAME}` or `${NAME:-default}` in string values. A value that is exactly one reference may become a number or boolean. */
