@@ -60,7 +60,6 @@ async function load(path: string): Promise<FileDocument> {
 
 async function save(path: string, doc: FileDocument): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
   const handle = await open(temp, 'w', 0o600);
   try {
@@ -98,12 +97,12 @@ function trim(secret: FileSecret): void {
 
 export function fileStore(path: string, now: () => number = Date.now): SecretStore {
   const change = async <T>(operation: string, fn: (doc: FileDocument) => T | Promise<T>): Promise<T> =>
-    withFileLock(path, async () => {
+    mkdir(dirname(path), { recursive: true, mode: 0o700 }).then(() => withFileLock(path, async () => {
       const doc = await load(path);
       const result = await fn(doc);
       await save(path, doc);
       return result;
-    }).catch((err: unknown) => {
+    })).catch((err: unknown) => {
       throw err instanceof RemoteError ? err : storeError(path, operation, err instanceof Error ? err.message : String(err), err);
     });
 

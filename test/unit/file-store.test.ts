@@ -1,0 +1,86 @@
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fileStore } from '../../src/adapters/secrets/file-store.js';
+import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
+
+const T = (n: number) => n.toString(16).padStart(32, '0');
+
+describe('file store', () => {
+  let path: string;
+  beforeEach(async () => {
+    path = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'nested', 'secrets.json');
+  });
+
+  it('reads a missing secret as undefined and creates the file with mode 0600 on first write', async () => {
+    const store = fileStore(path);
+    expect(await store.read('a')).toBeUndefined();
+    expect(await store.create('a', T(1), 'v1')).toBe('stored');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const doc = JSON.parse(await readFile(path, 'utf8'));
+    expect(doc.secrets.a.versions[0]).toMatchObject({ versionId: T(1), stages: [CURRENT], value: 'v1' });
+  });
+
+  it('follows the Secrets Manager label dance: pending, promote, previous follows', async () => {
+    const store = fileStore(path);
+    await store.create('a', T(1), 'v1');
+    expect(await store.putPending('a', T(2), 'v2')).toBe('stored');
+    await store.promote('a', T(2));
+    const s = await store.read('a');
+    expect(s?.versions.map((v) => [v.versionId, v.stages])).toEqual([[T(1), [PREVIOUS]], [T(2), [CURRENT]]]);
+    await store.putPending('a', T(3), 'v3');
+    await store.promote('a', T(3));
+    const after = await store.read('a');
+    expect(after?.versions.map((v) => [v.versionId, v.stages])).toEqual([[T(2), [PREVIOUS]], [T(3), [CURRENT]]]);
+    expect(after?.allVersionIds).toEqual([T(1), T(2), T(3)]);
+  });
+
+  it('treats the same token with the same value as already stored, and another value as a conflict', async () => {
+    const store = fileStore(path);
+    expect(await store.create('a', T(1), 'v1')).toBe('stored');
+    expect(await store.create('a', T(1), 'v1')).toBe('already-stored');
+    expect(await store.create('a', T(9), 'other')).toBe('token-conflict');
+    expect(await store.putPending('a', T(2), 'v2')).toBe('stored');
+    expect(await store.putPending('a', T(2), 'v2')).toBe('already-stored');
+    expect(await store.putPending('a', T(2), 'different')).toBe('token-conflict');
+  });
+
+  it('promotes idempotently and abandons a pending version without losing its value', async () => {
+    const store = fileStore(path);
+    await store.create('a', T(1), 'v1');
+    await store.putPending('a', T(2), 'v2');
+    await store.promote('a', T(2));
+    await store.promote('a', T(2));
+    expect((await store.read('a'))?.versions.find((v) => v.stages.includes(CURRENT))?.versionId).toBe(T(2));
+    await store.putPending('a', T(3), 'v3');
+    await store.abandonPending('a', T(3));
+    await store.abandonPending('a', T(3));
+    expect((await store.read('a'))?.versions.some((v) => v.stages.includes(PENDING))).toBe(false);
+    const doc = JSON.parse(await readFile(path, 'utf8'));
+    expect(doc.secrets.a.versions.find((v: { versionId: string }) => v.versionId === T(3)).value).toBe('v3');
+  });
+
+  it('serialises concurrent writers: 20 parallel puts with distinct tokens all land', async () => {
+    const store = fileStore(path);
+    await store.create('a', T(0), 'v0');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => fileStore(path).setTags('a', { [`k${i}`]: String(i) })));
+    expect(Object.keys((await store.read('a'))!.tags)).toHaveLength(20);
+  });
+
+  it('refuses a corrupt file with a clear message and leaves it untouched', async () => {
+    await writeFile(path.replace('nested/', ''), '{ not json', { mode: 0o600 });
+    const store = fileStore(path.replace('nested/', ''));
+    await expect(store.read('a')).rejects.toThrow(/is not valid JSON.*nothing was changed/);
+    await expect(store.create('a', T(1), 'v')).rejects.toThrow(/is not valid JSON/);
+    expect(await readFile(path.replace('nested/', ''), 'utf8')).toBe('{ not json');
+  });
+
+  it('takes over a lock left by a process that no longer exists', async () => {
+    const store = fileStore(path);
+    await store.create('a', T(1), 'v1');
+    await writeFile(`${path}.lock`, '999999999\n');
+    await store.setTags('a', { x: '1' });
+    expect((await store.read('a'))?.tags).toEqual({ x: '1' });
+  });
+});
