@@ -14,8 +14,9 @@ const NEW_SID = 'SK(new)';
  * current key, consumer probes), then the planner runs against a simulated world in which every
  * step succeeds, so the plan shows the whole path this run would take and why. Nothing is written.
  */
-export async function preview(session: TargetSession, runtime: Runtime, settings: PlannerSettings): Promise<TargetResult> {
+export async function preview(session: TargetSession, runtime: Runtime, initial: PlannerSettings): Promise<TargetResult> {
   const { target, keys } = session;
+  let settings = initial;
   const checks: string[] = [];
   const warnings: string[] = [];
   let obs = await observe(session.store, () => keys.list(), target, runtime.now(), new Set());
@@ -52,6 +53,7 @@ export async function preview(session: TargetSession, runtime: Runtime, settings
     }
     lines.push(describe(decision, obs, resolved.verifyMethod.kind === 'url' ? resolved.verifyMethod.url : describeVerifyMethod(resolved.verifyMethod)));
     obs = simulate(decision, obs);
+    if (decision.kind === 'start-rotation') settings = { ...settings, force: false };
   }
   return { target: target.name, steps: [], kind: 'planned', plan: lines, checks, warnings };
 }

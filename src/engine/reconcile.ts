@@ -69,7 +69,13 @@ export async function reconcileTarget(target: TargetConfig, runtime: Runtime, op
     const settings = plannerSettings(target, runtime, options);
     const verified = new Set<string>();
     let resolved: ResolvedPolicy | undefined;
-    const policyFor = async (obs: Observation) => (resolved ??= await resolvePolicy(target, session!.keys, obs.current?.key.apiKeySid));
+    const policyFor = async (obs: Observation) => {
+      if (!resolved) {
+        resolved = await resolvePolicy(target, session!.keys, obs.current?.key.apiKeySid);
+        for (const warning of resolved.warnings) log.warn(warning, { step: 'resolve-policy' });
+      }
+      return resolved;
+    };
 
     for (let i = 0; i < MAX_STEPS; i++) {
       current = 'observe';
@@ -87,6 +93,8 @@ export async function reconcileTarget(target: TargetConfig, runtime: Runtime, op
       current = decision.kind;
       const result = await act(decision, obs, session, runtime, verified, policyFor);
       steps.push({ step: decision.kind, detail: result.detail });
+      // --force asks for one rotation, not one per loop.
+      if (decision.kind === 'start-rotation') settings.force = false;
       log.info(result.detail, { step: decision.kind, ...('versionId' in decision ? { rotationId: decision.versionId } : {}), ...('keySid' in decision ? { keySid: decision.keySid } : {}) });
       if (result.end) {
         if (result.end.kind === 'failed') await recordLastError(session, `${decision.kind}: ${result.end.error}`);

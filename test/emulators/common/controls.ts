@@ -59,9 +59,21 @@ function prng(seed: number): () => number {
   };
 }
 
+/**
+ * Crash-test hooks. `beforeEffect` runs when a request is admitted, before the service changes any
+ * state; returning 'drop' makes the request vanish (no effect, connection destroyed), as if the
+ * caller had died before it was sent. `beforeResponse` runs once the effect has happened, when the
+ * emulator records the status it is about to send.
+ */
+export interface EmulatorHooks {
+  beforeEffect?: (entry: RequestLogEntry) => 'drop' | void;
+  beforeResponse?: (entry: RequestLogEntry) => void;
+}
+
 export class EmulatorControls {
   /** Added to every response, in milliseconds. */
   latencyMs = 0;
+  hooks: EmulatorHooks = {};
   readonly log: RequestLogEntry[] = [];
   private plan: FaultPlan | undefined;
   private sequence: (FaultKind | 'ok')[] = [];
@@ -94,11 +106,28 @@ export class EmulatorControls {
   /** Called once per request, when the operation is known. Records it and decides on a fault. */
   async admit(op: { operation: string; method: string; path: string; credential?: string; mutating: boolean }): Promise<Admission> {
     const entry: RequestLogEntry = { seq: ++this.seq, atMs: Date.now(), service: this.service, ...op };
+    this.watchStatus(entry);
     this.log.push(entry);
-    const fault = this.chooseFault(op.operation, op.mutating);
+    const dropped = this.hooks.beforeEffect?.(entry) === 'drop';
+    const fault = dropped ? 'drop' : this.chooseFault(op.operation, op.mutating);
     if (fault) entry.fault = fault;
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     return { entry, fault, slowMs: this.plan?.slowMs ?? 1500 };
+  }
+
+  /** Emulators set `entry.status` just before answering; that moment is the beforeResponse hook. */
+  private watchStatus(entry: RequestLogEntry): void {
+    let status: number | undefined;
+    Object.defineProperty(entry, 'status', {
+      enumerable: true,
+      configurable: true,
+      get: () => status,
+      set: (value: number | undefined) => {
+        const first = status === undefined;
+        status = value;
+        if (first && value !== undefined) this.hooks.beforeResponse?.(entry);
+      },
+    });
   }
 
   mutatingCalls(): RequestLogEntry[] {

@@ -1,5 +1,5 @@
 export { EmulatorControls, FAULT_KINDS, sleep } from './controls.js';
-export type { Admission, FaultKind, FaultPlan, RequestLogEntry } from './controls.js';
+export type { Admission, EmulatorHooks, FaultKind, FaultPlan, RequestLogEntry } from './controls.js';
 export { serve } from './server.js';
 export type { Handler, RunningServer } from './server.js';
 export { CONTROL_PREFIX, handleControlRoute } from './control-routes.js';

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EmulatorControls, handleControlRoute, serve, sleep } from '../common/index.js';
+import { SmError } from './errors.js';
+import { OPERATIONS } from './operations.js';
+import { SmState, type Version } from './state.js';
+
+/**
+ * AWS Secrets Manager over its real wire protocol (JSON 1.1: POST /, X-Amz-Target), per
+ * ../shared/reference/secrets-manager.md §2-§3. Signatures are not checked; the access key id in
+ * the SigV4 Authorization header is what the request log records.
+ */
+
+export const SECRETS_MANAGER_OPERATIONS = Object.keys(OPERATIONS);
+
+export interface SecretsManagerEmulator {
+  url: string;
+  close(): Promise<void>;
+  controls: EmulatorControls;
+  region: string;
+  accountId: string;
+  /** The stored secret without HTTP, for assertions. */
+  inspect(secretId: string): { arn: string; name: string; versions: Version[]; tags: Record<string, string>; deletedAt?: number } | undefined;
+  setClock(fn: () => number): void;
+}
+
+function accessKeyOf(req: IncomingMessage): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1];
+}
+
+export async function startSecretsManagerEmulator(opts: { port?: number; region?: string; accountId?: string; now?: () => number } = {}): Promise<SecretsManagerEmulator> {
+  const region = opts.region ?? 'us-east-1';
+  const accountId = opts.accountId ?? '123456789012';
+  const state = new SmState(region, accountId, opts.now ?? Date.now);
+  const controls = new EmulatorControls('secrets-manager');
+
+  const handler = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+    if (handleControlRoute(controls, req, res, body)) return;
+    const reply = (status: number, payload: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+      res.end(JSON.stringify(payload));
+    };
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const name = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
+    const op = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+    if (req.method !== 'POST' || !op) {
+      reply(400, { __type: 'UnknownOperationException', Message: `Unknown operation ${target || '(no X-Amz-Target)'}` });
+      return;
+    }
+    const admission = await controls.admit({ operation: name, method: 'POST', path: '/', ...(accessKeyOf(req) ? { credential: accessKeyOf(req) } : {}), mutating: op.mutating });
+    const send = (status: number, payload: unknown) => {
+      admission.entry.status = status;
+      reply(status, payload);
+    };
+    switch (admission.fault) {
+      case 'drop':
+        req.socket.destroy();
+        return;
+      case 'server-error':
+        return send(500, { __type: 'InternalServiceError', Message: 'An error occurred on the server side.' });
+      case 'throttle':
+        return send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' });
+      case 'slow':
+        await sleep(admission.slowMs);
+        break;
+      default:
+        break;
+    }
+    let input: unknown;
+    try {
+      input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+    } catch {
+      return send(400, { __type: 'SerializationException', Message: 'Start of structure or map found where not expected.' });
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return send(400, { __type: 'SerializationException', Message: 'Request body must be a JSON object.' });
+    try {
+      send(200, op.run(state, input as Record<string, unknown>));
+    } catch (err) {
+      if (err instanceof SmError) return send(err.status, { __type: err.type, Message: err.message });
+      throw err;
+    }
+  };
+
+  const server = await serve(handler, opts.port ?? 0);
+  return {
+    url: server.url,
+    close: () => server.close(),
+    controls,
+    region,
+    accountId,
+    inspect(secretId) {
+      const s = state.find(secretId);
+      if (!s) return undefined;
+      return { arn: s.arn, name: s.name, versions: s.versions.map((v) => ({ ...v, stages: [...v.stages] })), tags: Object.fromEntries((s.tags ?? []).map((t) => [t.Key, t.Value])), ...(s.deletedAt !== undefined ? { deletedAt: s.deletedAt } : {}) };
+    },
+    setClock(fn) {
+      state.now = fn;
+    },
+  };
+}

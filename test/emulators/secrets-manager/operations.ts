@@ -1,0 +1,279 @@
+import { SmError, invalidParameter, validation } from './errors.js';
+import type { Secret, SmState, Version } from './state.js';
+
+type Input = Record<string, unknown>;
+type Output = Record<string, unknown>;
+
+const seconds = (ms: number) => ms / 1000;
+
+function str(input: Input, field: string, opts: { required?: boolean; min?: number; max?: number } = {}): string | undefined {
+  const value = input[field];
+  if (value === undefined || value === null) {
+    if (opts.required) throw validation(`1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw new SmError('SerializationException', `${field} must be a string`);
+  if ((opts.min !== undefined && value.length < opts.min) || (opts.max !== undefined && value.length > opts.max)) {
+    throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between ${opts.min ?? 0} and ${opts.max ?? '∞'}`);
+  }
+  return value;
+}
+
+const secretId = (input: Input) => str(input, 'SecretId', { required: true, min: 1, max: 2048 })!;
+const token = (input: Input, field = 'ClientRequestToken') => str(input, field, { min: 32, max: 64 });
+
+function tagsOf(input: Input): { Key: string; Value: string }[] {
+  const tags = input.Tags;
+  if (tags === undefined) return [];
+  if (!Array.isArray(tags)) throw new SmError('SerializationException', 'Tags must be a list');
+  return tags.map((t: { Key?: unknown; Value?: unknown }) => {
+    if (typeof t?.Key !== 'string' || t.Key.length < 1 || t.Key.length > 128) throw validation('Tag keys must be 1-128 characters');
+    if (typeof t.Value !== 'string' || t.Value.length > 256) throw validation('Tag values must be 0-256 characters');
+    return { Key: t.Key, Value: t.Value };
+  });
+}
+
+function value(input: Input): { value?: string } {
+  if (input.SecretBinary !== undefined) throw invalidParameter('This emulator stores SecretString only.');
+  const v = str(input, 'SecretString', { max: 65536 });
+  return v === undefined ? {} : { value: v };
+}
+
+/** Same token: same value is an idempotent success, another value is ResourceExistsException. */
+function existingVersion(secret: Secret, versionId: string, v: string | undefined): Version | undefined {
+  const found = secret.versions.find((x) => x.versionId === versionId);
+  if (found && found.value !== v) {
+    throw new SmError('ResourceExistsException', `You can't use ClientRequestToken ${versionId} because that value is already in use for a version of secret ${secret.arn}.`);
+  }
+  return found;
+}
+
+function stagesMap(secret: Secret): Record<string, string[]> {
+  return Object.fromEntries(secret.versions.filter((v) => v.stages.length > 0).map((v) => [v.versionId, [...v.stages]]));
+}
+
+export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmState, input: Input) => Output }> = {
+  CreateSecret: {
+    mutating: true,
+    run(state, input) {
+      const name = str(input, 'Name', { required: true, min: 1, max: 512 })!;
+      if (!/^[A-Za-z0-9/_+=.@-]+$/.test(name)) throw validation('Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+      const t = token(input);
+      const { value: v } = value(input);
+      const tags = tagsOf(input);
+      const existing = state.secrets.get(name);
+      if (existing) {
+        if (existing.deletedAt !== undefined) throw new SmError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion.");
+        if (t && existingVersion(existing, t, v)) return { ARN: existing.arn, Name: existing.name, VersionId: t };
+        throw new SmError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+      }
+      const now = state.now();
+      const secret: Secret = { arn: state.arnFor(name), name, createdAt: now, lastChangedAt: now, versions: [], ...(tags.length ? { tags } : {}) };
+      const description = str(input, 'Description', { max: 2048 });
+      if (description !== undefined) secret.description = description;
+      const versionId = t ?? crypto.randomUUID();
+      if (v !== undefined) secret.versions.push({ versionId, stages: ['AWSCURRENT'], value: v, createdAt: now });
+      state.secrets.set(name, secret);
+      return { ARN: secret.arn, Name: name, ...(v !== undefined ? { VersionId: versionId } : {}) };
+    },
+  },
+
+  DescribeSecret: {
+    mutating: false,
+    run(state, input) {
+      const s = state.get(secretId(input));
+      return {
+        ARN: s.arn,
+        Name: s.name,
+        ...(s.description !== undefined ? { Description: s.description } : {}),
+        CreatedDate: seconds(s.createdAt),
+        LastChangedDate: seconds(s.lastChangedAt),
+        ...(s.deletedAt !== undefined ? { DeletedDate: seconds(s.deletedAt) } : {}),
+        ...(s.tags ? { Tags: s.tags } : {}),
+        ...(s.versions.some((v) => v.stages.length) ? { VersionIdsToStages: stagesMap(s) } : {}),
+      };
+    },
+  },
+
+  GetSecretValue: {
+    mutating: false,
+    run(state, input) {
+      const s = state.live(secretId(input));
+      const versionId = str(input, 'VersionId', { min: 32, max: 64 });
+      const stage = str(input, 'VersionStage', { min: 1, max: 256 });
+      let v: Version | undefined;
+      if (versionId !== undefined) {
+        v = s.versions.find((x) => x.versionId === versionId);
+        if (!v) throw new SmError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
+        if (stage !== undefined && !v.stages.includes(stage)) throw new SmError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
+      } else {
+        const wanted = stage ?? 'AWSCURRENT';
+        v = s.versions.find((x) => x.stages.includes(wanted));
+        if (!v) throw new SmError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${wanted}`);
+      }
+      if (v.value === undefined) throw new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value.");
+      return { ARN: s.arn, Name: s.name, VersionId: v.versionId, SecretString: v.value, VersionStages: [...v.stages], CreatedDate: seconds(v.createdAt) };
+    },
+  },
+
+  PutSecretValue: {
+    mutating: true,
+    run(state, input) {
+      const s = state.live(secretId(input));
+      const t = token(input) ?? crypto.randomUUID();
+      const { value: v } = value(input);
+      if (v === undefined) throw new SmError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
+      const stagesIn = input.VersionStages;
+      if (stagesIn !== undefined && (!Array.isArray(stagesIn) || stagesIn.length < 1 || stagesIn.length > 20 || stagesIn.some((x) => typeof x !== 'string' || x.length < 1 || x.length > 256))) {
+        throw validation('VersionStages must hold 1-20 labels of 1-256 characters');
+      }
+      const existing = existingVersion(s, t, v);
+      if (existing) return { ARN: s.arn, Name: s.name, VersionId: t, VersionStages: [...existing.stages] };
+      const stages = (stagesIn as string[] | undefined) ?? ['AWSCURRENT'];
+      const first = !s.versions.some((x) => x.stages.includes('AWSCURRENT'));
+      s.versions.push({ versionId: t, stages: [], value: v, createdAt: state.now() });
+      for (const stage of stages) state.moveStage(s, stage, t);
+      if (first && !stages.includes('AWSCURRENT')) state.moveStage(s, 'AWSCURRENT', t);
+      state.trim(s);
+      return { ARN: s.arn, Name: s.name, VersionId: t, VersionStages: [...s.versions.find((x) => x.versionId === t)!.stages] };
+    },
+  },
+
+  UpdateSecretVersionStage: {
+    mutating: true,
+    run(state, input) {
+      const s = state.live(secretId(input));
+      const stage = str(input, 'VersionStage', { required: true, min: 1, max: 256 })!;
+      const moveTo = str(input, 'MoveToVersionId', { min: 32, max: 64 });
+      const removeFrom = str(input, 'RemoveFromVersionId', { min: 32, max: 64 });
+      for (const id of [moveTo, removeFrom]) if (id !== undefined && !s.versions.some((v) => v.versionId === id)) throw invalidParameter(`Not a valid version: ${id}`);
+      const holder = s.versions.find((v) => v.stages.includes(stage));
+      if (removeFrom !== undefined && holder?.versionId !== removeFrom) {
+        throw invalidParameter(`The parameter RemoveFromVersionId doesn't match. Staging label ${stage} is currently attached to version ${holder?.versionId ?? '(none)'}.`);
+      }
+      if (moveTo !== undefined) {
+        if (holder && holder.versionId !== moveTo && removeFrom === undefined) {
+          throw invalidParameter(`The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`);
+        }
+        state.moveStage(s, stage, moveTo);
+      } else if (removeFrom !== undefined) {
+        state.moveStage(s, stage, undefined);
+      } else {
+        throw invalidParameter('You must specify MoveToVersionId or RemoveFromVersionId.');
+      }
+      state.trim(s);
+      return { ARN: s.arn, Name: s.name };
+    },
+  },
+
+  ListSecretVersionIds: {
+    mutating: false,
+    run(state, input) {
+      const s = state.get(secretId(input));
+      const includeDeprecated = input.IncludeDeprecated === true;
+      const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw validation('MaxResults must be between 1 and 100');
+      const all = s.versions.filter((v) => includeDeprecated || v.stages.length > 0);
+      const start = input.NextToken === undefined ? 0 : Number.parseInt(String(input.NextToken), 10);
+      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
+      const page = all.slice(start, start + max);
+      return {
+        ARN: s.arn,
+        Name: s.name,
+        Versions: page.map((v) => ({ VersionId: v.versionId, ...(v.stages.length ? { VersionStages: [...v.stages] } : {}), CreatedDate: seconds(v.createdAt), KmsKeyIds: ['DefaultEncryptionKey'] })),
+        ...(start + max < all.length ? { NextToken: String(start + max) } : {}),
+      };
+    },
+  },
+
+  ListSecrets: {
+    mutating: false,
+    run(state, input) {
+      const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw validation('MaxResults must be between 1 and 100');
+      const filters = Array.isArray(input.Filters) ? (input.Filters as { Key?: string; Values?: string[] }[]) : [];
+      const matches = (s: Secret) =>
+        filters.every((f) => {
+          const values = f.Values ?? [];
+          const hit = (text: string | undefined) => text !== undefined && values.some((v) => (v.startsWith('!') ? !text.startsWith(v.slice(1)) : text.startsWith(v)));
+          switch (f.Key) {
+            case 'name':
+              return hit(s.name);
+            case 'description':
+              return hit(s.description);
+            case 'tag-key':
+              return (s.tags ?? []).some((t) => hit(t.Key));
+            case 'tag-value':
+              return (s.tags ?? []).some((t) => hit(t.Value));
+            case 'all':
+              return hit(s.name) || hit(s.description) || (s.tags ?? []).some((t) => hit(t.Key) || hit(t.Value));
+            default:
+              throw invalidParameter(`Invalid filter key: ${String(f.Key)}`);
+          }
+        });
+      const all = [...state.secrets.values()].filter((s) => s.deletedAt === undefined || input.IncludePlannedDeletion === true).filter(matches);
+      const start = input.NextToken === undefined ? 0 : Number.parseInt(String(input.NextToken), 10);
+      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
+      return {
+        SecretList: all.slice(start, start + max).map((s) => ({ ARN: s.arn, Name: s.name, CreatedDate: seconds(s.createdAt), LastChangedDate: seconds(s.lastChangedAt), ...(s.tags ? { Tags: s.tags } : {}), SecretVersionsToStages: stagesMap(s) })),
+        ...(start + max < all.length ? { NextToken: String(start + max) } : {}),
+      };
+    },
+  },
+
+  TagResource: {
+    mutating: true,
+    run(state, input) {
+      const s = state.live(secretId(input));
+      const tags = tagsOf(input);
+      const merged = [...(s.tags ?? [])];
+      for (const t of tags) {
+        const at = merged.findIndex((m) => m.Key === t.Key);
+        if (at >= 0) merged[at] = t;
+        else merged.push(t);
+      }
+      s.tags = merged;
+      return {};
+    },
+  },
+
+  UntagResource: {
+    mutating: true,
+    run(state, input) {
+      const s = state.live(secretId(input));
+      if (!Array.isArray(input.TagKeys)) throw validation("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null");
+      const drop = new Set(input.TagKeys as string[]);
+      s.tags = (s.tags ?? []).filter((t) => !drop.has(t.Key));
+      return {};
+    },
+  },
+
+  DeleteSecret: {
+    mutating: true,
+    run(state, input) {
+      const s = state.get(secretId(input));
+      const force = input.ForceDeleteWithoutRecovery === true;
+      const days = input.RecoveryWindowInDays;
+      if (force && days !== undefined) throw invalidParameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+      if (days !== undefined && (typeof days !== 'number' || days < 7 || days > 30)) throw invalidParameter('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+      if (s.deletedAt !== undefined && !force) throw markedForDeletionError();
+      const now = state.now();
+      if (force) state.secrets.delete(s.name);
+      else s.deletedAt = now;
+      return { ARN: s.arn, Name: s.name, DeletionDate: seconds(force ? now : now + ((days as number | undefined) ?? 30) * 86_400_000) };
+    },
+  },
+
+  RestoreSecret: {
+    mutating: true,
+    run(state, input) {
+      const s = state.get(secretId(input));
+      delete s.deletedAt;
+      return { ARN: s.arn, Name: s.name };
+    },
+  },
+};
+
+function markedForDeletionError(): SmError {
+  return new SmError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
+}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { markedForDeletion, notFound } from './errors.js';
+
+export interface Version {
+  versionId: string;
+  stages: string[];
+  value?: string;
+  createdAt: number;
+}
+
+export interface Secret {
+  arn: string;
+  name: string;
+  description?: string;
+  createdAt: number;
+  lastChangedAt: number;
+  deletedAt?: number;
+  tags?: { Key: string; Value: string }[];
+  /** Creation order; labelled and deprecated versions alike. */
+  versions: Version[];
+}
+
+const ARN_SUFFIX = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** Secrets by name; lookups accept the name, the full ARN or the ARN without its random suffix. */
+export class SmState {
+  readonly secrets = new Map<string, Secret>();
+
+  constructor(
+    readonly region: string,
+    readonly accountId: string,
+    public now: () => number,
+  ) {}
+
+  arnFor(name: string): string {
+    const suffix = Array.from(randomBytes(6), (b) => ARN_SUFFIX[b % ARN_SUFFIX.length]).join('');
+    return `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${name}-${suffix}`;
+  }
+
+  find(id: string): Secret | undefined {
+    const byName = this.secrets.get(id);
+    if (byName) return byName;
+    for (const s of this.secrets.values()) if (s.arn === id || s.arn.slice(0, -7) === id) return s;
+    return undefined;
+  }
+
+  /** For reads that still work on a secret scheduled for deletion (DescribeSecret). */
+  get(id: string): Secret {
+    const s = this.find(id);
+    if (!s) throw notFound();
+    return s;
+  }
+
+  /** For everything else. */
+  live(id: string): Secret {
+    const s = this.get(id);
+    if (s.deletedAt !== undefined) throw markedForDeletion();
+    return s;
+  }
+
+  /** Moves `stage` to `versionId`; moving AWSCURRENT hands AWSPREVIOUS to the version it left. */
+  moveStage(secret: Secret, stage: string, versionId: string | undefined): void {
+    const from = secret.versions.find((v) => v.stages.includes(stage));
+    if (from && from.versionId === versionId) return;
+    if (from) from.stages = from.stages.filter((s) => s !== stage);
+    if (versionId) secret.versions.find((v) => v.versionId === versionId)?.stages.push(stage);
+    if (stage === 'AWSCURRENT' && from && versionId) {
+      for (const v of secret.versions) v.stages = v.stages.filter((s) => s !== 'AWSPREVIOUS');
+      from.stages.push('AWSPREVIOUS');
+    }
+    secret.lastChangedAt = this.now();
+  }
+
+  /** AWS keeps at most 100 unlabelled versions; older ones are removed. */
+  trim(secret: Secret): void {
+    let deprecated = secret.versions.filter((v) => v.stages.length === 0).length;
+    while (deprecated > 100) {
+      const index = secret.versions.findIndex((v) => v.stages.length === 0);
+      secret.versions.splice(index, 1);
+      deprecated--;
+    }
+  }
+}
