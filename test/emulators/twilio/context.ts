@@ -1,0 +1,29 @@
+import type { Principal } from './auth.js';
+import type { Account, TwilioState } from './state.js';
+import { authenticateError } from './wire.js';
+
+/** What an operation handler sees: an authenticated, authorized request. */
+export interface HandlerContext {
+  state: TwilioState;
+  principal: Principal;
+  params: Record<string, string>;
+  query: Map<string, string>;
+  form: Map<string, string>;
+  path: string;
+  /** Scheme and host the client reached us on, for absolute next_page_url values. */
+  origin: string;
+}
+
+export interface HandlerResult {
+  status: number;
+  /** Omitted for 204. */
+  body?: unknown;
+}
+
+export type Handler = (ctx: HandlerContext) => HandlerResult;
+
+export function principalAccount(ctx: HandlerContext): Account {
+  const account = ctx.state.accounts.get(ctx.principal.accountSid);
+  if (!account) throw authenticateError();
+  return account;
+}

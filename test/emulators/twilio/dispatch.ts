@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { handleControlRoute, sleep, type EmulatorControls } from '../common/index.js';
+import * as api2010 from './api2010.js';
+import { authenticate, authorize, basicCredentials, loggableSid } from './auth.js';
+import type { Handler, HandlerResult } from './context.js';
+import * as iam from './iam.js';
+import { matchRoute, type RouteMatch, type TwilioOperation } from './routes.js';
+import type { TwilioState } from './state.js';
+import * as tokens from './tokens.js';
+import { TwilioApiError, parseBody, parseForm, requestId } from './wire.js';
+
+const HANDLERS: Record<TwilioOperation, Handler> = {
+  CreateKey: iam.createKey,
+  ListKeys: iam.listKeys,
+  FetchKey: iam.fetchKey,
+  UpdateKey: iam.updateKey,
+  DeleteKey: iam.deleteKey,
+  CreateKey2010: api2010.createKey2010,
+  ListKeys2010: api2010.listKeys2010,
+  FetchKey2010: api2010.fetchKey2010,
+  DeleteKey2010: api2010.deleteKey2010,
+  FetchAccount: api2010.fetchAccount,
+  CreateSecondaryAuthToken: tokens.createSecondaryAuthToken,
+  DeleteSecondaryAuthToken: tokens.deleteSecondaryAuthToken,
+  PromoteAuthToken: tokens.promoteAuthToken,
+  ListIncomingPhoneNumbers: api2010.listIncomingPhoneNumbers,
+  ListMessages: api2010.listMessages,
+};
+
+export interface DispatchOptions {
+  state: TwilioState;
+  controls: EmulatorControls;
+  mutators: Map<string, (body: any) => any>;
+  concurrencyLimit(): number | undefined;
+}
+
+function send(res: ServerResponse, startedMs: number, result: HandlerResult, concurrent: number): void {
+  const headers: Record<string, string> = {
+    'Twilio-Request-Id': requestId(),
+    'Twilio-Request-Duration': ((Date.now() - startedMs) / 1000).toFixed(3),
+    'Twilio-Concurrent-Requests': String(concurrent),
+  };
+  if (result.body === undefined) {
+    res.writeHead(result.status, headers).end();
+    return;
+  }
+  headers['Content-Type'] = 'application/json; charset=utf-8';
+  res.writeHead(result.status, headers).end(JSON.stringify(result.body));
+}
+
+const errorResult = (err: TwilioApiError): HandlerResult => ({ status: err.status, body: err.body });
+
+/**
+ * One request, in this order: control routes; routing; the request log and a fault decision
+ * (controls.admit); the per-account concurrency limit; authentication and authorization; the
+ * operation. Faults and throttling come before anything that changes state, as on the real service.
+ */
+export function createDispatcher(opts: DispatchOptions) {
+  const inFlight = new Map<string, number>();
+
+  return async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+    const startedMs = Date.now();
+    if (handleControlRoute(opts.controls, req, res, body)) return;
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    const qIndex = rawUrl.indexOf('?');
+    const path = qIndex < 0 ? rawUrl : rawUrl.slice(0, qIndex);
+    const route = matchRoute(method, path);
+    if (route.kind === 'not-found') return send(res, startedMs, errorResult(new TwilioApiError(404, 20404, `The requested resource ${path} was not found`)), 0);
+    if (route.kind === 'method-not-allowed') return send(res, startedMs, errorResult(new TwilioApiError(405, 20004, `Method ${method} not allowed on ${path}`)), 0);
+
+    const username = basicCredentials(req.headers.authorization)?.username;
+    // Twilio counts concurrency per account, so a key's requests count against its account.
+    const account = username ? (opts.state.accounts.get(username)?.sid ?? opts.state.keys.get(username)?.accountSid) : undefined;
+    const slot = account ?? '';
+    inFlight.set(slot, (inFlight.get(slot) ?? 0) + 1);
+    try {
+      const admission = await opts.controls.admit({ operation: route.operation, method, path, credential: loggableSid(username), mutating: route.mutating });
+      const concurrent = inFlight.get(slot) ?? 1;
+      const reply = (result: HandlerResult) => {
+        admission.entry.status = result.status;
+        send(res, startedMs, result, concurrent);
+      };
+      const throttled = () => reply(errorResult(new TwilioApiError(429, 20429, 'Too Many Requests')));
+      switch (admission.fault) {
+        case 'drop':
+          req.socket.destroy();
+          return;
+        case 'server-error':
+          return reply(errorResult(new TwilioApiError(500, 20500, 'Internal Server Error')));
+        case 'throttle':
+          return throttled();
+        case 'slow':
+          await sleep(admission.slowMs);
+          break;
+        default:
+          break;
+      }
+      const limit = opts.concurrencyLimit();
+      if (account !== undefined && limit !== undefined && concurrent > limit) return throttled();
+      reply(run(opts, route, req, path, qIndex < 0 ? '' : rawUrl.slice(qIndex + 1), body));
+    } finally {
+      inFlight.set(slot, (inFlight.get(slot) ?? 1) - 1);
+    }
+  };
+}
+
+type OperationRoute = Extract<RouteMatch, { kind: 'op' }>;
+
+function run(opts: DispatchOptions, route: OperationRoute, req: IncomingMessage, path: string, queryText: string, body: Buffer): HandlerResult {
+  const { operation, params } = route;
+  try {
+    const principal = authenticate(opts.state, req.headers.authorization);
+    authorize(principal, route.need);
+    const query = parseForm(queryText, 'query string');
+    const form = parseBody(req.headers['content-type'], body);
+    const forwarded = req.headers['x-forwarded-host'];
+    const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host ?? '127.0.0.1';
+    const result = HANDLERS[operation]({ state: opts.state, principal, params, query, form, path, origin: `http://${host}` });
+    const mutate = opts.mutators.get(operation);
+    if (mutate && result.body !== undefined && result.status < 300) return { ...result, body: mutate(structuredClone(result.body)) };
+    return result;
+  } catch (err) {
+    if (err instanceof TwilioApiError) return errorResult(err);
+    throw err;
+  }
+}

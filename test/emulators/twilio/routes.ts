@@ -1,0 +1,81 @@
+import type { Requirement } from './auth.js';
+
+/** Every operation the emulator serves; names used in the request log and by setResponseMutator. */
+export const TWILIO_OPERATIONS = [
+  'CreateKey',
+  'ListKeys',
+  'FetchKey',
+  'UpdateKey',
+  'DeleteKey',
+  'CreateKey2010',
+  'ListKeys2010',
+  'FetchKey2010',
+  'DeleteKey2010',
+  'FetchAccount',
+  'CreateSecondaryAuthToken',
+  'DeleteSecondaryAuthToken',
+  'PromoteAuthToken',
+  'ListIncomingPhoneNumbers',
+  'ListMessages',
+] as const;
+export type TwilioOperation = (typeof TWILIO_OPERATIONS)[number];
+
+interface RouteSpec {
+  method: string;
+  /** Path pattern; named groups become params. All products share one port, so paths must not collide. */
+  pattern: RegExp;
+  operation: TwilioOperation;
+  need: Requirement;
+}
+
+const keys = (action: string): Requirement => ({ scope: 'privileged', permission: `/twilio/iam/api-keys/${action}` });
+const ACCOUNT_2010 = String.raw`/2010-04-01/Accounts/(?<account>[^/]+)`;
+
+const ROUTES: RouteSpec[] = [
+  { method: 'POST', pattern: /^\/v1\/Keys$/, operation: 'CreateKey', need: keys('create') },
+  { method: 'GET', pattern: /^\/v1\/Keys$/, operation: 'ListKeys', need: keys('list') },
+  { method: 'GET', pattern: /^\/v1\/Keys\/(?<key>[^/]+)$/, operation: 'FetchKey', need: keys('read') },
+  { method: 'POST', pattern: /^\/v1\/Keys\/(?<key>[^/]+)$/, operation: 'UpdateKey', need: keys('update') },
+  { method: 'DELETE', pattern: /^\/v1\/Keys\/(?<key>[^/]+)$/, operation: 'DeleteKey', need: keys('delete') },
+  { method: 'POST', pattern: new RegExp(`^${ACCOUNT_2010}/Keys\\.json$`), operation: 'CreateKey2010', need: keys('create') },
+  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}/Keys\\.json$`), operation: 'ListKeys2010', need: keys('list') },
+  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}/Keys/(?<key>[^/]+)\\.json$`), operation: 'FetchKey2010', need: keys('read') },
+  { method: 'DELETE', pattern: new RegExp(`^${ACCOUNT_2010}/Keys/(?<key>[^/]+)\\.json$`), operation: 'DeleteKey2010', need: keys('delete') },
+  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}\\.json$`), operation: 'FetchAccount', need: { scope: 'privileged', permission: '/twilio/iam/accounts/read' } },
+  // No Restricted-key permission covers auth tokens (twilio-api.md §3.2), so only accounts and Main keys pass.
+  { method: 'POST', pattern: /^\/v1\/AuthTokens\/Secondary$/, operation: 'CreateSecondaryAuthToken', need: { scope: 'privileged' } },
+  { method: 'DELETE', pattern: /^\/v1\/AuthTokens\/Secondary$/, operation: 'DeleteSecondaryAuthToken', need: { scope: 'privileged' } },
+  { method: 'POST', pattern: /^\/v1\/AuthTokens\/Promote$/, operation: 'PromoteAuthToken', need: { scope: 'privileged' } },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${ACCOUNT_2010}/IncomingPhoneNumbers\\.json$`),
+    operation: 'ListIncomingPhoneNumbers',
+    need: { scope: 'data', permission: '/twilio/numbers/incoming-phone-numbers/list' },
+  },
+  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}/Messages\\.json$`), operation: 'ListMessages', need: { scope: 'data', permission: '/twilio/messaging/messages/list' } },
+];
+
+export type RouteMatch =
+  | { kind: 'op'; operation: TwilioOperation; need: Requirement; params: Record<string, string>; mutating: boolean }
+  | { kind: 'method-not-allowed' }
+  | { kind: 'not-found' };
+
+export function matchRoute(method: string, path: string): RouteMatch {
+  let pathKnown = false;
+  for (const route of ROUTES) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    pathKnown = true;
+    if (route.method !== method) continue;
+    const params: Record<string, string> = {};
+    for (const [name, value] of Object.entries(m.groups ?? {})) {
+      try {
+        params[name] = decodeURIComponent(value);
+      } catch {
+        return { kind: 'not-found' };
+      }
+    }
+    return { kind: 'op', operation: route.operation, need: route.need, params, mutating: method === 'POST' || method === 'DELETE' };
+  }
+  return pathKnown ? { kind: 'method-not-allowed' } : { kind: 'not-found' };
+}

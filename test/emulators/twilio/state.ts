@@ -1,0 +1,104 @@
+import { randomBytes, randomInt } from 'node:crypto';
+
+/**
+ * In-memory Twilio accounts, auth tokens and API keys. Pure state: no HTTP, no auth decisions.
+ * Every secret value it mints is remembered in `issued`, so leak-scan tests can look for all of them.
+ */
+
+export type KeyType = 'main' | 'standard' | 'restricted';
+
+export interface Policy {
+  allow: string[];
+}
+
+export interface Account {
+  sid: string;
+  parentSid?: string;
+  friendlyName: string;
+  primaryToken: string;
+  secondary?: { token: string; createdAtMs: number };
+  tokenUpdatedAtMs: number;
+  createdAtMs: number;
+}
+
+export interface Key {
+  sid: string;
+  accountSid: string;
+  type: KeyType;
+  friendlyName: string | null;
+  policy?: Policy;
+  secret: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** Creation order: a stable tie-break when two keys share date_updated. */
+  order: number;
+}
+
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function newSid(prefix: 'AC' | 'SK'): string {
+  return prefix + randomBytes(16).toString('hex');
+}
+
+export class TwilioState {
+  readonly accounts = new Map<string, Account>();
+  readonly keys = new Map<string, Key>();
+  readonly issued: string[] = [];
+  private order = 0;
+
+  constructor(public now: () => number) {}
+
+  /** 32 characters of base62, the observed shape of an API key secret. */
+  private keySecret(): string {
+    let out = '';
+    for (let i = 0; i < 32; i++) out += BASE62[randomInt(BASE62.length)];
+    this.issued.push(out);
+    return out;
+  }
+
+  /** 32 hex characters, the observed shape of an Auth Token. */
+  private authToken(): string {
+    const token = randomBytes(16).toString('hex');
+    this.issued.push(token);
+    return token;
+  }
+
+  addAccount(opts: { sid?: string; authToken?: string; parentSid?: string } = {}): Account {
+    const sid = opts.sid ?? newSid('AC');
+    const token = opts.authToken ?? this.authToken();
+    if (opts.authToken) this.issued.push(opts.authToken);
+    const at = this.now();
+    const account: Account = { sid, friendlyName: `Account ${sid.slice(-6)}`, primaryToken: token, tokenUpdatedAtMs: at, createdAtMs: at };
+    if (opts.parentSid) account.parentSid = opts.parentSid;
+    this.accounts.set(sid, account);
+    return account;
+  }
+
+  addKey(accountSid: string, type: KeyType, friendlyName: string | null, policy?: Policy, createdAtMs?: number): Key {
+    const at = createdAtMs ?? this.now();
+    const key: Key = { sid: newSid('SK'), accountSid, type, friendlyName, secret: this.keySecret(), createdAtMs: at, updatedAtMs: at, order: ++this.order };
+    if (policy) key.policy = { allow: [...policy.allow] };
+    this.keys.set(key.sid, key);
+    return key;
+  }
+
+  /** Keys of one account, oldest `date_updated` first (the documented list order). */
+  keysOf(accountSid: string): Key[] {
+    return [...this.keys.values()]
+      .filter((k) => k.accountSid === accountSid)
+      .sort((a, b) => a.updatedAtMs - b.updatedAtMs || a.order - b.order);
+  }
+
+  createSecondary(account: Account): { token: string; createdAtMs: number } {
+    account.secondary = { token: this.authToken(), createdAtMs: this.now() };
+    return account.secondary;
+  }
+
+  /** The secondary becomes primary; the old primary stops working at once. */
+  promote(account: Account): void {
+    if (!account.secondary) throw new Error(`account ${account.sid} has no secondary token`);
+    account.primaryToken = account.secondary.token;
+    account.tokenUpdatedAtMs = this.now();
+    delete account.secondary;
+  }
+}
