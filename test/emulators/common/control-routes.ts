@@ -19,7 +19,7 @@ export function handleControlRoute(controls: EmulatorControls, req: IncomingMess
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(payload));
   };
-  let input: Record<string, unknown> = {};
+  let input: FaultPlan & Record<string, unknown> = {};
   if (body.length > 0) {
     try {
       input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
@@ -35,7 +35,7 @@ export function handleControlRoute(controls: EmulatorControls, req: IncomingMess
         break;
       case 'POST faults':
         if (Object.keys(input).length === 0) controls.clearFaults();
-        else controls.setFaults(input as FaultPlan);
+        else controls.setFaults(input);
         reply(200, { ok: true });
         break;
       case 'POST latency':

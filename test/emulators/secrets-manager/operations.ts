@@ -174,7 +174,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
       if (!Number.isInteger(max) || max < 1 || max > 100) throw validation('MaxResults must be between 1 and 100');
       const all = s.versions.filter((v) => includeDeprecated || v.stages.length > 0);
-      const start = input.NextToken === undefined ? 0 : Number.parseInt(String(input.NextToken), 10);
+      const start = input.NextToken === undefined ? 0 : Number.parseInt(typeof input.NextToken === 'string' ? input.NextToken : '-1', 10);
       if (!Number.isInteger(start) || start < 0 || start > all.length) throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
       const page = all.slice(start, start + max);
       return {
@@ -212,7 +212,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
           }
         });
       const all = [...state.secrets.values()].filter((s) => s.deletedAt === undefined || input.IncludePlannedDeletion === true).filter(matches);
-      const start = input.NextToken === undefined ? 0 : Number.parseInt(String(input.NextToken), 10);
+      const start = input.NextToken === undefined ? 0 : Number.parseInt(typeof input.NextToken === 'string' ? input.NextToken : '-1', 10);
       if (!Number.isInteger(start) || start < 0 || start > all.length) throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
       return {
         SecretList: all.slice(start, start + max).map((s) => ({ ARN: s.arn, Name: s.name, CreatedDate: seconds(s.createdAt), LastChangedDate: seconds(s.lastChangedAt), ...(s.tags ? { Tags: s.tags } : {}), SecretVersionsToStages: stagesMap(s) })),
@@ -260,7 +260,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const now = state.now();
       if (force) state.secrets.delete(s.name);
       else s.deletedAt = now;
-      return { ARN: s.arn, Name: s.name, DeletionDate: seconds(force ? now : now + ((days as number | undefined) ?? 30) * 86_400_000) };
+      return { ARN: s.arn, Name: s.name, DeletionDate: seconds(force ? now : now + (days ?? 30) * 86_400_000) };
     },
   },
 
