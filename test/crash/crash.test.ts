@@ -95,12 +95,9 @@ async function runChild(world: World, args: string[], crash?: CrashPoint) {
       }
       return undefined;
     };
-    let answered = 0;
     const beforeResponse = () => {
-      answered++;
       if (!fired && crash.phase === 'after' && count === crash.seq) kill();
     };
-    void answered;
     world.twilio.controls.hooks = { beforeEffect, beforeResponse };
     world.sm.controls.hooks = { beforeEffect, beforeResponse };
   }
