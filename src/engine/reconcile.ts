@@ -105,7 +105,8 @@ export async function reconcileTarget(target: TargetConfig, runtime: Runtime, op
   } catch (err) {
     const message = redact(errorMessage(err));
     log.error(`failed at ${current}: ${message}`, { step: current });
-    if (session && !options.dryRun) await recordLastError(session, `${current}: ${message}`);
+    // A run that changed nothing writes nothing, not even the error: bad input must leave no trace.
+    if (session && !options.dryRun && steps.length > 0) await recordLastError(session, `${current}: ${message}`);
     return { target: target.name, steps, kind: 'failed', step: current, error: message };
   }
 }

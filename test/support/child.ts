@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { recordOutput } from './scan.js';
 
 /**
  * Crash and race tests run the real CLI in real child processes. It is bundled once (vitest's
@@ -43,7 +44,11 @@ export async function spawnCli(args: string[], env: NodeJS.ProcessEnv): Promise<
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      recordOutput(stdout);
+      recordOutput(stderr);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
   return { child, done };
 }

@@ -1,7 +1,26 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildCliBundle, CLI_BUNDLE } from './child.js';
+import { scan, writeReport } from './scan.js';
 
-/** Bundles the CLI once per test run for the child-process suites. */
-export default async function setup(): Promise<void> {
+const SCAN_DIR = join(process.cwd(), 'node_modules', '.cache', 'twilio-key-rotator', 'leak-scan');
+export const LEAK_REPORT = join(process.cwd(), '.leak-scan.json');
+
+/**
+ * Bundles the CLI once for the child-process suites, and owns the run-wide leak scan: after every
+ * test file has finished, every secret any emulator issued is searched for in everything the
+ * rotator printed or logged during the run. A leak fails the run (and .ci/run counts it).
+ */
+export default async function setup(): Promise<() => void> {
   await buildCliBundle(CLI_BUNDLE);
   process.env.TKR_CLI_BUNDLE = CLI_BUNDLE;
+  rmSync(SCAN_DIR, { recursive: true, force: true });
+  rmSync(LEAK_REPORT, { force: true });
+  process.env.TKR_SCAN_DIR = SCAN_DIR;
+  return () => {
+    const report = scan(SCAN_DIR);
+    writeReport(LEAK_REPORT, report);
+    console.log(`leak scan: ${report.secrets} issued secrets searched in ${report.outputBytes} bytes of rotator output: ${report.leaks.length} leak(s)`);
+    if (report.leaks.length > 0) throw new Error(`secrets leaked into output: ${JSON.stringify(report.leaks)}`);
+  };
 }

@@ -12,6 +12,7 @@ import { runCli } from '../../src/entry/cli.js';
 import { createLogger } from '../../src/log.js';
 import { createRuntime } from '../../src/runtime.js';
 import type { Runtime } from '../../src/engine/index.js';
+import { recordOutput, recordSecrets } from './scan.js';
 import { startSecretsManagerEmulator } from '../emulators/secrets-manager/index.js';
 import { startTwilioEmulator } from '../emulators/twilio/index.js';
 
@@ -116,7 +117,7 @@ export class World {
   /** A runtime with a chosen clock, for tests that move time. Logs go to this world's output. */
   runtime(config: RotatorConfig, now?: () => number): Runtime {
     const stream = new PassThrough();
-    stream.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
+    stream.on('data', (chunk: Buffer) => this.record(chunk.toString()));
     return createRuntime(config, { logger: createLogger({ stream, json: true }), env: { ...process.env, ...AWS_ENV }, ...(now ? { now } : {}) });
   }
 
@@ -129,8 +130,15 @@ export class World {
     out.on('data', (c: Buffer) => (stdout += c.toString()));
     err.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await runCli(args.includes('--config') || args.includes('-c') ? args : [...args, '--config', this.configPath], { stdout: out, stderr: err, env: { ...process.env, ...AWS_ENV, ...env } });
-    this.output.push(stdout, stderr);
+    this.record(stdout);
+    this.record(stderr);
     return { code, stdout, stderr };
+  }
+
+  /** Keeps text the rotator printed, here and for the run-wide leak scan. */
+  record(text: string): void {
+    this.output.push(text);
+    recordOutput(text);
   }
 
   /** Live keys on the account, by SID. */
@@ -148,6 +156,7 @@ export class World {
   }
 
   async close(): Promise<void> {
+    recordSecrets(this.twilio.issuedSecrets());
     await Promise.all([this.twilio.close(), this.sm.close()]);
   }
 }

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { World } from '../support/world.js';
+
+/**
+ * Bad input of every kind — secret contents and CLI invocations (configs: test/unit/config.test.ts)
+ * — gets a clear message naming the field, the right exit code, and changes nothing anywhere.
+ */
+
+let world: World;
+const token = () => randomBytes(16).toString('hex');
+const SK = `SK${'b'.repeat(32)}`;
+
+beforeAll(async () => {
+  world = await World.start('aws');
+  await world.writeConfig([{}, { adminSecretId: 'twilio/admin-bad' }]);
+  await world.seedAdmin('auth-token');
+});
+afterAll(async () => {
+  // Nothing printed in this file may contain a secret the emulators issued.
+  const printed = world.output.join('\n');
+  for (const secret of world.twilio.issuedSecrets()) expect(printed.includes(secret)).toBe(false);
+  await world.close();
+});
+
+async function expectRejected(args: string[], code: number, message: RegExp): Promise<void> {
+  const storeBefore = JSON.stringify([world.sm.inspect('twilio/app'), world.sm.inspect('twilio/app1'), world.sm.inspect('twilio/admin-bad')]);
+  world.resetLogs();
+  const run = await world.cli(args);
+  expect(run.code, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(code);
+  expect(`${run.stdout}\n${run.stderr}`).toMatch(message);
+  expect(world.mutatingCalls(), 'no mutating call to Twilio or Secrets Manager').toEqual({ twilio: 0, sm: 0 });
+  expect(JSON.stringify([world.sm.inspect('twilio/app'), world.sm.inspect('twilio/app1'), world.sm.inspect('twilio/admin-bad')])).toBe(storeBefore);
+}
+
+/** Replaces a secret's current value through Secrets Manager directly, as a person might. */
+async function setSecret(secretId: string, value: string): Promise<void> {
+  const store = world.store();
+  if (!(await store.read(secretId))) await store.create(secretId, token(), value);
+  else {
+    const t = token();
+    await store.putPending(secretId, t, value);
+    await store.promote(secretId, t);
+  }
+}
+
+const AC = () => world.accountSid;
+
+describe('bad secret contents', () => {
+  const adminCases: [string, () => string, RegExp][] = [
+    ['is not JSON', () => 'authToken=abc', /twilio\/admin-bad": value is not JSON/],
+    ['is a JSON array', () => '["x"]', /value is not a JSON object/],
+    ['lacks accountSid', () => JSON.stringify({ authToken: 'f'.repeat(32) }), /accountSid is missing/],
+    ['has a malformed accountSid', () => JSON.stringify({ accountSid: 'AC12', authToken: 'f'.repeat(32) }), /accountSid does not look like an Account SID/],
+    ['has no credential fields', () => JSON.stringify({ accountSid: AC() }), /has none of authToken, adminKeySid\/adminKeySecret or apiKeySid\/apiKeySecret/],
+    ['has a malformed adminKeySid', () => JSON.stringify({ accountSid: AC(), adminKeySid: 'key-1', adminKeySecret: 'x'.repeat(32) }), /adminKeySid does not look like an API key SID/],
+    ['has adminKeySid without adminKeySecret', () => JSON.stringify({ accountSid: AC(), adminKeySid: SK }), /adminKeySecret is missing/],
+    ['has an empty authToken', () => JSON.stringify({ accountSid: AC(), authToken: '' }), /authToken is missing or not a non-empty string/],
+  ];
+  it.each(adminCases)('rejects an admin secret that %s', async (_name, value, message) => {
+    await setSecret('twilio/admin-bad', value());
+    await expectRejected(['rotate', '--target', 'app1', '--force'], 1, message);
+  });
+
+  it('rejects a missing admin secret, saying which shapes it accepts', async () => {
+    await world.writeConfig([{}, { adminSecretId: 'twilio/admin-missing' }]);
+    await expectRejected(['rotate', '--target', 'app1'], 1, /admin secret "twilio\/admin-missing" .* does not exist.*"authToken"/);
+    await world.writeConfig([{}, { adminSecretId: 'twilio/admin-bad' }]);
+  });
+
+  const currentCases: [string, () => string, RegExp][] = [
+    ['is not JSON', () => '{"accountSid": ', /twilio\/app": AWSCURRENT\.value is not JSON/],
+    ['lacks apiKeySecret', () => JSON.stringify({ accountSid: AC(), apiKeySid: SK }), /AWSCURRENT\.apiKeySecret is missing/],
+    ['has a malformed apiKeySid', () => JSON.stringify({ accountSid: AC(), apiKeySid: 'SK1', apiKeySecret: 'x'.repeat(32) }), /AWSCURRENT\.apiKeySid does not look like an API key SID/],
+    ['belongs to another account', () => JSON.stringify({ accountSid: `AC${'c'.repeat(32)}`, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }), /AWSCURRENT\.accountSid is ACc{32}, but target "app" rotates keys of AC/],
+    ['has a numeric accountSid', () => JSON.stringify({ accountSid: 5, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }), /AWSCURRENT\.accountSid is missing or not a non-empty string/],
+  ];
+  it.each(currentCases)('rejects a rotated secret whose current value %s, in rotate, dry run and status', async (_name, value, message) => {
+    await setSecret('twilio/app', value());
+    await expectRejected(['rotate', '--target', 'app', '--force'], 1, message);
+    await expectRejected(['rotate', '--target', 'app', '--dry-run'], 1, message);
+    await expectRejected(['status', '--target', 'app'], 1, message);
+  });
+});
+
+describe('bad CLI invocations', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['no command', [], /Usage: twilio-key-rotator <command>/],
+    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status or confirm/],
+    ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
+    ['--target without a name', ['rotate', '--target'], /--target/],
+    ['an unknown target', ['rotate', '--target', 'nope'], /unknown target "nope"; configured: app, app1/],
+    ['a stray positional argument', ['rotate', 'app'], /unexpected argument "app" for rotate; name targets with --target/],
+    ['--force on status', ['status', '--force'], /--dry-run and --force belong to rotate, not status/],
+    ['confirm without a target', ['confirm'], /confirm takes exactly one target name/],
+    ['confirm with two targets', ['confirm', 'app', 'app1'], /confirm takes exactly one target name/],
+    ['confirm of an unknown target', ['confirm', 'nope'], /unknown target "nope"/],
+    ['a config file that does not exist', ['rotate', '--config', '/nonexistent/rotator.yaml'], /file \/nonexistent\/rotator\.yaml does not exist; pass --config/],
+  ];
+  it.each(cases)('rejects %s with exit code 2', async (_name, args, message) => {
+    await expectRejected(args, 2, message);
+  });
+
+  it('rejects a config that parses but is invalid, naming every field, with exit code 2', async () => {
+    const bad = `${world.dir}/bad.yaml`;
+    await import('node:fs/promises').then((fs) => fs.writeFile(bad, 'targets:\n  - name: x\n    accountSid: nope\n    keyType: standard\n'));
+    await expectRejected(['rotate', '--config', bad], 2, /targets\.0\.accountSid: must be an Account SID[\s\S]*targets\.0\.friendlyNamePrefix: is required/);
+    expect(await readFile(bad, 'utf8')).toContain('accountSid: nope');
+  });
+});
