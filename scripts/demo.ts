@@ -26,7 +26,7 @@ try {
 
   const template = await readFile(new URL('../config/sandbox.yaml', import.meta.url), 'utf8');
   await writeFile(configPath, template);
-  const env = { ...process.env, TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_BASE_URL: twilio.url, ROTATOR_STORE_PATH: storePath, ROTATOR_MIN_OVERLAP_SECONDS: String(OVERLAP_SECONDS) };
+  const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT ?? 'text', TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_BASE_URL: twilio.url, ROTATOR_STORE_PATH: storePath, ROTATOR_MIN_OVERLAP_SECONDS: String(OVERLAP_SECONDS) };
   const io = { stdout: process.stdout, stderr: process.stderr, env };
 
   const step = async (title: string, args: string[]) => {

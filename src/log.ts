@@ -53,9 +53,11 @@ const readable = winston.format.printf((info) => {
 
 export type Logger = winston.Logger;
 
-export function createLogger(options: { stream?: Writable; json?: boolean; level?: string } = {}): Logger {
+/** `format` (or LOG_FORMAT) forces 'json' or 'text'; by default JSON lines unless the stream is a TTY. */
+export function createLogger(options: { stream?: Writable; json?: boolean; level?: string; format?: string } = {}): Logger {
   const stream = options.stream ?? process.stderr;
-  const json = options.json ?? !(stream as { isTTY?: boolean }).isTTY;
+  const format = options.format ?? process.env.LOG_FORMAT;
+  const json = options.json ?? (format === 'json' ? true : format === 'text' ? false : !(stream as { isTTY?: boolean }).isTTY);
   return winston.createLogger({
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     format: winston.format.combine(redaction(), winston.format.timestamp(), json ? winston.format.json() : readable),

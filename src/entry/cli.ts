@@ -109,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
     const path = values.config ?? io.env.TWILIO_KEY_ROTATOR_CONFIG ?? 'config/rotator.yaml';
     const config = await loadConfig(path, io.env);
-    const logger = createLogger({ stream: io.stderr, ...(values.json ? { json: true } : {}) });
+    const logger = createLogger({ stream: io.stderr, ...(values.json ? { json: true } : {}), ...(io.env.LOG_FORMAT ? { format: io.env.LOG_FORMAT } : {}), ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}) });
     const runtime = createRuntime(config, { logger, env: io.env });
 
     if (command === 'status') {
