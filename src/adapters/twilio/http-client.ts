@@ -33,6 +33,9 @@ export class RoutedRequestClient extends twilio.RequestClient {
 
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
     const original = new URL(opts.uri);
+    // Only Twilio's own hosts are rerouted; an absolute URL the routed server handed back
+    // (a next_page_url pointing at a proxy or emulator) is already where it should go.
+    if (!/(^|\.)twilio\.com$/.test(original.hostname)) return super.request<TData>(opts);
     const product = productOf(original.hostname);
     const base = typeof this.baseUrl === 'string' ? this.baseUrl : this.baseUrl[product];
     if (!base) {
