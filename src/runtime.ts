@@ -1,6 +1,6 @@
 import { awsStore, fileStore } from './adapters/secrets/index.js';
 import { runProbes } from './adapters/probes/index.js';
-import { twilioKeys, twilioVerifier } from './adapters/twilio/index.js';
+import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import type { RotatorConfig } from './config/types.js';
 import type { SecretStore } from './core/ports.js';
 import { registerSecret, type Logger } from './log.js';

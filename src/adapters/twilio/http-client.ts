@@ -1,5 +1,4 @@
-import twilio from 'twilio';
-import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import RequestClient from 'twilio/lib/base/RequestClient.js';
 
 /**
  * Where Twilio requests go. `undefined` means Twilio itself. A string is one base URL for every
@@ -14,6 +13,14 @@ export interface TwilioHttpOptions {
   timeoutMs?: number;
 }
 
+export interface TwilioCredential {
+  /** Account SID (AC…) or API key SID (SK…). */
+  username: string;
+  password: string;
+  /** The account the calls act on; required by twilio-node when username is an SK. */
+  accountSid: string;
+}
+
 /** The product is the first label of the host twilio-node built: iam.dublin.ie1.twilio.com -> iam. */
 function productOf(host: string): string {
   return host.split('.')[0] ?? host;
@@ -26,7 +33,7 @@ function productOf(host: string): string {
  *
  * The SDK's own 429 retry is left off: retries belong to one policy (p-retry) with one time budget.
  */
-export class RoutedRequestClient extends twilio.RequestClient {
+export class RoutedRequestClient extends RequestClient {
   constructor(private readonly baseUrl: TwilioBaseUrl, timeoutMs?: number) {
     super({ autoRetry: false, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
   }
@@ -50,26 +57,8 @@ export class RoutedRequestClient extends twilio.RequestClient {
   }
 }
 
-export interface TwilioCredential {
-  /** Account SID (AC…) or API key SID (SK…). */
-  username: string;
-  password: string;
-  /** The account the calls act on; required by twilio-node when username is an SK. */
-  accountSid: string;
-}
-
-export function createTwilioClient(credential: TwilioCredential, http: TwilioHttpOptions & { region?: string; edge?: string } = {}) {
-  const httpClient = http.baseUrl
+export function httpClientFor(http: TwilioHttpOptions): RequestClient {
+  return http.baseUrl
     ? new RoutedRequestClient(http.baseUrl, http.timeoutMs)
-    : new twilio.RequestClient({ autoRetry: false, ...(http.timeoutMs ? { timeout: http.timeoutMs } : {}) });
-  return twilio(credential.username, credential.password, {
-    accountSid: credential.accountSid,
-    httpClient,
-    // Never fall back to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN from the environment.
-    env: {},
-    ...(http.region ? { region: http.region } : {}),
-    ...(http.edge ? { edge: http.edge } : {}),
-  });
+    : new RequestClient({ autoRetry: false, ...(http.timeoutMs ? { timeout: http.timeoutMs } : {}) });
 }
-
-export type TwilioClient = ReturnType<typeof createTwilioClient>;

@@ -1,4 +1,7 @@
-export { createTwilioClient, RoutedRequestClient } from './http-client.js';
-export type { TwilioBaseUrl, TwilioClient, TwilioCredential, TwilioHttpOptions } from './http-client.js';
+export { httpClientFor, RoutedRequestClient } from './http-client.js';
+export type { TwilioBaseUrl, TwilioCredential, TwilioHttpOptions } from './http-client.js';
+export { createSlimClient, SlimTwilio } from './slim-client.js';
+export { createTwilioClient } from './full-client.js';
+export type { TwilioClient } from './full-client.js';
 export { twilioKeys, twilioVerifier } from './keys.js';
 export type { TwilioAdapterOptions, TwilioTarget } from './keys.js';

@@ -2,7 +2,8 @@ import type { CreatedKey, KeyVerifier, RestrictedPolicy, TwilioKey, TwilioKeys, 
 import { registerSecret } from '../../log.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
-import { createTwilioClient, type TwilioHttpOptions } from './http-client.js';
+import type { TwilioHttpOptions } from './http-client.js';
+import { createSlimClient } from './slim-client.js';
 
 export interface TwilioTarget {
   accountSid: string;
@@ -26,7 +27,7 @@ function parseDate(value: Date | string | null | undefined): number {
  * Every call goes through one retry policy and one error translation.
  */
 export function twilioKeys(admin: { username: string; password: string }, target: TwilioTarget, options: TwilioAdapterOptions): TwilioKeys {
-  const client = createTwilioClient({ ...admin, accountSid: target.accountSid }, { ...options.http, ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) });
+  const client = createSlimClient({ ...admin, accountSid: target.accountSid }, { ...options.http, ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) });
   const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await withRetry(fn, options.retry, twilioRetryable, options.signal);
@@ -86,24 +87,18 @@ export function twilioKeys(admin: { username: string; password: string }, target
 export function twilioVerifier(target: TwilioTarget, options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number }): KeyVerifier {
   return {
     async verify(key, how: VerifyMethod): Promise<VerifyResult> {
-      const client = createTwilioClient(
+      const client = createSlimClient(
         { username: key.sid, password: key.secret, accountSid: key.accountSid },
         { ...options.http, ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) },
       );
-      const attempt = async (): Promise<unknown> => {
-        switch (how.kind) {
-          case 'list-incoming-phone-numbers':
-            return client.api.v2010.accounts(key.accountSid).incomingPhoneNumbers.page({ pageSize: 1 });
-          case 'list-messages':
-            return client.api.v2010.accounts(key.accountSid).messages.page({ pageSize: 1 });
-          case 'fetch-own-key':
-            return client.iam.v1.apiKey(key.sid).fetch();
-          case 'url':
-            return client.request({ method: 'get', uri: how.url }).then((res: { statusCode: number }) => {
-              if (res.statusCode >= 400) throw Object.assign(new Error(`validation URL answered HTTP ${res.statusCode}`), { status: res.statusCode });
-              return res.statusCode;
-            });
+      const uri = verificationUrl(how, key);
+      const attempt = async (): Promise<number> => {
+        const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
+        if (res.statusCode >= 400) {
+          const body = (typeof res.body === 'string' ? safeJson(res.body) : res.body) as { code?: number } | undefined;
+          throw Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, ...(body?.code !== undefined ? { code: body.code } : {}) });
         }
+        return res.statusCode;
       };
       const authRetries = options.authRetries ?? 2;
       for (let i = 0; ; i++) {
@@ -123,4 +118,27 @@ export function twilioVerifier(target: TwilioTarget, options: TwilioAdapterOptio
       }
     },
   };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The GET that proves a key works, always scoped to the key's own account. */
+function verificationUrl(how: VerifyMethod, key: { accountSid: string; sid: string }): string {
+  const account = `https://api.twilio.com/2010-04-01/Accounts/${key.accountSid}`;
+  switch (how.kind) {
+    case 'list-incoming-phone-numbers':
+      return `${account}/IncomingPhoneNumbers.json?PageSize=1`;
+    case 'list-messages':
+      return `${account}/Messages.json?PageSize=1`;
+    case 'fetch-own-key':
+      return `https://iam.twilio.com/v1/Keys/${key.sid}`;
+    case 'url':
+      return how.url;
+  }
 }
