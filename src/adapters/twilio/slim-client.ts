@@ -13,7 +13,7 @@ export class SlimTwilio extends BaseTwilio.Client {
 
   get iam(): Iam {
     // Iam's constructor is typed against the full Twilio class; it only uses request().
-    return (this.iamDomain ??= new Iam(this as unknown as ConstructorParameters<typeof Iam>[0]));
+    return (this.iamDomain ??= new Iam(this));
   }
 }
 
