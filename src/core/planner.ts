@@ -57,6 +57,10 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     return { kind: 'retire-previous', keySid: retiring.key.apiKeySid, versionId: retiring.versionId };
   }
 
+  if (obs.pendingPlaceholder !== undefined) {
+    return { kind: 'busy', reason: `a Secrets Manager rotation is in progress (version ${obs.pendingPlaceholder} is AWSPENDING with no value yet); its own steps finish it` };
+  }
+
   const pending = obs.pending;
   if (pending && pending.versionId !== current.versionId) {
     const sid = pending.key.apiKeySid;

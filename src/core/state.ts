@@ -39,6 +39,8 @@ export interface Observation {
   keys: readonly TwilioKey[];
   /** Key SIDs proven to work during this run. */
   verified: ReadonlySet<string>;
+  /** A labelled AWSPENDING version with no value yet: Secrets Manager's own rotation is under way. */
+  pendingPlaceholder?: string;
   /** Gate results; present once the engine has evaluated the gate in this run. */
   gate?: GateObservation;
 }
@@ -67,10 +69,11 @@ export type Step =
 export type Outcome =
   | { kind: 'done'; currentKeySid: string; nextDueAtMs: number }
   | { kind: 'waiting'; on: string[]; sinceMs: number; deadlineMs: number; previousKeySid: string }
-  | { kind: 'stuck'; on: string[]; sinceMs: number; previousKeySid: string };
+  | { kind: 'stuck'; on: string[]; sinceMs: number; previousKeySid: string }
+  | { kind: 'busy'; reason: string };
 
 export type Decision = Step | Outcome;
 
 export function isOutcome(d: Decision): d is Outcome {
-  return d.kind === 'done' || d.kind === 'waiting' || d.kind === 'stuck';
+  return d.kind === 'done' || d.kind === 'waiting' || d.kind === 'stuck' || d.kind === 'busy';
 }

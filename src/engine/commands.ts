@@ -47,7 +47,7 @@ export async function status(config: RotatorConfig, runtime: Runtime, names?: re
         target: target.name,
         ...(obs.current ? { currentKeySid: obs.current.key.apiKeySid, currentVersionId: obs.current.versionId, ageDays: Math.floor(((obs.nowMs - obs.current.createdAtMs) / 86_400_000) * 10) / 10, nextDueAt: new Date(obs.current.createdAtMs + target.maxAgeMs).toISOString() } : {}),
         step: decision.kind,
-        waitingOn: decision.kind === 'waiting' || decision.kind === 'stuck' ? decision.on : [],
+        waitingOn: decision.kind === 'waiting' || decision.kind === 'stuck' ? decision.on : decision.kind === 'busy' ? [decision.reason] : [],
         ...(tags[TAG_CURRENT_SINCE] ? { currentSince: tags[TAG_CURRENT_SINCE].split(' ')[1] ?? '' } : {}),
         ...(tags[TAG_LAST_ERROR] ? { lastError: tags[TAG_LAST_ERROR] } : {}),
       });

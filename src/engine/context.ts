@@ -38,6 +38,7 @@ export type TargetResult = Base &
     | { kind: 'waiting'; on: string[]; sinceMs: number; deadlineMs: number; previousKeySid: string }
     | { kind: 'stuck'; on: string[]; sinceMs: number; previousKeySid: string }
     | { kind: 'lost-race'; detail: string }
+    | { kind: 'busy'; reason: string }
     | { kind: 'deferred'; detail: string }
     | { kind: 'failed'; step: string; error: string }
     | { kind: 'planned'; plan: string[]; checks: string[]; warnings: string[] }

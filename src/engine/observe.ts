@@ -44,7 +44,6 @@ export async function observe(
   const obs: Observation = { nowMs, secretId: target.secret.secretId, secret, keys, verified };
   if (!secret) return obs;
   const current = labelled(secret, CURRENT, target);
-  const pending = labelled(secret, PENDING, target);
   let previous: LabelledKey | undefined;
   try {
     previous = labelled(secret, PREVIOUS, target);
@@ -52,5 +51,9 @@ export async function observe(
     // A previous version we cannot read is not ours to retire; the planner simply ignores it.
     previous = undefined;
   }
-  return { ...obs, ...(current ? { current } : {}), ...(pending && pending.versionId !== current?.versionId ? { pending } : {}), ...(previous ? { previous } : {}) };
+  const base = { ...obs, ...(current ? { current } : {}), ...(previous ? { previous } : {}) };
+  const placeholder = secret.versions.find((v) => v.stages.includes(PENDING) && v.value === undefined && !v.stages.includes(CURRENT));
+  if (placeholder) return { ...base, pendingPlaceholder: placeholder.versionId };
+  const pending = labelled(secret, PENDING, target);
+  return { ...base, ...(pending && pending.versionId !== current?.versionId ? { pending } : {}) };
 }

@@ -47,7 +47,8 @@ export async function preview(session: TargetSession, runtime: Runtime, initial:
       decision = plan(obs, settings);
     }
     if (isOutcome(decision)) {
-      if (decision.kind === 'done') lines.push(`then nothing: current key ${decision.currentKeySid} is fine until ${new Date(decision.nextDueAtMs).toISOString()}`);
+      if (decision.kind === 'busy') lines.push(`then nothing: ${decision.reason}`);
+      else if (decision.kind === 'done') lines.push(`then nothing: current key ${decision.currentKeySid} is fine until ${new Date(decision.nextDueAtMs).toISOString()}`);
       else lines.push(`then ${decision.kind === 'stuck' ? 'STUCK' : 'wait'}: keep the previous key ${decision.previousKeySid} until ${decision.on.join('; ')}`);
       break;
     }
@@ -58,7 +59,7 @@ export async function preview(session: TargetSession, runtime: Runtime, initial:
   return { target: target.name, steps: [], kind: 'planned', plan: lines, checks, warnings };
 }
 
-function describe(d: Exclude<Decision, { kind: 'done' | 'waiting' | 'stuck' }>, obs: Observation, how: string): string {
+function describe(d: Exclude<Decision, { kind: 'done' | 'waiting' | 'stuck' | 'busy' }>, obs: Observation, how: string): string {
   switch (d.kind) {
     case 'sweep-orphans':
       return `revoke ${d.keys.map((k) => k.sid).join(', ')}: made by this rotator, referenced by no version of the secret (a crashed or lost run)`;

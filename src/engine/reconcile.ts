@@ -82,7 +82,8 @@ export async function reconcileTarget(target: TargetConfig, runtime: Runtime, op
       const { obs, decision } = await decide(session, runtime, settings, verified);
       if (isOutcome(decision)) {
         await clearLastError(session, obs);
-        if (decision.kind === 'done') log.info(`done: current key ${decision.currentKeySid}, next rotation due ${new Date(decision.nextDueAtMs).toISOString()}`, { step: 'done', keySid: decision.currentKeySid });
+        if (decision.kind === 'busy') log.info(`busy: ${decision.reason}`, { step: 'busy' });
+        else if (decision.kind === 'done') log.info(`done: current key ${decision.currentKeySid}, next rotation due ${new Date(decision.nextDueAtMs).toISOString()}`, { step: 'done', keySid: decision.currentKeySid });
         else log[decision.kind === 'stuck' ? 'error' : 'info'](`${decision.kind}: old key ${decision.previousKeySid} kept until ${decision.on.join('; ')}`, { step: decision.kind, keySid: decision.previousKeySid });
         return { target: target.name, steps, ...decision };
       }

@@ -63,6 +63,8 @@ function formatResult(r: TargetResult): string {
       return `${head}waiting for consumers before deleting ${r.previousKeySid} (gives up ${new Date(r.deadlineMs).toISOString()}):\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
     case 'stuck':
       return `${head}STUCK since ${new Date(r.sinceMs).toISOString()}; ${r.previousKeySid} is kept:\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
+    case 'busy':
+      return `${head}nothing to do now: ${r.reason}.`;
     case 'lost-race':
       return `${head}another rotator got there first (${r.detail}); our key was revoked.`;
     case 'deferred':

@@ -124,7 +124,13 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       const versions: StoredVersion[] = [];
       for (const [versionId, stages] of Object.entries(meta.VersionIdsToStages ?? {})) {
         if (stages.length === 0) continue;
-        const got = await call('GetSecretValue', secretId, () => client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId })));
+        let got: { SecretString?: string; CreatedDate?: Date } = {};
+        try {
+          got = await call('GetSecretValue', secretId, () => client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId })));
+        } catch (err) {
+          // A rotation Secrets Manager started labels a version before anything is stored in it.
+          if (!(err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')) throw err;
+        }
         registerSecret(got.SecretString);
         const listed = all.find((v) => v.VersionId === versionId);
         versions.push({

@@ -22,6 +22,11 @@ export interface SecretsManagerEmulator {
   /** The stored secret without HTTP, for assertions. */
   inspect(secretId: string): { arn: string; name: string; versions: Version[]; tags: Record<string, string>; deletedAt?: number } | undefined;
   setClock(fn: () => number): void;
+  /**
+   * What Secrets Manager does before it invokes a rotation function: a value-less version with
+   * VersionId = token, labelled AWSPENDING. The function's createSecret step fills it in.
+   */
+  beginRotation(secretId: string, token: string): void;
 }
 
 function accessKeyOf(req: IncomingMessage): string | undefined {
@@ -95,6 +100,11 @@ export async function startSecretsManagerEmulator(opts: { port?: number; region?
     },
     setClock(fn) {
       state.now = fn;
+    },
+    beginRotation(secretId, token) {
+      const secret = state.live(secretId);
+      if (!secret.versions.some((v) => v.versionId === token)) secret.versions.push({ versionId: token, stages: [], createdAt: state.now() });
+      state.moveStage(secret, 'AWSPENDING', token);
     },
   };
 }

@@ -42,6 +42,11 @@ function value(input: Input): { value?: string } {
 /** Same token: same value is an idempotent success, another value is ResourceExistsException. */
 function existingVersion(secret: Secret, versionId: string, v: string | undefined): Version | undefined {
   const found = secret.versions.find((x) => x.versionId === versionId);
+  // The value-less AWSPENDING version a rotation starts with is filled in by the first put.
+  if (found && found.value === undefined && v !== undefined) {
+    found.value = v;
+    return found;
+  }
   if (found && found.value !== v) {
     throw new SmError('ResourceExistsException', `You can't use ClientRequestToken ${versionId} because that value is already in use for a version of secret ${secret.arn}.`);
   }

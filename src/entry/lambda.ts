@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { RotatorConfig } from '../config/types.js';
+import { exitCodeFor, rotate, type Runtime, type TargetResult } from '../engine/index.js';
+import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/rotation-protocol.js';
+import { errorMessage } from '../errors.js';
+import { createLogger, redact } from '../log.js';
+import { createRuntime } from '../runtime.js';
+
+/**
+ * AWS Lambda entry points.
+ *  - `handler` with an EventBridge scheduled event: the same reconcile as `rotate`, for every
+ *    target, stopping new steps a safety margin before the invocation's deadline.
+ *  - `handler` with {Step, SecretId, ClientRequestToken}: one step of Secrets Manager's rotation
+ *    protocol (see engine/rotation-protocol.ts).
+ * Configuration is bundled (config/rotator.yaml, or ROTATOR_CONFIG). Failures throw, so Lambda's
+ * Errors metric, the failure destination and Secrets Manager's retries all see them.
+ */
+
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+  awsRequestId?: string;
+}
+
+/** No step starts later than this before the timeout; one step plus its retries fits in it. */
+const SAFETY_MARGIN_MS = Number(process.env.ROTATOR_SAFETY_MARGIN_MS ?? 20_000);
+
+let cached: { config: RotatorConfig; runtime: Runtime } | undefined;
+
+async function setup(): Promise<{ config: RotatorConfig; runtime: Runtime }> {
+  if (!cached) {
+    const path = process.env.ROTATOR_CONFIG ?? join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'config', 'rotator.yaml');
+    const config = await loadConfig(path);
+    const logger = createLogger({ stream: process.stdout, json: true });
+    cached = { config, runtime: createRuntime(config, { logger }) };
+  }
+  return cached;
+}
+
+/** For tests: forget the cached configuration. */
+export function resetForTests(): void {
+  cached = undefined;
+}
+
+function summary(results: readonly TargetResult[]): string {
+  return results.map((r) => `${r.target}: ${r.kind}${r.kind === 'failed' ? ` at ${r.step}: ${r.error}` : r.kind === 'stuck' || r.kind === 'waiting' ? ` (${r.on.join('; ')})` : ''}`).join(' | ');
+}
+
+export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
+  const { config, runtime } = await setup();
+  if (isRotationEvent(event)) return rotationHandler(event, config, runtime);
+  const stopStartingAtMs = runtime.now() + Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
+  const results = await rotate(config, runtime, { stopStartingAtMs });
+  runtime.logger.info(`scheduled run: ${summary(results)}`, { step: 'summary' });
+  if (exitCodeFor(results) !== 0) throw new Error(redact(`rotation needs attention: ${summary(results)}`));
+  return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };
+}
+
+async function rotationHandler(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<{ step: string; result: string }> {
+  const log = runtime.logger.child({ step: event.Step, rotationId: event.ClientRequestToken });
+  try {
+    const result = await rotationStep(event, config, runtime);
+    log.info(result);
+    return { step: event.Step, result };
+  } catch (err) {
+    const message = redact(errorMessage(err));
+    log.error(`rotation step ${event.Step} failed: ${message}`);
+    throw new Error(message);
+  }
+}
