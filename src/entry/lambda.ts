@@ -65,6 +65,8 @@ async function rotationHandler(event: RotationEvent, config: RotatorConfig, runt
   } catch (err) {
     const message = redact(errorMessage(err));
     log.error(`rotation step ${event.Step} failed: ${message}`);
+    // Only the redacted message leaves the process; an SDK error as `cause` could carry request details.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(message);
   }
 }

@@ -23,7 +23,7 @@ const scheduledEvent = () => ({
 const context = (remainingMs = 60_000) => ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: randomUUID() });
 const rotationEvent = (Step: string, token: string) => ({ Step, SecretId: world.sm.inspect(SECRET)!.arn, ClientRequestToken: token });
 
-async function labels() {
+function labels() {
   const versions = world.sm.inspect(SECRET)!.versions;
   const sid = (stage: string) => {
     const v = versions.find((x) => x.stages.includes(stage));
@@ -54,7 +54,7 @@ describe('scheduled handler', () => {
     process.env.ROTATOR_CONFIG = await world.writeConfig([{}, {}]);
     const out = await handler(scheduledEvent(), context());
     expect(out).toEqual({ targets: [{ target: 'app', kind: 'done' }, { target: 'app1', kind: 'done' }] });
-    expect(await authenticates((await labels()).current!)).toBe(true);
+    expect(await authenticates(labels().current!)).toBe(true);
   });
 
   it('starts no step inside the safety margin; the next invocation resumes', async () => {
@@ -85,7 +85,7 @@ describe('Secrets Manager rotation protocol', () => {
     for (const step of ['createSecret', 'createSecret', 'setSecret', 'setSecret', 'testSecret', 'testSecret', 'finishSecret', 'finishSecret', 'createSecret', 'testSecret']) {
       await handler(rotationEvent(step, token), context());
     }
-    const { current, previous } = await labels();
+    const { current, previous } = labels();
     expect(previous?.apiKeySid).toBe(original);
     expect(await authenticates(current!)).toBe(true);
     expect(world.twilio.listKeys().filter((k) => k.friendlyName === `rot-app-${token.replace(/-/g, '')}`)).toHaveLength(1);
@@ -101,7 +101,7 @@ describe('Secrets Manager rotation protocol', () => {
     for (const step of steps.slice(0, doneSteps)) await handler(rotationEvent(step, token), context());
     resetForTests(); // a new process: nothing survives but the store and Twilio
     for (const step of steps) await handler(rotationEvent(step, token), context());
-    const { current, previous } = await labels();
+    const { current, previous } = labels();
     expect(previous?.apiKeySid).toBe(original);
     expect(await authenticates(current!)).toBe(true);
     expect(world.twilio.listKeys().filter((k) => k.friendlyName?.startsWith('rot-app-'))).toHaveLength(1);
@@ -115,7 +115,7 @@ describe('Secrets Manager rotation protocol', () => {
     const stale = world.twilio.listKeys().filter((k) => k.friendlyName === `rot-app-${token.replace(/-/g, '')}`);
     expect(stale).toHaveLength(1);
     await handler(rotationEvent('createSecret', token), context());
-    const { pending } = await labels();
+    const { pending } = labels();
     expect(world.liveKeys()).not.toContain(stale[0]!.sid);
     expect(world.liveKeys()).toContain(pending!.apiKeySid);
   });
