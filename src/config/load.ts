@@ -1,13 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ConfigError, type ConfigIssue } from '../errors.js';
-import { configSchema, type RawConfig, type RawTarget } from './schema.js';
-import type { RotatorConfig, TargetConfig } from './types.js';
-import { verifyMethodFor } from '../core/verify-method.js';
-
-const SECOND = 1000;
-const DAY = 24 * 3600 * SECOND;
+import { ConfigError } from '../errors.js';
+import type { RotatorConfig } from './types.js';
+import { parseConfigObject } from './validate.js';
 
 /** Reads, substitutes `${ENV}`, validates and converts a YAML config file. Throws ConfigError with every problem. */
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<RotatorConfig> {
@@ -21,159 +17,15 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
   return parseConfig(text, { env, source: path, baseDir: dirname(resolve(path)) });
 }
 
-export function parseConfig(text: string, options: { env?: NodeJS.ProcessEnv; source?: string; baseDir?: string } = {}): RotatorConfig {
-  const source = options.source ?? 'configuration';
+/** YAML text to the object the validator takes; syntax errors become ConfigError. */
+export function parseYaml(text: string, source = 'configuration'): unknown {
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })), source);
   }
-  const issues: ConfigIssue[] = [];
-  const substituted = substitute(doc.toJS() as unknown, [], options.env ?? process.env, issues);
-  if (issues.length > 0) throw new ConfigError(issues, source);
-
-  const parsed = configSchema.safeParse(substituted);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => describeIssue(i as ZodIssueLike, [])), source);
-  const raw = parsed.data;
-  crossCheck(raw, issues, options.env ?? process.env);
-  if (issues.length > 0) throw new ConfigError(issues, source);
-  return convert(raw, options.baseDir ?? process.cwd());
+  return doc.toJS() as unknown;
 }
 
-interface ZodIssueLike {
-  code: string;
-  path: PropertyKey[];
-  message: string;
-  keys?: string[];
-  errors?: ZodIssueLike[][];
-}
-
-/** One readable line per problem. For "inherit or {allow}" style unions, report the branch the user meant. */
-function describeIssue(i: ZodIssueLike, prefix: PropertyKey[]): ConfigIssue[] {
-  const full = [...prefix, ...i.path];
-  const path = full.map(String).join('.');
-  if (i.code === 'invalid_union' && i.errors) {
-    const meant = i.errors.find((branch) => branch.some((e) => e.path.length > 0 || e.code !== 'invalid_type' && e.code !== 'invalid_value'));
-    if (meant) return meant.flatMap((e) => describeIssue(e, full));
-  }
-  if (i.code === 'unrecognized_keys' && i.keys) return [{ path, message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)` }];
-  if (i.code === 'invalid_type' && /received undefined/.test(i.message)) return [{ path, message: 'is required' }];
-  if (i.code === 'invalid_type' && path === '') return [{ path, message: 'the configuration must be a YAML mapping with at least "targets:"' }];
-  return [{ path, message: i.message }];
-}
-
-/** `${NAME}` or `${NAME:-default}` in string values. A value that is exactly one reference may become a number or boolean. */
-function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
-  if (typeof value === 'string') {
-    if (!value.includes('${')) return value;
-    const whole = /^\$\{[^}]+\}$/.test(value);
-    const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
-      const found = env[name];
-      if (found !== undefined && found !== '') return found;
-      if (fallback !== undefined) return fallback;
-      issues.push({ path: path.join('.'), message: `environment variable ${name} is not set (referenced as \${${name}})` });
-      return '';
-    });
-    if (/\$\{/.test(out) && out === value) issues.push({ path: path.join('.'), message: 'has a malformed ${…} reference; use ${NAME} or ${NAME:-default}' });
-    if (whole && /^-?\d+(\.\d+)?$/.test(out)) return Number(out);
-    if (whole && (out === 'true' || out === 'false')) return out === 'true';
-    return out;
-  }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, String(i)], env, issues));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, [...path, k], env, issues)]));
-  }
-  return value;
-}
-
-function crossCheck(raw: RawConfig, issues: ConfigIssue[], env: NodeJS.ProcessEnv): void {
-  const names = new Set<string>();
-  const secretIds = new Map<string, string>();
-  raw.targets.forEach((t, i) => {
-    const at = (field: string) => `targets.${i}.${field}`;
-    if (names.has(t.name)) issues.push({ path: at('name'), message: `duplicates another target's name "${t.name}"` });
-    names.add(t.name);
-
-    for (const role of ['secret', 'admin'] as const) {
-      const loc = t[role];
-      if (!raw.stores[loc.store]) issues.push({ path: at(`${role}.store`), message: `uses the ${loc.store} store, but stores.${loc.store} is not configured` });
-    }
-    const secretKey = `${t.secret.store}:${t.secret.secretId}`;
-    if (secretKey === `${t.admin.store}:${t.admin.secretId}`) issues.push({ path: at('admin.secretId'), message: 'must differ from secret.secretId: the admin credential cannot be the key being rotated' });
-    const owner = secretIds.get(secretKey);
-    if (owner !== undefined) issues.push({ path: at('secret.secretId'), message: `is already rotated by target "${owner}"; two targets must not share a secret` });
-    secretIds.set(secretKey, t.name);
-
-    checkPolicy(t, at, issues);
-    if (t.validationUrl !== undefined && !/^https:\/\/[a-z0-9.-]+\.twilio\.com\//.test(t.validationUrl)) {
-      issues.push({ path: at('validationUrl'), message: 'must be an https://….twilio.com/ URL: the new key is sent to it as credentials' });
-    }
-    if (t.gate.maxWaitSeconds < t.gate.minOverlapSeconds) issues.push({ path: at('gate.maxWaitSeconds'), message: `must be at least gate.minOverlapSeconds (${t.gate.minOverlapSeconds})` });
-    t.gate.probes.forEach((p, j) => {
-      const pp = at(`gate.probes.${j}`);
-      if ((p.headerName === undefined) !== (p.headerValueEnv === undefined)) issues.push({ path: `${pp}.headerName`, message: 'headerName and headerValueEnv go together: set both or neither' });
-      else if (p.headerValueEnv !== undefined && !env[p.headerValueEnv]) issues.push({ path: `${pp}.headerValueEnv`, message: `environment variable ${p.headerValueEnv} is not set` });
-    });
-  });
-
-  // Keys are recognised by prefix; overlapping prefixes on one account would let one target revoke another's keys.
-  raw.targets.forEach((a, i) =>
-    raw.targets.forEach((b, j) => {
-      if (i < j && a.accountSid.toUpperCase() === b.accountSid.toUpperCase() && (a.friendlyNamePrefix.startsWith(b.friendlyNamePrefix) || b.friendlyNamePrefix.startsWith(a.friendlyNamePrefix))) {
-        issues.push({ path: `targets.${j}.friendlyNamePrefix`, message: `overlaps target "${a.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's` });
-      }
-    }),
-  );
-}
-
-function checkPolicy(t: RawTarget, at: (f: string) => string, issues: ConfigIssue[]): void {
-  if (t.keyType === 'standard') {
-    if (t.policy !== undefined) issues.push({ path: at('policy'), message: 'is only for keyType "restricted"; remove it or change keyType' });
-    return;
-  }
-  if (t.policy === undefined) {
-    issues.push({ path: at('policy'), message: 'is required for keyType "restricted": "inherit" or {allow: [permissions…]}' });
-    return;
-  }
-  if (t.region !== undefined && t.region !== 'us1') issues.push({ path: at('region'), message: 'Restricted keys exist only in us1; use keyType "standard" or drop region' });
-  if (t.policy !== 'inherit' && t.validationUrl === undefined && verifyMethodFor({ allow: t.policy.allow }) === undefined) {
-    issues.push({ path: at('validationUrl'), message: 'is required: the policy grants neither /twilio/numbers/incoming-phone-numbers/list, /twilio/messaging/messages/list nor /twilio/iam/api-keys/read, so the rotator cannot prove a new key works without a URL the key may GET' });
-  }
-}
-
-function convert(raw: RawConfig, baseDir: string): RotatorConfig {
-  const targets: TargetConfig[] = raw.targets.map((t) => ({
-    name: t.name,
-    accountSid: t.accountSid,
-    ...(t.region !== undefined ? { region: t.region } : {}),
-    ...(t.edge !== undefined ? { edge: t.edge } : {}),
-    keyType: t.keyType,
-    ...(t.policy !== undefined ? { policy: t.policy === 'inherit' ? { mode: 'inherit' as const } : { mode: 'explicit' as const, allow: [...t.policy.allow] } } : {}),
-    friendlyNamePrefix: t.friendlyNamePrefix,
-    secret: { ...t.secret },
-    admin: { ...t.admin },
-    maxAgeMs: t.maxAgeDays * DAY,
-    ...(t.validationUrl !== undefined ? { validationUrl: t.validationUrl } : {}),
-    gate: {
-      minOverlapMs: t.gate.minOverlapSeconds * SECOND,
-      maxWaitMs: t.gate.maxWaitSeconds * SECOND,
-      manualConfirm: t.gate.manualConfirm,
-      probes: t.gate.probes.map((p) => ({
-        url: p.url,
-        field: p.field,
-        ...(p.headerName !== undefined ? { headerName: p.headerName } : {}),
-        ...(p.headerValueEnv !== undefined ? { headerValueEnv: p.headerValueEnv } : {}),
-        timeoutMs: p.timeoutSeconds * SECOND,
-      })),
-    },
-  }));
-  return {
-    twilio: { ...(raw.twilio.baseUrl !== undefined ? { baseUrl: raw.twilio.baseUrl } : {}), timeoutMs: raw.twilio.timeoutSeconds * SECOND },
-    stores: {
-      ...(raw.stores.file ? { file: { path: isAbsolute(raw.stores.file.path) ? raw.stores.file.path : resolve(baseDir, raw.stores.file.path) } } : {}),
-      ...(raw.stores.aws ? { aws: { ...raw.stores.aws } } : {}),
-    },
-    retry: { attempts: raw.retry.attempts, budgetMs: raw.retry.budgetSeconds * SECOND, minDelayMs: raw.retry.minDelayMs },
-    orphanGraceMs: raw.orphanGraceSeconds * SECOND,
-    targets,
-  };
+export function parseConfig(text: string, options: { env?: NodeJS.ProcessEnv; source?: string; baseDir?: string } = {}): RotatorConfig {
+  return parseConfigObject(parseYaml(text, options.source), options);
 }

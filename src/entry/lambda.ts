@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { parseConfigObject } from '../config/validate.js';
 import type { RotatorConfig } from '../config/types.js';
 import { exitCodeFor, rotate, type Runtime, type TargetResult } from '../engine/index.js';
 import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/rotation-protocol.js';
@@ -13,9 +13,14 @@ import { createRuntime } from '../runtime.js';
  *    target, stopping new steps a safety margin before the invocation's deadline.
  *  - `handler` with {Step, SecretId, ClientRequestToken}: one step of Secrets Manager's rotation
  *    protocol (see engine/rotation-protocol.ts).
- * Configuration is bundled (config/rotator.yaml, or ROTATOR_CONFIG). Failures throw, so Lambda's
- * Errors metric, the failure destination and Secrets Manager's retries all see them.
+ * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time (still
+ * validated, and ${ENV} substituted, at start-up); run from source, it reads ROTATOR_CONFIG.
+ * Failures throw, so Lambda's Errors metric, the failure destination and Secrets Manager's retries
+ * all see them.
  */
+
+/** Replaced by scripts/build-lambda.mjs with the configuration object. */
+declare const __ROTATOR_CONFIG__: unknown;
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
@@ -29,12 +34,18 @@ let cached: { config: RotatorConfig; runtime: Runtime } | undefined;
 
 async function setup(): Promise<{ config: RotatorConfig; runtime: Runtime }> {
   if (!cached) {
-    const path = process.env.ROTATOR_CONFIG ?? join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'config', 'rotator.yaml');
-    const config = await loadConfig(path);
+    const config = typeof __ROTATOR_CONFIG__ !== 'undefined' ? parseConfigObject(__ROTATOR_CONFIG__, { source: 'bundled config/rotator.yaml', baseDir: process.env.LAMBDA_TASK_ROOT ?? process.cwd() }) : await configFromFile();
     const logger = createLogger({ stream: process.stdout, json: true });
     cached = { config, runtime: createRuntime(config, { logger }) };
   }
   return cached;
+}
+
+/** Outside the bundle only. The specifier is computed so the bundler leaves the YAML reader out. */
+async function configFromFile(): Promise<RotatorConfig> {
+  const loader = '../config/load.js';
+  const { loadConfig } = (await import(loader)) as typeof import('../config/load.js');
+  return loadConfig(process.env.ROTATOR_CONFIG ?? join(process.cwd(), 'config', 'rotator.yaml'));
 }
 
 /** For tests: forget the cached configuration. */
