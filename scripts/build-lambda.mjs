@@ -10,6 +10,16 @@ import { parse } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
 
+/** Replaces modules matching `filter` with a stub from scripts/. */
+function stub(filter, file) {
+  return {
+    name: `stub:${file}`,
+    setup(b) {
+      b.onResolve({ filter }, () => ({ path: join(root, 'scripts', file) }));
+    },
+  };
+}
+
 /** config/rotator.yaml, compiled into the bundle as JSON (the Lambda then needs no YAML parser). */
 function bundledConfig(path) {
   const file = resolve(root, path);
@@ -22,6 +32,8 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outfile = 'di
     ...(naive ? {} : { define: { __ROTATOR_CONFIG__: JSON.stringify(bundledConfig(config)) } }),
     // The twilio package's form-data path pulls mime-db (130 KB) for file uploads the rotator never makes.
     ...(naive ? {} : { alias: { 'mime-db': join(root, 'scripts', 'mime-db-stub.cjs') } }),
+    // twilio-node's request client loads the JWT stack for a feature the rotator never enables.
+    ...(naive ? {} : { plugins: [stub(/[\\/]jwt[\\/]validation[\\/]ValidationToken(\.js)?$/, 'validation-token-stub.cjs')] }),
     entryPoints: [join(root, entry)],
     outfile: resolve(root, outfile),
     bundle: true,
