@@ -73,7 +73,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       return await withRetry(fn, options.retry, awsRetryable, options.signal);
     } catch (err) {
       const name = nameOf(err);
-      const hint = hintFor(name, secretId);
+      const hint = hintFor(name, secretId) ?? (awsRetryable(err) ? `Secrets Manager kept failing (${name ?? 'network error'}) through every retry; the next run resumes where this one stopped` : undefined);
       throw new RemoteError(
         'secrets-manager',
         operation,
