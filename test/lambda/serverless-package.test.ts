@@ -35,8 +35,9 @@ beforeAll(async () => {
 
 describe('serverless.yml packaged with osls', () => {
   it('schedules the reconcile on nodejs22.x with reserved concurrency 1', () => {
-    const [[, rule]] = ofType(template, 'AWS::Events::Rule') as [[string, { Properties: any }]];
-    expect(rule.Properties.ScheduleExpression).toMatch(/^rate\(/);
+    const rules = ofType(template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    expect(rules[0]![1].Properties.ScheduleExpression).toMatch(/^rate\(/);
     const scheduled = template.Resources.ScheduledLambdaFunction!.Properties;
     expect(scheduled).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'dist/lambda/handler.handler', ReservedConcurrentExecutions: 1 });
   });
