@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { confirm, exitCodeFor, rotate, status, type TargetResult, type TargetStatus } from '../engine/index.js';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
 import { createLogger, redact } from '../log.js';
 import { createRuntime } from '../runtime.js';
+import { isMain } from '../util/is-main.js';
 
 const USAGE = `Usage: twilio-key-rotator <command> [options]
 
@@ -137,15 +136,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 }

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/index.js';
-import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
-import { isRotatorKeyName } from '../../src/core/rotation-id.js';
 import type { RequestLogEntry } from '../emulators/common/index.js';
+import { authenticates, labelledKeys, unreferencedRotatorKeys } from '../support/assertions.js';
 import { spawnCli } from '../support/child.js';
 import { AWS_ENV, World, type StoreKind } from '../support/world.js';
 
@@ -49,25 +47,8 @@ async function storedVersions(world: World): Promise<Map<string, string>> {
   return out;
 }
 
-async function labelled(world: World) {
-  const secret = await world.store().read('twilio/app');
-  const sidOf = (stage: string) => {
-    const v = secret?.versions.find((x) => x.stages.includes(stage));
-    return v?.value ? (JSON.parse(v.value) as { accountSid: string; apiKeySid: string; apiKeySecret: string }) : undefined;
-  };
-  return { current: sidOf(CURRENT), pending: sidOf(PENDING), previous: sidOf(PREVIOUS) };
-}
-
 async function currentAuthenticates(world: World): Promise<boolean> {
-  const { current } = await labelled(world);
-  if (!current) return false;
-  const client = createTwilioClient({ username: current.apiKeySid, password: current.apiKeySecret, accountSid: current.accountSid }, { baseUrl: world.twilio.url });
-  try {
-    await client.api.v2010.accounts(current.accountSid).incomingPhoneNumbers.page({ pageSize: 1 });
-    return true;
-  } catch {
-    return false;
-  }
+  return authenticates(world, (await labelledKeys(world)).current);
 }
 
 /** Invariants that hold at every observation, crashed or not. */
@@ -143,10 +124,8 @@ async function crashAndRecover(kind: StoreKind, point: CrashPoint): Promise<void
     }
     expect(converged, `${where}: converges within 3 reruns`).toBe(true);
 
-    const { current, pending, previous } = await labelled(world);
-    const referenced = new Set([current?.apiKeySid, pending?.apiKeySid, previous?.apiKeySid]);
-    const leftovers = world.twilio.listKeys().filter((k) => isRotatorKeyName(k.friendlyName, PREFIX) && !referenced.has(k.sid));
-    expect(leftovers.map((k) => k.sid), `${where}: no unreferenced rotator-made key survives`).toEqual([]);
+    const { current } = await labelledKeys(world);
+    expect(await unreferencedRotatorKeys(world, PREFIX), `${where}: no unreferenced rotator-made key survives`).toEqual([]);
     if (current?.apiKeySid !== originalKey) expect(world.liveKeys(), `${where}: the retired key is gone`).not.toContain(originalKey);
   } finally {
     await world.close();

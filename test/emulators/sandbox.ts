@@ -6,10 +6,9 @@
  * the AWS SDK with `endpoint: SM_URL` and any static credentials.
  * Test controls: GET <url>/__emulator/requests, POST <url>/__emulator/faults|latency|reset.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { startSecretsManagerEmulator } from './secrets-manager/index.js';
 import { startTwilioEmulator } from './twilio/index.js';
+import { isMain } from '../../src/util/is-main.js';
 
 export async function startSandbox(options: { twilioPort?: number; secretsManagerPort?: number } = {}) {
   const [twilio, secretsManager] = await Promise.all([
@@ -23,15 +22,7 @@ export async function startSandbox(options: { twilioPort?: number; secretsManage
   };
 }
 
-function isMain(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   const sandbox = await startSandbox({ twilioPort: Number(process.env.TWILIO_PORT ?? 4010), secretsManagerPort: Number(process.env.SM_PORT ?? 4566) });
   const { twilio, secretsManager } = sandbox;
   const main = twilio.seedKey({ type: 'main', friendlyName: 'sandbox-main' });

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../../src/adapters/twilio/index.js';
-import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
 import { rotate } from '../../src/engine/index.js';
+import { authenticates as authenticatesWithNumbers, labelledKeys, type StoredKey } from '../support/assertions.js';
 import { World, type StoreKind } from '../support/world.js';
 
 let world: World | undefined;
@@ -12,25 +12,15 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function labelled(w: World, secretId = 'twilio/app') {
-  const secret = await w.store().read(secretId);
-  const pick = (stage: string) => {
-    const v = secret?.versions.find((x) => x.stages.includes(stage));
-    return v?.value ? (JSON.parse(v.value) as { accountSid: string; apiKeySid: string; apiKeySecret: string }) : undefined;
-  };
-  return { current: pick(CURRENT), pending: pick(PENDING), previous: pick(PREVIOUS), tags: secret?.tags ?? {} };
-}
 
-/** Proves a stored key works by using it through the real SDK against the emulator. */
-async function authenticates(w: World, key: { accountSid: string; apiKeySid: string; apiKeySecret: string }, how: 'numbers' | 'messages' = 'numbers'): Promise<boolean> {
+/** Proves a stored key works by using it, listing phone numbers or messages. */
+async function authenticates(w: World, key: StoredKey, how: 'numbers' | 'messages' = 'numbers'): Promise<boolean> {
+  if (how === 'numbers') return authenticatesWithNumbers(w, key);
   const client = createTwilioClient({ username: key.apiKeySid, password: key.apiKeySecret, accountSid: key.accountSid }, { baseUrl: w.twilio.url });
-  try {
-    if (how === 'numbers') await client.api.v2010.accounts(key.accountSid).incomingPhoneNumbers.page({ pageSize: 1 });
-    else await client.api.v2010.accounts(key.accountSid).messages.page({ pageSize: 1 });
-    return true;
-  } catch {
-    return false;
-  }
+  return client.api.v2010.accounts(key.accountSid).messages.page({ pageSize: 1 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (storeKind) => {
@@ -42,7 +32,7 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     expect(run.stderr.split('\n').filter((l) => l.includes('"level":"error"'))).toEqual([]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/app: done\. Current key SK[0-9a-f]{32}/);
-    const { current, tags } = await labelled(world);
+    const { current, tags } = await labelledKeys(world);
     expect(current && (await authenticates(world, current))).toBe(true);
     expect(world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid)?.friendlyName).toMatch(/^rot-app-[0-9a-f]{32}$/);
     expect(tags['rotator:current-since']).toMatch(/^[0-9a-f]{32} \d{4}-/);
@@ -55,7 +45,7 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     await world.writeConfig();
     const run = await world.cli(['rotate', '--force']);
     expect(run.code).toBe(0);
-    const { current, previous } = await labelled(world);
+    const { current, previous } = await labelledKeys(world);
     expect(previous?.apiKeySid).toBe(old);
     expect(current?.apiKeySid).not.toBe(old);
     expect(await authenticates(world, current!)).toBe(true);
@@ -74,7 +64,7 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     await world.writeConfig([{ keyType: 'restricted', policy: { allow: ['/twilio/messaging/messages/list', '/twilio/messaging/messages/read'] } }]);
     const run = await world.cli(['rotate', '--force']);
     expect(run.code).toBe(0);
-    const { current } = await labelled(world);
+    const { current } = await labelledKeys(world);
     const made = world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid);
     expect(made).toMatchObject({ type: 'restricted', policy: { allow: ['/twilio/messaging/messages/list', '/twilio/messaging/messages/read'] } });
     expect(await authenticates(world, current!, 'messages')).toBe(true);
@@ -88,7 +78,7 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     await world.seedCurrentKey({ type: 'restricted', policy: { allow: ['/twilio/numbers/incoming-phone-numbers/list'] } });
     await world.writeConfig([{ keyType: 'restricted', policy: 'inherit' }]);
     expect((await world.cli(['rotate', '--force'])).code).toBe(0);
-    const { current } = await labelled(world);
+    const { current } = await labelledKeys(world);
     expect(world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid)?.policy).toEqual({ allow: ['/twilio/numbers/incoming-phone-numbers/list'] });
   });
 });
@@ -105,7 +95,7 @@ describe('consumer gate', () => {
     let now = Date.now();
     const first = await rotate(config, world.runtime(config, () => now), { force: true });
     expect(first[0]).toMatchObject({ kind: 'waiting', previousKeySid: old });
-    const { current, previous } = await labelled(world);
+    const { current, previous } = await labelledKeys(world);
     expect(await authenticates(world, current!)).toBe(true);
     expect(await authenticates(world, previous!)).toBe(true);
 
@@ -131,7 +121,7 @@ describe('consumer gate', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`probe ${url}: reports ${old}`);
       expect(world.liveKeys()).toContain(old);
-      reported = (await labelled(world)).current!.apiKeySid;
+      reported = (await labelledKeys(world)).current!.apiKeySid;
       const again = await world.cli(['rotate']);
       expect(again.stdout).toContain('done');
       expect(world.liveKeys()).not.toContain(old);
@@ -184,7 +174,7 @@ describe('failures', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/FAILED at verify-pending: new key SK[0-9a-f]{32} failed verification \(HTTP 401/);
     expect(world.liveKeys().sort()).toEqual(before.sort());
-    const { current, pending } = await labelled(world);
+    const { current, pending } = await labelledKeys(world);
     expect(pending).toBeUndefined();
     expect(await authenticates(world, current!, 'messages')).toBe(true);
     expect((await world.cli(['status'])).stdout).toMatch(/last error: .*verify-pending/);
