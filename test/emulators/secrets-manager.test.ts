@@ -76,8 +76,8 @@ describe('Secrets Manager emulator through the real AWS SDK', () => {
   it('answers the documented errors', async () => {
     const id = name();
     await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretString: 'v1' }));
-    const fails = (cmd: Parameters<typeof client.send>[0], type: string, message?: RegExp) =>
-      expect(client.send(cmd)).rejects.toMatchObject({ name: type, $metadata: { httpStatusCode: 400 }, ...(message ? { message: expect.stringMatching(message) as string } : {}) });
+    const fails = (cmd: any, type: string, message?: RegExp) =>
+      expect(client.send(cmd as GetSecretValueCommand)).rejects.toMatchObject({ name: type, $metadata: { httpStatusCode: 400 }, ...(message ? { message: expect.stringMatching(message) as string } : {}) });
     await fails(new GetSecretValueCommand({ SecretId: 'nope' }), 'ResourceNotFoundException', /can't find the specified secret/);
     await fails(new GetSecretValueCommand({ SecretId: id, VersionStage: 'AWSPENDING' }), 'ResourceNotFoundException', /staging label: AWSPENDING/);
     await fails(new GetSecretValueCommand({ SecretId: id, VersionId: T(7) }), 'ResourceNotFoundException', /VersionId/);
