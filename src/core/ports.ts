@@ -37,7 +37,10 @@ export interface SecretStore {
   readonly kind: 'aws' | 'file';
   /** `undefined` when the secret does not exist. */
   read(secretId: string): Promise<StoredSecret | undefined>;
-  /** Creates the secret with one version `token` labelled AWSCURRENT. */
+  /**
+   * Creates the secret with one version `token` labelled AWSCURRENT. A secret that exists without
+   * an AWSCURRENT version (created empty, e.g. by Terraform) gets `token` as its current version.
+   */
   create(secretId: string, token: string, value: string): Promise<PutResult>;
   /** Adds version `token` labelled AWSPENDING (taking the label from any other version). */
   putPending(secretId: string, token: string, value: string): Promise<PutResult>;

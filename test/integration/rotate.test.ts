@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../../src/adapters/twilio/index.js';
 import { rotate } from '../../src/engine/index.js';
@@ -36,6 +37,28 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     expect(current && (await authenticates(world, current))).toBe(true);
     expect(world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid)?.friendlyName).toMatch(/^rot-app-[0-9a-f]{32}$/);
     expect(tags['rotator:current-since']).toMatch(/^[0-9a-f]{32} \d{4}-/);
+  });
+
+  it('fills a secret that was created empty (e.g. by Terraform) instead of fighting over its name', async () => {
+    world = await World.start(storeKind);
+    await world.seedAdmin();
+    if (storeKind === 'aws') {
+      const { CreateSecretCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+      const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint: world.sm.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' }, maxAttempts: 1 });
+      await sm.send(new CreateSecretCommand({ Name: 'twilio/app', Description: 'value managed by twilio-key-rotator' }));
+      sm.destroy();
+    } else {
+      const doc = JSON.parse(await readFile(world.storePath, 'utf8'));
+      doc.secrets['twilio/app'] = { createdAt: new Date().toISOString(), tags: {}, versions: [] };
+      await writeFile(world.storePath, JSON.stringify(doc));
+    }
+    await world.writeConfig();
+    const run = await world.cli(['rotate']);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toContain('app: done.');
+    const { current } = await labelledKeys(world);
+    expect(await authenticates(world, current!)).toBe(true);
+    expect(world.twilio.listKeys().filter((k) => k.friendlyName?.startsWith('rot-app-'))).toHaveLength(1);
   });
 
   it('rotates an adopted hand-made key: new key current, old key deleted once the gate passes', async () => {

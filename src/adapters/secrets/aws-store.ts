@@ -145,7 +145,15 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       return { secretId, versions, allVersionIds: [...ids], tags: Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])) };
     },
 
-    create: (secretId, token, value) => put('CreateSecret', secretId, () => client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value }))),
+    async create(secretId, token, value) {
+      const created = await put('CreateSecret', secretId, () => client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value })));
+      if (created !== 'token-conflict') return created;
+      // The name exists. A secret made without a value (Terraform, the console) gets its first
+      // version as AWSCURRENT; one that already has a current version belongs to someone else's run.
+      const stages = (await describe(secretId)).VersionIdsToStages ?? {};
+      if (Object.values(stages).some((s) => s.includes(CURRENT))) return 'token-conflict';
+      return put('PutSecretValue', secretId, () => client.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: token, SecretString: value, VersionStages: [CURRENT] })));
+    },
 
     // Same token and same value is a success on AWS: a rerun after a crash lands here harmlessly.
     putPending: (secretId, token, value) =>

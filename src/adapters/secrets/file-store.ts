@@ -143,7 +143,9 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
         const existing = doc.secrets[secretId];
         if (existing) {
           const v = existing.versions.find((x) => x.versionId === token);
-          return v && v.value === value ? 'already-stored' : 'token-conflict';
+          if (v) return v.value === value ? 'already-stored' : 'token-conflict';
+          // Like Secrets Manager: a secret with no current version takes its first one as AWSCURRENT.
+          return existing.versions.some((x) => x.stages.includes(CURRENT)) ? 'token-conflict' : addVersion(existing, token, value, [CURRENT]);
         }
         const secret: FileSecret = { createdAt: new Date(now()).toISOString(), tags: {}, versions: [] };
         doc.secrets[secretId] = secret;
