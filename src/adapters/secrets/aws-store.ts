@@ -101,25 +101,27 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     kind: 'aws',
 
     async read(secretId): Promise<StoredSecret | undefined> {
-      let meta;
+      // Version ids first, labels second. Read the other way round, a version another rotator
+      // puts in between would count as "used" without showing as AWSPENDING, and this rotator
+      // would derive a different rotation id and start a second, competing rotation.
+      const all: NonNullable<ListSecretVersionIdsResponse['Versions']> = [];
+      let next: string | undefined;
       try {
-        meta = await describe(secretId);
+        do {
+          const page: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, () =>
+            client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, MaxResults: 100, ...(next ? { NextToken: next } : {}) })),
+          );
+          all.push(...(page.Versions ?? []));
+          next = page.NextToken;
+        } while (next);
       } catch (err) {
         if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
         throw err;
       }
+      const meta = await describe(secretId);
       if (meta.DeletedDate) {
         throw new RemoteError('secrets-manager', 'DescribeSecret', { retryable: false, code: 'ScheduledForDeletion' }, `secret ${secretId} is scheduled for deletion; restore it with "aws secretsmanager restore-secret --secret-id ${secretId}" (nothing was changed)`);
       }
-      const all: NonNullable<ListSecretVersionIdsResponse['Versions']> = [];
-      let next: string | undefined;
-      do {
-        const page: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, () =>
-          client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, MaxResults: 100, ...(next ? { NextToken: next } : {}) })),
-        );
-        all.push(...(page.Versions ?? []));
-        next = page.NextToken;
-      } while (next);
 
       const versions: StoredVersion[] = [];
       for (const [versionId, stages] of Object.entries(meta.VersionIdsToStages ?? {})) {
