@@ -1,7 +1,7 @@
 /**
  * Both emulators as one standalone sandbox: `npm run sandbox`.
  *
- * Point your own code at it: the Twilio SDK through a RequestClient that rewrites
+ * Point your own code at it: the Twilio SDK with an httpClient that rewrites
  * https://<product>.twilio.com onto TWILIO_URL (src/adapters/twilio/http-client.ts does this),
  * the AWS SDK with `endpoint: SM_URL` and any static credentials.
  * Test controls: GET <url>/__emulator/requests, POST <url>/__emulator/faults|latency|reset.

@@ -1,4 +1,7 @@
-import RequestClient from 'twilio/lib/base/RequestClient.js';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
 
 /**
  * Where Twilio requests go. `undefined` means Twilio itself. A string is one base URL for every
@@ -21,44 +24,148 @@ export interface TwilioCredential {
   accountSid: string;
 }
 
+/** What twilio-node hands its `httpClient` (see twilio/lib/base/BaseTwilio.js `request`). */
+type TwilioRequest = RequestClient.RequestOptions<Record<string, unknown>, Record<string, unknown>>;
+
+export interface TwilioHttpResponse {
+  statusCode: number;
+  /** Raw text; twilio-node parses JSON bodies itself. */
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
 /** The product is the first label of the host twilio-node built: iam.dublin.ie1.twilio.com -> iam. */
 function productOf(host: string): string {
   return host.split('.')[0] ?? host;
 }
 
 /**
- * Rewrites the absolute https://<product>.twilio.com URLs that twilio-node builds, including the
- * next-page URLs it follows verbatim, onto a configured base URL. Region and edge handling has
+ * x-www-form-urlencoded as twilio-node's own client writes it (qs, arrayFormat "repeat"):
+ * arrays repeat the key, undefined is left out, null is an empty value. twilio-node has already
+ * turned objects into JSON text (serialize.object); one that slips through is sent as JSON too.
+ */
+export function formEncode(fields: Readonly<Record<string, unknown>> | undefined): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (v === undefined) continue;
+      const text = v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(text)}`);
+    }
+  }
+  return parts.join('&');
+}
+
+/**
+ * The HTTP client twilio-node calls for every request (its documented `httpClient` option), on
+ * node:http/node:https. twilio-node still builds the requests, signs them, parses the answers and
+ * raises its RestException; this only moves bytes. Its default client wraps axios, whose start-up
+ * alone (it probes fetch and web streams) cost the Lambda ~30 ms before doing anything; see README
+ * "Cold start".
+ *
+ * With `baseUrl`, the absolute https://<product>.twilio.com URLs twilio-node builds — including the
+ * next-page URLs it follows verbatim — are rewritten onto that base. Region and edge handling has
  * already happened by then, so the product survives in the host name and nothing else needs to know.
  *
- * The SDK's own 429 retry is left off: retries belong to one policy (p-retry) with one time budget.
+ * As twilio-node's client does: keep-alive, TWILIO_CA_BUNDLE for the CA file to trust, HTTP_PROXY as
+ * a CONNECT proxy for https targets. Unlike it: no 429 auto-retry (retries belong to
+ * one policy, adapters/retry.ts) and redirects are returned, never followed.
  */
-export class RoutedRequestClient extends RequestClient {
-  constructor(private readonly baseUrl: TwilioBaseUrl, timeoutMs?: number) {
-    super({ autoRetry: false, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+export class TwilioHttpClient {
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+  private https: Promise<HttpsTransport> | undefined;
+
+  constructor(private readonly options: TwilioHttpOptions = {}) {}
+
+  async request(opts: TwilioRequest): Promise<TwilioHttpResponse> {
+    const original = new URL(opts.uri);
+    const target = this.route(original);
+    const query = formEncode(opts.params);
+    if (query) target.search += (target.search ? '&' : '?') + query;
+
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
+    headers.Connection ??= 'keep-alive';
+    if (opts.username && opts.password) headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    else if (opts.authStrategy) headers.Authorization = await opts.authStrategy.getAuthString();
+    if (target.host !== original.host) headers['X-Twilio-Original-Host'] = original.host;
+
+    let body: string | undefined;
+    if (opts.data !== undefined && opts.data !== null) {
+      body = headers['Content-Type'] === 'application/json' ? JSON.stringify(opts.data) : formEncode(opts.data);
+      headers['Content-Length'] = String(Buffer.byteLength(body));
+    }
+
+    const secure = target.protocol === 'https:';
+    const transport = secure ? await (this.https ??= httpsTransport()) : { agent: this.httpAgent };
+    const timeoutMs = opts.timeout ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return new Promise<TwilioHttpResponse>((resolve, reject) => {
+      const req = (secure ? https : http).request(target, { method: opts.method.toUpperCase(), headers, ...transport }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      });
+      const timer = setTimeout(() => {
+        req.destroy(Object.assign(new Error(`Twilio request timed out after ${timeoutMs} ms (${opts.method.toUpperCase()} ${target.host}${target.pathname})`), { code: 'ETIMEDOUT' }));
+      }, timeoutMs);
+      req.on('close', () => clearTimeout(timer));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const original = new URL(opts.uri);
-    // Only Twilio's own hosts are rerouted; an absolute URL the routed server handed back
-    // (a next_page_url pointing at a proxy or emulator) is already where it should go.
-    if (!/(^|\.)twilio\.com$/.test(original.hostname)) return super.request<TData>(opts);
+  /** Only Twilio's own hosts are rerouted; an absolute URL a routed server handed back is already right. */
+  private route(original: URL): URL {
+    const { baseUrl } = this.options;
+    if (!baseUrl || !/(^|\.)twilio\.com$/.test(original.hostname)) return original;
     const product = productOf(original.hostname);
-    const base = typeof this.baseUrl === 'string' ? this.baseUrl : this.baseUrl[product];
-    if (!base) {
-      return Promise.reject(new Error(`no base URL configured for Twilio product "${product}" (${original.host})`));
-    }
-    const target = new URL(base.replace(/\/+$/, '') + original.pathname + original.search);
-    return super.request<TData>({
-      ...opts,
-      uri: target.href,
-      headers: { ...opts.headers, 'X-Twilio-Original-Host': original.host },
-    });
+    const base = typeof baseUrl === 'string' ? baseUrl : baseUrl[product];
+    if (!base) throw new Error(`no base URL configured for Twilio product "${product}" (${original.host}): add it to twilio.baseUrl`);
+    return new URL(base.replace(/\/+$/, '') + original.pathname + original.search);
   }
 }
 
+interface HttpsTransport {
+  agent: http.Agent;
+  /** Passed per request: a proxy agent hands request options, not its own, to the TLS handshake. */
+  ca?: Buffer;
+}
+
+/**
+ * How https targets are reached. The proxy agent is loaded only when a proxy is configured, so a
+ * rotator without one never pays for it.
+ */
+async function httpsTransport(): Promise<HttpsTransport> {
+  const ca = process.env.TWILIO_CA_BUNDLE ? readCaBundle(process.env.TWILIO_CA_BUNDLE) : undefined;
+  const proxy = process.env.HTTP_PROXY;
+  const agent = proxy
+    ? ((await import('https-proxy-agent')).default(urlParts(proxy)) as unknown as http.Agent)
+    : new https.Agent({ keepAlive: true, maxSockets: 20 });
+  return { agent, ...(ca ? { ca } : {}) };
+}
+
+function readCaBundle(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`TWILIO_CA_BUNDLE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at a PEM file, or unset it`, { cause: err });
+  }
+}
+
+function urlParts(proxy: string) {
+  let url: URL;
+  try {
+    url = new URL(proxy);
+  } catch {
+    throw new Error('HTTP_PROXY is not a URL: set it to http://host:port, or unset it');
+  }
+  return { protocol: url.protocol, host: url.hostname, port: url.port || (url.protocol === 'https:' ? 443 : 80), ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}) };
+}
+
+/** The client handed to twilio-node. Typed as its RequestClient, whose `request` this implements. */
 export function httpClientFor(http: TwilioHttpOptions): RequestClient {
-  return http.baseUrl
-    ? new RoutedRequestClient(http.baseUrl, http.timeoutMs)
-    : new RequestClient({ autoRetry: false, ...(http.timeoutMs ? { timeout: http.timeoutMs } : {}) });
+  return new TwilioHttpClient(http) as unknown as RequestClient;
 }

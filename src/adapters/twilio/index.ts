@@ -1,4 +1,4 @@
-export { httpClientFor, RoutedRequestClient } from './http-client.js';
+export { formEncode, httpClientFor, TwilioHttpClient } from './http-client.js';
 export type { TwilioBaseUrl, TwilioCredential, TwilioHttpOptions } from './http-client.js';
 export { createSlimClient, SlimTwilio } from './slim-client.js';
 export { createTwilioClient } from './full-client.js';

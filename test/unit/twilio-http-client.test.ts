@@ -1,0 +1,186 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isRetryable } from '../../src/adapters/retry.js';
+import { formEncode, TwilioHttpClient } from '../../src/adapters/twilio/http-client.js';
+
+/**
+ * The HTTP client twilio-node calls (src/adapters/twilio/http-client.ts), against real sockets on
+ * loopback: plain HTTP, HTTPS with a CA file, a CONNECT proxy. The rotation suites exercise it
+ * end to end; these pin the parts they cannot reach.
+ */
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function listen(server: http.Server | https.Server | net.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+}
+
+function recorder(seen: Seen[], answer: (req: http.IncomingMessage) => { status: number; body: string } = () => ({ status: 200, body: '{"ok":true}' })) {
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      const { status, body: out } = answer(req);
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(out);
+    });
+  };
+}
+
+describe('formEncode', () => {
+  it('writes forms as twilio-node does: repeated keys for arrays, RFC 3986 escapes, undefined left out', () => {
+    expect(formEncode({ FriendlyName: 'a b&c=d', KeyType: 'restricted', Skip: undefined, Empty: null, Tags: ['x', 'y'], n: 3, yes: true })).toBe(
+      'FriendlyName=a%20b%26c%3Dd&KeyType=restricted&Empty=&Tags=x&Tags=y&n=3&yes=true',
+    );
+    expect(formEncode({ Policy: { allow: ['/twilio/messaging/messages/read'] } })).toBe(`Policy=${encodeURIComponent('{"allow":["/twilio/messaging/messages/read"]}')}`);
+    expect(formEncode(undefined)).toBe('');
+  });
+});
+
+describe('TwilioHttpClient over plain HTTP', () => {
+  const seen: Seen[] = [];
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer(recorder(seen, (req) => (req.url?.startsWith('/slow') ? { status: 200, body: '' } : { status: req.url?.startsWith('/missing') ? 404 : 201, body: '{"sid":"SK1"}' })));
+    base = `http://127.0.0.1:${await listen(server)}`;
+  });
+  afterAll(() => server.close());
+  afterEach(() => void seen.splice(0));
+
+  it('reroutes a Twilio URL onto the base URL with auth, headers, query and form body', async () => {
+    const client = new TwilioHttpClient({ baseUrl: base });
+    const res = await client.request({
+      method: 'post',
+      uri: 'https://iam.twilio.com/v1/Keys?Existing=1',
+      username: 'SKuser',
+      password: 'pw',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'twilio-node/test' },
+      params: { PageSize: 50 },
+      data: { FriendlyName: 'rotator key', AccountSid: 'AC1' },
+    });
+    expect(res).toMatchObject({ statusCode: 201, body: '{"sid":"SK1"}' });
+    expect(seen).toHaveLength(1);
+    const [req] = seen;
+    expect(req).toMatchObject({ method: 'POST', url: '/v1/Keys?Existing=1&PageSize=50', body: 'FriendlyName=rotator%20key&AccountSid=AC1' });
+    expect(req!.headers).toMatchObject({
+      authorization: `Basic ${Buffer.from('SKuser:pw').toString('base64')}`,
+      'x-twilio-original-host': 'iam.twilio.com',
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': 'twilio-node/test',
+      connection: 'keep-alive',
+    });
+  });
+
+  it('routes by product with a map, and names a product it has no URL for', async () => {
+    const client = new TwilioHttpClient({ baseUrl: { iam: base } });
+    await expect(client.request({ method: 'get', uri: 'https://iam.dublin.ie1.twilio.com/v1/Keys' })).resolves.toMatchObject({ statusCode: 201 });
+    await expect(client.request({ method: 'get', uri: 'https://api.twilio.com/2010-04-01/Accounts.json' })).rejects.toThrow(/no base URL configured for Twilio product "api".*twilio\.baseUrl/);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('leaves a non-Twilio absolute URL (a next page on the emulator) where it points', async () => {
+    const client = new TwilioHttpClient({ baseUrl: 'http://127.0.0.1:1' });
+    await client.request({ method: 'get', uri: `${base}/v1/Keys?Page=1&PageToken=abc` });
+    expect(seen[0]).toMatchObject({ url: '/v1/Keys?Page=1&PageToken=abc' });
+    expect(seen[0]!.headers['x-twilio-original-host']).toBeUndefined();
+  });
+
+  it('hands error statuses back as responses for twilio-node to raise', async () => {
+    const res = await new TwilioHttpClient().request({ method: 'get', uri: `${base}/missing` });
+    expect(res.statusCode).toBe(404);
+  });
+
+  it('gives up after the timeout with an error the retry rule treats as transient', async () => {
+    const hang = http.createServer(() => undefined);
+    const port = await listen(hang);
+    try {
+      const err = await new TwilioHttpClient({ timeoutMs: 150 }).request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringMatching(/timed out after 150 ms \(GET 127\.0\.0\.1:\d+\/v1\/Keys\)/) });
+      expect(isRetryable(undefined, err)).toBe(true);
+    } finally {
+      hang.closeAllConnections();
+      hang.close();
+    }
+  });
+});
+
+describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
+  const seen: Seen[] = [];
+  const connects: string[] = [];
+  const saved = { ca: process.env.TWILIO_CA_BUNDLE, proxy: process.env.HTTP_PROXY };
+  let dir: string;
+  let server: https.Server;
+  let proxy: net.Server;
+  let target: string;
+
+  beforeAll(async () => {
+    // A throwaway self-signed certificate for localhost, made for this run only.
+    dir = mkdtempSync(join(tmpdir(), 'tkr-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, recorder(seen));
+    target = `https://localhost:${await listen(server)}`;
+    // The smallest CONNECT proxy: note the tunnel asked for, then splice the sockets.
+    proxy = net.createServer((client) => {
+      client.once('data', (head: Buffer) => {
+        const [, hostPort] = /^CONNECT (\S+) HTTP/.exec(head.toString()) ?? [];
+        connects.push(hostPort ?? '?');
+        const [host, port] = (hostPort ?? '').split(':');
+        const upstream = net.connect(Number(port), host === 'localhost' ? '127.0.0.1' : host!, () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          upstream.pipe(client).pipe(upstream);
+        });
+        upstream.on('error', () => client.destroy());
+      });
+    });
+    await listen(proxy);
+  });
+  afterAll(() => {
+    server.close();
+    proxy.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    seen.splice(0);
+    connects.splice(0);
+    for (const [k, v] of [['TWILIO_CA_BUNDLE', saved.ca], ['HTTP_PROXY', saved.proxy]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('trusts only what TWILIO_CA_BUNDLE names', async () => {
+    delete process.env.TWILIO_CA_BUNDLE;
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(/self[- ]signed/i);
+    process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).resolves.toMatchObject({ statusCode: 200 });
+  });
+
+  it('tunnels https through HTTP_PROXY', async () => {
+    process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
+    process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const res = await new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys`, username: 'SKuser', password: 'pw' });
+    expect(res.statusCode).toBe(200);
+    expect(connects).toEqual([`localhost:${new URL(target).port}`]);
+    expect(seen[0]).toMatchObject({ url: '/v1/Keys' });
+  });
+
+  it('says which variable is wrong when the CA file or the proxy URL is unusable', async () => {
+    process.env.TWILIO_CA_BUNDLE = join(dir, 'missing.pem');
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(/TWILIO_CA_BUNDLE=.*missing\.pem cannot be read \(ENOENT\)/);
+    delete process.env.TWILIO_CA_BUNDLE;
+    process.env.HTTP_PROXY = 'not a url';
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(/HTTP_PROXY is not a URL/);
+  });
+});
