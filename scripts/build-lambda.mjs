@@ -1,21 +1,30 @@
 #!/usr/bin/env node
-// Builds the Lambda handler bundle: dist/lambda/handler.mjs (ESM, minified, source map).
-//   node scripts/build-lambda.mjs [--metafile]
+// Builds the Lambda handler bundle: dist/lambda/handler.mjs plus dist/lambda/chunks/ (ESM,
+// minified, source maps), with config/rotator.yaml compiled in.
+//   node scripts/build-lambda.mjs [--config path] [--metafile]
+//
 // The twilio package stays a dependency, but only the parts the rotator uses are reachable from
-// src/entry/lambda.ts (see src/adapters/twilio/slim-client.ts), so only those are bundled.
+// src/entry/lambda.ts (see src/adapters/twilio/slim-client.ts), so only those are bundled. Three
+// build choices keep start-up lean without moving work to later (README "Cold start"):
+//  - ESM builds of the AWS SDK (mainFields module-first), so unused exports are dropped;
+//  - code splitting, so what the SDK itself loads with import() only when needed (the SSO, ini,
+//    process, web-identity and instance-metadata credential providers; on Lambda the environment
+//    provider answers first) stays in chunks/ and is never read on Lambda;
+//  - twilio-node's default HTTP client (axios) is not bundled: the rotator always hands twilio-node
+//    its own (src/adapters/twilio/http-client.ts), so BaseTwilio's fallback is replaced by a stub.
 import { build } from 'esbuild';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
 
-/** Replaces modules matching `filter` with a stub from scripts/. */
-function stub(filter, file) {
+/** Replaces modules whose import path matches `filter`, imported from `from`, with a stub from scripts/. */
+function stub(filter, from, file) {
   return {
     name: `stub:${file}`,
     setup(b) {
-      b.onResolve({ filter }, () => ({ path: join(root, 'scripts', file) }));
+      b.onResolve({ filter }, (args) => (from.test(args.importer) ? { path: join(root, 'scripts', file) } : undefined));
     },
   };
 }
@@ -27,15 +36,52 @@ function bundledConfig(path) {
   return parse(readFileSync(file, 'utf8'));
 }
 
-export async function buildLambda({ entry = 'src/entry/lambda.ts', outfile = 'dist/lambda/handler.mjs', metafile = false, config = 'config/rotator.yaml', naive = false } = {}) {
+/** What a build writes into `dir`: the entry (with its map and licences) and chunks/. */
+function outputs(dir) {
+  const chunks = join(dir, 'chunks');
+  return {
+    entry: ['handler.mjs', 'handler.mjs.map', 'handler.mjs.LEGAL.txt'].map((f) => join(dir, f)),
+    chunks,
+    js: [join(dir, 'handler.mjs'), ...(existsSync(chunks) ? readdirSync(chunks).filter((f) => f.endsWith('.mjs')).map((f) => join(chunks, f)) : [])],
+  };
+}
+
+/** The entry file and every chunk it imports statically: what a cold start reads before the handler runs. */
+function loadedAtInit(entry) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:^|[;}])\s*import\s*(?:[\w$*{}\s,]+from\s*)?"(\.[^"]+)"/g)) visit(resolve(file, '..', m[1]));
+  };
+  visit(entry);
+  return [...seen];
+}
+
+/**
+ * `naive: true` builds the comparison bundle for the benchmark: an entry that imports the packages
+ * whole, with esbuild's defaults (no splitting, no stubs) but the same format and minification.
+ */
+export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dist/lambda', metafile = false, config = 'config/rotator.yaml', naive = false } = {}) {
+  const dir = resolve(root, outdir);
+  // Chunk names carry content hashes: clear the last build's so none is packaged stale.
+  const previous = outputs(dir);
+  for (const f of [...previous.entry, previous.chunks]) rmSync(f, { recursive: true, force: true });
+  const lean = naive
+    ? {}
+    : {
+        define: { __ROTATOR_CONFIG__: JSON.stringify(bundledConfig(config)), 'process.env.NODE_ENV': '"production"' },
+        mainFields: ['module', 'main'],
+        splitting: true,
+        chunkNames: 'chunks/[name]-[hash]',
+        plugins: [stub(/^\.\/RequestClient$/, /twilio[\\/]lib[\\/]base[\\/]BaseTwilio\.js$/, 'twilio-request-client-stub.cjs')],
+      };
   const result = await build({
-    ...(naive ? {} : { define: { __ROTATOR_CONFIG__: JSON.stringify(bundledConfig(config)) } }),
-    // The twilio package's form-data path pulls mime-db (130 KB) for file uploads the rotator never makes.
-    ...(naive ? {} : { alias: { 'mime-db': join(root, 'scripts', 'mime-db-stub.cjs') } }),
-    // twilio-node's request client loads the JWT stack for a feature the rotator never enables.
-    ...(naive ? {} : { plugins: [stub(/[\\/]jwt[\\/]validation[\\/]ValidationToken(\.js)?$/, 'validation-token-stub.cjs')] }),
-    entryPoints: [join(root, entry)],
-    outfile: resolve(root, outfile),
+    ...lean,
+    entryPoints: { handler: join(root, entry) },
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -49,12 +95,17 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outfile = 'di
     // Bundled CommonJS (twilio, winston) still calls require(); ESM needs one made for it.
     banner: { js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);" },
   });
-  if (metafile) writeFileSync(resolve(root, `${outfile}.meta.json`), JSON.stringify(result.metafile));
-  return { outfile: resolve(root, outfile), bytes: statSync(resolve(root, outfile)).size };
+  if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
+  const outfile = join(dir, 'handler.mjs');
+  const size = (files) => files.reduce((n, f) => n + statSync(f).size, 0);
+  const files = outputs(dir).js;
+  const initFiles = loadedAtInit(outfile);
+  return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles) };
 }
 
 if (process.argv[1] === import.meta.filename) {
   const at = process.argv.indexOf('--config');
-  const { outfile, bytes } = await buildLambda({ metafile: process.argv.includes('--metafile'), ...(at > 0 ? { config: process.argv[at + 1] } : {}) });
-  console.log(`${outfile}: ${(bytes / 1024).toFixed(0)} KiB`);
+  const { outfile, files, bytes, initBytes } = await buildLambda({ metafile: process.argv.includes('--metafile'), ...(at > 0 ? { config: process.argv[at + 1] } : {}) });
+  const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+  console.log(`${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ${kib(initBytes)} read at start-up`);
 }

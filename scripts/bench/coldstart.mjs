@@ -6,7 +6,7 @@
 // took (performance.now() around `await import()`), which is the module-init part of a cold start.
 // Samples alternate between the two bundles so machine noise hits both alike. Medians are reported.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLambda } from '../build-lambda.mjs';
 
@@ -14,8 +14,8 @@ const runs = Number(process.env.BENCH_RUNS ?? 15);
 const out = join(import.meta.dirname, '..', '..', 'dist', 'bench');
 mkdirSync(out, { recursive: true });
 
-const handler = await buildLambda({ config: process.env.BENCH_CONFIG ?? 'config/example.yaml', outfile: join(out, 'handler.mjs') });
-const naive = await buildLambda({ entry: 'scripts/bench/naive-entry.mjs', outfile: join(out, 'naive.mjs'), naive: true });
+const handler = await buildLambda({ config: process.env.BENCH_CONFIG ?? 'config/example.yaml', outdir: join(out, 'handler') });
+const naive = await buildLambda({ entry: 'scripts/bench/naive-entry.mjs', outdir: join(out, 'naive'), naive: true });
 
 function initMs(file) {
   const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
@@ -35,12 +35,14 @@ for (let i = 0; i < runs; i++) {
   samples.naive.push(initMs(naive.outfile));
 }
 
-const h = { size: statSync(handler.outfile).size, init: median(samples.handler) };
-const n = { size: statSync(naive.outfile).size, init: median(samples.naive) };
+// Size is everything the build wrote (chunks included), not only what start-up reads.
+const h = { size: handler.bytes, read: handler.initBytes, files: handler.files.length, init: median(samples.handler) };
+const n = { size: naive.bytes, read: naive.initBytes, files: naive.files.length, init: median(samples.naive) };
 const kb = (b) => `${(b / 1024).toFixed(0)} KiB`;
-console.log(`cold start, ${runs} fresh processes per bundle, Node ${process.version}, ${process.platform}/${process.arch}`);
-console.log(`  handler bundle  ${kb(h.size).padStart(9)}   module init median ${h.init.toFixed(1)} ms`);
-console.log(`  naive bundle    ${kb(n.size).padStart(9)}   module init median ${n.init.toFixed(1)} ms`);
+const range = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+console.log(`cold start, ${runs} fresh processes per bundle, alternating, Node ${process.version}, ${process.platform}/${process.arch}`);
+console.log(`  handler bundle  ${kb(h.size).padStart(9)} in ${h.files} files (${kb(h.read)} read at start-up)   module init median ${h.init.toFixed(1)} ms (range ${range(samples.handler)})`);
+console.log(`  naive bundle    ${kb(n.size).padStart(9)} in ${n.files} file  (${kb(n.read)} read at start-up)   module init median ${n.init.toFixed(1)} ms (range ${range(samples.naive)})`);
 console.log(`  ratios          size ${(h.size / n.size).toFixed(2)}   init ${(h.init / n.init).toFixed(2)}`);
 const sizeOk = h.size <= 1_000_000;
 const initOk = h.init <= n.init / 3;

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- plain ESM build script without type declarations
@@ -12,32 +13,49 @@ import { AWS_ENV, World } from '../support/world.js';
 const run = promisify(execFile);
 let world: World;
 let bundle: string;
+let built: { files: string[]; bytes: number; initFiles: string[]; initBytes: number };
 
 /** Invokes the built handler in a fresh Node process, as the Lambda runtime would. */
-async function invoke(event: unknown): Promise<{ ok: boolean; value: unknown; stdout: string }> {
+async function invoke(event: unknown, env: Record<string, string> = AWS_ENV): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
+  // Every module file the process loads is reported on stderr by a resolve hook.
+  const hook = `data:text/javascript,${encodeURIComponent(`export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`)}`;
+  const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
   const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) => console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...AWS_ENV, LAMBDA_TASK_ROOT: world.dir } });
+  const { stdout, stderr } = await run(process.execPath, ['--import', register, '--input-type=module', '-e', script], { env: { ...withoutAwsCredentials(process.env), ...env, LAMBDA_TASK_ROOT: world.dir } });
   recordOutput(stdout);
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  return { ...(JSON.parse(line!.slice(7)) as { ok: boolean; value: unknown }), stdout };
+  const loaded = stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => fileURLToPath(l.slice(7)));
+  return { ...(JSON.parse(line!.slice(7)) as { ok: boolean; value: unknown }), stdout, loaded };
+}
+
+function withoutAwsCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, AWS_SESSION_TOKEN: _token, AWS_PROFILE: _profile, ...rest } = env;
+  return rest;
 }
 
 beforeAll(async () => {
   world = await World.start('aws');
   await world.seedAdmin();
   await world.writeConfig();
-  bundle = (await buildLambda({ config: world.configPath, outfile: join(world.dir, 'handler.mjs') })).outfile as string;
+  built = (await buildLambda({ config: world.configPath, outdir: join(world.dir, 'lambda') })) as typeof built & { outfile: string };
+  bundle = (built as typeof built & { outfile: string }).outfile;
 }, 60_000);
 afterAll(() => world.close());
 
 describe('the Lambda bundle', () => {
-  it('stays under 1 MB', () => {
-    expect(statSync(bundle).size).toBeLessThanOrEqual(1_000_000);
+  it('stays under 1 MB, chunks included', () => {
+    expect(built.bytes).toBe(built.files.reduce((n, f) => n + statSync(f).size, 0));
+    expect(built.files.length).toBeGreaterThan(1);
+    expect(built.bytes).toBeLessThanOrEqual(1_000_000);
+    expect(built.initBytes).toBeLessThan(built.bytes);
   });
 
   it('runs a scheduled event from its bundled configuration, in a fresh process', async () => {
     const out = await invoke({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
     expect(out.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
+    // With credentials in the environment, as on Lambda, no chunk beyond the start-up set is read.
+    expect(out.loaded).toContain(bundle);
+    expect(out.loaded.filter((f) => !built.initFiles.includes(f))).toEqual([]);
     expect(out.stdout).toMatch(/"step":"create-secret"/);
     expect(world.sm.inspect('twilio/app')?.versions).toHaveLength(1);
   });
@@ -51,5 +69,19 @@ describe('the Lambda bundle', () => {
       expect(out.ok, String(out.value)).toBe(true);
     }
     expect(world.sm.inspect('twilio/app')!.versions.find((v) => v.versionId === token)?.stages).toEqual(['AWSCURRENT']);
+  });
+
+  it('loads a credential provider kept in a chunk when the environment has no credentials', async () => {
+    // Off Lambda, or with a profile: the SDK's ini provider lives in chunks/ and is read only now.
+    const home = join(world.dir, 'aws-home');
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, 'credentials'), '[rotator]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = not-a-real-aws-secret\n');
+    const env = { AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: join(home, 'config'), AWS_PROFILE: 'rotator' };
+    world.sm.controls.reset();
+    const out = await invoke({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, env);
+    expect(out.ok, String(out.value)).toBe(true);
+    expect(world.sm.controls.log.length).toBeGreaterThan(0);
+    expect(new Set(world.sm.controls.log.map((e) => e.credential))).toEqual(new Set(['AKIDFROMPROFILE']));
+    expect(out.loaded.filter((f) => !built.initFiles.includes(f)).length).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- plain ESM build script without type declarations
@@ -15,8 +15,10 @@ const run = promisify(execFile);
 
 type Template = { Resources: Record<string, { Type: string; Properties: any }>; Outputs: Record<string, unknown> };
 
+let packageDir = '';
+
 async function packageTemplate(extraEnv: Record<string, string> = {}): Promise<Template> {
-  const out = await mkdtemp(join(tmpdir(), 'tkr-sls-'));
+  const out = (packageDir = await mkdtemp(join(tmpdir(), 'tkr-sls-')));
   await run(join(process.cwd(), 'node_modules', '.bin', 'osls'), ['package', '--stage', 'ci', '--package', out], {
     env: { ...process.env, HOME: out, ROTATOR_CONFIG_FILE: 'config/example.yaml', AWS_REGION: 'us-east-1', ...extraEnv },
     timeout: 90_000,
@@ -27,10 +29,26 @@ async function packageTemplate(extraEnv: Record<string, string> = {}): Promise<T
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
 const statements = (t: Template): { Action: string | string[]; Resource: unknown }[] => t.Resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement;
 
+/** Names in a zip archive, from its central directory. */
+function zipEntries(zip: Buffer): string[] {
+  const header = Buffer.from([0x50, 0x4b, 0x01, 0x02]);
+  const names: string[] = [];
+  for (let at = zip.indexOf(header); at >= 0; at = zip.indexOf(header, at + 46)) {
+    const nameLength = zip.readUInt16LE(at + 28);
+    names.push(zip.toString('utf8', at + 46, at + 46 + nameLength));
+  }
+  return names;
+}
+
 let template: Template;
+let built: { files: string[] };
+let artifact: string[];
 beforeAll(async () => {
-  await buildLambda({ config: 'config/example.yaml' });
+  built = (await buildLambda({ config: 'config/example.yaml' })) as { files: string[] };
   template = await packageTemplate();
+  const zips = (await readdir(packageDir)).filter((f) => f.endsWith('.zip'));
+  expect(zips).toHaveLength(1);
+  artifact = zipEntries(await readFile(join(packageDir, zips[0]!)));
 }, 120_000);
 
 describe('serverless.yml packaged with osls', () => {
@@ -40,6 +58,13 @@ describe('serverless.yml packaged with osls', () => {
     expect(rules[0]![1].Properties.ScheduleExpression).toMatch(/^rate\(/);
     const scheduled = template.Resources.ScheduledLambdaFunction!.Properties;
     expect(scheduled).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'dist/lambda/handler.handler', ReservedConcurrentExecutions: 1 });
+  });
+
+  it('packages the handler and every chunk it may load, and nothing else from the checkout', () => {
+    const expected = built.files.map((f) => relative(process.cwd(), f).split(sep).join('/'));
+    expect(expected.some((f) => f.startsWith('dist/lambda/chunks/'))).toBe(true);
+    expect(artifact).toEqual(expect.arrayContaining(expected));
+    expect(artifact.filter((f) => !f.startsWith('dist/lambda/'))).toEqual([]);
   });
 
   it('never grants Secrets Manager actions on Resource "*", and names only the configured secrets', () => {
