@@ -38,7 +38,12 @@ export interface ChildRun {
 }
 
 export async function spawnCli(args: string[], env: NodeJS.ProcessEnv): Promise<ChildRun> {
-  const child = spawn(process.execPath, [await cliBundle(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnNode([await cliBundle(), ...args], env);
+}
+
+/** `node <args>` with its output kept for the leak scan. */
+export function spawnNode(args: string[], env: NodeJS.ProcessEnv): ChildRun {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
