@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
-import { CURRENT, PENDING } from '../core/ports.js';
-import { formatCurrentSince } from '../core/planner.js';
+import { CURRENT, PENDING, type SecretStore } from '../core/ports.js';
+import { formatCurrentSince, parseCurrentSince } from '../core/planner.js';
 import { isRotatorKeyName } from '../core/rotation-id.js';
 import { serializeApiKeySecret } from '../core/secret-shapes.js';
 import { TAG_CURRENT_SINCE } from '../core/state.js';
@@ -50,6 +50,16 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
   return found;
 }
 
+/**
+ * AWSCURRENT onto the token's version, AWSPENDING off it, and the tag the consumer gate counts
+ * from. Each part is skipped when already done, so a retry after a crash anywhere in here is safe.
+ * A tag written on a retry is later than the real promotion: the gate waits a little longer.
+ */
+async function finishPromotion(store: SecretStore, secretId: string, token: string, tags: Readonly<Record<string, string>>, nowMs: number): Promise<void> {
+  await store.promote(secretId, token);
+  if (parseCurrentSince(tags[TAG_CURRENT_SINCE], token) === undefined) await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatCurrentSince(token, nowMs) });
+}
+
 export async function rotationStep(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<string> {
   const target = targetForSecret(config, event.SecretId);
   const token = event.ClientRequestToken;
@@ -60,7 +70,14 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
   const secret = await session.store.read(secretId);
   const version = secret?.versions.find((v) => v.versionId === token);
   if (!secret || !version) throw fail(`secret version ${token} has no stage for rotation of ${secretId}`);
-  if (version.stages.includes(CURRENT)) return `version ${token} is already AWSCURRENT; nothing to do`;
+  if (version.stages.includes(CURRENT)) {
+    // A finishSecret can die between moving AWSCURRENT and its last writes; Secrets Manager then
+    // retries with this token from createSecret. Whatever step arrives completes that work.
+    const leftovers = version.stages.includes(PENDING) || parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], token) === undefined;
+    if (!leftovers) return `version ${token} is already AWSCURRENT; nothing to do`;
+    await finishPromotion(session.store, secretId, token, secret.tags, runtime.now());
+    return `version ${token} was already AWSCURRENT; completed the promotion an earlier finishSecret began`;
+  }
   if (!version.stages.includes(PENDING)) throw fail(`secret version ${token} is not AWSPENDING for rotation of ${secretId}`);
 
   const obs = await observe(session.store, () => session.keys.list(), target, runtime.now(), new Set());
@@ -103,8 +120,7 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
     }
     case 'finishSecret': {
       if (!pendingKey) throw fail(`version ${token} has no value; createSecret has not run`);
-      await session.store.promote(secretId, token);
-      await session.store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatCurrentSince(token, runtime.now()) });
+      await finishPromotion(session.store, secretId, token, secret.tags, runtime.now());
       return `version ${token} (key ${pendingKey.key.apiKeySid}) is AWSCURRENT; the previous key stays until the consumer gate passes`;
     }
     default:
