@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-// @ts-expect-error -- plain ESM build script without type declarations
-import { buildLambda } from '../../scripts/build-lambda.mjs';
 import { authenticates, labelledKeys, unreferencedRotatorKeys } from '../support/assertions.js';
-import { spawnNode } from '../support/child.js';
-import { AWS_ENV, World } from '../support/world.js';
+import { buildLambdaForWorlds, rotationEvents, SCHEDULED_EVENT, type LambdaUnderTest } from '../support/lambda-child.js';
+import { World } from '../support/world.js';
 import { allRequests, checkObservation, crashPointsOf, inPool, runWithCrash, storedVersions, type CrashPoint } from './harness.js';
 
 /**
@@ -17,46 +11,18 @@ import { allRequests, checkObservation, crashPointsOf, inPool, runWithCrash, sto
  * token. The child is SIGKILLed before and after every remote call of that sequence; Secrets
  * Manager's retry is the whole sequence again with the same token, in a new process. It must
  * converge, and at every observation AWSCURRENT must authenticate and no stored version vanish.
- *
- * One bundle serves every world: its bundled configuration takes the emulators' addresses and the
- * account from ${ENV} placeholders, as a deployment would take its own.
  */
 
 const PREFIX = 'rot-app-';
-const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
-let buildDir: string;
-let bundle: string;
+let lambda: LambdaUnderTest;
 
 beforeAll(async () => {
-  buildDir = await mkdtemp(join(tmpdir(), 'tkr-crash-lambda-'));
-  const probe = await World.start('aws');
-  const config = probe.configObject([{ gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 }, prefix: PREFIX }]) as {
-    twilio: Record<string, unknown>;
-    stores: Record<string, unknown>;
-    targets: Record<string, unknown>[];
-  };
-  await probe.close();
-  config.twilio.baseUrl = '${TKR_TWILIO_URL}';
-  config.stores = { aws: { region: 'us-east-1', endpoint: '${TKR_SM_URL}' } };
-  for (const t of config.targets) t.accountSid = '${TKR_ACCOUNT_SID}';
-  await writeFile(join(buildDir, 'rotator.yaml'), stringify(config));
-  bundle = ((await buildLambda({ config: join(buildDir, 'rotator.yaml'), outdir: join(buildDir, 'lambda') })) as { outfile: string }).outfile;
+  lambda = await buildLambdaForWorlds([{ gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 }, prefix: PREFIX }]);
 }, 60_000);
-afterAll(() => rm(buildDir, { recursive: true, force: true }));
+afterAll(() => lambda.close());
 
-function envFor(world: World): NodeJS.ProcessEnv {
-  return { ...AWS_ENV, TKR_TWILIO_URL: world.twilio.url, TKR_SM_URL: world.sm.url, TKR_ACCOUNT_SID: world.accountSid, LAMBDA_TASK_ROOT: buildDir };
-}
-
-/** One Lambda execution environment: the events in order, stopping at the first that throws. */
-function invokeAll(world: World, events: unknown[], crash?: CrashPoint) {
-  const script = `const { handler } = await import(${JSON.stringify(bundle)});
-for (const event of ${JSON.stringify(events)}) {
-  try { await handler(event, { getRemainingTimeInMillis: () => 300000 }); }
-  catch (err) { console.log('FAILED ' + (event.Step ?? 'scheduled') + ': ' + err.message); process.exit(1); }
-}
-console.log('ALL OK');`;
-  return runWithCrash(world, spawnNode(['--input-type=module', '-e', script], envFor(world)), crash);
+function invokeAll(world: World, events: readonly unknown[], crash?: CrashPoint) {
+  return runWithCrash(world, lambda.spawn(world, events), crash);
 }
 
 async function setup(): Promise<{ world: World; originalKey: string; events: unknown[] }> {
@@ -66,7 +32,7 @@ async function setup(): Promise<{ world: World; originalKey: string; events: unk
   const token = randomUUID();
   world.sm.beginRotation('twilio/app', token);
   const arn = world.sm.inspect('twilio/app')!.arn;
-  return { world, originalKey, events: STEPS.map((Step) => ({ Step, SecretId: arn, ClientRequestToken: token })) };
+  return { world, originalKey, events: rotationEvents(arn, token) };
 }
 
 async function crashPoints(): Promise<CrashPoint[]> {
@@ -103,7 +69,7 @@ async function crashAndRetry(point: CrashPoint): Promise<void> {
     expect(await unreferencedRotatorKeys(world, PREFIX), `${where}: no unreferenced rotator-made key survives`).toEqual([]);
     // finishSecret left the original alive for the gate; the next scheduled run retires it.
     expect(world.liveKeys(), `${where}: the original key outlives finishSecret`).toContain(originalKey);
-    const scheduled = await invokeAll(world, [{ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }]);
+    const scheduled = await invokeAll(world, [SCHEDULED_EVENT]);
     expect(scheduled.code, `${where}: ${scheduled.stdout}`).toBe(0);
     expect(world.liveKeys(), `${where}: the scheduled run retires the original key`).not.toContain(originalKey);
   } finally {
