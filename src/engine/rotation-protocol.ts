@@ -82,7 +82,9 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
 
   const obs = await observe(session.store, () => session.keys.list(), target, runtime.now(), new Set());
   if (!obs.current) throw fail(`secret ${secretId} has no AWSCURRENT version to rotate from; run the rotator once to create it`);
-  const pendingKey = version.value !== undefined ? obs.pending : undefined;
+  // A scheduled run may promote the filled pending version between the two reads above: its work.
+  if (obs.current.versionId === token) return `version ${token} became AWSCURRENT while this step ran (a scheduled run promoted it); nothing to do`;
+  const pendingKey = version.value !== undefined && obs.pending?.versionId === token ? obs.pending : undefined;
   const friendlyName = target.friendlyNamePrefix + rotationIdForToken(token);
 
   switch (event.Step) {
