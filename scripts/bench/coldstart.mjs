@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLambda } from '../build-lambda.mjs';
 
-const runs = Number(process.env.BENCH_RUNS ?? 15);
+const runs = Number(process.env.BENCH_RUNS ?? 21);
 const out = join(import.meta.dirname, '..', '..', 'dist', 'bench');
 mkdirSync(out, { recursive: true });
 
