@@ -102,6 +102,22 @@ describe('TwilioHttpClient over plain HTTP', () => {
     expect(res.statusCode).toBe(404);
   });
 
+  it('rejects, retryably, an answer cut off mid-body (Node reports it as ECONNRESET "aborted")', async () => {
+    const cut = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+      res.write('{"sid":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const port = await listen(cut);
+    try {
+      const err = await new TwilioHttpClient({ timeoutMs: 5_000 }).request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ECONNRESET' });
+      expect(isRetryable(undefined, err)).toBe(true);
+    } finally {
+      cut.close();
+    }
+  });
+
   it('gives up after the timeout with an error the retry rule treats as transient', async () => {
     const hang = http.createServer(() => undefined);
     const port = await listen(hang);
