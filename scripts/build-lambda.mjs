@@ -46,14 +46,14 @@ function outputs(dir) {
   };
 }
 
-/** The entry file and every chunk it imports statically: what a cold start reads before the handler runs. */
-function loadedAtInit(entry) {
+/** The entry and every chunk it imports statically, from esbuild's metafile: what a cold start reads before the handler runs. */
+function loadedAtInit(metafile, entry) {
+  const byPath = new Map(Object.keys(metafile.outputs).map((p) => [resolve(root, p), metafile.outputs[p]]));
   const seen = new Set();
   const visit = (file) => {
     if (seen.has(file)) return;
     seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:^|[;}])\s*import\s*(?:[\w$*{}\s,]+from\s*)?"(\.[^"]+)"/g)) visit(resolve(file, '..', m[1]));
+    for (const i of byPath.get(file)?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(resolve(root, i.path));
   };
   visit(entry);
   return [...seen];
@@ -79,6 +79,7 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dis
       };
   const result = await build({
     ...lean,
+    absWorkingDir: root, // metafile paths are relative to it
     entryPoints: { handler: join(root, entry) },
     outdir: dir,
     outExtension: { '.js': '.mjs' },
@@ -90,7 +91,7 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dis
     sourcemap: true,
     sourcesContent: false,
     legalComments: 'linked',
-    metafile,
+    metafile: true,
     logLevel: 'warning',
     // Bundled CommonJS (twilio, winston) still calls require(); ESM needs one made for it.
     banner: { js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);" },
@@ -99,7 +100,7 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dis
   const outfile = join(dir, 'handler.mjs');
   const size = (files) => files.reduce((n, f) => n + statSync(f).size, 0);
   const files = outputs(dir).js;
-  const initFiles = loadedAtInit(outfile);
+  const initFiles = loadedAtInit(result.metafile, outfile);
   return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles) };
 }
 

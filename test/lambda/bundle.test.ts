@@ -13,7 +13,9 @@ import { AWS_ENV, World } from '../support/world.js';
 const run = promisify(execFile);
 let world: World;
 let bundle: string;
-let built: { files: string[]; bytes: number; initFiles: string[]; initBytes: number };
+let built: { outfile: string; files: string[]; bytes: number; initFiles: string[]; initBytes: number };
+
+const SCHEDULED = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
 
 /** Invokes the built handler in a fresh Node process, as the Lambda runtime would. */
 async function invoke(event: unknown, env: Record<string, string> = AWS_ENV): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
@@ -37,8 +39,8 @@ beforeAll(async () => {
   world = await World.start('aws');
   await world.seedAdmin();
   await world.writeConfig();
-  built = (await buildLambda({ config: world.configPath, outdir: join(world.dir, 'lambda') })) as typeof built & { outfile: string };
-  bundle = (built as typeof built & { outfile: string }).outfile;
+  built = (await buildLambda({ config: world.configPath, outdir: join(world.dir, 'lambda') })) as typeof built;
+  bundle = built.outfile;
 }, 60_000);
 afterAll(() => world.close());
 
@@ -51,11 +53,13 @@ describe('the Lambda bundle', () => {
   });
 
   it('runs a scheduled event from its bundled configuration, in a fresh process', async () => {
-    const out = await invoke({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
+    const out = await invoke({ ...SCHEDULED, id: randomUUID() });
     expect(out.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
     // With credentials in the environment, as on Lambda, no chunk beyond the start-up set is read.
     expect(out.loaded).toContain(bundle);
     expect(out.loaded.filter((f) => !built.initFiles.includes(f))).toEqual([]);
+    // ...and every file in it is read, so the start-up size the build reports is what a cold start reads.
+    expect(built.initFiles.filter((f) => !out.loaded.includes(f))).toEqual([]);
     expect(out.stdout).toMatch(/"step":"create-secret"/);
     expect(world.sm.inspect('twilio/app')?.versions).toHaveLength(1);
   });
@@ -78,7 +82,7 @@ describe('the Lambda bundle', () => {
     writeFileSync(join(home, 'credentials'), '[rotator]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = not-a-real-aws-secret\n');
     const env = { AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: join(home, 'config'), AWS_PROFILE: 'rotator' };
     world.sm.controls.reset();
-    const out = await invoke({ version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, env);
+    const out = await invoke({ ...SCHEDULED, id: randomUUID() }, env);
     expect(out.ok, String(out.value)).toBe(true);
     expect(world.sm.controls.log.length).toBeGreaterThan(0);
     expect(new Set(world.sm.controls.log.map((e) => e.credential))).toEqual(new Set(['AKIDFROMPROFILE']));
