@@ -4,14 +4,16 @@
 //   node scripts/build-lambda.mjs [--config path] [--metafile]
 //
 // The twilio package stays a dependency, but only the parts the rotator uses are reachable from
-// src/entry/lambda.ts (see src/adapters/twilio/slim-client.ts), so only those are bundled. Three
+// src/entry/lambda.ts (see src/adapters/twilio/slim-client.ts), so only those are bundled. Four
 // build choices keep start-up lean without moving work to later (README "Cold start"):
 //  - ESM builds of the AWS SDK (mainFields module-first), so unused exports are dropped;
 //  - code splitting, so what the SDK itself loads with import() only when needed (the SSO, ini,
 //    process, web-identity and instance-metadata credential providers; on Lambda the environment
 //    provider answers first) stays in chunks/ and is never read on Lambda;
 //  - twilio-node's default HTTP client (axios) is not bundled: the rotator always hands twilio-node
-//    its own (src/adapters/twilio/http-client.ts), so BaseTwilio's fallback is replaced by a stub.
+//    its own (src/adapters/twilio/http-client.ts), so BaseTwilio's fallback is replaced by a stub;
+//  - winston's readable-stream (a copy of Node 10's streams) resolves to node:stream, which
+//    node:http loads anyway.
 import { build } from 'esbuild';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -25,6 +27,22 @@ function stub(filter, from, file) {
     name: `stub:${file}`,
     setup(b) {
       b.onResolve({ filter }, (args) => (from.test(args.importer) ? { path: join(root, 'scripts', file) } : undefined));
+    },
+  };
+}
+
+/**
+ * Resolves each package path in `modules` to the given CommonJS source instead. Used for
+ * readable-stream: winston and winston-transport import that copy of Node 10's streams, while
+ * node:stream (loaded anyway by node:http) offers the same classes; bundling both costs start-up.
+ */
+function replace(modules) {
+  return {
+    name: 'replace',
+    setup(b) {
+      const filter = new RegExp(`^(${Object.keys(modules).map((m) => m.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'replace' }));
+      b.onLoad({ filter: /.*/, namespace: 'replace' }, (args) => ({ contents: modules[args.path], loader: 'js' }));
     },
   };
 }
@@ -75,7 +93,13 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dis
         mainFields: ['module', 'main'],
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
-        plugins: [stub(/^\.\/RequestClient$/, /twilio[\\/]lib[\\/]base[\\/]BaseTwilio\.js$/, 'twilio-request-client-stub.cjs')],
+        plugins: [
+          stub(/^\.\/RequestClient$/, /twilio[\\/]lib[\\/]base[\\/]BaseTwilio\.js$/, 'twilio-request-client-stub.cjs'),
+          replace({
+            'readable-stream': "module.exports = require('node:stream');",
+            'readable-stream/lib/_stream_writable.js': "module.exports = require('node:stream').Writable;",
+          }),
+        ],
       };
   const result = await build({
     ...lean,

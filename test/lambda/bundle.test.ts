@@ -17,6 +17,8 @@ let built: { outfile: string; files: string[]; bytes: number; initFiles: string[
 
 const SCHEDULED = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
 
+const jsonLines = (text: string): unknown[] => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as unknown);
+
 /** Invokes the built handler in a fresh Node process, as the Lambda runtime would. */
 async function invoke(event: unknown, env: Record<string, string> = AWS_ENV): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
   // Every module file the process loads is reported on stderr by a resolve hook.
@@ -71,8 +73,18 @@ describe('the Lambda bundle', () => {
     for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
       const out = await invoke({ Step, SecretId: arn, ClientRequestToken: token });
       expect(out.ok, String(out.value)).toBe(true);
+      // The bundled winston (on node:stream, see scripts/build-lambda.mjs) writes a JSON line per step.
+      expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ level: 'info', step: Step, rotationId: token }));
     }
     expect(world.sm.inspect('twilio/app')!.versions.find((v) => v.versionId === token)?.stages).toEqual(['AWSCURRENT']);
+  });
+
+  it('fails a step for a secret it does not manage, with an error line in the log', async () => {
+    const token = randomUUID();
+    const out = await invoke({ Step: 'createSecret', SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf', ClientRequestToken: token });
+    expect(out.ok).toBe(false);
+    expect(String(out.value)).toMatch(/not the secret of any configured target/);
+    expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ level: 'error', step: 'createSecret', rotationId: token, message: expect.stringMatching(/not the secret of any configured target/) }));
   });
 
   it('loads a credential provider kept in a chunk when the environment has no credentials', async () => {
