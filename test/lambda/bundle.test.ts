@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- plain ESM build script without type declarations
 import { buildLambda } from '../../scripts/build-lambda.mjs';
+import { rotationEvents, SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { recordOutput } from '../support/scan.js';
 import { AWS_ENV, World } from '../support/world.js';
 
@@ -14,8 +15,6 @@ const run = promisify(execFile);
 let world: World;
 let bundle: string;
 let built: { outfile: string; files: string[]; bytes: number; initFiles: string[]; initBytes: number };
-
-const SCHEDULED = { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
 
 const jsonLines = (text: string): unknown[] => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as unknown);
 
@@ -55,7 +54,7 @@ describe('the Lambda bundle', () => {
   });
 
   it('runs a scheduled event from its bundled configuration, in a fresh process', async () => {
-    const out = await invoke({ ...SCHEDULED, id: randomUUID() });
+    const out = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() });
     expect(out.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
     // With credentials in the environment, as on Lambda, no chunk beyond the start-up set is read.
     expect(out.loaded).toContain(bundle);
@@ -70,11 +69,11 @@ describe('the Lambda bundle', () => {
     const token = randomUUID();
     world.sm.beginRotation('twilio/app', token);
     const arn = world.sm.inspect('twilio/app')!.arn;
-    for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
-      const out = await invoke({ Step, SecretId: arn, ClientRequestToken: token });
+    for (const event of rotationEvents(arn, token) as { Step: string }[]) {
+      const out = await invoke(event);
       expect(out.ok, String(out.value)).toBe(true);
       // The bundled winston (on node:stream, see scripts/build-lambda.mjs) writes a JSON line per step.
-      expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ level: 'info', step: Step, rotationId: token }));
+      expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ level: 'info', step: event.Step, rotationId: token }));
     }
     expect(world.sm.inspect('twilio/app')!.versions.find((v) => v.versionId === token)?.stages).toEqual(['AWSCURRENT']);
   });
@@ -94,7 +93,7 @@ describe('the Lambda bundle', () => {
     writeFileSync(join(home, 'credentials'), '[rotator]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = not-a-real-aws-secret\n');
     const env = { AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: join(home, 'config'), AWS_PROFILE: 'rotator' };
     world.sm.controls.reset();
-    const out = await invoke({ ...SCHEDULED, id: randomUUID() }, env);
+    const out = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env);
     expect(out.ok, String(out.value)).toBe(true);
     expect(world.sm.controls.log.length).toBeGreaterThan(0);
     expect(new Set(world.sm.controls.log.map((e) => e.credential))).toEqual(new Set(['AKIDFROMPROFILE']));
