@@ -15,7 +15,7 @@
 //  - winston's readable-stream (a copy of Node 10's streams) resolves to node:stream, which
 //    node:http loads anyway.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 
@@ -54,24 +54,28 @@ function bundledConfig(path) {
   return parse(readFileSync(file, 'utf8'));
 }
 
-/** What a build writes into `dir`: the entry (with its map and licences) and chunks/. */
-function outputs(dir) {
-  const chunks = join(dir, 'chunks');
-  return {
-    entry: ['handler.mjs', 'handler.mjs.map', 'handler.mjs.LEGAL.txt'].map((f) => join(dir, f)),
-    chunks,
-    js: [join(dir, 'handler.mjs'), ...(existsSync(chunks) ? readdirSync(chunks).filter((f) => f.endsWith('.mjs')).map((f) => join(chunks, f)) : [])],
-  };
+/** What a build writes into `dir` (the entry, its map and licences, chunks/), to clear before the next. */
+const previousBuild = (dir) => [...['handler.mjs', 'handler.mjs.map', 'handler.mjs.LEGAL.txt'].map((f) => join(dir, f)), join(dir, 'chunks')];
+
+/**
+ * The JavaScript files a build wrote, by absolute path, with their sizes and static imports, from
+ * esbuild's metafile (whose paths are relative to `root`, the build's working directory).
+ */
+function javascriptOutputs(metafile) {
+  return new Map(
+    Object.entries(metafile.outputs)
+      .filter(([path]) => path.endsWith('.mjs'))
+      .map(([path, output]) => [resolve(root, path), { bytes: output.bytes, imports: output.imports.filter((i) => i.kind === 'import-statement' && !i.external).map((i) => resolve(root, i.path)) }]),
+  );
 }
 
-/** The entry and every chunk it imports statically, from esbuild's metafile: what a cold start reads before the handler runs. */
-function loadedAtInit(metafile, entry) {
-  const byPath = new Map(Object.keys(metafile.outputs).map((p) => [resolve(root, p), metafile.outputs[p]]));
+/** The entry and every chunk it imports statically: what a cold start reads before the handler runs. */
+function loadedAtInit(outputs, entry) {
   const seen = new Set();
   const visit = (file) => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const i of byPath.get(file)?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(resolve(root, i.path));
+    for (const imported of outputs.get(file)?.imports ?? []) visit(imported);
   };
   visit(entry);
   return [...seen];
@@ -84,8 +88,7 @@ function loadedAtInit(metafile, entry) {
 export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dist/lambda', metafile = false, config = 'config/rotator.yaml', naive = false } = {}) {
   const dir = resolve(root, outdir);
   // Chunk names carry content hashes: clear the last build's so none is packaged stale.
-  const previous = outputs(dir);
-  for (const f of [...previous.entry, previous.chunks]) rmSync(f, { recursive: true, force: true });
+  for (const f of previousBuild(dir)) rmSync(f, { recursive: true, force: true });
   const lean = naive
     ? {}
     : {
@@ -122,9 +125,10 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dis
   });
   if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
   const outfile = join(dir, 'handler.mjs');
-  const size = (files) => files.reduce((n, f) => n + statSync(f).size, 0);
-  const files = outputs(dir).js;
-  const initFiles = loadedAtInit(result.metafile, outfile);
+  const outputs = javascriptOutputs(result.metafile);
+  const size = (files) => files.reduce((n, f) => n + outputs.get(f).bytes, 0);
+  const files = [...outputs.keys()];
+  const initFiles = loadedAtInit(outputs, outfile);
   return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles) };
 }
 
