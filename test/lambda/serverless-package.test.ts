@@ -15,15 +15,16 @@ const run = promisify(execFile);
 
 type Template = { Resources: Record<string, { Type: string; Properties: any }>; Outputs: Record<string, unknown> };
 
-let packageDir = '';
-
-async function packageTemplate(extraEnv: Record<string, string> = {}): Promise<Template> {
-  const out = (packageDir = await mkdtemp(join(tmpdir(), 'tkr-sls-')));
+/** `osls package` into a fresh directory: the CloudFormation template and the one zip it wrote. */
+async function packageTemplate(extraEnv: Record<string, string> = {}): Promise<{ template: Template; zip: string }> {
+  const out = await mkdtemp(join(tmpdir(), 'tkr-sls-'));
   await run(join(process.cwd(), 'node_modules', '.bin', 'osls'), ['package', '--stage', 'ci', '--package', out], {
     env: { ...process.env, HOME: out, ROTATOR_CONFIG_FILE: 'config/example.yaml', AWS_REGION: 'us-east-1', ...extraEnv },
     timeout: 90_000,
   });
-  return JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  const zips = (await readdir(out)).filter((f) => f.endsWith('.zip'));
+  expect(zips).toHaveLength(1);
+  return { template: JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template, zip: join(out, zips[0]!) };
 }
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
@@ -45,10 +46,9 @@ let built: { files: string[] };
 let artifact: string[];
 beforeAll(async () => {
   built = (await buildLambda({ config: 'config/example.yaml' })) as { files: string[] };
-  template = await packageTemplate();
-  const zips = (await readdir(packageDir)).filter((f) => f.endsWith('.zip'));
-  expect(zips).toHaveLength(1);
-  artifact = zipEntries(await readFile(join(packageDir, zips[0]!)));
+  const packaged = await packageTemplate();
+  template = packaged.template;
+  artifact = zipEntries(await readFile(packaged.zip));
 }, 120_000);
 
 describe('serverless.yml packaged with osls', () => {
@@ -90,7 +90,7 @@ describe('serverless.yml packaged with osls', () => {
 
   it('adds KMS decrypt for a customer key only when one is configured', async () => {
     expect(JSON.stringify(statements(template))).not.toContain('kms:');
-    const withKms = await packageTemplate({ ROTATOR_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
+    const { template: withKms } = await packageTemplate({ ROTATOR_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
     const kms = statements(withKms).find((s) => [s.Action].flat().includes('kms:Decrypt'));
     expect(kms?.Resource).toBe('arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
   }, 60_000);
