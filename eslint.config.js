@@ -26,7 +26,10 @@ export default tseslint.config(
   { files: ['eslint.config.js', 'scripts/**/*.mjs', 'scripts/**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['scripts/**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   { files: ['scripts/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },

@@ -40,7 +40,11 @@ function replace(modules) {
   return {
     name: 'replace',
     setup(b) {
-      const filter = new RegExp(`^(${Object.keys(modules).map((m) => m.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+      const filter = new RegExp(
+        `^(${Object.keys(modules)
+          .map((m) => m.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+          .join('|')})$`,
+      );
       b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'replace' }));
       b.onLoad({ filter: /.*/, namespace: 'replace' }, (args) => ({ contents: modules[args.path], loader: 'js' }));
     },
@@ -50,12 +54,18 @@ function replace(modules) {
 /** config/rotator.yaml, compiled into the bundle as JSON (the Lambda then needs no YAML parser). */
 function bundledConfig(path) {
   const file = resolve(root, path);
-  if (!existsSync(file)) throw new Error(`${path} does not exist: copy config/example.yaml to config/rotator.yaml and edit it, or pass --config`);
+  if (!existsSync(file))
+    throw new Error(
+      `${path} does not exist: copy config/example.yaml to config/rotator.yaml and edit it, or pass --config`,
+    );
   return parse(readFileSync(file, 'utf8'));
 }
 
 /** What a build writes into `dir` (the entry, its map and licences, chunks/), to clear before the next. */
-const previousBuild = (dir) => [...['handler.mjs', 'handler.mjs.map', 'handler.mjs.LEGAL.txt'].map((f) => join(dir, f)), join(dir, 'chunks')];
+const previousBuild = (dir) => [
+  ...['handler.mjs', 'handler.mjs.map', 'handler.mjs.LEGAL.txt'].map((f) => join(dir, f)),
+  join(dir, 'chunks'),
+];
 
 /**
  * The JavaScript files a build wrote, by absolute path, with their sizes and static imports, from
@@ -65,7 +75,15 @@ function javascriptOutputs(metafile) {
   return new Map(
     Object.entries(metafile.outputs)
       .filter(([path]) => path.endsWith('.mjs'))
-      .map(([path, output]) => [resolve(root, path), { bytes: output.bytes, imports: output.imports.filter((i) => i.kind === 'import-statement' && !i.external).map((i) => resolve(root, i.path)) }]),
+      .map(([path, output]) => [
+        resolve(root, path),
+        {
+          bytes: output.bytes,
+          imports: output.imports
+            .filter((i) => i.kind === 'import-statement' && !i.external)
+            .map((i) => resolve(root, i.path)),
+        },
+      ]),
   );
 }
 
@@ -85,7 +103,13 @@ function loadedAtInit(outputs, entry) {
  * `naive: true` builds the comparison bundle for the benchmark: an entry that imports the packages
  * whole, with esbuild's defaults (no splitting, no stubs) but the same format and minification.
  */
-export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dist/lambda', metafile = false, config = 'config/rotator.yaml', naive = false } = {}) {
+export async function buildLambda({
+  entry = 'src/entry/lambda.ts',
+  outdir = 'dist/lambda',
+  metafile = false,
+  config = 'config/rotator.yaml',
+  naive = false,
+} = {}) {
   const dir = resolve(root, outdir);
   // Chunk names carry content hashes: clear the last build's so none is packaged stale.
   for (const f of previousBuild(dir)) rmSync(f, { recursive: true, force: true });
@@ -121,7 +145,9 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dis
     metafile: true,
     logLevel: 'warning',
     // Bundled CommonJS (twilio, winston) still calls require(); ESM needs one made for it.
-    banner: { js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);",
+    },
   });
   if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
   const outfile = join(dir, 'handler.mjs');
@@ -134,7 +160,12 @@ export async function buildLambda({ entry = 'src/entry/lambda.ts', outdir = 'dis
 
 if (process.argv[1] === import.meta.filename) {
   const at = process.argv.indexOf('--config');
-  const { outfile, files, bytes, initBytes } = await buildLambda({ metafile: process.argv.includes('--metafile'), ...(at > 0 ? { config: process.argv[at + 1] } : {}) });
+  const { outfile, files, bytes, initBytes } = await buildLambda({
+    metafile: process.argv.includes('--metafile'),
+    ...(at > 0 ? { config: process.argv[at + 1] } : {}),
+  });
   const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
-  console.log(`${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ${kib(initBytes)} read at start-up`);
+  console.log(
+    `${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ${kib(initBytes)} read at start-up`,
+  );
 }

@@ -21,12 +21,27 @@ const { twilio } = sandbox;
 
 try {
   // The rotator's own credential: a Restricted key that may only manage API keys (least privilege).
-  const admin = twilio.seedKey({ type: 'restricted', policy: { allow: ['/twilio/iam/api-keys/*'] }, friendlyName: 'rotator-admin' });
-  await fileStore(storePath).create('twilio/admin', randomBytes(16).toString('hex'), JSON.stringify({ accountSid: twilio.accountSid, apiKeySid: admin.sid, apiKeySecret: admin.secret }));
+  const admin = twilio.seedKey({
+    type: 'restricted',
+    policy: { allow: ['/twilio/iam/api-keys/*'] },
+    friendlyName: 'rotator-admin',
+  });
+  await fileStore(storePath).create(
+    'twilio/admin',
+    randomBytes(16).toString('hex'),
+    JSON.stringify({ accountSid: twilio.accountSid, apiKeySid: admin.sid, apiKeySecret: admin.secret }),
+  );
 
   const template = await readFile(new URL('../config/sandbox.yaml', import.meta.url), 'utf8');
   await writeFile(configPath, template);
-  const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT ?? 'text', TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_BASE_URL: twilio.url, ROTATOR_STORE_PATH: storePath, ROTATOR_MIN_OVERLAP_SECONDS: String(OVERLAP_SECONDS) };
+  const env = {
+    ...process.env,
+    LOG_FORMAT: process.env.LOG_FORMAT ?? 'text',
+    TWILIO_ACCOUNT_SID: twilio.accountSid,
+    TWILIO_BASE_URL: twilio.url,
+    ROTATOR_STORE_PATH: storePath,
+    ROTATOR_MIN_OVERLAP_SECONDS: String(OVERLAP_SECONDS),
+  };
   const io = { stdout: process.stdout, stderr: process.stderr, env };
 
   const step = async (title: string, args: string[]) => {
@@ -46,7 +61,12 @@ try {
   await new Promise((r) => setTimeout(r, OVERLAP_SECONDS * 1000 + 200));
   const last = await step('6. Gate passed: verify the new key again, delete the old one', ['rotate']);
   await step('7. Status', ['status']);
-  process.stdout.write(`\nKeys now on the account: ${twilio.listKeys().map((k) => `${k.sid} (${k.friendlyName ?? 'no name'})`).join(', ')}\n`);
+  process.stdout.write(
+    `\nKeys now on the account: ${twilio
+      .listKeys()
+      .map((k) => `${k.sid} (${k.friendlyName ?? 'no name'})`)
+      .join(', ')}\n`,
+  );
   process.exitCode = last;
 } finally {
   await sandbox.close();

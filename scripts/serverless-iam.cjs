@@ -7,13 +7,23 @@ const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { parse } = require('yaml');
 
-const ROTATED = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:ListSecretVersionIds', 'secretsmanager:TagResource', 'secretsmanager:CreateSecret'];
+const ROTATED = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:ListSecretVersionIds',
+  'secretsmanager:TagResource',
+  'secretsmanager:CreateSecret',
+];
 const ADMIN = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds'];
 
 /** Secrets Manager appends -XXXXXX to a secret's ARN; a name is matched with that suffix. */
 function arnFor(secretId) {
   if (secretId.startsWith('arn:')) return secretId;
-  return { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${secretId}-??????` };
+  return {
+    'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${secretId}-??????`,
+  };
 }
 
 function config() {

@@ -3,7 +3,9 @@
 // `httpClient`; the rotator always passes its own (src/adapters/twilio/http-client.ts).
 class RequestClient {
   constructor() {
-    throw new Error('twilio-node\'s default RequestClient is not in the twilio-key-rotator Lambda bundle: pass httpClient (see src/adapters/twilio/http-client.ts)');
+    throw new Error(
+      "twilio-node's default RequestClient is not in the twilio-key-rotator Lambda bundle: pass httpClient (see src/adapters/twilio/http-client.ts)",
+    );
   }
 }
 module.exports = RequestClient;

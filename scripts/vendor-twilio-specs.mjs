@@ -31,7 +31,10 @@ const KEEP = {
 function sourceDir() {
   if (process.argv[2]) return process.argv[2];
   const dir = mkdtempSync(join(tmpdir(), 'twilio-cli-core-'));
-  const tgz = execFileSync('npm', ['pack', PACKAGE, '--silent'], { cwd: dir, encoding: 'utf8' }).trim().split('\n').pop();
+  const tgz = execFileSync('npm', ['pack', PACKAGE, '--silent'], { cwd: dir, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop();
   execFileSync('tar', ['xzf', tgz], { cwd: dir });
   return join(dir, 'package', 'src', 'services', 'twilio-api');
 }
@@ -59,7 +62,9 @@ function applyErrata(node, errata, path = '') {
     for (const [name, prop] of Object.entries(node.properties)) {
       if (PAGING_FIELDS.has(name) && prop.format === 'uri') {
         prop.format = 'uri-reference';
-        errata.push(`${path}/properties/${name}: format uri -> uri-reference (2010 list pages carry relative URIs such as "/2010-04-01/Accounts/AC…/Keys.json?PageSize=50&Page=0")`);
+        errata.push(
+          `${path}/properties/${name}: format uri -> uri-reference (2010 list pages carry relative URIs such as "/2010-04-01/Accounts/AC…/Keys.json?PageSize=50&Page=0")`,
+        );
       }
     }
   }
@@ -71,7 +76,11 @@ function trim(spec, keep) {
   for (const [path, methods] of Object.entries(keep)) {
     const item = spec.paths[path];
     if (!item) throw new Error(`path ${path} is missing from the spec`);
-    const kept = Object.fromEntries(Object.entries(item).filter(([k]) => !['get', 'post', 'put', 'delete', 'patch'].includes(k) || methods.includes(k)));
+    const kept = Object.fromEntries(
+      Object.entries(item).filter(
+        ([k]) => !['get', 'post', 'put', 'delete', 'patch'].includes(k) || methods.includes(k),
+      ),
+    );
     for (const m of methods) if (!kept[m]) throw new Error(`${m.toUpperCase()} ${path} is missing from the spec`);
     paths[path] = kept;
   }
@@ -102,7 +111,12 @@ for (const [file, keep] of Object.entries(KEEP)) {
   const errata = [];
   applyErrata(trimmed.paths, errata, '#/paths');
   writeFileSync(join(OUT, file), `${JSON.stringify(trimmed, null, 2)}\n`);
-  manifest.files[file] = { sha256: createHash('sha256').update(raw).digest('hex'), bytes: raw.length, operations: Object.entries(keep).flatMap(([p, ms]) => ms.map((m) => `${m.toUpperCase()} ${p}`)), errata };
+  manifest.files[file] = {
+    sha256: createHash('sha256').update(raw).digest('hex'),
+    bytes: raw.length,
+    operations: Object.entries(keep).flatMap(([p, ms]) => ms.map((m) => `${m.toUpperCase()} ${p}`)),
+    errata,
+  };
 }
 writeFileSync(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`wrote ${Object.keys(KEEP).length} trimmed specs to ${OUT}`);

@@ -12,7 +12,8 @@ import type { Writable } from 'node:stream';
  */
 
 const REDACTED = '[REDACTED]';
-const SECRET_FIELD = /^(apiKeySecret|adminKeySecret|authToken|secondaryAuthToken|password|secret|secretString|SecretString|authorization)$/i;
+const SECRET_FIELD =
+  /^(apiKeySecret|adminKeySecret|authToken|secondaryAuthToken|password|secret|secretString|SecretString|authorization)$/i;
 const known = new Set<string>();
 
 export function registerSecret(value: string | undefined): void {
@@ -31,7 +32,9 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return redact(value.message);
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) ? REDACTED : redactValue(v, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) ? REDACTED : redactValue(v, depth + 1)]),
+  );
 }
 
 const redaction = winston.format((info) => {
@@ -54,10 +57,13 @@ const readable = winston.format.printf((info) => {
 export type Logger = winston.Logger;
 
 /** `format` (or LOG_FORMAT) forces 'json' or 'text'; by default JSON lines unless the stream is a TTY. */
-export function createLogger(options: { stream?: Writable; json?: boolean; level?: string; format?: string } = {}): Logger {
+export function createLogger(
+  options: { stream?: Writable; json?: boolean; level?: string; format?: string } = {},
+): Logger {
   const stream = options.stream ?? process.stderr;
   const format = options.format ?? process.env.LOG_FORMAT;
-  const json = options.json ?? (format === 'json' ? true : format === 'text' ? false : !(stream as { isTTY?: boolean }).isTTY);
+  const json =
+    options.json ?? (format === 'json' ? true : format === 'text' ? false : !(stream as { isTTY?: boolean }).isTTY);
   return winston.createLogger({
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     format: winston.format.combine(redaction(), winston.format.timestamp(), json ? winston.format.json() : readable),

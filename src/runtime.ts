@@ -18,19 +18,35 @@ export interface RuntimeOptions {
 export function createRuntime(config: RotatorConfig, options: RuntimeOptions): Runtime {
   const env = options.env ?? process.env;
   const stores = new Map<string, SecretStore>();
-  const http = { ...(config.twilio.baseUrl ? { baseUrl: config.twilio.baseUrl } : {}), timeoutMs: config.twilio.timeoutMs };
+  const http = {
+    ...(config.twilio.baseUrl ? { baseUrl: config.twilio.baseUrl } : {}),
+    timeoutMs: config.twilio.timeoutMs,
+  };
   const common = { http, retry: config.retry, ...(options.signal ? { signal: options.signal } : {}) };
   return {
     store(name) {
       let store = stores.get(name);
       if (!store) {
         if (name === 'file') {
-          if (!config.stores.file) throw new ConfigError([{ path: 'stores.file', message: 'is required by a target that uses the file store' }]);
+          if (!config.stores.file)
+            throw new ConfigError([
+              { path: 'stores.file', message: 'is required by a target that uses the file store' },
+            ]);
           store = fileStore(config.stores.file.path);
         } else {
-          if (!config.stores.aws) throw new ConfigError([{ path: 'stores.aws', message: 'is required by a target that uses the aws store' }]);
-          const creds = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && config.stores.aws.endpoint ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } } : {};
-          store = awsStore({ region: config.stores.aws.region, ...(config.stores.aws.endpoint ? { endpoint: config.stores.aws.endpoint } : {}), retry: config.retry, ...(options.signal ? { signal: options.signal } : {}), ...creds });
+          if (!config.stores.aws)
+            throw new ConfigError([{ path: 'stores.aws', message: 'is required by a target that uses the aws store' }]);
+          const creds =
+            env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && config.stores.aws.endpoint
+              ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+              : {};
+          store = awsStore({
+            region: config.stores.aws.region,
+            ...(config.stores.aws.endpoint ? { endpoint: config.stores.aws.endpoint } : {}),
+            retry: config.retry,
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...creds,
+          });
         }
         stores.set(name, store);
       }
@@ -38,11 +54,26 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     },
     keys(admin, target) {
       registerSecret(admin.password);
-      return twilioKeys(admin, { accountSid: target.accountSid, ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) }, common);
+      return twilioKeys(
+        admin,
+        {
+          accountSid: target.accountSid,
+          ...(target.region ? { region: target.region } : {}),
+          ...(target.edge ? { edge: target.edge } : {}),
+        },
+        common,
+      );
     },
     verifier(target) {
       // A new key may need a moment to reach every edge: 401s on verification are retried a few times.
-      return twilioVerifier({ accountSid: target.accountSid, ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) }, { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 });
+      return twilioVerifier(
+        {
+          accountSid: target.accountSid,
+          ...(target.region ? { region: target.region } : {}),
+          ...(target.edge ? { edge: target.edge } : {}),
+        },
+        { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
+      );
     },
     probe: (target, expectedSid) => runProbes(target.gate.probes, expectedSid, env),
     now: options.now ?? Date.now,

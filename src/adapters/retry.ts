@@ -11,7 +11,18 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, budgetMs: 30_000, minDelayMs: 200 };
 
 /** Network-level failures worth another attempt: the request may not have reached the server. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'UND_ERR_SOCKET', 'ERR_BAD_RESPONSE']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'ERR_BAD_RESPONSE',
+]);
 
 /**
  * The one retry rule: 429 and 5xx and network errors are retried, everything else is final.
@@ -29,7 +40,12 @@ export function isRetryable(status: number | undefined, err: unknown): boolean {
  * Runs `fn` with backoff and jitter until it succeeds, `isFinal` says stop, the attempts run out or
  * the time budget is spent. The last error is rethrown unchanged for the caller to translate.
  */
-export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, retryable: (err: unknown) => boolean, signal?: AbortSignal): Promise<T> {
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  policy: RetryPolicy,
+  retryable: (err: unknown) => boolean,
+  signal?: AbortSignal,
+): Promise<T> {
   return pRetry(
     async () => {
       try {

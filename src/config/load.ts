@@ -12,7 +12,18 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([{ path: '', message: code === 'ENOENT' ? `file ${path} does not exist; pass --config or create it (see config/example.yaml)` : `cannot read ${path} (${code ?? 'error'})` }], path);
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message:
+            code === 'ENOENT'
+              ? `file ${path} does not exist; pass --config or create it (see config/example.yaml)`
+              : `cannot read ${path} (${code ?? 'error'})`,
+        },
+      ],
+      path,
+    );
   }
   return parseConfig(text, { env, source: path, baseDir: dirname(resolve(path)) });
 }
@@ -21,11 +32,17 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
 export function parseYaml(text: string, source = 'configuration'): unknown {
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })), source);
+    throw new ConfigError(
+      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      source,
+    );
   }
   return doc.toJS() as unknown;
 }
 
-export function parseConfig(text: string, options: { env?: NodeJS.ProcessEnv; source?: string; baseDir?: string } = {}): RotatorConfig {
+export function parseConfig(
+  text: string,
+  options: { env?: NodeJS.ProcessEnv; source?: string; baseDir?: string } = {},
+): RotatorConfig {
   return parseConfigObject(parseYaml(text, options.source), options);
 }

@@ -12,9 +12,12 @@ export const PERMISSION = /^\/twilio\/[a-z0-9-]+\/[a-z0-9.-]+\/(read|list|create
 /** Rotation ids are 32 hex characters and Twilio allows 64 in a FriendlyName. */
 export const MAX_PREFIX_LENGTH = 32;
 
-const positive = (what: string) => z.number({ error: `must be a number (${what})` }).check(z.positive(`must be greater than 0 (${what})`));
-const nonNegative = (what: string) => z.number({ error: `must be a number (${what})` }).check(z.nonnegative(`must be 0 or more (${what})`));
-const text = (pattern: RegExp, message: string) => z.string({ error: 'must be a string' }).check(z.regex(pattern, message));
+const positive = (what: string) =>
+  z.number({ error: `must be a number (${what})` }).check(z.positive(`must be greater than 0 (${what})`));
+const nonNegative = (what: string) =>
+  z.number({ error: `must be a number (${what})` }).check(z.nonnegative(`must be 0 or more (${what})`));
+const text = (pattern: RegExp, message: string) =>
+  z.string({ error: 'must be a string' }).check(z.regex(pattern, message));
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
@@ -44,8 +47,16 @@ const policy = z.union(
     z.literal('inherit'),
     z.strictObject({
       allow: z
-        .array(text(PERMISSION, 'must look like /twilio/<product>/<resource>/<action>, e.g. /twilio/messaging/messages/list'))
-        .check(z.minLength(1, 'must list at least one permission'), z.maxLength(100, 'Twilio allows at most 100 permissions per key')),
+        .array(
+          text(
+            PERMISSION,
+            'must look like /twilio/<product>/<resource>/<action>, e.g. /twilio/messaging/messages/list',
+          ),
+        )
+        .check(
+          z.minLength(1, 'must list at least one permission'),
+          z.maxLength(100, 'Twilio allows at most 100 permissions per key'),
+        ),
     }),
   ],
   { error: 'must be "inherit" or {allow: [permissions…]}' },
@@ -62,7 +73,10 @@ const target = z.strictObject({
     .string({ error: 'must be a string' })
     .check(
       z.minLength(1, 'must not be empty: it is how the rotator recognises keys it made'),
-      z.maxLength(MAX_PREFIX_LENGTH, `must be at most ${MAX_PREFIX_LENGTH} characters, so prefix + 32-character rotation id fits Twilio's 64`),
+      z.maxLength(
+        MAX_PREFIX_LENGTH,
+        `must be at most ${MAX_PREFIX_LENGTH} characters, so prefix + 32-character rotation id fits Twilio's 64`,
+      ),
       z.regex(/^[A-Za-z0-9_.:-]*$/, 'may hold only letters, digits, "_", ".", ":" and "-"'),
     ),
   secret: location,
@@ -75,21 +89,39 @@ const target = z.strictObject({
 export const configSchema = z.strictObject({
   twilio: z._default(
     z.strictObject({
-      baseUrl: z.optional(z.union([httpUrl, z.record(z.string(), httpUrl)], { error: 'must be a URL or a map of product to URL' })),
+      baseUrl: z.optional(
+        z.union([httpUrl, z.record(z.string(), httpUrl)], { error: 'must be a URL or a map of product to URL' }),
+      ),
       timeoutSeconds: z._default(positive('seconds'), 15),
     }),
     { timeoutSeconds: 15 },
   ),
   stores: z._default(
     z.strictObject({
-      file: z.optional(z.strictObject({ path: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must be a file path')) })),
-      aws: z.optional(z.strictObject({ region: text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'), endpoint: z.optional(httpUrl) })),
+      file: z.optional(
+        z.strictObject({ path: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must be a file path')) }),
+      ),
+      aws: z.optional(
+        z.strictObject({
+          region: text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
+          endpoint: z.optional(httpUrl),
+        }),
+      ),
     }),
     {},
   ),
   retry: z._default(
     z.strictObject({
-      attempts: z._default(z.number({ error: 'must be a number' }).check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1'), z.maximum(20, 'must be at most 20')), 5),
+      attempts: z._default(
+        z
+          .number({ error: 'must be a number' })
+          .check(
+            z.int('must be a whole number'),
+            z.minimum(1, 'must be at least 1'),
+            z.maximum(20, 'must be at most 20'),
+          ),
+        5,
+      ),
       budgetSeconds: z._default(positive('seconds'), 30),
       minDelayMs: z._default(nonNegative('milliseconds'), 200),
     }),

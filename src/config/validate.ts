@@ -8,14 +8,21 @@ const SECOND = 1000;
 const DAY = 24 * 3600 * SECOND;
 
 /** Substitutes `${ENV}`, validates and converts a configuration object. Throws ConfigError with every problem. */
-export function parseConfigObject(raw: unknown, options: { env?: NodeJS.ProcessEnv; source?: string; baseDir?: string } = {}): RotatorConfig {
+export function parseConfigObject(
+  raw: unknown,
+  options: { env?: NodeJS.ProcessEnv; source?: string; baseDir?: string } = {},
+): RotatorConfig {
   const source = options.source ?? 'configuration';
   const issues: ConfigIssue[] = [];
   const substituted = substitute(raw, [], options.env ?? process.env, issues);
   if (issues.length > 0) throw new ConfigError(issues, source);
 
   const parsed = configSchema.safeParse(substituted);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => describeIssue(i as ZodIssueLike, [], substituted)), source);
+  if (!parsed.success)
+    throw new ConfigError(
+      parsed.error.issues.flatMap((i) => describeIssue(i as ZodIssueLike, [], substituted)),
+      source,
+    );
   const config = parsed.data;
   crossCheck(config, issues, options.env ?? process.env);
   if (issues.length > 0) throw new ConfigError(issues, source);
@@ -35,12 +42,22 @@ function describeIssue(i: ZodIssueLike, prefix: PropertyKey[], input: unknown): 
   const full = [...prefix, ...i.path];
   const path = full.map(String).join('.');
   if (i.code === 'invalid_union' && i.errors) {
-    const meant = i.errors.find((branch) => branch.some((e) => e.path.length > 0 || e.code !== 'invalid_type' && e.code !== 'invalid_value'));
+    const meant = i.errors.find((branch) =>
+      branch.some((e) => e.path.length > 0 || (e.code !== 'invalid_type' && e.code !== 'invalid_value')),
+    );
     if (meant) return meant.flatMap((e) => describeIssue(e, full, input));
   }
-  if (i.code === 'unrecognized_keys' && i.keys) return [{ path, message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)` }];
-  if (i.code === 'invalid_type' && path !== '' && valueAt(input, full) === undefined) return [{ path, message: 'is required' }];
-  if (i.code === 'invalid_type' && path === '') return [{ path, message: 'the configuration must be a YAML mapping with at least "targets:"' }];
+  if (i.code === 'unrecognized_keys' && i.keys)
+    return [
+      {
+        path,
+        message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)`,
+      },
+    ];
+  if (i.code === 'invalid_type' && path !== '' && valueAt(input, full) === undefined)
+    return [{ path, message: 'is required' }];
+  if (i.code === 'invalid_type' && path === '')
+    return [{ path, message: 'the configuration must be a YAML mapping with at least "targets:"' }];
   return [{ path, message: i.message }];
 }
 
@@ -58,14 +75,21 @@ function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issu
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     const whole = /^\$\{[^}]+\}$/.test(value);
-    const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
-      const found = env[name];
-      if (found !== undefined && found !== '') return found;
-      if (fallback !== undefined) return fallback;
-      issues.push({ path: path.join('.'), message: `environment variable ${name} is not set (referenced as \${${name}})` });
-      return '';
-    });
-    if (/\$\{/.test(out) && out === value) issues.push({ path: path.join('.'), message: 'has a malformed ${…} reference; use ${NAME} or ${NAME:-default}' });
+    const out = value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_m, name: string, fallback: string | undefined) => {
+        const found = env[name];
+        if (found !== undefined && found !== '') return found;
+        if (fallback !== undefined) return fallback;
+        issues.push({
+          path: path.join('.'),
+          message: `environment variable ${name} is not set (referenced as \${${name}})`,
+        });
+        return '';
+      },
+    );
+    if (/\$\{/.test(out) && out === value)
+      issues.push({ path: path.join('.'), message: 'has a malformed ${…} reference; use ${NAME} or ${NAME:-default}' });
     if (whole && /^-?\d+(\.\d+)?$/.test(out)) return Number(out);
     if (whole && (out === 'true' || out === 'false')) return out === 'true';
     return out;
@@ -87,31 +111,62 @@ function crossCheck(raw: RawConfig, issues: ConfigIssue[], env: NodeJS.ProcessEn
 
     for (const role of ['secret', 'admin'] as const) {
       const loc = t[role];
-      if (!raw.stores[loc.store]) issues.push({ path: at(`${role}.store`), message: `uses the ${loc.store} store, but stores.${loc.store} is not configured` });
+      if (!raw.stores[loc.store])
+        issues.push({
+          path: at(`${role}.store`),
+          message: `uses the ${loc.store} store, but stores.${loc.store} is not configured`,
+        });
     }
     const secretKey = `${t.secret.store}:${t.secret.secretId}`;
-    if (secretKey === `${t.admin.store}:${t.admin.secretId}`) issues.push({ path: at('admin.secretId'), message: 'must differ from secret.secretId: the admin credential cannot be the key being rotated' });
+    if (secretKey === `${t.admin.store}:${t.admin.secretId}`)
+      issues.push({
+        path: at('admin.secretId'),
+        message: 'must differ from secret.secretId: the admin credential cannot be the key being rotated',
+      });
     const owner = secretIds.get(secretKey);
-    if (owner !== undefined) issues.push({ path: at('secret.secretId'), message: `is already rotated by target "${owner}"; two targets must not share a secret` });
+    if (owner !== undefined)
+      issues.push({
+        path: at('secret.secretId'),
+        message: `is already rotated by target "${owner}"; two targets must not share a secret`,
+      });
     secretIds.set(secretKey, t.name);
 
     checkPolicy(t, at, issues);
     if (t.validationUrl !== undefined && !/^https:\/\/[a-z0-9.-]+\.twilio\.com\//.test(t.validationUrl)) {
-      issues.push({ path: at('validationUrl'), message: 'must be an https://….twilio.com/ URL: the new key is sent to it as credentials' });
+      issues.push({
+        path: at('validationUrl'),
+        message: 'must be an https://….twilio.com/ URL: the new key is sent to it as credentials',
+      });
     }
-    if (t.gate.maxWaitSeconds < t.gate.minOverlapSeconds) issues.push({ path: at('gate.maxWaitSeconds'), message: `must be at least gate.minOverlapSeconds (${t.gate.minOverlapSeconds})` });
+    if (t.gate.maxWaitSeconds < t.gate.minOverlapSeconds)
+      issues.push({
+        path: at('gate.maxWaitSeconds'),
+        message: `must be at least gate.minOverlapSeconds (${t.gate.minOverlapSeconds})`,
+      });
     t.gate.probes.forEach((p, j) => {
       const pp = at(`gate.probes.${j}`);
-      if ((p.headerName === undefined) !== (p.headerValueEnv === undefined)) issues.push({ path: `${pp}.headerName`, message: 'headerName and headerValueEnv go together: set both or neither' });
-      else if (p.headerValueEnv !== undefined && !env[p.headerValueEnv]) issues.push({ path: `${pp}.headerValueEnv`, message: `environment variable ${p.headerValueEnv} is not set` });
+      if ((p.headerName === undefined) !== (p.headerValueEnv === undefined))
+        issues.push({
+          path: `${pp}.headerName`,
+          message: 'headerName and headerValueEnv go together: set both or neither',
+        });
+      else if (p.headerValueEnv !== undefined && !env[p.headerValueEnv])
+        issues.push({ path: `${pp}.headerValueEnv`, message: `environment variable ${p.headerValueEnv} is not set` });
     });
   });
 
   // Keys are recognised by prefix; overlapping prefixes on one account would let one target revoke another's keys.
   raw.targets.forEach((a, i) =>
     raw.targets.forEach((b, j) => {
-      if (i < j && a.accountSid.toUpperCase() === b.accountSid.toUpperCase() && (a.friendlyNamePrefix.startsWith(b.friendlyNamePrefix) || b.friendlyNamePrefix.startsWith(a.friendlyNamePrefix))) {
-        issues.push({ path: `targets.${j}.friendlyNamePrefix`, message: `overlaps target "${a.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's` });
+      if (
+        i < j &&
+        a.accountSid.toUpperCase() === b.accountSid.toUpperCase() &&
+        (a.friendlyNamePrefix.startsWith(b.friendlyNamePrefix) || b.friendlyNamePrefix.startsWith(a.friendlyNamePrefix))
+      ) {
+        issues.push({
+          path: `targets.${j}.friendlyNamePrefix`,
+          message: `overlaps target "${a.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's`,
+        });
       }
     }),
   );
@@ -119,16 +174,32 @@ function crossCheck(raw: RawConfig, issues: ConfigIssue[], env: NodeJS.ProcessEn
 
 function checkPolicy(t: RawTarget, at: (f: string) => string, issues: ConfigIssue[]): void {
   if (t.keyType === 'standard') {
-    if (t.policy !== undefined) issues.push({ path: at('policy'), message: 'is only for keyType "restricted"; remove it or change keyType' });
+    if (t.policy !== undefined)
+      issues.push({ path: at('policy'), message: 'is only for keyType "restricted"; remove it or change keyType' });
     return;
   }
   if (t.policy === undefined) {
-    issues.push({ path: at('policy'), message: 'is required for keyType "restricted": "inherit" or {allow: [permissions…]}' });
+    issues.push({
+      path: at('policy'),
+      message: 'is required for keyType "restricted": "inherit" or {allow: [permissions…]}',
+    });
     return;
   }
-  if (t.region !== undefined && t.region !== 'us1') issues.push({ path: at('region'), message: 'Restricted keys exist only in us1; use keyType "standard" or drop region' });
-  if (t.policy !== 'inherit' && t.validationUrl === undefined && verifyMethodFor({ allow: t.policy.allow }) === undefined) {
-    issues.push({ path: at('validationUrl'), message: 'is required: the policy grants neither /twilio/numbers/incoming-phone-numbers/list, /twilio/messaging/messages/list nor /twilio/iam/api-keys/read, so the rotator cannot prove a new key works without a URL the key may GET' });
+  if (t.region !== undefined && t.region !== 'us1')
+    issues.push({
+      path: at('region'),
+      message: 'Restricted keys exist only in us1; use keyType "standard" or drop region',
+    });
+  if (
+    t.policy !== 'inherit' &&
+    t.validationUrl === undefined &&
+    verifyMethodFor({ allow: t.policy.allow }) === undefined
+  ) {
+    issues.push({
+      path: at('validationUrl'),
+      message:
+        'is required: the policy grants neither /twilio/numbers/incoming-phone-numbers/list, /twilio/messaging/messages/list nor /twilio/iam/api-keys/read, so the rotator cannot prove a new key works without a URL the key may GET',
+    });
   }
 }
 
@@ -139,7 +210,14 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
     ...(t.region !== undefined ? { region: t.region } : {}),
     ...(t.edge !== undefined ? { edge: t.edge } : {}),
     keyType: t.keyType,
-    ...(t.policy !== undefined ? { policy: t.policy === 'inherit' ? { mode: 'inherit' as const } : { mode: 'explicit' as const, allow: [...t.policy.allow] } } : {}),
+    ...(t.policy !== undefined
+      ? {
+          policy:
+            t.policy === 'inherit'
+              ? { mode: 'inherit' as const }
+              : { mode: 'explicit' as const, allow: [...t.policy.allow] },
+        }
+      : {}),
     friendlyNamePrefix: t.friendlyNamePrefix,
     secret: { ...t.secret },
     admin: { ...t.admin },
@@ -159,12 +237,25 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
     },
   }));
   return {
-    twilio: { ...(raw.twilio.baseUrl !== undefined ? { baseUrl: raw.twilio.baseUrl } : {}), timeoutMs: raw.twilio.timeoutSeconds * SECOND },
+    twilio: {
+      ...(raw.twilio.baseUrl !== undefined ? { baseUrl: raw.twilio.baseUrl } : {}),
+      timeoutMs: raw.twilio.timeoutSeconds * SECOND,
+    },
     stores: {
-      ...(raw.stores.file ? { file: { path: isAbsolute(raw.stores.file.path) ? raw.stores.file.path : resolve(baseDir, raw.stores.file.path) } } : {}),
+      ...(raw.stores.file
+        ? {
+            file: {
+              path: isAbsolute(raw.stores.file.path) ? raw.stores.file.path : resolve(baseDir, raw.stores.file.path),
+            },
+          }
+        : {}),
       ...(raw.stores.aws ? { aws: { ...raw.stores.aws } } : {}),
     },
-    retry: { attempts: raw.retry.attempts, budgetMs: raw.retry.budgetSeconds * SECOND, minDelayMs: raw.retry.minDelayMs },
+    retry: {
+      attempts: raw.retry.attempts,
+      budgetMs: raw.retry.budgetSeconds * SECOND,
+      minDelayMs: raw.retry.minDelayMs,
+    },
     orphanGraceMs: raw.orphanGraceSeconds * SECOND,
     targets,
   };

@@ -15,9 +15,18 @@ import { TAG_CURRENT_SINCE, type Decision, type Observation, type PlannerSetting
  */
 export function plan(obs: Observation, s: PlannerSettings): Decision {
   const live = new Set(obs.keys.map((k) => k.sid));
-  const referenced = new Set([obs.current?.key.apiKeySid, obs.pending?.key.apiKeySid, obs.previous?.key.apiKeySid].filter((x): x is string => x !== undefined));
+  const referenced = new Set(
+    [obs.current?.key.apiKeySid, obs.pending?.key.apiKeySid, obs.previous?.key.apiKeySid].filter(
+      (x): x is string => x !== undefined,
+    ),
+  );
 
-  const orphans = obs.keys.filter((k) => isRotatorKeyName(k.friendlyName, s.prefix) && !referenced.has(k.sid) && obs.nowMs - k.createdAtMs >= s.orphanGraceMs);
+  const orphans = obs.keys.filter(
+    (k) =>
+      isRotatorKeyName(k.friendlyName, s.prefix) &&
+      !referenced.has(k.sid) &&
+      obs.nowMs - k.createdAtMs >= s.orphanGraceMs,
+  );
   if (orphans.length > 0) return { kind: 'sweep-orphans', keys: orphans };
 
   const secret = obs.secret;
@@ -30,17 +39,31 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const currentSid = current.key.apiKeySid;
   const since = parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], current.versionId);
   const previous = obs.previous;
-  const retiring = previous && live.has(previous.key.apiKeySid) && previous.key.apiKeySid !== currentSid && previous.key.apiKeySid !== obs.pending?.key.apiKeySid ? previous : undefined;
+  const retiring =
+    previous &&
+    live.has(previous.key.apiKeySid) &&
+    previous.key.apiKeySid !== currentSid &&
+    previous.key.apiKeySid !== obs.pending?.key.apiKeySid
+      ? previous
+      : undefined;
 
   const currentLive = live.has(currentSid);
   if (!currentLive && retiring) {
     // Consumers have nowhere safe to go: the new key is gone and the old one is the only one left.
-    return { kind: 'stuck', on: [`the current key ${currentSid} was deleted outside the rotator while the previous key ${retiring.key.apiKeySid} still serves; restore a working key in the secret, then rerun`], sinceMs: since ?? current.createdAtMs, previousKeySid: retiring.key.apiKeySid };
+    return {
+      kind: 'stuck',
+      on: [
+        `the current key ${currentSid} was deleted outside the rotator while the previous key ${retiring.key.apiKeySid} still serves; restore a working key in the secret, then rerun`,
+      ],
+      sinceMs: since ?? current.createdAtMs,
+      previousKeySid: retiring.key.apiKeySid,
+    };
   }
 
   // Promotion (or first creation) is recorded once the current key is proven; the gate counts from it.
   if (currentLive && since === undefined) {
-    if (!obs.verified.has(currentSid)) return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
+    if (!obs.verified.has(currentSid))
+      return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
     return { kind: 'mark-current', versionId: current.versionId };
   }
 
@@ -50,15 +73,26 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     if (!gate) return { kind: 'check-gate', keySid: retiring.key.apiKeySid };
     const waitingOn = gateBlockers(obs, s, since, currentSid);
     if (waitingOn.length > 0) {
-      if (obs.nowMs - since >= s.gate.maxWaitMs) return { kind: 'stuck', on: waitingOn, sinceMs: since, previousKeySid: retiring.key.apiKeySid };
-      return { kind: 'waiting', on: waitingOn, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, previousKeySid: retiring.key.apiKeySid };
+      if (obs.nowMs - since >= s.gate.maxWaitMs)
+        return { kind: 'stuck', on: waitingOn, sinceMs: since, previousKeySid: retiring.key.apiKeySid };
+      return {
+        kind: 'waiting',
+        on: waitingOn,
+        sinceMs: since,
+        deadlineMs: since + s.gate.maxWaitMs,
+        previousKeySid: retiring.key.apiKeySid,
+      };
     }
-    if (!obs.verified.has(currentSid)) return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
+    if (!obs.verified.has(currentSid))
+      return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
     return { kind: 'retire-previous', keySid: retiring.key.apiKeySid, versionId: retiring.versionId };
   }
 
   if (obs.pendingPlaceholder !== undefined) {
-    return { kind: 'busy', reason: `a Secrets Manager rotation is in progress (version ${obs.pendingPlaceholder} is AWSPENDING with no value yet); its own steps finish it` };
+    return {
+      kind: 'busy',
+      reason: `a Secrets Manager rotation is in progress (version ${obs.pendingPlaceholder} is AWSPENDING with no value yet); its own steps finish it`,
+    };
   }
 
   const pending = obs.pending;
@@ -82,7 +116,8 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
   if (!currentLive) return `the current key ${current.key.apiKeySid} no longer exists on Twilio`;
   if (s.force) return 'forced (--force)';
   const age = obs.nowMs - current.createdAtMs;
-  if (age >= s.maxAgeMs) return `the current key is ${Math.floor(age / 86_400_000)} days old (maxAgeDays ${s.maxAgeMs / 86_400_000})`;
+  if (age >= s.maxAgeMs)
+    return `the current key is ${Math.floor(age / 86_400_000)} days old (maxAgeDays ${s.maxAgeMs / 86_400_000})`;
   return undefined;
 }
 
@@ -90,11 +125,16 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
 export function gateBlockers(obs: Observation, s: PlannerSettings, sinceMs: number, currentSid: string): string[] {
   const on: string[] = [];
   const elapsed = obs.nowMs - sinceMs;
-  if (elapsed < s.gate.minOverlapMs) on.push(`minimum overlap: ${Math.ceil((s.gate.minOverlapMs - elapsed) / 1000)} s to go`);
+  if (elapsed < s.gate.minOverlapMs)
+    on.push(`minimum overlap: ${Math.ceil((s.gate.minOverlapMs - elapsed) / 1000)} s to go`);
   for (const p of obs.gate?.probes ?? []) {
-    if (!p.ok) on.push(`probe ${p.url}: ${p.problem ?? (p.reported ? `reports ${p.reported}, not ${currentSid}` : 'no answer')}`);
+    if (!p.ok)
+      on.push(
+        `probe ${p.url}: ${p.problem ?? (p.reported ? `reports ${p.reported}, not ${currentSid}` : 'no answer')}`,
+      );
   }
-  if (s.gate.manualConfirm && !obs.gate?.confirmed) on.push('manual confirmation: run "twilio-key-rotator confirm <target>"');
+  if (s.gate.manualConfirm && !obs.gate?.confirmed)
+    on.push('manual confirmation: run "twilio-key-rotator confirm <target>"');
   return on;
 }
 

@@ -81,9 +81,7 @@ export interface TwilioKeys {
   remove(sid: string): Promise<'deleted' | 'already-gone'>;
 }
 
-export type VerifyResult =
-  | { ok: true }
-  | { ok: false; definitive: boolean; reason: string };
+export type VerifyResult = { ok: true } | { ok: false; definitive: boolean; reason: string };
 
 /** Proves that a key authenticates, using the key itself. */
 export interface KeyVerifier {

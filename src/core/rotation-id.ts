@@ -21,5 +21,7 @@ export const ROTATION_ID = /^[0-9a-f]{32}$/;
 
 /** True for a FriendlyName this target's rotator gave a key. */
 export function isRotatorKeyName(friendlyName: string | null, prefix: string): boolean {
-  return friendlyName !== null && friendlyName.startsWith(prefix) && ROTATION_ID.test(friendlyName.slice(prefix.length));
+  return (
+    friendlyName !== null && friendlyName.startsWith(prefix) && ROTATION_ID.test(friendlyName.slice(prefix.length))
+  );
 }

@@ -56,7 +56,11 @@ function field(secretId: string, obj: Record<string, unknown>, name: string, pat
     throw new SecretShapeError(secretId, name, 'is missing or not a non-empty string');
   }
   if (pattern && !pattern.test(value)) {
-    throw new SecretShapeError(secretId, name, `does not look like ${pattern === ACCOUNT_SID ? 'an Account SID (AC + 32 hex)' : 'an API key SID (SK + 32 hex)'}`);
+    throw new SecretShapeError(
+      secretId,
+      name,
+      `does not look like ${pattern === ACCOUNT_SID ? 'an Account SID (AC + 32 hex)' : 'an API key SID (SK + 32 hex)'}`,
+    );
   }
   return value;
 }
@@ -84,10 +88,24 @@ export function parseAdminCredential(secretId: string, raw: string): AdminCreden
     return { kind: 'auth-token', accountSid, username: accountSid, password: field(secretId, obj, 'authToken') };
   }
   if ('adminKeySid' in obj) {
-    return { kind: 'api-key', accountSid, username: field(secretId, obj, 'adminKeySid', KEY_SID), password: field(secretId, obj, 'adminKeySecret') };
+    return {
+      kind: 'api-key',
+      accountSid,
+      username: field(secretId, obj, 'adminKeySid', KEY_SID),
+      password: field(secretId, obj, 'adminKeySecret'),
+    };
   }
   if ('apiKeySid' in obj) {
-    return { kind: 'api-key', accountSid, username: field(secretId, obj, 'apiKeySid', KEY_SID), password: field(secretId, obj, 'apiKeySecret') };
+    return {
+      kind: 'api-key',
+      accountSid,
+      username: field(secretId, obj, 'apiKeySid', KEY_SID),
+      password: field(secretId, obj, 'apiKeySecret'),
+    };
   }
-  throw new SecretShapeError(secretId, 'value', 'has none of authToken, adminKeySid/adminKeySecret or apiKeySid/apiKeySecret');
+  throw new SecretShapeError(
+    secretId,
+    'value',
+    'has none of authToken, adminKeySid/adminKeySecret or apiKeySid/apiKeySecret',
+  );
 }

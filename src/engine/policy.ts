@@ -18,7 +18,11 @@ function drift(config: readonly string[], live: readonly string[]): string | und
 }
 
 /** The policy a new key gets and how to prove a key of this target works. Read-only. */
-export async function resolvePolicy(target: TargetConfig, keys: TwilioKeys, currentSid: string | undefined): Promise<ResolvedPolicy> {
+export async function resolvePolicy(
+  target: TargetConfig,
+  keys: TwilioKeys,
+  currentSid: string | undefined,
+): Promise<ResolvedPolicy> {
   const warnings: string[] = [];
   let policy: RestrictedPolicy | null = null;
   if (target.keyType === 'restricted') {
@@ -30,15 +34,34 @@ export async function resolvePolicy(target: TargetConfig, keys: TwilioKeys, curr
         if (d) warnings.push(d);
       } else if (live === null) warnings.push(`the current key ${currentSid} is not Restricted; the next key will be`);
     } else {
-      if (!currentSid) throw new RotationError(target.name, 'resolve-policy', `policy "inherit" needs an existing key to copy from, and the secret has none; give policy {allow: [...]} for the first rotation`);
-      if (live === undefined) throw new RotationError(target.name, 'resolve-policy', `policy "inherit": the current key ${currentSid} does not exist on Twilio; give an explicit policy`);
-      if (live === null) throw new RotationError(target.name, 'resolve-policy', `policy "inherit": the current key ${currentSid} is not a Restricted key; use keyType "standard" or an explicit policy`);
+      if (!currentSid)
+        throw new RotationError(
+          target.name,
+          'resolve-policy',
+          `policy "inherit" needs an existing key to copy from, and the secret has none; give policy {allow: [...]} for the first rotation`,
+        );
+      if (live === undefined)
+        throw new RotationError(
+          target.name,
+          'resolve-policy',
+          `policy "inherit": the current key ${currentSid} does not exist on Twilio; give an explicit policy`,
+        );
+      if (live === null)
+        throw new RotationError(
+          target.name,
+          'resolve-policy',
+          `policy "inherit": the current key ${currentSid} is not a Restricted key; use keyType "standard" or an explicit policy`,
+        );
       policy = live;
     }
   }
   const verifyMethod = verifyMethodFor(policy, target.validationUrl);
   if (!verifyMethod) {
-    throw new RotationError(target.name, 'resolve-policy', 'the key policy grants nothing the rotator can use to prove a key works; set validationUrl to a Twilio URL the key may GET');
+    throw new RotationError(
+      target.name,
+      'resolve-policy',
+      'the key policy grants nothing the rotator can use to prove a key works; set validationUrl to a Twilio URL the key may GET',
+    );
   }
   return { policy, verifyMethod, warnings };
 }

@@ -3,7 +3,16 @@ import type { SecretStore, TwilioKeys } from '../core/ports.js';
 import { formatCurrentSince, plan } from '../core/planner.js';
 import { isRotatorKeyName } from '../core/rotation-id.js';
 import { serializeApiKeySecret, type AdminCredential } from '../core/secret-shapes.js';
-import { isOutcome, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR, type Decision, type Observation, type PlannerSettings, type Step } from '../core/state.js';
+import {
+  isOutcome,
+  TAG_CONFIRMED,
+  TAG_CURRENT_SINCE,
+  TAG_LAST_ERROR,
+  type Decision,
+  type Observation,
+  type PlannerSettings,
+  type Step,
+} from '../core/state.js';
 import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../log.js';
 import type { Runtime, RunOptions, StepRecord, TargetResult } from './context.js';
@@ -20,13 +29,21 @@ export function plannerSettings(target: TargetConfig, runtime: Runtime, options:
     maxAgeMs: target.maxAgeMs,
     orphanGraceMs: runtime.orphanGraceMs,
     force: options.force ?? false,
-    gate: { minOverlapMs: target.gate.minOverlapMs, maxWaitMs: target.gate.maxWaitMs, manualConfirm: target.gate.manualConfirm, probeCount: target.gate.probes.length },
+    gate: {
+      minOverlapMs: target.gate.minOverlapMs,
+      maxWaitMs: target.gate.maxWaitMs,
+      manualConfirm: target.gate.manualConfirm,
+      probeCount: target.gate.probes.length,
+    },
   };
 }
 
 /** Tag values allow only a small character set on AWS; errors are reduced to it. */
 function tagValue(text: string): string {
-  return redact(text).replace(/[^A-Za-z0-9 _.:/=+@-]/g, ' ').replace(/\s+/g, ' ').slice(0, 256);
+  return redact(text)
+    .replace(/[^A-Za-z0-9 _.:/=+@-]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .slice(0, 256);
 }
 
 export interface TargetSession {
@@ -42,7 +59,12 @@ export async function openSession(target: TargetConfig, runtime: Runtime): Promi
 }
 
 /** Looks, then adds the gate results when the planner asks for them. */
-export async function decide(session: TargetSession, runtime: Runtime, settings: PlannerSettings, verified: ReadonlySet<string>): Promise<{ obs: Observation; decision: Decision }> {
+export async function decide(
+  session: TargetSession,
+  runtime: Runtime,
+  settings: PlannerSettings,
+  verified: ReadonlySet<string>,
+): Promise<{ obs: Observation; decision: Decision }> {
   const obs = await observe(session.store, () => session.keys.list(), session.target, runtime.now(), verified);
   let decision = plan(obs, settings);
   if (decision.kind === 'check-gate' && obs.current) {
@@ -58,7 +80,11 @@ export async function decide(session: TargetSession, runtime: Runtime, settings:
 }
 
 /** Brings one target as far along as it can go in this run. Never throws for a target's own failure. */
-export async function reconcileTarget(target: TargetConfig, runtime: Runtime, options: RunOptions = {}): Promise<TargetResult> {
+export async function reconcileTarget(
+  target: TargetConfig,
+  runtime: Runtime,
+  options: RunOptions = {},
+): Promise<TargetResult> {
   const steps: StepRecord[] = [];
   const log = runtime.logger.child({ target: target.name });
   let session: TargetSession | undefined;
@@ -83,8 +109,16 @@ export async function reconcileTarget(target: TargetConfig, runtime: Runtime, op
       if (isOutcome(decision)) {
         await clearLastError(session, obs);
         if (decision.kind === 'busy') log.info(`busy: ${decision.reason}`, { step: 'busy' });
-        else if (decision.kind === 'done') log.info(`done: current key ${decision.currentKeySid}, next rotation due ${new Date(decision.nextDueAtMs).toISOString()}`, { step: 'done', keySid: decision.currentKeySid });
-        else log[decision.kind === 'stuck' ? 'error' : 'info'](`${decision.kind}: old key ${decision.previousKeySid} kept until ${decision.on.join('; ')}`, { step: decision.kind, keySid: decision.previousKeySid });
+        else if (decision.kind === 'done')
+          log.info(
+            `done: current key ${decision.currentKeySid}, next rotation due ${new Date(decision.nextDueAtMs).toISOString()}`,
+            { step: 'done', keySid: decision.currentKeySid },
+          );
+        else
+          log[decision.kind === 'stuck' ? 'error' : 'info'](
+            `${decision.kind}: old key ${decision.previousKeySid} kept until ${decision.on.join('; ')}`,
+            { step: decision.kind, keySid: decision.previousKeySid },
+          );
         return { target: target.name, steps, ...decision };
       }
       if (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs) {
@@ -96,13 +130,21 @@ export async function reconcileTarget(target: TargetConfig, runtime: Runtime, op
       steps.push({ step: decision.kind, detail: result.detail });
       // --force asks for one rotation, not one per loop.
       if (decision.kind === 'start-rotation') settings.force = false;
-      log.info(result.detail, { step: decision.kind, ...('versionId' in decision ? { rotationId: decision.versionId } : {}), ...('keySid' in decision ? { keySid: decision.keySid } : {}) });
+      log.info(result.detail, {
+        step: decision.kind,
+        ...('versionId' in decision ? { rotationId: decision.versionId } : {}),
+        ...('keySid' in decision ? { keySid: decision.keySid } : {}),
+      });
       if (result.end) {
         if (result.end.kind === 'failed') await recordLastError(session, `${decision.kind}: ${result.end.error}`);
         return { target: target.name, steps, ...result.end };
       }
     }
-    throw new RotationError(target.name, current, `no convergence after ${MAX_STEPS} steps; this is a bug, please report it with the log`);
+    throw new RotationError(
+      target.name,
+      current,
+      `no convergence after ${MAX_STEPS} steps; this is a bug, please report it with the log`,
+    );
   } catch (err) {
     const message = redact(errorMessage(err));
     log.error(`failed at ${current}: ${message}`, { step: current });
@@ -114,51 +156,89 @@ export async function reconcileTarget(target: TargetConfig, runtime: Runtime, op
 
 async function recordLastError(session: TargetSession, message: string): Promise<void> {
   // Best effort: the store may be the very thing that is failing.
-  await session.store.setTags(session.target.secret.secretId, { [TAG_LAST_ERROR]: tagValue(`${new Date().toISOString()} ${message}`) }).catch(() => undefined);
+  await session.store
+    .setTags(session.target.secret.secretId, { [TAG_LAST_ERROR]: tagValue(`${new Date().toISOString()} ${message}`) })
+    .catch(() => undefined);
 }
 
 async function clearLastError(session: TargetSession, obs: Observation): Promise<void> {
-  if (obs.secret?.tags[TAG_LAST_ERROR]) await session.store.setTags(session.target.secret.secretId, { [TAG_LAST_ERROR]: '' });
+  if (obs.secret?.tags[TAG_LAST_ERROR])
+    await session.store.setTags(session.target.secret.secretId, { [TAG_LAST_ERROR]: '' });
 }
 
-type Ending = Extract<TargetResult, { kind: 'failed' | 'lost-race' }> extends infer T ? (T extends unknown ? Omit<T, 'target' | 'steps'> : never) : never;
+type Ending =
+  Extract<TargetResult, { kind: 'failed' | 'lost-race' }> extends infer T
+    ? T extends unknown
+      ? Omit<T, 'target' | 'steps'>
+      : never
+    : never;
 
 interface ActResult {
   detail: string;
   end?: Ending;
 }
 
-async function act(step: Step, obs: Observation, session: TargetSession, runtime: Runtime, verified: Set<string>, policyFor: (obs: Observation) => Promise<ResolvedPolicy>): Promise<ActResult> {
+async function act(
+  step: Step,
+  obs: Observation,
+  session: TargetSession,
+  runtime: Runtime,
+  verified: Set<string>,
+  policyFor: (obs: Observation) => Promise<ResolvedPolicy>,
+): Promise<ActResult> {
   const { target, store, keys } = session;
   const secretId = target.secret.secretId;
   switch (step.kind) {
     case 'sweep-orphans': {
       const outcomes = [];
       for (const key of step.keys) outcomes.push(`${key.sid} (${await keys.remove(key.sid)})`);
-      return { detail: `revoked ${step.keys.length} orphan key(s) this rotator made but never published: ${outcomes.join(', ')}` };
+      return {
+        detail: `revoked ${step.keys.length} orphan key(s) this rotator made but never published: ${outcomes.join(', ')}`,
+      };
     }
     case 'create-secret':
     case 'start-rotation': {
       const { policy } = await policyFor(obs);
       const created = await keys.create({ friendlyName: step.friendlyName, ...(policy ? { policy } : {}) });
       // Twilio will never show this secret again: store it before anything else can fail.
-      const value = serializeApiKeySecret({ accountSid: target.accountSid, apiKeySid: created.sid, apiKeySecret: created.secret, ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}) });
-      const put = step.kind === 'create-secret' ? await store.create(secretId, step.versionId, value) : await store.putPending(secretId, step.versionId, value);
+      const value = serializeApiKeySecret({
+        accountSid: target.accountSid,
+        apiKeySid: created.sid,
+        apiKeySecret: created.secret,
+        ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+      });
+      const put =
+        step.kind === 'create-secret'
+          ? await store.create(secretId, step.versionId, value)
+          : await store.putPending(secretId, step.versionId, value);
       if (put === 'token-conflict') {
         const removed = await keys.remove(created.sid);
-        return { detail: `another rotator stored rotation ${step.versionId} first; revoked our key ${created.sid} (${removed})`, end: { kind: 'lost-race', detail: `another rotator is handling rotation ${step.versionId}` } };
+        return {
+          detail: `another rotator stored rotation ${step.versionId} first; revoked our key ${created.sid} (${removed})`,
+          end: { kind: 'lost-race', detail: `another rotator is handling rotation ${step.versionId}` },
+        };
       }
-      const where = step.kind === 'create-secret' ? 'created the secret with it as AWSCURRENT' : 'stored it as AWSPENDING';
-      return { detail: `created key ${created.sid} "${step.friendlyName}"${step.kind === 'start-rotation' ? ` because ${step.reason}` : ''}; ${where} (version ${step.versionId})` };
+      const where =
+        step.kind === 'create-secret' ? 'created the secret with it as AWSCURRENT' : 'stored it as AWSPENDING';
+      return {
+        detail: `created key ${created.sid} "${step.friendlyName}"${step.kind === 'start-rotation' ? ` because ${step.reason}` : ''}; ${where} (version ${step.versionId})`,
+      };
     }
     case 'drop-dead-pending':
       await store.abandonPending(secretId, step.versionId);
-      return { detail: `pending version ${step.versionId} names key ${step.keySid}, which no longer exists on Twilio; dropped the AWSPENDING label` };
+      return {
+        detail: `pending version ${step.versionId} names key ${step.keySid}, which no longer exists on Twilio; dropped the AWSPENDING label`,
+      };
     case 'verify-pending':
     case 'verify-current': {
       const version = step.kind === 'verify-pending' ? obs.pending! : obs.current!;
       const { verifyMethod } = await policyFor(obs);
-      const result = await runtime.verifier(target).verify({ accountSid: target.accountSid, sid: version.key.apiKeySid, secret: version.key.apiKeySecret }, verifyMethod);
+      const result = await runtime
+        .verifier(target)
+        .verify(
+          { accountSid: target.accountSid, sid: version.key.apiKeySid, secret: version.key.apiKeySecret },
+          verifyMethod,
+        );
       if (result.ok) {
         verified.add(version.key.apiKeySid);
         return { detail: `key ${version.key.apiKeySid} authenticates against Twilio` };
@@ -166,16 +246,34 @@ async function act(step: Step, obs: Observation, session: TargetSession, runtime
       if (step.kind === 'verify-pending' && result.definitive) {
         // Never published as current: take it back so no consumer ever picks up a key that does not work.
         await store.abandonPending(secretId, step.versionId);
-        const ours = obs.keys.find((k) => k.sid === step.keySid && isRotatorKeyName(k.friendlyName, target.friendlyNamePrefix));
+        const ours = obs.keys.find(
+          (k) => k.sid === step.keySid && isRotatorKeyName(k.friendlyName, target.friendlyNamePrefix),
+        );
         const removed = ours ? await keys.remove(step.keySid) : 'left alone: not made by this rotator';
-        return { detail: `new key ${step.keySid} failed verification (${result.reason}); dropped AWSPENDING and revoked it (${removed})`, end: { kind: 'failed', step: step.kind, error: `new key ${step.keySid} failed verification (${result.reason}); it was revoked and the current key keeps serving` } };
+        return {
+          detail: `new key ${step.keySid} failed verification (${result.reason}); dropped AWSPENDING and revoked it (${removed})`,
+          end: {
+            kind: 'failed',
+            step: step.kind,
+            error: `new key ${step.keySid} failed verification (${result.reason}); it was revoked and the current key keeps serving`,
+          },
+        };
       }
       const why = result.definitive ? 'the key was refused' : 'Twilio could not be asked; the next run retries';
-      return { detail: `could not verify key ${version.key.apiKeySid}: ${result.reason}`, end: { kind: 'failed', step: step.kind, error: `key ${version.key.apiKeySid} did not verify (${result.reason}): ${why}; nothing was deleted` } };
+      return {
+        detail: `could not verify key ${version.key.apiKeySid}: ${result.reason}`,
+        end: {
+          kind: 'failed',
+          step: step.kind,
+          error: `key ${version.key.apiKeySid} did not verify (${result.reason}): ${why}; nothing was deleted`,
+        },
+      };
     }
     case 'promote':
       await store.promote(secretId, step.versionId);
-      return { detail: `promoted version ${step.versionId} (key ${step.keySid}) to AWSCURRENT; the old current is AWSPREVIOUS` };
+      return {
+        detail: `promoted version ${step.versionId} (key ${step.keySid}) to AWSCURRENT; the old current is AWSPREVIOUS`,
+      };
     case 'mark-current':
       await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatCurrentSince(step.versionId, runtime.now()) });
       return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };

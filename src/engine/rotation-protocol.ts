@@ -33,7 +33,13 @@ export interface RotationEvent {
 
 export function isRotationEvent(event: unknown): event is RotationEvent {
   const e = event as Partial<RotationEvent> | null;
-  return typeof e === 'object' && e !== null && typeof e.Step === 'string' && typeof e.SecretId === 'string' && typeof e.ClientRequestToken === 'string';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.Step === 'string' &&
+    typeof e.SecretId === 'string' &&
+    typeof e.ClientRequestToken === 'string'
+  );
 }
 
 /** The 32-hex rotation id for a Secrets Manager token: the UUID's hex digits, else a hash. */
@@ -45,8 +51,19 @@ export function rotationIdForToken(token: string): string {
 /** The configured target whose secret is `secretId` (a name, a full ARN or a partial ARN). */
 export function targetForSecret(config: RotatorConfig, secretId: string): TargetConfig {
   const name = /:secret:(.+?)(-[A-Za-z0-9]{6})?$/.exec(secretId)?.[1];
-  const found = config.targets.find((t) => t.secret.store === 'aws' && (t.secret.secretId === secretId || t.secret.secretId === name || secretId.endsWith(`:secret:${t.secret.secretId}`)));
-  if (!found) throw new RotationError('(none)', 'rotation-event', `secret ${secretId} is not the secret of any configured target with store "aws"; add it to the configuration or remove its rotation schedule`);
+  const found = config.targets.find(
+    (t) =>
+      t.secret.store === 'aws' &&
+      (t.secret.secretId === secretId ||
+        t.secret.secretId === name ||
+        secretId.endsWith(`:secret:${t.secret.secretId}`)),
+  );
+  if (!found)
+    throw new RotationError(
+      '(none)',
+      'rotation-event',
+      `secret ${secretId} is not the secret of any configured target with store "aws"; add it to the configuration or remove its rotation schedule`,
+    );
   return found;
 }
 
@@ -55,9 +72,16 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
  * from. Each part is skipped when already done, so a retry after a crash anywhere in here is safe.
  * A tag written on a retry is later than the real promotion: the gate waits a little longer.
  */
-async function finishPromotion(store: SecretStore, secretId: string, token: string, tags: Readonly<Record<string, string>>, nowMs: number): Promise<void> {
+async function finishPromotion(
+  store: SecretStore,
+  secretId: string,
+  token: string,
+  tags: Readonly<Record<string, string>>,
+  nowMs: number,
+): Promise<void> {
   await store.promote(secretId, token);
-  if (parseCurrentSince(tags[TAG_CURRENT_SINCE], token) === undefined) await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatCurrentSince(token, nowMs) });
+  if (parseCurrentSince(tags[TAG_CURRENT_SINCE], token) === undefined)
+    await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatCurrentSince(token, nowMs) });
 }
 
 export async function rotationStep(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<string> {
@@ -73,17 +97,21 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
   if (version.stages.includes(CURRENT)) {
     // A finishSecret can die between moving AWSCURRENT and its last writes; Secrets Manager then
     // retries with this token from createSecret. Whatever step arrives completes that work.
-    const leftovers = version.stages.includes(PENDING) || parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], token) === undefined;
+    const leftovers =
+      version.stages.includes(PENDING) || parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], token) === undefined;
     if (!leftovers) return `version ${token} is already AWSCURRENT; nothing to do`;
     await finishPromotion(session.store, secretId, token, secret.tags, runtime.now());
     return `version ${token} was already AWSCURRENT; completed the promotion an earlier finishSecret began`;
   }
-  if (!version.stages.includes(PENDING)) throw fail(`secret version ${token} is not AWSPENDING for rotation of ${secretId}`);
+  if (!version.stages.includes(PENDING))
+    throw fail(`secret version ${token} is not AWSPENDING for rotation of ${secretId}`);
 
   const obs = await observe(session.store, () => session.keys.list(), target, runtime.now(), new Set());
-  if (!obs.current) throw fail(`secret ${secretId} has no AWSCURRENT version to rotate from; run the rotator once to create it`);
+  if (!obs.current)
+    throw fail(`secret ${secretId} has no AWSCURRENT version to rotate from; run the rotator once to create it`);
   // A scheduled run may promote the filled pending version between the two reads above: its work.
-  if (obs.current.versionId === token) return `version ${token} became AWSCURRENT while this step ran (a scheduled run promoted it); nothing to do`;
+  if (obs.current.versionId === token)
+    return `version ${token} became AWSCURRENT while this step ran (a scheduled run promoted it); nothing to do`;
   const pendingKey = version.value !== undefined && obs.pending?.versionId === token ? obs.pending : undefined;
   const friendlyName = target.friendlyNamePrefix + rotationIdForToken(token);
 
@@ -92,13 +120,23 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
       if (pendingKey) return `version ${token} already holds key ${pendingKey.key.apiKeySid}`;
       const previous = obs.previous?.key.apiKeySid;
       if (previous && previous !== obs.current.key.apiKeySid && obs.keys.some((k) => k.sid === previous)) {
-        throw fail(`the previous key ${previous} is still alive, waiting for the consumer gate; rotate again after the rotator has retired it`);
+        throw fail(
+          `the previous key ${previous} is still alive, waiting for the consumer gate; rotate again after the rotator has retired it`,
+        );
       }
       // A key made for this token by an attempt that died before storing it: its secret is gone.
-      for (const stale of obs.keys.filter((k) => k.friendlyName === friendlyName && isRotatorKeyName(k.friendlyName, target.friendlyNamePrefix))) await session.keys.remove(stale.sid);
+      for (const stale of obs.keys.filter(
+        (k) => k.friendlyName === friendlyName && isRotatorKeyName(k.friendlyName, target.friendlyNamePrefix),
+      ))
+        await session.keys.remove(stale.sid);
       const { policy } = await resolvePolicy(target, session.keys, obs.current.key.apiKeySid);
       const created = await session.keys.create({ friendlyName, ...(policy ? { policy } : {}) });
-      const value = serializeApiKeySecret({ accountSid: target.accountSid, apiKeySid: created.sid, apiKeySecret: created.secret, ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}) });
+      const value = serializeApiKeySecret({
+        accountSid: target.accountSid,
+        apiKeySid: created.sid,
+        apiKeySecret: created.secret,
+        ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+      });
       if ((await session.store.putPending(secretId, token, value)) === 'token-conflict') {
         await session.keys.remove(created.sid);
         throw fail(`version ${token} was filled by someone else; revoked our key ${created.sid}`);
@@ -111,14 +149,25 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
     case 'testSecret': {
       if (!pendingKey) throw fail(`version ${token} has no value yet; createSecret has not run`);
       const { verifyMethod } = await resolvePolicy(target, session.keys, obs.current.key.apiKeySid);
-      const result = await runtime.verifier(target).verify({ accountSid: target.accountSid, sid: pendingKey.key.apiKeySid, secret: pendingKey.key.apiKeySecret }, verifyMethod);
+      const result = await runtime
+        .verifier(target)
+        .verify(
+          { accountSid: target.accountSid, sid: pendingKey.key.apiKeySid, secret: pendingKey.key.apiKeySecret },
+          verifyMethod,
+        );
       if (result.ok) return `key ${pendingKey.key.apiKeySid} authenticates against Twilio`;
       if (result.definitive) {
         // Never becomes current: drop it so a retry cannot promote a key that does not work.
         await session.store.abandonPending(secretId, token);
-        if (isRotatorKeyName(friendlyName, target.friendlyNamePrefix) && obs.keys.some((k) => k.sid === pendingKey.key.apiKeySid && k.friendlyName === friendlyName)) await session.keys.remove(pendingKey.key.apiKeySid);
+        if (
+          isRotatorKeyName(friendlyName, target.friendlyNamePrefix) &&
+          obs.keys.some((k) => k.sid === pendingKey.key.apiKeySid && k.friendlyName === friendlyName)
+        )
+          await session.keys.remove(pendingKey.key.apiKeySid);
       }
-      throw fail(`new key ${pendingKey.key.apiKeySid} failed verification (${result.reason})${result.definitive ? '; it was revoked and AWSPENDING removed, the current key keeps serving' : '; Secrets Manager will retry'}`);
+      throw fail(
+        `new key ${pendingKey.key.apiKeySid} failed verification (${result.reason})${result.definitive ? '; it was revoked and AWSPENDING removed, the current key keeps serving' : '; Secrets Manager will retry'}`,
+      );
     }
     case 'finishSecret': {
       if (!pendingKey) throw fail(`version ${token} has no value; createSecret has not run`);

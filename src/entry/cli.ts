@@ -103,14 +103,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       (command === undefined && !values.help ? io.stderr : io.stdout).write(`${USAGE}\n`);
       return command === undefined && !values.help ? 2 : 0;
     }
-    if (!['rotate', 'status', 'confirm'].includes(command)) throw new UsageError(`unknown command "${command}"; expected rotate, status or confirm`);
-    if (command !== 'confirm' && rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
-    if (command !== 'rotate' && (values['dry-run'] || values.force)) throw new UsageError(`--dry-run and --force belong to rotate, not ${command}`);
-    if (command === 'confirm' && rest.length !== 1) throw new UsageError('confirm takes exactly one target name: twilio-key-rotator confirm <target>');
+    if (!['rotate', 'status', 'confirm'].includes(command))
+      throw new UsageError(`unknown command "${command}"; expected rotate, status or confirm`);
+    if (command !== 'confirm' && rest.length > 0)
+      throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
+    if (command !== 'rotate' && (values['dry-run'] || values.force))
+      throw new UsageError(`--dry-run and --force belong to rotate, not ${command}`);
+    if (command === 'confirm' && rest.length !== 1)
+      throw new UsageError('confirm takes exactly one target name: twilio-key-rotator confirm <target>');
 
     const path = values.config ?? io.env.TWILIO_KEY_ROTATOR_CONFIG ?? 'config/rotator.yaml';
     const config = await loadConfig(path, io.env);
-    const logger = createLogger({ stream: io.stderr, ...(values.json ? { json: true } : {}), ...(io.env.LOG_FORMAT ? { format: io.env.LOG_FORMAT } : {}), ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}) });
+    const logger = createLogger({
+      stream: io.stderr,
+      ...(values.json ? { json: true } : {}),
+      ...(io.env.LOG_FORMAT ? { format: io.env.LOG_FORMAT } : {}),
+      ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}),
+    });
     const runtime = createRuntime(config, { logger, env: io.env });
 
     if (command === 'status') {
@@ -120,15 +129,29 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (command === 'confirm') {
       const done = await confirm(config, runtime, rest[0]!);
-      print(values.json ? JSON.stringify(done) : `${done.target}: confirmed that consumers use key ${done.keySid} (version ${done.versionId}); the next rotate run may delete the previous key once the rest of the gate passes.`);
+      print(
+        values.json
+          ? JSON.stringify(done)
+          : `${done.target}: confirmed that consumers use key ${done.keySid} (version ${done.versionId}); the next rotate run may delete the previous key once the rest of the gate passes.`,
+      );
       return 0;
     }
-    const results = await rotate(config, runtime, { dryRun: values['dry-run'] ?? false, force: values.force ?? false, ...(values.target ? { targets: values.target } : {}) });
-    print(values.json ? JSON.stringify({ dryRun: values['dry-run'] ?? false, targets: results }, null, 2) : results.map(formatResult).join('\n'));
+    const results = await rotate(config, runtime, {
+      dryRun: values['dry-run'] ?? false,
+      force: values.force ?? false,
+      ...(values.target ? { targets: values.target } : {}),
+    });
+    print(
+      values.json
+        ? JSON.stringify({ dryRun: values['dry-run'] ?? false, targets: results }, null, 2)
+        : results.map(formatResult).join('\n'),
+    );
     return exitCodeFor(results);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UsageError) {
-      io.stderr.write(`twilio-key-rotator: ${redact(err.message)}\n${err instanceof UsageError ? 'Run "twilio-key-rotator --help" for usage.\n' : ''}`);
+      io.stderr.write(
+        `twilio-key-rotator: ${redact(err.message)}\n${err instanceof UsageError ? 'Run "twilio-key-rotator --help" for usage.\n' : ''}`,
+      );
       return 2;
     }
     io.stderr.write(`twilio-key-rotator: ${redact(errorMessage(err))}\n`);
@@ -138,5 +161,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 if (isMain(import.meta.url)) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  process.exitCode = await runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  });
 }

@@ -34,7 +34,13 @@ let cached: { config: RotatorConfig; runtime: Runtime } | undefined;
 
 async function setup(): Promise<{ config: RotatorConfig; runtime: Runtime }> {
   if (!cached) {
-    const config = typeof __ROTATOR_CONFIG__ !== 'undefined' ? parseConfigObject(__ROTATOR_CONFIG__, { source: 'bundled config/rotator.yaml', baseDir: process.env.LAMBDA_TASK_ROOT ?? process.cwd() }) : await configFromFile();
+    const config =
+      typeof __ROTATOR_CONFIG__ !== 'undefined'
+        ? parseConfigObject(__ROTATOR_CONFIG__, {
+            source: 'bundled config/rotator.yaml',
+            baseDir: process.env.LAMBDA_TASK_ROOT ?? process.cwd(),
+          })
+        : await configFromFile();
     const logger = createLogger({ stream: process.stdout, json: true });
     cached = { config, runtime: createRuntime(config, { logger }) };
   }
@@ -54,7 +60,12 @@ export function resetForTests(): void {
 }
 
 function summary(results: readonly TargetResult[]): string {
-  return results.map((r) => `${r.target}: ${r.kind}${r.kind === 'failed' ? ` at ${r.step}: ${r.error}` : r.kind === 'stuck' || r.kind === 'waiting' ? ` (${r.on.join('; ')})` : ''}`).join(' | ');
+  return results
+    .map(
+      (r) =>
+        `${r.target}: ${r.kind}${r.kind === 'failed' ? ` at ${r.step}: ${r.error}` : r.kind === 'stuck' || r.kind === 'waiting' ? ` (${r.on.join('; ')})` : ''}`,
+    )
+    .join(' | ');
 }
 
 export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
@@ -67,7 +78,11 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
   return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };
 }
 
-async function rotationHandler(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<{ step: string; result: string }> {
+async function rotationHandler(
+  event: RotationEvent,
+  config: RotatorConfig,
+  runtime: Runtime,
+): Promise<{ step: string; result: string }> {
   const log = runtime.logger.child({ step: event.Step, rotationId: event.ClientRequestToken });
   try {
     const result = await rotationStep(event, config, runtime);

@@ -27,7 +27,11 @@ async function freePort(): Promise<number> {
 export async function startPrism(spec: string, upstream: string): Promise<PrismProxy> {
   const port = await freePort();
   const bin = join(process.cwd(), 'node_modules', '.bin', 'prism');
-  const child: ChildProcess = spawn(bin, ['proxy', '--errors', spec, upstream, '--port', String(port), '--host', '127.0.0.1', '--cors', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    bin,
+    ['proxy', '--errors', spec, upstream, '--port', String(port), '--host', '127.0.0.1', '--cors', 'false'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Prism did not start within 60 s:\n${output}`)), 60_000);

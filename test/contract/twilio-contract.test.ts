@@ -17,11 +17,19 @@ let admin: TwilioClient;
 
 const violations = () =>
   Object.entries(prisms)
-    .flatMap(([name, p]) => p.output().split('\n').map((line) => `${name}: ${line}`))
+    .flatMap(([name, p]) =>
+      p
+        .output()
+        .split('\n')
+        .map((line) => `${name}: ${line}`),
+    )
     .filter((line) => /violation|⚠|✖/i.test(line));
 
 function client(username: string, password: string): TwilioClient {
-  return createTwilioClient({ username, password, accountSid: emulator.accountSid }, { baseUrl: { iam: prisms.iam.url, accounts: prisms.accounts.url, api: prisms.api.url } });
+  return createTwilioClient(
+    { username, password, accountSid: emulator.accountSid },
+    { baseUrl: { iam: prisms.iam.url, accounts: prisms.accounts.url, api: prisms.api.url } },
+  );
 }
 
 beforeAll(async () => {
@@ -44,12 +52,19 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
   it('IAM v1 keys: create Standard and Restricted, list across pages, fetch, update, delete', async () => {
     const ac = emulator.accountSid;
     const standard = await admin.iam.v1.newApiKey.create({ accountSid: ac, friendlyName: 'contract-standard' });
-    const restricted = await admin.iam.v1.newApiKey.create({ accountSid: ac, friendlyName: 'contract-restricted', keyType: 'restricted', policy: { allow: ['/twilio/messaging/messages/list'] } });
+    const restricted = await admin.iam.v1.newApiKey.create({
+      accountSid: ac,
+      friendlyName: 'contract-restricted',
+      keyType: 'restricted',
+      policy: { allow: ['/twilio/messaging/messages/list'] },
+    });
     expect(restricted.policy).toEqual({ allow: ['/twilio/messaging/messages/list'] });
     const listed = await admin.iam.v1.getApiKeys.list({ accountSid: ac, pageSize: 1 });
     expect(listed.map((k) => k.sid)).toEqual(expect.arrayContaining([standard.sid, restricted.sid]));
     expect((await admin.iam.v1.apiKey(standard.sid).fetch()).policy).toBeNull();
-    const updated = await admin.iam.v1.apiKey(restricted.sid).update({ friendlyName: 'renamed', policy: { allow: ['/twilio/messaging/messages/read'] } });
+    const updated = await admin.iam.v1
+      .apiKey(restricted.sid)
+      .update({ friendlyName: 'renamed', policy: { allow: ['/twilio/messaging/messages/read'] } });
     expect(updated.policy).toEqual({ allow: ['/twilio/messaging/messages/read'] });
     expect(await admin.iam.v1.apiKey(standard.sid).remove()).toBe(true);
     expect(await admin.iam.v1.apiKey(restricted.sid).remove()).toBe(true);
@@ -83,8 +98,13 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
 
   it("error answers keep Twilio's error body: 401/20003 for a Standard key on /v1/Keys, 404/20404 for an unknown key", async () => {
     const key = emulator.seedKey({ type: 'standard' });
-    await expect(client(key.sid, key.secret).iam.v1.getApiKeys.list({ accountSid: emulator.accountSid })).rejects.toMatchObject({ status: 401, code: 20003 });
-    await expect(admin.iam.v1.apiKey(`SK${'0'.repeat(32)}`).fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(
+      client(key.sid, key.secret).iam.v1.getApiKeys.list({ accountSid: emulator.accountSid }),
+    ).rejects.toMatchObject({ status: 401, code: 20003 });
+    await expect(admin.iam.v1.apiKey(`SK${'0'.repeat(32)}`).fetch()).rejects.toMatchObject({
+      status: 404,
+      code: 20404,
+    });
   });
 
   it('covers every operation the emulator serves, with no violation logged', () => {
@@ -98,14 +118,21 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
   });
 
   it('bites: a response that breaks the definition fails the call', async () => {
-    emulator.setResponseMutator('ListKeys', (body: any) => ({ ...body, keys: body.keys.map((k: any) => ({ ...k, date_created: 12 })) }));
+    emulator.setResponseMutator('ListKeys', (body: any) => ({
+      ...body,
+      keys: body.keys.map((k: any) => ({ ...k, date_created: 12 })),
+    }));
     emulator.setResponseMutator('CreateKey', (body: any) => {
       const { sid: _sid, ...rest } = body;
       return { ...rest, sid: 'not-a-sid' };
     });
     try {
-      await expect(admin.iam.v1.getApiKeys.list({ accountSid: emulator.accountSid })).rejects.toMatchObject({ status: 500 });
-      await expect(admin.iam.v1.newApiKey.create({ accountSid: emulator.accountSid, friendlyName: 'bite' })).rejects.toMatchObject({ status: 500 });
+      await expect(admin.iam.v1.getApiKeys.list({ accountSid: emulator.accountSid })).rejects.toMatchObject({
+        status: 500,
+      });
+      await expect(
+        admin.iam.v1.newApiKey.create({ accountSid: emulator.accountSid, friendlyName: 'bite' }),
+      ).rejects.toMatchObject({ status: 500 });
       expect(violations().some((line) => line.includes('Request/Response not valid'))).toBe(true);
     } finally {
       emulator.setResponseMutator('ListKeys', undefined);
@@ -117,7 +144,10 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     const before = emulator.controls.log.length;
     const res = await fetch(`${prisms.iam.url}/v1/Keys`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${emulator.accountSid}:${emulator.authToken()}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${emulator.accountSid}:${emulator.authToken()}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'FriendlyName=no-account-sid',
     });
     expect(res.status).toBe(422);

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { labelledKeys, unreferencedRotatorKeys } from '../support/assertions.js';
 import { spawnCli } from '../support/child.js';
 import { AWS_ENV, World, type StoreKind } from '../support/world.js';
-import { allRequests, checkObservation, crashPointsOf, inPool, runWithCrash, storedVersions, type CrashPoint } from './harness.js';
+import {
+  allRequests,
+  checkObservation,
+  crashPointsOf,
+  inPool,
+  runWithCrash,
+  storedVersions,
+  type CrashPoint,
+} from './harness.js';
 
 /**
  * Kills a real `rotate` child process (SIGKILL) at every remote call of a full rotation, before the
@@ -56,8 +64,11 @@ async function crashAndRecover(kind: StoreKind, point: CrashPoint): Promise<void
     expect(converged, `${where}: converges within 3 reruns`).toBe(true);
 
     const { current } = await labelledKeys(world);
-    expect(await unreferencedRotatorKeys(world, PREFIX), `${where}: no unreferenced rotator-made key survives`).toEqual([]);
-    if (current?.apiKeySid !== originalKey) expect(world.liveKeys(), `${where}: the retired key is gone`).not.toContain(originalKey);
+    expect(await unreferencedRotatorKeys(world, PREFIX), `${where}: no unreferenced rotator-made key survives`).toEqual(
+      [],
+    );
+    if (current?.apiKeySid !== originalKey)
+      expect(world.liveKeys(), `${where}: the retired key is gone`).not.toContain(originalKey);
   } finally {
     await world.close();
   }
@@ -69,6 +80,8 @@ describe.each<StoreKind>(['aws', 'file'])('crash anywhere, rerun, converge (%s s
     expect(points.length).toBeGreaterThan(10);
     await inPool(points, 3, (p) => crashAndRecover(kind, p));
     const mutating = points.filter((p) => p.phase === 'after').length;
-    console.log(`crash test (${kind} store): covered ${points.length} crash points (${points.length - mutating} before a request took effect, ${mutating} after a change and before its answer)`);
+    console.log(
+      `crash test (${kind} store): covered ${points.length} crash points (${points.length - mutating} before a request took effect, ${mutating} after a change and before its answer)`,
+    );
   });
 });

@@ -36,9 +36,12 @@ export function crashPointsOf(requests: RequestLogEntry[]): CrashPoint[] {
 export async function storedVersions(world: World, secretId = 'twilio/app'): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (world.storeKind === 'aws') {
-    for (const v of world.sm.inspect(secretId)?.versions ?? []) if (v.value !== undefined) out.set(v.versionId, v.value);
+    for (const v of world.sm.inspect(secretId)?.versions ?? [])
+      if (v.value !== undefined) out.set(v.versionId, v.value);
   } else {
-    const doc = JSON.parse(await readFile(world.storePath, 'utf8')) as { secrets: Record<string, { versions: { versionId: string; value: string }[] }> };
+    const doc = JSON.parse(await readFile(world.storePath, 'utf8')) as {
+      secrets: Record<string, { versions: { versionId: string; value: string }[] }>;
+    };
     for (const v of doc.secrets[secretId]?.versions ?? []) out.set(v.versionId, v.value);
   }
   return out;
@@ -46,7 +49,10 @@ export async function storedVersions(world: World, secretId = 'twilio/app'): Pro
 
 /** Invariants that hold at every observation, crashed or not. */
 export async function checkObservation(world: World, seen: Map<string, string>, where: string): Promise<void> {
-  expect(await authenticates(world, (await labelledKeys(world)).current), `${where}: AWSCURRENT key authenticates`).toBe(true);
+  expect(
+    await authenticates(world, (await labelledKeys(world)).current),
+    `${where}: AWSCURRENT key authenticates`,
+  ).toBe(true);
   const now = await storedVersions(world);
   for (const [id, value] of seen) expect(now.get(id), `${where}: version ${id} is still stored, unchanged`).toBe(value);
   for (const [id, value] of now) seen.set(id, value);
@@ -85,7 +91,9 @@ export async function runWithCrash(world: World, run: ChildRun, crash?: CrashPoi
 
 export async function inPool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: size }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+    }),
+  );
 }

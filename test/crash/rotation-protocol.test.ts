@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticates, labelledKeys, unreferencedRotatorKeys } from '../support/assertions.js';
-import { buildLambdaForWorlds, rotationEvents, SCHEDULED_EVENT, type LambdaUnderTest } from '../support/lambda-child.js';
+import {
+  buildLambdaForWorlds,
+  rotationEvents,
+  SCHEDULED_EVENT,
+  type LambdaUnderTest,
+} from '../support/lambda-child.js';
 import { World } from '../support/world.js';
-import { allRequests, checkObservation, crashPointsOf, inPool, runWithCrash, storedVersions, type CrashPoint } from './harness.js';
+import {
+  allRequests,
+  checkObservation,
+  crashPointsOf,
+  inPool,
+  runWithCrash,
+  storedVersions,
+  type CrashPoint,
+} from './harness.js';
 
 /**
  * Secrets Manager's rotation protocol, driven the way Secrets Manager drives it, against the built
@@ -62,11 +75,16 @@ async function crashAndRetry(point: CrashPoint): Promise<void> {
     await checkObservation(world, seen, `${where}, after the retry`);
     expect(retried.code, `${where}: the retry succeeds; ${retried.stdout}`).toBe(0);
 
-    expect(world.sm.inspect('twilio/app')!.versions.find((v) => v.versionId === token)?.stages, `${where}: the token's version is AWSCURRENT`).toEqual(['AWSCURRENT']);
+    expect(
+      world.sm.inspect('twilio/app')!.versions.find((v) => v.versionId === token)?.stages,
+      `${where}: the token's version is AWSCURRENT`,
+    ).toEqual(['AWSCURRENT']);
     const { current, previous } = await labelledKeys(world);
     expect(previous?.apiKeySid, `${where}: the original key is AWSPREVIOUS`).toBe(originalKey);
     expect(await authenticates(world, current)).toBe(true);
-    expect(await unreferencedRotatorKeys(world, PREFIX), `${where}: no unreferenced rotator-made key survives`).toEqual([]);
+    expect(await unreferencedRotatorKeys(world, PREFIX), `${where}: no unreferenced rotator-made key survives`).toEqual(
+      [],
+    );
     // finishSecret left the original alive for the gate; the next scheduled run retires it.
     expect(world.liveKeys(), `${where}: the original key outlives finishSecret`).toContain(originalKey);
     const scheduled = await invokeAll(world, [SCHEDULED_EVENT]);
@@ -83,6 +101,8 @@ describe('rotation protocol: crash anywhere, Secrets Manager retries, converge',
     expect(points.length).toBeGreaterThan(10);
     await inPool(points, 3, crashAndRetry);
     const mutating = points.filter((p) => p.phase === 'after').length;
-    console.log(`rotation-protocol crash test: covered ${points.length} crash points (${points.length - mutating} before a request took effect, ${mutating} after a change and before its answer) over ${[...new Set(points.map((p) => p.operation))].join(', ')}`);
+    console.log(
+      `rotation-protocol crash test: covered ${points.length} crash points (${points.length - mutating} before a request took effect, ${mutating} after a change and before its answer) over ${[...new Set(points.map((p) => p.operation))].join(', ')}`,
+    );
   });
 });

@@ -13,7 +13,9 @@ import { isMain } from '../../src/util/is-main.js';
 export async function startSandbox(options: { twilioPort?: number; secretsManagerPort?: number } = {}) {
   const [twilio, secretsManager] = await Promise.all([
     startTwilioEmulator({ ...(options.twilioPort !== undefined ? { port: options.twilioPort } : {}) }),
-    startSecretsManagerEmulator({ ...(options.secretsManagerPort !== undefined ? { port: options.secretsManagerPort } : {}) }),
+    startSecretsManagerEmulator({
+      ...(options.secretsManagerPort !== undefined ? { port: options.secretsManagerPort } : {}),
+    }),
   ]);
   return {
     twilio,
@@ -23,10 +25,17 @@ export async function startSandbox(options: { twilioPort?: number; secretsManage
 }
 
 if (isMain(import.meta.url)) {
-  const sandbox = await startSandbox({ twilioPort: Number(process.env.TWILIO_PORT ?? 4010), secretsManagerPort: Number(process.env.SM_PORT ?? 4566) });
+  const sandbox = await startSandbox({
+    twilioPort: Number(process.env.TWILIO_PORT ?? 4010),
+    secretsManagerPort: Number(process.env.SM_PORT ?? 4566),
+  });
   const { twilio, secretsManager } = sandbox;
   const main = twilio.seedKey({ type: 'main', friendlyName: 'sandbox-main' });
-  const admin = twilio.seedKey({ type: 'restricted', policy: { allow: ['/twilio/iam/api-keys/*'] }, friendlyName: 'sandbox-rotator-admin' });
+  const admin = twilio.seedKey({
+    type: 'restricted',
+    policy: { allow: ['/twilio/iam/api-keys/*'] },
+    friendlyName: 'sandbox-rotator-admin',
+  });
   // These are the sandbox's own throwaway credentials; printing them is the point of this command.
   process.stdout.write(
     [

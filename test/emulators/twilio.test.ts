@@ -20,7 +20,8 @@ function client(username: string, password: string, accountSid = emu.accountSid)
   return createTwilioClient({ username, password, accountSid }, { baseUrl: emu.url, timeoutMs: 3000 });
 }
 const accountClient = () => client(emu.accountSid, emu.authToken());
-const keyClient = (key: { sid: string; secret: string }, accountSid = emu.accountSid) => client(key.sid, key.secret, accountSid);
+const keyClient = (key: { sid: string; secret: string }, accountSid = emu.accountSid) =>
+  client(key.sid, key.secret, accountSid);
 
 /** The RestException a call rejects with; fails the test if it resolves or throws something else. */
 async function restError(call: Promise<unknown>): Promise<{ status: number; code?: number; message: string }> {
@@ -49,7 +50,10 @@ const policyOf = (...allow: string[]) => ({ allow });
 
 describe('IAM v1 keys', () => {
   it('creates a standard key whose secret authenticates, and returns RFC 2822 dates', async () => {
-    const created = await accountClient().iam.v1.newApiKey.create({ accountSid: emu.accountSid, friendlyName: 'rotator' });
+    const created = await accountClient().iam.v1.newApiKey.create({
+      accountSid: emu.accountSid,
+      friendlyName: 'rotator',
+    });
     expect(created.sid).toMatch(/^SK[0-9a-f]{32}$/);
     expect(created.secret).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(created.policy).toBeNull();
@@ -57,7 +61,9 @@ describe('IAM v1 keys', () => {
     const fetched = await raw(`/v1/Keys/${created.sid}`);
     expect(fetched.body?.date_created).toBe('Fri, 02 Jan 2026 03:04:05 +0000');
     expect(fetched.body).not.toHaveProperty('secret');
-    const numbers = await keyClient(created).api.v2010.accounts(emu.accountSid).incomingPhoneNumbers.list({ pageSize: 1 });
+    const numbers = await keyClient(created)
+      .api.v2010.accounts(emu.accountSid)
+      .incomingPhoneNumbers.list({ pageSize: 1 });
     expect(numbers).toEqual([]);
   });
 
@@ -81,7 +87,8 @@ describe('IAM v1 keys', () => {
   });
 
   it('pages with PageSize and follows absolute next_page_url values back to the emulator', async () => {
-    for (let i = 0; i < 5; i++) emu.seedKey({ type: 'standard', friendlyName: `k${i}`, createdAt: new Date(T0 + i * 1000) });
+    for (let i = 0; i < 5; i++)
+      emu.seedKey({ type: 'standard', friendlyName: `k${i}`, createdAt: new Date(T0 + i * 1000) });
     const first = await raw(`/v1/Keys?AccountSid=${emu.accountSid}&PageSize=2`);
     const meta = first.body?.meta as Record<string, unknown>;
     expect(meta).toMatchObject({ page: 0, page_size: 2, key: 'keys', previous_page_url: null });
@@ -89,8 +96,12 @@ describe('IAM v1 keys', () => {
     const second = await raw(String(meta.next_page_url).slice(emu.url.length));
     expect((second.body?.keys as { friendly_name: string }[]).map((k) => k.friendly_name)).toEqual(['k2', 'k3']);
 
-    const forwarded = await raw(`/v1/Keys?AccountSid=${emu.accountSid}&PageSize=2`, { headers: { 'X-Forwarded-Host': 'proxy.test:8443' } });
-    expect((forwarded.body?.meta as { next_page_url: string }).next_page_url).toMatch(/^http:\/\/proxy\.test:8443\/v1\/Keys\?/);
+    const forwarded = await raw(`/v1/Keys?AccountSid=${emu.accountSid}&PageSize=2`, {
+      headers: { 'X-Forwarded-Host': 'proxy.test:8443' },
+    });
+    expect((forwarded.body?.meta as { next_page_url: string }).next_page_url).toMatch(
+      /^http:\/\/proxy\.test:8443\/v1\/Keys\?/,
+    );
 
     emu.controls.reset();
     const all = await accountClient().iam.v1.getApiKeys.list({ accountSid: emu.accountSid, pageSize: 2 });
@@ -103,10 +114,17 @@ describe('IAM v1 keys', () => {
   });
 
   it('fetches, updates (replacing the policy wholesale) and deletes a key', async () => {
-    const key = emu.seedKey({ type: 'restricted', policy: policyOf('/twilio/messaging/messages/read', '/twilio/voice/calls/read') });
+    const key = emu.seedKey({
+      type: 'restricted',
+      policy: policyOf('/twilio/messaging/messages/read', '/twilio/voice/calls/read'),
+    });
     const c = accountClient();
-    expect((await c.iam.v1.apiKey(key.sid).fetch()).policy).toEqual(policyOf('/twilio/messaging/messages/read', '/twilio/voice/calls/read'));
-    const updated = await c.iam.v1.apiKey(key.sid).update({ friendlyName: 'renamed', policy: policyOf('/twilio/messaging/messages/list') });
+    expect((await c.iam.v1.apiKey(key.sid).fetch()).policy).toEqual(
+      policyOf('/twilio/messaging/messages/read', '/twilio/voice/calls/read'),
+    );
+    const updated = await c.iam.v1
+      .apiKey(key.sid)
+      .update({ friendlyName: 'renamed', policy: policyOf('/twilio/messaging/messages/list') });
     expect(updated.friendlyName).toBe('renamed');
     expect(updated.policy).toEqual(policyOf('/twilio/messaging/messages/list'));
     expect(emu.listKeys()[0]?.policy).toEqual(policyOf('/twilio/messaging/messages/list'));
@@ -132,7 +150,8 @@ describe('IAM v1 keys', () => {
 
   it('validates FriendlyName length, permissions, policy JSON, key type and SIDs', async () => {
     const c = accountClient();
-    const create = (opts: Record<string, unknown>) => restError(c.iam.v1.newApiKey.create({ accountSid: emu.accountSid, ...opts }));
+    const create = (opts: Record<string, unknown>) =>
+      restError(c.iam.v1.newApiKey.create({ accountSid: emu.accountSid, ...opts }));
     await c.iam.v1.newApiKey.create({ accountSid: emu.accountSid, friendlyName: 'x'.repeat(64) });
     expect(await create({ friendlyName: 'x'.repeat(65) })).toMatchObject({ status: 400, code: 70001 });
     const perms = ['/twilio/messaging/messages/read', '/twilio/messaging/messages/list', '/twilio/voice/calls/read'];
@@ -140,7 +159,11 @@ describe('IAM v1 keys', () => {
     await c.iam.v1.newApiKey.create({ accountSid: emu.accountSid, keyType: 'restricted', policy: many(100) });
     expect(await create({ keyType: 'restricted', policy: many(101) })).toMatchObject({ status: 400, code: 70001 });
     const fake = await create({ keyType: 'restricted', policy: policyOf('/twilio/fakepermission/doesnotexist') });
-    expect(fake).toMatchObject({ status: 400, code: 70002, message: "assertion '/twilio/fakepermission/doesnotexist' is invalid" });
+    expect(fake).toMatchObject({
+      status: 400,
+      code: 70002,
+      message: "assertion '/twilio/fakepermission/doesnotexist' is invalid",
+    });
     expect(await create({ keyType: 'restricted', policy: '{"allow": [' })).toMatchObject({ status: 400, code: 70001 });
     expect(await create({ keyType: 'restricted' })).toMatchObject({ status: 400, code: 70001 });
     expect(await create({ keyType: 'standard' })).toMatchObject({ status: 400, code: 70001 });
@@ -218,7 +241,11 @@ describe('auth tokens', () => {
   it('answers the documented errors for missing or duplicate secondaries', async () => {
     const c = accountClient();
     const promote = await restError(c.accounts.v1.authTokenPromotion().update());
-    expect(promote).toMatchObject({ status: 404, code: 20404, message: 'The requested resource /AuthTokens/Promote was not found' });
+    expect(promote).toMatchObject({
+      status: 404,
+      code: 20404,
+      message: 'The requested resource /AuthTokens/Promote was not found',
+    });
     expect(await restError(c.accounts.v1.secondaryAuthToken().remove())).toMatchObject({ status: 404, code: 20404 });
     await c.accounts.v1.secondaryAuthToken().create();
     expect(await restError(c.accounts.v1.secondaryAuthToken().create())).toMatchObject({ status: 400, code: 70002 });
@@ -256,16 +283,34 @@ describe('credential kinds', () => {
   });
 
   it('enforces a Restricted policy, with read and list as separate permissions', async () => {
-    const reader = emu.seedKey({ type: 'restricted', policy: policyOf('/twilio/messaging/messages/read', '/twilio/iam/api-keys/read') });
+    const reader = emu.seedKey({
+      type: 'restricted',
+      policy: policyOf('/twilio/messaging/messages/read', '/twilio/iam/api-keys/read'),
+    });
     const c = keyClient(reader);
     const messages = await restError(c.api.v2010.accounts(emu.accountSid).messages.list({ pageSize: 1 }));
-    expect(messages).toMatchObject({ status: 401, code: 70051, message: 'Authorization Error: required permission twilio/messaging/messages/list is missing' });
+    expect(messages).toMatchObject({
+      status: 401,
+      code: 70051,
+      message: 'Authorization Error: required permission twilio/messaging/messages/list is missing',
+    });
     expect((await c.iam.v1.apiKey(reader.sid).fetch()).policy?.allow).toContain('/twilio/iam/api-keys/read');
-    expect(await restError(c.iam.v1.getApiKeys.list({ accountSid: emu.accountSid }))).toMatchObject({ status: 401, code: 70051 });
-    expect(await restError(c.api.v2010.accounts(emu.accountSid).incomingPhoneNumbers.list())).toMatchObject({ status: 401, code: 70051 });
+    expect(await restError(c.iam.v1.getApiKeys.list({ accountSid: emu.accountSid }))).toMatchObject({
+      status: 401,
+      code: 70051,
+    });
+    expect(await restError(c.api.v2010.accounts(emu.accountSid).incomingPhoneNumbers.list())).toMatchObject({
+      status: 401,
+      code: 70051,
+    });
     expect(await restError(c.accounts.v1.secondaryAuthToken().create())).toMatchObject({ status: 401, code: 20003 });
 
-    const lister = keyClient(emu.seedKey({ type: 'restricted', policy: policyOf('/twilio/messaging/messages/list', '/twilio/numbers/incoming-phone-numbers/list') }));
+    const lister = keyClient(
+      emu.seedKey({
+        type: 'restricted',
+        policy: policyOf('/twilio/messaging/messages/list', '/twilio/numbers/incoming-phone-numbers/list'),
+      }),
+    );
     expect(await lister.api.v2010.accounts(emu.accountSid).messages.list({ pageSize: 1 })).toEqual([]);
     expect(await lister.api.v2010.accounts(emu.accountSid).incomingPhoneNumbers.list({ pageSize: 1 })).toEqual([]);
   });
@@ -276,7 +321,10 @@ describe('credential kinds', () => {
     expect(await admin.iam.v1.getApiKeys.list({ accountSid: emu.accountSid })).toHaveLength(2);
     expect((await admin.iam.v1.apiKey(created.sid).update({ friendlyName: 'renamed' })).friendlyName).toBe('renamed');
     expect(await admin.iam.v1.apiKey(created.sid).remove()).toBe(true);
-    expect(await restError(admin.api.v2010.accounts(emu.accountSid).fetch())).toMatchObject({ status: 401, code: 70051 });
+    expect(await restError(admin.api.v2010.accounts(emu.accountSid).fetch())).toMatchObject({
+      status: 401,
+      code: 70051,
+    });
   });
 });
 
@@ -293,7 +341,10 @@ describe('faults, throttling and the request log', () => {
     expect(throttled.res.headers.get('twilio-concurrent-requests')).toBe('2');
 
     const c = accountClient();
-    const results = await Promise.allSettled([c.iam.v1.getApiKeys.list({ accountSid: emu.accountSid }), c.iam.v1.getApiKeys.list({ accountSid: emu.accountSid })]);
+    const results = await Promise.allSettled([
+      c.iam.v1.getApiKeys.list({ accountSid: emu.accountSid }),
+      c.iam.v1.getApiKeys.list({ accountSid: emu.accountSid }),
+    ]);
     const rejected = results.find((r) => r.status === 'rejected');
     expect(rejected?.reason).toMatchObject({ status: 429, code: 20429 });
     emu.setConcurrencyLimit(undefined);
@@ -360,9 +411,24 @@ describe('wire-level errors', () => {
   it('answers malformed requests with Twilio-style errors and a request id', async () => {
     const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
     const cases = [
-      { path: '/v1/Keys', init: { method: 'POST', headers: form, body: `AccountSid=${emu.accountSid}&FriendlyName=%ZZ` }, status: 400, code: 20001 },
-      { path: '/v1/Keys', init: { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"AccountSid":1}' }, status: 400, code: 20001 },
-      { path: '/v1/Keys', init: { method: 'POST', headers: form, body: `AccountSid=${emu.accountSid}&KeyType=restricted&Policy=nope` }, status: 400, code: 70001 },
+      {
+        path: '/v1/Keys',
+        init: { method: 'POST', headers: form, body: `AccountSid=${emu.accountSid}&FriendlyName=%ZZ` },
+        status: 400,
+        code: 20001,
+      },
+      {
+        path: '/v1/Keys',
+        init: { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"AccountSid":1}' },
+        status: 400,
+        code: 20001,
+      },
+      {
+        path: '/v1/Keys',
+        init: { method: 'POST', headers: form, body: `AccountSid=${emu.accountSid}&KeyType=restricted&Policy=nope` },
+        status: 400,
+        code: 70001,
+      },
       { path: `/v1/Keys?AccountSid=${emu.accountSid}&PageSize=0`, init: {}, status: 400, code: 20001 },
       { path: '/v1/Nothing', init: {}, status: 404, code: 20404 },
       { path: '/v1/Keys', init: { method: 'PUT' }, status: 405, code: 20004 },
@@ -376,7 +442,10 @@ describe('wire-level errors', () => {
     }
     const noAuth = await fetch(`${emu.url}/v1/AuthTokens/Promote`, { method: 'POST' });
     expect(noAuth.status).toBe(401);
-    const garbled = await fetch(`${emu.url}/v1/AuthTokens/Promote`, { method: 'POST', headers: { Authorization: 'Basic !!!' } });
+    const garbled = await fetch(`${emu.url}/v1/AuthTokens/Promote`, {
+      method: 'POST',
+      headers: { Authorization: 'Basic !!!' },
+    });
     expect(((await garbled.json()) as { code: number }).code).toBe(20003);
     expect(emu.listKeys()).toEqual([]);
   });

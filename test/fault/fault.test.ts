@@ -10,7 +10,12 @@ import { World, type StoreKind } from '../support/world.js';
  * the faults stop, every target converges with nothing left behind.
  */
 
-const FAULTS = (seed: number): FaultPlan => ({ rate: 0.2, seed, kinds: ['server-error', 'throttle', 'drop', 'slow'], slowMs: 50 });
+const FAULTS = (seed: number): FaultPlan => ({
+  rate: 0.2,
+  seed,
+  kinds: ['server-error', 'throttle', 'drop', 'slow'],
+  slowMs: 50,
+});
 const PREFIX = 'rot-app-';
 
 async function observe(world: World, where: string): Promise<void> {
@@ -19,13 +24,18 @@ async function observe(world: World, where: string): Promise<void> {
   if (pending) expect(world.liveKeys(), `${where}: the AWSPENDING key exists`).toContain(pending.apiKeySid);
 }
 
-async function faultyRotation(kind: StoreKind, seed: number): Promise<{ runs: number; failures: number; faults: number }> {
+async function faultyRotation(
+  kind: StoreKind,
+  seed: number,
+): Promise<{ runs: number; failures: number; faults: number }> {
   const world = await World.start(kind);
   try {
     await world.seedAdmin();
     const original = await world.seedCurrentKey();
     // Even seeds get no retries at all, so faults surface as failures instead of being absorbed.
-    await world.writeConfig([{ gate: { minOverlapSeconds: 0 } }], { retry: { attempts: seed % 2 === 0 ? 1 : 2, budgetSeconds: 2, minDelayMs: 5 } });
+    await world.writeConfig([{ gate: { minOverlapSeconds: 0 } }], {
+      retry: { attempts: seed % 2 === 0 ? 1 : 2, budgetSeconds: 2, minDelayMs: 5 },
+    });
     let failures = 0;
     let runs = 0;
     let done = false;
@@ -41,10 +51,14 @@ async function faultyRotation(kind: StoreKind, seed: number): Promise<{ runs: nu
       world.sm.controls.clearFaults();
       const where = `${kind} store, seed ${seed}, run ${i + 1}`;
       expect([0, 1], `${where}: exit code; ${run.stdout}`).toContain(run.code);
-      expect(run.stdout + run.stderr, `${where}: no raw stack or undefined in output`).not.toMatch(/\n\s+at |undefined/);
+      expect(run.stdout + run.stderr, `${where}: no raw stack or undefined in output`).not.toMatch(
+        /\n\s+at |undefined/,
+      );
       if (run.code === 1) {
         failures++;
-        expect(run.stdout, `${where}: a failure names its step and what went wrong`).toMatch(/app: FAILED at [a-z-]+: .+(Fix: |did not verify|failed verification|could not)/);
+        expect(run.stdout, `${where}: a failure names its step and what went wrong`).toMatch(
+          /app: FAILED at [a-z-]+: .+(Fix: |did not verify|failed verification|could not)/,
+        );
       }
       await observe(world, where);
       done = run.stdout.includes('app: done.') && !world.liveKeys().includes(original);
@@ -53,7 +67,9 @@ async function faultyRotation(kind: StoreKind, seed: number): Promise<{ runs: nu
     for (let i = 0; i < 3 && !done; i++) {
       const { pending, current } = await labelledKeys(world);
       const started = pending !== undefined || current?.apiKeySid !== original;
-      done = (await world.cli(started ? ['rotate'] : ['rotate', '--force'])).stdout.includes('app: done.') && !world.liveKeys().includes(original);
+      done =
+        (await world.cli(started ? ['rotate'] : ['rotate', '--force'])).stdout.includes('app: done.') &&
+        !world.liveKeys().includes(original);
     }
     expect(done, `${kind} store, seed ${seed}: converges once the faults stop`).toBe(true);
     await observe(world, `${kind} store, seed ${seed}, converged`);
@@ -76,6 +92,8 @@ describe.each<StoreKind>(['file', 'aws'])('20%% injected faults (%s store)', (ki
       totals.faults += r.faults;
     }
     expect(totals.faults).toBeGreaterThan(0);
-    console.log(`fault test (${kind} store): 6 seeds, ${totals.runs} runs under faults, ${totals.faults} faults injected, ${totals.failures} runs ended in a reported failure`);
+    console.log(
+      `fault test (${kind} store): 6 seeds, ${totals.runs} runs under faults, ${totals.faults} faults injected, ${totals.failures} runs ended in a reported failure`,
+    );
   });
 });

@@ -25,13 +25,23 @@ afterAll(async () => {
 });
 
 async function expectRejected(args: string[], code: number, message: RegExp): Promise<void> {
-  const storeBefore = JSON.stringify([world.sm.inspect('twilio/app'), world.sm.inspect('twilio/app1'), world.sm.inspect('twilio/admin-bad')]);
+  const storeBefore = JSON.stringify([
+    world.sm.inspect('twilio/app'),
+    world.sm.inspect('twilio/app1'),
+    world.sm.inspect('twilio/admin-bad'),
+  ]);
   world.resetLogs();
   const run = await world.cli(args);
   expect(run.code, `stdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(code);
   expect(`${run.stdout}\n${run.stderr}`).toMatch(message);
   expect(world.mutatingCalls(), 'no mutating call to Twilio or Secrets Manager').toEqual({ twilio: 0, sm: 0 });
-  expect(JSON.stringify([world.sm.inspect('twilio/app'), world.sm.inspect('twilio/app1'), world.sm.inspect('twilio/admin-bad')])).toBe(storeBefore);
+  expect(
+    JSON.stringify([
+      world.sm.inspect('twilio/app'),
+      world.sm.inspect('twilio/app1'),
+      world.sm.inspect('twilio/admin-bad'),
+    ]),
+  ).toBe(storeBefore);
 }
 
 /** Replaces a secret's current value through Secrets Manager directly, as a person might. */
@@ -52,11 +62,31 @@ describe('bad secret contents', () => {
     ['is not JSON', () => 'authToken=abc', /twilio\/admin-bad": value is not JSON/],
     ['is a JSON array', () => '["x"]', /value is not a JSON object/],
     ['lacks accountSid', () => JSON.stringify({ authToken: 'f'.repeat(32) }), /accountSid is missing/],
-    ['has a malformed accountSid', () => JSON.stringify({ accountSid: 'AC12', authToken: 'f'.repeat(32) }), /accountSid does not look like an Account SID/],
-    ['has no credential fields', () => JSON.stringify({ accountSid: AC() }), /has none of authToken, adminKeySid\/adminKeySecret or apiKeySid\/apiKeySecret/],
-    ['has a malformed adminKeySid', () => JSON.stringify({ accountSid: AC(), adminKeySid: 'key-1', adminKeySecret: 'x'.repeat(32) }), /adminKeySid does not look like an API key SID/],
-    ['has adminKeySid without adminKeySecret', () => JSON.stringify({ accountSid: AC(), adminKeySid: SK }), /adminKeySecret is missing/],
-    ['has an empty authToken', () => JSON.stringify({ accountSid: AC(), authToken: '' }), /authToken is missing or not a non-empty string/],
+    [
+      'has a malformed accountSid',
+      () => JSON.stringify({ accountSid: 'AC12', authToken: 'f'.repeat(32) }),
+      /accountSid does not look like an Account SID/,
+    ],
+    [
+      'has no credential fields',
+      () => JSON.stringify({ accountSid: AC() }),
+      /has none of authToken, adminKeySid\/adminKeySecret or apiKeySid\/apiKeySecret/,
+    ],
+    [
+      'has a malformed adminKeySid',
+      () => JSON.stringify({ accountSid: AC(), adminKeySid: 'key-1', adminKeySecret: 'x'.repeat(32) }),
+      /adminKeySid does not look like an API key SID/,
+    ],
+    [
+      'has adminKeySid without adminKeySecret',
+      () => JSON.stringify({ accountSid: AC(), adminKeySid: SK }),
+      /adminKeySecret is missing/,
+    ],
+    [
+      'has an empty authToken',
+      () => JSON.stringify({ accountSid: AC(), authToken: '' }),
+      /authToken is missing or not a non-empty string/,
+    ],
   ];
   it.each(adminCases)('rejects an admin secret that %s', async (_name, value, message) => {
     await setSecret('twilio/admin-bad', value());
@@ -65,23 +95,46 @@ describe('bad secret contents', () => {
 
   it('rejects a missing admin secret, saying which shapes it accepts', async () => {
     await world.writeConfig([{}, { adminSecretId: 'twilio/admin-missing' }]);
-    await expectRejected(['rotate', '--target', 'app1'], 1, /admin secret "twilio\/admin-missing" .* does not exist.*"authToken"/);
+    await expectRejected(
+      ['rotate', '--target', 'app1'],
+      1,
+      /admin secret "twilio\/admin-missing" .* does not exist.*"authToken"/,
+    );
     await world.writeConfig([{}, { adminSecretId: 'twilio/admin-bad' }]);
   });
 
   const currentCases: [string, () => string, RegExp][] = [
     ['is not JSON', () => '{"accountSid": ', /twilio\/app": AWSCURRENT\.value is not JSON/],
-    ['lacks apiKeySecret', () => JSON.stringify({ accountSid: AC(), apiKeySid: SK }), /AWSCURRENT\.apiKeySecret is missing/],
-    ['has a malformed apiKeySid', () => JSON.stringify({ accountSid: AC(), apiKeySid: 'SK1', apiKeySecret: 'x'.repeat(32) }), /AWSCURRENT\.apiKeySid does not look like an API key SID/],
-    ['belongs to another account', () => JSON.stringify({ accountSid: `AC${'c'.repeat(32)}`, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }), /AWSCURRENT\.accountSid is ACc{32}, but target "app" rotates keys of AC/],
-    ['has a numeric accountSid', () => JSON.stringify({ accountSid: 5, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }), /AWSCURRENT\.accountSid is missing or not a non-empty string/],
+    [
+      'lacks apiKeySecret',
+      () => JSON.stringify({ accountSid: AC(), apiKeySid: SK }),
+      /AWSCURRENT\.apiKeySecret is missing/,
+    ],
+    [
+      'has a malformed apiKeySid',
+      () => JSON.stringify({ accountSid: AC(), apiKeySid: 'SK1', apiKeySecret: 'x'.repeat(32) }),
+      /AWSCURRENT\.apiKeySid does not look like an API key SID/,
+    ],
+    [
+      'belongs to another account',
+      () => JSON.stringify({ accountSid: `AC${'c'.repeat(32)}`, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }),
+      /AWSCURRENT\.accountSid is ACc{32}, but target "app" rotates keys of AC/,
+    ],
+    [
+      'has a numeric accountSid',
+      () => JSON.stringify({ accountSid: 5, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }),
+      /AWSCURRENT\.accountSid is missing or not a non-empty string/,
+    ],
   ];
-  it.each(currentCases)('rejects a rotated secret whose current value %s, in rotate, dry run and status', async (_name, value, message) => {
-    await setSecret('twilio/app', value());
-    await expectRejected(['rotate', '--target', 'app', '--force'], 1, message);
-    await expectRejected(['rotate', '--target', 'app', '--dry-run'], 1, message);
-    await expectRejected(['status', '--target', 'app'], 1, message);
-  });
+  it.each(currentCases)(
+    'rejects a rotated secret whose current value %s, in rotate, dry run and status',
+    async (_name, value, message) => {
+      await setSecret('twilio/app', value());
+      await expectRejected(['rotate', '--target', 'app', '--force'], 1, message);
+      await expectRejected(['rotate', '--target', 'app', '--dry-run'], 1, message);
+      await expectRejected(['status', '--target', 'app'], 1, message);
+    },
+  );
 });
 
 describe('bad CLI invocations', () => {
@@ -91,12 +144,20 @@ describe('bad CLI invocations', () => {
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
     ['an unknown target', ['rotate', '--target', 'nope'], /unknown target "nope"; configured: app, app1/],
-    ['a stray positional argument', ['rotate', 'app'], /unexpected argument "app" for rotate; name targets with --target/],
+    [
+      'a stray positional argument',
+      ['rotate', 'app'],
+      /unexpected argument "app" for rotate; name targets with --target/,
+    ],
     ['--force on status', ['status', '--force'], /--dry-run and --force belong to rotate, not status/],
     ['confirm without a target', ['confirm'], /confirm takes exactly one target name/],
     ['confirm with two targets', ['confirm', 'app', 'app1'], /confirm takes exactly one target name/],
     ['confirm of an unknown target', ['confirm', 'nope'], /unknown target "nope"/],
-    ['a config file that does not exist', ['rotate', '--config', '/nonexistent/rotator.yaml'], /file \/nonexistent\/rotator\.yaml does not exist; pass --config/],
+    [
+      'a config file that does not exist',
+      ['rotate', '--config', '/nonexistent/rotator.yaml'],
+      /file \/nonexistent\/rotator\.yaml does not exist; pass --config/,
+    ],
   ];
   it.each(cases)('rejects %s with exit code 2', async (_name, args, message) => {
     await expectRejected(args, 2, message);
@@ -104,8 +165,14 @@ describe('bad CLI invocations', () => {
 
   it('rejects a config that parses but is invalid, naming every field, with exit code 2', async () => {
     const bad = `${world.dir}/bad.yaml`;
-    await import('node:fs/promises').then((fs) => fs.writeFile(bad, 'targets:\n  - name: x\n    accountSid: nope\n    keyType: standard\n'));
-    await expectRejected(['rotate', '--config', bad], 2, /targets\.0\.accountSid: must be an Account SID[\s\S]*targets\.0\.friendlyNamePrefix: is required/);
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(bad, 'targets:\n  - name: x\n    accountSid: nope\n    keyType: standard\n'),
+    );
+    await expectRejected(
+      ['rotate', '--config', bad],
+      2,
+      /targets\.0\.accountSid: must be an Account SID[\s\S]*targets\.0\.friendlyNamePrefix: is required/,
+    );
     expect(await readFile(bad, 'utf8')).toContain('accountSid: nope');
   });
 });

@@ -13,15 +13,20 @@ afterEach(async () => {
   world = undefined;
 });
 
-
 /** Proves a stored key works by using it, listing phone numbers or messages. */
 async function authenticates(w: World, key: StoredKey, how: 'numbers' | 'messages' = 'numbers'): Promise<boolean> {
   if (how === 'numbers') return authenticatesWithNumbers(w, key);
-  const client = createTwilioClient({ username: key.apiKeySid, password: key.apiKeySecret, accountSid: key.accountSid }, { baseUrl: w.twilio.url });
-  return client.api.v2010.accounts(key.accountSid).messages.page({ pageSize: 1 }).then(
-    () => true,
-    () => false,
+  const client = createTwilioClient(
+    { username: key.apiKeySid, password: key.apiKeySecret, accountSid: key.accountSid },
+    { baseUrl: w.twilio.url },
   );
+  return client.api.v2010
+    .accounts(key.accountSid)
+    .messages.page({ pageSize: 1 })
+    .then(
+      () => true,
+      () => false,
+    );
 }
 
 describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (storeKind) => {
@@ -35,7 +40,9 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     expect(run.stdout).toMatch(/app: done\. Current key SK[0-9a-f]{32}/);
     const { current, tags } = await labelledKeys(world);
     expect(current && (await authenticates(world, current))).toBe(true);
-    expect(world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid)?.friendlyName).toMatch(/^rot-app-[0-9a-f]{32}$/);
+    expect(world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid)?.friendlyName).toMatch(
+      /^rot-app-[0-9a-f]{32}$/,
+    );
     expect(tags['rotator:current-since']).toMatch(/^[0-9a-f]{32} \d{4}-/);
   });
 
@@ -44,8 +51,15 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     await world.seedAdmin();
     if (storeKind === 'aws') {
       const { CreateSecretCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-      const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint: world.sm.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' }, maxAttempts: 1 });
-      await sm.send(new CreateSecretCommand({ Name: 'twilio/app', Description: 'value managed by twilio-key-rotator' }));
+      const sm = new SecretsManagerClient({
+        region: 'us-east-1',
+        endpoint: world.sm.url,
+        credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
+        maxAttempts: 1,
+      });
+      await sm.send(
+        new CreateSecretCommand({ Name: 'twilio/app', Description: 'value managed by twilio-key-rotator' }),
+      );
       sm.destroy();
     } else {
       const doc = JSON.parse(await readFile(world.storePath, 'utf8'));
@@ -84,12 +98,20 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
     world = await World.start(storeKind);
     await world.seedAdmin('restricted');
     await world.seedCurrentKey({ type: 'restricted', policy: { allow: ['/twilio/messaging/messages/list'] } });
-    await world.writeConfig([{ keyType: 'restricted', policy: { allow: ['/twilio/messaging/messages/list', '/twilio/messaging/messages/read'] } }]);
+    await world.writeConfig([
+      {
+        keyType: 'restricted',
+        policy: { allow: ['/twilio/messaging/messages/list', '/twilio/messaging/messages/read'] },
+      },
+    ]);
     const run = await world.cli(['rotate', '--force']);
     expect(run.code).toBe(0);
     const { current } = await labelledKeys(world);
     const made = world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid);
-    expect(made).toMatchObject({ type: 'restricted', policy: { allow: ['/twilio/messaging/messages/list', '/twilio/messaging/messages/read'] } });
+    expect(made).toMatchObject({
+      type: 'restricted',
+      policy: { allow: ['/twilio/messaging/messages/list', '/twilio/messaging/messages/read'] },
+    });
     expect(await authenticates(world, current!, 'messages')).toBe(true);
     expect(await authenticates(world, current!, 'numbers')).toBe(false);
     expect(run.stderr).toContain('policy drift');
@@ -98,11 +120,16 @@ describe.each<StoreKind>(['file', 'aws'])('rotate end to end (%s store)', (store
   it('inherits the live policy of the current key when told to', async () => {
     world = await World.start(storeKind);
     await world.seedAdmin('auth-token');
-    await world.seedCurrentKey({ type: 'restricted', policy: { allow: ['/twilio/numbers/incoming-phone-numbers/list'] } });
+    await world.seedCurrentKey({
+      type: 'restricted',
+      policy: { allow: ['/twilio/numbers/incoming-phone-numbers/list'] },
+    });
     await world.writeConfig([{ keyType: 'restricted', policy: 'inherit' }]);
     expect((await world.cli(['rotate', '--force'])).code).toBe(0);
     const { current } = await labelledKeys(world);
-    expect(world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid)?.policy).toEqual({ allow: ['/twilio/numbers/incoming-phone-numbers/list'] });
+    expect(world.twilio.listKeys().find((k) => k.sid === current!.apiKeySid)?.policy).toEqual({
+      allow: ['/twilio/numbers/incoming-phone-numbers/list'],
+    });
   });
 });
 
@@ -116,17 +143,35 @@ describe('consumer gate', () => {
     await world.writeConfig([{ gate: { minOverlapSeconds: 3600, maxWaitSeconds: 86400 } }]);
     const config = await world.config();
     let now = Date.now();
-    const first = await rotate(config, world.runtime(config, () => now), { force: true });
+    const first = await rotate(
+      config,
+      world.runtime(config, () => now),
+      { force: true },
+    );
     expect(first[0]).toMatchObject({ kind: 'waiting', previousKeySid: old });
     const { current, previous } = await labelledKeys(world);
     expect(await authenticates(world, current!)).toBe(true);
     expect(await authenticates(world, previous!)).toBe(true);
 
     now += HOUR - 60_000;
-    expect((await rotate(config, world.runtime(config, () => now)))[0]?.kind).toBe('waiting');
+    expect(
+      (
+        await rotate(
+          config,
+          world.runtime(config, () => now),
+        )
+      )[0]?.kind,
+    ).toBe('waiting');
     expect(world.liveKeys()).toContain(old);
     now += 120_000;
-    expect((await rotate(config, world.runtime(config, () => now)))[0]).toMatchObject({ kind: 'done', currentKeySid: current!.apiKeySid });
+    expect(
+      (
+        await rotate(
+          config,
+          world.runtime(config, () => now),
+        )
+      )[0],
+    ).toMatchObject({ kind: 'done', currentKeySid: current!.apiKeySid });
     expect(world.liveKeys()).not.toContain(old);
   });
 
@@ -135,7 +180,9 @@ describe('consumer gate', () => {
     await world.seedAdmin();
     const old = await world.seedCurrentKey();
     let reported = old;
-    const server: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ twilio: { keySid: reported } })));
+    const server: Server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ twilio: { keySid: reported } })),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
     try {
@@ -175,9 +222,16 @@ describe('consumer gate', () => {
     await world.writeConfig([{ gate: { minOverlapSeconds: 0, maxWaitSeconds: 60, manualConfirm: true } }]);
     const config = await world.config();
     let now = Date.now();
-    await rotate(config, world.runtime(config, () => now), { force: true });
+    await rotate(
+      config,
+      world.runtime(config, () => now),
+      { force: true },
+    );
     now += 61_000;
-    const later = await rotate(config, world.runtime(config, () => now));
+    const later = await rotate(
+      config,
+      world.runtime(config, () => now),
+    );
     expect(later[0]).toMatchObject({ kind: 'stuck', previousKeySid: old });
     expect(world.liveKeys()).toContain(old);
   });
@@ -191,7 +245,13 @@ describe('failures', () => {
     await world.writeConfig([{ keyType: 'restricted', policy }]);
     expect((await world.cli(['rotate'])).code).toBe(0);
     // Now the validation URL needs a permission the policy does not grant: the next key is refused.
-    await world.writeConfig([{ keyType: 'restricted', policy, validationUrl: `https://api.twilio.com/2010-04-01/Accounts/${world.accountSid}/IncomingPhoneNumbers.json` }]);
+    await world.writeConfig([
+      {
+        keyType: 'restricted',
+        policy,
+        validationUrl: `https://api.twilio.com/2010-04-01/Accounts/${world.accountSid}/IncomingPhoneNumbers.json`,
+      },
+    ]);
     const before = world.liveKeys();
     const run = await world.cli(['rotate', '--force']);
     expect(run.code).toBe(1);
@@ -211,30 +271,37 @@ describe('failures', () => {
     world.resetLogs();
     const run = await world.cli(['rotate', '--force']);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/20003.*cannot manage keys.*Auth Token, a Main key, or a Restricted key with \/twilio\/iam\/api-keys\/\*/);
+    expect(run.stdout).toMatch(
+      /20003.*cannot manage keys.*Auth Token, a Main key, or a Restricted key with \/twilio\/iam\/api-keys\/\*/,
+    );
     expect(world.mutatingCalls().twilio).toBe(0);
   });
 });
 
 describe('rotate --dry-run', () => {
-  it.each<StoreKind>(['file', 'aws'])('prints the whole plan and makes zero mutating calls (%s store)', async (kind) => {
-    world = await World.start(kind);
-    await world.seedAdmin();
-    const old = await world.seedCurrentKey();
-    await world.writeConfig([{ gate: { minOverlapSeconds: 3600 } }]);
-    const fileBefore = kind === 'file' ? await import('node:fs/promises').then((fs) => fs.readFile(world!.storePath, 'utf8')) : '';
-    world.resetLogs();
-    const run = await world.cli(['rotate', '--dry-run', '--force']);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('plan (dry run, nothing changed)');
-    expect(run.stdout).toMatch(/check: admin credential .* can list keys/);
-    expect(run.stdout).toMatch(/check: current key SK[0-9a-f]{32} authenticates/);
-    expect(run.stdout).toMatch(/\d\. create key "rot-app-[0-9a-f]{32}" and store it as AWSPENDING .* because forced/);
-    expect(run.stdout).toMatch(/verify the pending key/);
-    expect(run.stdout).toMatch(new RegExp(`promote version [0-9a-f]{32} to AWSCURRENT; ${old} becomes AWSPREVIOUS`));
-    expect(run.stdout).toMatch(new RegExp(`then wait: keep the previous key ${old} until minimum overlap`));
-    expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
-    expect(world.twilio.controls.log.length).toBeGreaterThan(0);
-    if (kind === 'file') expect(await import('node:fs/promises').then((fs) => fs.readFile(world!.storePath, 'utf8'))).toBe(fileBefore);
-  });
+  it.each<StoreKind>(['file', 'aws'])(
+    'prints the whole plan and makes zero mutating calls (%s store)',
+    async (kind) => {
+      world = await World.start(kind);
+      await world.seedAdmin();
+      const old = await world.seedCurrentKey();
+      await world.writeConfig([{ gate: { minOverlapSeconds: 3600 } }]);
+      const fileBefore =
+        kind === 'file' ? await import('node:fs/promises').then((fs) => fs.readFile(world!.storePath, 'utf8')) : '';
+      world.resetLogs();
+      const run = await world.cli(['rotate', '--dry-run', '--force']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('plan (dry run, nothing changed)');
+      expect(run.stdout).toMatch(/check: admin credential .* can list keys/);
+      expect(run.stdout).toMatch(/check: current key SK[0-9a-f]{32} authenticates/);
+      expect(run.stdout).toMatch(/\d\. create key "rot-app-[0-9a-f]{32}" and store it as AWSPENDING .* because forced/);
+      expect(run.stdout).toMatch(/verify the pending key/);
+      expect(run.stdout).toMatch(new RegExp(`promote version [0-9a-f]{32} to AWSCURRENT; ${old} becomes AWSPREVIOUS`));
+      expect(run.stdout).toMatch(new RegExp(`then wait: keep the previous key ${old} until minimum overlap`));
+      expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+      expect(world.twilio.controls.log.length).toBeGreaterThan(0);
+      if (kind === 'file')
+        expect(await import('node:fs/promises').then((fs) => fs.readFile(world!.storePath, 'utf8'))).toBe(fileBefore);
+    },
+  );
 });

@@ -16,23 +16,41 @@ let world: World;
 let bundle: string;
 let built: { outfile: string; files: string[]; bytes: number; initFiles: string[]; initBytes: number };
 
-const jsonLines = (text: string): unknown[] => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as unknown);
+const jsonLines = (text: string): unknown[] =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as unknown);
 
 /** Invokes the built handler in a fresh Node process, as the Lambda runtime would. */
-async function invoke(event: unknown, env: Record<string, string> = AWS_ENV): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
+async function invoke(
+  event: unknown,
+  env: Record<string, string> = AWS_ENV,
+): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
   // Every module file the process loads is reported on stderr by a resolve hook.
   const hook = `data:text/javascript,${encodeURIComponent(`export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`)}`;
   const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
   const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) => console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
-  const { stdout, stderr } = await run(process.execPath, ['--import', register, '--input-type=module', '-e', script], { env: { ...withoutAwsCredentials(process.env), ...env, LAMBDA_TASK_ROOT: world.dir } });
+  const { stdout, stderr } = await run(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
+    env: { ...withoutAwsCredentials(process.env), ...env, LAMBDA_TASK_ROOT: world.dir },
+  });
   recordOutput(stdout);
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  const loaded = stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => fileURLToPath(l.slice(7)));
+  const loaded = stderr
+    .split('\n')
+    .filter((l) => l.startsWith('LOADED '))
+    .map((l) => fileURLToPath(l.slice(7)));
   return { ...(JSON.parse(line!.slice(7)) as { ok: boolean; value: unknown }), stdout, loaded };
 }
 
 function withoutAwsCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, AWS_SESSION_TOKEN: _token, AWS_PROFILE: _profile, ...rest } = env;
+  const {
+    AWS_ACCESS_KEY_ID: _id,
+    AWS_SECRET_ACCESS_KEY: _secret,
+    AWS_SESSION_TOKEN: _token,
+    AWS_PROFILE: _profile,
+    ...rest
+  } = env;
   return rest;
 }
 
@@ -73,25 +91,45 @@ describe('the Lambda bundle', () => {
       const out = await invoke(event);
       expect(out.ok, String(out.value)).toBe(true);
       // The bundled winston (on node:stream, see scripts/build-lambda.mjs) writes a JSON line per step.
-      expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ level: 'info', step: event.Step, rotationId: token }));
+      expect(jsonLines(out.stdout)).toContainEqual(
+        expect.objectContaining({ level: 'info', step: event.Step, rotationId: token }),
+      );
     }
     expect(world.sm.inspect('twilio/app')!.versions.find((v) => v.versionId === token)?.stages).toEqual(['AWSCURRENT']);
   });
 
   it('fails a step for a secret it does not manage, with an error line in the log', async () => {
     const token = randomUUID();
-    const out = await invoke({ Step: 'createSecret', SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf', ClientRequestToken: token });
+    const out = await invoke({
+      Step: 'createSecret',
+      SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf',
+      ClientRequestToken: token,
+    });
     expect(out.ok).toBe(false);
     expect(String(out.value)).toMatch(/not the secret of any configured target/);
-    expect(jsonLines(out.stdout)).toContainEqual(expect.objectContaining({ level: 'error', step: 'createSecret', rotationId: token, message: expect.stringMatching(/not the secret of any configured target/) }));
+    expect(jsonLines(out.stdout)).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        step: 'createSecret',
+        rotationId: token,
+        message: expect.stringMatching(/not the secret of any configured target/),
+      }),
+    );
   });
 
   it('loads a credential provider kept in a chunk when the environment has no credentials', async () => {
     // Off Lambda, or with a profile: the SDK's ini provider lives in chunks/ and is read only now.
     const home = join(world.dir, 'aws-home');
     mkdirSync(home, { recursive: true });
-    writeFileSync(join(home, 'credentials'), '[rotator]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = not-a-real-aws-secret\n');
-    const env = { AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'), AWS_CONFIG_FILE: join(home, 'config'), AWS_PROFILE: 'rotator' };
+    writeFileSync(
+      join(home, 'credentials'),
+      '[rotator]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = not-a-real-aws-secret\n',
+    );
+    const env = {
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+      AWS_CONFIG_FILE: join(home, 'config'),
+      AWS_PROFILE: 'rotator',
+    };
     world.sm.controls.reset();
     const out = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env);
     expect(out.ok, String(out.value)).toBe(true);

@@ -21,20 +21,35 @@ const scheduledEvent = () => ({
   detail: {},
 });
 const context = (remainingMs = 60_000) => ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: randomUUID() });
-const rotationEvent = (Step: string, token: string) => ({ Step, SecretId: world.sm.inspect(SECRET)!.arn, ClientRequestToken: token });
+const rotationEvent = (Step: string, token: string) => ({
+  Step,
+  SecretId: world.sm.inspect(SECRET)!.arn,
+  ClientRequestToken: token,
+});
 
 function labels() {
   const versions = world.sm.inspect(SECRET)!.versions;
   const sid = (stage: string) => {
     const v = versions.find((x) => x.stages.includes(stage));
-    return v?.value ? (JSON.parse(v.value) as { apiKeySid: string; apiKeySecret: string; accountSid: string }) : undefined;
+    return v?.value
+      ? (JSON.parse(v.value) as { apiKeySid: string; apiKeySecret: string; accountSid: string })
+      : undefined;
   };
   return { current: sid(CURRENT), pending: sid(PENDING), previous: sid(PREVIOUS), versions };
 }
 
 async function authenticates(key: { apiKeySid: string; apiKeySecret: string; accountSid: string }): Promise<boolean> {
-  const client = createTwilioClient({ username: key.apiKeySid, password: key.apiKeySecret, accountSid: key.accountSid }, { baseUrl: world.twilio.url });
-  return client.api.v2010.accounts(key.accountSid).incomingPhoneNumbers.page({ pageSize: 1 }).then(() => true, () => false);
+  const client = createTwilioClient(
+    { username: key.apiKeySid, password: key.apiKeySecret, accountSid: key.accountSid },
+    { baseUrl: world.twilio.url },
+  );
+  return client.api.v2010
+    .accounts(key.accountSid)
+    .incomingPhoneNumbers.page({ pageSize: 1 })
+    .then(
+      () => true,
+      () => false,
+    );
 }
 
 beforeEach(async () => {
@@ -53,7 +68,12 @@ describe('scheduled handler', () => {
   it('runs the same reconcile as rotate for every target on an EventBridge event', async () => {
     process.env.ROTATOR_CONFIG = await world.writeConfig([{}, {}]);
     const out = await handler(scheduledEvent(), context());
-    expect(out).toEqual({ targets: [{ target: 'app', kind: 'done' }, { target: 'app1', kind: 'done' }] });
+    expect(out).toEqual({
+      targets: [
+        { target: 'app', kind: 'done' },
+        { target: 'app1', kind: 'done' },
+      ],
+    });
     expect(await authenticates(labels().current!)).toBe(true);
   });
 
@@ -67,7 +87,9 @@ describe('scheduled handler', () => {
 
   it('throws when a target fails, so the Errors metric and the failure destination fire', async () => {
     process.env.ROTATOR_CONFIG = await world.writeConfig([{ adminSecretId: 'twilio/missing-admin' }]);
-    await expect(handler(scheduledEvent(), context())).rejects.toThrow(/rotation needs attention: app: failed at .*admin secret "twilio\/missing-admin"/);
+    await expect(handler(scheduledEvent(), context())).rejects.toThrow(
+      /rotation needs attention: app: failed at .*admin secret "twilio\/missing-admin"/,
+    );
   });
 });
 
@@ -82,34 +104,53 @@ describe('Secrets Manager rotation protocol', () => {
 
   it('runs createSecret, setSecret, testSecret, finishSecret; every repeat is harmless; the gate still decides', async () => {
     const { original, token } = await startedRotation();
-    for (const step of ['createSecret', 'createSecret', 'setSecret', 'setSecret', 'testSecret', 'testSecret', 'finishSecret', 'finishSecret', 'createSecret', 'testSecret']) {
+    for (const step of [
+      'createSecret',
+      'createSecret',
+      'setSecret',
+      'setSecret',
+      'testSecret',
+      'testSecret',
+      'finishSecret',
+      'finishSecret',
+      'createSecret',
+      'testSecret',
+    ]) {
       await handler(rotationEvent(step, token), context());
     }
     const { current, previous } = labels();
     expect(previous?.apiKeySid).toBe(original);
     expect(await authenticates(current!)).toBe(true);
-    expect(world.twilio.listKeys().filter((k) => k.friendlyName === `rot-app-${token.replace(/-/g, '')}`)).toHaveLength(1);
+    expect(world.twilio.listKeys().filter((k) => k.friendlyName === `rot-app-${token.replace(/-/g, '')}`)).toHaveLength(
+      1,
+    );
     // finishSecret never deletes the old key; the scheduled run does, once the gate passes.
     expect(world.liveKeys()).toContain(original);
     expect(await handler(scheduledEvent(), context())).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
     expect(world.liveKeys()).not.toContain(original);
   });
 
-  it.each([1, 2, 3])('converges when the process dies after %i step(s) and Secrets Manager retries from createSecret', async (doneSteps) => {
-    const { original, token } = await startedRotation();
-    const steps = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
-    for (const step of steps.slice(0, doneSteps)) await handler(rotationEvent(step, token), context());
-    resetForTests(); // a new process: nothing survives but the store and Twilio
-    for (const step of steps) await handler(rotationEvent(step, token), context());
-    const { current, previous } = labels();
-    expect(previous?.apiKeySid).toBe(original);
-    expect(await authenticates(current!)).toBe(true);
-    expect(world.twilio.listKeys().filter((k) => k.friendlyName?.startsWith('rot-app-'))).toHaveLength(1);
-  });
+  it.each([1, 2, 3])(
+    'converges when the process dies after %i step(s) and Secrets Manager retries from createSecret',
+    async (doneSteps) => {
+      const { original, token } = await startedRotation();
+      const steps = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
+      for (const step of steps.slice(0, doneSteps)) await handler(rotationEvent(step, token), context());
+      resetForTests(); // a new process: nothing survives but the store and Twilio
+      for (const step of steps) await handler(rotationEvent(step, token), context());
+      const { current, previous } = labels();
+      expect(previous?.apiKeySid).toBe(original);
+      expect(await authenticates(current!)).toBe(true);
+      expect(world.twilio.listKeys().filter((k) => k.friendlyName?.startsWith('rot-app-'))).toHaveLength(1);
+    },
+  );
 
   it('replaces a key created by a createSecret that died before storing it', async () => {
     const { token } = await startedRotation();
-    world.sm.controls.setFaults({ operations: ['PutSecretValue'], sequence: ['server-error', 'server-error', 'server-error', 'server-error'] });
+    world.sm.controls.setFaults({
+      operations: ['PutSecretValue'],
+      sequence: ['server-error', 'server-error', 'server-error', 'server-error'],
+    });
     await expect(handler(rotationEvent('createSecret', token), context())).rejects.toThrow(/PutSecretValue/);
     world.sm.controls.clearFaults();
     const stale = world.twilio.listKeys().filter((k) => k.friendlyName === `rot-app-${token.replace(/-/g, '')}`);
@@ -122,15 +163,29 @@ describe('Secrets Manager rotation protocol', () => {
 
   it('refuses to start while the previous key still waits for the consumer gate', async () => {
     const { token } = await startedRotation({ minOverlapSeconds: 3600, maxWaitSeconds: 86400 });
-    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) await handler(rotationEvent(step, token), context());
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'])
+      await handler(rotationEvent(step, token), context());
     const next = randomUUID();
     world.sm.beginRotation(SECRET, next);
-    await expect(handler(rotationEvent('createSecret', next), context())).rejects.toThrow(/previous key SK[0-9a-f]{32} is still alive, waiting for the consumer gate/);
+    await expect(handler(rotationEvent('createSecret', next), context())).rejects.toThrow(
+      /previous key SK[0-9a-f]{32} is still alive, waiting for the consumer gate/,
+    );
   });
 
   it('rejects a token that is not pending, and a secret no target rotates', async () => {
     await startedRotation();
-    await expect(handler(rotationEvent('createSecret', randomUUID()), context())).rejects.toThrow(/has no stage for rotation/);
-    await expect(handler({ Step: 'createSecret', SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf', ClientRequestToken: randomUUID() }, context())).rejects.toThrow(/not the secret of any configured target/);
+    await expect(handler(rotationEvent('createSecret', randomUUID()), context())).rejects.toThrow(
+      /has no stage for rotation/,
+    );
+    await expect(
+      handler(
+        {
+          Step: 'createSecret',
+          SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf',
+          ClientRequestToken: randomUUID(),
+        },
+        context(),
+      ),
+    ).rejects.toThrow(/not the secret of any configured target/);
   });
 });

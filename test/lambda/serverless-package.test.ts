@@ -19,16 +19,26 @@ type Template = { Resources: Record<string, { Type: string; Properties: any }>; 
 async function packageTemplate(extraEnv: Record<string, string> = {}): Promise<{ template: Template; zip: string }> {
   const out = await mkdtemp(join(tmpdir(), 'tkr-sls-'));
   await run(join(process.cwd(), 'node_modules', '.bin', 'osls'), ['package', '--stage', 'ci', '--package', out], {
-    env: { ...process.env, HOME: out, ROTATOR_CONFIG_FILE: 'config/example.yaml', AWS_REGION: 'us-east-1', ...extraEnv },
+    env: {
+      ...process.env,
+      HOME: out,
+      ROTATOR_CONFIG_FILE: 'config/example.yaml',
+      AWS_REGION: 'us-east-1',
+      ...extraEnv,
+    },
     timeout: 90_000,
   });
   const zips = (await readdir(out)).filter((f) => f.endsWith('.zip'));
   expect(zips).toHaveLength(1);
-  return { template: JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template, zip: join(out, zips[0]!) };
+  return {
+    template: JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template,
+    zip: join(out, zips[0]!),
+  };
 }
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
-const statements = (t: Template): { Action: string | string[]; Resource: unknown }[] => t.Resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement;
+const statements = (t: Template): { Action: string | string[]; Resource: unknown }[] =>
+  t.Resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement;
 
 /** Names in a zip archive, from its central directory. */
 function zipEntries(zip: Buffer): string[] {
@@ -57,7 +67,11 @@ describe('serverless.yml packaged with osls', () => {
     expect(rules).toHaveLength(1);
     expect(rules[0]![1].Properties.ScheduleExpression).toMatch(/^rate\(/);
     const scheduled = template.Resources.ScheduledLambdaFunction!.Properties;
-    expect(scheduled).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'dist/lambda/handler.handler', ReservedConcurrentExecutions: 1 });
+    expect(scheduled).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Handler: 'dist/lambda/handler.handler',
+      ReservedConcurrentExecutions: 1,
+    });
   });
 
   it('packages the handler and every chunk it may load, and nothing else from the checkout', () => {
@@ -81,16 +95,26 @@ describe('serverless.yml packaged with osls', () => {
     const conf = template.Resources.ScheduledLambdaEvConf!.Properties;
     expect(conf.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['RotatorFailureQueue', 'Arn'] });
     const alarms = ofType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms.map((a) => [a.MetricName, a.Dimensions[0].Value.Ref])).toEqual(expect.arrayContaining([['Errors', 'ScheduledLambdaFunction'], ['Errors', 'RotationLambdaFunction']]));
+    expect(alarms.map((a) => [a.MetricName, a.Dimensions[0].Value.Ref])).toEqual(
+      expect.arrayContaining([
+        ['Errors', 'ScheduledLambdaFunction'],
+        ['Errors', 'RotationLambdaFunction'],
+      ]),
+    );
   });
 
   it('lets Secrets Manager invoke the rotation function', () => {
-    expect(template.Resources.RotationInvokePermission!.Properties).toMatchObject({ Principal: 'secretsmanager.amazonaws.com', Action: 'lambda:InvokeFunction' });
+    expect(template.Resources.RotationInvokePermission!.Properties).toMatchObject({
+      Principal: 'secretsmanager.amazonaws.com',
+      Action: 'lambda:InvokeFunction',
+    });
   });
 
   it('adds KMS decrypt for a customer key only when one is configured', async () => {
     expect(JSON.stringify(statements(template))).not.toContain('kms:');
-    const { template: withKms } = await packageTemplate({ ROTATOR_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
+    const { template: withKms } = await packageTemplate({
+      ROTATOR_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    });
     const kms = statements(withKms).find((s) => [s.Action].flat().includes('kms:Decrypt'));
     expect(kms?.Resource).toBe('arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
   }, 60_000);

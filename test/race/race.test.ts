@@ -22,10 +22,16 @@ async function seedDueKey(world: World, secretId: string): Promise<string> {
   const key = world.twilio.seedKey({ type: 'standard', friendlyName: 'made-by-hand' });
   const value = JSON.stringify({ accountSid: world.accountSid, apiKeySid: key.sid, apiKeySecret: key.secret });
   const longAgo = () => Date.now() - 40 * DAY;
-  if (world.storeKind === 'file') await fileStore(world.storePath, longAgo).create(secretId, randomBytes(16).toString('hex'), value);
+  if (world.storeKind === 'file')
+    await fileStore(world.storePath, longAgo).create(secretId, randomBytes(16).toString('hex'), value);
   else {
     world.sm.setClock(longAgo);
-    await awsStore({ region: 'us-east-1', endpoint: world.sm.url, credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY }, retry: { attempts: 1, budgetMs: 1000, minDelayMs: 1 } }).create(secretId, randomBytes(16).toString('hex'), value);
+    await awsStore({
+      region: 'us-east-1',
+      endpoint: world.sm.url,
+      credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY },
+      retry: { attempts: 1, budgetMs: 1000, minDelayMs: 1 },
+    }).create(secretId, randomBytes(16).toString('hex'), value);
     world.sm.setClock(Date.now);
   }
   return key.sid;
@@ -36,10 +42,14 @@ async function race(kind: StoreKind, commands: string[][]): Promise<void> {
   try {
     await world.seedAdmin();
     const originals = [await seedDueKey(world, TARGETS[0]!.secretId), await seedDueKey(world, TARGETS[1]!.secretId)];
-    await world.writeConfig([{ gate: { minOverlapSeconds: 0 } }, { gate: { minOverlapSeconds: 0 } }], { orphanGraceSeconds: 900 });
+    await world.writeConfig([{ gate: { minOverlapSeconds: 0 } }, { gate: { minOverlapSeconds: 0 } }], {
+      orphanGraceSeconds: 900,
+    });
     world.resetLogs();
 
-    const children = await Promise.all(commands.map((args) => spawnCli([...args, '--config', world.configPath], AWS_ENV)));
+    const children = await Promise.all(
+      commands.map((args) => spawnCli([...args, '--config', world.configPath], AWS_ENV)),
+    );
     const results = await Promise.all(children.map((c) => c.done));
     for (const r of results) expect(r.code, `a racer failed:\n${r.stdout}\n${r.stderr}`).toBe(0);
     const creates = world.twilio.controls.log.filter((e) => e.operation === 'CreateKey' && e.status === 201).length;
@@ -53,22 +63,36 @@ async function race(kind: StoreKind, commands: string[][]): Promise<void> {
       const { current, previous } = await labelledKeys(world, t.secretId);
       expect(previous?.apiKeySid, `${t.secretId}: the original key is AWSPREVIOUS`).toBe(originals[i]);
       expect(await authenticates(world, current), `${t.secretId}: the new current key authenticates`).toBe(true);
-      const ours = world.twilio.listKeys().filter((k) => isRotatorKeyName(k.friendlyName, t.prefix)).map((k) => k.sid);
-      expect(ours, `${t.secretId}: exactly one rotator-made key survives, the current one`).toEqual([current!.apiKeySid]);
+      const ours = world.twilio
+        .listKeys()
+        .filter((k) => isRotatorKeyName(k.friendlyName, t.prefix))
+        .map((k) => k.sid);
+      expect(ours, `${t.secretId}: exactly one rotator-made key survives, the current one`).toEqual([
+        current!.apiKeySid,
+      ]);
       expect(world.liveKeys(), `${t.secretId}: the original key is retired`).not.toContain(originals[i]);
     }
     // Every key beyond the two kept ones was made by a racer that lost and revoked it.
     if (creates > TARGETS.length) expect(lost).toBeGreaterThan(0);
-    console.log(`race (${kind}, ${commands.length} processes): ${creates} keys created for ${TARGETS.length} targets, ${lost} racer(s) lost and revoked theirs`);
+    console.log(
+      `race (${kind}, ${commands.length} processes): ${creates} keys created for ${TARGETS.length} targets, ${lost} racer(s) lost and revoked theirs`,
+    );
   } finally {
     await world.close();
   }
 }
 
 describe.each<StoreKind>(['file', 'aws'])('concurrent rotators (%s store)', (kind) => {
-  it.each([2, 3, 4])('%i processes running rotate at once end with exactly one new key per target', { timeout: 60_000 }, async (n) => {
-    await race(kind, Array.from({ length: n }, () => ['rotate']));
-  });
+  it.each([2, 3, 4])(
+    '%i processes running rotate at once end with exactly one new key per target',
+    { timeout: 60_000 },
+    async (n) => {
+      await race(
+        kind,
+        Array.from({ length: n }, () => ['rotate']),
+      );
+    },
+  );
 
   it('a dry run and a status alongside two rotators change nothing extra', { timeout: 60_000 }, async () => {
     await race(kind, [['rotate'], ['rotate', '--dry-run'], ['rotate'], ['status']]);

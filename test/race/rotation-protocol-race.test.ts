@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotationIdForToken } from '../../src/engine/rotation-protocol.js';
 import { isRotatorKeyName } from '../../src/core/rotation-id.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
-import { buildLambdaForWorlds, rotationEvents, SCHEDULED_EVENT, type LambdaUnderTest } from '../support/lambda-child.js';
+import {
+  buildLambdaForWorlds,
+  rotationEvents,
+  SCHEDULED_EVENT,
+  type LambdaUnderTest,
+} from '../support/lambda-child.js';
 import { World } from '../support/world.js';
 
 /**
@@ -20,7 +25,9 @@ const PREFIX = 'rot-app-';
 let lambda: LambdaUnderTest;
 
 beforeAll(async () => {
-  lambda = await buildLambdaForWorlds([{ gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 }, prefix: PREFIX }], { orphanGraceSeconds: 900 });
+  lambda = await buildLambdaForWorlds([{ gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 }, prefix: PREFIX }], {
+    orphanGraceSeconds: 900,
+  });
 }, 60_000);
 afterAll(() => lambda.close());
 
@@ -53,7 +60,9 @@ async function trial(delaysMs: readonly number[]): Promise<string[]> {
     expect(previous?.apiKeySid).toBe(original);
     expect(await authenticates(world, current)).toBe(true);
     const made = world.twilio.listKeys().filter((k) => isRotatorKeyName(k.friendlyName, PREFIX));
-    expect(made.map((k) => [k.sid, k.friendlyName])).toEqual([[current!.apiKeySid, PREFIX + rotationIdForToken(token)]]);
+    expect(made.map((k) => [k.sid, k.friendlyName])).toEqual([
+      [current!.apiKeySid, PREFIX + rotationIdForToken(token)],
+    ]);
     expect(world.twilio.controls.log.filter((e) => e.operation === 'CreateKey' && e.status === 201)).toHaveLength(1);
     expect(world.liveKeys()).not.toContain(original);
     const logged = (out: string) => [...out.matchAll(/"step":"([\w-]+)"/g)].map((m) => m[1]).join(' ');
@@ -66,10 +75,21 @@ async function trial(delaysMs: readonly number[]): Promise<string[]> {
 describe('Secrets Manager rotation racing scheduled runs of the same function', () => {
   it('converges on the token’s key whatever the interleaving', { timeout: 120_000 }, async () => {
     // Staggered so scheduled runs land before, during and after the four steps.
-    const plans = [[0, 0], [0, 40], [20, 80], [60, 120], [100, 160], [150, 250], [0, 300], [200, 400]];
+    const plans = [
+      [0, 0],
+      [0, 40],
+      [20, 80],
+      [60, 120],
+      [100, 160],
+      [150, 250],
+      [0, 300],
+      [200, 400],
+    ];
     const seen = new Set<string>();
     for (const delays of plans) for (const steps of await trial(delays)) for (const s of steps.split(' ')) seen.add(s);
     // Evidence that the interleavings differ: scheduled runs stayed out, promoted, retired.
-    console.log(`rotation-protocol race: ${plans.length} trials; scheduled runs took the steps ${[...seen].sort().join(', ')}`);
+    console.log(
+      `rotation-protocol race: ${plans.length} trials; scheduled runs took the steps ${[...seen].sort().join(', ')}`,
+    );
   });
 });

@@ -22,16 +22,29 @@ export async function labelledKeys(world: World, secretId = 'twilio/app') {
 /** Proves a stored key works by using it through the real SDK against the emulator. */
 export async function authenticates(world: World, key: StoredKey | undefined): Promise<boolean> {
   if (!key) return false;
-  const client = createTwilioClient({ username: key.apiKeySid, password: key.apiKeySecret, accountSid: key.accountSid }, { baseUrl: world.twilio.url });
-  return client.api.v2010.accounts(key.accountSid).incomingPhoneNumbers.page({ pageSize: 1 }).then(
-    () => true,
-    () => false,
+  const client = createTwilioClient(
+    { username: key.apiKeySid, password: key.apiKeySecret, accountSid: key.accountSid },
+    { baseUrl: world.twilio.url },
   );
+  return client.api.v2010
+    .accounts(key.accountSid)
+    .incomingPhoneNumbers.page({ pageSize: 1 })
+    .then(
+      () => true,
+      () => false,
+    );
 }
 
 /** Rotator-made keys on Twilio that no labelled version of the secret references. */
-export async function unreferencedRotatorKeys(world: World, prefix: string, secretId = 'twilio/app'): Promise<string[]> {
+export async function unreferencedRotatorKeys(
+  world: World,
+  prefix: string,
+  secretId = 'twilio/app',
+): Promise<string[]> {
   const { current, pending, previous } = await labelledKeys(world, secretId);
   const referenced = new Set([current?.apiKeySid, pending?.apiKeySid, previous?.apiKeySid]);
-  return world.twilio.listKeys().filter((k) => isRotatorKeyName(k.friendlyName, prefix) && !referenced.has(k.sid)).map((k) => k.sid);
+  return world.twilio
+    .listKeys()
+    .filter((k) => isRotatorKeyName(k.friendlyName, prefix) && !referenced.has(k.sid))
+    .map((k) => k.sid);
 }

@@ -21,7 +21,9 @@ export async function buildCliBundle(outfile = CLI_BUNDLE): Promise<string> {
     outfile,
     logLevel: 'error',
     // Bundled CommonJS dependencies still call require().
-    banner: { js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);",
+    },
   });
   return outfile;
 }
@@ -48,12 +50,14 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv): ChildRun {
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code, signal) => {
-      recordOutput(stdout);
-      recordOutput(stderr);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      child.on('close', (code, signal) => {
+        recordOutput(stdout);
+        recordOutput(stderr);
+        resolve({ code, signal, stdout, stderr });
+      });
+    },
+  );
   return { child, done };
 }

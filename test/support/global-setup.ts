@@ -20,7 +20,9 @@ export default async function setup(): Promise<() => void> {
   return () => {
     const report = scan(SCAN_DIR);
     writeReport(LEAK_REPORT, report);
-    console.log(`leak scan: ${report.secrets} issued secrets searched in ${report.outputBytes} bytes of rotator output: ${report.leaks.length} leak(s)`);
+    console.log(
+      `leak scan: ${report.secrets} issued secrets searched in ${report.outputBytes} bytes of rotator output: ${report.leaks.length} leak(s)`,
+    );
     if (report.leaks.length > 0) throw new Error(`secrets leaked into output: ${JSON.stringify(report.leaks)}`);
   };
 }

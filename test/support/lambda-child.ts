@@ -19,16 +19,26 @@ export interface LambdaUnderTest {
   close(): Promise<void>;
 }
 
-export async function buildLambdaForWorlds(targets: TargetSpec[], extra: Record<string, unknown> = {}): Promise<LambdaUnderTest> {
+export async function buildLambdaForWorlds(
+  targets: TargetSpec[],
+  extra: Record<string, unknown> = {},
+): Promise<LambdaUnderTest> {
   const dir = await mkdtemp(join(tmpdir(), 'tkr-lambda-'));
   const probe = await World.start('aws');
-  const config = probe.configObject(targets, extra) as { twilio: Record<string, unknown>; stores: unknown; targets: Record<string, unknown>[] };
+  const config = probe.configObject(targets, extra) as {
+    twilio: Record<string, unknown>;
+    stores: unknown;
+    targets: Record<string, unknown>[];
+  };
   await probe.close();
   config.twilio.baseUrl = '${TKR_TWILIO_URL}';
   config.stores = { aws: { region: 'us-east-1', endpoint: '${TKR_SM_URL}' } };
   for (const t of config.targets) t.accountSid = '${TKR_ACCOUNT_SID}';
   await writeFile(join(dir, 'rotator.yaml'), stringify(config));
-  const { outfile: bundle } = (await buildLambda({ config: join(dir, 'rotator.yaml'), outdir: join(dir, 'lambda') })) as { outfile: string };
+  const { outfile: bundle } = (await buildLambda({
+    config: join(dir, 'rotator.yaml'),
+    outdir: join(dir, 'lambda'),
+  })) as { outfile: string };
 
   return {
     bundle,
@@ -39,14 +49,26 @@ for (const event of ${JSON.stringify(events)}) {
   catch (err) { console.log('FAILED ' + (event.Step ?? 'scheduled') + ': ' + err.message); process.exit(1); }
 }
 console.log('ALL OK');`;
-      const env = { ...AWS_ENV, TKR_TWILIO_URL: world.twilio.url, TKR_SM_URL: world.sm.url, TKR_ACCOUNT_SID: world.accountSid, LAMBDA_TASK_ROOT: dir };
+      const env = {
+        ...AWS_ENV,
+        TKR_TWILIO_URL: world.twilio.url,
+        TKR_SM_URL: world.sm.url,
+        TKR_ACCOUNT_SID: world.accountSid,
+        LAMBDA_TASK_ROOT: dir,
+      };
       return spawnNode(['--input-type=module', '-e', script], env);
     },
     close: () => rm(dir, { recursive: true, force: true }),
   };
 }
 
-export const SCHEDULED_EVENT = { version: '0', id: '00000000-0000-4000-8000-000000000000', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} };
+export const SCHEDULED_EVENT = {
+  version: '0',
+  id: '00000000-0000-4000-8000-000000000000',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  detail: {},
+};
 
 export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 

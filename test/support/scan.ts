@@ -36,7 +36,15 @@ export function scan(scanDir: string): LeakReport {
   } catch {
     return { secrets: 0, outputBytes: 0, leaks: [] };
   }
-  const secrets = new Set(files.filter((f) => f.startsWith('secrets-')).flatMap((f) => readFileSync(join(scanDir, f), 'utf8').split('\n').filter((s) => s.length >= 8)));
+  const secrets = new Set(
+    files
+      .filter((f) => f.startsWith('secrets-'))
+      .flatMap((f) =>
+        readFileSync(join(scanDir, f), 'utf8')
+          .split('\n')
+          .filter((s) => s.length >= 8),
+      ),
+  );
   const leaks: LeakReport['leaks'] = [];
   let outputBytes = 0;
   for (const f of files.filter((x) => x.startsWith('output-'))) {

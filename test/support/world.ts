@@ -62,24 +62,49 @@ export class World {
   store(kind: StoreKind = this.storeKind): SecretStore {
     return kind === 'file'
       ? fileStore(this.storePath)
-      : awsStore({ region: 'us-east-1', endpoint: this.sm.url, credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY }, retry: { attempts: 3, budgetMs: 5000, minDelayMs: 5 } });
+      : awsStore({
+          region: 'us-east-1',
+          endpoint: this.sm.url,
+          credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY },
+          retry: { attempts: 3, budgetMs: 5000, minDelayMs: 5 },
+        });
   }
 
   /** Stores an admin credential: the Auth Token, a Main key, or a Restricted key for /twilio/iam/api-keys/*. */
-  async seedAdmin(kind: 'auth-token' | 'main' | 'restricted' | 'standard' = 'auth-token', secretId = 'twilio/admin'): Promise<void> {
+  async seedAdmin(
+    kind: 'auth-token' | 'main' | 'restricted' | 'standard' = 'auth-token',
+    secretId = 'twilio/admin',
+  ): Promise<void> {
     let value: Record<string, string>;
     if (kind === 'auth-token') value = { accountSid: this.accountSid, authToken: this.twilio.authToken() };
     else {
-      const key = this.twilio.seedKey({ type: kind, ...(kind === 'restricted' ? { policy: { allow: ['/twilio/iam/api-keys/*'] } } : {}), friendlyName: `admin-${kind}` });
-      value = kind === 'main' ? { accountSid: this.accountSid, adminKeySid: key.sid, adminKeySecret: key.secret } : { accountSid: this.accountSid, apiKeySid: key.sid, apiKeySecret: key.secret };
+      const key = this.twilio.seedKey({
+        type: kind,
+        ...(kind === 'restricted' ? { policy: { allow: ['/twilio/iam/api-keys/*'] } } : {}),
+        friendlyName: `admin-${kind}`,
+      });
+      value =
+        kind === 'main'
+          ? { accountSid: this.accountSid, adminKeySid: key.sid, adminKeySecret: key.secret }
+          : { accountSid: this.accountSid, apiKeySid: key.sid, apiKeySecret: key.secret };
     }
     await this.store().create(secretId, randomBytes(16).toString('hex'), JSON.stringify(value));
   }
 
   /** Stores an existing, hand-made key as the current version, the way a user adopts the tool. */
-  async seedCurrentKey(options: { type?: 'standard' | 'restricted'; policy?: { allow: string[] }; secretId?: string } = {}): Promise<string> {
-    const key = this.twilio.seedKey({ type: options.type ?? 'standard', ...(options.policy ? { policy: options.policy } : {}), friendlyName: 'made-by-hand' });
-    await this.store().create(options.secretId ?? 'twilio/app', randomBytes(16).toString('hex'), JSON.stringify({ accountSid: this.accountSid, apiKeySid: key.sid, apiKeySecret: key.secret }));
+  async seedCurrentKey(
+    options: { type?: 'standard' | 'restricted'; policy?: { allow: string[] }; secretId?: string } = {},
+  ): Promise<string> {
+    const key = this.twilio.seedKey({
+      type: options.type ?? 'standard',
+      ...(options.policy ? { policy: options.policy } : {}),
+      friendlyName: 'made-by-hand',
+    });
+    await this.store().create(
+      options.secretId ?? 'twilio/app',
+      randomBytes(16).toString('hex'),
+      JSON.stringify({ accountSid: this.accountSid, apiKeySid: key.sid, apiKeySecret: key.secret }),
+    );
     return key.sid;
   }
 
@@ -118,7 +143,11 @@ export class World {
   runtime(config: RotatorConfig, now?: () => number): Runtime {
     const stream = new PassThrough();
     stream.on('data', (chunk: Buffer) => this.record(chunk.toString()));
-    return createRuntime(config, { logger: createLogger({ stream, json: true }), env: { ...process.env, ...AWS_ENV }, ...(now ? { now } : {}) });
+    return createRuntime(config, {
+      logger: createLogger({ stream, json: true }),
+      env: { ...process.env, ...AWS_ENV },
+      ...(now ? { now } : {}),
+    });
   }
 
   /** Runs the CLI in-process; everything it prints is kept for the leak scan. */
@@ -129,7 +158,10 @@ export class World {
     const err = new PassThrough();
     out.on('data', (c: Buffer) => (stdout += c.toString()));
     err.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await runCli(args.includes('--config') || args.includes('-c') ? args : [...args, '--config', this.configPath], { stdout: out, stderr: err, env: { ...process.env, ...AWS_ENV, ...env } });
+    const code = await runCli(
+      args.includes('--config') || args.includes('-c') ? args : [...args, '--config', this.configPath],
+      { stdout: out, stderr: err, env: { ...process.env, ...AWS_ENV, ...env } },
+    );
     this.record(stdout);
     this.record(stderr);
     return { code, stdout, stderr };

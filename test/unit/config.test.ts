@@ -40,7 +40,10 @@ describe('configuration', () => {
   it('accepts a minimal target and fills defaults in milliseconds', () => {
     const cfg = parseConfig(stringify(base()), { baseDir: '/etc/rotator' });
     expect(cfg.stores.file?.path).toBe('/etc/rotator/secrets.json');
-    expect(cfg.targets[0]).toMatchObject({ maxAgeMs: 30 * 86_400_000, gate: { minOverlapMs: 3_600_000, maxWaitMs: 7 * 86_400_000, manualConfirm: false, probes: [] } });
+    expect(cfg.targets[0]).toMatchObject({
+      maxAgeMs: 30 * 86_400_000,
+      gate: { minOverlapMs: 3_600_000, maxWaitMs: 7 * 86_400_000, manualConfirm: false, probes: [] },
+    });
     expect(cfg.retry).toEqual({ attempts: 5, budgetMs: 30_000, minDelayMs: 200 });
   });
 
@@ -57,35 +60,178 @@ describe('configuration', () => {
     ['a document that is not a mapping', '- just\n- a list', '', /must be a YAML mapping/],
     ['an unknown top-level key (a typo)', (c) => (c.target = []), '', /unknown key "target"/],
     ['an unknown key inside a target', (c) => (target(c).maxAgeDay = 3), 'targets.0', /unknown key "maxAgeDay"/],
-    ['an unknown key inside the gate', (c) => (target(c).gate = { minOverlap: 3 }), 'targets.0.gate', /unknown key "minOverlap"/],
+    [
+      'an unknown key inside the gate',
+      (c) => (target(c).gate = { minOverlap: 3 }),
+      'targets.0.gate',
+      /unknown key "minOverlap"/,
+    ],
     ['no targets at all', (c) => (c.targets = []), 'targets', /at least one target/],
     ['a missing accountSid', (c) => delete target(c).accountSid, 'targets.0.accountSid', /is required/],
-    ['a malformed accountSid', (c) => (target(c).accountSid = 'AC123'), 'targets.0.accountSid', /AC followed by 32 hex/],
+    [
+      'a malformed accountSid',
+      (c) => (target(c).accountSid = 'AC123'),
+      'targets.0.accountSid',
+      /AC followed by 32 hex/,
+    ],
     ['an unknown keyType', (c) => (target(c).keyType = 'main'), 'targets.0.keyType', /"standard" or "restricted"/],
-    ['a restricted key without a policy', (c) => (target(c).keyType = 'restricted'), 'targets.0.policy', /is required for keyType "restricted"/],
-    ['a policy on a standard key', (c) => (target(c).policy = 'inherit'), 'targets.0.policy', /only for keyType "restricted"/],
-    ['a malformed permission', (c) => Object.assign(target(c), { keyType: 'restricted', policy: { allow: ['messaging:read'] } }), 'targets.0.policy.allow.0', /\/twilio\/<product>/],
-    ['more than 100 permissions', (c) => Object.assign(target(c), { keyType: 'restricted', policy: { allow: Array.from({ length: 101 }, (_, i) => `/twilio/messaging/m${i}/read`) } }), 'targets.0.policy.allow', /at most 100/],
-    ['an empty allow list', (c) => Object.assign(target(c), { keyType: 'restricted', policy: { allow: [] } }), 'targets.0.policy.allow', /at least one permission/],
-    ['a restricted policy nothing can verify, without validationUrl', (c) => Object.assign(target(c), { keyType: 'restricted', policy: { allow: ['/twilio/voice/calls/create'] } }), 'targets.0.validationUrl', /is required/],
-    ['a restricted key outside us1', (c) => Object.assign(target(c), { keyType: 'restricted', region: 'ie1', policy: { allow: ['/twilio/messaging/messages/list'] } }), 'targets.0.region', /only in us1/],
-    ['a validation URL off twilio.com', (c) => (target(c).validationUrl = 'https://evil.example.com/collect'), 'targets.0.validationUrl', /twilio\.com/],
-    ['a prefix too long for FriendlyName', (c) => (target(c).friendlyNamePrefix = 'p'.repeat(33)), 'targets.0.friendlyNamePrefix', /at most 32/],
-    ['a prefix with odd characters', (c) => (target(c).friendlyNamePrefix = 'rot app'), 'targets.0.friendlyNamePrefix', /may hold only/],
-    ['an empty prefix', (c) => (target(c).friendlyNamePrefix = ''), 'targets.0.friendlyNamePrefix', /must not be empty/],
-    ['a store that is not configured', (c) => (target(c).secret = { store: 'aws', secretId: 'x' }), 'targets.0.secret.store', /stores.aws is not configured/],
-    ['an unknown store name', (c) => (target(c).secret = { store: 'vault', secretId: 'x' }), 'targets.0.secret.store', /"file" or "aws"/],
-    ['the admin secret equal to the rotated secret', (c) => (target(c).admin = { store: 'file', secretId: 'twilio/app' }), 'targets.0.admin.secretId', /must differ/],
-    ['two targets with one name', (c) => c.targets.push({ ...target(c), friendlyNamePrefix: 'other-', secret: { store: 'file', secretId: 'b' } }), 'targets.1.name', /duplicates/],
-    ['two targets sharing a secret', (c) => c.targets.push({ ...target(c), name: 'b', friendlyNamePrefix: 'other-' }), 'targets.1.secret.secretId', /already rotated by target "app"/],
-    ['overlapping prefixes on one account', (c) => c.targets.push({ ...target(c), name: 'b', friendlyNamePrefix: 'rot-app-b-', secret: { store: 'file', secretId: 'b' } }), 'targets.1.friendlyNamePrefix', /overlaps/],
-    ['a negative overlap', (c) => (target(c).gate = { minOverlapSeconds: -5 }), 'targets.0.gate.minOverlapSeconds', /0 or more/],
-    ['a maximum wait shorter than the overlap', (c) => (target(c).gate = { minOverlapSeconds: 600, maxWaitSeconds: 60 }), 'targets.0.gate.maxWaitSeconds', /at least gate.minOverlapSeconds/],
+    [
+      'a restricted key without a policy',
+      (c) => (target(c).keyType = 'restricted'),
+      'targets.0.policy',
+      /is required for keyType "restricted"/,
+    ],
+    [
+      'a policy on a standard key',
+      (c) => (target(c).policy = 'inherit'),
+      'targets.0.policy',
+      /only for keyType "restricted"/,
+    ],
+    [
+      'a malformed permission',
+      (c) => Object.assign(target(c), { keyType: 'restricted', policy: { allow: ['messaging:read'] } }),
+      'targets.0.policy.allow.0',
+      /\/twilio\/<product>/,
+    ],
+    [
+      'more than 100 permissions',
+      (c) =>
+        Object.assign(target(c), {
+          keyType: 'restricted',
+          policy: { allow: Array.from({ length: 101 }, (_, i) => `/twilio/messaging/m${i}/read`) },
+        }),
+      'targets.0.policy.allow',
+      /at most 100/,
+    ],
+    [
+      'an empty allow list',
+      (c) => Object.assign(target(c), { keyType: 'restricted', policy: { allow: [] } }),
+      'targets.0.policy.allow',
+      /at least one permission/,
+    ],
+    [
+      'a restricted policy nothing can verify, without validationUrl',
+      (c) => Object.assign(target(c), { keyType: 'restricted', policy: { allow: ['/twilio/voice/calls/create'] } }),
+      'targets.0.validationUrl',
+      /is required/,
+    ],
+    [
+      'a restricted key outside us1',
+      (c) =>
+        Object.assign(target(c), {
+          keyType: 'restricted',
+          region: 'ie1',
+          policy: { allow: ['/twilio/messaging/messages/list'] },
+        }),
+      'targets.0.region',
+      /only in us1/,
+    ],
+    [
+      'a validation URL off twilio.com',
+      (c) => (target(c).validationUrl = 'https://evil.example.com/collect'),
+      'targets.0.validationUrl',
+      /twilio\.com/,
+    ],
+    [
+      'a prefix too long for FriendlyName',
+      (c) => (target(c).friendlyNamePrefix = 'p'.repeat(33)),
+      'targets.0.friendlyNamePrefix',
+      /at most 32/,
+    ],
+    [
+      'a prefix with odd characters',
+      (c) => (target(c).friendlyNamePrefix = 'rot app'),
+      'targets.0.friendlyNamePrefix',
+      /may hold only/,
+    ],
+    [
+      'an empty prefix',
+      (c) => (target(c).friendlyNamePrefix = ''),
+      'targets.0.friendlyNamePrefix',
+      /must not be empty/,
+    ],
+    [
+      'a store that is not configured',
+      (c) => (target(c).secret = { store: 'aws', secretId: 'x' }),
+      'targets.0.secret.store',
+      /stores.aws is not configured/,
+    ],
+    [
+      'an unknown store name',
+      (c) => (target(c).secret = { store: 'vault', secretId: 'x' }),
+      'targets.0.secret.store',
+      /"file" or "aws"/,
+    ],
+    [
+      'the admin secret equal to the rotated secret',
+      (c) => (target(c).admin = { store: 'file', secretId: 'twilio/app' }),
+      'targets.0.admin.secretId',
+      /must differ/,
+    ],
+    [
+      'two targets with one name',
+      (c) => c.targets.push({ ...target(c), friendlyNamePrefix: 'other-', secret: { store: 'file', secretId: 'b' } }),
+      'targets.1.name',
+      /duplicates/,
+    ],
+    [
+      'two targets sharing a secret',
+      (c) => c.targets.push({ ...target(c), name: 'b', friendlyNamePrefix: 'other-' }),
+      'targets.1.secret.secretId',
+      /already rotated by target "app"/,
+    ],
+    [
+      'overlapping prefixes on one account',
+      (c) =>
+        c.targets.push({
+          ...target(c),
+          name: 'b',
+          friendlyNamePrefix: 'rot-app-b-',
+          secret: { store: 'file', secretId: 'b' },
+        }),
+      'targets.1.friendlyNamePrefix',
+      /overlaps/,
+    ],
+    [
+      'a negative overlap',
+      (c) => (target(c).gate = { minOverlapSeconds: -5 }),
+      'targets.0.gate.minOverlapSeconds',
+      /0 or more/,
+    ],
+    [
+      'a maximum wait shorter than the overlap',
+      (c) => (target(c).gate = { minOverlapSeconds: 600, maxWaitSeconds: 60 }),
+      'targets.0.gate.maxWaitSeconds',
+      /at least gate.minOverlapSeconds/,
+    ],
     ['maxAgeDays as text', (c) => (target(c).maxAgeDays = 'thirty'), 'targets.0.maxAgeDays', /must be a number/],
-    ['a probe without a URL scheme', (c) => (target(c).gate = { probes: [{ url: 'app.internal/health', field: 'keySid' }] }), 'targets.0.gate.probes.0.url', /http\(s\) URL/],
-    ['a probe field that is not a dot path', (c) => (target(c).gate = { probes: [{ url: 'http://a/h', field: 'twilio..sid' }] }), 'targets.0.gate.probes.0.field', /dot path/],
-    ['a probe header without its env variable', (c) => (target(c).gate = { probes: [{ url: 'http://a/h', field: 'sid', headerName: 'Authorization' }] }), 'targets.0.gate.probes.0.headerName', /set both or neither/],
-    ['a probe header whose env variable is unset', (c) => (target(c).gate = { probes: [{ url: 'http://a/h', field: 'sid', headerName: 'Authorization', headerValueEnv: 'PROBE_TOKEN' }] }), 'targets.0.gate.probes.0.headerValueEnv', /PROBE_TOKEN is not set/],
+    [
+      'a probe without a URL scheme',
+      (c) => (target(c).gate = { probes: [{ url: 'app.internal/health', field: 'keySid' }] }),
+      'targets.0.gate.probes.0.url',
+      /http\(s\) URL/,
+    ],
+    [
+      'a probe field that is not a dot path',
+      (c) => (target(c).gate = { probes: [{ url: 'http://a/h', field: 'twilio..sid' }] }),
+      'targets.0.gate.probes.0.field',
+      /dot path/,
+    ],
+    [
+      'a probe header without its env variable',
+      (c) => (target(c).gate = { probes: [{ url: 'http://a/h', field: 'sid', headerName: 'Authorization' }] }),
+      'targets.0.gate.probes.0.headerName',
+      /set both or neither/,
+    ],
+    [
+      'a probe header whose env variable is unset',
+      (c) =>
+        (target(c).gate = {
+          probes: [{ url: 'http://a/h', field: 'sid', headerName: 'Authorization', headerValueEnv: 'PROBE_TOKEN' }],
+        }),
+      'targets.0.gate.probes.0.headerValueEnv',
+      /PROBE_TOKEN is not set/,
+    ],
     ['an unset ${ENV} reference', (c) => (target(c).accountSid = '${NOPE}'), 'targets.0.accountSid', /NOPE is not set/],
     ['retry attempts out of range', (c) => (c.retry = { attempts: 0 }), 'retry.attempts', /at least 1/],
     ['an invalid AWS region', (c) => (c.stores.aws = { region: 'europe' }), 'stores.aws.region', /AWS region/],

@@ -28,11 +28,17 @@ describe('file store', () => {
     expect(await store.putPending('a', T(2), 'v2')).toBe('stored');
     await store.promote('a', T(2));
     const s = await store.read('a');
-    expect(s?.versions.map((v) => [v.versionId, v.stages])).toEqual([[T(1), [PREVIOUS]], [T(2), [CURRENT]]]);
+    expect(s?.versions.map((v) => [v.versionId, v.stages])).toEqual([
+      [T(1), [PREVIOUS]],
+      [T(2), [CURRENT]],
+    ]);
     await store.putPending('a', T(3), 'v3');
     await store.promote('a', T(3));
     const after = await store.read('a');
-    expect(after?.versions.map((v) => [v.versionId, v.stages])).toEqual([[T(2), [PREVIOUS]], [T(3), [CURRENT]]]);
+    expect(after?.versions.map((v) => [v.versionId, v.stages])).toEqual([
+      [T(2), [PREVIOUS]],
+      [T(3), [CURRENT]],
+    ]);
     expect(after?.allVersionIds).toEqual([T(1), T(2), T(3)]);
   });
 

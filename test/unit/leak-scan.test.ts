@@ -18,6 +18,8 @@ describe('leak scan and redaction', () => {
   it('redacts registered secrets anywhere in a message and secret-named fields whatever they hold', () => {
     registerSecret('Qw3rtY7uIo9pAs1dFg5hJk2lZx4cVb6n');
     expect(redact('the key Qw3rtY7uIo9pAs1dFg5hJk2lZx4cVb6n failed')).toBe('the key [REDACTED] failed');
-    expect(redactValue({ nested: { authToken: 'never-registered-value', note: ['Qw3rtY7uIo9pAs1dFg5hJk2lZx4cVb6n'] } })).toEqual({ nested: { authToken: '[REDACTED]', note: ['[REDACTED]'] } });
+    expect(
+      redactValue({ nested: { authToken: 'never-registered-value', note: ['Qw3rtY7uIo9pAs1dFg5hJk2lZx4cVb6n'] } }),
+    ).toEqual({ nested: { authToken: '[REDACTED]', note: ['[REDACTED]'] } });
   });
 });

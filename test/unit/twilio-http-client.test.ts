@@ -23,10 +23,18 @@ interface Seen {
 }
 
 function listen(server: http.Server | https.Server | net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
 }
 
-function recorder(seen: Seen[], answer: (req: http.IncomingMessage) => { status: number; body: string } = () => ({ status: 200, body: '{"ok":true}' })) {
+function recorder(
+  seen: Seen[],
+  answer: (req: http.IncomingMessage) => { status: number; body: string } = () => ({
+    status: 200,
+    body: '{"ok":true}',
+  }),
+) {
   return (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -40,10 +48,20 @@ function recorder(seen: Seen[], answer: (req: http.IncomingMessage) => { status:
 
 describe('formEncode', () => {
   it('writes forms as twilio-node does: repeated keys for arrays, RFC 3986 escapes, undefined left out', () => {
-    expect(formEncode({ FriendlyName: 'a b&c=d', KeyType: 'restricted', Skip: undefined, Empty: null, Tags: ['x', 'y'], n: 3, yes: true })).toBe(
-      'FriendlyName=a%20b%26c%3Dd&KeyType=restricted&Empty=&Tags=x&Tags=y&n=3&yes=true',
+    expect(
+      formEncode({
+        FriendlyName: 'a b&c=d',
+        KeyType: 'restricted',
+        Skip: undefined,
+        Empty: null,
+        Tags: ['x', 'y'],
+        n: 3,
+        yes: true,
+      }),
+    ).toBe('FriendlyName=a%20b%26c%3Dd&KeyType=restricted&Empty=&Tags=x&Tags=y&n=3&yes=true');
+    expect(formEncode({ Policy: { allow: ['/twilio/messaging/messages/read'] } })).toBe(
+      `Policy=${encodeURIComponent('{"allow":["/twilio/messaging/messages/read"]}')}`,
     );
-    expect(formEncode({ Policy: { allow: ['/twilio/messaging/messages/read'] } })).toBe(`Policy=${encodeURIComponent('{"allow":["/twilio/messaging/messages/read"]}')}`);
     expect(formEncode(undefined)).toBe('');
   });
 });
@@ -53,7 +71,13 @@ describe('TwilioHttpClient over plain HTTP', () => {
   let server: http.Server;
   let base: string;
   beforeAll(async () => {
-    server = http.createServer(recorder(seen, (req) => (req.url?.startsWith('/slow') ? { status: 200, body: '' } : { status: req.url?.startsWith('/missing') ? 404 : 201, body: '{"sid":"SK1"}' })));
+    server = http.createServer(
+      recorder(seen, (req) =>
+        req.url?.startsWith('/slow')
+          ? { status: 200, body: '' }
+          : { status: req.url?.startsWith('/missing') ? 404 : 201, body: '{"sid":"SK1"}' },
+      ),
+    );
     base = `http://127.0.0.1:${await listen(server)}`;
   });
   afterAll(() => server.close());
@@ -73,7 +97,11 @@ describe('TwilioHttpClient over plain HTTP', () => {
     expect(res).toMatchObject({ statusCode: 201, body: '{"sid":"SK1"}' });
     expect(seen).toHaveLength(1);
     const [req] = seen;
-    expect(req).toMatchObject({ method: 'POST', url: '/v1/Keys?Existing=1&PageSize=50', body: 'FriendlyName=rotator%20key&AccountSid=AC1' });
+    expect(req).toMatchObject({
+      method: 'POST',
+      url: '/v1/Keys?Existing=1&PageSize=50',
+      body: 'FriendlyName=rotator%20key&AccountSid=AC1',
+    });
     expect(req!.headers).toMatchObject({
       authorization: `Basic ${Buffer.from('SKuser:pw').toString('base64')}`,
       'x-twilio-original-host': 'iam.twilio.com',
@@ -85,8 +113,12 @@ describe('TwilioHttpClient over plain HTTP', () => {
 
   it('routes by product with a map, and names a product it has no URL for', async () => {
     const client = new TwilioHttpClient({ baseUrl: { iam: base } });
-    await expect(client.request({ method: 'get', uri: 'https://iam.dublin.ie1.twilio.com/v1/Keys' })).resolves.toMatchObject({ statusCode: 201 });
-    await expect(client.request({ method: 'get', uri: 'https://api.twilio.com/2010-04-01/Accounts.json' })).rejects.toThrow(/no base URL configured for Twilio product "api".*twilio\.baseUrl/);
+    await expect(
+      client.request({ method: 'get', uri: 'https://iam.dublin.ie1.twilio.com/v1/Keys' }),
+    ).resolves.toMatchObject({ statusCode: 201 });
+    await expect(
+      client.request({ method: 'get', uri: 'https://api.twilio.com/2010-04-01/Accounts.json' }),
+    ).rejects.toThrow(/no base URL configured for Twilio product "api".*twilio\.baseUrl/);
     expect(seen).toHaveLength(1);
   });
 
@@ -110,7 +142,9 @@ describe('TwilioHttpClient over plain HTTP', () => {
     });
     const port = await listen(cut);
     try {
-      const err = await new TwilioHttpClient({ timeoutMs: 5_000 }).request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` }).catch((e: unknown) => e);
+      const err = await new TwilioHttpClient({ timeoutMs: 5_000 })
+        .request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ECONNRESET' });
       expect(isRetryable(undefined, err)).toBe(true);
     } finally {
@@ -122,8 +156,13 @@ describe('TwilioHttpClient over plain HTTP', () => {
     const hang = http.createServer(() => undefined);
     const port = await listen(hang);
     try {
-      const err = await new TwilioHttpClient({ timeoutMs: 150 }).request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringMatching(/timed out after 150 ms \(GET 127\.0\.0\.1:\d+\/v1\/Keys\)/) });
+      const err = await new TwilioHttpClient({ timeoutMs: 150 })
+        .request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'ETIMEDOUT',
+        message: expect.stringMatching(/timed out after 150 ms \(GET 127\.0\.0\.1:\d+\/v1\/Keys\)/),
+      });
       expect(isRetryable(undefined, err)).toBe(true);
     } finally {
       hang.closeAllConnections();
@@ -144,8 +183,31 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
   beforeAll(async () => {
     // A throwaway self-signed certificate for localhost, made for this run only.
     dir = mkdtempSync(join(tmpdir(), 'tkr-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, recorder(seen));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    server = https.createServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      recorder(seen),
+    );
     target = `https://localhost:${await listen(server)}`;
     // The smallest CONNECT proxy: note the tunnel asked for, then splice the sockets.
     proxy = net.createServer((client) => {
@@ -170,7 +232,10 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
   afterEach(() => {
     seen.splice(0);
     connects.splice(0);
-    for (const [k, v] of [['TWILIO_CA_BUNDLE', saved.ca], ['HTTP_PROXY', saved.proxy]] as const) {
+    for (const [k, v] of [
+      ['TWILIO_CA_BUNDLE', saved.ca],
+      ['HTTP_PROXY', saved.proxy],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -178,15 +243,24 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
 
   it('trusts only what TWILIO_CA_BUNDLE names', async () => {
     delete process.env.TWILIO_CA_BUNDLE;
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(/self[- ]signed/i);
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(
+      /self[- ]signed/i,
+    );
     process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).resolves.toMatchObject({ statusCode: 200 });
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).resolves.toMatchObject({
+      statusCode: 200,
+    });
   });
 
   it('tunnels https through HTTP_PROXY', async () => {
     process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
     process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-    const res = await new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys`, username: 'SKuser', password: 'pw' });
+    const res = await new TwilioHttpClient().request({
+      method: 'get',
+      uri: `${target}/v1/Keys`,
+      username: 'SKuser',
+      password: 'pw',
+    });
     expect(res.statusCode).toBe(200);
     expect(connects).toEqual([`localhost:${new URL(target).port}`]);
     expect(seen[0]).toMatchObject({ url: '/v1/Keys' });
@@ -194,9 +268,13 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
 
   it('says which variable is wrong when the CA file or the proxy URL is unusable', async () => {
     process.env.TWILIO_CA_BUNDLE = join(dir, 'missing.pem');
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(/TWILIO_CA_BUNDLE=.*missing\.pem cannot be read \(ENOENT\)/);
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(
+      /TWILIO_CA_BUNDLE=.*missing\.pem cannot be read \(ENOENT\)/,
+    );
     delete process.env.TWILIO_CA_BUNDLE;
     process.env.HTTP_PROXY = 'not a url';
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(/HTTP_PROXY is not a URL/);
+    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(
+      /HTTP_PROXY is not a URL/,
+    );
   });
 });

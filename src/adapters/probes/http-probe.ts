@@ -15,11 +15,16 @@ function pick(value: unknown, path: string): unknown {
  * Asks one consumer which key it uses. The consumer answers JSON in which `field` holds the key SID.
  * Any failure is a "not yet", never an error: the gate simply keeps the old key alive.
  */
-export async function runProbe(probe: ProbeConfig, expectedSid: string, env: NodeJS.ProcessEnv = process.env): Promise<ProbeResult> {
+export async function runProbe(
+  probe: ProbeConfig,
+  expectedSid: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProbeResult> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (probe.headerName && probe.headerValueEnv) {
     const value = env[probe.headerValueEnv];
-    if (!value) return { url: probe.url, ok: false, problem: `environment variable ${probe.headerValueEnv} is not set` };
+    if (!value)
+      return { url: probe.url, ok: false, problem: `environment variable ${probe.headerValueEnv} is not set` };
     headers[probe.headerName] = value;
   }
   try {
@@ -32,16 +37,33 @@ export async function runProbe(probe: ProbeConfig, expectedSid: string, env: Nod
       return { url: probe.url, ok: false, problem: 'did not answer JSON' };
     }
     const reported = pick(body, probe.field);
-    if (typeof reported !== 'string') return { url: probe.url, ok: false, problem: `has no string at "${probe.field}"` };
+    if (typeof reported !== 'string')
+      return { url: probe.url, ok: false, problem: `has no string at "${probe.field}"` };
     // Only a key SID is echoed back; anything else might be a secret the consumer put there by mistake.
     const safe = /^SK[0-9a-fA-F]{32}$/.test(reported) ? reported : '(not a key SID)';
-    return { url: probe.url, reported: safe, ok: reported === expectedSid, ...(reported === expectedSid ? {} : { problem: `reports ${safe}, not ${expectedSid}` }) };
+    return {
+      url: probe.url,
+      reported: safe,
+      ok: reported === expectedSid,
+      ...(reported === expectedSid ? {} : { problem: `reports ${safe}, not ${expectedSid}` }),
+    };
   } catch (err) {
     const e = err as { name?: string; cause?: { code?: string } };
-    return { url: probe.url, ok: false, problem: e.name === 'TimeoutError' ? `no answer within ${probe.timeoutMs} ms` : `unreachable (${redact(e.cause?.code ?? e.name ?? 'error')})` };
+    return {
+      url: probe.url,
+      ok: false,
+      problem:
+        e.name === 'TimeoutError'
+          ? `no answer within ${probe.timeoutMs} ms`
+          : `unreachable (${redact(e.cause?.code ?? e.name ?? 'error')})`,
+    };
   }
 }
 
-export async function runProbes(probes: readonly ProbeConfig[], expectedSid: string, env?: NodeJS.ProcessEnv): Promise<ProbeResult[]> {
+export async function runProbes(
+  probes: readonly ProbeConfig[],
+  expectedSid: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<ProbeResult[]> {
   return Promise.all(probes.map((p) => runProbe(p, expectedSid, env)));
 }

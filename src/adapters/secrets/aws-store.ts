@@ -9,7 +9,14 @@ import {
   UpdateSecretVersionStageCommand,
   type ListSecretVersionIdsResponse,
 } from '@aws-sdk/client-secrets-manager';
-import { CURRENT, PENDING, type PutResult, type SecretStore, type StoredSecret, type StoredVersion } from '../../core/ports.js';
+import {
+  CURRENT,
+  PENDING,
+  type PutResult,
+  type SecretStore,
+  type StoredSecret,
+  type StoredVersion,
+} from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../log.js';
 import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
@@ -34,7 +41,8 @@ const nameOf = (err: unknown) => (err as AwsErrorShape | undefined)?.name;
 
 function awsRetryable(err: unknown): boolean {
   const name = nameOf(err);
-  if (name === 'ThrottlingException' || name === 'InternalServiceError' || name === 'TooManyRequestsException') return true;
+  if (name === 'ThrottlingException' || name === 'InternalServiceError' || name === 'TooManyRequestsException')
+    return true;
   return isRetryable(statusOf(err), err);
 }
 
@@ -46,7 +54,7 @@ function hintFor(name: string | undefined, secretId: string): string | undefined
       return `the secret ${secretId} may be scheduled for deletion; restore it with "aws secretsmanager restore-secret --secret-id ${secretId}"`;
     case 'DecryptionFailure':
     case 'EncryptionFailure':
-      return 'the rotator cannot use the secret\'s KMS key; grant kms:Decrypt and kms:GenerateDataKey';
+      return "the rotator cannot use the secret's KMS key; grant kms:Decrypt and kms:GenerateDataKey";
     case 'ThrottlingException':
       return 'Secrets Manager kept throttling through every retry; the next run resumes where this one stopped';
     default:
@@ -73,11 +81,20 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       return await withRetry(fn, options.retry, awsRetryable, options.signal);
     } catch (err) {
       const name = nameOf(err);
-      const hint = hintFor(name, secretId) ?? (awsRetryable(err) ? `Secrets Manager kept failing (${name ?? 'network error'}) through every retry; the next run resumes where this one stopped` : undefined);
+      const hint =
+        hintFor(name, secretId) ??
+        (awsRetryable(err)
+          ? `Secrets Manager kept failing (${name ?? 'network error'}) through every retry; the next run resumes where this one stopped`
+          : undefined);
       throw new RemoteError(
         'secrets-manager',
         operation,
-        { ...(statusOf(err) !== undefined ? { status: statusOf(err) } : {}), ...(name ? { code: name } : {}), retryable: awsRetryable(err), ...(hint ? { hint } : {}) },
+        {
+          ...(statusOf(err) !== undefined ? { status: statusOf(err) } : {}),
+          ...(name ? { code: name } : {}),
+          retryable: awsRetryable(err),
+          ...(hint ? { hint } : {}),
+        },
         `Secrets Manager ${operation} on ${secretId} failed: ${name ?? 'error'}${(err as AwsErrorShape).message ? ` (${(err as AwsErrorShape).message})` : ''}${hint ? `. Fix: ${hint}` : ''}`,
         { cause: err },
       );
@@ -95,7 +112,8 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     }
   };
 
-  const describe = (secretId: string) => call('DescribeSecret', secretId, () => client.send(new DescribeSecretCommand({ SecretId: secretId })));
+  const describe = (secretId: string) =>
+    call('DescribeSecret', secretId, () => client.send(new DescribeSecretCommand({ SecretId: secretId })));
 
   return {
     kind: 'aws',
@@ -109,7 +127,14 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       try {
         do {
           const page: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, () =>
-            client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, MaxResults: 100, ...(next ? { NextToken: next } : {}) })),
+            client.send(
+              new ListSecretVersionIdsCommand({
+                SecretId: secretId,
+                IncludeDeprecated: true,
+                MaxResults: 100,
+                ...(next ? { NextToken: next } : {}),
+              }),
+            ),
           );
           all.push(...(page.Versions ?? []));
           next = page.NextToken;
@@ -120,7 +145,12 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       }
       const meta = await describe(secretId);
       if (meta.DeletedDate) {
-        throw new RemoteError('secrets-manager', 'DescribeSecret', { retryable: false, code: 'ScheduledForDeletion' }, `secret ${secretId} is scheduled for deletion; restore it with "aws secretsmanager restore-secret --secret-id ${secretId}" (nothing was changed)`);
+        throw new RemoteError(
+          'secrets-manager',
+          'DescribeSecret',
+          { retryable: false, code: 'ScheduledForDeletion' },
+          `secret ${secretId} is scheduled for deletion; restore it with "aws secretsmanager restore-secret --secret-id ${secretId}" (nothing was changed)`,
+        );
       }
 
       const versions: StoredVersion[] = [];
@@ -128,7 +158,9 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         if (stages.length === 0) continue;
         let got: { SecretString?: string; CreatedDate?: Date } = {};
         try {
-          got = await call('GetSecretValue', secretId, () => client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId })));
+          got = await call('GetSecretValue', secretId, () =>
+            client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId })),
+          );
         } catch (err) {
           // A rotation Secrets Manager started labels a version before anything is stored in it.
           if (!(err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')) throw err;
@@ -144,38 +176,84 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       }
       const ids = new Set(all.map((v) => v.VersionId).filter((v): v is string => Boolean(v)));
       for (const v of versions) ids.add(v.versionId);
-      return { secretId, versions, allVersionIds: [...ids], tags: Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])) };
+      return {
+        secretId,
+        versions,
+        allVersionIds: [...ids],
+        tags: Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      };
     },
 
     async create(secretId, token, value) {
-      const created = await put('CreateSecret', secretId, () => client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value })));
+      const created = await put('CreateSecret', secretId, () =>
+        client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value })),
+      );
       if (created !== 'token-conflict') return created;
       // The name exists. A secret made without a value (Terraform, the console) gets its first
       // version as AWSCURRENT; one that already has a current version belongs to someone else's run.
       const stages = (await describe(secretId)).VersionIdsToStages ?? {};
       if (Object.values(stages).some((s) => s.includes(CURRENT))) return 'token-conflict';
-      return put('PutSecretValue', secretId, () => client.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: token, SecretString: value, VersionStages: [CURRENT] })));
+      return put('PutSecretValue', secretId, () =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            ClientRequestToken: token,
+            SecretString: value,
+            VersionStages: [CURRENT],
+          }),
+        ),
+      );
     },
 
     // Same token and same value is a success on AWS: a rerun after a crash lands here harmlessly.
     putPending: (secretId, token, value) =>
-      put('PutSecretValue', secretId, () => client.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: token, SecretString: value, VersionStages: [PENDING] }))),
+      put('PutSecretValue', secretId, () =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            ClientRequestToken: token,
+            SecretString: value,
+            VersionStages: [PENDING],
+          }),
+        ),
+      ),
 
     async promote(secretId, token) {
       // Another rotator may move the label between our describe and our move; the move then fails
       // with InvalidParameterException and a fresh look shows the work already done.
       for (let attempt = 0; ; attempt++) {
         const stages = (await describe(secretId)).VersionIdsToStages ?? {};
-        if (!(token in stages)) throw new RemoteError('secrets-manager', 'UpdateSecretVersionStage', { retryable: false }, `secret ${secretId} has no labelled version ${token} to promote`);
+        if (!(token in stages))
+          throw new RemoteError(
+            'secrets-manager',
+            'UpdateSecretVersionStage',
+            { retryable: false },
+            `secret ${secretId} has no labelled version ${token} to promote`,
+          );
         const holder = Object.entries(stages).find(([, s]) => s.includes(CURRENT))?.[0];
         try {
           if (holder !== token) {
             await call('UpdateSecretVersionStage', secretId, () =>
-              client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: CURRENT, MoveToVersionId: token, ...(holder ? { RemoveFromVersionId: holder } : {}) })),
+              client.send(
+                new UpdateSecretVersionStageCommand({
+                  SecretId: secretId,
+                  VersionStage: CURRENT,
+                  MoveToVersionId: token,
+                  ...(holder ? { RemoveFromVersionId: holder } : {}),
+                }),
+              ),
             );
           }
           if (stages[token]?.includes(PENDING)) {
-            await call('UpdateSecretVersionStage', secretId, () => client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: PENDING, RemoveFromVersionId: token })));
+            await call('UpdateSecretVersionStage', secretId, () =>
+              client.send(
+                new UpdateSecretVersionStageCommand({
+                  SecretId: secretId,
+                  VersionStage: PENDING,
+                  RemoveFromVersionId: token,
+                }),
+              ),
+            );
           }
           return;
         } catch (err) {
@@ -188,11 +266,26 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     async abandonPending(secretId, token) {
       const stages = (await describe(secretId)).VersionIdsToStages ?? {};
       if (!stages[token]?.includes(PENDING)) return;
-      await call('UpdateSecretVersionStage', secretId, () => client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: PENDING, RemoveFromVersionId: token })));
+      await call('UpdateSecretVersionStage', secretId, () =>
+        client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: secretId,
+            VersionStage: PENDING,
+            RemoveFromVersionId: token,
+          }),
+        ),
+      );
     },
 
     async setTags(secretId, tags) {
-      await call('TagResource', secretId, () => client.send(new TagResourceCommand({ SecretId: secretId, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) })));
+      await call('TagResource', secretId, () =>
+        client.send(
+          new TagResourceCommand({
+            SecretId: secretId,
+            Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        ),
+      );
     },
   };
 }

@@ -14,12 +14,17 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs
       await handle.close();
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create lock file ${lockPath}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new Error(`cannot create lock file ${lockPath}`, { cause: err });
       if (await isStale(lockPath)) {
         await unlink(lockPath).catch(() => undefined);
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`file store ${path} stayed locked for ${waitMs} ms by another process (lock file ${lockPath})`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(
+          `file store ${path} stayed locked for ${waitMs} ms by another process (lock file ${lockPath})`,
+          { cause: err },
+        );
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
     }
   }

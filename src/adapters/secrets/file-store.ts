@@ -34,7 +34,13 @@ interface FileDocument {
 }
 
 function storeError(path: string, operation: string, message: string, cause?: unknown): RemoteError {
-  return new RemoteError('file-store', operation, { retryable: false }, `file store ${path}: ${message}`, cause ? { cause } : undefined);
+  return new RemoteError(
+    'file-store',
+    operation,
+    { retryable: false },
+    `file store ${path}: ${message}`,
+    cause ? { cause } : undefined,
+  );
 }
 
 async function load(path: string): Promise<FileDocument> {
@@ -97,14 +103,20 @@ function trim(secret: FileSecret): void {
 
 export function fileStore(path: string, now: () => number = Date.now): SecretStore {
   const change = async <T>(operation: string, fn: (doc: FileDocument) => T | Promise<T>): Promise<T> =>
-    mkdir(dirname(path), { recursive: true, mode: 0o700 }).then(() => withFileLock(path, async () => {
-      const doc = await load(path);
-      const result = await fn(doc);
-      await save(path, doc);
-      return result;
-    })).catch((err: unknown) => {
-      throw err instanceof RemoteError ? err : storeError(path, operation, err instanceof Error ? err.message : String(err), err);
-    });
+    mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      .then(() =>
+        withFileLock(path, async () => {
+          const doc = await load(path);
+          const result = await fn(doc);
+          await save(path, doc);
+          return result;
+        }),
+      )
+      .catch((err: unknown) => {
+        throw err instanceof RemoteError
+          ? err
+          : storeError(path, operation, err instanceof Error ? err.message : String(err), err);
+      });
 
   const mustExist = (doc: FileDocument, secretId: string, operation: string): FileSecret => {
     const secret = doc.secrets[secretId];
@@ -132,7 +144,12 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
       for (const v of labelled) registerSecret(v.value);
       return {
         secretId,
-        versions: labelled.map((v) => ({ versionId: v.versionId, stages: [...v.stages], createdAtMs: Date.parse(v.createdAt), value: v.value })),
+        versions: labelled.map((v) => ({
+          versionId: v.versionId,
+          stages: [...v.stages],
+          createdAtMs: Date.parse(v.createdAt),
+          value: v.value,
+        })),
         allVersionIds: secret.versions.map((v) => v.versionId),
         tags: { ...secret.tags },
       };
@@ -145,14 +162,17 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
           const v = existing.versions.find((x) => x.versionId === token);
           if (v) return v.value === value ? 'already-stored' : 'token-conflict';
           // Like Secrets Manager: a secret with no current version takes its first one as AWSCURRENT.
-          return existing.versions.some((x) => x.stages.includes(CURRENT)) ? 'token-conflict' : addVersion(existing, token, value, [CURRENT]);
+          return existing.versions.some((x) => x.stages.includes(CURRENT))
+            ? 'token-conflict'
+            : addVersion(existing, token, value, [CURRENT]);
         }
         const secret: FileSecret = { createdAt: new Date(now()).toISOString(), tags: {}, versions: [] };
         doc.secrets[secretId] = secret;
         return addVersion(secret, token, value, [CURRENT]);
       }),
 
-    putPending: (secretId, token, value) => change('putPending', (doc) => addVersion(mustExist(doc, secretId, 'putPending'), token, value, [PENDING])),
+    putPending: (secretId, token, value) =>
+      change('putPending', (doc) => addVersion(mustExist(doc, secretId, 'putPending'), token, value, [PENDING])),
 
     promote: (secretId, token) =>
       change('promote', (doc) => {

@@ -22,12 +22,18 @@ function hintFor(operation: string, status: number | undefined, code: unknown, a
   if (code === 20003 && managesKeys) {
     return `the admin credential cannot manage keys on ${accountSid}. Use the account's Auth Token, a Main key, or a Restricted key with /twilio/iam/api-keys/* (a Standard key can never manage keys); check it belongs to this account and region`;
   }
-  if (code === 20003) return `the credential was refused by ${accountSid}: wrong account or region, deleted key, or an old Auth Token`;
-  if (code === 70051) return 'the Restricted admin key lacks a permission; grant /twilio/iam/api-keys/* (create, list, read, delete)';
-  if (code === 70001 || code === 70002) return 'Twilio rejected the request as invalid; check the target\'s policy permissions and friendlyNamePrefix';
-  if (status === 429) return 'Twilio kept throttling (20429) through every retry; try again later or raise retry.budgetSeconds';
-  if (status !== undefined && status >= 500) return 'Twilio kept failing (5xx) through every retry; the next run resumes where this one stopped';
-  if (status === undefined) return 'Twilio could not be reached; check network access to *.twilio.com (or twilio.baseUrl)';
+  if (code === 20003)
+    return `the credential was refused by ${accountSid}: wrong account or region, deleted key, or an old Auth Token`;
+  if (code === 70051)
+    return 'the Restricted admin key lacks a permission; grant /twilio/iam/api-keys/* (create, list, read, delete)';
+  if (code === 70001 || code === 70002)
+    return "Twilio rejected the request as invalid; check the target's policy permissions and friendlyNamePrefix";
+  if (status === 429)
+    return 'Twilio kept throttling (20429) through every retry; try again later or raise retry.budgetSeconds';
+  if (status !== undefined && status >= 500)
+    return 'Twilio kept failing (5xx) through every retry; the next run resumes where this one stopped';
+  if (status === undefined)
+    return 'Twilio could not be reached; check network access to *.twilio.com (or twilio.baseUrl)';
   return undefined;
 }
 
@@ -37,11 +43,19 @@ export function translateTwilioError(err: unknown, operation: string, accountSid
   const status = twilioStatus(err);
   const code = e?.code;
   const hint = hintFor(operation, status, code, accountSid);
-  const what = status !== undefined ? `HTTP ${status}${code !== undefined ? `, Twilio error ${String(code)}` : ''}${e.message ? ` (${e.message})` : ''}` : `network error (${String((err as { code?: string }).code ?? (err instanceof Error ? err.message : err))})`;
+  const what =
+    status !== undefined
+      ? `HTTP ${status}${code !== undefined ? `, Twilio error ${String(code)}` : ''}${e.message ? ` (${e.message})` : ''}`
+      : `network error (${String((err as { code?: string }).code ?? (err instanceof Error ? err.message : err))})`;
   return new RemoteError(
     'twilio',
     operation,
-    { ...(status !== undefined ? { status } : {}), ...(code !== undefined ? { code } : {}), retryable: twilioRetryable(err), ...(hint ? { hint } : {}) },
+    {
+      ...(status !== undefined ? { status } : {}),
+      ...(code !== undefined ? { code } : {}),
+      retryable: twilioRetryable(err),
+      ...(hint ? { hint } : {}),
+    },
     `Twilio ${operation} on ${accountSid} failed: ${what}${hint ? `. Fix: ${hint}` : ''}`,
     { cause: err },
   );

@@ -5,7 +5,10 @@ import { httpClientFor, type TwilioCredential, type TwilioHttpOptions } from './
  * The complete twilio-node client behind the same routing switch, for tests, the sandbox and
  * users who point their own code at the emulator. The rotator itself uses ./slim-client.ts.
  */
-export function createTwilioClient(credential: TwilioCredential, http: TwilioHttpOptions & { region?: string; edge?: string } = {}) {
+export function createTwilioClient(
+  credential: TwilioCredential,
+  http: TwilioHttpOptions & { region?: string; edge?: string } = {},
+) {
   return twilio(credential.username, credential.password, {
     accountSid: credential.accountSid,
     httpClient: httpClientFor(http),

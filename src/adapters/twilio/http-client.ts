@@ -51,7 +51,14 @@ export function formEncode(fields: Readonly<Record<string, unknown>> | undefined
   for (const [key, value] of Object.entries(fields ?? {})) {
     for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
       if (v === undefined) continue;
-      const text = v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+      const text =
+        v === null
+          ? ''
+          : typeof v === 'string'
+            ? v
+            : typeof v === 'number' || typeof v === 'boolean'
+              ? String(v)
+              : JSON.stringify(v);
       parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(text)}`);
     }
   }
@@ -88,7 +95,8 @@ export class TwilioHttpClient {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
     headers.Connection ??= 'keep-alive';
-    if (opts.username && opts.password) headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    if (opts.username && opts.password)
+      headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
     else if (opts.authStrategy) headers.Authorization = await opts.authStrategy.getAuthString();
     if (target.host !== original.host) headers['X-Twilio-Original-Host'] = original.host;
 
@@ -102,14 +110,31 @@ export class TwilioHttpClient {
     const transport = secure ? await (this.https ??= httpsTransport()) : { agent: this.httpAgent };
     const timeoutMs = opts.timeout ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise<TwilioHttpResponse>((resolve, reject) => {
-      const req = (secure ? https : http).request(target, { method: opts.method.toUpperCase(), headers, ...transport }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-      });
+      const req = (secure ? https : http).request(
+        target,
+        { method: opts.method.toUpperCase(), headers, ...transport },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () =>
+            resolve({
+              statusCode: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: res.headers,
+            }),
+          );
+        },
+      );
       const timer = setTimeout(() => {
-        req.destroy(Object.assign(new Error(`Twilio request timed out after ${timeoutMs} ms (${opts.method.toUpperCase()} ${target.host}${target.pathname})`), { code: 'ETIMEDOUT' }));
+        req.destroy(
+          Object.assign(
+            new Error(
+              `Twilio request timed out after ${timeoutMs} ms (${opts.method.toUpperCase()} ${target.host}${target.pathname})`,
+            ),
+            { code: 'ETIMEDOUT' },
+          ),
+        );
       }, timeoutMs);
       req.on('close', () => clearTimeout(timer));
       req.on('error', reject);
@@ -123,7 +148,10 @@ export class TwilioHttpClient {
     if (!baseUrl || !/(^|\.)twilio\.com$/.test(original.hostname)) return original;
     const product = productOf(original.hostname);
     const base = typeof baseUrl === 'string' ? baseUrl : baseUrl[product];
-    if (!base) throw new Error(`no base URL configured for Twilio product "${product}" (${original.host}): add it to twilio.baseUrl`);
+    if (!base)
+      throw new Error(
+        `no base URL configured for Twilio product "${product}" (${original.host}): add it to twilio.baseUrl`,
+      );
     return new URL(base.replace(/\/+$/, '') + original.pathname + original.search);
   }
 }
@@ -151,7 +179,10 @@ function readCaBundle(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(`TWILIO_CA_BUNDLE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at a PEM file, or unset it`, { cause: err });
+    throw new Error(
+      `TWILIO_CA_BUNDLE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at a PEM file, or unset it`,
+      { cause: err },
+    );
   }
 }
 
@@ -162,7 +193,12 @@ function urlParts(proxy: string) {
   } catch {
     throw new Error('HTTP_PROXY is not a URL: set it to http://host:port, or unset it');
   }
-  return { protocol: url.protocol, host: url.hostname, port: url.port || (url.protocol === 'https:' ? 443 : 80), ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}) };
+  return {
+    protocol: url.protocol,
+    host: url.hostname,
+    port: url.port || (url.protocol === 'https:' ? 443 : 80),
+    ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
+  };
 }
 
 /** The client handed to twilio-node. Typed as its RequestClient, whose `request` this implements. */

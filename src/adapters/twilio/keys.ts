@@ -1,4 +1,12 @@
-import type { CreatedKey, KeyVerifier, RestrictedPolicy, TwilioKey, TwilioKeys, VerifyMethod, VerifyResult } from '../../core/ports.js';
+import type {
+  CreatedKey,
+  KeyVerifier,
+  RestrictedPolicy,
+  TwilioKey,
+  TwilioKeys,
+  VerifyMethod,
+  VerifyResult,
+} from '../../core/ports.js';
 import { registerSecret } from '../../log.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
@@ -26,8 +34,19 @@ function parseDate(value: Date | string | null | undefined): number {
  * Key management on one account through IAM v1, authenticated with the admin credential.
  * Every call goes through one retry policy and one error translation.
  */
-export function twilioKeys(admin: { username: string; password: string }, target: TwilioTarget, options: TwilioAdapterOptions): TwilioKeys {
-  const client = createSlimClient({ ...admin, accountSid: target.accountSid }, { ...options.http, ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) });
+export function twilioKeys(
+  admin: { username: string; password: string },
+  target: TwilioTarget,
+  options: TwilioAdapterOptions,
+): TwilioKeys {
+  const client = createSlimClient(
+    { ...admin, accountSid: target.accountSid },
+    {
+      ...options.http,
+      ...(target.region ? { region: target.region } : {}),
+      ...(target.edge ? { edge: target.edge } : {}),
+    },
+  );
   const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await withRetry(fn, options.retry, twilioRetryable, options.signal);
@@ -39,24 +58,48 @@ export function twilioKeys(admin: { username: string; password: string }, target
   return {
     async list(): Promise<TwilioKey[]> {
       // list() follows every next_page_url and rejects on any page error: never a partial list.
-      const keys = await call('ListKeys', () => client.iam.v1.getApiKeys.list({ accountSid: target.accountSid, pageSize: 200 }));
-      return keys.map((k) => ({ sid: k.sid, friendlyName: k.friendlyName ?? null, createdAtMs: parseDate(k.dateCreated) }));
+      const keys = await call('ListKeys', () =>
+        client.iam.v1.getApiKeys.list({ accountSid: target.accountSid, pageSize: 200 }),
+      );
+      return keys.map((k) => ({
+        sid: k.sid,
+        friendlyName: k.friendlyName ?? null,
+        createdAtMs: parseDate(k.dateCreated),
+      }));
     },
 
     async create({ friendlyName, policy }): Promise<CreatedKey> {
       const created = await call('CreateKey', () =>
-        client.iam.v1.newApiKey.create({ accountSid: target.accountSid, friendlyName, ...(policy ? { keyType: 'restricted', policy: { allow: policy.allow } } : {}) }),
+        client.iam.v1.newApiKey.create({
+          accountSid: target.accountSid,
+          friendlyName,
+          ...(policy ? { keyType: 'restricted', policy: { allow: policy.allow } } : {}),
+        }),
       );
       registerSecret(created.secret);
       if (!/^SK[0-9a-fA-F]{32}$/.test(created.sid) || !created.secret) {
-        throw translateTwilioError(Object.assign(new Error('Twilio answered CreateKey without a key SID or secret'), { status: 502 }), 'CreateKey', target.accountSid);
+        throw translateTwilioError(
+          Object.assign(new Error('Twilio answered CreateKey without a key SID or secret'), { status: 502 }),
+          'CreateKey',
+          target.accountSid,
+        );
       }
-      return { sid: created.sid, secret: created.secret, friendlyName: created.friendlyName ?? null, createdAtMs: parseDate(created.dateCreated) };
+      return {
+        sid: created.sid,
+        secret: created.secret,
+        friendlyName: created.friendlyName ?? null,
+        createdAtMs: parseDate(created.dateCreated),
+      };
     },
 
     async fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined> {
       try {
-        const key = await withRetry(() => client.iam.v1.apiKey(sid).fetch(), options.retry, twilioRetryable, options.signal);
+        const key = await withRetry(
+          () => client.iam.v1.apiKey(sid).fetch(),
+          options.retry,
+          twilioRetryable,
+          options.signal,
+        );
         const policy = key.policy as { allow?: unknown } | null | undefined;
         if (!policy || !Array.isArray(policy.allow)) return null;
         return { allow: policy.allow.filter((p): p is string => typeof p === 'string') };
@@ -84,19 +127,29 @@ export function twilioKeys(admin: { username: string; password: string }, target
  * may take a moment to reach every Twilio edge. A definitive failure means "this key does not work";
  * a transient one means "could not tell".
  */
-export function twilioVerifier(target: TwilioTarget, options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number }): KeyVerifier {
+export function twilioVerifier(
+  target: TwilioTarget,
+  options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
+): KeyVerifier {
   return {
     async verify(key, how: VerifyMethod): Promise<VerifyResult> {
       const client = createSlimClient(
         { username: key.sid, password: key.secret, accountSid: key.accountSid },
-        { ...options.http, ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) },
+        {
+          ...options.http,
+          ...(target.region ? { region: target.region } : {}),
+          ...(target.edge ? { edge: target.edge } : {}),
+        },
       );
       const uri = verificationUrl(how, key);
       const attempt = async (): Promise<number> => {
         const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
         if (res.statusCode >= 400) {
           const body = (typeof res.body === 'string' ? safeJson(res.body) : res.body) as { code?: number } | undefined;
-          throw Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, ...(body?.code !== undefined ? { code: body.code } : {}) });
+          throw Object.assign(new Error(`HTTP ${res.statusCode}`), {
+            status: res.statusCode,
+            ...(body?.code !== undefined ? { code: body.code } : {}),
+          });
         }
         return res.statusCode;
       };
@@ -113,7 +166,14 @@ export function twilioVerifier(target: TwilioTarget, options: TwilioAdapterOptio
             continue;
           }
           const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
-          return { ok: false, definitive, reason: status !== undefined ? `HTTP ${status}${code !== undefined ? ` (Twilio error ${String(code)})` : ''}` : 'Twilio could not be reached' };
+          return {
+            ok: false,
+            definitive,
+            reason:
+              status !== undefined
+                ? `HTTP ${status}${code !== undefined ? ` (Twilio error ${String(code)})` : ''}`
+                : 'Twilio could not be reached',
+          };
         }
       }
     },

@@ -17,7 +17,10 @@ export class SlimTwilio extends BaseTwilio.Client {
   }
 }
 
-export function createSlimClient(credential: TwilioCredential, http: TwilioHttpOptions & { region?: string; edge?: string } = {}): SlimTwilio {
+export function createSlimClient(
+  credential: TwilioCredential,
+  http: TwilioHttpOptions & { region?: string; edge?: string } = {},
+): SlimTwilio {
   return new SlimTwilio(credential.username, credential.password, {
     accountSid: credential.accountSid,
     httpClient: httpClientFor(http),

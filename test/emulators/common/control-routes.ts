@@ -11,7 +11,12 @@ export const CONTROL_PREFIX = '/__emulator/';
  *   POST /__emulator/reset           clears log, faults and latency
  * Returns false when the path is not a control path, so the caller serves it as the emulated API.
  */
-export function handleControlRoute(controls: EmulatorControls, req: IncomingMessage, res: ServerResponse, body: Buffer): boolean {
+export function handleControlRoute(
+  controls: EmulatorControls,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+): boolean {
   const path = (req.url ?? '').split('?')[0] ?? '';
   if (!path.startsWith(CONTROL_PREFIX)) return false;
   const action = `${req.method ?? 'GET'} ${path.slice(CONTROL_PREFIX.length)}`;

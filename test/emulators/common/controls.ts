@@ -104,7 +104,13 @@ export class EmulatorControls {
   }
 
   /** Called once per request, when the operation is known. Records it and decides on a fault. */
-  async admit(op: { operation: string; method: string; path: string; credential?: string; mutating: boolean }): Promise<Admission> {
+  async admit(op: {
+    operation: string;
+    method: string;
+    path: string;
+    credential?: string;
+    mutating: boolean;
+  }): Promise<Admission> {
     const entry: RequestLogEntry = { seq: ++this.seq, atMs: Date.now(), service: this.service, ...op };
     this.watchStatus(entry);
     this.log.push(entry);

@@ -9,7 +9,12 @@ export class SmError extends Error {
   }
 }
 
-export const notFound = () => new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-export const markedForDeletion = () => new SmError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
+export const notFound = () =>
+  new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+export const markedForDeletion = () =>
+  new SmError(
+    'InvalidRequestException',
+    "You can't perform this operation on the secret because it was marked for deletion.",
+  );
 export const invalidParameter = (message: string) => new SmError('InvalidParameterException', message);
 export const validation = (message: string) => new SmError('ValidationException', message);

@@ -20,7 +20,9 @@ export interface SecretsManagerEmulator {
   region: string;
   accountId: string;
   /** The stored secret without HTTP, for assertions. */
-  inspect(secretId: string): { arn: string; name: string; versions: Version[]; tags: Record<string, string>; deletedAt?: number } | undefined;
+  inspect(
+    secretId: string,
+  ): { arn: string; name: string; versions: Version[]; tags: Record<string, string>; deletedAt?: number } | undefined;
   setClock(fn: () => number): void;
   /**
    * What Secrets Manager does before it invokes a rotation function: a value-less version with
@@ -33,7 +35,9 @@ function accessKeyOf(req: IncomingMessage): string | undefined {
   return /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1];
 }
 
-export async function startSecretsManagerEmulator(opts: { port?: number; region?: string; accountId?: string; now?: () => number } = {}): Promise<SecretsManagerEmulator> {
+export async function startSecretsManagerEmulator(
+  opts: { port?: number; region?: string; accountId?: string; now?: () => number } = {},
+): Promise<SecretsManagerEmulator> {
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '123456789012';
   const state = new SmState(region, accountId, opts.now ?? Date.now);
@@ -49,10 +53,19 @@ export async function startSecretsManagerEmulator(opts: { port?: number; region?
     const name = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
     const op = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
     if (req.method !== 'POST' || !op) {
-      reply(400, { __type: 'UnknownOperationException', Message: `Unknown operation ${target || '(no X-Amz-Target)'}` });
+      reply(400, {
+        __type: 'UnknownOperationException',
+        Message: `Unknown operation ${target || '(no X-Amz-Target)'}`,
+      });
       return;
     }
-    const admission = await controls.admit({ operation: name, method: 'POST', path: '/', ...(accessKeyOf(req) ? { credential: accessKeyOf(req) } : {}), mutating: op.mutating });
+    const admission = await controls.admit({
+      operation: name,
+      method: 'POST',
+      path: '/',
+      ...(accessKeyOf(req) ? { credential: accessKeyOf(req) } : {}),
+      mutating: op.mutating,
+    });
     const send = (status: number, payload: unknown) => {
       admission.entry.status = status;
       reply(status, payload);
@@ -75,9 +88,13 @@ export async function startSecretsManagerEmulator(opts: { port?: number; region?
     try {
       input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
     } catch {
-      return send(400, { __type: 'SerializationException', Message: 'Start of structure or map found where not expected.' });
+      return send(400, {
+        __type: 'SerializationException',
+        Message: 'Start of structure or map found where not expected.',
+      });
     }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) return send(400, { __type: 'SerializationException', Message: 'Request body must be a JSON object.' });
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      return send(400, { __type: 'SerializationException', Message: 'Request body must be a JSON object.' });
     try {
       send(200, op.run(state, input as Record<string, unknown>));
     } catch (err) {
@@ -96,14 +113,21 @@ export async function startSecretsManagerEmulator(opts: { port?: number; region?
     inspect(secretId) {
       const s = state.find(secretId);
       if (!s) return undefined;
-      return { arn: s.arn, name: s.name, versions: s.versions.map((v) => ({ ...v, stages: [...v.stages] })), tags: Object.fromEntries((s.tags ?? []).map((t) => [t.Key, t.Value])), ...(s.deletedAt !== undefined ? { deletedAt: s.deletedAt } : {}) };
+      return {
+        arn: s.arn,
+        name: s.name,
+        versions: s.versions.map((v) => ({ ...v, stages: [...v.stages] })),
+        tags: Object.fromEntries((s.tags ?? []).map((t) => [t.Key, t.Value])),
+        ...(s.deletedAt !== undefined ? { deletedAt: s.deletedAt } : {}),
+      };
     },
     setClock(fn) {
       state.now = fn;
     },
     beginRotation(secretId, token) {
       const secret = state.live(secretId);
-      if (!secret.versions.some((v) => v.versionId === token)) secret.versions.push({ versionId: token, stages: [], createdAt: state.now() });
+      if (!secret.versions.some((v) => v.versionId === token))
+        secret.versions.push({ versionId: token, stages: [], createdAt: state.now() });
       state.moveStage(secret, 'AWSPENDING', token);
     },
   };

@@ -6,15 +6,24 @@ type Output = Record<string, unknown>;
 
 const seconds = (ms: number) => ms / 1000;
 
-function str(input: Input, field: string, opts: { required?: boolean; min?: number; max?: number } = {}): string | undefined {
+function str(
+  input: Input,
+  field: string,
+  opts: { required?: boolean; min?: number; max?: number } = {},
+): string | undefined {
   const value = input[field];
   if (value === undefined || value === null) {
-    if (opts.required) throw validation(`1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+    if (opts.required)
+      throw validation(
+        `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
+      );
     return undefined;
   }
   if (typeof value !== 'string') throw new SmError('SerializationException', `${field} must be a string`);
   if ((opts.min !== undefined && value.length < opts.min) || (opts.max !== undefined && value.length > opts.max)) {
-    throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between ${opts.min ?? 0} and ${opts.max ?? '∞'}`);
+    throw validation(
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between ${opts.min ?? 0} and ${opts.max ?? '∞'}`,
+    );
   }
   return value;
 }
@@ -27,7 +36,8 @@ function tagsOf(input: Input): { Key: string; Value: string }[] {
   if (tags === undefined) return [];
   if (!Array.isArray(tags)) throw new SmError('SerializationException', 'Tags must be a list');
   return tags.map((t: { Key?: unknown; Value?: unknown }) => {
-    if (typeof t?.Key !== 'string' || t.Key.length < 1 || t.Key.length > 128) throw validation('Tag keys must be 1-128 characters');
+    if (typeof t?.Key !== 'string' || t.Key.length < 1 || t.Key.length > 128)
+      throw validation('Tag keys must be 1-128 characters');
     if (typeof t.Value !== 'string' || t.Value.length > 256) throw validation('Tag values must be 0-256 characters');
     return { Key: t.Key, Value: t.Value };
   });
@@ -48,13 +58,18 @@ function existingVersion(secret: Secret, versionId: string, v: string | undefine
     return found;
   }
   if (found && found.value !== v) {
-    throw new SmError('ResourceExistsException', `You can't use ClientRequestToken ${versionId} because that value is already in use for a version of secret ${secret.arn}.`);
+    throw new SmError(
+      'ResourceExistsException',
+      `You can't use ClientRequestToken ${versionId} because that value is already in use for a version of secret ${secret.arn}.`,
+    );
   }
   return found;
 }
 
 function stagesMap(secret: Secret): Record<string, string[]> {
-  return Object.fromEntries(secret.versions.filter((v) => v.stages.length > 0).map((v) => [v.versionId, [...v.stages]]));
+  return Object.fromEntries(
+    secret.versions.filter((v) => v.stages.length > 0).map((v) => [v.versionId, [...v.stages]]),
+  );
 }
 
 export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmState, input: Input) => Output }> = {
@@ -62,18 +77,32 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
     mutating: true,
     run(state, input) {
       const name = str(input, 'Name', { required: true, min: 1, max: 512 })!;
-      if (!/^[A-Za-z0-9/_+=.@-]+$/.test(name)) throw validation('Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+      if (!/^[A-Za-z0-9/_+=.@-]+$/.test(name))
+        throw validation(
+          'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
+        );
       const t = token(input);
       const { value: v } = value(input);
       const tags = tagsOf(input);
       const existing = state.secrets.get(name);
       if (existing) {
-        if (existing.deletedAt !== undefined) throw new SmError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion.");
+        if (existing.deletedAt !== undefined)
+          throw new SmError(
+            'InvalidRequestException',
+            "You can't create this secret because a secret with this name is already scheduled for deletion.",
+          );
         if (t && existingVersion(existing, t, v)) return { ARN: existing.arn, Name: existing.name, VersionId: t };
         throw new SmError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
       }
       const now = state.now();
-      const secret: Secret = { arn: state.arnFor(name), name, createdAt: now, lastChangedAt: now, versions: [], ...(tags.length ? { tags } : {}) };
+      const secret: Secret = {
+        arn: state.arnFor(name),
+        name,
+        createdAt: now,
+        lastChangedAt: now,
+        versions: [],
+        ...(tags.length ? { tags } : {}),
+      };
       const description = str(input, 'Description', { max: 2048 });
       if (description !== undefined) secret.description = description;
       const versionId = t ?? crypto.randomUUID();
@@ -109,15 +138,35 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       let v: Version | undefined;
       if (versionId !== undefined) {
         v = s.versions.find((x) => x.versionId === versionId);
-        if (!v) throw new SmError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
-        if (stage !== undefined && !v.stages.includes(stage)) throw new SmError('InvalidRequestException', 'You provided a VersionStage that is not associated to the provided VersionId.');
+        if (!v)
+          throw new SmError(
+            'ResourceNotFoundException',
+            `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`,
+          );
+        if (stage !== undefined && !v.stages.includes(stage))
+          throw new SmError(
+            'InvalidRequestException',
+            'You provided a VersionStage that is not associated to the provided VersionId.',
+          );
       } else {
         const wanted = stage ?? 'AWSCURRENT';
         v = s.versions.find((x) => x.stages.includes(wanted));
-        if (!v) throw new SmError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${wanted}`);
+        if (!v)
+          throw new SmError(
+            'ResourceNotFoundException',
+            `Secrets Manager can't find the specified secret value for staging label: ${wanted}`,
+          );
       }
-      if (v.value === undefined) throw new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value.");
-      return { ARN: s.arn, Name: s.name, VersionId: v.versionId, SecretString: v.value, VersionStages: [...v.stages], CreatedDate: seconds(v.createdAt) };
+      if (v.value === undefined)
+        throw new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value.");
+      return {
+        ARN: s.arn,
+        Name: s.name,
+        VersionId: v.versionId,
+        SecretString: v.value,
+        VersionStages: [...v.stages],
+        CreatedDate: seconds(v.createdAt),
+      };
     },
   },
 
@@ -127,9 +176,16 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const s = state.live(secretId(input));
       const t = token(input) ?? crypto.randomUUID();
       const { value: v } = value(input);
-      if (v === undefined) throw new SmError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
+      if (v === undefined)
+        throw new SmError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
       const stagesIn = input.VersionStages;
-      if (stagesIn !== undefined && (!Array.isArray(stagesIn) || stagesIn.length < 1 || stagesIn.length > 20 || stagesIn.some((x) => typeof x !== 'string' || x.length < 1 || x.length > 256))) {
+      if (
+        stagesIn !== undefined &&
+        (!Array.isArray(stagesIn) ||
+          stagesIn.length < 1 ||
+          stagesIn.length > 20 ||
+          stagesIn.some((x) => typeof x !== 'string' || x.length < 1 || x.length > 256))
+      ) {
         throw validation('VersionStages must hold 1-20 labels of 1-256 characters');
       }
       const existing = existingVersion(s, t, v);
@@ -140,7 +196,12 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       for (const stage of stages) state.moveStage(s, stage, t);
       if (first && !stages.includes('AWSCURRENT')) state.moveStage(s, 'AWSCURRENT', t);
       state.trim(s);
-      return { ARN: s.arn, Name: s.name, VersionId: t, VersionStages: [...s.versions.find((x) => x.versionId === t)!.stages] };
+      return {
+        ARN: s.arn,
+        Name: s.name,
+        VersionId: t,
+        VersionStages: [...s.versions.find((x) => x.versionId === t)!.stages],
+      };
     },
   },
 
@@ -151,14 +212,20 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const stage = str(input, 'VersionStage', { required: true, min: 1, max: 256 })!;
       const moveTo = str(input, 'MoveToVersionId', { min: 32, max: 64 });
       const removeFrom = str(input, 'RemoveFromVersionId', { min: 32, max: 64 });
-      for (const id of [moveTo, removeFrom]) if (id !== undefined && !s.versions.some((v) => v.versionId === id)) throw invalidParameter(`Not a valid version: ${id}`);
+      for (const id of [moveTo, removeFrom])
+        if (id !== undefined && !s.versions.some((v) => v.versionId === id))
+          throw invalidParameter(`Not a valid version: ${id}`);
       const holder = s.versions.find((v) => v.stages.includes(stage));
       if (removeFrom !== undefined && holder?.versionId !== removeFrom) {
-        throw invalidParameter(`The parameter RemoveFromVersionId doesn't match. Staging label ${stage} is currently attached to version ${holder?.versionId ?? '(none)'}.`);
+        throw invalidParameter(
+          `The parameter RemoveFromVersionId doesn't match. Staging label ${stage} is currently attached to version ${holder?.versionId ?? '(none)'}.`,
+        );
       }
       if (moveTo !== undefined) {
         if (holder && holder.versionId !== moveTo && removeFrom === undefined) {
-          throw invalidParameter(`The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`);
+          throw invalidParameter(
+            `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`,
+          );
         }
         state.moveStage(s, stage, moveTo);
       } else if (removeFrom !== undefined) {
@@ -179,13 +246,22 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
       if (!Number.isInteger(max) || max < 1 || max > 100) throw validation('MaxResults must be between 1 and 100');
       const all = s.versions.filter((v) => includeDeprecated || v.stages.length > 0);
-      const start = input.NextToken === undefined ? 0 : Number.parseInt(typeof input.NextToken === 'string' ? input.NextToken : '-1', 10);
-      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
+      const start =
+        input.NextToken === undefined
+          ? 0
+          : Number.parseInt(typeof input.NextToken === 'string' ? input.NextToken : '-1', 10);
+      if (!Number.isInteger(start) || start < 0 || start > all.length)
+        throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
       const page = all.slice(start, start + max);
       return {
         ARN: s.arn,
         Name: s.name,
-        Versions: page.map((v) => ({ VersionId: v.versionId, ...(v.stages.length ? { VersionStages: [...v.stages] } : {}), CreatedDate: seconds(v.createdAt), KmsKeyIds: ['DefaultEncryptionKey'] })),
+        Versions: page.map((v) => ({
+          VersionId: v.versionId,
+          ...(v.stages.length ? { VersionStages: [...v.stages] } : {}),
+          CreatedDate: seconds(v.createdAt),
+          KmsKeyIds: ['DefaultEncryptionKey'],
+        })),
         ...(start + max < all.length ? { NextToken: String(start + max) } : {}),
       };
     },
@@ -200,7 +276,9 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const matches = (s: Secret) =>
         filters.every((f) => {
           const values = f.Values ?? [];
-          const hit = (text: string | undefined) => text !== undefined && values.some((v) => (v.startsWith('!') ? !text.startsWith(v.slice(1)) : text.startsWith(v)));
+          const hit = (text: string | undefined) =>
+            text !== undefined &&
+            values.some((v) => (v.startsWith('!') ? !text.startsWith(v.slice(1)) : text.startsWith(v)));
           switch (f.Key) {
             case 'name':
               return hit(s.name);
@@ -216,11 +294,24 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
               throw invalidParameter(`Invalid filter key: ${String(f.Key)}`);
           }
         });
-      const all = [...state.secrets.values()].filter((s) => s.deletedAt === undefined || input.IncludePlannedDeletion === true).filter(matches);
-      const start = input.NextToken === undefined ? 0 : Number.parseInt(typeof input.NextToken === 'string' ? input.NextToken : '-1', 10);
-      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
+      const all = [...state.secrets.values()]
+        .filter((s) => s.deletedAt === undefined || input.IncludePlannedDeletion === true)
+        .filter(matches);
+      const start =
+        input.NextToken === undefined
+          ? 0
+          : Number.parseInt(typeof input.NextToken === 'string' ? input.NextToken : '-1', 10);
+      if (!Number.isInteger(start) || start < 0 || start > all.length)
+        throw new SmError('InvalidNextTokenException', 'The NextToken value is invalid.');
       return {
-        SecretList: all.slice(start, start + max).map((s) => ({ ARN: s.arn, Name: s.name, CreatedDate: seconds(s.createdAt), LastChangedDate: seconds(s.lastChangedAt), ...(s.tags ? { Tags: s.tags } : {}), SecretVersionsToStages: stagesMap(s) })),
+        SecretList: all.slice(start, start + max).map((s) => ({
+          ARN: s.arn,
+          Name: s.name,
+          CreatedDate: seconds(s.createdAt),
+          LastChangedDate: seconds(s.lastChangedAt),
+          ...(s.tags ? { Tags: s.tags } : {}),
+          SecretVersionsToStages: stagesMap(s),
+        })),
         ...(start + max < all.length ? { NextToken: String(start + max) } : {}),
       };
     },
@@ -246,7 +337,10 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
     mutating: true,
     run(state, input) {
       const s = state.live(secretId(input));
-      if (!Array.isArray(input.TagKeys)) throw validation("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null");
+      if (!Array.isArray(input.TagKeys))
+        throw validation(
+          "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",
+        );
       const drop = new Set(input.TagKeys as string[]);
       s.tags = (s.tags ?? []).filter((t) => !drop.has(t.Key));
       return {};
@@ -259,8 +353,10 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const s = state.get(secretId(input));
       const force = input.ForceDeleteWithoutRecovery === true;
       const days = input.RecoveryWindowInDays;
-      if (force && days !== undefined) throw invalidParameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
-      if (days !== undefined && (typeof days !== 'number' || days < 7 || days > 30)) throw invalidParameter('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+      if (force && days !== undefined)
+        throw invalidParameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+      if (days !== undefined && (typeof days !== 'number' || days < 7 || days > 30))
+        throw invalidParameter('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
       if (s.deletedAt !== undefined && !force) throw markedForDeletionError();
       const now = state.now();
       if (force) state.secrets.delete(s.name);
@@ -280,5 +376,8 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
 };
 
 function markedForDeletionError(): SmError {
-  return new SmError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
+  return new SmError(
+    'InvalidRequestException',
+    "You can't perform this operation on the secret because it was marked for deletion.",
+  );
 }

@@ -19,7 +19,12 @@ function pathAccount(ctx: HandlerContext): Account {
 }
 
 function key2010(key: Key) {
-  return { sid: key.sid, friendly_name: key.friendlyName, date_created: rfc2822(key.createdAtMs), date_updated: rfc2822(key.updatedAtMs) };
+  return {
+    sid: key.sid,
+    friendly_name: key.friendlyName,
+    date_created: rfc2822(key.createdAtMs),
+    date_updated: rfc2822(key.updatedAtMs),
+  };
 }
 
 function pathKey(ctx: HandlerContext, account: Account): Key {
@@ -33,14 +38,18 @@ function pathKey(ctx: HandlerContext, account: Account): Key {
 export const createKey2010: Handler = (ctx) => {
   const account = pathAccount(ctx);
   const name = ctx.form.get('FriendlyName');
-  if (name !== undefined && name.length > 64) throw new TwilioApiError(400, 70001, 'The request has constraint violations: FriendlyName is too long');
+  if (name !== undefined && name.length > 64)
+    throw new TwilioApiError(400, 70001, 'The request has constraint violations: FriendlyName is too long');
   const key = ctx.state.addKey(account.sid, 'standard', name ?? null);
   return { status: 201, body: { ...key2010(key), secret: key.secret } };
 };
 
 export const listKeys2010: Handler = (ctx) => {
   const account = pathAccount(ctx);
-  return { status: 200, body: page2010(`${BASE}/${account.sid}/Keys.json`, 'keys', ctx.state.keysOf(account.sid), ctx.query, key2010) };
+  return {
+    status: 200,
+    body: page2010(`${BASE}/${account.sid}/Keys.json`, 'keys', ctx.state.keysOf(account.sid), ctx.query, key2010),
+  };
 };
 
 export const fetchKey2010: Handler = (ctx) => ({ status: 200, body: key2010(pathKey(ctx, pathAccount(ctx))) });
@@ -77,7 +86,16 @@ export const fetchAccount: Handler = (ctx) => {
 /** The emulator holds no numbers or messages: these lists exist to verify credentials cheaply (§4.1). */
 export const listIncomingPhoneNumbers: Handler = (ctx) => {
   const account = pathAccount(ctx);
-  return { status: 200, body: page2010(`${BASE}/${account.sid}/IncomingPhoneNumbers.json`, 'incoming_phone_numbers', [], ctx.query, (x) => x) };
+  return {
+    status: 200,
+    body: page2010(
+      `${BASE}/${account.sid}/IncomingPhoneNumbers.json`,
+      'incoming_phone_numbers',
+      [],
+      ctx.query,
+      (x) => x,
+    ),
+  };
 };
 
 export const listMessages: Handler = (ctx) => {

@@ -48,7 +48,9 @@ export function authenticate(state: TwilioState, header: string | undefined): Pr
   const { username, password } = creds;
   const account = state.accounts.get(username);
   if (account) {
-    const ok = same(password, account.primaryToken) || (account.secondary !== undefined && same(password, account.secondary.token));
+    const ok =
+      same(password, account.primaryToken) ||
+      (account.secondary !== undefined && same(password, account.secondary.token));
     if (!ok) throw authenticateError();
     return { accountSid: account.sid, kind: 'account', sid: account.sid };
   }
@@ -71,7 +73,11 @@ export function authorize(principal: Principal, need: Requirement): void {
   }
   if (!need.permission) throw authenticateError();
   if (!policyAllows(principal.key?.policy, need.permission)) {
-    throw new TwilioApiError(401, 70051, `Authorization Error: required permission ${need.permission.slice(1)} is missing`);
+    throw new TwilioApiError(
+      401,
+      70051,
+      `Authorization Error: required permission ${need.permission.slice(1)} is missing`,
+    );
   }
 }
 
@@ -116,7 +122,8 @@ export function parsePolicy(text: string): Policy {
   }
   const perms = allow as string[];
   if (perms.length === 0) throw constraintViolation('Policy must allow at least one permission');
-  if (perms.length > MAX_PERMISSIONS) throw constraintViolation(`Policy may hold at most ${MAX_PERMISSIONS} permissions, got ${perms.length}`);
+  if (perms.length > MAX_PERMISSIONS)
+    throw constraintViolation(`Policy may hold at most ${MAX_PERMISSIONS} permissions, got ${perms.length}`);
   const bad = perms.find((p) => !validPermission(p));
   if (bad !== undefined) throw new TwilioApiError(400, 70002, `assertion '${bad}' is invalid`);
   return { allow: [...perms] };

@@ -66,16 +66,36 @@ export function createDispatcher(opts: DispatchOptions) {
     const qIndex = rawUrl.indexOf('?');
     const path = qIndex < 0 ? rawUrl : rawUrl.slice(0, qIndex);
     const route = matchRoute(method, path);
-    if (route.kind === 'not-found') return send(res, startedMs, errorResult(new TwilioApiError(404, 20404, `The requested resource ${path} was not found`)), 0);
-    if (route.kind === 'method-not-allowed') return send(res, startedMs, errorResult(new TwilioApiError(405, 20004, `Method ${method} not allowed on ${path}`)), 0);
+    if (route.kind === 'not-found')
+      return send(
+        res,
+        startedMs,
+        errorResult(new TwilioApiError(404, 20404, `The requested resource ${path} was not found`)),
+        0,
+      );
+    if (route.kind === 'method-not-allowed')
+      return send(
+        res,
+        startedMs,
+        errorResult(new TwilioApiError(405, 20004, `Method ${method} not allowed on ${path}`)),
+        0,
+      );
 
     const username = basicCredentials(req.headers.authorization)?.username;
     // Twilio counts concurrency per account, so a key's requests count against its account.
-    const account = username ? (opts.state.accounts.get(username)?.sid ?? opts.state.keys.get(username)?.accountSid) : undefined;
+    const account = username
+      ? (opts.state.accounts.get(username)?.sid ?? opts.state.keys.get(username)?.accountSid)
+      : undefined;
     const slot = account ?? '';
     inFlight.set(slot, (inFlight.get(slot) ?? 0) + 1);
     try {
-      const admission = await opts.controls.admit({ operation: route.operation, method, path, credential: loggableSid(username), mutating: route.mutating });
+      const admission = await opts.controls.admit({
+        operation: route.operation,
+        method,
+        path,
+        credential: loggableSid(username),
+        mutating: route.mutating,
+      });
       const concurrent = inFlight.get(slot) ?? 1;
       const reply = (result: HandlerResult) => {
         admission.entry.status = result.status;
@@ -107,7 +127,14 @@ export function createDispatcher(opts: DispatchOptions) {
 
 type OperationRoute = Extract<RouteMatch, { kind: 'op' }>;
 
-function run(opts: DispatchOptions, route: OperationRoute, req: IncomingMessage, path: string, queryText: string, body: Buffer): HandlerResult {
+function run(
+  opts: DispatchOptions,
+  route: OperationRoute,
+  req: IncomingMessage,
+  path: string,
+  queryText: string,
+  body: Buffer,
+): HandlerResult {
   const { operation, params } = route;
   try {
     const principal = authenticate(opts.state, req.headers.authorization);
@@ -116,9 +143,18 @@ function run(opts: DispatchOptions, route: OperationRoute, req: IncomingMessage,
     const form = parseBody(req.headers['content-type'], body);
     const forwarded = req.headers['x-forwarded-host'];
     const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host ?? '127.0.0.1';
-    const result = HANDLERS[operation]({ state: opts.state, principal, params, query, form, path, origin: `http://${host}` });
+    const result = HANDLERS[operation]({
+      state: opts.state,
+      principal,
+      params,
+      query,
+      form,
+      path,
+      origin: `http://${host}`,
+    });
     const mutate = opts.mutators.get(operation);
-    if (mutate && result.body !== undefined && result.status < 300) return { ...result, body: mutate(structuredClone(result.body)) };
+    if (mutate && result.body !== undefined && result.status < 300)
+      return { ...result, body: mutate(structuredClone(result.body)) };
     return result;
   } catch (err) {
     if (err instanceof TwilioApiError) return errorResult(err);

@@ -52,7 +52,8 @@ export const createKey: Handler = (ctx) => {
   let policy: Policy | undefined;
   // The spec's KeyType enum is exactly ["restricted"]; a Standard key omits the field (§0.4).
   if (keyType !== undefined) {
-    if (keyType !== 'restricted') throw constraintViolation(`KeyType must be "restricted" or omitted, got "${keyType}"`);
+    if (keyType !== 'restricted')
+      throw constraintViolation(`KeyType must be "restricted" or omitted, got "${keyType}"`);
     if (policyText === undefined) throw constraintViolation('Policy is required when KeyType is restricted');
     type = 'restricted';
     policy = parsePolicy(policyText);
@@ -100,7 +101,8 @@ export const updateKey: Handler = (ctx) => {
   const policyText = ctx.form.get('Policy');
   let policy: Policy | undefined;
   if (policyText !== undefined) {
-    if (key.type !== 'restricted') throw constraintViolation(`Policy can only be set on a restricted key; ${key.sid} is ${key.type}`);
+    if (key.type !== 'restricted')
+      throw constraintViolation(`Policy can only be set on a restricted key; ${key.sid} is ${key.type}`);
     policy = parsePolicy(policyText);
   }
   if (friendlyName !== undefined) key.friendlyName = friendlyName;

@@ -36,7 +36,10 @@ export interface TwilioEmulator {
   authToken(accountSid?: string): string;
   addAccount(opts?: { parentSid?: string }): { sid: string; authToken: string };
   /** Creates a key directly; the only way to get a Main key, as on the real service (Console only). */
-  seedKey(opts: { accountSid?: string; type: KeyType; policy?: Policy; friendlyName?: string; createdAt?: Date }): { sid: string; secret: string };
+  seedKey(opts: { accountSid?: string; type: KeyType; policy?: Policy; friendlyName?: string; createdAt?: Date }): {
+    sid: string;
+    secret: string;
+  };
   /** Live keys of an account, oldest date_updated first, without HTTP. */
   listKeys(accountSid?: string): KeyView[];
   /** Every secret and token the emulator ever issued, for leak scans. */
@@ -57,7 +60,10 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
   const controls = new EmulatorControls('twilio');
   const mutators = new Map<string, (body: any) => any>();
   let concurrencyLimit: number | undefined;
-  const server = await serve(createDispatcher({ state, controls, mutators, concurrencyLimit: () => concurrencyLimit }), opts.port ?? 0);
+  const server = await serve(
+    createDispatcher({ state, controls, mutators, concurrencyLimit: () => concurrencyLimit }),
+    opts.port ?? 0,
+  );
 
   const accountOf = (sid: string | undefined) => {
     const account = state.accounts.get(sid ?? main.sid);
@@ -79,7 +85,13 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     seedKey: (o) => {
       const account = accountOf(o.accountSid);
       if (o.type === 'restricted' && !o.policy) throw new Error('twilio emulator: a restricted key needs a policy');
-      const key = state.addKey(account.sid, o.type, o.friendlyName ?? null, o.type === 'restricted' ? o.policy : undefined, o.createdAt?.getTime());
+      const key = state.addKey(
+        account.sid,
+        o.type,
+        o.friendlyName ?? null,
+        o.type === 'restricted' ? o.policy : undefined,
+        o.createdAt?.getTime(),
+      );
       return { sid: key.sid, secret: key.secret };
     },
     listKeys: (sid) =>

@@ -41,9 +41,16 @@ export function queryString(params: Record<string, string | number | undefined>)
 }
 
 /** The 2010 API's relative paging fields, for a collection at `path` whose items sit under `key`. */
-export function page2010<T>(path: string, key: string, all: readonly T[], query: Map<string, string>, render: (item: T) => unknown) {
+export function page2010<T>(
+  path: string,
+  key: string,
+  all: readonly T[],
+  query: Map<string, string>,
+  render: (item: T) => unknown,
+) {
   const w = pageOf(all, query);
-  const uri = (page: number, token?: number) => `${path}?${queryString({ PageSize: w.pageSize, Page: page, PageToken: token === undefined ? undefined : `PT${token}` })}`;
+  const uri = (page: number, token?: number) =>
+    `${path}?${queryString({ PageSize: w.pageSize, Page: page, PageToken: token === undefined ? undefined : `PT${token}` })}`;
   return {
     [key]: w.items.map(render),
     first_page_uri: uri(0),

@@ -37,22 +37,67 @@ const ROUTES: RouteSpec[] = [
   { method: 'GET', pattern: /^\/v1\/Keys\/(?<key>[^/]+)$/, operation: 'FetchKey', need: keys('read') },
   { method: 'POST', pattern: /^\/v1\/Keys\/(?<key>[^/]+)$/, operation: 'UpdateKey', need: keys('update') },
   { method: 'DELETE', pattern: /^\/v1\/Keys\/(?<key>[^/]+)$/, operation: 'DeleteKey', need: keys('delete') },
-  { method: 'POST', pattern: new RegExp(`^${ACCOUNT_2010}/Keys\\.json$`), operation: 'CreateKey2010', need: keys('create') },
-  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}/Keys\\.json$`), operation: 'ListKeys2010', need: keys('list') },
-  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}/Keys/(?<key>[^/]+)\\.json$`), operation: 'FetchKey2010', need: keys('read') },
-  { method: 'DELETE', pattern: new RegExp(`^${ACCOUNT_2010}/Keys/(?<key>[^/]+)\\.json$`), operation: 'DeleteKey2010', need: keys('delete') },
-  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}\\.json$`), operation: 'FetchAccount', need: { scope: 'privileged', permission: '/twilio/iam/accounts/read' } },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^${ACCOUNT_2010}/Keys\\.json$`),
+    operation: 'CreateKey2010',
+    need: keys('create'),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${ACCOUNT_2010}/Keys\\.json$`),
+    operation: 'ListKeys2010',
+    need: keys('list'),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${ACCOUNT_2010}/Keys/(?<key>[^/]+)\\.json$`),
+    operation: 'FetchKey2010',
+    need: keys('read'),
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^${ACCOUNT_2010}/Keys/(?<key>[^/]+)\\.json$`),
+    operation: 'DeleteKey2010',
+    need: keys('delete'),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${ACCOUNT_2010}\\.json$`),
+    operation: 'FetchAccount',
+    need: { scope: 'privileged', permission: '/twilio/iam/accounts/read' },
+  },
   // No Restricted-key permission covers auth tokens (twilio-api.md §3.2), so only accounts and Main keys pass.
-  { method: 'POST', pattern: /^\/v1\/AuthTokens\/Secondary$/, operation: 'CreateSecondaryAuthToken', need: { scope: 'privileged' } },
-  { method: 'DELETE', pattern: /^\/v1\/AuthTokens\/Secondary$/, operation: 'DeleteSecondaryAuthToken', need: { scope: 'privileged' } },
-  { method: 'POST', pattern: /^\/v1\/AuthTokens\/Promote$/, operation: 'PromoteAuthToken', need: { scope: 'privileged' } },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/AuthTokens\/Secondary$/,
+    operation: 'CreateSecondaryAuthToken',
+    need: { scope: 'privileged' },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/v1\/AuthTokens\/Secondary$/,
+    operation: 'DeleteSecondaryAuthToken',
+    need: { scope: 'privileged' },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/AuthTokens\/Promote$/,
+    operation: 'PromoteAuthToken',
+    need: { scope: 'privileged' },
+  },
   {
     method: 'GET',
     pattern: new RegExp(`^${ACCOUNT_2010}/IncomingPhoneNumbers\\.json$`),
     operation: 'ListIncomingPhoneNumbers',
     need: { scope: 'data', permission: '/twilio/numbers/incoming-phone-numbers/list' },
   },
-  { method: 'GET', pattern: new RegExp(`^${ACCOUNT_2010}/Messages\\.json$`), operation: 'ListMessages', need: { scope: 'data', permission: '/twilio/messaging/messages/list' } },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^${ACCOUNT_2010}/Messages\\.json$`),
+    operation: 'ListMessages',
+    need: { scope: 'data', permission: '/twilio/messaging/messages/list' },
+  },
 ];
 
 export type RouteMatch =
@@ -75,7 +120,13 @@ export function matchRoute(method: string, path: string): RouteMatch {
         return { kind: 'not-found' };
       }
     }
-    return { kind: 'op', operation: route.operation, need: route.need, params, mutating: method === 'POST' || method === 'DELETE' };
+    return {
+      kind: 'op',
+      operation: route.operation,
+      need: route.need,
+      params,
+      mutating: method === 'POST' || method === 'DELETE',
+    };
   }
   return pathKnown ? { kind: 'method-not-allowed' } : { kind: 'not-found' };
 }

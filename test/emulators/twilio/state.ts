@@ -68,7 +68,13 @@ export class TwilioState {
     const token = opts.authToken ?? this.authToken();
     if (opts.authToken) this.issued.push(opts.authToken);
     const at = this.now();
-    const account: Account = { sid, friendlyName: `Account ${sid.slice(-6)}`, primaryToken: token, tokenUpdatedAtMs: at, createdAtMs: at };
+    const account: Account = {
+      sid,
+      friendlyName: `Account ${sid.slice(-6)}`,
+      primaryToken: token,
+      tokenUpdatedAtMs: at,
+      createdAtMs: at,
+    };
     if (opts.parentSid) account.parentSid = opts.parentSid;
     this.accounts.set(sid, account);
     return account;
@@ -76,7 +82,16 @@ export class TwilioState {
 
   addKey(accountSid: string, type: KeyType, friendlyName: string | null, policy?: Policy, createdAtMs?: number): Key {
     const at = createdAtMs ?? this.now();
-    const key: Key = { sid: newSid('SK'), accountSid, type, friendlyName, secret: this.keySecret(), createdAtMs: at, updatedAtMs: at, order: ++this.order };
+    const key: Key = {
+      sid: newSid('SK'),
+      accountSid,
+      type,
+      friendlyName,
+      secret: this.keySecret(),
+      createdAtMs: at,
+      updatedAtMs: at,
+      order: ++this.order,
+    };
     if (policy) key.policy = { allow: [...policy.allow] };
     this.keys.set(key.sid, key);
     return key;

@@ -14,13 +14,20 @@ export class TwilioApiError extends Error {
   }
 
   get body() {
-    return { code: this.code, message: this.message, more_info: `https://www.twilio.com/docs/errors/${this.code}`, status: this.status };
+    return {
+      code: this.code,
+      message: this.message,
+      more_info: `https://www.twilio.com/docs/errors/${this.code}`,
+      status: this.status,
+    };
   }
 }
 
 export const authenticateError = () => new TwilioApiError(401, 20003, 'Authenticate');
-export const notFound = (path: string) => new TwilioApiError(404, 20404, `The requested resource ${path} was not found`);
-export const constraintViolation = (detail: string) => new TwilioApiError(400, 70001, `The request has constraint violations: ${detail}`);
+export const notFound = (path: string) =>
+  new TwilioApiError(404, 20404, `The requested resource ${path} was not found`);
+export const constraintViolation = (detail: string) =>
+  new TwilioApiError(400, 70001, `The request has constraint violations: ${detail}`);
 export const invalidSid = () => new TwilioApiError(400, 70002, 'Invalid Sid provided in the request');
 
 export const SID_PATTERN = { AC: /^AC[0-9a-fA-F]{32}$/, SK: /^SK[0-9a-fA-F]{32}$/ } as const;
@@ -65,7 +72,11 @@ export function parseBody(contentType: string | undefined, body: Buffer): Map<st
   if (body.length === 0) return new Map();
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
-    throw new TwilioApiError(400, 20001, `Invalid request body: expected application/x-www-form-urlencoded, got ${type || 'no content type'}`);
+    throw new TwilioApiError(
+      400,
+      20001,
+      `Invalid request body: expected application/x-www-form-urlencoded, got ${type || 'no content type'}`,
+    );
   }
   return parseForm(body.toString('utf8'), 'request body');
 }
