@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import type { RotatorConfig } from './types.js';
 import { parseConfigObject } from './validate.js';
@@ -9,8 +9,16 @@ import { parseConfigObject } from './validate.js';
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<RotatorConfig> {
   let text: string;
   try {
+    // A FIFO or a device would block the read forever; a directory would fail with EISDIR later.
+    const info = await stat(path);
+    if (!info.isFile())
+      throw new ConfigError(
+        [{ path: '', message: `${path} is not a regular file; pass --config with a YAML file` }],
+        path,
+      );
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(
       [
@@ -28,16 +36,37 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
   return parseConfig(text, { env, source: path, baseDir: dirname(resolve(path)) });
 }
 
-/** YAML text to the object the validator takes; syntax errors become ConfigError. */
+/** YAML text to the object the validator takes; syntax errors become ConfigError with line and column. */
 export function parseYaml(text: string, source = 'configuration'): unknown {
-  const doc = parseDocument(text, { prettyErrors: false });
+  // No pretty errors: they quote the document, which may hold values that should stay out of logs.
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => {
+        const at = e.pos ? lines.linePos(e.pos[0]) : undefined;
+        return {
+          path: at ? `line ${at.line}, column ${at.col}` : '',
+          message: `YAML syntax: ${e.message.split('\n')[0]}`,
+        };
+      }),
       source,
     );
   }
-  return doc.toJS() as unknown;
+  try {
+    // The yaml package refuses documents whose aliases expand exponentially ("billion laughs").
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message: `YAML: ${err instanceof Error ? err.message : String(err)}; write the values out instead of nesting aliases`,
+        },
+      ],
+      source,
+    );
+  }
 }
 
 export function parseConfig(

@@ -12,14 +12,34 @@ export const PERMISSION = /^\/twilio\/[a-z0-9-]+\/[a-z0-9.-]+\/(read|list|create
 /** Rotation ids are 32 hex characters and Twilio allows 64 in a FriendlyName. */
 export const MAX_PREFIX_LENGTH = 32;
 
-const positive = (what: string) =>
-  z.number({ error: `must be a number (${what})` }).check(z.positive(`must be greater than 0 (${what})`));
-const nonNegative = (what: string) =>
-  z.number({ error: `must be a number (${what})` }).check(z.nonnegative(`must be 0 or more (${what})`));
+/**
+ * Numbers have an upper bound as well as a lower one: a value that passes validation must not fail
+ * later, after changes were made (1e300 days overflowed a date; 2^31 ms overflowed a timer).
+ */
+const positive = (what: string, max: number) =>
+  z
+    .number({ error: `must be a number (${what})` })
+    .check(z.positive(`must be greater than 0 (${what})`), z.maximum(max, `must be at most ${max} (${what})`));
+const nonNegative = (what: string, max: number) =>
+  z
+    .number({ error: `must be a number (${what})` })
+    .check(z.nonnegative(`must be 0 or more (${what})`), z.maximum(max, `must be at most ${max} (${what})`));
+
+const YEAR_SECONDS = 365 * 24 * 3600;
 const text = (pattern: RegExp, message: string) =>
   z.string({ error: 'must be a string' }).check(z.regex(pattern, message));
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/** URLs are printed in logs and status, so they may not carry credentials; headers carry those. */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).check(
+  z.refine((u: string) => {
+    try {
+      const url = new URL(u);
+      return url.username === '' && url.password === '';
+    } catch {
+      return true;
+    }
+  }, 'must not carry credentials (user:password@); they would be printed wherever the URL is'),
+);
 
 const location = z.strictObject({
   store: z.enum(['file', 'aws'], { error: 'must be "file" or "aws"' }),
@@ -31,13 +51,13 @@ const probe = z.strictObject({
   field: text(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dot path such as "twilio.keySid"'),
   headerName: z.optional(text(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')),
   headerValueEnv: z.optional(text(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')),
-  timeoutSeconds: z._default(positive('seconds'), 5),
+  timeoutSeconds: z._default(positive('seconds', 60), 5),
 });
 
 const GATE_DEFAULT = { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 24 * 3600, manualConfirm: false, probes: [] };
 const gate = z.strictObject({
-  minOverlapSeconds: z._default(nonNegative('seconds'), GATE_DEFAULT.minOverlapSeconds),
-  maxWaitSeconds: z._default(positive('seconds'), GATE_DEFAULT.maxWaitSeconds),
+  minOverlapSeconds: z._default(nonNegative('seconds', YEAR_SECONDS), GATE_DEFAULT.minOverlapSeconds),
+  maxWaitSeconds: z._default(positive('seconds', YEAR_SECONDS), GATE_DEFAULT.maxWaitSeconds),
   manualConfirm: z._default(z.boolean({ error: 'must be true or false' }), false),
   probes: z._default(z.array(probe), []),
 });
@@ -62,7 +82,7 @@ const policy = z.union(
   { error: 'must be "inherit" or {allow: [permissions…]}' },
 );
 
-const target = z.strictObject({
+export const targetSchema = z.strictObject({
   name: text(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, "_", "." or "-"'),
   accountSid: text(ACCOUNT_SID, 'must be an Account SID: AC followed by 32 hex characters'),
   region: z.optional(text(/^[a-z]{2}[0-9]$/, 'must be a Twilio region such as us1, ie1 or au1')),
@@ -81,9 +101,22 @@ const target = z.strictObject({
     ),
   secret: location,
   admin: location,
-  maxAgeDays: z._default(positive('days'), 30),
+  maxAgeDays: z._default(positive('days', 3650), 30),
   validationUrl: z.optional(httpUrl),
   gate: z._default(gate, GATE_DEFAULT),
+});
+
+export const storesSchema = z.strictObject({
+  file: z.optional(
+    z.strictObject({ path: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must be a file path')) }),
+  ),
+  aws: z.optional(
+    z.strictObject({
+      region: text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
+      endpoint: z.optional(httpUrl),
+      timeoutSeconds: z._default(positive('seconds', 300), 10),
+    }),
+  ),
 });
 
 export const configSchema = z.strictObject({
@@ -92,24 +125,11 @@ export const configSchema = z.strictObject({
       baseUrl: z.optional(
         z.union([httpUrl, z.record(z.string(), httpUrl)], { error: 'must be a URL or a map of product to URL' }),
       ),
-      timeoutSeconds: z._default(positive('seconds'), 15),
+      timeoutSeconds: z._default(positive('seconds', 300), 15),
     }),
     { timeoutSeconds: 15 },
   ),
-  stores: z._default(
-    z.strictObject({
-      file: z.optional(
-        z.strictObject({ path: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must be a file path')) }),
-      ),
-      aws: z.optional(
-        z.strictObject({
-          region: text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
-          endpoint: z.optional(httpUrl),
-        }),
-      ),
-    }),
-    {},
-  ),
+  stores: z._default(storesSchema, {}),
   retry: z._default(
     z.strictObject({
       attempts: z._default(
@@ -122,14 +142,14 @@ export const configSchema = z.strictObject({
           ),
         5,
       ),
-      budgetSeconds: z._default(positive('seconds'), 30),
-      minDelayMs: z._default(nonNegative('milliseconds'), 200),
+      budgetSeconds: z._default(positive('seconds', 3600), 30),
+      minDelayMs: z._default(nonNegative('milliseconds', 60_000), 200),
     }),
     { attempts: 5, budgetSeconds: 30, minDelayMs: 200 },
   ),
-  orphanGraceSeconds: z._default(nonNegative('seconds'), 900),
-  targets: z.array(target).check(z.minLength(1, 'must list at least one target')),
+  orphanGraceSeconds: z._default(nonNegative('seconds', 30 * 24 * 3600), 900),
+  targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
-export type RawTarget = z.infer<typeof target>;
+export type RawTarget = z.infer<typeof targetSchema>;

@@ -56,7 +56,7 @@ export interface RotatorConfig {
   };
   stores: {
     file?: { path: string };
-    aws?: { region: string; endpoint?: string };
+    aws?: { region: string; endpoint?: string; timeoutMs: number };
   };
   retry: {
     /** Attempts per remote call, the first included. */

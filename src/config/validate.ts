@@ -1,32 +1,50 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { configSchema, type RawConfig, type RawTarget } from './schema.js';
+import { configSchema, storesSchema, targetSchema, type RawConfig, type RawTarget } from './schema.js';
 import type { RotatorConfig, TargetConfig } from './types.js';
 import { verifyMethodFor } from '../core/verify-method.js';
 
 const SECOND = 1000;
 const DAY = 24 * 3600 * SECOND;
 
-/** Substitutes `${ENV}`, validates and converts a configuration object. Throws ConfigError with every problem. */
+/**
+ * Substitutes `${ENV}`, validates and converts a configuration object. Throws ConfigError with every
+ * problem found in one pass: unset variables, schema errors, and the cross-target checks for every
+ * target that is itself well-formed.
+ */
 export function parseConfigObject(
   raw: unknown,
   options: { env?: NodeJS.ProcessEnv; source?: string; baseDir?: string } = {},
 ): RotatorConfig {
   const source = options.source ?? 'configuration';
+  const env = options.env ?? process.env;
   const issues: ConfigIssue[] = [];
-  const substituted = substitute(raw, [], options.env ?? process.env, issues);
-  if (issues.length > 0) throw new ConfigError(issues, source);
-
+  const substituted = substitute(raw, [], env, issues);
+  // A path whose variable is unset would also fail its own check: report the cause once.
+  const unset = new Set(issues.map((i) => i.path));
   const parsed = configSchema.safeParse(substituted);
-  if (!parsed.success)
-    throw new ConfigError(
-      parsed.error.issues.flatMap((i) => describeIssue(i as ZodIssueLike, [], substituted)),
-      source,
+  if (parsed.success) {
+    crossCheck(
+      parsed.data.stores,
+      parsed.data.targets.map((t, index) => ({ index, t })),
+      issues,
+      env,
     );
-  const config = parsed.data;
-  crossCheck(config, issues, options.env ?? process.env);
-  if (issues.length > 0) throw new ConfigError(issues, source);
-  return convert(config, options.baseDir ?? process.cwd());
+    if (issues.length > 0) throw new ConfigError(issues, source);
+    return convert(parsed.data, options.baseDir ?? process.cwd());
+  }
+  for (const i of parsed.error.issues.flatMap((x) => describeIssue(x as ZodIssueLike, [], substituted))) {
+    if (!unset.has(i.path)) issues.push(i);
+  }
+  // The targets that are fine on their own still get the checks between targets.
+  const input = (substituted ?? {}) as { stores?: unknown; targets?: unknown };
+  const stores = storesSchema.safeParse(input.stores ?? {});
+  const targets = (Array.isArray(input.targets) ? input.targets : []).flatMap((t: unknown, index) => {
+    const one = targetSchema.safeParse(t);
+    return one.success ? [{ index, t: one.data }] : [];
+  });
+  if (stores.success) crossCheck(stores.data, targets, issues, env);
+  throw new ConfigError(issues, source);
 }
 
 interface ZodIssueLike {
@@ -101,27 +119,39 @@ function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issu
   return value;
 }
 
-function crossCheck(raw: RawConfig, issues: ConfigIssue[], env: NodeJS.ProcessEnv): void {
+function crossCheck(
+  stores: RawConfig['stores'],
+  targets: { index: number; t: RawTarget }[],
+  issues: ConfigIssue[],
+  env: NodeJS.ProcessEnv,
+): void {
   const names = new Set<string>();
   const secretIds = new Map<string, string>();
-  raw.targets.forEach((t, i) => {
+  const adminIds = new Map(targets.map(({ t }) => [`${t.admin.store}:${t.admin.secretId}`, t.name]));
+  targets.forEach(({ index: i, t }) => {
     const at = (field: string) => `targets.${i}.${field}`;
     if (names.has(t.name)) issues.push({ path: at('name'), message: `duplicates another target's name "${t.name}"` });
     names.add(t.name);
 
     for (const role of ['secret', 'admin'] as const) {
       const loc = t[role];
-      if (!raw.stores[loc.store])
+      if (!stores[loc.store])
         issues.push({
           path: at(`${role}.store`),
           message: `uses the ${loc.store} store, but stores.${loc.store} is not configured`,
         });
     }
     const secretKey = `${t.secret.store}:${t.secret.secretId}`;
-    if (secretKey === `${t.admin.store}:${t.admin.secretId}`)
+    const adminOf = adminIds.get(secretKey);
+    if (adminOf === t.name)
       issues.push({
         path: at('admin.secretId'),
         message: 'must differ from secret.secretId: the admin credential cannot be the key being rotated',
+      });
+    else if (adminOf !== undefined)
+      issues.push({
+        path: at('secret.secretId'),
+        message: `is the admin secret of target "${adminOf}": rotating it would replace that target's admin credential; use another secret`,
       });
     const owner = secretIds.get(secretKey);
     if (owner !== undefined)
@@ -156,8 +186,8 @@ function crossCheck(raw: RawConfig, issues: ConfigIssue[], env: NodeJS.ProcessEn
   });
 
   // Keys are recognised by prefix; overlapping prefixes on one account would let one target revoke another's keys.
-  raw.targets.forEach((a, i) =>
-    raw.targets.forEach((b, j) => {
+  targets.forEach(({ index: i, t: a }) =>
+    targets.forEach(({ index: j, t: b }) => {
       if (
         i < j &&
         a.accountSid.toUpperCase() === b.accountSid.toUpperCase() &&
@@ -249,7 +279,15 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
             },
           }
         : {}),
-      ...(raw.stores.aws ? { aws: { ...raw.stores.aws } } : {}),
+      ...(raw.stores.aws
+        ? {
+            aws: {
+              region: raw.stores.aws.region,
+              ...(raw.stores.aws.endpoint ? { endpoint: raw.stores.aws.endpoint } : {}),
+              timeoutMs: raw.stores.aws.timeoutSeconds * SECOND,
+            },
+          }
+        : {}),
     },
     retry: {
       attempts: raw.retry.attempts,

@@ -56,7 +56,7 @@ describe('configuration', () => {
   });
 
   const cases: [string, Mutate | string, string, RegExp, NodeJS.ProcessEnv?][] = [
-    ['YAML syntax errors', 'targets: [\n  - name: "x', '', /YAML syntax/],
+    ['YAML syntax errors', 'targets: [\n  - name: "x', 'line 2, column 13', /YAML syntax: Missing closing "quote/],
     ['a document that is not a mapping', '- just\n- a list', '', /must be a YAML mapping/],
     ['an unknown top-level key (a typo)', (c) => (c.target = []), '', /unknown key "target"/],
     ['an unknown key inside a target', (c) => (target(c).maxAgeDay = 3), 'targets.0', /unknown key "maxAgeDay"/],
@@ -236,12 +236,101 @@ describe('configuration', () => {
     ['retry attempts out of range', (c) => (c.retry = { attempts: 0 }), 'retry.attempts', /at least 1/],
     ['an invalid AWS region', (c) => (c.stores.aws = { region: 'europe' }), 'stores.aws.region', /AWS region/],
     ['a bad twilio.baseUrl', (c) => (c.twilio = { baseUrl: 'not a url' }), 'twilio.baseUrl', /URL/],
+    // Numbers that pass validation must not fail later, after changes were made.
+    ['maxAgeDays beyond any date', (c) => (target(c).maxAgeDays = 1e300), 'targets.0.maxAgeDays', /at most 3650/],
+    [
+      'a Twilio timeout beyond a timer',
+      (c) => (c.twilio = { timeoutSeconds: 2 ** 31 }),
+      'twilio.timeoutSeconds',
+      /at most 300/,
+    ],
+    ['a retry budget of days', (c) => (c.retry = { budgetSeconds: 86400 }), 'retry.budgetSeconds', /at most 3600/],
+    [
+      'a maximum wait of years',
+      (c) => (target(c).gate = { maxWaitSeconds: 1e9 }),
+      'targets.0.gate.maxWaitSeconds',
+      /at most/,
+    ],
+    ['an infinite grace', (c) => (c.orphanGraceSeconds = 1e12), 'orphanGraceSeconds', /at most/],
+    [
+      'a probe timeout of hours',
+      (c) => (target(c).gate = { probes: [{ url: 'http://a/h', field: 'sid', timeoutSeconds: 7200 }] }),
+      'targets.0.gate.probes.0.timeoutSeconds',
+      /at most 60/,
+    ],
+    [
+      'a Secrets Manager timeout beyond a timer',
+      (c) => (c.stores.aws = { region: 'us-east-1', timeoutSeconds: 1e7 }),
+      'stores.aws.timeoutSeconds',
+      /at most 300/,
+    ],
+    [
+      'credentials in a probe URL',
+      (c) => (target(c).gate = { probes: [{ url: 'https://ops:hunter2hunter2@app.internal/health', field: 'sid' }] }),
+      'targets.0.gate.probes.0.url',
+      /must not carry credentials/,
+    ],
+    [
+      'credentials in the Secrets Manager endpoint',
+      (c) => (c.stores.aws = { region: 'us-east-1', endpoint: 'https://a:b@vpce.example.com' }),
+      'stores.aws.endpoint',
+      /must not carry credentials/,
+    ],
+    [
+      "one target's rotated secret being another's admin secret",
+      (c) =>
+        c.targets.push({
+          ...target(c),
+          name: 'b',
+          friendlyNamePrefix: 'other-',
+          secret: { store: 'file', secretId: 'twilio/admin' },
+          admin: { store: 'file', secretId: 'twilio/admin-b' },
+        }),
+      'targets.1.secret.secretId',
+      /is the admin secret of target "app"/,
+    ],
+    [
+      'a YAML alias bomb',
+      'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+      '',
+      /alias/i,
+    ],
   ];
 
   it.each(cases)('rejects %s, naming the field', (_name, mutate, path, message, env) => {
     const issues = issuesOf(mutate, env);
     const hit = issues.find((i) => i.path === path && message.test(i.message));
     expect(hit, `issues were: ${JSON.stringify(issues)}`).toBeDefined();
+  });
+
+  it('never repeats the value of a URL that carries credentials', () => {
+    const issues = issuesOf(
+      (c) => (target(c).gate = { probes: [{ url: 'https://ops:hunter2hunter2@app.internal/health', field: 'sid' }] }),
+    );
+    expect(JSON.stringify(issues)).not.toContain('hunter2');
+  });
+
+  it('says where a YAML syntax error is: line and column', () => {
+    const issues = issuesOf('stores:\n  file:\n    path: x\ntargets: [\n  - name: "x\n');
+    expect(issues[0]).toMatchObject({
+      path: expect.stringMatching(/^line \d+, column \d+$/) as string,
+      message: expect.stringContaining('YAML syntax') as string,
+    });
+  });
+
+  it('reports an unset variable once, not again as the check its empty value fails', () => {
+    const issues = issuesOf((c) => (target(c).accountSid = '${NOPE}'));
+    expect(issues).toEqual([
+      { path: 'targets.0.accountSid', message: 'environment variable NOPE is not set (referenced as ${NOPE})' },
+    ]);
+  });
+
+  it('reports problems of one target and conflicts between the others in the same pass', () => {
+    const issues = issuesOf((c) => {
+      c.targets.push({ ...target(c), friendlyNamePrefix: 'other-', secret: { store: 'file', secretId: 'b' } });
+      c.targets.push({ ...target(c), name: 'c', accountSid: 'nope' });
+    });
+    expect(issues.map((i) => i.path).sort()).toEqual(['targets.1.name', 'targets.2.accountSid']);
   });
 
   it('reports every problem at once, not just the first', () => {
