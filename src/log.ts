@@ -1,41 +1,17 @@
 import winston from 'winston';
 import type { Writable } from 'node:stream';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { redactValue, SECRET_FIELD, REDACTED } from './redact.js';
 
 /**
  * Logging with winston: JSON lines off a TTY, short readable lines on a TTY.
  *
  * Redaction has two layers, because a secret can arrive in any field or inside any message:
  *  1. every secret value the process learns (stored versions, new keys, admin credentials) is
- *     registered with `registerSecret` and replaced wherever it appears in a log record;
+ *     registered in ./redact.ts, with its derived forms, and replaced wherever it appears;
  *  2. fields whose name says "secret" (apiKeySecret, authToken, password…) are masked whatever
  *     they hold, so a value never registered still cannot be printed under such a name.
  */
-
-const REDACTED = '[REDACTED]';
-const SECRET_FIELD =
-  /^(apiKeySecret|adminKeySecret|authToken|secondaryAuthToken|password|secret|secretString|SecretString|authorization)$/i;
-const known = new Set<string>();
-
-export function registerSecret(value: string | undefined): void {
-  // Very short strings would redact ordinary words; real secrets are 32 characters.
-  if (value && value.length >= 8) known.add(value);
-}
-
-export function redact(text: string): string {
-  let out = text;
-  for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-  return out;
-}
-
-export function redactValue(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return redact(value);
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return redact(value.message);
-  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) ? REDACTED : redactValue(v, depth + 1)]),
-  );
-}
 
 const redaction = winston.format((info) => {
   for (const key of Object.keys(info)) {
@@ -56,22 +32,34 @@ const readable = winston.format.printf((info) => {
 
 export type Logger = winston.Logger;
 
-/** `format` (or LOG_FORMAT) forces 'json' or 'text'; by default JSON lines unless the stream is a TTY. */
+/** winston's npm levels, most severe first. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+const LOG_FORMATS = ['json', 'text'] as const;
+
+/**
+ * `format` (or LOG_FORMAT) forces 'json' or 'text'; by default JSON lines unless the stream is a TTY.
+ * An unknown level or format is a start-up error naming the variable: winston would otherwise drop
+ * every line for a level it does not know (LOG_LEVEL=warning silenced the rotator completely).
+ */
 export function createLogger(
   options: { stream?: Writable; json?: boolean; level?: string; format?: string } = {},
 ): Logger {
   const stream = options.stream ?? process.stderr;
   const format = options.format ?? process.env.LOG_FORMAT;
+  const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
+  const issues: ConfigIssue[] = [];
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    issues.push({ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')} (most to least severe)` });
+  }
+  if (format !== undefined && format !== '' && !(LOG_FORMATS as readonly string[]).includes(format)) {
+    issues.push({ path: 'LOG_FORMAT', message: 'must be "json" or "text"' });
+  }
+  if (issues.length > 0) throw new ConfigError(issues, 'the environment');
   const json =
     options.json ?? (format === 'json' ? true : format === 'text' ? false : !(stream as { isTTY?: boolean }).isTTY);
   return winston.createLogger({
-    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    level,
     format: winston.format.combine(redaction(), winston.format.timestamp(), json ? winston.format.json() : readable),
     transports: [new winston.transports.Stream({ stream })],
   });
-}
-
-/** A logger that drops everything, for library use and unit tests that do not look at logs. */
-export function silentLogger(): Logger {
-  return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }

@@ -3,7 +3,8 @@ import { runProbes } from './adapters/probes/index.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import type { RotatorConfig } from './config/types.js';
 import type { SecretStore } from './core/ports.js';
-import { registerSecret, type Logger } from './log.js';
+import type { Logger } from './log.js';
+import { registerCredential } from './redact.js';
 import type { Runtime } from './engine/index.js';
 import { ConfigError } from './errors.js';
 
@@ -43,6 +44,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
           store = awsStore({
             region: config.stores.aws.region,
             ...(config.stores.aws.endpoint ? { endpoint: config.stores.aws.endpoint } : {}),
+            timeoutMs: config.stores.aws.timeoutMs,
             retry: config.retry,
             ...(options.signal ? { signal: options.signal } : {}),
             ...creds,
@@ -53,7 +55,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
       return store;
     },
     keys(admin, target) {
-      registerSecret(admin.password);
+      registerCredential(admin.username, admin.password);
       return twilioKeys(
         admin,
         {

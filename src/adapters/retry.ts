@@ -3,12 +3,10 @@ import pRetry, { AbortError } from 'p-retry';
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   attempts: number;
-  /** No new attempt starts after this much time since the first. */
+  /** Wall time for all attempts together, the call in flight included. */
   budgetMs: number;
   minDelayMs: number;
 }
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, budgetMs: 30_000, minDelayMs: 200 };
 
 /** Network-level failures worth another attempt: the request may not have reached the server. */
 const NETWORK_CODES = new Set([
@@ -36,36 +34,85 @@ export function isRetryable(status: number | undefined, err: unknown): boolean {
   return typeof e?.message === 'string' && /socket hang up|timeout|ECONNRESET|network/i.test(e.message);
 }
 
+/** The retry budget ran out, possibly with a call still in flight (which was abandoned). */
+export class RetryBudgetError extends Error {
+  override name = 'RetryBudgetError';
+  readonly code = 'ETIMEDOUT';
+  constructor(
+    readonly budgetMs: number,
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `no answer within the retry budget of ${budgetMs / 1000} s (${attempts} attempt${attempts === 1 ? '' : 's'}; retry.budgetSeconds)`,
+      options,
+    );
+  }
+}
+
+/** Rejects when `signal` aborts, whether or not `promise` ever settles. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 /**
- * Runs `fn` with backoff and jitter until it succeeds, `isFinal` says stop, the attempts run out or
- * the time budget is spent. The last error is rethrown unchanged for the caller to translate.
+ * Runs `fn` with backoff and jitter until it succeeds, `retryable` says stop, the attempts run out or
+ * the time budget is spent. The budget bounds wall time including a call in flight: `fn` gets a signal
+ * that aborts at the budget (or when `signal` aborts), and the wait for it ends then even if `fn`
+ * ignores the signal. The last error is rethrown unchanged for the caller to translate; a spent budget
+ * throws RetryBudgetError, an outer abort throws the abort's reason.
  */
 export async function withRetry<T>(
-  fn: () => Promise<T>,
+  fn: (signal: AbortSignal) => Promise<T>,
   policy: RetryPolicy,
   retryable: (err: unknown) => boolean,
   signal?: AbortSignal,
 ): Promise<T> {
-  return pRetry(
-    async () => {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!retryable(err)) throw new AbortError(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      }
-    },
-    {
-      retries: Math.max(0, policy.attempts - 1),
-      minTimeout: policy.minDelayMs,
-      maxTimeout: Math.max(policy.minDelayMs, 5_000),
-      factor: 2,
-      randomize: true,
-      maxRetryTime: policy.budgetMs,
-      ...(signal ? { signal } : {}),
-    },
-  ).catch((err: unknown) => {
+  const budget = AbortSignal.timeout(policy.budgetMs);
+  const combined = signal ? AbortSignal.any([signal, budget]) : budget;
+  let attempts = 0;
+  let last: unknown;
+  try {
+    return await pRetry(
+      async () => {
+        attempts++;
+        try {
+          return await untilAborted(fn(combined), combined);
+        } catch (err) {
+          if (combined.aborted) throw err;
+          last = err;
+          if (!retryable(err)) throw new AbortError(err instanceof Error ? err : new Error(String(err)));
+          throw err;
+        }
+      },
+      {
+        retries: Math.max(0, policy.attempts - 1),
+        minTimeout: policy.minDelayMs,
+        maxTimeout: Math.max(policy.minDelayMs, 5_000),
+        factor: 2,
+        randomize: true,
+        maxRetryTime: policy.budgetMs,
+        signal: combined,
+      },
+    );
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if (budget.aborted) throw new RetryBudgetError(policy.budgetMs, attempts, { cause: last });
     // p-retry wraps the original in AbortError; hand back what the SDK threw.
     throw err instanceof AbortError ? err.originalError : err;
-  });
+  }
 }

@@ -1,52 +1,61 @@
-import { isRotatorKeyName, rotationId } from './rotation-id.js';
-import { TAG_CURRENT_SINCE, type Decision, type Observation, type PlannerSettings } from './state.js';
+import { isOwnKeyName, keyName, legacyKeyName, looksLikeRotatorKeyName, rotationId } from './rotation-id.js';
+import { DAY_MS, wholeDays } from './sids.js';
+import {
+  PLACEHOLDER_STUCK_AFTER_MS,
+  TAG_CURRENT_SINCE,
+  TAG_PROMOTED,
+  type Decision,
+  type LabelledKey,
+  type Observation,
+  type PlannerSettings,
+} from './state.js';
+import type { TwilioKey } from './ports.js';
 
 /**
  * The rotation state machine as one pure function: observed state in, next step or outcome out.
  *
- *   (no secret) ─create-secret─▶ current ─verify-current─▶ mark-current ─▶ done ··· due ···┐
- *   ┌──────────────────────────────────────────────────────────────────────────────────────┘
+ *   (no secret) ─reserve-secret─▶ create-secret ─▶ verify-current ─▶ mark-current ─▶ done ··· due ···┐
+ *   ┌──────────────────────────────────────────────────────────────────────────────────────────────┘
  *   └▶ start-rotation (create key, store AWSPENDING) ─▶ verify-pending ─▶ promote
  *        ─▶ mark-current ─▶ check-gate ─(waiting | stuck)… ─▶ verify-current ─▶ retire-previous ─▶ done
  *
- * Orphan keys (made by this rotator, referenced by no labelled version, older than the grace) are
- * swept first. The engine applies the step, observes again and asks again; a rerun after a crash
- * simply starts with an observation and lands on the same path.
+ * Orphan keys (provably made for this target, referenced by no labelled version, older than the
+ * grace) are swept first. The engine applies the step, observes again and asks again; a rerun after a
+ * crash simply starts with an observation and lands on the same path.
+ *
+ * Deletion is narrow on purpose. A key is deleted only when (a) its name carries this target's
+ * fingerprint and nothing references it (an orphan), or (b) it is AWSPREVIOUS after a promotion this
+ * rotator recorded, and the gate passed. Never an admin credential, never a key behind an unreadable
+ * version, never a key named the rotator's way without this target's fingerprint.
  */
 export function plan(obs: Observation, s: PlannerSettings): Decision {
+  const secret = obs.secret;
+  if (!secret) return { kind: 'reserve-secret' };
+  const fingerprint = obs.fingerprint ?? '';
   const live = new Set(obs.keys.map((k) => k.sid));
-  const referenced = new Set(
-    [obs.current?.key.apiKeySid, obs.pending?.key.apiKeySid, obs.previous?.key.apiKeySid].filter(
-      (x): x is string => x !== undefined,
-    ),
-  );
+  const current = obs.current;
 
-  const orphans = obs.keys.filter(
-    (k) =>
-      isRotatorKeyName(k.friendlyName, s.prefix) &&
-      !referenced.has(k.sid) &&
-      obs.nowMs - k.createdAtMs >= s.orphanGraceMs,
-  );
+  if (current && obs.protectedSids.has(current.key.apiKeySid)) {
+    return {
+      kind: 'stuck',
+      on: [
+        `the secret's current key ${current.key.apiKeySid} is an admin credential of this configuration; rotating it would replace a Main or admin key with an ordinary one, so the rotator will not touch it. Store the application's own key in "${obs.secretId}", or point the target at another secret`,
+      ],
+      sinceMs: current.createdAtMs,
+    };
+  }
+
+  const orphans = orphanKeys(obs, s);
   if (orphans.length > 0) return { kind: 'sweep-orphans', keys: orphans };
 
-  const secret = obs.secret;
-  const current = obs.current;
-  if (!secret || !current) {
-    const versionId = rotationId(obs.secretId, 'genesis', secret?.allVersionIds ?? []);
-    return { kind: 'create-secret', versionId, friendlyName: s.prefix + versionId };
+  if (!current) {
+    const versionId = rotationId(obs.secretId, 'genesis', secret.allVersionIds);
+    return { kind: 'create-secret', versionId, friendlyName: keyName(s.prefix, fingerprint, versionId) };
   }
 
   const currentSid = current.key.apiKeySid;
   const since = parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], current.versionId);
-  const previous = obs.previous;
-  const retiring =
-    previous &&
-    live.has(previous.key.apiKeySid) &&
-    previous.key.apiKeySid !== currentSid &&
-    previous.key.apiKeySid !== obs.pending?.key.apiKeySid
-      ? previous
-      : undefined;
-
+  const retiring = retiringKey(obs, s);
   const currentLive = live.has(currentSid);
   if (!currentLive && retiring) {
     // Consumers have nowhere safe to go: the new key is gone and the old one is the only one left.
@@ -61,7 +70,10 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   }
 
   // Promotion (or first creation) is recorded once the current key is proven; the gate counts from it.
-  if (currentLive && since === undefined) {
+  // A current key that never proved itself, and that a differently configured key would replace,
+  // falls through to a rotation (see `currentRefused`).
+  const refused = obs.currentRefused?.keySid === currentSid ? obs.currentRefused : undefined;
+  if (currentLive && since === undefined && !refused) {
     if (!obs.verified.has(currentSid))
       return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
     return { kind: 'mark-current', versionId: current.versionId };
@@ -73,26 +85,29 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     if (!gate) return { kind: 'check-gate', keySid: retiring.key.apiKeySid };
     const waitingOn = gateBlockers(obs, s, since, currentSid);
     if (waitingOn.length > 0) {
+      const previousKeySid = retiring.key.apiKeySid;
       if (obs.nowMs - since >= s.gate.maxWaitMs)
-        return { kind: 'stuck', on: waitingOn, sinceMs: since, previousKeySid: retiring.key.apiKeySid };
-      return {
-        kind: 'waiting',
-        on: waitingOn,
-        sinceMs: since,
-        deadlineMs: since + s.gate.maxWaitMs,
-        previousKeySid: retiring.key.apiKeySid,
-      };
+        return { kind: 'stuck', on: waitingOn, sinceMs: since, previousKeySid };
+      return { kind: 'waiting', on: waitingOn, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, previousKeySid };
     }
     if (!obs.verified.has(currentSid))
       return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
     return { kind: 'retire-previous', keySid: retiring.key.apiKeySid, versionId: retiring.versionId };
   }
 
-  if (obs.pendingPlaceholder !== undefined) {
-    return {
-      kind: 'busy',
-      reason: `a Secrets Manager rotation is in progress (version ${obs.pendingPlaceholder} is AWSPENDING with no value yet); its own steps finish it`,
-    };
+  const placeholder = obs.pendingPlaceholder;
+  if (placeholder !== undefined) {
+    const what = `a Secrets Manager rotation is in progress (version ${placeholder.versionId} is AWSPENDING with no value yet)`;
+    if (obs.nowMs - placeholder.createdAtMs >= PLACEHOLDER_STUCK_AFTER_MS) {
+      return {
+        kind: 'stuck',
+        on: [
+          `${what} since ${new Date(placeholder.createdAtMs).toISOString()}: its rotation function keeps failing. Read that function's logs; to give up on it, run "aws secretsmanager cancel-rotate-secret --secret-id ${obs.secretId}" and remove AWSPENDING from version ${placeholder.versionId}`,
+        ],
+        sinceMs: placeholder.createdAtMs,
+      };
+    }
+    return { kind: 'busy', reason: `${what}; its own steps finish it` };
   }
 
   const pending = obs.pending;
@@ -100,13 +115,13 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     const sid = pending.key.apiKeySid;
     if (!live.has(sid)) return { kind: 'drop-dead-pending', versionId: pending.versionId, keySid: sid };
     if (!obs.verified.has(sid)) return { kind: 'verify-pending', versionId: pending.versionId, keySid: sid };
-    return { kind: 'promote', versionId: pending.versionId, keySid: sid };
+    return { kind: 'promote', versionId: pending.versionId, keySid: sid, fromVersionId: current.versionId };
   }
 
   const reason = dueReason(obs, s, currentLive);
   if (reason !== undefined) {
     const versionId = rotationId(obs.secretId, current.versionId, secret.allVersionIds);
-    return { kind: 'start-rotation', versionId, friendlyName: s.prefix + versionId, reason };
+    return { kind: 'start-rotation', versionId, friendlyName: keyName(s.prefix, fingerprint, versionId), reason };
   }
   return { kind: 'done', currentKeySid: currentSid, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
 }
@@ -114,11 +129,97 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
 function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): string | undefined {
   const current = obs.current!;
   if (!currentLive) return `the current key ${current.key.apiKeySid} no longer exists on Twilio`;
+  if (obs.currentRefused?.keySid === current.key.apiKeySid) {
+    return `the current key ${current.key.apiKeySid} never passed verification (${obs.currentRefused.reason}), and a key made from the configuration gets other permissions`;
+  }
   if (s.force) return 'forced (--force)';
   const age = obs.nowMs - current.createdAtMs;
-  if (age >= s.maxAgeMs)
-    return `the current key is ${Math.floor(age / 86_400_000)} days old (maxAgeDays ${s.maxAgeMs / 86_400_000})`;
+  if (age >= s.maxAgeMs) return `the current key is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`;
   return undefined;
+}
+
+/** Key SIDs some labelled version holds, readable or not. */
+function referencedSids(obs: Observation): Set<string> {
+  const sids = [obs.current, obs.pending, obs.previous].flatMap((v) => (v ? [v.key.apiKeySid] : []));
+  return new Set([...sids, ...obs.unreadable.flatMap((u) => u.sids)]);
+}
+
+/** Keys provably made for this target that nothing references, past the grace period. */
+export function orphanKeys(obs: Observation, s: PlannerSettings): TwilioKey[] {
+  if (obs.fingerprint === undefined) return [];
+  // A labelled version we cannot read might hold any of our keys: sweep nothing until it is fixed.
+  if (obs.unreadable.some((u) => u.sids.length === 0)) return [];
+  const referenced = referencedSids(obs);
+  return obs.keys.filter(
+    (k) =>
+      isOwnKeyName(k.friendlyName, s.prefix, obs.fingerprint!) &&
+      !referenced.has(k.sid) &&
+      !obs.protectedSids.has(k.sid) &&
+      obs.nowMs - k.createdAtMs >= s.orphanGraceMs,
+  );
+}
+
+/** True when the secret's AWSCURRENT came from AWSPREVIOUS by a promotion this rotator performed. */
+export function promotedByRotator(obs: Observation, s: PlannerSettings): boolean {
+  const { current, previous, secret } = obs;
+  if (!current || !previous || !secret) return false;
+  const recorded = secret.tags[TAG_PROMOTED]?.split(' ');
+  if (recorded?.length === 2) return recorded[0] === previous.versionId && recorded[1] === current.versionId;
+  // Before promotions were recorded (0.1.0), the current key's name was prefix + its version's id,
+  // which proves this rotator made that version, and the current-since tag that it promoted it.
+  const name = obs.keys.find((k) => k.sid === current.key.apiKeySid)?.friendlyName ?? null;
+  return (
+    name === legacyKeyName(s.prefix, current.versionId) &&
+    parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], current.versionId) !== undefined
+  );
+}
+
+/** The previous key this rotator may retire once the gate passes, if there is one. */
+export function retiringKey(obs: Observation, s: PlannerSettings): LabelledKey | undefined {
+  const previous = obs.previous;
+  if (!previous || !obs.current) return undefined;
+  const sid = previous.key.apiKeySid;
+  if (sid === obs.current.key.apiKeySid || sid === obs.pending?.key.apiKeySid) return undefined;
+  if (!obs.keys.some((k) => k.sid === sid) || obs.protectedSids.has(sid)) return undefined;
+  return promotedByRotator(obs, s) ? previous : undefined;
+}
+
+/**
+ * Things a person should know that change no decision: keys left alone because the rotator cannot
+ * prove they are its own, and versions it cannot read. Logged once per run, shown by status and the dry run.
+ */
+export function observationWarnings(obs: Observation, s: PlannerSettings): string[] {
+  const out: string[] = [];
+  for (const u of obs.unreadable) {
+    const keys =
+      u.sids.length > 0
+        ? `its key${u.sids.length > 1 ? 's' : ''} ${u.sids.join(', ')} stay${u.sids.length > 1 ? '' : 's'} untouched`
+        : 'until it is fixed or relabelled, no orphan key is deleted';
+    out.push(`${u.stage} version ${u.versionId} cannot be read (${u.problem}); ${keys}`);
+  }
+  const previous = obs.previous;
+  const previousAlive = previous && obs.keys.some((k) => k.sid === previous.key.apiKeySid);
+  if (previous && previousAlive && !retiringKey(obs, s) && previous.key.apiKeySid !== obs.current?.key.apiKeySid) {
+    const why = obs.protectedSids.has(previous.key.apiKeySid)
+      ? 'it is an admin credential'
+      : 'this rotator did not put it there (no promotion of its own is recorded)';
+    out.push(`AWSPREVIOUS key ${previous.key.apiKeySid} is left alone: ${why}`);
+  }
+  if (obs.fingerprint !== undefined) {
+    const referenced = referencedSids(obs);
+    const foreign = obs.keys.filter(
+      (k) =>
+        looksLikeRotatorKeyName(k.friendlyName, s.prefix) &&
+        !isOwnKeyName(k.friendlyName, s.prefix, obs.fingerprint!) &&
+        !referenced.has(k.sid),
+    );
+    if (foreign.length > 0) {
+      out.push(
+        `${foreign.length} key(s) named like this target's (${foreign.map((k) => k.sid).join(', ')}) do not carry its fingerprint ${obs.fingerprint}: another configuration with the prefix "${s.prefix}", or keys made before fingerprints; never deleted by this target`,
+      );
+    }
+  }
+  return out;
 }
 
 /** What the consumer gate is still waiting on; empty when the old key may go. */
@@ -134,7 +235,7 @@ export function gateBlockers(obs: Observation, s: PlannerSettings, sinceMs: numb
       );
   }
   if (s.gate.manualConfirm && !obs.gate?.confirmed)
-    on.push('manual confirmation: run "twilio-key-rotator confirm <target>"');
+    on.push(`manual confirmation: run "twilio-key-rotator confirm ${s.target}"`);
   return on;
 }
 

@@ -14,10 +14,18 @@ export interface StoredVersion {
   createdAtMs: number;
   /** The secret text; present for versions labelled AWSCURRENT, AWSPENDING or AWSPREVIOUS. */
   value?: string;
+  /** The version holds SecretBinary, which this tool never writes and cannot read. */
+  binary?: boolean;
 }
 
 export interface StoredSecret {
   secretId: string;
+  /**
+   * What makes this secret unique beyond its name: the ARN on Secrets Manager (account, region and
+   * a suffix new with every secret of that name), the secret's own id in the file store. Keys are
+   * named after it (core/rotation-id.ts), so a secret of the same name elsewhere never matches.
+   */
+  identity: string;
   /** Labelled versions only. */
   versions: StoredVersion[];
   /** Every version id the secret has ever had, deprecated ones included: a token is never reused. */
@@ -34,14 +42,23 @@ export interface StoredSecret {
 export type PutResult = 'stored' | 'already-stored' | 'token-conflict';
 
 export interface SecretStore {
-  readonly kind: 'aws' | 'file';
   /** `undefined` when the secret does not exist. */
   read(secretId: string): Promise<StoredSecret | undefined>;
+  /**
+   * Creates the secret without a value, so it has its identity before the first key is made for it.
+   * Succeeds when the secret already exists.
+   */
+  reserve(secretId: string): Promise<void>;
   /**
    * Creates the secret with one version `token` labelled AWSCURRENT. A secret that exists without
    * an AWSCURRENT version (created empty, e.g. by Terraform) gets `token` as its current version.
    */
   create(secretId: string, token: string, value: string): Promise<PutResult>;
+  /**
+   * Adds version `token` labelled AWSCURRENT in one write; the version that held AWSCURRENT becomes
+   * AWSPREVIOUS. For a person replacing a value by hand (`secret put --replace`), not for rotations.
+   */
+  putCurrent(secretId: string, token: string, value: string): Promise<PutResult>;
   /** Adds version `token` labelled AWSPENDING (taking the label from any other version). */
   putPending(secretId: string, token: string, value: string): Promise<PutResult>;
   /**
@@ -81,7 +98,7 @@ export interface TwilioKeys {
   remove(sid: string): Promise<'deleted' | 'already-gone'>;
 }
 
-export type VerifyResult = { ok: true } | { ok: false; definitive: boolean; reason: string };
+export type VerifyResult = { ok: true } | { ok: false; definitive: boolean; reason: string; hint?: string };
 
 /** Proves that a key authenticates, using the key itself. */
 export interface KeyVerifier {

@@ -36,7 +36,7 @@ export type TargetResult = Base &
   (
     | { kind: 'done'; currentKeySid: string; nextDueAtMs: number }
     | { kind: 'waiting'; on: string[]; sinceMs: number; deadlineMs: number; previousKeySid: string }
-    | { kind: 'stuck'; on: string[]; sinceMs: number; previousKeySid: string }
+    | { kind: 'stuck'; on: string[]; sinceMs: number; previousKeySid?: string }
     | { kind: 'lost-race'; detail: string }
     | { kind: 'busy'; reason: string }
     | { kind: 'deferred'; detail: string }

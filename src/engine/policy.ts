@@ -65,3 +65,21 @@ export async function resolvePolicy(
   }
   return { policy, verifyMethod, warnings };
 }
+
+/**
+ * Would a key made from the configuration get other permissions than the current key has? Asked
+ * only when the current key, never proven, is refused by verification: if the answer is no, a new
+ * key would be refused the same way, and rotating would only churn keys.
+ */
+export async function newKeyWouldDiffer(
+  keys: TwilioKeys,
+  currentSid: string,
+  resolved: ResolvedPolicy,
+): Promise<boolean> {
+  const live = await keys.fetchPolicy(currentSid);
+  if (live === undefined) return true;
+  if (live === null || resolved.policy === null) return live !== resolved.policy;
+  const a = [...live.allow].sort();
+  const b = [...resolved.policy.allow].sort();
+  return a.length !== b.length || a.some((p, i) => p !== b[i]);
+}

@@ -1,16 +1,19 @@
 import { CURRENT, PENDING, PREVIOUS, type StoredSecret } from '../core/ports.js';
-import { plan } from '../core/planner.js';
+import { observationWarnings, plan } from '../core/planner.js';
 import {
   TAG_CONFIRMED,
   TAG_CURRENT_SINCE,
+  TAG_PROMOTED,
   isOutcome,
   type Decision,
   type LabelledKey,
   type Observation,
   type PlannerSettings,
+  type Step,
 } from '../core/state.js';
 import { describeVerifyMethod } from '../core/verify-method.js';
 import type { Runtime, TargetResult } from './context.js';
+import { describeDecision } from './describe.js';
 import { observe } from './observe.js';
 import { resolvePolicy } from './policy.js';
 import type { TargetSession } from './reconcile.js';
@@ -31,15 +34,23 @@ export async function preview(
   let settings = initial;
   const checks: string[] = [];
   const warnings: string[] = [];
-  let obs = await observe(session.store, () => keys.list(), target, runtime.now(), new Set());
+  const verified = new Set<string>();
+  let obs = await observe(session.store, () => keys.list(), target, {
+    nowMs: runtime.now(),
+    verified,
+    protectedSids: session.protectedSids,
+  });
   checks.push(
     `admin credential (${session.admin.kind}, ${session.admin.username}) can list keys on ${target.accountSid}: ${obs.keys.length} key(s)`,
   );
   checks.push(
     obs.current
       ? `secret "${obs.secretId}" is readable: AWSCURRENT is version ${obs.current.versionId}, key ${obs.current.key.apiKeySid}`
-      : `secret "${obs.secretId}" does not exist yet; the first run creates it`,
+      : obs.secret
+        ? `secret "${obs.secretId}" exists without a current version; the first run fills it`
+        : `secret "${obs.secretId}" does not exist yet; the first run creates it`,
   );
+  warnings.push(...observationWarnings(obs, settings));
 
   const resolved = await resolvePolicy(target, keys, obs.current?.key.apiKeySid);
   warnings.push(...resolved.warnings);
@@ -58,20 +69,22 @@ export async function preview(
     checks.push(
       v.ok
         ? `current key ${obs.current.key.apiKeySid} authenticates (${describeVerifyMethod(resolved.verifyMethod)})`
-        : `current key ${obs.current.key.apiKeySid} does NOT authenticate: ${v.reason}`,
+        : `current key ${obs.current.key.apiKeySid} does NOT authenticate: ${v.reason}${v.hint ? `. ${v.hint}` : ''}`,
     );
     if (!v.ok) warnings.push(`the current key does not authenticate (${v.reason})`);
   }
 
+  const how =
+    resolved.verifyMethod.kind === 'url'
+      ? `GET ${resolved.verifyMethod.url} with the key`
+      : describeVerifyMethod(resolved.verifyMethod);
   const lines: string[] = [];
-  const verified = new Set<string>();
   for (let i = 0; i < 20; i++) {
     obs = { ...obs, verified };
     let decision: Decision = plan(obs, settings);
     if (decision.kind === 'check-gate' && obs.current) {
       const simulated = obs.current.key.apiKeySid === NEW_SID;
       obs.gate = {
-        sinceMs: obs.nowMs,
         probes: simulated
           ? target.gate.probes.map((p) => ({
               url: p.url,
@@ -83,58 +96,12 @@ export async function preview(
       };
       decision = plan(obs, settings);
     }
-    if (isOutcome(decision)) {
-      if (decision.kind === 'busy') lines.push(`then nothing: ${decision.reason}`);
-      else if (decision.kind === 'done')
-        lines.push(
-          `then nothing: current key ${decision.currentKeySid} is fine until ${new Date(decision.nextDueAtMs).toISOString()}`,
-        );
-      else
-        lines.push(
-          `then ${decision.kind === 'stuck' ? 'STUCK' : 'wait'}: keep the previous key ${decision.previousKeySid} until ${decision.on.join('; ')}`,
-        );
-      break;
-    }
-    lines.push(
-      describe(
-        decision,
-        obs,
-        resolved.verifyMethod.kind === 'url' ? resolved.verifyMethod.url : describeVerifyMethod(resolved.verifyMethod),
-      ),
-    );
+    lines.push(`${isOutcome(decision) ? 'then ' : ''}${describeDecision(decision, obs, how)}`);
+    if (isOutcome(decision)) break;
     obs = simulate(decision, obs);
     if (decision.kind === 'start-rotation') settings = { ...settings, force: false };
   }
   return { target: target.name, steps: [], kind: 'planned', plan: lines, checks, warnings };
-}
-
-function describe(
-  d: Exclude<Decision, { kind: 'done' | 'waiting' | 'stuck' | 'busy' }>,
-  obs: Observation,
-  how: string,
-): string {
-  switch (d.kind) {
-    case 'sweep-orphans':
-      return `revoke ${d.keys.map((k) => k.sid).join(', ')}: made by this rotator, referenced by no version of the secret (a crashed or lost run)`;
-    case 'create-secret':
-      return `create key "${d.friendlyName}" and create the secret with it as AWSCURRENT (version ${d.versionId}), because the secret does not exist`;
-    case 'start-rotation':
-      return `create key "${d.friendlyName}" and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}`;
-    case 'drop-dead-pending':
-      return `drop AWSPENDING from version ${d.versionId}: its key ${d.keySid} no longer exists`;
-    case 'verify-pending':
-      return `verify the pending key ${d.keySid}: ${how}`;
-    case 'promote':
-      return `promote version ${d.versionId} to AWSCURRENT; ${obs.current?.key.apiKeySid ?? 'the old key'} becomes AWSPREVIOUS`;
-    case 'verify-current':
-      return `verify the current key ${d.keySid}: ${how}`;
-    case 'mark-current':
-      return `tag the secret: version ${d.versionId} current since now (the consumer gate counts from here)`;
-    case 'check-gate':
-      return 'check the consumer gate';
-    case 'retire-previous':
-      return `delete the previous key ${d.keySid} on Twilio: the consumer gate has passed`;
-  }
 }
 
 function withLabel(secret: StoredSecret, versionId: string, stage: string): StoredSecret {
@@ -151,24 +118,31 @@ function withLabel(secret: StoredSecret, versionId: string, stage: string): Stor
 }
 
 /** The world as it would be after `d` succeeded. Only what the planner reads is modelled. */
-function simulate(d: Decision, obs: Observation): Observation {
+function simulate(d: Step, obs: Observation): Observation {
   const now = obs.nowMs;
   const newKey = (versionId: string): LabelledKey => ({
     versionId,
     createdAtMs: now,
     key: { accountSid: '', apiKeySid: NEW_SID, apiKeySecret: '' },
+    document: {},
   });
+  const tagged = (tags: Record<string, string>) => ({ ...obs.secret!, tags: { ...obs.secret!.tags, ...tags } });
   switch (d.kind) {
     case 'sweep-orphans':
       return { ...obs, keys: obs.keys.filter((k) => !d.keys.includes(k)) };
+    case 'reserve-secret':
+      return {
+        ...obs,
+        secret: { secretId: obs.secretId, identity: '(new)', versions: [], allVersionIds: [], tags: {} },
+        fingerprint: '<fngrprt>',
+      };
     case 'create-secret':
       return {
         ...obs,
         secret: {
-          secretId: obs.secretId,
+          ...obs.secret!,
           versions: [{ versionId: d.versionId, stages: [CURRENT], createdAtMs: now }],
-          allVersionIds: [d.versionId],
-          tags: {},
+          allVersionIds: [...obs.secret!.allVersionIds, d.versionId],
         },
         current: newKey(d.versionId),
         keys: [...obs.keys, { sid: NEW_SID, friendlyName: d.friendlyName, createdAtMs: now }],
@@ -194,24 +168,23 @@ function simulate(d: Decision, obs: Observation): Observation {
       return obs;
     case 'promote': {
       const { pending, ...rest } = obs;
+      const secret = withLabel(
+        withLabel(tagged({ [TAG_PROMOTED]: `${d.fromVersionId} ${d.versionId}` }), obs.current!.versionId, PREVIOUS),
+        d.versionId,
+        CURRENT,
+      );
       return {
         ...rest,
-        secret: withLabel(withLabel(obs.secret!, obs.current!.versionId, PREVIOUS), d.versionId, CURRENT),
+        secret,
         ...(pending ? { current: pending } : {}),
         ...(obs.current ? { previous: obs.current } : {}),
       };
     }
     case 'mark-current':
-      return {
-        ...obs,
-        secret: {
-          ...obs.secret!,
-          tags: { ...obs.secret!.tags, [TAG_CURRENT_SINCE]: `${d.versionId} ${new Date(now).toISOString()}` },
-        },
-      };
+      return { ...obs, secret: tagged({ [TAG_CURRENT_SINCE]: `${d.versionId} ${new Date(now).toISOString()}` }) };
     case 'retire-previous':
       return { ...obs, keys: obs.keys.filter((k) => k.sid !== d.keySid) };
-    default:
+    case 'check-gate':
       return obs;
   }
 }

@@ -1,31 +1,34 @@
 import type { TargetConfig } from '../config/types.js';
 import type { SecretStore, TwilioKeys } from '../core/ports.js';
-import { formatCurrentSince, plan } from '../core/planner.js';
-import { isRotatorKeyName } from '../core/rotation-id.js';
-import { serializeApiKeySecret, type AdminCredential } from '../core/secret-shapes.js';
+import { formatCurrentSince, observationWarnings, plan, retiringKey } from '../core/planner.js';
+import { isOwnKeyName } from '../core/rotation-id.js';
+import { nextApiKeyValue, type AdminCredential } from '../core/secret-shapes.js';
 import {
   isOutcome,
   TAG_CONFIRMED,
   TAG_CURRENT_SINCE,
   TAG_LAST_ERROR,
+  TAG_PROMOTED,
   type Decision,
   type Observation,
   type PlannerSettings,
   type Step,
 } from '../core/state.js';
 import { errorMessage, RotationError } from '../errors.js';
-import { redact } from '../log.js';
+import { redact } from '../redact.js';
 import type { Runtime, RunOptions, StepRecord, TargetResult } from './context.js';
-import { observe, readAdmin } from './observe.js';
-import { resolvePolicy, type ResolvedPolicy } from './policy.js';
+import { observe } from './observe.js';
+import { newKeyWouldDiffer, resolvePolicy, type ResolvedPolicy } from './policy.js';
 import { preview } from './preview.js';
+import type { RunScope } from './scope.js';
 
-/** A full rotation takes about eight steps; anything far beyond that is a bug, not progress. */
+/** A full rotation takes about ten steps; anything far beyond that is a bug, not progress. */
 const MAX_STEPS = 25;
 
 export function plannerSettings(target: TargetConfig, runtime: Runtime, options: RunOptions): PlannerSettings {
   return {
     prefix: target.friendlyNamePrefix,
+    target: target.name,
     maxAgeMs: target.maxAgeMs,
     orphanGraceMs: runtime.orphanGraceMs,
     force: options.force ?? false,
@@ -33,7 +36,6 @@ export function plannerSettings(target: TargetConfig, runtime: Runtime, options:
       minOverlapMs: target.gate.minOverlapMs,
       maxWaitMs: target.gate.maxWaitMs,
       manualConfirm: target.gate.manualConfirm,
-      probeCount: target.gate.probes.length,
     },
   };
 }
@@ -51,11 +53,20 @@ export interface TargetSession {
   store: SecretStore;
   keys: TwilioKeys;
   admin: AdminCredential;
+  protectedSids: ReadonlySet<string>;
 }
 
-export async function openSession(target: TargetConfig, runtime: Runtime): Promise<TargetSession> {
-  const admin = await readAdmin(runtime.store(target.admin.store), target);
-  return { target, store: runtime.store(target.secret.store), keys: runtime.keys(admin, target), admin };
+export async function openSession(target: TargetConfig, runtime: Runtime, scope: RunScope): Promise<TargetSession> {
+  const admin = await scope.admin(target.admin, target.name);
+  const protectedSids = new Set(await scope.protectedSids());
+  if (admin.username.startsWith('SK')) protectedSids.add(admin.username);
+  return { target, store: runtime.store(target.secret.store), keys: runtime.keys(admin, target), admin, protectedSids };
+}
+
+/** What one run learns as it goes: keys it proved, and a current key that verification refused. */
+export interface RunFacts {
+  verified: Set<string>;
+  currentRefused?: { keySid: string; reason: string };
 }
 
 /** Looks, then adds the gate results when the planner asks for them. */
@@ -63,14 +74,18 @@ export async function decide(
   session: TargetSession,
   runtime: Runtime,
   settings: PlannerSettings,
-  verified: ReadonlySet<string>,
+  facts: RunFacts,
 ): Promise<{ obs: Observation; decision: Decision }> {
-  const obs = await observe(session.store, () => session.keys.list(), session.target, runtime.now(), verified);
+  const obs = await observe(session.store, () => session.keys.list(), session.target, {
+    nowMs: runtime.now(),
+    verified: facts.verified,
+    protectedSids: session.protectedSids,
+    ...(facts.currentRefused !== undefined ? { currentRefused: facts.currentRefused } : {}),
+  });
   let decision = plan(obs, settings);
   if (decision.kind === 'check-gate' && obs.current) {
     const tags = obs.secret?.tags ?? {};
     obs.gate = {
-      sinceMs: obs.nowMs,
       probes: await runtime.probe(session.target, obs.current.key.apiKeySid),
       confirmed: tags[TAG_CONFIRMED] === obs.current.versionId,
     };
@@ -83,6 +98,7 @@ export async function decide(
 export async function reconcileTarget(
   target: TargetConfig,
   runtime: Runtime,
+  scope: RunScope,
   options: RunOptions = {},
 ): Promise<TargetResult> {
   const steps: StepRecord[] = [];
@@ -90,10 +106,10 @@ export async function reconcileTarget(
   let session: TargetSession | undefined;
   let current = 'read-state';
   try {
-    session = await openSession(target, runtime);
+    session = await openSession(target, runtime, scope);
     if (options.dryRun) return await preview(session, runtime, plannerSettings(target, runtime, options));
     const settings = plannerSettings(target, runtime, options);
-    const verified = new Set<string>();
+    const facts: RunFacts = { verified: new Set() };
     let resolved: ResolvedPolicy | undefined;
     const policyFor = async (obs: Observation) => {
       if (!resolved) {
@@ -105,20 +121,27 @@ export async function reconcileTarget(
 
     for (let i = 0; i < MAX_STEPS; i++) {
       current = 'observe';
-      const { obs, decision } = await decide(session, runtime, settings, verified);
+      const { obs, decision } = await decide(session, runtime, settings, facts);
+      if (i === 0) for (const warning of observationWarnings(obs, settings)) log.warn(warning, { step: 'observe' });
       if (isOutcome(decision)) {
-        await clearLastError(session, obs);
+        // A problem clears only when the target moves on; busy and stuck keep it for status to show.
+        if (decision.kind === 'done' || decision.kind === 'waiting') await clearLastError(session, obs);
         if (decision.kind === 'busy') log.info(`busy: ${decision.reason}`, { step: 'busy' });
         else if (decision.kind === 'done')
           log.info(
             `done: current key ${decision.currentKeySid}, next rotation due ${new Date(decision.nextDueAtMs).toISOString()}`,
             { step: 'done', keySid: decision.currentKeySid },
           );
+        else if (decision.kind === 'stuck')
+          log.error(`stuck: ${decision.on.join('; ')}`, {
+            step: 'stuck',
+            ...(decision.previousKeySid ? { keySid: decision.previousKeySid } : {}),
+          });
         else
-          log[decision.kind === 'stuck' ? 'error' : 'info'](
-            `${decision.kind}: old key ${decision.previousKeySid} kept until ${decision.on.join('; ')}`,
-            { step: decision.kind, keySid: decision.previousKeySid },
-          );
+          log.info(`waiting: old key ${decision.previousKeySid} kept until ${decision.on.join('; ')}`, {
+            step: 'waiting',
+            keySid: decision.previousKeySid,
+          });
         return { target: target.name, steps, ...decision };
       }
       if (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs) {
@@ -126,15 +149,17 @@ export async function reconcileTarget(
         return { target: target.name, steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
       }
       current = decision.kind;
-      const result = await act(decision, obs, session, runtime, verified, policyFor);
+      const result = await act(decision, obs, session, runtime, facts, settings, policyFor);
       steps.push({ step: decision.kind, detail: result.detail });
       // --force asks for one rotation, not one per loop.
       if (decision.kind === 'start-rotation') settings.force = false;
-      log.info(result.detail, {
+      const fields = {
         step: decision.kind,
         ...('versionId' in decision ? { rotationId: decision.versionId } : {}),
         ...('keySid' in decision ? { keySid: decision.keySid } : {}),
-      });
+      };
+      if (result.end?.kind === 'failed') log.error(result.detail, fields);
+      else log.info(result.detail, fields);
       if (result.end) {
         if (result.end.kind === 'failed') await recordLastError(session, `${decision.kind}: ${result.end.error}`);
         return { target: target.name, steps, ...result.end };
@@ -178,12 +203,23 @@ interface ActResult {
   end?: Ending;
 }
 
+/**
+ * The only way the engine deletes a key. Refuses an admin credential and anything the secret still
+ * labels current or pending, whatever the caller believed.
+ */
+async function deleteKey(session: TargetSession, obs: Observation, sid: string): Promise<string> {
+  if (session.protectedSids.has(sid)) return 'kept: it is an admin credential';
+  if (sid === obs.current?.key.apiKeySid || sid === obs.pending?.key.apiKeySid) return 'kept: the secret still uses it';
+  return session.keys.remove(sid);
+}
+
 async function act(
   step: Step,
   obs: Observation,
   session: TargetSession,
   runtime: Runtime,
-  verified: Set<string>,
+  facts: RunFacts,
+  settings: PlannerSettings,
   policyFor: (obs: Observation) => Promise<ResolvedPolicy>,
 ): Promise<ActResult> {
   const { target, store, keys } = session;
@@ -191,17 +227,20 @@ async function act(
   switch (step.kind) {
     case 'sweep-orphans': {
       const outcomes = [];
-      for (const key of step.keys) outcomes.push(`${key.sid} (${await keys.remove(key.sid)})`);
+      for (const key of step.keys) outcomes.push(`${key.sid} (${await deleteKey(session, obs, key.sid)})`);
       return {
-        detail: `revoked ${step.keys.length} orphan key(s) this rotator made but never published: ${outcomes.join(', ')}`,
+        detail: `revoked ${step.keys.length} orphan key(s) this rotator made for this target but never published: ${outcomes.join(', ')}`,
       };
     }
+    case 'reserve-secret':
+      await store.reserve(secretId);
+      return { detail: `created secret "${secretId}" without a value; its first key is named after it` };
     case 'create-secret':
     case 'start-rotation': {
       const { policy } = await policyFor(obs);
       const created = await keys.create({ friendlyName: step.friendlyName, ...(policy ? { policy } : {}) });
       // Twilio will never show this secret again: store it before anything else can fail.
-      const value = serializeApiKeySecret({
+      const value = nextApiKeyValue(obs.current?.document, {
         accountSid: target.accountSid,
         apiKeySid: created.sid,
         apiKeySecret: created.secret,
@@ -218,8 +257,7 @@ async function act(
           end: { kind: 'lost-race', detail: `another rotator is handling rotation ${step.versionId}` },
         };
       }
-      const where =
-        step.kind === 'create-secret' ? 'created the secret with it as AWSCURRENT' : 'stored it as AWSPENDING';
+      const where = step.kind === 'create-secret' ? 'stored it as AWSCURRENT' : 'stored it as AWSPENDING';
       return {
         detail: `created key ${created.sid} "${step.friendlyName}"${step.kind === 'start-rotation' ? ` because ${step.reason}` : ''}; ${where} (version ${step.versionId})`,
       };
@@ -232,44 +270,61 @@ async function act(
     case 'verify-pending':
     case 'verify-current': {
       const version = step.kind === 'verify-pending' ? obs.pending! : obs.current!;
-      const { verifyMethod } = await policyFor(obs);
+      const resolved = await policyFor(obs);
       const result = await runtime
         .verifier(target)
         .verify(
           { accountSid: target.accountSid, sid: version.key.apiKeySid, secret: version.key.apiKeySecret },
-          verifyMethod,
+          resolved.verifyMethod,
         );
       if (result.ok) {
-        verified.add(version.key.apiKeySid);
+        facts.verified.add(version.key.apiKeySid);
         return { detail: `key ${version.key.apiKeySid} authenticates against Twilio` };
       }
+      const refused = `${result.reason}${result.hint ? `. ${result.hint}` : ''}`;
       if (step.kind === 'verify-pending' && result.definitive) {
         // Never published as current: take it back so no consumer ever picks up a key that does not work.
         await store.abandonPending(secretId, step.versionId);
-        const ours = obs.keys.find(
-          (k) => k.sid === step.keySid && isRotatorKeyName(k.friendlyName, target.friendlyNamePrefix),
+        const ours = obs.keys.some(
+          (k) => k.sid === step.keySid && isOwnKeyName(k.friendlyName, settings.prefix, obs.fingerprint ?? ''),
         );
-        const removed = ours ? await keys.remove(step.keySid) : 'left alone: not made by this rotator';
+        // AWSPENDING was just taken off it: the observation's pending no longer holds it.
+        const removed = ours
+          ? await deleteKey(session, { ...obs, pending: undefined }, step.keySid)
+          : 'left alone: not provably made for this target';
         return {
-          detail: `new key ${step.keySid} failed verification (${result.reason}); dropped AWSPENDING and revoked it (${removed})`,
+          detail: `new key ${step.keySid} failed verification (${refused}); dropped AWSPENDING and revoked it (${removed})`,
           end: {
             kind: 'failed',
             step: step.kind,
-            error: `new key ${step.keySid} failed verification (${result.reason}); it was revoked and the current key keeps serving`,
+            error: `new key ${step.keySid} failed verification (${refused}); it was revoked and the current key keeps serving`,
           },
         };
       }
+      const unproven = obs.secret && obs.secret.tags[TAG_CURRENT_SINCE]?.split(' ')[0] !== version.versionId;
+      if (step.kind === 'verify-current' && result.definitive && unproven && !retiringKey(obs, settings)) {
+        // A current key that never proved itself. A key made from the configuration replaces it when
+        // it would get other permissions; otherwise it would be refused too, and the config must change.
+        if (await newKeyWouldDiffer(keys, version.key.apiKeySid, resolved)) {
+          facts.currentRefused = { keySid: version.key.apiKeySid, reason: result.reason };
+          return {
+            detail: `current key ${version.key.apiKeySid} is refused (${refused}); a key with the configured policy replaces it`,
+          };
+        }
+      }
       const why = result.definitive ? 'the key was refused' : 'Twilio could not be asked; the next run retries';
       return {
-        detail: `could not verify key ${version.key.apiKeySid}: ${result.reason}`,
+        detail: `could not verify key ${version.key.apiKeySid}: ${refused}`,
         end: {
           kind: 'failed',
           step: step.kind,
-          error: `key ${version.key.apiKeySid} did not verify (${result.reason}): ${why}; nothing was deleted`,
+          error: `key ${version.key.apiKeySid} did not verify (${refused}): ${why}; nothing was deleted`,
         },
       };
     }
     case 'promote':
+      // Recorded first: the previous key is retired later only after a promotion this record names.
+      await store.setTags(secretId, { [TAG_PROMOTED]: `${step.fromVersionId} ${step.versionId}` });
       await store.promote(secretId, step.versionId);
       return {
         detail: `promoted version ${step.versionId} (key ${step.keySid}) to AWSCURRENT; the old current is AWSPREVIOUS`,
@@ -280,7 +335,7 @@ async function act(
     case 'check-gate':
       throw new RotationError(target.name, step.kind, 'the gate was not evaluated; this is a bug');
     case 'retire-previous': {
-      const removed = await keys.remove(step.keySid);
+      const removed = await deleteKey(session, obs, step.keySid);
       return { detail: `consumer gate passed; deleted the previous key ${step.keySid} on Twilio (${removed})` };
     }
   }

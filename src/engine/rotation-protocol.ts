@@ -1,15 +1,15 @@
-import { createHash } from 'node:crypto';
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import { CURRENT, PENDING, type SecretStore } from '../core/ports.js';
-import { formatCurrentSince, parseCurrentSince } from '../core/planner.js';
-import { isRotatorKeyName } from '../core/rotation-id.js';
-import { serializeApiKeySecret } from '../core/secret-shapes.js';
-import { TAG_CURRENT_SINCE } from '../core/state.js';
+import { formatCurrentSince, parseCurrentSince, retiringKey } from '../core/planner.js';
+import { keyName, rotationIdForToken } from '../core/rotation-id.js';
+import { nextApiKeyValue } from '../core/secret-shapes.js';
+import { TAG_CURRENT_SINCE, TAG_PROMOTED } from '../core/state.js';
 import { RotationError } from '../errors.js';
 import type { Runtime } from './context.js';
 import { observe } from './observe.js';
 import { resolvePolicy } from './policy.js';
-import { openSession } from './reconcile.js';
+import { openSession, plannerSettings } from './reconcile.js';
+import { createRunScope } from './scope.js';
 
 /**
  * Secrets Manager's rotation protocol (rotate-secret, rotation schedules, "Rotate now"):
@@ -40,12 +40,6 @@ export function isRotationEvent(event: unknown): event is RotationEvent {
     typeof e.SecretId === 'string' &&
     typeof e.ClientRequestToken === 'string'
   );
-}
-
-/** The 32-hex rotation id for a Secrets Manager token: the UUID's hex digits, else a hash. */
-export function rotationIdForToken(token: string): string {
-  const hex = token.replace(/-/g, '').toLowerCase();
-  return /^[0-9a-f]{32}$/.test(hex) ? hex : createHash('sha256').update(token).digest('hex').slice(0, 32);
 }
 
 /** The configured target whose secret is `secretId` (a name, a full ARN or a partial ARN). */
@@ -88,7 +82,8 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
   const target = targetForSecret(config, event.SecretId);
   const token = event.ClientRequestToken;
   const fail = (message: string) => new RotationError(target.name, event.Step, message);
-  const session = await openSession(target, runtime);
+  const session = await openSession(target, runtime, createRunScope(config, runtime));
+  const settings = plannerSettings(target, runtime, {});
   const secretId = target.secret.secretId;
 
   const secret = await session.store.read(secretId);
@@ -106,32 +101,38 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
   if (!version.stages.includes(PENDING))
     throw fail(`secret version ${token} is not AWSPENDING for rotation of ${secretId}`);
 
-  const obs = await observe(session.store, () => session.keys.list(), target, runtime.now(), new Set());
+  const obs = await observe(session.store, () => session.keys.list(), target, {
+    nowMs: runtime.now(),
+    verified: new Set(),
+    protectedSids: session.protectedSids,
+  });
   if (!obs.current)
     throw fail(`secret ${secretId} has no AWSCURRENT version to rotate from; run the rotator once to create it`);
+  if (session.protectedSids.has(obs.current.key.apiKeySid)) {
+    throw fail(
+      `the current key ${obs.current.key.apiKeySid} is an admin credential of this configuration; the rotator will not rotate it`,
+    );
+  }
   // A scheduled run may promote the filled pending version between the two reads above: its work.
   if (obs.current.versionId === token)
     return `version ${token} became AWSCURRENT while this step ran (a scheduled run promoted it); nothing to do`;
   const pendingKey = version.value !== undefined && obs.pending?.versionId === token ? obs.pending : undefined;
-  const friendlyName = target.friendlyNamePrefix + rotationIdForToken(token);
+  const friendlyName = keyName(target.friendlyNamePrefix, obs.fingerprint!, rotationIdForToken(token));
 
   switch (event.Step) {
     case 'createSecret': {
       if (pendingKey) return `version ${token} already holds key ${pendingKey.key.apiKeySid}`;
-      const previous = obs.previous?.key.apiKeySid;
-      if (previous && previous !== obs.current.key.apiKeySid && obs.keys.some((k) => k.sid === previous)) {
+      const previous = retiringKey(obs, settings);
+      if (previous) {
         throw fail(
-          `the previous key ${previous} is still alive, waiting for the consumer gate; rotate again after the rotator has retired it`,
+          `the previous key ${previous.key.apiKeySid} is still alive, waiting for the consumer gate; rotate again after the rotator has retired it`,
         );
       }
       // A key made for this token by an attempt that died before storing it: its secret is gone.
-      for (const stale of obs.keys.filter(
-        (k) => k.friendlyName === friendlyName && isRotatorKeyName(k.friendlyName, target.friendlyNamePrefix),
-      ))
-        await session.keys.remove(stale.sid);
+      for (const stale of obs.keys.filter((k) => k.friendlyName === friendlyName)) await session.keys.remove(stale.sid);
       const { policy } = await resolvePolicy(target, session.keys, obs.current.key.apiKeySid);
       const created = await session.keys.create({ friendlyName, ...(policy ? { policy } : {}) });
-      const value = serializeApiKeySecret({
+      const value = nextApiKeyValue(obs.current.document, {
         accountSid: target.accountSid,
         apiKeySid: created.sid,
         apiKeySecret: created.secret,
@@ -159,18 +160,18 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
       if (result.definitive) {
         // Never becomes current: drop it so a retry cannot promote a key that does not work.
         await session.store.abandonPending(secretId, token);
-        if (
-          isRotatorKeyName(friendlyName, target.friendlyNamePrefix) &&
-          obs.keys.some((k) => k.sid === pendingKey.key.apiKeySid && k.friendlyName === friendlyName)
-        )
+        if (obs.keys.some((k) => k.sid === pendingKey.key.apiKeySid && k.friendlyName === friendlyName))
           await session.keys.remove(pendingKey.key.apiKeySid);
       }
+      const why = `${result.reason}${result.hint ? `. ${result.hint}` : ''}`;
       throw fail(
-        `new key ${pendingKey.key.apiKeySid} failed verification (${result.reason})${result.definitive ? '; it was revoked and AWSPENDING removed, the current key keeps serving' : '; Secrets Manager will retry'}`,
+        `new key ${pendingKey.key.apiKeySid} failed verification (${why})${result.definitive ? '; it was revoked and AWSPENDING removed, the current key keeps serving' : '; Secrets Manager will retry'}`,
       );
     }
     case 'finishSecret': {
       if (!pendingKey) throw fail(`version ${token} has no value; createSecret has not run`);
+      // Recorded first: the scheduled run retires the previous key only after a promotion this names.
+      await session.store.setTags(secretId, { [TAG_PROMOTED]: `${obs.current.versionId} ${token}` });
       await finishPromotion(session.store, secretId, token, secret.tags, runtime.now());
       return `version ${token} (key ${pendingKey.key.apiKeySid}) is AWSCURRENT; the previous key stays until the consumer gate passes`;
     }

@@ -2,35 +2,69 @@
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
+import type { StoreName } from '../config/types.js';
 import { confirm, exitCodeFor, rotate, status, type TargetResult, type TargetStatus } from '../engine/index.js';
+import { putSecret } from '../engine/secret-put.js';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
-import { createLogger, redact } from '../log.js';
+import { createLogger } from '../log.js';
+import { redact } from '../redact.js';
 import { createRuntime } from '../runtime.js';
 import { isMain } from '../util/is-main.js';
+import { VERSION } from '../version.js';
+
+const COMMON = `Options for every command:
+  -c, --config PATH   configuration file (default: $TWILIO_KEY_ROTATOR_CONFIG or config/rotator.yaml)
+      --json          print one JSON document on stdout; logs on stderr become JSON lines too
+  -h, --help          help for the command
+
+Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2 bad configuration or usage.`;
+
+const HELP: Record<string, string> = {
+  rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--json]
+
+Brings every target (or each named one) one rotation further: creates the secret on the first run,
+rotates a due key, re-checks a waiting consumer gate, deletes the old key once the gate passes.
+
+  -t, --target NAME   only this target; repeatable
+      --dry-run       print the plan and run read-only checks; change nothing
+      --force         rotate now even if the current key is not due`,
+  status: `Usage: twilio-key-rotator status [--target NAME]… [--json]
+
+Read-only. Per target: current key and age, what the next rotate would do, what the gate waits on,
+the last error. Exits 1 when a target is stuck, failed its last run, or its current key is gone.
+
+  -t, --target NAME   only this target; repeatable`,
+  confirm: `Usage: twilio-key-rotator confirm <target> [--json]
+
+Records that every consumer of <target> uses the current key (for gate.manualConfirm).`,
+  secret: `Usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] [--json] < value.json
+
+Stores a value the configuration names — a target's admin credential or the key it rotates — after
+checking its shape. The value is read from stdin, never from the command line, and never printed.
+
+      --store file|aws  which configured store holds the secret
+      --replace         replace a current value (the old one stays as AWSPREVIOUS)`,
+};
 
 const USAGE = `Usage: twilio-key-rotator <command> [options]
 
 Commands:
-  rotate [--target NAME]… [--dry-run] [--force] [--json]
-                      bring every (or each named) target one rotation further
-  status [--target NAME]… [--json]
-                      current key, age, next step, what the gate waits on, last error
-  confirm <target>    record that every consumer of <target> uses the current key
+  rotate [--target NAME]… [--dry-run] [--force]   bring every (or each named) target one rotation further
+  status [--target NAME]…                         current key, age, next step, what the gate waits on
+  confirm <target>                                record that every consumer uses the current key
+  secret put <secretId> --store file|aws          store an admin credential or key from stdin
 
-Options:
-  -c, --config PATH   configuration file (default: $TWILIO_KEY_ROTATOR_CONFIG or config/rotator.yaml)
-  -t, --target NAME   only this target; repeatable
-      --dry-run       print the plan and run read-only checks; change nothing
-      --force         rotate now even if the current key is not due
-      --json          print one JSON document on stdout
-  -h, --help          this text
+${COMMON}
+  -V, --version       print the version
 
-Exit codes: 0 done or waiting, 1 a rotation failed or is stuck, 2 bad configuration or usage.`;
+"twilio-key-rotator <command> --help" describes one command.`;
 
 export interface CliIo {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /** The value `secret put` stores; the process's stdin when run as a program. */
+  stdin?: () => Promise<string>;
 }
 
 function parse(argv: readonly string[]) {
@@ -45,7 +79,10 @@ function parse(argv: readonly string[]) {
         'dry-run': { type: 'boolean' },
         force: { type: 'boolean' },
         json: { type: 'boolean' },
+        store: { type: 'string' },
+        replace: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
       },
     });
   } catch (err) {
@@ -61,7 +98,7 @@ function formatResult(r: TargetResult): string {
     case 'waiting':
       return `${head}waiting for consumers before deleting ${r.previousKeySid} (gives up ${new Date(r.deadlineMs).toISOString()}):\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
     case 'stuck':
-      return `${head}STUCK since ${new Date(r.sinceMs).toISOString()}; ${r.previousKeySid} is kept:\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
+      return `${head}STUCK since ${new Date(r.sinceMs).toISOString()}${r.previousKeySid ? `; ${r.previousKeySid} is kept` : ''}; a person must act:\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
     case 'busy':
       return `${head}nothing to do now: ${r.reason}.`;
     case 'lost-race':
@@ -83,14 +120,27 @@ function formatResult(r: TargetResult): string {
 function formatStatus(s: TargetStatus): string {
   if (s.error) return `${s.target}: cannot read state: ${s.error}`;
   const lines = [
-    `${s.target}:`,
+    `${s.target}:${s.attention ? '   ** needs attention **' : ''}`,
     `  current key:  ${s.currentKeySid ?? '(none yet)'}${s.ageDays !== undefined ? ` (${s.ageDays} days old)` : ''}`,
     `  next step:    ${s.step}`,
+    ...(s.next ? [`  next rotate:  ${s.next}`] : []),
     ...(s.waitingOn.length ? [`  waiting on:   ${s.waitingOn.join('\n                ')}`] : []),
     ...(s.nextDueAt ? [`  next due:     ${s.nextDueAt}`] : []),
     ...(s.lastError ? [`  last error:   ${s.lastError}`] : []),
+    ...(s.warnings ?? []).map((w) => `  warning:      ${w}`),
   ];
   return lines.join('\n');
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    throw new UsageError(
+      'secret put reads the value from stdin and will not echo it on a terminal; pipe it in, e.g. twilio-key-rotator secret put twilio/admin --store file < admin.json',
+    );
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The whole CLI as a function: returns the exit code, never calls process.exit. */
@@ -99,18 +149,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const { values, positionals } = parse(argv);
     const [command, ...rest] = positionals;
-    if (values.help || command === 'help' || command === undefined) {
-      (command === undefined && !values.help ? io.stderr : io.stdout).write(`${USAGE}\n`);
+    if (values.version) {
+      print(VERSION);
+      return 0;
+    }
+    if (command === undefined || command === 'help') {
+      const topic = command === 'help' ? rest[0] : undefined;
+      const text = topic && HELP[topic] ? `${HELP[topic]}\n\n${COMMON}` : USAGE;
+      (command === undefined && !values.help ? io.stderr : io.stdout).write(`${text}\n`);
       return command === undefined && !values.help ? 2 : 0;
     }
-    if (!['rotate', 'status', 'confirm'].includes(command))
-      throw new UsageError(`unknown command "${command}"; expected rotate, status or confirm`);
-    if (command !== 'confirm' && rest.length > 0)
-      throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
-    if (command !== 'rotate' && (values['dry-run'] || values.force))
-      throw new UsageError(`--dry-run and --force belong to rotate, not ${command}`);
-    if (command === 'confirm' && rest.length !== 1)
-      throw new UsageError('confirm takes exactly one target name: twilio-key-rotator confirm <target>');
+    if (!Object.hasOwn(HELP, command))
+      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm or secret`);
+    if (values.help) {
+      io.stdout.write(`${HELP[command]}\n\n${COMMON}\n`);
+      return 0;
+    }
+    checkArguments(command, rest, values);
 
     const path = values.config ?? io.env.TWILIO_KEY_ROTATOR_CONFIG ?? 'config/rotator.yaml';
     const config = await loadConfig(path, io.env);
@@ -122,10 +177,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
     const runtime = createRuntime(config, { logger, env: io.env });
 
+    if (command === 'secret') {
+      const value = await (io.stdin ?? readStdin)();
+      const stored = await putSecret(config, runtime, {
+        secretId: rest[1]!,
+        store: values.store as StoreName,
+        value,
+        replace: values.replace ?? false,
+      });
+      print(
+        values.json
+          ? JSON.stringify(stored)
+          : `stored ${stored.shape} in secret "${stored.secretId}" (${stored.store} store) as version ${stored.versionId}, AWSCURRENT${stored.replaced ? '; the value it replaced is AWSPREVIOUS' : ''}.`,
+      );
+      return 0;
+    }
     if (command === 'status') {
       const statuses = await status(config, runtime, values.target);
       print(values.json ? JSON.stringify({ targets: statuses }, null, 2) : statuses.map(formatStatus).join('\n'));
-      return statuses.some((s) => s.error) ? 1 : 0;
+      return statuses.some((s) => s.attention) ? 1 : 0;
     }
     if (command === 'confirm') {
       const done = await confirm(config, runtime, rest[0]!);
@@ -157,6 +227,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`twilio-key-rotator: ${redact(errorMessage(err))}\n`);
     return 1;
   }
+}
+
+/** Every flag and argument belongs to the command it is given to; anything else is a usage error. */
+function checkArguments(command: string, rest: string[], values: ReturnType<typeof parse>['values']): void {
+  if (command !== 'rotate' && (values['dry-run'] || values.force))
+    throw new UsageError(`--dry-run and --force belong to rotate, not ${command}`);
+  if (command !== 'secret' && (values.store !== undefined || values.replace))
+    throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
+  if ((command === 'confirm' || command === 'secret') && values.target)
+    throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
+  if (command === 'confirm') {
+    if (rest.length !== 1)
+      throw new UsageError('confirm takes exactly one target name: twilio-key-rotator confirm <target>');
+    return;
+  }
+  if (command === 'secret') {
+    if (rest[0] !== 'put' || rest.length !== 2)
+      throw new UsageError('usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] < value');
+    if (values.store !== 'file' && values.store !== 'aws')
+      throw new UsageError('secret put needs --store file or --store aws');
+    return;
+  }
+  if (rest.length > 0)
+    throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
 }
 
 if (isMain(import.meta.url)) {

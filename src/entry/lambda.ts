@@ -4,7 +4,8 @@ import type { RotatorConfig } from '../config/types.js';
 import { exitCodeFor, rotate, type Runtime, type TargetResult } from '../engine/index.js';
 import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/rotation-protocol.js';
 import { errorMessage } from '../errors.js';
-import { createLogger, redact } from '../log.js';
+import { createLogger } from '../log.js';
+import { redact } from '../redact.js';
 import { createRuntime } from '../runtime.js';
 
 /**

@@ -59,7 +59,11 @@ const AC = () => world.accountSid;
 
 describe('bad secret contents', () => {
   const adminCases: [string, () => string, RegExp][] = [
-    ['is not JSON', () => 'authToken=abc', /twilio\/admin-bad": value is not JSON/],
+    [
+      'is not JSON',
+      () => 'authToken=abc',
+      /secret "twilio\/admin-bad" AWSCURRENT version [0-9a-f]{32}: value is not JSON/,
+    ],
     ['is a JSON array', () => '["x"]', /value is not a JSON object/],
     ['lacks accountSid', () => JSON.stringify({ authToken: 'f'.repeat(32) }), /accountSid is missing/],
     [
@@ -104,26 +108,26 @@ describe('bad secret contents', () => {
   });
 
   const currentCases: [string, () => string, RegExp][] = [
-    ['is not JSON', () => '{"accountSid": ', /twilio\/app": AWSCURRENT\.value is not JSON/],
+    ['is not JSON', () => '{"accountSid": ', /secret "twilio\/app" AWSCURRENT version [0-9a-f]{32}: value is not JSON/],
     [
       'lacks apiKeySecret',
       () => JSON.stringify({ accountSid: AC(), apiKeySid: SK }),
-      /AWSCURRENT\.apiKeySecret is missing/,
+      /AWSCURRENT version [0-9a-f]{32}: apiKeySecret is missing/,
     ],
     [
       'has a malformed apiKeySid',
       () => JSON.stringify({ accountSid: AC(), apiKeySid: 'SK1', apiKeySecret: 'x'.repeat(32) }),
-      /AWSCURRENT\.apiKeySid does not look like an API key SID/,
+      /AWSCURRENT version [0-9a-f]{32}: apiKeySid does not look like an API key SID/,
     ],
     [
       'belongs to another account',
       () => JSON.stringify({ accountSid: `AC${'c'.repeat(32)}`, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }),
-      /AWSCURRENT\.accountSid is ACc{32}, but target "app" rotates keys of AC/,
+      /AWSCURRENT version [0-9a-f]{32}: accountSid is ACc{32}, but target "app" rotates keys of AC/,
     ],
     [
       'has a numeric accountSid',
       () => JSON.stringify({ accountSid: 5, apiKeySid: SK, apiKeySecret: 'x'.repeat(32) }),
-      /AWSCURRENT\.accountSid is missing or not a non-empty string/,
+      /AWSCURRENT version [0-9a-f]{32}: accountSid is missing or not a non-empty string/,
     ],
   ];
   it.each(currentCases)(
@@ -140,7 +144,7 @@ describe('bad secret contents', () => {
 describe('bad CLI invocations', () => {
   const cases: [string, string[], RegExp][] = [
     ['no command', [], /Usage: twilio-key-rotator <command>/],
-    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status or confirm/],
+    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status, confirm or secret/],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
     ['an unknown target', ['rotate', '--target', 'nope'], /unknown target "nope"; configured: app, app1/],

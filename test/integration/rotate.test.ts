@@ -297,7 +297,7 @@ describe('rotate --dry-run', () => {
       expect(run.stdout).toMatch(/\d\. create key "rot-app-[0-9a-f]{32}" and store it as AWSPENDING .* because forced/);
       expect(run.stdout).toMatch(/verify the pending key/);
       expect(run.stdout).toMatch(new RegExp(`promote version [0-9a-f]{32} to AWSCURRENT; ${old} becomes AWSPREVIOUS`));
-      expect(run.stdout).toMatch(new RegExp(`then wait: keep the previous key ${old} until minimum overlap`));
+      expect(run.stdout).toMatch(new RegExp(`then nothing yet: keep the previous key ${old} until minimum overlap`));
       expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
       expect(world.twilio.controls.log.length).toBeGreaterThan(0);
       if (kind === 'file')

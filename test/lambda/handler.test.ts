@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../../src/adapters/twilio/index.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
+import { keyName, ownerFingerprint, rotationIdForToken } from '../../src/core/rotation-id.js';
 import { handler, resetForTests } from '../../src/entry/lambda.js';
 import { AWS_ENV, World } from '../support/world.js';
 
@@ -21,6 +22,9 @@ const scheduledEvent = () => ({
   detail: {},
 });
 const context = (remainingMs = 60_000) => ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: randomUUID() });
+/** The name createSecret gives the key for `token`: prefix + the secret's fingerprint + the token's hex. */
+const nameFor = (token: string) =>
+  keyName('rot-app-', ownerFingerprint(world.accountSid, world.sm.inspect(SECRET)!.arn), rotationIdForToken(token));
 const rotationEvent = (Step: string, token: string) => ({
   Step,
   SecretId: world.sm.inspect(SECRET)!.arn,
@@ -121,9 +125,7 @@ describe('Secrets Manager rotation protocol', () => {
     const { current, previous } = labels();
     expect(previous?.apiKeySid).toBe(original);
     expect(await authenticates(current!)).toBe(true);
-    expect(world.twilio.listKeys().filter((k) => k.friendlyName === `rot-app-${token.replace(/-/g, '')}`)).toHaveLength(
-      1,
-    );
+    expect(world.twilio.listKeys().filter((k) => k.friendlyName === nameFor(token))).toHaveLength(1);
     // finishSecret never deletes the old key; the scheduled run does, once the gate passes.
     expect(world.liveKeys()).toContain(original);
     expect(await handler(scheduledEvent(), context())).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
@@ -153,7 +155,7 @@ describe('Secrets Manager rotation protocol', () => {
     });
     await expect(handler(rotationEvent('createSecret', token), context())).rejects.toThrow(/PutSecretValue/);
     world.sm.controls.clearFaults();
-    const stale = world.twilio.listKeys().filter((k) => k.friendlyName === `rot-app-${token.replace(/-/g, '')}`);
+    const stale = world.twilio.listKeys().filter((k) => k.friendlyName === nameFor(token));
     expect(stale).toHaveLength(1);
     await handler(rotationEvent('createSecret', token), context());
     const { pending } = labels();

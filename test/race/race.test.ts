@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { awsStore, fileStore } from '../../src/adapters/secrets/index.js';
-import { isRotatorKeyName } from '../../src/core/rotation-id.js';
+import { looksLikeRotatorKeyName } from '../../src/core/rotation-id.js';
 import { spawnCli } from '../support/child.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { AWS_ENV, World, type StoreKind } from '../support/world.js';
@@ -65,7 +65,7 @@ async function race(kind: StoreKind, commands: string[][]): Promise<void> {
       expect(await authenticates(world, current), `${t.secretId}: the new current key authenticates`).toBe(true);
       const ours = world.twilio
         .listKeys()
-        .filter((k) => isRotatorKeyName(k.friendlyName, t.prefix))
+        .filter((k) => looksLikeRotatorKeyName(k.friendlyName, t.prefix))
         .map((k) => k.sid);
       expect(ours, `${t.secretId}: exactly one rotator-made key survives, the current one`).toEqual([
         current!.apiKeySid,

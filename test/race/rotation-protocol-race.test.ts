@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotationIdForToken } from '../../src/engine/rotation-protocol.js';
-import { isRotatorKeyName } from '../../src/core/rotation-id.js';
+import { keyName, looksLikeRotatorKeyName, ownerFingerprint, rotationIdForToken } from '../../src/core/rotation-id.js';
+
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import {
   buildLambdaForWorlds,
@@ -59,9 +59,16 @@ async function trial(delaysMs: readonly number[]): Promise<string[]> {
     expect(pending).toBeUndefined();
     expect(previous?.apiKeySid).toBe(original);
     expect(await authenticates(world, current)).toBe(true);
-    const made = world.twilio.listKeys().filter((k) => isRotatorKeyName(k.friendlyName, PREFIX));
+    const made = world.twilio.listKeys().filter((k) => looksLikeRotatorKeyName(k.friendlyName, PREFIX));
     expect(made.map((k) => [k.sid, k.friendlyName])).toEqual([
-      [current!.apiKeySid, PREFIX + rotationIdForToken(token)],
+      [
+        current!.apiKeySid,
+        keyName(
+          PREFIX,
+          ownerFingerprint(world.accountSid, world.sm.inspect('twilio/app')!.arn),
+          rotationIdForToken(token),
+        ),
+      ],
     ]);
     expect(world.twilio.controls.log.filter((e) => e.operation === 'CreateKey' && e.status === 201)).toHaveLength(1);
     expect(world.liveKeys()).not.toContain(original);

@@ -1,5 +1,5 @@
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
-import { isRotatorKeyName } from '../../src/core/rotation-id.js';
+import { looksLikeRotatorKeyName } from '../../src/core/rotation-id.js';
 import { createTwilioClient } from '../../src/adapters/twilio/index.js';
 import type { World } from './world.js';
 
@@ -45,6 +45,6 @@ export async function unreferencedRotatorKeys(
   const referenced = new Set([current?.apiKeySid, pending?.apiKeySid, previous?.apiKeySid]);
   return world.twilio
     .listKeys()
-    .filter((k) => isRotatorKeyName(k.friendlyName, prefix) && !referenced.has(k.sid))
+    .filter((k) => looksLikeRotatorKeyName(k.friendlyName, prefix) && !referenced.has(k.sid))
     .map((k) => k.sid);
 }

@@ -41,11 +41,22 @@ export class World {
     readonly sm: Awaited<ReturnType<typeof startSecretsManagerEmulator>>,
     readonly dir: string,
     readonly storeKind: StoreKind,
+    /** A world beside another shares its Twilio account and leaves it running on close. */
+    private readonly ownsTwilio = true,
   ) {}
 
   static async start(storeKind: StoreKind = 'file'): Promise<World> {
     const [twilio, sm] = await Promise.all([startTwilioEmulator(), startSecretsManagerEmulator()]);
     return new World(twilio, sm, await mkdtemp(join(tmpdir(), 'tkr-world-')), storeKind);
+  }
+
+  /**
+   * Another team's deployment on the same Twilio account: its own directory, file store and Secrets
+   * Manager (another AWS account), its own config. Close it before the world it stands beside.
+   */
+  static async beside(other: World, storeKind: StoreKind = other.storeKind): Promise<World> {
+    const sm = await startSecretsManagerEmulator({ accountId: '210987654321' });
+    return new World(other.twilio, sm, await mkdtemp(join(tmpdir(), 'tkr-world-')), storeKind, false);
   }
 
   get accountSid(): string {
@@ -151,7 +162,11 @@ export class World {
   }
 
   /** Runs the CLI in-process; everything it prints is kept for the leak scan. */
-  async cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  async cli(
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    stdin?: string,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';
     const out = new PassThrough();
@@ -160,7 +175,12 @@ export class World {
     err.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await runCli(
       args.includes('--config') || args.includes('-c') ? args : [...args, '--config', this.configPath],
-      { stdout: out, stderr: err, env: { ...process.env, ...AWS_ENV, ...env } },
+      {
+        stdout: out,
+        stderr: err,
+        env: { ...process.env, ...AWS_ENV, ...env },
+        ...(stdin !== undefined ? { stdin: () => Promise.resolve(stdin) } : {}),
+      },
     );
     this.record(stdout);
     this.record(stderr);
@@ -188,6 +208,7 @@ export class World {
   }
 
   async close(): Promise<void> {
+    if (!this.ownsTwilio) return this.sm.close();
     recordSecrets(this.twilio.issuedSecrets());
     await Promise.all([this.twilio.close(), this.sm.close()]);
   }

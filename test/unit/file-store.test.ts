@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,5 +89,59 @@ describe('file store', () => {
     await writeFile(`${path}.lock`, '999999999\n');
     await store.setTags('a', { x: '1' });
     expect((await store.read('a'))?.tags).toEqual({ x: '1' });
+  });
+
+  it('refuses a path that is not a regular file instead of hanging on it (a FIFO) or failing late', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tkr-store-'));
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    await expect(fileStore(fifo).read('a')).rejects.toThrow(/is a FIFO; point stores\.file\.path at a regular file/);
+    await expect(fileStore(fifo).create('a', T(1), 'v')).rejects.toThrow(/is a FIFO/);
+    await expect(fileStore(dir).read('a')).rejects.toThrow(/is a directory/);
+  });
+
+  it('treats secret ids like __proto__ as names, never as the prototype', async () => {
+    const store = fileStore(path);
+    expect(await store.read('__proto__')).toBeUndefined();
+    expect(await store.create('__proto__', T(1), 'v1')).toBe('stored');
+    expect(await store.create('constructor', T(2), 'v2')).toBe('stored');
+    expect((await store.read('__proto__'))?.versions[0]?.value).toBe('v1');
+    expect((await fileStore(path).read('constructor'))?.versions[0]?.value).toBe('v2');
+  });
+
+  it('removes the full copy a writer killed mid-write left beside the store, on the next read', async () => {
+    const store = fileStore(path);
+    await store.create('a', T(1), 'v1');
+    await writeFile(`${path}.tmp`, 'a half-written copy of every secret');
+    await store.read('a');
+    await expect(stat(`${path}.tmp`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('gives each secret its own identity, stable across reads, and a new one when the secret is made again', async () => {
+    const store = fileStore(path);
+    await store.reserve('a');
+    await store.reserve('a');
+    const first = (await store.read('a'))!.identity;
+    expect((await fileStore(path).read('a'))!.identity).toBe(first);
+    const other = fileStore(join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json'));
+    await other.reserve('a');
+    expect((await other.read('a'))!.identity).not.toBe(first);
+  });
+
+  it('names what is malformed in a hand-edited file without quoting values, and changes nothing', async () => {
+    await writeFile(path.replace('nested/', ''), '');
+    const flat = path.replace('nested/', '');
+    await writeFile(
+      flat,
+      JSON.stringify({
+        format: 'twilio-key-rotator/file-store@1',
+        secrets: {
+          a: { createdAt: 'x', tags: {}, versions: [{ versionId: 'v', stages: [], createdAt: 'x', value: 7 }] },
+        },
+      }),
+    );
+    await expect(fileStore(flat).read('a')).rejects.toThrow(
+      /secret "a": versions\.0 has no string value; fix it by hand/,
+    );
   });
 });

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRetryable } from '../../src/adapters/retry.js';
-import { formEncode, TwilioHttpClient } from '../../src/adapters/twilio/http-client.js';
+import {
+  formEncode,
+  NotTwilioAnswerError,
+  TwilioHttpClient,
+  withRequestSignal,
+} from '../../src/adapters/twilio/http-client.js';
 
 /**
  * The HTTP client twilio-node calls (src/adapters/twilio/http-client.ts), against real sockets on
@@ -122,15 +127,79 @@ describe('TwilioHttpClient over plain HTTP', () => {
     expect(seen).toHaveLength(1);
   });
 
-  it('leaves a non-Twilio absolute URL (a next page on the emulator) where it points', async () => {
-    const client = new TwilioHttpClient({ baseUrl: 'http://127.0.0.1:1' });
+  it('follows a link on the base URL itself (a next page the emulator handed back) as it is', async () => {
+    const client = new TwilioHttpClient({ baseUrl: base });
     await client.request({ method: 'get', uri: `${base}/v1/Keys?Page=1&PageToken=abc` });
     expect(seen[0]).toMatchObject({ url: '/v1/Keys?Page=1&PageToken=abc' });
     expect(seen[0]!.headers['x-twilio-original-host']).toBeUndefined();
   });
 
+  it('sends credentials nowhere but Twilio and the base URL: other hosts and plain-HTTP Twilio are refused unsent', async () => {
+    const elsewhere = http.createServer(recorder(seen));
+    const port = await listen(elsewhere);
+    try {
+      const creds = { username: 'SKuser', password: 'pw' };
+      const client = new TwilioHttpClient({ baseUrl: base });
+      await expect(
+        client.request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys`, ...creds }),
+      ).rejects.toThrow(
+        /refusing to send credentials to http:\/\/127\.0\.0\.1:\d+: it is neither a Twilio host nor twilio\.baseUrl/,
+      );
+      await expect(new TwilioHttpClient().request({ method: 'get', uri: `${base}/v1/Keys`, ...creds })).rejects.toThrow(
+        /refusing/,
+      );
+      await expect(
+        new TwilioHttpClient().request({ method: 'get', uri: 'http://iam.twilio.com/v1/Keys', ...creds }),
+      ).rejects.toThrow(/over plain HTTP/);
+      expect(seen).toEqual([]);
+    } finally {
+      elsewhere.close();
+    }
+  });
+
+  it('rejects an answer that is not JSON without quoting it (twilio-node would quote it in its parse error)', async () => {
+    const html = http.createServer((_req, res) =>
+      res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>SECRETVALUE</html>'),
+    );
+    const port = await listen(html);
+    try {
+      const err = await new TwilioHttpClient({ baseUrl: `http://127.0.0.1:${port}` })
+        .request({ method: 'get', uri: 'https://api.twilio.com/2010-04-01/Accounts.json' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NotTwilioAnswerError);
+      expect((err as Error).message).toBe("answered HTTP 200 with text/html, not Twilio's JSON");
+      expect(isRetryable(200, err)).toBe(false);
+    } finally {
+      html.close();
+    }
+  });
+
+  it('abandons a request in flight when the signal of the call aborts', async () => {
+    const hang = http.createServer(() => undefined);
+    const port = await listen(hang);
+    try {
+      const controller = new AbortController();
+      const started = Date.now();
+      setTimeout(() => controller.abort(new Error('deadline')), 100);
+      const err = await withRequestSignal(controller.signal, () =>
+        new TwilioHttpClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 10_000 }).request({
+          method: 'get',
+          uri: 'https://iam.twilio.com/v1/Keys',
+        }),
+      ).catch((e: unknown) => e);
+      expect((err as Error).message).toBe('deadline');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      hang.closeAllConnections();
+      hang.close();
+    }
+  });
+
   it('hands error statuses back as responses for twilio-node to raise', async () => {
-    const res = await new TwilioHttpClient().request({ method: 'get', uri: `${base}/missing` });
+    const res = await new TwilioHttpClient({ baseUrl: base }).request({
+      method: 'get',
+      uri: 'https://api.twilio.com/missing',
+    });
     expect(res.statusCode).toBe(404);
   });
 
@@ -142,8 +211,8 @@ describe('TwilioHttpClient over plain HTTP', () => {
     });
     const port = await listen(cut);
     try {
-      const err = await new TwilioHttpClient({ timeoutMs: 5_000 })
-        .request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` })
+      const err = await new TwilioHttpClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 5_000 })
+        .request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' })
         .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ECONNRESET' });
       expect(isRetryable(undefined, err)).toBe(true);
@@ -156,8 +225,8 @@ describe('TwilioHttpClient over plain HTTP', () => {
     const hang = http.createServer(() => undefined);
     const port = await listen(hang);
     try {
-      const err = await new TwilioHttpClient({ timeoutMs: 150 })
-        .request({ method: 'get', uri: `http://127.0.0.1:${port}/v1/Keys` })
+      const err = await new TwilioHttpClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 150 })
+        .request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' })
         .catch((e: unknown) => e);
       expect(err).toMatchObject({
         code: 'ETIMEDOUT',
@@ -243,11 +312,13 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
 
   it('trusts only what TWILIO_CA_BUNDLE names', async () => {
     delete process.env.TWILIO_CA_BUNDLE;
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(
-      /self[- ]signed/i,
-    );
+    await expect(
+      new TwilioHttpClient({ baseUrl: target }).request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' }),
+    ).rejects.toThrow(/self[- ]signed/i);
     process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).resolves.toMatchObject({
+    await expect(
+      new TwilioHttpClient({ baseUrl: target }).request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' }),
+    ).resolves.toMatchObject({
       statusCode: 200,
     });
   });
@@ -255,9 +326,9 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
   it('tunnels https through HTTP_PROXY', async () => {
     process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
     process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-    const res = await new TwilioHttpClient().request({
+    const res = await new TwilioHttpClient({ baseUrl: target }).request({
       method: 'get',
-      uri: `${target}/v1/Keys`,
+      uri: 'https://iam.twilio.com/v1/Keys',
       username: 'SKuser',
       password: 'pw',
     });
@@ -268,13 +339,13 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
 
   it('says which variable is wrong when the CA file or the proxy URL is unusable', async () => {
     process.env.TWILIO_CA_BUNDLE = join(dir, 'missing.pem');
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(
-      /TWILIO_CA_BUNDLE=.*missing\.pem cannot be read \(ENOENT\)/,
-    );
+    await expect(
+      new TwilioHttpClient({ baseUrl: target }).request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' }),
+    ).rejects.toThrow(/TWILIO_CA_BUNDLE=.*missing\.pem cannot be read \(ENOENT\)/);
     delete process.env.TWILIO_CA_BUNDLE;
     process.env.HTTP_PROXY = 'not a url';
-    await expect(new TwilioHttpClient().request({ method: 'get', uri: `${target}/v1/Keys` })).rejects.toThrow(
-      /HTTP_PROXY is not a URL/,
-    );
+    await expect(
+      new TwilioHttpClient({ baseUrl: target }).request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' }),
+    ).rejects.toThrow(/HTTP_PROXY is not a URL/);
   });
 });

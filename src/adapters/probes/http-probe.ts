@@ -1,6 +1,6 @@
 import type { ProbeConfig } from '../../config/types.js';
 import type { ProbeResult } from '../../core/state.js';
-import { redact } from '../../log.js';
+import { redact } from '../../redact.js';
 
 function pick(value: unknown, path: string): unknown {
   let at = value;
@@ -15,7 +15,14 @@ function pick(value: unknown, path: string): unknown {
  * Asks one consumer which key it uses. The consumer answers JSON in which `field` holds the key SID.
  * Any failure is a "not yet", never an error: the gate simply keeps the old key alive.
  */
+/** How a probe is named in output: origin and path only, so a token in its query string is never printed. */
+function shown(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
+
 export async function runProbe(
+
   probe: ProbeConfig,
   expectedSid: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -24,25 +31,25 @@ export async function runProbe(
   if (probe.headerName && probe.headerValueEnv) {
     const value = env[probe.headerValueEnv];
     if (!value)
-      return { url: probe.url, ok: false, problem: `environment variable ${probe.headerValueEnv} is not set` };
+      return { url: shown(probe.url), ok: false, problem: `environment variable ${probe.headerValueEnv} is not set` };
     headers[probe.headerName] = value;
   }
   try {
     const res = await fetch(probe.url, { headers, signal: AbortSignal.timeout(probe.timeoutMs), redirect: 'error' });
-    if (!res.ok) return { url: probe.url, ok: false, problem: `answered HTTP ${res.status}` };
+    if (!res.ok) return { url: shown(probe.url), ok: false, problem: `answered HTTP ${res.status}` };
     let body: unknown;
     try {
       body = await res.json();
     } catch {
-      return { url: probe.url, ok: false, problem: 'did not answer JSON' };
+      return { url: shown(probe.url), ok: false, problem: 'did not answer JSON' };
     }
     const reported = pick(body, probe.field);
     if (typeof reported !== 'string')
-      return { url: probe.url, ok: false, problem: `has no string at "${probe.field}"` };
+      return { url: shown(probe.url), ok: false, problem: `has no string at "${probe.field}"` };
     // Only a key SID is echoed back; anything else might be a secret the consumer put there by mistake.
     const safe = /^SK[0-9a-fA-F]{32}$/.test(reported) ? reported : '(not a key SID)';
     return {
-      url: probe.url,
+      url: shown(probe.url),
       reported: safe,
       ok: reported === expectedSid,
       ...(reported === expectedSid ? {} : { problem: `reports ${safe}, not ${expectedSid}` }),
@@ -50,7 +57,7 @@ export async function runProbe(
   } catch (err) {
     const e = err as { name?: string; cause?: { code?: string } };
     return {
-      url: probe.url,
+      url: shown(probe.url),
       ok: false,
       problem:
         e.name === 'TimeoutError'

@@ -7,6 +7,7 @@ import {
   SecretsManagerClient,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
+  type GetSecretValueResponse,
   type ListSecretVersionIdsResponse,
 } from '@aws-sdk/client-secrets-manager';
 import {
@@ -18,12 +19,14 @@ import {
   type StoredVersion,
 } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
-import { registerSecret } from '../../log.js';
-import { isRetryable, withRetry, type RetryPolicy } from '../retry.js';
+import { registerSecretText } from '../../redact.js';
+import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
 
 export interface AwsStoreOptions {
   region: string;
   endpoint?: string;
+  /** Per request; the SDK's own default is to wait forever. */
+  timeoutMs?: number;
   retry: RetryPolicy;
   signal?: AbortSignal;
   /** Tests pass static credentials; production uses the default provider chain (the Lambda role). */
@@ -36,8 +39,10 @@ interface AwsErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
-const statusOf = (err: unknown) => (err as AwsErrorShape | undefined)?.$metadata?.httpStatusCode;
-const nameOf = (err: unknown) => (err as AwsErrorShape | undefined)?.name;
+/** The error that tells what happened: for a spent retry budget, the last answer before it. */
+const underlying = (err: unknown): unknown => (err instanceof RetryBudgetError && err.cause ? err.cause : err);
+const statusOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.$metadata?.httpStatusCode;
+const nameOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.name;
 
 function awsRetryable(err: unknown): boolean {
   const name = nameOf(err);
@@ -69,40 +74,49 @@ function hintFor(name: string | undefined, secretId: string): string | undefined
  * gets ResourceExistsException, reported as 'token-conflict'.
  */
 export function awsStore(options: AwsStoreOptions): SecretStore {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const client = new SecretsManagerClient({
     region: options.region,
     maxAttempts: 1, // one retry policy: ours
+    // Without throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
+    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs, throwOnRequestTimeout: true },
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
 
-  const call = async <T>(operation: string, secretId: string, fn: () => Promise<T>): Promise<T> => {
+  const call = async <T>(operation: string, secretId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
-      return await withRetry(fn, options.retry, awsRetryable, options.signal);
+      return await withRetry(fn, options.retry, (err) => awsRetryable(err), options.signal);
     } catch (err) {
       const name = nameOf(err);
+      const spent = err instanceof RetryBudgetError ? ` ${err.message}` : '';
       const hint =
         hintFor(name, secretId) ??
-        (awsRetryable(err)
-          ? `Secrets Manager kept failing (${name ?? 'network error'}) through every retry; the next run resumes where this one stopped`
+        (awsRetryable(err) || spent
+          ? `Secrets Manager kept failing (${name ?? 'no answer'}) through every retry; the next run resumes where this one stopped`
           : undefined);
+      const message = (underlying(err) as AwsErrorShape).message;
       throw new RemoteError(
         'secrets-manager',
         operation,
         {
           ...(statusOf(err) !== undefined ? { status: statusOf(err) } : {}),
           ...(name ? { code: name } : {}),
-          retryable: awsRetryable(err),
+          retryable: awsRetryable(err) || spent !== '',
           ...(hint ? { hint } : {}),
         },
-        `Secrets Manager ${operation} on ${secretId} failed: ${name ?? 'error'}${(err as AwsErrorShape).message ? ` (${(err as AwsErrorShape).message})` : ''}${hint ? `. Fix: ${hint}` : ''}`,
+        `Secrets Manager ${operation} on ${secretId} failed: ${name ?? 'error'}${message ? ` (${message})` : ''}${spent}${hint ? `. Fix: ${hint}` : ''}`,
         { cause: err },
       );
     }
   };
 
   /** Runs `fn`, turning ResourceExistsException into 'token-conflict'. */
-  const put = async (operation: string, secretId: string, fn: () => Promise<unknown>): Promise<PutResult> => {
+  const put = async (
+    operation: string,
+    secretId: string,
+    fn: (signal: AbortSignal) => Promise<unknown>,
+  ): Promise<PutResult> => {
     try {
       await call(operation, secretId, fn);
       return 'stored';
@@ -113,20 +127,22 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
   };
 
   const describe = (secretId: string) =>
-    call('DescribeSecret', secretId, () => client.send(new DescribeSecretCommand({ SecretId: secretId })));
+    call('DescribeSecret', secretId, (signal) =>
+      client.send(new DescribeSecretCommand({ SecretId: secretId }), { abortSignal: signal }),
+    );
 
   return {
-    kind: 'aws',
-
     async read(secretId): Promise<StoredSecret | undefined> {
       // Version ids first, labels second. Read the other way round, a version another rotator
       // puts in between would count as "used" without showing as AWSPENDING, and this rotator
       // would derive a different rotation id and start a second, competing rotation.
       const all: NonNullable<ListSecretVersionIdsResponse['Versions']> = [];
+      const tokens = new Set<string>();
       let next: string | undefined;
       try {
-        do {
-          const page: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, () =>
+        // Bounded: Secrets Manager keeps at most about 100 deprecated versions plus the labelled ones.
+        for (let page = 0; page < 50; page++) {
+          const result: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, (signal) =>
             client.send(
               new ListSecretVersionIdsCommand({
                 SecretId: secretId,
@@ -134,11 +150,28 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
                 MaxResults: 100,
                 ...(next ? { NextToken: next } : {}),
               }),
+              { abortSignal: signal },
             ),
           );
-          all.push(...(page.Versions ?? []));
-          next = page.NextToken;
-        } while (next);
+          all.push(...(result.Versions ?? []));
+          next = result.NextToken;
+          if (!next) break;
+          if (tokens.has(next))
+            throw new RemoteError(
+              'secrets-manager',
+              'ListSecretVersionIds',
+              { retryable: false },
+              `Secrets Manager ListSecretVersionIds on ${secretId} returned a page token it had returned before; refusing to loop`,
+            );
+          tokens.add(next);
+        }
+        if (next)
+          throw new RemoteError(
+            'secrets-manager',
+            'ListSecretVersionIds',
+            { retryable: false },
+            `Secrets Manager ListSecretVersionIds on ${secretId} returned more than 50 pages; refusing to go on`,
+          );
       } catch (err) {
         if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
         throw err;
@@ -156,44 +189,61 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       const versions: StoredVersion[] = [];
       for (const [versionId, stages] of Object.entries(meta.VersionIdsToStages ?? {})) {
         if (stages.length === 0) continue;
-        let got: { SecretString?: string; CreatedDate?: Date } = {};
+        let got: GetSecretValueResponse = {};
         try {
-          got = await call('GetSecretValue', secretId, () =>
-            client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId })),
+          got = await call('GetSecretValue', secretId, (signal) =>
+            client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }), {
+              abortSignal: signal,
+            }),
           );
         } catch (err) {
           // A rotation Secrets Manager started labels a version before anything is stored in it.
           if (!(err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')) throw err;
         }
-        registerSecret(got.SecretString);
+        registerSecretText(got.SecretString);
         const listed = all.find((v) => v.VersionId === versionId);
         versions.push({
           versionId,
           stages: [...stages],
           createdAtMs: (got.CreatedDate ?? listed?.CreatedDate)?.getTime() ?? 0,
           ...(got.SecretString !== undefined ? { value: got.SecretString } : {}),
+          ...(got.SecretBinary !== undefined ? { binary: true } : {}),
         });
       }
       const ids = new Set(all.map((v) => v.VersionId).filter((v): v is string => Boolean(v)));
       for (const v of versions) ids.add(v.versionId);
       return {
         secretId,
+        identity: meta.ARN ?? secretId,
         versions,
         allVersionIds: [...ids],
         tags: Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
       };
     },
 
+    async reserve(secretId) {
+      // No value: the secret gets its ARN (its identity) before the first key is named after it.
+      // 'token-conflict' means the name exists already: reserved either way.
+      await put('CreateSecret', secretId, (signal) =>
+        client.send(
+          new CreateSecretCommand({ Name: secretId, Description: 'Twilio API key managed by twilio-key-rotator' }),
+          { abortSignal: signal },
+        ),
+      );
+    },
+
     async create(secretId, token, value) {
-      const created = await put('CreateSecret', secretId, () =>
-        client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value })),
+      const created = await put('CreateSecret', secretId, (signal) =>
+        client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value }), {
+          abortSignal: signal,
+        }),
       );
       if (created !== 'token-conflict') return created;
-      // The name exists. A secret made without a value (Terraform, the console) gets its first
-      // version as AWSCURRENT; one that already has a current version belongs to someone else's run.
+      // The name exists. A secret made without a value (Terraform, the console, `reserve`) gets its
+      // first version as AWSCURRENT; one that already has a current version belongs to someone else's run.
       const stages = (await describe(secretId)).VersionIdsToStages ?? {};
       if (Object.values(stages).some((s) => s.includes(CURRENT))) return 'token-conflict';
-      return put('PutSecretValue', secretId, () =>
+      return put('PutSecretValue', secretId, (signal) =>
         client.send(
           new PutSecretValueCommand({
             SecretId: secretId,
@@ -201,13 +251,28 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
             SecretString: value,
             VersionStages: [CURRENT],
           }),
+          { abortSignal: signal },
         ),
       );
     },
 
+    // Secrets Manager moves AWSPREVIOUS to the version that loses AWSCURRENT by itself.
+    putCurrent: (secretId, token, value) =>
+      put('PutSecretValue', secretId, (signal) =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            ClientRequestToken: token,
+            SecretString: value,
+            VersionStages: [CURRENT],
+          }),
+          { abortSignal: signal },
+        ),
+      ),
+
     // Same token and same value is a success on AWS: a rerun after a crash lands here harmlessly.
     putPending: (secretId, token, value) =>
-      put('PutSecretValue', secretId, () =>
+      put('PutSecretValue', secretId, (signal) =>
         client.send(
           new PutSecretValueCommand({
             SecretId: secretId,
@@ -215,6 +280,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
             SecretString: value,
             VersionStages: [PENDING],
           }),
+          { abortSignal: signal },
         ),
       ),
 
@@ -233,7 +299,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         const holder = Object.entries(stages).find(([, s]) => s.includes(CURRENT))?.[0];
         try {
           if (holder !== token) {
-            await call('UpdateSecretVersionStage', secretId, () =>
+            await call('UpdateSecretVersionStage', secretId, (signal) =>
               client.send(
                 new UpdateSecretVersionStageCommand({
                   SecretId: secretId,
@@ -241,17 +307,19 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
                   MoveToVersionId: token,
                   ...(holder ? { RemoveFromVersionId: holder } : {}),
                 }),
+                { abortSignal: signal },
               ),
             );
           }
           if (stages[token]?.includes(PENDING)) {
-            await call('UpdateSecretVersionStage', secretId, () =>
+            await call('UpdateSecretVersionStage', secretId, (signal) =>
               client.send(
                 new UpdateSecretVersionStageCommand({
                   SecretId: secretId,
                   VersionStage: PENDING,
                   RemoveFromVersionId: token,
                 }),
+                { abortSignal: signal },
               ),
             );
           }
@@ -266,24 +334,26 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     async abandonPending(secretId, token) {
       const stages = (await describe(secretId)).VersionIdsToStages ?? {};
       if (!stages[token]?.includes(PENDING)) return;
-      await call('UpdateSecretVersionStage', secretId, () =>
+      await call('UpdateSecretVersionStage', secretId, (signal) =>
         client.send(
           new UpdateSecretVersionStageCommand({
             SecretId: secretId,
             VersionStage: PENDING,
             RemoveFromVersionId: token,
           }),
+          { abortSignal: signal },
         ),
       );
     },
 
     async setTags(secretId, tags) {
-      await call('TagResource', secretId, () =>
+      await call('TagResource', secretId, (signal) =>
         client.send(
           new TagResourceCommand({
             SecretId: secretId,
             Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
           }),
+          { abortSignal: signal },
         ),
       );
     },

@@ -16,7 +16,9 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
         throw new Error(`cannot create lock file ${lockPath}`, { cause: err });
-      if (await isStale(lockPath)) {
+      const stale = await staleHolder(lockPath);
+      // Re-read before removing: another waiter may have taken the lock over in the meantime.
+      if (stale !== undefined && (await readFile(lockPath, 'utf8').catch(() => undefined)) === stale) {
         await unlink(lockPath).catch(() => undefined);
         continue;
       }
@@ -35,18 +37,27 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs
   }
 }
 
-async function isStale(lockPath: string): Promise<boolean> {
+/**
+ * The lock file's content when its holder is gone (a killed process, or a file left unwritten for
+ * seconds); undefined when the lock is held, or was just released (the next attempt takes it).
+ */
+async function staleHolder(lockPath: string): Promise<string | undefined> {
+  let content: string;
   try {
-    const pid = Number((await readFile(lockPath, 'utf8')).trim());
+    content = await readFile(lockPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(content.trim());
+  try {
     if (!Number.isInteger(pid) || pid <= 0) {
       // Being written right now, or garbage: only stale once it has sat there a while.
-      return Date.now() - (await stat(lockPath)).mtimeMs > 5_000;
+      return Date.now() - (await stat(lockPath)).mtimeMs > 5_000 ? content : undefined;
     }
-    if (pid === process.pid) return false;
+    if (pid === process.pid) return undefined;
     process.kill(pid, 0);
-    return false;
+    return undefined;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ESRCH' || code === 'ENOENT';
+    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? content : undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { RemoteError } from '../../errors.js';
-import { isRetryable } from '../retry.js';
+import { isRetryable, RetryBudgetError } from '../retry.js';
+import { NotTwilioAnswerError, RefusedUrlError } from './http-client.js';
 
 interface TwilioErrorShape {
   status?: number;
@@ -7,18 +8,30 @@ interface TwilioErrorShape {
   message?: string;
 }
 
+/** The error that tells what happened: for a spent retry budget, the last answer before it. */
+function underlying(err: unknown): unknown {
+  return err instanceof RetryBudgetError && err.cause ? err.cause : err;
+}
+
 export function twilioStatus(err: unknown): number | undefined {
-  const status = (err as TwilioErrorShape | undefined)?.status;
+  const status = (underlying(err) as TwilioErrorShape | undefined)?.status;
   return typeof status === 'number' ? status : undefined;
 }
 
 export function twilioRetryable(err: unknown): boolean {
+  if (err instanceof RefusedUrlError) return false;
   return isRetryable(twilioStatus(err), err);
 }
 
 /** What the operator should change, by Twilio error code and the operation that got it. */
-function hintFor(operation: string, status: number | undefined, code: unknown, accountSid: string): string | undefined {
+function hintFor(operation: string, err: unknown, accountSid: string): string | undefined {
+  const status = twilioStatus(err);
+  const code = (underlying(err) as TwilioErrorShape | undefined)?.code;
   const managesKeys = /Key/.test(operation);
+  if (err instanceof RefusedUrlError)
+    return 'Twilio (or a proxy) handed back a link to another host; nothing was sent there. Check twilio.baseUrl and HTTP_PROXY';
+  if (underlying(err) instanceof NotTwilioAnswerError)
+    return 'something other than Twilio answered: check twilio.baseUrl, HTTP_PROXY and any proxy between the rotator and *.twilio.com';
   if (code === 20003 && managesKeys) {
     return `the admin credential cannot manage keys on ${accountSid}. Use the account's Auth Token, a Main key, or a Restricted key with /twilio/iam/api-keys/* (a Standard key can never manage keys); check it belongs to this account and region`;
   }
@@ -37,26 +50,31 @@ function hintFor(operation: string, status: number | undefined, code: unknown, a
   return undefined;
 }
 
-/** Translates an SDK error, once, at the adapter boundary. Never includes request bodies. */
+/** Translates an SDK error, once, at the adapter boundary. Never includes request or response bodies. */
 export function translateTwilioError(err: unknown, operation: string, accountSid: string): RemoteError {
-  const e = err as TwilioErrorShape;
+  const cause = underlying(err);
+  const e = cause as TwilioErrorShape;
   const status = twilioStatus(err);
   const code = e?.code;
-  const hint = hintFor(operation, status, code, accountSid);
-  const what =
-    status !== undefined
-      ? `HTTP ${status}${code !== undefined ? `, Twilio error ${String(code)}` : ''}${e.message ? ` (${e.message})` : ''}`
-      : `network error (${String((err as { code?: string }).code ?? (err instanceof Error ? err.message : err))})`;
+  const hint = hintFor(operation, err, accountSid);
+  const spent = err instanceof RetryBudgetError ? `; ${err.message}` : '';
+  let what: string;
+  if (cause instanceof NotTwilioAnswerError || cause instanceof RefusedUrlError) what = cause.message;
+  else if (status !== undefined)
+    what = `HTTP ${status}${code !== undefined ? `, Twilio error ${String(code)}` : ''}${e.message ? ` (${e.message})` : ''}`;
+  else if (err instanceof RetryBudgetError && !err.cause) what = 'no answer';
+  else
+    what = `network error (${String((cause as { code?: string }).code ?? (cause instanceof Error ? cause.message : cause))})`;
   return new RemoteError(
     'twilio',
     operation,
     {
       ...(status !== undefined ? { status } : {}),
       ...(code !== undefined ? { code } : {}),
-      retryable: twilioRetryable(err),
+      retryable: twilioRetryable(err) || spent !== '',
       ...(hint ? { hint } : {}),
     },
-    `Twilio ${operation} on ${accountSid} failed: ${what}${hint ? `. Fix: ${hint}` : ''}`,
+    `Twilio ${operation} on ${accountSid} failed: ${what}${spent}${hint ? `. Fix: ${hint}` : ''}`,
     { cause: err },
   );
 }

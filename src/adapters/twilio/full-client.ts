@@ -9,13 +9,14 @@ export function createTwilioClient(
   credential: TwilioCredential,
   http: TwilioHttpOptions & { region?: string; edge?: string } = {},
 ) {
-  return twilio(credential.username, credential.password, {
+  const client = twilio(credential.username, credential.password, {
     accountSid: credential.accountSid,
     httpClient: httpClientFor(http),
     env: {},
-    ...(http.region ? { region: http.region } : {}),
-    ...(http.edge ? { edge: http.edge } : {}),
   });
+  client.region = http.region;
+  client.edge = http.edge;
+  return client;
 }
 
 export type TwilioClient = ReturnType<typeof createTwilioClient>;

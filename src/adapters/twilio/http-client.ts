@@ -1,7 +1,40 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import { registerCredential } from '../../redact.js';
+
+/**
+ * The signal of the call in flight. twilio-node has no way to pass one through its resources, so the
+ * adapters run each call inside `withRequestSignal` and the client picks it up here: when the retry
+ * budget or the caller's deadline aborts, the socket is destroyed, not left to finish on its own.
+ */
+const requestSignal = new AsyncLocalStorage<AbortSignal>();
+
+export function withRequestSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return requestSignal.run(signal, fn);
+}
+
+/** An answer that arrived but is not Twilio's JSON (a proxy's HTML page, say). Its body is never quoted. */
+export class NotTwilioAnswerError extends Error {
+  override name = 'NotTwilioAnswerError';
+  readonly code = 'NOT_JSON';
+  constructor(
+    readonly status: number,
+    readonly contentType: string,
+  ) {
+    super(`answered HTTP ${status} with ${contentType || 'no content type'}, not Twilio's JSON`);
+  }
+}
+
+/** A URL the client will not send credentials to. */
+export class RefusedUrlError extends Error {
+  override name = 'RefusedUrlError';
+  readonly code = 'REFUSED_URL';
+}
+
+const TWILIO_HOST = /(^|\.)twilio\.com$/;
 
 /**
  * Where Twilio requests go. `undefined` means Twilio itself. A string is one base URL for every
@@ -89,15 +122,19 @@ export class TwilioHttpClient {
   async request(opts: TwilioRequest): Promise<TwilioHttpResponse> {
     const original = new URL(opts.uri);
     const target = this.route(original);
+    const signal = requestSignal.getStore();
+    signal?.throwIfAborted();
     const query = formEncode(opts.params);
     if (query) target.search += (target.search ? '&' : '?') + query;
 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
     headers.Connection ??= 'keep-alive';
-    if (opts.username && opts.password)
+    if (opts.username && opts.password) {
+      // An upstream that echoes the request would show this header: its form is redacted too.
+      registerCredential(opts.username, opts.password);
       headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
-    else if (opts.authStrategy) headers.Authorization = await opts.authStrategy.getAuthString();
+    } else if (opts.authStrategy) headers.Authorization = await opts.authStrategy.getAuthString();
     if (target.host !== original.host) headers['X-Twilio-Original-Host'] = original.host;
 
     let body: string | undefined;
@@ -117,42 +154,67 @@ export class TwilioHttpClient {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', reject);
-          res.on('end', () =>
-            resolve({
-              statusCode: res.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString('utf8'),
-              headers: res.headers,
-            }),
-          );
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            // twilio-node parses every body as JSON and its parse error would quote the body.
+            if (text.length > 0 && !isJson(text))
+              return reject(new NotTwilioAnswerError(status, res.headers['content-type'] ?? ''));
+            resolve({ statusCode: status, body: text, headers: res.headers });
+          });
         },
       );
       const timer = setTimeout(() => {
+        const where = `${opts.method.toUpperCase()} ${target.host}${target.pathname}`;
         req.destroy(
-          Object.assign(
-            new Error(
-              `Twilio request timed out after ${timeoutMs} ms (${opts.method.toUpperCase()} ${target.host}${target.pathname})`,
-            ),
-            { code: 'ETIMEDOUT' },
-          ),
+          Object.assign(new Error(`Twilio request timed out after ${timeoutMs} ms (${where})`), { code: 'ETIMEDOUT' }),
         );
       }, timeoutMs);
-      req.on('close', () => clearTimeout(timer));
+      const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('close', () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      });
       req.on('error', reject);
       req.end(body);
     });
   }
 
-  /** Only Twilio's own hosts are rerouted; an absolute URL a routed server handed back is already right. */
+  /**
+   * Where a request may go. Twilio's own hosts, over HTTPS, are rerouted onto the base URL when one is
+   * configured; a URL already on a configured base URL's origin (a next page the emulator or a proxy
+   * handed back) stays as it is. Anything else is refused before a byte is sent: credentials never
+   * follow a link to a host the rotator was not configured for.
+   */
   private route(original: URL): URL {
     const { baseUrl } = this.options;
-    if (!baseUrl || !/(^|\.)twilio\.com$/.test(original.hostname)) return original;
-    const product = productOf(original.hostname);
-    const base = typeof baseUrl === 'string' ? baseUrl : baseUrl[product];
-    if (!base)
-      throw new Error(
-        `no base URL configured for Twilio product "${product}" (${original.host}): add it to twilio.baseUrl`,
-      );
-    return new URL(base.replace(/\/+$/, '') + original.pathname + original.search);
+    if (TWILIO_HOST.test(original.hostname)) {
+      if (original.protocol !== 'https:')
+        throw new RefusedUrlError(`refusing to send credentials to ${original.origin} over plain HTTP`);
+      if (!baseUrl) return original;
+      const product = productOf(original.hostname);
+      const base = typeof baseUrl === 'string' ? baseUrl : baseUrl[product];
+      if (!base)
+        throw new Error(
+          `no base URL configured for Twilio product "${product}" (${original.host}): add it to twilio.baseUrl`,
+        );
+      return new URL(base.replace(/\/+$/, '') + original.pathname + original.search);
+    }
+    const bases = baseUrl === undefined ? [] : typeof baseUrl === 'string' ? [baseUrl] : Object.values(baseUrl);
+    if (bases.some((b) => new URL(b).origin === original.origin)) return original;
+    throw new RefusedUrlError(
+      `refusing to send credentials to ${original.origin}: it is neither a Twilio host nor twilio.baseUrl`,
+    );
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

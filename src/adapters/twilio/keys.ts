@@ -7,11 +7,13 @@ import type {
   VerifyMethod,
   VerifyResult,
 } from '../../core/ports.js';
-import { registerSecret } from '../../log.js';
+import { KEY_SID } from '../../core/sids.js';
+import { RemoteError } from '../../errors.js';
+import { registerSecret } from '../../redact.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
-import type { TwilioHttpOptions } from './http-client.js';
-import { createSlimClient } from './slim-client.js';
+import { NotTwilioAnswerError, withRequestSignal, type TwilioHttpOptions } from './http-client.js';
+import { createSlimClient, type SlimTwilio } from './slim-client.js';
 
 export interface TwilioTarget {
   accountSid: string;
@@ -24,6 +26,10 @@ export interface TwilioAdapterOptions {
   retry: RetryPolicy;
   signal?: AbortSignal;
 }
+
+/** Keys per list page (Twilio's maximum) and pages per list: 100,000 keys before the rotator gives up. */
+const PAGE_SIZE = 1000;
+const MAX_PAGES = 100;
 
 function parseDate(value: Date | string | null | undefined): number {
   if (value instanceof Date) return value.getTime();
@@ -41,15 +47,13 @@ export function twilioKeys(
 ): TwilioKeys {
   const client = createSlimClient(
     { ...admin, accountSid: target.accountSid },
-    {
-      ...options.http,
-      ...(target.region ? { region: target.region } : {}),
-      ...(target.edge ? { edge: target.edge } : {}),
-    },
+    { ...options.http, ...regionOf(target) },
   );
+  const attempt = <T>(fn: () => Promise<T>) =>
+    withRetry((signal) => withRequestSignal(signal, fn), options.retry, twilioRetryable, options.signal);
   const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
-      return await withRetry(fn, options.retry, twilioRetryable, options.signal);
+      return await attempt(fn);
     } catch (err) {
       throw translateTwilioError(err, operation, target.accountSid);
     }
@@ -57,15 +61,25 @@ export function twilioKeys(
 
   return {
     async list(): Promise<TwilioKey[]> {
-      // list() follows every next_page_url and rejects on any page error: never a partial list.
-      const keys = await call('ListKeys', () =>
-        client.iam.v1.getApiKeys.list({ accountSid: target.accountSid, pageSize: 200 }),
+      // Every page, or an error: a partial list could make a live key look like an orphan.
+      const keys: TwilioKey[] = [];
+      const seen = new Set<string>();
+      let page = await call('ListKeys', () =>
+        client.iam.v1.getApiKeys.page({ accountSid: target.accountSid, pageSize: PAGE_SIZE }),
       );
-      return keys.map((k) => ({
-        sid: k.sid,
-        friendlyName: k.friendlyName ?? null,
-        createdAtMs: parseDate(k.dateCreated),
-      }));
+      for (let n = 1; ; n++) {
+        for (const k of page.instances)
+          keys.push({ sid: k.sid, friendlyName: k.friendlyName ?? null, createdAtMs: parseDate(k.dateCreated) });
+        const next = page.nextPageUrl;
+        if (!next) return keys;
+        const url = nextPageUrl(next, target.accountSid, options.http);
+        if (seen.has(url))
+          throw listError(target.accountSid, 'handed back a next page it had already served; refusing to loop');
+        if (n >= MAX_PAGES)
+          throw listError(target.accountSid, `has more than ${MAX_PAGES * PAGE_SIZE} keys; refusing to read further`);
+        seen.add(url);
+        page = await call('ListKeys', () => client.iam.v1.getApiKeys.getPage(url));
+      }
     },
 
     async create({ friendlyName, policy }): Promise<CreatedKey> {
@@ -77,7 +91,7 @@ export function twilioKeys(
         }),
       );
       registerSecret(created.secret);
-      if (!/^SK[0-9a-fA-F]{32}$/.test(created.sid) || !created.secret) {
+      if (!KEY_SID.test(created.sid) || !created.secret) {
         throw translateTwilioError(
           Object.assign(new Error('Twilio answered CreateKey without a key SID or secret'), { status: 502 }),
           'CreateKey',
@@ -94,12 +108,7 @@ export function twilioKeys(
 
     async fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined> {
       try {
-        const key = await withRetry(
-          () => client.iam.v1.apiKey(sid).fetch(),
-          options.retry,
-          twilioRetryable,
-          options.signal,
-        );
+        const key = await attempt(() => client.iam.v1.apiKey(sid).fetch());
         const policy = key.policy as { allow?: unknown } | null | undefined;
         if (!policy || !Array.isArray(policy.allow)) return null;
         return { allow: policy.allow.filter((p): p is string => typeof p === 'string') };
@@ -111,7 +120,7 @@ export function twilioKeys(
 
     async remove(sid: string): Promise<'deleted' | 'already-gone'> {
       try {
-        await withRetry(() => client.iam.v1.apiKey(sid).remove(), options.retry, twilioRetryable, options.signal);
+        await attempt(() => client.iam.v1.apiKey(sid).remove());
         return 'deleted';
       } catch (err) {
         // A delete whose first attempt landed but whose answer was lost comes back 404: same outcome.
@@ -122,10 +131,91 @@ export function twilioKeys(
   };
 }
 
+function regionOf(target: TwilioTarget): { region?: string; edge?: string } {
+  return { ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) };
+}
+
+/** A key list that cannot be trusted fails whole: a partial list could make a live key look like an orphan. */
+function listError(accountSid: string, problem: string): RemoteError {
+  return new RemoteError(
+    'twilio',
+    'ListKeys',
+    { retryable: false },
+    `Twilio ListKeys on ${accountSid} failed: the key list ${problem}`,
+  );
+}
+
 /**
- * Proves a key works by using it. 401/403 answers are retried a few times first: a brand-new key
- * may take a moment to reach every Twilio edge. A definitive failure means "this key does not work";
- * a transient one means "could not tell".
+ * A next-page link is followed only when it stays where the list started: the IAM Keys collection of
+ * the same account, on a Twilio IAM host or the configured base URL. It is handed on in its canonical
+ * https://iam.twilio.com form, so region and edge apply as on the first page and the HTTP client
+ * reroutes it like any other call.
+ */
+function nextPageUrl(link: string, accountSid: string, http: TwilioHttpOptions): string {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch {
+    throw listError(accountSid, 'gave a next page that is not a URL');
+  }
+  const bases =
+    http.baseUrl === undefined ? [] : typeof http.baseUrl === 'string' ? [http.baseUrl] : Object.values(http.baseUrl);
+  const onTwilio = url.protocol === 'https:' && /^iam(\.[a-z0-9-]+)*\.twilio\.com$/.test(url.hostname);
+  const onBase = bases.some((b) => new URL(b).origin === url.origin);
+  if (!onTwilio && !onBase)
+    throw listError(
+      accountSid,
+      `pointed its next page at ${url.origin}, which is neither Twilio's IAM host nor twilio.baseUrl; nothing was sent there`,
+    );
+  if (url.pathname !== '/v1/Keys' || url.searchParams.get('AccountSid')?.toUpperCase() !== accountSid.toUpperCase()) {
+    throw listError(accountSid, 'pointed its next page at another collection or account');
+  }
+  return `https://iam.twilio.com/v1/Keys${url.search}`;
+}
+
+/** What a Twilio answer to each verification GET must contain. */
+function looksLikeTwilio(how: VerifyMethod, body: unknown, keySid: string): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const b = body as Record<string, unknown>;
+  switch (how.kind) {
+    case 'list-incoming-phone-numbers':
+      return Array.isArray(b.incoming_phone_numbers);
+    case 'list-messages':
+      return Array.isArray(b.messages);
+    case 'fetch-own-key':
+      return b.sid === keySid;
+    case 'url':
+      return true;
+  }
+}
+
+/** Why a definitive refusal happened, and what would fix it; from Twilio's code and message, never from the key. */
+function refusalHint(how: VerifyMethod, code: unknown, message: unknown): string | undefined {
+  const what = how.kind === 'url' ? 'validationUrl' : 'the verification GET';
+  if (code === 70051) {
+    const permission = typeof message === 'string' ? /permission (\S+) is missing/.exec(message)?.[1] : undefined;
+    const perm = permission ? `/${permission.replace(/^\/+/, '')}` : 'the permission it needs';
+    return `the key's policy and ${what} do not fit together: add ${perm} to the policy's allow list, or set validationUrl to something the policy grants`;
+  }
+  if (code === 20003) {
+    return `Twilio refused the key for ${what}: a Standard key may never read /Accounts or /Keys resources, a Restricted key only what its policy grants; a key of another account or region is refused the same way`;
+  }
+  return undefined;
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
+  });
+}
+
+/**
+ * Proves a key works by using it, and only an answer that is Twilio's counts: the JSON shape the
+ * GET returns, not any 2xx (a proxy's HTML page once "authenticated" a wrong key). 401/403 answers
+ * are retried a few times first: a brand-new key may take a moment to reach every Twilio edge. A
+ * definitive failure means "this key does not work"; a transient one means "could not tell".
  */
 export function twilioVerifier(
   target: TwilioTarget,
@@ -133,51 +223,75 @@ export function twilioVerifier(
 ): KeyVerifier {
   return {
     async verify(key, how: VerifyMethod): Promise<VerifyResult> {
-      const client = createSlimClient(
+      const client: SlimTwilio = createSlimClient(
         { username: key.sid, password: key.secret, accountSid: key.accountSid },
-        {
-          ...options.http,
-          ...(target.region ? { region: target.region } : {}),
-          ...(target.edge ? { edge: target.edge } : {}),
-        },
+        { ...options.http, ...regionOf(target) },
       );
       const uri = verificationUrl(how, key);
-      const attempt = async (): Promise<number> => {
+      const attempt = async (): Promise<unknown> => {
         const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
+        const body = typeof res.body === 'string' ? safeJson(res.body) : res.body;
         if (res.statusCode >= 400) {
-          const body = (typeof res.body === 'string' ? safeJson(res.body) : res.body) as { code?: number } | undefined;
+          const b = body as { code?: number; message?: unknown } | undefined;
           throw Object.assign(new Error(`HTTP ${res.statusCode}`), {
             status: res.statusCode,
-            ...(body?.code !== undefined ? { code: body.code } : {}),
+            ...(b?.code !== undefined ? { code: b.code, twilioMessage: b.message } : {}),
           });
         }
-        return res.statusCode;
+        return body;
       };
       const authRetries = options.authRetries ?? 2;
       for (let i = 0; ; i++) {
         try {
-          await withRetry(attempt, options.retry, twilioRetryable, options.signal);
+          const body = await withRetry(
+            (signal) => withRequestSignal(signal, attempt),
+            options.retry,
+            twilioRetryable,
+            options.signal,
+          );
+          if (!looksLikeTwilio(how, body, key.sid)) {
+            return {
+              ok: false,
+              definitive: false,
+              reason: 'the answer was not the JSON Twilio sends for this request; check twilio.baseUrl and any proxy',
+            };
+          }
           return { ok: true };
         } catch (err) {
           const status = twilioStatus(err);
-          const code = (err as { code?: number | string }).code;
+          const e = err as { code?: number | string; twilioMessage?: unknown; cause?: unknown };
           if ((status === 401 || status === 403) && i < authRetries) {
-            await new Promise((r) => setTimeout(r, options.authRetryDelayMs ?? 1000));
+            await delay(options.authRetryDelayMs ?? 1000, options.signal);
             continue;
           }
+          if (err instanceof NotTwilioAnswerError || e.cause instanceof NotTwilioAnswerError) {
+            return {
+              ok: false,
+              definitive: false,
+              reason: `${(err instanceof NotTwilioAnswerError ? err : (e.cause as Error)).message}; check twilio.baseUrl and any proxy`,
+            };
+          }
           const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
+          const code = e.code;
+          const hint = definitive ? refusalHint(how, code, e.twilioMessage) : undefined;
           return {
             ok: false,
             definitive,
             reason:
               status !== undefined
-                ? `HTTP ${status}${code !== undefined ? ` (Twilio error ${String(code)})` : ''}`
+                ? `HTTP ${status}${code !== undefined ? ` (Twilio error ${String(code)})` : ''} for GET ${describeUrl(uri)}`
                 : 'Twilio could not be reached',
+            ...(hint ? { hint } : {}),
           };
         }
       }
     },
   };
+}
+
+function describeUrl(uri: string): string {
+  const u = new URL(uri);
+  return `${u.host}${u.pathname}`;
 }
 
 function safeJson(text: string): unknown {

@@ -21,12 +21,15 @@ export function createSlimClient(
   credential: TwilioCredential,
   http: TwilioHttpOptions & { region?: string; edge?: string } = {},
 ): SlimTwilio {
-  return new SlimTwilio(credential.username, credential.password, {
+  const client = new SlimTwilio(credential.username, credential.password, {
     accountSid: credential.accountSid,
     httpClient: httpClientFor(http),
     // Never fall back to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN from the environment.
     env: {},
-    ...(http.region ? { region: http.region } : {}),
-    ...(http.edge ? { edge: http.edge } : {}),
   });
+  // twilio-node reads TWILIO_REGION / TWILIO_EDGE from process.env when no region is given; the
+  // configuration is the only source here, so an unset region means US1 whatever the environment says.
+  client.region = http.region;
+  client.edge = http.edge;
+  return client;
 }

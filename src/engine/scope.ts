@@ -1,0 +1,52 @@
+import type { RotatorConfig, SecretLocation } from '../config/types.js';
+import type { AdminCredential } from '../core/secret-shapes.js';
+import { KEY_SID } from '../core/sids.js';
+import type { Runtime } from './context.js';
+import { readAdmin } from './observe.js';
+
+/**
+ * What one run shares across its targets: each admin secret is read once, and the key SIDs of every
+ * admin credential the configuration names are known before any key is deleted. A new scope per run,
+ * so a credential rotated between runs is read afresh.
+ */
+export interface RunScope {
+  admin(location: SecretLocation, target: string): Promise<AdminCredential>;
+  /** Key SIDs of every admin credential in the configuration that could be read. */
+  protectedSids(): Promise<ReadonlySet<string>>;
+}
+
+const keyOf = (l: SecretLocation) => `${l.store}:${l.secretId}`;
+
+export function createRunScope(config: RotatorConfig, runtime: Runtime): RunScope {
+  const admins = new Map<string, Promise<AdminCredential>>();
+  let protectedSids: Promise<ReadonlySet<string>> | undefined;
+
+  const admin = (location: SecretLocation, target: string): Promise<AdminCredential> => {
+    const key = keyOf(location);
+    let found = admins.get(key);
+    if (!found) {
+      found = readAdmin(runtime.store(location.store), target, location);
+      admins.set(key, found);
+      // A failed read is not cached: the next target that needs it tries again and reports for itself.
+      found.catch(() => admins.delete(key));
+    }
+    return found;
+  };
+
+  return {
+    admin,
+    protectedSids() {
+      protectedSids ??= (async () => {
+        const locations = new Map(config.targets.map((t) => [keyOf(t.admin), t]));
+        const sids = new Set<string>();
+        for (const t of locations.values()) {
+          // An admin secret that cannot be read protects nothing; its own target fails and says why.
+          const credential = await admin(t.admin, t.name).catch(() => undefined);
+          if (credential && KEY_SID.test(credential.username)) sids.add(credential.username);
+        }
+        return sids;
+      })();
+      return protectedSids;
+    },
+  };
+}

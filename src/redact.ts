@@ -1,0 +1,106 @@
+/**
+ * The redaction registry. Every secret the process learns (stored versions, new keys, admin
+ * credentials, the Basic header made from them) is registered here and replaced wherever it appears
+ * in a log record, an error message or CLI output.
+ *
+ * A secret can come back in a derived form: an upstream error that echoes the request shows the
+ * Authorization header (base64 of "user:password"), a URL shows it percent-encoded, a JSON body shows
+ * it escaped. Each registered secret is therefore kept in those forms too.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Fields whose name says "secret" are masked whatever they hold, registered or not. */
+export const SECRET_FIELD =
+  /^(apiKeySecret|adminKeySecret|authToken|secondaryAuthToken|password|secret|secretString|SecretString|SecretBinary|authorization)$/i;
+
+/** Fields of a stored secret that identify rather than authenticate: they stay readable in logs. */
+const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'validationUrl']);
+
+/** Real secrets are 32 characters; very short strings would redact ordinary words. */
+const MIN_LENGTH = 8;
+
+const known = new Set<string>();
+/** Longest first, so a whole Basic header is replaced before the secret inside it. */
+let ordered: string[] | undefined;
+
+function add(form: string): void {
+  if (form.length >= MIN_LENGTH && !known.has(form)) {
+    known.add(form);
+    ordered = undefined;
+  }
+}
+
+/**
+ * The characters that encode `value` inside any base64 text, at each of the three byte alignments it
+ * can start at (the characters shared with what comes before or after are left out).
+ */
+function base64Cores(value: string): string[] {
+  const bytes = Buffer.byteLength(value);
+  return [0, 1, 2].flatMap((shift) =>
+    (['base64', 'base64url'] as const).map((alphabet) => {
+      const encoded = Buffer.from('x'.repeat(shift) + value)
+        .toString(alphabet)
+        .replace(/=+$/, '');
+      return encoded.slice(Math.ceil((shift * 4) / 3), Math.floor(((shift + bytes) * 4) / 3));
+    }),
+  );
+}
+
+export function registerSecret(value: string | undefined): void {
+  if (!value || value.length < MIN_LENGTH) return;
+  add(value);
+  add(encodeURIComponent(value));
+  add(JSON.stringify(value).slice(1, -1));
+  for (const core of base64Cores(value)) if (core.length >= 16) add(core);
+}
+
+/** A Basic-auth pair: the password and the header value built from both. */
+export function registerCredential(username: string, password: string): void {
+  registerSecret(password);
+  const basic = Buffer.from(`${username}:${password}`).toString('base64');
+  add(basic);
+  add(encodeURIComponent(basic));
+}
+
+/**
+ * A stored secret's text: the whole text, and every string field of a JSON object except the few
+ * that identify (SIDs, the validation URL). Fields a consumer added are treated as secrets too.
+ */
+export function registerSecretText(text: string | undefined): void {
+  if (!text) return;
+  registerSecret(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return;
+  for (const [field, value] of Object.entries(parsed)) {
+    if (typeof value === 'string' && !PUBLIC_FIELDS.has(field)) registerSecret(value);
+  }
+}
+
+export function redact(text: string): string {
+  ordered ??= [...known].sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const secret of ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  return out;
+}
+
+export function redactValue(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return redact(value.message);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) ? REDACTED : redactValue(v, depth + 1)]),
+  );
+}
+
+/** For long-running processes: forget what earlier runs registered (the daemon calls this between runs). */
+export function forgetSecrets(): void {
+  known.clear();
+  ordered = undefined;
+}
