@@ -22,7 +22,6 @@ function shown(url: string): string {
 }
 
 export async function runProbe(
-
   probe: ProbeConfig,
   expectedSid: string,
   env: NodeJS.ProcessEnv = process.env,
