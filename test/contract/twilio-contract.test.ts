@@ -4,7 +4,7 @@ import { startTwilioEmulator, TWILIO_OPERATIONS, type TwilioEmulator } from '../
 import { startPrism, type PrismProxy } from './prism.js';
 
 /**
- * The emulator and our requests against Twilio's own OpenAPI definitions (@twilio/cli-core 8.3.2,
+ * The emulator and our requests against Twilio's own OpenAPI definitions (@twilio/cli-core 9.0.0,
  * trimmed by scripts/vendor-twilio-specs.mjs). Every call goes through a Prism validating proxy per
  * product; a request or response that breaks the definition fails the call, and any violation Prism
  * logs (warnings included) fails the suite.
