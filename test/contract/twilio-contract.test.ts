@@ -86,12 +86,12 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     await user.api.v2010.accounts(emulator.accountSid).messages.page({ pageSize: 1 });
   });
 
-  it('Auth Tokens: create and delete a secondary, create again and promote', async () => {
-    const created = await admin.accounts.v1.secondaryAuthToken().create();
+  it('Auth Tokens: create and delete a secondary, create again and promote, with SuppressEmailNotification (9.0.0)', async () => {
+    const created = await admin.accounts.v1.secondaryAuthToken().create({ suppressEmailNotification: true });
     expect(created.secondaryAuthToken).toMatch(/^[0-9a-f]{32}$/);
-    expect(await admin.accounts.v1.secondaryAuthToken().remove()).toBe(true);
+    expect(await admin.accounts.v1.secondaryAuthToken().remove({ suppressEmailNotification: true })).toBe(true);
     const again = await admin.accounts.v1.secondaryAuthToken().create();
-    const promoted = await admin.accounts.v1.authTokenPromotion().update();
+    const promoted = await admin.accounts.v1.authTokenPromotion().update({ suppressEmailNotification: false });
     expect(promoted.authToken).toBe(again.secondaryAuthToken);
     admin = client(emulator.accountSid, emulator.authToken());
   });
@@ -107,13 +107,19 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     });
   });
 
+  it('9.0.0 dropped the KeyType enum: KeyType=standard now passes Prism and the emulator answers 400/70001', async () => {
+    await expect(
+      admin.iam.v1.newApiKey.create({ accountSid: emulator.accountSid, keyType: 'standard' }),
+    ).rejects.toMatchObject({ status: 400, code: 70001 });
+  });
+
   it('covers every operation the emulator serves, with no violation logged', () => {
     const covered = new Set(emulator.controls.log.map((e) => e.operation));
     expect([...covered].sort()).toEqual([...TWILIO_OPERATIONS].sort());
     // Twilio's definitions document success responses only, so Prism can check an error answer's
-    // status against nothing and warns once per error answer: exactly the two made above.
+    // status against nothing and warns once per error answer: exactly the three made above.
     const undocumentedStatus = violations().filter((line) => line.includes('Unable to match the returned status code'));
-    expect(undocumentedStatus).toHaveLength(2);
+    expect(undocumentedStatus).toHaveLength(3);
     expect(violations().filter((line) => !undocumentedStatus.includes(line))).toEqual([]);
   });
 
