@@ -22,7 +22,8 @@ const KEEP = {
   'twilio_api_v2010.json': {
     '/2010-04-01/Accounts/{AccountSid}/Keys.json': ['get', 'post'],
     '/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}.json': ['get', 'delete'],
-    '/2010-04-01/Accounts/{Sid}.json': ['get'],
+    '/2010-04-01/Accounts.json': ['get', 'post'],
+    '/2010-04-01/Accounts/{Sid}.json': ['get', 'post'],
     '/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json': ['get'],
     '/2010-04-01/Accounts/{AccountSid}/Messages.json': ['get'],
   },
