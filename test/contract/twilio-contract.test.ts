@@ -79,6 +79,36 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     expect((await admin.api.v2010.accounts(ac).fetch()).sid).toBe(ac);
   });
 
+  it('2010 Accounts: create subaccounts, list with filters across pages, update, fetch one with parent credentials', async () => {
+    const parent = admin.api.v2010.accounts;
+    const a = await parent.create({ friendlyName: 'contract-sub' });
+    const b = await parent.create({ friendlyName: 'contract-sub' });
+    await parent.create();
+    expect((await parent(b.sid).update({ status: 'suspended' })).status).toBe('suspended');
+    const active = await parent.list({ friendlyName: 'contract-sub', status: 'active', pageSize: 1 });
+    expect(active.map((x) => x.sid)).toEqual([a.sid]);
+    expect((await parent.list({ pageSize: 2 })).map((x) => x.sid)).toEqual(
+      expect.arrayContaining([emulator.accountSid, a.sid, b.sid]),
+    );
+    expect((await parent(a.sid).update({ friendlyName: 'renamed', status: 'closed' })).status).toBe('closed');
+    expect((await parent(b.sid).fetch()).authToken).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('UpdateAccount 409/20409 (new in 9.0.0): an update that overlapped another gets the documented conflict body', async () => {
+    const sub = await admin.api.v2010.accounts.create({ friendlyName: 'contract-409' });
+    emulator.controls.latencyMs = 150;
+    try {
+      const results = await Promise.allSettled([
+        admin.api.v2010.accounts(sub.sid).update({ friendlyName: 'one' }),
+        admin.api.v2010.accounts(sub.sid).update({ friendlyName: 'two' }),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(results.find((r) => r.status === 'rejected')?.reason).toMatchObject({ status: 409, code: 20409 });
+    } finally {
+      emulator.controls.latencyMs = 0;
+    }
+  });
+
   it('verification reads with a Standard key: IncomingPhoneNumbers and Messages', async () => {
     const key = emulator.seedKey({ type: 'standard' });
     const user = client(key.sid, key.secret);
@@ -132,7 +162,12 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
       const { sid: _sid, ...rest } = body;
       return { ...rest, sid: 'not-a-sid' };
     });
+    emulator.setResponseMutator('ListAccounts', (body: any) => ({
+      ...body,
+      accounts: body.accounts.map((a: any) => ({ ...a, status: 'frozen' })),
+    }));
     try {
+      await expect(admin.api.v2010.accounts.list()).rejects.toMatchObject({ status: 500 });
       await expect(admin.iam.v1.getApiKeys.list({ accountSid: emulator.accountSid })).rejects.toMatchObject({
         status: 500,
       });
@@ -143,6 +178,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     } finally {
       emulator.setResponseMutator('ListKeys', undefined);
       emulator.setResponseMutator('CreateKey', undefined);
+      emulator.setResponseMutator('ListAccounts', undefined);
     }
   });
 

@@ -22,6 +22,9 @@ function accountSidParam(ctx: HandlerContext, from: Map<string, string>): string
   const sid = from.get('AccountSid');
   if (sid === undefined || sid === '') throw new TwilioApiError(400, 20001, 'Missing required parameter AccountSid');
   if (!SID_PATTERN.AC.test(sid)) throw invalidSid();
+  // iam.twilio.com is a subdomain API: even a parent's Account SID + Auth Token may not act on a
+  // subaccount here (Twilio docs, REST API: Subaccounts: "resources on subdomains … must be accessed
+  // directly using subaccount credentials"). The error code is UNCONFIRMED; 401/20003 as elsewhere.
   requireSameAccount(ctx.principal, sid);
   return sid;
 }
