@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Vendors the parts of Twilio's official OpenAPI definitions that the emulator serves.
 //
-//   node scripts/vendor-twilio-specs.mjs            # npm pack @twilio/cli-core@8.3.2 into a temp dir
+//   node scripts/vendor-twilio-specs.mjs            # npm pack @twilio/cli-core@9.0.0 into a temp dir
 //   node scripts/vendor-twilio-specs.mjs <dir>      # or read an unpacked package/src/services/twilio-api
 //
 // Each spec is trimmed to the operations we emulate plus every component they reference
@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const PACKAGE = '@twilio/cli-core@8.3.2';
+const PACKAGE = '@twilio/cli-core@9.0.0';
 const OUT = join(import.meta.dirname, '..', 'test', 'fixtures', 'twilio-openapi');
 
 const KEEP = {
@@ -22,7 +22,8 @@ const KEEP = {
   'twilio_api_v2010.json': {
     '/2010-04-01/Accounts/{AccountSid}/Keys.json': ['get', 'post'],
     '/2010-04-01/Accounts/{AccountSid}/Keys/{Sid}.json': ['get', 'delete'],
-    '/2010-04-01/Accounts/{Sid}.json': ['get'],
+    '/2010-04-01/Accounts.json': ['get', 'post'],
+    '/2010-04-01/Accounts/{Sid}.json': ['get', 'post'],
     '/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json': ['get'],
     '/2010-04-01/Accounts/{AccountSid}/Messages.json': ['get'],
   },
@@ -31,7 +32,8 @@ const KEEP = {
 function sourceDir() {
   if (process.argv[2]) return process.argv[2];
   const dir = mkdtempSync(join(tmpdir(), 'twilio-cli-core-'));
-  const tgz = execFileSync('npm', ['pack', PACKAGE, '--silent'], { cwd: dir, encoding: 'utf8' })
+  // --ignore-scripts: 9.0.0 added a postinstall hook; we only want the files, never its code run.
+  const tgz = execFileSync('npm', ['pack', PACKAGE, '--silent', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' })
     .trim()
     .split('\n')
     .pop();

@@ -4,7 +4,7 @@ import { startTwilioEmulator, TWILIO_OPERATIONS, type TwilioEmulator } from '../
 import { startPrism, type PrismProxy } from './prism.js';
 
 /**
- * The emulator and our requests against Twilio's own OpenAPI definitions (@twilio/cli-core 8.3.2,
+ * The emulator and our requests against Twilio's own OpenAPI definitions (@twilio/cli-core 9.0.0,
  * trimmed by scripts/vendor-twilio-specs.mjs). Every call goes through a Prism validating proxy per
  * product; a request or response that breaks the definition fails the call, and any violation Prism
  * logs (warnings included) fails the suite.
@@ -79,6 +79,36 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     expect((await admin.api.v2010.accounts(ac).fetch()).sid).toBe(ac);
   });
 
+  it('2010 Accounts: create subaccounts, list with filters across pages, update, fetch one with parent credentials', async () => {
+    const parent = admin.api.v2010.accounts;
+    const a = await parent.create({ friendlyName: 'contract-sub' });
+    const b = await parent.create({ friendlyName: 'contract-sub' });
+    await parent.create();
+    expect((await parent(b.sid).update({ status: 'suspended' })).status).toBe('suspended');
+    const active = await parent.list({ friendlyName: 'contract-sub', status: 'active', pageSize: 1 });
+    expect(active.map((x) => x.sid)).toEqual([a.sid]);
+    expect((await parent.list({ pageSize: 2 })).map((x) => x.sid)).toEqual(
+      expect.arrayContaining([emulator.accountSid, a.sid, b.sid]),
+    );
+    expect((await parent(a.sid).update({ friendlyName: 'renamed', status: 'closed' })).status).toBe('closed');
+    expect((await parent(b.sid).fetch()).authToken).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('UpdateAccount 409/20409 (new in 9.0.0): an update that overlapped another gets the documented conflict body', async () => {
+    const sub = await admin.api.v2010.accounts.create({ friendlyName: 'contract-409' });
+    emulator.controls.latencyMs = 150;
+    try {
+      const results = await Promise.allSettled([
+        admin.api.v2010.accounts(sub.sid).update({ friendlyName: 'one' }),
+        admin.api.v2010.accounts(sub.sid).update({ friendlyName: 'two' }),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(results.find((r) => r.status === 'rejected')?.reason).toMatchObject({ status: 409, code: 20409 });
+    } finally {
+      emulator.controls.latencyMs = 0;
+    }
+  });
+
   it('verification reads with a Standard key: IncomingPhoneNumbers and Messages', async () => {
     const key = emulator.seedKey({ type: 'standard' });
     const user = client(key.sid, key.secret);
@@ -86,12 +116,12 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     await user.api.v2010.accounts(emulator.accountSid).messages.page({ pageSize: 1 });
   });
 
-  it('Auth Tokens: create and delete a secondary, create again and promote', async () => {
-    const created = await admin.accounts.v1.secondaryAuthToken().create();
+  it('Auth Tokens: create and delete a secondary, create again and promote, with SuppressEmailNotification (9.0.0)', async () => {
+    const created = await admin.accounts.v1.secondaryAuthToken().create({ suppressEmailNotification: true });
     expect(created.secondaryAuthToken).toMatch(/^[0-9a-f]{32}$/);
-    expect(await admin.accounts.v1.secondaryAuthToken().remove()).toBe(true);
+    expect(await admin.accounts.v1.secondaryAuthToken().remove({ suppressEmailNotification: true })).toBe(true);
     const again = await admin.accounts.v1.secondaryAuthToken().create();
-    const promoted = await admin.accounts.v1.authTokenPromotion().update();
+    const promoted = await admin.accounts.v1.authTokenPromotion().update({ suppressEmailNotification: false });
     expect(promoted.authToken).toBe(again.secondaryAuthToken);
     admin = client(emulator.accountSid, emulator.authToken());
   });
@@ -107,13 +137,19 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     });
   });
 
+  it('9.0.0 dropped the KeyType enum: KeyType=standard now passes Prism and the emulator answers 400/70001', async () => {
+    await expect(
+      admin.iam.v1.newApiKey.create({ accountSid: emulator.accountSid, keyType: 'standard' }),
+    ).rejects.toMatchObject({ status: 400, code: 70001 });
+  });
+
   it('covers every operation the emulator serves, with no violation logged', () => {
     const covered = new Set(emulator.controls.log.map((e) => e.operation));
     expect([...covered].sort()).toEqual([...TWILIO_OPERATIONS].sort());
     // Twilio's definitions document success responses only, so Prism can check an error answer's
-    // status against nothing and warns once per error answer: exactly the two made above.
+    // status against nothing and warns once per error answer: exactly the three made above.
     const undocumentedStatus = violations().filter((line) => line.includes('Unable to match the returned status code'));
-    expect(undocumentedStatus).toHaveLength(2);
+    expect(undocumentedStatus).toHaveLength(3);
     expect(violations().filter((line) => !undocumentedStatus.includes(line))).toEqual([]);
   });
 
@@ -126,7 +162,12 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
       const { sid: _sid, ...rest } = body;
       return { ...rest, sid: 'not-a-sid' };
     });
+    emulator.setResponseMutator('ListAccounts', (body: any) => ({
+      ...body,
+      accounts: body.accounts.map((a: any) => ({ ...a, status: 'frozen' })),
+    }));
     try {
+      await expect(admin.api.v2010.accounts.list()).rejects.toMatchObject({ status: 500 });
       await expect(admin.iam.v1.getApiKeys.list({ accountSid: emulator.accountSid })).rejects.toMatchObject({
         status: 500,
       });
@@ -137,6 +178,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     } finally {
       emulator.setResponseMutator('ListKeys', undefined);
       emulator.setResponseMutator('CreateKey', undefined);
+      emulator.setResponseMutator('ListAccounts', undefined);
     }
   });
 

@@ -218,6 +218,291 @@ describe('2010 keys and account', () => {
   });
 });
 
+describe('subaccounts', () => {
+  const at = (minutes: number) => {
+    clockMs = T0 + minutes * 60_000;
+  };
+
+  it('lists the account and its subaccounts, filters by FriendlyName and Status, and keeps the filter across pages', async () => {
+    const c = accountClient();
+    const made: string[] = [];
+    for (const [i, name] of ['alpha', 'beta', 'gamma', 'beta'].entries()) {
+      at(i + 1);
+      made.push((await c.api.v2010.accounts.create({ friendlyName: name })).sid);
+    }
+    await c.api.v2010.accounts(made[1]!).update({ status: 'suspended' });
+    await c.api.v2010.accounts(made[2]!).update({ status: 'closed' });
+
+    const all = await c.api.v2010.accounts.list();
+    expect(all.map((a) => a.sid)).toEqual([emu.accountSid, ...made]);
+    expect(all.map((a) => a.ownerAccountSid)).toEqual(Array(5).fill(emu.accountSid));
+    expect(all.map((a) => a.status)).toEqual(['active', 'active', 'suspended', 'closed', 'active']);
+    expect((await c.api.v2010.accounts.list({ friendlyName: 'beta' })).map((a) => a.sid)).toEqual([made[1], made[3]]);
+    expect((await c.api.v2010.accounts.list({ status: 'closed' })).map((a) => a.sid)).toEqual([made[2]]);
+    expect(await c.api.v2010.accounts.list({ friendlyName: 'beta', status: 'active' })).toHaveLength(1);
+
+    const first = await raw('/2010-04-01/Accounts.json?Status=active&PageSize=2');
+    expect(first.body).toMatchObject({ page: 0, page_size: 2, start: 0, end: 1, previous_page_uri: null });
+    expect((first.body?.accounts as { sid: string }[]).map((a) => a.sid)).toEqual([emu.accountSid, made[0]]);
+    const next = String(first.body?.next_page_uri);
+    expect(next).toMatch(/^\/2010-04-01\/Accounts\.json\?Status=active&PageSize=2&Page=1&PageToken=PT2$/);
+    const second = await raw(next);
+    expect((second.body?.accounts as { sid: string }[]).map((a) => a.sid)).toEqual([made[3]]);
+    expect(second.body).toMatchObject({ next_page_uri: null, page: 1, start: 2 });
+
+    emu.controls.reset();
+    const paged = await c.api.v2010.accounts.list({ status: 'active', pageSize: 1 });
+    expect(paged.map((a) => a.sid)).toEqual([emu.accountSid, made[0], made[3]]);
+    expect(emu.controls.log.map((e) => e.operation)).toEqual(['ListAccounts', 'ListAccounts', 'ListAccounts']);
+    expect(await raw('/2010-04-01/Accounts.json?Status=frozen')).toMatchObject({ body: { status: 400, code: 20001 } });
+
+    const sub = emu.addAccount({ parentSid: emu.accountSid });
+    expect((await client(sub.sid, sub.authToken, sub.sid).api.v2010.accounts.list()).map((a) => a.sid)).toEqual([
+      sub.sid,
+    ]);
+    expect(emu.listSubaccounts().map((a) => a.sid)).toEqual([...made, sub.sid]);
+  });
+
+  it('creates a subaccount with its own working Auth Token, a default name, and the documented limits', async () => {
+    at(75);
+    const created = await accountClient().api.v2010.accounts.create();
+    expect(created).toMatchObject({
+      friendlyName: 'SubAccount Created at 2026-01-02 04:19 am',
+      status: 'active',
+      ownerAccountSid: emu.accountSid,
+      type: 'Full',
+    });
+    expect(created.authToken).toMatch(/^[0-9a-f]{32}$/);
+    expect(created.dateCreated.getTime()).toBe(T0 + 75 * 60_000);
+    expect(emu.account(created.sid)).toMatchObject({ ownerAccountSid: emu.accountSid, status: 'active' });
+    const own = client(created.sid, created.authToken, created.sid);
+    expect((await own.api.v2010.accounts(created.sid).fetch()).authToken).toBe(created.authToken);
+    expect(emu.issuedSecrets()).toContain(created.authToken);
+
+    expect(await restError(own.api.v2010.accounts.create({ friendlyName: 'nested' }))).toMatchObject({
+      status: 400,
+      code: 21101,
+    });
+    expect(await restError(accountClient().api.v2010.accounts.create({ friendlyName: 'x'.repeat(65) }))).toMatchObject({
+      status: 400,
+      code: 70001,
+    });
+    const viaMain = await keyClient(emu.seedKey({ type: 'main' })).api.v2010.accounts.create({ friendlyName: 'm' });
+    expect(viaMain.authToken).toBe('');
+    for (const type of ['standard', 'restricted'] as const) {
+      const key = emu.seedKey(
+        type === 'restricted' ? { type, policy: policyOf('/twilio/iam/accounts/list') } : { type },
+      );
+      expect(await restError(keyClient(key).api.v2010.accounts.create())).toMatchObject({ status: 401, code: 20003 });
+    }
+    expect(emu.listSubaccounts().map((a) => a.friendlyName)).toEqual([created.friendlyName, 'm']);
+
+    const small = await startTwilioEmulator({ maxSubaccounts: 1 });
+    try {
+      const c = createTwilioClient(
+        { username: small.accountSid, password: small.authToken(), accountSid: small.accountSid },
+        { baseUrl: small.url, timeoutMs: 3000 },
+      );
+      await c.api.v2010.accounts.create({ friendlyName: 'one' });
+      expect(await restError(c.api.v2010.accounts.create({ friendlyName: 'two' }))).toMatchObject({
+        status: 400,
+        code: 21480,
+      });
+      expect(small.listSubaccounts()).toHaveLength(1);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("parent Account SID + Auth Token reach a subaccount's 2010 resources but not IAM v1; parent API keys reach neither", async () => {
+    const sub = emu.addAccount({ parentSid: emu.accountSid, friendlyName: 'tenant' });
+    const parent = accountClient();
+    const onSub = parent.api.v2010.accounts(sub.sid);
+    expect((await onSub.fetch()).authToken).toBe(sub.authToken);
+    expect(await onSub.messages.list({ pageSize: 1 })).toEqual([]);
+    expect(await onSub.incomingPhoneNumbers.list({ pageSize: 1 })).toEqual([]);
+    const legacy = await onSub.newKeys.create({ friendlyName: 'made-by-parent' });
+    expect(emu.listKeys(sub.sid).map((k) => k.sid)).toEqual([legacy.sid]);
+    expect((await onSub.keys.list()).map((k) => k.sid)).toEqual([legacy.sid]);
+    expect((await onSub.update({ friendlyName: 'renamed' })).friendlyName).toBe('renamed');
+
+    expect(await restError(parent.iam.v1.getApiKeys.list({ accountSid: sub.sid }))).toMatchObject({
+      status: 401,
+      code: 20003,
+    });
+    expect(await restError(parent.iam.v1.newApiKey.create({ accountSid: sub.sid }))).toMatchObject({
+      status: 401,
+      code: 20003,
+    });
+    expect(await restError(parent.iam.v1.apiKey(legacy.sid).fetch())).toMatchObject({ status: 404, code: 20404 });
+
+    const main = keyClient(emu.seedKey({ type: 'main' }));
+    expect((await main.api.v2010.accounts.list()).map((a) => a.sid)).toEqual([emu.accountSid, sub.sid]);
+    expect((await main.api.v2010.accounts(sub.sid).update({ friendlyName: 'by-main-key' })).friendlyName).toBe(
+      'by-main-key',
+    );
+    const mainOnSub = main.api.v2010.accounts(sub.sid);
+    for (const call of [mainOnSub.fetch(), mainOnSub.messages.list({ pageSize: 1 }), mainOnSub.keys.list()]) {
+      expect(await restError(call)).toMatchObject({ status: 404, code: 20404 });
+    }
+
+    const sibling = emu.addAccount({ parentSid: emu.accountSid });
+    const subClient = client(sub.sid, sub.authToken, sub.sid);
+    for (const call of [
+      subClient.api.v2010.accounts(emu.accountSid).fetch(),
+      subClient.api.v2010.accounts(emu.accountSid).messages.list({ pageSize: 1 }),
+      subClient.api.v2010.accounts(sibling.sid).fetch(),
+      subClient.api.v2010.accounts(sibling.sid).keys.list(),
+      subClient.api.v2010.accounts(emu.accountSid).update({ friendlyName: 'hijack' }),
+    ]) {
+      expect(await restError(call)).toMatchObject({ status: 401, code: 20003 });
+    }
+    expect(emu.account().friendlyName).not.toBe('hijack');
+  });
+
+  it('suspending a subaccount stops its own credentials until the parent reactivates it; the parent still reads it', async () => {
+    const sub = emu.addAccount({ parentSid: emu.accountSid });
+    const key = emu.seedKey({ accountSid: sub.sid, type: 'standard' });
+    const byToken = client(sub.sid, sub.authToken, sub.sid);
+    const byKey = keyClient(key, sub.sid);
+    expect(await byKey.api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 })).toEqual([]);
+    expect(await restError(byToken.api.v2010.accounts(sub.sid).update({ status: 'suspended' }))).toMatchObject({
+      status: 401,
+      code: 20003,
+    });
+
+    at(5);
+    const suspended = await accountClient().api.v2010.accounts(sub.sid).update({ status: 'suspended' });
+    expect(suspended.status).toBe('suspended');
+    expect(suspended.dateUpdated.getTime()).toBe(T0 + 5 * 60_000);
+    expect(emu.account(sub.sid).status).toBe('suspended');
+    for (const call of [
+      byToken.api.v2010.accounts(sub.sid).fetch(),
+      byToken.iam.v1.getApiKeys.list({ accountSid: sub.sid }),
+      byToken.accounts.v1.secondaryAuthToken().create(),
+      byKey.api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 }),
+      accountClient().api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 }),
+    ]) {
+      expect(await restError(call)).toMatchObject({ status: 401, code: 20003 });
+    }
+    expect((await accountClient().api.v2010.accounts(sub.sid).fetch()).status).toBe('suspended');
+
+    const reactivated = await accountClient().api.v2010.accounts(sub.sid).update({ status: 'active' });
+    expect(reactivated.status).toBe('active');
+    expect((await byToken.api.v2010.accounts(sub.sid).fetch()).status).toBe('active');
+    expect(await byKey.api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 })).toEqual([]);
+  });
+
+  it('closing is permanent: credentials stop, every later update is 21479, and the account stays listed', async () => {
+    const sub = emu.addAccount({ parentSid: emu.accountSid, friendlyName: 'gone' });
+    const parent = accountClient();
+    expect((await parent.api.v2010.accounts(sub.sid).update({ status: 'closed' })).status).toBe('closed');
+    expect(await restError(client(sub.sid, sub.authToken, sub.sid).api.v2010.accounts(sub.sid).fetch())).toMatchObject({
+      status: 401,
+      code: 20003,
+    });
+    for (const update of [{ status: 'active' as const }, { status: 'suspended' as const }, { friendlyName: 'back' }]) {
+      expect(await restError(parent.api.v2010.accounts(sub.sid).update(update))).toMatchObject({
+        status: 400,
+        code: 21479,
+      });
+    }
+    expect((await parent.api.v2010.accounts.list({ status: 'closed' })).map((a) => a.friendlyName)).toEqual(['gone']);
+    expect((await parent.api.v2010.accounts(sub.sid).fetch()).status).toBe('closed');
+  });
+
+  it('refuses Status changes on a main account (21477) and statuses outside the enum (21475)', async () => {
+    const parent = accountClient();
+    expect(await restError(parent.api.v2010.accounts(emu.accountSid).update({ status: 'suspended' }))).toMatchObject({
+      status: 400,
+      code: 21477,
+    });
+    expect((await parent.api.v2010.accounts(emu.accountSid).update({ friendlyName: 'Main' })).friendlyName).toBe(
+      'Main',
+    );
+    const sub = emu.addAccount({ parentSid: emu.accountSid });
+    for (const value of ['1', 'paused', 'Active']) {
+      const res = await raw(`/2010-04-01/Accounts/${sub.sid}.json`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `Status=${value}`,
+      });
+      expect([res.res.status, res.body?.code]).toEqual([400, 21475]);
+    }
+    expect(emu.account(sub.sid).status).toBe('active');
+    expect(emu.account().status).toBe('active');
+  });
+
+  it('a suspended main account suspends its subaccounts, and reactivating it restores them', async () => {
+    const sub = emu.addAccount({ parentSid: emu.accountSid });
+    const subClient = client(sub.sid, sub.authToken, sub.sid);
+    emu.setAccountStatus(emu.accountSid, 'suspended');
+    expect(await restError(accountClient().api.v2010.accounts(emu.accountSid).fetch())).toMatchObject({
+      status: 401,
+      code: 20003,
+    });
+    expect(await restError(subClient.api.v2010.accounts(sub.sid).fetch())).toMatchObject({ status: 401, code: 20003 });
+    expect(emu.account(sub.sid).status).toBe('active');
+    emu.setAccountStatus(emu.accountSid, 'active');
+    expect((await subClient.api.v2010.accounts(sub.sid).fetch()).status).toBe('active');
+    expect(() => emu.setAccountStatus(emu.accountSid, 'paused' as never)).toThrow(/no account status/);
+    expect(() => emu.addAccount({ parentSid: sub.sid })).toThrow(/cannot own subaccounts/);
+  });
+
+  it('answers 409/20409 to an update that overlapped another change to the same account (9.0.0)', async () => {
+    const sub = emu.addAccount({ parentSid: emu.accountSid });
+    emu.controls.latencyMs = 100;
+    const parent = accountClient();
+    const results = await Promise.allSettled([
+      parent.api.v2010.accounts(sub.sid).update({ friendlyName: 'first' }),
+      parent.api.v2010.accounts(sub.sid).update({ friendlyName: 'second' }),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect([won.length, lost.length]).toEqual([1, 1]);
+    expect(lost[0]?.reason).toMatchObject({
+      status: 409,
+      code: 20409,
+      message: 'The account was modified by another request. Please refresh and retry.',
+    });
+    expect(emu.account(sub.sid).friendlyName).toBe(won[0]?.value.friendlyName);
+    emu.controls.latencyMs = 0;
+    await parent.api.v2010.accounts(sub.sid).update({ friendlyName: 'third' });
+    await parent.api.v2010.accounts(sub.sid).update({ status: 'suspended' });
+    expect(emu.account(sub.sid)).toMatchObject({ friendlyName: 'third', status: 'suspended' });
+  });
+
+  it('limits concurrency per account: one account, every account, and lifted', async () => {
+    const sub = emu.addAccount({ parentSid: emu.accountSid });
+    const mainPath = `/2010-04-01/Accounts/${emu.accountSid}/Messages.json`;
+    const subPath = `/2010-04-01/Accounts/${sub.sid}/Messages.json`;
+    const asSub = { auth: [sub.sid, sub.authToken] as [string, string] };
+    const pair = async (path: string, init: Parameters<typeof raw>[1] = {}) =>
+      (await Promise.all([raw(path, init), raw(path, init)])).map((r) => r.res.status).sort();
+    emu.controls.latencyMs = 100;
+
+    emu.setConcurrencyLimit(1, sub.sid);
+    expect(await pair(subPath, asSub)).toEqual([200, 429]);
+    expect(await pair(mainPath)).toEqual([200, 200]);
+    // The parent's requests on the subaccount count against the parent, whose credential it is.
+    expect(await pair(subPath)).toEqual([200, 200]);
+
+    emu.setConcurrencyLimit(1);
+    expect(await pair(mainPath)).toEqual([200, 429]);
+    expect(await pair(subPath, asSub)).toEqual([200, 429]);
+    emu.setConcurrencyLimit(undefined, sub.sid);
+    expect(await pair(subPath, asSub)).toEqual([200, 200]);
+    expect(await pair(mainPath)).toEqual([200, 429]);
+
+    emu.setConcurrencyLimit(3, sub.sid);
+    emu.setConcurrencyLimit(undefined);
+    expect(await pair(mainPath)).toEqual([200, 200]);
+    expect(await pair(subPath, asSub)).toEqual([200, 200]);
+    expect(() => emu.setConcurrencyLimit(0)).toThrow(RangeError);
+    expect(() => emu.setConcurrencyLimit(1, `AC${'0'.repeat(32)}`)).toThrow(/no account/);
+  });
+});
+
 describe('auth tokens', () => {
   it('creates a secondary that authenticates, promotes it, and rejects the old primary', async () => {
     const oldToken = emu.authToken();
@@ -250,6 +535,27 @@ describe('auth tokens', () => {
     await c.accounts.v1.secondaryAuthToken().create();
     expect(await restError(c.accounts.v1.secondaryAuthToken().create())).toMatchObject({ status: 400, code: 70002 });
     expect(await c.accounts.v1.secondaryAuthToken().remove({ suppressEmailNotification: true })).toBe(true);
+  });
+
+  it('takes SuppressEmailNotification as a boolean in the form or, on DELETE, the query (9.0.0)', async () => {
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const bad = await raw('/v1/AuthTokens/Secondary', {
+      method: 'POST',
+      headers: form,
+      body: 'SuppressEmailNotification=yes',
+    });
+    expect([bad.res.status, bad.body?.code]).toEqual([400, 20001]);
+    const made = await raw('/v1/AuthTokens/Secondary', {
+      method: 'POST',
+      headers: form,
+      body: 'SuppressEmailNotification=true',
+    });
+    expect(made.res.status).toBe(201);
+    const badDelete = await raw('/v1/AuthTokens/Secondary?SuppressEmailNotification=1', { method: 'DELETE' });
+    expect([badDelete.res.status, badDelete.body?.code]).toEqual([400, 20001]);
+    expect(
+      (await raw('/v1/AuthTokens/Secondary?SuppressEmailNotification=false', { method: 'DELETE' })).res.status,
+    ).toBe(204);
   });
 });
 
@@ -403,7 +709,7 @@ describe('faults, throttling and the request log', () => {
     emu.setResponseMutator('FetchKey', undefined);
     expect((await accountClient().iam.v1.apiKey(key.sid).fetch()).friendlyName).toBe('real');
     expect(new Set(emu.controls.log.map((e) => e.operation))).toEqual(new Set(['FetchKey']));
-    expect(TWILIO_OPERATIONS).toHaveLength(15);
+    expect(TWILIO_OPERATIONS).toHaveLength(18);
   });
 });
 

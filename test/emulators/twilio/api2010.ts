@@ -1,20 +1,26 @@
-import { requireSameAccount } from './auth.js';
+import { require2010Access } from './auth.js';
 import type { Handler, HandlerContext } from './context.js';
 import { page2010 } from './paging.js';
 import type { Account, Key } from './state.js';
-import { SID_PATTERN, TwilioApiError, notFound, rfc2822 } from './wire.js';
+import { SID_PATTERN, TwilioApiError, authenticateError, notFound, rfc2822 } from './wire.js';
 
-/** The 2010 API (`https://api.twilio.com/2010-04-01`): Keys, the Account, and two data lists (§2, §4). */
+/**
+ * The 2010 API's per-account resources (`https://api.twilio.com/2010-04-01/Accounts/{Sid}/…`): Keys and
+ * two data lists (§2, §4). The Account resource itself is in accounts.ts.
+ */
 
 const BASE = '/2010-04-01/Accounts';
 
-/** The account in the path: a malformed SID is simply no such resource, another account's is bad credentials. */
+/**
+ * The account in the path: a malformed SID is simply no such resource; one the credential may not
+ * reach is bad credentials (or 404 for a parent API key, see require2010Access).
+ */
 function pathAccount(ctx: HandlerContext): Account {
   const sid = ctx.params.account ?? '';
   if (!SID_PATTERN.AC.test(sid)) throw notFound(ctx.path);
-  requireSameAccount(ctx.principal, sid);
   const account = ctx.state.accounts.get(sid);
-  if (!account) throw notFound(ctx.path);
+  if (!account) throw authenticateError();
+  require2010Access(ctx.state, ctx.principal, account, ctx.path);
   return account;
 }
 
@@ -57,30 +63,6 @@ export const fetchKey2010: Handler = (ctx) => ({ status: 200, body: key2010(path
 export const deleteKey2010: Handler = (ctx) => {
   ctx.state.keys.delete(pathKey(ctx, pathAccount(ctx)).sid);
   return { status: 204 };
-};
-
-export const fetchAccount: Handler = (ctx) => {
-  const a = pathAccount(ctx);
-  const uri = `${BASE}/${a.sid}`;
-  return {
-    status: 200,
-    body: {
-      sid: a.sid,
-      owner_account_sid: a.parentSid ?? a.sid,
-      friendly_name: a.friendlyName,
-      status: 'active',
-      type: 'Full',
-      auth_token: a.primaryToken,
-      date_created: rfc2822(a.createdAtMs),
-      date_updated: rfc2822(a.tokenUpdatedAtMs),
-      uri: `${uri}.json`,
-      subresource_uris: {
-        keys: `${uri}/Keys.json`,
-        incoming_phone_numbers: `${uri}/IncomingPhoneNumbers.json`,
-        messages: `${uri}/Messages.json`,
-      },
-    },
-  };
 };
 
 /** The emulator holds no numbers or messages: these lists exist to verify credentials cheaply (§4.1). */

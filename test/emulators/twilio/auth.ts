@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Key, Policy, TwilioState } from './state.js';
-import { SID_PATTERN, TwilioApiError, authenticateError, constraintViolation } from './wire.js';
+import type { Account, Key, Policy, TwilioState } from './state.js';
+import { SID_PATTERN, TwilioApiError, authenticateError, constraintViolation, notFound } from './wire.js';
 
 /** Who made a request, once the Basic credentials check out. */
 export interface Principal {
@@ -42,6 +42,16 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/**
+ * What a suspended or closed account's own credentials (Account SID + token, or its API keys) get.
+ * Twilio documents two answers: error 20003 "Permission Denied" (HTTP 401) lists "Account is
+ * suspended or closed" among its causes, and error 20403 "403 Forbidden" says "Typically this means
+ * the account has been suspended or closed" (twilio.com/docs/api/errors/20003, …/20403). Which one
+ * the REST API sends is UNCONFIRMED; 401/20003 is chosen, the same answer as bad credentials, so a
+ * client cannot tell a suspended account from a revoked credential, and must not try to.
+ */
+export const accountNotActive = authenticateError;
+
 export function authenticate(state: TwilioState, header: string | undefined): Principal {
   const creds = basicCredentials(header);
   if (!creds) throw authenticateError();
@@ -52,10 +62,13 @@ export function authenticate(state: TwilioState, header: string | undefined): Pr
       same(password, account.primaryToken) ||
       (account.secondary !== undefined && same(password, account.secondary.token));
     if (!ok) throw authenticateError();
+    if (!state.isActive(account)) throw accountNotActive();
     return { accountSid: account.sid, kind: 'account', sid: account.sid };
   }
   const key = state.keys.get(username);
   if (!key || !same(password, key.secret)) throw authenticateError();
+  const owner = state.accounts.get(key.accountSid);
+  if (!owner || !state.isActive(owner)) throw accountNotActive();
   return { accountSid: key.accountSid, kind: key.type, sid: key.sid, key };
 }
 
@@ -84,6 +97,31 @@ export function authorize(principal: Principal, need: Requirement): void {
 /** The credential may only act on its own account; another account's SID looks like bad credentials. */
 export function requireSameAccount(principal: Principal, accountSid: string): void {
   if (principal.accountSid !== accountSid) throw authenticateError();
+}
+
+/**
+ * May this credential reach a 2010 API resource of `target` (api.twilio.com/2010-04-01/Accounts/{Sid}/…)?
+ * From Twilio's docs (REST API: Subaccounts, Authentication):
+ *  - its own account: yes;
+ *  - "You can use your main account credentials (AccountSid and AuthToken) to access … v2010 API
+ *    resources for any of your subaccounts": the parent's Account SID + Auth Token may;
+ *  - "Main account API Keys are only available to access main account resources. Access to subaccount
+ *    resources will be denied": no parent API key may, Main included. Twilio does not say with what
+ *    error; a third party reports 20404 for a parent Main key on /Accounts/{SubSid}.json, so 404/20404
+ *    is used (UNCONFIRMED);
+ *  - "You can't use a subaccount's credentials to access resources in your main Twilio account or any
+ *    other subaccounts": 401/20003, whose documented causes include "Using subaccount credentials to
+ *    access master account".
+ * Subdomain APIs (iam.twilio.com /v1/Keys) are not 2010 resources: there only the account's own
+ * credentials count (requireSameAccount), as the same docs say of resources on subdomains.
+ */
+export function require2010Access(state: TwilioState, principal: Principal, target: Account, path: string): void {
+  if (principal.accountSid === target.sid) return;
+  if (target.parentSid !== principal.accountSid) throw authenticateError();
+  if (principal.kind !== 'account') throw notFound(path);
+  // UNCONFIRMED: the docs say a suspended account can't call or message; whether its parent may still
+  // read its 2010 resources is not documented. Refused, as the account's own credentials are.
+  if (!state.isActive(target)) throw accountNotActive();
 }
 
 /**

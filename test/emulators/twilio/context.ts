@@ -12,6 +12,12 @@ export interface HandlerContext {
   path: string;
   /** Scheme and host the client reached us on, for absolute next_page_url values. */
   origin: string;
+  /**
+   * The version of the account named in the path (`params.account`) when the request arrived, before
+   * any latency or slow fault held it: UpdateAccount's optimistic lock compares it with the account's
+   * version when the request is applied.
+   */
+  arrivalVersion?: number;
 }
 
 export interface HandlerResult {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleControlRoute, sleep, type EmulatorControls } from '../common/index.js';
+import * as accounts from './accounts.js';
 import * as api2010 from './api2010.js';
 import { authenticate, authorize, basicCredentials, loggableSid } from './auth.js';
 import type { Handler, HandlerResult } from './context.js';
@@ -9,29 +10,36 @@ import type { TwilioState } from './state.js';
 import * as tokens from './tokens.js';
 import { TwilioApiError, parseBody, parseForm, requestId } from './wire.js';
 
-const HANDLERS: Record<TwilioOperation, Handler> = {
-  CreateKey: iam.createKey,
-  ListKeys: iam.listKeys,
-  FetchKey: iam.fetchKey,
-  UpdateKey: iam.updateKey,
-  DeleteKey: iam.deleteKey,
-  CreateKey2010: api2010.createKey2010,
-  ListKeys2010: api2010.listKeys2010,
-  FetchKey2010: api2010.fetchKey2010,
-  DeleteKey2010: api2010.deleteKey2010,
-  FetchAccount: api2010.fetchAccount,
-  CreateSecondaryAuthToken: tokens.createSecondaryAuthToken,
-  DeleteSecondaryAuthToken: tokens.deleteSecondaryAuthToken,
-  PromoteAuthToken: tokens.promoteAuthToken,
-  ListIncomingPhoneNumbers: api2010.listIncomingPhoneNumbers,
-  ListMessages: api2010.listMessages,
-};
+function handlers(opts: DispatchOptions): Record<TwilioOperation, Handler> {
+  return {
+    CreateKey: iam.createKey,
+    ListKeys: iam.listKeys,
+    FetchKey: iam.fetchKey,
+    UpdateKey: iam.updateKey,
+    DeleteKey: iam.deleteKey,
+    CreateKey2010: api2010.createKey2010,
+    ListKeys2010: api2010.listKeys2010,
+    FetchKey2010: api2010.fetchKey2010,
+    DeleteKey2010: api2010.deleteKey2010,
+    FetchAccount: accounts.fetchAccount,
+    ListAccounts: accounts.listAccounts,
+    CreateAccount: accounts.createAccount(opts.maxSubaccounts),
+    UpdateAccount: accounts.updateAccount,
+    CreateSecondaryAuthToken: tokens.createSecondaryAuthToken,
+    DeleteSecondaryAuthToken: tokens.deleteSecondaryAuthToken,
+    PromoteAuthToken: tokens.promoteAuthToken,
+    ListIncomingPhoneNumbers: api2010.listIncomingPhoneNumbers,
+    ListMessages: api2010.listMessages,
+  };
+}
 
 export interface DispatchOptions {
   state: TwilioState;
   controls: EmulatorControls;
   mutators: Map<string, (body: any) => any>;
-  concurrencyLimit(): number | undefined;
+  /** In-flight limit for one account (the credential's account); `undefined` means none. */
+  concurrencyLimit(accountSid: string): number | undefined;
+  maxSubaccounts: () => number;
 }
 
 function send(res: ServerResponse, startedMs: number, result: HandlerResult, concurrent: number): void {
@@ -57,6 +65,7 @@ const errorResult = (err: TwilioApiError): HandlerResult => ({ status: err.statu
  */
 export function createDispatcher(opts: DispatchOptions) {
   const inFlight = new Map<string, number>();
+  const table = handlers(opts);
 
   return async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     const startedMs = Date.now();
@@ -82,12 +91,16 @@ export function createDispatcher(opts: DispatchOptions) {
       );
 
     const username = basicCredentials(req.headers.authorization)?.username;
-    // Twilio counts concurrency per account, so a key's requests count against its account.
+    // Twilio counts concurrency per account, so a key's requests count against its account. A parent
+    // acting on a subaccount's resources counts against the parent, whose credential it is (UNCONFIRMED).
     const account = username
       ? (opts.state.accounts.get(username)?.sid ?? opts.state.keys.get(username)?.accountSid)
       : undefined;
     const slot = account ?? '';
     inFlight.set(slot, (inFlight.get(slot) ?? 0) + 1);
+    // Taken before any await: UpdateAccount's optimistic lock compares it with the account when applied.
+    const pathAccountSid = route.params.account;
+    const arrivalVersion = pathAccountSid === undefined ? undefined : opts.state.accounts.get(pathAccountSid)?.version;
     try {
       const admission = await opts.controls.admit({
         operation: route.operation,
@@ -116,9 +129,9 @@ export function createDispatcher(opts: DispatchOptions) {
         default:
           break;
       }
-      const limit = opts.concurrencyLimit();
-      if (account !== undefined && limit !== undefined && concurrent > limit) return throttled();
-      reply(run(opts, route, req, path, qIndex < 0 ? '' : rawUrl.slice(qIndex + 1), body));
+      const limit = account === undefined ? undefined : opts.concurrencyLimit(account);
+      if (limit !== undefined && concurrent > limit) return throttled();
+      reply(run(opts, table, route, req, path, qIndex < 0 ? '' : rawUrl.slice(qIndex + 1), body, arrivalVersion));
     } finally {
       inFlight.set(slot, (inFlight.get(slot) ?? 1) - 1);
     }
@@ -129,11 +142,13 @@ type OperationRoute = Extract<RouteMatch, { kind: 'op' }>;
 
 function run(
   opts: DispatchOptions,
+  table: Record<TwilioOperation, Handler>,
   route: OperationRoute,
   req: IncomingMessage,
   path: string,
   queryText: string,
   body: Buffer,
+  arrivalVersion: number | undefined,
 ): HandlerResult {
   const { operation, params } = route;
   try {
@@ -143,7 +158,7 @@ function run(
     const form = parseBody(req.headers['content-type'], body);
     const forwarded = req.headers['x-forwarded-host'];
     const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host ?? '127.0.0.1';
-    const result = HANDLERS[operation]({
+    const result = table[operation]({
       state: opts.state,
       principal,
       params,
@@ -151,6 +166,7 @@ function run(
       form,
       path,
       origin: `http://${host}`,
+      ...(arrivalVersion === undefined ? {} : { arrivalVersion }),
     });
     const mutate = opts.mutators.get(operation);
     if (mutate && result.body !== undefined && result.status < 300)

@@ -22,6 +22,9 @@ function accountSidParam(ctx: HandlerContext, from: Map<string, string>): string
   const sid = from.get('AccountSid');
   if (sid === undefined || sid === '') throw new TwilioApiError(400, 20001, 'Missing required parameter AccountSid');
   if (!SID_PATTERN.AC.test(sid)) throw invalidSid();
+  // iam.twilio.com is a subdomain API: even a parent's Account SID + Auth Token may not act on a
+  // subaccount here (Twilio docs, REST API: Subaccounts: "resources on subdomains … must be accessed
+  // directly using subaccount credentials"). The error code is UNCONFIRMED; 401/20003 as elsewhere.
   requireSameAccount(ctx.principal, sid);
   return sid;
 }
@@ -50,7 +53,10 @@ export const createKey: Handler = (ctx) => {
   const policyText = ctx.form.get('Policy');
   let type: KeyType = 'standard';
   let policy: Policy | undefined;
-  // The spec's KeyType enum is exactly ["restricted"]; a Standard key omits the field (§0.4).
+  // The definition documents two cases only: KeyType omitted gives a Standard key, "restricted" a
+  // Restricted one. Up to @twilio/cli-core 8.3.2 it also held KeyType to the enum ["restricted"];
+  // 9.0.0 dropped the enum, so any string now passes the definition. What Twilio does with another
+  // value (e.g. "standard") is UNCONFIRMED: it stays a 400 here, so a client must omit the field.
   if (keyType !== undefined) {
     if (keyType !== 'restricted')
       throw constraintViolation(`KeyType must be "restricted" or omitted, got "${keyType}"`);

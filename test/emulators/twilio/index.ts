@@ -1,21 +1,35 @@
 import { EmulatorControls, serve } from '../common/index.js';
+import { DEFAULT_MAX_SUBACCOUNTS } from './accounts.js';
 import { createDispatcher } from './dispatch.js';
-import { TwilioState, type KeyType, type Policy } from './state.js';
+import { ACCOUNT_STATUSES, TwilioState, type Account, type AccountStatus, type KeyType, type Policy } from './state.js';
 
 /**
- * A Twilio emulator on one port: IAM v1 Keys, 2010 Keys/Account/data lists and Accounts v1
- * AuthTokens, routed by path. Behaviour follows /work/shared/reference/twilio-api.md §0–§4 and §7.
+ * A Twilio emulator on one port: IAM v1 Keys, 2010 Accounts (with subaccounts), Keys and data lists,
+ * and Accounts v1 AuthTokens, routed by path. Behaviour follows /work/shared/reference/twilio-api.md
+ * §0–§4 and §7, and for subaccounts the sources cited in accounts.ts and auth.ts.
  */
 
 export { TWILIO_OPERATIONS, type TwilioOperation } from './routes.js';
 export { PERMISSION_RESOURCES, MAX_PERMISSIONS } from './auth.js';
-export type { KeyType, Policy } from './state.js';
+export type { AccountStatus, KeyType, Policy } from './state.js';
+export { DEFAULT_MAX_SUBACCOUNTS } from './accounts.js';
 
 export interface TwilioEmulatorOptions {
   port?: number;
   accountSid?: string;
   authToken?: string;
   now?: () => number;
+  /** Subaccounts one main account may create through the API (Twilio's default: 1000). */
+  maxSubaccounts?: number;
+}
+
+export interface AccountView {
+  sid: string;
+  /** The parent's SID for a subaccount, its own SID for a main account (owner_account_sid). */
+  ownerAccountSid: string;
+  friendlyName: string;
+  status: AccountStatus;
+  createdAt: Date;
 }
 
 export interface KeyView {
@@ -34,7 +48,20 @@ export interface TwilioEmulator {
   accountSid: string;
   /** Current primary Auth Token of an account (default: the main account). */
   authToken(accountSid?: string): string;
-  addAccount(opts?: { parentSid?: string }): { sid: string; authToken: string };
+  /**
+   * Creates an account directly: a main account, or with parentSid a subaccount of one (no API rules,
+   * no subaccount limit), as when the Console creates it.
+   */
+  addAccount(opts?: { parentSid?: string; friendlyName?: string }): { sid: string; authToken: string };
+  /** One account as the API would describe it (default: the main account), without HTTP. */
+  account(accountSid?: string): AccountView;
+  /** Subaccounts of a main account (default: the main account), oldest first, closed ones included. */
+  listSubaccounts(parentSid?: string): AccountView[];
+  /**
+   * Sets an account's status as Twilio itself would (e.g. suspending a main account for an unpaid
+   * balance, which the API cannot do); subaccounts of a suspended main account stop working too.
+   */
+  setAccountStatus(accountSid: string, status: AccountStatus): void;
   /** Creates a key directly; the only way to get a Main key, as on the real service (Console only). */
   seedKey(opts: { accountSid?: string; type: KeyType; policy?: Policy; friendlyName?: string; createdAt?: Date }): {
     sid: string;
@@ -44,8 +71,12 @@ export interface TwilioEmulator {
   listKeys(accountSid?: string): KeyView[];
   /** Every secret and token the emulator ever issued, for leak scans. */
   issuedSecrets(): string[];
-  /** Per-account in-flight limit; above it requests get 429/20429. `undefined` lifts it. */
-  setConcurrencyLimit(n: number | undefined): void;
+  /**
+   * In-flight limit per account; above it requests get 429/20429. A request counts against the
+   * account of the credential that made it. Without accountSid the limit applies to every account
+   * (dropping earlier per-account limits); with it, to that account only. `undefined` lifts it.
+   */
+  setConcurrencyLimit(n: number | undefined, accountSid?: string): void;
   /** Rewrites the success body of one operation, to feed a client corrupt responses. */
   setResponseMutator(operation: string, fn: ((body: any) => any) | undefined): void;
   setClock(fn: () => number): void;
@@ -59,9 +90,17 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
   });
   const controls = new EmulatorControls('twilio');
   const mutators = new Map<string, (body: any) => any>();
-  let concurrencyLimit: number | undefined;
+  let defaultLimit: number | undefined;
+  const limits = new Map<string, number | undefined>();
+  const maxSubaccounts = opts.maxSubaccounts ?? DEFAULT_MAX_SUBACCOUNTS;
   const server = await serve(
-    createDispatcher({ state, controls, mutators, concurrencyLimit: () => concurrencyLimit }),
+    createDispatcher({
+      state,
+      controls,
+      mutators,
+      concurrencyLimit: (sid) => (limits.has(sid) ? limits.get(sid) : defaultLimit),
+      maxSubaccounts: () => maxSubaccounts,
+    }),
     opts.port ?? 0,
   );
 
@@ -70,6 +109,13 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     if (!account) throw new Error(`twilio emulator: no account ${sid}`);
     return account;
   };
+  const view = (a: Account): AccountView => ({
+    sid: a.sid,
+    ownerAccountSid: a.parentSid ?? a.sid,
+    friendlyName: a.friendlyName,
+    status: a.status,
+    createdAt: new Date(a.createdAtMs),
+  });
 
   return {
     url: server.url,
@@ -79,8 +125,20 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     authToken: (sid) => accountOf(sid).primaryToken,
     addAccount: (o = {}) => {
       const parent = o.parentSid === undefined ? undefined : accountOf(o.parentSid);
-      const account = state.addAccount(parent ? { parentSid: parent.sid } : {});
+      if (parent?.parentSid !== undefined) throw new Error('twilio emulator: a subaccount cannot own subaccounts');
+      const account = state.addAccount({
+        ...(parent ? { parentSid: parent.sid } : {}),
+        ...(o.friendlyName === undefined ? {} : { friendlyName: o.friendlyName }),
+      });
       return { sid: account.sid, authToken: account.primaryToken };
+    },
+    account: (sid) => view(accountOf(sid)),
+    listSubaccounts: (sid) => state.subaccountsOf(accountOf(sid).sid).map(view),
+    setAccountStatus: (sid, status) => {
+      if (!ACCOUNT_STATUSES.includes(status)) throw new Error(`twilio emulator: no account status ${status}`);
+      const account = accountOf(sid);
+      account.status = status;
+      state.touch(account);
     },
     seedKey: (o) => {
       const account = accountOf(o.accountSid);
@@ -103,8 +161,15 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
         ...(k.policy ? { policy: { allow: [...k.policy.allow] } } : {}),
       })),
     issuedSecrets: () => [...state.issued],
-    setConcurrencyLimit: (n) => {
-      concurrencyLimit = n;
+    setConcurrencyLimit: (n, sid) => {
+      if (n !== undefined && !(Number.isInteger(n) && n >= 1))
+        throw new RangeError(`twilio emulator: a concurrency limit is a positive integer, got ${n}`);
+      if (sid === undefined) {
+        defaultLimit = n;
+        limits.clear();
+      } else {
+        limits.set(accountOf(sid).sid, n);
+      }
     },
     setResponseMutator: (operation, fn) => {
       if (fn) mutators.set(operation, fn);

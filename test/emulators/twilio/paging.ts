@@ -40,17 +40,22 @@ export function queryString(params: Record<string, string | number | undefined>)
   return q.toString();
 }
 
-/** The 2010 API's relative paging fields, for a collection at `path` whose items sit under `key`. */
+/**
+ * The 2010 API's relative paging fields, for a collection at `path` whose items sit under `key`.
+ * `filters` (e.g. FriendlyName, Status) go into every paging URI ahead of PageSize, as in the
+ * definitions' examples, so a client that follows next_page_uri keeps its filter.
+ */
 export function page2010<T>(
   path: string,
   key: string,
   all: readonly T[],
   query: Map<string, string>,
   render: (item: T) => unknown,
+  filters: Record<string, string | undefined> = {},
 ) {
   const w = pageOf(all, query);
   const uri = (page: number, token?: number) =>
-    `${path}?${queryString({ PageSize: w.pageSize, Page: page, PageToken: token === undefined ? undefined : `PT${token}` })}`;
+    `${path}?${queryString({ ...filters, PageSize: w.pageSize, Page: page, PageToken: token === undefined ? undefined : `PT${token}` })}`;
   return {
     [key]: w.items.map(render),
     first_page_uri: uri(0),

@@ -12,6 +12,9 @@ export const TWILIO_OPERATIONS = [
   'FetchKey2010',
   'DeleteKey2010',
   'FetchAccount',
+  'ListAccounts',
+  'CreateAccount',
+  'UpdateAccount',
   'CreateSecondaryAuthToken',
   'DeleteSecondaryAuthToken',
   'PromoteAuthToken',
@@ -66,6 +69,27 @@ const ROUTES: RouteSpec[] = [
     pattern: new RegExp(`^${ACCOUNT_2010}\\.json$`),
     operation: 'FetchAccount',
     need: { scope: 'privileged', permission: '/twilio/iam/accounts/read' },
+  },
+  // Accounts: Standard keys are excluded ("except for Accounts (/Accounts)"), Main keys may "create,
+  // update, or list subaccounts" (Twilio docs). For Restricted keys only /twilio/iam/accounts/read and
+  // /list are known (third-party enumeration, UNCONFIRMED); no permission is known for create or update.
+  {
+    method: 'POST',
+    pattern: new RegExp(`^${ACCOUNT_2010}\\.json$`),
+    operation: 'UpdateAccount',
+    need: { scope: 'privileged' },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/2010-04-01\/Accounts\.json$/,
+    operation: 'ListAccounts',
+    need: { scope: 'privileged', permission: '/twilio/iam/accounts/list' },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/2010-04-01\/Accounts\.json$/,
+    operation: 'CreateAccount',
+    need: { scope: 'privileged' },
   },
   // No Restricted-key permission covers auth tokens (twilio-api.md §3.2), so only accounts and Main keys pass.
   {

@@ -11,14 +11,26 @@ export interface Policy {
   allow: string[];
 }
 
+/** The Account resource's `status` enum (api.v2010.account, account_enum_status). */
+export type AccountStatus = 'active' | 'suspended' | 'closed';
+export const ACCOUNT_STATUSES: readonly AccountStatus[] = ['active', 'suspended', 'closed'];
+
 export interface Account {
   sid: string;
+  /** Set on subaccounts only; a main account's owner_account_sid is its own SID. */
   parentSid?: string;
   friendlyName: string;
+  status: AccountStatus;
   primaryToken: string;
   secondary?: { token: string; createdAtMs: number };
   tokenUpdatedAtMs: number;
   createdAtMs: number;
+  /** date_updated of the Account resource: name, status or Auth Token changes. */
+  updatedAtMs: number;
+  /** Bumped on every change to the resource, for UpdateAccount's optimistic locking (409/20409). */
+  version: number;
+  /** Creation order: a stable tie-break when two accounts share date_created. */
+  order: number;
 }
 
 export interface Key {
@@ -63,21 +75,48 @@ export class TwilioState {
     return token;
   }
 
-  addAccount(opts: { sid?: string; authToken?: string; parentSid?: string } = {}): Account {
+  addAccount(opts: { sid?: string; authToken?: string; parentSid?: string; friendlyName?: string } = {}): Account {
     const sid = opts.sid ?? newSid('AC');
     const token = opts.authToken ?? this.authToken();
     if (opts.authToken) this.issued.push(opts.authToken);
     const at = this.now();
     const account: Account = {
       sid,
-      friendlyName: `Account ${sid.slice(-6)}`,
+      friendlyName: opts.friendlyName ?? `Account ${sid.slice(-6)}`,
+      status: 'active',
       primaryToken: token,
       tokenUpdatedAtMs: at,
       createdAtMs: at,
+      updatedAtMs: at,
+      version: 0,
+      order: ++this.order,
     };
     if (opts.parentSid) account.parentSid = opts.parentSid;
     this.accounts.set(sid, account);
     return account;
+  }
+
+  /** Subaccounts of a main account, oldest first (closed ones included, as in Twilio's list). */
+  subaccountsOf(parentSid: string): Account[] {
+    return [...this.accounts.values()]
+      .filter((a) => a.parentSid === parentSid)
+      .sort((a, b) => a.createdAtMs - b.createdAtMs || a.order - b.order);
+  }
+
+  /**
+   * Whether the account may use the API: its own status is active and so is its owner's, since "if
+   * your main Twilio account is ever suspended, your subaccounts will also be suspended" (Twilio docs,
+   * REST API: Subaccounts, Billing).
+   */
+  isActive(account: Account): boolean {
+    if (account.status !== 'active') return false;
+    const parent = account.parentSid === undefined ? undefined : this.accounts.get(account.parentSid);
+    return parent === undefined || parent.status === 'active';
+  }
+
+  touch(account: Account): void {
+    account.updatedAtMs = this.now();
+    account.version++;
   }
 
   addKey(accountSid: string, type: KeyType, friendlyName: string | null, policy?: Policy, createdAtMs?: number): Key {
@@ -115,5 +154,6 @@ export class TwilioState {
     account.primaryToken = account.secondary.token;
     account.tokenUpdatedAtMs = this.now();
     delete account.secondary;
+    this.touch(account);
   }
 }
