@@ -3,3 +3,4 @@ export type { Admission, EmulatorHooks, FaultKind, FaultPlan, RequestLogEntry } 
 export { serve } from './server.js';
 export type { Handler, RunningServer } from './server.js';
 export { CONTROL_PREFIX, handleControlRoute } from './control-routes.js';
+export { accessKeyOf } from './aws.js';
