@@ -256,6 +256,17 @@ describe('SNS emulator through the real AWS SDK (awsQuery)', () => {
       /Message too long/,
     );
     await expect(client.send(new PublishCommand({ TopicArn: arn, Message: 'x'.repeat(1024) }))).resolves.toBeDefined();
+    // Up to 1 MiB once the topic allows it (the form-encoded request is then larger than 1 MiB).
+    const large = await create(topicName(), { MaximumMessageSize: '1048576' });
+    await expect(
+      client.send(new PublishCommand({ TopicArn: large, Message: 'é'.repeat(524_288) })),
+    ).resolves.toBeDefined();
+    await rejects(
+      client.send(new PublishCommand({ TopicArn: large, Message: 'x'.repeat(1_048_577) })),
+      'InvalidParameterException',
+      400,
+      /Message too long/,
+    );
   });
 
   it('validates FIFO publishing: group id, deduplication id, five-minute deduplication, sequence numbers', async () => {

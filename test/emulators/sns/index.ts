@@ -37,6 +37,9 @@ export interface SnsEmulator {
   setClock(fn: () => number): void;
 }
 
+/** Room for 1 MiB of message content once JSON- or form-encoded (percent-encoding can triple it). */
+const BODY_LIMIT = 8 * 1024 * 1024;
+
 export async function startSnsEmulator(
   opts: { port?: number; region?: string; accountId?: string; now?: () => number } = {},
 ): Promise<SnsEmulator> {
@@ -121,7 +124,7 @@ export async function startSnsEmulator(
     }
   };
 
-  const server = await serve(handler, opts.port ?? 0);
+  const server = await serve(handler, opts.port ?? 0, '127.0.0.1', { maxBodyBytes: BODY_LIMIT });
   return {
     url: server.url,
     close: () => server.close(),
