@@ -1,5 +1,6 @@
 export { EmulatorControls, FAULT_KINDS, sleep } from './controls.js';
 export type { Admission, EmulatorHooks, FaultKind, FaultPlan, RequestLogEntry } from './controls.js';
 export { serve } from './server.js';
-export type { Handler, RunningServer } from './server.js';
+export type { Handler, RunningServer, ServeOptions } from './server.js';
 export { CONTROL_PREFIX, handleControlRoute } from './control-routes.js';
+export { accessKeyOf } from './aws.js';

@@ -13,17 +13,31 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) 
 /** Largest request body accepted; both real services reject far smaller ones. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+export interface ServeOptions {
+  /**
+   * Largest request body accepted (default 1 MiB). Services whose own limit is 1 MiB of message content
+   * (SQS, SNS) need more room for the JSON or form encoding around it.
+   */
+  maxBodyBytes?: number;
+}
+
 /**
  * Listens on loopback only. A handler that throws gets a bare 500 rather than a hung socket,
  * so a bug in an emulator shows up as a failing test, never as a timeout.
  */
-export async function serve(handler: Handler, port = 0, host = '127.0.0.1'): Promise<RunningServer> {
+export async function serve(
+  handler: Handler,
+  port = 0,
+  host = '127.0.0.1',
+  options: ServeOptions = {},
+): Promise<RunningServer> {
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBodyBytes) {
         res.writeHead(413).end();
         req.destroy();
         return;
