@@ -10,6 +10,7 @@ import {
   SecretsManagerClient,
   TagResourceCommand,
   UntagResourceCommand,
+  UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -311,5 +312,143 @@ describe('Secrets Manager emulator through the real AWS SDK', () => {
       status: 400,
       body: { __type: 'SerializationException' },
     });
+  });
+});
+
+describe('SecretBinary and UpdateSecret', () => {
+  const bytes = (...b: number[]) => Uint8Array.from(b);
+  /** Raw JSON 1.1 call, to see the wire format the SDK hides. */
+  const raw = (operation: string, body: unknown) =>
+    fetch(sm.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `secretsmanager.${operation}` },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+  it('round-trips SecretBinary through CreateSecret, PutSecretValue and UpdateSecret; base64 on the wire', async () => {
+    const id = name();
+    const created = await client.send(
+      new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretBinary: bytes(0, 1, 2, 255) }),
+    );
+    expect(created.VersionId).toBe(T(1));
+    const first = await client.send(new GetSecretValueCommand({ SecretId: id }));
+    expect(first.SecretBinary).toEqual(bytes(0, 1, 2, 255));
+    expect(first.SecretString).toBeUndefined();
+    expect((await raw('GetSecretValue', { SecretId: id })).body).toMatchObject({
+      SecretBinary: Buffer.from([0, 1, 2, 255]).toString('base64'),
+    });
+    expect((await raw('GetSecretValue', { SecretId: id })).body).not.toHaveProperty('SecretString');
+
+    await client.send(new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(2), SecretBinary: bytes(9) }));
+    expect((await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretBinary).toEqual(bytes(9));
+
+    // UpdateSecret with a value moves AWSCURRENT (AWSPREVIOUS follows); a string may follow a binary.
+    const updated = await client.send(
+      new UpdateSecretCommand({ SecretId: id, ClientRequestToken: T(3), SecretString: 'text', Description: 'd' }),
+    );
+    expect(updated).toMatchObject({ Name: id, VersionId: T(3) });
+    expect((await client.send(new DescribeSecretCommand({ SecretId: id }))).VersionIdsToStages).toEqual({
+      [T(2)]: ['AWSPREVIOUS'],
+      [T(3)]: ['AWSCURRENT'],
+    });
+    expect((await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString).toBe('text');
+    expect(
+      (await client.send(new GetSecretValueCommand({ SecretId: id, VersionStage: 'AWSPREVIOUS' }))).SecretBinary,
+    ).toEqual(bytes(9));
+
+    // UpdateSecret without a value changes metadata only: no VersionId, no new version.
+    const metaOnly = await client.send(new UpdateSecretCommand({ SecretId: id, Description: 'only this' }));
+    expect(metaOnly.VersionId).toBeUndefined();
+    const described = await client.send(new DescribeSecretCommand({ SecretId: id }));
+    expect(described.Description).toBe('only this');
+    expect(Object.keys(described.VersionIdsToStages ?? {})).toHaveLength(2);
+  });
+
+  it('compares the binary value for ClientRequestToken idempotency', async () => {
+    const id = name();
+    await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretBinary: bytes(1, 2, 3) }));
+    await expect(
+      client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretBinary: bytes(1, 2, 3) })),
+    ).resolves.toMatchObject({ VersionId: T(1) });
+    await expect(
+      client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretBinary: bytes(1, 2, 4) })),
+    ).rejects.toMatchObject({ name: 'ResourceExistsException' });
+
+    await client.send(new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(2), SecretBinary: bytes(7, 7) }));
+    await expect(
+      client.send(new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(2), SecretBinary: bytes(7, 7) })),
+    ).resolves.toMatchObject({ VersionId: T(2), VersionStages: ['AWSCURRENT'] });
+    for (const other of [{ SecretBinary: bytes(7, 8) }, { SecretString: 'BwcH' }, { SecretBinary: bytes(7) }])
+      await expect(
+        client.send(new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(2), ...other })),
+      ).rejects.toMatchObject({ name: 'ResourceExistsException', message: expect.stringContaining(T(2)) as string });
+
+    await client.send(new UpdateSecretCommand({ SecretId: id, ClientRequestToken: T(3), SecretBinary: bytes(5) }));
+    await expect(
+      client.send(new UpdateSecretCommand({ SecretId: id, ClientRequestToken: T(3), SecretBinary: bytes(5) })),
+    ).resolves.toMatchObject({ VersionId: T(3) });
+    await expect(
+      client.send(new UpdateSecretCommand({ SecretId: id, ClientRequestToken: T(3), SecretBinary: bytes(6) })),
+    ).rejects.toMatchObject({ name: 'ResourceExistsException' });
+    const versions = await client.send(new ListSecretVersionIdsCommand({ SecretId: id, IncludeDeprecated: true }));
+    expect(versions.Versions?.map((v) => v.VersionId)).toEqual([T(1), T(2), T(3)]);
+  });
+
+  it('takes exactly one of SecretString and SecretBinary, as AWS validates them', async () => {
+    const id = name();
+    await expect(
+      client.send(new CreateSecretCommand({ Name: id, SecretString: 's', SecretBinary: bytes(1) })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException', $metadata: { httpStatusCode: 400 } });
+    expect(sm.inspect(id)).toBeUndefined();
+    await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretString: 's' }));
+    await expect(
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: id,
+          ClientRequestToken: T(2),
+          SecretString: 's',
+          SecretBinary: bytes(1),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      client.send(
+        new UpdateSecretCommand({ SecretId: id, ClientRequestToken: T(2), SecretString: 's', SecretBinary: bytes(1) }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      client.send(new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(2) })),
+    ).rejects.toMatchObject({ name: 'InvalidRequestException' });
+    // SecretBinaryType is a blob of 1-65536 bytes.
+    await expect(
+      client.send(new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(2), SecretBinary: bytes() })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(
+      client.send(
+        new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(2), SecretBinary: new Uint8Array(65537) }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(
+      await raw('PutSecretValue', { SecretId: id, ClientRequestToken: T(2), SecretBinary: 'not base64!' }),
+    ).toMatchObject({ status: 400, body: { __type: 'SerializationException' } });
+    // A raw UpdateSecret with a value but no token is refused, as AWS refuses it; the SDK always sends one.
+    expect(await raw('UpdateSecret', { SecretId: id, SecretString: 'x' })).toMatchObject({
+      status: 400,
+      body: { __type: 'InvalidRequestException', Message: expect.stringContaining('ClientRequestToken') as string },
+    });
+    expect(sm.inspect(id)?.versions.map((v) => v.versionId)).toEqual([T(1)]);
+  });
+
+  it('logs UpdateSecret as mutating and injects faults into it before any effect', async () => {
+    const id = name();
+    await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretString: 'v1' }));
+    sm.controls.reset();
+    sm.controls.setFaults({ operations: ['UpdateSecret'], sequence: ['server-error'] });
+    await expect(
+      client.send(new UpdateSecretCommand({ SecretId: id, ClientRequestToken: T(2), SecretString: 'v2' })),
+    ).rejects.toMatchObject({ name: 'InternalServiceError' });
+    expect(sm.inspect(id)?.versions).toHaveLength(1);
+    expect(sm.controls.log).toMatchObject([{ operation: 'UpdateSecret', mutating: true, fault: 'server-error' }]);
+    expect(JSON.stringify(sm.controls.log)).not.toContain('v2');
   });
 });

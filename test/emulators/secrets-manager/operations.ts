@@ -1,5 +1,5 @@
 import { SmError, invalidParameter, validation } from './errors.js';
-import type { Secret, SmState, Version } from './state.js';
+import { hasValue, type Secret, type SmState, type Version } from './state.js';
 
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
@@ -43,21 +43,50 @@ function tagsOf(input: Input): { Key: string; Value: string }[] {
   });
 }
 
-function value(input: Input): { value?: string } {
-  if (input.SecretBinary !== undefined) throw invalidParameter('This emulator stores SecretString only.');
-  const v = str(input, 'SecretString', { max: 65536 });
-  return v === undefined ? {} : { value: v };
+/** A version's value as a request carries it: SecretString or SecretBinary (bytes), at most one. */
+type SecretValue = { value?: string; binary?: Buffer };
+
+const hasInputValue = (v: SecretValue) => v.value !== undefined || v.binary !== undefined;
+
+/**
+ * SecretString | SecretBinary. On the JSON wire a blob is a base64 string (the SDK takes and
+ * returns a Uint8Array). "Either SecretString or SecretBinary must have a value, but not both"
+ * (CreateSecret/PutSecretValue/UpdateSecret docs); SecretBinaryType is a blob of 1-65536 bytes
+ * (botocore service-2.json). The both-given message is moto's and other mocks'; AWS's is UNCONFIRMED.
+ */
+function value(input: Input): SecretValue {
+  const text = str(input, 'SecretString', { max: 65536 });
+  const encoded = input.SecretBinary;
+  if (encoded === undefined || encoded === null) return text === undefined ? {} : { value: text };
+  if (typeof encoded !== 'string' || encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded))
+    throw new SmError('SerializationException', 'SecretBinary must be a base64-encoded blob');
+  const binary = Buffer.from(encoded, 'base64');
+  if (binary.length < 1 || binary.length > 65536)
+    throw validation(
+      "1 validation error detected: Value at 'secretBinary' failed to satisfy constraint: Member must have length between 1 and 65536",
+    );
+  if (text !== undefined)
+    throw invalidParameter(
+      "You can't specify both a binary secret value and a string secret value in the same secret.",
+    );
+  return { binary };
 }
 
+const sameValue = (version: Version, v: SecretValue) =>
+  version.value === v.value &&
+  (version.binary === undefined || v.binary === undefined
+    ? version.binary === v.binary
+    : version.binary.equals(v.binary));
+
 /** Same token: same value is an idempotent success, another value is ResourceExistsException. */
-function existingVersion(secret: Secret, versionId: string, v: string | undefined): Version | undefined {
+function existingVersion(secret: Secret, versionId: string, v: SecretValue): Version | undefined {
   const found = secret.versions.find((x) => x.versionId === versionId);
   // The value-less AWSPENDING version a rotation starts with is filled in by the first put.
-  if (found && found.value === undefined && v !== undefined) {
-    found.value = v;
+  if (found && !hasValue(found) && hasInputValue(v)) {
+    Object.assign(found, v);
     return found;
   }
-  if (found && found.value !== v) {
+  if (found && !sameValue(found, v)) {
     throw new SmError(
       'ResourceExistsException',
       `You can't use ClientRequestToken ${versionId} because that value is already in use for a version of secret ${secret.arn}.`,
@@ -65,6 +94,24 @@ function existingVersion(secret: Secret, versionId: string, v: string | undefine
   }
   return found;
 }
+
+/**
+ * A new version from PutSecretValue or UpdateSecret. Without `stages` it takes AWSCURRENT (and the
+ * old holder gets AWSPREVIOUS); with them, each listed label moves to it. The first version of a
+ * secret always gets AWSCURRENT. §3.4 of the notes.
+ */
+function addVersion(state: SmState, s: Secret, versionId: string, v: SecretValue, stages?: string[]): Version {
+  const labels = stages ?? ['AWSCURRENT'];
+  const first = !s.versions.some((x) => x.stages.includes('AWSCURRENT'));
+  const version: Version = { versionId, stages: [], ...v, createdAt: state.now() };
+  s.versions.push(version);
+  for (const stage of labels) state.moveStage(s, stage, versionId);
+  if (first && !labels.includes('AWSCURRENT')) state.moveStage(s, 'AWSCURRENT', versionId);
+  state.trim(s);
+  return version;
+}
+
+const NO_TOKEN = 'You must provide a ClientRequestToken value. We recommend a UUID-type value.';
 
 function stagesMap(secret: Secret): Record<string, string[]> {
   return Object.fromEntries(
@@ -82,7 +129,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
           'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
         );
       const t = token(input);
-      const { value: v } = value(input);
+      const v = value(input);
       const tags = tagsOf(input);
       const existing = state.secrets.get(name);
       if (existing) {
@@ -106,9 +153,9 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const description = str(input, 'Description', { max: 2048 });
       if (description !== undefined) secret.description = description;
       const versionId = t ?? crypto.randomUUID();
-      if (v !== undefined) secret.versions.push({ versionId, stages: ['AWSCURRENT'], value: v, createdAt: now });
+      if (hasInputValue(v)) secret.versions.push({ versionId, stages: ['AWSCURRENT'], ...v, createdAt: now });
       state.secrets.set(name, secret);
-      return { ARN: secret.arn, Name: name, ...(v !== undefined ? { VersionId: versionId } : {}) };
+      return { ARN: secret.arn, Name: name, ...(hasInputValue(v) ? { VersionId: versionId } : {}) };
     },
   },
 
@@ -157,13 +204,13 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
             `Secrets Manager can't find the specified secret value for staging label: ${wanted}`,
           );
       }
-      if (v.value === undefined)
+      if (!hasValue(v))
         throw new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value.");
       return {
         ARN: s.arn,
         Name: s.name,
         VersionId: v.versionId,
-        SecretString: v.value,
+        ...(v.binary !== undefined ? { SecretBinary: v.binary.toString('base64') } : { SecretString: v.value }),
         VersionStages: [...v.stages],
         CreatedDate: seconds(v.createdAt),
       };
@@ -175,8 +222,8 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
     run(state, input) {
       const s = state.live(secretId(input));
       const t = token(input) ?? crypto.randomUUID();
-      const { value: v } = value(input);
-      if (v === undefined)
+      const v = value(input);
+      if (!hasInputValue(v))
         throw new SmError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
       const stagesIn = input.VersionStages;
       if (
@@ -190,18 +237,34 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       }
       const existing = existingVersion(s, t, v);
       if (existing) return { ARN: s.arn, Name: s.name, VersionId: t, VersionStages: [...existing.stages] };
-      const stages = (stagesIn as string[] | undefined) ?? ['AWSCURRENT'];
-      const first = !s.versions.some((x) => x.stages.includes('AWSCURRENT'));
-      s.versions.push({ versionId: t, stages: [], value: v, createdAt: state.now() });
-      for (const stage of stages) state.moveStage(s, stage, t);
-      if (first && !stages.includes('AWSCURRENT')) state.moveStage(s, 'AWSCURRENT', t);
-      state.trim(s);
-      return {
-        ARN: s.arn,
-        Name: s.name,
-        VersionId: t,
-        VersionStages: [...s.versions.find((x) => x.versionId === t)!.stages],
-      };
+      const version = addVersion(state, s, t, v, stagesIn as string[] | undefined);
+      return { ARN: s.arn, Name: s.name, VersionId: t, VersionStages: [...version.stages] };
+    },
+  },
+
+  /**
+   * Metadata and/or a new value. "If you include SecretString or SecretBinary ... Secrets Manager
+   * automatically moves the staging label AWSCURRENT to the new version" (UpdateSecret doc). A raw
+   * request with a value but no ClientRequestToken fails (AWS✓, LocalStack
+   * test_no_client_request_token[UpdateSecret]); the SDK always sends one.
+   */
+  UpdateSecret: {
+    mutating: true,
+    run(state, input) {
+      const id = secretId(input);
+      const v = value(input);
+      const t = token(input);
+      if (hasInputValue(v) && t === undefined) throw new SmError('InvalidRequestException', NO_TOKEN);
+      const description = str(input, 'Description', { max: 2048 });
+      str(input, 'KmsKeyId', { max: 2048 });
+      const s = state.live(id);
+      if (description !== undefined) s.description = description;
+      s.lastChangedAt = state.now();
+      if (!hasInputValue(v) || t === undefined) return { ARN: s.arn, Name: s.name };
+      // UNCONFIRMED: the same token with the same value is an idempotent success, as for
+      // PutSecretValue (the UpdateSecret overview only says a reused token "results in an error").
+      if (!existingVersion(s, t, v)) addVersion(state, s, t, v);
+      return { ARN: s.arn, Name: s.name, VersionId: t };
     },
   },
 

@@ -4,9 +4,14 @@ import { markedForDeletion, notFound } from './errors.js';
 export interface Version {
   versionId: string;
   stages: string[];
+  /** SecretString. A version holds this or `binary`; neither while it is a rotation's placeholder. */
   value?: string;
+  /** SecretBinary, as bytes. */
+  binary?: Buffer;
   createdAt: number;
 }
+
+export const hasValue = (v: Version) => v.value !== undefined || v.binary !== undefined;
 
 export interface Secret {
   arn: string;
