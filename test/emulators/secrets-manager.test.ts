@@ -1008,6 +1008,63 @@ describe('rotation driven by the service (RotateSecret, CancelRotateSecret)', ()
     expect(await describe_(id)).toMatchObject({ RotationEnabled: true, LastRotatedDate: expect.any(Date) as Date });
   });
 
+  it('a new value put during rotation abandons it and clears AWSPENDING; it counts as a rotation for the schedule', async () => {
+    const start = Date.UTC(2030, 0, 15, 10, 30);
+    let clock = start;
+    sm.setClock(() => clock);
+    try {
+      const hold = gate();
+      let holding = true;
+      const { id, lambda, events } = await secretWithFunction({
+        before: (e) => (e.Step === 'setSecret' && holding ? hold.opened : undefined),
+      });
+      await client.send(
+        new RotateSecretCommand({
+          SecretId: id,
+          ClientRequestToken: T(2),
+          RotationLambdaARN: lambda,
+          RotationRules: { AutomaticallyAfterDays: 7 },
+        }),
+      );
+      await invoked(events, 2);
+      await client.send(new PutSecretValueCommand({ SecretId: id, ClientRequestToken: T(3), SecretString: 'manual' }));
+      expect(await labels(id)).toEqual({ [T(1)]: ['AWSPREVIOUS'], [T(3)]: ['AWSCURRENT'] });
+      hold.open();
+      expect(await sm.rotationSettled(id)).toMatchObject({
+        ok: false,
+        token: T(2),
+        failedStep: 'testSecret',
+        error: expect.stringContaining('abandoned') as string,
+      });
+      expect(steps(events)).toEqual(['createSecret', 'setSecret']);
+      expect((await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString).toBe('manual');
+
+      // Nothing is left unfinished, so the next rotation starts; it ends as [AWSCURRENT, AWSPENDING].
+      holding = false;
+      await client.send(new RotateSecretCommand({ SecretId: id, ClientRequestToken: T(4) }));
+      expect(await sm.rotationSettled(id)).toMatchObject({ ok: true, token: T(4) });
+      expect((await describe_(id)).NextRotationDate).toEqual(new Date(Date.UTC(2030, 0, 23)));
+      // AWS-verified: a plain put onto [AWSCURRENT, AWSPENDING] leaves that version [AWSPREVIOUS] only.
+      clock = start + 3 * 86_400_000;
+      await client.send(new UpdateSecretCommand({ SecretId: id, ClientRequestToken: T(5), SecretString: 'manual 2' }));
+      expect(await labels(id)).toEqual({ [T(4)]: ['AWSPREVIOUS'], [T(5)]: ['AWSCURRENT'] });
+      // "Manually updating the secret value ... is considered a valid rotation": the schedule restarts.
+      expect((await describe_(id)).NextRotationDate).toEqual(new Date(Date.UTC(2030, 0, 26)));
+      // A put with explicit stages (what a rotation function's createSecret does) abandons nothing.
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: id,
+          ClientRequestToken: T(6),
+          SecretString: 'staged',
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+      expect(await labels(id)).toEqual({ [T(4)]: ['AWSPREVIOUS'], [T(5)]: ['AWSCURRENT'], [T(6)]: ['AWSPENDING'] });
+    } finally {
+      sm.setClock(Date.now);
+    }
+  });
+
   it('logs RotateSecret and CancelRotateSecret as mutating; a fault on RotateSecret starts nothing', async () => {
     const { id, lambda, events } = await secretWithFunction();
     sm.controls.reset();

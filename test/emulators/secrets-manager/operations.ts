@@ -101,6 +101,13 @@ function existingVersion(secret: Secret, versionId: string, v: SecretValue): Ver
  * A new version from PutSecretValue or UpdateSecret. Without `stages` it takes AWSCURRENT (and the
  * old holder gets AWSPREVIOUS); with them, each listed label moves to it. The first version of a
  * secret always gets AWSCURRENT. §3.4 of the notes.
+ *
+ * A new value made AWSCURRENT without explicit stages abandons any rotation: "Secrets Manager
+ * abandons rotation when you create a new version of a secret during rotation" and "removes the
+ * AWSPENDING label from an existing version" (CloudTrail RotationAbandoned, retrieve-ct-entries.md).
+ * AWS✓: v2=[AWSCURRENT,AWSPENDING] + PutSecretValue -> v2=[AWSPREVIOUS] (LocalStack
+ * test_update_secret_version_stages_current_pending); terraform-provider-aws's acceptance tests put
+ * a value "to clear in-rotation state". UNCONFIRMED: explicit VersionStages only move what they list.
  */
 function addVersion(state: SmState, s: Secret, versionId: string, v: SecretValue, stages?: string[]): Version {
   const labels = stages ?? ['AWSCURRENT'];
@@ -109,6 +116,11 @@ function addVersion(state: SmState, s: Secret, versionId: string, v: SecretValue
   s.versions.push(version);
   for (const stage of labels) state.moveStage(s, stage, versionId);
   if (first && !labels.includes('AWSCURRENT')) state.moveStage(s, 'AWSCURRENT', versionId);
+  if (stages === undefined) {
+    for (const other of s.versions)
+      if (other !== version) other.stages = other.stages.filter((x) => x !== 'AWSPENDING');
+    state.rotations.stop(s.arn, 'rotation was abandoned: a new version of the secret was created during rotation');
+  }
   if (version.stages.includes('AWSCURRENT')) s.lastValueChangeAt = state.now();
   state.trim(s);
   return version;
