@@ -451,6 +451,25 @@ describe('SecretBinary and UpdateSecret', () => {
     expect(sm.inspect(id)?.versions.map((v) => v.versionId)).toEqual([T(1)]);
   });
 
+  it('refuses a raw CreateSecret or PutSecretValue with a value but no ClientRequestToken, as AWS does', async () => {
+    const id = name();
+    const body = {
+      __type: 'InvalidRequestException',
+      Message: expect.stringContaining('ClientRequestToken') as string,
+    };
+    expect(await raw('CreateSecret', { Name: id, SecretString: 'x' })).toMatchObject({ status: 400, body });
+    expect(sm.inspect(id)).toBeUndefined();
+    // Without a value no version is made, and the token is not needed.
+    expect(await raw('CreateSecret', { Name: id })).toMatchObject({ status: 200, body: { Name: id } });
+    expect(await raw('PutSecretValue', { SecretId: id, SecretString: 'x' })).toMatchObject({ status: 400, body });
+    // Checked before the secret is looked up, as AWS does.
+    expect(await raw('PutSecretValue', { SecretId: 'test/none', SecretString: 'x' })).toMatchObject({
+      status: 400,
+      body,
+    });
+    expect(sm.inspect(id)?.versions).toEqual([]);
+  });
+
   it('logs UpdateSecret as mutating and injects faults into it before any effect', async () => {
     const id = name();
     await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretString: 'v1' }));

@@ -180,6 +180,9 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
         );
       const t = token(input);
       const v = value(input);
+      // AWS✓ (LocalStack test_no_client_request_token[CreateSecret]): a raw request with a value and no
+      // token is refused; the SDK always sends one. UNCONFIRMED without a value (no version is made).
+      if (hasInputValue(v) && t === undefined) throw new SmError('InvalidRequestException', NO_TOKEN);
       const tags = tagsOf(input);
       const existing = state.secrets.get(name);
       if (existing) {
@@ -202,10 +205,10 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       };
       const description = str(input, 'Description', { max: 2048 });
       if (description !== undefined) secret.description = description;
-      const versionId = t ?? crypto.randomUUID();
-      if (hasInputValue(v)) secret.versions.push({ versionId, stages: ['AWSCURRENT'], ...v, createdAt: now });
+      if (hasInputValue(v) && t !== undefined)
+        secret.versions.push({ versionId: t, stages: ['AWSCURRENT'], ...v, createdAt: now });
       state.secrets.set(name, secret);
-      return { ARN: secret.arn, Name: name, ...(hasInputValue(v) ? { VersionId: versionId } : {}) };
+      return { ARN: secret.arn, Name: name, ...(hasInputValue(v) ? { VersionId: t } : {}) };
     },
   },
 
@@ -271,9 +274,13 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
   PutSecretValue: {
     mutating: true,
     run(state, input) {
-      const s = state.live(secretId(input));
-      const t = token(input) ?? crypto.randomUUID();
+      const id = secretId(input);
+      // AWS✓ (LocalStack test_no_client_request_token[PutSecretValue]), checked before the secret is
+      // looked up. The SDK always sends a token.
+      const t = token(input);
+      if (t === undefined) throw new SmError('InvalidRequestException', NO_TOKEN);
       const v = value(input);
+      const s = state.live(id);
       if (!hasInputValue(v))
         throw new SmError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
       const stagesIn = input.VersionStages;
