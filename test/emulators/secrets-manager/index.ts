@@ -3,7 +3,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmulatorControls, handleControlRoute, serve, sleep } from '../common/index.js';
 import { SmError } from './errors.js';
 import { OPERATIONS } from './operations.js';
+import type { RotationFunction, RotationOutcome, RotationRetryPolicy } from './rotation.js';
+import type { RotationRules } from './schedule.js';
 import { SmState, type Version } from './state.js';
+
+export { ROTATION_STEPS, DEFAULT_ROTATION_RETRY } from './rotation.js';
+export type {
+  RotationEvent,
+  RotationFunction,
+  RotationOutcome,
+  RotationRetryPolicy,
+  RotationStep,
+} from './rotation.js';
+export type { RotationRules } from './schedule.js';
 
 /**
  * AWS Secrets Manager over its real wire protocol (JSON 1.1: POST /, X-Amz-Target), per
@@ -20,15 +32,38 @@ export interface SecretsManagerEmulator {
   region: string;
   accountId: string;
   /** The stored secret without HTTP, for assertions. */
-  inspect(
-    secretId: string,
-  ): { arn: string; name: string; versions: Version[]; tags: Record<string, string>; deletedAt?: number } | undefined;
+  inspect(secretId: string):
+    | {
+        arn: string;
+        name: string;
+        versions: Version[];
+        tags: Record<string, string>;
+        deletedAt?: number;
+        rotation?: { enabled: boolean; lambdaArn: string; rules?: RotationRules; lastRotatedAt?: number };
+      }
+    | undefined;
   setClock(fn: () => number): void;
   /**
    * What Secrets Manager does before it invokes a rotation function: a value-less version with
    * VersionId = token, labelled AWSPENDING. The function's createSecret step fills it in.
+   * For driving the steps by hand; RotateSecret does this itself.
    */
   beginRotation(secretId: string, token: string): void;
+  /**
+   * Makes `arn` an invokable rotation Lambda. RotateSecret refuses an ARN with nothing registered
+   * (AccessDeniedException, as AWS does for a function it cannot invoke). The emulator awaits
+   * `invoke` once per step; a rejection is a function error, and the rotation is retried.
+   */
+  registerRotationFunction(arn: string, invoke: RotationFunction): void;
+  unregisterRotationFunction(arn: string): void;
+  /**
+   * Resolves when the latest rotation of the secret (name or ARN) has finished: succeeded, failed
+   * after its retries, or been cancelled/abandoned. RotateSecret itself returns before the steps run.
+   * Rejects if no rotation was ever started for the secret.
+   */
+  rotationSettled(secretId: string): Promise<RotationOutcome>;
+  /** How often a failed rotation is retried and how long apart (AWS: undocumented). */
+  setRotationRetry(policy: Partial<RotationRetryPolicy>): void;
 }
 
 function accessKeyOf(req: IncomingMessage): string | undefined {
@@ -36,11 +71,18 @@ function accessKeyOf(req: IncomingMessage): string | undefined {
 }
 
 export async function startSecretsManagerEmulator(
-  opts: { port?: number; region?: string; accountId?: string; now?: () => number } = {},
+  opts: {
+    port?: number;
+    region?: string;
+    accountId?: string;
+    now?: () => number;
+    /** Default {maxAttempts: 3, delayMs: 10}: small, so failing rotations settle fast in tests. */
+    rotationRetry?: Partial<RotationRetryPolicy>;
+  } = {},
 ): Promise<SecretsManagerEmulator> {
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '123456789012';
-  const state = new SmState(region, accountId, opts.now ?? Date.now);
+  const state = new SmState(region, accountId, opts.now ?? Date.now, opts.rotationRetry);
   const controls = new EmulatorControls('secrets-manager');
 
   const handler = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
@@ -106,7 +148,10 @@ export async function startSecretsManagerEmulator(
   const server = await serve(handler, opts.port ?? 0);
   return {
     url: server.url,
-    close: () => server.close(),
+    close: () => {
+      state.rotations.close();
+      return server.close();
+    },
     controls,
     region,
     accountId,
@@ -119,16 +164,35 @@ export async function startSecretsManagerEmulator(
         versions: s.versions.map((v) => ({ ...v, stages: [...v.stages] })),
         tags: Object.fromEntries((s.tags ?? []).map((t) => [t.Key, t.Value])),
         ...(s.deletedAt !== undefined ? { deletedAt: s.deletedAt } : {}),
+        ...(s.rotation
+          ? {
+              rotation: {
+                enabled: s.rotation.enabled,
+                lambdaArn: s.rotation.lambdaArn,
+                ...(s.rotation.rules ? { rules: { ...s.rotation.rules } } : {}),
+                ...(s.lastRotatedAt !== undefined ? { lastRotatedAt: s.lastRotatedAt } : {}),
+              },
+            }
+          : {}),
       };
     },
     setClock(fn) {
       state.now = fn;
     },
     beginRotation(secretId, token) {
-      const secret = state.live(secretId);
-      if (!secret.versions.some((v) => v.versionId === token))
-        secret.versions.push({ versionId: token, stages: [], createdAt: state.now() });
-      state.moveStage(secret, 'AWSPENDING', token);
+      state.beginRotation(state.live(secretId), token);
+    },
+    registerRotationFunction(arn, invoke) {
+      state.rotations.register(arn, invoke);
+    },
+    unregisterRotationFunction(arn) {
+      state.rotations.unregister(arn);
+    },
+    rotationSettled(secretId) {
+      return state.rotations.settled(secretId);
+    },
+    setRotationRetry(policy) {
+      state.rotations.retry = { ...state.rotations.retry, ...policy };
     },
   };
 }

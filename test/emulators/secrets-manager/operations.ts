@@ -1,5 +1,7 @@
 import { SmError, invalidParameter, validation } from './errors.js';
-import type { Secret, SmState, Version } from './state.js';
+import { CANNOT_INVOKE } from './rotation.js';
+import { describeRules, nextRotationDate, parseRotationRules } from './schedule.js';
+import { hasValue, type Secret, type SmState, type Version } from './state.js';
 
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
@@ -43,27 +45,122 @@ function tagsOf(input: Input): { Key: string; Value: string }[] {
   });
 }
 
-function value(input: Input): { value?: string } {
-  if (input.SecretBinary !== undefined) throw invalidParameter('This emulator stores SecretString only.');
-  const v = str(input, 'SecretString', { max: 65536 });
-  return v === undefined ? {} : { value: v };
+/** A version's value as a request carries it: SecretString or SecretBinary (bytes), at most one. */
+type SecretValue = { value?: string; binary?: Buffer };
+
+const hasInputValue = (v: SecretValue) => v.value !== undefined || v.binary !== undefined;
+
+/**
+ * SecretString | SecretBinary. On the JSON wire a blob is a base64 string (the SDK takes and
+ * returns a Uint8Array). "Either SecretString or SecretBinary must have a value, but not both"
+ * (CreateSecret/PutSecretValue/UpdateSecret docs); SecretBinaryType is a blob of 1-65536 bytes
+ * (botocore service-2.json). The both-given message is moto's and other mocks'; AWS's is UNCONFIRMED.
+ */
+function value(input: Input): SecretValue {
+  const text = str(input, 'SecretString', { max: 65536 });
+  const encoded = input.SecretBinary;
+  if (encoded === undefined || encoded === null) return text === undefined ? {} : { value: text };
+  if (typeof encoded !== 'string' || encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded))
+    throw new SmError('SerializationException', 'SecretBinary must be a base64-encoded blob');
+  const binary = Buffer.from(encoded, 'base64');
+  if (binary.length < 1 || binary.length > 65536)
+    throw validation(
+      "1 validation error detected: Value at 'secretBinary' failed to satisfy constraint: Member must have length between 1 and 65536",
+    );
+  if (text !== undefined)
+    throw invalidParameter(
+      "You can't specify both a binary secret value and a string secret value in the same secret.",
+    );
+  return { binary };
 }
 
+const sameValue = (version: Version, v: SecretValue) =>
+  version.value === v.value &&
+  (version.binary === undefined || v.binary === undefined
+    ? version.binary === v.binary
+    : version.binary.equals(v.binary));
+
 /** Same token: same value is an idempotent success, another value is ResourceExistsException. */
-function existingVersion(secret: Secret, versionId: string, v: string | undefined): Version | undefined {
+function existingVersion(secret: Secret, versionId: string, v: SecretValue): Version | undefined {
   const found = secret.versions.find((x) => x.versionId === versionId);
   // The value-less AWSPENDING version a rotation starts with is filled in by the first put.
-  if (found && found.value === undefined && v !== undefined) {
-    found.value = v;
+  if (found && !hasValue(found) && hasInputValue(v)) {
+    Object.assign(found, v);
     return found;
   }
-  if (found && found.value !== v) {
+  if (found && !sameValue(found, v)) {
     throw new SmError(
       'ResourceExistsException',
       `You can't use ClientRequestToken ${versionId} because that value is already in use for a version of secret ${secret.arn}.`,
     );
   }
   return found;
+}
+
+/**
+ * A new version from PutSecretValue or UpdateSecret. Without `stages` it takes AWSCURRENT (and the
+ * old holder gets AWSPREVIOUS); with them, each listed label moves to it. The first version of a
+ * secret always gets AWSCURRENT. §3.4 of the notes.
+ *
+ * A new value made AWSCURRENT without explicit stages abandons any rotation: "Secrets Manager
+ * abandons rotation when you create a new version of a secret during rotation" and "removes the
+ * AWSPENDING label from an existing version" (CloudTrail RotationAbandoned, retrieve-ct-entries.md).
+ * AWS✓: v2=[AWSCURRENT,AWSPENDING] + PutSecretValue -> v2=[AWSPREVIOUS] (LocalStack
+ * test_update_secret_version_stages_current_pending); terraform-provider-aws's acceptance tests put
+ * a value "to clear in-rotation state". UNCONFIRMED: explicit VersionStages only move what they list.
+ */
+function addVersion(state: SmState, s: Secret, versionId: string, v: SecretValue, stages?: string[]): Version {
+  const labels = stages ?? ['AWSCURRENT'];
+  const first = !s.versions.some((x) => x.stages.includes('AWSCURRENT'));
+  const version: Version = { versionId, stages: [], ...v, createdAt: state.now() };
+  s.versions.push(version);
+  for (const stage of labels) state.moveStage(s, stage, versionId);
+  if (first && !labels.includes('AWSCURRENT')) state.moveStage(s, 'AWSCURRENT', versionId);
+  if (stages === undefined) {
+    for (const other of s.versions)
+      if (other !== version) other.stages = other.stages.filter((x) => x !== 'AWSPENDING');
+    state.rotations.stop(s.arn, 'rotation was abandoned: a new version of the secret was created during rotation');
+  }
+  if (version.stages.includes('AWSCURRENT')) s.lastValueChangeAt = state.now();
+  state.trim(s);
+  return version;
+}
+
+const NO_TOKEN = 'You must provide a ClientRequestToken value. We recommend a UUID-type value.';
+
+function bool(input: Input, field: string): boolean | undefined {
+  const v = input[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new SmError('SerializationException', `${field} must be a boolean`);
+  return v;
+}
+
+/** The version AWSPENDING sits on when it is not also AWSCURRENT: a rotation that has not finished. */
+const unfinishedRotation = (s: Secret) =>
+  s.versions.find((v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'));
+
+/**
+ * DescribeSecret/ListSecrets rotation fields (DescribeSecret doc): RotationEnabled is omitted until
+ * rotation has been configured (AWS✓, LocalStack test_rotate_secret_invalid_lambda_arn);
+ * RotationLambdaARN and RotationRules stay after CancelRotateSecret ("If the secret previously had
+ * rotation turned on, but it is now turned off, this field shows the previous rotation schedule and
+ * rotation function"); LastRotatedDate and NextRotationDate are null "if the secret isn't configured
+ * for rotation or rotation has been disabled". NextRotationDate counts from the last rotation, and
+ * "manually updating the secret value by calling PutSecretValue or UpdateSecret is considered a
+ * valid rotation" (RotationRulesType).
+ */
+function rotationFields(s: Secret): Output {
+  const r = s.rotation;
+  if (!r) return {};
+  const base = Math.max(r.configuredAt, s.lastRotatedAt ?? 0, s.lastValueChangeAt ?? 0);
+  const next = r.enabled && r.rules ? nextRotationDate(r.rules, base) : undefined;
+  return {
+    RotationEnabled: r.enabled,
+    RotationLambdaARN: r.lambdaArn,
+    ...(r.rules ? { RotationRules: describeRules(r.rules) } : {}),
+    ...(r.enabled && s.lastRotatedAt !== undefined ? { LastRotatedDate: seconds(s.lastRotatedAt) } : {}),
+    ...(next !== undefined ? { NextRotationDate: seconds(next) } : {}),
+  };
 }
 
 function stagesMap(secret: Secret): Record<string, string[]> {
@@ -82,7 +179,10 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
           'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
         );
       const t = token(input);
-      const { value: v } = value(input);
+      const v = value(input);
+      // AWS✓ (LocalStack test_no_client_request_token[CreateSecret]): a raw request with a value and no
+      // token is refused; the SDK always sends one. UNCONFIRMED without a value (no version is made).
+      if (hasInputValue(v) && t === undefined) throw new SmError('InvalidRequestException', NO_TOKEN);
       const tags = tagsOf(input);
       const existing = state.secrets.get(name);
       if (existing) {
@@ -105,10 +205,10 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       };
       const description = str(input, 'Description', { max: 2048 });
       if (description !== undefined) secret.description = description;
-      const versionId = t ?? crypto.randomUUID();
-      if (v !== undefined) secret.versions.push({ versionId, stages: ['AWSCURRENT'], value: v, createdAt: now });
+      if (hasInputValue(v) && t !== undefined)
+        secret.versions.push({ versionId: t, stages: ['AWSCURRENT'], ...v, createdAt: now });
       state.secrets.set(name, secret);
-      return { ARN: secret.arn, Name: name, ...(v !== undefined ? { VersionId: versionId } : {}) };
+      return { ARN: secret.arn, Name: name, ...(hasInputValue(v) ? { VersionId: t } : {}) };
     },
   },
 
@@ -123,6 +223,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
         CreatedDate: seconds(s.createdAt),
         LastChangedDate: seconds(s.lastChangedAt),
         ...(s.deletedAt !== undefined ? { DeletedDate: seconds(s.deletedAt) } : {}),
+        ...rotationFields(s),
         ...(s.tags ? { Tags: s.tags } : {}),
         ...(s.versions.some((v) => v.stages.length) ? { VersionIdsToStages: stagesMap(s) } : {}),
       };
@@ -157,13 +258,13 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
             `Secrets Manager can't find the specified secret value for staging label: ${wanted}`,
           );
       }
-      if (v.value === undefined)
+      if (!hasValue(v))
         throw new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value.");
       return {
         ARN: s.arn,
         Name: s.name,
         VersionId: v.versionId,
-        SecretString: v.value,
+        ...(v.binary !== undefined ? { SecretBinary: v.binary.toString('base64') } : { SecretString: v.value }),
         VersionStages: [...v.stages],
         CreatedDate: seconds(v.createdAt),
       };
@@ -173,10 +274,14 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
   PutSecretValue: {
     mutating: true,
     run(state, input) {
-      const s = state.live(secretId(input));
-      const t = token(input) ?? crypto.randomUUID();
-      const { value: v } = value(input);
-      if (v === undefined)
+      const id = secretId(input);
+      // AWS✓ (LocalStack test_no_client_request_token[PutSecretValue]), checked before the secret is
+      // looked up. The SDK always sends a token.
+      const t = token(input);
+      if (t === undefined) throw new SmError('InvalidRequestException', NO_TOKEN);
+      const v = value(input);
+      const s = state.live(id);
+      if (!hasInputValue(v))
         throw new SmError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
       const stagesIn = input.VersionStages;
       if (
@@ -190,18 +295,34 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       }
       const existing = existingVersion(s, t, v);
       if (existing) return { ARN: s.arn, Name: s.name, VersionId: t, VersionStages: [...existing.stages] };
-      const stages = (stagesIn as string[] | undefined) ?? ['AWSCURRENT'];
-      const first = !s.versions.some((x) => x.stages.includes('AWSCURRENT'));
-      s.versions.push({ versionId: t, stages: [], value: v, createdAt: state.now() });
-      for (const stage of stages) state.moveStage(s, stage, t);
-      if (first && !stages.includes('AWSCURRENT')) state.moveStage(s, 'AWSCURRENT', t);
-      state.trim(s);
-      return {
-        ARN: s.arn,
-        Name: s.name,
-        VersionId: t,
-        VersionStages: [...s.versions.find((x) => x.versionId === t)!.stages],
-      };
+      const version = addVersion(state, s, t, v, stagesIn as string[] | undefined);
+      return { ARN: s.arn, Name: s.name, VersionId: t, VersionStages: [...version.stages] };
+    },
+  },
+
+  /**
+   * Metadata and/or a new value. "If you include SecretString or SecretBinary ... Secrets Manager
+   * automatically moves the staging label AWSCURRENT to the new version" (UpdateSecret doc). A raw
+   * request with a value but no ClientRequestToken fails (AWS✓, LocalStack
+   * test_no_client_request_token[UpdateSecret]); the SDK always sends one.
+   */
+  UpdateSecret: {
+    mutating: true,
+    run(state, input) {
+      const id = secretId(input);
+      const v = value(input);
+      const t = token(input);
+      if (hasInputValue(v) && t === undefined) throw new SmError('InvalidRequestException', NO_TOKEN);
+      const description = str(input, 'Description', { max: 2048 });
+      str(input, 'KmsKeyId', { max: 2048 });
+      const s = state.live(id);
+      if (description !== undefined) s.description = description;
+      s.lastChangedAt = state.now();
+      if (!hasInputValue(v) || t === undefined) return { ARN: s.arn, Name: s.name };
+      // UNCONFIRMED: the same token with the same value is an idempotent success, as for
+      // PutSecretValue (the UpdateSecret overview only says a reused token "results in an error").
+      if (!existingVersion(s, t, v)) addVersion(state, s, t, v);
+      return { ARN: s.arn, Name: s.name, VersionId: t };
     },
   },
 
@@ -309,11 +430,93 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
           Name: s.name,
           CreatedDate: seconds(s.createdAt),
           LastChangedDate: seconds(s.lastChangedAt),
+          ...rotationFields(s),
           ...(s.tags ? { Tags: s.tags } : {}),
           SecretVersionsToStages: stagesMap(s),
         })),
         ...(start + max < all.length ? { NextToken: String(start + max) } : {}),
       };
+    },
+  },
+
+  /**
+   * Stores the rotation configuration and starts the asynchronous rotation (rotation.ts). Order of
+   * checks: the request itself; the secret; a Lambda ARN given or stored (InvalidRequestException
+   * "No Lambda rotation function ARN is associated with this secret.", AWS✓); the function invokable
+   * (AccessDeniedException, nothing stored, AWS✓); no unfinished rotation. Then the configuration is
+   * stored, the value-less AWSPENDING version is created, and the steps start after the response.
+   */
+  RotateSecret: {
+    mutating: true,
+    run(state, input) {
+      const id = secretId(input);
+      // AWS✓ (LocalStack test_no_client_request_token[RotateSecret]): a raw request without a token is
+      // InvalidParameterException, checked before the secret is looked up. The SDK generates one.
+      const t = token(input);
+      if (t === undefined) throw invalidParameter(NO_TOKEN);
+      const lambdaIn = str(input, 'RotationLambdaARN', { max: 2048 }) || undefined;
+      const rules = parseRotationRules(input.RotationRules);
+      const immediately = bool(input, 'RotateImmediately') ?? true;
+      const s = state.live(id);
+      const lambdaArn = lambdaIn ?? s.rotation?.lambdaArn;
+      if (!lambdaArn)
+        throw new SmError('InvalidRequestException', 'No Lambda rotation function ARN is associated with this secret.');
+      if (!state.rotations.canInvoke(lambdaArn)) throw new SmError('AccessDeniedException', CANNOT_INVOKE);
+      const reply = { ARN: s.arn, Name: s.name, VersionId: t };
+
+      const unfinished = unfinishedRotation(s);
+      if (unfinished) {
+        // "If the AWSPENDING staging label is present but not attached to the same version as
+        // AWSCURRENT, then any later invocation of RotateSecret assumes that a previous rotation
+        // request is still in progress and returns an error." (RotateSecret doc). The message is the
+        // one AWS users report (aws/aws-cdk#28539, hashicorp/terraform-provider-aws tests, the AWS PCS
+        // user guide). It says the previous rotation "will be reattempted"; UNCONFIRMED how: we rerun
+        // it with its own token at once, unless it is still running or rotation was cancelled, and
+        // store none of this request's configuration.
+        if (s.rotation?.enabled && !state.rotations.active(s.arn))
+          state.rotations.start(s, unfinished.versionId, 'rotation');
+        // UNCONFIRMED: the same request retried (same token) is answered as the first time.
+        if (unfinished.versionId === t) return reply;
+        throw new SmError(
+          'InvalidRequestException',
+          "A previous rotation isn't complete. That rotation will be reattempted.",
+        );
+      }
+      // UNCONFIRMED: a token that already names a finished version starts nothing and succeeds, as an
+      // idempotency token should (RotateSecret models no ResourceExistsException).
+      if (s.versions.some((v) => v.versionId === t)) return reply;
+
+      const kept = rules ?? s.rotation?.rules;
+      s.rotation = { enabled: true, lambdaArn, configuredAt: state.now(), ...(kept ? { rules: kept } : {}) };
+      s.lastChangedAt = state.now();
+      state.beginRotation(s, t);
+      state.rotations.start(s, t, immediately ? 'rotation' : 'test');
+      return reply;
+    },
+  },
+
+  /**
+   * "Turns off automatic rotation, and if a rotation is currently in progress, cancels the rotation."
+   * Labels are left as they are ("You might need to remove the staging label AWSPENDING from the
+   * partially created version"); VersionId is "the version of the secret created during the
+   * rotation" (CancelRotateSecret doc). A step already running finishes; no later step or retry runs.
+   */
+  CancelRotateSecret: {
+    mutating: true,
+    run(state, input) {
+      const s = state.live(secretId(input));
+      // UNCONFIRMED: cancelling on a secret never configured for rotation. The docs list this cause for
+      // InvalidRequestException; moto answers it so.
+      if (!s.rotation)
+        throw new SmError(
+          'InvalidRequestException',
+          "You tried to enable rotation on a secret that doesn't already have a Lambda function ARN configured and you didn't include such an ARN as a parameter in this call.",
+        );
+      s.rotation.enabled = false;
+      s.lastChangedAt = state.now();
+      state.rotations.stop(s.arn, 'rotation was cancelled by CancelRotateSecret');
+      const unfinished = unfinishedRotation(s);
+      return { ARN: s.arn, Name: s.name, ...(unfinished ? { VersionId: unfinished.versionId } : {}) };
     },
   },
 

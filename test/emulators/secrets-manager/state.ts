@@ -1,11 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { markedForDeletion, notFound } from './errors.js';
+import { RotationEngine, type RotationRetryPolicy } from './rotation.js';
+import type { RotationRules } from './schedule.js';
 
 export interface Version {
   versionId: string;
   stages: string[];
+  /** SecretString. A version holds this or `binary`; neither while it is a rotation's placeholder. */
   value?: string;
+  /** SecretBinary, as bytes. */
+  binary?: Buffer;
   createdAt: number;
+}
+
+export const hasValue = (v: Version) => v.value !== undefined || v.binary !== undefined;
+
+/** Rotation configuration, present once RotateSecret has stored one ("configured for rotation"). */
+export interface RotationConfig {
+  enabled: boolean;
+  lambdaArn: string;
+  rules?: RotationRules;
+  configuredAt: number;
 }
 
 export interface Secret {
@@ -18,6 +33,11 @@ export interface Secret {
   tags?: { Key: string; Value: string }[];
   /** Creation order; labelled and deprecated versions alike. */
   versions: Version[];
+  rotation?: RotationConfig;
+  /** When a rotation last succeeded. */
+  lastRotatedAt?: number;
+  /** When PutSecretValue/UpdateSecret last made a new AWSCURRENT; that counts as a rotation for the schedule. */
+  lastValueChangeAt?: number;
 }
 
 const ARN_SUFFIX = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -25,12 +45,16 @@ const ARN_SUFFIX = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 /** Secrets by name; lookups accept the name, the full ARN or the ARN without its random suffix. */
 export class SmState {
   readonly secrets = new Map<string, Secret>();
+  readonly rotations: RotationEngine;
 
   constructor(
     readonly region: string,
     readonly accountId: string,
     public now: () => number,
-  ) {}
+    rotationRetry: Partial<RotationRetryPolicy> = {},
+  ) {
+    this.rotations = new RotationEngine(this, rotationRetry);
+  }
 
   arnFor(name: string): string {
     const suffix = Array.from(randomBytes(6), (b) => ARN_SUFFIX[b % ARN_SUFFIX.length]).join('');
@@ -69,6 +93,26 @@ export class SmState {
       from.stages.push('AWSPREVIOUS');
     }
     secret.lastChangedAt = this.now();
+  }
+
+  /**
+   * What Secrets Manager does before it invokes a rotation function: a value-less version with
+   * VersionId = token, labelled AWSPENDING (DescribeSecret doc: "Secrets Manager creates an
+   * AWSPENDING version ID before creating the new secret version").
+   */
+  beginRotation(secret: Secret, token: string): void {
+    if (!secret.versions.some((v) => v.versionId === token))
+      secret.versions.push({ versionId: token, stages: [], createdAt: this.now() });
+    this.moveStage(secret, 'AWSPENDING', token);
+  }
+
+  /** RotateImmediately=false: "This test creates an AWSPENDING version of the secret and then removes it." */
+  endRotationTest(secret: Secret, token: string): void {
+    const at = secret.versions.findIndex((v) => v.versionId === token);
+    const version = secret.versions[at];
+    if (!version) return;
+    version.stages = version.stages.filter((s) => s !== 'AWSPENDING');
+    if (version.stages.length === 0 && !hasValue(version)) secret.versions.splice(at, 1);
   }
 
   /** AWS keeps at most 100 unlabelled versions; older ones are removed. */
