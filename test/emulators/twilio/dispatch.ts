@@ -158,6 +158,11 @@ function run(
     const form = parseBody(req.headers['content-type'], body);
     const forwarded = req.headers['x-forwarded-host'];
     const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host ?? '127.0.0.1';
+    // A client that reroutes Twilio's hosts here says which one it meant: absolute links then point
+    // at that host, as Twilio's own do (https://iam.twilio.com/v1/Keys?...), and the client reroutes
+    // them like any other URL. A raw request gets links back to the emulator itself.
+    const meant = req.headers['x-twilio-original-host'];
+    const twilioHost = typeof meant === 'string' && /^[a-z0-9.-]+\.twilio\.com$/.test(meant) ? meant : undefined;
     const result = table[operation]({
       state: opts.state,
       principal,
@@ -165,7 +170,8 @@ function run(
       query,
       form,
       path,
-      origin: `http://${host}`,
+      origin: twilioHost ? `https://${twilioHost}` : `http://${host}`,
+
       ...(arrivalVersion === undefined ? {} : { arrivalVersion }),
     });
     const mutate = opts.mutators.get(operation);
