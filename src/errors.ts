@@ -54,6 +54,33 @@ export class RotationError extends Error {
   }
 }
 
+/** Where a stored value came from, for messages: the secret, and the version when there is one. */
+export interface ValueSource {
+  secretId: string;
+  versionId?: string;
+  stage?: string;
+}
+
+export function describeSource(source: ValueSource): string {
+  const version = source.versionId ? ` version ${source.versionId}` : '';
+  return `secret "${source.secretId}"${source.stage ? ` ${source.stage}` : ''}${version}`;
+}
+
+/**
+ * A stored value that does not have the shape its secret needs. The message names the secret, the
+ * version and the field, and never quotes the value: the value is a secret.
+ */
+export class SecretShapeError extends Error {
+  override name = 'SecretShapeError';
+  constructor(
+    readonly source: ValueSource,
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${describeSource(source)}: ${field} ${problem}`);
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,3 +1,5 @@
+import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
+
 /**
  * Validated configuration, as the rest of the program sees it. Units are converted once, by the
  * loader: the YAML says `minOverlapSeconds` and `maxAgeDays`; these types hold milliseconds.
@@ -10,11 +12,9 @@ export interface SecretLocation {
   secretId: string;
 }
 
-export type PolicyConfig = { mode: 'inherit' } | { mode: 'explicit'; allow: string[] };
-
 export interface ProbeConfig {
   url: string;
-  /** Dot path of the JSON field holding the key SID the consumer uses, e.g. "twilio.keySid". */
+  /** Dot path of the JSON field holding the credential reference the consumer uses, e.g. "twilio.keySid". */
   field: string;
   /** Optional auth header; its value is read from the environment variable `headerValueEnv` at probe time. */
   headerName?: string;
@@ -24,29 +24,28 @@ export interface ProbeConfig {
 
 export interface GateConfig {
   minOverlapMs: number;
-  /** Past this, counted from promotion, the target is reported stuck; nothing is deleted. */
+  /** Past this, counted from when the gate started, the target is reported stuck; nothing is deleted. */
   maxWaitMs: number;
   manualConfirm: boolean;
   probes: ProbeConfig[];
 }
 
-export interface TargetConfig {
+/** What every kind's target has. */
+export interface TargetBase {
   name: string;
   accountSid: string;
   /** Twilio region and edge (e.g. "ie1", "dublin"); omitted means US1. */
   region?: string;
   edge?: string;
-  keyType: 'standard' | 'restricted';
-  /** Present exactly when keyType is "restricted". */
-  policy?: PolicyConfig;
-  /** New keys are named prefix + 32-hex rotation id; prefix + 32 ≤ 64 characters. */
-  friendlyNamePrefix: string;
   secret: SecretLocation;
   admin: SecretLocation;
   maxAgeMs: number;
-  validationUrl?: string;
   gate: GateConfig;
 }
+
+/** One per credential kind (src/credentials/<kind>/config.ts), told apart by `kind`. */
+export type TargetConfig = ApiKeyTargetConfig;
+export type CredentialKind = TargetConfig['kind'];
 
 export interface RotatorConfig {
   twilio: {
@@ -61,11 +60,11 @@ export interface RotatorConfig {
   retry: {
     /** Attempts per remote call, the first included. */
     attempts: number;
-    /** Time budget per remote call across all its attempts. */
+    /** Time budget per remote call across all its attempts, the one in flight included. */
     budgetMs: number;
     minDelayMs: number;
   };
-  /** A rotator-made key that no stored version references is revoked once it is older than this. */
+  /** A key this target made that no stored version references is revoked once it is older than this. */
   orphanGraceMs: number;
   targets: TargetConfig[];
 }

@@ -1,11 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
+import { KINDS, type AnyKindConfig } from '../credentials/index.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { configSchema, storesSchema, targetSchema, type RawConfig, type RawTarget } from './schema.js';
-import type { RotatorConfig, TargetConfig } from './types.js';
-import { verifyMethodFor } from '../core/verify-method.js';
+import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
+import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
+import type { RotatorConfig } from './types.js';
 
-const SECOND = 1000;
-const DAY = 24 * 3600 * SECOND;
+type RawTarget = RawTargetBase & { kind: keyof typeof KINDS };
+const configOf = (t: RawTarget): AnyKindConfig => KINDS[t.kind].config;
 
 /**
  * Substitutes `${ENV}`, validates and converts a configuration object. Throws ConfigError with every
@@ -19,17 +20,13 @@ export function parseConfigObject(
   const source = options.source ?? 'configuration';
   const env = options.env ?? process.env;
   const issues: ConfigIssue[] = [];
-  const substituted = substitute(raw, [], env, issues);
+  const substituted = withDefaultKind(substitute(raw, [], env, issues));
   // A path whose variable is unset would also fail its own check: report the cause once.
   const unset = new Set(issues.map((i) => i.path));
   const parsed = configSchema.safeParse(substituted);
   if (parsed.success) {
-    crossCheck(
-      parsed.data.stores,
-      parsed.data.targets.map((t, index) => ({ index, t })),
-      issues,
-      env,
-    );
+    const targets = (parsed.data.targets as RawTarget[]).map((t, index) => ({ index, t }));
+    crossCheck(parsed.data.stores, targets, issues, env);
     if (issues.length > 0) throw new ConfigError(issues, source);
     return convert(parsed.data, options.baseDir ?? process.cwd());
   }
@@ -41,10 +38,22 @@ export function parseConfigObject(
   const stores = storesSchema.safeParse(input.stores ?? {});
   const targets = (Array.isArray(input.targets) ? input.targets : []).flatMap((t: unknown, index) => {
     const one = targetSchema.safeParse(t);
-    return one.success ? [{ index, t: one.data }] : [];
+    return one.success ? [{ index, t: one.data as RawTarget }] : [];
   });
   if (stores.success) crossCheck(stores.data, targets, issues, env);
   throw new ConfigError(issues, source);
+}
+
+/** A target without `kind` is an API-key target: every configuration written before kinds existed. */
+function withDefaultKind(config: unknown): unknown {
+  const c = config as { targets?: unknown } | null;
+  if (typeof c !== 'object' || c === null || !Array.isArray(c.targets)) return config;
+  const targets = c.targets.map((t: unknown) =>
+    typeof t === 'object' && t !== null && !Array.isArray(t) && !Object.hasOwn(t, 'kind')
+      ? { kind: DEFAULT_KIND, ...t }
+      : t,
+  );
+  return { ...c, targets };
 }
 
 interface ZodIssueLike {
@@ -130,6 +139,7 @@ function crossCheck(
   const adminIds = new Map(targets.map(({ t }) => [`${t.admin.store}:${t.admin.secretId}`, t.name]));
   targets.forEach(({ index: i, t }) => {
     const at = (field: string) => `targets.${i}.${field}`;
+    const kind = configOf(t);
     if (names.has(t.name)) issues.push({ path: at('name'), message: `duplicates another target's name "${t.name}"` });
     names.add(t.name);
 
@@ -143,12 +153,12 @@ function crossCheck(
     }
     const secretKey = `${t.secret.store}:${t.secret.secretId}`;
     const adminOf = adminIds.get(secretKey);
-    if (adminOf === t.name)
+    if (adminOf === t.name && !kind.secretMayBeAdmin)
       issues.push({
         path: at('admin.secretId'),
         message: 'must differ from secret.secretId: the admin credential cannot be the key being rotated',
       });
-    else if (adminOf !== undefined)
+    else if (adminOf !== undefined && adminOf !== t.name && !kind.secretMayBeAdmin)
       issues.push({
         path: at('secret.secretId'),
         message: `is the admin secret of target "${adminOf}": rotating it would replace that target's admin credential; use another secret`,
@@ -161,115 +171,23 @@ function crossCheck(
       });
     secretIds.set(secretKey, t.name);
 
-    checkPolicy(t, at, issues);
-    if (t.validationUrl !== undefined && !/^https:\/\/[a-z0-9.-]+\.twilio\.com\//.test(t.validationUrl)) {
-      issues.push({
-        path: at('validationUrl'),
-        message: 'must be an https://….twilio.com/ URL: the new key is sent to it as credentials',
-      });
-    }
-    if (t.gate.maxWaitSeconds < t.gate.minOverlapSeconds)
-      issues.push({
-        path: at('gate.maxWaitSeconds'),
-        message: `must be at least gate.minOverlapSeconds (${t.gate.minOverlapSeconds})`,
-      });
-    t.gate.probes.forEach((p, j) => {
-      const pp = at(`gate.probes.${j}`);
-      if ((p.headerName === undefined) !== (p.headerValueEnv === undefined))
-        issues.push({
-          path: `${pp}.headerName`,
-          message: 'headerName and headerValueEnv go together: set both or neither',
-        });
-      else if (p.headerValueEnv !== undefined && !env[p.headerValueEnv])
-        issues.push({ path: `${pp}.headerValueEnv`, message: `environment variable ${p.headerValueEnv} is not set` });
-    });
+    checkBase(t, at, issues, env);
+    kind.check(t, at, issues);
   });
-
-  // Keys are recognised by prefix; overlapping prefixes on one account would let one target revoke another's keys.
-  targets.forEach(({ index: i, t: a }) =>
-    targets.forEach(({ index: j, t: b }) => {
-      if (
-        i < j &&
-        a.accountSid.toUpperCase() === b.accountSid.toUpperCase() &&
-        (a.friendlyNamePrefix.startsWith(b.friendlyNamePrefix) || b.friendlyNamePrefix.startsWith(a.friendlyNamePrefix))
-      ) {
-        issues.push({
-          path: `targets.${j}.friendlyNamePrefix`,
-          message: `overlaps target "${a.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's`,
-        });
-      }
-    }),
-  );
-}
-
-function checkPolicy(t: RawTarget, at: (f: string) => string, issues: ConfigIssue[]): void {
-  if (t.keyType === 'standard') {
-    if (t.policy !== undefined)
-      issues.push({ path: at('policy'), message: 'is only for keyType "restricted"; remove it or change keyType' });
-    return;
-  }
-  if (t.policy === undefined) {
-    issues.push({
-      path: at('policy'),
-      message: 'is required for keyType "restricted": "inherit" or {allow: [permissions…]}',
-    });
-    return;
-  }
-  if (t.region !== undefined && t.region !== 'us1')
-    issues.push({
-      path: at('region'),
-      message: 'Restricted keys exist only in us1; use keyType "standard" or drop region',
-    });
-  if (
-    t.policy !== 'inherit' &&
-    t.validationUrl === undefined &&
-    verifyMethodFor({ allow: t.policy.allow }) === undefined
-  ) {
-    issues.push({
-      path: at('validationUrl'),
-      message:
-        'is required: the policy grants neither /twilio/numbers/incoming-phone-numbers/list, /twilio/messaging/messages/list nor /twilio/iam/api-keys/read, so the rotator cannot prove a new key works without a URL the key may GET',
-    });
+  for (const [name, entry] of Object.entries(KINDS)) {
+    (entry.config as AnyKindConfig).checkAll?.(
+      targets.filter(({ t }) => t.kind === name),
+      issues,
+    );
   }
 }
 
 function convert(raw: RawConfig, baseDir: string): RotatorConfig {
-  const targets: TargetConfig[] = raw.targets.map((t) => ({
-    name: t.name,
-    accountSid: t.accountSid,
-    ...(t.region !== undefined ? { region: t.region } : {}),
-    ...(t.edge !== undefined ? { edge: t.edge } : {}),
-    keyType: t.keyType,
-    ...(t.policy !== undefined
-      ? {
-          policy:
-            t.policy === 'inherit'
-              ? { mode: 'inherit' as const }
-              : { mode: 'explicit' as const, allow: [...t.policy.allow] },
-        }
-      : {}),
-    friendlyNamePrefix: t.friendlyNamePrefix,
-    secret: { ...t.secret },
-    admin: { ...t.admin },
-    maxAgeMs: t.maxAgeDays * DAY,
-    ...(t.validationUrl !== undefined ? { validationUrl: t.validationUrl } : {}),
-    gate: {
-      minOverlapMs: t.gate.minOverlapSeconds * SECOND,
-      maxWaitMs: t.gate.maxWaitSeconds * SECOND,
-      manualConfirm: t.gate.manualConfirm,
-      probes: t.gate.probes.map((p) => ({
-        url: p.url,
-        field: p.field,
-        ...(p.headerName !== undefined ? { headerName: p.headerName } : {}),
-        ...(p.headerValueEnv !== undefined ? { headerValueEnv: p.headerValueEnv } : {}),
-        timeoutMs: p.timeoutSeconds * SECOND,
-      })),
-    },
-  }));
+  const targets = (raw.targets as RawTarget[]).map((t) => configOf(t).convert(t));
   return {
     twilio: {
       ...(raw.twilio.baseUrl !== undefined ? { baseUrl: raw.twilio.baseUrl } : {}),
-      timeoutMs: raw.twilio.timeoutSeconds * SECOND,
+      timeoutMs: raw.twilio.timeoutSeconds * SECOND_MS,
     },
     stores: {
       ...(raw.stores.file
@@ -284,17 +202,17 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
             aws: {
               region: raw.stores.aws.region,
               ...(raw.stores.aws.endpoint ? { endpoint: raw.stores.aws.endpoint } : {}),
-              timeoutMs: raw.stores.aws.timeoutSeconds * SECOND,
+              timeoutMs: raw.stores.aws.timeoutSeconds * SECOND_MS,
             },
           }
         : {}),
     },
     retry: {
       attempts: raw.retry.attempts,
-      budgetMs: raw.retry.budgetSeconds * SECOND,
+      budgetMs: raw.retry.budgetSeconds * SECOND_MS,
       minDelayMs: raw.retry.minDelayMs,
     },
-    orphanGraceMs: raw.orphanGraceSeconds * SECOND,
+    orphanGraceMs: raw.orphanGraceSeconds * SECOND_MS,
     targets,
   };
 }

@@ -1,11 +1,18 @@
 /**
- * The small interfaces the rotation core talks to. Adapters implement them; tests pass in-memory fakes.
- * Every method is safe to repeat: a rerun after a crash calls the same method with the same arguments.
+ * The small interfaces the rotation core talks to. Adapters implement them; tests and the dry run
+ * pass in-memory fakes. Every method is safe to repeat: a rerun after a crash calls the same method
+ * with the same arguments.
  */
 
-export const CURRENT = 'AWSCURRENT';
-export const PENDING = 'AWSPENDING';
-export const PREVIOUS = 'AWSPREVIOUS';
+/** One consumer's answer to "which credential do you hold?" */
+export interface ProbeResult {
+  /** The probe's URL without its query string (which may hold a token). */
+  url: string;
+  /** The credential reference it reported (key SID or token fingerprint), when it answered one. */
+  reported?: string;
+  ok: boolean;
+  problem?: string;
+}
 
 export interface StoredVersion {
   versionId: string;
@@ -17,6 +24,12 @@ export interface StoredVersion {
   /** The version holds SecretBinary, which this tool never writes and cannot read. */
   binary?: boolean;
 }
+
+/**
+ * The identity of a secret that exists only in the dry run's imagination: its real identity (an ARN)
+ * is known only once it is created. Real stores never report it.
+ */
+export const UNKNOWN_IDENTITY = 'dry-run:not-created-yet';
 
 export interface StoredSecret {
   secretId: string;

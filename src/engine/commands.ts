@@ -1,14 +1,14 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
-import { CURRENT } from '../core/ports.js';
-import { observationWarnings } from '../core/planner.js';
-import { parseApiKeySecret } from '../core/secret-shapes.js';
+import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } from '../core/labels.js';
+import { isOutcome, type TargetResult } from '../core/outcome.js';
+import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
-import { TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } from '../core/state.js';
+import { kindOf } from '../credentials/index.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
-import type { Runtime, RunOptions, TargetResult } from './context.js';
-import { describeDecision } from './describe.js';
-import { decide, openSession, plannerSettings, reconcileTarget } from './reconcile.js';
+import { describeOutcome } from './describe.js';
+import { dryRun } from './dry-run.js';
+import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
 import { createRunScope } from './scope.js';
 
 /** The named targets, each once, in configuration order; every unknown name is reported. */
@@ -32,13 +32,22 @@ export async function rotate(
 ): Promise<TargetResult[]> {
   const scope = createRunScope(config, runtime);
   const results: TargetResult[] = [];
-  for (const target of selectTargets(config, options.targets))
-    results.push(await reconcileTarget(target, runtime, scope, options));
+  for (const target of selectTargets(config, options.targets)) {
+    results.push(
+      options.dryRun
+        ? await dryRun(config, target, runtime, options)
+        : await reconcileTarget(target, runtime, scope, options),
+    );
+  }
   return results;
 }
 
 export interface TargetStatus {
   target: string;
+  kind: string;
+  /** The current credential by reference: a key SID or a token fingerprint. */
+  current?: string;
+  /** Kept for scripts written against 0.1.0: the current key SID of an API-key target. */
   currentKeySid?: string;
   currentVersionId?: string;
   ageDays?: number;
@@ -51,7 +60,7 @@ export interface TargetStatus {
   currentSince?: string;
   lastError?: string;
   warnings?: string[];
-  /** A person should look: stuck, the last run failed, the current key is gone, or the state cannot be read. */
+  /** A person should look: stuck, the last run failed, the current credential is gone, or the state cannot be read. */
   attention: boolean;
   error?: string;
 }
@@ -66,41 +75,41 @@ export async function status(
   const out: TargetStatus[] = [];
   for (const target of selectTargets(config, names)) {
     try {
-      const session = await openSession(target, runtime, scope);
-      const settings = plannerSettings(target, runtime, {});
-      const { obs, decision } = await decide(session, runtime, settings, { verified: new Set() });
+      const run = await openRun(target, runtime, scope, {});
+      const { obs, decision } = await observeAndPlan(run, runtime);
       const tags = obs.secret?.tags ?? {};
-      const current = obs.current;
-      const currentGone = current !== undefined && !obs.keys.some((k) => k.sid === current.key.apiKeySid);
-      const how = target.validationUrl ? `GET ${target.validationUrl} with the key` : 'one GET with the key itself';
+      const current = run.kind.summary(obs, target);
       const lastError = tags[TAG_LAST_ERROR] || undefined;
-      const warnings = observationWarnings(obs, settings);
+      const warnings = run.kind.warnings(obs, run.settings);
+      const outcome = isOutcome(decision) ? decision : undefined;
       out.push({
         target: target.name,
-        ...(current
-          ? {
-              currentKeySid: current.key.apiKeySid,
-              currentVersionId: current.versionId,
-              ageDays: Math.floor(((obs.nowMs - current.createdAtMs) / DAY_MS) * 10) / 10,
-              nextDueAt: new Date(current.createdAtMs + target.maxAgeMs).toISOString(),
-            }
+        kind: target.kind,
+        ...(current.ref !== undefined
+          ? { current: current.ref, ...(target.kind === 'api-key' ? { currentKeySid: current.ref } : {}) }
           : {}),
+        ...(current.versionId !== undefined ? { currentVersionId: current.versionId } : {}),
+        ...(current.createdAtMs !== undefined
+          ? { ageDays: Math.floor(((obs.nowMs - current.createdAtMs) / DAY_MS) * 10) / 10 }
+          : {}),
+        ...(current.nextDueAtMs !== undefined ? { nextDueAt: new Date(current.nextDueAtMs).toISOString() } : {}),
         step: decision.kind,
-        next: describeDecision(decision, obs, how),
+        next: outcome ? describeOutcome(outcome) : run.kind.describe(decision, obs, run.session),
         waitingOn:
-          decision.kind === 'waiting' || decision.kind === 'stuck'
-            ? decision.on
-            : decision.kind === 'busy'
-              ? [decision.reason]
+          outcome?.kind === 'waiting' || outcome?.kind === 'stuck'
+            ? outcome.on
+            : outcome?.kind === 'busy'
+              ? [outcome.reason]
               : [],
         ...(tags[TAG_CURRENT_SINCE] ? { currentSince: tags[TAG_CURRENT_SINCE].split(' ')[1] ?? '' } : {}),
         ...(lastError ? { lastError } : {}),
         ...(warnings.length > 0 ? { warnings } : {}),
-        attention: decision.kind === 'stuck' || lastError !== undefined || currentGone,
+        attention: decision.kind === 'stuck' || lastError !== undefined || current.gone,
       });
     } catch (err) {
       out.push({
         target: target.name,
+        kind: target.kind,
         step: 'error',
         waitingOn: [],
         attention: true,
@@ -111,20 +120,19 @@ export async function status(
   return out;
 }
 
-/** Records a person's confirmation that every consumer uses the current key. */
+/** Records a person's confirmation that every consumer uses the credential the gate waits for. */
 export async function confirm(
   config: RotatorConfig,
   runtime: Runtime,
   name: string,
-): Promise<{ target: string; versionId: string; keySid: string }> {
+): Promise<{ target: string; versionId: string; ref: string; keySid?: string }> {
   const [target] = selectTargets(config, [name]);
   const secretId = target!.secret.secretId;
   const store = runtime.store(target!.secret.store);
   const secret = await store.read(secretId);
-  const current = secret?.versions.find((v) => v.stages.includes(CURRENT));
-  if (!secret || !current)
+  if (!secret || !labelled(secret, CURRENT))
     throw new UsageError(`target "${name}": secret "${secretId}" has no current version to confirm; run rotate first`);
-  const { apiKeySid } = parseApiKeySecret({ secretId, versionId: current.versionId, stage: CURRENT }, current.value);
-  await store.setTags(secretId, { [TAG_CONFIRMED]: current.versionId });
-  return { target: name, versionId: current.versionId, keySid: apiKeySid };
+  const { versionId, ref } = kindOf(target!).confirmable(secret, target!);
+  await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
+  return { target: name, versionId, ref, ...(target!.kind === 'api-key' ? { keySid: ref } : {}) };
 }

@@ -1,22 +1,35 @@
 import type { RotatorConfig, SecretLocation } from '../config/types.js';
-import type { AdminCredential } from '../core/secret-shapes.js';
+import { CURRENT, labelled } from '../core/labels.js';
+import type { SecretStore } from '../core/ports.js';
+import type { RunScope, Runtime } from '../core/runtime.js';
+import { parseAdminCredential, type AdminCredential } from '../core/secret-values.js';
 import { KEY_SID } from '../core/sids.js';
-import type { Runtime } from './context.js';
-import { readAdmin } from './observe.js';
+import { RotationError } from '../errors.js';
 
-/**
- * What one run shares across its targets: each admin secret is read once, and the key SIDs of every
- * admin credential the configuration names are known before any key is deleted. A new scope per run,
- * so a credential rotated between runs is read afresh.
- */
-export interface RunScope {
-  admin(location: SecretLocation, target: string): Promise<AdminCredential>;
-  /** Key SIDs of every admin credential in the configuration that could be read. */
-  protectedSids(): Promise<ReadonlySet<string>>;
+export async function readAdmin(
+  store: SecretStore,
+  target: string,
+  location: SecretLocation,
+): Promise<AdminCredential> {
+  const secret = await store.read(location.secretId);
+  const version = labelled(secret, CURRENT);
+  if (version === undefined || (version.value === undefined && !version.binary)) {
+    throw new RotationError(
+      target,
+      'read-admin',
+      `admin secret "${location.secretId}" (${location.store} store) does not exist or has no current value; store {"accountSid": "AC…", "authToken": "…"}, {"accountSid", "adminKeySid", "adminKeySecret"}, or a Restricted admin key with /twilio/iam/api-keys/* (twilio-key-rotator secret put ${location.secretId} --store ${location.store})`,
+    );
+  }
+  return parseAdminCredential(
+    { secretId: location.secretId, versionId: version.versionId, stage: CURRENT },
+    version.value,
+    version.binary,
+  );
 }
 
 const keyOf = (l: SecretLocation) => `${l.store}:${l.secretId}`;
 
+/** One run's scope (core/runtime.ts): admin secrets read once, the admin key SIDs known up front. */
 export function createRunScope(config: RotatorConfig, runtime: Runtime): RunScope {
   const admins = new Map<string, Promise<AdminCredential>>();
   let protectedSids: Promise<ReadonlySet<string>> | undefined;

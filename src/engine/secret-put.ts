@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { RotatorConfig, StoreName } from '../config/types.js';
-import { CURRENT, PENDING } from '../core/ports.js';
-import { parseAdminCredential, parseApiKeySecret, SecretShapeError } from '../core/secret-shapes.js';
-import { UsageError } from '../errors.js';
+import { CURRENT, PENDING } from '../core/labels.js';
+import { parseAdminCredential } from '../core/secret-values.js';
+import { kindOf } from '../credentials/index.js';
+import { SecretShapeError, UsageError } from '../errors.js';
 import { registerSecretText } from '../redact.js';
-import type { Runtime } from './context.js';
+import type { Runtime } from '../core/runtime.js';
 
 /** Secrets Manager's own limit for a SecretString. */
 const MAX_VALUE_BYTES = 65_536;
@@ -51,15 +52,7 @@ export async function putSecret(
   let shape: string;
   try {
     if (rotated) {
-      const key = parseApiKeySecret(source, value);
-      if (key.accountSid.toUpperCase() !== rotated.accountSid.toUpperCase()) {
-        throw new SecretShapeError(
-          source,
-          'accountSid',
-          `is ${key.accountSid}, but target "${rotated.name}" rotates keys of ${rotated.accountSid}`,
-        );
-      }
-      shape = `API key ${key.apiKeySid} for target "${rotated.name}"`;
+      shape = kindOf(rotated).describeValue(value, source, rotated);
     } else {
       const admin = parseAdminCredential(source, value);
       shape =

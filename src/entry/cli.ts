@@ -3,12 +3,19 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import type { StoreName } from '../config/types.js';
-import { confirm, exitCodeFor, rotate, status, type TargetResult, type TargetStatus } from '../engine/index.js';
-import { putSecret } from '../engine/secret-put.js';
+import {
+  confirm,
+  exitCodeFor,
+  putSecret,
+  rotate,
+  status,
+  type TargetResult,
+  type TargetStatus,
+} from '../engine/index.js';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redact } from '../redact.js';
-import { createRuntime } from '../runtime.js';
+import { createRuntime } from '../wiring.js';
 import { isMain } from '../util/is-main.js';
 import { VERSION } from '../version.js';
 
@@ -90,19 +97,23 @@ function parse(argv: readonly string[]) {
   }
 }
 
+/** How a result's credentials are named in words: keys by SID, tokens by fingerprint. */
+const noun = (credential: string) => (credential === 'auth-token' ? 'token' : 'key');
+
 function formatResult(r: TargetResult): string {
   const head = `${r.target}: `;
+  const what = noun(r.credential);
   switch (r.kind) {
     case 'done':
-      return `${head}done. Current key ${r.currentKeySid}; next rotation due ${new Date(r.nextDueAtMs).toISOString()}.`;
+      return `${head}done. Current ${what} ${r.current}; next rotation due ${new Date(r.nextDueAtMs).toISOString()}.`;
     case 'waiting':
-      return `${head}waiting for consumers before deleting ${r.previousKeySid} (gives up ${new Date(r.deadlineMs).toISOString()}):\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
+      return `${head}waiting for consumers before ${r.credential === 'auth-token' ? 'promoting the new token; keeping' : 'deleting'} ${r.kept} (gives up ${new Date(r.deadlineMs).toISOString()}):\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
     case 'stuck':
-      return `${head}STUCK since ${new Date(r.sinceMs).toISOString()}${r.previousKeySid ? `; ${r.previousKeySid} is kept` : ''}; a person must act:\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
+      return `${head}STUCK since ${new Date(r.sinceMs).toISOString()}${r.kept ? `; ${r.kept} is kept` : ''}; a person must act:\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
     case 'busy':
       return `${head}nothing to do now: ${r.reason}.`;
     case 'lost-race':
-      return `${head}another rotator got there first (${r.detail}); our key was revoked.`;
+      return `${head}another rotator got there first (${r.detail}); what this run made was revoked.`;
     case 'deferred':
       return `${head}${r.detail}; the next run resumes.`;
     case 'failed':
@@ -117,11 +128,22 @@ function formatResult(r: TargetResult): string {
   }
 }
 
+/**
+ * A result as `--json` prints it. API-key results keep the field names of 0.1.0 (`currentKeySid`,
+ * `previousKeySid`) beside the kind-neutral ones, for scripts written against them.
+ */
+function forJson(r: TargetResult): unknown {
+  if (r.credential !== 'api-key') return r;
+  if (r.kind === 'done') return { ...r, currentKeySid: r.current };
+  if (r.kind === 'waiting' || (r.kind === 'stuck' && r.kept)) return { ...r, previousKeySid: r.kept };
+  return r;
+}
+
 function formatStatus(s: TargetStatus): string {
   if (s.error) return `${s.target}: cannot read state: ${s.error}`;
   const lines = [
     `${s.target}:${s.attention ? '   ** needs attention **' : ''}`,
-    `  current key:  ${s.currentKeySid ?? '(none yet)'}${s.ageDays !== undefined ? ` (${s.ageDays} days old)` : ''}`,
+    `  current ${noun(s.kind).padEnd(6)}${s.current ?? '(none yet)'}${s.ageDays !== undefined ? ` (${s.ageDays} days old)` : ''}`,
     `  next step:    ${s.step}`,
     ...(s.next ? [`  next rotate:  ${s.next}`] : []),
     ...(s.waitingOn.length ? [`  waiting on:   ${s.waitingOn.join('\n                ')}`] : []),
@@ -202,7 +224,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       print(
         values.json
           ? JSON.stringify(done)
-          : `${done.target}: confirmed that consumers use key ${done.keySid} (version ${done.versionId}); the next rotate run may delete the previous key once the rest of the gate passes.`,
+          : `${done.target}: confirmed that consumers use ${done.ref} (version ${done.versionId}); the next rotate run may go on once the rest of the gate passes.`,
       );
       return 0;
     }
@@ -213,7 +235,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
     print(
       values.json
-        ? JSON.stringify({ dryRun: values['dry-run'] ?? false, targets: results }, null, 2)
+        ? JSON.stringify({ dryRun: values['dry-run'] ?? false, targets: results.map(forJson) }, null, 2)
         : results.map(formatResult).join('\n'),
     );
     return exitCodeFor(results);

@@ -1,19 +1,26 @@
 import { join } from 'node:path';
 import { parseConfigObject } from '../config/validate.js';
 import type { RotatorConfig } from '../config/types.js';
-import { exitCodeFor, rotate, type Runtime, type TargetResult } from '../engine/index.js';
-import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/rotation-protocol.js';
+import {
+  exitCodeFor,
+  isRotationEvent,
+  rotate,
+  rotationStep,
+  type RotationEvent,
+  type Runtime,
+  type TargetResult,
+} from '../engine/index.js';
 import { errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redact } from '../redact.js';
-import { createRuntime } from '../runtime.js';
+import { createRuntime } from '../wiring.js';
 
 /**
  * AWS Lambda entry points.
  *  - `handler` with an EventBridge scheduled event: the same reconcile as `rotate`, for every
  *    target, stopping new steps a safety margin before the invocation's deadline.
  *  - `handler` with {Step, SecretId, ClientRequestToken}: one step of Secrets Manager's rotation
- *    protocol (see engine/rotation-protocol.ts).
+ *    protocol (engine/protocol.ts hands it to the target's credential kind).
  * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time (still
  * validated, and ${ENV} substituted, at start-up); run from source, it reads ROTATOR_CONFIG.
  * Failures throw, so Lambda's Errors metric, the failure destination and Secrets Manager's retries

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../../src/adapters/twilio/index.js';
-import { TAG_LAST_ERROR } from '../../src/core/state.js';
+import { TAG_LAST_ERROR } from '../../src/core/labels.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { startProxy, startSilentServer } from '../support/proxy.js';
 import { World } from '../support/world.js';
@@ -257,7 +257,7 @@ describe('loud failures and clear messages', () => {
     expect((await w.cli(['rotate'])).code).toBe(0);
     const healthy = await w.cli(['status']);
     expect(healthy.code).toBe(0);
-    expect(healthy.stdout).toMatch(/next rotate: +nothing: current key SK[0-9a-f]{32} is fine until/);
+    expect(healthy.stdout).toMatch(/next rotate: +nothing: current SK[0-9a-f]{32} is fine until/);
     const { current } = await labelledKeys(w);
     await createTwilioClient(
       { username: w.accountSid, password: w.twilio.authToken(), accountSid: w.accountSid },

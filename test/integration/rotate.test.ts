@@ -148,7 +148,7 @@ describe('consumer gate', () => {
       world.runtime(config, () => now),
       { force: true },
     );
-    expect(first[0]).toMatchObject({ kind: 'waiting', previousKeySid: old });
+    expect(first[0]).toMatchObject({ kind: 'waiting', kept: old });
     const { current, previous } = await labelledKeys(world);
     expect(await authenticates(world, current!)).toBe(true);
     expect(await authenticates(world, previous!)).toBe(true);
@@ -171,7 +171,7 @@ describe('consumer gate', () => {
           world.runtime(config, () => now),
         )
       )[0],
-    ).toMatchObject({ kind: 'done', currentKeySid: current!.apiKeySid });
+    ).toMatchObject({ kind: 'done', current: current!.apiKeySid });
     expect(world.liveKeys()).not.toContain(old);
   });
 
@@ -232,7 +232,7 @@ describe('consumer gate', () => {
       config,
       world.runtime(config, () => now),
     );
-    expect(later[0]).toMatchObject({ kind: 'stuck', previousKeySid: old });
+    expect(later[0]).toMatchObject({ kind: 'stuck', kept: old });
     expect(world.liveKeys()).toContain(old);
   });
 });
@@ -297,7 +297,7 @@ describe('rotate --dry-run', () => {
       expect(run.stdout).toMatch(/\d\. create key "rot-app-[0-9a-f]{32}" and store it as AWSPENDING .* because forced/);
       expect(run.stdout).toMatch(/verify the pending key/);
       expect(run.stdout).toMatch(new RegExp(`promote version [0-9a-f]{32} to AWSCURRENT; ${old} becomes AWSPREVIOUS`));
-      expect(run.stdout).toMatch(new RegExp(`then nothing yet: keep the previous key ${old} until minimum overlap`));
+      expect(run.stdout).toMatch(new RegExp(`then nothing yet: keep ${old} until minimum overlap`));
       expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
       expect(world.twilio.controls.log.length).toBeGreaterThan(0);
       if (kind === 'file')

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../../src/adapters/twilio/index.js';
-import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
-import { keyName, ownerFingerprint, rotationIdForToken } from '../../src/core/rotation-id.js';
+import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
+import { rotationIdForToken } from '../../src/core/rotation-id.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
 import { handler, resetForTests } from '../../src/entry/lambda.js';
 import { AWS_ENV, World } from '../support/world.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { awsStore, fileStore } from '../../src/adapters/secrets/index.js';
-import { looksLikeRotatorKeyName } from '../../src/core/rotation-id.js';
+import { looksLikeRotatorKeyName } from '../../src/credentials/api-key/naming.js';
 import { spawnCli } from '../support/child.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { AWS_ENV, World, type StoreKind } from '../support/world.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyName, looksLikeRotatorKeyName, ownerFingerprint, rotationIdForToken } from '../../src/core/rotation-id.js';
+import { rotationIdForToken } from '../../src/core/rotation-id.js';
+import { keyName, looksLikeRotatorKeyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
 
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import {

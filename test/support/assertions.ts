@@ -1,5 +1,5 @@
-import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
-import { looksLikeRotatorKeyName } from '../../src/core/rotation-id.js';
+import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
+import { looksLikeRotatorKeyName } from '../../src/credentials/api-key/naming.js';
 import { createTwilioClient } from '../../src/adapters/twilio/index.js';
 import type { World } from './world.js';
 

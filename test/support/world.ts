@@ -10,7 +10,7 @@ import type { RotatorConfig } from '../../src/config/types.js';
 import type { SecretStore } from '../../src/core/ports.js';
 import { runCli } from '../../src/entry/cli.js';
 import { createLogger } from '../../src/log.js';
-import { createRuntime } from '../../src/runtime.js';
+import { createRuntime } from '../../src/wiring.js';
 import type { Runtime } from '../../src/engine/index.js';
 import { recordOutput, recordSecrets } from './scan.js';
 import { startSecretsManagerEmulator } from '../emulators/secrets-manager/index.js';

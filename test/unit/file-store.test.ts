@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
-import { CURRENT, PENDING, PREVIOUS } from '../../src/core/ports.js';
+import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 
 const T = (n: number) => n.toString(16).padStart(32, '0');
 

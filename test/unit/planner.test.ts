@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { observationWarnings, plan } from '../../src/core/planner.js';
-import { keyName, ownerFingerprint, rotationId } from '../../src/core/rotation-id.js';
-import {
-  PLACEHOLDER_STUCK_AFTER_MS,
-  TAG_CONFIRMED,
-  TAG_CURRENT_SINCE,
-  TAG_PROMOTED,
-  type LabelledKey,
-  type Observation,
-  type PlannerSettings,
-} from '../../src/core/state.js';
+import { observationWarnings, plan } from '../../src/credentials/api-key/plan.js';
+import { rotationId } from '../../src/core/rotation-id.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { PLACEHOLDER_STUCK_AFTER_MS, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../src/core/labels.js';
+import type { LabelledKey, Observation, PlannerSettings } from '../../src/credentials/api-key/observation.js';
 import type { TwilioKey } from '../../src/core/ports.js';
 
 const AC = `AC${'1'.repeat(32)}`;
@@ -188,7 +182,7 @@ describe('planner', () => {
   it('is done while the current key is younger than maxAge, and starts a rotation when it is due', () => {
     const cur = version('v1', sid(1), NOW - 29 * DAY);
     const young = plan(world({ current: cur, keys: [key(1, null)], tags: since('v1', NOW - 29 * DAY) }), settings);
-    expect(young).toEqual({ kind: 'done', currentKeySid: sid(1), nextDueAtMs: cur.createdAtMs + 30 * DAY });
+    expect(young).toEqual({ kind: 'done', current: sid(1), nextDueAtMs: cur.createdAtMs + 30 * DAY });
     const old = { ...cur, createdAtMs: NOW - 31 * DAY };
     const due = plan(world({ current: old, keys: [key(1, null)], tags: since('v1', NOW - 31 * DAY) }), settings);
     const id = rotationId('twilio/app', 'v1', ['v1']);
@@ -263,7 +257,8 @@ describe('planner', () => {
     it('asks for the gate once the old key of its own promotion is still alive', () => {
       expect(plan(world({ current: cur, previous: prev, keys, tags: tagsAt(NOW - 2 * 3_600_000) }), settings)).toEqual({
         kind: 'check-gate',
-        keySid: sid(1),
+        versionId: 'v2',
+        expect: sid(2),
       });
     });
 
@@ -290,7 +285,7 @@ describe('planner', () => {
         keys: [key(1, null), key(2, `${PREFIX}${'a'.repeat(32)}`)],
         tags: since('a'.repeat(32), NOW - 2 * 3_600_000),
       });
-      expect(plan(legacy, settings)).toEqual({ kind: 'check-gate', keySid: sid(1) });
+      expect(plan(legacy, settings)).toEqual({ kind: 'check-gate', versionId: 'a'.repeat(32), expect: sid(2) });
     });
 
     it('never retires an admin credential, even after its own promotion', () => {
@@ -374,7 +369,7 @@ describe('planner', () => {
         }),
         settings,
       );
-      expect(d).toMatchObject({ kind: 'stuck', previousKeySid: sid(1) });
+      expect(d).toMatchObject({ kind: 'stuck', kept: sid(1) });
     });
 
     it('does not start a new rotation while the previous key is alive, even when forced', () => {
@@ -410,7 +405,7 @@ describe('planner', () => {
         world({ current: cur, previous: prev, keys: [key(1, null)], tags: tagsAt(NOW - 60_000) }),
         settings,
       );
-      expect(d).toMatchObject({ kind: 'stuck', previousKeySid: sid(1) });
+      expect(d).toMatchObject({ kind: 'stuck', kept: sid(1) });
     });
   });
 });

@@ -1,5 +1,5 @@
 import type { ProbeConfig } from '../../config/types.js';
-import type { ProbeResult } from '../../core/state.js';
+import type { ProbeResult } from '../../core/ports.js';
 import { redact } from '../../redact.js';
 
 function pick(value: unknown, path: string): unknown {
@@ -23,7 +23,8 @@ function shown(url: string): string {
 
 export async function runProbe(
   probe: ProbeConfig,
-  expectedSid: string,
+  expected: string,
+  refPattern: RegExp,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProbeResult> {
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -42,16 +43,24 @@ export async function runProbe(
     } catch {
       return { url: shown(probe.url), ok: false, problem: 'did not answer JSON' };
     }
-    const reported = pick(body, probe.field);
-    if (typeof reported !== 'string')
-      return { url: shown(probe.url), ok: false, problem: `has no string at "${probe.field}"` };
-    // Only a key SID is echoed back; anything else might be a secret the consumer put there by mistake.
-    const safe = /^SK[0-9a-fA-F]{32}$/.test(reported) ? reported : '(not a key SID)';
+    // One reference, or a list of them (a consumer that holds both tokens while it switches).
+    const value = pick(body, probe.field);
+    const reported =
+      typeof value === 'string'
+        ? [value]
+        : Array.isArray(value)
+          ? value.filter((v): v is string => typeof v === 'string')
+          : [];
+    if (reported.length === 0)
+      return { url: shown(probe.url), ok: false, problem: `has no string (or list of strings) at "${probe.field}"` };
+    // Only references are echoed back; anything else might be a secret the consumer put there by mistake.
+    const safe = reported.map((r) => (refPattern.test(r) ? r : '(not a credential reference)')).join(', ');
+    const ok = reported.includes(expected);
     return {
       url: shown(probe.url),
       reported: safe,
-      ok: reported === expectedSid,
-      ...(reported === expectedSid ? {} : { problem: `reports ${safe}, not ${expectedSid}` }),
+      ok,
+      ...(ok ? {} : { problem: `reports ${safe}, not ${expected}` }),
     };
   } catch (err) {
     const e = err as { name?: string; cause?: { code?: string } };
@@ -68,8 +77,9 @@ export async function runProbe(
 
 export async function runProbes(
   probes: readonly ProbeConfig[],
-  expectedSid: string,
+  expected: string,
+  refPattern: RegExp,
   env?: NodeJS.ProcessEnv,
 ): Promise<ProbeResult[]> {
-  return Promise.all(probes.map((p) => runProbe(p, expectedSid, env)));
+  return Promise.all(probes.map((p) => runProbe(p, expected, refPattern, env)));
 }

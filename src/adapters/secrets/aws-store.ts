@@ -10,14 +10,8 @@ import {
   type GetSecretValueResponse,
   type ListSecretVersionIdsResponse,
 } from '@aws-sdk/client-secrets-manager';
-import {
-  CURRENT,
-  PENDING,
-  type PutResult,
-  type SecretStore,
-  type StoredSecret,
-  type StoredVersion,
-} from '../../core/ports.js';
+import { CURRENT, PENDING } from '../../core/labels.js';
+import type { PutResult, SecretStore, StoredSecret, StoredVersion } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
 import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';

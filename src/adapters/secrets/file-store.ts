@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CURRENT, PENDING, PREVIOUS, type PutResult, type SecretStore, type StoredSecret } from '../../core/ports.js';
+import type { SecretStore, StoredSecret } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
 import { withFileLock } from './file-lock.js';
+import { getSecret, toStored, versionedOps, type SecretRecord, type SecretTable } from './versioned.js';
 
 /**
  * The embedded default store: one JSON file, readable by a person, with the version and staging
@@ -15,27 +15,10 @@ import { withFileLock } from './file-lock.js';
  */
 
 const FORMAT = 'twilio-key-rotator/file-store@1';
-/** Like Secrets Manager, keep a bounded history; labelled versions are never dropped. */
-const MAX_VERSIONS = 100;
-
-interface FileVersion {
-  versionId: string;
-  stages: string[];
-  createdAt: string;
-  value: string;
-}
-
-interface FileSecret {
-  /** The secret's own id, new with every secret: its identity (older files have none; see `identityOf`). */
-  uid?: string;
-  createdAt: string;
-  tags: Record<string, string>;
-  versions: FileVersion[];
-}
 
 interface FileDocument {
   format: typeof FORMAT;
-  secrets: Record<string, FileSecret>;
+  secrets: SecretTable;
 }
 
 function storeError(path: string, operation: string, message: string, cause?: unknown): RemoteError {
@@ -46,13 +29,6 @@ function storeError(path: string, operation: string, message: string, cause?: un
     `file store ${path}: ${message}`,
     cause ? { cause } : undefined,
   );
-}
-
-/** Secret ids are user input: "__proto__" and friends must be plain keys, never the prototype. */
-const has = (doc: FileDocument, secretId: string) => Object.hasOwn(doc.secrets, secretId);
-const get = (doc: FileDocument, secretId: string) => (has(doc, secretId) ? doc.secrets[secretId] : undefined);
-function put(doc: FileDocument, secretId: string, secret: FileSecret): void {
-  Object.defineProperty(doc.secrets, secretId, { value: secret, enumerable: true, writable: true, configurable: true });
 }
 
 /** Reading a FIFO or a device would block forever, a directory fails late: only a regular file will do. */
@@ -85,7 +61,7 @@ async function requireRegularFile(path: string): Promise<boolean> {
 function malformed(doc: Partial<FileDocument>): string | undefined {
   const secrets = doc.secrets as Record<string, unknown>;
   for (const [id, raw] of Object.entries(secrets)) {
-    const s = raw as Partial<FileSecret> | null;
+    const s = raw as Partial<SecretRecord> | null;
     const at = `secret "${id}"`;
     if (typeof s !== 'object' || s === null) return `${at} is not an object`;
     if (!Array.isArray(s.versions)) return `${at}: versions is not a list`;
@@ -173,22 +149,6 @@ async function save(path: string, doc: FileDocument): Promise<void> {
   }
 }
 
-function label(secret: FileSecret, stage: string, versionId: string | undefined): void {
-  for (const v of secret.versions) v.stages = v.stages.filter((s) => s !== stage);
-  if (versionId) secret.versions.find((v) => v.versionId === versionId)?.stages.push(stage);
-}
-
-function trim(secret: FileSecret): void {
-  while (secret.versions.length > MAX_VERSIONS) {
-    const oldest = secret.versions.findIndex((v) => v.stages.length === 0);
-    if (oldest < 0) return;
-    secret.versions.splice(oldest, 1);
-  }
-}
-
-/** Secrets made before uids existed: their name and creation time, which never change. */
-const identityOf = (secretId: string, secret: FileSecret) => secret.uid ?? `file:${secretId}@${secret.createdAt}`;
-
 export function fileStore(path: string, now: () => number = Date.now): SecretStore {
   const locked = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
     mkdir(dirname(path), { recursive: true, mode: 0o700 })
@@ -213,106 +173,26 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
       return result;
     });
 
-  const mustExist = (doc: FileDocument, secretId: string, operation: string): FileSecret => {
-    const secret = get(doc, secretId);
-    if (!secret) throw storeError(path, operation, `secret "${secretId}" does not exist`);
-    return secret;
-  };
-
-  const newSecret = (): FileSecret => ({
-    uid: randomUUID(),
-    createdAt: new Date(now()).toISOString(),
-    tags: {},
-    versions: [],
-  });
-
-  const addVersion = (secret: FileSecret, token: string, value: string, stages: string[]): PutResult => {
-    const existing = secret.versions.find((v) => v.versionId === token);
-    if (existing) return existing.value === value ? 'already-stored' : 'token-conflict';
-    for (const stage of stages) label(secret, stage, undefined);
-    secret.versions.push({ versionId: token, stages: [...stages], createdAt: new Date(now()).toISOString(), value });
-    trim(secret);
-    return 'stored';
-  };
+  const ops = versionedOps(now, (operation, message) => storeError(path, operation, message));
 
   return {
     async read(secretId): Promise<StoredSecret | undefined> {
       if (await exists(tempOf(path))) await locked('read', () => Promise.resolve());
       const doc = await load(path);
-      const secret = get(doc, secretId);
+      const secret = getSecret(doc.secrets, secretId);
       if (!secret) return undefined;
-      const labelled = secret.versions.filter((v) => v.stages.length > 0);
-      for (const v of labelled) registerSecretText(v.value);
-      return {
-        secretId,
-        identity: identityOf(secretId, secret),
-        versions: labelled.map((v) => ({
-          versionId: v.versionId,
-          stages: [...v.stages],
-          createdAtMs: Date.parse(v.createdAt),
-          value: v.value,
-        })),
-        allVersionIds: secret.versions.map((v) => v.versionId),
-        tags: { ...secret.tags },
-      };
+      for (const v of secret.versions) if (v.stages.length > 0) registerSecretText(v.value);
+      return toStored(secretId, secret);
     },
-
-    reserve: (secretId) =>
-      change('reserve', (doc) => {
-        if (!has(doc, secretId)) put(doc, secretId, newSecret());
-      }),
-
-    create: (secretId, token, value) =>
-      change('create', (doc) => {
-        const existing = get(doc, secretId);
-        if (existing) {
-          const v = existing.versions.find((x) => x.versionId === token);
-          if (v) return v.value === value ? 'already-stored' : 'token-conflict';
-          // Like Secrets Manager: a secret with no current version takes its first one as AWSCURRENT.
-          return existing.versions.some((x) => x.stages.includes(CURRENT))
-            ? 'token-conflict'
-            : addVersion(existing, token, value, [CURRENT]);
-        }
-        const secret = newSecret();
-        put(doc, secretId, secret);
-        return addVersion(secret, token, value, [CURRENT]);
-      }),
-
+    reserve: (secretId) => change('reserve', (doc) => ops.reserve(doc.secrets, secretId)),
+    create: (secretId, token, value) => change('create', (doc) => ops.create(doc.secrets, secretId, token, value)),
     putCurrent: (secretId, token, value) =>
-      change('putCurrent', (doc) => {
-        const secret = mustExist(doc, secretId, 'putCurrent');
-        const old = secret.versions.find((v) => v.stages.includes(CURRENT));
-        const result = addVersion(secret, token, value, [CURRENT]);
-        if (result === 'stored' && old) label(secret, PREVIOUS, old.versionId);
-        return result;
-      }),
-
+      change('putCurrent', (doc) => ops.putCurrent(doc.secrets, secretId, token, value)),
     putPending: (secretId, token, value) =>
-      change('putPending', (doc) => addVersion(mustExist(doc, secretId, 'putPending'), token, value, [PENDING])),
-
-    promote: (secretId, token) =>
-      change('promote', (doc) => {
-        const secret = mustExist(doc, secretId, 'promote');
-        const version = secret.versions.find((v) => v.versionId === token);
-        if (!version) throw storeError(path, 'promote', `secret "${secretId}" has no version ${token}`);
-        if (!version.stages.includes(CURRENT)) {
-          const old = secret.versions.find((v) => v.stages.includes(CURRENT));
-          label(secret, CURRENT, token);
-          label(secret, PREVIOUS, old?.versionId);
-        }
-        version.stages = version.stages.filter((s) => s !== PENDING);
-      }),
-
+      change('putPending', (doc) => ops.putPending(doc.secrets, secretId, token, value)),
+    promote: (secretId, token) => change('promote', (doc) => ops.promote(doc.secrets, secretId, token)),
     abandonPending: (secretId, token) =>
-      change('abandonPending', (doc) => {
-        const version = mustExist(doc, secretId, 'abandonPending').versions.find((v) => v.versionId === token);
-        if (version) version.stages = version.stages.filter((s) => s !== PENDING);
-      }),
-
-    setTags: (secretId, tags) =>
-      change('setTags', (doc) => {
-        const secret = mustExist(doc, secretId, 'setTags');
-        secret.tags = { ...secret.tags, ...tags };
-      }),
+      change('abandonPending', (doc) => ops.abandonPending(doc.secrets, secretId, token)),
+    setTags: (secretId, tags) => change('setTags', (doc) => ops.setTags(doc.secrets, secretId, tags)),
   };
 }

@@ -1,7 +1,7 @@
-import type { TargetConfig } from '../config/types.js';
-import type { RestrictedPolicy, TwilioKeys, VerifyMethod } from '../core/ports.js';
-import { verifyMethodFor } from '../core/verify-method.js';
-import { RotationError } from '../errors.js';
+import type { RestrictedPolicy, TwilioKeys, VerifyMethod } from '../../core/ports.js';
+import { RotationError } from '../../errors.js';
+import type { ApiKeyTargetConfig } from './config.js';
+import { verifyMethodFor } from './verify-method.js';
 
 export interface ResolvedPolicy {
   /** What a new key gets; null for a Standard key. */
@@ -19,7 +19,7 @@ function drift(config: readonly string[], live: readonly string[]): string | und
 
 /** The policy a new key gets and how to prove a key of this target works. Read-only. */
 export async function resolvePolicy(
-  target: TargetConfig,
+  target: ApiKeyTargetConfig,
   keys: TwilioKeys,
   currentSid: string | undefined,
 ): Promise<ResolvedPolicy> {

@@ -3,9 +3,9 @@ import { runProbes } from './adapters/probes/index.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import type { RotatorConfig } from './config/types.js';
 import type { SecretStore } from './core/ports.js';
+import type { Runtime } from './core/runtime.js';
 import type { Logger } from './log.js';
 import { registerCredential } from './redact.js';
-import type { Runtime } from './engine/index.js';
 import { ConfigError } from './errors.js';
 
 export interface RuntimeOptions {
@@ -15,7 +15,7 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Wires the configured adapters into the engine's ports. Nothing connects until first use. */
+/** Wires the configured adapters into the ports of core/runtime.ts. Nothing connects until first use. */
 export function createRuntime(config: RotatorConfig, options: RuntimeOptions): Runtime {
   const env = options.env ?? process.env;
   const stores = new Map<string, SecretStore>();
@@ -77,7 +77,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
       );
     },
-    probe: (target, expectedSid) => runProbes(target.gate.probes, expectedSid, env),
+    probe: (target, expect, refPattern) => runProbes(target.gate.probes, expect, refPattern, env),
     now: options.now ?? Date.now,
     logger: options.logger,
     orphanGraceMs: config.orphanGraceMs,

@@ -1,19 +1,10 @@
-import type { ApiKeySecret } from './secret-shapes.js';
-import type { StoredSecret, TwilioKey } from './ports.js';
+import type { GateCheck, GateObservation, GateSettings } from '../../core/gate.js';
+import type { Outcome } from '../../core/outcome.js';
+import type { StoredSecret, TwilioKey } from '../../core/ports.js';
+import type { ResolvedPolicy } from './policy.js';
+import type { ApiKeySecret } from './shape.js';
 
-/** Annotations the rotator keeps as tags on the secret, so any run (or `status`) can read them. */
-export const TAG_CURRENT_SINCE = 'rotator:current-since';
-export const TAG_CONFIRMED = 'rotator:confirmed';
-export const TAG_LAST_ERROR = 'rotator:last-error';
-/**
- * "<from versionId> <to versionId>", written just before the rotator moves AWSCURRENT. The previous
- * key is retired only when AWSPREVIOUS and AWSCURRENT are exactly that pair: the rotator deletes the
- * old key of a promotion it performed itself, never one it found there.
- */
-export const TAG_PROMOTED = 'rotator:promoted';
-
-/** A Secrets Manager rotation whose AWSPENDING version stays empty this long is reported stuck. */
-export const PLACEHOLDER_STUCK_AFTER_MS = 3_600_000;
+/** What the API-key planner looks at and decides. Built by ./observe.ts, never by the planner. */
 
 export interface LabelledKey {
   versionId: string;
@@ -32,25 +23,11 @@ export interface UnreadableVersion {
   problem: string;
 }
 
-export interface ProbeResult {
-  url: string;
-  /** The key SID the consumer reports, when it answered. */
-  reported?: string;
-  ok: boolean;
-  problem?: string;
-}
-
-export interface GateObservation {
-  probes: ProbeResult[];
-  confirmed: boolean;
-}
-
-/** Everything one planning decision may look at. Built by the engine, never by the planner. */
 export interface Observation {
   nowMs: number;
   secretId: string;
   secret: StoredSecret | undefined;
-  /** Names this target's keys (core/rotation-id.ts); present once the secret exists. */
+  /** Names this target's keys (./naming.ts); present once the secret exists. */
   fingerprint?: string;
   current?: LabelledKey;
   pending?: LabelledKey;
@@ -80,10 +57,10 @@ export interface PlannerSettings {
   maxAgeMs: number;
   orphanGraceMs: number;
   force: boolean;
-  gate: { minOverlapMs: number; maxWaitMs: number; manualConfirm: boolean };
+  gate: GateSettings;
 }
 
-/** The next thing to do. Steps act; outcomes end the run for this target. */
+/** The next thing to do. Each is carried out by one function in ./steps.ts. */
 export type Step =
   | { kind: 'sweep-orphans'; keys: TwilioKey[] }
   | { kind: 'reserve-secret' }
@@ -94,22 +71,14 @@ export type Step =
   | { kind: 'promote'; versionId: string; keySid: string; fromVersionId: string }
   | { kind: 'verify-current'; versionId: string; keySid: string }
   | { kind: 'mark-current'; versionId: string }
-  | { kind: 'check-gate'; keySid: string }
   | { kind: 'retire-previous'; keySid: string; versionId: string };
 
-/**
- * - stuck: a person must act (the gate held past its maximum wait, a key was deleted outside the
- *   rotator, a Secrets Manager rotation never filled its version, the rotated key is an admin
- *   credential); nothing is changed until then.
- */
-export type Outcome =
-  | { kind: 'done'; currentKeySid: string; nextDueAtMs: number }
-  | { kind: 'waiting'; on: string[]; sinceMs: number; deadlineMs: number; previousKeySid: string }
-  | { kind: 'stuck'; on: string[]; sinceMs: number; previousKeySid?: string }
-  | { kind: 'busy'; reason: string };
-
-export type Decision = Step | Outcome;
-
-export function isOutcome(d: Decision): d is Outcome {
-  return d.kind === 'done' || d.kind === 'waiting' || d.kind === 'stuck' || d.kind === 'busy';
+/** What one run learns as it goes: keys it proved, and a current key that verification refused. */
+export interface RunFacts {
+  verified: Set<string>;
+  currentRefused?: { keySid: string; reason: string };
+  /** The policy new keys get and how keys are proven, resolved at most once per run. */
+  policy?: ResolvedPolicy;
 }
+
+export type Decision = Step | GateCheck | Outcome;

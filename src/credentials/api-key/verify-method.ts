@@ -1,4 +1,4 @@
-import type { RestrictedPolicy, VerifyMethod } from './ports.js';
+import type { RestrictedPolicy, VerifyMethod } from '../../core/ports.js';
 
 function grants(policy: RestrictedPolicy, permission: string): boolean {
   const wildcard = permission.replace(/\/[^/]+$/, '/*');

@@ -1,15 +1,10 @@
-import { isOwnKeyName, keyName, legacyKeyName, looksLikeRotatorKeyName, rotationId } from './rotation-id.js';
-import { DAY_MS, wholeDays } from './sids.js';
-import {
-  PLACEHOLDER_STUCK_AFTER_MS,
-  TAG_CURRENT_SINCE,
-  TAG_PROMOTED,
-  type Decision,
-  type LabelledKey,
-  type Observation,
-  type PlannerSettings,
-} from './state.js';
-import type { TwilioKey } from './ports.js';
+import { gateBlockers } from '../../core/gate.js';
+import { PLACEHOLDER_STUCK_AFTER_MS, parseStamp, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import type { TwilioKey } from '../../core/ports.js';
+import { rotationId } from '../../core/rotation-id.js';
+import { DAY_MS, wholeDays } from '../../core/sids.js';
+import { isOwnKeyName, keyName, legacyKeyName, looksLikeRotatorKeyName } from './naming.js';
+import type { Decision, LabelledKey, Observation, PlannerSettings } from './observation.js';
 
 /**
  * The rotation state machine as one pure function: observed state in, next step or outcome out.
@@ -54,7 +49,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   }
 
   const currentSid = current.key.apiKeySid;
-  const since = parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], current.versionId);
+  const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
   const retiring = retiringKey(obs, s);
   const currentLive = live.has(currentSid);
   if (!currentLive && retiring) {
@@ -65,7 +60,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
         `the current key ${currentSid} was deleted outside the rotator while the previous key ${retiring.key.apiKeySid} still serves; restore a working key in the secret, then rerun`,
       ],
       sinceMs: since ?? current.createdAtMs,
-      previousKeySid: retiring.key.apiKeySid,
+      kept: retiring.key.apiKeySid,
     };
   }
 
@@ -82,13 +77,17 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   // The old key is retired before anything new starts: at most two keys serve at any time.
   if (retiring && since !== undefined) {
     const gate = obs.gate;
-    if (!gate) return { kind: 'check-gate', keySid: retiring.key.apiKeySid };
-    const waitingOn = gateBlockers(obs, s, since, currentSid);
+    if (!gate) return { kind: 'check-gate', versionId: current.versionId, expect: currentSid };
+    const waitingOn = gateBlockers(gate, s.gate, {
+      nowMs: obs.nowMs,
+      sinceMs: since,
+      expect: currentSid,
+      target: s.target,
+    });
     if (waitingOn.length > 0) {
-      const previousKeySid = retiring.key.apiKeySid;
-      if (obs.nowMs - since >= s.gate.maxWaitMs)
-        return { kind: 'stuck', on: waitingOn, sinceMs: since, previousKeySid };
-      return { kind: 'waiting', on: waitingOn, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, previousKeySid };
+      const kept = retiring.key.apiKeySid;
+      if (obs.nowMs - since >= s.gate.maxWaitMs) return { kind: 'stuck', on: waitingOn, sinceMs: since, kept };
+      return { kind: 'waiting', on: waitingOn, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, kept };
     }
     if (!obs.verified.has(currentSid))
       return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
@@ -123,7 +122,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     const versionId = rotationId(obs.secretId, current.versionId, secret.allVersionIds);
     return { kind: 'start-rotation', versionId, friendlyName: keyName(s.prefix, fingerprint, versionId), reason };
   }
-  return { kind: 'done', currentKeySid: currentSid, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
+  return { kind: 'done', current: currentSid, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
 }
 
 function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): string | undefined {
@@ -163,14 +162,14 @@ export function orphanKeys(obs: Observation, s: PlannerSettings): TwilioKey[] {
 export function promotedByRotator(obs: Observation, s: PlannerSettings): boolean {
   const { current, previous, secret } = obs;
   if (!current || !previous || !secret) return false;
-  const recorded = secret.tags[TAG_PROMOTED]?.split(' ');
-  if (recorded?.length === 2) return recorded[0] === previous.versionId && recorded[1] === current.versionId;
+  const recorded = recordedPromotion(secret, previous.versionId, current.versionId);
+  if (recorded !== undefined) return recorded;
   // Before promotions were recorded (0.1.0), the current key's name was prefix + its version's id,
   // which proves this rotator made that version, and the current-since tag that it promoted it.
   const name = obs.keys.find((k) => k.sid === current.key.apiKeySid)?.friendlyName ?? null;
   return (
     name === legacyKeyName(s.prefix, current.versionId) &&
-    parseCurrentSince(secret.tags[TAG_CURRENT_SINCE], current.versionId) !== undefined
+    parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId) !== undefined
   );
 }
 
@@ -220,34 +219,4 @@ export function observationWarnings(obs: Observation, s: PlannerSettings): strin
     }
   }
   return out;
-}
-
-/** What the consumer gate is still waiting on; empty when the old key may go. */
-export function gateBlockers(obs: Observation, s: PlannerSettings, sinceMs: number, currentSid: string): string[] {
-  const on: string[] = [];
-  const elapsed = obs.nowMs - sinceMs;
-  if (elapsed < s.gate.minOverlapMs)
-    on.push(`minimum overlap: ${Math.ceil((s.gate.minOverlapMs - elapsed) / 1000)} s to go`);
-  for (const p of obs.gate?.probes ?? []) {
-    if (!p.ok)
-      on.push(
-        `probe ${p.url}: ${p.problem ?? (p.reported ? `reports ${p.reported}, not ${currentSid}` : 'no answer')}`,
-      );
-  }
-  if (s.gate.manualConfirm && !obs.gate?.confirmed)
-    on.push(`manual confirmation: run "twilio-key-rotator confirm ${s.target}"`);
-  return on;
-}
-
-/** The tag reads "<versionId> <ISO time>"; it only counts for the version that is current now. */
-export function parseCurrentSince(tag: string | undefined, versionId: string): number | undefined {
-  if (!tag) return undefined;
-  const [id, iso] = tag.split(' ');
-  if (id !== versionId || !iso) return undefined;
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-export function formatCurrentSince(versionId: string, atMs: number): string {
-  return `${versionId} ${new Date(atMs).toISOString()}`;
 }

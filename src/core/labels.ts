@@ -1,0 +1,67 @@
+import type { StoredSecret, StoredVersion } from './ports.js';
+
+/**
+ * Secrets Manager's staging labels, and the tags the rotator keeps on a secret so any run (or
+ * `status`) can read where a rotation stands. Every credential kind uses the same ones.
+ */
+
+export const CURRENT = 'AWSCURRENT';
+export const PENDING = 'AWSPENDING';
+export const PREVIOUS = 'AWSPREVIOUS';
+
+/** "<versionId> <ISO time>": when that version became current (the gate of an API key counts from it). */
+export const TAG_CURRENT_SINCE = 'rotator:current-since';
+/** "<versionId>": a person confirmed that every consumer uses that version. */
+export const TAG_CONFIRMED = 'rotator:confirmed';
+/** "<ISO time> <step>: <message>": the last failure, cleared once the target moves on. */
+export const TAG_LAST_ERROR = 'rotator:last-error';
+/**
+ * "<from versionId> <to versionId>", written just before the rotator moves AWSCURRENT. The previous
+ * credential is retired only when AWSPREVIOUS and AWSCURRENT are exactly that pair: the rotator
+ * deletes the old credential of a promotion it performed itself, never one it found there.
+ */
+export const TAG_PROMOTED = 'rotator:promoted';
+
+/** A Secrets Manager rotation whose AWSPENDING version stays empty this long is reported stuck. */
+export const PLACEHOLDER_STUCK_AFTER_MS = 3_600_000;
+
+export function labelled(secret: StoredSecret | undefined, stage: string): StoredVersion | undefined {
+  return secret?.versions.find((v) => v.stages.includes(stage));
+}
+
+/** A time stamp tag "<versionId> <ISO time>"; it counts only for the version named. */
+export function parseStamp(tag: string | undefined, versionId: string): number | undefined {
+  if (!tag) return undefined;
+  const [id, iso] = tag.split(' ');
+  if (id !== versionId || !iso) return undefined;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function formatStamp(versionId: string, atMs: number): string {
+  return `${versionId} ${new Date(atMs).toISOString()}`;
+}
+
+export function formatPromotion(fromVersionId: string, toVersionId: string): string {
+  return `${fromVersionId} ${toVersionId}`;
+}
+
+/** True when the secret's tags record the rotator moving AWSCURRENT from `from` to `to`. */
+export function recordedPromotion(secret: StoredSecret, from: string, to: string): boolean | undefined {
+  const recorded = secret.tags[TAG_PROMOTED]?.split(' ');
+  if (recorded?.length !== 2) return undefined;
+  return recorded[0] === from && recorded[1] === to;
+}
+
+/**
+ * A version Secrets Manager labelled AWSPENDING before its rotation function stored anything: its
+ * own rotation is under way. A binary version is not a placeholder; it is unreadable.
+ */
+export function placeholderOf(
+  secret: StoredSecret | undefined,
+): { versionId: string; createdAtMs: number } | undefined {
+  const v = secret?.versions.find(
+    (x) => x.stages.includes(PENDING) && x.value === undefined && !x.binary && !x.stages.includes(CURRENT),
+  );
+  return v ? { versionId: v.versionId, createdAtMs: v.createdAtMs } : undefined;
+}

@@ -1,0 +1,49 @@
+/**
+ * What a run of one target ends in. Outcomes come from a planner (nothing more to do in this run);
+ * the other results from the engine. Credentials are named by a reference that is never secret: a
+ * key SID, or a token's fingerprint.
+ *
+ * - stuck: a person must act (the gate held past its maximum wait, a credential was changed outside
+ *   the rotator, a Secrets Manager rotation never filled its version, an admin credential sits where a
+ *   rotated one should); nothing is changed until then.
+ */
+export type Outcome =
+  | { kind: 'done'; current: string; nextDueAtMs: number }
+  | { kind: 'waiting'; on: string[]; sinceMs: number; deadlineMs: number; kept: string }
+  | { kind: 'stuck'; on: string[]; sinceMs: number; kept?: string }
+  | { kind: 'busy'; reason: string };
+
+export function isOutcome(d: { kind: string }): d is Outcome {
+  return d.kind === 'done' || d.kind === 'waiting' || d.kind === 'stuck' || d.kind === 'busy';
+}
+
+export interface StepRecord {
+  step: string;
+  /** What the step did. */
+  detail: string;
+  /** What the step was meant to do, in the words a dry run prints. */
+  plan: string;
+}
+
+/** How a step ended a run early. */
+export type Ending = { kind: 'failed'; step: string; error: string } | { kind: 'lost-race'; detail: string };
+
+interface Base {
+  target: string;
+  /** The credential kind of the target. */
+  credential: string;
+  steps: StepRecord[];
+}
+
+export type TargetResult = Base &
+  (
+    | Outcome
+    | Ending
+    | { kind: 'deferred'; detail: string }
+    | { kind: 'planned'; plan: string[]; checks: string[]; warnings: string[] }
+  );
+
+/** 1 when a person needs to look: a failed step or a target that is stuck. */
+export function exitCodeFor(results: readonly TargetResult[]): 0 | 1 {
+  return results.some((r) => r.kind === 'failed' || r.kind === 'stuck') ? 1 : 0;
+}

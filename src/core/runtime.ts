@@ -1,0 +1,40 @@
+import type { SecretLocation, StoreName, TargetConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { KeyVerifier, ProbeResult, SecretStore, TwilioKeys } from './ports.js';
+import type { AdminCredential } from './secret-values.js';
+
+/**
+ * Everything a run needs from the outside world, built once per run by the entry point (src/wiring.ts)
+ * or, for the dry run, by engine/dry-run.ts over in-memory fakes. Credential kinds reach Twilio, the
+ * stores and the consumers only through this.
+ */
+export interface Runtime {
+  store(name: StoreName): SecretStore;
+  /** Key management on the target's account, with the admin credential. */
+  keys(admin: AdminCredential, target: TargetConfig): TwilioKeys;
+  /** Proves a key works, using only the key. */
+  verifier(target: TargetConfig): KeyVerifier;
+  /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
+  probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
+  now(): number;
+  logger: Logger;
+  orphanGraceMs: number;
+}
+
+export interface RunOptions {
+  dryRun?: boolean;
+  force?: boolean;
+  /** No new step starts after this instant (epoch ms); the next run resumes. */
+  stopStartingAtMs?: number;
+}
+
+/**
+ * What one run shares across its targets: each admin secret is read once, and the key SIDs of every
+ * admin credential the configuration names are known before any key is deleted. A new scope per run,
+ * so a credential rotated between runs is read afresh.
+ */
+export interface RunScope {
+  admin(location: SecretLocation, target: string): Promise<AdminCredential>;
+  /** Key SIDs of every admin credential in the configuration that could be read. */
+  protectedSids(): Promise<ReadonlySet<string>>;
+}

@@ -1,0 +1,138 @@
+import * as z from 'zod/mini';
+import { convertBase, httpUrl, targetBaseShape, text, type KindConfig } from '../../config/common.js';
+import type { TargetBase } from '../../config/types.js';
+import type { ConfigIssue } from '../../errors.js';
+import { verifyMethodFor } from './verify-method.js';
+
+/** `/twilio/<product>/<resource>/<action>`; nested resources use dots. */
+export const PERMISSION = /^\/twilio\/[a-z0-9-]+\/[a-z0-9.-]+\/(read|list|create|update|delete|\*)$/;
+/** Key names are prefix + 8-hex fingerprint + 24-hex rotation id, and Twilio allows 64 characters. */
+export const MAX_PREFIX_LENGTH = 32;
+
+export type PolicyConfig = { mode: 'inherit' } | { mode: 'explicit'; allow: string[] };
+
+export interface ApiKeyTargetConfig extends TargetBase {
+  kind: 'api-key';
+  keyType: 'standard' | 'restricted';
+  /** Present exactly when keyType is "restricted". */
+  policy?: PolicyConfig;
+  friendlyNamePrefix: string;
+  validationUrl?: string;
+}
+
+const policy = z.union(
+  [
+    z.literal('inherit'),
+    z.strictObject({
+      allow: z
+        .array(
+          text(
+            PERMISSION,
+            'must look like /twilio/<product>/<resource>/<action>, e.g. /twilio/messaging/messages/list',
+          ),
+        )
+        .check(
+          z.minLength(1, 'must list at least one permission'),
+          z.maxLength(100, 'Twilio allows at most 100 permissions per key'),
+        ),
+    }),
+  ],
+  { error: 'must be "inherit" or {allow: [permissions…]}' },
+);
+
+const schema = z.strictObject({
+  ...targetBaseShape,
+  kind: z.literal('api-key'),
+  keyType: z.enum(['standard', 'restricted'], { error: 'must be "standard" or "restricted"' }),
+  policy: z.optional(policy),
+  friendlyNamePrefix: z
+    .string({ error: 'must be a string' })
+    .check(
+      z.minLength(1, 'must not be empty: it is how the rotator recognises keys it made'),
+      z.maxLength(
+        MAX_PREFIX_LENGTH,
+        `must be at most ${MAX_PREFIX_LENGTH} characters, so prefix + 32 characters fits Twilio's 64`,
+      ),
+      z.regex(/^[A-Za-z0-9_.:-]*$/, 'may hold only letters, digits, "_", ".", ":" and "-"'),
+    ),
+  validationUrl: z.optional(httpUrl),
+});
+type Raw = z.infer<typeof schema>;
+
+function checkPolicy(t: Raw, at: (f: string) => string, issues: ConfigIssue[]): void {
+  if (t.keyType === 'standard') {
+    if (t.policy !== undefined)
+      issues.push({ path: at('policy'), message: 'is only for keyType "restricted"; remove it or change keyType' });
+    return;
+  }
+  if (t.policy === undefined) {
+    issues.push({
+      path: at('policy'),
+      message: 'is required for keyType "restricted": "inherit" or {allow: [permissions…]}',
+    });
+    return;
+  }
+  if (t.region !== undefined && t.region !== 'us1')
+    issues.push({
+      path: at('region'),
+      message: 'Restricted keys exist only in us1; use keyType "standard" or drop region',
+    });
+  if (
+    t.policy !== 'inherit' &&
+    t.validationUrl === undefined &&
+    verifyMethodFor({ allow: t.policy.allow }) === undefined
+  ) {
+    issues.push({
+      path: at('validationUrl'),
+      message:
+        'is required: the policy grants neither /twilio/numbers/incoming-phone-numbers/list, /twilio/messaging/messages/list nor /twilio/iam/api-keys/read, so the rotator cannot prove a new key works without a URL the key may GET',
+    });
+  }
+}
+
+export const apiKeyConfig: KindConfig<Raw, ApiKeyTargetConfig> = {
+  schema,
+  secretMayBeAdmin: false,
+  convert: (t) => ({
+    ...convertBase(t, 'api-key'),
+    keyType: t.keyType,
+    ...(t.policy !== undefined
+      ? {
+          policy:
+            t.policy === 'inherit'
+              ? { mode: 'inherit' as const }
+              : { mode: 'explicit' as const, allow: [...t.policy.allow] },
+        }
+      : {}),
+    friendlyNamePrefix: t.friendlyNamePrefix,
+    ...(t.validationUrl !== undefined ? { validationUrl: t.validationUrl } : {}),
+  }),
+  check(t, at, issues) {
+    checkPolicy(t, at, issues);
+    if (t.validationUrl !== undefined && !/^https:\/\/[a-z0-9.-]+\.twilio\.com\//.test(t.validationUrl)) {
+      issues.push({
+        path: at('validationUrl'),
+        message: 'must be an https://….twilio.com/ URL: the new key is sent to it as credentials',
+      });
+    }
+  },
+  // Within one file, overlapping prefixes on one account are surely a mistake; across files the
+  // owner fingerprint in every key name keeps deployments apart.
+  checkAll(targets, issues) {
+    targets.forEach(({ index: i, t: a }) =>
+      targets.forEach(({ index: j, t: b }) => {
+        if (
+          i < j &&
+          a.accountSid.toUpperCase() === b.accountSid.toUpperCase() &&
+          (a.friendlyNamePrefix.startsWith(b.friendlyNamePrefix) ||
+            b.friendlyNamePrefix.startsWith(a.friendlyNamePrefix))
+        ) {
+          issues.push({
+            path: `targets.${j}.friendlyNamePrefix`,
+            message: `overlaps target "${a.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's`,
+          });
+        }
+      }),
+    );
+  },
+};

@@ -1,0 +1,35 @@
+import type { ApiKeyTargetConfig } from './config.js';
+import type { Observation, Step } from './observation.js';
+
+/** How a key is proven, in words; the exact GET depends on the live policy for `inherit`. */
+function howToVerify(target: ApiKeyTargetConfig): string {
+  if (target.validationUrl) return `GET ${target.validationUrl} with the key`;
+  if (target.keyType === 'standard') return 'GET IncomingPhoneNumbers (PageSize=1) with the key';
+  return 'one GET its policy allows (IncomingPhoneNumbers or Messages list, or its own key), with the key';
+}
+
+/** One step in words, as the dry run prints it and `status` says what the next run will do. */
+export function describeStep(d: Step, obs: Observation, target: ApiKeyTargetConfig): string {
+  switch (d.kind) {
+    case 'sweep-orphans':
+      return `revoke ${d.keys.map((k) => k.sid).join(', ')}: made for this target by this rotator, referenced by no version of the secret (a crashed or lost run)`;
+    case 'reserve-secret':
+      return `create the secret "${obs.secretId}" without a value, because it does not exist (its new keys are named after it)`;
+    case 'create-secret':
+      return `create key "${d.friendlyName}" and store it as AWSCURRENT (version ${d.versionId}), because the secret has no current version`;
+    case 'start-rotation':
+      return `create key "${d.friendlyName}" and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}`;
+    case 'drop-dead-pending':
+      return `drop AWSPENDING from version ${d.versionId}: its key ${d.keySid} no longer exists`;
+    case 'verify-pending':
+      return `verify the pending key ${d.keySid}: ${howToVerify(target)}`;
+    case 'promote':
+      return `promote version ${d.versionId} to AWSCURRENT; ${obs.current?.key.apiKeySid ?? 'the old key'} becomes AWSPREVIOUS`;
+    case 'verify-current':
+      return `verify the current key ${d.keySid}: ${howToVerify(target)}`;
+    case 'mark-current':
+      return `tag the secret: version ${d.versionId} current since now (the consumer gate counts from here)`;
+    case 'retire-previous':
+      return `delete the previous key ${d.keySid} on Twilio: the consumer gate has passed`;
+  }
+}

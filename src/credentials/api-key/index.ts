@@ -1,0 +1,128 @@
+import { CURRENT, labelled } from '../../core/labels.js';
+import { KEY_SID } from '../../core/sids.js';
+import { SecretShapeError } from '../../errors.js';
+
+import type { KindModule } from '../kind.js';
+import type { ApiKeyTargetConfig } from './config.js';
+import { describeStep } from './describe.js';
+import { observe, type ApiKeySession } from './observe.js';
+import type { Observation, PlannerSettings, RunFacts, Step } from './observation.js';
+import { observationWarnings, plan } from './plan.js';
+import { resolvePolicy } from './policy.js';
+import { rotationStep } from './protocol.js';
+import { parseApiKeySecret } from './shape.js';
+import { act } from './steps.js';
+import { describeVerifyMethod } from './verify-method.js';
+
+/**
+ * API keys (Standard or Restricted) through Twilio's IAM v1 Keys API: create a key, store it as
+ * AWSPENDING, verify it, make it current, wait for the consumer gate, delete the old key.
+ * The state machine is ./plan.ts; docs/rotation-flow.md walks through it.
+ */
+export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, Step, PlannerSettings, RunFacts> = {
+  refPattern: KEY_SID,
+
+  async open(target, runtime, scope) {
+    const admin = await scope.admin(target.admin, target.name);
+    const protectedSids = new Set(await scope.protectedSids());
+    if (KEY_SID.test(admin.username)) protectedSids.add(admin.username);
+    return {
+      target,
+      store: runtime.store(target.secret.store),
+      keys: runtime.keys(admin, target),
+      admin,
+      protectedSids,
+    };
+  },
+
+  settings: (target, runtime, options) => ({
+    prefix: target.friendlyNamePrefix,
+    target: target.name,
+    maxAgeMs: target.maxAgeMs,
+    orphanGraceMs: runtime.orphanGraceMs,
+    force: options.force ?? false,
+    gate: {
+      minOverlapMs: target.gate.minOverlapMs,
+      maxWaitMs: target.gate.maxWaitMs,
+      manualConfirm: target.gate.manualConfirm,
+    },
+  }),
+
+  newFacts: () => ({ verified: new Set() }),
+  observe,
+  plan,
+  act,
+  describe: (step, obs, session) => describeStep(step, obs, session.target),
+  warnings: observationWarnings,
+
+  summary(obs, target) {
+    const current = obs.current;
+    if (!current) return { gone: false };
+    return {
+      ref: current.key.apiKeySid,
+      versionId: current.versionId,
+      createdAtMs: current.createdAtMs,
+      nextDueAtMs: current.createdAtMs + target.maxAgeMs,
+      gone: !obs.keys.some((k) => k.sid === current.key.apiKeySid),
+    };
+  },
+
+  async preflight(session, obs, runtime) {
+    const { target } = session;
+    const checks = [
+      `admin credential (${session.admin.kind}, ${session.admin.username}) can list keys on ${target.accountSid}: ${obs.keys.length} key(s)`,
+      obs.current
+        ? `secret "${obs.secretId}" is readable: AWSCURRENT is version ${obs.current.versionId}, key ${obs.current.key.apiKeySid}`
+        : obs.secret
+          ? `secret "${obs.secretId}" exists without a current version; the first run fills it`
+          : `secret "${obs.secretId}" does not exist yet; the first run creates it`,
+    ];
+    const resolved = await resolvePolicy(target, session.keys, obs.current?.key.apiKeySid);
+    const warnings = [...resolved.warnings];
+    checks.push(
+      resolved.policy
+        ? `new keys are Restricted with ${resolved.policy.allow.length} permission(s)`
+        : 'new keys are Standard',
+    );
+    if (obs.current) {
+      const v = await runtime
+        .verifier(target)
+        .verify(
+          { accountSid: target.accountSid, sid: obs.current.key.apiKeySid, secret: obs.current.key.apiKeySecret },
+          resolved.verifyMethod,
+        );
+      const sid = obs.current.key.apiKeySid;
+      checks.push(
+        v.ok
+          ? `current key ${sid} authenticates (${describeVerifyMethod(resolved.verifyMethod)})`
+          : `current key ${sid} does NOT authenticate: ${v.reason}${v.hint ? `. ${v.hint}` : ''}`,
+      );
+      if (!v.ok) warnings.push(`the current key does not authenticate (${v.reason})`);
+    }
+    return { checks, warnings };
+  },
+
+  describeValue(value, source, target) {
+    const key = parseApiKeySecret(source, value);
+    if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
+      throw new SecretShapeError(
+        source,
+        'accountSid',
+        `is ${key.accountSid}, but target "${target.name}" rotates keys of ${target.accountSid}`,
+      );
+    }
+    return `API key ${key.apiKeySid} for target "${target.name}"`;
+  },
+
+  confirmable(secret) {
+    const current = labelled(secret, CURRENT)!;
+    const { apiKeySid } = parseApiKeySecret(
+      { secretId: secret.secretId, versionId: current.versionId, stage: CURRENT },
+      current.value,
+      current.binary,
+    );
+    return { versionId: current.versionId, ref: apiKeySid };
+  },
+
+  rotationStep,
+};

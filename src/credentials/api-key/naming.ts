@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { rotationIdForToken } from '../../core/rotation-id.js';
+
+/**
+ * Which target a key belongs to, in 8 hex characters: a hash of the account and the identity of the
+ * secret the key is stored in (its ARN on Secrets Manager, its own id in the file store). Two
+ * configurations that share a prefix on one account, even with secrets of the same name in two
+ * stores, name their keys differently, so neither can mistake the other's keys for its own.
+ */
+export function ownerFingerprint(accountSid: string, secretIdentity: string): string {
+  return createHash('sha256')
+    .update(`twilio-key-rotator owner\n${accountSid.toUpperCase()}\n${secretIdentity}`)
+    .digest('hex')
+    .slice(0, 8);
+}
+
+/** prefix + 8-hex owner fingerprint + the first 24 hex of the rotation id: prefix + 32 ≤ 64 characters. */
+export function keyName(prefix: string, fingerprint: string, id: string): string {
+  return `${prefix}${fingerprint}${id.slice(0, 24)}`;
+}
+
+const OWN_SUFFIX = /^[0-9a-f]{24}$/;
+const ROTATOR_SUFFIX = /^[0-9a-f]{32}$/;
+
+/** True for a key this target's rotator created: its name carries this target's fingerprint. */
+export function isOwnKeyName(friendlyName: string | null, prefix: string, fingerprint: string): boolean {
+  const head = prefix + fingerprint;
+  return friendlyName !== null && friendlyName.startsWith(head) && OWN_SUFFIX.test(friendlyName.slice(head.length));
+}
+
+/**
+ * True for any name of the rotator's shape on this prefix: this target's keys, another target's that
+ * shares the prefix, and keys named before fingerprints existed (prefix + rotation id). Only
+ * `isOwnKeyName` proves ownership; these others are reported, never deleted.
+ */
+export function looksLikeRotatorKeyName(friendlyName: string | null, prefix: string): boolean {
+  return (
+    friendlyName !== null && friendlyName.startsWith(prefix) && ROTATOR_SUFFIX.test(friendlyName.slice(prefix.length))
+  );
+}
+
+/** How keys were named before fingerprints (≤ 0.1.0): prefix + the id of the version that stores them. */
+export function legacyKeyName(prefix: string, versionId: string): string {
+  return prefix + rotationIdForToken(versionId);
+}

@@ -1,0 +1,86 @@
+import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS } from '../../core/labels.js';
+import { UNKNOWN_IDENTITY, type StoredSecret, type TwilioKeys } from '../../core/ports.js';
+import type { Runtime } from '../../core/runtime.js';
+import { keySidsIn, type AdminCredential } from '../../core/secret-values.js';
+import { SecretShapeError } from '../../errors.js';
+import type { Session } from '../kind.js';
+import type { ApiKeyTargetConfig } from './config.js';
+import { ownerFingerprint } from './naming.js';
+import type { LabelledKey, Observation, RunFacts, UnreadableVersion } from './observation.js';
+import { parseApiKeySecret } from './shape.js';
+
+/** An API-key target's run: its store, key management with the admin credential, what not to delete. */
+export interface ApiKeySession extends Session<ApiKeyTargetConfig> {
+  keys: TwilioKeys;
+  admin: AdminCredential;
+  /** Key SIDs of every admin credential in the configuration, this target's own included. */
+  protectedSids: ReadonlySet<string>;
+}
+
+/** The key in one labelled version; throws SecretShapeError naming secret, stage, version and field. */
+function labelledKey(secret: StoredSecret, stage: string, target: ApiKeyTargetConfig): LabelledKey | undefined {
+  const version = labelled(secret, stage);
+  if (!version) return undefined;
+  const source = { secretId: secret.secretId, versionId: version.versionId, stage };
+  const { document, ...key } = parseApiKeySecret(source, version.value, version.binary);
+  if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
+    throw new SecretShapeError(
+      source,
+      'accountSid',
+      `is ${key.accountSid}, but target "${target.name}" rotates keys of ${target.accountSid}; fix the target's accountSid or the secret`,
+    );
+  }
+  return { versionId: version.versionId, createdAtMs: version.createdAtMs, key, document };
+}
+
+/**
+ * One look at the world: the secret's labelled versions and the account's complete key list.
+ * An unreadable AWSCURRENT or AWSPENDING stops the run (nothing can be decided safely); an unreadable
+ * AWSPREVIOUS is recorded, and whatever key it may hold is treated as in use.
+ */
+export async function observe(session: ApiKeySession, runtime: Runtime, facts: RunFacts): Promise<Observation> {
+  const { target, store } = session;
+  const secret = await store.read(target.secret.secretId);
+  const keys = await session.keys.list();
+  const obs: Observation = {
+    nowMs: runtime.now(),
+    secretId: target.secret.secretId,
+    secret,
+    keys,
+    verified: facts.verified,
+    protectedSids: session.protectedSids,
+    unreadable: [],
+    ...(facts.currentRefused !== undefined ? { currentRefused: facts.currentRefused } : {}),
+  };
+  if (!secret) return obs;
+  // A secret the dry run only imagines has no ARN yet, so its keys' names cannot be known either.
+  obs.fingerprint =
+    secret.identity === UNKNOWN_IDENTITY ? '????????' : ownerFingerprint(target.accountSid, secret.identity);
+  const current = labelledKey(secret, CURRENT, target);
+  if (current) obs.current = current;
+
+  const unreadable: UnreadableVersion[] = [];
+  try {
+    const previous = labelledKey(secret, PREVIOUS, target);
+    if (previous) obs.previous = previous;
+  } catch (err) {
+    if (!(err instanceof SecretShapeError)) throw err;
+    const version = labelled(secret, PREVIOUS)!;
+    unreadable.push({
+      stage: PREVIOUS,
+      versionId: version.versionId,
+      sids: keySidsIn(version.value),
+      problem: `${err.field} ${err.problem}`,
+    });
+  }
+  obs.unreadable = unreadable;
+
+  const placeholder = placeholderOf(secret);
+  if (placeholder) {
+    obs.pendingPlaceholder = placeholder;
+    return obs;
+  }
+  const pending = labelledKey(secret, PENDING, target);
+  if (pending && pending.versionId !== current?.versionId) obs.pending = pending;
+  return obs;
+}

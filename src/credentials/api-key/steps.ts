@@ -1,0 +1,235 @@
+import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../core/labels.js';
+import type { PutResult, VerifyResult } from '../../core/ports.js';
+import type { Runtime } from '../../core/runtime.js';
+import { RotationError } from '../../errors.js';
+import type { ActResult } from '../kind.js';
+import { isOwnKeyName } from './naming.js';
+import type { ApiKeySession } from './observe.js';
+import type { LabelledKey, Observation, PlannerSettings, RunFacts, Step } from './observation.js';
+import { retiringKey } from './plan.js';
+import { newKeyWouldDiffer, resolvePolicy, type ResolvedPolicy } from './policy.js';
+import { nextApiKeyValue } from './shape.js';
+
+/**
+ * Each step of the API-key flow as one function. The scheduled run, the CLI and the dry run reach
+ * them through `act`; Secrets Manager's rotation protocol (./protocol.ts) calls the same functions.
+ * Each comment says what the step leaves behind.
+ */
+
+/** The policy a new key gets and how to prove a key works; resolved once per run, its warnings logged. */
+export async function policyFor(
+  session: ApiKeySession,
+  runtime: Runtime,
+  obs: Observation,
+  facts: RunFacts,
+): Promise<ResolvedPolicy> {
+  if (!facts.policy) {
+    facts.policy = await resolvePolicy(session.target, session.keys, obs.current?.key.apiKeySid);
+    for (const warning of facts.policy.warnings)
+      runtime.logger.warn(warning, { target: session.target.name, step: 'resolve-policy' });
+  }
+  return facts.policy;
+}
+
+/**
+ * The only way a key is deleted. Refuses an admin credential and anything the secret still labels
+ * current or pending, whatever the caller believed.
+ * Leaves: the key gone on Twilio (a 404 counts as gone).
+ */
+export async function deleteKey(session: ApiKeySession, obs: Observation, sid: string): Promise<string> {
+  if (session.protectedSids.has(sid)) return 'kept: it is an admin credential';
+  if (sid === obs.current?.key.apiKeySid || sid === obs.pending?.key.apiKeySid) return 'kept: the secret still uses it';
+  return session.keys.remove(sid);
+}
+
+/**
+ * Creates a key named `friendlyName` with the configured policy and stores it under `token`: as
+ * AWSCURRENT for the first key of a secret, as AWSPENDING for a rotation. Twilio shows the secret once,
+ * so it is stored before anything else can fail. When another rotator stored this token first, the
+ * key made here is revoked.
+ * Leaves: a key on Twilio and a version holding it, or (lost race) neither.
+ */
+export async function createAndStoreKey(
+  session: ApiKeySession,
+  runtime: Runtime,
+  obs: Observation,
+  facts: RunFacts,
+  request: { token: string; friendlyName: string; as: 'current' | 'pending' },
+): Promise<{ sid: string; put: PutResult; removed?: string }> {
+  const { target, store, keys } = session;
+  const { policy } = await policyFor(session, runtime, obs, facts);
+  const created = await keys.create({ friendlyName: request.friendlyName, ...(policy ? { policy } : {}) });
+  const value = nextApiKeyValue(obs.current?.document, {
+    accountSid: target.accountSid,
+    apiKeySid: created.sid,
+    apiKeySecret: created.secret,
+    ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+  });
+  const secretId = target.secret.secretId;
+  const put =
+    request.as === 'current'
+      ? await store.create(secretId, request.token, value)
+      : await store.putPending(secretId, request.token, value);
+  if (put !== 'token-conflict') return { sid: created.sid, put };
+  return { sid: created.sid, put, removed: await keys.remove(created.sid) };
+}
+
+/** Proves `version`'s key works, with the key itself. Leaves: nothing (a GET). */
+export async function verifyKey(
+  session: ApiKeySession,
+  runtime: Runtime,
+  obs: Observation,
+  facts: RunFacts,
+  version: LabelledKey,
+): Promise<VerifyResult> {
+  const { verifyMethod } = await policyFor(session, runtime, obs, facts);
+  const result = await runtime
+    .verifier(session.target)
+    .verify(
+      { accountSid: session.target.accountSid, sid: version.key.apiKeySid, secret: version.key.apiKeySecret },
+      verifyMethod,
+    );
+  if (result.ok) facts.verified.add(version.key.apiKeySid);
+  return result;
+}
+
+/**
+ * A pending key that was refused never becomes current: AWSPENDING comes off its version, and the key
+ * is deleted when its name proves it is this target's.
+ * Leaves: the version deprecated, the key gone (or left, and said so).
+ */
+export async function withdrawPending(
+  session: ApiKeySession,
+  obs: Observation,
+  versionId: string,
+  keySid: string,
+  prefix: string,
+): Promise<string> {
+  await session.store.abandonPending(session.target.secret.secretId, versionId);
+  const ours = obs.keys.some((k) => k.sid === keySid && isOwnKeyName(k.friendlyName, prefix, obs.fingerprint ?? ''));
+  // AWSPENDING was just taken off it: the observation's pending no longer holds it.
+  return ours
+    ? deleteKey(session, { ...obs, pending: undefined }, keySid)
+    : 'left alone: not provably made for this target';
+}
+
+/**
+ * Records the promotion, then moves AWSCURRENT from `from` to `to` (AWSPREVIOUS follows, AWSPENDING
+ * comes off). The record comes first: the previous key is retired later only after a promotion it names.
+ * Leaves: `to` current, `from` previous, the rotator:promoted tag naming both.
+ */
+export async function promoteVersion(session: ApiKeySession, from: string, to: string): Promise<void> {
+  const secretId = session.target.secret.secretId;
+  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, to) });
+  await session.store.promote(secretId, to);
+}
+
+/** Leaves: rotator:current-since naming `versionId` and now; the consumer gate counts from it. */
+export async function markCurrent(session: ApiKeySession, runtime: Runtime, versionId: string): Promise<void> {
+  await session.store.setTags(session.target.secret.secretId, {
+    [TAG_CURRENT_SINCE]: formatStamp(versionId, runtime.now()),
+  });
+}
+
+/** Carries out one step of the reconcile. */
+export async function act(
+  step: Step,
+  obs: Observation,
+  session: ApiKeySession,
+  runtime: Runtime,
+  facts: RunFacts,
+  settings: PlannerSettings,
+): Promise<ActResult> {
+  const { target, store } = session;
+  switch (step.kind) {
+    case 'sweep-orphans': {
+      const outcomes = [];
+      for (const key of step.keys) outcomes.push(`${key.sid} (${await deleteKey(session, obs, key.sid)})`);
+      return {
+        detail: `revoked ${step.keys.length} orphan key(s) this rotator made for this target but never published: ${outcomes.join(', ')}`,
+      };
+    }
+    case 'reserve-secret':
+      await store.reserve(target.secret.secretId);
+      return { detail: `created secret "${target.secret.secretId}" without a value; its first key is named after it` };
+    case 'create-secret':
+    case 'start-rotation': {
+      const as = step.kind === 'create-secret' ? 'current' : 'pending';
+      const made = await createAndStoreKey(session, runtime, obs, facts, {
+        token: step.versionId,
+        friendlyName: step.friendlyName,
+        as,
+      });
+      if (made.put === 'token-conflict') {
+        return {
+          detail: `another rotator stored rotation ${step.versionId} first; revoked our key ${made.sid} (${made.removed})`,
+          end: { kind: 'lost-race', detail: `another rotator is handling rotation ${step.versionId}` },
+        };
+      }
+      const why = step.kind === 'start-rotation' ? ` because ${step.reason}` : '';
+      return {
+        detail: `created key ${made.sid} "${step.friendlyName}"${why}; stored it as AWS${as.toUpperCase()} (version ${step.versionId})`,
+        startedRotation: step.kind === 'start-rotation',
+      };
+    }
+    case 'drop-dead-pending':
+      await store.abandonPending(target.secret.secretId, step.versionId);
+      return {
+        detail: `pending version ${step.versionId} names key ${step.keySid}, which no longer exists on Twilio; dropped the AWSPENDING label`,
+      };
+    case 'verify-pending':
+    case 'verify-current': {
+      const version = step.kind === 'verify-pending' ? obs.pending! : obs.current!;
+      const result = await verifyKey(session, runtime, obs, facts, version);
+      if (result.ok) return { detail: `key ${version.key.apiKeySid} authenticates against Twilio` };
+      const refused = `${result.reason}${result.hint ? `. ${result.hint}` : ''}`;
+      if (step.kind === 'verify-pending' && result.definitive) {
+        const removed = await withdrawPending(session, obs, step.versionId, step.keySid, settings.prefix);
+        return {
+          detail: `new key ${step.keySid} failed verification (${refused}); dropped AWSPENDING and revoked it (${removed})`,
+          end: {
+            kind: 'failed',
+            step: step.kind,
+            error: `new key ${step.keySid} failed verification (${refused}); it was revoked and the current key keeps serving`,
+          },
+        };
+      }
+      const unproven = obs.secret?.tags[TAG_CURRENT_SINCE]?.split(' ')[0] !== version.versionId;
+      if (step.kind === 'verify-current' && result.definitive && unproven && !retiringKey(obs, settings)) {
+        // A current key that never proved itself. A key made from the configuration replaces it when
+        // it would get other permissions; otherwise it would be refused too, and the config must change.
+        if (
+          await newKeyWouldDiffer(session.keys, version.key.apiKeySid, await policyFor(session, runtime, obs, facts))
+        ) {
+          facts.currentRefused = { keySid: version.key.apiKeySid, reason: result.reason };
+          return {
+            detail: `current key ${version.key.apiKeySid} is refused (${refused}); a key with the configured policy replaces it`,
+          };
+        }
+      }
+      const why = result.definitive ? 'the key was refused' : 'Twilio could not be asked; the next run retries';
+      return {
+        detail: `could not verify key ${version.key.apiKeySid}: ${refused}`,
+        end: {
+          kind: 'failed',
+          step: step.kind,
+          error: `key ${version.key.apiKeySid} did not verify (${refused}): ${why}; nothing was deleted`,
+        },
+      };
+    }
+    case 'promote':
+      await promoteVersion(session, step.fromVersionId, step.versionId);
+      return {
+        detail: `promoted version ${step.versionId} (key ${step.keySid}) to AWSCURRENT; the old current is AWSPREVIOUS`,
+      };
+    case 'mark-current':
+      await markCurrent(session, runtime, step.versionId);
+      return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
+    case 'retire-previous': {
+      const removed = await deleteKey(session, obs, step.keySid);
+      return { detail: `consumer gate passed; deleted the previous key ${step.keySid} on Twilio (${removed})` };
+    }
+    default:
+      throw new RotationError(target.name, (step as { kind: string }).kind, 'unknown step; this is a bug');
+  }
+}

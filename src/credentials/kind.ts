@@ -1,0 +1,97 @@
+import type { TargetConfig } from '../config/types.js';
+import type { GateCheck, GateObservation } from '../core/gate.js';
+import type { Ending, Outcome } from '../core/outcome.js';
+import type { SecretStore, StoredSecret } from '../core/ports.js';
+import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
+import type { ValueSource } from '../errors.js';
+
+/**
+ * The seam between the engine and a credential kind. A kind is one folder (its secret shape, config,
+ * pure planner, step actions, dry-run words, Secrets Manager protocol) and one entry in the registry
+ * (./index.ts). The engine runs the same loop for every kind:
+ *
+ *   open ─▶ observe ─▶ plan ─┬─ outcome ─▶ end of this target's run
+ *              ▲             ├─ check-gate ─▶ the engine asks probes and reads confirmation ─▶ plan
+ *              └── act ◀─────┴─ step
+ *
+ * `act` carries out one step and returns; the engine observes again. A rerun after a crash starts at
+ * `observe` like any run. The dry run is this same loop over in-memory fakes (engine/dry-run.ts).
+ */
+
+/** What every kind's session holds; a kind adds its own clients. */
+export interface Session<T extends TargetConfig = TargetConfig> {
+  target: T;
+  store: SecretStore;
+}
+
+/** What every kind's observation holds, so the engine can evaluate the gate and report tags. */
+export interface ObservationBase {
+  nowMs: number;
+  secret: StoredSecret | undefined;
+  gate?: GateObservation;
+}
+
+export interface ActResult {
+  /** What the step did, for the log. */
+  detail: string;
+  /** Set when the step ends this target's run. */
+  end?: Ending;
+  /** The step started a rotation: --force has been spent. */
+  startedRotation?: boolean;
+}
+
+/** What `status` shows of the current credential. */
+export interface CurrentSummary {
+  /** Key SID or token fingerprint; never the credential. */
+  ref?: string;
+  versionId?: string;
+  createdAtMs?: number;
+  nextDueAtMs?: number;
+  /** The current credential no longer works or no longer exists: a person should look. */
+  gone: boolean;
+}
+
+/** One step of Secrets Manager's rotation protocol, as the Lambda receives it. */
+export interface RotationEvent {
+  Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+  SecretId: string;
+  ClientRequestToken: string;
+  RotationToken?: string;
+}
+
+export interface KindModule<
+  T extends TargetConfig,
+  S extends Session<T>,
+  O extends ObservationBase,
+  P extends { kind: string },
+  Settings,
+  Facts,
+> {
+  /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
+  refPattern: RegExp;
+  open(target: T, runtime: Runtime, scope: RunScope): Promise<S>;
+  settings(target: T, runtime: Runtime, options: RunOptions): Settings;
+  newFacts(): Facts;
+  /** One read-only look at the store and Twilio. */
+  observe(session: S, runtime: Runtime, facts: Facts): Promise<O>;
+  /** Pure: the next step, a gate check, or an outcome. */
+  plan(obs: O, settings: Settings): P | GateCheck | Outcome;
+  act(step: P, obs: O, session: S, runtime: Runtime, facts: Facts, settings: Settings): Promise<ActResult>;
+  /** The step in the words a dry run prints and `status` says the next rotate will do. */
+  describe(step: P, obs: O, session: S): string;
+
+  /** Things a person should know that change no decision. */
+  warnings(obs: O, settings: Settings): string[];
+  summary(obs: O, target: T): CurrentSummary;
+  /** The dry run's read-only checks beyond the loop itself (credentials work, policy, drift). */
+  preflight(session: S, obs: O, runtime: Runtime): Promise<{ checks: string[]; warnings: string[] }>;
+  /**
+   * Checks a value a person stores for this kind's rotated secret (`secret put`) and says what it is,
+   * by reference; throws SecretShapeError naming the field.
+   */
+  describeValue(value: string, source: ValueSource, target: T): string;
+  /** The version `confirm` marks, and the reference a person confirms consumers use. */
+  confirmable(secret: StoredSecret, target: T): { versionId: string; ref: string };
+  /** One step of Secrets Manager's rotation protocol for a secret of this kind. */
+  rotationStep(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;
+}

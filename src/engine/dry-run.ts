@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { memoryStore } from '../adapters/secrets/index.js';
+import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js';
+import type { TargetResult } from '../core/outcome.js';
+import {
+  UNKNOWN_IDENTITY,
+  type KeyVerifier,
+  type SecretStore,
+  type TwilioKey,
+  type TwilioKeys,
+} from '../core/ports.js';
+import type { RunOptions, Runtime } from '../core/runtime.js';
+import { errorMessage } from '../errors.js';
+import { redact } from '../redact.js';
+import { describeOutcome } from './describe.js';
+import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
+import { createRunScope } from './scope.js';
+
+/**
+ * `rotate --dry-run`: the real loop — the same observe, plan and act as a rotation — over in-memory
+ * fakes seeded from one read-only look at the real store and Twilio. Fake stores take their first read
+ * of each secret from the real one and keep every write; the fake key list starts as the real list;
+ * created keys are imaginary (reported as SK(new)) and "verify" by fiat; real keys are verified for real,
+ * with a GET; consumers are asked about real credentials only. No write reaches a real service: the
+ * fakes are given read functions only.
+ */
+
+const NEW_PREFIX = 'SKd00d';
+
+/** Fakes over `real`, and the imaginary key SIDs they minted. */
+export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => string[] } {
+  const stores = new Map<StoreName, SecretStore>();
+  const lists = new Map<string, Promise<TwilioKey[]>>();
+  const minted: TwilioKey[] = [];
+  const removed = new Set<string>();
+  const policies = new Map<string, { allow: string[] } | null>();
+  const isNew = (sid: string) => sid.startsWith(NEW_PREFIX);
+
+  const runtime: Runtime = {
+    now: () => real.now(),
+    logger: real.logger,
+    orphanGraceMs: real.orphanGraceMs,
+    store(name) {
+      let store = stores.get(name);
+      if (!store) {
+        const source = real.store(name);
+        store = memoryStore({
+          seed: (id) => source.read(id),
+          now: () => real.now(),
+          newIdentity: () => UNKNOWN_IDENTITY,
+        });
+        stores.set(name, store);
+      }
+      return store;
+    },
+    keys(admin, target): TwilioKeys {
+      const source = real.keys(admin, target);
+      const listKey = `${target.accountSid}:${admin.username}`;
+      return {
+        async list() {
+          let seeded = lists.get(listKey);
+          if (!seeded) lists.set(listKey, (seeded = source.list()));
+          return [...(await seeded), ...minted].filter((k) => !removed.has(k.sid));
+        },
+        create({ friendlyName, policy }) {
+          const sid = `${NEW_PREFIX}${String(minted.length + 1).padStart(28, '0')}`;
+          const key = { sid, friendlyName, createdAtMs: real.now() };
+          minted.push(key);
+          policies.set(sid, policy ? { allow: [...policy.allow] } : null);
+          // Imaginary, but shaped like a secret; it is never shown.
+          return Promise.resolve({ ...key, secret: randomBytes(16).toString('hex') });
+        },
+        fetchPolicy: async (sid) =>
+          removed.has(sid) ? undefined : policies.has(sid) ? policies.get(sid) : source.fetchPolicy(sid),
+        remove(sid) {
+          if (removed.has(sid)) return Promise.resolve('already-gone' as const);
+          removed.add(sid);
+          return Promise.resolve('deleted' as const);
+        },
+      };
+    },
+    verifier(target): KeyVerifier {
+      const source = real.verifier(target);
+      return { verify: async (key, how) => (isNew(key.sid) ? { ok: true } : source.verify(key, how)) };
+    },
+    async probe(target, expect, refPattern) {
+      if (!isNew(expect)) return real.probe(target, expect, refPattern);
+      return target.gate.probes.map((p) => ({
+        url: new URL(p.url).origin + new URL(p.url).pathname,
+        ok: false,
+        problem: 'will report the old credential until the consumer reloads',
+      }));
+    },
+  };
+  return { runtime, minted: () => minted.map((k) => k.sid) };
+}
+
+/** The plan of one target: checks from the one real look, then every step the loop took and where it stopped. */
+export async function dryRun(
+  config: RotatorConfig,
+  target: TargetConfig,
+  real: Runtime,
+  options: RunOptions,
+): Promise<TargetResult> {
+  const base = { target: target.name, credential: target.kind, steps: [] };
+  const fake = dryRuntime(real);
+  const scope = createRunScope(config, fake.runtime);
+  let checks: string[];
+  let warnings: string[];
+  try {
+    const run = await openRun(target, fake.runtime, scope, options);
+    const { obs } = await observeAndPlan(run, fake.runtime);
+    ({ checks, warnings } = await run.kind.preflight(run.session, obs, fake.runtime));
+    warnings.push(...run.kind.warnings(obs, run.settings));
+  } catch (err) {
+    return { ...base, kind: 'failed', step: 'read-state', error: redact(errorMessage(err)) };
+  }
+  const result = await reconcileTarget(target, fake.runtime, scope, { ...options, dryRun: true, quiet: true });
+  const plan = result.steps.map((s) => s.plan);
+  if (result.kind === 'failed') plan.push(`then it would fail at ${result.step}: ${result.error}`);
+  else if (result.kind === 'lost-race' || result.kind === 'deferred') plan.push(`then it would stop: ${result.detail}`);
+  else if (result.kind !== 'planned') plan.push(`then ${describeOutcome(result)}`);
+  // Imaginary keys by what they are, not by the SIDs the fakes made up.
+  const rename = (line: string) =>
+    fake.minted().reduce((text, sid, i) => text.split(sid).join(i === 0 ? 'SK(new)' : `SK(new ${i + 1})`), line);
+  return { ...base, kind: 'planned', plan: plan.map(rename), checks, warnings };
+}
