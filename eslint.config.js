@@ -11,8 +11,65 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // The layering, kept by lint rather than by folder names alone (docs/architecture.md). Later
+  // blocks replace the rule for the files they name, so the stricter block comes last.
+  {
+    files: ['src/credentials/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(adapters|engine|entry)/|wiring\\.js$',
+              message: 'a credential kind reaches the world only through the Runtime ports (core/runtime.ts)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts', 'src/credentials/*/plan.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(adapters|engine|entry)/',
+              message: 'core and planners are pure: they decide, the engine and adapters act',
+            },
+            { regex: '(^|/)(log|wiring)\\.js$', message: 'core and planners are pure: no logging, no wiring' },
+            {
+              regex: '^node:(?!crypto$)',
+              message: 'core and planners do no I/O (node:crypto for hashing is the one exception)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/entry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '/engine/(reconcile|scope|dry-run|describe)\\.js$',
+              message: "entries use the engine's public modules: commands, protocol, secret-put",
+            },
+            { regex: '/credentials/', message: 'entries reach credential kinds through the engine' },
+          ],
+        },
+      ],
+    },
+  },
   {
     // Tests poke at untyped wire payloads (emulator bodies, mutated configs); production code may not.
+
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileStore } from '../src/adapters/secrets/index.js';
+import { fileStore } from '../src/adapters/secrets/file-store.js';
 import { runCli } from '../src/entry/cli.js';
 import { startSandbox } from '../test/emulators/sandbox.js';
 

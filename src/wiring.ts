@@ -1,10 +1,11 @@
-import { awsStore, fileStore } from './adapters/secrets/index.js';
-import { runProbes } from './adapters/probes/index.js';
+import { awsStore } from './adapters/secrets/aws-store.js';
+import { fileStore } from './adapters/secrets/file-store.js';
+import { runProbes } from './adapters/probes/http-probe.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import type { RotatorConfig } from './config/types.js';
 import type { SecretStore } from './core/ports.js';
 import type { Runtime } from './core/runtime.js';
-import type { Logger } from './log.js';
+import type { Logger } from './core/runtime.js';
 import { registerCredential } from './redact.js';
 import { ConfigError } from './errors.js';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { KINDS } from '../credentials/index.js';
+import { KINDS } from '../credentials/registry.js';
 import { httpUrl, nonNegative, positive, text } from './common.js';
 
 /**

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { KINDS, type AnyKindConfig } from '../credentials/index.js';
+import { KINDS, type AnyKindConfig } from '../credentials/registry.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';

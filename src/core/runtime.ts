@@ -1,7 +1,14 @@
 import type { SecretLocation, StoreName, TargetConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
 import type { KeyVerifier, ProbeResult, SecretStore, TwilioKeys } from './ports.js';
 import type { AdminCredential } from './secret-values.js';
+
+/** What the engine and the kinds log through (log.ts makes one with winston). */
+export interface Logger {
+  error(message: string, fields?: Record<string, unknown>): unknown;
+  warn(message: string, fields?: Record<string, unknown>): unknown;
+  info(message: string, fields?: Record<string, unknown>): unknown;
+  child(fields: Record<string, unknown>): Logger;
+}
 
 /**
  * Everything a run needs from the outside world, built once per run by the entry point (src/wiring.ts)

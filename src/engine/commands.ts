@@ -3,7 +3,7 @@ import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } f
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
-import { kindOf } from '../credentials/index.js';
+import { kindOf } from '../credentials/registry.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
 import { describeOutcome } from './describe.js';

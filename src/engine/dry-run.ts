@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { memoryStore } from '../adapters/secrets/index.js';
+import { memoryStore } from '../adapters/secrets/memory-store.js';
 import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js';
 import type { TargetResult } from '../core/outcome.js';
 import {

@@ -1,6 +1,8 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import type { Runtime } from '../core/runtime.js';
-import { kindOf, type RotationEvent } from '../credentials/index.js';
+import { kindOf, type RotationEvent } from '../credentials/registry.js';
+
+export type { RotationEvent };
 import { RotationError } from '../errors.js';
 import { createRunScope } from './scope.js';
 

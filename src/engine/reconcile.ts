@@ -3,7 +3,7 @@ import type { GateCheck } from '../core/gate.js';
 import { TAG_CONFIRMED, TAG_LAST_ERROR } from '../core/labels.js';
 import { isOutcome, type Outcome, type StepRecord, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
-import { kindOf, type AnyKind, type ObservationBase, type Session } from '../credentials/index.js';
+import { kindOf, type AnyKind, type ObservationBase, type Session } from '../credentials/registry.js';
 import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RotatorConfig, StoreName } from '../config/types.js';
 import { CURRENT, PENDING } from '../core/labels.js';
 import { parseAdminCredential } from '../core/secret-values.js';
-import { kindOf } from '../credentials/index.js';
+import { kindOf } from '../credentials/registry.js';
 import { SecretShapeError, UsageError } from '../errors.js';
 import { registerSecretText } from '../redact.js';
 import type { Runtime } from '../core/runtime.js';

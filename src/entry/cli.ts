@@ -3,15 +3,9 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import type { StoreName } from '../config/types.js';
-import {
-  confirm,
-  exitCodeFor,
-  putSecret,
-  rotate,
-  status,
-  type TargetResult,
-  type TargetStatus,
-} from '../engine/index.js';
+import { confirm, rotate, status, type TargetStatus } from '../engine/commands.js';
+import { exitCodeFor, type TargetResult } from '../core/outcome.js';
+import { putSecret } from '../engine/secret-put.js';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redact } from '../redact.js';

@@ -1,15 +1,10 @@
 import { join } from 'node:path';
 import { parseConfigObject } from '../config/validate.js';
 import type { RotatorConfig } from '../config/types.js';
-import {
-  exitCodeFor,
-  isRotationEvent,
-  rotate,
-  rotationStep,
-  type RotationEvent,
-  type Runtime,
-  type TargetResult,
-} from '../engine/index.js';
+import { exitCodeFor, type TargetResult } from '../core/outcome.js';
+import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/protocol.js';
+import { rotate } from '../engine/commands.js';
+import { type Runtime } from '../core/runtime.js';
 import { errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redact } from '../redact.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/index.js';
+import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 import { rotationIdForToken } from '../../src/core/rotation-id.js';
 import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { awsStore, fileStore } from '../../src/adapters/secrets/index.js';
+import { awsStore } from '../../src/adapters/secrets/aws-store.js';
+import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import { looksLikeRotatorKeyName } from '../../src/credentials/api-key/naming.js';
 import { spawnCli } from '../support/child.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';

@@ -1,7 +1,7 @@
 import type { KindConfig } from '../config/common.js';
 import type { CredentialKind, TargetConfig } from '../config/types.js';
 import type { ObservationBase, KindModule, Session } from './kind.js';
-import { apiKey } from './api-key/index.js';
+import { apiKey } from './api-key/module.js';
 import { apiKeyConfig } from './api-key/config.js';
 
 /**

@@ -1,1 +1,0 @@
-export { runProbe, runProbes } from './http-probe.js';

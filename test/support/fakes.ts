@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { memoryStore } from '../../src/adapters/secrets/memory-store.js';
+import { parseConfigObject } from '../../src/config/validate.js';
+import type { RotatorConfig } from '../../src/config/types.js';
+import type {
+  KeyVerifier,
+  ProbeResult,
+  RestrictedPolicy,
+  SecretStore,
+  TwilioKey,
+  TwilioKeys,
+} from '../../src/core/ports.js';
+import type { Logger, Runtime } from '../../src/core/runtime.js';
+import { RemoteError } from '../../src/errors.js';
+
+/**
+ * In-memory fakes at the ports (core/ports.ts, core/runtime.ts) for fast engine tests: a Twilio
+ * account's keys, a key verifier that checks secrets, consumers that report what they are told, a
+ * memory store with the file store's label rules, and a clock the test moves. Every write is counted.
+ */
+
+export const AC = `AC${'a'.repeat(32)}`;
+export const DAY = 86_400_000;
+
+export interface FakeKey extends TwilioKey {
+  secret: string;
+  policy: RestrictedPolicy | null;
+}
+
+export class FakeTwilio {
+  readonly keys = new Map<string, FakeKey>();
+  readonly writes: string[] = [];
+  /** Operations that fail once each time they are named here (create, list, remove, fetch). */
+  failing: string[] = [];
+  /** Keys whose verification Twilio refuses (401/70051), by SID. */
+  refused = new Set<string>();
+  constructor(private readonly clock: () => number) {}
+
+  seed(friendlyName: string | null, opts: { createdAtMs?: number; policy?: RestrictedPolicy | null } = {}): FakeKey {
+    const key = {
+      sid: `SK${randomBytes(16).toString('hex')}`,
+      friendlyName,
+      createdAtMs: opts.createdAtMs ?? this.clock(),
+      secret: randomBytes(16).toString('hex'),
+      policy: opts.policy ?? null,
+    };
+    this.keys.set(key.sid, key);
+    return key;
+  }
+
+  private maybeFail(operation: string): void {
+    const i = this.failing.indexOf(operation);
+    if (i >= 0) {
+      this.failing.splice(i, 1);
+      throw new RemoteError(
+        'twilio',
+        operation,
+        { status: 500, retryable: true },
+        `Twilio ${operation} failed: HTTP 500 (injected)`,
+      );
+    }
+  }
+
+  api(): TwilioKeys {
+    return {
+      list: () => {
+        this.maybeFail('list');
+        return Promise.resolve(
+          [...this.keys.values()].map(({ sid, friendlyName, createdAtMs }) => ({ sid, friendlyName, createdAtMs })),
+        );
+      },
+      create: ({ friendlyName, policy }) => {
+        this.maybeFail('create');
+        this.writes.push(`create ${friendlyName}`);
+        const key = this.seed(friendlyName, { policy: policy ?? null });
+        return Promise.resolve({ sid: key.sid, friendlyName, createdAtMs: key.createdAtMs, secret: key.secret });
+      },
+      fetchPolicy: (sid) => {
+        this.maybeFail('fetch');
+        const key = this.keys.get(sid);
+        return Promise.resolve(key ? key.policy : undefined);
+      },
+      remove: (sid) => {
+        this.maybeFail('remove');
+        this.writes.push(`remove ${sid}`);
+        return Promise.resolve(this.keys.delete(sid) ? 'deleted' : 'already-gone');
+      },
+    };
+  }
+
+  verifier(): KeyVerifier {
+    return {
+      verify: (key) => {
+        const found = this.keys.get(key.sid);
+        if (found?.secret === key.secret && !this.refused.has(key.sid)) return Promise.resolve({ ok: true });
+        return Promise.resolve({ ok: false, definitive: true, reason: 'HTTP 401 (Twilio error 20003)' });
+      },
+    };
+  }
+}
+
+export const quietLogger = (): Logger & { lines: { level: string; message: string }[] } => {
+  const lines: { level: string; message: string }[] = [];
+  const make = (): Logger & { lines: typeof lines } => ({
+    lines,
+    error: (message: string) => lines.push({ level: 'error', message }),
+    warn: (message: string) => lines.push({ level: 'warn', message }),
+    info: (message: string) => lines.push({ level: 'info', message }),
+    child: () => make(),
+  });
+  return make();
+};
+
+export interface FakeWorld {
+  config: RotatorConfig;
+  runtime: Runtime;
+  twilio: FakeTwilio;
+  store: SecretStore & { table: Record<string, unknown> };
+  /** Moves the clock. */
+  advance(ms: number): void;
+  now(): number;
+  /** What consumers report: one SID per probe, or nothing. */
+  reports: string[];
+  logger: ReturnType<typeof quietLogger>;
+}
+
+/** A world of fakes for one API-key target "app" with an Auth Token admin credential already stored. */
+export async function fakeWorld(
+  target: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Promise<FakeWorld> {
+  let nowMs = Date.parse('2026-11-30T12:00:00Z');
+  const now = () => nowMs;
+  const twilio = new FakeTwilio(now);
+  const store = memoryStore({ now });
+  await store.create('twilio/admin', 'a'.repeat(32), JSON.stringify({ accountSid: AC, authToken: 'f'.repeat(32) }));
+  const config = parseConfigObject({
+    stores: { file: { path: '/nonexistent/never-used.json' } },
+    orphanGraceSeconds: 0,
+    ...extra,
+    targets: [
+      {
+        name: 'app',
+        accountSid: AC,
+        keyType: 'standard',
+        friendlyNamePrefix: 'rot-',
+        secret: { store: 'file', secretId: 'twilio/app' },
+        admin: { store: 'file', secretId: 'twilio/admin' },
+        gate: { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 86400 },
+        ...target,
+      },
+    ],
+  });
+  const world: FakeWorld = {
+    config,
+    twilio,
+    store,
+    reports: [],
+    now,
+    advance: (ms) => void (nowMs += ms),
+    logger: quietLogger(),
+    runtime: undefined as unknown as Runtime,
+  };
+  world.runtime = {
+    store: () => store,
+    keys: () => twilio.api(),
+    verifier: () => twilio.verifier(),
+    probe: (t, expect): Promise<ProbeResult[]> =>
+      Promise.resolve(
+        t.gate.probes.map((p, i) => ({
+          url: p.url,
+          ok: world.reports[i] === expect,
+          ...(world.reports[i] ? { reported: world.reports[i] } : {}),
+        })),
+      ),
+    now,
+    logger: world.logger,
+    orphanGraceMs: config.orphanGraceMs,
+  };
+  return world;
+}
