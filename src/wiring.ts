@@ -1,8 +1,9 @@
 import { awsStore } from './adapters/secrets/aws-store.js';
 import { fileStore } from './adapters/secrets/file-store.js';
 import { runProbes } from './adapters/probes/http-probe.js';
+import { twilioAuthTokens, twilioTokenVerifier } from './adapters/twilio/auth-tokens.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
-import type { RotatorConfig } from './config/types.js';
+import type { RotatorConfig, TargetConfig } from './config/types.js';
 import type { SecretStore } from './core/ports.js';
 import type { Runtime } from './core/runtime.js';
 import type { Logger } from './core/runtime.js';
@@ -14,6 +15,15 @@ export interface RuntimeOptions {
   now?: () => number;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+}
+
+/** Where a target's Twilio calls go: its account, region and edge. */
+function where(target: TargetConfig) {
+  return {
+    accountSid: target.accountSid,
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.edge ? { edge: target.edge } : {}),
+  };
 }
 
 /** Wires the configured adapters into the ports of core/runtime.ts. Nothing connects until first use. */
@@ -57,27 +67,22 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     },
     keys(admin, target) {
       registerCredential(admin.username, admin.password);
-      return twilioKeys(
-        admin,
-        {
-          accountSid: target.accountSid,
-          ...(target.region ? { region: target.region } : {}),
-          ...(target.edge ? { edge: target.edge } : {}),
-        },
-        common,
-      );
+      return twilioKeys(admin, where(target), common);
     },
-    verifier(target) {
-      // A new key may need a moment to reach every edge: 401s on verification are retried a few times.
-      return twilioVerifier(
+    authTokens(admin, target) {
+      registerCredential(admin.username, admin.password);
+      return twilioAuthTokens(admin, where(target), common);
+    },
+    // A new key or token may need a moment to reach every edge: 401s on verification are retried a few times.
+    verifier: (target) => twilioVerifier(where(target), { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 }),
+    tokenVerifier: (target) =>
+      twilioTokenVerifier(
         {
-          accountSid: target.accountSid,
-          ...(target.region ? { region: target.region } : {}),
-          ...(target.edge ? { edge: target.edge } : {}),
+          ...where(target),
+          ...(target.kind === 'auth-token' && target.validationUrl ? { validationUrl: target.validationUrl } : {}),
         },
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
-      );
-    },
+      ),
     probe: (target, expect, refPattern) => runProbes(target.gate.probes, expect, refPattern, env),
     now: options.now ?? Date.now,
     logger: options.logger,

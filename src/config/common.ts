@@ -41,7 +41,7 @@ export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) 
   }, 'must not carry credentials (user:password@); they would be printed wherever the URL is'),
 );
 
-const location = z.strictObject({
+export const location = z.strictObject({
   store: z.enum(['file', 'aws'], { error: 'must be "file" or "aws"' }),
   secretId: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must be a non-empty secret name or ARN')),
 });

@@ -1,4 +1,5 @@
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
+import type { AuthTokenTargetConfig } from '../credentials/auth-token/config.js';
 
 /**
  * Validated configuration, as the rest of the program sees it. Units are converted once, by the
@@ -44,7 +45,7 @@ export interface TargetBase {
 }
 
 /** One per credential kind (src/credentials/<kind>/config.ts), told apart by `kind`. */
-export type TargetConfig = ApiKeyTargetConfig;
+export type TargetConfig = ApiKeyTargetConfig | AuthTokenTargetConfig;
 export type CredentialKind = TargetConfig['kind'];
 
 export interface RotatorConfig {

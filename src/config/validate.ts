@@ -136,7 +136,11 @@ function crossCheck(
 ): void {
   const names = new Set<string>();
   const secretIds = new Map<string, string>();
-  const adminIds = new Map(targets.map(({ t }) => [`${t.admin.store}:${t.admin.secretId}`, t.name]));
+  // A kind may leave `admin` out (an Auth Token manages itself): then the target's own secret is its admin.
+  const adminOf = (t: RawTarget) => t.admin ?? t.secret;
+  const adminIds = new Map<string, string>(
+    targets.map(({ t }) => [`${adminOf(t).store}:${adminOf(t).secretId}`, t.name] as const),
+  );
   targets.forEach(({ index: i, t }) => {
     const at = (field: string) => `targets.${i}.${field}`;
     const kind = configOf(t);
@@ -144,7 +148,7 @@ function crossCheck(
     names.add(t.name);
 
     for (const role of ['secret', 'admin'] as const) {
-      const loc = t[role];
+      const loc = role === 'secret' ? t.secret : adminOf(t);
       if (!stores[loc.store])
         issues.push({
           path: at(`${role}.store`),
@@ -152,16 +156,16 @@ function crossCheck(
         });
     }
     const secretKey = `${t.secret.store}:${t.secret.secretId}`;
-    const adminOf = adminIds.get(secretKey);
-    if (adminOf === t.name && !kind.secretMayBeAdmin)
+    const adminUser = adminIds.get(secretKey);
+    if (adminUser === t.name && !kind.secretMayBeAdmin)
       issues.push({
         path: at('admin.secretId'),
         message: 'must differ from secret.secretId: the admin credential cannot be the key being rotated',
       });
-    else if (adminOf !== undefined && adminOf !== t.name && !kind.secretMayBeAdmin)
+    else if (adminUser !== undefined && adminUser !== t.name && !kind.secretMayBeAdmin)
       issues.push({
         path: at('secret.secretId'),
-        message: `is the admin secret of target "${adminOf}": rotating it would replace that target's admin credential; use another secret`,
+        message: `is the admin secret of target "${adminUser}": rotating it would replace that target's admin credential; use another secret`,
       });
     const owner = secretIds.get(secretKey);
     if (owner !== undefined)

@@ -118,6 +118,25 @@ export interface KeyVerifier {
   verify(key: { accountSid: string; sid: string; secret: string }, how: VerifyMethod): Promise<VerifyResult>;
 }
 
+/** The account's Auth Tokens, managed with the admin credential (the Auth Token itself or a Main key). */
+export interface AuthTokens {
+  /** 'exists' when the account already has a secondary token (Twilio answers 400/70002). */
+  createSecondary(): Promise<{ token: string } | 'exists'>;
+  /** 'none' when there was no secondary token (404/20404): deleting is idempotent. */
+  deleteSecondary(): Promise<'deleted' | 'none'>;
+  /** The old primary stops working at once. 'no-secondary' when there is none to promote (404/20404). */
+  promote(): Promise<{ token: string } | 'no-secondary'>;
+}
+
+/** What one look at a token says: it works (and whether it is the primary), or it is refused. */
+export type TokenCheck =
+  { ok: true; primary: boolean } | { ok: false; definitive: boolean; reason: string; hint?: string };
+
+/** Asks Twilio about a token, using only that token. */
+export interface TokenVerifier {
+  check(accountSid: string, token: string): Promise<TokenCheck>;
+}
+
 export type VerifyMethod =
   | { kind: 'list-incoming-phone-numbers' }
   | { kind: 'list-messages' }

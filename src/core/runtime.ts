@@ -1,5 +1,5 @@
 import type { SecretLocation, StoreName, TargetConfig } from '../config/types.js';
-import type { KeyVerifier, ProbeResult, SecretStore, TwilioKeys } from './ports.js';
+import type { AuthTokens, KeyVerifier, ProbeResult, SecretStore, TokenVerifier, TwilioKeys } from './ports.js';
 import type { AdminCredential } from './secret-values.js';
 
 /** What the engine and the kinds log through (log.ts makes one with winston). */
@@ -21,6 +21,10 @@ export interface Runtime {
   keys(admin: AdminCredential, target: TargetConfig): TwilioKeys;
   /** Proves a key works, using only the key. */
   verifier(target: TargetConfig): KeyVerifier;
+  /** The account's Auth Tokens, with the admin credential. */
+  authTokens(admin: AdminCredential, target: TargetConfig): AuthTokens;
+  /** Asks Twilio whether a token works and is the primary, using only the token. */
+  tokenVerifier(target: TargetConfig): TokenVerifier;
   /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
   probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
   now(): number;
@@ -33,6 +37,8 @@ export interface RunOptions {
   force?: boolean;
   /** No new step starts after this instant (epoch ms); the next run resumes. */
   stopStartingAtMs?: number;
+  /** Auth Token targets: delete a secondary token this rotator did not create before making its own. */
+  replaceSecondary?: boolean;
 }
 
 /**
@@ -44,4 +50,6 @@ export interface RunScope {
   admin(location: SecretLocation, target: string): Promise<AdminCredential>;
   /** Key SIDs of every admin credential in the configuration that could be read. */
   protectedSids(): Promise<ReadonlySet<string>>;
+  /** Every distinct admin secret the configuration names. */
+  adminLocations(): readonly SecretLocation[];
 }

@@ -92,6 +92,12 @@ export interface KindModule<
   describeValue(value: string, source: ValueSource, target: T): string;
   /** The version `confirm` marks, and the reference a person confirms consumers use. */
   confirmable(secret: StoredSecret, target: T): { versionId: string; ref: string };
+  /**
+   * Backs out a rotation before it is past the point of no return (`twilio-key-rotator abort`), and
+   * says what it did; kinds without such a point have none.
+   */
+  abort?(session: S, runtime: Runtime): Promise<string>;
   /** One step of Secrets Manager's rotation protocol for a secret of this kind. */
+
   rotationStep(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;
 }

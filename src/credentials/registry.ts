@@ -3,6 +3,8 @@ import type { CredentialKind, TargetConfig } from '../config/types.js';
 import type { ObservationBase, KindModule, Session } from './kind.js';
 import { apiKey } from './api-key/module.js';
 import { apiKeyConfig } from './api-key/config.js';
+import { authToken } from './auth-token/module.js';
+import { authTokenConfig } from './auth-token/config.js';
 
 /**
  * The one registry of credential kinds. Each entry is a folder's module and configuration; a kind
@@ -10,6 +12,7 @@ import { apiKeyConfig } from './api-key/config.js';
  */
 export const KINDS = {
   'api-key': { module: apiKey, config: apiKeyConfig },
+  'auth-token': { module: authToken, config: authTokenConfig },
 } satisfies {
   [K in CredentialKind]: { module: unknown; config: { convert(raw: never): Extract<TargetConfig, { kind: K }> } };
 };

@@ -120,6 +120,23 @@ export async function status(
   return out;
 }
 
+/** Backs out a rotation before its point of no return (an Auth Token's promotion). */
+export async function abort(
+  config: RotatorConfig,
+  runtime: Runtime,
+  name: string,
+): Promise<{ target: string; detail: string }> {
+  const [target] = selectTargets(config, [name]);
+  const kind = kindOf(target!);
+  if (!kind.abort) {
+    throw new UsageError(
+      `target "${name}" is a ${target!.kind} target: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
+    );
+  }
+  const session = await kind.open(target!, runtime, createRunScope(config, runtime));
+  return { target: name, detail: await kind.abort(session, runtime) };
+}
+
 /** Records a person's confirmation that every consumer uses the credential the gate waits for. */
 export async function confirm(
   config: RotatorConfig,

@@ -4,11 +4,15 @@ import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js'
 import type { TargetResult } from '../core/outcome.js';
 import {
   UNKNOWN_IDENTITY,
+  type AuthTokens,
   type KeyVerifier,
   type SecretStore,
+  type TokenVerifier,
   type TwilioKey,
   type TwilioKeys,
 } from '../core/ports.js';
+import { tokenFingerprint } from '../credentials/auth-token/shape.js';
+
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
@@ -20,8 +24,9 @@ import { createRunScope } from './scope.js';
  * `rotate --dry-run`: the real loop — the same observe, plan and act as a rotation — over in-memory
  * fakes seeded from one read-only look at the real store and Twilio. Fake stores take their first read
  * of each secret from the real one and keep every write; the fake key list starts as the real list;
- * created keys are imaginary (reported as SK(new)) and "verify" by fiat; real keys are verified for real,
- * with a GET; consumers are asked about real credentials only. No write reaches a real service: the
+ * created keys and tokens are imaginary (reported as SK(new), tf(new)) and "verify" by fiat; real ones
+ * are verified for real, with a GET; consumers are asked about real credentials only. A secondary Auth
+ * Token that already exists cannot be seen without changing something, so the plan assumes none. No write reaches a real service: the
  * fakes are given read functions only.
  */
 
@@ -35,6 +40,11 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => str
   const removed = new Set<string>();
   const policies = new Map<string, { allow: string[] } | null>();
   const isNew = (sid: string) => sid.startsWith(NEW_PREFIX);
+  // The imaginary Auth Tokens: the secondary made in this dry run, and which token is primary after a
+  // promotion (the real primary then counts as dead, as it would be).
+  const tokens: string[] = [];
+  let secondary: string | undefined;
+  let promoted: string | undefined;
 
   const runtime: Runtime = {
     now: () => real.now(),
@@ -83,8 +93,44 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => str
       const source = real.verifier(target);
       return { verify: async (key, how) => (isNew(key.sid) ? { ok: true } : source.verify(key, how)) };
     },
+    authTokens(): AuthTokens {
+      return {
+        createSecondary() {
+          if (secondary) return Promise.resolve('exists' as const);
+          secondary = randomBytes(16).toString('hex');
+          tokens.push(secondary);
+          return Promise.resolve({ token: secondary });
+        },
+        deleteSecondary() {
+          const had = secondary !== undefined;
+          secondary = undefined;
+          return Promise.resolve(had ? ('deleted' as const) : ('none' as const));
+        },
+        promote() {
+          if (!secondary) return Promise.resolve('no-secondary' as const);
+          promoted = secondary;
+          secondary = undefined;
+          return Promise.resolve({ token: promoted });
+        },
+      };
+    },
+    tokenVerifier(target): TokenVerifier {
+      const source = real.tokenVerifier(target);
+      return {
+        check(accountSid, token) {
+          if (tokens.includes(token)) return Promise.resolve({ ok: true, primary: promoted === token });
+          if (promoted)
+            return Promise.resolve({
+              ok: false,
+              definitive: true,
+              reason: 'HTTP 401 (Twilio error 20003): promoted over',
+            });
+          return source.check(accountSid, token);
+        },
+      };
+    },
     async probe(target, expect, refPattern) {
-      if (!isNew(expect)) return real.probe(target, expect, refPattern);
+      if (!isNew(expect) && !newRefs().includes(expect)) return real.probe(target, expect, refPattern);
       return target.gate.probes.map((p) => ({
         url: new URL(p.url).origin + new URL(p.url).pathname,
         ok: false,
@@ -92,7 +138,10 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => str
       }));
     },
   };
-  return { runtime, minted: () => minted.map((k) => k.sid) };
+  function newRefs(): string[] {
+    return tokens.map(tokenFingerprint);
+  }
+  return { runtime, minted: () => [...minted.map((k) => k.sid), ...newRefs()] };
 }
 
 /** The plan of one target: checks from the one real look, then every step the loop took and where it stopped. */

@@ -1,31 +1,8 @@
 import type { RotatorConfig, SecretLocation } from '../config/types.js';
-import { CURRENT, labelled } from '../core/labels.js';
-import type { SecretStore } from '../core/ports.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
-import { parseAdminCredential, type AdminCredential } from '../core/secret-values.js';
+import type { AdminCredential } from '../core/secret-values.js';
+import { readAdmin } from '../credentials/admin.js';
 import { KEY_SID } from '../core/sids.js';
-import { RotationError } from '../errors.js';
-
-export async function readAdmin(
-  store: SecretStore,
-  target: string,
-  location: SecretLocation,
-): Promise<AdminCredential> {
-  const secret = await store.read(location.secretId);
-  const version = labelled(secret, CURRENT);
-  if (version === undefined || (version.value === undefined && !version.binary)) {
-    throw new RotationError(
-      target,
-      'read-admin',
-      `admin secret "${location.secretId}" (${location.store} store) does not exist or has no current value; store {"accountSid": "AC…", "authToken": "…"}, {"accountSid", "adminKeySid", "adminKeySecret"}, or a Restricted admin key with /twilio/iam/api-keys/* (twilio-key-rotator secret put ${location.secretId} --store ${location.store})`,
-    );
-  }
-  return parseAdminCredential(
-    { secretId: location.secretId, versionId: version.versionId, stage: CURRENT },
-    version.value,
-    version.binary,
-  );
-}
 
 const keyOf = (l: SecretLocation) => `${l.store}:${l.secretId}`;
 
@@ -48,6 +25,7 @@ export function createRunScope(config: RotatorConfig, runtime: Runtime): RunScop
 
   return {
     admin,
+    adminLocations: () => [...new Map(config.targets.map((t) => [keyOf(t.admin), t.admin])).values()],
     protectedSids() {
       protectedSids ??= (async () => {
         const locations = new Map(config.targets.map((t) => [keyOf(t.admin), t]));

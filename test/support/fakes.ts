@@ -3,6 +3,8 @@ import { memoryStore } from '../../src/adapters/secrets/memory-store.js';
 import { parseConfigObject } from '../../src/config/validate.js';
 import type { RotatorConfig } from '../../src/config/types.js';
 import type {
+  AuthTokens,
+  TokenVerifier,
   KeyVerifier,
   ProbeResult,
   RestrictedPolicy,
@@ -29,6 +31,9 @@ export interface FakeKey extends TwilioKey {
 
 export class FakeTwilio {
   readonly keys = new Map<string, FakeKey>();
+  /** The account's Auth Tokens: the primary, and the one secondary slot. */
+  primary = randomBytes(16).toString('hex');
+  secondary: string | undefined;
   readonly writes: string[] = [];
   /** Operations that fail once each time they are named here (create, list, remove, fetch). */
   failing: string[] = [];
@@ -88,6 +93,44 @@ export class FakeTwilio {
     };
   }
 
+  authTokens(): AuthTokens {
+    return {
+      createSecondary: () => {
+        this.maybeFail('createSecondary');
+        if (this.secondary) return Promise.resolve('exists' as const);
+        this.writes.push('createSecondary');
+        this.secondary = randomBytes(16).toString('hex');
+        return Promise.resolve({ token: this.secondary });
+      },
+      deleteSecondary: () => {
+        this.maybeFail('deleteSecondary');
+        this.writes.push('deleteSecondary');
+        const had = this.secondary !== undefined;
+        this.secondary = undefined;
+        return Promise.resolve(had ? ('deleted' as const) : ('none' as const));
+      },
+      promote: () => {
+        this.maybeFail('promote');
+        if (!this.secondary) return Promise.resolve('no-secondary' as const);
+        this.writes.push('promote');
+        this.primary = this.secondary;
+        this.secondary = undefined;
+        return Promise.resolve({ token: this.primary });
+      },
+    };
+  }
+
+  tokenVerifier(): TokenVerifier {
+    return {
+      check: (_accountSid, token) =>
+        Promise.resolve(
+          token === this.primary || token === this.secondary
+            ? { ok: true as const, primary: token === this.primary }
+            : { ok: false as const, definitive: true, reason: 'HTTP 401 (Twilio error 20003)' },
+        ),
+    };
+  }
+
   verifier(): KeyVerifier {
     return {
       verify: (key) => {
@@ -129,16 +172,8 @@ export async function fakeWorld(
   target: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
 ): Promise<FakeWorld> {
-  let nowMs = Date.parse('2026-11-30T12:00:00Z');
-  const now = () => nowMs;
-  const twilio = new FakeTwilio(now);
-  const store = memoryStore({ now });
-  await store.create('twilio/admin', 'a'.repeat(32), JSON.stringify({ accountSid: AC, authToken: 'f'.repeat(32) }));
-  const config = parseConfigObject({
-    stores: { file: { path: '/nonexistent/never-used.json' } },
-    orphanGraceSeconds: 0,
-    ...extra,
-    targets: [
+  return fakeWorldOf(
+    [
       {
         name: 'app',
         accountSid: AC,
@@ -150,6 +185,53 @@ export async function fakeWorld(
         ...target,
       },
     ],
+    extra,
+  );
+}
+
+/**
+ * A world of fakes for an auth-token target "token" whose secret holds the account's primary token and
+ * manages itself, plus any `others` (e.g. an API-key target whose admin secret holds the same token).
+ */
+export async function fakeTokenWorld(
+  target: Record<string, unknown> = {},
+  others: Record<string, unknown>[] = [],
+): Promise<FakeWorld> {
+  return fakeWorldOf(
+    [
+      {
+        kind: 'auth-token',
+        name: 'token',
+        accountSid: AC,
+        secret: { store: 'file', secretId: 'twilio/token' },
+        gate: { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 86400 },
+        propagationDelaySeconds: 0,
+        ...target,
+      },
+      ...others,
+    ],
+    {},
+    (twilio, store) =>
+      store.create('twilio/token', 'c'.repeat(32), JSON.stringify({ accountSid: AC, authToken: twilio.primary })),
+  );
+}
+
+async function fakeWorldOf(
+  targets: Record<string, unknown>[],
+  extra: Record<string, unknown>,
+  seed?: (twilio: FakeTwilio, store: SecretStore) => Promise<unknown>,
+): Promise<FakeWorld> {
+  let nowMs = Date.parse('2026-11-30T12:00:00Z');
+  const now = () => nowMs;
+  const twilio = new FakeTwilio(now);
+  const store = memoryStore({ now });
+  await store.create('twilio/admin', 'a'.repeat(32), JSON.stringify({ accountSid: AC, authToken: 'f'.repeat(32) }));
+  await seed?.(twilio, store);
+  const config = parseConfigObject({
+    stores: { file: { path: '/nonexistent/never-used.json' } },
+    orphanGraceSeconds: 0,
+    ...extra,
+    targets,
   });
   const world: FakeWorld = {
     config,
@@ -165,6 +247,8 @@ export async function fakeWorld(
     store: () => store,
     keys: () => twilio.api(),
     verifier: () => twilio.verifier(),
+    authTokens: () => twilio.authTokens(),
+    tokenVerifier: () => twilio.tokenVerifier(),
     probe: (t, expect): Promise<ProbeResult[]> =>
       Promise.resolve(
         t.gate.probes.map((p, i) => ({

@@ -32,6 +32,9 @@ function hintFor(operation: string, err: unknown, accountSid: string): string | 
     return 'Twilio (or a proxy) handed back a link to another host; nothing was sent there. Check twilio.baseUrl and HTTP_PROXY';
   if (underlying(err) instanceof NotTwilioAnswerError)
     return 'something other than Twilio answered: check twilio.baseUrl, HTTP_PROXY and any proxy between the rotator and *.twilio.com';
+  if (code === 20003 && /AuthToken/.test(operation)) {
+    return `the admin credential may not manage the Auth Tokens of ${accountSid}. Use the account's Auth Token (an auth-token target's own secret, the default) or a Main key of that account; Standard and Restricted keys never can`;
+  }
   if (code === 20003 && managesKeys) {
     return `the admin credential cannot manage keys on ${accountSid}. Use the account's Auth Token, a Main key, or a Restricted key with /twilio/iam/api-keys/* (a Standard key can never manage keys); check it belongs to this account and region`;
   }

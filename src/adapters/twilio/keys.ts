@@ -131,7 +131,7 @@ export function twilioKeys(
   };
 }
 
-function regionOf(target: TwilioTarget): { region?: string; edge?: string } {
+export function regionOf(target: TwilioTarget): { region?: string; edge?: string } {
   return { ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) };
 }
 
@@ -203,7 +203,8 @@ function refusalHint(how: VerifyMethod, code: unknown, message: unknown): string
   return undefined;
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits, or rejects with the signal's reason as soon as it aborts. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
     const t = setTimeout(resolve, ms);

@@ -1,0 +1,186 @@
+import type { AuthTokens, TokenCheck, TokenVerifier } from '../../core/ports.js';
+import { RemoteError } from '../../errors.js';
+import { registerSecret } from '../../redact.js';
+import { withRetry } from '../retry.js';
+import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
+import { NotTwilioAnswerError, withRequestSignal } from './http-client.js';
+import { delay, regionOf, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
+import { createSlimClient } from './slim-client.js';
+
+/**
+ * The account's Auth Tokens through Accounts v1 (twilio-api.md §3). These endpoints act on the
+ * account the credential authenticates as; there is no AccountSid parameter, so the admin credential
+ * must belong to the target's own account. No GET exists for the secondary token: its value is seen
+ * once, in the answer that creates it.
+ */
+
+const ACCOUNTS = 'https://accounts.twilio.com/v1/AuthTokens';
+
+interface Answer {
+  statusCode: number;
+  body: unknown;
+}
+
+function parse(body: unknown): Record<string, unknown> | undefined {
+  if (typeof body !== 'string')
+    return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A non-2xx answer as the error the retry rule and the translation understand. */
+function failure(res: Answer): Error {
+  const body = parse(res.body);
+  return Object.assign(new Error(typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`), {
+    status: res.statusCode,
+    ...(body?.code !== undefined ? { code: body.code } : {}),
+  });
+}
+
+export function twilioAuthTokens(
+  admin: { username: string; password: string },
+  target: TwilioTarget,
+  options: TwilioAdapterOptions,
+): AuthTokens {
+  const client = createSlimClient(
+    { ...admin, accountSid: target.accountSid },
+    { ...options.http, ...regionOf(target) },
+  );
+  /** One call; 2xx answers and the expected "not there" answers come back, anything else throws. */
+  const call = async (
+    operation: string,
+    method: 'post' | 'delete',
+    uri: string,
+    expected: number[],
+  ): Promise<Answer> => {
+    try {
+      return await withRetry(
+        (signal) =>
+          withRequestSignal(signal, async () => {
+            const res = (await client.request({ method, uri })) as Answer;
+            if (res.statusCode >= 300 && !expected.includes(res.statusCode)) throw failure(res);
+            return res;
+          }),
+        options.retry,
+        twilioRetryable,
+        options.signal,
+      );
+    } catch (err) {
+      throw translateTwilioError(err, operation, target.accountSid);
+    }
+  };
+  const tokenIn = (res: Answer, field: string, operation: string): string => {
+    const value = parse(res.body)?.[field];
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new RemoteError(
+        'twilio',
+        operation,
+        { status: res.statusCode, retryable: false },
+        `Twilio ${operation} on ${target.accountSid} answered without ${field}`,
+      );
+    }
+    registerSecret(value);
+    return value;
+  };
+  const codeOf = (res: Answer) => parse(res.body)?.code;
+
+  return {
+    async createSecondary() {
+      const res = await call('CreateSecondaryAuthToken', 'post', `${ACCOUNTS}/Secondary`, [400]);
+      if (res.statusCode === 400) {
+        // 70002 is what Twilio is reported to answer when a secondary exists (UNCONFIRMED).
+        if (codeOf(res) === 70002) return 'exists';
+        throw translateTwilioError(failure(res), 'CreateSecondaryAuthToken', target.accountSid);
+      }
+      return { token: tokenIn(res, 'secondary_auth_token', 'CreateSecondaryAuthToken') };
+    },
+    async deleteSecondary() {
+      const res = await call('DeleteSecondaryAuthToken', 'delete', `${ACCOUNTS}/Secondary`, [404]);
+      return res.statusCode === 404 ? 'none' : 'deleted';
+    },
+    async promote() {
+      const res = await call('PromoteAuthToken', 'post', `${ACCOUNTS}/Promote`, [404]);
+      if (res.statusCode === 404) return 'no-secondary';
+      return { token: tokenIn(res, 'auth_token', 'PromoteAuthToken') };
+    },
+  };
+}
+
+/**
+ * Fetches the account with the token itself. A working token gets Twilio's JSON for the account,
+ * whose auth_token is the primary: so one read says whether the token works and whether it is the
+ * primary. 401s are retried a few times first (a new secondary may take a moment to reach every edge);
+ * with `validationUrl`, that URL must answer too.
+ */
+export function twilioTokenVerifier(
+  target: TwilioTarget & { validationUrl?: string },
+  options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
+): TokenVerifier {
+  return {
+    async check(accountSid, token): Promise<TokenCheck> {
+      const client = createSlimClient(
+        { username: accountSid, password: token, accountSid },
+        { ...options.http, ...regionOf(target) },
+      );
+      const get = (uri: string) =>
+        withRetry(
+          (signal) =>
+            withRequestSignal(signal, async () => {
+              const res = (await client.request({ method: 'get', uri })) as Answer;
+              if (res.statusCode >= 400) throw failure(res);
+              return parse(res.body);
+            }),
+          options.retry,
+          twilioRetryable,
+          options.signal,
+        );
+      const account = `https://api.twilio.com/2010-04-01/Accounts/${accountSid}.json`;
+      for (let i = 0; ; i++) {
+        try {
+          const body = await get(account);
+          if (body?.sid !== accountSid)
+            return {
+              ok: false,
+              definitive: false,
+              reason: 'the answer was not the JSON Twilio sends for the account; check twilio.baseUrl and any proxy',
+            };
+          if (target.validationUrl) {
+            const extra = await get(target.validationUrl);
+            if (!extra)
+              return {
+                ok: false,
+                definitive: false,
+                reason: `GET ${target.validationUrl} did not answer Twilio's JSON`,
+              };
+          }
+          return { ok: true, primary: body.auth_token === token };
+        } catch (err) {
+          const status = twilioStatus(err);
+          if ((status === 401 || status === 403) && i < (options.authRetries ?? 2)) {
+            await delay(options.authRetryDelayMs ?? 1000, options.signal);
+            continue;
+          }
+          const cause = err instanceof NotTwilioAnswerError ? err : (err as { cause?: unknown }).cause;
+          if (cause instanceof NotTwilioAnswerError)
+            return { ok: false, definitive: false, reason: `${cause.message}; check twilio.baseUrl and any proxy` };
+          const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
+          const code = (err as { code?: number | string }).code;
+          return {
+            ok: false,
+            definitive,
+            reason:
+              status !== undefined
+                ? `HTTP ${status}${code !== undefined ? ` (Twilio error ${String(code)})` : ''} for the account with this token`
+                : 'Twilio could not be reached',
+          };
+        }
+      }
+    },
+  };
+}

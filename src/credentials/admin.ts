@@ -1,0 +1,27 @@
+import type { SecretLocation } from '../config/types.js';
+import { CURRENT, labelled } from '../core/labels.js';
+import type { SecretStore } from '../core/ports.js';
+import { parseAdminCredential, type AdminCredential } from '../core/secret-values.js';
+import { RotationError } from '../errors.js';
+
+/** The admin credential in `location`'s current version; a clear error when there is none. */
+export async function readAdmin(
+  store: SecretStore,
+  target: string,
+  location: SecretLocation,
+): Promise<AdminCredential> {
+  const secret = await store.read(location.secretId);
+  const version = labelled(secret, CURRENT);
+  if (version === undefined || (version.value === undefined && !version.binary)) {
+    throw new RotationError(
+      target,
+      'read-admin',
+      `admin secret "${location.secretId}" (${location.store} store) does not exist or has no current value; store {"accountSid": "AC…", "authToken": "…"}, {"accountSid", "adminKeySid", "adminKeySecret"}, or a Restricted admin key with /twilio/iam/api-keys/* (twilio-key-rotator secret put ${location.secretId} --store ${location.store})`,
+    );
+  }
+  return parseAdminCredential(
+    { secretId: location.secretId, versionId: version.versionId, stage: CURRENT },
+    version.value,
+    version.binary,
+  );
+}

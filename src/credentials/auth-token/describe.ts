@@ -1,0 +1,27 @@
+import type { Observation, Step } from './observation.js';
+
+/** One step in words, as the dry run prints it and `status` says what the next run will do. */
+export function describeStep(d: Step, obs: Observation, propagationDelayMs: number): string {
+  switch (d.kind) {
+    case 'start-rotation':
+      return `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}`;
+    case 'abandon-creation':
+      return d.deleteSecondary
+        ? `delete the secondary announced for rotation ${d.rotationId} but never stored (it cannot be read back), then start over`
+        : `forget the announcement of rotation ${d.rotationId}: too old to prove a secondary is this rotator's`;
+    case 'drop-dead-pending':
+      return `drop AWSPENDING from version ${d.versionId}: its token ${d.ref} no longer works`;
+    case 'mark-pending':
+      return `record that the pending token ${d.ref} works; the consumer gate counts from now`;
+    case 'promote':
+      return `promote ${d.ref} on Twilio: ${obs.current?.ref ?? 'the old token'} stops working at once; AWSCURRENT moves to version ${d.versionId} in the same step`;
+    case 'finish-promotion':
+      return `move AWSCURRENT to version ${d.versionId}: Twilio already made ${d.ref} the primary`;
+    case 'mark-current':
+      return `record version ${d.versionId} as current since now; the propagation delay counts from here`;
+    case 'refresh-copies':
+      return `store the new token in the admin secret(s) that still hold the old one: ${d.locations.map((l) => `"${l.secretId}"`).join(', ')}`;
+    case 'settle':
+      return `after the propagation delay (${propagationDelayMs / 1000} s): ${d.ref} works and the old token is refused; the rotation is complete`;
+  }
+}

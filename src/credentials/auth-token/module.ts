@@ -1,0 +1,184 @@
+import { CURRENT, labelled, PENDING } from '../../core/labels.js';
+import type { Runtime } from '../../core/runtime.js';
+import type { AdminCredential } from '../../core/secret-values.js';
+import { SecretShapeError, UsageError } from '../../errors.js';
+import { readAdmin } from '../admin.js';
+import type { KindModule } from '../kind.js';
+import type { AuthTokenTargetConfig } from './config.js';
+import { describeStep } from './describe.js';
+import { observe, type AuthTokenSession } from './observe.js';
+import {
+  TAG_PENDING_SINCE,
+  TAG_SECONDARY_INTENT,
+  type Observation,
+  type PlannerSettings,
+  type RunFacts,
+  type Step,
+} from './observation.js';
+import { plan, warnings } from './plan.js';
+import { rotationStep } from './protocol.js';
+import { parseAuthTokenSecret, tokenFingerprint, TOKEN_FINGERPRINT } from './shape.js';
+import { act } from './steps.js';
+
+/**
+ * The account's Auth Token: create a secondary, store it as AWSPENDING, prove it, wait for the consumer
+ * gate, promote it (the old primary dies at once), move AWSCURRENT in the same step, wait out
+ * propagation and prove the promotion took. The state machine is ./plan.ts; docs/auth-token-flow.md
+ * walks through it.
+ */
+export const authToken: KindModule<
+  AuthTokenTargetConfig,
+  AuthTokenSession,
+  Observation,
+  Step,
+  PlannerSettings,
+  RunFacts
+> = {
+  refPattern: TOKEN_FINGERPRINT,
+
+  async open(target, runtime, scope) {
+    // Read afresh on every use: after a promotion the admin credential is the new token.
+    const admin = () => readAdmin(runtime.store(target.admin.store), target.name, target.admin);
+    const credential = await admin();
+    await checkAdmin(target, credential, runtime);
+    return {
+      target,
+      store: runtime.store(target.secret.store),
+      scope,
+      admin,
+      authTokens: async () => runtime.authTokens(await admin(), target),
+    };
+  },
+
+  settings: (target, _runtime, options) => ({
+    target: target.name,
+    maxAgeMs: target.maxAgeMs,
+    force: options.force ?? false,
+    gate: {
+      minOverlapMs: target.gate.minOverlapMs,
+      maxWaitMs: target.gate.maxWaitMs,
+      manualConfirm: target.gate.manualConfirm,
+    },
+    propagationDelayMs: target.propagationDelayMs,
+    replaceSecondary: options.replaceSecondary ?? false,
+  }),
+
+  newFacts: () => ({ checks: new Map() }),
+  observe,
+  plan,
+  act,
+  describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
+  warnings: (obs) => warnings(obs),
+
+  summary(obs, target) {
+    const current = obs.current;
+    if (!current) return { gone: false };
+    return {
+      ref: current.ref,
+      versionId: current.versionId,
+      createdAtMs: current.createdAtMs,
+      nextDueAtMs: current.createdAtMs + target.maxAgeMs,
+      gone: obs.checks.get(current.ref)?.ok === false,
+    };
+  },
+
+  async preflight(session, obs) {
+    const { target } = session;
+    const admin = await session.admin();
+    const checks = [
+      target.selfManaged
+        ? `the Auth Token manages itself (secret "${target.secret.secretId}")`
+        : `admin credential (${admin.kind}, ${admin.username}) may manage Auth Tokens of ${target.accountSid}`,
+    ];
+    const current = obs.current;
+    if (current) {
+      const c = obs.checks.get(current.ref);
+      checks.push(
+        c?.ok
+          ? `current token ${current.ref} works${c.primary ? ' and is the primary' : ', but Twilio does not report it as the primary'}`
+          : `current token ${current.ref} is REFUSED: ${c?.reason ?? 'not checked'}`,
+      );
+    }
+    if (obs.pending)
+      checks.push(`a rotation is under way: pending token ${obs.pending.ref} (version ${obs.pending.versionId})`);
+    return { checks, warnings: [] };
+  },
+
+  describeValue(value, source, target) {
+    const secret = parseAuthTokenSecret(source, value);
+    if (secret.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
+      throw new SecretShapeError(
+        source,
+        'accountSid',
+        `is ${secret.accountSid}, but target "${target.name}" rotates the Auth Token of ${target.accountSid}`,
+      );
+    }
+    return `Auth Token ${tokenFingerprint(secret.authToken)} of ${secret.accountSid} (target "${target.name}")`;
+  },
+
+  confirmable(secret) {
+    // The gate of an Auth Token waits before the promotion, on the pending token.
+    const version = labelled(secret, PENDING) ?? labelled(secret, CURRENT)!;
+    const { authToken } = parseAuthTokenSecret(
+      {
+        secretId: secret.secretId,
+        versionId: version.versionId,
+        stage: version.stages.includes(PENDING) ? PENDING : CURRENT,
+      },
+      version.value,
+      version.binary,
+    );
+    return { versionId: version.versionId, ref: tokenFingerprint(authToken) };
+  },
+
+  async abort(session, runtime) {
+    const facts: RunFacts = { checks: new Map() };
+    const obs = await observe(session, runtime, facts);
+    const pending = obs.pending;
+    if (!pending) return `nothing to abort: no rotation of ${session.target.name} is waiting for promotion`;
+    const state = obs.checks.get(pending.ref);
+    if (state?.ok && state.primary)
+      throw new UsageError(
+        `target "${session.target.name}": ${pending.ref} is already the primary token, the old one is dead; there is nothing to back out. Run rotate to finish.`,
+      );
+    const secretId = session.target.secret.secretId;
+    let deleted = 'it no longer existed on Twilio';
+    // A working pending token that is not the primary is the account's one secondary: this rotator's.
+    if (state?.ok)
+      deleted =
+        (await (await session.authTokens()).deleteSecondary()) === 'deleted'
+          ? 'deleted it on Twilio'
+          : 'it no longer existed on Twilio';
+    await session.store.abandonPending(secretId, pending.versionId);
+    await session.store.setTags(secretId, { [TAG_PENDING_SINCE]: '', [TAG_SECONDARY_INTENT]: '' });
+    return `aborted the rotation: the secondary token ${pending.ref} — ${deleted}; dropped AWSPENDING (version ${pending.versionId}); ${obs.current?.ref ?? 'the current token'} stays the primary`;
+  },
+
+  rotationStep,
+};
+
+/**
+ * Before any change: only the account's own Auth Token or a Main key of the account may manage its
+ * Auth Tokens. A Standard or Restricted key never can, and a credential of another account (a parent)
+ * would rotate that account's token instead.
+ */
+async function checkAdmin(target: AuthTokenTargetConfig, admin: AdminCredential, runtime: Runtime): Promise<void> {
+  const refuse = (why: string) =>
+    new UsageError(
+      `target "${target.name}": the admin credential ${why}. Use the account's Auth Token (leave admin out: the token manages itself) or a Main key of ${target.accountSid}; nothing was changed`,
+    );
+  if (admin.accountSid.toUpperCase() !== target.accountSid.toUpperCase())
+    throw refuse(`belongs to ${admin.accountSid}: Twilio would rotate that account's Auth Token`);
+  if (admin.kind === 'auth-token') return;
+  // Only a Main key may read /v1/Keys (a Standard key is refused) and it has no policy (a Restricted key has one).
+  const policy = await runtime
+    .keys(admin, target)
+    .fetchPolicy(admin.username)
+    .catch(() => 'refused' as const);
+  if (policy === 'refused')
+    throw refuse(`${admin.username} is not a Main key (Twilio refused it on /v1/Keys, as it refuses Standard keys)`);
+  if (policy !== null)
+    throw refuse(
+      `${admin.username} is ${policy === undefined ? 'not a key of this account' : 'a Restricted key, and no permission covers Auth Tokens'}`,
+    );
+}

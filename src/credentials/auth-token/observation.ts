@@ -1,0 +1,76 @@
+import type { SecretLocation } from '../../config/types.js';
+import type { GateCheck, GateObservation, GateSettings } from '../../core/gate.js';
+import type { Outcome } from '../../core/outcome.js';
+import type { StoredSecret, TokenCheck } from '../../core/ports.js';
+
+/** What the Auth Token planner looks at and decides. Built by ./observe.ts, never by the planner. */
+
+/** "<rotationId> <ISO time> <nonce>": a secondary is about to be created for that rotation. */
+export const TAG_SECONDARY_INTENT = 'rotator:secondary-intent';
+/** "<versionId> <ISO time>": the pending token was stored and proven; the consumer gate counts from it. */
+export const TAG_PENDING_SINCE = 'rotator:pending-since';
+/** "<versionId>": after the promotion to that version, the new token worked and the old one was refused. */
+export const TAG_SETTLED = 'rotator:settled';
+
+/** A creation intent this young may be this rotator's own unstored secondary; an older one is not trusted. */
+export const INTENT_TRUSTED_FOR_MS = 3_600_000;
+
+export interface TokenVersion {
+  versionId: string;
+  createdAtMs: number;
+  token: string;
+  /** The token's fingerprint: how it is named everywhere. */
+  ref: string;
+  document: Record<string, unknown>;
+}
+
+export interface Intent {
+  rotationId: string;
+  atMs: number;
+  nonce: string;
+}
+
+export interface Observation {
+  nowMs: number;
+  secretId: string;
+  secret: StoredSecret | undefined;
+  current?: TokenVersion;
+  pending?: TokenVersion;
+  previous?: TokenVersion;
+  pendingPlaceholder?: { versionId: string; createdAtMs: number };
+  /** What Twilio said of each token this run looked at, by fingerprint. */
+  checks: ReadonlyMap<string, TokenCheck>;
+  /** Other admin secrets that still hold the token a promotion of this rotator retired. */
+  staleCopies: readonly SecretLocation[];
+  /** A secondary creation that was announced but whose token was never stored. */
+  intent?: Intent;
+  gate?: GateObservation;
+}
+
+export interface PlannerSettings {
+  target: string;
+  maxAgeMs: number;
+  force: boolean;
+  gate: GateSettings;
+  propagationDelayMs: number;
+  /** Delete a secondary this rotator did not create (rotate --replace-secondary); read by the steps. */
+  replaceSecondary: boolean;
+}
+
+export type Step =
+  | { kind: 'start-rotation'; versionId: string; reason: string }
+  | { kind: 'abandon-creation'; rotationId: string; deleteSecondary: boolean }
+  | { kind: 'drop-dead-pending'; versionId: string; ref: string }
+  | { kind: 'mark-pending'; versionId: string; ref: string }
+  | { kind: 'promote'; versionId: string; fromVersionId: string; ref: string }
+  | { kind: 'finish-promotion'; versionId: string; fromVersionId: string; ref: string }
+  | { kind: 'mark-current'; versionId: string }
+  | { kind: 'refresh-copies'; locations: SecretLocation[]; versionId: string }
+  | { kind: 'settle'; versionId: string; ref: string };
+
+export type Decision = Step | GateCheck | Outcome;
+
+export interface RunFacts {
+  /** Token checks of this run, by token; cleared whenever the run changes something on Twilio. */
+  checks: Map<string, TokenCheck>;
+}

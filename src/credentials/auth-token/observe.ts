@@ -1,0 +1,151 @@
+import type { SecretLocation } from '../../config/types.js';
+import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, recordedPromotion } from '../../core/labels.js';
+import type { AuthTokens, StoredSecret, TokenCheck } from '../../core/ports.js';
+import type { RunScope, Runtime } from '../../core/runtime.js';
+import type { AdminCredential } from '../../core/secret-values.js';
+import { RotationError, SecretShapeError } from '../../errors.js';
+import { readAdmin } from '../admin.js';
+import type { Session } from '../kind.js';
+import type { AuthTokenTargetConfig } from './config.js';
+import {
+  TAG_SECONDARY_INTENT,
+  TAG_SETTLED,
+  type Intent,
+  type Observation,
+  type RunFacts,
+  type TokenVersion,
+} from './observation.js';
+import { parseAuthTokenSecret, tokenFingerprint } from './shape.js';
+
+/** An auth-token target's run: its store, the scope (admin secrets), and Auth Token management on demand. */
+export interface AuthTokenSession extends Session<AuthTokenTargetConfig> {
+  scope: RunScope;
+  /** The admin credential as the configuration names it, read when a step needs Twilio's Auth Token API. */
+  admin(): Promise<AdminCredential>;
+  /** Auth Token management with the admin credential of this moment (after a promotion, the new token). */
+  authTokens(): Promise<AuthTokens>;
+}
+
+function tokenVersion(secret: StoredSecret, stage: string, target: AuthTokenTargetConfig): TokenVersion | undefined {
+  const version = labelled(secret, stage);
+  if (!version) return undefined;
+  const source = { secretId: secret.secretId, versionId: version.versionId, stage };
+  const { document, accountSid, authToken } = parseAuthTokenSecret(source, version.value, version.binary);
+  if (accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
+    throw new SecretShapeError(
+      source,
+      'accountSid',
+      `is ${accountSid}, but target "${target.name}" rotates the Auth Token of ${target.accountSid}`,
+    );
+  }
+  return {
+    versionId: version.versionId,
+    createdAtMs: version.createdAtMs,
+    token: authToken,
+    ref: tokenFingerprint(authToken),
+    document,
+  };
+}
+
+function parseIntent(tag: string | undefined): Intent | undefined {
+  const [rotationId, iso, nonce] = tag?.split(' ') ?? [];
+  const atMs = iso ? Date.parse(iso) : Number.NaN;
+  return rotationId && nonce && !Number.isNaN(atMs) ? { rotationId, atMs, nonce } : undefined;
+}
+
+/** Asks Twilio about a token once per run; an answer that says nothing stops the run, nothing is guessed. */
+export async function check(
+  session: AuthTokenSession,
+  runtime: Runtime,
+  facts: RunFacts,
+  version: TokenVersion,
+): Promise<TokenCheck> {
+  let found = facts.checks.get(version.token);
+  if (!found) {
+    found = await runtime.tokenVerifier(session.target).check(session.target.accountSid, version.token);
+    if (!found.ok && !found.definitive) {
+      throw new RotationError(
+        session.target.name,
+        'observe',
+        `could not ask Twilio about the token ${version.ref} (${found.reason}); nothing was changed`,
+      );
+    }
+    facts.checks.set(version.token, found);
+  }
+  return found;
+}
+
+/**
+ * One look: the secret's labelled tokens, and what Twilio says of each token the planner needs (does
+ * it work, is it the primary), using only that token. After a promotion of this rotator's, also the
+ * other admin secrets that still hold the retired token.
+ */
+export async function observe(session: AuthTokenSession, runtime: Runtime, facts: RunFacts): Promise<Observation> {
+  const { target, store } = session;
+  const secret = await store.read(target.secret.secretId);
+  const obs: Observation = {
+    nowMs: runtime.now(),
+    secretId: target.secret.secretId,
+    secret,
+    checks: new Map(),
+    staleCopies: [],
+  };
+  if (!secret) return obs;
+  const current = tokenVersion(secret, CURRENT, target);
+  if (!current) return obs;
+  obs.current = current;
+  let previous: TokenVersion | undefined;
+  try {
+    previous = tokenVersion(secret, PREVIOUS, target);
+  } catch (err) {
+    // An unreadable previous token holds nothing to protect or retire: the rotator never deletes tokens.
+    if (!(err instanceof SecretShapeError)) throw err;
+  }
+  if (previous) obs.previous = previous;
+  const placeholder = placeholderOf(secret);
+  if (placeholder) obs.pendingPlaceholder = placeholder;
+  else {
+    const pending = tokenVersion(secret, PENDING, target);
+    if (pending && pending.versionId !== current.versionId) obs.pending = pending;
+  }
+  const intent = parseIntent(secret.tags[TAG_SECONDARY_INTENT]);
+  if (intent && obs.pending?.versionId !== intent.rotationId) obs.intent = intent;
+
+  const checks = new Map<string, TokenCheck>();
+  checks.set(current.ref, await check(session, runtime, facts, current));
+  if (obs.pending) checks.set(obs.pending.ref, await check(session, runtime, facts, obs.pending));
+  const promotedHere =
+    previous !== undefined && recordedPromotion(secret, previous.versionId, current.versionId) === true;
+  if (previous && promotedHere && secret.tags[TAG_SETTLED] !== current.versionId) {
+    checks.set(previous.ref, await check(session, runtime, facts, previous));
+  }
+  obs.checks = checks;
+  if (previous && promotedHere) obs.staleCopies = await copiesHolding(session, runtime, previous.token);
+  return obs;
+}
+
+/**
+ * Admin secrets other than the target's own that hold `oldToken` of this account. Read afresh
+ * (not from the run's admin cache): a refresh earlier in this run must show.
+ */
+export async function copiesHolding(
+  session: AuthTokenSession,
+  runtime: Runtime,
+  oldToken: string,
+): Promise<SecretLocation[]> {
+  const { target, scope } = session;
+  const out: SecretLocation[] = [];
+  for (const location of scope.adminLocations()) {
+    if (location.store === target.secret.store && location.secretId === target.secret.secretId) continue;
+    // An admin secret that cannot be read is its own target's problem, and says so there.
+    const admin = await readAdmin(runtime.store(location.store), target.name, location).catch(() => undefined);
+    if (
+      admin?.kind === 'auth-token' &&
+      admin.accountSid.toUpperCase() === target.accountSid.toUpperCase() &&
+      admin.password === oldToken
+    ) {
+      out.push(location);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,171 @@
+import { gateBlockers } from '../../core/gate.js';
+import { parseStamp, PLACEHOLDER_STUCK_AFTER_MS, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import { rotationId } from '../../core/rotation-id.js';
+import { DAY_MS, wholeDays } from '../../core/sids.js';
+import {
+  INTENT_TRUSTED_FOR_MS,
+  TAG_PENDING_SINCE,
+  TAG_SETTLED,
+  type Decision,
+  type Observation,
+  type PlannerSettings,
+} from './observation.js';
+
+/**
+ * The Auth Token flow as one pure function. One secondary slot, no read-back, and a promotion that
+ * kills the old primary at once, so the consumer gate comes before the promotion:
+ *
+ *   start-rotation (create the secondary, store it as AWSPENDING at once) ─▶ mark-pending (proven)
+ *     ─▶ check-gate ─(waiting | stuck)… ─▶ promote (old primary dies; AWSCURRENT follows at once)
+ *     ─▶ propagation delay ─▶ refresh-copies ─▶ settle (new token works, old one refused) ─▶ done
+ *
+ * Whatever a crash leaves, the next look says where things stand: Twilio tells, with the tokens
+ * themselves, which one works and which is the primary.
+ */
+export function plan(obs: Observation, s: PlannerSettings): Decision {
+  const { secret, current } = obs;
+  if (!secret || !current) {
+    return {
+      kind: 'stuck',
+      on: [
+        `secret "${obs.secretId}" holds no current Auth Token; store the account's token in it (twilio-key-rotator secret put ${obs.secretId} --store …): a token cannot be made from nothing`,
+      ],
+      sinceMs: obs.nowMs,
+    };
+  }
+  const placeholder = obs.pendingPlaceholder;
+  if (placeholder) {
+    const what = `a Secrets Manager rotation is in progress (version ${placeholder.versionId} is AWSPENDING with no value yet)`;
+    if (obs.nowMs - placeholder.createdAtMs >= PLACEHOLDER_STUCK_AFTER_MS) {
+      return {
+        kind: 'stuck',
+        on: [
+          `${what} since ${new Date(placeholder.createdAtMs).toISOString()}: its rotation function keeps failing. Read its logs; to give up, run "aws secretsmanager cancel-rotate-secret --secret-id ${obs.secretId}" and remove AWSPENDING from version ${placeholder.versionId}`,
+        ],
+        sinceMs: placeholder.createdAtMs,
+      };
+    }
+    return { kind: 'busy', reason: `${what}; its own steps finish it` };
+  }
+
+  const pending = obs.pending;
+  const curCheck = obs.checks.get(current.ref);
+  const pendCheck = pending ? obs.checks.get(pending.ref) : undefined;
+
+  // Twilio promoted the pending token but the labels did not follow (a crash after the promotion).
+  if (pending && pendCheck?.ok && pendCheck.primary) {
+    return {
+      kind: 'finish-promotion',
+      versionId: pending.versionId,
+      fromVersionId: current.versionId,
+      ref: pending.ref,
+    };
+  }
+  if (!curCheck?.ok) {
+    return {
+      kind: 'stuck',
+      on: [
+        `Twilio refuses the current Auth Token ${current.ref} (${curCheck?.reason ?? 'not checked'}): it was changed outside the rotator, or the account is suspended. Store the working token: twilio-key-rotator secret put ${obs.secretId} --store … --replace`,
+      ],
+      sinceMs: current.createdAtMs,
+      kept: current.ref,
+    };
+  }
+
+  // After a promotion this rotator recorded: wait out propagation, then prove it took.
+  const previous = obs.previous;
+  if (
+    previous &&
+    recordedPromotion(secret, previous.versionId, current.versionId) === true &&
+    secret.tags[TAG_SETTLED] !== current.versionId
+  ) {
+    const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
+    if (since === undefined) return { kind: 'mark-current', versionId: current.versionId };
+    if (obs.staleCopies.length > 0)
+      return { kind: 'refresh-copies', locations: [...obs.staleCopies], versionId: current.versionId };
+    const elapsed = obs.nowMs - since;
+    if (elapsed < s.propagationDelayMs) {
+      return {
+        kind: 'waiting',
+        on: [
+          `propagation delay: ${Math.ceil((s.propagationDelayMs - elapsed) / 1000)} s to go before the promotion is checked`,
+        ],
+        sinceMs: since,
+        deadlineMs: since + s.propagationDelayMs,
+        kept: current.ref,
+      };
+    }
+    const stillAccepted = obs.checks.get(previous.ref)?.ok === true;
+    if (stillAccepted || !curCheck.primary) {
+      const on = [
+        stillAccepted
+          ? `the old token ${previous.ref} is still accepted ${Math.floor(elapsed / 1000)} s after the promotion`
+          : `Twilio does not report ${current.ref} as the primary token`,
+      ];
+      if (elapsed >= s.propagationDelayMs + s.gate.maxWaitMs)
+        return { kind: 'stuck', on, sinceMs: since, kept: current.ref };
+      return {
+        kind: 'waiting',
+        on,
+        sinceMs: since,
+        deadlineMs: since + s.propagationDelayMs + s.gate.maxWaitMs,
+        kept: current.ref,
+      };
+    }
+    return { kind: 'settle', versionId: current.versionId, ref: current.ref };
+  }
+  if (obs.staleCopies.length > 0)
+    return { kind: 'refresh-copies', locations: [...obs.staleCopies], versionId: current.versionId };
+
+  // A rotation under way: the new token waits for the consumer gate before it is promoted.
+  if (pending) {
+    if (!pendCheck?.ok) return { kind: 'drop-dead-pending', versionId: pending.versionId, ref: pending.ref };
+    const since = parseStamp(secret.tags[TAG_PENDING_SINCE], pending.versionId);
+    if (since === undefined) return { kind: 'mark-pending', versionId: pending.versionId, ref: pending.ref };
+    if (!obs.gate) return { kind: 'check-gate', versionId: pending.versionId, expect: pending.ref };
+    const on = gateBlockers(obs.gate, s.gate, {
+      nowMs: obs.nowMs,
+      sinceMs: since,
+      expect: pending.ref,
+      target: s.target,
+    });
+    if (on.length > 0) {
+      if (obs.nowMs - since >= s.gate.maxWaitMs) return { kind: 'stuck', on, sinceMs: since, kept: current.ref };
+      return { kind: 'waiting', on, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, kept: current.ref };
+    }
+    return { kind: 'promote', versionId: pending.versionId, fromVersionId: current.versionId, ref: pending.ref };
+  }
+
+  // A creation announced but never stored: a young one may have left a secondary nobody can read.
+  if (obs.intent) {
+    return {
+      kind: 'abandon-creation',
+      rotationId: obs.intent.rotationId,
+      deleteSecondary: obs.nowMs - obs.intent.atMs < INTENT_TRUSTED_FOR_MS,
+    };
+  }
+
+  const age = obs.nowMs - current.createdAtMs;
+  const reason = s.force
+    ? 'forced (--force)'
+    : age >= s.maxAgeMs
+      ? `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`
+      : undefined;
+  if (reason !== undefined)
+    return {
+      kind: 'start-rotation',
+      versionId: rotationId(obs.secretId, current.versionId, secret.allVersionIds),
+      reason,
+    };
+  return { kind: 'done', current: current.ref, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
+}
+
+export function warnings(obs: Observation): string[] {
+  const out: string[] = [];
+  if (obs.intent && obs.nowMs - obs.intent.atMs >= INTENT_TRUSTED_FOR_MS) {
+    out.push(
+      `a secondary Auth Token was announced at ${new Date(obs.intent.atMs).toISOString()} and never stored; if one exists, it is not provably this rotator's and is left alone`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,245 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { SecretLocation } from '../../config/types.js';
+import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../core/labels.js';
+import type { Runtime } from '../../core/runtime.js';
+import { parseSecretObject } from '../../core/secret-values.js';
+import { RotationError } from '../../errors.js';
+import type { ActResult } from '../kind.js';
+import { copiesHolding, type AuthTokenSession } from './observe.js';
+import {
+  TAG_PENDING_SINCE,
+  TAG_SECONDARY_INTENT,
+  TAG_SETTLED,
+  type Observation,
+  type PlannerSettings,
+  type RunFacts,
+  type Step,
+  type TokenVersion,
+} from './observation.js';
+import { nextAuthTokenValue, tokenFingerprint } from './shape.js';
+
+/**
+ * Each step of the Auth Token flow as one function, used by the reconcile loop (`act`), the dry run
+ * and Secrets Manager's rotation protocol (./protocol.ts). Each comment says what the step leaves.
+ */
+
+const secretIdOf = (session: AuthTokenSession) => session.target.secret.secretId;
+
+/** The value to store for `token`: the current version's fields, the new token. */
+function valueFor(session: AuthTokenSession, obs: Observation, token: string): string {
+  const { target } = session;
+  return nextAuthTokenValue(obs.current?.document, {
+    accountSid: target.accountSid,
+    authToken: token,
+    ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+  });
+}
+
+export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { foreign: true };
+
+/**
+ * Announces the creation (so a crash before the store write is recognised as this rotator's), asks
+ * Twilio for a secondary token and stores it under `token` as AWSPENDING at once: Twilio never shows it
+ * again. A secondary that already exists is someone else's: left alone and reported, unless the
+ * operator asked to replace it.
+ * Leaves: a secondary on Twilio stored as AWSPENDING, or (foreign, lost race) nothing new.
+ */
+export async function createSecondary(
+  session: AuthTokenSession,
+  obs: Observation,
+  facts: RunFacts,
+  token: string,
+  replaceSecondary: boolean,
+): Promise<Creation> {
+  const secretId = secretIdOf(session);
+  const nonce = randomBytes(4).toString('hex');
+  await session.store.setTags(secretId, {
+    [TAG_SECONDARY_INTENT]: `${token} ${new Date(obs.nowMs).toISOString()} ${nonce}`,
+  });
+  const tokens = await session.authTokens();
+  facts.checks.clear();
+  let made = await tokens.createSecondary();
+  if (made === 'exists') {
+    const again = await session.store.read(secretId);
+    const pendingHere = again?.versions.some((v) => v.versionId === token && v.value !== undefined);
+    const intent = again?.tags[TAG_SECONDARY_INTENT] ?? '';
+    if (pendingHere || !intent.endsWith(` ${nonce}`))
+      return { lost: `another rotator is creating the secondary for rotation ${token}` };
+    if (!replaceSecondary) {
+      await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
+      return { foreign: true };
+    }
+    await tokens.deleteSecondary();
+    made = await tokens.createSecondary();
+    if (made === 'exists')
+      throw new RotationError(
+        session.target.name,
+        'start-rotation',
+        'a secondary Auth Token appeared again right after it was deleted: another process is rotating this account; stop it first',
+      );
+  }
+  const put = await session.store.putPending(secretId, token, valueFor(session, obs, made.token));
+  if (put === 'token-conflict') return { lost: `another rotator stored rotation ${token} first` };
+  return { stored: tokenFingerprint(made.token) };
+}
+
+/** Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent. */
+export async function markPending(session: AuthTokenSession, runtime: Runtime, versionId: string): Promise<void> {
+  await session.store.setTags(secretIdOf(session), {
+    [TAG_PENDING_SINCE]: formatStamp(versionId, runtime.now()),
+    [TAG_SECONDARY_INTENT]: '',
+  });
+}
+
+/**
+ * Moves AWSCURRENT to the promoted version at once (the old primary no longer works anywhere), stamps
+ * when, and records the promotion if an earlier step could not.
+ * Leaves: the new token AWSCURRENT, the old one AWSPREVIOUS, current-since and the promotion record.
+ */
+export async function finishPromotion(
+  session: AuthTokenSession,
+  runtime: Runtime,
+  from: string,
+  to: string,
+): Promise<void> {
+  const secretId = secretIdOf(session);
+  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, to) });
+  await session.store.promote(secretId, to);
+  await session.store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(to, runtime.now()) });
+}
+
+/**
+ * Records the promotion, asks Twilio to promote the secondary (the old primary dies at once), then
+ * finishes the labels, and the other admin secrets that held the old token, in the same step. A
+ * promotion Twilio cannot make (no secondary) changes nothing.
+ * Leaves: as finishPromotion, or (no secondary) the record of an intended promotion only.
+ */
+export async function promote(
+  session: AuthTokenSession,
+  runtime: Runtime,
+  facts: RunFacts,
+  pending: TokenVersion,
+  from: string,
+  oldToken: string,
+): Promise<'promoted' | 'no-secondary' | { other: string }> {
+  const secretId = secretIdOf(session);
+  // Other admin secrets holding the token about to die get the new one in this same step.
+  const copies = await copiesHolding(session, runtime, oldToken);
+  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, pending.versionId) });
+  const tokens = await session.authTokens();
+  facts.checks.clear();
+  const promoted = await tokens.promote();
+  if (promoted === 'no-secondary') return promoted;
+  if (promoted.token !== pending.token) {
+    // Twilio promoted a secondary that is not the one stored: the only working token is the one just
+    // returned. Keep it, so nothing is locked out, and let a person find out who made the other one.
+    const versionId = randomUUID();
+    await session.store.putCurrent(
+      secretId,
+      versionId,
+      nextAuthTokenValue(pending.document, { accountSid: session.target.accountSid, authToken: promoted.token }),
+    );
+    await session.store.abandonPending(secretId, pending.versionId);
+    return { other: tokenFingerprint(promoted.token) };
+  }
+  await finishPromotion(session, runtime, from, pending.versionId);
+  await refreshCopies(session, runtime, copies, pending.token);
+  return 'promoted';
+}
+
+/**
+ * The other admin secrets that held the retired token get the new one, keeping their other fields,
+ * so no target of this configuration is locked out. Leaves: a new AWSCURRENT in each.
+ */
+export async function refreshCopies(
+  session: AuthTokenSession,
+  runtime: Runtime,
+  locations: readonly SecretLocation[],
+  token: string,
+): Promise<string[]> {
+  const done: string[] = [];
+  for (const location of locations) {
+    const store = runtime.store(location.store);
+    const secret = await store.read(location.secretId);
+    const current = secret?.versions.find((v) => v.stages.includes('AWSCURRENT'));
+    if (!current) continue;
+    const document = parseSecretObject(
+      { secretId: location.secretId, versionId: current.versionId, stage: 'AWSCURRENT' },
+      current.value,
+      current.binary,
+    );
+    await store.putCurrent(location.secretId, randomUUID(), JSON.stringify({ ...document, authToken: token }));
+    done.push(`"${location.secretId}" (${location.store})`);
+  }
+  return done;
+}
+
+/** Carries out one step of the reconcile. */
+export async function act(
+  step: Step,
+  obs: Observation,
+  session: AuthTokenSession,
+  runtime: Runtime,
+  facts: RunFacts,
+  settings: PlannerSettings,
+): Promise<ActResult> {
+  const secretId = secretIdOf(session);
+  switch (step.kind) {
+    case 'start-rotation': {
+      const made = await createSecondary(session, obs, facts, step.versionId, settings.replaceSecondary);
+      if ('lost' in made) return { detail: made.lost, end: { kind: 'lost-race', detail: made.lost } };
+      if ('foreign' in made) {
+        const error = `a secondary Auth Token exists on ${session.target.accountSid} that this rotator did not create, and it cannot be read back: it may be in use. Find out whose it is, then delete it in the Console, or run "twilio-key-rotator rotate --target ${session.target.name} --replace-secondary" to delete it; nothing was changed`;
+        return { detail: error, end: { kind: 'failed', step: step.kind, error } };
+      }
+      return {
+        detail: `created a secondary Auth Token ${made.stored} because ${step.reason}; stored it as AWSPENDING (version ${step.versionId})`,
+        startedRotation: true,
+      };
+    }
+    case 'abandon-creation': {
+      let what = 'nothing to delete: the announcement is too old to prove the secondary (if any) is this rotator’s';
+      if (step.deleteSecondary) {
+        facts.checks.clear();
+        what = `its unstored secondary (if it was made) ${(await (await session.authTokens()).deleteSecondary()) === 'deleted' ? 'was deleted' : 'was never made'}`;
+      }
+      await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
+      return { detail: `a secondary announced for rotation ${step.rotationId} was never stored; ${what}` };
+    }
+    case 'drop-dead-pending':
+      await session.store.abandonPending(secretId, step.versionId);
+      return {
+        detail: `the pending token ${step.ref} (version ${step.versionId}) no longer works: its secondary was deleted outside the rotator; dropped AWSPENDING`,
+      };
+    case 'mark-pending':
+      await markPending(session, runtime, step.versionId);
+      return { detail: `the pending token ${step.ref} authenticates; the consumer gate counts from now` };
+    case 'promote': {
+      const outcome = await promote(session, runtime, facts, obs.pending!, step.fromVersionId, obs.current!.token);
+      if (outcome === 'no-secondary') {
+        const error = `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside the rotator; the current token keeps working and the next run starts over`;
+        return { detail: error, end: { kind: 'failed', step: step.kind, error } };
+      }
+      if (typeof outcome === 'object') {
+        const error = `Twilio promoted a secondary token (${outcome.other}) that is not the pending ${step.ref}; it is stored as AWSCURRENT so nothing is locked out. Another process is rotating this account's token: find it`;
+        return { detail: error, end: { kind: 'failed', step: step.kind, error } };
+      }
+      return { detail: `promoted ${step.ref} to primary on Twilio and to AWSCURRENT; the old token stopped working` };
+    }
+    case 'finish-promotion':
+      await finishPromotion(session, runtime, step.fromVersionId, step.versionId);
+      return { detail: `Twilio had already promoted ${step.ref}; moved AWSCURRENT to version ${step.versionId}` };
+    case 'mark-current':
+      await session.store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) });
+      return {
+        detail: `recorded version ${step.versionId} as current since now; the propagation delay counts from here`,
+      };
+    case 'refresh-copies': {
+      const done = await refreshCopies(session, runtime, step.locations, obs.current!.token);
+      return { detail: `stored the new token in the admin secret(s) that held the old one: ${done.join(', ')}` };
+    }
+    case 'settle':
+      await session.store.setTags(secretId, { [TAG_SETTLED]: step.versionId });
+      return { detail: `the promotion took: ${step.ref} works and the old token is refused` };
+  }
+}
