@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import type { StoreName } from '../config/types.js';
-import { confirm, rotate, status, type TargetStatus } from '../engine/commands.js';
+import { abort, confirm, rotate, status, type TargetStatus } from '../engine/commands.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { putSecret } from '../engine/secret-put.js';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
@@ -21,14 +21,18 @@ const COMMON = `Options for every command:
 Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2 bad configuration or usage.`;
 
 const HELP: Record<string, string> = {
-  rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--json]
+  rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--replace-secondary] [--json]
 
-Brings every target (or each named one) one rotation further: creates the secret on the first run,
-rotates a due key, re-checks a waiting consumer gate, deletes the old key once the gate passes.
+Brings every target (or each named one) one rotation further. API keys: creates the secret on the
+first run, rotates a due key, re-checks a waiting consumer gate, deletes the old key once the gate
+passes. Auth Tokens: creates a secondary token, waits for the consumer gate, promotes it, waits the
+propagation delay, checks that the old token is refused.
 
-  -t, --target NAME   only this target; repeatable
-      --dry-run       print the plan and run read-only checks; change nothing
-      --force         rotate now even if the current key is not due`,
+  -t, --target NAME       only this target; repeatable
+      --dry-run           print the plan and run read-only checks; change nothing
+      --force             rotate now even if the current credential is not due
+      --replace-secondary delete a secondary Auth Token this tool did not create, then rotate
+                          (whoever made it loses it: find out first)`,
   status: `Usage: twilio-key-rotator status [--target NAME]… [--json]
 
 Read-only. Per target: current key and age, what the next rotate would do, what the gate waits on,
@@ -37,7 +41,13 @@ the last error. Exits 1 when a target is stuck, failed its last run, or its curr
   -t, --target NAME   only this target; repeatable`,
   confirm: `Usage: twilio-key-rotator confirm <target> [--json]
 
-Records that every consumer of <target> uses the current key (for gate.manualConfirm).`,
+Records that every consumer of <target> uses the credential the gate waits for (gate.manualConfirm):
+the current key of an API-key target; the pending token of an Auth Token target, before its promotion.`,
+  abort: `Usage: twilio-key-rotator abort <target> [--json]
+
+Backs out an Auth Token rotation before its promotion: deletes the secondary token this tool created
+and drops it from AWSPENDING. The primary token is untouched. After a promotion there is nothing to
+back out (the old token is dead); rotate finishes instead.`,
   secret: `Usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] [--json] < value.json
 
 Stores a value the configuration names — a target's admin credential or the key it rotates — after
@@ -52,7 +62,8 @@ const USAGE = `Usage: twilio-key-rotator <command> [options]
 Commands:
   rotate [--target NAME]… [--dry-run] [--force]   bring every (or each named) target one rotation further
   status [--target NAME]…                         current key, age, next step, what the gate waits on
-  confirm <target>                                record that every consumer uses the current key
+  confirm <target>                                record that every consumer uses the new credential
+  abort <target>                                  back out an Auth Token rotation before its promotion
   secret put <secretId> --store file|aws          store an admin credential or key from stdin
 
 ${COMMON}
@@ -82,6 +93,7 @@ function parse(argv: readonly string[]) {
         json: { type: 'boolean' },
         store: { type: 'string' },
         replace: { type: 'boolean' },
+        'replace-secondary': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -176,7 +188,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return command === undefined && !values.help ? 2 : 0;
     }
     if (!Object.hasOwn(HELP, command))
-      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm or secret`);
+      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm, abort or secret`);
     if (values.help) {
       io.stdout.write(`${HELP[command]}\n\n${COMMON}\n`);
       return 0;
@@ -222,9 +234,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       );
       return 0;
     }
+    if (command === 'abort') {
+      const done = await abort(config, runtime, rest[0]!);
+      print(values.json ? JSON.stringify(done) : `${done.target}: ${done.detail}.`);
+      return 0;
+    }
     const results = await rotate(config, runtime, {
       dryRun: values['dry-run'] ?? false,
       force: values.force ?? false,
+      replaceSecondary: values['replace-secondary'] ?? false,
       ...(values.target ? { targets: values.target } : {}),
     });
     print(
@@ -247,15 +265,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 /** Every flag and argument belongs to the command it is given to; anything else is a usage error. */
 function checkArguments(command: string, rest: string[], values: ReturnType<typeof parse>['values']): void {
-  if (command !== 'rotate' && (values['dry-run'] || values.force))
-    throw new UsageError(`--dry-run and --force belong to rotate, not ${command}`);
+  if (command !== 'rotate' && (values['dry-run'] || values.force || values['replace-secondary']))
+    throw new UsageError(`--dry-run, --force and --replace-secondary belong to rotate, not ${command}`);
   if (command !== 'secret' && (values.store !== undefined || values.replace))
     throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
-  if ((command === 'confirm' || command === 'secret') && values.target)
+  if ((command === 'confirm' || command === 'abort' || command === 'secret') && values.target)
     throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
-  if (command === 'confirm') {
+  if (command === 'confirm' || command === 'abort') {
     if (rest.length !== 1)
-      throw new UsageError('confirm takes exactly one target name: twilio-key-rotator confirm <target>');
+      throw new UsageError(`${command} takes exactly one target name: twilio-key-rotator ${command} <target>`);
     return;
   }
   if (command === 'secret') {

@@ -4,7 +4,7 @@ import type { Observation, Step } from './observation.js';
 export function describeStep(d: Step, obs: Observation, propagationDelayMs: number): string {
   switch (d.kind) {
     case 'start-rotation':
-      return `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}`;
+      return `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}. Twilio cannot be asked beforehand whether a secondary exists: if one does that this tool did not make, the run stops there, changing nothing (--replace-secondary deletes it)`;
     case 'abandon-creation':
       return d.deleteSecondary
         ? `delete the secondary announced for rotation ${d.rotationId} but never stored (it cannot be read back), then start over`

@@ -136,19 +136,26 @@ export const authToken: KindModule<
     const obs = await observe(session, runtime, facts);
     const pending = obs.pending;
     if (!pending) return `nothing to abort: no rotation of ${session.target.name} is waiting for promotion`;
-    const state = obs.checks.get(pending.ref);
-    if (state?.ok && state.primary)
-      throw new UsageError(
+    const promoted = () =>
+      new UsageError(
         `target "${session.target.name}": ${pending.ref} is already the primary token, the old one is dead; there is nothing to back out. Run rotate to finish.`,
       );
+    const state = obs.checks.get(pending.ref);
+    if (state?.ok && state.primary) throw promoted();
     const secretId = session.target.secret.secretId;
     let deleted = 'it no longer existed on Twilio';
     // A working pending token that is not the primary is the account's one secondary: this rotator's.
-    if (state?.ok)
-      deleted =
-        (await (await session.authTokens()).deleteSecondary()) === 'deleted'
-          ? 'deleted it on Twilio'
-          : 'it no longer existed on Twilio';
+    if (state?.ok && (await (await session.authTokens()).deleteSecondary()) === 'deleted')
+      deleted = 'deleted it on Twilio';
+    else {
+      // Gone: deleted outside, or promoted by a rotate run racing this abort. A promoted token is kept.
+      const again = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);
+      if (again.ok && again.primary) throw promoted();
+      if (again.ok)
+        throw new UsageError(
+          `target "${session.target.name}": ${pending.ref} still works but Twilio says there is no secondary; nothing was changed. Run status and try again`,
+        );
+    }
     await session.store.abandonPending(secretId, pending.versionId);
     await session.store.setTags(secretId, { [TAG_PENDING_SINCE]: '', [TAG_SECONDARY_INTENT]: '' });
     return `aborted the rotation: the secondary token ${pending.ref} — ${deleted}; dropped AWSPENDING (version ${pending.versionId}); ${obs.current?.ref ?? 'the current token'} stays the primary`;
