@@ -24,6 +24,9 @@ export const AWS_ENV = { AWS_ACCESS_KEY_ID: 'AKIDROTATORTEST', AWS_SECRET_ACCESS
 
 export interface TargetSpec {
   name?: string;
+  /** An Auth Token target: no key type or prefix; `admin` only when adminSecretId is given. */
+  kind?: 'auth-token';
+  propagationDelaySeconds?: number;
   keyType?: 'standard' | 'restricted';
   policy?: 'inherit' | { allow: string[] };
   gate?: Record<string, unknown>;
@@ -103,6 +106,32 @@ export class World {
     await this.store().create(secretId, randomBytes(16).toString('hex'), JSON.stringify(value));
   }
 
+  /** Stores the account's current Auth Token in the secret an auth-token target rotates. */
+  async seedToken(secretId = 'twilio/token', extra: Record<string, string> = {}): Promise<string> {
+    const authToken = this.twilio.authToken();
+    await this.store().create(
+      secretId,
+      randomBytes(16).toString('hex'),
+      JSON.stringify({ accountSid: this.accountSid, authToken, ...extra }),
+    );
+    return authToken;
+  }
+
+  /** The token a stage of an Auth Token secret holds. */
+  async storedToken(stage: string, secretId = 'twilio/token'): Promise<string | undefined> {
+    const v = (await this.store().read(secretId))?.versions.find((x) => x.stages.includes(stage));
+    return v?.value === undefined ? undefined : (JSON.parse(v.value) as { authToken: string }).authToken;
+  }
+
+  /** Whether Twilio accepts the token for the account (a GET of the account with it). */
+  async tokenWorks(token: string | undefined): Promise<boolean> {
+    if (!token) return false;
+    const res = await fetch(`${this.twilio.url}/2010-04-01/Accounts/${this.accountSid}.json`, {
+      headers: { authorization: `Basic ${Buffer.from(`${this.accountSid}:${token}`).toString('base64')}` },
+    });
+    return res.status === 200;
+  }
+
   /** Stores an existing, hand-made key as the current version, the way a user adopts the tool. */
   async seedCurrentKey(
     options: { type?: 'standard' | 'restricted'; policy?: { allow: string[] }; secretId?: string } = {},
@@ -127,18 +156,32 @@ export class World {
       retry: { attempts: 4, budgetSeconds: 5, minDelayMs: 5 },
       orphanGraceSeconds: 0,
       ...extra,
-      targets: targets.map((t, i) => ({
-        name: t.name ?? (i === 0 ? 'app' : `app${i}`),
-        accountSid: this.accountSid,
-        keyType: t.keyType ?? 'standard',
-        ...(t.policy ? { policy: t.policy } : {}),
-        friendlyNamePrefix: t.prefix ?? `rot-${t.name ?? (i === 0 ? 'app' : `app${i}`)}-`,
-        secret: { store: this.storeKind, secretId: t.secretId ?? (i === 0 ? 'twilio/app' : `twilio/app${i}`) },
-        admin: { store: this.storeKind, secretId: t.adminSecretId ?? 'twilio/admin' },
-        maxAgeDays: t.maxAgeDays ?? 30,
-        ...(t.validationUrl ? { validationUrl: t.validationUrl } : {}),
-        gate: t.gate ?? { minOverlapSeconds: 0, maxWaitSeconds: 3600 },
-      })),
+      targets: targets.map((t, i) =>
+        t.kind === 'auth-token'
+          ? {
+              name: t.name ?? 'token',
+              kind: 'auth-token',
+              accountSid: this.accountSid,
+              secret: { store: this.storeKind, secretId: t.secretId ?? 'twilio/token' },
+              ...(t.adminSecretId ? { admin: { store: this.storeKind, secretId: t.adminSecretId } } : {}),
+              maxAgeDays: t.maxAgeDays ?? 30,
+              propagationDelaySeconds: t.propagationDelaySeconds ?? 0,
+              ...(t.validationUrl ? { validationUrl: t.validationUrl } : {}),
+              gate: t.gate ?? { minOverlapSeconds: 0, maxWaitSeconds: 3600 },
+            }
+          : {
+              name: t.name ?? (i === 0 ? 'app' : `app${i}`),
+              accountSid: this.accountSid,
+              keyType: t.keyType ?? 'standard',
+              ...(t.policy ? { policy: t.policy } : {}),
+              friendlyNamePrefix: t.prefix ?? `rot-${t.name ?? (i === 0 ? 'app' : `app${i}`)}-`,
+              secret: { store: this.storeKind, secretId: t.secretId ?? (i === 0 ? 'twilio/app' : `twilio/app${i}`) },
+              admin: { store: this.storeKind, secretId: t.adminSecretId ?? 'twilio/admin' },
+              maxAgeDays: t.maxAgeDays ?? 30,
+              ...(t.validationUrl ? { validationUrl: t.validationUrl } : {}),
+              gate: t.gate ?? { minOverlapSeconds: 0, maxWaitSeconds: 3600 },
+            },
+      ),
     };
   }
 

@@ -48,6 +48,12 @@ export interface TwilioEmulator {
   accountSid: string;
   /** Current primary Auth Token of an account (default: the main account). */
   authToken(accountSid?: string): string;
+  /** The account's secondary Auth Token, if it has one. */
+  secondaryToken(accountSid?: string): string | undefined;
+  /** Creates a secondary Auth Token directly, as a person in the Console would (replacing none). */
+  seedSecondary(accountSid?: string): string;
+  /** Deletes the secondary Auth Token directly, as a person in the Console would. */
+  dropSecondary(accountSid?: string): void;
   /**
    * Creates an account directly: a main account, or with parentSid a subaccount of one (no API rules,
    * no subaccount limit), as when the Console creates it.
@@ -123,6 +129,15 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     controls,
     accountSid: main.sid,
     authToken: (sid) => accountOf(sid).primaryToken,
+    secondaryToken: (sid) => accountOf(sid).secondary?.token,
+    seedSecondary: (sid) => {
+      const account = accountOf(sid);
+      if (account.secondary) throw new Error(`twilio emulator: ${account.sid} already has a secondary token`);
+      return state.createSecondary(account).token;
+    },
+    dropSecondary: (sid) => {
+      delete accountOf(sid).secondary;
+    },
     addAccount: (o = {}) => {
       const parent = o.parentSid === undefined ? undefined : accountOf(o.parentSid);
       if (parent?.parentSid !== undefined) throw new Error('twilio emulator: a subaccount cannot own subaccounts');
