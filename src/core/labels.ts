@@ -54,6 +54,15 @@ export function recordedPromotion(secret: StoredSecret, from: string, to: string
 }
 
 /**
+ * A version that holds AWSCURRENT and still AWSPENDING: a promotion moved AWSCURRENT and stopped before
+ * it removed AWSPENDING (two calls on Secrets Manager). Harmless to AWS, which treats the rotation as
+ * complete, but the label is taken off so the secret reads as finished.
+ */
+export function pendingLeftOnCurrent(secret: StoredSecret | undefined): string | undefined {
+  return secret?.versions.find((x) => x.stages.includes(PENDING) && x.stages.includes(CURRENT))?.versionId;
+}
+
+/**
  * A version Secrets Manager labelled AWSPENDING before its rotation function stored anything: its
  * own rotation is under way. A binary version is not a placeholder; it is unreadable.
  */

@@ -39,7 +39,9 @@ async function crashPoints(kind: StoreKind): Promise<CrashPoint[]> {
     const clean = await runChild(world, ['rotate', '--force']);
     expect(clean.code, clean.stderr).toBe(0);
     expect(clean.stdout).toContain('done');
-    return crashPointsOf(allRequests(world));
+    const requests = allRequests(world);
+    console.log(`crash test (${kind} store): a forced rotation makes ${requests.length} requests`);
+    return crashPointsOf(requests, { allStateRemote: kind === 'aws' });
   } finally {
     await world.close();
   }

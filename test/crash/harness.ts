@@ -24,12 +24,20 @@ export function allRequests(world: World): RequestLogEntry[] {
   return [...world.twilio.controls.log, ...world.sm.controls.log].sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
 }
 
-/** Every crash point of an undisturbed run, from the requests it made. */
-export function crashPointsOf(requests: RequestLogEntry[]): CrashPoint[] {
-  return requests.flatMap((r, i): CrashPoint[] => [
-    { seq: i + 1, phase: 'before', operation: r.operation },
-    ...(r.mutating ? [{ seq: i + 1, phase: 'after' as const, operation: r.operation }] : []),
-  ]);
+/**
+ * Every crash point of an undisturbed run, from the requests it made. With `allStateRemote` (every
+ * write the run makes goes through an emulator, as with the Secrets Manager store), a crash before a
+ * read that follows a read leaves exactly the state a crash before that earlier read left: nothing
+ * changed in between. Those repeats are skipped; with the file store, whose writes are local, none are.
+ */
+export function crashPointsOf(requests: RequestLogEntry[], options: { allStateRemote?: boolean } = {}): CrashPoint[] {
+  return requests.flatMap((r, i): CrashPoint[] => {
+    const repeat = options.allStateRemote === true && i > 0 && !r.mutating && !requests[i - 1]!.mutating;
+    return [
+      ...(repeat ? [] : [{ seq: i + 1, phase: 'before' as const, operation: r.operation }]),
+      ...(r.mutating ? [{ seq: i + 1, phase: 'after' as const, operation: r.operation }] : []),
+    ];
+  });
 }
 
 /** Every version ever stored, id -> value; a crash may add versions but never remove or change one. */

@@ -194,4 +194,15 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(w.twilio.secondary).toBeUndefined();
     expect(JSON.stringify(w.store.table)).toBe(before);
   });
+
+  it('takes off an AWSPENDING label a promotion left on the current version (a crash between two label moves)', async () => {
+    const w = await fakeTokenWorld({ gate: { minOverlapSeconds: 0 } });
+    await run(w, { force: true });
+    const table = w.store.table as Record<string, { versions: { stages: string[] }[] }>;
+    table['twilio/token']!.versions.find((v) => v.stages.includes(CURRENT))!.stages.push(PENDING);
+    const r = await run(w);
+    expect(steps(r)).toEqual(['clear-pending-label']);
+    expect(await token(w, PENDING)).toBeUndefined();
+    expect(r).toMatchObject({ kind: 'done', current: tokenFingerprint(w.twilio.primary) });
+  });
 });

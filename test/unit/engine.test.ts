@@ -188,4 +188,15 @@ describe('engine over fakes: the API-key flow', () => {
     expect(w.twilio.writes.length).toBe(writes);
     expect(JSON.stringify(w.store.table)).toBe(before);
   });
+
+  it('takes off an AWSPENDING label a promotion left on the current version (a crash between two label moves)', async () => {
+    const w = await fakeWorld();
+    await run(w);
+    const table = w.store.table as Record<string, { versions: { stages: string[] }[] }>;
+    table['twilio/app']!.versions.find((v) => v.stages.includes(CURRENT))!.stages.push(PENDING);
+    const r = await run(w);
+    expect(steps(r)).toEqual(['clear-pending-label']);
+    expect((await w.store.read('twilio/app'))!.versions.some((v) => v.stages.includes(PENDING))).toBe(false);
+    expect(r).toMatchObject({ kind: 'done' });
+  });
 });

@@ -21,6 +21,8 @@ export function describeStep(d: Step, obs: Observation, target: ApiKeyTargetConf
       return `create key "${d.friendlyName}" and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}`;
     case 'drop-dead-pending':
       return `drop AWSPENDING from version ${d.versionId}: its key ${d.keySid} no longer exists`;
+    case 'clear-pending-label':
+      return `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`;
     case 'verify-pending':
       return `verify the pending key ${d.keySid}: ${howToVerify(target)}`;
     case 'promote':

@@ -67,6 +67,7 @@ export type Step =
   | { kind: 'create-secret'; versionId: string; friendlyName: string }
   | { kind: 'start-rotation'; versionId: string; friendlyName: string; reason: string }
   | { kind: 'drop-dead-pending'; versionId: string; keySid: string }
+  | { kind: 'clear-pending-label'; versionId: string }
   | { kind: 'verify-pending'; versionId: string; keySid: string }
   | { kind: 'promote'; versionId: string; keySid: string; fromVersionId: string }
   | { kind: 'verify-current'; versionId: string; keySid: string }

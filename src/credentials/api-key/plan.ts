@@ -1,5 +1,11 @@
 import { gateBlockers } from '../../core/gate.js';
-import { PLACEHOLDER_STUCK_AFTER_MS, parseStamp, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import {
+  parseStamp,
+  pendingLeftOnCurrent,
+  PLACEHOLDER_STUCK_AFTER_MS,
+  recordedPromotion,
+  TAG_CURRENT_SINCE,
+} from '../../core/labels.js';
 import type { TwilioKey } from '../../core/ports.js';
 import { rotationId } from '../../core/rotation-id.js';
 import { DAY_MS, wholeDays } from '../../core/sids.js';
@@ -116,6 +122,9 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     if (!obs.verified.has(sid)) return { kind: 'verify-pending', versionId: pending.versionId, keySid: sid };
     return { kind: 'promote', versionId: pending.versionId, keySid: sid, fromVersionId: current.versionId };
   }
+
+  const leftOver = pendingLeftOnCurrent(secret);
+  if (leftOver !== undefined) return { kind: 'clear-pending-label', versionId: leftOver };
 
   const reason = dueReason(obs, s, currentLive);
   if (reason !== undefined) {

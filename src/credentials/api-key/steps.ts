@@ -172,6 +172,9 @@ export async function act(
         startedRotation: step.kind === 'start-rotation',
       };
     }
+    case 'clear-pending-label':
+      await store.abandonPending(target.secret.secretId, step.versionId);
+      return { detail: `version ${step.versionId} is current; took off the AWSPENDING label a promotion left on it` };
     case 'drop-dead-pending':
       await store.abandonPending(target.secret.secretId, step.versionId);
       return {

@@ -9,6 +9,8 @@ export function describeStep(d: Step, obs: Observation, propagationDelayMs: numb
       return d.deleteSecondary
         ? `delete the secondary announced for rotation ${d.rotationId} but never stored (it cannot be read back), then start over`
         : `forget the announcement of rotation ${d.rotationId}: too old to prove a secondary is this rotator's`;
+    case 'clear-pending-label':
+      return `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`;
     case 'drop-dead-pending':
       return `drop AWSPENDING from version ${d.versionId}: its token ${d.ref} no longer works`;
     case 'mark-pending':

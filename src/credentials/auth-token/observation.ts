@@ -61,6 +61,7 @@ export type Step =
   | { kind: 'start-rotation'; versionId: string; reason: string }
   | { kind: 'abandon-creation'; rotationId: string; deleteSecondary: boolean }
   | { kind: 'drop-dead-pending'; versionId: string; ref: string }
+  | { kind: 'clear-pending-label'; versionId: string }
   | { kind: 'mark-pending'; versionId: string; ref: string }
   | { kind: 'promote'; versionId: string; fromVersionId: string; ref: string }
   | { kind: 'finish-promotion'; versionId: string; fromVersionId: string; ref: string }

@@ -1,5 +1,11 @@
 import { gateBlockers } from '../../core/gate.js';
-import { parseStamp, PLACEHOLDER_STUCK_AFTER_MS, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import {
+  parseStamp,
+  pendingLeftOnCurrent,
+  PLACEHOLDER_STUCK_AFTER_MS,
+  recordedPromotion,
+  TAG_CURRENT_SINCE,
+} from '../../core/labels.js';
 import { rotationId } from '../../core/rotation-id.js';
 import { DAY_MS, wholeDays } from '../../core/sids.js';
 import {
@@ -135,6 +141,9 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     }
     return { kind: 'promote', versionId: pending.versionId, fromVersionId: current.versionId, ref: pending.ref };
   }
+
+  const leftOver = pendingLeftOnCurrent(secret);
+  if (leftOver !== undefined) return { kind: 'clear-pending-label', versionId: leftOver };
 
   // A creation announced but never stored: a young one may have left a secondary nobody can read.
   if (obs.intent) {

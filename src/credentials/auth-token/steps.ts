@@ -206,6 +206,9 @@ export async function act(
       await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
       return { detail: `a secondary announced for rotation ${step.rotationId} was never stored; ${what}` };
     }
+    case 'clear-pending-label':
+      await session.store.abandonPending(secretId, step.versionId);
+      return { detail: `version ${step.versionId} is current; took off the AWSPENDING label a promotion left on it` };
     case 'drop-dead-pending':
       await session.store.abandonPending(secretId, step.versionId);
       return {
