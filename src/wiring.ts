@@ -87,5 +87,6 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     now: options.now ?? Date.now,
     logger: options.logger,
     orphanGraceMs: config.orphanGraceMs,
+    callBudgetMs: config.retry.budgetMs,
   };
 }

@@ -30,6 +30,8 @@ export interface Runtime {
   now(): number;
   logger: Logger;
   orphanGraceMs: number;
+  /** The longest one remote call may take, its retries included (retry.budgetSeconds). */
+  callBudgetMs: number;
 }
 
 export interface RunOptions {

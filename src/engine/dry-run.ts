@@ -50,6 +50,7 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => str
     now: () => real.now(),
     logger: real.logger,
     orphanGraceMs: real.orphanGraceMs,
+    callBudgetMs: real.callBudgetMs,
     store(name) {
       let store = stores.get(name);
       if (!store) {

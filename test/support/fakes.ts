@@ -260,6 +260,7 @@ async function fakeWorldOf(
     now,
     logger: world.logger,
     orphanGraceMs: config.orphanGraceMs,
+    callBudgetMs: config.retry.budgetMs,
   };
   return world;
 }

@@ -107,13 +107,24 @@ export class World {
   }
 
   /** Stores the account's current Auth Token in the secret an auth-token target rotates. */
-  async seedToken(secretId = 'twilio/token', extra: Record<string, string> = {}): Promise<string> {
+  async seedToken(
+    secretId = 'twilio/token',
+    extra: Record<string, string> = {},
+    options: { ageDays?: number } = {},
+  ): Promise<string> {
     const authToken = this.twilio.authToken();
-    await this.store().create(
-      secretId,
-      randomBytes(16).toString('hex'),
-      JSON.stringify({ accountSid: this.accountSid, authToken, ...extra }),
-    );
+    const value = JSON.stringify({ accountSid: this.accountSid, authToken, ...extra });
+    const then = () => Date.now() - (options.ageDays ?? 0) * 86_400_000;
+    if (this.storeKind === 'file')
+      await fileStore(this.storePath, then).create(secretId, randomBytes(16).toString('hex'), value);
+    else {
+      this.sm.setClock(then);
+      try {
+        await this.store().create(secretId, randomBytes(16).toString('hex'), value);
+      } finally {
+        this.sm.setClock(Date.now);
+      }
+    }
     return authToken;
   }
 

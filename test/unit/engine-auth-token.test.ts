@@ -108,6 +108,13 @@ describe('engine over fakes: the Auth Token flow', () => {
       [TAG_SECONDARY_INTENT]: `${'d'.repeat(32)} ${new Date(w.now()).toISOString()} abcd1234`,
     });
     w.twilio.secondary = 'unreadable-orphan-secondary-0000';
+    // Within the creation window the announcing run may still be storing its token: leave it be.
+    expect(await run(w)).toMatchObject({
+      kind: 'busy',
+      reason: expect.stringContaining('being created by another run') as string,
+    });
+    expect(w.twilio.secondary).toBe('unreadable-orphan-secondary-0000');
+    w.advance(2 * w.config.retry.budgetMs + 5000);
     const r = await run(w);
     expect(steps(r)).toEqual(['abandon-creation']);
     expect(w.twilio.secondary).toBeUndefined();

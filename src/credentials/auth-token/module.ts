@@ -50,7 +50,7 @@ export const authToken: KindModule<
     };
   },
 
-  settings: (target, _runtime, options) => ({
+  settings: (target, runtime, options) => ({
     target: target.name,
     maxAgeMs: target.maxAgeMs,
     force: options.force ?? false,
@@ -60,6 +60,7 @@ export const authToken: KindModule<
       manualConfirm: target.gate.manualConfirm,
     },
     propagationDelayMs: target.propagationDelayMs,
+    creationWindowMs: 2 * runtime.callBudgetMs + 5000,
     replaceSecondary: options.replaceSecondary ?? false,
   }),
 
@@ -68,7 +69,7 @@ export const authToken: KindModule<
   plan,
   act,
   describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
-  warnings: (obs) => warnings(obs),
+  warnings,
 
   summary(obs, target) {
     const current = obs.current;

@@ -12,7 +12,10 @@ export const TAG_PENDING_SINCE = 'rotator:pending-since';
 /** "<versionId>": after the promotion to that version, the new token worked and the old one was refused. */
 export const TAG_SETTLED = 'rotator:settled';
 
-/** A creation intent this young may be this rotator's own unstored secondary; an older one is not trusted. */
+/**
+ * A creation intent this much older than the creation window may be this rotator's own unstored
+ * secondary; an older one is not trusted.
+ */
 export const INTENT_TRUSTED_FOR_MS = 3_600_000;
 
 export interface TokenVersion {
@@ -53,6 +56,11 @@ export interface PlannerSettings {
   force: boolean;
   gate: GateSettings;
   propagationDelayMs: number;
+  /**
+   * How long a run may take from announcing a creation to storing the token: two remote calls at
+   * their retry budget, and a margin. A younger announcement may be another run's creation in flight.
+   */
+  creationWindowMs: number;
   /** Delete a secondary this rotator did not create (rotate --replace-secondary); read by the steps. */
   replaceSecondary: boolean;
 }

@@ -147,10 +147,18 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
 
   // A creation announced but never stored: a young one may have left a secondary nobody can read.
   if (obs.intent) {
+    const age = obs.nowMs - obs.intent.atMs;
+    if (age < s.creationWindowMs) {
+      const after = new Date(obs.intent.atMs + s.creationWindowMs).toISOString();
+      return {
+        kind: 'busy',
+        reason: `a secondary Auth Token is being created by another run (announced ${new Date(obs.intent.atMs).toISOString()}); if that run died, a run after ${after} cleans up`,
+      };
+    }
     return {
       kind: 'abandon-creation',
       rotationId: obs.intent.rotationId,
-      deleteSecondary: obs.nowMs - obs.intent.atMs < INTENT_TRUSTED_FOR_MS,
+      deleteSecondary: age < s.creationWindowMs + INTENT_TRUSTED_FOR_MS,
     };
   }
 
@@ -169,9 +177,9 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   return { kind: 'done', current: current.ref, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
 }
 
-export function warnings(obs: Observation): string[] {
+export function warnings(obs: Observation, s: PlannerSettings): string[] {
   const out: string[] = [];
-  if (obs.intent && obs.nowMs - obs.intent.atMs >= INTENT_TRUSTED_FOR_MS) {
+  if (obs.intent && obs.nowMs - obs.intent.atMs >= s.creationWindowMs + INTENT_TRUSTED_FOR_MS) {
     out.push(
       `a secondary Auth Token was announced at ${new Date(obs.intent.atMs).toISOString()} and never stored; if one exists, it is not provably this rotator's and is left alone`,
     );

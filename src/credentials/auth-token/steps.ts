@@ -35,6 +35,11 @@ function valueFor(session: AuthTokenSession, obs: Observation, token: string): s
   });
 }
 
+/** Looks at the store for a racing run's token, SETTLE_LOOKS more times, SETTLE_PAUSE_MS apart. */
+const SETTLE_LOOKS = 3;
+const SETTLE_PAUSE_MS = 1000;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { foreign: true };
 
 /**
@@ -60,11 +65,17 @@ export async function createSecondary(
   facts.checks.clear();
   let made = await tokens.createSecondary();
   if (made === 'exists') {
-    const again = await session.store.read(secretId);
-    const pendingHere = again?.versions.some((v) => v.versionId === token && v.value !== undefined);
-    const intent = again?.tags[TAG_SECONDARY_INTENT] ?? '';
-    if (pendingHere || !intent.endsWith(` ${nonce}`))
-      return { lost: `another rotator is creating the secondary for rotation ${token}` };
+    // A run that announced its creation just before this one may be storing its token right now:
+    // give it the time one store write takes before calling the secondary someone else's.
+    for (let look = 0; ; look++) {
+      const again = await session.store.read(secretId);
+      const pendingHere = again?.versions.some((v) => v.versionId === token && v.value !== undefined);
+      const intent = again?.tags[TAG_SECONDARY_INTENT] ?? '';
+      if (pendingHere || !intent.endsWith(` ${nonce}`))
+        return { lost: `another rotator is creating the secondary for rotation ${token}` };
+      if (look === SETTLE_LOOKS) break;
+      await pause(SETTLE_PAUSE_MS);
+    }
     if (!replaceSecondary) {
       await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
       return { foreign: true };
@@ -79,7 +90,12 @@ export async function createSecondary(
       );
   }
   const put = await session.store.putPending(secretId, token, valueFor(session, obs, made.token));
-  if (put === 'token-conflict') return { lost: `another rotator stored rotation ${token} first` };
+  if (put === 'token-conflict') {
+    // Another run stored a token for this rotation first; the secondary is this run's (the slot was
+    // taken by it from its creation until now), and nothing holds it: delete it.
+    await tokens.deleteSecondary();
+    return { lost: `another rotator stored rotation ${token} first; deleted the secondary this run made` };
+  }
   return { stored: tokenFingerprint(made.token) };
 }
 
@@ -129,7 +145,14 @@ export async function promote(
   const tokens = await session.authTokens();
   facts.checks.clear();
   const promoted = await tokens.promote();
-  if (promoted === 'no-secondary') return promoted;
+  if (promoted === 'no-secondary') {
+    // Another run may have promoted it a moment ago: then the pending token is the primary now.
+    const now = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);
+    if (!now.ok || !now.primary) return promoted;
+    await finishPromotion(session, runtime, from, pending.versionId);
+    await refreshCopies(session, runtime, copies, pending.token);
+    return 'promoted';
+  }
   if (promoted.token !== pending.token) {
     // Twilio promoted a secondary that is not the one stored: the only working token is the one just
     // returned. Keep it, so nothing is locked out, and let a person find out who made the other one.
