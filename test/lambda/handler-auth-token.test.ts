@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { handler, resetForTests } from '../../src/entry/lambda.js';
+import { AWS_ENV, World } from '../support/world.js';
+
+/**
+ * The Lambda's Secrets Manager rotation handler on an Auth Token secret (AWS's TwilioAuthToken shape),
+ * with the real SDK against the emulators. createSecret makes the secondary; finishSecret promotes it
+ * only once the consumer gate has passed, and fails until then so Secrets Manager retries.
+ */
+
+const SECRET = 'twilio/token';
+let world: World;
+
+const context = () => ({ getRemainingTimeInMillis: () => 60_000, awsRequestId: randomUUID() });
+const scheduledEvent = () => ({
+  version: '0',
+  id: randomUUID(),
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: new Date().toISOString(),
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/twilio-key-rotator-schedule'],
+  detail: {},
+});
+const rotationEvent = (Step: string, token: string) => ({
+  Step,
+  SecretId: world.sm.inspect(SECRET)!.arn,
+  ClientRequestToken: token,
+});
+
+beforeEach(async () => {
+  world = await World.start('aws');
+  Object.assign(process.env, AWS_ENV);
+  resetForTests();
+});
+afterEach(async () => {
+  delete process.env.ROTATOR_CONFIG;
+  resetForTests();
+  await world.close();
+});
+
+describe('Secrets Manager rotation protocol, Auth Token secret', () => {
+  it('creates the secondary, proves it, and promotes only once the gate passes (here: a confirm)', async () => {
+    const old = await world.seedToken();
+    process.env.ROTATOR_CONFIG = await world.writeConfig([
+      { kind: 'auth-token', gate: { minOverlapSeconds: 0, maxWaitSeconds: 86_400, manualConfirm: true } },
+    ]);
+    const token = randomUUID();
+    world.sm.beginRotation(SECRET, token);
+    for (const step of ['createSecret', 'createSecret', 'setSecret', 'testSecret', 'testSecret'])
+      await handler(rotationEvent(step, token), context());
+    const secondary = world.twilio.secondaryToken();
+    expect(secondary).toBeDefined();
+    expect(await world.storedToken('AWSPENDING')).toBe(secondary);
+    expect(world.twilio.controls.log.filter((e) => e.operation === 'CreateSecondaryAuthToken')).toHaveLength(1);
+
+    // The gate waits for a person: finishSecret fails, nothing is promoted, the old token works.
+    await expect(handler(rotationEvent('finishSecret', token), context())).rejects.toThrow(
+      /the consumer gate has not passed \(.*confirm.*\); Secrets Manager will retry/,
+    );
+    expect(world.twilio.authToken()).toBe(old);
+    expect(await world.tokenWorks(old)).toBe(true);
+
+    const confirmed = await world.cli(['confirm', 'token']);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    await handler(rotationEvent('finishSecret', token), context());
+    expect(world.twilio.authToken()).toBe(secondary);
+    expect(await world.storedToken('AWSCURRENT')).toBe(secondary);
+    expect(await world.tokenWorks(old)).toBe(false);
+    // A repeat of any step is harmless once done.
+    await handler(rotationEvent('finishSecret', token), context());
+    await handler(rotationEvent('createSecret', token), context());
+    expect(world.twilio.controls.log.filter((e) => e.operation === 'PromoteAuthToken')).toHaveLength(1);
+    // The scheduled run proves the promotion took and reports done.
+    expect(await handler(scheduledEvent(), context())).toEqual({ targets: [{ target: 'token', kind: 'done' }] });
+  });
+
+  it('RotateSecret drives the four steps through the emulator; a retry after a failed step converges', async () => {
+    const old = await world.seedToken();
+    process.env.ROTATOR_CONFIG = await world.writeConfig([
+      { kind: 'auth-token', gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 } },
+    ]);
+    const lambdaArn = 'arn:aws:lambda:us-east-1:123456789012:function:twilio-key-rotator';
+    let failOnce = true;
+    world.sm.registerRotationFunction(lambdaArn, async (event) => {
+      resetForTests(); // each invocation may be a new process: nothing survives but the store and Twilio
+      if (failOnce && event.Step === 'testSecret') {
+        failOnce = false;
+        throw new Error('the function timed out');
+      }
+      return handler(event, context());
+    });
+    const sm = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: world.sm.url,
+      credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    });
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: SECRET,
+        RotationLambdaARN: lambdaArn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+        RotateImmediately: true,
+      }),
+    );
+    const outcome = await world.sm.rotationSettled(SECRET);
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true, attempts: 2 });
+    const primary = world.twilio.authToken();
+    expect(primary).not.toBe(old);
+    expect(await world.storedToken('AWSCURRENT')).toBe(primary);
+    expect(await world.storedToken('AWSPENDING')).toBeUndefined();
+    expect(world.twilio.secondaryToken()).toBeUndefined();
+    expect(world.twilio.controls.log.filter((e) => e.operation === 'CreateSecondaryAuthToken')).toHaveLength(1);
+  });
+
+  it('refuses to start while a secondary exists that it did not create', async () => {
+    await world.seedToken();
+    process.env.ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token' }]);
+    const foreign = world.twilio.seedSecondary();
+    const token = randomUUID();
+    world.sm.beginRotation(SECRET, token);
+    await expect(handler(rotationEvent('createSecret', token), context())).rejects.toThrow(
+      /a secondary Auth Token exists that this rotator did not create/,
+    );
+    expect(world.twilio.secondaryToken()).toBe(foreign);
+  });
+});
