@@ -33,7 +33,7 @@ import { createRunScope } from './scope.js';
 const NEW_PREFIX = 'SKd00d';
 
 /** Fakes over `real`, and the imaginary key SIDs they minted. */
-export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => string[] } {
+export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { ref: string; name: string }[] } {
   const stores = new Map<StoreName, SecretStore>();
   const lists = new Map<string, Promise<TwilioKey[]>>();
   const minted: TwilioKey[] = [];
@@ -142,7 +142,13 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => str
   function newRefs(): string[] {
     return tokens.map(tokenFingerprint);
   }
-  return { runtime, minted: () => [...minted.map((k) => k.sid), ...newRefs()] };
+  return {
+    runtime,
+    minted: () => [
+      ...minted.map((k, i) => ({ ref: k.sid, name: i === 0 ? 'SK(new)' : `SK(new ${i + 1})` })),
+      ...newRefs().map((ref, i) => ({ ref, name: i === 0 ? 'tf(new)' : `tf(new ${i + 1})` })),
+    ],
+  };
 }
 
 /** The plan of one target: checks from the one real look, then every step the loop took and where it stopped. */
@@ -171,7 +177,6 @@ export async function dryRun(
   else if (result.kind === 'lost-race' || result.kind === 'deferred') plan.push(`then it would stop: ${result.detail}`);
   else if (result.kind !== 'planned') plan.push(`then ${describeOutcome(result)}`);
   // Imaginary keys by what they are, not by the SIDs the fakes made up.
-  const rename = (line: string) =>
-    fake.minted().reduce((text, sid, i) => text.split(sid).join(i === 0 ? 'SK(new)' : `SK(new ${i + 1})`), line);
+  const rename = (line: string) => fake.minted().reduce((text, { ref, name }) => text.split(ref).join(name), line);
   return { ...base, kind: 'planned', plan: plan.map(rename), checks, warnings };
 }

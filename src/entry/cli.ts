@@ -113,7 +113,7 @@ function formatResult(r: TargetResult): string {
     case 'done':
       return `${head}done. Current ${what} ${r.current}; next rotation due ${new Date(r.nextDueAtMs).toISOString()}.`;
     case 'waiting':
-      return `${head}waiting for consumers before ${r.credential === 'auth-token' ? 'promoting the new token; keeping' : 'deleting'} ${r.kept} (gives up ${new Date(r.deadlineMs).toISOString()}):\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
+      return `${head}${r.credential === 'auth-token' ? `waiting; ${r.kept} stays the current token` : `waiting for consumers before deleting ${r.kept}`} (gives up ${new Date(r.deadlineMs).toISOString()}):\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
     case 'stuck':
       return `${head}STUCK since ${new Date(r.sinceMs).toISOString()}${r.kept ? `; ${r.kept} is kept` : ''}; a person must act:\n${r.on.map((o) => `  - ${o}`).join('\n')}`;
     case 'busy':

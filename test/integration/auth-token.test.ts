@@ -166,6 +166,16 @@ describe.each<StoreKind>(['file', 'aws'])('Auth Token rotation end to end (%s st
     expect(await w.tokenWorks(old)).toBe(false);
   });
 
+  it('with no token stored yet: stuck, saying how to store it, and nothing changes', async () => {
+    const w = await start(kind);
+    w.resetLogs();
+    const run = await w.cli(['rotate']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('token: STUCK');
+    expect(run.stdout).toContain('twilio-key-rotator secret put twilio/token');
+    expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+
   it('dry run: the whole plan, zero mutating calls', async () => {
     const w = await start(kind);
     await w.seedToken();

@@ -29,6 +29,7 @@ async function expectRejected(args: string[], code: number, message: RegExp): Pr
     world.sm.inspect('twilio/app'),
     world.sm.inspect('twilio/app1'),
     world.sm.inspect('twilio/admin-bad'),
+    world.sm.inspect('twilio/token-bad'),
   ]);
   world.resetLogs();
   const run = await world.cli(args);
@@ -40,6 +41,7 @@ async function expectRejected(args: string[], code: number, message: RegExp): Pr
       world.sm.inspect('twilio/app'),
       world.sm.inspect('twilio/app1'),
       world.sm.inspect('twilio/admin-bad'),
+      world.sm.inspect('twilio/token-bad'),
     ]),
   ).toBe(storeBefore);
 }
@@ -144,7 +146,7 @@ describe('bad secret contents', () => {
 describe('bad CLI invocations', () => {
   const cases: [string, string[], RegExp][] = [
     ['no command', [], /Usage: twilio-key-rotator <command>/],
-    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status, confirm or secret/],
+    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status, confirm, abort or secret/],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
     ['an unknown target', ['rotate', '--target', 'nope'], /unknown target "nope"; configured: app, app1/],
@@ -153,10 +155,18 @@ describe('bad CLI invocations', () => {
       ['rotate', 'app'],
       /unexpected argument "app" for rotate; name targets with --target/,
     ],
-    ['--force on status', ['status', '--force'], /--dry-run and --force belong to rotate, not status/],
+    [
+      '--force on status',
+      ['status', '--force'],
+      /--dry-run, --force and --replace-secondary belong to rotate, not status/,
+    ],
     ['confirm without a target', ['confirm'], /confirm takes exactly one target name/],
     ['confirm with two targets', ['confirm', 'app', 'app1'], /confirm takes exactly one target name/],
     ['confirm of an unknown target', ['confirm', 'nope'], /unknown target "nope"/],
+    ['abort without a target', ['abort'], /abort takes exactly one target name/],
+    ['abort with --target', ['abort', '--target', 'app'], /--target belongs to rotate and status; abort names/],
+    ['--replace-secondary on abort', ['abort', 'app', '--replace-secondary'], /belong to rotate, not abort/],
+    ['abort of an API-key target', ['abort', 'app'], /abort backs out an Auth Token rotation before its promotion/],
     [
       'a config file that does not exist',
       ['rotate', '--config', '/nonexistent/rotator.yaml'],
@@ -178,5 +188,76 @@ describe('bad CLI invocations', () => {
       /targets\.0\.accountSid: must be an Account SID[\s\S]*targets\.0\.friendlyNamePrefix: is required/,
     );
     expect(await readFile(bad, 'utf8')).toContain('accountSid: nope');
+  });
+});
+
+describe('bad Auth Token input', () => {
+  let config: string;
+  beforeAll(async () => {
+    config = `${world.dir}/token.yaml`;
+    const { writeFile } = await import('node:fs/promises');
+    const { stringify } = await import('yaml');
+    await writeFile(config, stringify(world.configObject([{ kind: 'auth-token', secretId: 'twilio/token-bad' }])));
+  });
+  const secretish = `tok-${randomBytes(12).toString('hex')}`;
+  const cases: [string, () => string, RegExp][] = [
+    ['is not JSON', () => `{"authToken": "${secretish}"`, /AWSCURRENT version [0-9a-f]{32}: value is not JSON/],
+    ['lacks authToken', () => JSON.stringify({ accountSid: AC() }), /authToken is missing/],
+    [
+      'belongs to another account',
+      () => JSON.stringify({ accountSid: `AC${'c'.repeat(32)}`, authToken: secretish }),
+      /accountSid is ACc{32}, but target "token" rotates the Auth Token of AC/,
+    ],
+  ];
+  it.each(cases)(
+    'rejects a token secret that %s, in rotate, dry run and status, without quoting it',
+    async (_name, value, message) => {
+      await setSecret('twilio/token-bad', value());
+      for (const args of [['rotate', '--force'], ['rotate', '--dry-run', '--force'], ['status']]) {
+        await expectRejected([...args, '--config', config], 1, message);
+      }
+      expect(world.output.join('\n')).not.toContain(secretish);
+    },
+  );
+
+  const configs: [string, Record<string, unknown>, RegExp][] = [
+    ['a propagation delay past 300 s', { propagationDelaySeconds: 301 }, /targets\.0\.propagationDelaySeconds/],
+    [
+      'a validationUrl that is not Twilio over https',
+      { validationUrl: 'http://example.com/x' },
+      /targets\.0\.validationUrl: must be an https:\/\/….twilio.com\/ URL/,
+    ],
+    ['a keyType', { keyType: 'standard' }, /targets\.0.*keyType/],
+  ];
+  it.each(configs)('refuses a config with %s, exit 2, naming the field', async (_name, extra, message) => {
+    const { writeFile } = await import('node:fs/promises');
+    const { stringify } = await import('yaml');
+    const raw = world.configObject([{ kind: 'auth-token', secretId: 'twilio/token-bad' }]) as {
+      targets: Record<string, unknown>[];
+    };
+    Object.assign(raw.targets[0]!, extra);
+    const bad = `${world.dir}/token-bad.yaml`;
+    await writeFile(bad, stringify(raw));
+    await expectRejected(['rotate', '--config', bad], 2, message);
+  });
+
+  it('refuses two Auth Token targets on one account: they would promote over each other', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { stringify } = await import('yaml');
+    const bad = `${world.dir}/token-twice.yaml`;
+    await writeFile(
+      bad,
+      stringify(
+        world.configObject([
+          { kind: 'auth-token', secretId: 'twilio/token-bad' },
+          { kind: 'auth-token', name: 'token2', secretId: 'twilio/token-2' },
+        ]),
+      ),
+    );
+    await expectRejected(
+      ['rotate', '--config', bad],
+      2,
+      /targets\.1\.accountSid: already has its Auth Token rotated by target "token"/,
+    );
   });
 });

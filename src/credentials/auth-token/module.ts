@@ -6,7 +6,7 @@ import { readAdmin } from '../admin.js';
 import type { KindModule } from '../kind.js';
 import type { AuthTokenTargetConfig } from './config.js';
 import { describeStep } from './describe.js';
-import { observe, type AuthTokenSession } from './observe.js';
+import { observe, tokenVersion, type AuthTokenSession } from './observe.js';
 import {
   TAG_PENDING_SINCE,
   TAG_SECONDARY_INTENT,
@@ -37,13 +37,19 @@ export const authToken: KindModule<
   refPattern: TOKEN_FINGERPRINT,
 
   async open(target, runtime, scope) {
+    const store = runtime.store(target.secret.store);
     // Read afresh on every use: after a promotion the admin credential is the new token.
     const admin = () => readAdmin(runtime.store(target.admin.store), target.name, target.admin);
-    const credential = await admin();
-    await checkAdmin(target, credential, runtime);
+    if (target.selfManaged) {
+      // The token's own secret is the admin credential: judge it as the token secret it is first, so
+      // a bad value gets the token secret's messages. An empty secret needs no admin yet (the plan
+      // says to store the token).
+      const secret = await store.read(target.secret.secretId);
+      if (secret && tokenVersion(secret, CURRENT, target)) await checkAdmin(target, await admin(), runtime);
+    } else await checkAdmin(target, await admin(), runtime);
     return {
       target,
-      store: runtime.store(target.secret.store),
+      store,
       scope,
       admin,
       authTokens: async () => runtime.authTokens(await admin(), target),

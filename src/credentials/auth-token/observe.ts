@@ -26,7 +26,11 @@ export interface AuthTokenSession extends Session<AuthTokenTargetConfig> {
   authTokens(): Promise<AuthTokens>;
 }
 
-function tokenVersion(secret: StoredSecret, stage: string, target: AuthTokenTargetConfig): TokenVersion | undefined {
+export function tokenVersion(
+  secret: StoredSecret,
+  stage: string,
+  target: AuthTokenTargetConfig,
+): TokenVersion | undefined {
   const version = labelled(secret, stage);
   if (!version) return undefined;
   const source = { secretId: secret.secretId, versionId: version.versionId, stage };

@@ -97,7 +97,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
           `propagation delay: ${Math.ceil((s.propagationDelayMs - elapsed) / 1000)} s to go before the promotion is checked`,
         ],
         sinceMs: since,
-        deadlineMs: since + s.propagationDelayMs,
+        deadlineMs: since + s.propagationDelayMs + s.gate.maxWaitMs,
         kept: current.ref,
       };
     }
