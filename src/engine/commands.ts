@@ -6,6 +6,7 @@ import { DAY_MS } from '../core/sids.js';
 import { kindOf } from '../credentials/registry.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
+import { reportRun } from './alerts.js';
 import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
@@ -32,13 +33,16 @@ export async function rotate(
 ): Promise<TargetResult[]> {
   const scope = createRunScope(config, runtime);
   const results: TargetResult[] = [];
-  for (const target of selectTargets(config, options.targets)) {
+  const targets = selectTargets(config, options.targets);
+  for (const target of targets) {
     results.push(
       options.dryRun
         ? await dryRun(config, target, runtime, options)
         : await reconcileTarget(target, runtime, scope, options),
     );
   }
+  // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.
+  if (!options.dryRun) await reportRun(config, runtime, targets, results);
   return results;
 }
 
