@@ -233,12 +233,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       print(
         values.json
           ? JSON.stringify({ channels: sent }, null, 2)
-          : sent
-              .map(
-                (d) =>
-                  `${d.channel} (${d.type}): ${d.delivered ? 'test alert delivered' : `NOT DELIVERED: ${d.error}`}`,
-              )
-              .join('\n'),
+          : sent.map((d) => (d.delivered ? `${d.channel} (${d.type}): test alert delivered` : `${d.error}`)).join('\n'),
       );
       return sent.every((d) => d.delivered) ? 0 : 1;
     }

@@ -144,7 +144,11 @@ describe('bad secret contents', () => {
 describe('bad CLI invocations', () => {
   const cases: [string, string[], RegExp][] = [
     ['no command', [], /Usage: twilio-key-rotator <command>/],
-    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status, confirm, abort, secret or alerts/],
+    [
+      'an unknown command',
+      ['rotat'],
+      /unknown command "rotat"; expected rotate, status, confirm, abort, secret or alerts/,
+    ],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
     ['an unknown target', ['rotate', '--target', 'nope'], /unknown target "nope"; configured: app, app1/],
@@ -153,7 +157,11 @@ describe('bad CLI invocations', () => {
       ['rotate', 'app'],
       /unexpected argument "app" for rotate; name targets with --target/,
     ],
-    ['--force on status', ['status', '--force'], /--dry-run, --force and --replace-secondary belong to rotate, not status/],
+    [
+      '--force on status',
+      ['status', '--force'],
+      /--dry-run, --force and --replace-secondary belong to rotate, not status/,
+    ],
     ['confirm without a target', ['confirm'], /confirm takes exactly one target name/],
     ['confirm with two targets', ['confirm', 'app', 'app1'], /confirm takes exactly one target name/],
     ['confirm of an unknown target', ['confirm', 'nope'], /unknown target "nope"/],
