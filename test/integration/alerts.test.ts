@@ -244,7 +244,7 @@ describe('alerts test', () => {
     ['server-error', 'a 500'],
     ['throttle', 'a 429'],
     ['drop', 'a dropped connection'],
-  ] as const)('delivers once on every channel after %s (%s) on each', async (fault) => {
+  ] as const)('delivers once on every channel after %s (%s) on each', async (fault, _what) => {
     for (const r of [rx.slack, rx.pagerduty, rx.webhook]) r.controls.setFaults({ sequence: [fault, fault] });
     rx.sns.controls.setFaults({ sequence: [fault, fault] });
     const run = await world!.cli(['alerts', 'test']);
