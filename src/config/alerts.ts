@@ -76,7 +76,8 @@ export type RawMetrics = z.infer<typeof metricsSchema>;
 
 /** A Standard Webhooks signing secret: "whsec_" and base64 of 24 to 64 random bytes. */
 export function webhookKey(secret: string): Buffer | undefined {
-  const b64 = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
+  if (!secret.startsWith('whsec_')) return undefined;
+  const b64 = secret.slice('whsec_'.length);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return undefined;
   const key = Buffer.from(b64, 'base64');
   return key.length >= 24 && key.length <= 64 ? key : undefined;

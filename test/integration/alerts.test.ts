@@ -4,6 +4,7 @@ import { RUNBOOK } from '../../src/core/alert.js';
 import { spawnCli } from '../support/child.js';
 import { recordSecrets } from '../support/scan.js';
 import { startReceivers, type Receivers } from '../support/alerting.js';
+import { emfLines } from '../support/emf.js';
 import { AWS_ENV, World, type StoreKind } from '../support/world.js';
 
 /**
@@ -285,5 +286,26 @@ describe('alerts test', () => {
     expect(run.stdout).toMatch(/^alert channel "ops-slack" \(slack\): not delivered: HTTP 404 \(no_service\)$/m);
     expect(run.stdout).not.toContain(process.env.TKR_SLACK_WRONG);
     expect(rx.slack.controls.log).toHaveLength(1);
+  });
+});
+
+describe('metrics', () => {
+  it('writes one embedded-metric-format line per target with JSON logs, none with metrics.enabled false', async () => {
+    world = await World.start();
+    await world.seedAdmin();
+    await world.writeConfig([{}, {}], { alerts: rx.config() });
+    const run = await world.cli(['rotate', '--json']);
+    expect(run.code).toBe(0);
+    const docs = emfLines(run.stderr);
+    expect(docs.map((d) => d.Target)).toEqual(['app', 'app1']);
+    expect(docs[0]).toMatchObject({ TargetsChecked: 1, RotationsStarted: 0, RotationsFailed: 0, KeyAgeDays: 0 });
+    expect(docs[0]!._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'TwilioKeyRotator',
+      Dimensions: [['Target'], []],
+    });
+    expect(JSON.parse(run.stdout).targets[0].seen, 'what the run saw for alerts stays out of --json').toBeUndefined();
+
+    await world.writeConfig([{}], { alerts: rx.config(), metrics: { enabled: false } });
+    expect(emfLines((await world.cli(['rotate', '--json'])).stderr)).toEqual([]);
   });
 });
