@@ -1,4 +1,5 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import { parseHealth, PROBLEMS } from '../core/health.js';
 import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } from '../core/labels.js';
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
@@ -64,6 +65,8 @@ export interface TargetStatus {
   currentSince?: string;
   lastError?: string;
   warnings?: string[];
+  /** Problems alerts are open for (the rotator:alert:* tags): since when, and when last notified. */
+  openProblems?: { problem: string; since: string; notifiedAt?: string }[];
   /** A person should look: stuck, the last run failed, the current credential is gone, or the state cannot be read. */
   attention: boolean;
   error?: string;
@@ -86,6 +89,13 @@ export async function status(
       const lastError = tags[TAG_LAST_ERROR] || undefined;
       const warnings = run.kind.warnings(obs, run.settings);
       const outcome = isOutcome(decision) ? decision : undefined;
+      const health = parseHealth(tags);
+      const openProblems = PROBLEMS.flatMap((problem) => {
+        const p = health[problem];
+        if (!p) return [];
+        const notifiedAt = p.notifiedAtMs !== undefined ? new Date(p.notifiedAtMs).toISOString() : undefined;
+        return [{ problem, since: new Date(p.sinceMs).toISOString(), ...(notifiedAt ? { notifiedAt } : {}) }];
+      });
       out.push({
         target: target.name,
         kind: target.kind,
@@ -108,6 +118,7 @@ export async function status(
         ...(tags[TAG_CURRENT_SINCE] ? { currentSince: tags[TAG_CURRENT_SINCE].split(' ')[1] ?? '' } : {}),
         ...(lastError ? { lastError } : {}),
         ...(warnings.length > 0 ? { warnings } : {}),
+        ...(openProblems.length > 0 ? { openProblems } : {}),
         attention: decision.kind === 'stuck' || lastError !== undefined || current.gone,
       });
     } catch (err) {

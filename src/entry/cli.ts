@@ -169,6 +169,10 @@ function formatStatus(s: TargetStatus): string {
     ...(s.nextDueAt ? [`  next due:     ${s.nextDueAt}`] : []),
     ...(s.lastError ? [`  last error:   ${s.lastError}`] : []),
     ...(s.warnings ?? []).map((w) => `  warning:      ${w}`),
+    ...(s.openProblems ?? []).map(
+      (p) =>
+        `  alert open:   ${p.problem} since ${p.since}${p.notifiedAt ? `, notified ${p.notifiedAt}` : ', not yet delivered'}`,
+    ),
   ];
   return lines.join('\n');
 }

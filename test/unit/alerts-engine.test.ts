@@ -3,7 +3,7 @@ import { RUNBOOK, type Alert } from '../../src/core/alert.js';
 import { PROBLEMS } from '../../src/core/health.js';
 import { exitCodeFor, type TargetResult } from '../../src/core/outcome.js';
 import type { AlertChannel, TargetMetrics } from '../../src/core/runtime.js';
-import { rotate } from '../../src/engine/commands.js';
+import { rotate, status } from '../../src/engine/commands.js';
 import { DAY, fakeTokenWorld, fakeWorld, type FakeWorld } from '../support/fakes.js';
 
 /**
@@ -74,6 +74,9 @@ describe('alerts over fakes', () => {
       dedupKey: 'twilio-key-rotator/app/step-failed',
     });
     expect(healthWrites).toHaveLength(1);
+    expect((await status(w.config, w.runtime))[0]!.openProblems).toEqual([
+      { problem: 'step-failed', since: new Date(w.now()).toISOString(), notifiedAt: new Date(w.now()).toISOString() },
+    ]);
 
     w.advance(23 * 3_600_000);
     await failRun();
