@@ -39,6 +39,11 @@ module.exports.statements = () => {
     { Effect: 'Allow', Action: ROTATED, Resource: targets.map((t) => arnFor(t.secret.secretId)) },
     ...(admins.length ? [{ Effect: 'Allow', Action: ADMIN, Resource: admins.map(arnFor) }] : []),
   ];
+  // Alerts through SNS: Publish on exactly the configured topics.
+  const topics = [
+    ...new Set(((config().alerts ?? {}).channels ?? []).filter((c) => c.type === 'sns').map((c) => c.topicArn)),
+  ];
+  if (topics.length) statements.push({ Effect: 'Allow', Action: 'sns:Publish', Resource: topics });
   if (process.env.ROTATOR_KMS_KEY_ARN) {
     statements.push({
       Effect: 'Allow',

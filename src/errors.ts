@@ -31,7 +31,7 @@ export class UsageError extends Error {
 export class RemoteError extends Error {
   override name = 'RemoteError';
   constructor(
-    readonly service: 'twilio' | 'secrets-manager' | 'file-store' | 'probe',
+    readonly service: 'twilio' | 'secrets-manager' | 'file-store' | 'probe' | 'alert',
     readonly operation: string,
     readonly detail: { status?: number; code?: string | number; retryable: boolean; hint?: string },
     message: string,

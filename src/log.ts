@@ -55,11 +55,19 @@ export function createLogger(
     issues.push({ path: 'LOG_FORMAT', message: 'must be "json" or "text"' });
   }
   if (issues.length > 0) throw new ConfigError(issues, 'the environment');
-  const json =
-    options.json ?? (format === 'json' ? true : format === 'text' ? false : !(stream as { isTTY?: boolean }).isTTY);
+  const json = logsAreJson({ stream, format, ...(options.json !== undefined ? { json: options.json } : {}) });
   return winston.createLogger({
     level,
     format: winston.format.combine(redaction(), winston.format.timestamp(), json ? winston.format.json() : readable),
     transports: [new winston.transports.Stream({ stream })],
   });
+}
+
+/** Whether logs on `stream` are JSON lines: when asked for, or by default when the stream is not a terminal. */
+export function logsAreJson(options: { stream: Writable; json?: boolean; format?: string | undefined }): boolean {
+  const { format } = options;
+  return (
+    options.json ??
+    (format === 'json' ? true : format === 'text' ? false : !(options.stream as { isTTY?: boolean }).isTTY)
+  );
 }

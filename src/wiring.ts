@@ -1,3 +1,5 @@
+import { alertChannels } from './adapters/alerts/channels.js';
+import { emfWriter } from './adapters/metrics/emf.js';
 import { awsStore } from './adapters/secrets/aws-store.js';
 import { fileStore } from './adapters/secrets/file-store.js';
 import { runProbes } from './adapters/probes/http-probe.js';
@@ -15,6 +17,8 @@ export interface RuntimeOptions {
   now?: () => number;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Where metric lines (CloudWatch EMF) go; none are written without it, or with metrics.enabled false. */
+  writeMetrics?: (line: string) => void;
 }
 
 /** Where a target's Twilio calls go: its account, region and edge. */
@@ -88,5 +92,9 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     logger: options.logger,
     orphanGraceMs: config.orphanGraceMs,
     callBudgetMs: config.retry.budgetMs,
+    alertChannels: alertChannels(config.alerts.channels, env, { minDelayMs: config.retry.minDelayMs }),
+    ...(config.metrics.enabled && options.writeMetrics
+      ? { metrics: emfWriter(config.metrics.namespace, options.writeMetrics) }
+      : {}),
   };
 }

@@ -72,6 +72,12 @@ export const targetBaseShape = {
   admin: location,
   maxAgeDays: z._default(positive('days', 3650), 30),
   gate: z._default(gate, GATE_DEFAULT),
+  /** Which of alerts.channels hear about this target (default: every channel). */
+  alerts: z.optional(
+    z.strictObject({
+      channels: z.array(text(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must name a channel of alerts.channels')),
+    }),
+  ),
 };
 
 export const targetBaseSchema = z.strictObject(targetBaseShape);
@@ -104,6 +110,7 @@ export function convertBase<K extends string>(t: RawTargetBase, kind: K): Target
     admin: { ...t.admin },
     maxAgeMs: t.maxAgeDays * DAY_MS,
     gate: convertGate(t.gate),
+    ...(t.alerts ? { alerts: { channels: [...t.alerts.channels] } } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { KINDS } from '../credentials/registry.js';
+import { alertsSchema, metricsSchema } from './alerts.js';
 import { httpUrl, nonNegative, positive, text } from './common.js';
 
 /**
@@ -61,6 +62,8 @@ export const configSchema = z.strictObject({
     { attempts: 5, budgetSeconds: 30, minDelayMs: 200 },
   ),
   orphanGraceSeconds: z._default(nonNegative('seconds', 30 * 24 * 3600), 900),
+  alerts: alertsSchema,
+  metrics: metricsSchema,
   targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
 });
 

@@ -42,11 +42,46 @@ export interface TargetBase {
   admin: SecretLocation;
   maxAgeMs: number;
   gate: GateConfig;
+  /** The channels that hear about this target; absent means every configured channel. */
+  alerts?: { channels: string[] };
 }
 
 /** One per credential kind (src/credentials/<kind>/config.ts), told apart by `kind`. */
 export type TargetConfig = ApiKeyTargetConfig | AuthTokenTargetConfig;
 export type CredentialKind = TargetConfig['kind'];
+
+interface ChannelBase {
+  name: string;
+  /** Problems (and 'rotation-completed') this channel receives; it gets the resolve of each problem it gets. */
+  events: string[];
+  /** Per delivery attempt. */
+  timeoutMs: number;
+  attempts: number;
+}
+
+/** An alert channel. Secrets are named by environment variable and read when an alert is sent. */
+export type ChannelConfig = ChannelBase &
+  (
+    | { type: 'slack'; webhookUrlEnv: string }
+    | { type: 'pagerduty'; routingKeyEnv: string; url: string }
+    | { type: 'webhook'; url: string; secretEnv: string }
+    | { type: 'sns'; topicArn: string; region: string; endpoint?: string }
+  );
+
+export interface AlertsConfig {
+  channels: ChannelConfig[];
+  /** An open problem is announced again after this long. */
+  renotifyMs: number;
+  /** A credential older than its maxAge plus this is reported overdue. */
+  keyAgeGraceMs: number;
+  /** Wall time for all deliveries of one run together. */
+  budgetMs: number;
+}
+
+export interface MetricsConfig {
+  enabled: boolean;
+  namespace: string;
+}
 
 export interface RotatorConfig {
   twilio: {
@@ -67,5 +102,7 @@ export interface RotatorConfig {
   };
   /** A key this target made that no stored version references is revoked once it is older than this. */
   orphanGraceMs: number;
+  alerts: AlertsConfig;
+  metrics: MetricsConfig;
   targets: TargetConfig[];
 }

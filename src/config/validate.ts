@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { KINDS, type AnyKindConfig } from '../credentials/registry.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './alerts.js';
 import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
 import type { RotatorConfig } from './types.js';
@@ -27,6 +28,7 @@ export function parseConfigObject(
   if (parsed.success) {
     const targets = (parsed.data.targets as RawTarget[]).map((t, index) => ({ index, t }));
     crossCheck(parsed.data.stores, targets, issues, env);
+    checkAlerts(parsed.data.alerts, targets, issues, env);
     if (issues.length > 0) throw new ConfigError(issues, source);
     return convert(parsed.data, options.baseDir ?? process.cwd());
   }
@@ -34,13 +36,15 @@ export function parseConfigObject(
     if (!unset.has(i.path)) issues.push(i);
   }
   // The targets that are fine on their own still get the checks between targets.
-  const input = (substituted ?? {}) as { stores?: unknown; targets?: unknown };
+  const input = (substituted ?? {}) as { stores?: unknown; targets?: unknown; alerts?: unknown };
   const stores = storesSchema.safeParse(input.stores ?? {});
+  const alerts = alertsSchema.safeParse(input.alerts);
   const targets = (Array.isArray(input.targets) ? input.targets : []).flatMap((t: unknown, index) => {
     const one = targetSchema.safeParse(t);
     return one.success ? [{ index, t: one.data as RawTarget }] : [];
   });
   if (stores.success) crossCheck(stores.data, targets, issues, env);
+  if (alerts.success) checkAlerts(alerts.data, targets, issues, env);
   throw new ConfigError(issues, source);
 }
 
@@ -217,6 +221,8 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
       minDelayMs: raw.retry.minDelayMs,
     },
     orphanGraceMs: raw.orphanGraceSeconds * SECOND_MS,
+    alerts: convertAlerts(raw.alerts),
+    metrics: convertMetrics(raw.metrics),
     targets,
   };
 }

@@ -25,14 +25,46 @@ export interface StepRecord {
   plan: string;
 }
 
+/** Why a step failed, when what a person does next depends on it (alerts choose their runbook by it). */
+export type FailureReason = 'verification-failed' | 'foreign-secondary';
+
+/** The remote answer behind a failure: the service and its own code, never the request or a secret. */
+export interface RemoteFault {
+  service: string;
+  operation: string;
+  status?: number;
+  code?: string | number;
+}
+
 /** How a step ended a run early. */
-export type Ending = { kind: 'failed'; step: string; error: string } | { kind: 'lost-race'; detail: string };
+export type Ending =
+  | { kind: 'failed'; step: string; error: string; reason?: FailureReason; remote?: RemoteFault }
+  | { kind: 'lost-race'; detail: string };
+
+/**
+ * What a run saw of its target beyond its outcome, for health state, alerts and metrics. Present once
+ * a look at the store and Twilio succeeded; never holds a secret.
+ */
+export interface Sighting {
+  /** The current credential at the run's last look. */
+  current?: { ref: string; createdAtMs: number };
+  /** The current credential named at the run's first look, when Twilio no longer had it (or refused it). */
+  goneAtStart?: string;
+  /** Credentials named like this target's that it will never delete; undefined when the kind has none. */
+  orphans?: readonly string[];
+  /** The secret's tags at the last look (health state lives there); undefined when it does not exist. */
+  tags?: Readonly<Record<string, string>>;
+  rotationsStarted: number;
+  rotationsCompleted: number;
+}
 
 interface Base {
   target: string;
   /** The credential kind of the target. */
   credential: string;
   steps: StepRecord[];
+  /** Set by real runs (not the dry run). */
+  seen?: Sighting;
 }
 
 export type TargetResult = Base &

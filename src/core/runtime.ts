@@ -1,5 +1,6 @@
 import type { SecretLocation, StoreName, TargetConfig } from '../config/types.js';
 import type { AuthTokens, KeyVerifier, ProbeResult, SecretStore, TokenVerifier, TwilioKeys } from './ports.js';
+import type { Alert } from './alert.js';
 import type { AdminCredential } from './secret-values.js';
 
 /** What the engine and the kinds log through (log.ts makes one with winston). */
@@ -8,6 +9,23 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): unknown;
   info(message: string, fields?: Record<string, unknown>): unknown;
   child(fields: Record<string, unknown>): Logger;
+}
+
+/** One configured alert channel (src/adapters/alerts/). */
+export interface AlertChannel {
+  name: string;
+  type: 'slack' | 'pagerduty' | 'webhook' | 'sns';
+  /** The problems (and 'rotation-completed') it receives; a channel that receives a problem gets its resolve. */
+  events: ReadonlySet<string>;
+  /** Delivers one alert, retried within the channel's own bounds and `signal`; throws when it could not. */
+  send(alert: Alert, signal: AbortSignal): Promise<void>;
+}
+
+/** The metrics of one target's run: counts, key age in days, gate wait in hours. */
+export interface TargetMetrics {
+  target: string;
+  atMs: number;
+  values: Readonly<Record<string, number>>;
 }
 
 /**
@@ -32,6 +50,10 @@ export interface Runtime {
   orphanGraceMs: number;
   /** The longest one remote call may take, its retries included (retry.budgetSeconds). */
   callBudgetMs: number;
+  /** The configured alert channels; absent or empty when nobody is to be told. The dry run has none. */
+  alertChannels?: readonly AlertChannel[];
+  /** Writes one target's metrics (CloudWatch embedded metric format); absent when metrics are off. */
+  metrics?: (m: TargetMetrics) => void;
 }
 
 export interface RunOptions {

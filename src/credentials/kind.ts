@@ -38,6 +38,8 @@ export interface ActResult {
   end?: Ending;
   /** The step started a rotation: --force has been spent. */
   startedRotation?: boolean;
+  /** The step finished a rotation: the old credential is retired (a metric counts it). */
+  completedRotation?: boolean;
 }
 
 /** What `status` shows of the current credential. */
@@ -82,6 +84,11 @@ export interface KindModule<
 
   /** Things a person should know that change no decision. */
   warnings(obs: O, settings: Settings): string[];
+  /**
+   * Credentials on Twilio named like this target's that it will never delete (not provably its own,
+   * referenced by nothing): a person must. Kinds without such credentials leave this out.
+   */
+  orphans?(obs: O, settings: Settings): string[];
   summary(obs: O, target: T): CurrentSummary;
   /** The dry run's read-only checks beyond the loop itself (credentials work, policy, drift). */
   preflight(session: S, obs: O, runtime: Runtime): Promise<{ checks: string[]; warnings: string[] }>;

@@ -1,4 +1,5 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import { parseHealth, PROBLEMS } from '../core/health.js';
 import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } from '../core/labels.js';
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
@@ -6,6 +7,7 @@ import { DAY_MS } from '../core/sids.js';
 import { kindOf } from '../credentials/registry.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
+import { reportRun } from './alerts.js';
 import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
@@ -32,13 +34,16 @@ export async function rotate(
 ): Promise<TargetResult[]> {
   const scope = createRunScope(config, runtime);
   const results: TargetResult[] = [];
-  for (const target of selectTargets(config, options.targets)) {
+  const targets = selectTargets(config, options.targets);
+  for (const target of targets) {
     results.push(
       options.dryRun
         ? await dryRun(config, target, runtime, options)
         : await reconcileTarget(target, runtime, scope, options),
     );
   }
+  // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.
+  if (!options.dryRun) await reportRun(config, runtime, targets, results);
   return results;
 }
 
@@ -60,6 +65,8 @@ export interface TargetStatus {
   currentSince?: string;
   lastError?: string;
   warnings?: string[];
+  /** Problems alerts are open for (the rotator:alert:* tags): since when, and when last notified. */
+  openProblems?: { problem: string; since: string; notifiedAt?: string }[];
   /** A person should look: stuck, the last run failed, the current credential is gone, or the state cannot be read. */
   attention: boolean;
   error?: string;
@@ -82,6 +89,13 @@ export async function status(
       const lastError = tags[TAG_LAST_ERROR] || undefined;
       const warnings = run.kind.warnings(obs, run.settings);
       const outcome = isOutcome(decision) ? decision : undefined;
+      const health = parseHealth(tags);
+      const openProblems = PROBLEMS.flatMap((problem) => {
+        const p = health[problem];
+        if (!p) return [];
+        const notifiedAt = p.notifiedAtMs !== undefined ? new Date(p.notifiedAtMs).toISOString() : undefined;
+        return [{ problem, since: new Date(p.sinceMs).toISOString(), ...(notifiedAt ? { notifiedAt } : {}) }];
+      });
       out.push({
         target: target.name,
         kind: target.kind,
@@ -104,6 +118,7 @@ export async function status(
         ...(tags[TAG_CURRENT_SINCE] ? { currentSince: tags[TAG_CURRENT_SINCE].split(' ')[1] ?? '' } : {}),
         ...(lastError ? { lastError } : {}),
         ...(warnings.length > 0 ? { warnings } : {}),
+        ...(openProblems.length > 0 ? { openProblems } : {}),
         attention: decision.kind === 'stuck' || lastError !== undefined || current.gone,
       });
     } catch (err) {

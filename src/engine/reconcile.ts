@@ -1,10 +1,17 @@
 import type { TargetConfig } from '../config/types.js';
 import type { GateCheck } from '../core/gate.js';
 import { TAG_CONFIRMED, TAG_LAST_ERROR } from '../core/labels.js';
-import { isOutcome, type Outcome, type StepRecord, type TargetResult } from '../core/outcome.js';
+import {
+  isOutcome,
+  type Outcome,
+  type RemoteFault,
+  type Sighting,
+  type StepRecord,
+  type TargetResult,
+} from '../core/outcome.js';
 import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
 import { kindOf, type AnyKind, type ObservationBase, type Session } from '../credentials/registry.js';
-import { errorMessage, RotationError } from '../errors.js';
+import { errorMessage, RemoteError, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /** A full rotation takes about ten steps; anything far beyond that is a bug, not progress. */
@@ -93,7 +100,14 @@ export async function reconcileTarget(
   options: RunOptions & { quiet?: boolean } = {},
 ): Promise<TargetResult> {
   const steps: StepRecord[] = [];
-  const base = { target: target.name, credential: target.kind };
+  const seen: Sighting = { rotationsStarted: 0, rotationsCompleted: 0 };
+  let looked = false;
+  // The dry run's fakes saw nothing real: its results carry no sighting.
+  const base = () => ({
+    target: target.name,
+    credential: target.kind,
+    ...(looked && !options.dryRun ? { seen } : {}),
+  });
   const log = runtime.logger.child({ target: target.name });
   let run: Run | undefined;
   let inProgress = 'read-state';
@@ -103,6 +117,8 @@ export async function reconcileTarget(
     for (let i = 0; i < MAX_STEPS; i++) {
       inProgress = 'observe';
       const { obs, decision } = await observeAndPlan(run, runtime);
+      look(seen, run, obs, i === 0);
+      looked = true;
       if (i === 0 && !options.quiet)
         for (const warning of kind.warnings(obs, run.settings)) log.warn(warning, { step: 'observe' });
       if (isOutcome(decision)) {
@@ -111,16 +127,18 @@ export async function reconcileTarget(
           await run.session.store.setTags(target.secret.secretId, { [TAG_LAST_ERROR]: '' });
         }
         if (!options.quiet) logOutcome(runtime, target.name, decision);
-        return { ...base, steps, ...decision };
+        return { ...base(), steps, ...decision };
       }
       if (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs) {
         log.warn(`out of time before ${decision.kind}; the next run resumes here`, { step: decision.kind });
-        return { ...base, steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
+        return { ...base(), steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
       }
       inProgress = decision.kind;
       const plan = kind.describe(decision, obs, run.session);
       const result = await kind.act(decision, obs, run.session, runtime, run.facts, run.settings);
       steps.push({ step: decision.kind, detail: result.detail, plan });
+      if (result.startedRotation) seen.rotationsStarted++;
+      if (result.completedRotation) seen.rotationsCompleted++;
       // --force asks for one rotation, not one per loop.
       if (result.startedRotation) (run.settings as { force?: boolean }).force = false;
       const fields = {
@@ -135,7 +153,7 @@ export async function reconcileTarget(
       if (result.end) {
         if (result.end.kind === 'failed' && !options.dryRun)
           await recordLastError(run.session, `${decision.kind}: ${result.end.error}`);
-        return { ...base, steps, ...result.end };
+        return { ...base(), steps, ...result.end };
       }
     }
     throw new RotationError(
@@ -148,8 +166,37 @@ export async function reconcileTarget(
     if (!options.quiet) log.error(`failed at ${inProgress}: ${message}`, { step: inProgress });
     // A run that changed nothing writes nothing, not even the error: bad input must leave no trace.
     if (run && !options.dryRun && steps.length > 0) await recordLastError(run.session, `${inProgress}: ${message}`);
-    return { ...base, steps, kind: 'failed', step: inProgress, error: message };
+    const remote = remoteFault(err);
+    return { ...base(), steps, kind: 'failed', step: inProgress, error: message, ...(remote ? { remote } : {}) };
   }
+}
+
+/** Records what one look saw: the current credential, orphans and tags; whether it was gone, at the first. */
+function look(seen: Sighting, run: Run, obs: ObservationBase, first: boolean): void {
+  const current = run.kind.summary(obs, run.session.target);
+  if (first && current.gone && current.ref !== undefined) seen.goneAtStart = current.ref;
+  if (current.ref !== undefined && current.createdAtMs !== undefined)
+    seen.current = { ref: current.ref, createdAtMs: current.createdAtMs };
+  else delete seen.current;
+  if (run.kind.orphans) seen.orphans = run.kind.orphans(obs, run.settings);
+  if (obs.secret) seen.tags = obs.secret.tags;
+  else delete seen.tags;
+}
+
+/** The service's own answer behind an error, when a remote call failed (found through `cause`, a few levels deep). */
+function remoteFault(err: unknown): RemoteFault | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e; depth++) {
+    if (e instanceof RemoteError)
+      return {
+        service: e.service,
+        operation: e.operation,
+        ...(e.detail.status !== undefined ? { status: e.detail.status } : {}),
+        ...(e.detail.code !== undefined ? { code: e.detail.code } : {}),
+      };
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 async function recordLastError(session: Session, message: string): Promise<void> {

@@ -3,11 +3,12 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import type { StoreName } from '../config/types.js';
+import { sendTestAlerts } from '../engine/alerts.js';
 import { abort, confirm, rotate, status, type TargetStatus } from '../engine/commands.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { putSecret } from '../engine/secret-put.js';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, logsAreJson } from '../log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { isMain } from '../util/is-main.js';
@@ -18,7 +19,8 @@ const COMMON = `Options for every command:
       --json          print one JSON document on stdout; logs on stderr become JSON lines too
   -h, --help          help for the command
 
-Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2 bad configuration or usage.`;
+Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2 bad configuration or usage.
+An alert that could not be delivered is logged; it never changes the exit code.`;
 
 const HELP: Record<string, string> = {
   rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--replace-secondary] [--json]
@@ -48,6 +50,13 @@ the current key of an API-key target; the pending token of an Auth Token target,
 Backs out an Auth Token rotation before its promotion: deletes the secondary token this tool created
 and drops it from AWSPENDING. The primary token is untouched. After a promotion there is nothing to
 back out (the old token is dead); rotate finishes instead.`,
+  alerts: `Usage: twilio-key-rotator alerts test [--channel NAME] [--json]
+
+Sends a clearly marked test alert to every configured alert channel (alerts.channels), or to the one
+named, and says for each whether it was delivered. A PagerDuty test is triggered and resolved at once.
+Exits 1 when a channel could not be reached.
+
+      --channel NAME  only this channel`,
   secret: `Usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] [--json] < value.json
 
 Stores a value the configuration names — a target's admin credential or the key it rotates — after
@@ -65,6 +74,7 @@ Commands:
   confirm <target>                                record that every consumer uses the new credential
   abort <target>                                  back out an Auth Token rotation before its promotion
   secret put <secretId> --store file|aws          store an admin credential or key from stdin
+  alerts test [--channel NAME]                    send a test alert to every (or the named) channel
 
 ${COMMON}
   -V, --version       print the version
@@ -94,6 +104,7 @@ function parse(argv: readonly string[]) {
         store: { type: 'string' },
         replace: { type: 'boolean' },
         'replace-secondary': { type: 'boolean' },
+        channel: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -136,9 +147,11 @@ function formatResult(r: TargetResult): string {
 
 /**
  * A result as `--json` prints it. API-key results keep the field names of 0.1.0 (`currentKeySid`,
- * `previousKeySid`) beside the kind-neutral ones, for scripts written against them.
+ * `previousKeySid`) beside the kind-neutral ones, for scripts written against them. What the run saw
+ * for alerts and metrics (`seen`) stays inside.
  */
-function forJson(r: TargetResult): unknown {
+function forJson(result: TargetResult): unknown {
+  const { seen: _seen, ...r } = result;
   if (r.credential !== 'api-key') return r;
   if (r.kind === 'done') return { ...r, currentKeySid: r.current };
   if (r.kind === 'waiting' || (r.kind === 'stuck' && r.kept)) return { ...r, previousKeySid: r.kept };
@@ -156,6 +169,10 @@ function formatStatus(s: TargetStatus): string {
     ...(s.nextDueAt ? [`  next due:     ${s.nextDueAt}`] : []),
     ...(s.lastError ? [`  last error:   ${s.lastError}`] : []),
     ...(s.warnings ?? []).map((w) => `  warning:      ${w}`),
+    ...(s.openProblems ?? []).map(
+      (p) =>
+        `  alert open:   ${p.problem} since ${p.since}${p.notifiedAt ? `, notified ${p.notifiedAt}` : ', not yet delivered'}`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -188,7 +205,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return command === undefined && !values.help ? 2 : 0;
     }
     if (!Object.hasOwn(HELP, command))
-      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm, abort or secret`);
+      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm, abort, secret or alerts`);
     if (values.help) {
       io.stdout.write(`${HELP[command]}\n\n${COMMON}\n`);
       return 0;
@@ -203,7 +220,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       ...(io.env.LOG_FORMAT ? { format: io.env.LOG_FORMAT } : {}),
       ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}),
     });
-    const runtime = createRuntime(config, { logger, env: io.env });
+    // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
+    const jsonLogs = logsAreJson({
+      stream: io.stderr,
+      format: io.env.LOG_FORMAT,
+      ...(values.json ? { json: true } : {}),
+    });
+    const runtime = createRuntime(config, {
+      logger,
+      env: io.env,
+      ...(jsonLogs ? { writeMetrics: (line: string) => void io.stderr.write(line) } : {}),
+    });
+
+    if (command === 'alerts') {
+      const sent = await sendTestAlerts(config, runtime, values.channel);
+      print(
+        values.json
+          ? JSON.stringify({ channels: sent }, null, 2)
+          : sent.map((d) => (d.delivered ? `${d.channel} (${d.type}): test alert delivered` : `${d.error}`)).join('\n'),
+      );
+      return sent.every((d) => d.delivered) ? 0 : 1;
+    }
 
     if (command === 'secret') {
       const value = await (io.stdin ?? readStdin)();
@@ -269,8 +306,15 @@ function checkArguments(command: string, rest: string[], values: ReturnType<type
     throw new UsageError(`--dry-run, --force and --replace-secondary belong to rotate, not ${command}`);
   if (command !== 'secret' && (values.store !== undefined || values.replace))
     throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
-  if ((command === 'confirm' || command === 'abort' || command === 'secret') && values.target)
+  if ((command === 'confirm' || command === 'abort' || command === 'secret' || command === 'alerts') && values.target)
     throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
+  if (command !== 'alerts' && values.channel !== undefined)
+    throw new UsageError(`--channel belongs to alerts test, not ${command}`);
+  if (command === 'alerts') {
+    if (rest[0] !== 'test' || rest.length !== 1)
+      throw new UsageError('usage: twilio-key-rotator alerts test [--channel NAME]');
+    return;
+  }
   if (command === 'confirm' || command === 'abort') {
     if (rest.length !== 1)
       throw new UsageError(`${command} takes exactly one target name: twilio-key-rotator ${command} <target>`);

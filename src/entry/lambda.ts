@@ -45,7 +45,9 @@ async function setup(): Promise<{ config: RotatorConfig; runtime: Runtime }> {
           })
         : await configFromFile();
     const logger = createLogger({ stream: process.stdout, json: true });
-    cached = { config, runtime: createRuntime(config, { logger }) };
+    // Metric lines (CloudWatch EMF) go to the function's log, where CloudWatch turns them into metrics.
+    const writeMetrics = (line: string) => void process.stdout.write(line);
+    cached = { config, runtime: createRuntime(config, { logger, writeMetrics }) };
   }
   return cached;
 }

@@ -146,7 +146,11 @@ describe('bad secret contents', () => {
 describe('bad CLI invocations', () => {
   const cases: [string, string[], RegExp][] = [
     ['no command', [], /Usage: twilio-key-rotator <command>/],
-    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status, confirm, abort or secret/],
+    [
+      'an unknown command',
+      ['rotat'],
+      /unknown command "rotat"; expected rotate, status, confirm, abort, secret or alerts/,
+    ],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
     ['an unknown target', ['rotate', '--target', 'nope'], /unknown target "nope"; configured: app, app1/],

@@ -94,13 +94,35 @@ describe('serverless.yml packaged with osls', () => {
   it('sends failed scheduled runs to a failure destination and alarms on errors', () => {
     const conf = template.Resources.ScheduledLambdaEvConf!.Properties;
     expect(conf.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['RotatorFailureQueue', 'Arn'] });
-    const alarms = ofType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const alarms = ofType(template, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .filter((a) => a.Namespace === 'AWS/Lambda');
     expect(alarms.map((a) => [a.MetricName, a.Dimensions[0].Value.Ref])).toEqual(
       expect.arrayContaining([
         ['Errors', 'ScheduledLambdaFunction'],
         ['Errors', 'RotationLambdaFunction'],
       ]),
     );
+  });
+
+  it("alarms on the rotator's own EMF metrics across targets, including silence", () => {
+    const alarms = ofType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const onEmf = alarms.filter((a) => a.Namespace === 'TwilioKeyRotator');
+    expect(onEmf.map((a) => [a.MetricName, a.ComparisonOperator, a.TreatMissingData]).sort()).toEqual(
+      [
+        ['AlertDeliveryFailures', 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+        ['KeyAgeDays', 'GreaterThanThreshold', 'notBreaching'],
+        ['RotationsFailed', 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+        ['TargetsChecked', 'LessThanThreshold', 'breaching'],
+        ['TargetsStuck', 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+      ].sort(),
+    );
+    // The aggregate series: the EMF lines publish each metric with an empty dimension set too.
+    for (const a of onEmf) {
+      expect(a.Dimensions).toBeUndefined();
+      expect(a.AlarmActions).toEqual([{ Ref: 'RotatorAlarmTopic' }]);
+    }
+    expect(onEmf.find((a) => a.MetricName === 'KeyAgeDays')!.Threshold).toBe(45);
   });
 
   it('lets Secrets Manager invoke the rotation function', () => {

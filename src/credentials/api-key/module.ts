@@ -7,7 +7,7 @@ import type { ApiKeyTargetConfig } from './config.js';
 import { describeStep } from './describe.js';
 import { observe, type ApiKeySession } from './observe.js';
 import type { Observation, PlannerSettings, RunFacts, Step } from './observation.js';
-import { observationWarnings, plan } from './plan.js';
+import { observationWarnings, plan, strayKeys } from './plan.js';
 import { resolvePolicy } from './policy.js';
 import { rotationStep } from './protocol.js';
 import { parseApiKeySecret } from './shape.js';
@@ -54,6 +54,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   act,
   describe: (step, obs, session) => describeStep(step, obs, session.target),
   warnings: observationWarnings,
+  orphans: strayKeys,
 
   summary(obs, target) {
     const current = obs.current;

@@ -213,19 +213,28 @@ export function observationWarnings(obs: Observation, s: PlannerSettings): strin
       : 'this rotator did not put it there (no promotion of its own is recorded)';
     out.push(`AWSPREVIOUS key ${previous.key.apiKeySid} is left alone: ${why}`);
   }
-  if (obs.fingerprint !== undefined) {
-    const referenced = referencedSids(obs);
-    const foreign = obs.keys.filter(
+  const foreign = strayKeys(obs, s);
+  if (foreign.length > 0) {
+    out.push(
+      `${foreign.length} key(s) named like this target's (${foreign.join(', ')}) do not carry its fingerprint ${obs.fingerprint}: another configuration with the prefix "${s.prefix}", or keys made before fingerprints; never deleted by this target`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Keys named the rotator's way with this prefix but without this target's fingerprint, that no
+ * version references: never deleted by this target, so a person must find out whose they are.
+ */
+export function strayKeys(obs: Observation, s: PlannerSettings): string[] {
+  if (obs.fingerprint === undefined) return [];
+  const referenced = referencedSids(obs);
+  return obs.keys
+    .filter(
       (k) =>
         looksLikeRotatorKeyName(k.friendlyName, s.prefix) &&
         !isOwnKeyName(k.friendlyName, s.prefix, obs.fingerprint!) &&
         !referenced.has(k.sid),
-    );
-    if (foreign.length > 0) {
-      out.push(
-        `${foreign.length} key(s) named like this target's (${foreign.map((k) => k.sid).join(', ')}) do not carry its fingerprint ${obs.fingerprint}: another configuration with the prefix "${s.prefix}", or keys made before fingerprints; never deleted by this target`,
-      );
-    }
-  }
-  return out;
+    )
+    .map((k) => k.sid);
 }

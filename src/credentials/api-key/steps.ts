@@ -194,6 +194,7 @@ export async function act(
             kind: 'failed',
             step: step.kind,
             error: `new key ${step.keySid} failed verification (${refused}); it was revoked and the current key keeps serving`,
+            reason: 'verification-failed',
           },
         };
       }
@@ -217,6 +218,7 @@ export async function act(
           kind: 'failed',
           step: step.kind,
           error: `key ${version.key.apiKeySid} did not verify (${refused}): ${why}; nothing was deleted`,
+          ...(result.definitive ? { reason: 'verification-failed' as const } : {}),
         },
       };
     }
@@ -230,7 +232,10 @@ export async function act(
       return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
     case 'retire-previous': {
       const removed = await deleteKey(session, obs, step.keySid);
-      return { detail: `consumer gate passed; deleted the previous key ${step.keySid} on Twilio (${removed})` };
+      return {
+        detail: `consumer gate passed; deleted the previous key ${step.keySid} on Twilio (${removed})`,
+        completedRotation: true,
+      };
     }
     default:
       throw new RotationError(target.name, (step as { kind: string }).kind, 'unknown step; this is a bug');

@@ -213,7 +213,7 @@ export async function act(
       if ('lost' in made) return { detail: made.lost, end: { kind: 'lost-race', detail: made.lost } };
       if ('foreign' in made) {
         const error = `a secondary Auth Token exists on ${session.target.accountSid} that this rotator did not create, and it cannot be read back: it may be in use. Find out whose it is, then delete it in the Console, or run "twilio-key-rotator rotate --target ${session.target.name} --replace-secondary" to delete it; nothing was changed`;
-        return { detail: error, end: { kind: 'failed', step: step.kind, error } };
+        return { detail: error, end: { kind: 'failed', step: step.kind, error, reason: 'foreign-secondary' } };
       }
       return {
         detail: `created a secondary Auth Token ${made.stored} because ${step.reason}; stored it as AWSPENDING (version ${step.versionId})`,
@@ -266,6 +266,9 @@ export async function act(
     }
     case 'settle':
       await session.store.setTags(secretId, { [TAG_SETTLED]: step.versionId });
-      return { detail: `the promotion took: ${step.ref} works and the old token is refused` };
+      return {
+        detail: `the promotion took: ${step.ref} works and the old token is refused`,
+        completedRotation: true,
+      };
   }
 }

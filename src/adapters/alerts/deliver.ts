@@ -1,0 +1,132 @@
+import { RemoteError } from '../../errors.js';
+import { redact } from '../../redact.js';
+import { isRetryable, RetryBudgetError, withRetry } from '../retry.js';
+
+/**
+ * What every channel shares: one delivery, retried with p-retry (429, 5xx and network errors; a
+ * 4xx or a redirect is final) within the channel's attempts, each attempt within its timeout, all of
+ * it within the run's alert budget (`signal`). Failures name the channel, never its URL or key.
+ */
+
+export interface DeliveryPolicy {
+  /** Per attempt. */
+  timeoutMs: number;
+  attempts: number;
+  minDelayMs: number;
+}
+
+/** An HTTP answer that is not 2xx; `body` is the first few hundred characters of what came back. */
+export class HttpStatusError extends Error {
+  override name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+export interface Channel {
+  name: string;
+  type: string;
+}
+
+/** Runs one delivery with the channel's retries, turning whatever stopped it into a RemoteError. */
+export async function deliver<T>(
+  channel: Channel,
+  policy: DeliveryPolicy,
+  signal: AbortSignal,
+  attempt: (signal: AbortSignal) => Promise<T>,
+  classify: (err: unknown) => { retryable: boolean; code?: string | number; status?: number; why: string },
+): Promise<T> {
+  const what = `alert channel "${channel.name}" (${channel.type})`;
+  if (signal.aborted)
+    throw new RemoteError(
+      'alert',
+      channel.type,
+      { retryable: true },
+      `${what}: not sent: the alert budget (alerts.budgetSeconds) was spent`,
+    );
+  try {
+    return await withRetry(
+      (s) => attempt(AbortSignal.any([s, AbortSignal.timeout(policy.timeoutMs)])),
+      // The budget of one delivery: every attempt at its timeout plus backoff; the run's budget bounds it too.
+      {
+        attempts: policy.attempts,
+        budgetMs: policy.attempts * (policy.timeoutMs + 5_000),
+        minDelayMs: policy.minDelayMs,
+      },
+      (err) => classify(err).retryable,
+      signal,
+    );
+  } catch (err) {
+    if (signal.aborted)
+      throw new RemoteError(
+        'alert',
+        channel.type,
+        { retryable: true },
+        `${what}: not delivered: the alert budget (alerts.budgetSeconds) ran out`,
+        { cause: err },
+      );
+    const last = err instanceof RetryBudgetError && err.cause ? err.cause : err;
+    const c = classify(last);
+    const spent = err instanceof RetryBudgetError ? ` (${err.message})` : '';
+    throw new RemoteError(
+      'alert',
+      channel.type,
+      {
+        retryable: c.retryable,
+        ...(c.status !== undefined ? { status: c.status } : {}),
+        ...(c.code !== undefined ? { code: c.code } : {}),
+      },
+      redact(`${what}: not delivered: ${c.why}${spent}`),
+      { cause: err },
+    );
+  }
+}
+
+/** POSTs `body`; `headers` are made for each attempt (a signature carries the attempt's time). */
+export async function post(
+  url: string,
+  body: string,
+  headers: () => Record<string, string>,
+  signal: AbortSignal,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'twilio-key-rotator', ...headers() },
+    body,
+    signal,
+    // A redirect is a failure (Standard Webhooks): update the URL instead of sending alerts elsewhere.
+    redirect: 'manual',
+  });
+  const text = (await res.text()).slice(0, 300);
+  if (res.status < 200 || res.status > 299) throw new HttpStatusError(res.status, text);
+  return { status: res.status, text };
+}
+
+/** The rule for HTTP channels: 429, 5xx and network errors are retried; any other answer is final. */
+export function classifyHttp(
+  err: unknown,
+  explain: (e: HttpStatusError) => string = () => '',
+): {
+  retryable: boolean;
+  status?: number;
+  why: string;
+} {
+  if (err instanceof HttpStatusError) {
+    const extra = explain(err);
+    return {
+      retryable: isRetryable(err.status, err),
+      status: err.status,
+      why: `HTTP ${err.status}${extra ? ` ${extra}` : ''}${err.status >= 300 && err.status < 400 ? ': a redirect; configure the final URL' : ''}`,
+    };
+  }
+  const e = err as { name?: string; cause?: { code?: string }; code?: string };
+  if (e?.name === 'TimeoutError') return { retryable: true, why: 'no answer within timeoutSeconds' };
+  const code = e?.cause?.code ?? e?.code;
+  return {
+    retryable: isRetryable(undefined, err) || code !== undefined,
+    why: `unreachable (${code ?? e?.name ?? 'error'})`,
+  };
+}

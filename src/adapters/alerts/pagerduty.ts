@@ -1,0 +1,80 @@
+import type { Alert } from '../../core/alert.js';
+import type { AlertChannel } from '../../core/runtime.js';
+import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
+
+/**
+ * PagerDuty Events API v2: a trigger per open problem and a resolve when it clears, both with the
+ * alert's dedup key (one per target and problem), so a re-notification updates the same alert and
+ * the resolve closes it. The routing key is the secret; it travels only in the body. PagerDuty
+ * answers 202; 400 is final; 429 and 5xx are retried (its own retry table).
+ */
+
+/** Limits of the Events API v2: summary 1024 characters, dedup_key 255. */
+const SUMMARY_MAX = 1024;
+
+export function pagerDutyEvent(alert: Alert, routingKey: string): Record<string, unknown> {
+  if (alert.action === 'resolve')
+    return { routing_key: routingKey, event_action: 'resolve', dedup_key: alert.dedupKey.slice(0, 255) };
+  const summary = `${alert.test ? '[TEST] ' : ''}${alert.summary}`;
+  return {
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: alert.dedupKey.slice(0, 255),
+    client: 'twilio-key-rotator',
+    payload: {
+      summary: summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX - 1)}…` : summary,
+      source: 'twilio-key-rotator',
+      severity: alert.severity,
+      timestamp: alert.occurredAt,
+      component: alert.target,
+      group: alert.account,
+      class: alert.event,
+      custom_details: {
+        credential: alert.credential,
+        refs: alert.refs,
+        ...(alert.step ? { step: alert.step } : {}),
+        ...(alert.error ? { error: alert.error } : {}),
+        ...(alert.details.length > 0 ? { details: alert.details } : {}),
+        runbook: alert.runbook,
+        ...(alert.firstSeenAt ? { first_seen_at: alert.firstSeenAt } : {}),
+        ...(alert.renotify ? { renotify: true } : {}),
+      },
+    },
+  };
+}
+
+export function pagerDutyChannel(
+  name: string,
+  events: ReadonlySet<string>,
+  url: string,
+  routingKey: () => string,
+  policy: DeliveryPolicy,
+): AlertChannel {
+  const channel = { name, type: 'pagerduty' as const };
+  const send = (alert: Alert, signal: AbortSignal) =>
+    deliver(
+      channel,
+      policy,
+      signal,
+      (s) => post(url, JSON.stringify(pagerDutyEvent(alert, routingKey())), () => ({}), s),
+      (err) =>
+        classifyHttp(err, (e) => {
+          try {
+            const body = JSON.parse(e.body) as { message?: unknown; errors?: unknown };
+            const errors: unknown[] = Array.isArray(body.errors) ? (body.errors as unknown[]) : [];
+            return `(${[body.message, ...errors].filter((x) => typeof x === 'string').join('; ')})`;
+          } catch {
+            return '';
+          }
+        }),
+    );
+  return {
+    ...channel,
+    events,
+    async send(alert, signal) {
+      await send(alert, signal);
+      // A test opens an alert to prove the route, and closes it at once so nobody is left paged.
+      if (alert.test) await send({ ...alert, action: 'resolve' }, signal);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import type { Alert } from '../../core/alert.js';
+import type { AlertChannel } from '../../core/runtime.js';
+import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
+
+/**
+ * A Slack incoming webhook: one readable message per alert, with the runbook line. The webhook URL is
+ * the secret (anyone holding it may post), so it comes from an environment variable and is never
+ * printed. Slack answers 200 "ok", or 400/403/404/410 with a short code (invalid_payload,
+ * action_prohibited, channel_not_found or no_service, channel_is_archived): final; 429 and 5xx retried.
+ */
+
+const ICON: Record<Alert['severity'], string> = {
+  critical: ':rotating_light:',
+  error: ':x:',
+  warning: ':warning:',
+  info: ':information_source:',
+};
+
+/** Slack's three control characters; everything else in mrkdwn is literal enough. */
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function slackText(alert: Alert): string {
+  const head =
+    alert.action === 'resolve'
+      ? `:white_check_mark: *${escape(alert.summary)}*`
+      : `${ICON[alert.severity]} *${alert.test ? '[TEST] ' : ''}${escape(alert.summary)}*${alert.renotify ? ' (still open)' : ''}`;
+  const facts = [
+    alert.test
+      ? ''
+      : `target \`${escape(alert.target)}\` · ${escape(alert.credential)} · account ${escape(alert.account)}`,
+    alert.refs.length > 0 ? `credentials: ${alert.refs.map((r) => `\`${escape(r)}\``).join(', ')}` : '',
+    alert.step ? `step: \`${escape(alert.step)}\`` : '',
+    alert.error
+      ? `error${alert.error.remote ? ` (${[alert.error.remote.service, alert.error.remote.status, alert.error.remote.code].filter((x) => x !== undefined).join(' ')})` : ''}: ${escape(alert.error.message)}`
+      : '',
+    ...alert.details.map((d) => `• ${escape(d)}`),
+    alert.firstSeenAt && alert.action === 'trigger' ? `open since ${alert.firstSeenAt}` : '',
+  ].filter(Boolean);
+  return [head, ...facts, `*What to do:* ${escape(alert.runbook)}`].join('\n');
+}
+
+export function slackChannel(
+  name: string,
+  events: ReadonlySet<string>,
+  url: () => string,
+  policy: DeliveryPolicy,
+): AlertChannel {
+  const channel = { name, type: 'slack' as const };
+  return {
+    ...channel,
+    events,
+    async send(alert, signal) {
+      const body = JSON.stringify({ text: slackText(alert) });
+      await deliver(
+        channel,
+        policy,
+        signal,
+        (s) => post(url(), body, () => ({}), s),
+        (err) => classifyHttp(err, (e) => (/^[a-z_]{3,40}$/.test(e.body.trim()) ? `(${e.body.trim()})` : '')),
+      );
+    },
+  };
+}

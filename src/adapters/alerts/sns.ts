@@ -1,0 +1,104 @@
+import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
+import { alertDocument, type Alert } from '../../core/alert.js';
+import type { AlertChannel } from '../../core/runtime.js';
+import { isRetryable } from '../retry.js';
+import { deliver, type DeliveryPolicy } from './deliver.js';
+
+/**
+ * Amazon SNS through @aws-sdk/client-sns: Publish to a topic, the message being the same JSON
+ * document a webhook carries, with the event, severity and target as message attributes so
+ * subscriptions can filter on them. The SDK's own retries are off; ours apply (throttling, 5xx and
+ * network errors retried; AuthorizationError, NotFound, InvalidParameter final). The client module is
+ * loaded on first use, so a run without an SNS channel never reads it.
+ */
+
+export interface SnsOptions {
+  topicArn: string;
+  region: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+interface AwsErrorShape {
+  name?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** "Less than 100 characters", no line breaks or control characters (PublishInput.Subject). */
+function subject(alert: Alert): string {
+  // eslint-disable-next-line no-control-regex
+  const text = `${alert.test ? '[TEST] ' : ''}[twilio-key-rotator] ${alert.summary}`.replace(/[\x00-\x1f\x7f]/g, ' ');
+  return text.length > 99 ? `${text.slice(0, 98)}…` : text;
+}
+
+export function publishInput(alert: Alert, topicArn: string): PublishCommandInput {
+  const attribute = (value: string) => ({ DataType: 'String', StringValue: value });
+  return {
+    TopicArn: topicArn,
+    Subject: subject(alert),
+    Message: JSON.stringify(alertDocument(alert)),
+    MessageAttributes: {
+      event: attribute(alert.event),
+      severity: attribute(alert.severity),
+      target: attribute(alert.target),
+    },
+    // A FIFO topic needs a group; the alert's id makes a retried publish a duplicate SNS drops.
+    ...(topicArn.endsWith('.fifo') ? { MessageGroupId: alert.target, MessageDeduplicationId: alert.id } : {}),
+  };
+}
+
+export function snsChannel(
+  name: string,
+  events: ReadonlySet<string>,
+  options: SnsOptions,
+  policy: DeliveryPolicy,
+): AlertChannel {
+  const channel = { name, type: 'sns' as const };
+  let client: Promise<{ client: SNSClient; Publish: typeof import('@aws-sdk/client-sns').PublishCommand }> | undefined;
+  const connect = () =>
+    (client ??= import('@aws-sdk/client-sns').then((sdk) => ({
+      client: new sdk.SNSClient({
+        region: options.region,
+        maxAttempts: 1, // one retry policy: ours
+        requestHandler: {
+          requestTimeout: policy.timeoutMs,
+          connectionTimeout: policy.timeoutMs,
+          throwOnRequestTimeout: true,
+        },
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+      }),
+      Publish: sdk.PublishCommand,
+    })));
+  return {
+    ...channel,
+    events,
+    async send(alert, signal) {
+      const { client: sns, Publish } = await connect();
+      await deliver(
+        channel,
+        policy,
+        signal,
+        (s) => sns.send(new Publish(publishInput(alert, options.topicArn)), { abortSignal: s }),
+        (err) => {
+          const e = err as AwsErrorShape;
+          const status = e?.$metadata?.httpStatusCode;
+          const retryable =
+            e?.name === 'ThrottlingException' ||
+            e?.name === 'Throttling' ||
+            e?.name === 'KMSThrottlingException' ||
+            isRetryable(status, err);
+          return {
+            retryable,
+            ...(status !== undefined ? { status } : {}),
+            ...(e?.name ? { code: e.name } : {}),
+            why:
+              e?.name === 'TimeoutError'
+                ? 'no answer within timeoutSeconds'
+                : `${e?.name ?? 'error'}${status !== undefined ? ` (HTTP ${status})` : ''}${e?.name === 'AuthorizationError' ? `: grant sns:Publish on ${options.topicArn}` : ''}`,
+          };
+        },
+      );
+    },
+  };
+}

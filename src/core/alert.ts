@@ -1,0 +1,164 @@
+import type { Notice, Problem } from './health.js';
+import type { RemoteFault } from './outcome.js';
+
+/**
+ * An alert as every channel receives it, before each formats it its own way (a Slack message, a
+ * PagerDuty event, a signed webhook, an SNS message). Built from references only: target, account,
+ * key SIDs, token fingerprints, step, the service's error code and message. Never a secret.
+ */
+
+/** Problems, plus the three events that are not problems. */
+export type AlertEvent = Problem | 'resolved' | 'rotation-completed' | 'test';
+
+export type Severity = 'critical' | 'error' | 'warning' | 'info';
+
+/** What each event points a person to; the README's runbook section says the same, word for word. */
+export const RUNBOOK: Record<AlertEvent, string> = {
+  'step-failed':
+    'Read the error and the log lines of the failed step, fix what it names (admin credential, permissions, network, the secret), then run rotate again: every run resumes where the last one stopped.',
+  'verification-failed':
+    'Twilio refused the new credential: it was withdrawn and the current one keeps serving. Fix what the error names (the policy, validationUrl, or the region), then run rotate again.',
+  'foreign-secondary':
+    'Someone else made the Auth Token secondary and it may be in use: find out whose it is, then delete it in the Console or run rotate --target <target> --replace-secondary.',
+  stuck:
+    'Run status: it names the consumer that never reported the new credential, or what changed outside the rotator. Fix or restart that consumer (or run confirm), then rotate; nothing is deleted meanwhile.',
+  'current-missing':
+    'The credential in the secret no longer works on Twilio, so consumers holding it fail. An API key is replaced by the next run; for an Auth Token, store the working token with secret put --replace.',
+  'key-overdue':
+    "The current credential is older than maxAgeDays plus the grace, so rotation is not happening: look at the target's other open problems and at status, and fix what stops it.",
+  'orphan-found':
+    "These keys look like this target's but are not provably its own, so the rotator never deletes them: find out whose they are (another deployment with the same prefix?) and delete them by hand.",
+  resolved: 'Nothing to do: the problem is gone.',
+  'rotation-completed': 'Nothing to do: the old credential was retired after the consumer gate passed.',
+  test: 'Nothing to do: this is a test alert from "twilio-key-rotator alerts test".',
+};
+
+export const SEVERITY: Record<AlertEvent, Severity> = {
+  'step-failed': 'error',
+  'verification-failed': 'error',
+  'foreign-secondary': 'error',
+  stuck: 'critical',
+  'current-missing': 'critical',
+  'key-overdue': 'warning',
+  'orphan-found': 'warning',
+  resolved: 'info',
+  'rotation-completed': 'info',
+  test: 'info',
+};
+
+export interface Alert {
+  /** Unique per alert, the same on every delivery attempt of it (a receiver's idempotency key). */
+  id: string;
+  event: AlertEvent;
+  /** trigger: a problem is open; resolve: it cleared; notify: news that is no problem. */
+  action: 'trigger' | 'resolve' | 'notify';
+  severity: Severity;
+  test: boolean;
+  target: string;
+  /** The credential kind: api-key or auth-token. */
+  credential: string;
+  account: string;
+  /** The problem a trigger or resolve is about. */
+  problem?: Problem;
+  /** One line: what happened, to which target. */
+  summary: string;
+  details: string[];
+  refs: string[];
+  step?: string;
+  error?: { message: string; remote?: RemoteFault };
+  runbook: string;
+  /** The same for every alert about one problem of one target (PagerDuty's dedup_key). */
+  dedupKey: string;
+  /** When the problem was first seen; when this alert was made. */
+  firstSeenAt?: string;
+  occurredAt: string;
+  /** A reminder of a problem already notified, sent after the re-notify interval. */
+  renotify?: boolean;
+}
+
+export const dedupKey = (target: string, problem: string) => `twilio-key-rotator/${target}/${problem}`;
+
+export interface AlertSubject {
+  target: string;
+  credential: string;
+  account: string;
+}
+
+export function alertFor(notice: Notice, subject: AlertSubject, id: string, nowMs: number): Alert {
+  const base = { id, test: false, ...subject, occurredAt: new Date(nowMs).toISOString() };
+  const firstSeenAt = new Date(notice.sinceMs).toISOString();
+  if (notice.action === 'resolve')
+    return {
+      ...base,
+      event: 'resolved',
+      action: 'resolve',
+      severity: SEVERITY.resolved,
+      problem: notice.problem,
+      summary: `${subject.target}: resolved: ${notice.problem} (open since ${firstSeenAt})`,
+      details: [],
+      refs: [],
+      runbook: RUNBOOK.resolved,
+      dedupKey: dedupKey(subject.target, notice.problem),
+      firstSeenAt,
+    };
+  const f = notice.finding;
+  return {
+    ...base,
+    event: f.problem,
+    action: 'trigger',
+    severity: SEVERITY[f.problem],
+    problem: f.problem,
+    summary: `${subject.target}: ${f.title}`,
+    details: f.details,
+    refs: f.refs,
+    ...(f.step ? { step: f.step } : {}),
+    ...(f.error ? { error: f.error } : {}),
+    runbook: RUNBOOK[f.problem],
+    dedupKey: dedupKey(subject.target, f.problem),
+    firstSeenAt,
+    ...(notice.renotify ? { renotify: true } : {}),
+  };
+}
+
+/** The opt-in news of a finished rotation: nothing is open, nothing to resolve. */
+export function completedAlert(subject: AlertSubject, current: string | undefined, id: string, nowMs: number): Alert {
+  return {
+    id,
+    test: false,
+    ...subject,
+    event: 'rotation-completed',
+    action: 'notify',
+    severity: SEVERITY['rotation-completed'],
+    summary: `${subject.target}: rotation completed${current ? `; ${current} is current` : ''}`,
+    details: [],
+    refs: current ? [current] : [],
+    runbook: RUNBOOK['rotation-completed'],
+    dedupKey: dedupKey(subject.target, `rotation-completed/${id}`),
+    occurredAt: new Date(nowMs).toISOString(),
+  };
+}
+
+export function testAlert(channel: string, id: string, nowMs: number): Alert {
+  return {
+    id,
+    test: true,
+    target: '(test)',
+    credential: '(test)',
+    account: '(test)',
+    event: 'test',
+    action: 'notify',
+    severity: SEVERITY.test,
+    summary: `TEST alert from twilio-key-rotator to channel "${channel}": delivery works`,
+    details: [],
+    refs: [],
+    runbook: RUNBOOK.test,
+    dedupKey: dedupKey('(test)', `test/${id}`),
+    occurredAt: new Date(nowMs).toISOString(),
+  };
+}
+
+/** The JSON document webhooks and SNS carry (the Standard Webhooks payload shape: type, timestamp, data). */
+export function alertDocument(alert: Alert): { type: string; timestamp: string; data: Omit<Alert, 'id'> } {
+  const { id: _id, ...data } = alert;
+  return { type: `rotator.${alert.event.replace(/-/g, '_')}`, timestamp: alert.occurredAt, data };
+}
