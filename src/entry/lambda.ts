@@ -13,7 +13,8 @@ import { createRuntime } from '../wiring.js';
 /**
  * AWS Lambda entry points.
  *  - `handler` with an EventBridge scheduled event: the same reconcile as `rotate`, for every
- *    target, stopping new steps a safety margin before the invocation's deadline.
+ *    target. One AbortSignal per invocation, at the remaining time less the safety margin, cuts
+ *    the requests in flight and stops new steps.
  *  - `handler` with {Step, SecretId, ClientRequestToken}: one step of Secrets Manager's rotation
  *    protocol (engine/protocol.ts hands it to the target's credential kind).
  * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time (still
