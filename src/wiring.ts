@@ -87,7 +87,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
         },
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
       ),
-    probe: (target, expect, refPattern) => runProbes(target.gate.probes, expect, refPattern, env),
+    probe: (target, expect, refPattern) => runProbes(target.gate.probes, expect, refPattern, env, options.signal),
     now: options.now ?? Date.now,
     logger: options.logger,
     orphanGraceMs: config.orphanGraceMs,

@@ -106,6 +106,9 @@ export function checkAlerts(
     const needs = (field: string, variable: string, ok: (v: string) => boolean, what: string) => {
       const value = env[variable];
       if (!value) issues.push({ path: at(field), message: `environment variable ${variable} is not set` });
+      // The deploy (scripts/deploy-config.ts) hands secrets to the Lambda as CloudFormation dynamic
+      // references, resolved by CloudFormation: the function itself sees the real value, checked then.
+      else if (/^\{\{resolve:secretsmanager:[^}]+\}\}$/.test(value)) return;
       else if (!ok(value))
         issues.push({ path: at(field), message: `environment variable ${variable} must hold ${what}` });
     };

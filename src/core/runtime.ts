@@ -61,6 +61,12 @@ export interface RunOptions {
   force?: boolean;
   /** No new step starts after this instant (epoch ms); the next run resumes. */
   stopStartingAtMs?: number;
+  /**
+   * The entry's deadline or interrupt (the same signal the adapters abort their requests with). Once
+   * it aborts no step starts, and a step it cut short ends the target as `deferred`: a cancelled
+   * request may or may not have taken effect, exactly like a crash, and the next run resumes.
+   */
+  signal?: AbortSignal;
   /** Auth Token targets: delete a secondary token this rotator did not create before making its own. */
   replaceSecondary?: boolean;
 }

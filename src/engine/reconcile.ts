@@ -129,6 +129,8 @@ export async function reconcileTarget(
         if (!options.quiet) logOutcome(runtime, target.name, decision);
         return { ...base(), steps, ...decision };
       }
+      if (options.signal?.aborted)
+        return interrupted(base(), steps, log, `stopped before ${decision.kind}`, options.signal);
       if (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs) {
         log.warn(`out of time before ${decision.kind}; the next run resumes here`, { step: decision.kind });
         return { ...base(), steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
@@ -162,6 +164,8 @@ export async function reconcileTarget(
       `no convergence after ${MAX_STEPS} steps; this is a bug, please report it with the log`,
     );
   } catch (err) {
+    if (options.signal?.aborted)
+      return interrupted(base(), steps, log, `interrupted during ${inProgress}`, options.signal);
     const message = redact(errorMessage(err));
     if (!options.quiet) log.error(`failed at ${inProgress}: ${message}`, { step: inProgress });
     // A run that changed nothing writes nothing, not even the error: bad input must leave no trace.
@@ -197,6 +201,19 @@ function remoteFault(err: unknown): RemoteFault | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** The run's signal aborted: nothing more starts; what was cut short is the next run's to resume. */
+function interrupted(
+  base: { target: string; credential: string },
+  steps: StepRecord[],
+  log: ReturnType<Runtime['logger']['child']>,
+  what: string,
+  signal: AbortSignal,
+): TargetResult {
+  const why = redact(errorMessage(signal.reason));
+  log.warn(`${what}: ${why}; the next run resumes here`, { step: 'deferred' });
+  return { ...base, steps, kind: 'deferred', detail: `${what}: ${why}` };
 }
 
 async function recordLastError(session: Session, message: string): Promise<void> {

@@ -19,7 +19,8 @@ const COMMON = `Options for every command:
       --json          print one JSON document on stdout; logs on stderr become JSON lines too
   -h, --help          help for the command
 
-Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2 bad configuration or usage.
+Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2 bad configuration or usage,
+130/143 interrupted by SIGINT/SIGTERM (requests in flight were cut; the next run resumes).
 An alert that could not be delivered is logged; it never changes the exit code.`;
 
 const HELP: Record<string, string> = {
@@ -87,6 +88,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** The value `secret put` stores; the process's stdin when run as a program. */
   stdin?: () => Promise<string>;
+  /** Aborts requests in flight and stops the run before its next step (SIGINT/SIGTERM as a program). */
+  signal?: AbortSignal;
 }
 
 function parse(argv: readonly string[]) {
@@ -229,6 +232,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const runtime = createRuntime(config, {
       logger,
       env: io.env,
+      ...(io.signal ? { signal: io.signal } : {}),
       ...(jsonLogs ? { writeMetrics: (line: string) => void io.stderr.write(line) } : {}),
     });
 
@@ -281,6 +285,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       force: values.force ?? false,
       replaceSecondary: values['replace-secondary'] ?? false,
       ...(values.target ? { targets: values.target } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
     });
     print(
       values.json
@@ -331,11 +336,28 @@ function checkArguments(command: string, rest: string[], values: ReturnType<type
     throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
 }
 
+/** The exit status of a process ended by `signal`, as a shell reports it (128 + its number). */
+const INTERRUPTED: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
 if (isMain(import.meta.url)) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  process.exitCode = await runCli(process.argv.slice(2), {
+  // SIGINT/SIGTERM abort the requests in flight and stop the run before its next step; a request
+  // cut short may or may not have taken effect, like a crash, and the next run resumes from there.
+  // A second signal ends the process at once.
+  const interrupt = new AbortController();
+  let interruptedBy: string | undefined;
+  for (const name of Object.keys(INTERRUPTED))
+    process.on(name, () => {
+      if (interruptedBy !== undefined) process.exit(INTERRUPTED[name]);
+      interruptedBy = name;
+      process.stderr.write(`twilio-key-rotator: ${name}: stopping after the request in flight is cut\n`);
+      interrupt.abort(new Error(`interrupted by ${name}`));
+    });
+  const code = await runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
+    signal: interrupt.signal,
   });
+  process.exitCode = interruptedBy !== undefined ? INTERRUPTED[interruptedBy] : code;
 }

@@ -5,15 +5,16 @@ import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/protocol.js';
 import { rotate } from '../engine/commands.js';
 import { type Runtime } from '../core/runtime.js';
-import { errorMessage } from '../errors.js';
-import { createLogger } from '../log.js';
+import { ConfigError, errorMessage } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 
 /**
  * AWS Lambda entry points.
  *  - `handler` with an EventBridge scheduled event: the same reconcile as `rotate`, for every
- *    target, stopping new steps a safety margin before the invocation's deadline.
+ *    target. One AbortSignal per invocation, at the remaining time less the safety margin, cuts
+ *    the requests in flight and stops new steps.
  *  - `handler` with {Step, SecretId, ClientRequestToken}: one step of Secrets Manager's rotation
  *    protocol (engine/protocol.ts hands it to the target's credential kind).
  * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time (still
@@ -30,12 +31,39 @@ export interface LambdaContext {
   awsRequestId?: string;
 }
 
-/** No step starts later than this before the timeout; one step plus its retries fits in it. */
-const SAFETY_MARGIN_MS = Number(process.env.ROTATOR_SAFETY_MARGIN_MS ?? 20_000);
+/** Lambda's longest timeout (15 minutes): a larger margin would never let a run start. */
+const MAX_MARGIN_MS = 900_000;
 
-let cached: { config: RotatorConfig; runtime: Runtime } | undefined;
+/**
+ * How long before the invocation's timeout the run's signal aborts: requests in flight (Twilio, AWS,
+ * probes) are cut, nothing new starts, and the handler still has this long to log and return. An
+ * invalid value is a start-up error, never a silently disabled deadline.
+ */
+export function safetyMarginMs(text: string | undefined): number {
+  if (text === undefined || text === '') return 20_000;
+  const ms = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(ms <= MAX_MARGIN_MS))
+    throw new ConfigError(
+      [
+        {
+          path: 'ROTATOR_SAFETY_MARGIN_MS',
+          message: `must be a whole number of milliseconds from 0 to ${MAX_MARGIN_MS}, not "${text}"; unset it for the default 20000`,
+        },
+      ],
+      'the environment',
+    );
+  return ms;
+}
 
-async function setup(): Promise<{ config: RotatorConfig; runtime: Runtime }> {
+const SAFETY_MARGIN_MS = safetyMarginMs(process.env.ROTATOR_SAFETY_MARGIN_MS);
+
+let cached: { config: RotatorConfig; logger: Logger } | undefined;
+
+/**
+ * The configuration and logger live as long as the execution environment; the runtime is made per
+ * invocation, because its adapters carry that invocation's deadline.
+ */
+async function setup(signal: AbortSignal): Promise<{ config: RotatorConfig; runtime: Runtime }> {
   if (!cached) {
     const config =
       typeof __ROTATOR_CONFIG__ !== 'undefined'
@@ -44,12 +72,30 @@ async function setup(): Promise<{ config: RotatorConfig; runtime: Runtime }> {
             baseDir: process.env.LAMBDA_TASK_ROOT ?? process.cwd(),
           })
         : await configFromFile();
-    const logger = createLogger({ stream: process.stdout, json: true });
-    // Metric lines (CloudWatch EMF) go to the function's log, where CloudWatch turns them into metrics.
-    const writeMetrics = (line: string) => void process.stdout.write(line);
-    cached = { config, runtime: createRuntime(config, { logger, writeMetrics }) };
+    cached = { config, logger: createLogger({ stream: process.stdout, json: true }) };
   }
-  return cached;
+  // Metric lines (CloudWatch EMF) go to the function's log, where CloudWatch turns them into metrics.
+  const writeMetrics = (line: string) => void process.stdout.write(line);
+  return {
+    config: cached.config,
+    runtime: createRuntime(cached.config, { logger: cached.logger, signal, writeMetrics }),
+  };
+}
+
+/** The reason the deadline gives: what stopped, and which knob moves it. */
+class DeadlineError extends Error {
+  override name = 'DeadlineError';
+}
+
+/** One signal per invocation: it aborts when the remaining time minus the safety margin has passed. */
+function deadline(context: LambdaContext): { signal: AbortSignal; atMs: number; clear: () => void } {
+  const inMs = Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
+  const controller = new AbortController();
+  const reason = new DeadlineError(
+    `out of time: the invocation's deadline (its timeout less ROTATOR_SAFETY_MARGIN_MS=${SAFETY_MARGIN_MS}) was reached`,
+  );
+  const timer = setTimeout(() => controller.abort(reason), inMs);
+  return { signal: controller.signal, atMs: Date.now() + inMs, clear: () => clearTimeout(timer) };
 }
 
 /** Outside the bundle only. The specifier is computed so the bundler leaves the YAML reader out. */
@@ -59,7 +105,7 @@ async function configFromFile(): Promise<RotatorConfig> {
   return loadConfig(process.env.ROTATOR_CONFIG ?? join(process.cwd(), 'config', 'rotator.yaml'));
 }
 
-/** For tests: forget the cached configuration. */
+/** For tests: forget the cached configuration and logger. */
 export function resetForTests(): void {
   cached = undefined;
 }
@@ -74,13 +120,20 @@ function summary(results: readonly TargetResult[]): string {
 }
 
 export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
-  const { config, runtime } = await setup();
-  if (isRotationEvent(event)) return rotationHandler(event, config, runtime);
-  const stopStartingAtMs = runtime.now() + Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
-  const results = await rotate(config, runtime, { stopStartingAtMs });
-  runtime.logger.info(`scheduled run: ${summary(results)}`, { step: 'summary' });
-  if (exitCodeFor(results) !== 0) throw new Error(redact(`rotation needs attention: ${summary(results)}`));
-  return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };
+  const due = deadline(context);
+  try {
+    const { config, runtime } = await setup(due.signal);
+    if (isRotationEvent(event)) return await rotationHandler(event, config, runtime);
+    const results = await rotate(config, runtime, {
+      stopStartingAtMs: runtime.now() + (due.atMs - Date.now()),
+      signal: due.signal,
+    });
+    runtime.logger.info(`scheduled run: ${summary(results)}`, { step: 'summary' });
+    if (exitCodeFor(results) !== 0) throw new Error(redact(`rotation needs attention: ${summary(results)}`));
+    return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };
+  } finally {
+    due.clear();
+  }
 }
 
 async function rotationHandler(

@@ -71,6 +71,25 @@ describe('the Lambda bundle', () => {
     expect(built.initBytes).toBeLessThan(built.bytes);
   });
 
+  it('loads no undici at start-up on Node 22 (built-ins are required, not imported as ESM)', async () => {
+    // An ESM import of node:http evaluates http.WebSocket's getter, which loads undici (~60 ms).
+    const script = `await import(${JSON.stringify(bundle)}); console.log(JSON.stringify({ version: process.version, undici: process.moduleLoadList.filter((m) => m.includes('undici')) }))`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ...AWS_ENV },
+    });
+    expect(JSON.parse(stdout)).toEqual({ version: expect.stringMatching(/^v22\./), undici: [] });
+  });
+
+  it('refuses to start with an invalid ROTATOR_SAFETY_MARGIN_MS, naming it', async () => {
+    const script = `await import(${JSON.stringify(bundle)}).then(() => console.log('STARTED'), (e) => console.log('REFUSED ' + e.message))`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ...AWS_ENV, ROTATOR_SAFETY_MARGIN_MS: '20s' },
+    });
+    expect(stdout).toMatch(
+      /^REFUSED the environment is invalid:\n {2}- ROTATOR_SAFETY_MARGIN_MS: must be a whole number of milliseconds/,
+    );
+  });
+
   it('runs a scheduled event from its bundled configuration, in a fresh process', async () => {
     const out = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() });
     expect(out.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });

@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- plain ESM build script without type declarations
 import { buildLambda } from '../../scripts/build-lambda.mjs';
+import { labelledKeys } from '../support/assertions.js';
+import { rotationEvents, SCHEDULED_EVENT } from '../support/lambda-child.js';
+import { recordOutput } from '../support/scan.js';
+import { startTwilioTls } from '../support/twilio-tls.js';
+import { AWS_ENV, World } from '../support/world.js';
 
 /**
  * `osls package` on this checkout, offline, and the CloudFormation it generates. Structure is
@@ -19,13 +25,7 @@ type Template = { Resources: Record<string, { Type: string; Properties: any }>; 
 async function packageTemplate(extraEnv: Record<string, string> = {}): Promise<{ template: Template; zip: string }> {
   const out = await mkdtemp(join(tmpdir(), 'tkr-sls-'));
   await run(join(process.cwd(), 'node_modules', '.bin', 'osls'), ['package', '--stage', 'ci', '--package', out], {
-    env: {
-      ...process.env,
-      HOME: out,
-      ROTATOR_CONFIG_FILE: 'config/example.yaml',
-      AWS_REGION: 'us-east-1',
-      ...extraEnv,
-    },
+    env: { ...process.env, HOME: out, ...DEPLOY_ENV, ...extraEnv },
     timeout: 90_000,
   });
   const zips = (await readdir(out)).filter((f) => f.endsWith('.zip'));
@@ -51,15 +51,28 @@ function zipEntries(zip: Buffer): string[] {
   return names;
 }
 
+/** A probe token as a deployer hands it over: a reference CloudFormation resolves, never the value. */
+const PROBE_TOKEN_REF = '{{resolve:secretsmanager:prod/twilio/probe-token:SecretString:token}}';
+let world: World;
+/** What the README's deploy section has you set in the shell you deploy from. */
+let DEPLOY_ENV: Record<string, string>;
 let template: Template;
-let built: { files: string[] };
+let built: { outfile: string; files: string[] };
 let artifact: string[];
 beforeAll(async () => {
-  built = (await buildLambda({ config: 'config/example.yaml' })) as { files: string[] };
+  world = await World.start('aws');
+  DEPLOY_ENV = {
+    ROTATOR_CONFIG_FILE: 'config/example.yaml',
+    AWS_REGION: 'us-east-1',
+    TWILIO_ACCOUNT_SID: world.accountSid,
+    PROBE_TOKEN: PROBE_TOKEN_REF,
+  };
+  built = (await buildLambda({ config: 'config/example.yaml' })) as typeof built;
   const packaged = await packageTemplate();
   template = packaged.template;
   artifact = zipEntries(await readFile(packaged.zip));
 }, 120_000);
+afterAll(() => world.close());
 
 describe('serverless.yml packaged with osls', () => {
   it('schedules the reconcile on nodejs22.x with reserved concurrency 1', () => {
@@ -139,5 +152,113 @@ describe('serverless.yml packaged with osls', () => {
     });
     const kms = statements(withKms).find((s) => [s.Action].flat().includes('kms:Decrypt'));
     expect(kms?.Resource).toBe('arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+  }, 60_000);
+});
+
+/**
+ * The documented deploy, end to end short of AWS: config/example.yaml compiled into the bundle,
+ * serverless.yml's environment for the functions, and both handlers run in a fresh Node 22 process
+ * with exactly that environment plus what Lambda itself provides. Only the network is redirected
+ * (the SDK's endpoint variable, a CONNECT proxy and CA file for Twilio's hosts); the configuration
+ * is the example's, unchanged.
+ */
+describe('the documented deploy path starts', () => {
+  const functionEnv = (name: string): Record<string, string> =>
+    template.Resources[name]!.Properties.Environment.Variables as Record<string, string>;
+
+  /** Runs `events` through the built handler in one fresh process; one RESULT line per event. */
+  async function invokeDeployed(env: Record<string, string>, events: unknown[]) {
+    const script = `const { handler } = await import(${JSON.stringify(built.outfile)});
+for (const event of ${JSON.stringify(events)}) {
+  const value = await handler(event, { getRemainingTimeInMillis: () => 120000 }).then((v) => ({ ok: true, v }), (e) => ({ ok: false, v: e.message }));
+  console.log('RESULT ' + JSON.stringify(value));
+}`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 60_000 });
+    recordOutput(stdout);
+    return stdout
+      .split('\n')
+      .filter((l) => l.startsWith('RESULT '))
+      .map((l) => JSON.parse(l.slice(7)) as { ok: boolean; v: unknown });
+  }
+
+  /** What a Lambda execution environment provides, beside the function's own variables. */
+  const lambdaProvided = () => ({
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    ...AWS_ENV,
+    LAMBDA_TASK_ROOT: process.cwd(),
+  });
+
+  it('hands both functions what the configuration reads, the probe token only as a dynamic reference', () => {
+    for (const fn of ['ScheduledLambdaFunction', 'RotationLambdaFunction']) {
+      expect(functionEnv(fn)).toEqual({
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        TWILIO_ACCOUNT_SID: world.accountSid,
+        PROBE_TOKEN: PROBE_TOKEN_REF,
+      });
+    }
+  });
+
+  it('runs the scheduled and the rotation handler from config/example.yaml in a fresh Node 22 process', async () => {
+    await world.seedAdmin('auth-token', 'prod/twilio/rotator-admin');
+    const tls = await startTwilioTls(world.twilio.url);
+    try {
+      const env = {
+        ...lambdaProvided(),
+        // CloudFormation resolves the reference at deploy time; the function sees the value.
+        ...functionEnv('ScheduledLambdaFunction'),
+        PROBE_TOKEN: randomUUID(),
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: world.sm.url,
+        ...tls.env,
+      };
+      const [scheduled] = await invokeDeployed(env, [SCHEDULED_EVENT]);
+      expect(scheduled).toEqual({
+        ok: true,
+        v: {
+          targets: [
+            { target: 'messaging', kind: 'done' },
+            { target: 'notifier', kind: 'done' },
+          ],
+        },
+      });
+      expect(tls.connects.length).toBeGreaterThan(0);
+      expect(tls.connects.every((c) => /^(iam|api)\.twilio\.com:443$/.test(c))).toBe(true);
+
+      // Secrets Manager's four steps on the secret the scheduled run created, in a new process.
+      const first = (await labelledKeys(world, 'prod/twilio/messaging')).current!;
+      const token = randomUUID();
+      world.sm.beginRotation('prod/twilio/messaging', token);
+      const steps = await invokeDeployed(
+        { ...env, ...functionEnv('RotationLambdaFunction'), PROBE_TOKEN: env.PROBE_TOKEN },
+        rotationEvents(world.sm.inspect('prod/twilio/messaging')!.arn, token),
+      );
+      expect(steps.map((s) => s.ok)).toEqual([true, true, true, true]);
+      const after = await labelledKeys(world, 'prod/twilio/messaging');
+      expect(world.sm.inspect('prod/twilio/messaging')!.versions.find((v) => v.versionId === token)?.stages).toEqual([
+        'AWSCURRENT',
+      ]);
+      expect(after.previous?.apiKeySid).toBe(first.apiKeySid);
+    } finally {
+      tls.close();
+    }
+  });
+
+  it('fails at start-up, naming the variable, without the environment serverless.yml declares', async () => {
+    const [out] = await invokeDeployed({ ...lambdaProvided(), AWS_ENDPOINT_URL_SECRETS_MANAGER: world.sm.url }, [
+      SCHEDULED_EVENT,
+    ]);
+    expect(out).toEqual({ ok: false, v: expect.stringMatching(/TWILIO_ACCOUNT_SID is not set/) });
+  });
+
+  it('stops osls with a clear message, not a stack trace, when config/rotator.yaml is missing', async () => {
+    const err = await packageTemplate({ ROTATOR_CONFIG_FILE: 'config/rotator-missing.yaml' }).then(
+      () => undefined,
+      (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}`,
+    );
+    expect(err).toMatch(
+      /config\/rotator-missing\.yaml does not exist: copy config\/example\.yaml to config\/rotator\.yaml/,
+    );
+    expect(err).not.toMatch(/\n\s+at /);
   }, 60_000);
 });

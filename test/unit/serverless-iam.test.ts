@@ -1,49 +1,61 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { deployFacts } from '../../scripts/deploy-config.js';
 
 /** The Lambda role's statements come from the configuration: SNS alerts may publish to their topics only. */
-const require = createRequire(import.meta.url);
-const iam = require('../../scripts/serverless-iam.cjs') as { statements(): { Action: unknown; Resource: unknown }[] };
 
-afterEach(() => {
-  delete process.env.ROTATOR_CONFIG_FILE;
-});
-
-async function withConfig(config: unknown) {
-  const dir = await mkdtemp(join(tmpdir(), 'tkr-iam-'));
-  await writeFile(join(dir, 'rotator.yaml'), stringify(config));
-  process.env.ROTATOR_CONFIG_FILE = join(dir, 'rotator.yaml');
-}
-
+const AC = `AC${'1'.repeat(32)}`;
 const target = {
   name: 'app',
+  accountSid: AC,
+  keyType: 'standard',
+  friendlyNamePrefix: 'rot-app-',
   secret: { store: 'aws', secretId: 'prod/app' },
   admin: { store: 'aws', secretId: 'prod/admin' },
 };
 
+const SLACK_REF = '{{resolve:secretsmanager:prod/rotator/slack:SecretString:url}}';
+
+async function facts(extra: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'tkr-iam-'));
+  const configFile = join(dir, 'rotator.yaml');
+  await writeFile(configFile, stringify({ stores: { aws: { region: 'eu-west-1' } }, targets: [target], ...extra }));
+  return deployFacts({ configFile, env, region: 'eu-west-1' });
+}
+const statements = async (extra: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) =>
+  (await facts(extra, env)).statements;
+
 describe('serverless IAM statements', () => {
   it('grants sns:Publish on exactly the topics of SNS alert channels', async () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:rotator-alerts';
-    await withConfig({
-      targets: [target],
-      alerts: {
-        channels: [
-          { name: 'a', type: 'sns', topicArn: topic },
-          { name: 'b', type: 'sns', topicArn: topic },
-          { name: 'c', type: 'slack', webhookUrlEnv: 'SLACK' },
-        ],
+    const all = await statements(
+      {
+        alerts: {
+          channels: [
+            { name: 'a', type: 'sns', topicArn: topic },
+            { name: 'b', type: 'sns', topicArn: topic },
+            { name: 'c', type: 'slack', webhookUrlEnv: 'SLACK' },
+          ],
+        },
       },
-    });
-    const sns = iam.statements().filter((s) => JSON.stringify(s.Action).includes('sns:'));
+      { SLACK: SLACK_REF },
+    );
+    const sns = all.filter((s) => JSON.stringify(s.Action).includes('sns:'));
     expect(sns).toEqual([{ Effect: 'Allow', Action: 'sns:Publish', Resource: [topic] }]);
   });
 
   it('grants no SNS action without an SNS channel', async () => {
-    await withConfig({ targets: [target] });
-    expect(JSON.stringify(iam.statements())).not.toContain('sns:');
+    expect(JSON.stringify(await statements({}))).not.toContain('sns:');
+  });
+
+  it("hands an alert channel's secret to the functions only as a dynamic reference, never as text", async () => {
+    const alerts = { alerts: { channels: [{ name: 'c', type: 'slack', webhookUrlEnv: 'SLACK' }] } };
+    expect((await facts(alerts, { SLACK: SLACK_REF })).environment).toEqual({ SLACK: SLACK_REF });
+    await expect(facts(alerts, { SLACK: 'https://hooks.slack.com/services/T0/B0/xyz' })).rejects.toThrow(
+      /SLACK \(alerts\.channels\.0\.webhookUrlEnv\) is a secret and must not be written into the CloudFormation template/,
+    );
   });
 });

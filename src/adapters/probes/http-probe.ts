@@ -26,6 +26,7 @@ export async function runProbe(
   expected: string,
   refPattern: RegExp,
   env: NodeJS.ProcessEnv = process.env,
+  signal?: AbortSignal,
 ): Promise<ProbeResult> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (probe.headerName && probe.headerValueEnv) {
@@ -35,7 +36,13 @@ export async function runProbe(
     headers[probe.headerName] = value;
   }
   try {
-    const res = await fetch(probe.url, { headers, signal: AbortSignal.timeout(probe.timeoutMs), redirect: 'error' });
+    // The run's deadline or interrupt aborts a probe in flight too; the gate then simply waits.
+    const timeout = AbortSignal.timeout(probe.timeoutMs);
+    const res = await fetch(probe.url, {
+      headers,
+      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+      redirect: 'error',
+    });
     if (!res.ok) return { url: shown(probe.url), ok: false, problem: `answered HTTP ${res.status}` };
     let body: unknown;
     try {
@@ -80,6 +87,7 @@ export async function runProbes(
   expected: string,
   refPattern: RegExp,
   env?: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
 ): Promise<ProbeResult[]> {
-  return Promise.all(probes.map((p) => runProbe(p, expected, refPattern, env)));
+  return Promise.all(probes.map((p) => runProbe(p, expected, refPattern, env, signal)));
 }

@@ -39,6 +39,8 @@ export interface RequestLogEntry {
   mutating: boolean;
   status?: number;
   fault?: FaultKind;
+  /** The client closed the connection before the answer was sent (a cancelled or timed-out request). */
+  abandoned?: boolean;
 }
 
 export interface Admission {

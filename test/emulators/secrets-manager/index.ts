@@ -108,6 +108,9 @@ export async function startSecretsManagerEmulator(
       ...(accessKeyOf(req) ? { credential: accessKeyOf(req) } : {}),
       mutating: op.mutating,
     });
+    res.on('close', () => {
+      if (!res.writableFinished) admission.entry.abandoned = true;
+    });
     const send = (status: number, payload: unknown) => {
       admission.entry.status = status;
       reply(status, payload);

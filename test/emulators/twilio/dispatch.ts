@@ -109,6 +109,9 @@ export function createDispatcher(opts: DispatchOptions) {
         credential: loggableSid(username),
         mutating: route.mutating,
       });
+      res.on('close', () => {
+        if (!res.writableFinished) admission.entry.abandoned = true;
+      });
       const concurrent = inFlight.get(slot) ?? 1;
       const reply = (result: HandlerResult) => {
         admission.entry.status = result.status;

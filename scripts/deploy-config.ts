@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../src/config/load.js';
+import type { RotatorConfig } from '../src/config/types.js';
+
+/**
+ * What serverless.yml needs from the rotator's configuration, derived with the rotator's own loader
+ * (the same ${NAME} substitution and the same validation the Lambda runs at start-up):
+ *  - `environment`: every variable the configuration reads, with the value it has where you deploy
+ *    from, so the functions start with what the compiled configuration needs;
+ *  - `statements`: IAM for exactly the secrets the configuration names.
+ * A probe's header value (gate.probes[].headerValueEnv) is a secret: it never goes into the template
+ * as text, only as a CloudFormation dynamic reference ({{resolve:secretsmanager:…}}), resolved by
+ * CloudFormation at deploy time.
+ * Loaded by scripts/serverless-config.cjs (osls runs that as CommonJS).
+ */
+
+/** Set by Lambda itself; a function may not set them (and the deploy machine's values are not the function's). */
+const LAMBDA_RESERVED = new Set([
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+]);
+
+const DYNAMIC_REFERENCE = /^\{\{resolve:secretsmanager:[^}]+\}\}$/;
+
+export const ROTATED_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:ListSecretVersionIds',
+  'secretsmanager:TagResource',
+  'secretsmanager:CreateSecret',
+];
+export const ADMIN_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:ListSecretVersionIds',
+];
+
+/** A deploy problem, told in one message without a stack (osls prints what it is handed). */
+export class DeployConfigError extends Error {
+  override name = 'DeployConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.stack = `${this.name}: ${message}`;
+  }
+}
+
+export interface DeployOptions {
+  /** The configuration compiled into the bundle. */
+  configFile: string;
+  /** The environment you deploy from. */
+  env: NodeJS.ProcessEnv;
+  /** The stack's region: what the functions will see as AWS_REGION. */
+  region: string;
+  /** A customer-managed KMS key the secrets use. */
+  kmsKeyArn?: string;
+}
+
+export interface DeployFacts {
+  environment: Record<string, string>;
+  statements: Record<string, unknown>[];
+}
+
+/** Secrets Manager appends -XXXXXX to a secret's ARN; a name is matched with that suffix. */
+function arnFor(secretId: string, region: string): unknown {
+  if (secretId.startsWith('arn:')) return secretId;
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:${region}:\${AWS::AccountId}:secret:${secretId}-??????` };
+}
+
+export async function deployFacts(options: DeployOptions): Promise<DeployFacts> {
+  if (!existsSync(options.configFile))
+    throw new DeployConfigError(
+      `${options.configFile} does not exist: copy config/example.yaml to config/rotator.yaml and edit it (README "Deploy to AWS"), or point ROTATOR_CONFIG_FILE at your configuration`,
+    );
+  // The functions run with AWS_REGION set to the stack's region; interpolate as they will.
+  const lambdaEnv: NodeJS.ProcessEnv = {
+    ...options.env,
+    AWS_REGION: options.region,
+    AWS_DEFAULT_REGION: options.region,
+  };
+  const read = new Set<string>();
+  const recording = new Proxy(lambdaEnv, {
+    get(target, name) {
+      if (typeof name === 'string') read.add(name);
+      return Reflect.get(target, name) as unknown;
+    },
+  });
+  let config: RotatorConfig;
+  try {
+    config = await loadConfig(options.configFile, recording);
+  } catch (err) {
+    throw new DeployConfigError(
+      `${err instanceof Error ? err.message : String(err)}\n(set the variables in the environment you deploy from: serverless.yml hands the functions what the configuration reads)`,
+      { cause: err },
+    );
+  }
+  return { environment: environmentFor(config, read, options.env), statements: statementsFor(config, options) };
+}
+
+function environmentFor(
+  config: RotatorConfig,
+  read: ReadonlySet<string>,
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const secret = new Map<string, string>();
+  config.targets.forEach((t, i) =>
+    t.gate.probes.forEach((p, j) => {
+      if (p.headerValueEnv) secret.set(p.headerValueEnv, `targets.${i}.gate.probes.${j}.headerValueEnv`);
+    }),
+  );
+  // Alert channels' secrets (a Slack webhook URL, a PagerDuty routing key, a webhook signing secret).
+  config.alerts.channels.forEach((c, i) => {
+    const [field, name] =
+      c.type === 'slack'
+        ? ['webhookUrlEnv', c.webhookUrlEnv]
+        : c.type === 'pagerduty'
+          ? ['routingKeyEnv', c.routingKeyEnv]
+          : c.type === 'webhook'
+            ? ['secretEnv', c.secretEnv]
+            : [undefined, undefined];
+    if (field && name) secret.set(name, `alerts.channels.${i}.${field}`);
+  });
+  const environment: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const name of [...read].sort()) {
+    const value = env[name];
+    // Unset here means the configuration used its ${NAME:-default}; the function will too.
+    if (LAMBDA_RESERVED.has(name) || value === undefined || value === '') continue;
+    const field = secret.get(name);
+    if (field !== undefined && !DYNAMIC_REFERENCE.test(value))
+      problems.push(
+        `${name} (${field}) is a secret and must not be written into the CloudFormation template: set ${name} to a dynamic reference, e.g. '{{resolve:secretsmanager:prod/twilio/probe-token:SecretString:token}}'`,
+      );
+    else if (field === undefined && value.includes('{{resolve:'))
+      problems.push(
+        `${name} is substituted into the configuration, which needs its value when the stack is packaged (the IAM policy names the secrets): set it to the value itself, not a dynamic reference`,
+      );
+    else environment[name] = value;
+  }
+  if (problems.length > 0) throw new DeployConfigError(problems.join('\n'));
+  return environment;
+}
+
+function statementsFor(config: RotatorConfig, options: DeployOptions): Record<string, unknown>[] {
+  const region = config.stores.aws?.region ?? options.region;
+  const targets = config.targets.filter((t) => t.secret.store === 'aws');
+  if (targets.length === 0)
+    throw new DeployConfigError(
+      `${options.configFile}: no target uses store "aws", so the Lambda has nothing to rotate; use secret: { store: aws, secretId: … }`,
+    );
+  const rotated = new Set(targets.map((t) => t.secret.secretId));
+  const admins = [
+    ...new Set(
+      config.targets
+        .filter((t) => t.admin.store === 'aws' && !rotated.has(t.admin.secretId))
+        .map((t) => t.admin.secretId),
+    ),
+  ];
+  const statements: Record<string, unknown>[] = [
+    { Effect: 'Allow', Action: ROTATED_ACTIONS, Resource: [...rotated].map((id) => arnFor(id, region)) },
+  ];
+  if (admins.length > 0)
+    statements.push({ Effect: 'Allow', Action: ADMIN_ACTIONS, Resource: admins.map((id) => arnFor(id, region)) });
+  // Alerts through SNS: Publish on exactly the configured topics.
+  const topics = [...new Set(config.alerts.channels.flatMap((c) => (c.type === 'sns' ? [c.topicArn] : [])))];
+  if (topics.length > 0) statements.push({ Effect: 'Allow', Action: 'sns:Publish', Resource: topics });
+  if (options.kmsKeyArn)
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: options.kmsKeyArn,
+      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } },
+    });
+  return statements;
+}

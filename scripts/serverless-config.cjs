@@ -1,0 +1,46 @@
+// serverless.yml's view of the rotator's configuration: the functions' environment and the role's
+// IAM statements, derived by scripts/deploy-config.ts with the rotator's own config loader.
+//   ROTATOR_CONFIG_FILE   configuration to read (default config/rotator.yaml, the one the build compiles)
+//   ROTATOR_KMS_KEY_ARN   a customer-managed KMS key the secrets use (adds kms:Decrypt/GenerateDataKey)
+// osls loads this file as CommonJS; the TypeScript is bundled in memory with esbuild (a dev
+// dependency, like osls itself) and evaluated once per osls run.
+const { buildSync } = require('esbuild');
+const Module = require('node:module');
+const { join, resolve } = require('node:path');
+
+const root = join(__dirname, '..');
+let facts;
+
+function deployModule() {
+  const entry = join(__dirname, 'deploy-config.ts');
+  const { outputFiles } = buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    logLevel: 'silent',
+  });
+  const loaded = new Module(entry, module);
+  loaded.filename = entry;
+  loaded.paths = Module._nodeModulePaths(__dirname);
+  loaded._compile(outputFiles[0].text, entry);
+  return loaded.exports;
+}
+
+function derive(resolveVariable) {
+  facts ??= (async () => {
+    const { deployFacts } = deployModule();
+    return deployFacts({
+      configFile: resolve(root, process.env.ROTATOR_CONFIG_FILE || 'config/rotator.yaml'),
+      env: process.env,
+      region: await resolveVariable('self:provider.region'),
+      ...(process.env.ROTATOR_KMS_KEY_ARN ? { kmsKeyArn: process.env.ROTATOR_KMS_KEY_ARN } : {}),
+    });
+  })();
+  return facts;
+}
+
+module.exports.environment = async ({ resolveVariable }) => (await derive(resolveVariable)).environment;
+module.exports.statements = async ({ resolveVariable }) => (await derive(resolveVariable)).statements;
