@@ -178,6 +178,13 @@ function statementsFor(config: RotatorConfig, options: DeployOptions): Record<st
   ];
   if (admins.length > 0)
     statements.push({ Effect: 'Allow', Action: ADMIN_ACTIONS, Resource: admins.map((id) => arnFor(id, region)) });
+  // The batched sweep (stores.aws.sweep: batched) lists secrets: these two actions take no resource ARN.
+  if (config.stores.aws?.sweep === 'batched')
+    statements.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue'],
+      Resource: '*',
+    });
   // Alerts through SNS: Publish on exactly the configured topics.
   const topics = [...new Set(config.alerts.channels.flatMap((c) => (c.type === 'sns' ? [c.topicArn] : [])))];
   if (topics.length > 0) statements.push({ Effect: 'Allow', Action: 'sns:Publish', Resource: topics });

@@ -1,16 +1,19 @@
 import { alertChannels } from './adapters/alerts/channels.js';
 import { emfWriter } from './adapters/metrics/emf.js';
 import { awsStore } from './adapters/secrets/aws-store.js';
+import { cachedStore, type CachedStore } from './adapters/secrets/cached-store.js';
 import { fileStore } from './adapters/secrets/file-store.js';
 import { runProbes } from './adapters/probes/http-probe.js';
 import { twilioAuthTokens, twilioTokenVerifier } from './adapters/twilio/auth-tokens.js';
+import { TwilioHttpPool } from './adapters/twilio/http-client.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
-import type { RotatorConfig, TargetConfig } from './config/types.js';
-import type { SecretStore } from './core/ports.js';
+import { KeyLists } from './adapters/twilio/listed-keys.js';
+import type { RotatorConfig, StoreName, TargetConfig } from './config/types.js';
+import type { TwilioKeys } from './core/ports.js';
 import type { Runtime } from './core/runtime.js';
 import type { Logger } from './core/runtime.js';
-import { registerCredential } from './redact.js';
-import { ConfigError } from './errors.js';
+import { redact, registerCredential } from './redact.js';
+import { ConfigError, errorMessage } from './errors.js';
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -33,45 +36,59 @@ function where(target: TargetConfig) {
 /** Wires the configured adapters into the ports of core/runtime.ts. Nothing connects until first use. */
 export function createRuntime(config: RotatorConfig, options: RuntimeOptions): Runtime {
   const env = options.env ?? process.env;
-  const stores = new Map<string, SecretStore>();
-  const http = {
+  const now = options.now ?? Date.now;
+  const stores = new Map<string, CachedStore>();
+  const base = {
     ...(config.twilio.baseUrl ? { baseUrl: config.twilio.baseUrl } : {}),
     timeoutMs: config.twilio.timeoutMs,
   };
+  // One keep-alive pool for the run, and the run's requests to each account held under its limit.
+  const http = { ...base, pool: new TwilioHttpPool(base, config.concurrency.perAccount) };
+  // One Twilio client per credential and account, and one key list per account (src/adapters/twilio/listed-keys.ts).
+  const keyClients = new Map<string, TwilioKeys>();
+  const keyLists = new KeyLists();
   const common = { http, retry: config.retry, ...(options.signal ? { signal: options.signal } : {}) };
-  return {
-    store(name) {
-      let store = stores.get(name);
-      if (!store) {
-        if (name === 'file') {
-          if (!config.stores.file)
-            throw new ConfigError([
-              { path: 'stores.file', message: 'is required by a target that uses the file store' },
-            ]);
-          store = fileStore(config.stores.file.path);
-        } else {
-          if (!config.stores.aws)
-            throw new ConfigError([{ path: 'stores.aws', message: 'is required by a target that uses the aws store' }]);
-          const creds =
-            env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && config.stores.aws.endpoint
-              ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
-              : {};
-          store = awsStore({
+  const store = (name: StoreName): CachedStore => {
+    let store = stores.get(name);
+    if (!store) {
+      if (name === 'file') {
+        if (!config.stores.file)
+          throw new ConfigError([{ path: 'stores.file', message: 'is required by a target that uses the file store' }]);
+        store = cachedStore(fileStore(config.stores.file.path), now);
+      } else {
+        if (!config.stores.aws)
+          throw new ConfigError([{ path: 'stores.aws', message: 'is required by a target that uses the aws store' }]);
+        const creds =
+          env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && config.stores.aws.endpoint
+            ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+            : {};
+        store = cachedStore(
+          awsStore({
             region: config.stores.aws.region,
             ...(config.stores.aws.endpoint ? { endpoint: config.stores.aws.endpoint } : {}),
             timeoutMs: config.stores.aws.timeoutMs,
+            batchedSweep: config.stores.aws.sweep === 'batched',
             retry: config.retry,
             ...(options.signal ? { signal: options.signal } : {}),
             ...creds,
-          });
-        }
-        stores.set(name, store);
+          }),
+          now,
+        );
       }
-      return store;
-    },
+      stores.set(name, store);
+    }
+    return store;
+  };
+  return {
+    store,
     keys(admin, target) {
       registerCredential(admin.username, admin.password);
-      return twilioKeys(admin, where(target), common);
+      const at = where(target);
+      const account = `${at.accountSid.toUpperCase()} ${at.region ?? ''} ${at.edge ?? ''}`;
+      const id = `${admin.username} ${account}`;
+      let found = keyClients.get(id);
+      if (!found) keyClients.set(id, (found = keyLists.around(account, twilioKeys(admin, at, common))));
+      return found;
     },
     authTokens(admin, target) {
       registerCredential(admin.username, admin.password);
@@ -88,7 +105,22 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
       ),
     probe: (target, expect, refPattern) => runProbes(target.gate.probes, expect, refPattern, env, options.signal),
-    now: options.now ?? Date.now,
+    now,
+    fresh: (target) => store(target.secret.store).fresh(target.secret.secretId),
+    confirmed: (target) => store(target.secret.store).confirmed(target.secret.secretId),
+    async sweep(targets) {
+      const onAws = targets.filter((t) => t.secret.store === 'aws').map((t) => t.secret.secretId);
+      if (onAws.length === 0 || config.stores.aws?.sweep !== 'batched') return;
+      try {
+        await store('aws').sweep?.(onAws);
+      } catch (err) {
+        // Each target then reads its own secret, as without the sweep; the run is only slower.
+        options.logger.warn(
+          `the batched sweep failed (${redact(errorMessage(err))}); reading each target's secret instead. Grant secretsmanager:ListSecrets and BatchGetSecretValue, or set stores.aws.sweep: per-target`,
+          { step: 'sweep' },
+        );
+      }
+    },
     logger: options.logger,
     orphanGraceMs: config.orphanGraceMs,
     callBudgetMs: config.retry.budgetMs,

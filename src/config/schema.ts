@@ -10,6 +10,17 @@ import { httpUrl, nonNegative, positive, text } from './common.js';
  */
 
 export const DEFAULT_KIND = 'api-key';
+/** Targets in flight at once, and requests in flight to one Twilio account. */
+export const DEFAULT_CONCURRENCY = { targets: 8, perAccount: 10 };
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .number({ error: 'must be a number' })
+    .check(
+      z.int('must be a whole number'),
+      z.minimum(min, `must be at least ${min}`),
+      z.maximum(max, `must be at most ${max}`),
+    );
 const kindNames = Object.keys(KINDS).map((k) => `"${k}"`);
 
 export const targetSchema = z.discriminatedUnion(
@@ -29,6 +40,11 @@ export const storesSchema = z.strictObject({
       region: text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
       endpoint: z.optional(httpUrl),
       timeoutSeconds: z._default(positive('seconds', 300), 10),
+      // A nothing-due run from ListSecrets + BatchGetSecretValue (README "Fleets"); needs both on Resource "*".
+      sweep: z._default(
+        z.enum(['per-target', 'batched'], { error: 'must be "per-target" or "batched"' }),
+        'per-target',
+      ),
     }),
   ),
 });
@@ -62,6 +78,13 @@ export const configSchema = z.strictObject({
     { attempts: 5, budgetSeconds: 30, minDelayMs: 200 },
   ),
   orphanGraceSeconds: z._default(nonNegative('seconds', 30 * 24 * 3600), 900),
+  concurrency: z._default(
+    z.strictObject({
+      targets: z._default(wholeNumber(1, 100), DEFAULT_CONCURRENCY.targets),
+      perAccount: z._default(wholeNumber(1, 100), DEFAULT_CONCURRENCY.perAccount),
+    }),
+    DEFAULT_CONCURRENCY,
+  ),
   alerts: alertsSchema,
   metrics: metricsSchema,
   targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),

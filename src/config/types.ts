@@ -91,8 +91,10 @@ export interface RotatorConfig {
   };
   stores: {
     file?: { path: string };
-    aws?: { region: string; endpoint?: string; timeoutMs: number };
+    aws?: { region: string; endpoint?: string; timeoutMs: number; sweep: 'per-target' | 'batched' };
   };
+  /** Targets reconciled at once, and requests in flight to one Twilio account (AccountLimiter). */
+  concurrency: { targets: number; perAccount: number };
   retry: {
     /** Attempts per remote call, the first included. */
     attempts: number;

@@ -211,10 +211,12 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
               region: raw.stores.aws.region,
               ...(raw.stores.aws.endpoint ? { endpoint: raw.stores.aws.endpoint } : {}),
               timeoutMs: raw.stores.aws.timeoutSeconds * SECOND_MS,
+              sweep: raw.stores.aws.sweep,
             },
           }
         : {}),
     },
+    concurrency: { ...raw.concurrency },
     retry: {
       attempts: raw.retry.attempts,
       budgetMs: raw.retry.budgetSeconds * SECOND_MS,

@@ -13,6 +13,11 @@ export const PREVIOUS = 'AWSPREVIOUS';
 export const TAG_CURRENT_SINCE = 'rotator:current-since';
 /** "<versionId>": a person confirmed that every consumer uses that version. */
 export const TAG_CONFIRMED = 'rotator:confirmed';
+/**
+ * "<versionId>": the credential in that version (AWSPREVIOUS after a promotion) was retired by the
+ * rotator. A look needs no more than its label: its value is not fetched.
+ */
+export const TAG_RETIRED = 'rotator:retired';
 /** "<ISO time> <step>: <message>": the last failure, cleared once the target moves on. */
 export const TAG_LAST_ERROR = 'rotator:last-error';
 /**
@@ -70,7 +75,26 @@ export function placeholderOf(
   secret: StoredSecret | undefined,
 ): { versionId: string; createdAtMs: number } | undefined {
   const v = secret?.versions.find(
-    (x) => x.stages.includes(PENDING) && x.value === undefined && !x.binary && !x.stages.includes(CURRENT),
+    (x) =>
+      x.stages.includes(PENDING) && x.value === undefined && !x.binary && !x.skipped && !x.stages.includes(CURRENT),
   );
   return v ? { versionId: v.versionId, createdAtMs: v.createdAtMs } : undefined;
+}
+
+/** Labels and tags of a secret as one comparable string (version ids and their sorted labels, sorted tags). */
+export function labelsStamp(
+  secret:
+    | { versions: readonly { versionId: string; stages: readonly string[] }[]; tags: Readonly<Record<string, string>> }
+    | undefined,
+): string {
+  if (!secret) return 'absent';
+  const versions = secret.versions
+    .filter((v) => v.stages.length > 0)
+    .map((v) => `${v.versionId}=${[...v.stages].sort().join('+')}`)
+    .sort();
+  const tags = Object.entries(secret.tags)
+    .filter(([, value]) => value !== '')
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
+  return JSON.stringify([versions, tags]);
 }

@@ -23,6 +23,8 @@ export interface StoredVersion {
   value?: string;
   /** The version holds SecretBinary, which this tool never writes and cannot read. */
   binary?: boolean;
+  /** Its value was not fetched: the reader said it did not need it (ReadOptions.wantValue). */
+  skipped?: boolean;
 }
 
 /**
@@ -41,8 +43,13 @@ export interface StoredSecret {
   identity: string;
   /** Labelled versions only. */
   versions: StoredVersion[];
-  /** Every version id the secret has ever had, deprecated ones included: a token is never reused. */
+  /**
+   * Every version id the secret has ever had, deprecated ones included: a token is never reused.
+   * Complete only when `versionIdsComplete` is not false: a read without `versionIds` may list the
+   * labelled ones alone (Secrets Manager needs an extra call for the rest).
+   */
   allVersionIds: string[];
+  versionIdsComplete?: boolean;
   tags: Readonly<Record<string, string>>;
 }
 
@@ -54,9 +61,41 @@ export interface StoredSecret {
  */
 export type PutResult = 'stored' | 'already-stored' | 'token-conflict';
 
+/**
+ * Version id → labels, as the caller last saw them: a store may act on them instead of looking
+ * first, and must look when they turn out wrong (the label move is refused).
+ */
+export type SeenLabels = Readonly<Record<string, readonly string[]>>;
+
+export interface ReadOptions {
+  /** List every version id too (needed before naming a new version); otherwise a store may skip it. */
+  versionIds?: boolean;
+  /** Which labelled versions' values to fetch, given the secret's tags; default every one. */
+  wantValue?: (
+    version: { versionId: string; stages: readonly string[] },
+    tags: Readonly<Record<string, string>>,
+  ) => boolean;
+  /** Ask the store itself, past anything this run remembers (a racing writer's work must show). */
+  fresh?: boolean;
+}
+
 export interface SecretStore {
   /** `undefined` when the secret does not exist. */
-  read(secretId: string): Promise<StoredSecret | undefined>;
+  read(secretId: string, options?: ReadOptions): Promise<StoredSecret | undefined>;
+  /**
+   * The secret's labels and tags as one comparable string (adapters/secrets/cached-store.ts
+   * `labelsStamp`), in one call where the store allows: is what this run remembers still true?
+   */
+  labels?(secretId: string): Promise<string>;
+  /** Every version id, deprecated ones included, where a plain read may leave them out. */
+  listVersionIds?(secretId: string): Promise<string[]>;
+  /**
+   * Many secrets' labels, tags and current values in a few calls (Secrets Manager's ListSecrets and
+   * BatchGetSecretValue), where the configuration allows it. What it returns may be minutes old and
+   * holds only the current version's value: good for concluding that nothing is due, never for acting
+   * (the engine reads a secret again before any step). Secrets it cannot tell about are left out.
+   */
+  sweep?(secretIds: readonly string[]): Promise<Map<string, StoredSecret>>;
   /**
    * Creates the secret without a value, so it has its identity before the first key is made for it.
    * Succeeds when the secret already exists.
@@ -78,9 +117,9 @@ export interface SecretStore {
    * Makes `token` AWSCURRENT; the version that held AWSCURRENT becomes AWSPREVIOUS. Then removes
    * AWSPENDING from `token`. Returns once `token` is AWSCURRENT, whoever moved it.
    */
-  promote(secretId: string, token: string): Promise<void>;
+  promote(secretId: string, token: string, seen?: SeenLabels): Promise<void>;
   /** Removes AWSPENDING from `token` when it carries it; the version becomes deprecated. */
-  abandonPending(secretId: string, token: string): Promise<void>;
+  abandonPending(secretId: string, token: string, seen?: SeenLabels): Promise<void>;
   /** Adds or overwrites tags; other tags are kept. */
   setTags(secretId: string, tags: Readonly<Record<string, string>>): Promise<void>;
 }
@@ -102,8 +141,12 @@ export interface CreatedKey extends TwilioKey {
 
 /** Key management on one account, authenticated with the admin credential. */
 export interface TwilioKeys {
-  /** Every key on the account: all pages, or an error. Never a partial list. */
-  list(): Promise<TwilioKey[]>;
+  /**
+   * Every key on the account: all pages, or an error. Never a partial list. `expect`: key SIDs the
+   * caller has just seen referenced; a list remembered from earlier in the run that lacks one of them
+   * is out of date (another process made it since), and the account is listed again.
+   */
+  list(options?: { expect?: readonly string[] }): Promise<TwilioKey[]>;
   create(request: { friendlyName: string; policy?: RestrictedPolicy }): Promise<CreatedKey>;
   /** The policy of a key, `null` for a Standard or Main key, `undefined` when the key does not exist. */
   fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined>;

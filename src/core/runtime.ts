@@ -46,6 +46,15 @@ export interface Runtime {
   /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
   probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
   now(): number;
+  /**
+   * Whether what this run remembers of the target's secret is still its present state; drops the
+   * memory when not. Absent where nothing is remembered (every read goes to the store).
+   */
+  fresh?(target: TargetConfig): Promise<boolean>;
+  /** False while what the run knows of the target's secret came from a sweep and must be read before acting. */
+  confirmed?(target: TargetConfig): boolean;
+  /** Reads many targets' secrets at once where the store allows (stores.aws.sweep: batched). */
+  sweep?(targets: readonly TargetConfig[]): Promise<void>;
   logger: Logger;
   orphanGraceMs: number;
   /** The longest one remote call may take, its retries included (retry.budgetSeconds). */

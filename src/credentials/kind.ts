@@ -81,6 +81,13 @@ export interface KindModule<
   act(step: P, obs: O, session: S, runtime: Runtime, facts: Facts, settings: Settings): Promise<ActResult>;
   /** The step in the words a dry run prints and `status` says the next rotate will do. */
   describe(step: P, obs: O, session: S): string;
+  /** Steps that name a new version (they need every version id the secret ever had). */
+  namesVersion(step: P): boolean;
+  /**
+   * Steps that cannot be undone (deleting a credential, promoting a token): the engine makes sure the
+   * look they were decided on is the store's present state, not this run's memory of it.
+   */
+  irreversible(step: P): boolean;
 
   /** Things a person should know that change no decision. */
   warnings(obs: O, settings: Settings): string[];

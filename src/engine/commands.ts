@@ -26,21 +26,44 @@ export function selectTargets(config: RotatorConfig, names: readonly string[] | 
   return config.targets.filter((t) => wanted.has(t.name));
 }
 
-/** Targets are independent; they run one after another so logs and Twilio load stay readable. */
+/**
+ * Targets are independent: up to `concurrency.targets` are reconciled at once (each account's Twilio
+ * requests held under `concurrency.perAccount` by the runtime). Results come back in configuration
+ * order. A target not started when the run's time is up, or its signal aborts, is left for the next run.
+ */
 export async function rotate(
   config: RotatorConfig,
   runtime: Runtime,
   options: RunOptions & { targets?: readonly string[] } = {},
 ): Promise<TargetResult[]> {
   const scope = createRunScope(config, runtime);
-  const results: TargetResult[] = [];
   const targets = selectTargets(config, options.targets);
-  for (const target of targets) {
-    results.push(
-      options.dryRun
-        ? await dryRun(config, target, runtime, options)
-        : await reconcileTarget(target, runtime, scope, options),
-    );
+  if (!options.dryRun) await runtime.sweep?.(targets);
+  const reconcileOne = (target: TargetConfig): Promise<TargetResult> => {
+    const late =
+      options.signal?.aborted === true ||
+      (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs);
+    if (late) {
+      const detail = 'not started: the run was out of time';
+      runtime.logger.child({ target: target.name }).warn(`${detail}; the next run takes it`, { step: 'deferred' });
+      return Promise.resolve<TargetResult>({
+        target: target.name,
+        credential: target.kind,
+        steps: [],
+        kind: 'deferred',
+        detail,
+      });
+    }
+    return options.dryRun ? dryRun(config, target, runtime, options) : reconcileTarget(target, runtime, scope, options);
+  };
+  // Auth Tokens first: a promotion replaces the token other targets' admin secrets may hold (and
+  // refreshes those secrets), so the targets that use them start after it and read the new one.
+  const phases = [targets.filter((t) => t.kind === 'auth-token'), targets.filter((t) => t.kind !== 'auth-token')];
+  const order = new Map(targets.map((t, i) => [t, i]));
+  const results = new Array<TargetResult>(targets.length);
+  for (const phase of phases) {
+    const done = await inPool(phase, config.concurrency.targets, reconcileOne);
+    phase.forEach((t, i) => (results[order.get(t)!] = done[i]!));
   }
   // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.
   if (!options.dryRun) await reportRun(config, runtime, targets, results);
@@ -167,4 +190,15 @@ export async function confirm(
   const { versionId, ref } = kindOf(target!).confirmable(secret, target!);
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
   return { target: name, versionId, ref, ...(target!.kind === 'api-key' ? { keySid: ref } : {}) };
+}
+
+/** `fn` over `items`, at most `size` at once; results in the items' order. */
+async function inPool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
+  return results;
 }

@@ -56,7 +56,7 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
       if (!store) {
         const source = real.store(name);
         store = memoryStore({
-          seed: (id) => source.read(id),
+          seed: (id) => source.read(id, { versionIds: true }),
           now: () => real.now(),
           newIdentity: () => UNKNOWN_IDENTITY,
         });

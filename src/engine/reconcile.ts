@@ -135,6 +135,21 @@ export async function reconcileTarget(
         log.warn(`out of time before ${decision.kind}; the next run resumes here`, { step: decision.kind });
         return { ...base(), steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
       }
+      // A copy from the batched sweep may be minutes old: read the secret itself before any step.
+      // Before anything irreversible, make sure nobody changed it since this run looked.
+      const fromSweep = runtime.confirmed?.(target) === false;
+      if ((fromSweep || kind.irreversible(decision)) && runtime.fresh && !(await runtime.fresh(target))) {
+        if (!fromSweep)
+          log.info(`the secret changed since this run looked; looking again before ${decision.kind}`, {
+            step: decision.kind,
+          });
+        continue;
+      }
+      if (kind.namesVersion(decision) && obs.secret?.versionIdsComplete === false) {
+        // Naming a new version needs every id the secret ever had: fetch them, then look again.
+        await run.session.store.read(target.secret.secretId, { versionIds: true });
+        continue;
+      }
       inProgress = decision.kind;
       const plan = kind.describe(decision, obs, run.session);
       const result = await kind.act(decision, obs, run.session, runtime, run.facts, run.settings);

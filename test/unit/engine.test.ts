@@ -3,6 +3,8 @@ import { CURRENT, PENDING, PREVIOUS, TAG_LAST_ERROR } from '../../src/core/label
 import type { TargetResult } from '../../src/core/outcome.js';
 import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
 import { rotate } from '../../src/engine/commands.js';
+import { reconcileTarget } from '../../src/engine/reconcile.js';
+import { createRunScope } from '../../src/engine/scope.js';
 import { AC, DAY, fakeWorld, type FakeWorld } from '../support/fakes.js';
 
 /**
@@ -159,10 +161,19 @@ describe('engine over fakes: the API-key flow', () => {
 
   it('stops before a step once past the deadline, and the next run resumes', async () => {
     const w = await fakeWorld();
-    const r = await run(w, { stopStartingAtMs: w.now() - 1 });
+    const r = await reconcileTarget(w.config.targets[0]!, w.runtime, createRunScope(w.config, w.runtime), {
+      stopStartingAtMs: w.now() - 1,
+    });
     expect(r).toMatchObject({ kind: 'deferred', detail: 'stopped before reserve-secret: out of time' });
     expect(await w.store.read('twilio/app')).toBeUndefined();
     expect(await run(w)).toMatchObject({ kind: 'done' });
+  });
+
+  it('does not start a target once the run is out of time', async () => {
+    const w = await fakeWorld();
+    const r = await run(w, { stopStartingAtMs: w.now() - 1 });
+    expect(r).toMatchObject({ kind: 'deferred', detail: 'not started: the run was out of time', steps: [] });
+    expect(w.twilio.writes).toEqual([]);
   });
 
   it('fails a run whose Twilio call keeps failing, writes nothing when nothing changed, and resumes later', async () => {

@@ -7,11 +7,17 @@ import {
   SecretsManagerClient,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
+  BatchGetSecretValueCommand,
+  ListSecretsCommand,
+  type DescribeSecretResponse,
+  type ListSecretsResponse,
+  type SecretListEntry,
+  type SecretValueEntry,
   type GetSecretValueResponse,
   type ListSecretVersionIdsResponse,
 } from '@aws-sdk/client-secrets-manager';
-import { CURRENT, PENDING } from '../../core/labels.js';
-import type { PutResult, SecretStore, StoredSecret, StoredVersion } from '../../core/ports.js';
+import { CURRENT, labelsStamp, PENDING } from '../../core/labels.js';
+import type { PutResult, SecretStore, SeenLabels, StoredSecret, StoredVersion } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
 import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
@@ -23,9 +29,13 @@ export interface AwsStoreOptions {
   timeoutMs?: number;
   retry: RetryPolicy;
   signal?: AbortSignal;
+  /** Offer `sweep` (ListSecrets + BatchGetSecretValue): needs those two actions on Resource "*". */
+  batchedSweep?: boolean;
   /** Tests pass static credentials; production uses the default provider chain (the Lambda role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
+
+type ListedVersion = NonNullable<ListSecretVersionIdsResponse['Versions']>[number];
 
 interface AwsErrorShape {
   name?: string;
@@ -125,52 +135,150 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       client.send(new DescribeSecretCommand({ SecretId: secretId }), { abortSignal: signal }),
     );
 
+  /**
+   * The secrets of `secretIds` that carry a rotator tag: ListSecrets pages (filtered to tag keys that
+   * begin "rotator:"), then their current values 20 at a time. Bounded: 1,000 pages of 100.
+   */
+  const sweep = async (secretIds: readonly string[]): Promise<Map<string, StoredSecret>> => {
+    const wanted = new Set(secretIds);
+    const listed = new Map<string, SecretListEntry>();
+    const seen = new Set<string>();
+    let next: string | undefined;
+    for (let page = 0; ; page++) {
+      if (page === 1000)
+        throw new RemoteError(
+          'secrets-manager',
+          'ListSecrets',
+          { retryable: false },
+          'ListSecrets returned more than 1,000 pages; refusing to go on',
+        );
+      const result: ListSecretsResponse = await call('ListSecrets', '(sweep)', (signal) =>
+        client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'tag-key', Values: ['rotator:'] }],
+            MaxResults: 100,
+            ...(next ? { NextToken: next } : {}),
+          }),
+          { abortSignal: signal },
+        ),
+      );
+      for (const entry of result.SecretList ?? []) {
+        const id =
+          entry.Name !== undefined && wanted.has(entry.Name)
+            ? entry.Name
+            : entry.ARN !== undefined && wanted.has(entry.ARN)
+              ? entry.ARN
+              : undefined;
+        if (id !== undefined && entry.ARN && !entry.DeletedDate) listed.set(id, entry);
+      }
+      next = result.NextToken;
+      if (!next) break;
+      if (seen.has(next))
+        throw new RemoteError(
+          'secrets-manager',
+          'ListSecrets',
+          { retryable: false },
+          'ListSecrets returned a page token it had returned before; refusing to loop',
+        );
+      seen.add(next);
+    }
+    const values = new Map<string, SecretValueEntry>();
+    const arns = [...listed.values()].map((e) => e.ARN!);
+    for (let i = 0; i < arns.length; i += 20) {
+      const result = await call('BatchGetSecretValue', '(sweep)', (signal) =>
+        client.send(new BatchGetSecretValueCommand({ SecretIdList: arns.slice(i, i + 20) }), { abortSignal: signal }),
+      );
+      for (const v of result.SecretValues ?? []) if (v.ARN) values.set(v.ARN, v);
+    }
+    const out = new Map<string, StoredSecret>();
+    for (const [id, entry] of listed) {
+      const current = values.get(entry.ARN!);
+      // No readable current value (an error entry, a binary secret): that secret is read on its own.
+      if (current?.SecretString === undefined || current.VersionId === undefined) continue;
+      registerSecretText(current.SecretString);
+      const versions: StoredVersion[] = Object.entries(entry.SecretVersionsToStages ?? {})
+        .filter(([, stages]) => stages.length > 0)
+        .map(([versionId, stages]) =>
+          versionId === current.VersionId
+            ? {
+                versionId,
+                stages: [...stages],
+                createdAtMs: current.CreatedDate?.getTime() ?? 0,
+                value: current.SecretString!,
+              }
+            : { versionId, stages: [...stages], createdAtMs: 0, skipped: true },
+        );
+      if (!versions.some((v) => v.value !== undefined && v.stages.includes(CURRENT))) continue;
+      out.set(id, {
+        secretId: id,
+        identity: entry.ARN!,
+        versions,
+        allVersionIds: versions.map((v) => v.versionId),
+        versionIdsComplete: false,
+        tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+      });
+    }
+    return out;
+  };
+
+  /** Every version id, deprecated ones included; bounded (Secrets Manager keeps about 100 deprecated ones). */
+  const listAll = async (secretId: string): Promise<ListedVersion[]> => {
+    const all: ListedVersion[] = [];
+    const tokens = new Set<string>();
+    let next: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const result: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, (signal) =>
+        client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: secretId,
+            IncludeDeprecated: true,
+            MaxResults: 100,
+            ...(next ? { NextToken: next } : {}),
+          }),
+          { abortSignal: signal },
+        ),
+      );
+      all.push(...(result.Versions ?? []));
+      next = result.NextToken;
+      if (!next) return all;
+      if (tokens.has(next))
+        throw new RemoteError(
+          'secrets-manager',
+          'ListSecretVersionIds',
+          { retryable: false },
+          `Secrets Manager ListSecretVersionIds on ${secretId} returned a page token it had returned before; refusing to loop`,
+        );
+      tokens.add(next);
+    }
+    throw new RemoteError(
+      'secrets-manager',
+      'ListSecretVersionIds',
+      { retryable: false },
+      `Secrets Manager ListSecretVersionIds on ${secretId} returned more than 50 pages; refusing to go on`,
+    );
+  };
+
   return {
-    async read(secretId): Promise<StoredSecret | undefined> {
+    async read(secretId, options = {}): Promise<StoredSecret | undefined> {
       // Version ids first, labels second. Read the other way round, a version another rotator
       // puts in between would count as "used" without showing as AWSPENDING, and this rotator
       // would derive a different rotation id and start a second, competing rotation.
-      const all: NonNullable<ListSecretVersionIdsResponse['Versions']> = [];
-      const tokens = new Set<string>();
-      let next: string | undefined;
-      try {
-        // Bounded: Secrets Manager keeps at most about 100 deprecated versions plus the labelled ones.
-        for (let page = 0; page < 50; page++) {
-          const result: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, (signal) =>
-            client.send(
-              new ListSecretVersionIdsCommand({
-                SecretId: secretId,
-                IncludeDeprecated: true,
-                MaxResults: 100,
-                ...(next ? { NextToken: next } : {}),
-              }),
-              { abortSignal: signal },
-            ),
-          );
-          all.push(...(result.Versions ?? []));
-          next = result.NextToken;
-          if (!next) break;
-          if (tokens.has(next))
-            throw new RemoteError(
-              'secrets-manager',
-              'ListSecretVersionIds',
-              { retryable: false },
-              `Secrets Manager ListSecretVersionIds on ${secretId} returned a page token it had returned before; refusing to loop`,
-            );
-          tokens.add(next);
+      let all: ListedVersion[] = [];
+      if (options.versionIds) {
+        try {
+          all = await listAll(secretId);
+        } catch (err) {
+          if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
+          throw err;
         }
-        if (next)
-          throw new RemoteError(
-            'secrets-manager',
-            'ListSecretVersionIds',
-            { retryable: false },
-            `Secrets Manager ListSecretVersionIds on ${secretId} returned more than 50 pages; refusing to go on`,
-          );
+      }
+      let meta: DescribeSecretResponse;
+      try {
+        meta = await describe(secretId);
       } catch (err) {
         if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
         throw err;
       }
-      const meta = await describe(secretId);
       if (meta.DeletedDate) {
         throw new RemoteError(
           'secrets-manager',
@@ -179,10 +287,21 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           `secret ${secretId} is scheduled for deletion; restore it with "aws secretsmanager restore-secret --secret-id ${secretId}" (nothing was changed)`,
         );
       }
+      const tags = Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 
       const versions: StoredVersion[] = [];
       for (const [versionId, stages] of Object.entries(meta.VersionIdsToStages ?? {})) {
         if (stages.length === 0) continue;
+        const listed = all.find((v) => v.VersionId === versionId);
+        if (options.wantValue && !options.wantValue({ versionId, stages }, tags)) {
+          versions.push({
+            versionId,
+            stages: [...stages],
+            createdAtMs: listed?.CreatedDate?.getTime() ?? 0,
+            skipped: true,
+          });
+          continue;
+        }
         let got: GetSecretValueResponse = {};
         try {
           got = await call('GetSecretValue', secretId, (signal) =>
@@ -195,7 +314,6 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           if (!(err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')) throw err;
         }
         registerSecretText(got.SecretString);
-        const listed = all.find((v) => v.VersionId === versionId);
         versions.push({
           versionId,
           stages: [...stages],
@@ -204,6 +322,13 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           ...(got.SecretBinary !== undefined ? { binary: true } : {}),
         });
       }
+      // A placeholder Secrets Manager labelled has no value to date it: its creation time is in the list.
+      const undated = versions.filter((v) => v.createdAtMs === 0 && !v.skipped);
+      if (undated.length > 0 && !options.versionIds) {
+        all = await listAll(secretId);
+        for (const v of undated)
+          v.createdAtMs = all.find((x) => x.VersionId === v.versionId)?.CreatedDate?.getTime() ?? 0;
+      }
       const ids = new Set(all.map((v) => v.VersionId).filter((v): v is string => Boolean(v)));
       for (const v of versions) ids.add(v.versionId);
       return {
@@ -211,8 +336,29 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         identity: meta.ARN ?? secretId,
         versions,
         allVersionIds: [...ids],
-        tags: Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+        versionIdsComplete: options.versionIds === true || undated.length > 0,
+        tags,
       };
+    },
+
+    async labels(secretId) {
+      try {
+        const meta = await describe(secretId);
+        return labelsStamp({
+          versions: Object.entries(meta.VersionIdsToStages ?? {}).map(([versionId, stages]) => ({ versionId, stages })),
+          tags: Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+        });
+      } catch (err) {
+        if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')
+          return labelsStamp(undefined);
+        throw err;
+      }
+    },
+
+    ...(options.batchedSweep ? { sweep: (secretIds: readonly string[]) => sweep(secretIds) } : {}),
+
+    async listVersionIds(secretId) {
+      return (await listAll(secretId)).map((v) => v.VersionId).filter((v): v is string => Boolean(v));
     },
 
     async reserve(secretId) {
@@ -278,11 +424,12 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         ),
       ),
 
-    async promote(secretId, token) {
-      // Another rotator may move the label between our describe and our move; the move then fails
-      // with InvalidParameterException and a fresh look shows the work already done.
+    async promote(secretId, token, seen) {
+      // Another rotator may move the label between our look and our move; the move then fails
+      // with InvalidParameterException and a fresh look shows the work already done. The first try
+      // may act on the labels the caller saw (no look of its own).
       for (let attempt = 0; ; attempt++) {
-        const stages = (await describe(secretId)).VersionIdsToStages ?? {};
+        const stages: SeenLabels = attempt === 0 && seen ? seen : ((await describe(secretId)).VersionIdsToStages ?? {});
         if (!(token in stages))
           throw new RemoteError(
             'secrets-manager',
@@ -325,19 +472,29 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       }
     },
 
-    async abandonPending(secretId, token) {
-      const stages = (await describe(secretId)).VersionIdsToStages ?? {};
-      if (!stages[token]?.includes(PENDING)) return;
-      await call('UpdateSecretVersionStage', secretId, (signal) =>
-        client.send(
-          new UpdateSecretVersionStageCommand({
-            SecretId: secretId,
-            VersionStage: PENDING,
-            RemoveFromVersionId: token,
-          }),
-          { abortSignal: signal },
-        ),
-      );
+    async abandonPending(secretId, token, seen) {
+      const remove = async (stages: SeenLabels) => {
+        if (!stages[token]?.includes(PENDING)) return;
+        await call('UpdateSecretVersionStage', secretId, (signal) =>
+          client.send(
+            new UpdateSecretVersionStageCommand({
+              SecretId: secretId,
+              VersionStage: PENDING,
+              RemoveFromVersionId: token,
+            }),
+            { abortSignal: signal },
+          ),
+        );
+      };
+      if (seen) {
+        try {
+          return await remove(seen);
+        } catch (err) {
+          // The labels moved since the caller looked: look, and act on what is there now.
+          if (!(err instanceof RemoteError && err.detail.code === 'InvalidParameterException')) throw err;
+        }
+      }
+      await remove((await describe(secretId)).VersionIdsToStages ?? {});
     },
 
     async setTags(secretId, tags) {

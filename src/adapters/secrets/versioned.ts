@@ -15,6 +15,8 @@ export interface VersionRecord {
   /** The file store always has one; a Secrets Manager placeholder (in the memory store) has none. */
   value?: string;
   binary?: boolean;
+  /** Held by a run's copy of a secret (cached-store.ts) when the value was not fetched. */
+  skipped?: boolean;
 }
 
 export interface SecretRecord {
@@ -23,6 +25,8 @@ export interface SecretRecord {
   createdAt: string;
   tags: Record<string, string>;
   versions: VersionRecord[];
+  /** A run's copy of a Secrets Manager secret read without its deprecated version ids. */
+  idsIncomplete?: boolean;
 }
 
 export type SecretTable = Record<string, SecretRecord>;
@@ -53,8 +57,10 @@ export function toStored(secretId: string, secret: SecretRecord): StoredSecret {
       createdAtMs: Date.parse(v.createdAt),
       ...(v.value !== undefined ? { value: v.value } : {}),
       ...(v.binary ? { binary: true } : {}),
+      ...(v.skipped ? { skipped: true } : {}),
     })),
     allVersionIds: secret.versions.map((v) => v.versionId),
+    ...(secret.idsIncomplete ? { versionIdsComplete: false } : {}),
     tags: { ...secret.tags },
   };
 }
@@ -67,6 +73,7 @@ export function fromStored(stored: StoredSecret): SecretRecord {
     uid: stored.identity,
     createdAt: new Date(0).toISOString(),
     tags: { ...stored.tags },
+    ...(stored.versionIdsComplete === false ? { idsIncomplete: true } : {}),
     versions: ids.map((id) => {
       const v = labelled.get(id);
       return {
@@ -75,6 +82,7 @@ export function fromStored(stored: StoredSecret): SecretRecord {
         createdAt: new Date(v?.createdAtMs ?? 0).toISOString(),
         ...(v?.value !== undefined ? { value: v.value } : {}),
         ...(v?.binary ? { binary: true } : {}),
+        ...(v?.skipped ? { skipped: true } : {}),
       };
     }),
   };

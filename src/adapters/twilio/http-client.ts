@@ -1,3 +1,4 @@
+import { AccountLimiter } from './account-limiter.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -47,6 +48,8 @@ export interface TwilioHttpOptions {
   baseUrl?: TwilioBaseUrl;
   /** Per-request timeout in milliseconds. */
   timeoutMs?: number;
+  /** A run's shared connections and per-account limits; without one, each client has its own. */
+  pool?: TwilioHttpPool;
 }
 
 export interface TwilioCredential {
@@ -263,7 +266,46 @@ function urlParts(proxy: string) {
   };
 }
 
+/**
+ * One run's way to Twilio: one HTTP client (one keep-alive pool for every target), and one
+ * AccountLimiter per account, so the run's requests to an account stay under `perAccount` in flight
+ * whichever targets and credentials make them, and back off together on 429.
+ */
+export class TwilioHttpPool {
+  private readonly client: TwilioHttpClient;
+  private readonly limiters = new Map<string, AccountLimiter>();
+
+  constructor(
+    options: Omit<TwilioHttpOptions, 'pool'>,
+    private readonly perAccount: number,
+  ) {
+    this.client = new TwilioHttpClient(options);
+  }
+
+  limiter(accountSid: string): AccountLimiter {
+    const key = accountSid.toUpperCase();
+    let found = this.limiters.get(key);
+    if (!found) this.limiters.set(key, (found = new AccountLimiter(this.perAccount)));
+    return found;
+  }
+
+  clientFor(accountSid: string): RequestClient {
+    const limiter = this.limiter(accountSid);
+    const shared = this.client;
+    const client = {
+      request: (opts: TwilioRequest) =>
+        limiter.run(
+          () => shared.request(opts),
+          (res) => res.statusCode,
+          requestSignal.getStore(),
+        ),
+    };
+    return client as unknown as RequestClient;
+  }
+}
+
 /** The client handed to twilio-node. Typed as its RequestClient, whose `request` this implements. */
-export function httpClientFor(http: TwilioHttpOptions): RequestClient {
+export function httpClientFor(http: TwilioHttpOptions, accountSid?: string): RequestClient {
+  if (http.pool && accountSid) return http.pool.clientFor(accountSid);
   return new TwilioHttpClient(http) as unknown as RequestClient;
 }

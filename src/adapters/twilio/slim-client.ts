@@ -23,7 +23,7 @@ export function createSlimClient(
 ): SlimTwilio {
   const client = new SlimTwilio(credential.username, credential.password, {
     accountSid: credential.accountSid,
-    httpClient: httpClientFor(http),
+    httpClient: httpClientFor(http, credential.accountSid),
     // Never fall back to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN from the environment.
     env: {},
   });

@@ -53,6 +53,8 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   plan,
   act,
   describe: (step, obs, session) => describeStep(step, obs, session.target),
+  namesVersion: (step) => step.kind === 'start-rotation' || step.kind === 'create-secret',
+  irreversible: (step) => step.kind === 'retire-previous' || step.kind === 'sweep-orphans',
   warnings: observationWarnings,
   orphans: strayKeys,
 

@@ -1,4 +1,4 @@
-import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS } from '../../core/labels.js';
+import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
 import { UNKNOWN_IDENTITY, type StoredSecret, type TwilioKeys } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { keySidsIn, type AdminCredential } from '../../core/secret-values.js';
@@ -40,8 +40,13 @@ function labelledKey(secret: StoredSecret, stage: string, target: ApiKeyTargetCo
  */
 export async function observe(session: ApiKeySession, runtime: Runtime, facts: RunFacts): Promise<Observation> {
   const { target, store } = session;
-  const secret = await store.read(target.secret.secretId);
-  const keys = await session.keys.list();
+  // A previous version whose key this rotator retired holds nothing to look at: skip its value.
+  const secret = await store.read(target.secret.secretId, {
+    wantValue: (v, tags) => !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId),
+  });
+  // Key SIDs the secret references: a list from earlier in this run that lacks one is out of date.
+  const referenced = (secret?.versions ?? []).flatMap((v) => (v.value === undefined ? [] : keySidsIn(v.value)));
+  const keys = await session.keys.list({ expect: referenced });
   const obs: Observation = {
     nowMs: runtime.now(),
     secretId: target.secret.secretId,
@@ -60,19 +65,22 @@ export async function observe(session: ApiKeySession, runtime: Runtime, facts: R
   if (current) obs.current = current;
 
   const unreadable: UnreadableVersion[] = [];
-  try {
-    const previous = labelledKey(secret, PREVIOUS, target);
-    if (previous) obs.previous = previous;
-  } catch (err) {
-    if (!(err instanceof SecretShapeError)) throw err;
-    const version = labelled(secret, PREVIOUS)!;
-    unreadable.push({
-      stage: PREVIOUS,
-      versionId: version.versionId,
-      sids: keySidsIn(version.value),
-      problem: `${err.field} ${err.problem}`,
-    });
-  }
+  if (labelled(secret, PREVIOUS)?.skipped) {
+    // Retired (TAG_RETIRED): its key is gone, and nothing in it is needed.
+  } else
+    try {
+      const previous = labelledKey(secret, PREVIOUS, target);
+      if (previous) obs.previous = previous;
+    } catch (err) {
+      if (!(err instanceof SecretShapeError)) throw err;
+      const version = labelled(secret, PREVIOUS)!;
+      unreadable.push({
+        stage: PREVIOUS,
+        versionId: version.versionId,
+        sids: keySidsIn(version.value),
+        problem: `${err.field} ${err.problem}`,
+      });
+    }
   obs.unreadable = unreadable;
 
   const placeholder = placeholderOf(secret);

@@ -1,4 +1,4 @@
-import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../core/labels.js';
+import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED, TAG_RETIRED } from '../../core/labels.js';
 import type { PutResult, VerifyResult } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError } from '../../errors.js';
@@ -232,6 +232,7 @@ export async function act(
       return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
     case 'retire-previous': {
       const removed = await deleteKey(session, obs, step.keySid);
+      await store.setTags(target.secret.secretId, { [TAG_RETIRED]: step.versionId });
       return {
         detail: `consumer gate passed; deleted the previous key ${step.keySid} on Twilio (${removed})`,
         completedRotation: true,

@@ -74,6 +74,8 @@ export const authToken: KindModule<
   observe,
   plan,
   act,
+  namesVersion: (step) => step.kind === 'start-rotation',
+  irreversible: (step) => step.kind === 'promote' || step.kind === 'abandon-creation',
   describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
   warnings,
 

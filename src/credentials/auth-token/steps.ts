@@ -68,7 +68,7 @@ export async function createSecondary(
     // A run that announced its creation just before this one may be storing its token right now:
     // give it the time one store write takes before calling the secondary someone else's.
     for (let look = 0; ; look++) {
-      const again = await session.store.read(secretId);
+      const again = await session.store.read(secretId, { fresh: true });
       const pendingHere = again?.versions.some((v) => v.versionId === token && v.value !== undefined);
       const intent = again?.tags[TAG_SECONDARY_INTENT] ?? '';
       if (pendingHere || !intent.endsWith(` ${nonce}`))

@@ -1,0 +1,167 @@
+import type { PutResult, SecretStore, SeenLabels } from '../../core/ports.js';
+import { labelsStamp } from '../../core/labels.js';
+import { RemoteError } from '../../errors.js';
+import { fromStored, getSecret, putSecret, toStored, versionedOps, type SecretTable } from './versioned.js';
+
+/**
+ * One run's view of a store: each secret is read from the real store once, and every write this run
+ * makes is applied to that copy with the store's own label rules (./versioned.ts) once the real
+ * write has succeeded — so the next look costs nothing instead of four or five calls. A write that
+ * failed, or that met another writer (token-conflict), drops the copy: the next read goes to the
+ * store again. Before anything irreversible, `fresh` compares the copy with the store's labels and
+ * tags in one call (`SecretStore.labels`); another process's change makes it drop the copy.
+ *
+ * A copy lives as long as the run's Runtime (src/wiring.ts): every entry point makes one per run.
+ */
+export interface CachedStore extends SecretStore {
+  /** Whether the copy of `secretId` still matches the store; drops it when it does not. */
+  fresh(secretId: string): Promise<boolean>;
+  /** False while the copy comes from a sweep (maybe minutes old): fine to conclude from, not to act on. */
+  confirmed(secretId: string): boolean;
+  forget(secretId: string): void;
+}
+
+const EPOCH = new Date(0).toISOString();
+
+export function cachedStore(real: SecretStore, now: () => number): CachedStore {
+  const table: SecretTable = {};
+  /** Secrets this run has read: present in `table`, or known absent. */
+  const known = new Set<string>();
+  const ops = versionedOps(
+    now,
+    (operation, message) => new RemoteError('file-store', operation, { retryable: false }, message),
+  );
+
+  /** Copies from a sweep: true enough to see that nothing is due, not to act on. */
+  const unconfirmed = new Set<string>();
+  const forget = (secretId: string) => {
+    known.delete(secretId);
+    unconfirmed.delete(secretId);
+    delete table[secretId];
+  };
+  /** Applies a successful write to the copy; anything unexpected drops it instead of guessing. */
+  const mirror = (secretId: string, apply: () => unknown) => {
+    if (!known.has(secretId) || !getSecret(table, secretId)) return forget(secretId);
+    try {
+      apply();
+    } catch {
+      forget(secretId);
+    }
+  };
+  /** The labels the copy holds, for a store to act on without looking first; none for a sweep's copy. */
+  const seen = (secretId: string): SeenLabels | undefined => {
+    const secret = known.has(secretId) && !unconfirmed.has(secretId) ? getSecret(table, secretId) : undefined;
+    return secret
+      ? Object.fromEntries(secret.versions.filter((v) => v.stages.length > 0).map((v) => [v.versionId, [...v.stages]]))
+      : undefined;
+  };
+  /** A real write; on success its effect is applied to the copy, on failure the copy is dropped. */
+  const write = async <T>(secretId: string, call: () => Promise<T>, applied: (result: T) => void): Promise<T> => {
+    let result: T;
+    try {
+      result = await call();
+    } catch (err) {
+      forget(secretId);
+      throw err;
+    }
+    applied(result);
+    return result;
+  };
+  const put =
+    (op: 'create' | 'putCurrent' | 'putPending') =>
+    (secretId: string, token: string, value: string): Promise<PutResult> =>
+      write(
+        secretId,
+        () => real[op](secretId, token, value),
+        (result) => {
+          // Another writer got there first, or a secret this run never read: read it again next time.
+          if (result === 'token-conflict' || !getSecret(table, secretId)) forget(secretId);
+          else mirror(secretId, () => ops[op](table, secretId, token, value));
+        },
+      );
+
+  return {
+    async read(secretId, options = {}) {
+      if (options.fresh) forget(secretId);
+      const secret = known.has(secretId) ? getSecret(table, secretId) : undefined;
+      if (known.has(secretId) && !secret) return undefined;
+      if (secret) {
+        const missing = secret.versions.some(
+          (v) => v.skipped && v.stages.length > 0 && (!options.wantValue || options.wantValue(v, secret.tags)),
+        );
+        if (!missing && !(options.versionIds && secret.idsIncomplete)) return toStored(secretId, secret);
+        if (!missing && real.listVersionIds && real.labels) {
+          // Version ids first, labels second (as aws-store's read): unchanged labels mean the copy holds.
+          const ids = await real.listVersionIds(secretId);
+          if ((await real.labels(secretId)) === labelsStamp(toStored(secretId, secret))) {
+            const have = new Set(secret.versions.map((v) => v.versionId));
+            for (const versionId of ids)
+              if (!have.has(versionId)) secret.versions.unshift({ versionId, stages: [], createdAt: EPOCH });
+            delete secret.idsIncomplete;
+            return toStored(secretId, secret);
+          }
+        }
+        forget(secretId);
+      }
+      const found = await real.read(secretId, { ...options, fresh: false });
+      known.add(secretId);
+      if (found) putSecret(table, secretId, fromStored(found));
+      return found;
+    },
+    async reserve(secretId) {
+      // The identity of a secret made here is the store's to tell: read it again next time.
+      await real.reserve(secretId);
+      forget(secretId);
+    },
+    create: put('create'),
+    putCurrent: put('putCurrent'),
+    putPending: put('putPending'),
+    promote: (secretId, token) =>
+      write(
+        secretId,
+        () => real.promote(secretId, token, seen(secretId)),
+        () => mirror(secretId, () => ops.promote(table, secretId, token)),
+      ),
+    abandonPending: (secretId, token) =>
+      write(
+        secretId,
+        () => real.abandonPending(secretId, token, seen(secretId)),
+        () => mirror(secretId, () => ops.abandonPending(table, secretId, token)),
+      ),
+    setTags: (secretId, tags) =>
+      write(
+        secretId,
+        () => real.setTags(secretId, tags),
+        () => mirror(secretId, () => ops.setTags(table, secretId, tags)),
+      ),
+    labels: (secretId) => (real.labels ? real.labels(secretId) : real.read(secretId).then(labelsStamp)),
+    ...(real.sweep
+      ? {
+          async sweep(secretIds: readonly string[]) {
+            const found = await real.sweep!(secretIds.filter((id) => !known.has(id)));
+            for (const [id, secret] of found) {
+              putSecret(table, id, fromStored(secret));
+              known.add(id);
+              unconfirmed.add(id);
+            }
+            return found;
+          },
+        }
+      : {}),
+    confirmed: (secretId) => !unconfirmed.has(secretId),
+    async fresh(secretId) {
+      if (unconfirmed.has(secretId)) {
+        forget(secretId);
+        return false;
+      }
+      if (!known.has(secretId)) return true;
+      const secret = getSecret(table, secretId);
+      const copy = labelsStamp(secret ? toStored(secretId, secret) : undefined);
+      const actual = real.labels ? await real.labels(secretId) : labelsStamp(await real.read(secretId));
+      if (actual === copy) return true;
+      forget(secretId);
+      return false;
+    },
+    forget,
+  };
+}

@@ -1,0 +1,77 @@
+import type { TwilioKey, TwilioKeys } from '../../core/ports.js';
+
+/**
+ * One run's key list per account. Every target on an account needs the account's complete key list
+ * (ownership and orphans are decided from it), and listing a big account costs a page per thousand
+ * keys: it is listed once per run, and this run's own creations and deletions are applied to that
+ * list as they succeed. A create or delete that failed leaves the list unknown: the next look lists
+ * again. Keys other processes make meanwhile are not in the list, so nothing is ever decided about
+ * them (the orphan grace period covers a racing rotator's new key, as before).
+ */
+export class KeyLists {
+  private readonly lists = new Map<string, Promise<TwilioKey[]>>();
+  /** Per account: keys this run made and removed, so a list fetched while they happened still shows them right. */
+  private readonly made = new Map<string, Map<string, TwilioKey>>();
+  private readonly removed = new Map<string, Set<string>>();
+
+  private view(account: string, fetched: TwilioKey[]): TwilioKey[] {
+    const made = this.made.get(account) ?? new Map<string, TwilioKey>();
+    const removed = this.removed.get(account) ?? new Set<string>();
+    const out = fetched.filter((k) => !removed.has(k.sid));
+    for (const [sid, key] of made) if (!removed.has(sid) && !out.some((k) => k.sid === sid)) out.push({ ...key });
+    return out;
+  }
+
+  /** `keys` with list() served from the account's run-wide list. */
+  around(account: string, keys: TwilioKeys): TwilioKeys {
+    const forget = () => this.lists.delete(account);
+    const made = this.made.get(account) ?? new Map<string, TwilioKey>();
+    this.made.set(account, made);
+    const removed = this.removed.get(account) ?? new Set<string>();
+    this.removed.set(account, removed);
+    return {
+      list: async (options) => {
+        let list = this.lists.get(account);
+        if (list && options?.expect?.length) {
+          const have = new Set(this.view(account, await list.catch(() => [])).map((k) => k.sid));
+          // A key this run removed is rightly absent; any other referenced key missing means the list is old.
+          if (options.expect.some((sid) => !have.has(sid) && !removed.has(sid))) {
+            forget();
+            list = undefined;
+          }
+        }
+        if (!list) {
+          list = keys.list();
+          this.lists.set(account, list);
+          // A failed list is not remembered: the next look (or target) lists again and reports for itself.
+          list.catch(() => {
+            if (this.lists.get(account) === list) forget();
+          });
+        }
+        return this.view(account, await list);
+      },
+      create: async (request) => {
+        try {
+          const created = await keys.create(request);
+          const { secret: _secret, ...key } = created;
+          made.set(key.sid, key);
+          return created;
+        } catch (err) {
+          forget();
+          throw err;
+        }
+      },
+      fetchPolicy: (sid) => keys.fetchPolicy(sid),
+      remove: async (sid) => {
+        try {
+          const result = await keys.remove(sid);
+          removed.add(sid);
+          return result;
+        } catch (err) {
+          forget();
+          throw err;
+        }
+      },
+    };
+  }
+}
