@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { ConfigIssue } from '../errors.js';
+import { cronExpression, windowSchema } from './schedule.js';
 import type { GateConfig, TargetBase } from './types.js';
 
 /**
@@ -72,6 +73,10 @@ export const targetBaseShape = {
   admin: location,
   maxAgeDays: z._default(positive('days', 3650), 30),
   gate: z._default(gate, GATE_DEFAULT),
+  schedule: z.optional(cronExpression),
+  // Converted in validate.ts, where the daemon's timezone (the default) is known.
+  window: z.optional(windowSchema),
+  paused: z._default(z.boolean({ error: 'must be true or false' }), false),
 };
 
 export const targetBaseSchema = z.strictObject(targetBaseShape);
@@ -104,6 +109,8 @@ export function convertBase<K extends string>(t: RawTargetBase, kind: K): Target
     admin: { ...t.admin },
     maxAgeMs: t.maxAgeDays * DAY_MS,
     gate: convertGate(t.gate),
+    ...(t.schedule !== undefined ? { schedule: t.schedule } : {}),
+    paused: t.paused,
   };
 }
 

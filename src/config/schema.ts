@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { KINDS } from '../credentials/registry.js';
 import { httpUrl, nonNegative, positive, text } from './common.js';
+import { daemonSchema } from './schedule.js';
 
 /**
  * The whole YAML shape. A target's shape belongs to its credential kind (src/credentials/<kind>/
@@ -61,6 +62,7 @@ export const configSchema = z.strictObject({
     { attempts: 5, budgetSeconds: 30, minDelayMs: 200 },
   ),
   orphanGraceSeconds: z._default(nonNegative('seconds', 30 * 24 * 3600), 900),
+  daemon: z.optional(daemonSchema),
   targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
 });
 
