@@ -39,6 +39,13 @@ export interface RunOptions {
   force?: boolean;
   /** No new step starts after this instant (epoch ms); the next run resumes. */
   stopStartingAtMs?: number;
+  /** No new step starts once this is aborted (the daemon's SIGTERM); the step in flight finishes. */
+  stop?: AbortSignal;
+  /**
+   * An unattended run (the daemon's schedule): a target with `paused: true` is skipped even when it
+   * is named. Otherwise a paused target runs only when a person names it (--target).
+   */
+  scheduled?: boolean;
   /** Auth Token targets: delete a secondary token this rotator did not create before making its own. */
   replaceSecondary?: boolean;
 }

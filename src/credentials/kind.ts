@@ -69,6 +69,11 @@ export interface KindModule<
 > {
   /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
   refPattern: RegExp;
+  /**
+   * Steps that start only inside the target's maintenance window (config `window`): the ones that
+   * change what consumers get. Every other step (finishing, retiring, sweeping) runs any time.
+   */
+  windowSteps: readonly string[];
   open(target: T, runtime: Runtime, scope: RunScope): Promise<S>;
   settings(target: T, runtime: Runtime, options: RunOptions): Settings;
   newFacts(): Facts;

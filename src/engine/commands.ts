@@ -3,6 +3,7 @@ import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } f
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
+import { describeWindow, isInsideWindow } from '../core/window.js';
 import { kindOf } from '../credentials/registry.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
@@ -24,7 +25,11 @@ export function selectTargets(config: RotatorConfig, names: readonly string[] | 
   return config.targets.filter((t) => wanted.has(t.name));
 }
 
-/** Targets are independent; they run one after another so logs and Twilio load stay readable. */
+/**
+ * Targets are independent; they run one after another so logs and Twilio load stay readable.
+ * A paused target is left alone unless a person names it; a target with a maintenance window starts
+ * a rotation only inside it, unless a person forces one (--force).
+ */
 export async function rotate(
   config: RotatorConfig,
   runtime: Runtime,
@@ -32,11 +37,25 @@ export async function rotate(
 ): Promise<TargetResult[]> {
   const scope = createRunScope(config, runtime);
   const results: TargetResult[] = [];
+  const named = new Set(options.scheduled ? [] : (options.targets ?? []));
   for (const target of selectTargets(config, options.targets)) {
+    const base = { target: target.name, credential: target.kind, steps: [] };
+    if (target.paused && !named.has(target.name)) {
+      runtime.logger.info('paused: automatic rotation is off for this target', { target: target.name, step: 'paused' });
+      results.push({ ...base, kind: 'deferred', reason: 'paused', detail: 'paused (paused: true); nothing done' });
+      continue;
+    }
+    if (options.stop?.aborted) {
+      results.push({ ...base, kind: 'deferred', reason: 'stopped', detail: 'stopping; not started' });
+      continue;
+    }
+    const outsideWindow =
+      target.window && !options.force && !isInsideWindow(target.window, runtime.now())
+        ? describeWindow(target.window)
+        : undefined;
+    const run = { ...options, ...(outsideWindow !== undefined ? { outsideWindow } : {}) };
     results.push(
-      options.dryRun
-        ? await dryRun(config, target, runtime, options)
-        : await reconcileTarget(target, runtime, scope, options),
+      options.dryRun ? await dryRun(config, target, runtime, run) : await reconcileTarget(target, runtime, scope, run),
     );
   }
   return results;
@@ -60,6 +79,10 @@ export interface TargetStatus {
   currentSince?: string;
   lastError?: string;
   warnings?: string[];
+  /** Automatic rotation is off for this target (paused: true). */
+  paused?: true;
+  /** Its maintenance window, and whether it is open now. */
+  window?: { description: string; open: boolean };
   /** A person should look: stuck, the last run failed, the current credential is gone, or the state cannot be read. */
   attention: boolean;
   error?: string;
@@ -104,6 +127,15 @@ export async function status(
         ...(tags[TAG_CURRENT_SINCE] ? { currentSince: tags[TAG_CURRENT_SINCE].split(' ')[1] ?? '' } : {}),
         ...(lastError ? { lastError } : {}),
         ...(warnings.length > 0 ? { warnings } : {}),
+        ...(target.paused ? { paused: true as const } : {}),
+        ...(target.window
+          ? {
+              window: {
+                description: describeWindow(target.window),
+                open: isInsideWindow(target.window, runtime.now()),
+              },
+            }
+          : {}),
         attention: decision.kind === 'stuck' || lastError !== undefined || current.gone,
       });
     } catch (err) {

@@ -90,7 +90,7 @@ export async function reconcileTarget(
   target: TargetConfig,
   runtime: Runtime,
   scope: RunScope,
-  options: RunOptions & { quiet?: boolean } = {},
+  options: RunOptions & { quiet?: boolean; outsideWindow?: string } = {},
 ): Promise<TargetResult> {
   const steps: StepRecord[] = [];
   const base = { target: target.name, credential: target.kind };
@@ -111,11 +111,30 @@ export async function reconcileTarget(
           await run.session.store.setTags(target.secret.secretId, { [TAG_LAST_ERROR]: '' });
         }
         if (!options.quiet) logOutcome(runtime, target.name, decision);
-        return { ...base, steps, ...decision };
+        const createdAtMs = kind.summary(obs, target).createdAtMs;
+        return {
+          ...base,
+          steps,
+          ...decision,
+          ...(createdAtMs !== undefined ? { currentCreatedAtMs: createdAtMs } : {}),
+        };
       }
-      if (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs) {
-        log.warn(`out of time before ${decision.kind}; the next run resumes here`, { step: decision.kind });
-        return { ...base, steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
+      const stopping = options.stop?.aborted === true;
+      if (stopping || (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs)) {
+        const why = stopping ? 'stopping' : 'out of time';
+        log.warn(`${why} before ${decision.kind}; the next run resumes here`, { step: decision.kind });
+        return {
+          ...base,
+          steps,
+          kind: 'deferred',
+          detail: `stopped before ${decision.kind}: ${why}`,
+          reason: stopping ? 'stopped' : 'out-of-time',
+        };
+      }
+      if (options.outsideWindow !== undefined && kind.windowSteps.includes(decision.kind)) {
+        const detail = `${decision.kind} waits for the maintenance window (${options.outsideWindow})`;
+        if (!options.quiet) log.info(detail, { step: decision.kind });
+        return { ...base, steps, kind: 'deferred', detail, reason: 'window' };
       }
       inProgress = decision.kind;
       const plan = kind.describe(decision, obs, run.session);

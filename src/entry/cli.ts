@@ -121,6 +121,8 @@ function formatResult(r: TargetResult): string {
     case 'lost-race':
       return `${head}another rotator got there first (${r.detail}); what this run made was revoked.`;
     case 'deferred':
+      if (r.reason === 'paused') return `${head}${r.detail}; name it with --target to rotate it anyway.`;
+      if (r.reason === 'window') return `${head}${r.detail}; --force starts it now.`;
       return `${head}${r.detail}; the next run resumes.`;
     case 'failed':
       return `${head}FAILED at ${r.step}: ${r.error}`;
@@ -154,6 +156,8 @@ function formatStatus(s: TargetStatus): string {
     ...(s.next ? [`  next rotate:  ${s.next}`] : []),
     ...(s.waitingOn.length ? [`  waiting on:   ${s.waitingOn.join('\n                ')}`] : []),
     ...(s.nextDueAt ? [`  next due:     ${s.nextDueAt}`] : []),
+    ...(s.window ? [`  window:       ${s.window.description} (${s.window.open ? 'open now' : 'closed now'})`] : []),
+    ...(s.paused ? ['  paused:       automatic rotation is off (paused: true)'] : []),
     ...(s.lastError ? [`  last error:   ${s.lastError}`] : []),
     ...(s.warnings ?? []).map((w) => `  warning:      ${w}`),
   ];

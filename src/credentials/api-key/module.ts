@@ -21,6 +21,7 @@ import { describeVerifyMethod } from './verify-method.js';
  */
 export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, Step, PlannerSettings, RunFacts> = {
   refPattern: KEY_SID,
+  windowSteps: ['start-rotation'],
 
   async open(target, runtime, scope) {
     const admin = await scope.admin(target.admin, target.name);

@@ -35,6 +35,8 @@ export const authToken: KindModule<
   RunFacts
 > = {
   refPattern: TOKEN_FINGERPRINT,
+  // The promotion is the moment consumers that have not switched lose the old token.
+  windowSteps: ['start-rotation', 'promote'],
 
   async open(target, runtime, scope) {
     const store = runtime.store(target.secret.store);
