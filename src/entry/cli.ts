@@ -11,6 +11,7 @@ import { createLogger } from '../log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { isMain } from '../util/is-main.js';
+import { runDaemon } from './daemon/daemon.js';
 import { VERSION } from '../version.js';
 
 const COMMON = `Options for every command:
@@ -48,6 +49,15 @@ the current key of an API-key target; the pending token of an Auth Token target,
 Backs out an Auth Token rotation before its promotion: deletes the secondary token this tool created
 and drops it from AWSPENDING. The primary token is untouched. After a promotion there is nothing to
 back out (the old token is dead); rotate finishes instead.`,
+  daemon: `Usage: twilio-key-rotator daemon [--config PATH] [--json]
+
+Runs until SIGTERM or SIGINT: reconciles every target on its cron schedule (daemon.schedule, or the
+target's own schedule), one run at a time, with the same steps, logs and results as rotate. A tick
+that finds the target's previous run still going is skipped. Paused targets are left alone; a due
+rotation starts only inside the target's maintenance window. SIGTERM/SIGINT finish the step in
+flight and start nothing new (a second one exits at once); SIGHUP reloads the configuration (so
+does a change to the file with daemon.watchConfig) and a bad one is refused with every problem
+named, the running one kept. With daemon.health: GET /healthz, /readyz and /metrics.`,
   secret: `Usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] [--json] < value.json
 
 Stores a value the configuration names — a target's admin credential or the key it rotates — after
@@ -64,6 +74,7 @@ Commands:
   status [--target NAME]…                         current key, age, next step, what the gate waits on
   confirm <target>                                record that every consumer uses the new credential
   abort <target>                                  back out an Auth Token rotation before its promotion
+  daemon                                          run on a schedule until stopped (health on daemon.health)
   secret put <secretId> --store file|aws          store an admin credential or key from stdin
 
 ${COMMON}
@@ -192,7 +203,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return command === undefined && !values.help ? 2 : 0;
     }
     if (!Object.hasOwn(HELP, command))
-      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm, abort or secret`);
+      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm, abort, secret or daemon`);
     if (values.help) {
       io.stdout.write(`${HELP[command]}\n\n${COMMON}\n`);
       return 0;
@@ -200,13 +211,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     checkArguments(command, rest, values);
 
     const path = values.config ?? io.env.TWILIO_KEY_ROTATOR_CONFIG ?? 'config/rotator.yaml';
-    const config = await loadConfig(path, io.env);
     const logger = createLogger({
       stream: io.stderr,
       ...(values.json ? { json: true } : {}),
       ...(io.env.LOG_FORMAT ? { format: io.env.LOG_FORMAT } : {}),
       ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}),
     });
+    if (command === 'daemon') return await runDaemon({ configPath: path, env: io.env, logger });
+    const config = await loadConfig(path, io.env);
     const runtime = createRuntime(config, { logger, env: io.env });
 
     if (command === 'secret') {
@@ -275,6 +287,8 @@ function checkArguments(command: string, rest: string[], values: ReturnType<type
     throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
   if ((command === 'confirm' || command === 'abort' || command === 'secret') && values.target)
     throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
+  if (command === 'daemon' && values.target)
+    throw new UsageError('--target belongs to rotate and status; the daemon runs every target not paused');
   if (command === 'confirm' || command === 'abort') {
     if (rest.length !== 1)
       throw new UsageError(`${command} takes exactly one target name: twilio-key-rotator ${command} <target>`);

@@ -146,7 +146,11 @@ describe('bad secret contents', () => {
 describe('bad CLI invocations', () => {
   const cases: [string, string[], RegExp][] = [
     ['no command', [], /Usage: twilio-key-rotator <command>/],
-    ['an unknown command', ['rotat'], /unknown command "rotat"; expected rotate, status, confirm, abort or secret/],
+    [
+      'an unknown command',
+      ['rotat'],
+      /unknown command "rotat"; expected rotate, status, confirm, abort, secret or daemon/,
+    ],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
     ['an unknown target', ['rotate', '--target', 'nope'], /unknown target "nope"; configured: app, app1/],
@@ -167,6 +171,9 @@ describe('bad CLI invocations', () => {
     ['abort with --target', ['abort', '--target', 'app'], /--target belongs to rotate and status; abort names/],
     ['--replace-secondary on abort', ['abort', 'app', '--replace-secondary'], /belong to rotate, not abort/],
     ['abort of an API-key target', ['abort', 'app'], /abort backs out an Auth Token rotation before its promotion/],
+    ['daemon with --target', ['daemon', '--target', 'app'], /--target belongs to rotate and status; the daemon runs/],
+    ['daemon with an argument', ['daemon', 'app'], /unexpected argument "app" for daemon/],
+    ['--force on daemon', ['daemon', '--force'], /belong to rotate, not daemon/],
     [
       'a config file that does not exist',
       ['rotate', '--config', '/nonexistent/rotator.yaml'],
