@@ -59,7 +59,7 @@ export default tseslint.config(
           patterns: [
             {
               regex: '/engine/(reconcile|scope|dry-run|describe)\\.js$',
-              message: "entries use the engine's public modules: commands, protocol, secret-put",
+              message: "entries use the engine's public modules: commands, protocol, secret-put, audit, emergency",
             },
             { regex: '/credentials/', message: 'entries reach credential kinds through the engine' },
           ],

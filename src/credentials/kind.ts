@@ -1,5 +1,6 @@
 import type { TargetConfig } from '../config/types.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
+import type { KeyClaim } from '../core/inventory.js';
 import type { Ending, Outcome } from '../core/outcome.js';
 import type { SecretStore, StoredSecret } from '../core/ports.js';
 import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
@@ -102,6 +103,12 @@ export interface KindModule<
    * says what it did; kinds without such a point have none.
    */
   abort?(session: S, runtime: Runtime): Promise<string>;
+  /** The audit: which keys on the account this target accounts for; kinds that own no API keys have none. */
+  claims?(obs: O, settings: Settings): KeyClaim[];
+  /** `audit --cleanup`: the keys the sweep-orphans step would revoke now (the planner's own rule). */
+  orphans?(obs: O, settings: Settings): readonly { sid: string }[];
+  /** Revokes a key through the one delete the steps use, which refuses admin, current and pending keys. */
+  revoke?(session: S, obs: O, sid: string): Promise<string>;
   /** One step of Secrets Manager's rotation protocol for a secret of this kind. */
 
   rotationStep(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import type { StoreName } from '../config/types.js';
+import { audit } from '../engine/audit.js';
 import { abort, confirm, rotate, status, type TargetStatus } from '../engine/commands.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { putSecret } from '../engine/secret-put.js';
@@ -12,6 +13,7 @@ import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { isMain } from '../util/is-main.js';
 import { runDaemon } from './daemon/daemon.js';
+import { auditJson, auditText } from './format-audit.js';
 import { VERSION } from '../version.js';
 
 const COMMON = `Options for every command:
@@ -58,6 +60,19 @@ rotation starts only inside the target's maintenance window. SIGTERM/SIGINT fini
 flight and start nothing new (a second one exits at once); SIGHUP reloads the configuration (so
 does a change to the file with daemon.watchConfig) and a bad one is refused with every problem
 named, the running one kept. With daemon.health: GET /healthz, /readyz and /metrics.`,
+  audit: `Usage: twilio-key-rotator audit [--older-than DAYS] [--cleanup [--dry-run]] [--json]
+
+Lists every API key on each configured account, classified: managed (current, pending or previous
+of a target), admin (an admin credential of this configuration), twilio-managed (made by Twilio,
+e.g. "Studio API Key"), rotator-orphan (made by the rotator for a target, stored nowhere),
+unmanaged (nobody here accounts for it). Marks keys older than DAYS. Read-only unless --cleanup.
+
+      --older-than DAYS  the age that counts as old (default 90)
+      --cleanup          revoke rotator orphans, and nothing else: never a managed, admin,
+                         Twilio-made or unmanaged key (exactly what each target's next run would sweep)
+      --dry-run          with --cleanup: say what would be revoked; change nothing
+
+Exits 1 when an account cannot be read whole (then nothing on it is cleaned up) or a revocation failed.`,
   secret: `Usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] [--json] < value.json
 
 Stores a value the configuration names — a target's admin credential or the key it rotates — after
@@ -75,6 +90,7 @@ Commands:
   confirm <target>                                record that every consumer uses the new credential
   abort <target>                                  back out an Auth Token rotation before its promotion
   daemon                                          run on a schedule until stopped (health on daemon.health)
+  audit [--cleanup [--dry-run]]                   every key on the accounts, classified; revoke rotator orphans
   secret put <secretId> --store file|aws          store an admin credential or key from stdin
 
 ${COMMON}
@@ -105,6 +121,8 @@ function parse(argv: readonly string[]) {
         store: { type: 'string' },
         replace: { type: 'boolean' },
         'replace-secondary': { type: 'boolean' },
+        'older-than': { type: 'string' },
+        cleanup: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -203,7 +221,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return command === undefined && !values.help ? 2 : 0;
     }
     if (!Object.hasOwn(HELP, command))
-      throw new UsageError(`unknown command "${command}"; expected rotate, status, confirm, abort, secret or daemon`);
+      throw new UsageError(
+        `unknown command "${command}"; expected rotate, status, confirm, abort, secret, daemon or audit`,
+      );
     if (values.help) {
       io.stdout.write(`${HELP[command]}\n\n${COMMON}\n`);
       return 0;
@@ -250,6 +270,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       );
       return 0;
     }
+    if (command === 'audit') {
+      const report = await audit(config, runtime, {
+        olderThanDays: olderThanDays(values['older-than']),
+        ...(values.cleanup ? { cleanup: values['dry-run'] ? ('dry-run' as const) : ('revoke' as const) } : {}),
+      });
+      print(values.json ? JSON.stringify(auditJson(report), null, 2) : auditText(report, runtime.now()));
+      return report.accounts.some((a) => a.errors.length > 0) ? 1 : 0;
+    }
     if (command === 'abort') {
       const done = await abort(config, runtime, rest[0]!);
       print(values.json ? JSON.stringify(done) : `${done.target}: ${done.detail}.`);
@@ -281,12 +309,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 /** Every flag and argument belongs to the command it is given to; anything else is a usage error. */
 function checkArguments(command: string, rest: string[], values: ReturnType<typeof parse>['values']): void {
-  if (command !== 'rotate' && (values['dry-run'] || values.force || values['replace-secondary']))
+  if (command === 'audit' && values['dry-run'] && !values.cleanup)
+    throw new UsageError('--dry-run on audit goes with --cleanup; audit alone changes nothing');
+  if (command !== 'audit' && (values.cleanup || values['older-than'] !== undefined))
+    throw new UsageError(`--cleanup and --older-than belong to audit, not ${command}`);
+  if (
+    command !== 'rotate' &&
+    (values.force || values['replace-secondary'] || (values['dry-run'] && command !== 'audit'))
+  )
     throw new UsageError(`--dry-run, --force and --replace-secondary belong to rotate, not ${command}`);
   if (command !== 'secret' && (values.store !== undefined || values.replace))
     throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
   if ((command === 'confirm' || command === 'abort' || command === 'secret') && values.target)
     throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
+  if (command === 'audit') {
+    if (values.target)
+      throw new UsageError('--target belongs to rotate and status; audit covers every configured account');
+    olderThanDays(values['older-than']);
+  }
   if (command === 'daemon' && values.target)
     throw new UsageError('--target belongs to rotate and status; the daemon runs every target not paused');
   if (command === 'confirm' || command === 'abort') {
@@ -303,6 +343,15 @@ function checkArguments(command: string, rest: string[], values: ReturnType<type
   }
   if (rest.length > 0)
     throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
+}
+
+/** --older-than: whole days, 1 to 3650; 90 when not given. */
+function olderThanDays(value: string | undefined): number {
+  if (value === undefined) return 90;
+  const days = Number(value);
+  if (!/^\d+$/.test(value) || days < 1 || days > 3650)
+    throw new UsageError(`--older-than must be a whole number of days from 1 to 3650, got "${value}"`);
+  return days;
 }
 
 if (isMain(import.meta.url)) {

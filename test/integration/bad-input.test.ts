@@ -149,7 +149,7 @@ describe('bad CLI invocations', () => {
     [
       'an unknown command',
       ['rotat'],
-      /unknown command "rotat"; expected rotate, status, confirm, abort, secret or daemon/,
+      /unknown command "rotat"; expected rotate, status, confirm, abort, secret, daemon or audit/,
     ],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
@@ -174,6 +174,16 @@ describe('bad CLI invocations', () => {
     ['daemon with --target', ['daemon', '--target', 'app'], /--target belongs to rotate and status; the daemon runs/],
     ['daemon with an argument', ['daemon', 'app'], /unexpected argument "app" for daemon/],
     ['--force on daemon', ['daemon', '--force'], /belong to rotate, not daemon/],
+    ['audit --dry-run without --cleanup', ['audit', '--dry-run'], /--dry-run on audit goes with --cleanup/],
+    [
+      'audit --older-than that is not a number',
+      ['audit', '--older-than', 'ninety'],
+      /--older-than must be a whole number of days from 1 to 3650, got "ninety"/,
+    ],
+    ['audit --older-than 0', ['audit', '--older-than', '0'], /--older-than must be a whole number/],
+    ['--cleanup on rotate', ['rotate', '--cleanup'], /--cleanup and --older-than belong to audit, not rotate/],
+    ['audit with --target', ['audit', '--target', 'app'], /audit covers every configured account/],
+    ['audit with an argument', ['audit', 'app'], /unexpected argument "app" for audit/],
     [
       'a config file that does not exist',
       ['rotate', '--config', '/nonexistent/rotator.yaml'],

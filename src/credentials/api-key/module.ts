@@ -7,11 +7,12 @@ import type { ApiKeyTargetConfig } from './config.js';
 import { describeStep } from './describe.js';
 import { observe, type ApiKeySession } from './observe.js';
 import type { Observation, PlannerSettings, RunFacts, Step } from './observation.js';
-import { observationWarnings, plan } from './plan.js';
+import { keyClaims } from './inventory.js';
+import { observationWarnings, orphanKeys, plan } from './plan.js';
 import { resolvePolicy } from './policy.js';
 import { rotationStep } from './protocol.js';
 import { parseApiKeySecret } from './shape.js';
-import { act } from './steps.js';
+import { act, deleteKey } from './steps.js';
 import { describeVerifyMethod } from './verify-method.js';
 
 /**
@@ -124,6 +125,10 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     );
     return { versionId: current.versionId, ref: apiKeySid };
   },
+
+  claims: keyClaims,
+  orphans: orphanKeys,
+  revoke: deleteKey,
 
   rotationStep,
 };

@@ -147,7 +147,7 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
 }
 
 /** Key SIDs some labelled version holds, readable or not. */
-function referencedSids(obs: Observation): Set<string> {
+export function referencedSids(obs: Observation): Set<string> {
   const sids = [obs.current, obs.pending, obs.previous].flatMap((v) => (v ? [v.key.apiKeySid] : []));
   return new Set([...sids, ...obs.unreadable.flatMap((u) => u.sids)]);
 }
