@@ -34,6 +34,17 @@ export interface Runtime {
   callBudgetMs: number;
 }
 
+/**
+ * `rotate --now`: a credential has leaked and must die fast. The consumer gate is cut to a stated
+ * overlap (no probes, no confirmation), and a current credential this invocation did not create is
+ * replaced, so the one in use at the end was made after the leak was reported.
+ */
+export interface Emergency {
+  overlapMs: number;
+  /** Versions whose credential this emergency created; filled in by the engine as it goes. */
+  created: Set<string>;
+}
+
 export interface RunOptions {
   dryRun?: boolean;
   force?: boolean;
@@ -48,6 +59,8 @@ export interface RunOptions {
   scheduled?: boolean;
   /** Auth Token targets: delete a secondary token this rotator did not create before making its own. */
   replaceSecondary?: boolean;
+  /** rotate --now (see Emergency); implies that windows and pause do not apply. */
+  emergency?: Emergency;
 }
 
 /**

@@ -39,6 +39,8 @@ export interface ActResult {
   end?: Ending;
   /** The step started a rotation: --force has been spent. */
   startedRotation?: boolean;
+  /** The version whose credential this step created (rotate --now keeps count). */
+  createdVersion?: string;
 }
 
 /** What `status` shows of the current credential. */

@@ -50,7 +50,7 @@ export async function rotate(
       continue;
     }
     const outsideWindow =
-      target.window && !options.force && !isInsideWindow(target.window, runtime.now())
+      target.window && !options.force && !options.emergency && !isInsideWindow(target.window, runtime.now())
         ? describeWindow(target.window)
         : undefined;
     const run = { ...options, ...(outsideWindow !== undefined ? { outsideWindow } : {}) };

@@ -142,6 +142,7 @@ export async function reconcileTarget(
       steps.push({ step: decision.kind, detail: result.detail, plan });
       // --force asks for one rotation, not one per loop.
       if (result.startedRotation) (run.settings as { force?: boolean }).force = false;
+      if (result.createdVersion !== undefined) options.emergency?.created.add(result.createdVersion);
       const fields = {
         step: decision.kind,
         ...('versionId' in decision ? { rotationId: decision.versionId } : {}),

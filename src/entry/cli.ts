@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { StoreName } from '../config/types.js';
 import { audit } from '../engine/audit.js';
 import { abort, confirm, rotate, status, type TargetStatus } from '../engine/commands.js';
+import { rotateNow } from '../engine/emergency.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { putSecret } from '../engine/secret-put.js';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
@@ -25,6 +26,7 @@ Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2
 
 const HELP: Record<string, string> = {
   rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--replace-secondary] [--json]
+       twilio-key-rotator rotate --now TARGET --overlap SECONDS [--replace-secondary] [--json]
 
 Brings every target (or each named one) one rotation further. API keys: creates the secret on the
 first run, rotates a due key, re-checks a waiting consumer gate, deletes the old key once the gate
@@ -35,7 +37,13 @@ propagation delay, checks that the old token is refused.
       --dry-run           print the plan and run read-only checks; change nothing
       --force             rotate now even if the current credential is not due
       --replace-secondary delete a secondary Auth Token this tool did not create, then rotate
-                          (whoever made it loses it: find out first)`,
+                          (whoever made it loses it: find out first)
+      --now TARGET        a leaked credential: rotate TARGET at once and retire the old credential
+                          after --overlap SECONDS (0-3600), skipping probes, confirmation, the
+                          window and the pause. Waits until done; logs every stage at level error.
+                          API key: the old key is deleted after the overlap. Auth Token: the new
+                          token is promoted after the overlap and the old one dies at that moment.
+      --overlap SECONDS   with --now: how long the old credential may keep working (required)`,
   status: `Usage: twilio-key-rotator status [--target NAME]… [--json]
 
 Read-only. Per target: current key and age, what the next rotate would do, what the gate waits on,
@@ -123,6 +131,8 @@ function parse(argv: readonly string[]) {
         'replace-secondary': { type: 'boolean' },
         'older-than': { type: 'string' },
         cleanup: { type: 'boolean' },
+        now: { type: 'string' },
+        overlap: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -283,6 +293,39 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       print(values.json ? JSON.stringify(done) : `${done.target}: ${done.detail}.`);
       return 0;
     }
+    if (values.now !== undefined) {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const now = await rotateNow(config, runtime, values.now, {
+          overlapMs: overlapSeconds(values.overlap) * 1000,
+          replaceSecondary: values['replace-secondary'] ?? false,
+          stop: stop.signal,
+          sleep,
+        });
+        print(
+          values.json
+            ? JSON.stringify(
+                { now: true, finished: now.finished, target: forJson(now.result), steps: now.steps },
+                null,
+                2,
+              )
+            : [
+                ...now.steps.map((s) => `  ${s.step}: ${s.detail}`),
+                formatResult(now.result),
+                now.finished
+                  ? `${now.result.target}: emergency rotation finished.`
+                  : `${now.result.target}: emergency rotation did NOT finish; run the same command again.`,
+              ].join('\n'),
+        );
+        return now.finished ? 0 : 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    }
     const results = await rotate(config, runtime, {
       dryRun: values['dry-run'] ?? false,
       force: values.force ?? false,
@@ -309,6 +352,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 /** Every flag and argument belongs to the command it is given to; anything else is a usage error. */
 function checkArguments(command: string, rest: string[], values: ReturnType<typeof parse>['values']): void {
+  if (values.now !== undefined || values.overlap !== undefined) checkNow(command, values);
   if (command === 'audit' && values['dry-run'] && !values.cleanup)
     throw new UsageError('--dry-run on audit goes with --cleanup; audit alone changes nothing');
   if (command !== 'audit' && (values.cleanup || values['older-than'] !== undefined))
@@ -344,6 +388,43 @@ function checkArguments(command: string, rest: string[], values: ReturnType<type
   if (rest.length > 0)
     throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
 }
+
+/** rotate --now TARGET --overlap SECONDS, and nothing that contradicts it. */
+function checkNow(command: string, values: ReturnType<typeof parse>['values']): void {
+  if (command !== 'rotate') throw new UsageError(`--now and --overlap belong to rotate, not ${command}`);
+  if (values.now === undefined) throw new UsageError('--overlap goes with --now TARGET');
+  if (values.target) throw new UsageError('--now names its one target; leave out --target');
+  if (values['dry-run'])
+    throw new UsageError(
+      `--now changes things at once and has no dry run; "rotate --dry-run --force --target ${values.now}" shows the rotation`,
+    );
+  if (values.force) throw new UsageError('--now already forces the rotation; leave out --force');
+  if (values.overlap === undefined)
+    throw new UsageError(
+      '--now needs --overlap SECONDS (0-3600): how long the old credential keeps working once the new one is in place; consumers that have not switched by then lose access',
+    );
+  overlapSeconds(values.overlap);
+}
+
+function overlapSeconds(value: string | undefined): number {
+  const seconds = Number(value);
+  if (value === undefined || !/^\d+$/.test(value) || seconds > 3600)
+    throw new UsageError(
+      `--overlap must be a whole number of seconds from 0 to 3600, got "${value}"; a longer overlap is not an emergency: use the normal gate`,
+    );
+  return seconds;
+}
+
+const sleep = (ms: number, stop?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', done);
+      resolve();
+    }
+    stop?.addEventListener('abort', done, { once: true });
+  });
 
 /** --older-than: whole days, 1 to 3650; 90 when not given. */
 function olderThanDays(value: string | undefined): number {

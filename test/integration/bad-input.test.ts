@@ -184,6 +184,25 @@ describe('bad CLI invocations', () => {
     ['--cleanup on rotate', ['rotate', '--cleanup'], /--cleanup and --older-than belong to audit, not rotate/],
     ['audit with --target', ['audit', '--target', 'app'], /audit covers every configured account/],
     ['audit with an argument', ['audit', 'app'], /unexpected argument "app" for audit/],
+    ['--now without --overlap', ['rotate', '--now', 'app'], /--now needs --overlap SECONDS/],
+    ['--overlap without --now', ['rotate', '--overlap', '5'], /--overlap goes with --now TARGET/],
+    [
+      '--overlap beyond an hour',
+      ['rotate', '--now', 'app', '--overlap', '5000'],
+      /--overlap must be a whole number of seconds from 0 to 3600/,
+    ],
+    [
+      '--now with --target',
+      ['rotate', '--now', 'app', '--overlap', '0', '--target', 'app'],
+      /--now names its one target/,
+    ],
+    [
+      '--now with --dry-run',
+      ['rotate', '--now', 'app', '--overlap', '0', '--dry-run'],
+      /--now changes things at once and has no dry run/,
+    ],
+    ['--now on status', ['status', '--now', 'app'], /--now and --overlap belong to rotate, not status/],
+    ['--now of an unknown target', ['rotate', '--now', 'nope', '--overlap', '0'], /unknown target "nope"/],
     [
       'a config file that does not exist',
       ['rotate', '--config', '/nonexistent/rotator.yaml'],

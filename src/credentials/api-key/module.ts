@@ -43,6 +43,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     maxAgeMs: target.maxAgeMs,
     orphanGraceMs: runtime.orphanGraceMs,
     force: options.force ?? false,
+    ...(options.emergency ? { emergency: options.emergency } : {}),
     gate: {
       minOverlapMs: target.gate.minOverlapMs,
       maxWaitMs: target.gate.maxWaitMs,

@@ -70,6 +70,7 @@ export const authToken: KindModule<
     propagationDelayMs: target.propagationDelayMs,
     creationWindowMs: 2 * runtime.callBudgetMs + 5000,
     replaceSecondary: options.replaceSecondary ?? false,
+    ...(options.emergency ? { emergency: options.emergency } : {}),
   }),
 
   newFacts: () => ({ checks: new Map() }),
