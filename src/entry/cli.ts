@@ -94,6 +94,7 @@ const USAGE = `Usage: twilio-key-rotator <command> [options]
 
 Commands:
   rotate [--target NAME]… [--dry-run] [--force]   bring every (or each named) target one rotation further
+  rotate --now TARGET --overlap SECONDS           a leaked credential: replace it now, retire it after SECONDS
   status [--target NAME]…                         current key, age, next step, what the gate waits on
   confirm <target>                                record that every consumer uses the new credential
   abort <target>                                  back out an Auth Token rotation before its promotion
