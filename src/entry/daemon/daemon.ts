@@ -208,34 +208,42 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
 /**
  * The process around a daemon: SIGTERM and SIGINT stop it (a second one exits at once: the state is
  * crash-safe), SIGHUP reloads the configuration. Resolves with the exit code once it has stopped.
+ * The handlers are in place before start-up, so a signal that arrives while it starts is not fatal:
+ * a stop is carried out as soon as the daemon exists, a reload is pointless (the file is being read).
  */
 export async function runDaemon(o: DaemonOptions): Promise<number> {
-  const daemon = await createDaemon(o);
+  let daemon: Daemon | undefined;
+  let stopSignal: NodeJS.Signals | undefined;
+  let stopped: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (stopped = resolve));
   // Keeps the process alive with every target paused (no cron task, no endpoint): it still reloads.
   const alive = setInterval(() => undefined, 1 << 30);
-  return new Promise<number>((resolve) => {
-    let stopSignal: string | undefined;
-    const onStop = (signal: NodeJS.Signals) => {
-      if (stopSignal !== undefined) {
-        o.logger.warn(
-          `${signal} again: exiting now; the step in flight is cut short and the next run resumes from it`,
-          {
-            step: 'stop',
-          },
-        );
-        process.exit(130);
-      }
-      stopSignal = signal;
-      void daemon.stop(signal).then(() => {
-        for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, onStop);
-        process.off('SIGHUP', onHup);
-        clearInterval(alive);
-        resolve(0);
+  const stop = (d: Daemon, signal: NodeJS.Signals) => void d.stop(signal).then(() => stopped(0));
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopSignal !== undefined) {
+      o.logger.warn(`${signal} again: exiting now; the step in flight is cut short and the next run resumes from it`, {
+        step: 'stop',
       });
-    };
-    const onHup = () => void daemon.reload('SIGHUP');
-    process.on('SIGTERM', onStop);
-    process.on('SIGINT', onStop);
-    process.on('SIGHUP', onHup);
-  });
+      process.exit(130);
+    }
+    stopSignal = signal;
+    if (daemon) stop(daemon, signal);
+  };
+  const onHup = () => {
+    if (daemon) void daemon.reload('SIGHUP');
+    else o.logger.warn('SIGHUP during start-up: ignored, the configuration is being read now', { step: 'reload' });
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  try {
+    daemon = await createDaemon(o);
+    if (stopSignal !== undefined) stop(daemon, stopSignal);
+    return await done;
+  } finally {
+    clearInterval(alive);
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
+  }
 }
