@@ -122,6 +122,12 @@ describe('audit classification', () => {
     expect(entries.find((e) => e.sid === sid(1))).toMatchObject({ class: 'rotator-orphan', cleanup: true });
   });
 
+  it('names the pending key of a rotation under way as managed, with its role', () => {
+    const o = obs({ pending: version('v3', sid(3)) });
+    const entry = classify(o).find((e) => e.sid === sid(3))!;
+    expect(entry).toMatchObject({ class: 'managed', cleanup: false, claims: [{ target: 'app', role: 'pending' }] });
+  });
+
   it('calls a previous key the rotator did not promote what it is: kept, to delete by hand', () => {
     const o = obs({ secret: { ...obs().secret!, tags: {} } });
     const previous = classify(o).find((e) => e.sid === sid(2))!;
