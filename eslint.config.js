@@ -59,7 +59,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '/engine/(reconcile|scope|dry-run|describe)\\.js$',
-              message: "entries use the engine's public modules: commands, protocol, secret-put, alerts",
+              message:
+                "entries use the engine's public modules: commands, protocol, secret-put, alerts, audit, emergency",
             },
             { regex: '/credentials/', message: 'entries reach credential kinds through the engine' },
           ],

@@ -99,8 +99,17 @@ export function redactValue(value: unknown, depth = 0): unknown {
   );
 }
 
-/** For long-running processes: forget what earlier runs registered (the daemon calls this between runs). */
+/**
+ * For long-running processes: forget what earlier runs registered. The daemon calls this after each
+ * run, so the registry holds one run's secrets at most. Safe once the run has returned: winston
+ * formats (and so redacts) a record when it is logged, not when the stream drains.
+ */
 export function forgetSecrets(): void {
   known.clear();
   ordered = undefined;
+}
+
+/** How many forms of secrets are registered now (the daemon exports it as a metric). */
+export function knownSecretForms(): number {
+  return known.size;
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { ConfigIssue } from '../errors.js';
+import { cronExpression, windowSchema } from './schedule.js';
 import type { GateConfig, TargetBase } from './types.js';
 
 /**
@@ -78,6 +79,10 @@ export const targetBaseShape = {
       channels: z.array(text(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must name a channel of alerts.channels')),
     }),
   ),
+  schedule: z.optional(cronExpression),
+  // Converted in validate.ts, where the daemon's timezone (the default) is known.
+  window: z.optional(windowSchema),
+  paused: z._default(z.boolean({ error: 'must be true or false' }), false),
 };
 
 export const targetBaseSchema = z.strictObject(targetBaseShape);
@@ -111,6 +116,8 @@ export function convertBase<K extends string>(t: RawTargetBase, kind: K): Target
     maxAgeMs: t.maxAgeDays * DAY_MS,
     gate: convertGate(t.gate),
     ...(t.alerts ? { alerts: { channels: [...t.alerts.channels] } } : {}),
+    ...(t.schedule !== undefined ? { schedule: t.schedule } : {}),
+    paused: t.paused,
   };
 }
 

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { KINDS } from '../credentials/registry.js';
 import { alertsSchema, metricsSchema } from './alerts.js';
 import { httpUrl, nonNegative, positive, text } from './common.js';
+import { daemonSchema } from './schedule.js';
 
 /**
  * The whole YAML shape. A target's shape belongs to its credential kind (src/credentials/<kind>/
@@ -87,6 +88,7 @@ export const configSchema = z.strictObject({
   ),
   alerts: alertsSchema,
   metrics: metricsSchema,
+  daemon: z.optional(daemonSchema),
   targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
 });
 

@@ -1,5 +1,6 @@
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
 import type { AuthTokenTargetConfig } from '../credentials/auth-token/config.js';
+import type { MaintenanceWindow } from '../core/window.js';
 
 /**
  * Validated configuration, as the rest of the program sees it. Units are converted once, by the
@@ -44,6 +45,24 @@ export interface TargetBase {
   gate: GateConfig;
   /** The channels that hear about this target; absent means every configured channel. */
   alerts?: { channels: string[] };
+  /** The daemon's cron expression for this target; the daemon's own schedule when absent. */
+  schedule?: string;
+  /** A rotation starts (an Auth Token is promoted) only inside this window; any time when absent. */
+  window?: MaintenanceWindow;
+  /** No automatic rotation: scheduled runs leave the target alone; a person may still name it. */
+  paused: boolean;
+}
+
+/** The self-hosted daemon (`twilio-key-rotator daemon`); the CLI and the Lambda ignore it. */
+export interface DaemonConfig {
+  schedule: string;
+  timezone: string;
+  /** Run every target once at start-up, before the first scheduled tick. */
+  runOnStart: boolean;
+  /** Reload the configuration when its file changes (as on SIGHUP). */
+  watchConfig: boolean;
+  /** The health endpoint; none when absent. Port 0 takes any free port. */
+  health?: { port: number; host: string };
 }
 
 /** One per credential kind (src/credentials/<kind>/config.ts), told apart by `kind`. */
@@ -106,5 +125,6 @@ export interface RotatorConfig {
   orphanGraceMs: number;
   alerts: AlertsConfig;
   metrics: MetricsConfig;
+  daemon: DaemonConfig;
   targets: TargetConfig[];
 }

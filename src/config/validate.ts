@@ -4,6 +4,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './alerts.js';
 import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
+import { convertWindow, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE } from './schedule.js';
 import type { RotatorConfig } from './types.js';
 
 type RawTarget = RawTargetBase & { kind: keyof typeof KINDS };
@@ -191,7 +192,11 @@ function crossCheck(
 }
 
 function convert(raw: RawConfig, baseDir: string): RotatorConfig {
-  const targets = (raw.targets as RawTarget[]).map((t) => configOf(t).convert(t));
+  const timezone = raw.daemon?.timezone ?? DEFAULT_TIMEZONE;
+  const targets = (raw.targets as RawTarget[]).map((t) => {
+    const converted = configOf(t).convert(t);
+    return t.window ? { ...converted, window: convertWindow(t.window, timezone) } : converted;
+  });
   return {
     twilio: {
       ...(raw.twilio.baseUrl !== undefined ? { baseUrl: raw.twilio.baseUrl } : {}),
@@ -225,6 +230,13 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
     orphanGraceMs: raw.orphanGraceSeconds * SECOND_MS,
     alerts: convertAlerts(raw.alerts),
     metrics: convertMetrics(raw.metrics),
+    daemon: {
+      schedule: raw.daemon?.schedule ?? DEFAULT_SCHEDULE,
+      timezone,
+      runOnStart: raw.daemon?.runOnStart ?? true,
+      watchConfig: raw.daemon?.watchConfig ?? false,
+      ...(raw.daemon?.health ? { health: { port: raw.daemon.health.port, host: raw.daemon.health.host } } : {}),
+    },
     targets,
   };
 }

@@ -65,13 +65,21 @@ interface Base {
   steps: StepRecord[];
   /** Set by real runs (not the dry run). */
   seen?: Sighting;
+  /** When the current credential was stored (epoch ms); set when the run ends in an outcome. */
+  currentCreatedAtMs?: number;
 }
+
+/**
+ * Why a run stopped before its next step without anything being wrong: out of time (the Lambda's
+ * deadline), stopped (the daemon's SIGTERM), outside the target's maintenance window, or paused.
+ */
+export type DeferReason = 'out-of-time' | 'stopped' | 'window' | 'paused';
 
 export type TargetResult = Base &
   (
     | Outcome
     | Ending
-    | { kind: 'deferred'; detail: string }
+    | { kind: 'deferred'; detail: string; reason?: DeferReason }
     | { kind: 'planned'; plan: string[]; checks: string[]; warnings: string[] }
   );
 

@@ -65,6 +65,17 @@ export interface Runtime {
   metrics?: (m: TargetMetrics) => void;
 }
 
+/**
+ * `rotate --now`: a credential has leaked and must die fast. The consumer gate is cut to a stated
+ * overlap (no probes, no confirmation), and a current credential this invocation did not create is
+ * replaced, so the one in use at the end was made after the leak was reported.
+ */
+export interface Emergency {
+  overlapMs: number;
+  /** Versions whose credential this emergency created; filled in by the engine as it goes. */
+  created: Set<string>;
+}
+
 export interface RunOptions {
   dryRun?: boolean;
   force?: boolean;
@@ -76,8 +87,17 @@ export interface RunOptions {
    * request may or may not have taken effect, exactly like a crash, and the next run resumes.
    */
   signal?: AbortSignal;
+  /** No new step starts once this is aborted (the daemon's SIGTERM); the step in flight finishes. */
+  stop?: AbortSignal;
+  /**
+   * An unattended run (the daemon's schedule): a target with `paused: true` is skipped even when it
+   * is named. Otherwise a paused target runs only when a person names it (--target).
+   */
+  scheduled?: boolean;
   /** Auth Token targets: delete a secondary token this rotator did not create before making its own. */
   replaceSecondary?: boolean;
+  /** rotate --now (see Emergency); implies that windows and pause do not apply. */
+  emergency?: Emergency;
 }
 
 /**

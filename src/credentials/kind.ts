@@ -1,5 +1,6 @@
 import type { TargetConfig } from '../config/types.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
+import type { KeyClaim } from '../core/inventory.js';
 import type { Ending, Outcome } from '../core/outcome.js';
 import type { SecretStore, StoredSecret } from '../core/ports.js';
 import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
@@ -40,6 +41,8 @@ export interface ActResult {
   startedRotation?: boolean;
   /** The step finished a rotation: the old credential is retired (a metric counts it). */
   completedRotation?: boolean;
+  /** The version whose credential this step created (rotate --now keeps count). */
+  createdVersion?: string;
 }
 
 /** What `status` shows of the current credential. */
@@ -71,6 +74,11 @@ export interface KindModule<
 > {
   /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
   refPattern: RegExp;
+  /**
+   * Steps that start only inside the target's maintenance window (config `window`): the ones that
+   * change what consumers get. Every other step (finishing, retiring, sweeping) runs any time.
+   */
+  windowSteps: readonly string[];
   open(target: T, runtime: Runtime, scope: RunScope): Promise<S>;
   settings(target: T, runtime: Runtime, options: RunOptions): Settings;
   newFacts(): Facts;
@@ -95,7 +103,7 @@ export interface KindModule<
    * Credentials on Twilio named like this target's that it will never delete (not provably its own,
    * referenced by nothing): a person must. Kinds without such credentials leave this out.
    */
-  orphans?(obs: O, settings: Settings): string[];
+  strays?(obs: O, settings: Settings): string[];
   summary(obs: O, target: T): CurrentSummary;
   /** The dry run's read-only checks beyond the loop itself (credentials work, policy, drift). */
   preflight(session: S, obs: O, runtime: Runtime): Promise<{ checks: string[]; warnings: string[] }>;
@@ -111,6 +119,12 @@ export interface KindModule<
    * says what it did; kinds without such a point have none.
    */
   abort?(session: S, runtime: Runtime): Promise<string>;
+  /** The audit: which keys on the account this target accounts for; kinds that own no API keys have none. */
+  claims?(obs: O, settings: Settings): KeyClaim[];
+  /** `audit --cleanup`: the keys the sweep-orphans step would revoke now (the planner's own rule). */
+  orphans?(obs: O, settings: Settings): readonly { sid: string }[];
+  /** Revokes a key through the one delete the steps use, which refuses admin, current and pending keys. */
+  revoke?(session: S, obs: O, sid: string): Promise<string>;
   /** One step of Secrets Manager's rotation protocol for a secret of this kind. */
 
   rotationStep(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;

@@ -4,6 +4,7 @@ import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } f
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
+import { describeWindow, isInsideWindow } from '../core/window.js';
 import { kindOf } from '../credentials/registry.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
@@ -30,6 +31,8 @@ export function selectTargets(config: RotatorConfig, names: readonly string[] | 
  * Targets are independent: up to `concurrency.targets` are reconciled at once (each account's Twilio
  * requests held under `concurrency.perAccount` by the runtime). Results come back in configuration
  * order. A target not started when the run's time is up, or its signal aborts, is left for the next run.
+ * A paused target is left alone unless a person names it; a target with a maintenance window starts
+ * a rotation only inside it, unless a person forces one (--force).
  */
 export async function rotate(
   config: RotatorConfig,
@@ -39,22 +42,39 @@ export async function rotate(
   const scope = createRunScope(config, runtime);
   const targets = selectTargets(config, options.targets);
   if (!options.dryRun) await runtime.sweep?.(targets);
+  const named = new Set(options.scheduled ? [] : (options.targets ?? []));
   const reconcileOne = (target: TargetConfig): Promise<TargetResult> => {
+    const base = { target: target.name, credential: target.kind, steps: [] };
+    if (target.paused && !named.has(target.name)) {
+      runtime.logger.info('paused: automatic rotation is off for this target', { target: target.name, step: 'paused' });
+      return Promise.resolve<TargetResult>({
+        ...base,
+        kind: 'deferred',
+        reason: 'paused',
+        detail: 'paused (paused: true); nothing done',
+      });
+    }
+    if (options.stop?.aborted)
+      return Promise.resolve<TargetResult>({
+        ...base,
+        kind: 'deferred',
+        reason: 'stopped',
+        detail: 'stopping; not started',
+      });
     const late =
       options.signal?.aborted === true ||
       (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs);
     if (late) {
       const detail = 'not started: the run was out of time';
       runtime.logger.child({ target: target.name }).warn(`${detail}; the next run takes it`, { step: 'deferred' });
-      return Promise.resolve<TargetResult>({
-        target: target.name,
-        credential: target.kind,
-        steps: [],
-        kind: 'deferred',
-        detail,
-      });
+      return Promise.resolve<TargetResult>({ ...base, kind: 'deferred', reason: 'out-of-time', detail });
     }
-    return options.dryRun ? dryRun(config, target, runtime, options) : reconcileTarget(target, runtime, scope, options);
+    const outsideWindow =
+      target.window && !options.force && !options.emergency && !isInsideWindow(target.window, runtime.now())
+        ? describeWindow(target.window)
+        : undefined;
+    const run = { ...options, ...(outsideWindow !== undefined ? { outsideWindow } : {}) };
+    return options.dryRun ? dryRun(config, target, runtime, run) : reconcileTarget(target, runtime, scope, run);
   };
   // Auth Tokens first: a promotion replaces the token other targets' admin secrets may hold (and
   // refreshes those secrets), so the targets that use them start after it and read the new one.
@@ -90,6 +110,10 @@ export interface TargetStatus {
   warnings?: string[];
   /** Problems alerts are open for (the rotator:alert:* tags): since when, and when last notified. */
   openProblems?: { problem: string; since: string; notifiedAt?: string }[];
+  /** Automatic rotation is off for this target (paused: true). */
+  paused?: true;
+  /** Its maintenance window, and whether it is open now. */
+  window?: { description: string; open: boolean };
   /** A person should look: stuck, the last run failed, the current credential is gone, or the state cannot be read. */
   attention: boolean;
   error?: string;
@@ -142,6 +166,15 @@ export async function status(
         ...(lastError ? { lastError } : {}),
         ...(warnings.length > 0 ? { warnings } : {}),
         ...(openProblems.length > 0 ? { openProblems } : {}),
+        ...(target.paused ? { paused: true as const } : {}),
+        ...(target.window
+          ? {
+              window: {
+                description: describeWindow(target.window),
+                open: isInsideWindow(target.window, runtime.now()),
+              },
+            }
+          : {}),
         attention: decision.kind === 'stuck' || lastError !== undefined || current.gone,
       });
     } catch (err) {

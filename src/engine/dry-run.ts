@@ -156,7 +156,7 @@ export async function dryRun(
   config: RotatorConfig,
   target: TargetConfig,
   real: Runtime,
-  options: RunOptions,
+  options: RunOptions & { outsideWindow?: string },
 ): Promise<TargetResult> {
   const base = { target: target.name, credential: target.kind, steps: [] };
   const fake = dryRuntime(real);

@@ -97,7 +97,7 @@ export async function reconcileTarget(
   target: TargetConfig,
   runtime: Runtime,
   scope: RunScope,
-  options: RunOptions & { quiet?: boolean } = {},
+  options: RunOptions & { quiet?: boolean; outsideWindow?: string } = {},
 ): Promise<TargetResult> {
   const steps: StepRecord[] = [];
   const seen: Sighting = { rotationsStarted: 0, rotationsCompleted: 0 };
@@ -127,13 +127,32 @@ export async function reconcileTarget(
           await run.session.store.setTags(target.secret.secretId, { [TAG_LAST_ERROR]: '' });
         }
         if (!options.quiet) logOutcome(runtime, target.name, decision);
-        return { ...base(), steps, ...decision };
+        const createdAtMs = kind.summary(obs, target).createdAtMs;
+        return {
+          ...base(),
+          steps,
+          ...decision,
+          ...(createdAtMs !== undefined ? { currentCreatedAtMs: createdAtMs } : {}),
+        };
       }
       if (options.signal?.aborted)
         return interrupted(base(), steps, log, `stopped before ${decision.kind}`, options.signal);
-      if (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs) {
-        log.warn(`out of time before ${decision.kind}; the next run resumes here`, { step: decision.kind });
-        return { ...base(), steps, kind: 'deferred', detail: `stopped before ${decision.kind}: out of time` };
+      const stopping = options.stop?.aborted === true;
+      if (stopping || (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs)) {
+        const why = stopping ? 'stopping' : 'out of time';
+        log.warn(`${why} before ${decision.kind}; the next run resumes here`, { step: decision.kind });
+        return {
+          ...base(),
+          steps,
+          kind: 'deferred',
+          detail: `stopped before ${decision.kind}: ${why}`,
+          reason: stopping ? 'stopped' : 'out-of-time',
+        };
+      }
+      if (options.outsideWindow !== undefined && kind.windowSteps.includes(decision.kind)) {
+        const detail = `${decision.kind} waits for the maintenance window (${options.outsideWindow})`;
+        if (!options.quiet) log.info(detail, { step: decision.kind });
+        return { ...base(), steps, kind: 'deferred', detail, reason: 'window' };
       }
       // A copy from the batched sweep may be minutes old: read the secret itself before any step.
       // Before anything irreversible, make sure nobody changed it since this run looked.
@@ -158,6 +177,7 @@ export async function reconcileTarget(
       if (result.completedRotation) seen.rotationsCompleted++;
       // --force asks for one rotation, not one per loop.
       if (result.startedRotation) (run.settings as { force?: boolean }).force = false;
+      if (result.createdVersion !== undefined) options.emergency?.created.add(result.createdVersion);
       const fields = {
         step: decision.kind,
         ...('versionId' in decision ? { rotationId: decision.versionId } : {}),
@@ -197,7 +217,7 @@ function look(seen: Sighting, run: Run, obs: ObservationBase, first: boolean): v
   if (current.ref !== undefined && current.createdAtMs !== undefined)
     seen.current = { ref: current.ref, createdAtMs: current.createdAtMs };
   else delete seen.current;
-  if (run.kind.orphans) seen.orphans = run.kind.orphans(obs, run.settings);
+  if (run.kind.strays) seen.orphans = run.kind.strays(obs, run.settings);
   if (obs.secret) seen.tags = obs.secret.tags;
   else delete seen.tags;
 }

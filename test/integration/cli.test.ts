@@ -20,12 +20,15 @@ describe('help and version', () => {
     expect(VERSION).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   });
 
-  it.each(['rotate', 'status', 'confirm', 'secret'])('prints help for %s alone, with exit 0', async (command) => {
-    world = await World.start();
-    const run = await world.cli([command, '--help', '--config', '/nonexistent.yaml']);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^Usage: twilio-key-rotator ${command}`));
-  });
+  it.each(['rotate', 'status', 'confirm', 'secret', 'daemon', 'audit'])(
+    'prints help for %s alone, with exit 0',
+    async (command) => {
+      world = await World.start();
+      const run = await world.cli([command, '--help', '--config', '/nonexistent.yaml']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`^Usage: twilio-key-rotator ${command}`));
+    },
+  );
 });
 
 describe.each<StoreKind>(['file', 'aws'])('secret put (%s store)', (kind) => {

@@ -7,11 +7,12 @@ import type { ApiKeyTargetConfig } from './config.js';
 import { describeStep } from './describe.js';
 import { observe, type ApiKeySession } from './observe.js';
 import type { Observation, PlannerSettings, RunFacts, Step } from './observation.js';
-import { observationWarnings, plan, strayKeys } from './plan.js';
+import { keyClaims } from './inventory.js';
+import { observationWarnings, orphanKeys, plan, strayKeys } from './plan.js';
 import { resolvePolicy } from './policy.js';
 import { rotationStep } from './protocol.js';
 import { parseApiKeySecret } from './shape.js';
-import { act } from './steps.js';
+import { act, deleteKey } from './steps.js';
 import { describeVerifyMethod } from './verify-method.js';
 
 /**
@@ -21,6 +22,7 @@ import { describeVerifyMethod } from './verify-method.js';
  */
 export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, Step, PlannerSettings, RunFacts> = {
   refPattern: KEY_SID,
+  windowSteps: ['start-rotation'],
 
   async open(target, runtime, scope) {
     const admin = await scope.admin(target.admin, target.name);
@@ -41,6 +43,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     maxAgeMs: target.maxAgeMs,
     orphanGraceMs: runtime.orphanGraceMs,
     force: options.force ?? false,
+    ...(options.emergency ? { emergency: options.emergency } : {}),
     gate: {
       minOverlapMs: target.gate.minOverlapMs,
       maxWaitMs: target.gate.maxWaitMs,
@@ -56,7 +59,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   namesVersion: (step) => step.kind === 'start-rotation' || step.kind === 'create-secret',
   irreversible: (step) => step.kind === 'retire-previous' || step.kind === 'sweep-orphans',
   warnings: observationWarnings,
-  orphans: strayKeys,
+  strays: strayKeys,
 
   summary(obs, target) {
     const current = obs.current;
@@ -126,6 +129,10 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     );
     return { versionId: current.versionId, ref: apiKeySid };
   },
+
+  claims: keyClaims,
+  orphans: orphanKeys,
+  revoke: deleteKey,
 
   rotationStep,
 };

@@ -1,5 +1,6 @@
 import type { GateCheck, GateObservation, GateSettings } from '../../core/gate.js';
 import type { Outcome } from '../../core/outcome.js';
+import type { Emergency } from '../../core/runtime.js';
 import type { StoredSecret, TwilioKey } from '../../core/ports.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { ApiKeySecret } from './shape.js';
@@ -58,6 +59,8 @@ export interface PlannerSettings {
   orphanGraceMs: number;
   force: boolean;
   gate: GateSettings;
+  /** rotate --now: the gate is only this overlap, and a current key it did not create is due. */
+  emergency?: Emergency;
 }
 
 /** The next thing to do. Each is carried out by one function in ./steps.ts. */

@@ -82,18 +82,31 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
 
   // The old key is retired before anything new starts: at most two keys serve at any time.
   if (retiring && since !== undefined) {
-    const gate = obs.gate;
-    if (!gate) return { kind: 'check-gate', versionId: current.versionId, expect: currentSid };
-    const waitingOn = gateBlockers(gate, s.gate, {
-      nowMs: obs.nowMs,
-      sinceMs: since,
-      expect: currentSid,
-      target: s.target,
-    });
-    if (waitingOn.length > 0) {
-      const kept = retiring.key.apiKeySid;
-      if (obs.nowMs - since >= s.gate.maxWaitMs) return { kind: 'stuck', on: waitingOn, sinceMs: since, kept };
-      return { kind: 'waiting', on: waitingOn, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, kept };
+    const kept = retiring.key.apiKeySid;
+    if (s.emergency) {
+      // rotate --now: the stated overlap is the whole gate; probes and confirmation are skipped.
+      const left = s.emergency.overlapMs - (obs.nowMs - since);
+      if (left > 0)
+        return {
+          kind: 'waiting',
+          on: [`emergency overlap (rotate --now): ${Math.ceil(left / 1000)} s to go`],
+          sinceMs: since,
+          deadlineMs: since + s.emergency.overlapMs,
+          kept,
+        };
+    } else {
+      const gate = obs.gate;
+      if (!gate) return { kind: 'check-gate', versionId: current.versionId, expect: currentSid };
+      const waitingOn = gateBlockers(gate, s.gate, {
+        nowMs: obs.nowMs,
+        sinceMs: since,
+        expect: currentSid,
+        target: s.target,
+      });
+      if (waitingOn.length > 0) {
+        if (obs.nowMs - since >= s.gate.maxWaitMs) return { kind: 'stuck', on: waitingOn, sinceMs: since, kept };
+        return { kind: 'waiting', on: waitingOn, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, kept };
+      }
     }
     if (!obs.verified.has(currentSid))
       return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
@@ -140,6 +153,8 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
   if (obs.currentRefused?.keySid === current.key.apiKeySid) {
     return `the current key ${current.key.apiKeySid} never passed verification (${obs.currentRefused.reason}), and a key made from the configuration gets other permissions`;
   }
+  if (s.emergency && !s.emergency.created.has(current.versionId))
+    return `rotate --now: the current key ${current.key.apiKeySid} is treated as leaked`;
   if (s.force) return 'forced (--force)';
   const age = obs.nowMs - current.createdAtMs;
   if (age >= s.maxAgeMs) return `the current key is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`;
@@ -147,7 +162,7 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
 }
 
 /** Key SIDs some labelled version holds, readable or not. */
-function referencedSids(obs: Observation): Set<string> {
+export function referencedSids(obs: Observation): Set<string> {
   const sids = [obs.current, obs.pending, obs.previous].flatMap((v) => (v ? [v.key.apiKeySid] : []));
   return new Set([...sids, ...obs.unreadable.flatMap((u) => u.sids)]);
 }

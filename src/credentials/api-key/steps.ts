@@ -170,6 +170,7 @@ export async function act(
       return {
         detail: `created key ${made.sid} "${step.friendlyName}"${why}; stored it as AWS${as.toUpperCase()} (version ${step.versionId})`,
         startedRotation: step.kind === 'start-rotation',
+        createdVersion: step.versionId,
       };
     }
     case 'clear-pending-label':

@@ -35,6 +35,8 @@ export const authToken: KindModule<
   RunFacts
 > = {
   refPattern: TOKEN_FINGERPRINT,
+  // The promotion is the moment consumers that have not switched lose the old token.
+  windowSteps: ['start-rotation', 'promote'],
 
   async open(target, runtime, scope) {
     const store = runtime.store(target.secret.store);
@@ -68,6 +70,7 @@ export const authToken: KindModule<
     propagationDelayMs: target.propagationDelayMs,
     creationWindowMs: 2 * runtime.callBudgetMs + 5000,
     replaceSecondary: options.replaceSecondary ?? false,
+    ...(options.emergency ? { emergency: options.emergency } : {}),
   }),
 
   newFacts: () => ({ checks: new Map() }),

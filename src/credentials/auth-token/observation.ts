@@ -1,6 +1,7 @@
 import type { SecretLocation } from '../../config/types.js';
 import type { GateCheck, GateObservation, GateSettings } from '../../core/gate.js';
 import type { Outcome } from '../../core/outcome.js';
+import type { Emergency } from '../../core/runtime.js';
 import type { StoredSecret, TokenCheck } from '../../core/ports.js';
 
 /** What the Auth Token planner looks at and decides. Built by ./observe.ts, never by the planner. */
@@ -63,6 +64,8 @@ export interface PlannerSettings {
   creationWindowMs: number;
   /** Delete a secondary this rotator did not create (rotate --replace-secondary); read by the steps. */
   replaceSecondary: boolean;
+  /** rotate --now: the gate before the promotion is only this overlap; a token it did not create is due. */
+  emergency?: Emergency;
 }
 
 export type Step =

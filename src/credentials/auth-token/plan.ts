@@ -128,6 +128,19 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     if (!pendCheck?.ok) return { kind: 'drop-dead-pending', versionId: pending.versionId, ref: pending.ref };
     const since = parseStamp(secret.tags[TAG_PENDING_SINCE], pending.versionId);
     if (since === undefined) return { kind: 'mark-pending', versionId: pending.versionId, ref: pending.ref };
+    if (s.emergency) {
+      // rotate --now: the stated overlap is the whole gate; whoever has not switched by then loses access.
+      const left = s.emergency.overlapMs - (obs.nowMs - since);
+      if (left > 0)
+        return {
+          kind: 'waiting',
+          on: [`emergency overlap (rotate --now): ${Math.ceil(left / 1000)} s to go before the promotion`],
+          sinceMs: since,
+          deadlineMs: since + s.emergency.overlapMs,
+          kept: current.ref,
+        };
+      return { kind: 'promote', versionId: pending.versionId, fromVersionId: current.versionId, ref: pending.ref };
+    }
     if (!obs.gate) return { kind: 'check-gate', versionId: pending.versionId, expect: pending.ref };
     const on = gateBlockers(obs.gate, s.gate, {
       nowMs: obs.nowMs,
@@ -163,11 +176,14 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   }
 
   const age = obs.nowMs - current.createdAtMs;
-  const reason = s.force
-    ? 'forced (--force)'
-    : age >= s.maxAgeMs
-      ? `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`
-      : undefined;
+  const reason =
+    s.emergency && !s.emergency.created.has(current.versionId)
+      ? `rotate --now: the current token ${current.ref} is treated as leaked`
+      : s.force
+        ? 'forced (--force)'
+        : age >= s.maxAgeMs
+          ? `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`
+          : undefined;
   if (reason !== undefined)
     return {
       kind: 'start-rotation',

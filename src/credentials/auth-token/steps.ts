@@ -218,6 +218,7 @@ export async function act(
       return {
         detail: `created a secondary Auth Token ${made.stored} because ${step.reason}; stored it as AWSPENDING (version ${step.versionId})`,
         startedRotation: true,
+        createdVersion: step.versionId,
       };
     }
     case 'abandon-creation': {

@@ -1,0 +1,116 @@
+import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import type { StepRecord, TargetResult } from '../core/outcome.js';
+import type { Emergency, Runtime } from '../core/runtime.js';
+import { rotate, selectTargets } from './commands.js';
+
+/**
+ * `rotate --now <target> --overlap SECONDS`: a leaked credential dies fast. The same reconcile as
+ * every run, with the consumer gate cut to the stated overlap (no probes, no confirmation), the
+ * window and pause set aside, and a current credential this invocation did not create treated as
+ * leaked. It runs pass after pass, sleeping through the overlap (and an Auth Token's propagation
+ * delay), until the target is done, fails, or is stopped.
+ *
+ *   API key:    new key ─▶ promote ─▶ overlap ─▶ old key deleted. An old key still waiting for its
+ *               gate is deleted first (after the overlap), then the current one is replaced.
+ *   Auth Token: secondary ─▶ overlap ─▶ promote (the old token dies at once) ─▶ propagation check.
+ *
+ * Alerting (issue 12) hangs off `announce`: the one place an emergency is reported.
+ */
+
+export interface NowOptions {
+  overlapMs: number;
+  replaceSecondary?: boolean;
+  /** Stops between steps and cuts a sleep short (the CLI's SIGINT/SIGTERM). */
+  stop?: AbortSignal;
+  /** The entry owns time: waits `ms`, or less when `stop` fires. */
+  sleep(ms: number, stop?: AbortSignal): Promise<void>;
+}
+
+export interface NowResult {
+  result: TargetResult;
+  /** Every step of every pass, in order. */
+  steps: StepRecord[];
+  finished: boolean;
+}
+
+/** Between passes, sleep at least this and at most that: a poll, never a busy loop. */
+const MIN_SLEEP_MS = 1000;
+const MAX_SLEEP_MS = 30_000;
+/** Beyond the overlap and the propagation delay, a few passes of slack; then the command gives up. */
+const SLACK_MS = 10 * 60_000;
+
+function describe(r: TargetResult): string {
+  switch (r.kind) {
+    case 'failed':
+      return `failed at ${r.step}: ${r.error}`;
+    case 'waiting':
+    case 'stuck':
+      return `${r.kind}: ${r.on.join('; ')}`;
+    case 'busy':
+      return `busy: ${r.reason}`;
+    case 'deferred':
+    case 'lost-race':
+      return `${r.kind}: ${r.detail}`;
+    default:
+      return r.kind;
+  }
+}
+
+/** The one place an emergency rotation is reported, loudly: every line is level error with an `alert`. */
+function announce(runtime: Runtime, target: TargetConfig, event: 'started' | 'finished' | 'unfinished', text: string) {
+  runtime.logger.error(`EMERGENCY ${text}`, { target: target.name, step: 'rotate-now', alert: `emergency-${event}` });
+}
+
+export async function rotateNow(
+  config: RotatorConfig,
+  runtime: Runtime,
+  name: string,
+  o: NowOptions,
+): Promise<NowResult> {
+  const [target] = selectTargets(config, [name]) as [TargetConfig];
+  const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
+  const what = target.kind === 'auth-token' ? 'token' : 'key';
+  const overlap = `${o.overlapMs / 1000} s`;
+  announce(
+    runtime,
+    target,
+    'started',
+    `rotation of ${name} (rotate --now): the current ${what} is treated as leaked. The consumer gate is cut to a ${overlap} overlap; probes and manual confirmation are skipped${target.window ? '; the maintenance window is ignored' : ''}${target.paused ? '; the pause is ignored' : ''}. ${
+      target.kind === 'auth-token'
+        ? `Every consumer still on the old token ${overlap} after the new one is stored loses access at the promotion, and webhooks are signed with the new token from then on.`
+        : `Every consumer still on the old key ${overlap} after the new key becomes current loses access.`
+    }`,
+  );
+  const propagationMs = target.kind === 'auth-token' ? target.propagationDelayMs : 0;
+  const giveUpAt = runtime.now() + 2 * (o.overlapMs + propagationMs) + SLACK_MS;
+  const steps: StepRecord[] = [];
+  let result: TargetResult | undefined;
+  for (;;) {
+    [result] = (await rotate(config, runtime, {
+      targets: [name],
+      emergency,
+      ...(o.replaceSecondary ? { replaceSecondary: true } : {}),
+      ...(o.stop ? { stop: o.stop } : {}),
+    })) as [TargetResult];
+    steps.push(...result.steps);
+    if (result.kind !== 'waiting' || o.stop?.aborted || runtime.now() >= giveUpAt) break;
+    const wakeAt = result.sinceMs + Math.max(o.overlapMs, propagationMs);
+    await o.sleep(Math.min(MAX_SLEEP_MS, Math.max(MIN_SLEEP_MS, wakeAt - runtime.now())), o.stop);
+  }
+  const finished = result.kind === 'done' && emergency.created.size > 0;
+  if (result.kind === 'done' && finished)
+    announce(
+      runtime,
+      target,
+      'finished',
+      `rotation of ${name} finished: current ${what} ${result.current}; the ${what}s it replaced are gone`,
+    );
+  else
+    announce(
+      runtime,
+      target,
+      'unfinished',
+      `rotation of ${name} did NOT finish (${describe(result)}); the leaked ${what} may still work. Run the same command again`,
+    );
+  return { result, steps, finished };
+}

@@ -1,0 +1,249 @@
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { loadConfig } from '../../config/load.js';
+import type { RotatorConfig } from '../../config/types.js';
+import type { TargetResult } from '../../core/outcome.js';
+import type { Logger } from '../../core/runtime.js';
+import { rotate } from '../../engine/commands.js';
+import { errorMessage } from '../../errors.js';
+import { forgetSecrets, knownSecretForms, redact } from '../../redact.js';
+import { createRuntime } from '../../wiring.js';
+import { startHealthServer, type Check } from './health.js';
+import { DaemonMetrics } from './metrics.js';
+import { RunQueue } from './queue.js';
+import { startSchedule, type Schedule } from './schedule.js';
+
+/**
+ * `twilio-key-rotator daemon`: one long-running process that reconciles each target on its cron
+ * schedule, with the same engine, logs and results as `rotate`. One run at a time (./queue.ts).
+ * Each run gets a fresh Runtime, and the redaction registry is emptied after it, so nothing grows
+ * with the number of runs. Stopping finishes the step in flight and starts nothing new: the state it
+ * leaves is one a Lambda deadline or a crash leaves too, and the next run resumes from it.
+ */
+
+export interface DaemonOptions {
+  configPath: string;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface Daemon {
+  config(): RotatorConfig;
+  /** Asks for runs as a scheduled tick does (every scheduled target when none are named). */
+  tick(targets?: readonly string[]): void;
+  /** Resolves once no run is in flight or waiting. */
+  idle(): Promise<void>;
+  /** Loads the configuration again; a bad one is refused, logged, and the old one kept. */
+  reload(why: string): Promise<boolean>;
+  /** Finishes the step in flight, starts nothing new, closes the endpoint. */
+  stop(why: string): Promise<void>;
+  healthUrl?: string;
+}
+
+/** A run this long is hung (every call is bounded, so this is a bug): /healthz says so. */
+const hungAfterMs = (c: RotatorConfig) => 25 * 4 * c.retry.budgetMs + 60_000;
+const scheduled = (c: RotatorConfig) => c.targets.filter((t) => !t.paused).map((t) => t.name);
+
+export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
+  const now = o.now ?? Date.now;
+  const { logger } = o;
+  let config = await loadConfig(o.configPath, o.env);
+  let stopping: Promise<void> | undefined;
+  const stopRuns = new AbortController();
+  const metrics = new DaemonMetrics();
+
+  async function runOne(name: string): Promise<void> {
+    const snapshot = config; // a reload during the run applies to the next one
+    const target = snapshot.targets.find((t) => t.name === name);
+    if (!target || target.paused) return; // removed or paused by a reload since its tick
+    const startedAtMs = now();
+    logger.info('run started', { target: name, step: 'run' });
+    let result: TargetResult;
+    try {
+      const runtime = createRuntime(snapshot, { logger, env: o.env, now });
+      [result] = (await rotate(snapshot, runtime, { targets: [name], scheduled: true, stop: stopRuns.signal })) as [
+        TargetResult,
+      ];
+    } catch (err) {
+      const error = redact(errorMessage(err));
+      logger.error(`run failed: ${error}`, { target: name, step: 'run' });
+      result = { target: name, credential: target.kind, steps: [], kind: 'failed', step: 'run', error };
+    } finally {
+      forgetSecrets();
+    }
+    const finishedAtMs = now();
+    metrics.recordRun(result, startedAtMs, finishedAtMs);
+    logger.info(`run finished: ${result.kind}`, { target: name, step: 'run', durationMs: finishedAtMs - startedAtMs });
+  }
+
+  const queue = new RunQueue(
+    runOne,
+    (target, why) => {
+      metrics.recordSkip(target);
+      logger.warn(`tick skipped: ${why}`, { target, step: 'schedule' });
+    },
+    now,
+  );
+  const tick = (targets?: readonly string[]) => queue.request(targets ?? scheduled(config));
+  let schedule: Schedule = startSchedule(config, tick, logger);
+
+  const onFileChange = (curr: Stats, prev: Stats) => {
+    if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino) void reload('file changed');
+  };
+  const watch = (on: boolean) =>
+    on
+      ? watchFile(o.configPath, { interval: 2000, persistent: false }, onFileChange)
+      : unwatchFile(o.configPath, onFileChange);
+  watch(config.daemon.watchConfig);
+
+  // One reload at a time: a SIGHUP during a reload waits for it, then reads the file again.
+  let reloading = Promise.resolve(true);
+  const reload = (why: string): Promise<boolean> => (reloading = reloading.then(() => reloadNow(why)));
+
+  async function reloadNow(why: string): Promise<boolean> {
+    if (stopping) return false;
+    let next: RotatorConfig;
+    try {
+      next = await loadConfig(o.configPath, o.env);
+    } catch (err) {
+      metrics.recordReload(false);
+      logger.error(
+        `configuration reload (${why}) refused; keeping the previous configuration. ${redact(errorMessage(err))}`,
+        {
+          step: 'reload',
+        },
+      );
+      return false;
+    }
+    if (stopping) return false;
+    const previous = config;
+    config = next;
+    metrics.retain(next.targets.map((t) => t.name));
+    metrics.recordReload(true);
+    schedule.stop();
+    schedule = startSchedule(next, tick, logger);
+    if (previous.daemon.watchConfig !== next.daemon.watchConfig) watch(next.daemon.watchConfig);
+    logger.info(`configuration reloaded (${why}); schedules: ${schedule.describe().join('; ') || 'none'}`, {
+      step: 'reload',
+    });
+    if (JSON.stringify(previous.daemon.health) !== JSON.stringify(next.daemon.health))
+      logger.warn('daemon.health changed: the health endpoint keeps its address until the daemon restarts', {
+        step: 'reload',
+      });
+    return true;
+  }
+
+  const healthz = (): Check => {
+    const running = queue.inFlight();
+    const limit = hungAfterMs(config);
+    if (running && now() - running.sinceMs > limit)
+      return { ok: false, text: `run of ${running.target} in flight for more than ${limit / 1000} s: hung` };
+    return { ok: true, text: stopping ? 'ok (stopping)' : 'ok' };
+  };
+  const readyz = (): Check => {
+    if (stopping) return { ok: false, text: 'stopping' };
+    const { ready, reasons } = metrics.readiness(scheduled(config));
+    return { ok: ready, text: ready ? 'ready' : `not ready:\n${reasons.join('\n')}` };
+  };
+  const metricsText = () =>
+    metrics.render(
+      now(),
+      config.targets.map((t) => ({ name: t.name, kind: t.kind, paused: t.paused })),
+      [
+        '# HELP twilio_key_rotator_run_in_progress 1 while a run is in flight.',
+        '# TYPE twilio_key_rotator_run_in_progress gauge',
+        `twilio_key_rotator_run_in_progress ${queue.inFlight() ? 1 : 0}`,
+        '# HELP twilio_key_rotator_redaction_entries Forms of secrets the redaction registry holds (one run at most).',
+        '# TYPE twilio_key_rotator_redaction_entries gauge',
+        `twilio_key_rotator_redaction_entries ${knownSecretForms()}`,
+        '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+        '# TYPE process_resident_memory_bytes gauge',
+        `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+      ],
+    );
+
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+  if (config.daemon.health) {
+    try {
+      health = await startHealthServer(config.daemon.health, { healthz, readyz, metrics: metricsText });
+    } catch (err) {
+      schedule.stop();
+      watch(false);
+      throw err;
+    }
+  }
+  logger.info(
+    `daemon started; schedules: ${schedule.describe().join('; ') || 'none (every target is paused)'}${health ? `; health endpoint listening on ${health.url}` : ''}`,
+    { step: 'start' },
+  );
+  if (config.daemon.runOnStart) tick();
+
+  return {
+    config: () => config,
+    tick,
+    idle: () => queue.idle(),
+    reload,
+    ...(health ? { healthUrl: health.url } : {}),
+    stop(why) {
+      stopping ??= (async () => {
+        stopRuns.abort();
+        schedule.stop();
+        watch(false);
+        const running = queue.inFlight();
+        logger.info(
+          running
+            ? `${why}: finishing the step in flight for ${running.target}, then stopping; nothing new starts`
+            : `${why}: stopping`,
+          { step: 'stop' },
+        );
+        await queue.stop();
+        await health?.close();
+        logger.info('daemon stopped', { step: 'stop' });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * The process around a daemon: SIGTERM and SIGINT stop it (a second one exits at once: the state is
+ * crash-safe), SIGHUP reloads the configuration. Resolves with the exit code once it has stopped.
+ * The handlers are in place before start-up, so a signal that arrives while it starts is not fatal:
+ * a stop is carried out as soon as the daemon exists, a reload is pointless (the file is being read).
+ */
+export async function runDaemon(o: DaemonOptions): Promise<number> {
+  let daemon: Daemon | undefined;
+  let stopSignal: NodeJS.Signals | undefined;
+  let stopped: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (stopped = resolve));
+  // Keeps the process alive with every target paused (no cron task, no endpoint): it still reloads.
+  const alive = setInterval(() => undefined, 1 << 30);
+  const stop = (d: Daemon, signal: NodeJS.Signals) => void d.stop(signal).then(() => stopped(0));
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopSignal !== undefined) {
+      o.logger.warn(`${signal} again: exiting now; the step in flight is cut short and the next run resumes from it`, {
+        step: 'stop',
+      });
+      process.exit(130);
+    }
+    stopSignal = signal;
+    if (daemon) stop(daemon, signal);
+  };
+  const onHup = () => {
+    if (daemon) void daemon.reload('SIGHUP');
+    else o.logger.warn('SIGHUP during start-up: ignored, the configuration is being read now', { step: 'reload' });
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  try {
+    daemon = await createDaemon(o);
+    if (stopSignal !== undefined) stop(daemon, stopSignal);
+    return await done;
+  } finally {
+    clearInterval(alive);
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
+  }
+}

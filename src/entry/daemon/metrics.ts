@@ -1,0 +1,179 @@
+import { exitCodeFor, type TargetResult } from '../../core/outcome.js';
+
+/**
+ * What the daemon knows about its runs, for /readyz and /metrics (Prometheus text format 0.0.4).
+ * Bounded: one entry per configured target (targets dropped by a reload are forgotten), counters
+ * keyed by a handful of result kinds and step names.
+ */
+
+interface TargetState {
+  last?: { result: TargetResult; finishedAtMs: number; durationMs: number };
+  /** When the current credential was stored, from the last run that ended in an outcome. */
+  currentCreatedAtMs?: number;
+  runs: Map<string, number>;
+  steps: Map<string, number>;
+  skipped: number;
+}
+
+const PREFIX = 'twilio_key_rotator';
+const bump = (m: Map<string, number>, key: string, by = 1) => m.set(key, (m.get(key) ?? 0) + by);
+const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+export class DaemonMetrics {
+  private readonly targets = new Map<string, TargetState>();
+  private readonly reloads = new Map<string, number>();
+
+  private state(target: string): TargetState {
+    let s = this.targets.get(target);
+    if (!s) this.targets.set(target, (s = { runs: new Map(), steps: new Map(), skipped: 0 }));
+    return s;
+  }
+
+  /** Keeps only the targets of the current configuration. */
+  retain(targets: readonly string[]): void {
+    for (const name of [...this.targets.keys()]) if (!targets.includes(name)) this.targets.delete(name);
+  }
+
+  recordRun(result: TargetResult, startedAtMs: number, finishedAtMs: number): void {
+    const s = this.state(result.target);
+    s.last = { result, finishedAtMs, durationMs: finishedAtMs - startedAtMs };
+    if (result.currentCreatedAtMs !== undefined) s.currentCreatedAtMs = result.currentCreatedAtMs;
+    bump(s.runs, result.kind);
+    for (const step of result.steps) bump(s.steps, step.step);
+  }
+
+  recordSkip(target: string): void {
+    this.state(target).skipped++;
+  }
+
+  recordReload(accepted: boolean): void {
+    bump(this.reloads, accepted ? 'accepted' : 'rejected');
+  }
+
+  /** Ready when every scheduled target's last run ended without a failure or a stuck gate. */
+  readiness(scheduled: readonly string[]): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    for (const name of scheduled) {
+      const last = this.targets.get(name)?.last?.result;
+      if (!last) reasons.push(`${name}: no run has finished yet`);
+      else if (exitCodeFor([last]) !== 0) reasons.push(`${name}: last run ${last.kind}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  render(nowMs: number, targets: readonly { name: string; kind: string; paused: boolean }[], extra: string[]): string {
+    const out: string[] = [];
+    const family = (name: string, type: string, help: string, samples: string[]) => {
+      if (samples.length === 0) return;
+      out.push(`# HELP ${PREFIX}_${name} ${help}`, `# TYPE ${PREFIX}_${name} ${type}`, ...samples);
+    };
+    const per = (fn: (t: { name: string; kind: string; paused: boolean }, s: TargetState | undefined) => string[]) =>
+      targets.flatMap((t) => fn(t, this.targets.get(t.name)));
+    const sample = (metric: string, labels: Record<string, string>, value: number) =>
+      `${PREFIX}_${metric}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${label(v)}"`)
+        .join(',')}} ${value}`;
+
+    family(
+      'runs_total',
+      'counter',
+      'Runs per target, by how they ended (done, waiting, stuck, busy, failed, lost-race, deferred).',
+      per((t, s) => [...(s?.runs ?? [])].map(([kind, n]) => sample('runs_total', { target: t.name, result: kind }, n))),
+    );
+    family(
+      'rotations_total',
+      'counter',
+      'Rotations started (a new key or secondary token created).',
+      per((t, s) => [sample('rotations_total', { target: t.name, kind: t.kind }, s?.steps.get('start-rotation') ?? 0)]),
+    );
+    family(
+      'failures_total',
+      'counter',
+      'Runs that failed (exit code 1 of the CLI: failed or stuck).',
+      per((t, s) => [
+        sample('failures_total', { target: t.name }, (s?.runs.get('failed') ?? 0) + (s?.runs.get('stuck') ?? 0)),
+      ]),
+    );
+    family(
+      'steps_total',
+      'counter',
+      'Steps carried out, by step.',
+      per((t, s) => [...(s?.steps ?? [])].map(([step, n]) => sample('steps_total', { target: t.name, step }, n))),
+    );
+    family(
+      'ticks_skipped_total',
+      'counter',
+      'Scheduled ticks skipped because a run of the target was still in progress or waiting.',
+      per((t, s) => [sample('ticks_skipped_total', { target: t.name }, s?.skipped ?? 0)]),
+    );
+    family(
+      'credential_age_seconds',
+      'gauge',
+      'Age of the current credential (key or Auth Token), from the last run.',
+      per((t, s) =>
+        s?.currentCreatedAtMs !== undefined
+          ? [
+              sample(
+                'credential_age_seconds',
+                { target: t.name, kind: t.kind },
+                Math.round((nowMs - s.currentCreatedAtMs) / 1000),
+              ),
+            ]
+          : [],
+      ),
+    );
+    family(
+      'gate_wait_seconds',
+      'gauge',
+      'How long the consumer gate has held the old credential, while it waits (0 when not waiting).',
+      per((t, s) => {
+        const r = s?.last?.result;
+        return [
+          sample(
+            'gate_wait_seconds',
+            { target: t.name },
+            r && (r.kind === 'waiting' || r.kind === 'stuck') ? Math.round((nowMs - r.sinceMs) / 1000) : 0,
+          ),
+        ];
+      }),
+    );
+    family(
+      'target_stuck',
+      'gauge',
+      '1 when the last run ended stuck: a person must act.',
+      per((t, s) => [sample('target_stuck', { target: t.name }, s?.last?.result.kind === 'stuck' ? 1 : 0)]),
+    );
+    family(
+      'target_paused',
+      'gauge',
+      '1 when automatic rotation is off (paused: true).',
+      per((t) => [sample('target_paused', { target: t.name }, t.paused ? 1 : 0)]),
+    );
+    family(
+      'last_run_timestamp_seconds',
+      'gauge',
+      'When the last run of the target finished.',
+      per((t, s) =>
+        s?.last
+          ? [sample('last_run_timestamp_seconds', { target: t.name }, Math.round(s.last.finishedAtMs / 1000))]
+          : [],
+      ),
+    );
+    family(
+      'last_run_duration_seconds',
+      'gauge',
+      'How long the last run of the target took.',
+      per((t, s) =>
+        s?.last ? [sample('last_run_duration_seconds', { target: t.name }, s.last.durationMs / 1000)] : [],
+      ),
+    );
+    family(
+      'config_reloads_total',
+      'counter',
+      'Configuration reloads (SIGHUP or a changed file), accepted or rejected.',
+      ['accepted', 'rejected'].map((r) => sample('config_reloads_total', { result: r }, this.reloads.get(r) ?? 0)),
+    );
+    out.push(...extra);
+    return `${out.join('\n')}\n`;
+  }
+}
