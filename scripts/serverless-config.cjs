@@ -19,6 +19,9 @@ function deployModule() {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
+    // node-cron's ESM build locates itself with import.meta.url, which a CommonJS bundle lacks: let
+    // require() load its CommonJS build instead.
+    external: ['node-cron'],
     write: false,
     logLevel: 'silent',
   });

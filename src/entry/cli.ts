@@ -126,6 +126,11 @@ export interface CliIo {
   stdin?: () => Promise<string>;
   /** Aborts requests in flight and stops the run before its next step (SIGINT/SIGTERM as a program). */
   signal?: AbortSignal;
+  /**
+   * As a program: starts treating SIGINT/SIGTERM as `signal` and returns it. Called for the commands
+   * that do not handle signals themselves (the daemon and `rotate --now` do).
+   */
+  interrupts?: () => AbortSignal;
 }
 
 function parse(argv: readonly string[]) {
@@ -269,6 +274,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}),
     });
     if (command === 'daemon') return await runDaemon({ configPath: path, env: io.env, logger });
+    const signal = io.signal ?? (values.now === undefined ? io.interrupts?.() : undefined);
     const config = await loadConfig(path, io.env);
     // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
     const jsonLogs = logsAreJson({
@@ -279,7 +285,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const runtime = createRuntime(config, {
       logger,
       env: io.env,
-      ...(io.signal ? { signal: io.signal } : {}),
+      ...(signal ? { signal } : {}),
       ...(jsonLogs ? { writeMetrics: (line: string) => void io.stderr.write(line) } : {}),
     });
 
@@ -373,7 +379,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       force: values.force ?? false,
       replaceSecondary: values['replace-secondary'] ?? false,
       ...(values.target ? { targets: values.target } : {}),
-      ...(io.signal ? { signal: io.signal } : {}),
+      ...(signal ? { signal } : {}),
     });
     print(
       values.json
@@ -494,18 +500,21 @@ if (isMain(import.meta.url)) {
   // A second signal ends the process at once.
   const interrupt = new AbortController();
   let interruptedBy: string | undefined;
-  for (const name of Object.keys(INTERRUPTED))
-    process.on(name, () => {
-      if (interruptedBy !== undefined) process.exit(INTERRUPTED[name]);
-      interruptedBy = name;
-      process.stderr.write(`twilio-key-rotator: ${name}: stopping after the request in flight is cut\n`);
-      interrupt.abort(new Error(`interrupted by ${name}`));
-    });
+  const interrupts = () => {
+    for (const name of Object.keys(INTERRUPTED))
+      process.on(name, () => {
+        if (interruptedBy !== undefined) process.exit(INTERRUPTED[name]);
+        interruptedBy = name;
+        process.stderr.write(`twilio-key-rotator: ${name}: stopping after the request in flight is cut\n`);
+        interrupt.abort(new Error(`interrupted by ${name}`));
+      });
+    return interrupt.signal;
+  };
   const code = await runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
-    signal: interrupt.signal,
+    interrupts,
   });
   process.exitCode = interruptedBy !== undefined ? INTERRUPTED[interruptedBy] : code;
 }

@@ -3,7 +3,7 @@ import type { SecretLocation } from '../../config/types.js';
 import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import { parseSecretObject } from '../../core/secret-values.js';
-import { RotationError } from '../../errors.js';
+import { RemoteError, RotationError } from '../../errors.js';
 import type { ActResult } from '../kind.js';
 import { copiesHolding, type AuthTokenSession } from './observe.js';
 import {
@@ -24,6 +24,13 @@ import { nextAuthTokenValue, tokenFingerprint } from './shape.js';
  */
 
 const secretIdOf = (session: AuthTokenSession) => session.target.secret.secretId;
+
+/**
+ * Twilio refused the admin credential. When the target manages itself, that credential is the token
+ * this run read: another run promoted a new one since, and this run has lost the race.
+ */
+const refusedSelf = (session: AuthTokenSession, err: unknown) =>
+  session.target.selfManaged && err instanceof RemoteError && (err.detail.status === 401 || err.detail.status === 403);
 
 /** The value to store for `token`: the current version's fields, the new token. */
 function valueFor(session: AuthTokenSession, obs: Observation, token: string): string {
@@ -63,7 +70,17 @@ export async function createSecondary(
   });
   const tokens = await session.authTokens();
   facts.checks.clear();
-  let made = await tokens.createSecondary();
+  let made: Awaited<ReturnType<typeof tokens.createSecondary>>;
+  try {
+    made = await tokens.createSecondary();
+  } catch (err) {
+    if (!refusedSelf(session, err)) throw err;
+    // Withdraw this run's announcement, unless another run has announced over it since.
+    const again = await session.store.read(secretId, { fresh: true });
+    if ((again?.tags[TAG_SECONDARY_INTENT] ?? '').endsWith(` ${nonce}`))
+      await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
+    return { lost: 'another run promoted a new token while this one was starting; nothing was made' };
+  }
   if (made === 'exists') {
     // A run that announced its creation just before this one may be storing its token right now:
     // give it the time one store write takes before calling the secondary someone else's.
@@ -144,7 +161,14 @@ export async function promote(
   await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, pending.versionId) });
   const tokens = await session.authTokens();
   facts.checks.clear();
-  const promoted = await tokens.promote();
+  let promoted: Awaited<ReturnType<typeof tokens.promote>>;
+  try {
+    promoted = await tokens.promote();
+  } catch (err) {
+    // The old token this run authenticates with died: another run may have promoted this very token.
+    if (!refusedSelf(session, err)) throw err;
+    promoted = 'no-secondary';
+  }
   if (promoted === 'no-secondary') {
     // Another run may have promoted it a moment ago: then the pending token is the primary now.
     const now = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);
@@ -225,7 +249,15 @@ export async function act(
       let what = 'nothing to delete: the announcement is too old to prove the secondary (if any) is this rotator’s';
       if (step.deleteSecondary) {
         facts.checks.clear();
-        what = `its unstored secondary (if it was made) ${(await (await session.authTokens()).deleteSecondary()) === 'deleted' ? 'was deleted' : 'was never made'}`;
+        let deleted: 'deleted' | 'none';
+        try {
+          deleted = await (await session.authTokens()).deleteSecondary();
+        } catch (err) {
+          if (!refusedSelf(session, err)) throw err;
+          const detail = 'another run promoted a new token meanwhile; this run leaves the rest to it';
+          return { detail, end: { kind: 'lost-race', detail } };
+        }
+        what = `its unstored secondary (if it was made) ${deleted === 'deleted' ? 'was deleted' : 'was never made'}`;
       }
       await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
       return { detail: `a secondary announced for rotation ${step.rotationId} was never stored; ${what}` };
