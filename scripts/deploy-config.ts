@@ -1,3 +1,4 @@
+import { ACCOUNT_SID_SLOT } from '../src/config/fleets.js';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../src/config/load.js';
 import type { RotatorConfig } from '../src/config/types.js';
@@ -125,6 +126,11 @@ function environmentFor(
       if (p.headerValueEnv) secret.set(p.headerValueEnv, `targets.${i}.gate.probes.${j}.headerValueEnv`);
     }),
   );
+  config.fleets.forEach((f, i) =>
+    f.member(f.parentAccountSid).gate.probes.forEach((p, j) => {
+      if (p.headerValueEnv) secret.set(p.headerValueEnv, `fleets.${i}.template.gate.probes.${j}.headerValueEnv`);
+    }),
+  );
   // Alert channels' secrets (a Slack webhook URL, a PagerDuty routing key, a webhook signing secret).
   config.alerts.channels.forEach((c, i) => {
     const [field, name] =
@@ -161,14 +167,20 @@ function environmentFor(
 function statementsFor(config: RotatorConfig, options: DeployOptions): Record<string, unknown>[] {
   const region = config.stores.aws?.region ?? options.region;
   const targets = config.targets.filter((t) => t.secret.store === 'aws');
-  if (targets.length === 0)
+  const fleets = config.fleets.filter((f) => f.secret.store === 'aws');
+  if (targets.length === 0 && fleets.length === 0)
     throw new DeployConfigError(
       `${options.configFile}: no target uses store "aws", so the Lambda has nothing to rotate; use secret: { store: aws, secretId: … }`,
     );
-  const rotated = new Set(targets.map((t) => t.secret.secretId));
+  // A fleet's member secrets are named by subaccount SID, unknown until a run lists them: one pattern
+  // per fleet, the SID replaced by AC* (IAM's wildcard), still limited to the template's name.
+  const rotated = new Set([
+    ...targets.map((t) => t.secret.secretId),
+    ...fleets.map((f) => f.secret.secretId.split(ACCOUNT_SID_SLOT).join('AC*')),
+  ]);
   const admins = [
     ...new Set(
-      config.targets
+      [...config.targets, ...config.fleets]
         .filter((t) => t.admin.store === 'aws' && !rotated.has(t.admin.secretId))
         .map((t) => t.admin.secretId),
     ),

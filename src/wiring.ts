@@ -4,6 +4,7 @@ import { awsStore } from './adapters/secrets/aws-store.js';
 import { cachedStore, type CachedStore } from './adapters/secrets/cached-store.js';
 import { fileStore } from './adapters/secrets/file-store.js';
 import { runProbes } from './adapters/probes/http-probe.js';
+import { twilioSubaccounts } from './adapters/twilio/subaccounts.js';
 import { twilioAuthTokens, twilioTokenVerifier } from './adapters/twilio/auth-tokens.js';
 import { TwilioHttpPool } from './adapters/twilio/http-client.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
@@ -93,6 +94,10 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     authTokens(admin, target) {
       registerCredential(admin.username, admin.password);
       return twilioAuthTokens(admin, where(target), common);
+    },
+    subaccounts(parent, at) {
+      registerCredential(parent.username, parent.password);
+      return twilioSubaccounts(parent, at, common);
     },
     // A new key or token may need a moment to reach every edge: 401s on verification are retried a few times.
     verifier: (target) => twilioVerifier(where(target), { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 }),

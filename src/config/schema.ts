@@ -3,6 +3,7 @@ import { KINDS } from '../credentials/registry.js';
 import { alertsSchema, metricsSchema } from './alerts.js';
 import { httpUrl, nonNegative, positive, text } from './common.js';
 import { daemonSchema } from './schedule.js';
+import { fleetSchema } from './fleets.js';
 
 /**
  * The whole YAML shape. A target's shape belongs to its credential kind (src/credentials/<kind>/
@@ -89,7 +90,9 @@ export const configSchema = z.strictObject({
   alerts: alertsSchema,
   metrics: metricsSchema,
   daemon: z.optional(daemonSchema),
-  targets: z.array(targetSchema).check(z.minLength(1, 'must list at least one target')),
+  // At least one target or fleet (validate.ts).
+  targets: z._default(z.array(targetSchema), []),
+  fleets: z._default(z.array(fleetSchema), []),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -51,6 +51,30 @@ export interface TargetBase {
   window?: MaintenanceWindow;
   /** No automatic rotation: scheduled runs leave the target alone; a person may still name it. */
   paused: boolean;
+  /** Set on a target a fleet made for one of its subaccounts (config/fleets.ts). */
+  fleet?: { name: string; parentAccountSid: string };
+}
+
+/** A target template expanded over a parent account's active subaccounts at run time (config/fleets.ts). */
+export interface FleetConfig {
+  name: string;
+  parentAccountSid: string;
+  /** The parent's Account SID + Auth Token: the only credential Twilio lets list subaccounts' tokens. */
+  admin: SecretLocation;
+  subaccounts: {
+    /** Only subaccounts whose friendly name starts with this. */
+    friendlyNamePrefix?: string;
+    /** Only these subaccount SIDs (upper case). */
+    include?: string[];
+    /** Never these subaccount SIDs (upper case). */
+    exclude: string[];
+    /** More active subaccounts than this (before the filters) fails the fleet's expansion, changing nothing. */
+    max: number;
+  };
+  /** The template's secret, `{accountSid}` still in its name. */
+  secret: SecretLocation;
+  /** The API-key target of one subaccount. */
+  member(subaccountSid: string): ApiKeyTargetConfig;
 }
 
 /** The self-hosted daemon (`twilio-key-rotator daemon`); the CLI and the Lambda ignore it. */
@@ -126,5 +150,7 @@ export interface RotatorConfig {
   alerts: AlertsConfig;
   metrics: MetricsConfig;
   daemon: DaemonConfig;
+  /** The configured targets; a run adds each fleet's members (engine/fleets.ts). */
   targets: TargetConfig[];
+  fleets: FleetConfig[];
 }

@@ -5,6 +5,7 @@ import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './aler
 import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
 import { convertWindow, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE } from './schedule.js';
+import { checkFleet, convertFleet, fleetSchema, isMemberSecret, type RawFleet } from './fleets.js';
 import type { RotatorConfig } from './types.js';
 
 type RawTarget = RawTargetBase & { kind: keyof typeof KINDS };
@@ -29,6 +30,7 @@ export function parseConfigObject(
   if (parsed.success) {
     const targets = (parsed.data.targets as RawTarget[]).map((t, index) => ({ index, t }));
     crossCheck(parsed.data.stores, targets, issues, env);
+    checkFleets(parsed.data.stores, parsed.data.fleets, targets, issues, parsed.data.targets.length);
     checkAlerts(parsed.data.alerts, targets, issues, env);
     if (issues.length > 0) throw new ConfigError(issues, source);
     return convert(parsed.data, options.baseDir ?? process.cwd());
@@ -37,14 +39,21 @@ export function parseConfigObject(
     if (!unset.has(i.path)) issues.push(i);
   }
   // The targets that are fine on their own still get the checks between targets.
-  const input = (substituted ?? {}) as { stores?: unknown; targets?: unknown; alerts?: unknown };
+  const input = (substituted ?? {}) as { stores?: unknown; targets?: unknown; alerts?: unknown; fleets?: unknown };
   const stores = storesSchema.safeParse(input.stores ?? {});
   const alerts = alertsSchema.safeParse(input.alerts);
   const targets = (Array.isArray(input.targets) ? input.targets : []).flatMap((t: unknown, index) => {
     const one = targetSchema.safeParse(t);
     return one.success ? [{ index, t: one.data as RawTarget }] : [];
   });
-  if (stores.success) crossCheck(stores.data, targets, issues, env);
+  const fleets = (Array.isArray(input.fleets) ? input.fleets : []).flatMap((f: unknown) => {
+    const one = fleetSchema.safeParse(f);
+    return one.success ? [one.data] : [];
+  });
+  if (stores.success) {
+    crossCheck(stores.data, targets, issues, env);
+    checkFleets(stores.data, fleets, targets, issues, Array.isArray(input.targets) ? input.targets.length : 0);
+  }
   if (alerts.success) checkAlerts(alerts.data, targets, issues, env);
   throw new ConfigError(issues, source);
 }
@@ -191,6 +200,79 @@ function crossCheck(
   }
 }
 
+/** Each fleet's own checks, and what a fleet's members could collide with among the targets. */
+function checkFleets(
+  stores: RawConfig['stores'],
+  fleets: readonly RawFleet[],
+  targets: { index: number; t: RawTarget }[],
+  issues: ConfigIssue[],
+  targetCount: number,
+): void {
+  if (targetCount === 0 && fleets.length === 0)
+    issues.push({ path: 'targets', message: 'must list at least one target (or a subaccount fleet under fleets:)' });
+  const targetNames = new Set(targets.map(({ t }) => t.name));
+  const fleetNames = new Set<string>();
+  const templates = new Map<string, string>();
+  fleets.forEach((fleet, i) => {
+    const at = (field: string) => `fleets.${i}.${field}`;
+    if (fleetNames.has(fleet.name) || targetNames.has(fleet.name))
+      issues.push({
+        path: at('name'),
+        message: `duplicates another ${fleetNames.has(fleet.name) ? 'fleet' : 'target'}'s name "${fleet.name}"`,
+      });
+    fleetNames.add(fleet.name);
+    if (!stores[fleet.admin.store])
+      issues.push({
+        path: at('admin.store'),
+        message: `uses the ${fleet.admin.store} store, but stores.${fleet.admin.store} is not configured`,
+      });
+    const memberName = new RegExp(`^${fleet.name.replace(/[.]/g, '\\.')}-AC[0-9a-fA-F]{32}$`);
+    for (const { index, t } of targets)
+      if (memberName.test(t.name))
+        issues.push({
+          path: `targets.${index}.name`,
+          message: `is the name fleet "${fleet.name}" gives one of its members; rename the target`,
+        });
+    const member = checkFleet(fleet, i, issues);
+    if (!member) return;
+    if (!stores[member.secret.store])
+      issues.push({
+        path: at('template.secret.store'),
+        message: `uses the ${member.secret.store} store, but stores.${member.secret.store} is not configured`,
+      });
+    const secret = (fleet.template as { secret: { store: 'file' | 'aws'; secretId: string } }).secret;
+    const key = `${secret.store}:${secret.secretId}`;
+    const other = templates.get(key);
+    if (other !== undefined)
+      issues.push({
+        path: at('template.secret.secretId'),
+        message: `is also fleet "${other}"'s; two fleets must not share secrets`,
+      });
+    templates.set(key, fleet.name);
+    if (isMemberSecret({ secret }, fleet.admin))
+      issues.push({
+        path: at('admin.secretId'),
+        message: 'is named like a member secret of this fleet; the parent credential needs a secret of its own',
+      });
+    for (const { index, t } of targets) {
+      for (const role of ['secret', 'admin'] as const) {
+        const loc = role === 'secret' ? t.secret : (t.admin ?? t.secret);
+        if (isMemberSecret({ secret }, loc))
+          issues.push({
+            path: `targets.${index}.${role}.secretId`,
+            message: `is named like a member secret of fleet "${fleet.name}" (${secret.secretId}); use another secret or exclude that subaccount`,
+          });
+      }
+      // A rotated API-key secret must never be a fleet's admin: rotating it would replace the parent credential.
+      if (t.kind === 'api-key' && t.secret.store === fleet.admin.store && t.secret.secretId === fleet.admin.secretId)
+        issues.push({
+          path: `targets.${index}.secret.secretId`,
+          message: `is the admin secret of fleet "${fleet.name}": rotating it would replace the parent's credential; use another secret`,
+        });
+    }
+  });
+}
+
 function convert(raw: RawConfig, baseDir: string): RotatorConfig {
   const timezone = raw.daemon?.timezone ?? DEFAULT_TIMEZONE;
   const targets = (raw.targets as RawTarget[]).map((t) => {
@@ -238,5 +320,6 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
       ...(raw.daemon?.health ? { health: { port: raw.daemon.health.port, host: raw.daemon.health.host } } : {}),
     },
     targets,
+    fleets: raw.fleets.map((f) => convertFleet(f, timezone)),
   };
 }

@@ -139,6 +139,19 @@ export interface CreatedKey extends TwilioKey {
   secret: string;
 }
 
+/** One active subaccount of a fleet's parent, with the Auth Token the parent's list gave for it. */
+export interface Subaccount {
+  accountSid: string;
+  friendlyName: string;
+  authToken: string;
+}
+
+/** A parent account's subaccounts (Twilio's 2010 Accounts list), read with the parent's Auth Token. */
+export interface Subaccounts {
+  /** Active subaccounts, `friendlyName` matched exactly by Twilio when given; more than `limit` fails. */
+  list(filter: { friendlyName?: string; limit: number }): Promise<Subaccount[]>;
+}
+
 /** Key management on one account, authenticated with the admin credential. */
 export interface TwilioKeys {
   /**

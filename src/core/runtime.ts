@@ -1,5 +1,13 @@
 import type { SecretLocation, StoreName, TargetConfig } from '../config/types.js';
-import type { AuthTokens, KeyVerifier, ProbeResult, SecretStore, TokenVerifier, TwilioKeys } from './ports.js';
+import type {
+  AuthTokens,
+  KeyVerifier,
+  ProbeResult,
+  SecretStore,
+  Subaccounts,
+  TokenVerifier,
+  TwilioKeys,
+} from './ports.js';
 import type { Alert } from './alert.js';
 import type { AdminCredential } from './secret-values.js';
 
@@ -43,6 +51,8 @@ export interface Runtime {
   authTokens(admin: AdminCredential, target: TargetConfig): AuthTokens;
   /** Asks Twilio whether a token works and is the primary, using only the token. */
   tokenVerifier(target: TargetConfig): TokenVerifier;
+  /** A fleet parent's subaccounts, listed with its Account SID + Auth Token. */
+  subaccounts?(parent: AdminCredential, where: { region?: string; edge?: string }): Subaccounts;
   /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
   probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
   now(): number;
@@ -107,6 +117,8 @@ export interface RunOptions {
  */
 export interface RunScope {
   admin(location: SecretLocation, target: string): Promise<AdminCredential>;
+  /** A target's admin credential: its admin secret's, or for a fleet member the subaccount's own token. */
+  adminOf(target: TargetConfig): Promise<AdminCredential>;
   /** Key SIDs of every admin credential in the configuration that could be read. */
   protectedSids(): Promise<ReadonlySet<string>>;
   /** Every distinct admin secret the configuration names. */

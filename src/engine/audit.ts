@@ -7,7 +7,7 @@ import { kindOf } from '../credentials/registry.js';
 import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
 import { openRun, type Run } from './reconcile.js';
-import { createRunScope } from './scope.js';
+import { expandFleets } from './fleets.js';
 
 /**
  * `twilio-key-rotator audit`: every key on each configured account, classified (core/inventory.ts)
@@ -43,7 +43,9 @@ export interface AuditReport {
 }
 
 export async function audit(config: RotatorConfig, runtime: Runtime, options: AuditOptions): Promise<AuditReport> {
-  const scope = createRunScope(config, runtime);
+  const expanded = await expandFleets(config, runtime);
+  config = expanded.config;
+  const { scope } = expanded;
   const byAccount = new Map<string, TargetConfig[]>();
   for (const t of config.targets) {
     const account = t.accountSid.toUpperCase();
@@ -51,6 +53,19 @@ export async function audit(config: RotatorConfig, runtime: Runtime, options: Au
   }
   const accounts: AccountAudit[] = [];
   for (const targets of byAccount.values()) accounts.push(await auditAccount(targets, runtime, scope, options));
+  // A fleet that could not be listed is reported on its parent account; its subaccounts are not audited.
+  for (const failure of expanded.failures) {
+    const fleet = config.fleets.find((f) => f.name === failure.target || failure.target.startsWith(`${f.name}-`));
+    if (!fleet || failure.kind !== 'failed') continue;
+    accounts.push({
+      accountSid: fleet.parentAccountSid,
+      targets: [failure.target],
+      keys: [],
+      errors: [
+        `fleet ${fleet.name}: ${failure.target === fleet.name ? 'its subaccounts could not be listed' : failure.target}: ${failure.error}`,
+      ],
+    });
+  }
   return { olderThanDays: options.olderThanDays, ...(options.cleanup ? { cleanup: options.cleanup } : {}), accounts };
 }
 
@@ -89,7 +104,7 @@ async function auditAccount(
     // An account with no API-key target is listed with the first target's admin credential.
     if (!keys) {
       const t = targets[0]!;
-      keys = await runtime.keys(await scope.admin(t.admin, t.name), t).list();
+      keys = await runtime.keys(await scope.adminOf(t), t).list();
     }
   } catch (err) {
     out.errors.push(`cannot list the keys of ${out.accountSid}: ${problem(err)}`);

@@ -12,19 +12,56 @@ import { reportRun } from './alerts.js';
 import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
+import { expandFleets } from './fleets.js';
 import { createRunScope } from './scope.js';
 
-/** The named targets, each once, in configuration order; every unknown name is reported. */
-export function selectTargets(config: RotatorConfig, names: readonly string[] | undefined): TargetConfig[] {
+/**
+ * The named targets, each once, in configuration order; every unknown name is reported. A fleet's
+ * name selects its members; a member's name (`<fleet>-<subaccount SID>`) is known only once the
+ * fleet is expanded (engine/fleets.ts), and one the fleet did not list this run is not an error
+ * here: `absent` collects it, so the caller can say why.
+ */
+export function selectTargets(
+  config: RotatorConfig,
+  names: readonly string[] | undefined,
+  absent?: string[],
+): TargetConfig[] {
   if (!names || names.length === 0) return config.targets;
   const wanted = new Set(names);
-  const known = new Set(config.targets.map((t) => t.name));
+  const fleets = new Set(config.fleets.map((f) => f.name));
+  const known = new Set([...config.targets.map((t) => t.name), ...fleets]);
   const unknown = [...wanted].filter((n) => !known.has(n));
-  if (unknown.length > 0)
+  const members = unknown.filter((n) => config.fleets.some((f) => isMemberName(f.name, n)));
+  const notFound = unknown.filter((n) => !members.includes(n));
+  if (notFound.length > 0 || (members.length > 0 && !absent))
     throw new UsageError(
       `unknown target${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; configured: ${[...known].join(', ')}`,
     );
-  return config.targets.filter((t) => wanted.has(t.name));
+  absent?.push(...members);
+  return config.targets.filter((t) => wanted.has(t.name) || (t.fleet !== undefined && wanted.has(t.fleet.name)));
+}
+
+/** One target by name, for commands that act on exactly one: a fleet's name is refused. */
+export function oneTarget(config: RotatorConfig, name: string): TargetConfig {
+  const fleet = config.fleets.find((f) => f.name === name);
+  if (fleet)
+    throw new UsageError(
+      `"${name}" is a fleet; name one of its members (${name}-<subaccount SID>; twilio-key-rotator status ${name} lists them)`,
+    );
+  const [target] = selectTargets(config, [name]);
+  if (!target) throw new UsageError(`unknown target "${name}"`);
+  return target;
+}
+
+const isMemberName = (fleet: string, name: string) =>
+  name.length === fleet.length + 35 &&
+  name.startsWith(`${fleet}-`) &&
+  /^AC[0-9a-fA-F]{32}$/.test(name.slice(fleet.length + 1));
+
+/** The targets a scheduled run reconciles (fleets expanded), by name, in configuration order. */
+export async function scheduledTargetNames(config: RotatorConfig, runtime: Runtime): Promise<string[]> {
+  const { config: expanded } = await expandFleets(config, runtime);
+  return expanded.targets.filter((t) => !t.paused).map((t) => t.name);
 }
 
 /**
@@ -39,8 +76,33 @@ export async function rotate(
   runtime: Runtime,
   options: RunOptions & { targets?: readonly string[] } = {},
 ): Promise<TargetResult[]> {
-  const scope = createRunScope(config, runtime);
-  const targets = selectTargets(config, options.targets);
+  const expanded = await expandFleets(config, runtime);
+  config = expanded.config;
+  const { scope } = expanded;
+  const absent: string[] = [];
+  const targets = selectTargets(config, options.targets, absent);
+  // A fleet that could not be listed fails once, by its name, when the run covers it.
+  const covered = (name: string) =>
+    !options.targets?.length ||
+    options.targets.includes(name) ||
+    options.targets.some((n) => name.startsWith(`${n}-`) || n.startsWith(`${name}-`));
+  const fleetFailures = expanded.failures.filter((f) => covered(f.target));
+  for (const name of absent) {
+    if (fleetFailures.some((f) => name.startsWith(`${f.target}-`) || f.target === name)) continue;
+    fleetFailures.push({
+      target: name,
+      credential: 'api-key',
+      steps: [],
+      kind: options.scheduled ? 'deferred' : 'failed',
+      ...(options.scheduled
+        ? { detail: "not among its fleet's active subaccounts this run; nothing done" }
+        : {
+            step: 'expand-fleet',
+            error:
+              "not among its fleet's active subaccounts this run (closed, suspended or filtered out); nothing done",
+          }),
+    } as TargetResult);
+  }
   if (!options.dryRun) await runtime.sweep?.(targets);
   const named = new Set(options.scheduled ? [] : (options.targets ?? []));
   const reconcileOne = (target: TargetConfig): Promise<TargetResult> => {
@@ -74,7 +136,9 @@ export async function rotate(
         ? describeWindow(target.window)
         : undefined;
     const run = { ...options, ...(outsideWindow !== undefined ? { outsideWindow } : {}) };
-    return options.dryRun ? dryRun(config, target, runtime, run) : reconcileTarget(target, runtime, scope, run);
+    return options.dryRun
+      ? dryRun(config, target, runtime, run, expanded.members)
+      : reconcileTarget(target, runtime, scope, run);
   };
   // Auth Tokens first: a promotion replaces the token other targets' admin secrets may hold (and
   // refreshes those secrets), so the targets that use them start after it and read the new one.
@@ -87,7 +151,7 @@ export async function rotate(
   }
   // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.
   if (!options.dryRun) await reportRun(config, runtime, targets, results);
-  return results;
+  return [...results, ...fleetFailures];
 }
 
 export interface TargetStatus {
@@ -125,9 +189,33 @@ export async function status(
   runtime: Runtime,
   names?: readonly string[],
 ): Promise<TargetStatus[]> {
-  const scope = createRunScope(config, runtime);
+  const expanded = await expandFleets(config, runtime);
+  config = expanded.config;
+  const { scope } = expanded;
   const out: TargetStatus[] = [];
-  for (const target of selectTargets(config, names)) {
+  const absent: string[] = [];
+  const chosen = selectTargets(config, names, absent);
+  for (const failure of expanded.failures) {
+    if (names?.length && !names.some((n) => n === failure.target || n.startsWith(`${failure.target}-`))) continue;
+    out.push({
+      target: failure.target,
+      kind: 'api-key',
+      step: 'error',
+      waitingOn: [],
+      attention: true,
+      error: failure.kind === 'failed' ? failure.error : '',
+    });
+  }
+  for (const name of absent)
+    out.push({
+      target: name,
+      kind: 'api-key',
+      step: 'error',
+      waitingOn: [],
+      attention: true,
+      error: "not among its fleet's active subaccounts this run (closed, suspended or filtered out)",
+    });
+  for (const target of chosen) {
     try {
       const run = await openRun(target, runtime, scope, {});
       const { obs, decision } = await observeAndPlan(run, runtime);
@@ -197,14 +285,15 @@ export async function abort(
   runtime: Runtime,
   name: string,
 ): Promise<{ target: string; detail: string }> {
-  const [target] = selectTargets(config, [name]);
-  const kind = kindOf(target!);
+  ({ config } = await expandFleets(config, runtime));
+  const target = oneTarget(config, name);
+  const kind = kindOf(target);
   if (!kind.abort) {
     throw new UsageError(
-      `target "${name}" is a ${target!.kind} target: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
+      `target "${name}" is a ${target.kind} target: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
     );
   }
-  const session = await kind.open(target!, runtime, createRunScope(config, runtime));
+  const session = await kind.open(target, runtime, createRunScope(config, runtime));
   return { target: name, detail: await kind.abort(session, runtime) };
 }
 
@@ -214,15 +303,15 @@ export async function confirm(
   runtime: Runtime,
   name: string,
 ): Promise<{ target: string; versionId: string; ref: string; keySid?: string }> {
-  const [target] = selectTargets(config, [name]);
-  const secretId = target!.secret.secretId;
-  const store = runtime.store(target!.secret.store);
+  const target = oneTarget((await expandFleets(config, runtime)).config, name);
+  const secretId = target.secret.secretId;
+  const store = runtime.store(target.secret.store);
   const secret = await store.read(secretId);
   if (!secret || !labelled(secret, CURRENT))
     throw new UsageError(`target "${name}": secret "${secretId}" has no current version to confirm; run rotate first`);
-  const { versionId, ref } = kindOf(target!).confirmable(secret, target!);
+  const { versionId, ref } = kindOf(target).confirmable(secret, target);
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
-  return { target: name, versionId, ref, ...(target!.kind === 'api-key' ? { keySid: ref } : {}) };
+  return { target: name, versionId, ref, ...(target.kind === 'api-key' ? { keySid: ref } : {}) };
 }
 
 /** `fn` over `items`, at most `size` at once; results in the items' order. */

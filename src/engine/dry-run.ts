@@ -1,3 +1,4 @@
+import type { AdminCredential } from '../core/secret-values.js';
 import { randomBytes } from 'node:crypto';
 import { memoryStore } from '../adapters/secrets/memory-store.js';
 import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js';
@@ -157,10 +158,11 @@ export async function dryRun(
   target: TargetConfig,
   real: Runtime,
   options: RunOptions & { outsideWindow?: string },
+  members?: ReadonlyMap<string, AdminCredential>,
 ): Promise<TargetResult> {
   const base = { target: target.name, credential: target.kind, steps: [] };
   const fake = dryRuntime(real);
-  const scope = createRunScope(config, fake.runtime);
+  const scope = createRunScope(config, fake.runtime, members);
   let checks: string[];
   let warnings: string[];
   try {

@@ -1,7 +1,8 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import type { StepRecord, TargetResult } from '../core/outcome.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
-import { rotate, selectTargets } from './commands.js';
+import { oneTarget, rotate } from './commands.js';
+import { expandFleets } from './fleets.js';
 
 /**
  * `rotate --now <target> --overlap SECONDS`: a leaked credential dies fast. The same reconcile as
@@ -67,7 +68,7 @@ export async function rotateNow(
   name: string,
   o: NowOptions,
 ): Promise<NowResult> {
-  const [target] = selectTargets(config, [name]) as [TargetConfig];
+  const target = oneTarget((await expandFleets(config, runtime)).config, name);
   const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
   const what = target.kind === 'auth-token' ? 'token' : 'key';
   const overlap = `${o.overlapMs / 1000} s`;

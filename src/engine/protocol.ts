@@ -4,6 +4,7 @@ import { kindOf, type RotationEvent } from '../credentials/registry.js';
 
 export type { RotationEvent };
 import { RotationError } from '../errors.js';
+import { expandFleets } from './fleets.js';
 import { createRunScope } from './scope.js';
 
 /**
@@ -43,8 +44,18 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
 }
 
 export async function rotationStep(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<string> {
-  const target = targetForSecret(config, event.SecretId);
+  // A fleet member's secret is known only once the fleet is listed: list it when no target matches.
+  let scope = createRunScope(config, runtime);
+  let target: TargetConfig;
+  try {
+    target = targetForSecret(config, event.SecretId);
+  } catch (err) {
+    if (config.fleets.length === 0) throw err;
+    const expanded = await expandFleets(config, runtime);
+    target = targetForSecret(expanded.config, event.SecretId);
+    scope = expanded.scope;
+  }
   const kind = kindOf(target);
-  const session = await kind.open(target, runtime, createRunScope(config, runtime));
+  const session = await kind.open(target, runtime, scope);
   return kind.rotationStep(event, session, runtime);
 }

@@ -3,11 +3,19 @@ import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { readAdmin } from '../credentials/admin.js';
 import { KEY_SID } from '../core/sids.js';
+import { RotationError } from '../errors.js';
 
 const keyOf = (l: SecretLocation) => `${l.store}:${l.secretId}`;
 
 /** One run's scope (core/runtime.ts): admin secrets read once, the admin key SIDs known up front. */
-export function createRunScope(config: RotatorConfig, runtime: Runtime): RunScope {
+/**
+ * `members`: fleet members' admin credentials (engine/fleets.ts), by target name, for this run only.
+ */
+export function createRunScope(
+  config: RotatorConfig,
+  runtime: Runtime,
+  members: ReadonlyMap<string, AdminCredential> = new Map(),
+): RunScope {
   const admins = new Map<string, Promise<AdminCredential>>();
   let protectedSids: Promise<ReadonlySet<string>> | undefined;
 
@@ -25,7 +33,23 @@ export function createRunScope(config: RotatorConfig, runtime: Runtime): RunScop
 
   return {
     admin,
-    adminLocations: () => [...new Map(config.targets.map((t) => [keyOf(t.admin), t.admin])).values()],
+    adminOf(target) {
+      if (!target.fleet) return admin(target.admin, target.name);
+      const found = members.get(target.name);
+      if (found) return Promise.resolve(found);
+      return Promise.reject(
+        new RotationError(
+          target.name,
+          'read-admin',
+          `subaccount ${target.accountSid} was not in fleet "${target.fleet.name}"'s list of active subaccounts this run`,
+        ),
+      );
+    },
+    adminLocations: () => [
+      ...new Map(
+        [...config.targets.map((t) => t.admin), ...config.fleets.map((f) => f.admin)].map((l) => [keyOf(l), l]),
+      ).values(),
+    ],
     protectedSids() {
       protectedSids ??= (async () => {
         const locations = new Map(config.targets.map((t) => [keyOf(t.admin), t]));

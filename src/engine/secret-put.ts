@@ -37,7 +37,9 @@ export async function putSecret(
     throw new UsageError(`the value on stdin is longer than ${MAX_VALUE_BYTES} bytes, Secrets Manager's limit`);
   if (!config.stores[storeName]) throw new UsageError(`--store ${storeName}: stores.${storeName} is not configured`);
 
-  const admins = config.targets.filter((t) => t.admin.store === storeName && t.admin.secretId === secretId);
+  const admins: { name: string }[] = [...config.targets, ...config.fleets].filter(
+    (t) => t.admin.store === storeName && t.admin.secretId === secretId,
+  );
   const rotated = config.targets.find((t) => t.secret.store === storeName && t.secret.secretId === secretId);
   if (admins.length === 0 && !rotated) {
     const names = config.targets.flatMap((t) =>
@@ -59,6 +61,14 @@ export async function putSecret(
         admin.kind === 'auth-token'
           ? `Auth Token of ${admin.accountSid}`
           : `admin key ${admin.username} of ${admin.accountSid}`;
+      const fleet = config.fleets.find((f) => f.admin.store === storeName && f.admin.secretId === secretId);
+      if (
+        fleet &&
+        (admin.kind !== 'auth-token' || admin.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
+      )
+        throw new UsageError(
+          `fleet "${fleet.name}" needs the parent's Account SID + Auth Token here ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio lets no API key reach a subaccount; nothing was stored`,
+        );
       shape += ` (admin of ${admins.map((t) => `"${t.name}"`).join(', ')})`;
     }
   } catch (err) {

@@ -47,6 +47,32 @@ describe('serverless IAM statements', () => {
     expect(sns).toEqual([{ Effect: 'Allow', Action: 'sns:Publish', Resource: [topic] }]);
   });
 
+  it("grants a fleet's member secrets by one pattern and the parent's secret read-only", async () => {
+    const all = await statements({
+      fleets: [
+        {
+          name: 'tenants',
+          parentAccountSid: AC,
+          admin: { store: 'aws', secretId: 'prod/parent' },
+          template: {
+            keyType: 'standard',
+            friendlyNamePrefix: 'rot-t-',
+            secret: { store: 'aws', secretId: 'prod/tenants/{accountSid}' },
+          },
+        },
+      ],
+    });
+    const text = JSON.stringify(all);
+    const rotated = all.find((s) => JSON.stringify(s.Action).includes('PutSecretValue'));
+    expect(JSON.stringify(rotated?.Resource)).toContain('secret:prod/tenants/AC*-??????');
+    const readOnly = all.find(
+      (s) =>
+        !JSON.stringify(s.Action).includes('PutSecretValue') && JSON.stringify(s.Action).includes('GetSecretValue'),
+    );
+    expect(JSON.stringify(readOnly?.Resource)).toContain('secret:prod/parent-??????');
+    expect(text).not.toContain('{accountSid}');
+  });
+
   it('grants no SNS action without an SNS channel', async () => {
     expect(JSON.stringify(await statements({}))).not.toContain('sns:');
   });

@@ -25,7 +25,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   windowSteps: ['start-rotation'],
 
   async open(target, runtime, scope) {
-    const admin = await scope.admin(target.admin, target.name);
+    const admin = await scope.adminOf(target);
     const protectedSids = new Set(await scope.protectedSids());
     if (KEY_SID.test(admin.username)) protectedSids.add(admin.username);
     return {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SecretLocation } from '../../config/types.js';
-import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../core/labels.js';
+import { formatPromotion, formatStamp, PENDING, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import { parseSecretObject } from '../../core/secret-values.js';
 import { RemoteError, RotationError } from '../../errors.js';
@@ -276,6 +276,19 @@ export async function act(
     case 'promote': {
       const outcome = await promote(session, runtime, facts, obs.pending!, step.fromVersionId, obs.current!.token);
       if (outcome === 'no-secondary') {
+        // An `abort` deletes the secondary, then drops AWSPENDING: give one that is under way the
+        // time to finish before calling the deletion someone else's.
+        for (let look = 0; look <= SETTLE_LOOKS; look++) {
+          const again = await session.store.read(secretId, { fresh: true });
+          const stillPending = again?.versions.some(
+            (v) => v.versionId === step.versionId && v.stages.includes(PENDING),
+          );
+          if (!stillPending) {
+            const detail = `the rotation was backed out (abort) before its promotion: ${step.ref} was deleted and AWSPENDING dropped; the current token stays the primary`;
+            return { detail, end: { kind: 'lost-race', detail } };
+          }
+          if (look < SETTLE_LOOKS) await pause(SETTLE_PAUSE_MS);
+        }
         const error = `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside the rotator; the current token keeps working and the next run starts over`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }

@@ -1,3 +1,4 @@
+import { exitCodeFor } from '../../core/outcome.js';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/types.js';
@@ -10,7 +11,7 @@ import { createRuntime } from '../../wiring.js';
 import { startHealthServer, type Check } from './health.js';
 import { DaemonMetrics } from './metrics.js';
 import { RunQueue } from './queue.js';
-import { startSchedule, type Schedule } from './schedule.js';
+import { scheduledUnits, startSchedule, type Schedule } from './schedule.js';
 
 /**
  * `twilio-key-rotator daemon`: one long-running process that reconciles each target on its cron
@@ -42,7 +43,10 @@ export interface Daemon {
 
 /** A run this long is hung (every call is bounded, so this is a bug): /healthz says so. */
 const hungAfterMs = (c: RotatorConfig) => 25 * 4 * c.retry.budgetMs + 60_000;
-const scheduled = (c: RotatorConfig) => c.targets.filter((t) => !t.paused).map((t) => t.name);
+const scheduled = (c: RotatorConfig) =>
+  scheduledUnits(c)
+    .filter((t) => !t.paused)
+    .map((t) => t.name);
 
 export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
   const now = o.now ?? Date.now;
@@ -54,26 +58,33 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
 
   async function runOne(name: string): Promise<void> {
     const snapshot = config; // a reload during the run applies to the next one
-    const target = snapshot.targets.find((t) => t.name === name);
+    const target = scheduledUnits(snapshot).find((t) => t.name === name);
     if (!target || target.paused) return; // removed or paused by a reload since its tick
     const startedAtMs = now();
     logger.info('run started', { target: name, step: 'run' });
-    let result: TargetResult;
+    let results: TargetResult[];
     try {
       const runtime = createRuntime(snapshot, { logger, env: o.env, now });
-      [result] = (await rotate(snapshot, runtime, { targets: [name], scheduled: true, stop: stopRuns.signal })) as [
-        TargetResult,
-      ];
+      results = await rotate(snapshot, runtime, { targets: [name], scheduled: true, stop: stopRuns.signal });
     } catch (err) {
       const error = redact(errorMessage(err));
       logger.error(`run failed: ${error}`, { target: name, step: 'run' });
-      result = { target: name, credential: target.kind, steps: [], kind: 'failed', step: 'run', error };
+      const credential = 'kind' in target ? String(target.kind) : 'api-key';
+      results = [{ target: name, credential, steps: [], kind: 'failed', step: 'run', error }];
     } finally {
       forgetSecrets();
     }
     const finishedAtMs = now();
-    metrics.recordRun(result, startedAtMs, finishedAtMs);
-    logger.info(`run finished: ${result.kind}`, { target: name, step: 'run', durationMs: finishedAtMs - startedAtMs });
+    for (const result of results) metrics.recordRun(result, startedAtMs, finishedAtMs);
+    if (!('kind' in target)) metrics.recordUnit(name, results.filter((r) => exitCodeFor([r]) !== 0).length);
+    // A fleet's run covers its members: the line counts them by outcome.
+    const outcome =
+      results.length === 1
+        ? results[0]!.kind
+        : [...new Set(results.map((r) => r.kind))]
+            .map((k) => `${results.filter((r) => r.kind === k).length} ${k}`)
+            .join(', ') || 'no members';
+    logger.info(`run finished: ${outcome}`, { target: name, step: 'run', durationMs: finishedAtMs - startedAtMs });
   }
 
   const queue = new RunQueue(
@@ -118,7 +129,10 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     if (stopping) return false;
     const previous = config;
     config = next;
-    metrics.retain(next.targets.map((t) => t.name));
+    metrics.retain(
+      next.targets.map((t) => t.name),
+      next.fleets.map((f) => f.name),
+    );
     metrics.recordReload(true);
     schedule.stop();
     schedule = startSchedule(next, tick, logger);
@@ -148,7 +162,16 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
   const metricsText = () =>
     metrics.render(
       now(),
-      config.targets.map((t) => ({ name: t.name, kind: t.kind, paused: t.paused })),
+      [
+        ...config.targets.map((t) => ({ name: t.name, kind: t.kind, paused: t.paused })),
+        ...config.fleets.flatMap((f) => {
+          const paused = f.member(f.parentAccountSid).paused;
+          return metrics
+            .names()
+            .filter((n) => n.startsWith(`${f.name}-AC`))
+            .map((name) => ({ name, kind: 'api-key', paused }));
+        }),
+      ],
       [
         '# HELP twilio_key_rotator_run_in_progress 1 while a run is in flight.',
         '# TYPE twilio_key_rotator_run_in_progress gauge',

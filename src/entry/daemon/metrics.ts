@@ -22,6 +22,8 @@ const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').repla
 export class DaemonMetrics {
   private readonly targets = new Map<string, TargetState>();
   private readonly reloads = new Map<string, number>();
+  /** Failed or stuck members of each fleet's last run. */
+  private readonly units = new Map<string, number>();
 
   private state(target: string): TargetState {
     let s = this.targets.get(target);
@@ -30,8 +32,11 @@ export class DaemonMetrics {
   }
 
   /** Keeps only the targets of the current configuration. */
-  retain(targets: readonly string[]): void {
-    for (const name of [...this.targets.keys()]) if (!targets.includes(name)) this.targets.delete(name);
+  /** Forgets targets no longer configured; a fleet's name keeps its members (`<fleet>-AC…`). */
+  retain(targets: readonly string[], fleets: readonly string[] = []): void {
+    for (const name of [...this.targets.keys()])
+      if (!targets.includes(name) && !fleets.some((f) => name === f || name.startsWith(`${f}-AC`)))
+        this.targets.delete(name);
   }
 
   recordRun(result: TargetResult, startedAtMs: number, finishedAtMs: number): void {
@@ -51,9 +56,24 @@ export class DaemonMetrics {
   }
 
   /** Ready when every scheduled target's last run ended without a failure or a stuck gate. */
+  /** A fleet's last run as a whole: whether every member (and the listing) ended without failure. */
+  recordUnit(name: string, failed: number): void {
+    this.units.set(name, failed);
+  }
+
+  /** Names with recorded runs (fleet members appear here once they ran). */
+  names(): string[] {
+    return [...this.targets.keys()];
+  }
+
   readiness(scheduled: readonly string[]): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     for (const name of scheduled) {
+      const unit = this.units.get(name);
+      if (unit !== undefined) {
+        if (unit > 0) reasons.push(`${name}: last run had ${unit} failed or stuck member(s)`);
+        continue;
+      }
       const last = this.targets.get(name)?.last?.result;
       if (!last) reasons.push(`${name}: no run has finished yet`);
       else if (exitCodeFor([last]) !== 0) reasons.push(`${name}: last run ${last.kind}`);

@@ -16,7 +16,7 @@ export interface Schedule {
 
 export function startSchedule(config: RotatorConfig, onTick: (targets: string[]) => void, logger: Logger): Schedule {
   const groups = new Map<string, string[]>();
-  for (const t of config.targets) {
+  for (const t of scheduledUnits(config)) {
     if (t.paused) continue;
     const expression = t.schedule ?? config.daemon.schedule;
     groups.set(expression, [...(groups.get(expression) ?? []), t.name]);
@@ -46,4 +46,18 @@ export function startSchedule(config: RotatorConfig, onTick: (targets: string[])
       tasks.length = 0;
     },
   };
+}
+
+/**
+ * What the daemon schedules: each target, and each fleet as one unit (its members are known only when
+ * a run lists the parent's subaccounts) on its template's schedule.
+ */
+export function scheduledUnits(config: RotatorConfig): { name: string; schedule?: string; paused: boolean }[] {
+  return [
+    ...config.targets,
+    ...config.fleets.map((f) => {
+      const template = f.member(f.parentAccountSid);
+      return { name: f.name, ...(template.schedule ? { schedule: template.schedule } : {}), paused: template.paused };
+    }),
+  ];
 }

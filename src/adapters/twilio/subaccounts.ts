@@ -1,0 +1,145 @@
+import type { Subaccount, Subaccounts } from '../../core/ports.js';
+import { ACCOUNT_SID } from '../../core/sids.js';
+import { RemoteError } from '../../errors.js';
+import { registerSecret } from '../../redact.js';
+import { withRetry } from '../retry.js';
+import { translateTwilioError, twilioRetryable } from './errors.js';
+import { withRequestSignal } from './http-client.js';
+import { regionOf, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
+import { createSlimClient } from './slim-client.js';
+
+/** Accounts per page (Twilio's maximum for 2010 lists). */
+const PAGE_SIZE = 1000;
+const ACCOUNTS_PATH = '/2010-04-01/Accounts.json';
+
+function listError(parentSid: string, problem: string): RemoteError {
+  return new RemoteError(
+    'twilio',
+    'ListAccounts',
+    { retryable: false },
+    `Twilio ListAccounts on ${parentSid} failed: the subaccount list ${problem}`,
+  );
+}
+
+interface AccountRow {
+  sid?: unknown;
+  owner_account_sid?: unknown;
+  friendly_name?: unknown;
+  status?: unknown;
+  auth_token?: unknown;
+}
+
+/**
+ * A parent account's active subaccounts through the 2010 Accounts list, read with the parent's
+ * Account SID + Auth Token: the one credential Twilio answers with each subaccount's Auth Token.
+ * Every token is registered for redaction the moment it is parsed. Pages are followed only along the
+ * list's own path, at most `ceil(limit / 1000) + 1` of them; more subaccounts than `limit` fails the
+ * list (a fleet larger than configured is a decision for a person, not a silent cut).
+ */
+export function twilioSubaccounts(
+  parent: { username: string; password: string; accountSid: string },
+  where: Omit<TwilioTarget, 'accountSid'>,
+  options: TwilioAdapterOptions,
+): Subaccounts {
+  const client = createSlimClient(parent, {
+    ...options.http,
+    ...regionOf({ accountSid: parent.accountSid, ...where }),
+  });
+  const get = async (uri: string): Promise<unknown> => {
+    const attempt = async () => {
+      const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
+      let body: unknown = res.body;
+      if (typeof body === 'string') {
+        try {
+          body = JSON.parse(body);
+        } catch {
+          body = undefined;
+        }
+      }
+      if (res.statusCode >= 400) {
+        const b = body as { code?: number; message?: unknown } | undefined;
+        throw Object.assign(new Error(typeof b?.message === 'string' ? b.message : `HTTP ${res.statusCode}`), {
+          status: res.statusCode,
+          ...(b?.code !== undefined ? { code: b.code } : {}),
+        });
+      }
+      return body;
+    };
+    try {
+      return await withRetry(
+        (signal) => withRequestSignal(signal, attempt),
+        options.retry,
+        twilioRetryable,
+        options.signal,
+      );
+    } catch (err) {
+      throw translateTwilioError(err, 'ListAccounts', parent.accountSid);
+    }
+  };
+
+  return {
+    async list({ friendlyName, limit }): Promise<Subaccount[]> {
+      const query = new URLSearchParams({ Status: 'active', PageSize: String(PAGE_SIZE) });
+      if (friendlyName !== undefined) query.set('FriendlyName', friendlyName);
+      let uri = `https://api.twilio.com${ACCOUNTS_PATH}?${query.toString()}`;
+      const seen = new Set<string>([uri]);
+      const found: Subaccount[] = [];
+      const maxPages = Math.ceil(limit / PAGE_SIZE) + 1;
+      for (let page = 1; ; page++) {
+        const body = (await get(uri)) as { accounts?: unknown; next_page_uri?: unknown } | undefined;
+        if (!body || !Array.isArray(body.accounts))
+          throw listError(parent.accountSid, 'came back without an "accounts" array');
+        for (const row of body.accounts as AccountRow[]) {
+          // The token first: nothing below may print a row before it is known to the redactor.
+          if (typeof row?.auth_token === 'string' && row.auth_token !== '') registerSecret(row.auth_token);
+          if (typeof row?.sid !== 'string' || !ACCOUNT_SID.test(row.sid))
+            throw listError(parent.accountSid, 'holds an entry without a valid Account SID');
+          const sid = row.sid; // as Twilio spells it: it is the username of the subaccount's credential
+          // The list includes the parent itself; anything owned by another account is not ours to manage.
+          if (sid.toUpperCase() === parent.accountSid.toUpperCase()) continue;
+          if (
+            typeof row.owner_account_sid !== 'string' ||
+            row.owner_account_sid.toUpperCase() !== parent.accountSid.toUpperCase()
+          )
+            continue;
+          if (row.status !== 'active') continue;
+          if (typeof row.auth_token !== 'string' || row.auth_token === '')
+            throw listError(
+              parent.accountSid,
+              `gave no Auth Token for ${sid}: list subaccounts with the parent's Account SID + Auth Token, not an API key`,
+            );
+          found.push({
+            accountSid: sid,
+            friendlyName: typeof row.friendly_name === 'string' ? row.friendly_name : '',
+            authToken: row.auth_token,
+          });
+          if (found.length > limit)
+            throw listError(
+              parent.accountSid,
+              `has more than ${limit} active subaccounts (the fleet's subaccounts.max, which bounds the list read before filters apply); raise subaccounts.max`,
+            );
+        }
+        const next = body.next_page_uri;
+        if (next === null || next === undefined || next === '') return found;
+        if (typeof next !== 'string') throw listError(parent.accountSid, 'gave a next page that is not a URI');
+        let url: URL;
+        try {
+          url = new URL(next, 'https://api.twilio.com');
+        } catch {
+          throw listError(parent.accountSid, 'gave a next page that is not a URI');
+        }
+        if (url.origin !== 'https://api.twilio.com' || url.pathname !== ACCOUNTS_PATH)
+          throw listError(
+            parent.accountSid,
+            'pointed its next page at another host or collection; nothing was sent there',
+          );
+        uri = `https://api.twilio.com${ACCOUNTS_PATH}${url.search}`;
+        if (seen.has(uri))
+          throw listError(parent.accountSid, 'handed back a next page it had already served; refusing to loop');
+        if (page >= maxPages)
+          throw listError(parent.accountSid, `went on past ${maxPages} pages; refusing to read further`);
+        seen.add(uri);
+      }
+    },
+  };
+}

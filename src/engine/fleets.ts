@@ -1,0 +1,139 @@
+import type { FleetConfig, RotatorConfig, TargetConfig } from '../config/types.js';
+import type { TargetResult } from '../core/outcome.js';
+import type { RunScope, Runtime } from '../core/runtime.js';
+import type { AdminCredential } from '../core/secret-values.js';
+import { createRunScope } from './scope.js';
+import { errorMessage } from '../errors.js';
+import { redact } from '../redact.js';
+
+/**
+ * A run's view of the configuration with every fleet expanded into its members: one API-key target
+ * per active subaccount that passes the fleet's filters, its admin credential the subaccount's own
+ * Auth Token from the parent's list (enlisted in the run's scope, never stored). A fleet whose list
+ * cannot be read fails as a whole, named by the fleet, and changes nothing; its members simply are not
+ * run this time. A subaccount that leaves the fleet (closed, suspended, filtered out) keeps its secret
+ * and its keys: nothing is deleted because a list got shorter.
+ */
+export interface Expanded {
+  config: RotatorConfig;
+  /** The run's scope, fleet members' admin credentials included. */
+  scope: RunScope;
+  /** Fleet members' admin credentials by target name (a dry run builds its own scope with them). */
+  members: ReadonlyMap<string, AdminCredential>;
+  /** One failed result per fleet that could not be expanded, and per member that was skipped. */
+  failures: TargetResult[];
+}
+
+export async function expandFleets(config: RotatorConfig, runtime: Runtime): Promise<Expanded> {
+  const scope = createRunScope(config, runtime);
+  if (config.fleets.length === 0) return { config, scope, members: new Map(), failures: [] };
+  const credentials = new Map<string, AdminCredential>();
+  const members: TargetConfig[] = [];
+  const failures: TargetResult[] = [];
+  const taken = new Map(config.targets.map((t) => [`${t.secret.store}:${t.secret.secretId}`, t.name]));
+  for (const fleet of config.fleets) {
+    try {
+      for (const member of await membersOf(fleet, runtime, scope, credentials)) {
+        const key = `${member.secret.store}:${member.secret.secretId}`;
+        const owner = taken.get(key);
+        if (owner !== undefined) {
+          failures.push(
+            failed(
+              member.name,
+              'expand-fleet',
+              `its secret "${member.secret.secretId}" is already target "${owner}"'s; the member is skipped`,
+            ),
+          );
+          continue;
+        }
+        const clash = prefixClash(member, config.targets);
+        if (clash) {
+          failures.push(
+            failed(
+              member.name,
+              'expand-fleet',
+              `target "${clash}" rotates keys on the same subaccount with an overlapping friendlyNamePrefix; exclude the subaccount from the fleet or change a prefix`,
+            ),
+          );
+          continue;
+        }
+        taken.set(key, member.name);
+        members.push(member);
+      }
+    } catch (err) {
+      const error = redact(errorMessage(err));
+      runtime.logger.error(`fleet ${fleet.name}: its subaccounts could not be listed, so none of them ran: ${error}`, {
+        target: fleet.name,
+        step: 'expand-fleet',
+      });
+      failures.push(failed(fleet.name, 'expand-fleet', error));
+    }
+  }
+  const expanded = { ...config, targets: [...config.targets, ...members] };
+  return { config: expanded, scope: createRunScope(expanded, runtime, credentials), members: credentials, failures };
+}
+
+const failed = (target: string, step: string, error: string): TargetResult => ({
+  target,
+  credential: 'api-key',
+  steps: [],
+  kind: 'failed',
+  step,
+  error,
+});
+
+async function membersOf(
+  fleet: FleetConfig,
+  runtime: Runtime,
+  scope: RunScope,
+  credentials: Map<string, AdminCredential>,
+): Promise<TargetConfig[]> {
+  const parent = await scope.admin(fleet.admin, fleet.name);
+  if (parent.kind !== 'auth-token' || parent.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
+    throw new Error(
+      `fleet admin secret "${fleet.admin.secretId}" must hold the parent's Account SID + Auth Token ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio answers subaccounts' tokens to no other credential, and no parent API key (Main included) may reach a subaccount`,
+    );
+  if (!runtime.subaccounts) throw new Error('this runtime cannot list subaccounts');
+  const template = fleet.member(fleet.parentAccountSid);
+  const listed = await runtime
+    .subaccounts(parent, {
+      ...(template.region ? { region: template.region } : {}),
+      ...(template.edge ? { edge: template.edge } : {}),
+    })
+    .list({ limit: fleet.subaccounts.max });
+  const { friendlyNamePrefix, include, exclude } = fleet.subaccounts;
+  const chosen = listed.filter(
+    (s) =>
+      (friendlyNamePrefix === undefined || s.friendlyName.startsWith(friendlyNamePrefix)) &&
+      (include === undefined || include.includes(s.accountSid.toUpperCase())) &&
+      !exclude.includes(s.accountSid.toUpperCase()),
+  );
+  runtime.logger.info(
+    `fleet ${fleet.name}: ${chosen.length} of ${listed.length} active subaccounts of ${fleet.parentAccountSid} are members`,
+    { target: fleet.name, step: 'expand-fleet' },
+  );
+  return chosen
+    .sort((a, b) => a.accountSid.localeCompare(b.accountSid))
+    .map((s) => {
+      const member = fleet.member(s.accountSid);
+      credentials.set(member.name, {
+        kind: 'auth-token',
+        accountSid: s.accountSid,
+        username: s.accountSid,
+        password: s.authToken,
+      });
+      return member;
+    });
+}
+
+/** A configured API-key target on the member's subaccount whose prefix overlaps the member's. */
+function prefixClash(member: TargetConfig, targets: readonly TargetConfig[]): string | undefined {
+  if (member.kind !== 'api-key') return undefined;
+  return targets.find(
+    (t) =>
+      t.kind === 'api-key' &&
+      t.accountSid.toUpperCase() === member.accountSid.toUpperCase() &&
+      (t.friendlyNamePrefix.startsWith(member.friendlyNamePrefix) ||
+        member.friendlyNamePrefix.startsWith(t.friendlyNamePrefix)),
+  )?.name;
+}
