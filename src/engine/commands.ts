@@ -14,12 +14,28 @@ import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
 import { createRunScope } from './scope.js';
 
+/** The names no configured target has, each once, in the order given. */
+export function unknownTargetNames(config: RotatorConfig, names: readonly string[]): string[] {
+  const known = new Set(config.targets.map((t) => t.name));
+  return [...new Set(names)].filter((n) => !known.has(n));
+}
+
+/**
+ * What an unattended run takes on: the names of the targets that are not paused, in configuration
+ * order. The scheduled Lambda shards exactly these across SQS messages (entry/shard.ts), so whatever
+ * decides which targets a fleet has decides it here, once. Names only: a message carries nothing else.
+ */
+// eslint-disable-next-line @typescript-eslint/require-await -- awaits nothing until a fleet is found at run time
+export async function scheduledTargetNames(config: RotatorConfig, _runtime: Runtime): Promise<string[]> {
+  return config.targets.filter((t) => !t.paused).map((t) => t.name);
+}
+
 /** The named targets, each once, in configuration order; every unknown name is reported. */
 export function selectTargets(config: RotatorConfig, names: readonly string[] | undefined): TargetConfig[] {
   if (!names || names.length === 0) return config.targets;
   const wanted = new Set(names);
   const known = new Set(config.targets.map((t) => t.name));
-  const unknown = [...wanted].filter((n) => !known.has(n));
+  const unknown = unknownTargetNames(config, names);
   if (unknown.length > 0)
     throw new UsageError(
       `unknown target${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; configured: ${[...known].join(', ')}`,
