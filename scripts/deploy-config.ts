@@ -2,13 +2,16 @@ import { ACCOUNT_SID_SLOT } from '../src/config/fleets.js';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../src/config/load.js';
 import type { RotatorConfig } from '../src/config/types.js';
+import { MAX_TARGETS_PER_MESSAGE } from '../src/engine/shards.js';
 
 /**
  * What serverless.yml needs from the rotator's configuration, derived with the rotator's own loader
  * (the same ${NAME} substitution and the same validation the Lambda runs at start-up):
  *  - `environment`: every variable the configuration reads, with the value it has where you deploy
  *    from, so the functions start with what the compiled configuration needs;
- *  - `statements`: IAM for exactly the secrets the configuration names.
+ *  - `scheduledEnvironment`: the same, plus the shard queue's URL when sharding is on;
+ *  - `statements`: IAM for exactly the secrets the configuration names (and, sharding, for sending
+ *    to exactly the shard queue).
  * A probe's header value (gate.probes[].headerValueEnv) is a secret: it never goes into the template
  * as text, only as a CloudFormation dynamic reference ({{resolve:secretsmanager:…}}), resolved by
  * CloudFormation at deploy time.
@@ -72,11 +75,50 @@ export interface DeployOptions {
   region: string;
   /** A customer-managed KMS key the secrets use. */
   kmsKeyArn?: string;
+  /** `--sharding on`: the scheduled function sends target names to the shard queue (serverless.yml). */
+  sharding?: Sharding;
+}
+
+export interface Sharding {
+  targetsPerMessage: number;
 }
 
 export interface DeployFacts {
   environment: Record<string, string>;
+  scheduledEnvironment: Record<string, unknown>;
   statements: Record<string, unknown>[];
+}
+
+/** The shard queue's logical id in serverless.yml. */
+export const SHARD_QUEUE = 'RotatorShardQueue';
+
+/**
+ * serverless.yml's sharding params, checked: `sharding` on or off (default off), `targets-per-message`
+ * and `shard-concurrency` (used by serverless.yml itself; checked here so that a value that would
+ * not take effect is refused). Undefined when sharding is off.
+ */
+export function shardingOptions(params: {
+  sharding?: unknown;
+  targetsPerMessage?: unknown;
+  concurrency?: unknown;
+}): Sharding | undefined {
+  const raw = params.sharding ?? 'off';
+  const switched = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  if (switched !== 'on' && switched !== 'off')
+    throw new DeployConfigError(`the sharding param must be "on" or "off", not ${JSON.stringify(switched)}`);
+  const whole = (name: string, value: unknown, min: number, max: number): number => {
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!(n >= min && n <= max))
+      throw new DeployConfigError(
+        `the ${name} param must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`,
+      );
+    return n;
+  };
+  const targetsPerMessage = whole('targets-per-message', params.targetsPerMessage ?? 20, 1, MAX_TARGETS_PER_MESSAGE);
+  // The event source's MaximumConcurrency takes 2 to 1000.
+  whole('shard-concurrency', params.concurrency ?? 4, 2, 1000);
+  return switched === 'on' ? { targetsPerMessage } : undefined;
 }
 
 /** Secrets Manager appends -XXXXXX to a secret's ARN; a name is matched with that suffix. */
@@ -112,7 +154,15 @@ export async function deployFacts(options: DeployOptions): Promise<DeployFacts> 
       { cause: err },
     );
   }
-  return { environment: environmentFor(config, read, options.env), statements: statementsFor(config, options) };
+  const environment = environmentFor(config, read, options.env);
+  const scheduledEnvironment = options.sharding
+    ? {
+        ...environment,
+        ROTATOR_SHARD_QUEUE_URL: { Ref: SHARD_QUEUE },
+        ROTATOR_SHARD_TARGETS_PER_MESSAGE: String(options.sharding.targetsPerMessage),
+      }
+    : environment;
+  return { environment, scheduledEnvironment, statements: statementsFor(config, options) };
 }
 
 function environmentFor(
@@ -200,6 +250,10 @@ function statementsFor(config: RotatorConfig, options: DeployOptions): Record<st
   // Alerts through SNS: Publish on exactly the configured topics.
   const topics = [...new Set(config.alerts.channels.flatMap((c) => (c.type === 'sns' ? [c.topicArn] : [])))];
   if (topics.length > 0) statements.push({ Effect: 'Allow', Action: 'sns:Publish', Resource: topics });
+  // Sharding: the scheduled function sends to the shard queue (SendMessageBatch is authorised as
+  // sqs:SendMessage); the worker's receive permissions come with its sqs event (osls adds them).
+  if (options.sharding)
+    statements.push({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [SHARD_QUEUE, 'Arn'] } });
   if (options.kmsKeyArn)
     statements.push({
       Effect: 'Allow',

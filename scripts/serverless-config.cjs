@@ -2,6 +2,8 @@
 // IAM statements, derived by scripts/deploy-config.ts with the rotator's own config loader.
 //   ROTATOR_CONFIG_FILE   configuration to read (default config/rotator.yaml, the one the build compiles)
 //   ROTATOR_KMS_KEY_ARN   a customer-managed KMS key the secrets use (adds kms:Decrypt/GenerateDataKey)
+// and checks the sharding params (serverless.yml custom.shardParams; README "Sharding a large fleet
+// across invocations").
 // osls loads this file as CommonJS; the TypeScript is bundled in memory with esbuild (a dev
 // dependency, like osls itself) and evaluated once per osls run.
 const { buildSync } = require('esbuild');
@@ -32,18 +34,35 @@ function deployModule() {
   return loaded.exports;
 }
 
+let loaded;
+const deploy = () => (loaded ??= deployModule());
+
+const shardParams = async (resolveVariable) =>
+  deploy().shardingOptions(await resolveVariable('self:custom.shardParams'));
+
+// osls calls these in more than one pass, and an early pass may lack what a param needs: a failure
+// is not kept, so the next pass derives again.
 function derive(resolveVariable) {
-  facts ??= (async () => {
-    const { deployFacts } = deployModule();
-    return deployFacts({
+  if (facts) return facts;
+  const derived = (async () => {
+    const sharding = await shardParams(resolveVariable);
+    return deploy().deployFacts({
       configFile: resolve(root, process.env.ROTATOR_CONFIG_FILE || 'config/rotator.yaml'),
       env: process.env,
       region: await resolveVariable('self:provider.region'),
       ...(process.env.ROTATOR_KMS_KEY_ARN ? { kmsKeyArn: process.env.ROTATOR_KMS_KEY_ARN } : {}),
+      ...(sharding ? { sharding } : {}),
     });
   })();
-  return facts;
+  facts = derived;
+  derived.catch(() => {
+    if (facts === derived) facts = undefined;
+  });
+  return derived;
 }
 
 module.exports.environment = async ({ resolveVariable }) => (await derive(resolveVariable)).environment;
+module.exports.scheduledEnvironment = async ({ resolveVariable }) =>
+  (await derive(resolveVariable)).scheduledEnvironment;
 module.exports.statements = async ({ resolveVariable }) => (await derive(resolveVariable)).statements;
+module.exports.sharding = async ({ resolveVariable }) => ((await shardParams(resolveVariable)) ? 'on' : 'off');

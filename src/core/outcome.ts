@@ -71,9 +71,10 @@ interface Base {
 
 /**
  * Why a run stopped before its next step without anything being wrong: out of time (the Lambda's
- * deadline), stopped (the daemon's SIGTERM), outside the target's maintenance window, or paused.
+ * deadline), stopped (the daemon's SIGTERM), outside the target's maintenance window, paused, or a
+ * fleet member whose subaccount the fleet no longer lists.
  */
-export type DeferReason = 'out-of-time' | 'stopped' | 'window' | 'paused';
+export type DeferReason = 'out-of-time' | 'stopped' | 'window' | 'paused' | 'not-a-member';
 
 export type TargetResult = Base &
   (

@@ -16,6 +16,16 @@ import { expandFleets } from './fleets.js';
 import { createRunScope } from './scope.js';
 
 /**
+ * The names no configured target or fleet has, each once, in the order given. A name a fleet gives
+ * its members (`<fleet>-<subaccount SID>`) is known here: whether that subaccount is a member this
+ * run is decided when the fleet is listed.
+ */
+export function unknownTargetNames(config: RotatorConfig, names: readonly string[]): string[] {
+  const known = new Set([...config.targets.map((t) => t.name), ...config.fleets.map((f) => f.name)]);
+  return [...new Set(names)].filter((n) => !known.has(n) && !config.fleets.some((f) => isMemberName(f.name, n)));
+}
+
+/**
  * The named targets, each once, in configuration order; every unknown name is reported. A fleet's
  * name selects its members; a member's name (`<fleet>-<subaccount SID>`) is known only once the
  * fleet is expanded (engine/fleets.ts), and one the fleet did not list this run is not an error
@@ -58,10 +68,16 @@ const isMemberName = (fleet: string, name: string) =>
   name.startsWith(`${fleet}-`) &&
   /^AC[0-9a-fA-F]{32}$/.test(name.slice(fleet.length + 1));
 
-/** The targets a scheduled run reconciles (fleets expanded), by name, in configuration order. */
+/**
+ * What an unattended run takes on: the names of the targets that are not paused, in configuration
+ * order, fleets expanded into their members. The scheduled Lambda shards exactly these across SQS
+ * messages (entry/shard.ts). Names only: a message carries nothing else. A fleet that could not be
+ * listed is named itself, so the worker that gets it lists it again and reports the failure.
+ */
 export async function scheduledTargetNames(config: RotatorConfig, runtime: Runtime): Promise<string[]> {
-  const { config: expanded } = await expandFleets(config, runtime);
-  return expanded.targets.filter((t) => !t.paused).map((t) => t.name);
+  const { config: expanded, failures } = await expandFleets(config, runtime);
+  const unlisted = config.fleets.filter((f) => failures.some((x) => x.target === f.name)).map((f) => f.name);
+  return [...expanded.targets.filter((t) => !t.paused).map((t) => t.name), ...unlisted];
 }
 
 /**
@@ -95,7 +111,7 @@ export async function rotate(
       steps: [],
       kind: options.scheduled ? 'deferred' : 'failed',
       ...(options.scheduled
-        ? { detail: "not among its fleet's active subaccounts this run; nothing done" }
+        ? { detail: "not among its fleet's active subaccounts this run; nothing done", reason: 'not-a-member' }
         : {
             step: 'expand-fleet',
             error:

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { parseConfigObject } from '../config/validate.js';
 import type { RotatorConfig } from '../config/types.js';
@@ -9,6 +10,8 @@ import { ConfigError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
+import { sendShards, shardQueue, shardSettings } from './shard.js';
+import { isSqsEvent, runShards } from './shard-worker.js';
 
 /**
  * AWS Lambda entry points.
@@ -17,6 +20,10 @@ import { createRuntime } from '../wiring.js';
  *    the requests in flight and stops new steps.
  *  - `handler` with {Step, SecretId, ClientRequestToken}: one step of Secrets Manager's rotation
  *    protocol (engine/protocol.ts hands it to the target's credential kind).
+ *  - `handler` with a scheduled event and ROTATOR_SHARD_QUEUE_URL set: the scheduled targets' names
+ *    go to that queue in messages (entry/shard.ts) instead of being reconciled here.
+ *  - `shardHandler` (and `handler`) with an SQS event: the shard worker reconciles the messages'
+ *    targets and returns the partial batch response for those it ran out of time for (entry/shard-worker.ts).
  * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time (still
  * validated, and ${ENV} substituted, at start-up); run from source, it reads ROTATOR_CONFIG.
  * Failures throw, so Lambda's Errors metric, the failure destination and Secrets Manager's retries
@@ -124,16 +131,29 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
   try {
     const { config, runtime } = await setup(due.signal);
     if (isRotationEvent(event)) return await rotationHandler(event, config, runtime);
-    const results = await rotate(config, runtime, {
-      stopStartingAtMs: runtime.now() + (due.atMs - Date.now()),
-      signal: due.signal,
-    });
+    const until = { stopStartingAtMs: runtime.now() + (due.atMs - Date.now()), signal: due.signal };
+    // Never mistaken for a schedule: a worker wired to the queue must not send the fleet to it again.
+    if (isSqsEvent(event)) return await runShards(event, config, runtime, until);
+    const sharding = shardSettings(process.env);
+    if (sharding) {
+      const queue = shardQueue(config, sharding, due.signal);
+      const sent = await sendShards(config, runtime, sharding, queue, context.awsRequestId ?? randomUUID());
+      return { sharded: sent };
+    }
+    const results = await rotate(config, runtime, until);
     runtime.logger.info(`scheduled run: ${summary(results)}`, { step: 'summary' });
     if (exitCodeFor(results) !== 0) throw new Error(redact(`rotation needs attention: ${summary(results)}`));
     return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };
   } finally {
     due.clear();
   }
+}
+
+/** The shard worker's entry (serverless.yml `shard`): SQS events only, so a mis-wired trigger fails loudly. */
+export async function shardHandler(event: unknown, context: LambdaContext): Promise<unknown> {
+  if (!isSqsEvent(event))
+    throw new Error('shardHandler takes the events of an SQS event source (Records from aws:sqs), nothing else');
+  return handler(event, context);
 }
 
 async function rotationHandler(

@@ -7,8 +7,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- plain ESM build script without type declarations
 import { buildLambda } from '../../scripts/build-lambda.mjs';
+import { startSqsEmulator } from '../emulators/sqs/index.js';
 import { rotationEvents, SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { recordOutput } from '../support/scan.js';
+import { receiveAll, sqsClient, sqsEvent } from '../support/sqs-events.js';
 import { AWS_ENV, World } from '../support/world.js';
 
 const run = promisify(execFile);
@@ -26,11 +28,12 @@ const jsonLines = (text: string): unknown[] =>
 async function invoke(
   event: unknown,
   env: Record<string, string> = AWS_ENV,
+  entry = 'handler',
 ): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
   // Every module file the process loads is reported on stderr by a resolve hook.
   const hook = `data:text/javascript,${encodeURIComponent(`export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`)}`;
   const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
-  const script = `import(${JSON.stringify(bundle)}).then((m) => m.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) => console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
+  const script = `import(${JSON.stringify(bundle)}).then((m) => m[${JSON.stringify(entry)}](${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) => console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
   const { stdout, stderr } = await run(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
     env: { ...withoutAwsCredentials(process.env), ...env, LAMBDA_TASK_ROOT: world.dir },
   });
@@ -134,6 +137,33 @@ describe('the Lambda bundle', () => {
         message: expect.stringMatching(/not the secret of any configured target/),
       }),
     );
+  });
+
+  it('shards a scheduled event through the SQS client it loads only then, and the worker entry reconciles the message', async () => {
+    const sqs = await startSqsEmulator();
+    const client = sqsClient(sqs);
+    try {
+      const queueUrl = sqs.createQueueDirect('shards');
+      const env = { ...AWS_ENV, AWS_REGION: 'us-east-1', ROTATOR_SHARD_QUEUE_URL: queueUrl };
+      const sent = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env);
+      expect(sent.value).toEqual({ sharded: { messages: 1, targets: 1 } });
+      // The SQS client lives in chunks/, read by the scheduler that shards and by nothing else.
+      expect(sent.loaded.filter((f) => !built.initFiles.includes(f)).length).toBeGreaterThan(0);
+      const messages = await receiveAll(client, queueUrl);
+      const worked = await invoke(sqsEvent(messages, queueUrl), AWS_ENV, 'shardHandler');
+      expect(worked.value).toEqual({ batchItemFailures: [] });
+      expect(worked.loaded.filter((f) => !built.initFiles.includes(f))).toEqual([]);
+      expect(jsonLines(worked.stdout)).toContainEqual(
+        expect.objectContaining({
+          level: 'info',
+          step: 'summary',
+          message: 'shard run of 1 targets from 1 messages: app: done',
+        }),
+      );
+    } finally {
+      client.destroy();
+      await sqs.close();
+    }
   });
 
   it('loads a credential provider kept in a chunk when the environment has no credentials', async () => {

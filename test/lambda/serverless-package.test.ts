@@ -19,15 +19,26 @@ import { AWS_ENV, World } from '../support/world.js';
  */
 const run = promisify(execFile);
 
-type Template = { Resources: Record<string, { Type: string; Properties: any }>; Outputs: Record<string, unknown> };
+type Template = {
+  Resources: Record<string, { Type: string; Properties: any; Condition?: string }>;
+  Outputs: Record<string, unknown>;
+  Conditions?: unknown;
+};
 
 /** `osls package` into a fresh directory: the CloudFormation template and the one zip it wrote. */
-async function packageTemplate(extraEnv: Record<string, string> = {}): Promise<{ template: Template; zip: string }> {
+async function packageTemplate(
+  extraEnv: Record<string, string> = {},
+  args: string[] = [],
+): Promise<{ template: Template; zip: string }> {
   const out = await mkdtemp(join(tmpdir(), 'tkr-sls-'));
-  await run(join(process.cwd(), 'node_modules', '.bin', 'osls'), ['package', '--stage', 'ci', '--package', out], {
-    env: { ...process.env, HOME: out, ...DEPLOY_ENV, ...extraEnv },
-    timeout: 90_000,
-  });
+  await run(
+    join(process.cwd(), 'node_modules', '.bin', 'osls'),
+    ['package', '--stage', 'ci', '--package', out, ...args],
+    {
+      env: { ...process.env, HOME: out, ...DEPLOY_ENV, ...extraEnv },
+      timeout: 90_000,
+    },
+  );
   const zips = (await readdir(out)).filter((f) => f.endsWith('.zip'));
   expect(zips).toHaveLength(1);
   return {
@@ -145,14 +156,89 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it('adds KMS decrypt for a customer key only when one is configured', async () => {
+  it('is the single-invocation stack unless sharding is on: no worker, no send permission, no shard queue created', () => {
+    expect(template.Resources.ShardLambdaFunction).toBeUndefined();
+    expect(ofType(template, 'AWS::Lambda::EventSourceMapping')).toEqual([]);
+    expect(JSON.stringify(statements(template))).not.toContain('RotatorShardQueue');
+    expect(template.Conditions).toEqual({ ShardingOn: { 'Fn::Equals': ['off', 'on'] } });
+    const shardResources = Object.entries(template.Resources).filter(([id]) => /Shard/.test(id));
+    expect(shardResources.map(([id]) => id).sort()).toEqual(
+      ['RotatorShardQueue', 'RotatorShardDeadLetterQueue', 'ShardDeadLetterAlarm', 'ShardBacklogAlarm'].sort(),
+    );
+    for (const [, r] of shardResources) expect(r.Condition).toBe('ShardingOn');
+  });
+});
+
+/** One more `osls package`, with a customer KMS key and sharding on (one run serves both). */
+describe('serverless.yml packaged with a KMS key and --param sharding=on', () => {
+  let on: Template;
+  beforeAll(async () => {
+    on = (
+      await packageTemplate(
+        { ROTATOR_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+        ['--param', 'sharding=on', '--param', 'shard-concurrency=6', '--param', 'targets-per-message=15'],
+      )
+    ).template;
+  }, 90_000);
+
+  it('adds KMS decrypt for a customer key only when one is configured', () => {
     expect(JSON.stringify(statements(template))).not.toContain('kms:');
-    const { template: withKms } = await packageTemplate({
-      ROTATOR_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-    });
-    const kms = statements(withKms).find((s) => [s.Action].flat().includes('kms:Decrypt'));
+    const kms = statements(on).find((s) => [s.Action].flat().includes('kms:Decrypt'));
     expect(kms?.Resource).toBe('arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
-  }, 60_000);
+  });
+
+  it('declares the shard queue with a dead-letter queue and a visibility timeout of six worker timeouts', () => {
+    expect(on.Conditions).toEqual({ ShardingOn: { 'Fn::Equals': ['on', 'on'] } });
+    const worker = on.Resources.ShardLambdaFunction!.Properties;
+    const queue = on.Resources.RotatorShardQueue!.Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Timeout);
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['RotatorShardDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const alarms = ofType(on, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .filter((a) => a.Namespace === 'AWS/SQS');
+    expect(alarms.map((a) => [a.MetricName, a.Dimensions[0].Value['Fn::GetAtt'][0]]).sort()).toEqual([
+      ['ApproximateAgeOfOldestMessage', 'RotatorShardQueue'],
+      ['ApproximateNumberOfMessagesVisible', 'RotatorShardDeadLetterQueue'],
+    ]);
+  });
+
+  it('runs the worker from the shard queue with partial batch responses, at the concurrency asked for', () => {
+    expect(on.Resources.ShardLambdaFunction!.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Handler: 'dist/lambda/handler.shardHandler',
+      ReservedConcurrentExecutions: 6,
+    });
+    const mappings = ofType(on, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]![1].Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['RotatorShardQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['ShardLambdaFunction', 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 6 },
+    });
+  });
+
+  it('gives the scheduled function the queue URL and lets the role send to that queue only', () => {
+    expect(on.Resources.ScheduledLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+      ROTATOR_SHARD_QUEUE_URL: { Ref: 'RotatorShardQueue' },
+      ROTATOR_SHARD_TARGETS_PER_MESSAGE: '15',
+    });
+    expect(on.Resources.ShardLambdaFunction!.Properties.Environment.Variables.ROTATOR_SHARD_QUEUE_URL).toBeUndefined();
+    const sqs = statements(on).filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
+    const onShardQueue = sqs.filter((s) => JSON.stringify(s.Resource).includes('"RotatorShardQueue"'));
+    expect(onShardQueue.map((s) => [s.Action].flat().sort())).toEqual(
+      expect.arrayContaining([
+        ['sqs:SendMessage'],
+        ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+      ]),
+    );
+    expect(onShardQueue).toHaveLength(2);
+    for (const s of sqs) expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
+  });
 });
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { deployFacts } from '../../scripts/deploy-config.js';
+import { deployFacts, shardingOptions } from '../../scripts/deploy-config.js';
 
 /** The Lambda role's statements come from the configuration: SNS alerts may publish to their topics only. */
 
@@ -19,11 +19,15 @@ const target = {
 
 const SLACK_REF = '{{resolve:secretsmanager:prod/rotator/slack:SecretString:url}}';
 
-async function facts(extra: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
+async function facts(
+  extra: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+  sharding?: { targetsPerMessage: number },
+) {
   const dir = await mkdtemp(join(tmpdir(), 'tkr-iam-'));
   const configFile = join(dir, 'rotator.yaml');
   await writeFile(configFile, stringify({ stores: { aws: { region: 'eu-west-1' } }, targets: [target], ...extra }));
-  return deployFacts({ configFile, env, region: 'eu-west-1' });
+  return deployFacts({ configFile, env, region: 'eu-west-1', ...(sharding ? { sharding } : {}) });
 }
 const statements = async (extra: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) =>
   (await facts(extra, env)).statements;
@@ -83,5 +87,44 @@ describe('serverless IAM statements', () => {
     await expect(facts(alerts, { SLACK: 'https://hooks.slack.com/services/T0/B0/xyz' })).rejects.toThrow(
       /SLACK \(alerts\.channels\.0\.webhookUrlEnv\) is a secret and must not be written into the CloudFormation template/,
     );
+  });
+
+  it('lets the role send to the shard queue, and hands the scheduled function its URL, only with sharding on', async () => {
+    const off = await facts({});
+    expect(JSON.stringify(off.statements)).not.toContain('sqs:');
+    expect(off.scheduledEnvironment).toEqual(off.environment);
+    const on = await facts({}, {}, { targetsPerMessage: 15 });
+    expect(on.statements.filter((s) => JSON.stringify(s.Action).includes('sqs:'))).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['RotatorShardQueue', 'Arn'] } },
+    ]);
+    expect(on.scheduledEnvironment).toEqual({
+      ...on.environment,
+      ROTATOR_SHARD_QUEUE_URL: { Ref: 'RotatorShardQueue' },
+      ROTATOR_SHARD_TARGETS_PER_MESSAGE: '15',
+    });
+  });
+});
+
+describe('the sharding params', () => {
+  it('default to off, 20 targets per message and a concurrency of 4', () => {
+    expect(shardingOptions({})).toBeUndefined();
+    expect(shardingOptions({ sharding: 'off', targetsPerMessage: '7', concurrency: 9 })).toBeUndefined();
+    expect(shardingOptions({ sharding: 'on' })).toEqual({ targetsPerMessage: 20 });
+    expect(shardingOptions({ sharding: 'on', targetsPerMessage: 500, concurrency: '1000' })).toEqual({
+      targetsPerMessage: 500,
+    });
+  });
+
+  it.each([
+    [{ sharding: 'yes' }, 'the sharding param must be "on" or "off", not "yes"'],
+    [{ sharding: true }, 'the sharding param must be "on" or "off", not "true"'],
+    [
+      { sharding: 'on', targetsPerMessage: 0 },
+      'the targets-per-message param must be a whole number from 1 to 500, not "0"',
+    ],
+    [{ sharding: 'on', targetsPerMessage: '2.5' }, 'targets-per-message param must be a whole number'],
+    [{ sharding: 'on', concurrency: 1 }, 'the shard-concurrency param must be a whole number from 2 to 1000, not "1"'],
+  ])('refuses %j, naming the param', (params, message) => {
+    expect(() => shardingOptions(params)).toThrow(message);
   });
 });

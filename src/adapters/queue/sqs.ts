@@ -1,0 +1,151 @@
+import type { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../../errors.js';
+import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+
+/**
+ * Amazon SQS through @aws-sdk/client-sqs: SendMessageBatch, at most 10 entries and 256 KiB a call.
+ * The SDK's own retries are off; ours apply, per call (throttling, 5xx and network errors retried
+ * within the retry policy; QueueDoesNotExist, AccessDenied and other 4xx final) and per entry (an
+ * entry SQS failed on its side is sent again, at most `retry.attempts` times in all; one it refused
+ * as the sender's fault is not). The client module is loaded on first use, so an invocation that
+ * sends nothing never reads it.
+ */
+
+export interface SqsQueueOptions {
+  queueUrl: string;
+  region: string;
+  /** Per request; the SDK's own default is to wait forever. */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  signal?: AbortSignal;
+  /** Tests pass static credentials; production uses the default provider chain (the Lambda role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** What could not be sent: the body's index in the call, and why (an SQS code and message, never the body). */
+export interface Unsent {
+  index: number;
+  why: string;
+}
+
+export interface MessageQueue {
+  /** Sends every body, in order; resolves with those that were not sent. Throws only for a bad body. */
+  send(bodies: readonly string[]): Promise<Unsent[]>;
+}
+
+const MAX_ENTRIES = 10;
+const MAX_BATCH_BYTES = 262_144;
+
+interface AwsErrorShape {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const underlying = (err: unknown): unknown => (err instanceof RetryBudgetError && err.cause ? err.cause : err);
+
+function sqsRetryable(err: unknown): boolean {
+  const e = underlying(err) as AwsErrorShape | undefined;
+  if (e?.name && ['RequestThrottled', 'ThrottlingException', 'KmsThrottled', 'InternalError'].includes(e.name))
+    return true;
+  return isRetryable(e?.$metadata?.httpStatusCode, e);
+}
+
+function describe(err: unknown, queueUrl: string): string {
+  const e = underlying(err) as AwsErrorShape | undefined;
+  const status = e?.$metadata?.httpStatusCode;
+  const spent = err instanceof RetryBudgetError ? `; ${err.message}` : '';
+  const hint =
+    e?.name === 'AccessDenied' || e?.name === 'AccessDeniedException'
+      ? `; grant sqs:SendMessage on ${queueUrl}`
+      : e?.name === 'QueueDoesNotExist'
+        ? '; ROTATOR_SHARD_QUEUE_URL names no queue'
+        : '';
+  return `SQS SendMessageBatch failed: ${e?.name ?? 'error'}${status !== undefined ? ` (HTTP ${status})` : ''}${e?.message ? `: ${e.message}` : ''}${spent}${hint}`;
+}
+
+/** The bodies' indexes in consecutive runs of at most 10 bodies and 256 KiB, the limits of one SendMessageBatch. */
+export function batchesOf(bodies: readonly string[]): number[][] {
+  const out: number[][] = [];
+  let current: number[] = [];
+  let used = 0;
+  bodies.forEach((body, i) => {
+    const size = Buffer.byteLength(body);
+    if (size > MAX_BATCH_BYTES) throw new Error(`message ${i} has ${size} bytes, more than SQS takes (262144)`);
+    if (current.length === MAX_ENTRIES || used + size > MAX_BATCH_BYTES) {
+      out.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(i);
+    used += size;
+  });
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+export function sqsQueue(options: SqsQueueOptions): MessageQueue {
+  let client: Promise<{ sqs: SQSClient; Send: typeof SendMessageBatchCommand }> | undefined;
+  const connect = () =>
+    (client ??= import('@aws-sdk/client-sqs').then((sdk) => ({
+      sqs: new sdk.SQSClient({
+        region: options.region,
+        // Requests go to the queue URL's own host, never one the SDK derives elsewhere.
+        endpoint: new URL(options.queueUrl).origin,
+        maxAttempts: 1, // one retry policy: ours
+        requestHandler: {
+          requestTimeout: options.timeoutMs,
+          connectionTimeout: options.timeoutMs,
+          throwOnRequestTimeout: true,
+        },
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+      }),
+      Send: sdk.SendMessageBatchCommand,
+    })));
+
+  /** One batch: entries SQS failed on its side go again, each round after a backoff; the rest are final. */
+  async function sendBatch(bodies: readonly string[], indexes: readonly number[]): Promise<Unsent[]> {
+    const { sqs, Send } = await connect();
+    let pending = [...indexes];
+    const unsent: Unsent[] = [];
+    for (let round = 1; pending.length > 0; round++) {
+      const Entries = pending.map((i) => ({ Id: `m${i}`, MessageBody: bodies[i]! }));
+      const out = await withRetry(
+        (signal) => sqs.send(new Send({ QueueUrl: options.queueUrl, Entries }), { abortSignal: signal }),
+        options.retry,
+        sqsRetryable,
+        options.signal,
+      );
+      const again: number[] = [];
+      for (const f of out.Failed ?? []) {
+        const index = Number(f.Id?.slice(1));
+        const why = `SQS refused the message: ${f.Code ?? 'error'}${f.Message ? ` (${f.Message})` : ''}`;
+        if (!f.SenderFault && round < options.retry.attempts) again.push(index);
+        else unsent.push({ index, why });
+      }
+      pending = again;
+      if (pending.length > 0) await sleep(options.retry.minDelayMs * 2 ** round, undefined, { signal: options.signal });
+    }
+    return unsent;
+  }
+
+  return {
+    async send(bodies) {
+      const unsent: Unsent[] = [];
+      const all = batchesOf(bodies);
+      for (const [n, batch] of all.entries()) {
+        try {
+          unsent.push(...(await sendBatch(bodies, batch)));
+        } catch (err) {
+          // The queue is not taking messages: the batches after this one would fare no better.
+          const why = options.signal?.aborted ? errorMessage(options.signal.reason) : describe(err, options.queueUrl);
+          for (const index of batch) unsent.push({ index, why });
+          for (const index of all.slice(n + 1).flat()) unsent.push({ index, why: `not tried after: ${why}` });
+          break;
+        }
+      }
+      return unsent.sort((a, b) => a.index - b.index);
+    },
+  };
+}

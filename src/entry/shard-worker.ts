@@ -1,0 +1,118 @@
+import type { RotatorConfig } from '../config/types.js';
+import type { TargetResult } from '../core/outcome.js';
+import type { Runtime } from '../core/runtime.js';
+import { rotate, unknownTargetNames } from '../engine/commands.js';
+import { parseShardBody } from '../engine/shards.js';
+import { redact } from '../redact.js';
+
+/**
+ * The shard worker: a batch of SQS messages from the scheduled function (entry/shard.ts), their
+ * targets reconciled in one run with the invocation's deadline. What comes back tells SQS which
+ * messages to deliver again (an SQS partial batch response; the event source is configured with
+ * ReportBatchItemFailures):
+ *  - a message any of whose targets was not started, or was cut short, for want of time: again;
+ *  - a message whose targets all ran, whatever their outcome: done. A failed or stuck target is
+ *    alerted and counted as in any run (rotate reports every run) and the next schedule sends it
+ *    again; delivering it again within minutes would only repeat the failure and its alerts;
+ *  - a body that is not a shard message, and a name no target has (the configuration changed
+ *    between send and receive): logged and dropped, since delivering them again changes nothing.
+ * Anything else that goes wrong throws: the whole batch comes back, up to the queue's
+ * maxReceiveCount, and then waits in the dead-letter queue, whose alarm tells a person.
+ */
+
+/** One record of the event Lambda's SQS event source delivers (AWS Lambda Developer Guide, "Using Lambda with Amazon SQS"). */
+export interface SqsRecord {
+  messageId: string;
+  receiptHandle?: string;
+  body: string;
+  attributes?: { ApproximateReceiveCount?: string; SentTimestamp?: string };
+  eventSource: 'aws:sqs';
+  eventSourceARN?: string;
+}
+
+export interface SqsEvent {
+  Records: SqsRecord[];
+}
+
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** Any event from SQS. A record in it that lacks a field is the worker's to report, never a scheduled event. */
+export function isSqsEvent(event: unknown): event is SqsEvent {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  return (
+    Array.isArray(records) &&
+    records.some(
+      (r) => typeof r === 'object' && r !== null && (r as { eventSource?: unknown }).eventSource === 'aws:sqs',
+    )
+  );
+}
+
+/** Deferred for want of time (not for a window or a pause, which a new delivery would not change). */
+const unfinished = (r: TargetResult) =>
+  r.kind === 'deferred' && (r.reason === 'out-of-time' || r.reason === 'stopped' || r.reason === undefined);
+
+export async function runShards(
+  event: SqsEvent,
+  config: RotatorConfig,
+  runtime: Runtime,
+  options: { stopStartingAtMs: number; signal: AbortSignal },
+): Promise<BatchResponse> {
+  const jobs: { messageId: string; targets: string[] }[] = [];
+  for (const [i, record] of event.Records.entries()) {
+    if (typeof record?.messageId !== 'string' || typeof record.body !== 'string') {
+      runtime.logger.error(`dropped record ${i} of the SQS event: it has no messageId or no body`, { step: 'shard' });
+      continue;
+    }
+    const log = runtime.logger.child({
+      step: 'shard',
+      messageId: record.messageId,
+      receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 0),
+    });
+    const parsed = parseShardBody(record.body);
+    if (!parsed.ok) {
+      log.error(
+        `dropped a message that is not a shard message (${parsed.problem}; ${Buffer.byteLength(record.body)} bytes); only the scheduled function should send to this queue`,
+      );
+      continue;
+    }
+    const unknown = unknownTargetNames(config, parsed.targets);
+    if (unknown.length > 0)
+      log.warn(
+        `dropped ${unknown.length} name${unknown.length > 1 ? 's' : ''} no configured target has: ${redact(unknown.join(', '))} (the configuration changed after the message was sent)`,
+        { ...(parsed.run ? { run: parsed.run } : {}) },
+      );
+    const targets = parsed.targets.filter((n) => !unknown.includes(n));
+    if (targets.length > 0) jobs.push({ messageId: record.messageId, targets });
+  }
+  // Never rotate() with no names: that would mean every target.
+  const names = [...new Set(jobs.flatMap((j) => j.targets))];
+  if (names.length === 0) return { batchItemFailures: [] };
+
+  const results = await rotate(config, runtime, { ...options, targets: names, scheduled: true });
+  const byName = new Map(results.map((r) => [r.target, r]));
+  // A fleet's name stands for its members (it is sent when the fleet could not be listed): it is
+  // finished when they are, or when its own result (the listing failed again) is in.
+  const fleets = new Set(config.fleets.map((f) => f.name));
+  const resultsFor = (n: string) =>
+    byName.has(n) ? [byName.get(n)!] : fleets.has(n) ? results.filter((r) => r.target.startsWith(`${n}-`)) : [];
+  const again = jobs.filter((j) =>
+    j.targets.some((n) => {
+      const rs = resultsFor(n);
+      return rs.length === 0 ? !fleets.has(n) : rs.some(unfinished);
+    }),
+  );
+  const summary = results.map((r) => `${r.target}: ${r.kind}`).join(' | ');
+  const attention = results.filter((r) => r.kind === 'failed' || r.kind === 'stuck').map((r) => r.target);
+  const line = `shard run of ${names.length} targets from ${jobs.length} messages: ${summary}${
+    again.length > 0 ? `; out of time for ${again.length} message(s), which SQS delivers again` : ''
+  }`;
+  if (attention.length > 0)
+    runtime.logger.error(
+      `${line}; needs attention: ${attention.join(', ')} (alerted; the next schedule retries them, the messages are not delivered again)`,
+      { step: 'summary' },
+    );
+  else runtime.logger.info(line, { step: 'summary' });
+  return { batchItemFailures: again.map((j) => ({ itemIdentifier: j.messageId })) };
+}
