@@ -13,6 +13,16 @@ import { redactValue, SECRET_FIELD, REDACTED } from './redact.js';
  *     they hold, so a value never registered still cannot be printed under such a name.
  */
 
+/**
+ * Drops a record below the logger's level before anything else runs: winston leaves the level check
+ * to its transport, after every format, so a quiet run would still redact and serialise each record.
+ */
+const atLeast = winston.format((info, opts?: unknown) => {
+  const rank = (LOG_LEVELS as readonly string[]).indexOf(String(info.level));
+  const limit = (LOG_LEVELS as readonly string[]).indexOf((opts as { level?: string } | undefined)?.level ?? 'info');
+  return rank === -1 || rank <= limit ? info : false;
+});
+
 const redaction = winston.format((info) => {
   for (const key of Object.keys(info)) {
     info[key] = SECRET_FIELD.test(key) ? REDACTED : redactValue(info[key]);
@@ -58,7 +68,12 @@ export function createLogger(
   const json = logsAreJson({ stream, format, ...(options.json !== undefined ? { json: options.json } : {}) });
   return winston.createLogger({
     level,
-    format: winston.format.combine(redaction(), winston.format.timestamp(), json ? winston.format.json() : readable),
+    format: winston.format.combine(
+      atLeast({ level }),
+      redaction(),
+      winston.format.timestamp(),
+      json ? winston.format.json() : readable,
+    ),
     transports: [new winston.transports.Stream({ stream })],
   });
 }

@@ -21,14 +21,28 @@ const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'valida
 const MIN_LENGTH = 8;
 
 const known = new Set<string>();
-/** Longest first, so a whole Basic header is replaced before the secret inside it. */
-let ordered: string[] | undefined;
+/**
+ * The forms by their first MIN_LENGTH characters, so a text is scanned once, whatever the number of
+ * secrets a run has learnt (a fleet's run learns thousands).
+ */
+let byHead: Map<string, string[]> | undefined;
 
 function add(form: string): void {
   if (form.length >= MIN_LENGTH && !known.has(form)) {
     known.add(form);
-    ordered = undefined;
+    byHead = undefined;
   }
+}
+
+function index(): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const form of known) {
+    const head = form.slice(0, MIN_LENGTH);
+    const list = map.get(head);
+    if (list) list.push(form);
+    else map.set(head, [form]);
+  }
+  return map;
 }
 
 /**
@@ -82,11 +96,36 @@ export function registerSecretText(text: string | undefined): void {
   }
 }
 
+/**
+ * Every stretch of `text` covered by a registered form is replaced; stretches that touch or overlap
+ * (a Basic header and the password inside it) become one [REDACTED].
+ */
 export function redact(text: string): string {
-  ordered ??= [...known].sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const secret of ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-  return out;
+  if (text.length < MIN_LENGTH || known.size === 0) return text;
+  byHead ??= index();
+  let out = '';
+  let copied = 0; // text before this index is in `out`
+  let start = -1; // the stretch being covered: [start, end)
+  let end = -1;
+  for (let i = 0; i + MIN_LENGTH <= text.length; i++) {
+    if (start >= 0 && i > end) {
+      out += text.slice(copied, start) + REDACTED;
+      copied = end;
+      start = end = -1;
+    }
+    const forms = byHead.get(text.slice(i, i + MIN_LENGTH));
+    if (!forms) continue;
+    for (const form of forms) {
+      if (!text.startsWith(form, i)) continue;
+      if (start < 0) start = i;
+      end = Math.max(end, i + form.length);
+    }
+  }
+  if (start >= 0) {
+    out += text.slice(copied, start) + REDACTED;
+    copied = end;
+  }
+  return out + text.slice(copied);
 }
 
 export function redactValue(value: unknown, depth = 0): unknown {
@@ -106,7 +145,7 @@ export function redactValue(value: unknown, depth = 0): unknown {
  */
 export function forgetSecrets(): void {
   known.clear();
-  ordered = undefined;
+  byHead = undefined;
 }
 
 /** How many forms of secrets are registered now (the daemon exports it as a metric). */

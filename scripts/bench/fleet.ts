@@ -24,6 +24,7 @@ import type { SecretStore } from '../../src/core/ports.js';
 import { startSecretsManagerEmulator } from '../../test/emulators/secrets-manager/index.js';
 import { startTwilioEmulator } from '../../test/emulators/twilio/index.js';
 import { cliBundle } from '../../test/support/child.js';
+import { node22Path, versionOf } from '../node22.mjs';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const SAMPLE = Math.min(N, Number(process.env.BENCH_SAMPLE ?? 40));
@@ -40,6 +41,8 @@ const AWS_ENV = {
 
 interface Measured {
   ms: number;
+  /** The CLI process's own CPU time (user + system). */
+  cpuMs: number;
   twilio: number;
   sm: number;
   maxRssMiB: number;
@@ -48,6 +51,8 @@ interface Measured {
   ops: Map<string, number>;
 }
 
+/** The CLI runs on Node 22 (what Lambda runs) unless BENCH_NODE names another binary ("current": this one). */
+const NODE = process.env.BENCH_NODE === 'current' ? process.execPath : (process.env.BENCH_NODE ?? node22Path());
 const twilio = await startTwilioEmulator();
 const sm = await startSecretsManagerEmulator();
 const dir = await mkdtemp(join(tmpdir(), 'tkr-bench-fleet-'));
@@ -56,7 +61,7 @@ const bundle = await cliBundle();
 const rssProbe = join(dir, 'rss.mjs');
 await writeFile(
   rssProbe,
-  "process.on('exit', () => process.stderr.write(`\\nBENCH_MAX_RSS_KIB=${process.resourceUsage().maxRSS}\\n`));\n",
+  "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write(`\\nBENCH_MAX_RSS_KIB=${u.maxRSS} BENCH_CPU_US=${u.userCPUTime + u.systemCPUTime}\\n`); });\n",
 );
 
 const store = (): SecretStore =>
@@ -124,7 +129,8 @@ async function run(args: string[], configPath: string): Promise<Measured> {
   twilio.controls.log.length = 0;
   sm.controls.log.length = 0;
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', rssProbe, bundle, ...args, '--config', configPath], {
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : [];
+  const child = spawn(NODE, [...profile, '--import', rssProbe, bundle, ...args, '--config', configPath], {
     env: { ...process.env, ...AWS_ENV, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -135,11 +141,21 @@ async function run(args: string[], configPath: string): Promise<Measured> {
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const ms = performance.now() - started;
   const rss = Number(/BENCH_MAX_RSS_KIB=(\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
+  const cpuMs = Number(/BENCH_CPU_US=(\d+)/.exec(stderr)?.[1] ?? 0) / 1000;
   if (code !== 0)
     process.stderr.write(`run ${args.join(' ')} exited ${code}:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}\n`);
   const ops = new Map<string, number>();
   for (const e of [...twilio.controls.log, ...sm.controls.log]) ops.set(e.operation, (ops.get(e.operation) ?? 0) + 1);
-  return { ms, twilio: twilio.controls.log.length, sm: sm.controls.log.length, maxRssMiB: rss, code, stdout, ops };
+  return {
+    ms,
+    cpuMs,
+    twilio: twilio.controls.log.length,
+    sm: sm.controls.log.length,
+    maxRssMiB: rss,
+    code,
+    stdout,
+    ops,
+  };
 }
 
 function setLatency(on: boolean): void {
@@ -154,7 +170,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 try {
   process.stdout.write(
-    `fleet bench: N=${N} API-key targets on one account, ${STORE} store, ${LATENCY_MS} ms per request, Twilio limit ${TWILIO_LIMIT} concurrent, rotator concurrency ${CONCURRENCY}, Node ${process.version}\n`,
+    `fleet bench: N=${N} API-key targets on one account, ${STORE} store, ${LATENCY_MS} ms per request, Twilio limit ${TWILIO_LIMIT} concurrent, rotator concurrency ${CONCURRENCY}; the CLI on Node ${versionOf(NODE)}, the emulators on ${process.version}\n`,
   );
   await seed('fleet', N);
   await seed('solo', SAMPLE);
@@ -219,6 +235,7 @@ try {
         .sort((x, y) => y[1] - x[1])
         .map(([op, n]) => `${op} ${(n / Math.max(1, rotated)).toFixed(2)}`)
         .join(', ')}`,
+      `  the CLI's own CPU time: ${s(quiet.cpuMs)} nothing due, ${s(due.cpuMs)} all due (against ${s(quiet.ms)} and ${s(due.ms)} of wall time)`,
       `  one at a time: ${SAMPLE} targets measured, ${s(quietSolo.ms)} nothing due and ${s(dueSolo.ms)} all due; scaled to N`,
     ].join('\n') + '\n',
   );

@@ -139,6 +139,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
    * The secrets of `secretIds` that carry a rotator tag: ListSecrets pages (filtered to tag keys that
    * begin "rotator:"), then their current values 20 at a time. Bounded: 1,000 pages of 100.
    */
+  const SWEEP_CALLS_AT_ONCE = 4;
   const sweep = async (secretIds: readonly string[]): Promise<Map<string, StoredSecret>> => {
     const wanted = new Set(secretIds);
     const listed = new Map<string, SecretListEntry>();
@@ -184,12 +185,18 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     }
     const values = new Map<string, SecretValueEntry>();
     const arns = [...listed.values()].map((e) => e.ARN!);
-    for (let i = 0; i < arns.length; i += 20) {
-      const result = await call('BatchGetSecretValue', '(sweep)', (signal) =>
-        client.send(new BatchGetSecretValueCommand({ SecretIdList: arns.slice(i, i + 20) }), { abortSignal: signal }),
-      );
-      for (const v of result.SecretValues ?? []) if (v.ARN) values.set(v.ARN, v);
-    }
+    // Twenty secrets per call (the API's limit), a few calls at a time.
+    const chunks = Array.from({ length: Math.ceil(arns.length / 20) }, (_, i) => arns.slice(i * 20, i * 20 + 20));
+    let taken = 0;
+    const fetchChunks = async () => {
+      for (let i = taken++; i < chunks.length; i = taken++) {
+        const result = await call('BatchGetSecretValue', '(sweep)', (signal) =>
+          client.send(new BatchGetSecretValueCommand({ SecretIdList: chunks[i] }), { abortSignal: signal }),
+        );
+        for (const v of result.SecretValues ?? []) if (v.ARN) values.set(v.ARN, v);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CALLS_AT_ONCE, chunks.length) }, fetchChunks));
     const out = new Map<string, StoredSecret>();
     for (const [id, entry] of listed) {
       const current = values.get(entry.ARN!);

@@ -14,12 +14,27 @@ export class KeyLists {
   private readonly made = new Map<string, Map<string, TwilioKey>>();
   private readonly removed = new Map<string, Set<string>>();
 
+  /** The last view per account, until the list, a creation or a deletion changes it. */
+  private readonly views = new Map<
+    string,
+    { fetched: TwilioKey[]; made: number; removed: number; keys: TwilioKey[] }
+  >();
+
+  /**
+   * Linear in the list: a fleet on one account has thousands of keys and asks for them thousands of
+   * times. The key objects are shared between views and never changed.
+   */
   private view(account: string, fetched: TwilioKey[]): TwilioKey[] {
     const made = this.made.get(account) ?? new Map<string, TwilioKey>();
     const removed = this.removed.get(account) ?? new Set<string>();
+    const last = this.views.get(account);
+    if (last && last.fetched === fetched && last.made === made.size && last.removed === removed.size)
+      return last.keys.slice();
     const out = fetched.filter((k) => !removed.has(k.sid));
-    for (const [sid, key] of made) if (!removed.has(sid) && !out.some((k) => k.sid === sid)) out.push({ ...key });
-    return out;
+    const listed = new Set(out.map((k) => k.sid));
+    for (const [sid, key] of made) if (!removed.has(sid) && !listed.has(sid)) out.push({ ...key });
+    this.views.set(account, { fetched, made: made.size, removed: removed.size, keys: out });
+    return out.slice();
   }
 
   /** `keys` with list() served from the account's run-wide list. */
