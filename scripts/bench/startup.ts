@@ -35,7 +35,7 @@ if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 1000) {
 }
 const TARGET_MS = 150;
 const root = resolve(import.meta.dirname, '..', '..');
-const out = join(root, 'dist', 'bench');
+const out = join(root, 'dist', 'bench', 'startup');
 const tracer = join(import.meta.dirname, 'trace-modules.mjs');
 const ENV = { ...process.env, LOG_FORMAT: 'json', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
