@@ -118,7 +118,7 @@ const previousBuild = (dir) => [
  * The JavaScript files a build wrote, by absolute path, with their sizes and static imports, from
  * esbuild's metafile (whose paths are relative to `root`, the build's working directory).
  */
-function javascriptOutputs(metafile) {
+export function javascriptOutputs(metafile) {
   return new Map(
     Object.entries(metafile.outputs)
       .filter(([path]) => path.endsWith('.mjs'))
@@ -135,7 +135,7 @@ function javascriptOutputs(metafile) {
 }
 
 /** The entry and every chunk it imports statically: what a cold start reads before the handler runs. */
-function loadedAtInit(outputs, entry) {
+export function loadedAtInit(outputs, entry) {
   const seen = new Set();
   const visit = (file) => {
     if (seen.has(file)) return;
@@ -144,6 +144,45 @@ function loadedAtInit(outputs, entry) {
   };
   visit(entry);
   return [...seen];
+}
+
+/**
+ * The build choices above that keep start-up lean, shared by the Lambda's bundle and the CLI's
+ * (scripts/build-cli.mjs): ESM builds of the AWS SDK first, built-ins through require(), narrower
+ * imports, no axios, winston on node:stream.
+ */
+export function leanOptions() {
+  return {
+    define: { 'process.env.NODE_ENV': '"production"' },
+    mainFields: ['module', 'main'],
+    plugins: [
+      builtinsViaRequire(),
+      redirect([
+        // The Secrets Manager client uses one protocol; the barrel also holds the query, XML, REST
+        // and CBOR ones the SDK's nested clients (STS, SSO) use. Those live in lazy chunks, but
+        // code splitting keeps whatever a start-up module imports in the start-up chunks.
+        [
+          '@aws-sdk/core/protocols',
+          /client-secrets-manager[\\/]dist-es[\\/]runtimeConfig\.shared\.js$/,
+          'node_modules/@aws-sdk/core/dist-es/submodules/protocols/json/AwsJson1_1Protocol.js',
+        ],
+        // winston and logform each carry an identical copy (2.5.0) of safe-stable-stringify.
+        [
+          'safe-stable-stringify',
+          /[\\/](winston|logform)[\\/]/,
+          'node_modules/logform/node_modules/safe-stable-stringify/index.js',
+        ],
+        // winston's File and Http transports sit behind lazy getters; the rotator logs to a stream.
+        ['./file', /winston[\\/]lib[\\/]winston[\\/]transports[\\/]index\.js$/, 'scripts/winston-transport-stub.cjs'],
+        ['./http', /winston[\\/]lib[\\/]winston[\\/]transports[\\/]index\.js$/, 'scripts/winston-transport-stub.cjs'],
+      ]),
+      stub(/^\.\/RequestClient$/, /twilio[\\/]lib[\\/]base[\\/]BaseTwilio\.js$/, 'twilio-request-client-stub.cjs'),
+      replace({
+        'readable-stream': "module.exports = require('node:stream');",
+        'readable-stream/lib/_stream_writable.js': "module.exports = require('node:stream').Writable;",
+      }),
+    ],
+  };
 }
 
 /**
@@ -160,48 +199,14 @@ export async function buildLambda({
   const dir = resolve(root, outdir);
   // Chunk names carry content hashes: clear the last build's so none is packaged stale.
   for (const f of previousBuild(dir)) rmSync(f, { recursive: true, force: true });
-  const lean = naive
+  const shared = naive ? undefined : leanOptions();
+  const lean = !shared
     ? {}
     : {
-        define: { __ROTATOR_CONFIG__: JSON.stringify(bundledConfig(config)), 'process.env.NODE_ENV': '"production"' },
-        mainFields: ['module', 'main'],
+        ...shared,
+        define: { ...shared.define, __ROTATOR_CONFIG__: JSON.stringify(bundledConfig(config)) },
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
-        plugins: [
-          builtinsViaRequire(),
-          redirect([
-            // The Secrets Manager client uses one protocol; the barrel also holds the query, XML, REST
-            // and CBOR ones the SDK's nested clients (STS, SSO) use. Those live in lazy chunks, but
-            // code splitting keeps whatever a start-up module imports in the start-up chunks.
-            [
-              '@aws-sdk/core/protocols',
-              /client-secrets-manager[\\/]dist-es[\\/]runtimeConfig\.shared\.js$/,
-              'node_modules/@aws-sdk/core/dist-es/submodules/protocols/json/AwsJson1_1Protocol.js',
-            ],
-            // winston and logform each carry an identical copy (2.5.0) of safe-stable-stringify.
-            [
-              'safe-stable-stringify',
-              /[\\/](winston|logform)[\\/]/,
-              'node_modules/logform/node_modules/safe-stable-stringify/index.js',
-            ],
-            // winston's File and Http transports sit behind lazy getters; the rotator logs to a stream.
-            [
-              './file',
-              /winston[\\/]lib[\\/]winston[\\/]transports[\\/]index\.js$/,
-              'scripts/winston-transport-stub.cjs',
-            ],
-            [
-              './http',
-              /winston[\\/]lib[\\/]winston[\\/]transports[\\/]index\.js$/,
-              'scripts/winston-transport-stub.cjs',
-            ],
-          ]),
-          stub(/^\.\/RequestClient$/, /twilio[\\/]lib[\\/]base[\\/]BaseTwilio\.js$/, 'twilio-request-client-stub.cjs'),
-          replace({
-            'readable-stream': "module.exports = require('node:stream');",
-            'readable-stream/lib/_stream_writable.js': "module.exports = require('node:stream').Writable;",
-          }),
-        ],
       };
   const result = await build({
     ...lean,

@@ -1,7 +1,8 @@
 import { alertChannels } from './adapters/alerts/channels.js';
 import { emfWriter } from './adapters/metrics/emf.js';
-import { awsStore } from './adapters/secrets/aws-store.js';
+import type { awsStore } from './adapters/secrets/aws-store.js';
 import { cachedStore, type CachedStore } from './adapters/secrets/cached-store.js';
+import { deferredStore } from './adapters/secrets/deferred-store.js';
 import { fileStore } from './adapters/secrets/file-store.js';
 import { runProbes } from './adapters/probes/http-probe.js';
 import { twilioSubaccounts } from './adapters/twilio/subaccounts.js';
@@ -23,7 +24,16 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Where metric lines (CloudWatch EMF) go; none are written without it, or with metrics.enabled false. */
   writeMetrics?: (line: string) => void;
+  /**
+   * The Secrets Manager adapter (src/adapters/secrets/aws-store.ts). Without it, it is imported on the
+   * first call to the aws store, so a run on the file store never loads the AWS SDK (CLI start-up).
+   * The Lambda, whose every run uses it, passes it in: it is then loaded at init, not on the first event.
+   */
+  awsStore?: typeof awsStore;
 }
+
+/** The optional methods the Secrets Manager store has (a unit test holds this to awsStore's). */
+export const AWS_STORE_SHAPE = (batchedSweep: boolean) => ({ labels: true, listVersionIds: true, sweep: batchedSweep });
 
 /** Where a target's Twilio calls go: its account, region and edge. */
 function where(target: TargetConfig) {
@@ -63,16 +73,23 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
           env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && config.stores.aws.endpoint
             ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
             : {};
+        const batchedSweep = config.stores.aws.sweep === 'batched';
+        const awsOptions = {
+          region: config.stores.aws.region,
+          ...(config.stores.aws.endpoint ? { endpoint: config.stores.aws.endpoint } : {}),
+          timeoutMs: config.stores.aws.timeoutMs,
+          batchedSweep,
+          retry: config.retry,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...creds,
+        };
         store = cachedStore(
-          awsStore({
-            region: config.stores.aws.region,
-            ...(config.stores.aws.endpoint ? { endpoint: config.stores.aws.endpoint } : {}),
-            timeoutMs: config.stores.aws.timeoutMs,
-            batchedSweep: config.stores.aws.sweep === 'batched',
-            retry: config.retry,
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...creds,
-          }),
+          options.awsStore
+            ? options.awsStore(awsOptions)
+            : deferredStore(
+                async () => (await import('./adapters/secrets/aws-store.js')).awsStore(awsOptions),
+                AWS_STORE_SHAPE(batchedSweep),
+              ),
           now,
         );
       }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { awsStore } from '../adapters/secrets/aws-store.js';
 import { parseConfigObject } from '../config/validate.js';
 import type { RotatorConfig } from '../config/types.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
@@ -85,7 +86,7 @@ async function setup(signal: AbortSignal): Promise<{ config: RotatorConfig; runt
   const writeMetrics = (line: string) => void process.stdout.write(line);
   return {
     config: cached.config,
-    runtime: createRuntime(cached.config, { logger: cached.logger, signal, writeMetrics }),
+    runtime: createRuntime(cached.config, { logger: cached.logger, signal, writeMetrics, awsStore }),
   };
 }
 
