@@ -99,6 +99,10 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
   };
   return {
     store,
+    close() {
+      http.pool.close();
+      for (const s of stores.values()) s.close?.();
+    },
     keys(admin, target) {
       registerCredential(admin.username, admin.password);
       const at = where(target);

@@ -96,6 +96,8 @@ export interface SecretStore {
    * (the engine reads a secret again before any step). Secrets it cannot tell about are left out.
    */
   sweep?(secretIds: readonly string[]): Promise<Map<string, StoredSecret>>;
+  /** Lets go of connections the store holds open; called when a long-running process ends a run. */
+  close?(): void;
   /**
    * Creates the secret without a value, so it has its identity before the first key is made for it.
    * Succeeds when the secret already exists.

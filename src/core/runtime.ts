@@ -42,6 +42,8 @@ export interface TargetMetrics {
  * stores and the consumers only through this.
  */
 export interface Runtime {
+  /** Lets go of the run's kept-alive connections (a daemon ends each run with it). */
+  close?(): void;
   store(name: StoreName): SecretStore;
   /** Key management on the target's account, with the admin credential. */
   keys(admin: AdminCredential, target: TargetConfig): TwilioKeys;

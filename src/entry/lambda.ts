@@ -129,8 +129,10 @@ function summary(results: readonly TargetResult[]): string {
 
 export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {
   const due = deadline(context);
+  let runtime: Runtime | undefined;
   try {
-    const { config, runtime } = await setup(due.signal);
+    let config: RotatorConfig;
+    ({ config, runtime } = await setup(due.signal));
     if (isRotationEvent(event)) return await rotationHandler(event, config, runtime);
     const until = { stopStartingAtMs: runtime.now() + (due.atMs - Date.now()), signal: due.signal };
     // Never mistaken for a schedule: a worker wired to the queue must not send the fleet to it again.
@@ -147,6 +149,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };
   } finally {
     due.clear();
+    // The runtime is per invocation: its connections would only sit in a frozen environment.
+    runtime?.close?.();
   }
 }
 

@@ -364,6 +364,8 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
 
     ...(options.batchedSweep ? { sweep: (secretIds: readonly string[]) => sweep(secretIds) } : {}),
 
+    close: () => client.destroy(),
+
     async listVersionIds(secretId) {
       return (await listAll(secretId)).map((v) => v.VersionId).filter((v): v is string => Boolean(v));
     },

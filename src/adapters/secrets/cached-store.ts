@@ -81,6 +81,7 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
       );
 
   return {
+    close: () => real.close?.(),
     async read(secretId, options = {}) {
       if (options.fresh) forget(secretId);
       const secret = known.has(secretId) ? getSecret(table, secretId) : undefined;

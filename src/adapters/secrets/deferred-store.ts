@@ -30,5 +30,7 @@ export function deferredStore(load: () => Promise<SecretStore>, shape: StoreShap
     promote: async (secretId, token, seen) => (await real()).promote(secretId, token, seen),
     abandonPending: async (secretId, token, seen) => (await real()).abandonPending(secretId, token, seen),
     setTags: async (secretId, tags) => (await real()).setTags(secretId, tags),
+    // Nothing to let go of if the store was never loaded.
+    close: () => void loaded?.then((store) => store.close?.()).catch(() => undefined),
   };
 }

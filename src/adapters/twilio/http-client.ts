@@ -122,6 +122,12 @@ export class TwilioHttpClient {
 
   constructor(private readonly options: TwilioHttpOptions = {}) {}
 
+  /** Closes the kept-alive connections; a request after this opens new ones. */
+  close(): void {
+    this.httpAgent.destroy();
+    void this.https?.then((t) => t.agent.destroy()).catch(() => undefined);
+  }
+
   async request(opts: TwilioRequest): Promise<TwilioHttpResponse> {
     const original = new URL(opts.uri);
     const target = this.route(original);
@@ -280,6 +286,10 @@ export class TwilioHttpPool {
     private readonly perAccount: number,
   ) {
     this.client = new TwilioHttpClient(options);
+  }
+
+  close(): void {
+    this.client.close();
   }
 
   limiter(accountSid: string): AccountLimiter {

@@ -63,8 +63,9 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     const startedAtMs = now();
     logger.info('run started', { target: name, step: 'run' });
     let results: TargetResult[];
+    let runtime: ReturnType<typeof createRuntime> | undefined;
     try {
-      const runtime = createRuntime(snapshot, { logger, env: o.env, now });
+      runtime = createRuntime(snapshot, { logger, env: o.env, now });
       results = await rotate(snapshot, runtime, { targets: [name], scheduled: true, stop: stopRuns.signal });
     } catch (err) {
       const error = redact(errorMessage(err));
@@ -72,6 +73,8 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
       const credential = 'kind' in target ? String(target.kind) : 'api-key';
       results = [{ target: name, credential, steps: [], kind: 'failed', step: 'run', error }];
     } finally {
+      // Each run has its own connections: kept alive past it, a daemon would hold one set per run.
+      runtime?.close?.();
       forgetSecrets();
     }
     const finishedAtMs = now();
