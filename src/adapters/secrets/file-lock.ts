@@ -1,10 +1,35 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+/** Per lock file, the end of this process's queue for it (see withFileLock). */
+const turns = new Map<string, Promise<void>>();
 
 /**
  * A cross-process lock beside the store file, held only for the few milliseconds of one
  * read-modify-write. A lock left by a killed process is taken over once its holder is gone.
+ *
+ * Within one process the callers take turns first (a run reconciles several targets at once, each
+ * writing the store): only one of them at a time goes for the lock file. Several that found a dead
+ * holder's lock together could each take it over, and a later one's removal of the stale lock would
+ * remove the lock an earlier one had just taken, letting two writers in at once.
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
+  const key = resolve(path);
+  let release!: () => void;
+  const mine = new Promise<void>((done) => (release = done));
+  const previous = turns.get(key) ?? Promise.resolve();
+  const tail = previous.then(() => mine);
+  turns.set(key, tail);
+  try {
+    await previous;
+    return await withLockFile(path, fn, waitMs);
+  } finally {
+    release();
+    if (turns.get(key) === tail) turns.delete(key);
+  }
+}
+
+async function withLockFile<T>(path: string, fn: () => Promise<T>, waitMs: number): Promise<T> {
   const lockPath = `${path}.lock`;
   const deadline = Date.now() + waitMs;
   for (;;) {
