@@ -114,6 +114,18 @@ describe('file store', () => {
     expect(most, 'writers inside the lock at once').toBe(1);
   });
 
+  it('fails every writer of a process within the wait when another live process keeps the lock', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+    await writeFile(`${file}.lock`, `${process.ppid}\n`);
+    const started = Date.now();
+    const results = await Promise.allSettled(
+      Array.from({ length: 3 }, () => withFileLock(file, () => Promise.resolve(), 1000)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // Taking turns in the process does not add up the waits: one wait for all, not one each.
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
   it('refuses a path that is not a regular file instead of hanging on it (a FIFO) or failing late', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tkr-store-'));
     const fifo = join(dir, 'fifo.json');

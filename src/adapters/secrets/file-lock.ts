@@ -14,6 +14,8 @@ const turns = new Map<string, Promise<void>>();
  * remove the lock an earlier one had just taken, letting two writers in at once.
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
+  // The wait is bounded from here, the turn included: a lock held elsewhere fails every caller in time.
+  const deadline = Date.now() + waitMs;
   const key = resolve(path);
   let release!: () => void;
   const mine = new Promise<void>((done) => (release = done));
@@ -22,16 +24,15 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs
   turns.set(key, tail);
   try {
     await previous;
-    return await withLockFile(path, fn, waitMs);
+    return await withLockFile(path, fn, waitMs, deadline);
   } finally {
     release();
     if (turns.get(key) === tail) turns.delete(key);
   }
 }
 
-async function withLockFile<T>(path: string, fn: () => Promise<T>, waitMs: number): Promise<T> {
+async function withLockFile<T>(path: string, fn: () => Promise<T>, waitMs: number, deadline: number): Promise<T> {
   const lockPath = `${path}.lock`;
-  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       const handle = await open(lockPath, 'wx', 0o600);
@@ -42,7 +43,8 @@ async function withLockFile<T>(path: string, fn: () => Promise<T>, waitMs: numbe
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
         throw new Error(`cannot create lock file ${lockPath}`, { cause: err });
       const stale = await staleHolder(lockPath);
-      // Re-read before removing: another waiter may have taken the lock over in the meantime.
+      // Re-read before removing: another process may have taken the lock over in the meantime. (Two
+      // processes that both read the stale lock here can still both remove it: a narrow window.)
       if (stale !== undefined && (await readFile(lockPath, 'utf8').catch(() => undefined)) === stale) {
         await unlink(lockPath).catch(() => undefined);
         continue;
