@@ -104,8 +104,6 @@ export interface FleetOptions {
   ageDays?: number;
   /** Age of the stored Auth Token in days (default: ageDays); under 30 it is not due and stays. */
   tokenAgeDays?: number;
-  /** Whether the Auth Token target is part of the configuration (default true). */
-  withToken?: boolean;
   concurrency?: { targets: number; perAccount: number };
   /** In-flight limit the Twilio emulator enforces per account: [account A, account B]. */
   twilioLimits?: [number, number];
@@ -128,7 +126,7 @@ export class Fleet {
     readonly world: World,
     readonly accountB: string,
     readonly apiKeys: ApiKeyMember[],
-    readonly token: TokenMember | undefined,
+    readonly token: TokenMember,
     readonly options: Required<FleetOptions>,
   ) {}
 
@@ -137,14 +135,13 @@ export class Fleet {
   }
 
   get targetNames(): string[] {
-    return [...(this.token ? [this.token.name] : []), ...this.apiKeys.map((t) => t.name)];
+    return [this.token.name, ...this.apiKeys.map((t) => t.name)];
   }
 
   static async start(kind: StoreKind, options: FleetOptions = {}): Promise<Fleet> {
     const opts: Required<FleetOptions> = {
       ageDays: 40,
       tokenAgeDays: options.ageDays ?? 40,
-      withToken: true,
       concurrency: { targets: 4, perAccount: 3 },
       twilioLimits: [2, 1],
       twilioLatencyMs: 10,
@@ -165,11 +162,14 @@ export class Fleet {
         randomBytes(16).toString('hex'),
         JSON.stringify({ accountSid: B, adminKeySid: mainB.sid, adminKeySecret: mainB.secret }),
       );
-      let token: TokenMember | undefined;
-      if (opts.withToken) {
-        const original = await world.seedToken(TOKEN_SECRET, {}, { ageDays: opts.tokenAgeDays });
-        token = { kind: 'auth-token', name: 'token', account: A, secretId: TOKEN_SECRET, original };
-      }
+      const tokenOriginal = await world.seedToken(TOKEN_SECRET, {}, { ageDays: opts.tokenAgeDays });
+      const token: TokenMember = {
+        kind: 'auth-token',
+        name: 'token',
+        account: A,
+        secretId: TOKEN_SECRET,
+        original: tokenOriginal,
+      };
       const specs: { name: string; account: string; prefix: string }[] = [
         // Both accounts in the first four, so both limiters are busy from the start.
         { name: 'a0', account: A, prefix: SHARED_PREFIX },
@@ -221,7 +221,7 @@ export class Fleet {
 
   async writeConfig(): Promise<void> {
     const specs: TargetSpec[] = [
-      ...(this.token ? [{ kind: 'auth-token' as const, name: this.token.name, secretId: this.token.secretId }] : []),
+      { kind: 'auth-token', name: this.token.name, secretId: this.token.secretId },
       ...this.apiKeys.map((t) => ({
         name: t.name,
         secretId: t.secretId,
@@ -332,7 +332,7 @@ export class Fleet {
   }
 
   private secretIds(): string[] {
-    return [...(this.token ? [this.token.secretId, ADMIN_A] : []), ...this.apiKeys.map((t) => t.secretId)];
+    return [this.token.secretId, ADMIN_A, ...this.apiKeys.map((t) => t.secretId)];
   }
 
   /**
@@ -355,20 +355,7 @@ export class Fleet {
       const pending = keyAt(secret, PENDING);
       if (pending) expect(live.has(pending.apiKeySid), `${where}: ${t.name}'s AWSPENDING key exists`).toBe(true);
     }
-    if (this.token) {
-      const secret = all.get(this.token.secretId);
-      const current = tokenAt(secret, CURRENT);
-      const pending = tokenAt(secret, PENDING);
-      const currentWorks = await this.world.tokenWorks(current);
-      expect(
-        currentWorks || (await this.world.tokenWorks(pending)),
-        `${where}: AWSCURRENT or AWSPENDING of ${this.token.secretId} authenticates`,
-      ).toBe(true);
-      if (!currentWorks)
-        expect(pending, `${where}: a dead AWSCURRENT token only while the promoted one waits as AWSPENDING`).toBe(
-          this.world.twilio.authToken(),
-        );
-    }
+    await this.checkTokenObservation(all, where);
     for (const id of this.secretIds()) {
       const was = seen.get(id) ?? new Map<string, string>();
       const now = versionsOf(all.get(id));
@@ -378,6 +365,40 @@ export class Fleet {
     }
     for (const [sid, what] of this.keep) expect(live.has(sid), `${where}: ${sid} (${what}) is alive`).toBe(true);
     this.checkDeletions(where);
+  }
+
+  /** No lock-out: AWSCURRENT or AWSPENDING works; a dead AWSCURRENT only while the promoted token waits. */
+  private async checkTokenObservation(all: Map<string, Inspected | undefined>, where: string): Promise<void> {
+    const secret = all.get(this.token.secretId);
+    const current = tokenAt(secret, CURRENT);
+    const pending = tokenAt(secret, PENDING);
+    const currentWorks = await this.world.tokenWorks(current);
+    expect(
+      currentWorks || (await this.world.tokenWorks(pending)),
+      `${where}: AWSCURRENT or AWSPENDING of ${this.token.secretId} authenticates`,
+    ).toBe(true);
+    if (!currentWorks)
+      expect(pending, `${where}: a dead AWSCURRENT token only while the promoted one waits as AWSPENDING`).toBe(
+        this.world.twilio.authToken(),
+      );
+  }
+
+  /** Twilio's primary is AWSCURRENT and in the admin copy; nothing pending, announced or left over. */
+  private async checkTokenConverged(all: Map<string, Inspected | undefined>, where: string): Promise<void> {
+    const secret = all.get(this.token.secretId);
+    const primary = this.world.twilio.authToken();
+    const at = `${where}: ${this.token.name}`;
+    const due = this.options.tokenAgeDays >= 30;
+    if (due) {
+      expect(primary, `${at}: rotated`).not.toBe(this.token.original);
+      expect(tokenAt(secret, PREVIOUS), `${at}: AWSPREVIOUS`).toBe(this.token.original);
+      expect(await this.world.tokenWorks(this.token.original), `${at}: the old token is dead`).toBe(false);
+    } else expect(primary, `${at}: not due, not rotated`).toBe(this.token.original);
+    expect(tokenAt(secret, CURRENT), `${at}: AWSCURRENT is the primary`).toBe(primary);
+    expect(stageOf(secret, PENDING), `${at}: nothing pending`).toBeUndefined();
+    expect(this.world.twilio.secondaryToken(), `${at}: no secondary left`).toBeUndefined();
+    expect(tokenAt(all.get(ADMIN_A), CURRENT), `${at}: the admin copy holds the primary`).toBe(primary);
+    expect(secret!.tags[TAG_SECONDARY_INTENT] ?? '', `${at}: no announced creation left`).toBe('');
   }
 
   /** Every deletion was of a key a target here made (its own fingerprint) or a target's original. */
@@ -475,22 +496,7 @@ export class Fleet {
         `${where}: no key named the rotator's way is left unreferenced`,
       ).toEqual([]);
     }
-    if (this.token) {
-      const secret = all.get(this.token.secretId);
-      const primary = this.world.twilio.authToken();
-      const at = `${where}: ${this.token.name}`;
-      const due = this.options.tokenAgeDays >= 30;
-      if (due) {
-        expect(primary, `${at}: rotated`).not.toBe(this.token.original);
-        expect(tokenAt(secret, PREVIOUS), `${at}: AWSPREVIOUS`).toBe(this.token.original);
-        expect(await this.world.tokenWorks(this.token.original), `${at}: the old token is dead`).toBe(false);
-      } else expect(primary, `${at}: not due, not rotated`).toBe(this.token.original);
-      expect(tokenAt(secret, CURRENT), `${at}: AWSCURRENT is the primary`).toBe(primary);
-      expect(stageOf(secret, PENDING), `${at}: nothing pending`).toBeUndefined();
-      expect(this.world.twilio.secondaryToken(), `${at}: no secondary left`).toBeUndefined();
-      expect(tokenAt(all.get(ADMIN_A), CURRENT), `${at}: the admin copy holds the primary`).toBe(primary);
-      expect(secret!.tags[TAG_SECONDARY_INTENT] ?? '', `${at}: no announced creation left`).toBe('');
-    }
+    await this.checkTokenConverged(all, where);
     this.checkDeletions(where);
   }
 
