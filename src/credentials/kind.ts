@@ -125,6 +125,12 @@ export interface KindModule<
   orphans?(obs: O, settings: Settings): readonly { sid: string }[];
   /** Revokes a key through the one delete the steps use, which refuses admin, current and pending keys. */
   revoke?(session: S, obs: O, sid: string): Promise<string>;
+  /**
+   * Twilio refused the admin credential this run read (HTTP 401): whether the admin secret holds
+   * another one now, as after another run promoted the Auth Token it held. The engine then ends the
+   * target's run as deferred instead of failed: nothing is wrong that the next run does not fix.
+   */
+  adminReplaced?(session: S, runtime: Runtime): Promise<boolean>;
   /** One step of Secrets Manager's rotation protocol for a secret of this kind. */
 
   rotationStep(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;

@@ -201,11 +201,21 @@ export async function reconcileTarget(
   } catch (err) {
     if (options.signal?.aborted)
       return interrupted(base(), steps, log, `interrupted during ${inProgress}`, options.signal);
+    const remote = remoteFault(err);
+    if (run && !options.dryRun && remote?.service === 'twilio' && remote.status === 401) {
+      // Another run may have replaced the admin credential since this one read it (an Auth Token
+      // promotion, which refreshes the admin secrets that held the old token): not a failure.
+      const replaced = await run.kind.adminReplaced?.(run.session, runtime).catch(() => false);
+      if (replaced) {
+        const detail = `stopped at ${inProgress}: Twilio refused the admin credential this run read, and the admin secret holds another one now (another run promoted the Auth Token)`;
+        log.warn(`${detail}; the next run resumes here`, { step: inProgress });
+        return { ...base(), steps, kind: 'deferred', detail };
+      }
+    }
     const message = redact(errorMessage(err));
     if (!options.quiet) log.error(`failed at ${inProgress}: ${message}`, { step: inProgress });
     // A run that changed nothing writes nothing, not even the error: bad input must leave no trace.
     if (run && !options.dryRun && steps.length > 0) await recordLastError(run.session, `${inProgress}: ${message}`);
-    const remote = remoteFault(err);
     return { ...base(), steps, kind: 'failed', step: inProgress, error: message, ...(remote ? { remote } : {}) };
   }
 }

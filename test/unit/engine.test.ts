@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CURRENT, PENDING, PREVIOUS, TAG_LAST_ERROR } from '../../src/core/labels.js';
 import type { TargetResult } from '../../src/core/outcome.js';
 import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
 import { rotate } from '../../src/engine/commands.js';
 import { reconcileTarget } from '../../src/engine/reconcile.js';
 import { createRunScope } from '../../src/engine/scope.js';
+import { RemoteError } from '../../src/errors.js';
 import { AC, DAY, fakeWorld, type FakeWorld } from '../support/fakes.js';
 
 /**
@@ -209,5 +210,64 @@ describe('engine over fakes: the API-key flow', () => {
     expect(steps(r)).toEqual(['clear-pending-label']);
     expect((await w.store.read('twilio/app'))!.versions.some((v) => v.stages.includes(PENDING))).toBe(false);
     expect(r).toMatchObject({ kind: 'done' });
+  });
+
+  describe('Twilio refuses the admin Auth Token mid-run (HTTP 401)', () => {
+    /** Every list answers 401, as Twilio does for a token another run has just promoted away. */
+    const refusing = (w: FakeWorld, onRefusal: () => Promise<unknown> = () => Promise.resolve()) => {
+      const original = w.runtime;
+      w.runtime = {
+        ...original,
+        keys: (admin, target) => ({
+          ...original.keys(admin, target),
+          list: async () => {
+            await onRefusal();
+            throw new RemoteError(
+              'twilio',
+              'ListKeys',
+              { status: 401, code: 20003, retryable: false },
+              'Twilio ListKeys failed: HTTP 401, Twilio error 20003 (Authenticate)',
+            );
+          },
+        }),
+      };
+    };
+
+    it('stands down (deferred, not failed) when the admin secret meanwhile holds a new token', async () => {
+      const w = await fakeWorld();
+      await run(w);
+      // Another run promoted the token and refreshed this admin secret, after this run had read it.
+      refusing(w, () =>
+        w.store.putCurrent(
+          'twilio/admin',
+          'b'.repeat(32),
+          JSON.stringify({ accountSid: AC, authToken: 'e'.repeat(32) }),
+        ),
+      );
+      const r = await run(w, { force: true });
+      expect(r).toMatchObject({
+        kind: 'deferred',
+        detail: expect.stringContaining('another run promoted the Auth Token') as string,
+      });
+      expect((await w.store.read('twilio/app'))!.tags[TAG_LAST_ERROR]).toBeUndefined();
+    });
+
+    it('fails as before when the admin secret still holds the refused token', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout'] });
+      try {
+        const w = await fakeWorld();
+        await run(w);
+        refusing(w);
+        const pending = run(w, { force: true });
+        await vi.runAllTimersAsync();
+        expect(await pending).toMatchObject({
+          kind: 'failed',
+          step: 'observe',
+          error: expect.stringContaining('401') as string,
+        });
+      } finally {
+        vi.useRealTimers();
+      }
+    });
   });
 });

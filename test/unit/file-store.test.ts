@@ -3,6 +3,7 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { withFileLock } from '../../src/adapters/secrets/file-lock.js';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 
@@ -89,6 +90,40 @@ describe('file store', () => {
     await writeFile(`${path}.lock`, '999999999\n');
     await store.setTags('a', { x: '1' });
     expect((await store.read('a'))?.tags).toEqual({ x: '1' });
+  });
+
+  it('lets one writer of a process in at a time when several find a lock a killed process left', async () => {
+    // A run reconciles several targets at once: each waits on the lock the killed run left, and each
+    // may find it stale. Were a second to remove the lock the first had just taken over, both would
+    // write at once: a write lost, or a rename failing because the other's clean-up took its temp file.
+    let inside = 0;
+    let most = 0;
+    for (let round = 0; round < 30; round++) {
+      const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+      await writeFile(`${file}.lock`, '999999999\n');
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          withFileLock(file, async () => {
+            most = Math.max(most, ++inside);
+            await new Promise((resolve) => setTimeout(resolve, 3));
+            inside--;
+          }),
+        ),
+      );
+    }
+    expect(most, 'writers inside the lock at once').toBe(1);
+  });
+
+  it('fails every writer of a process within the wait when another live process keeps the lock', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+    await writeFile(`${file}.lock`, `${process.ppid}\n`);
+    const started = Date.now();
+    const results = await Promise.allSettled(
+      Array.from({ length: 3 }, () => withFileLock(file, () => Promise.resolve(), 1000)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // Taking turns in the process does not add up the waits: one wait for all, not one each.
+    expect(Date.now() - started).toBeLessThan(2500);
   });
 
   it('refuses a path that is not a regular file instead of hanging on it (a FIFO) or failing late', async () => {

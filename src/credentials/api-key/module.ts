@@ -1,6 +1,7 @@
 import { CURRENT, labelled } from '../../core/labels.js';
 import { KEY_SID } from '../../core/sids.js';
 import { SecretShapeError } from '../../errors.js';
+import { readAdmin } from '../admin.js';
 
 import type { KindModule } from '../kind.js';
 import type { ApiKeyTargetConfig } from './config.js';
@@ -14,6 +15,13 @@ import { rotationStep } from './protocol.js';
 import { parseApiKeySecret } from './shape.js';
 import { act, deleteKey } from './steps.js';
 import { describeVerifyMethod } from './verify-method.js';
+
+/**
+ * How long a run that Twilio refused its admin Auth Token looks for the new one: a run that promotes
+ * the token refreshes every admin secret holding it a few store writes after the promotion.
+ */
+const ADMIN_SETTLE_LOOKS = 4;
+const ADMIN_SETTLE_PAUSE_MS = 500;
 
 /**
  * API keys (Standard or Restricted) through Twilio's IAM v1 Keys API: create a key, store it as
@@ -133,6 +141,20 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   claims: keyClaims,
   orphans: orphanKeys,
   revoke: deleteKey,
+
+  async adminReplaced(session, runtime) {
+    const { target, admin } = session;
+    const store = runtime.store(target.admin.store);
+    // Only an Auth Token is replaced by a rotator (another run's promotion); give its refresh a moment.
+    const looks = admin.kind === 'auth-token' ? ADMIN_SETTLE_LOOKS : 1;
+    for (let look = 0; look < looks; look++) {
+      if (look > 0) await new Promise((resolve) => setTimeout(resolve, ADMIN_SETTLE_PAUSE_MS));
+      await store.read(target.admin.secretId, { fresh: true });
+      const now = await readAdmin(store, target.name, target.admin);
+      if (now.username !== admin.username || now.password !== admin.password) return true;
+    }
+    return false;
+  },
 
   rotationStep,
 };
