@@ -342,20 +342,24 @@ describe('subaccounts', () => {
       'by-main-key',
     );
     const mainOnSub = main.api.v2010.accounts(sub.sid);
-    for (const call of [mainOnSub.fetch(), mainOnSub.messages.list({ pageSize: 1 }), mainOnSub.keys.list()]) {
-      expect(await restError(call)).toMatchObject({ status: 404, code: 20404 });
+    for (const error of await Promise.all(
+      [mainOnSub.fetch(), mainOnSub.messages.list({ pageSize: 1 }), mainOnSub.keys.list()].map(restError),
+    )) {
+      expect(error).toMatchObject({ status: 404, code: 20404 });
     }
 
     const sibling = emu.addAccount({ parentSid: emu.accountSid });
     const subClient = client(sub.sid, sub.authToken, sub.sid);
-    for (const call of [
-      subClient.api.v2010.accounts(emu.accountSid).fetch(),
-      subClient.api.v2010.accounts(emu.accountSid).messages.list({ pageSize: 1 }),
-      subClient.api.v2010.accounts(sibling.sid).fetch(),
-      subClient.api.v2010.accounts(sibling.sid).keys.list(),
-      subClient.api.v2010.accounts(emu.accountSid).update({ friendlyName: 'hijack' }),
-    ]) {
-      expect(await restError(call)).toMatchObject({ status: 401, code: 20003 });
+    for (const error of await Promise.all(
+      [
+        subClient.api.v2010.accounts(emu.accountSid).fetch(),
+        subClient.api.v2010.accounts(emu.accountSid).messages.list({ pageSize: 1 }),
+        subClient.api.v2010.accounts(sibling.sid).fetch(),
+        subClient.api.v2010.accounts(sibling.sid).keys.list(),
+        subClient.api.v2010.accounts(emu.accountSid).update({ friendlyName: 'hijack' }),
+      ].map(restError),
+    )) {
+      expect(error).toMatchObject({ status: 401, code: 20003 });
     }
     expect(emu.account().friendlyName).not.toBe('hijack');
   });
@@ -376,15 +380,18 @@ describe('subaccounts', () => {
     expect(suspended.status).toBe('suspended');
     expect(suspended.dateUpdated.getTime()).toBe(T0 + 5 * 60_000);
     expect(emu.account(sub.sid).status).toBe('suspended');
-    for (const call of [
-      byToken.api.v2010.accounts(sub.sid).fetch(),
-      byToken.iam.v1.getApiKeys.list({ accountSid: sub.sid }),
-      byToken.accounts.v1.secondaryAuthToken().create(),
-      byKey.api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 }),
-      accountClient().api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 }),
-    ]) {
-      expect(await restError(call)).toMatchObject({ status: 401, code: 20003 });
-    }
+    // Every call's rejection is handled from the start: awaited one by one, a later call that
+    // fails first would be an unhandled rejection.
+    const errors = await Promise.all(
+      [
+        byToken.api.v2010.accounts(sub.sid).fetch(),
+        byToken.iam.v1.getApiKeys.list({ accountSid: sub.sid }),
+        byToken.accounts.v1.secondaryAuthToken().create(),
+        byKey.api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 }),
+        accountClient().api.v2010.accounts(sub.sid).messages.list({ pageSize: 1 }),
+      ].map(restError),
+    );
+    for (const error of errors) expect(error).toMatchObject({ status: 401, code: 20003 });
     expect((await accountClient().api.v2010.accounts(sub.sid).fetch()).status).toBe('suspended');
 
     const reactivated = await accountClient().api.v2010.accounts(sub.sid).update({ status: 'active' });
@@ -565,14 +572,16 @@ describe('credential kinds', () => {
     const account = std.api.v2010.accounts(emu.accountSid);
     expect(await account.incomingPhoneNumbers.list({ pageSize: 1 })).toEqual([]);
     expect(await account.messages.list({ pageSize: 1 })).toEqual([]);
-    for (const call of [
-      std.iam.v1.getApiKeys.list({ accountSid: emu.accountSid }),
-      std.iam.v1.newApiKey.create({ accountSid: emu.accountSid }),
-      account.keys.list(),
-      account.fetch(),
-      std.accounts.v1.secondaryAuthToken().create(),
-    ]) {
-      expect(await restError(call)).toMatchObject({ status: 401, code: 20003 });
+    for (const error of await Promise.all(
+      [
+        std.iam.v1.getApiKeys.list({ accountSid: emu.accountSid }),
+        std.iam.v1.newApiKey.create({ accountSid: emu.accountSid }),
+        account.keys.list(),
+        account.fetch(),
+        std.accounts.v1.secondaryAuthToken().create(),
+      ].map(restError),
+    )) {
+      expect(error).toMatchObject({ status: 401, code: 20003 });
     }
   });
 
