@@ -12,7 +12,7 @@ import { reportRun } from './alerts.js';
 import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
-import { expandFleets } from './fleets.js';
+import { expandFleets, isMemberName } from './fleets.js';
 import { createRunScope } from './scope.js';
 
 /**
@@ -63,11 +63,6 @@ export function oneTarget(config: RotatorConfig, name: string): TargetConfig {
   return target;
 }
 
-const isMemberName = (fleet: string, name: string) =>
-  name.length === fleet.length + 35 &&
-  name.startsWith(`${fleet}-`) &&
-  /^AC[0-9a-fA-F]{32}$/.test(name.slice(fleet.length + 1));
-
 /**
  * What an unattended run takes on: the names of the targets that are not paused, in configuration
  * order, fleets expanded into their members. The scheduled Lambda shards exactly these across SQS
@@ -92,7 +87,7 @@ export async function rotate(
   runtime: Runtime,
   options: RunOptions & { targets?: readonly string[] } = {},
 ): Promise<TargetResult[]> {
-  const expanded = await expandFleets(config, runtime);
+  const expanded = await expandFleets(config, runtime, options.targets);
   config = expanded.config;
   const { scope } = expanded;
   const absent: string[] = [];
@@ -205,7 +200,7 @@ export async function status(
   runtime: Runtime,
   names?: readonly string[],
 ): Promise<TargetStatus[]> {
-  const expanded = await expandFleets(config, runtime);
+  const expanded = await expandFleets(config, runtime, names);
   config = expanded.config;
   const { scope } = expanded;
   const out: TargetStatus[] = [];
@@ -301,7 +296,7 @@ export async function abort(
   runtime: Runtime,
   name: string,
 ): Promise<{ target: string; detail: string }> {
-  ({ config } = await expandFleets(config, runtime));
+  ({ config } = await expandFleets(config, runtime, [name]));
   const target = oneTarget(config, name);
   const kind = kindOf(target);
   if (!kind.abort) {
@@ -319,7 +314,7 @@ export async function confirm(
   runtime: Runtime,
   name: string,
 ): Promise<{ target: string; versionId: string; ref: string; keySid?: string }> {
-  const target = oneTarget((await expandFleets(config, runtime)).config, name);
+  const target = oneTarget((await expandFleets(config, runtime, [name])).config, name);
   const secretId = target.secret.secretId;
   const store = runtime.store(target.secret.store);
   const secret = await store.read(secretId);

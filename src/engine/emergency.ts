@@ -68,7 +68,7 @@ export async function rotateNow(
   name: string,
   o: NowOptions,
 ): Promise<NowResult> {
-  const target = oneTarget((await expandFleets(config, runtime)).config, name);
+  const target = oneTarget((await expandFleets(config, runtime, [name])).config, name);
   const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
   const what = target.kind === 'auth-token' ? 'token' : 'key';
   const overlap = `${o.overlapMs / 1000} s`;

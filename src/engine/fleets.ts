@@ -24,14 +24,27 @@ export interface Expanded {
   failures: TargetResult[];
 }
 
-export async function expandFleets(config: RotatorConfig, runtime: Runtime): Promise<Expanded> {
+/**
+ * `names`: the targets a command was given. When none of them is a fleet or one of a fleet's members,
+ * no fleet is listed (the daemon runs each configured target on its own, and must not list every
+ * parent's subaccounts for each of them).
+ */
+export async function expandFleets(
+  config: RotatorConfig,
+  runtime: Runtime,
+  names?: readonly string[],
+): Promise<Expanded> {
   const scope = createRunScope(config, runtime);
-  if (config.fleets.length === 0) return { config, scope, members: new Map(), failures: [] };
+  const wanted =
+    names === undefined || names.length === 0
+      ? config.fleets
+      : config.fleets.filter((f) => names.some((n) => n === f.name || isMemberName(f.name, n)));
+  if (wanted.length === 0) return { config, scope, members: new Map(), failures: [] };
   const credentials = new Map<string, AdminCredential>();
   const members: TargetConfig[] = [];
   const failures: TargetResult[] = [];
   const taken = new Map(config.targets.map((t) => [`${t.secret.store}:${t.secret.secretId}`, t.name]));
-  for (const fleet of config.fleets) {
+  for (const fleet of wanted) {
     try {
       for (const member of await membersOf(fleet, runtime, scope, credentials)) {
         const key = `${member.secret.store}:${member.secret.secretId}`;
@@ -137,3 +150,9 @@ function prefixClash(member: TargetConfig, targets: readonly TargetConfig[]): st
         member.friendlyNamePrefix.startsWith(t.friendlyNamePrefix)),
   )?.name;
 }
+
+/** Is `name` what fleet `fleet` calls one of its members (`<fleet>-<subaccount SID>`)? */
+export const isMemberName = (fleet: string, name: string) =>
+  name.length === fleet.length + 35 &&
+  name.startsWith(`${fleet}-`) &&
+  /^AC[0-9a-fA-F]{32}$/.test(name.slice(fleet.length + 1));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { authenticates, labelledKeys } from '../support/assertions.js';
-import { World, type StoreKind } from '../support/world.js';
+import { World, type StoreKind, type TargetSpec } from '../support/world.js';
 
 /**
  * Subaccount fleets against the Twilio emulator's subaccounts: the parent's Auth Token lists them
@@ -40,7 +40,7 @@ async function fleetWorld(kind: StoreKind) {
     },
     ...overrides,
   });
-  const write = (extra: Record<string, unknown> = {}, targets = []) =>
+  const write = (extra: Record<string, unknown> = {}, targets: TargetSpec[] = []) =>
     w.writeConfig(targets, {
       concurrency: { targets: 4, perAccount: 2 },
       retry: { attempts: 8, budgetSeconds: 20, minDelayMs: 5 },
@@ -116,7 +116,7 @@ describe.each<StoreKind>(['file', 'aws'])('a subaccount fleet (%s store)', (kind
     'status and rotate take the fleet name or one member; a name the fleet did not list changes nothing',
     { timeout: 60_000 },
     async () => {
-      const { w, tenants, other } = await fleetWorld(kind);
+      const { w, tenants, other, write } = await fleetWorld(kind);
       expect((await w.cli(['rotate', '--target', `tenants-${tenants[0]!.sid}`])).code).toBe(0);
       expect(await w.store().read(secretOf(tenants[1]!.sid))).toBeUndefined();
 
@@ -133,6 +133,15 @@ describe.each<StoreKind>(['file', 'aws'])('a subaccount fleet (%s store)', (kind
       const fleetName = await w.cli(['confirm', 'tenants']);
       expect(fleetName.code).toBe(2);
       expect(fleetName.stderr).toMatch(/is a fleet; name one of its members/);
+
+      // A run of a configured target alone lists no subaccounts (the daemon runs targets one by one).
+      await w.seedAdmin('auth-token', 'twilio/admin');
+      await write({}, [{}]);
+      w.resetLogs();
+      const app = await w.cli(['rotate', '--target', 'app']);
+      expect(app.code, app.stdout + app.stderr).toBe(0);
+      expect(w.twilio.controls.log.filter((e) => e.operation === 'ListAccounts')).toEqual([]);
+      expect(await w.store().read(secretOf(tenants[1]!.sid))).toBeUndefined();
     },
   );
 
