@@ -10,7 +10,8 @@
  *
  * BENCH_N (1000), BENCH_SAMPLE (the one-at-a-time sample, 40), BENCH_LATENCY_MS (50),
  * BENCH_TWILIO_LIMIT (20), BENCH_CONCURRENCY (20), BENCH_STORE (aws|file, aws),
- * BENCH_SWEEP (batched|per-target, batched: the nothing-due sweep from ListSecrets/BatchGetSecretValue).
+ * BENCH_SWEEP (batched|per-target, batched: the nothing-due sweep from ListSecrets/BatchGetSecretValue),
+ * BENCH_NODE (a Node binary for the CLI; default Node 22), BENCH_NODE_FLAGS, BENCH_PROFILE_DIR (CPU profiles).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -53,6 +54,8 @@ interface Measured {
 
 /** The CLI runs on Node 22 (what Lambda runs) unless BENCH_NODE names another binary ("current": this one). */
 const NODE = process.env.BENCH_NODE === 'current' ? process.execPath : (process.env.BENCH_NODE ?? node22Path());
+/** V8 flags for the CLI's process, e.g. BENCH_NODE_FLAGS=--optimize-for-size (NODE_OPTIONS refuses some). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const twilio = await startTwilioEmulator();
 const sm = await startSecretsManagerEmulator();
 const dir = await mkdtemp(join(tmpdir(), 'tkr-bench-fleet-'));
@@ -130,10 +133,14 @@ async function run(args: string[], configPath: string): Promise<Measured> {
   sm.controls.log.length = 0;
   const started = performance.now();
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE_DIR] : [];
-  const child = spawn(NODE, [...profile, '--import', rssProbe, bundle, ...args, '--config', configPath], {
-    env: { ...process.env, ...AWS_ENV, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    NODE,
+    [...NODE_FLAGS, ...profile, '--import', rssProbe, bundle, ...args, '--config', configPath],
+    {
+      env: { ...process.env, ...AWS_ENV, LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
