@@ -3,7 +3,7 @@ import type { TargetResult } from '../core/outcome.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { createRunScope } from './scope.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
@@ -101,7 +101,17 @@ async function membersOf(
   scope: RunScope,
   credentials: Map<string, AdminCredential>,
 ): Promise<TargetConfig[]> {
-  const parent = await scope.admin(fleet.admin, fleet.name);
+  const { store, secretId } = fleet.admin;
+  const parent = await scope.admin(fleet.admin, fleet.name).catch((err: unknown) => {
+    // readAdmin's advice lists every admin shape a target may use; a fleet takes one only.
+    if (err instanceof RotationError && err.step === 'read-admin')
+      throw new RotationError(
+        fleet.name,
+        'read-admin',
+        `fleet admin secret "${secretId}" (${store} store) does not exist or has no current value; store the parent's {"accountSid": "${fleet.parentAccountSid}", "authToken": "…"} (twilio-key-rotator secret put ${secretId} --store ${store})`,
+      );
+    throw err;
+  });
   if (parent.kind !== 'auth-token' || parent.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
     throw new Error(
       `fleet admin secret "${fleet.admin.secretId}" must hold the parent's Account SID + Auth Token ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio answers subaccounts' tokens to no other credential, and no parent API key (Main included) may reach a subaccount`,

@@ -235,6 +235,22 @@ describe('listing a fleet’s subaccounts', () => {
     },
   );
 
+  it(
+    'says which secret the parent credential belongs in when it is missing, and changes nothing',
+    { timeout: 60_000 },
+    async () => {
+      const { w, write, fleet } = await fleetWorld('file');
+      await write({ fleets: [fleet({ admin: { store: 'file', secretId: 'twilio/missing' } })] });
+      w.resetLogs();
+      const run = await w.cli(['rotate']);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(
+        `fleet admin secret "twilio/missing" (file store) does not exist or has no current value; store the parent's {"accountSid": "${w.accountSid}", "authToken": "…"}`,
+      );
+      expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+    },
+  );
+
   it('fails when more subaccounts match than subaccounts.max, and changes nothing', { timeout: 60_000 }, async () => {
     const { w, write, fleet } = await fleetWorld('file');
     await write({ fleets: [fleet({ subaccounts: { friendlyNamePrefix: 'tenant-', max: 2 } })] });
