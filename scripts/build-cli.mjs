@@ -15,7 +15,7 @@
 import { build } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { javascriptOutputs, leanOptions, loadedAtInit } from './build-lambda.mjs';
+import { bundleOptions, leanOptions, summarize } from './build-lambda.mjs';
 
 const root = join(import.meta.dirname, '..');
 
@@ -29,31 +29,12 @@ export async function buildCli({ outdir = 'dist/cli', metafile = false } = {}) {
     absWorkingDir: root, // metafile paths are relative to it
     entryPoints: { cli: join(root, 'src/entry/cli.ts') },
     outdir: dir,
-    outExtension: { '.js': '.mjs' },
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20', // package.json "engines"
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    legalComments: 'linked',
-    metafile: true,
-    logLevel: 'warning',
-    // Bundled CommonJS (twilio, winston) still calls require(); ESM needs one made for it.
-    banner: {
-      js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);",
-    },
+    ...bundleOptions('node20'), // package.json "engines"
   });
   if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
-  const outfile = join(dir, 'cli.mjs');
-  const outputs = javascriptOutputs(result.metafile);
-  const size = (files) => files.reduce((n, f) => n + outputs.get(f).bytes, 0);
-  const files = [...outputs.keys()];
-  const initFiles = loadedAtInit(outputs, outfile);
-  return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles), metafile: result.metafile };
+  return { ...summarize(result.metafile, join(dir, 'cli.mjs')), metafile: result.metafile };
 }
 
 if (process.argv[1] === import.meta.filename) {

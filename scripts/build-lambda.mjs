@@ -213,11 +213,20 @@ export async function buildLambda({
     absWorkingDir: root, // metafile paths are relative to it
     entryPoints: { handler: join(root, entry) },
     outdir: dir,
+    ...bundleOptions('node22'),
+  });
+  if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
+  return summarize(result.metafile, join(dir, 'handler.mjs'));
+}
+
+/** What every bundle of this project shares, the Lambda's, the naive one and the CLI's. */
+export function bundleOptions(target) {
+  return {
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node22',
+    target,
     minify: true,
     sourcemap: true,
     sourcesContent: false,
@@ -228,10 +237,12 @@ export async function buildLambda({
     banner: {
       js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);",
     },
-  });
-  if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
-  const outfile = join(dir, 'handler.mjs');
-  const outputs = javascriptOutputs(result.metafile);
+  };
+}
+
+/** A build's files and bytes, all of them and those read at start-up from `outfile`. */
+export function summarize(metafile, outfile) {
+  const outputs = javascriptOutputs(metafile);
   const size = (files) => files.reduce((n, f) => n + outputs.get(f).bytes, 0);
   const files = [...outputs.keys()];
   const initFiles = loadedAtInit(outputs, outfile);
