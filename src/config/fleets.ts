@@ -3,6 +3,7 @@ import { apiKeyConfig } from '../credentials/api-key/config.js';
 import type { ConfigIssue } from '../errors.js';
 import { location, text } from './common.js';
 import { convertWindow } from './schedule.js';
+import { ACCOUNT_SID } from '../core/sids.js';
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
 import type { FleetConfig, SecretLocation } from './types.js';
 
@@ -25,7 +26,6 @@ const FLEET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,28}$/;
 export const DEFAULT_MAX_SUBACCOUNTS = 1000;
 /** Twilio's default subaccount limit is 1,000; ten times that is the most one fleet will page through. */
 export const MAX_SUBACCOUNTS = 10_000;
-const SID = /^AC[0-9a-fA-F]{32}$/;
 
 const templateSchema = z.record(z.string(), z.unknown(), {
   error: 'must be a mapping: an API-key target without name, accountSid and admin',
@@ -33,7 +33,7 @@ const templateSchema = z.record(z.string(), z.unknown(), {
 
 export const fleetSchema = z.strictObject({
   name: text(FLEET_NAME, 'must be 1-29 letters, digits, "_", "." or "-" (members are named <fleet>-<subaccount SID>)'),
-  parentAccountSid: text(SID, 'must be an Account SID: AC followed by 32 hex characters'),
+  parentAccountSid: text(ACCOUNT_SID, 'must be an Account SID: AC followed by 32 hex characters'),
   /** The parent's Account SID + Auth Token ({"accountSid", "authToken"}). */
   admin: location,
   subaccounts: z._default(
@@ -41,8 +41,8 @@ export const fleetSchema = z.strictObject({
       friendlyNamePrefix: z.optional(
         z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty')),
       ),
-      include: z.optional(z.array(text(SID, 'must be a subaccount SID: AC followed by 32 hex characters'))),
-      exclude: z._default(z.array(text(SID, 'must be a subaccount SID: AC followed by 32 hex characters')), []),
+      include: z.optional(z.array(text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 32 hex characters'))),
+      exclude: z._default(z.array(text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 32 hex characters')), []),
       max: z._default(
         z
           .number({ error: 'must be a number' })
@@ -171,3 +171,7 @@ export function isMemberSecret(fleet: Pick<FleetConfig, 'secret'>, loc: SecretLo
   const pattern = new RegExp(`^${escape(head)}${rest.map((p) => `AC[0-9a-fA-F]{32}${escape(p)}`).join('')}$`);
   return pattern.test(loc.secretId);
 }
+
+/** Is `name` what fleet `fleet` calls one of its members (`<fleet>-<subaccount SID>`)? */
+export const isMemberName = (fleet: string, name: string) =>
+  name.length === fleet.length + 35 && name.startsWith(`${fleet}-`) && ACCOUNT_SID.test(name.slice(fleet.length + 1));

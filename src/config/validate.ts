@@ -5,7 +5,7 @@ import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './aler
 import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
 import { convertWindow, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE } from './schedule.js';
-import { checkFleet, convertFleet, fleetSchema, isMemberSecret, type RawFleet } from './fleets.js';
+import { checkFleet, convertFleet, fleetSchema, isMemberName, isMemberSecret, type RawFleet } from './fleets.js';
 import type { RotatorConfig } from './types.js';
 
 type RawTarget = RawTargetBase & { kind: keyof typeof KINDS };
@@ -226,9 +226,8 @@ function checkFleets(
         path: at('admin.store'),
         message: `uses the ${fleet.admin.store} store, but stores.${fleet.admin.store} is not configured`,
       });
-    const memberName = new RegExp(`^${fleet.name.replace(/[.]/g, '\\.')}-AC[0-9a-fA-F]{32}$`);
     for (const { index, t } of targets)
-      if (memberName.test(t.name))
+      if (isMemberName(fleet.name, t.name))
         issues.push({
           path: `targets.${index}.name`,
           message: `is the name fleet "${fleet.name}" gives one of its members; rename the target`,

@@ -12,7 +12,8 @@ import { reportRun } from './alerts.js';
 import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
-import { expandFleets, isMemberName } from './fleets.js';
+import { isMemberName } from '../config/fleets.js';
+import { expandFleets } from './fleets.js';
 import { createRunScope } from './scope.js';
 
 /**

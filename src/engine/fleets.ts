@@ -1,3 +1,4 @@
+import { isMemberName } from '../config/fleets.js';
 import type { FleetConfig, RotatorConfig, TargetConfig } from '../config/types.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
@@ -160,9 +161,3 @@ function prefixClash(member: TargetConfig, targets: readonly TargetConfig[]): st
         member.friendlyNamePrefix.startsWith(t.friendlyNamePrefix)),
   )?.name;
 }
-
-/** Is `name` what fleet `fleet` calls one of its members (`<fleet>-<subaccount SID>`)? */
-export const isMemberName = (fleet: string, name: string) =>
-  name.length === fleet.length + 35 &&
-  name.startsWith(`${fleet}-`) &&
-  /^AC[0-9a-fA-F]{32}$/.test(name.slice(fleet.length + 1));

@@ -1,3 +1,4 @@
+import { isMemberName } from '../../config/fleets.js';
 import { exitCodeFor } from '../../core/outcome.js';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
@@ -171,7 +172,7 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
           const paused = f.member(f.parentAccountSid).paused;
           return metrics
             .names()
-            .filter((n) => n.startsWith(`${f.name}-AC`))
+            .filter((n) => isMemberName(f.name, n))
             .map((name) => ({ name, kind: 'api-key', paused }));
         }),
       ],

@@ -1,3 +1,4 @@
+import { isMemberName } from '../../config/fleets.js';
 import { exitCodeFor, type TargetResult } from '../../core/outcome.js';
 
 /**
@@ -35,7 +36,7 @@ export class DaemonMetrics {
   /** Forgets targets no longer configured; a fleet's name keeps its members (`<fleet>-AC…`). */
   retain(targets: readonly string[], fleets: readonly string[] = []): void {
     for (const name of [...this.targets.keys()])
-      if (!targets.includes(name) && !fleets.some((f) => name === f || name.startsWith(`${f}-AC`)))
+      if (!targets.includes(name) && !fleets.some((f) => name === f || isMemberName(f, name)))
         this.targets.delete(name);
   }
 
