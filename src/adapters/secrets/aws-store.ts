@@ -139,6 +139,15 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
    * The secrets of `secretIds` that carry a rotator tag: ListSecrets pages (filtered to tag keys that
    * begin "rotator:"), then their current values 20 at a time. Bounded: 1,000 pages of 100.
    */
+  /** Takes AWSPENDING off version `token`. */
+  const dropPending = (secretId: string, token: string) =>
+    call('UpdateSecretVersionStage', secretId, (signal) =>
+      client.send(
+        new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: PENDING, RemoveFromVersionId: token }),
+        { abortSignal: signal },
+      ),
+    );
+
   const SWEEP_CALLS_AT_ONCE = 4;
   const sweep = async (secretIds: readonly string[]): Promise<Map<string, StoredSecret>> => {
     const wanted = new Set(secretIds);
@@ -461,18 +470,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
               ),
             );
           }
-          if (stages[token]?.includes(PENDING)) {
-            await call('UpdateSecretVersionStage', secretId, (signal) =>
-              client.send(
-                new UpdateSecretVersionStageCommand({
-                  SecretId: secretId,
-                  VersionStage: PENDING,
-                  RemoveFromVersionId: token,
-                }),
-                { abortSignal: signal },
-              ),
-            );
-          }
+          if (stages[token]?.includes(PENDING)) await dropPending(secretId, token);
           return;
         } catch (err) {
           if (attempt < 2 && err instanceof RemoteError && err.detail.code === 'InvalidParameterException') continue;
@@ -483,17 +481,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
 
     async abandonPending(secretId, token, seen) {
       const remove = async (stages: SeenLabels) => {
-        if (!stages[token]?.includes(PENDING)) return;
-        await call('UpdateSecretVersionStage', secretId, (signal) =>
-          client.send(
-            new UpdateSecretVersionStageCommand({
-              SecretId: secretId,
-              VersionStage: PENDING,
-              RemoveFromVersionId: token,
-            }),
-            { abortSignal: signal },
-          ),
-        );
+        if (stages[token]?.includes(PENDING)) await dropPending(secretId, token);
       };
       if (seen) {
         try {
