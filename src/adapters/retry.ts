@@ -1,5 +1,7 @@
 import pRetry, { AbortError } from 'p-retry';
 
+import { timeoutSignal } from '../util/abort.js';
+
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   attempts: number;
@@ -82,8 +84,8 @@ export async function withRetry<T>(
   retryable: (err: unknown) => boolean,
   signal?: AbortSignal,
 ): Promise<T> {
-  const budget = AbortSignal.timeout(policy.budgetMs);
-  const combined = signal ? AbortSignal.any([signal, budget]) : budget;
+  const budget = timeoutSignal(policy.budgetMs, signal);
+  const combined = budget.signal;
   let attempts = 0;
   let last: unknown;
   try {
@@ -111,8 +113,10 @@ export async function withRetry<T>(
     );
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
-    if (budget.aborted) throw new RetryBudgetError(policy.budgetMs, attempts, { cause: last });
+    if (budget.timedOut) throw new RetryBudgetError(policy.budgetMs, attempts, { cause: last });
     // p-retry wraps the original in AbortError; hand back what the SDK threw.
     throw err instanceof AbortError ? err.originalError : err;
+  } finally {
+    budget.release();
   }
 }

@@ -1,6 +1,7 @@
 import { RemoteError } from '../../errors.js';
 import { redact } from '../../redact.js';
 import { isRetryable, RetryBudgetError, withRetry } from '../retry.js';
+import { timeoutSignal } from '../../util/abort.js';
 
 /**
  * What every channel shares: one delivery, retried with p-retry (429, 5xx and network errors; a
@@ -49,7 +50,14 @@ export async function deliver<T>(
     );
   try {
     return await withRetry(
-      (s) => attempt(AbortSignal.any([s, AbortSignal.timeout(policy.timeoutMs)])),
+      async (s) => {
+        const timeout = timeoutSignal(policy.timeoutMs, s);
+        try {
+          return await attempt(timeout.signal);
+        } finally {
+          timeout.release();
+        }
+      },
       // The budget of one delivery: every attempt at its timeout plus backoff; the run's budget bounds it too.
       {
         attempts: policy.attempts,

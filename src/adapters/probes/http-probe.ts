@@ -1,6 +1,7 @@
 import type { ProbeConfig } from '../../config/types.js';
 import type { ProbeResult } from '../../core/ports.js';
 import { redact } from '../../redact.js';
+import { timeoutSignal } from '../../util/abort.js';
 
 function pick(value: unknown, path: string): unknown {
   let at = value;
@@ -11,16 +12,16 @@ function pick(value: unknown, path: string): unknown {
   return at;
 }
 
-/**
- * Asks one consumer which key it uses. The consumer answers JSON in which `field` holds the key SID.
- * Any failure is a "not yet", never an error: the gate simply keeps the old key alive.
- */
 /** How a probe is named in output: origin and path only, so a token in its query string is never printed. */
 function shown(url: string): string {
   const u = new URL(url);
   return `${u.origin}${u.pathname}`;
 }
 
+/**
+ * Asks one consumer which key it uses. The consumer answers JSON in which `field` holds the key SID.
+ * Any failure is a "not yet", never an error: the gate simply keeps the old key alive.
+ */
 export async function runProbe(
   probe: ProbeConfig,
   expected: string,
@@ -35,14 +36,10 @@ export async function runProbe(
       return { url: shown(probe.url), ok: false, problem: `environment variable ${probe.headerValueEnv} is not set` };
     headers[probe.headerName] = value;
   }
+  // The run's deadline or interrupt aborts a probe in flight too; the gate then simply waits.
+  const timeout = timeoutSignal(probe.timeoutMs, signal);
   try {
-    // The run's deadline or interrupt aborts a probe in flight too; the gate then simply waits.
-    const timeout = AbortSignal.timeout(probe.timeoutMs);
-    const res = await fetch(probe.url, {
-      headers,
-      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-      redirect: 'error',
-    });
+    const res = await fetch(probe.url, { headers, signal: timeout.signal, redirect: 'error' });
     if (!res.ok) return { url: shown(probe.url), ok: false, problem: `answered HTTP ${res.status}` };
     let body: unknown;
     try {
@@ -79,6 +76,8 @@ export async function runProbe(
           ? `no answer within ${probe.timeoutMs} ms`
           : `unreachable (${redact(e.cause?.code ?? e.name ?? 'error')})`,
     };
+  } finally {
+    timeout.release();
   }
 }
 
