@@ -161,7 +161,7 @@ export interface TwilioKeys {
    * caller has just seen referenced; a list remembered from earlier in the run that lacks one of them
    * is out of date (another process made it since), and the account is listed again.
    */
-  list(options?: { expect?: readonly string[] }): Promise<TwilioKey[]>;
+  list(options?: { expect?: readonly string[] }): Promise<readonly TwilioKey[]>;
   create(request: { friendlyName: string; policy?: RestrictedPolicy }): Promise<CreatedKey>;
   /** The policy of a key, `null` for a Standard or Main key, `undefined` when the key does not exist. */
   fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined>;

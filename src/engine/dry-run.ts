@@ -36,7 +36,7 @@ const NEW_PREFIX = 'SKd00d';
 /** Fakes over `real`, and the imaginary key SIDs they minted. */
 export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { ref: string; name: string }[] } {
   const stores = new Map<StoreName, SecretStore>();
-  const lists = new Map<string, Promise<TwilioKey[]>>();
+  const lists = new Map<string, Promise<readonly TwilioKey[]>>();
   const minted: TwilioKey[] = [];
   const removed = new Set<string>();
   const policies = new Map<string, { allow: string[] } | null>();

@@ -9,32 +9,40 @@ import type { TwilioKey, TwilioKeys } from '../../core/ports.js';
  * them (the orphan grace period covers a racing rotator's new key, as before).
  */
 export class KeyLists {
-  private readonly lists = new Map<string, Promise<TwilioKey[]>>();
+  private readonly lists = new Map<string, Promise<readonly TwilioKey[]>>();
   /** Per account: keys this run made and removed, so a list fetched while they happened still shows them right. */
   private readonly made = new Map<string, Map<string, TwilioKey>>();
   private readonly removed = new Map<string, Set<string>>();
+  /** The SIDs of each fetched list, indexed once per list rather than once per look. */
+  private readonly fetchedSids = new WeakMap<readonly TwilioKey[], ReadonlySet<string>>();
 
   /** The last view per account, until the list, a creation or a deletion changes it. */
   private readonly views = new Map<
     string,
-    { fetched: TwilioKey[]; made: number; removed: number; keys: TwilioKey[] }
+    { fetched: readonly TwilioKey[]; made: number; removed: number; keys: readonly TwilioKey[] }
   >();
 
   /**
-   * Linear in the list: a fleet on one account has thousands of keys and asks for them thousands of
-   * times. The key objects are shared between views and never changed.
+   * Linear in the list, and built only when the list, a creation or a deletion changed it: a fleet on
+   * one account has thousands of keys and asks for them thousands of times. Views are shared, never
+   * copied (readonly to every caller), as are the key objects in them.
    */
-  private view(account: string, fetched: TwilioKey[]): TwilioKey[] {
+  private view(account: string, fetched: readonly TwilioKey[]): readonly TwilioKey[] {
     const made = this.made.get(account) ?? new Map<string, TwilioKey>();
     const removed = this.removed.get(account) ?? new Set<string>();
     const last = this.views.get(account);
-    if (last && last.fetched === fetched && last.made === made.size && last.removed === removed.size)
-      return last.keys.slice();
-    const out = fetched.filter((k) => !removed.has(k.sid));
-    const listed = new Set(out.map((k) => k.sid));
-    for (const [sid, key] of made) if (!removed.has(sid) && !listed.has(sid)) out.push({ ...key });
+    if (last && last.fetched === fetched && last.made === made.size && last.removed === removed.size) return last.keys;
+    const out = removed.size > 0 ? fetched.filter((k) => !removed.has(k.sid)) : [...fetched];
+    const listed = this.sidsOf(fetched);
+    for (const [sid, key] of made) if (!removed.has(sid) && !listed.has(sid)) out.push(key);
     this.views.set(account, { fetched, made: made.size, removed: removed.size, keys: out });
-    return out.slice();
+    return out;
+  }
+
+  private sidsOf(fetched: readonly TwilioKey[]): ReadonlySet<string> {
+    let sids = this.fetchedSids.get(fetched);
+    if (!sids) this.fetchedSids.set(fetched, (sids = new Set(fetched.map((k) => k.sid))));
+    return sids;
   }
 
   /** `keys` with list() served from the account's run-wide list. */
@@ -48,9 +56,9 @@ export class KeyLists {
       list: async (options) => {
         let list = this.lists.get(account);
         if (list && options?.expect?.length) {
-          const have = new Set(this.view(account, await list.catch(() => [])).map((k) => k.sid));
+          const listed = this.sidsOf(await list.catch(() => []));
           // A key this run removed is rightly absent; any other referenced key missing means the list is old.
-          if (options.expect.some((sid) => !have.has(sid) && !removed.has(sid))) {
+          if (options.expect.some((sid) => !listed.has(sid) && !made.has(sid) && !removed.has(sid))) {
             forget();
             list = undefined;
           }

@@ -24,8 +24,15 @@ const ROTATOR_SUFFIX = /^[0-9a-f]{32}$/;
 
 /** True for a key this target's rotator created: its name carries this target's fingerprint. */
 export function isOwnKeyName(friendlyName: string | null, prefix: string, fingerprint: string): boolean {
-  const head = prefix + fingerprint;
-  return friendlyName !== null && friendlyName.startsWith(head) && OWN_SUFFIX.test(friendlyName.slice(head.length));
+  // Called for every key on the account, several times per target: nothing is built before a name matches.
+  const head = prefix.length + fingerprint.length;
+  return (
+    friendlyName !== null &&
+    friendlyName.length === head + 24 &&
+    friendlyName.startsWith(prefix) &&
+    friendlyName.startsWith(fingerprint, prefix.length) &&
+    OWN_SUFFIX.test(friendlyName.slice(head))
+  );
 }
 
 /**

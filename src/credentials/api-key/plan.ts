@@ -33,7 +33,6 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const secret = obs.secret;
   if (!secret) return { kind: 'reserve-secret' };
   const fingerprint = obs.fingerprint ?? '';
-  const live = new Set(obs.keys.map((k) => k.sid));
   const current = obs.current;
 
   if (current && obs.protectedSids.has(current.key.apiKeySid)) {
@@ -57,7 +56,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const currentSid = current.key.apiKeySid;
   const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
   const retiring = retiringKey(obs, s);
-  const currentLive = live.has(currentSid);
+  const currentLive = isListed(obs, currentSid);
   if (!currentLive && retiring) {
     // Consumers have nowhere safe to go: the new key is gone and the old one is the only one left.
     return {
@@ -131,7 +130,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const pending = obs.pending;
   if (pending && pending.versionId !== current.versionId) {
     const sid = pending.key.apiKeySid;
-    if (!live.has(sid)) return { kind: 'drop-dead-pending', versionId: pending.versionId, keySid: sid };
+    if (!isListed(obs, sid)) return { kind: 'drop-dead-pending', versionId: pending.versionId, keySid: sid };
     if (!obs.verified.has(sid)) return { kind: 'verify-pending', versionId: pending.versionId, keySid: sid };
     return { kind: 'promote', versionId: pending.versionId, keySid: sid, fromVersionId: current.versionId };
   }
@@ -159,6 +158,15 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
   const age = obs.nowMs - current.createdAtMs;
   if (age >= s.maxAgeMs) return `the current key is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`;
   return undefined;
+}
+
+/**
+ * True when the account's key list has `sid`. A scan, not a set: the list is the whole account's
+ * (thousands of keys in a fleet) and is planned over several times per target, so building an index
+ * each time would cost more than the few lookups it serves.
+ */
+function isListed(obs: Observation, sid: string): boolean {
+  return obs.keys.some((k) => k.sid === sid);
 }
 
 /** Key SIDs some labelled version holds, readable or not. */
@@ -203,7 +211,7 @@ export function retiringKey(obs: Observation, s: PlannerSettings): LabelledKey |
   if (!previous || !obs.current) return undefined;
   const sid = previous.key.apiKeySid;
   if (sid === obs.current.key.apiKeySid || sid === obs.pending?.key.apiKeySid) return undefined;
-  if (!obs.keys.some((k) => k.sid === sid) || obs.protectedSids.has(sid)) return undefined;
+  if (!isListed(obs, sid) || obs.protectedSids.has(sid)) return undefined;
   return promotedByRotator(obs, s) ? previous : undefined;
 }
 
@@ -221,7 +229,7 @@ export function observationWarnings(obs: Observation, s: PlannerSettings): strin
     out.push(`${u.stage} version ${u.versionId} cannot be read (${u.problem}); ${keys}`);
   }
   const previous = obs.previous;
-  const previousAlive = previous && obs.keys.some((k) => k.sid === previous.key.apiKeySid);
+  const previousAlive = previous && isListed(obs, previous.key.apiKeySid);
   if (previous && previousAlive && !retiringKey(obs, s) && previous.key.apiKeySid !== obs.current?.key.apiKeySid) {
     const why = obs.protectedSids.has(previous.key.apiKeySid)
       ? 'it is an admin credential'
