@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import { ConfigError } from '../errors.js';
 import type { RotatorConfig } from './types.js';
 import { parseConfigObject } from './validate.js';
@@ -53,9 +53,17 @@ export function parseYaml(text: string, source = 'configuration'): unknown {
       source,
     );
   }
+  // The yaml package refuses documents whose aliases expand exponentially ("billion laughs"). The
+  // allowance grows with the aliases actually written, so a thousand targets that each say
+  // `admin: *admin` are fine, while nested aliases that multiply are still refused.
+  let aliases = 0;
+  visit(doc, {
+    Alias() {
+      aliases++;
+    },
+  });
   try {
-    // The yaml package refuses documents whose aliases expand exponentially ("billion laughs").
-    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+    return doc.toJS({ maxAliasCount: Math.max(100, 10 * aliases) }) as unknown;
   } catch (err) {
     throw new ConfigError(
       [

@@ -55,6 +55,52 @@ describe('configuration', () => {
     expect(parsed.targets[0]).toMatchObject({ accountSid: AC, maxAgeMs: 7 * 86_400_000 });
   });
 
+  it('reports every pair of overlapping prefixes on an account, and none across accounts', () => {
+    const other = `AC${'b'.repeat(32)}`;
+    const issues = issuesOf((c) => {
+      const t = target(c);
+      const add = (name: string, prefix: string, accountSid = AC) =>
+        c.targets.push({
+          ...t,
+          name,
+          accountSid,
+          friendlyNamePrefix: prefix,
+          secret: { store: 'file', secretId: name },
+        });
+      add('b', 'rot-');
+      add('c', 'rot-app-x-', AC.toLowerCase().replace(/^ac/, 'AC'));
+      add('d', 'zzz-');
+      add('e', 'rot-app-', other);
+      add('f', 'rot-app-');
+    }).filter((i) => i.path.endsWith('friendlyNamePrefix'));
+    // app rot-app-, b rot-, c rot-app-x-, f rot-app- on one account; e is on another.
+    expect(issues.map((i) => `${i.path} ${/target "(\w+)"/.exec(i.message)?.[1]}`)).toEqual([
+      'targets.1.friendlyNamePrefix app',
+      'targets.2.friendlyNamePrefix app',
+      'targets.5.friendlyNamePrefix app',
+      'targets.2.friendlyNamePrefix b',
+      'targets.5.friendlyNamePrefix b',
+      'targets.5.friendlyNamePrefix c',
+    ]);
+  });
+
+  it('accepts a thousand targets that share anchors on one account, prefix checks included', () => {
+    const cfg = base();
+    const t = target(cfg);
+    (cfg.targets as unknown[]).push(
+      ...Array.from({ length: 1000 }, (_, i) => ({
+        ...t,
+        name: `t${i}`,
+        friendlyNamePrefix: `rot-${i}-`,
+        secret: { store: 'file', secretId: `s${i}` },
+      })),
+    );
+    const text = stringify(cfg);
+    // yaml writes the shared admin and store objects once, as anchors, and aliases them 1,000 times.
+    expect(text.match(/\*a\d+/g)?.length).toBeGreaterThanOrEqual(1000);
+    expect(parseConfig(text).targets).toHaveLength(1001);
+  });
+
   const cases: [string, Mutate | string, string, RegExp, NodeJS.ProcessEnv?][] = [
     ['YAML syntax errors', 'targets: [\n  - name: "x', 'line 2, column 13', /YAML syntax: Missing closing "quote/],
     ['a document that is not a mapping', '- just\n- a list', '', /must be a YAML mapping/],

@@ -119,20 +119,36 @@ export const apiKeyConfig: KindConfig<Raw, ApiKeyTargetConfig> = {
   // Within one file, overlapping prefixes on one account are surely a mistake; across files the
   // owner fingerprint in every key name keeps deployments apart.
   checkAll(targets, issues) {
-    targets.forEach(({ index: i, t: a }) =>
-      targets.forEach(({ index: j, t: b }) => {
-        if (
-          i < j &&
-          a.accountSid.toUpperCase() === b.accountSid.toUpperCase() &&
-          (a.friendlyNamePrefix.startsWith(b.friendlyNamePrefix) ||
-            b.friendlyNamePrefix.startsWith(a.friendlyNamePrefix))
+    // Sorted by prefix, every prefix that starts another sits right before it and the ones between: one
+    // sort per account instead of comparing every pair (a config can list a thousand targets).
+    const byAccount = new Map<string, { index: number; t: (typeof targets)[number]['t'] }[]>();
+    for (const entry of targets) {
+      const account = entry.t.accountSid.toUpperCase();
+      const group = byAccount.get(account);
+      if (group) group.push(entry);
+      else byAccount.set(account, [entry]);
+    }
+    const overlaps: { first: (typeof targets)[number]; second: (typeof targets)[number] }[] = [];
+    for (const group of byAccount.values()) {
+      const sorted = group.sort((a, b) =>
+        a.t.friendlyNamePrefix < b.t.friendlyNamePrefix ? -1 : a.t.friendlyNamePrefix > b.t.friendlyNamePrefix ? 1 : 0,
+      );
+      sorted.forEach((a, n) => {
+        for (
+          let m = n + 1;
+          m < sorted.length && sorted[m]!.t.friendlyNamePrefix.startsWith(a.t.friendlyNamePrefix);
+          m++
         ) {
-          issues.push({
-            path: `targets.${j}.friendlyNamePrefix`,
-            message: `overlaps target "${a.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's`,
-          });
+          const b = sorted[m]!;
+          overlaps.push(a.index < b.index ? { first: a, second: b } : { first: b, second: a });
         }
-      }),
-    );
+      });
+    }
+    overlaps.sort((x, y) => x.first.index - y.first.index || x.second.index - y.second.index);
+    for (const { first, second } of overlaps)
+      issues.push({
+        path: `targets.${second.index}.friendlyNamePrefix`,
+        message: `overlaps target "${first.t.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's`,
+      });
   },
 };
