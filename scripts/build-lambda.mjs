@@ -18,7 +18,7 @@ import { build } from 'esbuild';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { CORE_SCHEMA, load } from 'js-yaml';
 
 const root = join(import.meta.dirname, '..');
 
@@ -105,7 +105,8 @@ function bundledConfig(path) {
     throw new Error(
       `${path} does not exist: copy config/example.yaml to config/rotator.yaml and edit it, or pass --config`,
     );
-  return parse(readFileSync(file, 'utf8'));
+  // The same parser and schema as the CLI's (src/config/load.ts); the handler validates the result.
+  return load(readFileSync(file, 'utf8'), { schema: CORE_SCHEMA });
 }
 
 /** What a build writes into `dir` (the entry, its map and licences, chunks/), to clear before the next. */

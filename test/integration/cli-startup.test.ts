@@ -97,7 +97,7 @@ describe('CLI start-up (the bundled bin)', () => {
   it('a nothing-due run on the file store loads what it uses: no AWS SDK, no axios, no other command', () => {
     expect(due.code).toBe(0);
     expect(due.stdout).toMatch(/^app: done\. Current key SK/);
-    expect(due.packages).toEqual(expect.arrayContaining(['twilio', 'winston', 'yaml', 'zod', 'node-cron']));
+    expect(due.packages).toEqual(expect.arrayContaining(['twilio', 'winston', 'js-yaml', 'zod', 'node-cron']));
     const heavy = (p: string) => /^@aws-sdk\/|^@smithy\/|^(axios|https-proxy-agent|jsonwebtoken|qs)$/.test(p);
     expect(due.packages.filter(heavy)).toEqual([]);
     expect(due.sources).toEqual(expect.arrayContaining(['src/entry/cli-run.ts', 'src/adapters/twilio/slim-client.ts']));

@@ -102,7 +102,19 @@ describe('configuration', () => {
   });
 
   const cases: [string, Mutate | string, string, RegExp, NodeJS.ProcessEnv?][] = [
-    ['YAML syntax errors', 'targets: [\n  - name: "x', 'line 2, column 13', /YAML syntax: Missing closing "quote/],
+    [
+      'YAML syntax errors',
+      'targets:\n  - name: "x\n',
+      'line 3, column 1',
+      /YAML syntax: unexpected end of the stream within a double quoted scalar/,
+    ],
+    ['duplicate YAML keys', 'targets: []\ntargets: []\n', 'line 2, column 1', /YAML syntax: duplicated mapping key/],
+    [
+      'an unknown YAML tag, without quoting it',
+      'targets: !!secret-token-1234 x\n',
+      'line 1, column 31',
+      /^YAML syntax: unknown tag !<…>$/,
+    ],
     ['a document that is not a mapping', '- just\n- a list', '', /must be a YAML mapping/],
     ['an unknown top-level key (a typo)', (c) => (c.target = []), '', /unknown key "target"/],
     ['an unknown key inside a target', (c) => (target(c).maxAgeDay = 3), 'targets.0', /unknown key "maxAgeDay"/],
@@ -337,10 +349,13 @@ describe('configuration', () => {
     ],
     [
       'a YAML alias bomb',
-      'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+      ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+        .concat('bcdefghi'.split('').map((l, i) => `${l}: &${l} [${`*${'abcdefghi'[i]},`.repeat(10).slice(0, -1)}]`))
+        .join('\n'),
       '',
-      /alias/i,
+      /aliases expand/,
     ],
+    ['a YAML alias that contains itself', 'targets: &t [*t]\n', '', /aliases expand/],
   ];
 
   it.each(cases)('rejects %s, naming the field', (_name, mutate, path, message, env) => {
