@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -226,7 +226,7 @@ try {
     process.stdout.write(
       `  ${l[0]!.padEnd(16)}${l
         .slice(1)
-        .map((c) => c.padStart(13))
+        .map((c) => ` ${c.padStart(12)}`)
         .join('')}\n`,
     );
   const quietRemoteMs = ((quiet.twilio + quiet.sm) * LATENCY_MS) / Math.min(CONCURRENCY, TWILIO_LIMIT);
@@ -237,7 +237,7 @@ try {
       `  (a) remote time (calls × latency ÷ conc.)  ${s(quietRemoteMs).padStart(8)}        ≤ 2 s with batched metadata`,
       `  (a) store calls per nothing-due target     ${(quiet.sm / N).toFixed(2).padStart(8)}        ≤ 2`,
       `  (b) remote calls per rotation              ${((due.twilio + due.sm) / Math.max(1, rotated)).toFixed(1).padStart(8)}        ≤ 18  (${rotated} of ${N} rotated)`,
-      `  peak RSS                                   ${Math.max(quiet.maxRssMiB, due.maxRssMiB).toFixed(0).padStart(5)} MiB        ≤ 128 MiB`,
+      `  peak RSS, nothing due / all due        ${quiet.maxRssMiB.toFixed(0).padStart(4)} / ${due.maxRssMiB.toFixed(0).padStart(3)} MiB  ≤ 128 MiB`,
       `  (b) calls per rotation by operation: ${[...due.ops]
         .sort((x, y) => y[1] - x[1])
         .map(([op, n]) => `${op} ${(n / Math.max(1, rotated)).toFixed(2)}`)
@@ -250,4 +250,5 @@ try {
   process.exitCode = failed ? 1 : 0;
 } finally {
   await Promise.all([twilio.close(), sm.close()]);
+  await rm(dir, { recursive: true, force: true });
 }
