@@ -7,14 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Twilio's real hosts (https://iam.twilio.com, api.twilio.com, …) for a process whose configuration
- * has no twilio.baseUrl, the way a deployment's has none: an HTTPS front with a throwaway
- * certificate for *.twilio.com that forwards to the emulator, reached through a CONNECT proxy. The
- * process under test gets HTTP_PROXY and TWILIO_CA_BUNDLE, which the rotator's Twilio client honours
- * as twilio-node's does; nothing in its configuration changes.
+ * A throwaway self-signed certificate for `name` (and `*.name` patterns as given), valid one day, in a
+ * fresh temporary directory: `certPath` is what TWILIO_CA_BUNDLE names to trust it.
  */
-export async function startTwilioTls(emulatorUrl: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'tkr-twilio-tls-'));
+export function selfSignedCertificate(name: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'tkr-tls-'));
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
   execFileSync(
     'openssl',
     [
@@ -26,34 +25,48 @@ export async function startTwilioTls(emulatorUrl: string) {
       '-days',
       '1',
       '-subj',
-      '/CN=*.twilio.com',
+      `/CN=${name}`,
       '-addext',
-      'subjectAltName=DNS:*.twilio.com',
+      `subjectAltName=DNS:${name}`,
       '-keyout',
-      join(dir, 'key.pem'),
+      keyPath,
       '-out',
-      join(dir, 'cert.pem'),
+      certPath,
     ],
     { stdio: 'ignore' },
   );
-  const front = https.createServer(
-    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-    (req, res) => {
-      const host = req.headers.host ?? '';
-      const target = new URL(req.url ?? '/', emulatorUrl);
-      // Twilio's own links name the host the client reached: tell the emulator which one it was.
-      const out = request(
-        target,
-        { method: req.method, headers: { ...req.headers, host: target.host, 'x-twilio-original-host': host } },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      out.on('error', () => res.writeHead(502).end());
-      req.pipe(out);
-    },
-  );
+  return {
+    key: readFileSync(keyPath),
+    cert: readFileSync(certPath),
+    certPath,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Twilio's real hosts (https://iam.twilio.com, api.twilio.com, …) for a process whose configuration
+ * has no twilio.baseUrl, the way a deployment's has none: an HTTPS front with a throwaway
+ * certificate for *.twilio.com that forwards to the emulator, reached through a CONNECT proxy. The
+ * process under test gets HTTP_PROXY and TWILIO_CA_BUNDLE, which the rotator's Twilio client honours
+ * as twilio-node's does; nothing in its configuration changes.
+ */
+export async function startTwilioTls(emulatorUrl: string) {
+  const tls = selfSignedCertificate('*.twilio.com');
+  const front = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const host = req.headers.host ?? '';
+    const target = new URL(req.url ?? '/', emulatorUrl);
+    // Twilio's own links name the host the client reached: tell the emulator which one it was.
+    const out = request(
+      target,
+      { method: req.method, headers: { ...req.headers, host: target.host, 'x-twilio-original-host': host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', () => res.writeHead(502).end());
+    req.pipe(out);
+  });
   const connects: string[] = [];
   const proxy = net.createServer((client) => {
     client.once('data', (head: Buffer) => {
@@ -74,13 +87,13 @@ export async function startTwilioTls(emulatorUrl: string) {
   const proxyPort = await listen(proxy);
   return {
     /** The environment that sends a process's Twilio traffic here. */
-    env: { HTTP_PROXY: `http://127.0.0.1:${proxyPort}`, TWILIO_CA_BUNDLE: join(dir, 'cert.pem') },
+    env: { HTTP_PROXY: `http://127.0.0.1:${proxyPort}`, TWILIO_CA_BUNDLE: tls.certPath },
     connects,
     close() {
       front.closeAllConnections();
       front.close();
       proxy.close();
-      rmSync(dir, { recursive: true, force: true });
+      tls.remove();
     },
   };
 }

@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRetryable } from '../../src/adapters/retry.js';
 import {
@@ -13,6 +10,7 @@ import {
   TwilioHttpClient,
   withRequestSignal,
 } from '../../src/adapters/twilio/http-client.js';
+import { selfSignedCertificate } from '../support/twilio-tls.js';
 
 /**
  * The HTTP client twilio-node calls (src/adapters/twilio/http-client.ts), against real sockets on
@@ -244,39 +242,15 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
   const seen: Seen[] = [];
   const connects: string[] = [];
   const saved = { ca: process.env.TWILIO_CA_BUNDLE, proxy: process.env.HTTP_PROXY };
-  let dir: string;
+  let tls: ReturnType<typeof selfSignedCertificate>;
   let server: https.Server;
   let proxy: net.Server;
   let target: string;
 
   beforeAll(async () => {
     // A throwaway self-signed certificate for localhost, made for this run only.
-    dir = mkdtempSync(join(tmpdir(), 'tkr-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    server = https.createServer(
-      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-      recorder(seen),
-    );
+    tls = selfSignedCertificate('localhost');
+    server = https.createServer({ key: tls.key, cert: tls.cert }, recorder(seen));
     target = `https://localhost:${await listen(server)}`;
     // The smallest CONNECT proxy: note the tunnel asked for, then splice the sockets.
     proxy = net.createServer((client) => {
@@ -296,7 +270,7 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
   afterAll(() => {
     server.close();
     proxy.close();
-    rmSync(dir, { recursive: true, force: true });
+    tls.remove();
   });
   afterEach(() => {
     seen.splice(0);
@@ -315,7 +289,7 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
     await expect(
       new TwilioHttpClient({ baseUrl: target }).request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' }),
     ).rejects.toThrow(/self[- ]signed/i);
-    process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
+    process.env.TWILIO_CA_BUNDLE = tls.certPath;
     await expect(
       new TwilioHttpClient({ baseUrl: target }).request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' }),
     ).resolves.toMatchObject({
@@ -324,7 +298,7 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
   });
 
   it('tunnels https through HTTP_PROXY', async () => {
-    process.env.TWILIO_CA_BUNDLE = join(dir, 'cert.pem');
+    process.env.TWILIO_CA_BUNDLE = tls.certPath;
     process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
     const res = await new TwilioHttpClient({ baseUrl: target }).request({
       method: 'get',
@@ -338,7 +312,7 @@ describe('TwilioHttpClient over HTTPS: TWILIO_CA_BUNDLE and HTTP_PROXY', () => {
   });
 
   it('says which variable is wrong when the CA file or the proxy URL is unusable', async () => {
-    process.env.TWILIO_CA_BUNDLE = join(dir, 'missing.pem');
+    process.env.TWILIO_CA_BUNDLE = join(dirname(tls.certPath), 'missing.pem');
     await expect(
       new TwilioHttpClient({ baseUrl: target }).request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' }),
     ).rejects.toThrow(/TWILIO_CA_BUNDLE=.*missing\.pem cannot be read \(ENOENT\)/);
