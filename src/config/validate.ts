@@ -88,13 +88,17 @@ function describeIssue(i: ZodIssueLike, prefix: PropertyKey[], input: unknown): 
     );
     if (meant) return meant.flatMap((e) => describeIssue(e, full, input));
   }
-  if (i.code === 'unrecognized_keys' && i.keys)
+  if (i.code === 'unrecognized_keys' && i.keys) {
+    const merge = i.keys.includes('<<')
+      ? '; "<<" is a YAML 1.1 merge key, which YAML 1.2 reads as an ordinary key: write the keys out, or alias whole values (admin: *admin)'
+      : '';
     return [
       {
         path,
-        message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)`,
+        message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)${merge}`,
       },
     ];
+  }
   if (i.code === 'invalid_type' && path !== '' && valueAt(input, full) === undefined)
     return [{ path, message: 'is required' }];
   if (i.code === 'invalid_type' && path === '')

@@ -119,6 +119,12 @@ describe('configuration', () => {
     ['an unknown top-level key (a typo)', (c) => (c.target = []), '', /unknown key "target"/],
     ['an unknown key inside a target', (c) => (target(c).maxAgeDay = 3), 'targets.0', /unknown key "maxAgeDay"/],
     [
+      'a YAML merge key, saying what to write instead',
+      'stores: { file: { path: ./s.json } }\ntargets:\n  - <<: { keyType: standard }\n    name: app\n',
+      'targets.0',
+      /unknown key "<<".*merge key.*alias whole values/,
+    ],
+    [
       'an unknown key inside the gate',
       (c) => (target(c).gate = { minOverlap: 3 }),
       'targets.0.gate',
