@@ -551,14 +551,5 @@ async function seedKeyAged(
   return key.sid;
 }
 
-/** Small deterministic PRNG (mulberry32): kill points and seeds are replayable from the printed seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulators' PRNG: kill points and seeds are replayable from the printed seed. */
+export { prng } from '../emulators/common/index.js';

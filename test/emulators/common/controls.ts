@@ -49,8 +49,8 @@ export interface Admission {
   slowMs: number;
 }
 
-/** Small deterministic PRNG (mulberry32) so fault runs are replayable from a seed. */
-function prng(seed: number): () => number {
+/** Small deterministic PRNG (mulberry32) so fault runs (and kill points) are replayable from a seed. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
