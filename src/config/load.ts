@@ -41,8 +41,8 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
  *
  * js-yaml with the YAML 1.2 core schema (no timestamps, no `<<` merge keys, duplicate keys refused).
  * It was chosen over the `yaml` package for big configurations: a thousand targets (325 KB) took
- * ~500 ms and ~45 MiB of RSS to parse there, too much to fit the 32 MiB old space V8 gives a
- * 128 MB machine; js-yaml reads the same file in ~80 ms.
+ * ~500 ms and ~45 MiB of RSS to parse there, and with the old space capped at 32 MiB the parse alone
+ * ran out of heap; js-yaml reads the same file in ~80 ms within that cap.
  */
 export function parseYaml(text: string, source = 'configuration'): unknown {
   let doc: unknown;
