@@ -21,6 +21,8 @@ export function timeoutSignal(ms: number, parent?: AbortSignal): TimeoutSignal {
   let timedOut = false;
   const onParentAbort = () => controller.abort(parent?.reason);
   const timer = setTimeout(() => {
+    // Already aborted by the parent (and not yet released): that abort stands, and it was no timeout.
+    if (controller.signal.aborted) return;
     timedOut = true;
     controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
   }, ms);

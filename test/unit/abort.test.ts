@@ -26,6 +26,16 @@ describe('timeoutSignal', () => {
     t.release();
   });
 
+  it('stays "not a timeout" when the parent aborted first and the timer fires before release', async () => {
+    const parent = new AbortController();
+    const t = timeoutSignal(5, parent.signal);
+    parent.abort(new Error('deadline'));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(t.timedOut).toBe(false);
+    expect((t.signal.reason as Error).message).toBe('deadline');
+    t.release();
+  });
+
   it('starts aborted under an aborted parent', () => {
     const parent = new AbortController();
     parent.abort(new Error('gone'));
