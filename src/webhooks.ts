@@ -2,6 +2,7 @@ import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } fr
 import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks.js';
 import { parseStamp, TAG_CURRENT_SINCE, TAG_PROMOTED, formatPromotion } from './core/labels.js';
 import { fileStore } from './adapters/secrets/file-store.js';
+import { isLeaked } from './core/leaked.js';
 import { tokenFingerprint } from './credentials/auth-token/shape.js';
 
 /**
@@ -17,7 +18,9 @@ import { tokenFingerprint } from './credentials/auth-token/shape.js';
  *               refreshed during the consumer gate knows it before Twilio uses it;
  *   - previous: the token a promotion by the rotator retired, for `previousGraceMs` after the
  *               promotion (requests signed just before it, and Twilio's own propagation). After that it
- *               is refused: a retired token must not keep forging webhooks.
+ *               is refused: a retired token must not keep forging webhooks. A token `rotate --now`
+ *               treated as leaked gets no grace at all, and neither does a promotion whose time was
+ *               never stamped: a missing fact never widens what is accepted.
  *
  * Use `validateTwilioWebhook` with tokens you hold, or `createWebhookValidator` with a loader such as
  * `secretsManagerSigningTokens`: it caches the tokens, refreshes them, and reloads once (at most every
@@ -29,6 +32,11 @@ export interface SigningTokens {
   current: string;
   pending?: string;
   previous?: string;
+  /**
+   * The current token is being replaced by `rotate --now` (it leaked): it signs until the promotion and
+   * is refused from then on, so a validator holding it refreshes within `leakedRefreshMs`.
+   */
+  currentLeaked?: true;
 }
 
 export type SignedWith = 'current' | 'pending' | 'previous';
@@ -97,22 +105,24 @@ function tokenOf(value: string | undefined, stage: string): string | undefined {
 
 /**
  * The tokens a snapshot allows now. The previous token counts only when the rotator recorded the
- * promotion from it to the current one, and only for the grace period after that promotion (a
- * promotion whose time was not yet stamped counts as just made: the next rotate run stamps it).
+ * promotion from it to the current one, stamped when it became current, and only for the grace period
+ * after that stamp. A promotion not yet stamped (the moment between the label move and the stamp, or
+ * a crash there) gives no grace, and a token `rotate --now` recorded as leaked never gets one.
  */
 export function signingTokensOf(snapshot: SecretSnapshot, options: SigningTokenOptions = {}): SigningTokens {
   const { AWSCURRENT: cur, AWSPENDING: pend, AWSPREVIOUS: prev } = snapshot.stages;
   const current = tokenOf(cur?.value, 'AWSCURRENT');
   if (!cur || current === undefined) throw new Error('the secret has no AWSCURRENT value');
-  const out: SigningTokens = { current };
+  const out: SigningTokens = { current, ...(isLeaked(snapshot.tags, cur.versionId) ? { currentLeaked: true } : {}) };
   if (pend && pend.versionId !== cur.versionId) {
     const pending = tokenOf(pend.value, 'AWSPENDING');
     if (pending !== undefined && pending !== current) out.pending = pending;
   }
-  if (prev && snapshot.tags[TAG_PROMOTED] === formatPromotion(prev.versionId, cur.versionId)) {
+  const promotedByRotator = prev && snapshot.tags[TAG_PROMOTED] === formatPromotion(prev.versionId, cur.versionId);
+  if (prev && promotedByRotator && !isLeaked(snapshot.tags, prev.versionId)) {
     const since = parseStamp(snapshot.tags[TAG_CURRENT_SINCE], cur.versionId);
     const now = (options.now ?? Date.now)();
-    if (since === undefined || now - since < (options.previousGraceMs ?? DEFAULT_PREVIOUS_GRACE_MS)) {
+    if (since !== undefined && now - since < (options.previousGraceMs ?? DEFAULT_PREVIOUS_GRACE_MS)) {
       const previous = tokenOf(prev.value, 'AWSPREVIOUS');
       if (previous !== undefined && previous !== current) out.previous = previous;
     }
@@ -192,6 +202,8 @@ export interface WebhookValidatorOptions {
   load: () => Promise<SigningTokens>;
   /** Reload the tokens when the ones held are older than this. Default 60 seconds. */
   refreshMs?: number;
+  /** While the current token held is one `rotate --now` is replacing, reload this often instead. Default 1 second. */
+  leakedRefreshMs?: number;
   /** A signature that matches no token held triggers a reload, at most this often. Default 10 seconds. */
   minReloadMs?: number;
   now?: () => number;
@@ -209,6 +221,7 @@ export interface WebhookValidator {
 export function createWebhookValidator(options: WebhookValidatorOptions): WebhookValidator {
   const now = options.now ?? Date.now;
   const refreshMs = options.refreshMs ?? 60_000;
+  const leakedRefreshMs = Math.min(refreshMs, options.leakedRefreshMs ?? 1000);
   const minReloadMs = options.minReloadMs ?? 10_000;
   let held: { tokens: SigningTokens; atMs: number } | undefined;
   let loading: Promise<SigningTokens> | undefined;
@@ -230,7 +243,8 @@ export function createWebhookValidator(options: WebhookValidatorOptions): Webhoo
 
   return {
     async validate(request) {
-      const tokens = !held || now() - held.atMs >= refreshMs ? await reload() : held.tokens;
+      const every = held?.tokens.currentLeaked ? leakedRefreshMs : refreshMs;
+      const tokens = !held || now() - held.atMs >= every ? await reload() : held.tokens;
       const verdict = validateTwilioWebhook(tokens, request);
       if (verdict.valid || !request.signature || now() - lastAttemptMs < minReloadMs) return verdict;
       return validateTwilioWebhook(await reload(), request);

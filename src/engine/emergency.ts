@@ -1,5 +1,7 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import type { StepRecord, TargetResult } from '../core/outcome.js';
+import { CURRENT, PENDING } from '../core/labels.js';
+import { leakedTagChanges } from '../core/leaked.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
 import { oneTarget, rotate } from './commands.js';
 import { expandFleets } from './fleets.js';
@@ -16,6 +18,11 @@ import { expandFleets } from './fleets.js';
  *   Auth Token: secondary ─▶ overlap ─▶ promote (the old token dies at once) ─▶ propagation check.
  *
  * Alerting (issue 12) hangs off `announce`: the one place an emergency is reported.
+ *
+ * Before every pass, an Auth Token target's secret records each token the pass treats as leaked (the
+ * current and pending versions this command did not create) as `rotator:leaked:<versionId>`: the
+ * webhook helper then gives that token no grace once it is retired, and refreshes often while it is
+ * still the current one. The record precedes the promotion that retires the token, in every pass.
  */
 
 export interface NowOptions {
@@ -62,6 +69,35 @@ function announce(runtime: Runtime, target: TargetConfig, event: 'started' | 'fi
   runtime.logger.error(`EMERGENCY ${text}`, { target: target.name, step: 'rotate-now', alert: `emergency-${event}` });
 }
 
+function holdsToken(value: string | undefined): boolean {
+  try {
+    const token = (JSON.parse(value ?? '') as { authToken?: unknown } | null)?.authToken;
+    return typeof token === 'string' && token.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Records the target's labelled tokens this emergency did not create as leaked (see above). */
+async function recordLeaked(runtime: Runtime, target: TargetConfig, emergency: Emergency): Promise<void> {
+  const store = runtime.store(target.secret.store);
+  const wantValue = (v: { stages: readonly string[] }) => v.stages.includes(CURRENT);
+  const secret = await store.read(target.secret.secretId, { fresh: true, wantValue });
+  // Bad contents change nothing: the pass itself reports them (and no token is promoted from them).
+  if (!secret || !holdsToken(secret.versions.find((v) => v.stages.includes(CURRENT))?.value)) return;
+  const labelled = secret.versions.filter((v) => v.stages.length > 0);
+  const leaked = labelled
+    .filter((v) => (v.stages.includes(CURRENT) || v.stages.includes(PENDING)) && !emergency.created.has(v.versionId))
+    .map((v) => v.versionId);
+  const changes = leakedTagChanges(
+    secret.tags,
+    labelled.map((v) => v.versionId),
+    leaked,
+    runtime.now(),
+  );
+  if (Object.keys(changes).length > 0) await store.setTags(target.secret.secretId, changes);
+}
+
 export async function rotateNow(
   config: RotatorConfig,
   runtime: Runtime,
@@ -87,6 +123,7 @@ export async function rotateNow(
   const steps: StepRecord[] = [];
   let result: TargetResult | undefined;
   for (;;) {
+    if (target.kind === 'auth-token') await recordLeaked(runtime, target, emergency);
     [result] = (await rotate(config, runtime, {
       targets: [name],
       emergency,

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { getExpectedBodyHash, getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { describe, expect, it } from 'vitest';
 import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../src/core/labels.js';
+import { leakedTagKey } from '../../src/core/leaked.js';
+import { rotateNow } from '../../src/engine/emergency.js';
 import { tokenFingerprint } from '../../src/credentials/auth-token/shape.js';
 import {
   createWebhookValidator,
@@ -10,6 +12,7 @@ import {
   type SecretSnapshot,
   type SigningTokens,
 } from '../../src/webhooks.js';
+import { fakeTokenWorld } from '../support/fakes.js';
 import { recordSecrets } from '../support/scan.js';
 
 /** Signatures here are made by twilio-node's own webhook code, never by ours. */
@@ -96,8 +99,29 @@ describe('signingTokensOf', () => {
     expect(signingTokensOf(promoted(t0), { now: () => t0 + 90_000, previousGraceMs: 60_000 })).toEqual({
       current: s,
     });
-    // Promoted but not stamped yet (a crash between the two): counts as just promoted.
-    expect(signingTokensOf(promoted(undefined), { now: () => t0 })).toEqual({ current: s, previous: p });
+  });
+
+  it('gives the retired token no grace when the promotion was never stamped', () => {
+    // The moment between the label move and the stamp, or a crash there: a missing fact widens nothing.
+    expect(signingTokensOf(promoted(undefined), { now: () => t0 })).toEqual({ current: s });
+    expect(signingTokensOf(promoted(undefined), { now: () => t0 + 365 * 86_400_000 })).toEqual({ current: s });
+  });
+
+  it('gives a token rotate --now recorded as leaked no grace after its promotion', () => {
+    const leaked = promoted(t0);
+    const tags = { ...leaked.tags, [leakedTagKey('v1')]: new Date(t0 - 60_000).toISOString() };
+    expect(signingTokensOf({ ...leaked, tags }, { now: () => t0 })).toEqual({ current: s });
+    // A record of another version changes nothing; a cleared record ('') counts as none.
+    const other = { ...leaked.tags, [leakedTagKey('v0')]: new Date(t0).toISOString(), [leakedTagKey('v1')]: '' };
+    expect(signingTokensOf({ ...leaked, tags: other }, { now: () => t0 })).toEqual({ current: s, previous: p });
+  });
+
+  it('marks a current token recorded as leaked, which still signs until its promotion', () => {
+    const snapshot: SecretSnapshot = {
+      stages: { AWSCURRENT: { versionId: 'v1', value: value(p) }, AWSPENDING: { versionId: 'v2', value: value(s) } },
+      tags: { [leakedTagKey('v1')]: new Date(t0).toISOString() },
+    };
+    expect(signingTokensOf(snapshot)).toEqual({ current: p, pending: s, currentLeaked: true });
   });
 
   it('ignores an AWSPREVIOUS the rotator did not retire by a promotion (a manual replace)', () => {
@@ -162,5 +186,58 @@ describe('createWebhookValidator', () => {
     fail = true;
     now = 120_000;
     expect(await validator.validate(form(p))).toMatchObject({ valid: true });
+  });
+});
+
+describe('the webhook helper after rotate --now', () => {
+  const snapshotOf = async (w: Awaited<ReturnType<typeof fakeTokenWorld>>): Promise<SecretSnapshot> => {
+    const secret = (await w.store.read('twilio/token'))!;
+    const stages: SecretSnapshot['stages'] = {};
+    for (const v of secret.versions)
+      for (const label of v.stages)
+        if (label === 'AWSCURRENT' || label === 'AWSPENDING' || label === 'AWSPREVIOUS')
+          stages[label] = { versionId: v.versionId, ...(v.value !== undefined ? { value: v.value } : {}) };
+    return { stages, tags: secret.tags };
+  };
+
+  it('refuses the leaked token the moment it is retired, with no grace', async () => {
+    const w = await fakeTokenWorld({ maxAgeDays: 90 });
+    const leaked = w.twilio.primary;
+    recordSecrets([leaked]);
+    const during: SigningTokens[] = [];
+    const done = await rotateNow(w.config, w.runtime, 'token', {
+      overlapMs: 30_000,
+      sleep: async (ms) => {
+        during.push(signingTokensOf(await snapshotOf(w), { now: () => w.now() }));
+        w.advance(ms);
+      },
+    });
+    expect(done.finished).toBe(true);
+    // During the overlap the leaked token still signs (it is Twilio's primary), marked for fast refresh.
+    expect(during[0]).toMatchObject({ current: leaked, currentLeaked: true });
+    const after = signingTokensOf(await snapshotOf(w), { now: () => w.now() });
+    expect(after).toEqual({ current: w.twilio.primary });
+    expect(validateTwilioWebhook(after, form(leaked))).toMatchObject({ valid: false });
+  });
+});
+
+describe('createWebhookValidator while a leaked token is current', () => {
+  it('reloads within a second, so the promotion that retires it is seen at once', async () => {
+    const [leaked, fresh] = [newToken(), newToken()];
+    let now = 0;
+    let loads = 0;
+    let stored: SigningTokens = { current: leaked, pending: fresh, currentLeaked: true };
+    const validator = createWebhookValidator({ load: () => (loads++, Promise.resolve(stored)), now: () => now });
+    expect(await validator.validate(form(leaked))).toMatchObject({ valid: true, signedWith: 'current' });
+    stored = { current: fresh }; // promoted: the leaked token got no grace
+    now = 999;
+    expect(await validator.validate(form(leaked))).toMatchObject({ valid: true }); // within the second
+    now = 1000;
+    expect(await validator.validate(form(leaked))).toMatchObject({ valid: false });
+    expect(loads).toBe(2);
+    // Nothing leaked any more: back to the minute.
+    now = 30_000;
+    await validator.validate(form(fresh));
+    expect(loads).toBe(2);
   });
 });
