@@ -1,6 +1,17 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import { parseHealth, PROBLEMS } from '../core/health.js';
-import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } from '../core/labels.js';
+import {
+  labelled,
+  recordedPromotion,
+  CURRENT,
+  PENDING,
+  PREVIOUS,
+  TAG_CONFIRMED,
+  TAG_CURRENT_SINCE,
+  TAG_LAST_ERROR,
+  TAG_RETIRED,
+} from '../core/labels.js';
+import type { StoredSecret } from '../core/ports.js';
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
@@ -309,7 +320,31 @@ export async function abort(
   return { target: name, detail: await kind.abort(session, runtime) };
 }
 
-/** Records a person's confirmation that every consumer uses the credential the gate waits for. */
+/**
+ * Whether a rotation of `target` is between creation and retirement, so its gate may wait for a
+ * confirmation. Read from the labels alone (no Twilio call): an Auth Token's gate waits on a stored
+ * AWSPENDING token; an API key's on the current key, while the previous key of a promotion the
+ * rotator recorded is not yet retired.
+ */
+function gateMayWait(secret: StoredSecret, target: TargetConfig): boolean {
+  const current = labelled(secret, CURRENT)!;
+  if (target.kind === 'auth-token') {
+    const pending = labelled(secret, PENDING);
+    return pending !== undefined && pending.versionId !== current.versionId && pending.value !== undefined;
+  }
+  const previous = labelled(secret, PREVIOUS);
+  if (!previous || previous.versionId === current.versionId) return false;
+  return (
+    secret.tags[TAG_RETIRED] !== previous.versionId &&
+    recordedPromotion(secret, previous.versionId, current.versionId) === true
+  );
+}
+
+/**
+ * Records a person's confirmation that every consumer uses the credential the gate waits for. With no
+ * rotation waiting, there is nothing to confirm: it says so (a usage error, exit 2) and writes nothing,
+ * since a confirmation names one version and would never count for the next rotation's.
+ */
 export async function confirm(
   config: RotatorConfig,
   runtime: Runtime,
@@ -322,6 +357,12 @@ export async function confirm(
   if (!secret || !labelled(secret, CURRENT))
     throw new UsageError(`target "${name}": secret "${secretId}" has no current version to confirm; run rotate first`);
   const { versionId, ref } = kindOf(target).confirmable(secret, target);
+  if (!gateMayWait(secret, target)) {
+    const what = target.kind === 'auth-token' ? 'no new token is pending' : 'no old key is waiting to be retired';
+    const why = `nothing waits for a confirmation: ${what}`;
+    const next = `run "twilio-key-rotator status --target ${name}" to see where it stands; nothing was written`;
+    throw new UsageError(`target "${name}": ${why}; ${next}`);
+  }
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
   return { target: name, versionId, ref, ...(target.kind === 'api-key' ? { keySid: ref } : {}) };
 }

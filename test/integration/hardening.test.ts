@@ -309,3 +309,27 @@ describe('loud failures and clear messages', () => {
     expect([...hosts].sort()).toEqual(['api.twilio.com', 'iam.twilio.com']);
   });
 });
+
+describe('confirm with nothing waiting', () => {
+  it('says nothing waits for a confirmation, exits 2 and writes nothing (API key, Auth Token)', async () => {
+    const w = await started('aws');
+    await w.seedCurrentKey();
+    await w.seedToken();
+    await w.writeConfig([{}, { kind: 'auth-token' }]);
+    const before = {
+      app: (await w.store().read('twilio/app'))!.tags,
+      token: (await w.store().read('twilio/token'))!.tags,
+    };
+    w.resetLogs();
+    const key = await w.cli(['confirm', 'app']);
+    expect(key.code).toBe(2);
+    expect(key.stderr).toMatch(/target "app": nothing waits for a confirmation: no old key is waiting to be retired/);
+    expect(key.stdout).not.toMatch(/may go on/);
+    const token = await w.cli(['confirm', 'token']);
+    expect(token.code).toBe(2);
+    expect(token.stderr).toMatch(/target "token": nothing waits for a confirmation: no new token is pending/);
+    expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+    expect((await w.store().read('twilio/app'))!.tags).toEqual(before.app);
+    expect((await w.store().read('twilio/token'))!.tags).toEqual(before.token);
+  });
+});
