@@ -15,6 +15,10 @@ import { redact } from '../redact.js';
  * the target's channels within the run's alert budget, write the health state if it changed, and
  * emit the target's metrics. Nothing here throws, changes a rotation or its exit code: a failed
  * delivery is logged, and the next run tries again.
+ *
+ * A run that failed on what it read before any step and without a remote answer (bad secret contents,
+ * a missing admin secret) changed nothing, and its alerting writes nothing either: bad input leaves no
+ * trace, so such a problem is announced on every run until it is fixed.
  */
 
 const newId = () => randomUUID().replace(/-/g, '');
@@ -49,16 +53,25 @@ async function deliver(
   return { delivered: failures < takers.length, failures };
 }
 
-/** Health state as the run last saw it, or as one read of the secret says; `persist` false when there is nowhere to keep it. */
+/** Failed before its first step on something it read, not on a remote answer: bad input, and nothing changed. */
+function failedOnInput(result: TargetResult): boolean {
+  return result.kind === 'failed' && result.steps.length === 0 && result.remote === undefined;
+}
+
+/**
+ * Health state as the run last saw it, or as one read of the secret says; `persist` false when there
+ * is nowhere to keep it, or when the run failed on bad input (see above).
+ */
 async function healthOf(
   target: TargetConfig,
   result: TargetResult,
   runtime: Runtime,
 ): Promise<{ health: Health; persist: boolean }> {
-  if (result.seen) return { health: parseHealth(result.seen.tags), persist: result.seen.tags !== undefined };
+  if (result.seen)
+    return { health: parseHealth(result.seen.tags), persist: result.seen.tags !== undefined && !failedOnInput(result) };
   try {
     const secret = await runtime.store(target.secret.store).read(target.secret.secretId);
-    return { health: parseHealth(secret?.tags), persist: secret !== undefined };
+    return { health: parseHealth(secret?.tags), persist: secret !== undefined && !failedOnInput(result) };
   } catch {
     // The store itself is failing: alert as if nothing had been sent before; write nothing.
     return { health: {}, persist: false };

@@ -115,6 +115,22 @@ describe('a failed rotation is announced on every channel', () => {
   });
 });
 
+describe('bad secret contents', () => {
+  it('are announced, but the run writes no health state: zero mutating calls', async () => {
+    world = await World.start('aws');
+    await world.seedAdmin('auth-token');
+    await world.store().create('twilio/app', randomBytes(16).toString('hex'), '{"accountSid": ');
+    await world.writeConfig([{}], { alerts: rx.config() });
+    world.resetLogs();
+    const run = await world.cli(['rotate', '--force']);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(/AWSCURRENT version [0-9a-f]{32}: value is not JSON/);
+    expect(rx.counts()).toEqual({ slack: 1, pagerduty: 1, webhook: 1, sns: 1 });
+    expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+    expect((await world.store().read('twilio/app'))!.tags).toEqual({});
+  });
+});
+
 describe('across separate processes (the bundled CLI)', () => {
   it('tells once, reminds after the re-notify interval, and resolves after recovery (Secrets Manager tags)', async () => {
     world = await failingWorld('aws');
