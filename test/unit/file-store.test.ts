@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { withFileLock } from '../../src/adapters/secrets/file-lock.js';
+import { lockRecord, withFileLock } from '../../src/adapters/secrets/file-lock.js';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 
@@ -84,10 +84,10 @@ describe('file store', () => {
     expect(await readFile(path.replace('nested/', ''), 'utf8')).toBe('{ not json');
   });
 
-  it('takes over a lock left by a process that no longer exists', async () => {
+  it('takes over a lock left by a process of this PID namespace that no longer exists', async () => {
     const store = fileStore(path);
     await store.create('a', T(1), 'v1');
-    await writeFile(`${path}.lock`, '999999999\n');
+    await writeFile(`${path}.lock`, lockRecord(999999999));
     await store.setTags('a', { x: '1' });
     expect((await store.read('a'))?.tags).toEqual({ x: '1' });
   });
@@ -100,7 +100,7 @@ describe('file store', () => {
     let most = 0;
     for (let round = 0; round < 30; round++) {
       const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
-      await writeFile(`${file}.lock`, '999999999\n');
+      await writeFile(`${file}.lock`, lockRecord(999999999));
       await Promise.all(
         Array.from({ length: 6 }, () =>
           withFileLock(file, async () => {
@@ -116,7 +116,7 @@ describe('file store', () => {
 
   it('fails every writer of a process within the wait when another live process keeps the lock', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
-    await writeFile(`${file}.lock`, `${process.ppid}\n`);
+    await writeFile(`${file}.lock`, lockRecord(process.ppid));
     const started = Date.now();
     const results = await Promise.allSettled(
       Array.from({ length: 3 }, () => withFileLock(file, () => Promise.resolve(), 1000)),
@@ -125,6 +125,70 @@ describe('file store', () => {
     // Taking turns in the process does not add up the waits: one wait for all, not one each.
     expect(Date.now() - started).toBeLessThan(2500);
   });
+
+  it('never takes a fresh lock whose holder it cannot see: another host, or a PID recorded alone', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+    const foreign = { ...JSON.parse(lockRecord(999999999)), host: 'other-host' };
+    await writeFile(`${file}.lock`, JSON.stringify(foreign));
+    await expect(withFileLock(file, () => Promise.resolve(), 500)).rejects.toThrow(
+      /stayed locked for 500 ms by process 999999999 on host other-host .*delete the lock file/,
+    );
+    // An older version recorded its PID alone: from another container, that PID means nothing here.
+    await writeFile(`${file}.lock`, '999999999\n');
+    await expect(withFileLock(file, () => Promise.resolve(), 500)).rejects.toThrow(
+      /by a holder that did not record where it runs/,
+    );
+  });
+
+  it('takes over a foreign lock once it sat unchanged for the stale bound, by its own clock', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+    // Dated in the future, as a host with a fast clock would: the bound is watched here, never compared.
+    const foreign = { ...JSON.parse(lockRecord(999999999)), host: 'other-host' };
+    await writeFile(`${file}.lock`, JSON.stringify(foreign));
+    const future = new Date(Date.now() + 3_600_000);
+    await utimes(`${file}.lock`, future, future);
+    let ran = false;
+    await withFileLock(file, () => Promise.resolve((ran = true)), 10_000, { staleMs: 300 });
+    expect(ran).toBe(true);
+  });
+
+  const canUnshare =
+    process.platform === 'linux' &&
+    spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0;
+
+  it.skipIf(!canUnshare)(
+    'keeps one writer at a time across PID namespaces: a holder elsewhere is refreshed, not judged by its PID',
+    { timeout: 60_000 },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tkr-store-'));
+      const file = join(dir, 'secrets.json');
+      const child = (args: string[], namespaced: boolean) => {
+        const node = [process.execPath, '--import', 'tsx', 'test/support/lock-child.ts', ...args];
+        const [cmd, ...rest] = namespaced ? ['unshare', '--pid', '--fork', '--mount-proc', ...node] : node;
+        return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
+      };
+      const output = (p: ReturnType<typeof child>) => {
+        let out = '';
+        p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        const done = new Promise<{ code: number | null; out: string }>((r) =>
+          p.on('close', (code) => r({ code, out })),
+        );
+        return { done, now: () => out };
+      };
+      // The holder runs here; its PID does not exist in the contender's namespace.
+      const holder = output(child(['hold', file, join(dir, 'release')], false));
+      for (let i = 0; i < 1500 && !holder.now().includes('held'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(holder.now()).toContain('held');
+      // Waits past a stale bound three times the heartbeat: the holder's heartbeat keeps it fresh.
+      const contender = await output(child(['take', file, '4500', '3000'], true)).done;
+      expect(contender.out).toMatch(/^refused: file store .* stayed locked for 4500 ms by process \d+/);
+      expect(contender.code).toBe(3);
+      await writeFile(join(dir, 'release'), '');
+      expect((await holder.done).out).toContain('released');
+      const after = await output(child(['take', file, '4500', '3000'], true)).done;
+      expect(after).toEqual({ code: 0, out: 'took\n' });
+    },
+  );
 
   it('refuses a path that is not a regular file instead of hanging on it (a FIFO) or failing late', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tkr-store-'));

@@ -1,4 +1,7 @@
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
 /** Per lock file, the end of this process's queue for it (see withFileLock). */
@@ -6,14 +9,92 @@ const turns = new Map<string, Promise<void>>();
 
 /**
  * A cross-process lock beside the store file, held only for the few milliseconds of one
- * read-modify-write. A lock left by a killed process is taken over once its holder is gone.
+ * read-modify-write, by processes that may run on other hosts or in other containers sharing the
+ * volume.
+ *
+ * The lock file records where it was taken: PID, host name, boot id and PID namespace. A PID means
+ * something only in its own namespace on its own boot of its own host: only there is a holder whose
+ * PID is gone taken over at once. Anywhere else (another container, another host, or a lock of an
+ * older version that recorded a PID alone) a lock is stale only once its holder stopped refreshing it:
+ * the holder touches the file every HEARTBEAT_MS, and a waiter that sees the same file, unchanged,
+ * for `staleMs` by its own clock (no comparison of two hosts' clocks) takes it over.
  *
  * Within one process the callers take turns first (a run reconciles several targets at once, each
  * writing the store): only one of them at a time goes for the lock file. Several that found a dead
  * holder's lock together could each take it over, and a later one's removal of the stale lock would
  * remove the lock an earlier one had just taken, letting two writers in at once.
  */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
+
+const HEARTBEAT_MS = 1000;
+/** Six missed heartbeats: a waiter with the default 10 s wait still takes over a dead holder's lock. */
+export const DEFAULT_STALE_MS = 6000;
+
+export interface LockOptions {
+  /** How long a lock must sit unchanged before a waiter that cannot see its holder takes it over. */
+  staleMs?: number;
+}
+
+interface Holder {
+  pid: number;
+  host: string;
+  boot: string;
+  pidns: string;
+  nonce?: string;
+}
+
+const readOr = (read: () => string): string => {
+  try {
+    return read().trim();
+  } catch {
+    return '';
+  }
+};
+
+/** Where this process runs: the same on every call (boot id and PID namespace cannot change under it). */
+let here: Omit<Holder, 'pid' | 'nonce'> | undefined;
+function place(): Omit<Holder, 'pid' | 'nonce'> {
+  here ??= {
+    host: hostname(),
+    boot: readOr(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+    pidns: readOr(() => readlinkSync('/proc/self/ns/pid')),
+  };
+  return here;
+}
+
+/** The content of a lock file taken by `pid` here (in this PID namespace, on this boot of this host). */
+export function lockRecord(pid: number, nonce?: string): string {
+  return `${JSON.stringify({ pid, ...place(), ...(nonce ? { nonce } : {}) })}\n`;
+}
+
+function parseHolder(content: string): Holder | undefined {
+  try {
+    const h = JSON.parse(content) as Partial<Holder> | null;
+    if (!h || !Number.isInteger(h.pid) || typeof h.host !== 'string') return undefined;
+    if (typeof h.boot !== 'string' || typeof h.pidns !== 'string') return undefined;
+    return h as Holder;
+  } catch {
+    return undefined; // being written, garbage, or a PID alone (an older version): no place known
+  }
+}
+
+/** True when `holder`'s PID can be judged from here: same host, same boot, same PID namespace. */
+function sameNamespace(holder: Holder): boolean {
+  const p = place();
+  return holder.host === p.host && holder.boot === p.boot && holder.pidns === p.pidns && p.pidns !== '';
+}
+
+function describeHolder(content: string | undefined): string {
+  const holder = content === undefined ? undefined : parseHolder(content);
+  if (!holder) return 'a holder that did not record where it runs';
+  return sameNamespace(holder) ? `process ${holder.pid} here` : `process ${holder.pid} on host ${holder.host}`;
+}
+
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  waitMs = 10_000,
+  options: LockOptions = {},
+): Promise<T> {
   // The wait is bounded from here, the turn included: a lock held elsewhere fails every caller in time.
   const deadline = Date.now() + waitMs;
   const key = resolve(path);
@@ -24,65 +105,95 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs
   turns.set(key, tail);
   try {
     await previous;
-    return await withLockFile(path, fn, waitMs, deadline);
+    return await withLockFile(path, fn, waitMs, deadline, options.staleMs ?? DEFAULT_STALE_MS);
   } finally {
     release();
     if (turns.get(key) === tail) turns.delete(key);
   }
 }
 
-async function withLockFile<T>(path: string, fn: () => Promise<T>, waitMs: number, deadline: number): Promise<T> {
+async function withLockFile<T>(
+  path: string,
+  fn: () => Promise<T>,
+  waitMs: number,
+  deadline: number,
+  staleMs: number,
+): Promise<T> {
   const lockPath = `${path}.lock`;
+  const record = lockRecord(process.pid, randomBytes(8).toString('hex'));
+  const watch: Watch = { stamp: undefined, sinceMs: 0 };
   for (;;) {
     try {
       const handle = await open(lockPath, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
+      await handle.writeFile(record);
       await handle.close();
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
         throw new Error(`cannot create lock file ${lockPath}`, { cause: err });
-      const stale = await staleHolder(lockPath);
+      const stale = await staleHolder(lockPath, watch, staleMs);
       // Re-read before removing: another process may have taken the lock over in the meantime. (Two
       // processes that both read the stale lock here can still both remove it: a narrow window.)
       if (stale !== undefined && (await readFile(lockPath, 'utf8').catch(() => undefined)) === stale) {
         await unlink(lockPath).catch(() => undefined);
         continue;
       }
-      if (Date.now() > deadline)
-        throw new Error(
-          `file store ${path} stayed locked for ${waitMs} ms by another process (lock file ${lockPath})`,
-          { cause: err },
-        );
+      if (Date.now() > deadline) {
+        const holder = describeHolder(await readFile(lockPath, 'utf8').catch(() => undefined));
+        const what = `file store ${path} stayed locked for ${waitMs} ms by ${holder} (lock file ${lockPath})`;
+        const next = `it is taken over once it goes ${staleMs / 1000} s without its holder's heartbeat; if no rotator runs there, delete the lock file`;
+        throw new Error(`${what}; ${next}`, { cause: err });
+      }
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
     }
   }
+  const beat = setInterval(() => void heartbeat(lockPath, record), HEARTBEAT_MS);
+  beat.unref();
   try {
     return await fn();
   } finally {
+    clearInterval(beat);
     await unlink(lockPath).catch(() => undefined);
   }
 }
 
+/** Touches the lock file while it is still this holder's, so waiters elsewhere see it is alive. */
+async function heartbeat(lockPath: string, record: string): Promise<void> {
+  if ((await readFile(lockPath, 'utf8').catch(() => undefined)) !== record) return;
+  const now = new Date();
+  await utimes(lockPath, now, now).catch(() => undefined);
+}
+
+/** What one waiter last saw of the lock file (content and mtime), and since when by its own clock. */
+interface Watch {
+  stamp: string | undefined;
+  sinceMs: number;
+}
+
 /**
- * The lock file's content when its holder is gone (a killed process, or a file left unwritten for
- * seconds); undefined when the lock is held, or was just released (the next attempt takes it).
+ * The lock file's content when its holder is gone; undefined when the lock is held, or was just
+ * released (the next attempt takes it). Gone: a holder in this PID namespace whose PID no longer
+ * exists, or any lock that sat unchanged (no heartbeat) for `staleMs` while this waiter watched.
  */
-async function staleHolder(lockPath: string): Promise<string | undefined> {
+async function staleHolder(lockPath: string, watch: Watch, staleMs: number): Promise<string | undefined> {
   let content: string;
+  let mtimeMs: number;
   try {
     content = await readFile(lockPath, 'utf8');
+    mtimeMs = (await stat(lockPath)).mtimeMs;
   } catch {
     return undefined;
   }
-  const pid = Number(content.trim());
+  const stamp = `${mtimeMs} ${content}`;
+  const nowMs = performance.now();
+  if (stamp !== watch.stamp) {
+    watch.stamp = stamp;
+    watch.sinceMs = nowMs;
+  } else if (nowMs - watch.sinceMs >= staleMs) return content;
+  const holder = parseHolder(content);
+  if (!holder || !sameNamespace(holder) || holder.pid === process.pid || holder.pid <= 0) return undefined;
   try {
-    if (!Number.isInteger(pid) || pid <= 0) {
-      // Being written right now, or garbage: only stale once it has sat there a while.
-      return Date.now() - (await stat(lockPath)).mtimeMs > 5_000 ? content : undefined;
-    }
-    if (pid === process.pid) return undefined;
-    process.kill(pid, 0);
+    process.kill(holder.pid, 0);
     return undefined;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH' ? content : undefined;
