@@ -3,6 +3,7 @@ import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/we
 import { parseStamp, TAG_CURRENT_SINCE, TAG_PROMOTED, formatPromotion } from './core/labels.js';
 import { fileStore } from './adapters/secrets/file-store.js';
 import { isLeaked } from './core/leaked.js';
+import { boundAnswers, MiB } from './util/bounded-body.js';
 import { tokenFingerprint } from './credentials/auth-token/shape.js';
 
 /**
@@ -147,16 +148,20 @@ export interface SecretsManagerSourceOptions extends SigningTokenOptions {
  */
 export function secretsManagerSigningTokens(options: SecretsManagerSourceOptions): () => Promise<SigningTokens> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const client =
-    options.client ??
-    new SecretsManagerClient({
+  let client = options.client;
+  if (!client) {
+    client = new SecretsManagerClient({
       ...(options.region ? { region: options.region } : {}),
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       maxAttempts: 2,
     });
+    // A secret is at most 64 KiB: a larger answer is refused unread (util/bounded-body.ts).
+    boundAnswers(client, MiB, 'Secrets Manager');
+  }
+  const sm = client;
   const within = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
   return async () => {
-    const described = await client.send(new DescribeSecretCommand({ SecretId: options.secretId }), within());
+    const described = await sm.send(new DescribeSecretCommand({ SecretId: options.secretId }), within());
     const tags = Object.fromEntries((described.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
     const stages: SecretSnapshot['stages'] = {};
     for (const [versionId, labels] of Object.entries(described.VersionIdsToStages ?? {})) {
@@ -168,7 +173,7 @@ export function secretsManagerSigningTokens(options: SecretsManagerSourceOptions
       const entry = stages[stage];
       if (!entry) continue;
       try {
-        const got = await client.send(
+        const got = await sm.send(
           new GetSecretValueCommand({ SecretId: options.secretId, VersionId: entry.versionId }),
           within(),
         );

@@ -3,7 +3,10 @@ import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
 import { TAG_LAST_ERROR } from '../../src/core/labels.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { startProxy, startSilentServer } from '../support/proxy.js';
-import { World } from '../support/world.js';
+import { sqsQueue } from '../../src/adapters/queue/sqs.js';
+import { cliBundle, spawnNode } from '../support/child.js';
+import { startHugeAnswerServer, type HugeAnswerServer } from '../support/huge-answer.js';
+import { AWS_ENV, World } from '../support/world.js';
 
 /**
  * Outside trials of the key flow: endpoints that never answer, page links that loop or point away,
@@ -331,5 +334,141 @@ describe('confirm with nothing waiting', () => {
     expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
     expect((await w.store().read('twilio/app'))!.tags).toEqual(before.app);
     expect((await w.store().read('twilio/token'))!.tags).toEqual(before.token);
+  });
+});
+
+describe('bounded answers: 3 GB from anywhere costs a bounded number of bytes', () => {
+  /** The peak resident memory of a child, printed by a preload as it exits (kilobytes, from the kernel). */
+  const MAX_RSS = `data:text/javascript,${encodeURIComponent(
+    "import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(2, '\\nmax-rss-kib=' + process.resourceUsage().maxRSS + '\\n'));",
+  )}`;
+  const RSS_LIMIT_KIB = 150 * 1024;
+  /** What a reader may leave in flight past its bound: socket buffers, never the answer. */
+  const MOST_SENT = 64 * 1024 ** 2;
+
+  let huge: HugeAnswerServer;
+  const measured = async (w: World, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const child = spawnNode(['--import', MAX_RSS, await cliBundle(), ...args, '--config', w.configPath], {
+      ...AWS_ENV,
+      ...env,
+    });
+    const run = await child.done;
+    const rssKiB = Number(/max-rss-kib=(\d+)/.exec(run.stderr)?.[1] ?? NaN);
+    return { ...run, rssKiB };
+  };
+  const cutShort = () => {
+    expect(huge.answers.length).toBeGreaterThan(0);
+    for (const a of huge.answers) {
+      expect(a.finished, `${a.request} was read to its end`).toBe(false);
+      expect(a.sentBytes, a.request).toBeLessThan(MOST_SENT);
+    }
+  };
+  afterEach(() => huge?.close());
+
+  it(
+    'alert receivers (Slack, PagerDuty, webhook, SNS) answering 3 GB: RSS under 150 MiB, exit code unchanged',
+    { timeout: 120_000 },
+    async () => {
+      huge = await startHugeAnswerServer();
+      const w = await World.start('file');
+      world = w;
+      await w.seedAdmin('standard'); // Twilio refuses a Standard key on /v1/Keys: step-failed, exit 1, every run
+      await w.seedCurrentKey();
+      const channel = { timeoutSeconds: 60, attempts: 1 };
+      await w.writeConfig([{}], {
+        alerts: {
+          budgetSeconds: 300,
+          channels: [
+            { name: 'slack', type: 'slack', webhookUrlEnv: 'TKR_HUGE_SLACK_URL', ...channel },
+            {
+              name: 'pager',
+              type: 'pagerduty',
+              routingKeyEnv: 'TKR_HUGE_PD_KEY',
+              url: `${huge.url}/v2/enqueue`,
+              ...channel,
+            },
+            {
+              name: 'hooks',
+              type: 'webhook',
+              url: `${huge.url}/hook`,
+              secretEnv: 'TKR_HUGE_WEBHOOK_SECRET',
+              ...channel,
+            },
+            {
+              name: 'topic',
+              type: 'sns',
+              topicArn: 'arn:aws:sns:us-east-1:000000000000:t',
+              endpoint: huge.url,
+              ...channel,
+            },
+          ],
+        },
+      });
+      const run = await measured(w, ['rotate'], {
+        TKR_HUGE_SLACK_URL: `${huge.url}/slack`,
+        TKR_HUGE_PD_KEY: 'R'.repeat(32),
+        TKR_HUGE_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+      });
+      expect(run.code, run.stderr.slice(-2000)).toBe(1);
+      expect(run.stdout).toMatch(/app: FAILED at observe: .*20003/);
+      expect(run.rssKiB).toBeLessThan(RSS_LIMIT_KIB);
+      expect(huge.answers.map((a) => a.request.split(' ')[0])).toEqual(['POST', 'POST', 'POST', 'POST']);
+      cutShort();
+      // Slack, PagerDuty and the webhook answered 200: delivered. SNS's answer is not SNS's: refused.
+      expect(run.stderr).toMatch(/\(sns\): not delivered: SNS answered more than 1 MiB; the rest was not read/);
+      expect(run.stderr).toMatch(/alert sent to hooks \(webhook\)/);
+    },
+  );
+
+  it('a consumer probe answering 3 GB fails the probe, and the gate waits', { timeout: 120_000 }, async () => {
+    huge = await startHugeAnswerServer();
+    const w = await started();
+    await w.seedCurrentKey();
+    await w.writeConfig([
+      {
+        gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600, probes: [{ url: `${huge.url}/health`, field: 'keySid' }] },
+      },
+    ]);
+    const run = await measured(w, ['rotate', '--force']);
+    expect(run.code, run.stderr.slice(-2000)).toBe(0);
+    expect(run.stdout).toMatch(/answered more than 64 KiB; the rest was not read/);
+    expect(run.rssKiB).toBeLessThan(RSS_LIMIT_KIB);
+    cutShort();
+  });
+
+  it(
+    'Twilio (or what answers for it) and Secrets Manager answering 3 GB: refused unread',
+    { timeout: 120_000 },
+    async () => {
+      huge = await startHugeAnswerServer();
+      const w = await started('aws');
+      await w.seedCurrentKey();
+      await w.writeConfig([{}], { twilio: { baseUrl: huge.url, timeoutSeconds: 60 } });
+      const twilio = await measured(w, ['status']);
+      expect(twilio.code).toBe(1);
+      expect(twilio.stdout).toMatch(/answered more than 8 MiB; the rest was not read/);
+      expect(twilio.rssKiB).toBeLessThan(RSS_LIMIT_KIB);
+      await w.writeConfig([{}], { stores: { aws: { region: 'us-east-1', endpoint: huge.url, timeoutSeconds: 60 } } });
+      const sm = await measured(w, ['status']);
+      expect(sm.code).toBe(1);
+      expect(sm.stdout).toMatch(/Secrets Manager answered more than 8 MiB/);
+      expect(sm.rssKiB).toBeLessThan(RSS_LIMIT_KIB);
+      cutShort();
+    },
+  );
+
+  it('SQS answering 3 GB: every body reported unsent, nothing buffered', { timeout: 60_000 }, async () => {
+    huge = await startHugeAnswerServer();
+    const queue = sqsQueue({
+      queueUrl: `${huge.url}/000000000000/shards`,
+      region: 'us-east-1',
+      timeoutMs: 60_000,
+      retry: { attempts: 1, budgetMs: 60_000, minDelayMs: 1 },
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    });
+    const unsent = await queue.send(['{"a":1}', '{"b":2}']);
+    expect(unsent.map((u) => u.index)).toEqual([0, 1]);
+    expect(unsent[0]!.why).toMatch(/SQS answered more than 1 MiB/);
+    cutShort();
   });
 });

@@ -7,9 +7,12 @@ import { isRetryable } from '../../src/adapters/retry.js';
 import {
   formEncode,
   NotTwilioAnswerError,
+  TWILIO_ANSWER_MAX_BYTES,
+  TwilioAnswerTooLargeError,
   TwilioHttpClient,
   withRequestSignal,
 } from '../../src/adapters/twilio/http-client.js';
+import { startHugeAnswerServer } from '../support/huge-answer.js';
 import { selfSignedCertificate } from '../support/twilio-tls.js';
 
 /**
@@ -169,6 +172,32 @@ describe('TwilioHttpClient over plain HTTP', () => {
       expect(isRetryable(200, err)).toBe(false);
     } finally {
       html.close();
+    }
+  });
+
+  it("refuses an answer larger than any of Twilio's, declared or streamed, reading no further than its bound", async () => {
+    const huge = await startHugeAnswerServer({ totalBytes: 1024 ** 3 });
+    const declared = http.createServer((_req, res) =>
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(3 * 1024 ** 3) }).end(),
+    );
+    const port = await listen(declared);
+    try {
+      for (const url of [huge.url, `http://127.0.0.1:${port}`]) {
+        const err = await new TwilioHttpClient({ baseUrl: url, timeoutMs: 60_000 })
+          .request({ method: 'get', uri: 'https://iam.twilio.com/v1/Keys' })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TwilioAnswerTooLargeError);
+        expect(err).toMatchObject({ code: 'ANSWER_TOO_LARGE' });
+        expect((err as Error).message).toMatch(/^HTTP 200 from 127\.0\.0\.1:\d+\/v1\/Keys answered more than 8 MiB/);
+        expect(isRetryable(200, err)).toBe(false);
+      }
+      expect(huge.answers).toHaveLength(1);
+      expect(huge.answers[0]!.finished).toBe(false);
+      expect(huge.answers[0]!.sentBytes).toBeLessThan(TWILIO_ANSWER_MAX_BYTES + 32 * 1024 ** 2);
+    } finally {
+      declared.closeAllConnections();
+      declared.close();
+      await huge.close();
     }
   });
 

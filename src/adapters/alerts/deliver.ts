@@ -2,6 +2,7 @@ import { RemoteError } from '../../errors.js';
 import { redact } from '../../redact.js';
 import { isRetryable, RetryBudgetError, withRetry } from '../retry.js';
 import { timeoutSignal } from '../../util/abort.js';
+import { KiB, textUpTo } from '../../util/bounded-body.js';
 
 /**
  * What every channel shares: one delivery, retried with p-retry (429, 5xx and network errors; a
@@ -93,6 +94,9 @@ export async function deliver<T>(
   }
 }
 
+/** Of a receiver's answer, only this much is read (the first 300 characters are kept); the rest is cancelled. */
+export const ANSWER_READ_BYTES = 4 * KiB;
+
 /** POSTs `body`; `headers` are made for each attempt (a signature carries the attempt's time). */
 export async function post(
   url: string,
@@ -108,7 +112,8 @@ export async function post(
     // A redirect is a failure (Standard Webhooks): update the URL instead of sending alerts elsewhere.
     redirect: 'manual',
   });
-  const text = (await res.text()).slice(0, 300);
+  // A receiver answering gigabytes costs 4 KiB: the answer is read that far, then cancelled.
+  const text = (await textUpTo(res, ANSWER_READ_BYTES)).text.slice(0, 300);
   if (res.status < 200 || res.status > 299) throw new HttpStatusError(res.status, text);
   return { status: res.status, text };
 }

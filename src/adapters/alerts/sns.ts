@@ -3,6 +3,7 @@ import { alertDocument, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { isRetryable } from '../retry.js';
 import { deliver, type DeliveryPolicy } from './deliver.js';
+import { AnswerTooLargeError, boundAnswers, MiB } from '../../util/bounded-body.js';
 
 /**
  * Amazon SNS through @aws-sdk/client-sns: Publish to a topic, the message being the same JSON
@@ -47,6 +48,12 @@ export function publishInput(alert: Alert, topicArn: string): PublishCommandInpu
   };
 }
 
+/** Publish answers a message id: anything past 1 MiB is refused unread (util/bounded-body.ts). */
+function bounded<C extends { middlewareStack: unknown }>(client: C): C {
+  boundAnswers(client, MiB, 'SNS');
+  return client;
+}
+
 export function snsChannel(
   name: string,
   events: ReadonlySet<string>,
@@ -57,17 +64,19 @@ export function snsChannel(
   let client: Promise<{ client: SNSClient; Publish: typeof import('@aws-sdk/client-sns').PublishCommand }> | undefined;
   const connect = () =>
     (client ??= import('@aws-sdk/client-sns').then((sdk) => ({
-      client: new sdk.SNSClient({
-        region: options.region,
-        maxAttempts: 1, // one retry policy: ours
-        requestHandler: {
-          requestTimeout: policy.timeoutMs,
-          connectionTimeout: policy.timeoutMs,
-          throwOnRequestTimeout: true,
-        },
-        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-      }),
+      client: bounded(
+        new sdk.SNSClient({
+          region: options.region,
+          maxAttempts: 1, // one retry policy: ours
+          requestHandler: {
+            requestTimeout: policy.timeoutMs,
+            connectionTimeout: policy.timeoutMs,
+            throwOnRequestTimeout: true,
+          },
+          ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+          ...(options.credentials ? { credentials: options.credentials } : {}),
+        }),
+      ),
       Publish: sdk.PublishCommand,
     })));
   return {
@@ -95,7 +104,9 @@ export function snsChannel(
             why:
               e?.name === 'TimeoutError'
                 ? 'no answer within timeoutSeconds'
-                : `${e?.name ?? 'error'}${status !== undefined ? ` (HTTP ${status})` : ''}${e?.name === 'AuthorizationError' ? `: grant sns:Publish on ${options.topicArn}` : ''}`,
+                : err instanceof AnswerTooLargeError
+                  ? (err.message.split('\n')[0] ?? err.name)
+                  : `${e?.name ?? 'error'}${status !== undefined ? ` (HTTP ${status})` : ''}${e?.name === 'AuthorizationError' ? `: grant sns:Publish on ${options.topicArn}` : ''}`,
           };
         },
       );

@@ -2,6 +2,10 @@ import type { ProbeConfig } from '../../config/types.js';
 import type { ProbeResult } from '../../core/ports.js';
 import { redact } from '../../redact.js';
 import { timeoutSignal } from '../../util/abort.js';
+import { describeBytes, KiB, readUpTo } from '../../util/bounded-body.js';
+
+/** A consumer's answer names a credential or two: more than this is not read, and the probe fails. */
+export const PROBE_ANSWER_MAX_BYTES = 64 * KiB;
 
 function pick(value: unknown, path: string): unknown {
   let at = value;
@@ -41,9 +45,16 @@ export async function runProbe(
   try {
     const res = await fetch(probe.url, { headers, signal: timeout.signal, redirect: 'error' });
     if (!res.ok) return { url: shown(probe.url), ok: false, problem: `answered HTTP ${res.status}` };
+    const answer = await readUpTo(res.body, PROBE_ANSWER_MAX_BYTES);
+    if (!answer.complete)
+      return {
+        url: shown(probe.url),
+        ok: false,
+        problem: `answered more than ${describeBytes(PROBE_ANSWER_MAX_BYTES)}; the rest was not read`,
+      };
     let body: unknown;
     try {
-      body = await res.json();
+      body = JSON.parse(answer.bytes.toString('utf8'));
     } catch {
       return { url: shown(probe.url), ok: false, problem: 'did not answer JSON' };
     }

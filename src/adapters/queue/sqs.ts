@@ -2,6 +2,7 @@ import type { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.js';
 import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import { boundAnswers, MiB } from '../../util/bounded-body.js';
 
 /**
  * Amazon SQS through @aws-sdk/client-sqs: SendMessageBatch, at most 10 entries and 256 KiB a call.
@@ -85,22 +86,30 @@ export function batchesOf(bodies: readonly string[]): number[][] {
   return out;
 }
 
+/** A batch's answer lists ten entries at most: anything past 1 MiB is refused unread (util/bounded-body.ts). */
+function bounded<C extends { middlewareStack: unknown }>(client: C): C {
+  boundAnswers(client, MiB, 'SQS');
+  return client;
+}
+
 export function sqsQueue(options: SqsQueueOptions): MessageQueue {
   let client: Promise<{ sqs: SQSClient; Send: typeof SendMessageBatchCommand }> | undefined;
   const connect = () =>
     (client ??= import('@aws-sdk/client-sqs').then((sdk) => ({
-      sqs: new sdk.SQSClient({
-        region: options.region,
-        // Requests go to the queue URL's own host, never one the SDK derives elsewhere.
-        endpoint: new URL(options.queueUrl).origin,
-        maxAttempts: 1, // one retry policy: ours
-        requestHandler: {
-          requestTimeout: options.timeoutMs,
-          connectionTimeout: options.timeoutMs,
-          throwOnRequestTimeout: true,
-        },
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-      }),
+      sqs: bounded(
+        new sdk.SQSClient({
+          region: options.region,
+          // Requests go to the queue URL's own host, never one the SDK derives elsewhere.
+          endpoint: new URL(options.queueUrl).origin,
+          maxAttempts: 1, // one retry policy: ours
+          requestHandler: {
+            requestTimeout: options.timeoutMs,
+            connectionTimeout: options.timeoutMs,
+            throwOnRequestTimeout: true,
+          },
+          ...(options.credentials ? { credentials: options.credentials } : {}),
+        }),
+      ),
       Send: sdk.SendMessageBatchCommand,
     })));
 

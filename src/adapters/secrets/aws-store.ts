@@ -20,6 +20,7 @@ import { CURRENT, labelsStamp, PENDING } from '../../core/labels.js';
 import type { PutResult, SecretStore, SeenLabels, StoredSecret, StoredVersion } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
+import { boundAnswers, MiB } from '../../util/bounded-body.js';
 import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
 
 export interface AwsStoreOptions {
@@ -71,6 +72,9 @@ function hintFor(name: string | undefined, secretId: string): string | undefined
   }
 }
 
+/** Larger answers are refused unread (util/bounded-body.ts). */
+export const SECRETS_MANAGER_ANSWER_MAX_BYTES = 8 * MiB;
+
 /**
  * AWS Secrets Manager with its own staging labels, so consumers that read AWSCURRENT (caching
  * clients, ECS and Lambda secret injection) keep working. ClientRequestToken is the version id,
@@ -87,6 +91,8 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
+  // A secret value is at most 64 KiB; a batch of 20 of them, escaped, stays well under this.
+  boundAnswers(client, SECRETS_MANAGER_ANSWER_MAX_BYTES, 'Secrets Manager');
 
   const call = async <T>(operation: string, secretId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { registerCredential } from '../../redact.js';
+import { AnswerTooLargeError, MiB, readUpTo } from '../../util/bounded-body.js';
 
 /**
  * The signal of the call in flight. twilio-node has no way to pass one through its resources, so the
@@ -20,12 +21,22 @@ export function withRequestSignal<T>(signal: AbortSignal, fn: () => Promise<T>):
 /** An answer that arrived but is not Twilio's JSON (a proxy's HTML page, say). Its body is never quoted. */
 export class NotTwilioAnswerError extends Error {
   override name = 'NotTwilioAnswerError';
-  readonly code = 'NOT_JSON';
+  readonly code: string = 'NOT_JSON';
   constructor(
     readonly status: number,
     readonly contentType: string,
   ) {
     super(`answered HTTP ${status} with ${contentType || 'no content type'}, not Twilio's JSON`);
+  }
+}
+
+/** An answer larger than any of Twilio's: refused unread past TWILIO_ANSWER_MAX_BYTES, never quoted. */
+export class TwilioAnswerTooLargeError extends NotTwilioAnswerError {
+  override name = 'TwilioAnswerTooLargeError';
+  override readonly code = 'ANSWER_TOO_LARGE';
+  constructor(status: number, contentType: string, what: string) {
+    super(status, contentType);
+    this.message = new AnswerTooLargeError(what, TWILIO_ANSWER_MAX_BYTES).message;
   }
 }
 
@@ -71,6 +82,11 @@ export interface TwilioHttpResponse {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * Twilio's largest answers are list pages (a thousand keys or subaccounts: well under 2 MiB). Beyond
+ * this an answer is not Twilio's: it is refused, the connection dropped, and the rest never read.
+ */
+export const TWILIO_ANSWER_MAX_BYTES = 8 * MiB;
 
 /** The product is the first label of the host twilio-node built: iam.dublin.ie1.twilio.com -> iam. */
 function productOf(host: string): string {
@@ -160,17 +176,25 @@ export class TwilioHttpClient {
         target,
         { method: opts.method.toUpperCase(), headers, ...transport },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
+          const where = `HTTP ${res.statusCode ?? 0} from ${target.host}${target.pathname}`;
+          const contentType = res.headers['content-type'] ?? '';
+          const declared = Number(res.headers['content-length'] ?? NaN);
+          if (declared > TWILIO_ANSWER_MAX_BYTES) {
+            req.destroy();
+            return reject(new TwilioAnswerTooLargeError(res.statusCode ?? 0, contentType, where));
+          }
+          readUpTo(res, TWILIO_ANSWER_MAX_BYTES).then(({ bytes, complete }) => {
+            if (!complete) {
+              req.destroy();
+              return reject(new TwilioAnswerTooLargeError(res.statusCode ?? 0, contentType, where));
+            }
+            const text = bytes.toString('utf8');
             const status = res.statusCode ?? 0;
             // twilio-node parses every body as JSON and its parse error would quote the body.
             if (text.length > 0 && !isJson(text))
               return reject(new NotTwilioAnswerError(status, res.headers['content-type'] ?? ''));
             resolve({ statusCode: status, body: text, headers: res.headers });
-          });
+          }, reject);
         },
       );
       const timer = setTimeout(() => {
