@@ -221,6 +221,17 @@ describe('the webhook helper after rotate --now', () => {
   });
 });
 
+describe('rotate --now on bad secret contents', () => {
+  it('records no leaked token: bad input changes nothing', async () => {
+    const w = await fakeTokenWorld({ maxAgeDays: 90 });
+    await w.store.putCurrent('twilio/token', 'd'.repeat(32), '{"accountSid": ');
+    const done = await rotateNow(w.config, w.runtime, 'token', { overlapMs: 0, sleep: () => Promise.resolve() });
+    expect(done.result.kind).toBe('failed');
+    const tags = (await w.store.read('twilio/token'))!.tags;
+    expect(Object.keys(tags).filter((k) => k.startsWith('rotator:leaked:'))).toEqual([]);
+  });
+});
+
 describe('createWebhookValidator while a leaked token is current', () => {
   it('reloads within a second, so the promotion that retires it is seen at once', async () => {
     const [leaked, fresh] = [newToken(), newToken()];
