@@ -5,6 +5,8 @@ import { leakedTagChanges } from '../core/leaked.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
 import { oneTarget, rotate } from './commands.js';
 import { expandFleets } from './fleets.js';
+import { errorMessage } from '../errors.js';
+import { redact } from '../redact.js';
 
 /**
  * `rotate --now <target> --overlap SECONDS`: a leaked credential dies fast. The same reconcile as
@@ -123,7 +125,18 @@ export async function rotateNow(
   const steps: StepRecord[] = [];
   let result: TargetResult | undefined;
   for (;;) {
-    if (target.kind === 'auth-token') await recordLeaked(runtime, target, emergency);
+    if (target.kind === 'auth-token') {
+      // No promotion without the record first: a failure here ends the command unfinished.
+      const failed = await recordLeaked(runtime, target, emergency).then(
+        () => undefined,
+        (err: unknown) => redact(errorMessage(err)),
+      );
+      if (failed !== undefined) {
+        const error = `could not record the leaked token on "${target.secret.secretId}": ${failed}`;
+        result = { target: name, credential: target.kind, steps: [], kind: 'failed', step: 'record-leaked', error };
+        break;
+      }
+    }
     [result] = (await rotate(config, runtime, {
       targets: [name],
       emergency,

@@ -221,6 +221,16 @@ describe('the webhook helper after rotate --now', () => {
   });
 });
 
+describe('rotate --now without its record', () => {
+  it('changes nothing on Twilio when the leaked token cannot be recorded, and says it did not finish', async () => {
+    const w = await fakeTokenWorld({ maxAgeDays: 90 });
+    w.store.setTags = () => Promise.reject(new Error('AccessDeniedException: not allowed to tag'));
+    const done = await rotateNow(w.config, w.runtime, 'token', { overlapMs: 0, sleep: () => Promise.resolve() });
+    expect(done).toMatchObject({ finished: false, result: { kind: 'failed', step: 'record-leaked' } });
+    expect(w.twilio.writes).toEqual([]);
+  });
+});
+
 describe('rotate --now on bad secret contents', () => {
   it('records no leaked token: bad input changes nothing', async () => {
     const w = await fakeTokenWorld({ maxAgeDays: 90 });
