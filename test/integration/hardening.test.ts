@@ -3,7 +3,10 @@ import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
 import { TAG_LAST_ERROR } from '../../src/core/labels.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { startProxy, startSilentServer } from '../support/proxy.js';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { sqsQueue } from '../../src/adapters/queue/sqs.js';
+import { secretsManagerSigningTokens, validateTwilioWebhook } from '../../src/webhooks.js';
 import { cliBundle, spawnNode } from '../support/child.js';
 import { startHugeAnswerServer, type HugeAnswerServer } from '../support/huge-answer.js';
 import { AWS_ENV, World } from '../support/world.js';
@@ -470,5 +473,31 @@ describe('bounded answers: 3 GB from anywhere costs a bounded number of bytes', 
     expect(unsent.map((u) => u.index)).toEqual([0, 1]);
     expect(unsent[0]!.why).toMatch(/SQS answered more than 1 MiB/);
     cutShort();
+  });
+});
+
+describe('rotate --now and the webhook helper, on Secrets Manager', () => {
+  it('refuses the leaked token the moment the new one is promoted: no grace', async () => {
+    const w = await started('aws');
+    const leaked = await w.seedToken();
+    await w.writeConfig([{ kind: 'auth-token' }]);
+    const run = await w.cli(['rotate', '--now', 'token', '--overlap', '0']);
+    expect(run.code, run.stderr).toBe(0);
+    const tags = (await w.store().read('twilio/token'))!.tags;
+    expect(Object.keys(tags).filter((k) => k.startsWith('rotator:leaked:'))).toHaveLength(1);
+    const load = secretsManagerSigningTokens({
+      secretId: 'twilio/token',
+      client: new SecretsManagerClient({
+        region: 'us-east-1',
+        endpoint: w.sm.url,
+        credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY },
+      }),
+    });
+    const tokens = await load();
+    expect(tokens).toEqual({ current: w.twilio.authToken() });
+    const url = 'https://hooks.example.com/twilio/sms';
+    const params = { From: '+15551234567', Body: 'forged' };
+    const forged = { signature: getExpectedTwilioSignature(leaked, url, params), url, params };
+    expect(validateTwilioWebhook(tokens, forged)).toMatchObject({ valid: false });
   });
 });
