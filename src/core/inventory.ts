@@ -28,7 +28,7 @@ export type ClaimRole =
   | 'served'
   /** The target's orphan, past the grace period: the sweep would revoke it. */
   | 'orphan'
-  /** Named for the target, stored nowhere, but not sweepable yet (see the note). */
+  /** Named for the target, held by no version of its secret, but not sweepable (see the note). */
   | 'unpublished'
   /** Named like the target's keys without its fingerprint: another deployment's, or made by 0.1.0. */
   | 'look-alike';

@@ -69,9 +69,11 @@ export async function putSecret(
           : `admin key ${admin.username} of ${admin.accountSid}`;
       const accounts = [...config.targets.map((t) => t.accountSid), ...config.fleets.map((f) => f.parentAccountSid)];
       if (!accounts.some((a) => a.toUpperCase() === admin.accountSid.toUpperCase())) {
-        const why = `the value is a credential of account ${admin.accountSid}, which no target or fleet of this configuration uses`;
-        const fix = `store a credential of ${[...new Set(accounts)].join(' or ')} in secret "${secretId}", or fix the accountSid of its targets`;
-        throw new UsageError(`${why}; ${fix}; ${nothing}`);
+        const why = `the value is a credential of account ${admin.accountSid}`;
+        const unused = 'which no target or fleet of this configuration uses';
+        const known = [...new Set(accounts)].join(' or ');
+        const fix = `store a credential of ${known} in secret "${secretId}", or fix the accountSid of its targets`;
+        throw new UsageError(`${why}, ${unused}; ${fix}; ${nothing}`);
       }
       const fleet = config.fleets.find((f) => f.admin.store === storeName && f.admin.secretId === secretId);
       if (
@@ -107,9 +109,8 @@ export async function putSecret(
     );
   }
   if (existing?.versions.some((v) => v.stages.includes(PENDING) && !v.stages.includes(CURRENT))) {
-    throw new UsageError(
-      `secret "${secretId}" has a rotation in progress (an AWSPENDING version); let it finish (twilio-key-rotator rotate), then replace the value; ${nothing}`,
-    );
+    const what = `secret "${secretId}" has a rotation in progress (an AWSPENDING version)`;
+    throw new UsageError(`${what}; let it finish (twilio-key-rotator rotate), then replace the value; ${nothing}`);
   }
   if (rotated) await refuseDuringRotation(scope, runtime, rotated, secretId);
   if ((await store.putCurrent(secretId, versionId, value)) === 'token-conflict') {
@@ -123,9 +124,11 @@ async function refuseAdminCredential(scope: RunScope, target: TargetConfig, secr
   const admins = await scope.protectedSids();
   const sid = keySidsIn(value).find((x) => admins.has(x));
   if (sid === undefined) return;
-  const why = `key ${sid} is an admin credential of this configuration (a targets[].admin secret holds it), and secret "${secretId}" is the one target "${target.name}" rotates: the rotator never rotates an admin key, so the target would be stuck`;
-  const fix = `store the application's own key here (admin credentials go in the targets[].admin secret); nothing was stored`;
-  throw new UsageError(`${why}; ${fix}`);
+  const what = `key ${sid} is an admin credential of this configuration (a targets[].admin secret holds it)`;
+  const where = `secret "${secretId}" is the one target "${target.name}" rotates`;
+  const why = 'the rotator never rotates an admin key, so the target would be stuck';
+  const fix = "store the application's own key here (admin credentials go in the targets[].admin secret)";
+  throw new UsageError(`${what}, and ${where}: ${why}; ${fix}; nothing was stored`);
 }
 
 /**

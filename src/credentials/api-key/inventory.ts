@@ -58,7 +58,11 @@ export function keyClaims(obs: Observation, s: PlannerSettings): KeyClaim[] {
           : unknown !== undefined
             ? unknown
             : `younger than orphanGraceSeconds (${s.orphanGraceMs / 1000} s): a run may be storing it right now`;
-      add(key.sid, 'unpublished', `made by the rotator for ${s.target} and stored nowhere, but ${why}`);
+      add(
+        key.sid,
+        'unpublished',
+        `made by the rotator for ${s.target}, held by no version of its secret; kept: ${why}`,
+      );
     } else if (looksLikeRotatorKeyName(key.friendlyName, s.prefix)) {
       add(
         key.sid,

@@ -372,7 +372,12 @@ export function keysLeftAlone(obs: Observation, s: PlannerSettings): string[] {
 export function replaceBlocked(obs: Observation, s: PlannerSettings): string | undefined {
   const retiring = retiringKey(obs, s);
   if (!retiring || !obs.current) return undefined;
-  const what = `a rotation waits at its consumer gate: the previous key ${retiring.key.apiKeySid} (version ${retiring.versionId}) still serves consumers until the gate retires it`;
-  const hint = `wait for the gate (twilio-key-rotator status ${s.target} says what it waits on)${s.gate.manualConfirm ? `, confirm with "twilio-key-rotator confirm ${s.target}" once every consumer uses ${obs.current.key.apiKeySid}` : ''}, then run "twilio-key-rotator rotate --target ${s.target}" to finish the rotation, and replace the value after that`;
-  return `${what}; ${hint}`;
+  const kept = `the previous key ${retiring.key.apiKeySid} (version ${retiring.versionId})`;
+  const what = `a rotation waits at its consumer gate: ${kept} still serves consumers until the gate retires it`;
+  const wait = `wait for the gate (twilio-key-rotator status ${s.target} says what it waits on)`;
+  const confirm = s.gate.manualConfirm
+    ? `, confirm with "twilio-key-rotator confirm ${s.target}" once every consumer uses ${obs.current.key.apiKeySid}`
+    : '';
+  const finish = `then run "twilio-key-rotator rotate --target ${s.target}" to finish the rotation`;
+  return `${what}; ${wait}${confirm}, ${finish}, and replace the value after that`;
 }

@@ -162,9 +162,8 @@ export async function act(
       const outcomes = [];
       const held = await session.heldElsewhere({ fresh: true });
       for (const key of step.keys) outcomes.push(`${key.sid} (${await deleteKey(session, obs, key.sid, held)})`);
-      return {
-        detail: `revoked ${step.keys.length} orphan key(s) this rotator made for this target and no version of the secret ever held: ${outcomes.join(', ')}`,
-      };
+      const what = `${step.keys.length} orphan key(s) this rotator made for this target`;
+      return { detail: `revoked ${what} and no version of the secret ever held: ${outcomes.join(', ')}` };
     }
     case 'reserve-secret':
       await store.reserve(target.secret.secretId);
