@@ -43,6 +43,18 @@ describe('secret put --replace during a rotation', () => {
     expect(w.twilio.writes).not.toContain(`remove ${old}`);
   });
 
+  it('refuses, storing nothing, when it cannot tell whether the gate holds a key (Twilio cannot be asked)', async () => {
+    const w = await fakeWorld();
+    await rotate(w.config, w.runtime);
+    const manual = w.twilio.seed('hand-made');
+    const before = snapshot(w);
+    w.twilio.failing = ['list'];
+    await expect(put(w, 'twilio/app', keyValue(manual.sid, manual.secret), true)).rejects.toThrow(
+      /cannot tell whether target "app" has a rotation waiting for its consumer gate .*HTTP 500.*nothing was stored/,
+    );
+    expect(snapshot(w)).toBe(before);
+  });
+
   it('accepts the replacement once the gate retired the previous key', async () => {
     const w = await fakeWorld({ gate: { minOverlapSeconds: 3600 } });
     await rotate(w.config, w.runtime);
