@@ -87,6 +87,30 @@ describe.each<StoreKind>(['file', 'aws'])('ownership (%s store)', (kind) => {
     expect(w.liveKeys()).toContain(otherTeam.sid); // never its own to delete
   });
 
+  it('never retires a key another target’s secret still holds, after its own gate passes', async () => {
+    const w = await start(kind);
+    await w.seedAdmin('auth-token');
+    const shared = await w.seedCurrentKey();
+    const { current: adopted } = await labelledKeys(w);
+    await w.store().create('twilio/app1', token(), JSON.stringify(adopted));
+    const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+    await w.writeConfig([{ gate }, { name: 'app1', gate }]);
+
+    const forced = await w.cli(['rotate', '--force', '--target', 'app']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect((await labelledKeys(w)).previous?.apiKeySid).toBe(shared);
+    expect(w.liveKeys()).toContain(shared);
+    const other = await labelledKeys(w, 'twilio/app1');
+    expect(other.current?.apiKeySid).toBe(shared);
+    expect(await authenticates(w, other.current)).toBe(true);
+    const all = await w.cli(['rotate']);
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    expect(all.stderr).toMatch(
+      new RegExp(`AWSPREVIOUS key ${shared} is left alone: target .{1,2}app1.{1,2}'s secret holds it`),
+    );
+    expect(w.liveKeys()).toContain(shared);
+  });
+
   it('refuses to rotate a secret that holds the admin’s own Main key, even when forced', async () => {
     const w = await start(kind);
     await w.seedAdmin('main');
