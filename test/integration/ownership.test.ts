@@ -134,6 +134,27 @@ describe.each<StoreKind>(['file', 'aws'])('ownership (%s store)', (kind) => {
     expect(w.liveKeys()).toContain(admin.adminKeySid);
   });
 
+  it('keeps a key the gate held after a value was put over it by hand; rotate and audit --cleanup never revoke it', async () => {
+    const w = await start(kind);
+    await w.seedAdmin('auth-token');
+    await w.writeConfig([{ gate: { minOverlapSeconds: 3600, maxWaitSeconds: 86_400 } }], { orphanGraceSeconds: 0 });
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const first = (await labelledKeys(w)).current!.apiKeySid;
+    expect((await w.cli(['rotate', '--force'])).stdout).toContain('waiting');
+    // A person puts a value over the rotation at its gate (the Console): the first key loses its label.
+    const hand = w.twilio.seedKey({ type: 'standard', friendlyName: 'by hand' });
+    const value = JSON.stringify({ accountSid: w.accountSid, apiKeySid: hand.sid, apiKeySecret: hand.secret });
+    await w.store().putCurrent('twilio/app', token(), value);
+
+    const run = await w.cli(['rotate']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stderr).toMatch(new RegExp(`key ${first} of this target has no label in the secret, but version`));
+    const cleanup = await w.cli(['audit', '--cleanup', '--json']);
+    const report = JSON.parse(cleanup.stdout) as { accounts: { keys: { sid: string; class: string }[] }[] };
+    expect(report.accounts[0]!.keys.find((k) => k.sid === first)).toMatchObject({ class: 'managed' });
+    expect(w.liveKeys()).toContain(first);
+  });
+
   it('keeps a key that only a malformed AWSPREVIOUS references, and says why', async () => {
     const w = await start(kind);
     await w.seedAdmin('auth-token');
