@@ -27,7 +27,7 @@ export const RUNBOOK: Record<AlertEvent, string> = {
   'key-overdue':
     "The current credential is older than maxAgeDays plus the grace, so rotation is not happening: look at the target's other open problems and at status, and fix what stops it.",
   'orphan-found':
-    "These keys look like this target's but are not provably its own, so the rotator never deletes them: find out whose they are (another deployment with the same prefix?) and delete them by hand.",
+    "The rotator never deletes these keys: some look like this target's but are not provably its own (another deployment with the same prefix?), others are its own but lost their label after a version of the secret held them (consumers may still use them). Find out whose they are and who still uses them, then delete them by hand.",
   resolved: 'Nothing to do: the problem is gone.',
   'rotation-completed': 'Nothing to do: the old credential was retired after the consumer gate passed.',
   test: 'Nothing to do: this is a test alert from "twilio-key-rotator alerts test".',

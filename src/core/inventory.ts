@@ -7,9 +7,10 @@ import type { TwilioKey } from './ports.js';
  *
  *   admin           the key of an admin credential this configuration names
  *   managed         the current, pending or previous key of a target (or one behind a version that
- *                   cannot be read)
+ *                   cannot be read, or one an unlabelled version of its secret held: it was served)
  *   twilio-managed  made by Twilio for its own products; recognised by name only (below)
- *   rotator-orphan  made by the rotator for a target (its fingerprint is in the name), stored nowhere
+ *   rotator-orphan  made by the rotator for a target (its fingerprint is in the name), held by no
+ *                   version of its secret, ever
  *   unmanaged       everything else: nobody in this configuration accounts for it
  *
  * Only rotator orphans are ever cleaned up, and only those the planner itself would sweep.
@@ -23,9 +24,11 @@ export type ClaimRole =
   | 'previous'
   /** A labelled version that does not parse names it: treated as in use. */
   | 'referenced'
+  /** A version of the secret held it (or may have) and no label does now: served, so never an orphan. */
+  | 'served'
   /** The target's orphan, past the grace period: the sweep would revoke it. */
   | 'orphan'
-  /** Named for the target, stored nowhere, but not sweepable yet (see the note). */
+  /** Named for the target, held by no version of its secret, but not sweepable (see the note). */
   | 'unpublished'
   /** Named like the target's keys without its fingerprint: another deployment's, or made by 0.1.0. */
   | 'look-alike';
@@ -59,7 +62,7 @@ export interface InventoryEntry {
  */
 export const TWILIO_MANAGED_NAMES: readonly string[] = ['Studio API Key'];
 
-const MANAGED_ROLES: readonly ClaimRole[] = ['current', 'pending', 'previous', 'referenced'];
+const MANAGED_ROLES: readonly ClaimRole[] = ['current', 'pending', 'previous', 'referenced', 'served'];
 
 function classOf(key: TwilioKey, claims: readonly KeyClaim[], admin: boolean): { class: KeyClass; note?: string } {
   if (admin) return { class: 'admin', note: 'an admin credential of this configuration; never touched' };

@@ -125,4 +125,10 @@ export interface RunScope {
   protectedSids(): Promise<ReadonlySet<string>>;
   /** Every distinct admin secret the configuration names. */
   adminLocations(): readonly SecretLocation[];
+  /**
+   * Key SIDs the secrets of the configuration's other targets on `target`'s account hold (any
+   * labelled version), each with that target's name: a key another target serves is never retired.
+   * Throws when one of those secrets cannot be read. `fresh`: past what this run remembers.
+   */
+  heldElsewhere?(target: TargetConfig, options?: { fresh?: boolean }): Promise<ReadonlyMap<string, string>>;
 }

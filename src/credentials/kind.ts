@@ -119,6 +119,12 @@ export interface KindModule<
    * says what it did; kinds without such a point have none.
    */
   abort?(session: S, runtime: Runtime): Promise<string>;
+  /**
+   * Why a person may not replace the rotated secret's value now (`secret put --replace`): a rotation
+   * between its creation and the retirement of the old credential, beyond an AWSPENDING label (which
+   * the command checks itself). Undefined when replacing is safe. Kinds with no such state have none.
+   */
+  replaceBlocked?(obs: O, settings: Settings): string | undefined;
   /** The audit: which keys on the account this target accounts for; kinds that own no API keys have none. */
   claims?(obs: O, settings: Settings): KeyClaim[];
   /** `audit --cleanup`: the keys the sweep-orphans step would revoke now (the planner's own rule). */

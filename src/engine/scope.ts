@@ -2,6 +2,7 @@ import type { RotatorConfig, SecretLocation } from '../config/types.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { readAdmin } from '../credentials/admin.js';
+import { keySidsIn } from '../core/secret-values.js';
 import { KEY_SID } from '../core/sids.js';
 import { RotationError } from '../errors.js';
 
@@ -62,6 +63,22 @@ export function createRunScope(
         return sids;
       })();
       return protectedSids;
+    },
+    async heldElsewhere(target, options = {}) {
+      const others = config.targets.filter(
+        (t) =>
+          t.accountSid.toUpperCase() === target.accountSid.toUpperCase() && keyOf(t.secret) !== keyOf(target.secret),
+      );
+      const held = new Map<string, string>();
+      for (const other of others) {
+        const secret = await runtime.store(other.secret.store).read(other.secret.secretId, options);
+        for (const version of secret?.versions ?? []) {
+          if (version.binary)
+            throw new RotationError(other.name, 'read', `version ${version.versionId} of its secret is binary`);
+          for (const sid of keySidsIn(version.value)) if (!held.has(sid)) held.set(sid, other.name);
+        }
+      }
+      return held;
     },
   };
 }

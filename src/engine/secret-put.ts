@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { RotatorConfig, StoreName } from '../config/types.js';
+import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js';
 import { CURRENT, PENDING } from '../core/labels.js';
-import { parseAdminCredential } from '../core/secret-values.js';
+import { keySidsIn, parseAdminCredential } from '../core/secret-values.js';
 import { kindOf } from '../credentials/registry.js';
-import { SecretShapeError, UsageError } from '../errors.js';
-import { registerSecretText } from '../redact.js';
-import type { Runtime } from '../core/runtime.js';
+import { errorMessage, RotationError, SecretShapeError, UsageError } from '../errors.js';
+import { redact, registerSecretText } from '../redact.js';
+import type { RunScope, Runtime } from '../core/runtime.js';
+import { openRun } from './reconcile.js';
+import { createRunScope } from './scope.js';
 
 /** Secrets Manager's own limit for a SecretString. */
 const MAX_VALUE_BYTES = 65_536;
@@ -23,7 +25,10 @@ export interface PutSecretResult {
  * `secret put`: stores a value the configuration uses — a target's admin credential or the key it
  * rotates — after checking it has the documented shape, so nobody hand-edits JSON files. The value
  * comes from stdin (never argv, which other users can read); it is never printed. A current value is
- * replaced only with `replace`, and never while a rotation is in progress.
+ * replaced only with `replace`, and never while a rotation is between the creation of its new
+ * credential and the retirement of the old one (AWSPENDING, or an API key's consumer gate). Values the
+ * configuration forbids are refused: an admin credential in a rotated secret (the target would be
+ * stuck), an admin credential of an account no target or fleet uses.
  */
 export async function putSecret(
   config: RotatorConfig,
@@ -51,6 +56,7 @@ export async function putSecret(
   }
 
   const source = { secretId, stage: 'stdin' };
+  const nothing = 'nothing was stored';
   let shape: string;
   try {
     if (rotated) {
@@ -61,6 +67,14 @@ export async function putSecret(
         admin.kind === 'auth-token'
           ? `Auth Token of ${admin.accountSid}`
           : `admin key ${admin.username} of ${admin.accountSid}`;
+      const accounts = [...config.targets.map((t) => t.accountSid), ...config.fleets.map((f) => f.parentAccountSid)];
+      if (!accounts.some((a) => a.toUpperCase() === admin.accountSid.toUpperCase())) {
+        const why = `the value is a credential of account ${admin.accountSid}`;
+        const unused = 'which no target or fleet of this configuration uses';
+        const known = [...new Set(accounts)].join(' or ');
+        const fix = `store a credential of ${known} in secret "${secretId}", or fix the accountSid of its targets`;
+        throw new UsageError(`${why}, ${unused}; ${fix}; ${nothing}`);
+      }
       const fleet = config.fleets.find((f) => f.admin.store === storeName && f.admin.secretId === secretId);
       if (
         fleet &&
@@ -75,6 +89,9 @@ export async function putSecret(
     if (err instanceof SecretShapeError) throw new UsageError(`${err.message}; nothing was stored`);
     throw err;
   }
+
+  const scope = createRunScope(config, runtime);
+  if (rotated) await refuseAdminCredential(scope, rotated, secretId, value);
 
   const store = runtime.store(storeName);
   const existing = await store.read(secretId);
@@ -92,12 +109,49 @@ export async function putSecret(
     );
   }
   if (existing?.versions.some((v) => v.stages.includes(PENDING) && !v.stages.includes(CURRENT))) {
-    throw new UsageError(
-      `secret "${secretId}" has a rotation in progress (an AWSPENDING version); let it finish, then replace the value`,
-    );
+    const what = `secret "${secretId}" has a rotation in progress (an AWSPENDING version)`;
+    throw new UsageError(`${what}; let it finish (twilio-key-rotator rotate), then replace the value; ${nothing}`);
   }
+  if (rotated) await refuseDuringRotation(scope, runtime, rotated, secretId);
   if ((await store.putCurrent(secretId, versionId, value)) === 'token-conflict') {
     throw new UsageError(`secret "${secretId}" changed while this command ran; run it again`);
   }
   return { secretId, store: storeName, versionId, shape, replaced: true };
+}
+
+/** An admin credential of this configuration in a rotated secret: the target could never rotate it. */
+async function refuseAdminCredential(scope: RunScope, target: TargetConfig, secretId: string, value: string) {
+  const admins = await scope.protectedSids();
+  const sid = keySidsIn(value).find((x) => admins.has(x));
+  if (sid === undefined) return;
+  const what = `key ${sid} is an admin credential of this configuration (a targets[].admin secret holds it)`;
+  const where = `secret "${secretId}" is the one target "${target.name}" rotates`;
+  const why = 'the rotator never rotates an admin key, so the target would be stuck';
+  const fix = "store the application's own key here (admin credentials go in the targets[].admin secret)";
+  throw new UsageError(`${what}, and ${where}: ${why}; ${fix}; nothing was stored`);
+}
+
+/**
+ * A rotation between the creation of its new credential and the retirement of the old one (the kind
+ * says, from one look at the store and Twilio): a new value now would take the old credential's
+ * label away while consumers still use it, and no gate would retire it.
+ */
+async function refuseDuringRotation(scope: RunScope, runtime: Runtime, target: TargetConfig, secretId: string) {
+  const kind = kindOf(target);
+  if (!kind.replaceBlocked) return;
+  let why: string | undefined;
+  try {
+    const run = await openRun(target, runtime, scope, {});
+    why = run.kind.replaceBlocked!(await run.kind.observe(run.session, runtime, run.facts), run.settings);
+  } catch (err) {
+    const cannot = `cannot tell whether target "${target.name}" has a rotation waiting for its consumer gate`;
+    throw new RotationError(
+      target.name,
+      'secret-put',
+      `${cannot} (${redact(errorMessage(err))}); nothing was stored. Fix that and run the command again`,
+      { cause: err },
+    );
+  }
+  if (why !== undefined)
+    throw new UsageError(`secret "${secretId}" cannot be replaced now: ${why}; nothing was stored`);
 }

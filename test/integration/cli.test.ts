@@ -67,6 +67,30 @@ describe.each<StoreKind>(['file', 'aws'])('secret put (%s store)', (kind) => {
     expect(previous).toMatchObject({ authToken: world.twilio.authToken() });
   });
 
+  it('refuses --replace of the rotated key while its consumer gate holds the previous key, storing nothing', async () => {
+    world = await World.start(kind);
+    await world.seedAdmin();
+    const old = await world.seedCurrentKey();
+    await world.writeConfig([{ gate: { minOverlapSeconds: 0, manualConfirm: true } }]);
+    expect((await world.cli(['rotate', '--force'])).stdout).toContain('manual confirmation');
+    const hand = world.twilio.seedKey({ type: 'standard', friendlyName: 'by hand' });
+    const value = JSON.stringify({ accountSid: world.accountSid, apiKeySid: hand.sid, apiKeySecret: hand.secret });
+    world.resetLogs();
+    const before = JSON.stringify(await world.store().read('twilio/app'));
+    const refused = await world.cli(['secret', 'put', 'twilio/app', '--store', kind, '--replace'], {}, value);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `secret "twilio/app" cannot be replaced now: a rotation waits at its consumer gate: the previous key ${old}`,
+      ),
+    );
+    expect(refused.stderr).toContain('twilio-key-rotator confirm app');
+    expect(refused.stderr).not.toContain(hand.secret);
+    expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+    expect(JSON.stringify(await world.store().read('twilio/app'))).toBe(before);
+    expect(world.liveKeys()).toContain(old);
+  });
+
   it.each<[string, (w: World) => string, string[], RegExp]>([
     [
       'a value that is not JSON',

@@ -87,6 +87,30 @@ describe.each<StoreKind>(['file', 'aws'])('ownership (%s store)', (kind) => {
     expect(w.liveKeys()).toContain(otherTeam.sid); // never its own to delete
   });
 
+  it('never retires a key another target’s secret still holds, after its own gate passes', async () => {
+    const w = await start(kind);
+    await w.seedAdmin('auth-token');
+    const shared = await w.seedCurrentKey();
+    const { current: adopted } = await labelledKeys(w);
+    await w.store().create('twilio/app1', token(), JSON.stringify(adopted));
+    const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+    await w.writeConfig([{ gate }, { name: 'app1', gate }]);
+
+    const forced = await w.cli(['rotate', '--force', '--target', 'app']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect((await labelledKeys(w)).previous?.apiKeySid).toBe(shared);
+    expect(w.liveKeys()).toContain(shared);
+    const other = await labelledKeys(w, 'twilio/app1');
+    expect(other.current?.apiKeySid).toBe(shared);
+    expect(await authenticates(w, other.current)).toBe(true);
+    const all = await w.cli(['rotate']);
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    expect(all.stderr).toMatch(
+      new RegExp(`AWSPREVIOUS key ${shared} is left alone: target .{1,2}app1.{1,2}'s secret holds it`),
+    );
+    expect(w.liveKeys()).toContain(shared);
+  });
+
   it('refuses to rotate a secret that holds the admin’s own Main key, even when forced', async () => {
     const w = await start(kind);
     await w.seedAdmin('main');
@@ -108,6 +132,27 @@ describe.each<StoreKind>(['file', 'aws'])('ownership (%s store)', (kind) => {
     expect(run.stdout).toMatch(new RegExp(`STUCK[\\s\\S]*current key ${admin.adminKeySid} is an admin credential`));
     expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
     expect(w.liveKeys()).toContain(admin.adminKeySid);
+  });
+
+  it('keeps a key the gate held after a value was put over it by hand; rotate and audit --cleanup never revoke it', async () => {
+    const w = await start(kind);
+    await w.seedAdmin('auth-token');
+    await w.writeConfig([{ gate: { minOverlapSeconds: 3600, maxWaitSeconds: 86_400 } }], { orphanGraceSeconds: 0 });
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const first = (await labelledKeys(w)).current!.apiKeySid;
+    expect((await w.cli(['rotate', '--force'])).stdout).toContain('waiting');
+    // A person puts a value over the rotation at its gate (the Console): the first key loses its label.
+    const hand = w.twilio.seedKey({ type: 'standard', friendlyName: 'by hand' });
+    const value = JSON.stringify({ accountSid: w.accountSid, apiKeySid: hand.sid, apiKeySecret: hand.secret });
+    await w.store().putCurrent('twilio/app', token(), value);
+
+    const run = await w.cli(['rotate']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stderr).toMatch(new RegExp(`key ${first} of this target has no label in the secret, but version`));
+    const cleanup = await w.cli(['audit', '--cleanup', '--json']);
+    const report = JSON.parse(cleanup.stdout) as { accounts: { keys: { sid: string; class: string }[] }[] };
+    expect(report.accounts[0]!.keys.find((k) => k.sid === first)).toMatchObject({ class: 'managed' });
+    expect(w.liveKeys()).toContain(first);
   });
 
   it('keeps a key that only a malformed AWSPREVIOUS references, and says why', async () => {

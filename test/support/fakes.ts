@@ -216,7 +216,7 @@ export async function fakeTokenWorld(
   );
 }
 
-async function fakeWorldOf(
+export async function fakeWorldOf(
   targets: Record<string, unknown>[],
   extra: Record<string, unknown>,
   seed?: (twilio: FakeTwilio, store: SecretStore) => Promise<unknown>,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { observationWarnings, plan } from '../../src/credentials/api-key/plan.js';
 import { rotationId } from '../../src/core/rotation-id.js';
-import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { isRotationFrom, keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
 import { PLACEHOLDER_STUCK_AFTER_MS, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../src/core/labels.js';
 import type { LabelledKey, Observation, PlannerSettings } from '../../src/credentials/api-key/observation.js';
 import type { TwilioKey } from '../../src/core/ports.js';
@@ -407,5 +407,84 @@ describe('planner', () => {
       );
       expect(d).toMatchObject({ kind: 'stuck', kept: sid(1) });
     });
+  });
+});
+
+describe('ownership facts no late write can undo (issue 19)', () => {
+  const settingsNoGrace = { ...settings, orphanGraceMs: 0 };
+
+  it('derives a rotation id exactly as rotationId does, for every counter it may have used', () => {
+    const used: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      const id = rotationId('twilio/app', 'v1', used);
+      expect(isRotationFrom('twilio/app', 'v1', id, 4)).toBe(true);
+      used.push(id);
+    }
+    expect(isRotationFrom('twilio/app', 'v0', used[0]!, 100)).toBe(false);
+    expect(isRotationFrom('twilio/other', 'v1', used[0]!, 100)).toBe(false);
+  });
+
+  it('proves its own promotion from the version ids when the promotion tag names another pair', () => {
+    const v1 = 'a'.repeat(32);
+    const v2 = rotationId('twilio/app', v1, [v1]);
+    const obs = world({
+      current: version(v2, sid(2), NOW - 3_600_000),
+      previous: version(v1, sid(1), NOW - 31 * DAY),
+      keys: [key(1, null), key(2, own(v2))],
+      // A killed run's late write: the promotion before the last one.
+      tags: { ...since(v2, NOW - 3_600_000), ...promoted('0'.repeat(32), v1) },
+    });
+    expect(plan(obs, settings)).toEqual({ kind: 'check-gate', versionId: v2, expect: sid(2) });
+  });
+
+  it('never sweeps a key of its own whose version lost its label, nor one a version of unknown value may hold', () => {
+    const cur = version('v3', sid(3), NOW - DAY);
+    const v1 = 'b'.repeat(32);
+    const served = key(1, own(v1));
+    const obs = world({ current: cur, keys: [served, key(3, null)], tags: since('v3', NOW - DAY) });
+    // Version v1 exists (no label now, so its value is not read): it held the key.
+    obs.secret!.allVersionIds.push(v1);
+    expect(plan(obs, settingsNoGrace).kind).toBe('done');
+    expect(observationWarnings(obs, settingsNoGrace)).toContainEqual(
+      expect.stringContaining(`key ${sid(1)} of this target has no label in the secret, but version ${v1}`),
+    );
+    // Without that version, nothing ever held it: an orphan.
+    obs.secret!.allVersionIds.pop();
+    expect(plan(obs, settingsNoGrace)).toEqual({ kind: 'sweep-orphans', keys: [served] });
+  });
+
+  it('sweeps nothing it cannot tie to the whole history: ids not all read, or a history the store may have trimmed', () => {
+    const cur = version('v3', sid(3), NOW - DAY);
+    const lost = key(1, own('c'.repeat(32)));
+    const base = { current: cur, keys: [lost, key(3, null)], tags: since('v3', NOW - DAY) };
+    const partial = world(base);
+    partial.secret!.versionIdsComplete = false;
+    expect(plan(partial, settingsNoGrace).kind).toBe('done');
+    const long = world(base);
+    for (let i = 0; i < 100; i++) long.secret!.allVersionIds.push(`old-${i}`);
+    expect(plan(long, settingsNoGrace).kind).toBe('done');
+  });
+
+  it('never retires or sweeps a key another configured target holds', () => {
+    const v1 = 'a'.repeat(32);
+    const v2 = rotationId('twilio/app', v1, [v1]);
+    const gatePassed = {
+      current: version(v2, sid(2), NOW - 2 * 3_600_000),
+      previous: version(v1, sid(1), NOW - 31 * DAY),
+      keys: [key(1, null), key(2, own(v2))],
+      tags: since(v2, NOW - 2 * 3_600_000),
+      verifiedSids: [sid(2)],
+      gate: { probes: [], confirmed: false },
+    };
+    expect(plan(world(gatePassed), settings)).toMatchObject({ kind: 'retire-previous', keySid: sid(1) });
+    const held = world({ ...gatePassed, servedElsewhere: { sids: new Map([[sid(1), 'app2']]) } });
+    expect(plan(held, settings).kind).toBe('done');
+    const unknown = world({ ...gatePassed, servedElsewhere: { problem: 'AccessDenied' } });
+    expect(plan(unknown, settings)).toMatchObject({ kind: 'stuck', kept: sid(1) });
+    const orphan = key(5, own('d'.repeat(32)));
+    const sweep = world({ ...gatePassed, keys: [...gatePassed.keys, orphan], verifiedSids: [] });
+    expect(plan(sweep, settingsNoGrace)).toEqual({ kind: 'sweep-orphans', keys: [orphan] });
+    const heldOrphan = { ...sweep, servedElsewhere: { sids: new Map([[orphan.sid, 'app2']]) } };
+    expect(plan(heldOrphan, settingsNoGrace).kind).not.toBe('sweep-orphans');
   });
 });

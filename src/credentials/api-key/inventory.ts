@@ -1,13 +1,14 @@
 import type { KeyClaim } from '../../core/inventory.js';
 import { isOwnKeyName, looksLikeRotatorKeyName } from './naming.js';
 import type { Observation, PlannerSettings } from './observation.js';
-import { orphanKeys, referencedSids, retiringKey } from './plan.js';
+import { orphanKeys, referencedSids, retiringKey, servedBy, servedUnlabelledKeys } from './plan.js';
 
 /**
  * Which keys on the account an API-key target accounts for, for the audit. Pure, and built from the
  * planner's own rules: an orphan here is exactly what `sweep-orphans` would revoke (orphanKeys),
  * ownership is the fingerprint in the name (naming.ts), a previous key is retirable only after a
- * promotion the rotator recorded (retiringKey). Nothing is re-derived.
+ * promotion of the rotator's own (retiringKey), a key a version of the secret held is never an orphan
+ * (keyHistory). Nothing is re-derived.
  */
 export function keyClaims(obs: Observation, s: PlannerSettings): KeyClaim[] {
   const claims: KeyClaim[] = [];
@@ -23,9 +24,18 @@ export function keyClaims(obs: Observation, s: PlannerSettings): KeyClaim[] {
       'previous',
       retiringKey(obs, s)
         ? `retired by the rotator once ${s.target}'s consumer gate passes`
-        : `not the rotator's to retire (no promotion of its own is recorded); delete it by hand once nothing uses it`,
+        : servedBy(obs, previous.key.apiKeySid) !== undefined
+          ? `kept while target ${servedBy(obs, previous.key.apiKeySid)}'s secret holds it too`
+          : `not the rotator's to retire (no promotion of its own is recorded); delete it by hand once nothing uses it`,
     );
   }
+  const served = servedUnlabelledKeys(obs, s);
+  for (const { key, why } of served)
+    add(
+      key.sid,
+      'served',
+      `no label in ${s.target}'s secret, but ${why}: consumers may still use it; delete it by hand once nothing does`,
+    );
   for (const u of obs.unreadable)
     for (const sid of u.sids) add(sid, 'referenced', `${u.stage} version ${u.versionId} of ${s.target} cannot be read`);
 
@@ -35,13 +45,24 @@ export function keyClaims(obs: Observation, s: PlannerSettings): KeyClaim[] {
   for (const key of obs.keys) {
     if (referenced.has(key.sid)) continue;
     if (orphans.has(key.sid)) {
-      add(key.sid, 'orphan', `made by the rotator for ${s.target} and stored nowhere`);
+      add(key.sid, 'orphan', `made by the rotator for ${s.target}; no version of its secret ever held it`);
     } else if (fingerprint !== undefined && isOwnKeyName(key.friendlyName, s.prefix, fingerprint)) {
       if (obs.protectedSids.has(key.sid)) continue; // an admin credential: the audit says so
+      if (served.some((x) => x.key.sid === key.sid)) continue; // claimed above
+      const elsewhere = servedBy(obs, key.sid);
+      const unknown = obs.servedElsewhere && 'problem' in obs.servedElsewhere ? obs.servedElsewhere.problem : undefined;
       const why = obs.unreadable.some((u) => u.sids.length === 0)
         ? `a version of ${s.target} cannot be read, so no orphan of it is swept until that is fixed`
-        : `younger than orphanGraceSeconds (${s.orphanGraceMs / 1000} s): a run may be storing it right now`;
-      add(key.sid, 'unpublished', `made by the rotator for ${s.target} and stored nowhere, but ${why}`);
+        : elsewhere !== undefined
+          ? `target ${elsewhere}'s secret holds it`
+          : unknown !== undefined
+            ? unknown
+            : `younger than orphanGraceSeconds (${s.orphanGraceMs / 1000} s): a run may be storing it right now`;
+      add(
+        key.sid,
+        'unpublished',
+        `made by the rotator for ${s.target}, held by no version of its secret; kept: ${why}`,
+      );
     } else if (looksLikeRotatorKeyName(key.friendlyName, s.prefix)) {
       add(
         key.sid,

@@ -9,7 +9,7 @@ import { describeStep } from './describe.js';
 import { observe, type ApiKeySession } from './observe.js';
 import type { Observation, PlannerSettings, RunFacts, Step } from './observation.js';
 import { keyClaims } from './inventory.js';
-import { observationWarnings, orphanKeys, plan, strayKeys } from './plan.js';
+import { keysLeftAlone, observationWarnings, orphanKeys, plan, replaceBlocked } from './plan.js';
 import { resolvePolicy } from './policy.js';
 import { rotationStep } from './protocol.js';
 import { parseApiKeySecret } from './shape.js';
@@ -42,6 +42,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
       keys: runtime.keys(admin, target),
       admin,
       protectedSids,
+      heldElsewhere: (options) => scope.heldElsewhere?.(target, options) ?? Promise.resolve(new Map()),
     };
   },
 
@@ -67,7 +68,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   namesVersion: (step) => step.kind === 'start-rotation' || step.kind === 'create-secret',
   irreversible: (step) => step.kind === 'retire-previous' || step.kind === 'sweep-orphans',
   warnings: observationWarnings,
-  strays: strayKeys,
+  strays: keysLeftAlone,
 
   summary(obs, target) {
     const current = obs.current;
@@ -138,6 +139,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     return { versionId: current.versionId, ref: apiKeySid };
   },
 
+  replaceBlocked,
   claims: keyClaims,
   orphans: orphanKeys,
   revoke: deleteKey,

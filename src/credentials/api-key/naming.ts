@@ -46,6 +46,20 @@ export function looksLikeRotatorKeyName(friendlyName: string | null, prefix: str
   );
 }
 
+/**
+ * True when `id` is a rotation id a rotator derives from `basis` (core/rotation-id.ts: the hash of
+ * secret id, basis and a counter), for a counter up to `maxCounter`. A version id is immutable, so
+ * this is a fact of the version history no late write can undo: the version was made by a rotator
+ * as the successor of `basis`. Same formula as `rotationId`; a unit test keeps the two equal.
+ */
+export function isRotationFrom(secretId: string, basis: string, id: string, maxCounter: number): boolean {
+  if (!ROTATOR_SUFFIX.test(id)) return false;
+  for (let k = 0; k <= maxCounter; k++) {
+    if (createHash('sha256').update(`${secretId}\n${basis}\n${k}`).digest('hex').slice(0, 32) === id) return true;
+  }
+  return false;
+}
+
 /** How keys were named before fingerprints (≤ 0.1.0): prefix + the id of the version that stores them. */
 export function legacyKeyName(prefix: string, versionId: string): string {
   return prefix + rotationIdForToken(versionId);

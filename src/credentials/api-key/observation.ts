@@ -47,6 +47,13 @@ export interface Observation {
   currentRefused?: { keySid: string; reason: string };
   /** A labelled AWSPENDING version with no value yet: Secrets Manager's own rotation is under way. */
   pendingPlaceholder?: { versionId: string; createdAtMs: number };
+  /**
+   * Key SIDs the secrets of the configuration's other targets on this account hold (current, pending
+   * or previous), with the target that holds each: never retired by this target. Read only when this
+   * target might delete a key (a previous key alive, or a key of its own nothing labels); `problem`
+   * when a secret could not be read, and then nothing is deleted.
+   */
+  servedElsewhere?: { sids: ReadonlyMap<string, string> } | { problem: string };
   /** Gate results; present once the engine has evaluated the gate in this run. */
   gate?: GateObservation;
 }

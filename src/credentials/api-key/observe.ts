@@ -2,11 +2,13 @@ import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, TAG_RETIRED } from
 import { UNKNOWN_IDENTITY, type StoredSecret, type TwilioKeys } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { keySidsIn, type AdminCredential } from '../../core/secret-values.js';
-import { SecretShapeError } from '../../errors.js';
+import { errorMessage, RemoteError, RotationError, SecretShapeError } from '../../errors.js';
+import { redact } from '../../redact.js';
 import type { Session } from '../kind.js';
 import type { ApiKeyTargetConfig } from './config.js';
 import { ownerFingerprint } from './naming.js';
 import type { LabelledKey, Observation, RunFacts, UnreadableVersion } from './observation.js';
+import { unlabelledOwnKeys } from './plan.js';
 import { parseApiKeySecret } from './shape.js';
 
 /** An API-key target's run: its store, key management with the admin credential, what not to delete. */
@@ -15,6 +17,8 @@ export interface ApiKeySession extends Session<ApiKeyTargetConfig> {
   admin: AdminCredential;
   /** Key SIDs of every admin credential in the configuration, this target's own included. */
   protectedSids: ReadonlySet<string>;
+  /** Key SIDs other configured targets' secrets on this account hold, by target (RunScope.heldElsewhere). */
+  heldElsewhere(options?: { fresh?: boolean }): Promise<ReadonlyMap<string, string>>;
 }
 
 /** The key in one labelled version; throws SecretShapeError naming secret, stage, version and field. */
@@ -37,11 +41,39 @@ function labelledKey(secret: StoredSecret, stage: string, target: ApiKeyTargetCo
  * One look at the world: the secret's labelled versions and the account's complete key list.
  * An unreadable AWSCURRENT or AWSPENDING stops the run (nothing can be decided safely); an unreadable
  * AWSPREVIOUS is recorded, and whatever key it may hold is treated as in use.
+ *
+ * When a key could be deleted (a previous key alive, or a key of this target's that nothing labels),
+ * the look also takes in the facts a deletion rests on: every version id the secret ever had (an
+ * orphan is a key no version held) and the keys other targets' secrets hold (never retired here).
  */
 export async function observe(session: ApiKeySession, runtime: Runtime, facts: RunFacts): Promise<Observation> {
+  const prefix = session.target.friendlyNamePrefix;
+  let obs = await look(session, runtime, facts, false);
+  const unlabelled = () => unlabelledOwnKeys(obs, { prefix }).length > 0;
+  if (obs.secret?.versionIdsComplete === false && unlabelled()) obs = await look(session, runtime, facts, true);
+  const previous = obs.previous?.key.apiKeySid;
+  const previousAlive =
+    previous !== undefined &&
+    previous !== obs.current?.key.apiKeySid &&
+    previous !== obs.pending?.key.apiKeySid &&
+    obs.keys.some((k) => k.sid === previous);
+  if (previousAlive || unlabelled()) {
+    try {
+      obs.servedElsewhere = { sids: await session.heldElsewhere() };
+    } catch (err) {
+      if (!(err instanceof RemoteError || err instanceof RotationError)) throw err;
+      const what = `the secret of another target on ${session.target.accountSid} cannot be read`;
+      obs.servedElsewhere = { problem: `${what} (${redact(errorMessage(err))})` };
+    }
+  }
+  return obs;
+}
+
+async function look(session: ApiKeySession, runtime: Runtime, facts: RunFacts, versionIds: boolean) {
   const { target, store } = session;
   // A previous version whose key this rotator retired holds nothing to look at: skip its value.
   const secret = await store.read(target.secret.secretId, {
+    ...(versionIds ? { versionIds } : {}),
     wantValue: (v, tags) => !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId),
   });
   // Key SIDs the secret references: a list from earlier in this run that lacks one is out of date.

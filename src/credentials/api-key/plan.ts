@@ -7,9 +7,10 @@ import {
   TAG_CURRENT_SINCE,
 } from '../../core/labels.js';
 import type { TwilioKey } from '../../core/ports.js';
-import { rotationId } from '../../core/rotation-id.js';
+import { rotationId, rotationIdForToken } from '../../core/rotation-id.js';
+import { keySidsIn } from '../../core/secret-values.js';
 import { DAY_MS, wholeDays } from '../../core/sids.js';
-import { isOwnKeyName, keyName, legacyKeyName, looksLikeRotatorKeyName } from './naming.js';
+import { isOwnKeyName, isRotationFrom, keyName, legacyKeyName, looksLikeRotatorKeyName } from './naming.js';
 import type { Decision, LabelledKey, Observation, PlannerSettings } from './observation.js';
 
 /**
@@ -20,14 +21,15 @@ import type { Decision, LabelledKey, Observation, PlannerSettings } from './obse
  *   └▶ start-rotation (create key, store AWSPENDING) ─▶ verify-pending ─▶ promote
  *        ─▶ mark-current ─▶ check-gate ─(waiting | stuck)… ─▶ verify-current ─▶ retire-previous ─▶ done
  *
- * Orphan keys (provably made for this target, referenced by no labelled version, older than the
+ * Orphan keys (provably made for this target, held by no version the secret ever had, older than the
  * grace) are swept first. The engine applies the step, observes again and asks again; a rerun after a
  * crash simply starts with an observation and lands on the same path.
  *
  * Deletion is narrow on purpose. A key is deleted only when (a) its name carries this target's
- * fingerprint and nothing references it (an orphan), or (b) it is AWSPREVIOUS after a promotion this
- * rotator recorded, and the gate passed. Never an admin credential, never a key behind an unreadable
- * version, never a key named the rotator's way without this target's fingerprint.
+ * fingerprint and no version of the secret ever held it (an orphan: consumers were never served it),
+ * or (b) it is AWSPREVIOUS after a promotion of this rotator's own, and the gate passed. Never an
+ * admin credential, never a key another configured target's secret holds, never a key behind an
+ * unreadable version, never a key named the rotator's way without this target's fingerprint.
  */
 export function plan(obs: Observation, s: PlannerSettings): Decision {
   const secret = obs.secret;
@@ -109,6 +111,11 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     }
     if (!obs.verified.has(currentSid))
       return { kind: 'verify-current', versionId: current.versionId, keySid: currentSid };
+    const elsewhere = obs.servedElsewhere;
+    if (elsewhere && 'problem' in elsewhere) {
+      const why = `cannot tell whether another target's secret holds the previous key ${kept} (${elsewhere.problem})`;
+      return { kind: 'stuck', on: [`${why}; it is kept until that secret can be read`], sinceMs: since, kept };
+    }
     return { kind: 'retire-previous', keySid: retiring.key.apiKeySid, versionId: retiring.versionId };
   }
 
@@ -172,30 +179,111 @@ function isListed(obs: Observation, sid: string): boolean {
 /** Key SIDs some labelled version holds, readable or not. */
 export function referencedSids(obs: Observation): Set<string> {
   const sids = [obs.current, obs.pending, obs.previous].flatMap((v) => (v ? [v.key.apiKeySid] : []));
-  return new Set([...sids, ...obs.unreadable.flatMap((u) => u.sids)]);
+  // Any other label (a person's own staging label) counts too: whatever its value names is in use.
+  const labelledValues = (obs.secret?.versions ?? []).flatMap((v) => keySidsIn(v.value));
+  return new Set([...sids, ...labelledValues, ...obs.unreadable.flatMap((u) => u.sids)]);
 }
 
-/** Keys provably made for this target that nothing references, past the grace period. */
-export function orphanKeys(obs: Observation, s: PlannerSettings): TwilioKey[] {
+/** The configured target, other than this one, whose secret holds `sid`, if any. */
+export function servedBy(obs: Observation, sid: string): string | undefined {
+  const elsewhere = obs.servedElsewhere;
+  return elsewhere && 'sids' in elsewhere ? elsewhere.sids.get(sid) : undefined;
+}
+
+/**
+ * Secrets Manager keeps about 100 versions (the file store exactly 100): with that many, an older one
+ * may be gone, so a key its name ties to no version is not proof that no version held it.
+ */
+export const HISTORY_LIMIT = 100;
+
+/**
+ * What the secret's history says about a key of this target's that no labelled version holds.
+ * The rotator stores a key it creates only under the token its name carries (naming.ts), and a
+ * version never changes; so the versions whose id gives that token are the only ones that can have
+ * served it. None of them (the store was never reached), or each holding another key (a racer's
+ * key that lost), proves consumers never got it. A version whose value cannot be seen now (no label,
+ * so its value is not read) may have: such a key was served, and only a person retires it.
+ */
+export type KeyHistory = { held: false } | { held: true; why: string };
+
+export function keyHistory(obs: Observation, s: PlannerSettings, key: TwilioKey): KeyHistory {
+  const secret = obs.secret;
+  if (!secret || obs.fingerprint === undefined || key.friendlyName === null)
+    return { held: true, why: 'the secret cannot be read' };
+  const token = key.friendlyName.slice(s.prefix.length + obs.fingerprint.length);
+  if (secret.versionIdsComplete === false)
+    return { held: true, why: "the secret's version history was not read whole" };
+  const candidates = secret.allVersionIds.filter((id) => rotationIdForToken(id).startsWith(token));
+  if (candidates.length === 0) {
+    if (secret.allVersionIds.length < HISTORY_LIMIT) return { held: false };
+    return { held: true, why: `the secret has ${HISTORY_LIMIT} or more versions; an older one may have held it` };
+  }
+  const labelled = [obs.current, obs.pending, obs.previous];
+  for (const id of candidates) {
+    const parsed = labelled.find((v) => v?.versionId === id);
+    const value = secret.versions.find((v) => v.versionId === id)?.value;
+    const holds = parsed ? [parsed.key.apiKeySid] : value !== undefined ? keySidsIn(value) : undefined;
+    if (holds === undefined) return { held: true, why: `version ${id} of the secret was stored under its token` };
+    if (holds.includes(key.sid)) return { held: true, why: `version ${id} of the secret holds it` };
+  }
+  return { held: false };
+}
+
+/** This target's keys (its fingerprint in the name) that no labelled version references, admin keys left out. */
+export function unlabelledOwnKeys(obs: Observation, s: Pick<PlannerSettings, 'prefix'>): TwilioKey[] {
   if (obs.fingerprint === undefined) return [];
-  // A labelled version we cannot read might hold any of our keys: sweep nothing until it is fixed.
-  if (obs.unreadable.some((u) => u.sids.length === 0)) return [];
   const referenced = referencedSids(obs);
   return obs.keys.filter(
     (k) =>
       isOwnKeyName(k.friendlyName, s.prefix, obs.fingerprint!) &&
       !referenced.has(k.sid) &&
-      !obs.protectedSids.has(k.sid) &&
-      obs.nowMs - k.createdAtMs >= s.orphanGraceMs,
+      !obs.protectedSids.has(k.sid),
   );
 }
 
-/** True when the secret's AWSCURRENT came from AWSPREVIOUS by a promotion this rotator performed. */
+/**
+ * Keys provably made for this target that no version of the secret ever held (consumers were never
+ * served them), that no other configured target's secret holds, past the grace period.
+ */
+export function orphanKeys(obs: Observation, s: PlannerSettings): TwilioKey[] {
+  if (obs.fingerprint === undefined) return [];
+  // A labelled version we cannot read might hold any of our keys: sweep nothing until it is fixed.
+  if (obs.unreadable.some((u) => u.sids.length === 0)) return [];
+  if (obs.servedElsewhere && 'problem' in obs.servedElsewhere) return [];
+  return unlabelledOwnKeys(obs, s).filter(
+    (k) =>
+      obs.nowMs - k.createdAtMs >= s.orphanGraceMs && servedBy(obs, k.sid) === undefined && !keyHistory(obs, s, k).held,
+  );
+}
+
+/**
+ * This target's keys that lost their label but that a version of the secret held (or may have):
+ * consumers were served them, so the rotator never deletes them. A person retires them.
+ */
+export function servedUnlabelledKeys(obs: Observation, s: PlannerSettings): { key: TwilioKey; why: string }[] {
+  if (obs.unreadable.some((u) => u.sids.length === 0)) return [];
+  return unlabelledOwnKeys(obs, s).flatMap((key) => {
+    const history = keyHistory(obs, s, key);
+    return history.held ? [{ key, why: history.why }] : [];
+  });
+}
+
+/** Rotation counters `isRotationFrom` tries: a counter is skipped only for an id a rotation used before. */
+const MAX_ID_COUNTER = HISTORY_LIMIT;
+
+/**
+ * True when the secret's AWSCURRENT came from AWSPREVIOUS by a promotion this rotator performed.
+ * The proof is a fact no late write can undo: the current version's id is the rotation id derived
+ * from the previous version (naming.ts `isRotationFrom`), so a rotator made it as that one's
+ * successor. Versions Secrets Manager's own rotation named (its token) carry no such id; for those
+ * the `rotator:promoted` tag is the record. A stale write can only hide a promotion (the previous
+ * key is then kept and reported), never invent one: any of the records is enough.
+ */
 export function promotedByRotator(obs: Observation, s: PlannerSettings): boolean {
   const { current, previous, secret } = obs;
   if (!current || !previous || !secret) return false;
-  const recorded = recordedPromotion(secret, previous.versionId, current.versionId);
-  if (recorded !== undefined) return recorded;
+  if (isRotationFrom(obs.secretId, previous.versionId, current.versionId, MAX_ID_COUNTER)) return true;
+  if (recordedPromotion(secret, previous.versionId, current.versionId) === true) return true;
   // Before promotions were recorded (0.1.0), the current key's name was prefix + its version's id,
   // which proves this rotator made that version, and the current-since tag that it promoted it.
   const name = obs.keys.find((k) => k.sid === current.key.apiKeySid)?.friendlyName ?? null;
@@ -211,7 +299,7 @@ export function retiringKey(obs: Observation, s: PlannerSettings): LabelledKey |
   if (!previous || !obs.current) return undefined;
   const sid = previous.key.apiKeySid;
   if (sid === obs.current.key.apiKeySid || sid === obs.pending?.key.apiKeySid) return undefined;
-  if (!isListed(obs, sid) || obs.protectedSids.has(sid)) return undefined;
+  if (!isListed(obs, sid) || obs.protectedSids.has(sid) || servedBy(obs, sid) !== undefined) return undefined;
   return promotedByRotator(obs, s) ? previous : undefined;
 }
 
@@ -231,10 +319,19 @@ export function observationWarnings(obs: Observation, s: PlannerSettings): strin
   const previous = obs.previous;
   const previousAlive = previous && isListed(obs, previous.key.apiKeySid);
   if (previous && previousAlive && !retiringKey(obs, s) && previous.key.apiKeySid !== obs.current?.key.apiKeySid) {
+    const elsewhere = servedBy(obs, previous.key.apiKeySid);
     const why = obs.protectedSids.has(previous.key.apiKeySid)
       ? 'it is an admin credential'
-      : 'this rotator did not put it there (no promotion of its own is recorded)';
+      : elsewhere !== undefined
+        ? `target "${elsewhere}"'s secret holds it too`
+        : 'this rotator did not put it there (no promotion of its own is recorded)';
     out.push(`AWSPREVIOUS key ${previous.key.apiKeySid} is left alone: ${why}`);
+  }
+  if (obs.servedElsewhere && 'problem' in obs.servedElsewhere)
+    out.push(`no key is deleted in this run: ${obs.servedElsewhere.problem}`);
+  for (const { key, why } of servedUnlabelledKeys(obs, s)) {
+    const hint = 'consumers may still use it, so the rotator never deletes it; delete it by hand once nothing does';
+    out.push(`key ${key.sid} of this target has no label in the secret, but ${why}: ${hint}`);
   }
   const foreign = strayKeys(obs, s);
   if (foreign.length > 0) {
@@ -260,4 +357,27 @@ export function strayKeys(obs: Observation, s: PlannerSettings): string[] {
         !referenced.has(k.sid),
     )
     .map((k) => k.sid);
+}
+
+/** Keys left for a person: strays (above), and this target's own keys that lost their label after being served. */
+export function keysLeftAlone(obs: Observation, s: PlannerSettings): string[] {
+  return [...strayKeys(obs, s), ...servedUnlabelledKeys(obs, s).map((x) => x.key.sid)];
+}
+
+/**
+ * Why `secret put --replace` must wait: the previous key of a promotion of the rotator's own is still
+ * alive (the consumer gate holds it). Replacing the value now would take its label away; consumers
+ * may still use it, and no gate would ever retire it.
+ */
+export function replaceBlocked(obs: Observation, s: PlannerSettings): string | undefined {
+  const retiring = retiringKey(obs, s);
+  if (!retiring || !obs.current) return undefined;
+  const kept = `the previous key ${retiring.key.apiKeySid} (version ${retiring.versionId})`;
+  const what = `a rotation waits at its consumer gate: ${kept} still serves consumers until the gate retires it`;
+  const wait = `wait for the gate (twilio-key-rotator status ${s.target} says what it waits on)`;
+  const confirm = s.gate.manualConfirm
+    ? `, confirm with "twilio-key-rotator confirm ${s.target}" once every consumer uses ${obs.current.key.apiKeySid}`
+    : '';
+  const finish = `then run "twilio-key-rotator rotate --target ${s.target}" to finish the rotation`;
+  return `${what}; ${wait}${confirm}, ${finish}, and replace the value after that`;
 }

@@ -32,15 +32,26 @@ export async function policyFor(
 }
 
 /**
- * The only way a key is deleted. Refuses an admin credential and anything the secret still labels
- * current or pending, whatever the caller believed.
- * Leaves: the key gone on Twilio (a 404 counts as gone).
+ * The only way a key is deleted. Refuses an admin credential, anything the secret still labels
+ * current or pending, and a key another configured target's secret holds — read afresh right here,
+ * whatever the caller believed (`held`: that read, when the caller made it just before).
+ * Leaves: the key gone on Twilio (a 404 counts as gone), or a result starting with "kept".
  */
-export async function deleteKey(session: ApiKeySession, obs: Observation, sid: string): Promise<string> {
+export async function deleteKey(
+  session: ApiKeySession,
+  obs: Observation,
+  sid: string,
+  held?: ReadonlyMap<string, string>,
+): Promise<string> {
   if (session.protectedSids.has(sid)) return 'kept: it is an admin credential';
   if (sid === obs.current?.key.apiKeySid || sid === obs.pending?.key.apiKeySid) return 'kept: the secret still uses it';
+  const elsewhere = (held ?? (await session.heldElsewhere({ fresh: true }))).get(sid);
+  if (elsewhere !== undefined) return `kept: target "${elsewhere}"'s secret holds it`;
   return session.keys.remove(sid);
 }
+
+/** True for a `deleteKey` result that left the key alive. */
+export const keptKey = (result: string) => result.startsWith('kept');
 
 /**
  * Creates a key named `friendlyName` with the configured policy and stores it under `token`: as
@@ -94,8 +105,10 @@ export async function verifyKey(
 }
 
 /**
- * A pending key that was refused never becomes current: AWSPENDING comes off its version, and the key
- * is deleted when its name proves it is this target's.
+ * A pending key that was refused never becomes current: the key is deleted when its name proves it
+ * is this target's, then AWSPENDING comes off its version. In that order: a crash between the two
+ * leaves a pending version whose key is gone (`drop-dead-pending` finishes), never an unlabelled
+ * version holding a live key, which no run could tell from a key consumers were served.
  * Leaves: the version deprecated, the key gone (or left, and said so).
  */
 export async function withdrawPending(
@@ -105,17 +118,20 @@ export async function withdrawPending(
   keySid: string,
   prefix: string,
 ): Promise<string> {
-  await session.store.abandonPending(session.target.secret.secretId, versionId);
   const ours = obs.keys.some((k) => k.sid === keySid && isOwnKeyName(k.friendlyName, prefix, obs.fingerprint ?? ''));
-  // AWSPENDING was just taken off it: the observation's pending no longer holds it.
-  return ours
-    ? deleteKey(session, { ...obs, pending: undefined }, keySid)
+  // The key is refused: it serves nobody, even though AWSPENDING still names it for a moment.
+  const removed = ours
+    ? await deleteKey(session, { ...obs, pending: undefined }, keySid)
     : 'left alone: not provably made for this target';
+  await session.store.abandonPending(session.target.secret.secretId, versionId);
+  return removed;
 }
 
 /**
  * Records the promotion, then moves AWSCURRENT from `from` to `to` (AWSPREVIOUS follows, AWSPENDING
- * comes off). The record comes first: the previous key is retired later only after a promotion it names.
+ * comes off). A version this rotator named is its own record (`promotedByRotator`: its id derives from
+ * `from`); the tag is the record of a version Secrets Manager named, and is kept for every promotion
+ * so tools reading it see what they always saw.
  * Leaves: `to` current, `from` previous, the rotator:promoted tag naming both.
  */
 export async function promoteVersion(session: ApiKeySession, from: string, to: string): Promise<void> {
@@ -144,10 +160,10 @@ export async function act(
   switch (step.kind) {
     case 'sweep-orphans': {
       const outcomes = [];
-      for (const key of step.keys) outcomes.push(`${key.sid} (${await deleteKey(session, obs, key.sid)})`);
-      return {
-        detail: `revoked ${step.keys.length} orphan key(s) this rotator made for this target but never published: ${outcomes.join(', ')}`,
-      };
+      const held = await session.heldElsewhere({ fresh: true });
+      for (const key of step.keys) outcomes.push(`${key.sid} (${await deleteKey(session, obs, key.sid, held)})`);
+      const what = `${step.keys.length} orphan key(s) this rotator made for this target`;
+      return { detail: `revoked ${what} and no version of the secret ever held: ${outcomes.join(', ')}` };
     }
     case 'reserve-secret':
       await store.reserve(target.secret.secretId);
@@ -233,6 +249,15 @@ export async function act(
       return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
     case 'retire-previous': {
       const removed = await deleteKey(session, obs, step.keySid);
+      if (keptKey(removed))
+        return {
+          detail: `consumer gate passed, but the previous key ${step.keySid} stays (${removed})`,
+          end: {
+            kind: 'failed',
+            step: step.kind,
+            error: `the previous key ${step.keySid} was not deleted (${removed}); the next run looks again`,
+          },
+        };
       await store.setTags(target.secret.secretId, { [TAG_RETIRED]: step.versionId });
       return {
         detail: `consumer gate passed; deleted the previous key ${step.keySid} on Twilio (${removed})`,
