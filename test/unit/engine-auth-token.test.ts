@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 import type { TargetResult } from '../../src/core/outcome.js';
-import { TAG_SECONDARY_INTENT } from '../../src/credentials/auth-token/observation.js';
+import { TAG_SECONDARY_INTENT, TAG_UNSTORED } from '../../src/credentials/auth-token/observation.js';
 import { tokenFingerprint } from '../../src/credentials/auth-token/shape.js';
 import { abort, rotate } from '../../src/engine/commands.js';
 import { AC, fakeTokenWorld, type FakeWorld } from '../support/fakes.js';
@@ -102,7 +102,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(await token(w, CURRENT)).toBe(w.twilio.primary);
   });
 
-  it('deletes a secondary it announced but never stored (a crash before the store write), then starts clean', async () => {
+  it("keeps a secondary it announced but never stored (a crash before the store write): its value is lost, so nothing proves it is this rotator's", async () => {
     const w = await fakeTokenWorld();
     await w.store.setTags('twilio/token', {
       [TAG_SECONDARY_INTENT]: `${'d'.repeat(32)} ${new Date(w.now()).toISOString()} abcd1234`,
@@ -117,8 +117,14 @@ describe('engine over fakes: the Auth Token flow', () => {
     w.advance(2 * w.config.retry.budgetMs + 5000);
     const r = await run(w);
     expect(steps(r)).toEqual(['abandon-creation']);
-    expect(w.twilio.secondary).toBeUndefined();
+    expect(w.twilio.secondary).toBe('unreadable-orphan-secondary-0000');
     expect(r).toMatchObject({ kind: 'done' });
+    expect((await w.store.read('twilio/token'))!.tags[TAG_UNSTORED]).toMatch(/^d{32} /);
+    // A due rotation meets it, keeps it, and says it is probably this rotator's own.
+    const due = await run(w, { force: true });
+    expect(due).toMatchObject({ kind: 'failed', reason: 'foreign-secondary' });
+    expect(due.kind === 'failed' && due.error).toMatch(/probably this rotator's own, from rotation d{32}/);
+    expect(w.twilio.writes).not.toContain('deleteSecondary');
   });
 
   it('drops a pending token whose secondary was deleted outside the rotator, and starts over when due', async () => {
@@ -176,7 +182,9 @@ describe('engine over fakes: the Auth Token flow', () => {
     const w2 = await fakeTokenWorld();
     await run(w2, { force: true });
     await w2.twilio.authTokens().promote();
-    await expect(abort(w2.config, w2.runtime, 'token')).rejects.toThrow(/already the primary token/);
+    await expect(abort(w2.config, w2.runtime, 'token')).rejects.toThrow(
+      /is the primary token, and the old token tf_[0-9a-f]{16} is already dead/,
+    );
   });
 
   it('reports stuck when Twilio refuses the current token (changed outside), and changes nothing', async () => {
