@@ -115,16 +115,32 @@ describe('engine over fakes: the Auth Token flow', () => {
     });
     expect(w.twilio.secondary).toBe('unreadable-orphan-secondary-0000');
     w.advance(2 * w.config.retry.budgetMs + 5000);
+    // The same run writes the announcement off, then tries the creation again: only that tells
+    // whether a secondary exists. One does; it is kept, and said to be probably this rotator's own.
     const r = await run(w);
-    expect(steps(r)).toEqual(['abandon-creation']);
+    expect(steps(r)).toEqual(['abandon-creation', 'start-rotation']);
+    expect(r).toMatchObject({ kind: 'failed', reason: 'foreign-secondary' });
+    expect(r.kind === 'failed' && r.error).toMatch(/probably this rotator's own, from rotation d{32}/);
     expect(w.twilio.secondary).toBe('unreadable-orphan-secondary-0000');
-    expect(r).toMatchObject({ kind: 'done' });
     expect((await w.store.read('twilio/token'))!.tags[TAG_UNSTORED]).toMatch(/^d{32} /);
-    // A due rotation meets it, keeps it, and says it is probably this rotator's own.
-    const due = await run(w, { force: true });
-    expect(due).toMatchObject({ kind: 'failed', reason: 'foreign-secondary' });
-    expect(due.kind === 'failed' && due.error).toMatch(/probably this rotator's own, from rotation d{32}/);
+    expect((await w.store.read('twilio/token'))!.tags[TAG_SECONDARY_INTENT]).toBe('');
+    // Every later run says the same, deleting nothing, until a person replaces it.
+    expect(await run(w)).toMatchObject({ kind: 'failed', reason: 'foreign-secondary' });
     expect(w.twilio.writes).not.toContain('deleteSecondary');
+    expect(await run(w, { replaceSecondary: true })).toMatchObject({ kind: 'waiting' });
+    expect(w.twilio.secondary).not.toBe('unreadable-orphan-secondary-0000');
+    expect((await w.store.read('twilio/token'))!.tags[TAG_UNSTORED]).toBe('');
+  });
+
+  it('tries a creation again after one whose outcome was unknown, and rotates when no secondary was left', async () => {
+    const w = await fakeTokenWorld();
+    w.twilio.failing = ['createSecondary'];
+    expect(await run(w, { force: true })).toMatchObject({ kind: 'failed', step: 'start-rotation' });
+    w.advance(2 * w.config.retry.budgetMs + 5000);
+    const r = await run(w);
+    expect(steps(r)).toEqual(['abandon-creation', 'start-rotation', 'mark-pending']);
+    expect(await token(w, PENDING)).toBe(w.twilio.secondary);
+    expect((await w.store.read('twilio/token'))!.tags[TAG_UNSTORED]).toBe('');
   });
 
   it('drops a pending token whose secondary was deleted outside the rotator, and starts over when due', async () => {

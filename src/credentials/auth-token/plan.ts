@@ -187,7 +187,10 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
         ? 'forced (--force)'
         : age >= s.maxAgeMs
           ? `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`
-          : undefined;
+          : obs.unstored
+            ? // Only a creation tells whether that secondary exists: it is made (none did), or kept and reported.
+              `rotation ${obs.unstored.rotationId} (${new Date(obs.unstored.atMs).toISOString()}) was never stored and may have left a secondary whose value was lost`
+            : undefined;
   if (reason !== undefined && !curCheck.primary) {
     // The token consumers use is the account's secondary (a rotation made outside was left half-done).
     // A new rotation needs that slot, and deleting it would lock every consumer out.

@@ -218,7 +218,7 @@ export function keptReport(session: AuthTokenSession, kept: KeptSecondary): stri
   const { target } = session;
   const command = `"twilio-key-rotator rotate --target ${target.name} --replace-secondary"`;
   if (kept.why === 'foreign') {
-    const what = `a secondary Auth Token exists on ${target.accountSid} that this rotator did not create (Twilio refused to make another: 70002)`;
+    const what = `a secondary Auth Token exists that this rotator did not create (on ${target.accountSid}: Twilio refused to make another, 70002)`;
     const why = 'its value cannot be read back, so it may be in use and it is kept; nothing was changed';
     const fix = `find out whose it is; once nobody needs it, delete it in the Console or run ${command}`;
     return `${what}; ${why}. Fix: ${fix}`;
