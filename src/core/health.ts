@@ -102,7 +102,7 @@ export function assess(result: TargetResult, s: AssessSettings, nowMs: number): 
         problem === 'verification-failed'
           ? `a new ${what} failed verification at ${result.step}`
           : problem === 'foreign-secondary'
-            ? 'an Auth Token secondary exists that this rotator did not create'
+            ? 'an Auth Token secondary exists whose value this rotator does not hold (kept)'
             : `rotation failed at ${result.step}`,
       details: [],
       refs: [],

@@ -178,8 +178,12 @@ export interface KeyVerifier {
 
 /** The account's Auth Tokens, managed with the admin credential (the Auth Token itself or a Main key). */
 export interface AuthTokens {
-  /** 'exists' when the account already has a secondary token (Twilio answers 400/70002). */
-  createSecondary(): Promise<{ token: string } | 'exists'>;
+  /**
+   * 'exists' when the account already had a secondary token (Twilio answers 400/70002 to the first
+   * attempt). 'exists-after-unknown' when the 70002 came after an attempt whose outcome is unknown (a
+   * 5xx, a dropped connection, a timeout): that attempt probably made the secondary, and its value is lost.
+   */
+  createSecondary(): Promise<{ token: string } | 'exists' | 'exists-after-unknown'>;
   /** 'none' when there was no secondary token (404/20404): deleting is idempotent. */
   deleteSecondary(): Promise<'deleted' | 'none'>;
   /** The old primary stops working at once. 'no-secondary' when there is none to promote (404/20404). */

@@ -115,11 +115,15 @@ describe.each<StoreKind>(['file', 'aws'])('Auth Token rotation end to end (%s st
     });
     expect(promote.status).toBe(200);
     const late = await w.cli(['abort', 'token']);
-    expect([late.code, late.stderr]).toEqual([2, expect.stringContaining('is already the primary token') as string]);
+    expect([late.code, late.stderr]).toEqual([2, expect.stringContaining('is already dead on Twilio') as string]);
     expect(await w.storedToken('AWSPENDING')).toBe(made);
     const finish = await w.cli(['rotate', '--target', 'token']);
     expect(finish.stdout, finish.stderr).toContain('token: done.');
     expect(await w.storedToken('AWSCURRENT')).toBe(made);
+    // Finished: abort still refuses (exit 2) and says plainly that the old token is dead.
+    const after = await w.cli(['abort', 'token']);
+    expect(after.code).toBe(2);
+    expect(after.stderr).toContain(`the old token ${tokenFingerprint(old)} is already dead on Twilio`);
   });
 
   it('refuses to start while a secondary exists that it did not create; --replace-secondary replaces it', async () => {

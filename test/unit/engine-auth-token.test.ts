@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 import type { TargetResult } from '../../src/core/outcome.js';
-import { TAG_SECONDARY_INTENT } from '../../src/credentials/auth-token/observation.js';
+import { TAG_SECONDARY_INTENT, TAG_UNSTORED } from '../../src/credentials/auth-token/observation.js';
 import { tokenFingerprint } from '../../src/credentials/auth-token/shape.js';
 import { abort, rotate } from '../../src/engine/commands.js';
 import { AC, fakeTokenWorld, type FakeWorld } from '../support/fakes.js';
@@ -102,7 +102,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(await token(w, CURRENT)).toBe(w.twilio.primary);
   });
 
-  it('deletes a secondary it announced but never stored (a crash before the store write), then starts clean', async () => {
+  it("keeps a secondary it announced but never stored (a crash before the store write): its value is lost, so nothing proves it is this rotator's", async () => {
     const w = await fakeTokenWorld();
     await w.store.setTags('twilio/token', {
       [TAG_SECONDARY_INTENT]: `${'d'.repeat(32)} ${new Date(w.now()).toISOString()} abcd1234`,
@@ -115,10 +115,32 @@ describe('engine over fakes: the Auth Token flow', () => {
     });
     expect(w.twilio.secondary).toBe('unreadable-orphan-secondary-0000');
     w.advance(2 * w.config.retry.budgetMs + 5000);
+    // The same run writes the announcement off, then tries the creation again: only that tells
+    // whether a secondary exists. One does; it is kept, and said to be probably this rotator's own.
     const r = await run(w);
-    expect(steps(r)).toEqual(['abandon-creation']);
-    expect(w.twilio.secondary).toBeUndefined();
-    expect(r).toMatchObject({ kind: 'done' });
+    expect(steps(r)).toEqual(['abandon-creation', 'start-rotation']);
+    expect(r).toMatchObject({ kind: 'failed', reason: 'foreign-secondary' });
+    expect(r.kind === 'failed' && r.error).toMatch(/probably this rotator's own, from rotation d{32}/);
+    expect(w.twilio.secondary).toBe('unreadable-orphan-secondary-0000');
+    expect((await w.store.read('twilio/token'))!.tags[TAG_UNSTORED]).toMatch(/^d{32} /);
+    expect((await w.store.read('twilio/token'))!.tags[TAG_SECONDARY_INTENT]).toBe('');
+    // Every later run says the same, deleting nothing, until a person replaces it.
+    expect(await run(w)).toMatchObject({ kind: 'failed', reason: 'foreign-secondary' });
+    expect(w.twilio.writes).not.toContain('deleteSecondary');
+    expect(await run(w, { replaceSecondary: true })).toMatchObject({ kind: 'waiting' });
+    expect(w.twilio.secondary).not.toBe('unreadable-orphan-secondary-0000');
+    expect((await w.store.read('twilio/token'))!.tags[TAG_UNSTORED]).toBe('');
+  });
+
+  it('tries a creation again after one whose outcome was unknown, and rotates when no secondary was left', async () => {
+    const w = await fakeTokenWorld();
+    w.twilio.failing = ['createSecondary'];
+    expect(await run(w, { force: true })).toMatchObject({ kind: 'failed', step: 'start-rotation' });
+    w.advance(2 * w.config.retry.budgetMs + 5000);
+    const r = await run(w);
+    expect(steps(r)).toEqual(['abandon-creation', 'start-rotation', 'mark-pending']);
+    expect(await token(w, PENDING)).toBe(w.twilio.secondary);
+    expect((await w.store.read('twilio/token'))!.tags[TAG_UNSTORED]).toBe('');
   });
 
   it('drops a pending token whose secondary was deleted outside the rotator, and starts over when due', async () => {
@@ -176,7 +198,9 @@ describe('engine over fakes: the Auth Token flow', () => {
     const w2 = await fakeTokenWorld();
     await run(w2, { force: true });
     await w2.twilio.authTokens().promote();
-    await expect(abort(w2.config, w2.runtime, 'token')).rejects.toThrow(/already the primary token/);
+    await expect(abort(w2.config, w2.runtime, 'token')).rejects.toThrow(
+      /is the primary token, and the old token tf_[0-9a-f]{16} is already dead/,
+    );
   });
 
   it('reports stuck when Twilio refuses the current token (changed outside), and changes nothing', async () => {

@@ -34,6 +34,20 @@ function parse(body: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/** Failures that cannot have reached Twilio: nothing was connected to, or Twilio throttled the call. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether a failed attempt may have had its effect: a 5xx, or a connection that broke or timed out
+ * after the request could have been read. A 429 or a refused connection did nothing.
+ */
+export function outcomeUnknown(err: unknown): boolean {
+  const status = twilioStatus(err);
+  if (status !== undefined) return status >= 500;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return !(typeof code === 'string' && NOT_SENT.has(code));
+}
+
 /** A non-2xx answer as the error the retry rule and the translation understand. */
 function failure(res: Answer): Error {
   const body = parse(res.body);
@@ -52,12 +66,16 @@ export function twilioAuthTokens(
     { ...admin, accountSid: target.accountSid },
     { ...options.http, ...regionOf(target) },
   );
-  /** One call; 2xx answers and the expected "not there" answers come back, anything else throws. */
+  /**
+   * One call; 2xx answers and the expected "not there" answers come back, anything else throws.
+   * `failed` hears of every attempt that failed, before the retry rule decides on the next.
+   */
   const call = async (
     operation: string,
     method: 'post' | 'delete',
     uri: string,
     expected: number[],
+    failed: (err: unknown) => void = () => undefined,
   ): Promise<Answer> => {
     try {
       return await withRetry(
@@ -66,6 +84,9 @@ export function twilioAuthTokens(
             const res = (await client.request({ method, uri })) as Answer;
             if (res.statusCode >= 300 && !expected.includes(res.statusCode)) throw failure(res);
             return res;
+          }).catch((err: unknown) => {
+            failed(err);
+            throw err;
           }),
         options.retry,
         twilioRetryable,
@@ -92,10 +113,15 @@ export function twilioAuthTokens(
 
   return {
     async createSecondary() {
-      const res = await call('CreateSecondaryAuthToken', 'post', `${ACCOUNTS}/Secondary`, [400]);
+      // Not idempotent: an attempt whose answer was lost may have made the secondary, and a retry then
+      // meets it. Such a 70002 is told apart from one that says the secondary was there before.
+      let unknown = false;
+      const res = await call('CreateSecondaryAuthToken', 'post', `${ACCOUNTS}/Secondary`, [400], (err) => {
+        if (outcomeUnknown(err)) unknown = true;
+      });
       if (res.statusCode === 400) {
         // 70002 is what Twilio is reported to answer when a secondary exists (UNCONFIRMED).
-        if (codeOf(res) === 70002) return 'exists';
+        if (codeOf(res) === 70002) return unknown ? 'exists-after-unknown' : 'exists';
         throw translateTwilioError(failure(res), 'CreateSecondaryAuthToken', target.accountSid);
       }
       return { token: tokenIn(res, 'secondary_auth_token', 'CreateSecondaryAuthToken') };

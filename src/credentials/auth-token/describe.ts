@@ -4,11 +4,9 @@ import type { Observation, Step } from './observation.js';
 export function describeStep(d: Step, obs: Observation, propagationDelayMs: number): string {
   switch (d.kind) {
     case 'start-rotation':
-      return `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}. Twilio cannot be asked beforehand whether a secondary exists: if one does that this tool did not make, the run stops there, changing nothing (--replace-secondary deletes it)`;
+      return `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}. Twilio cannot be asked beforehand whether a secondary exists: if one exists whose value this tool does not hold, the run stops there and keeps it (--replace-secondary deletes it, unless the target's own secret serves it)`;
     case 'abandon-creation':
-      return d.deleteSecondary
-        ? `delete the secondary announced for rotation ${d.rotationId} but never stored (it cannot be read back), then start over`
-        : `forget the announcement of rotation ${d.rotationId}: too old to prove a secondary is this rotator's`;
+      return `write off the creation announced for rotation ${d.rotationId} but never stored: a secondary it may have made has a lost value, so it is kept (never deleted) and recorded`;
     case 'clear-pending-label':
       return `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`;
     case 'drop-dead-pending':

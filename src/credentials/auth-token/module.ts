@@ -1,4 +1,4 @@
-import { CURRENT, labelled, PENDING } from '../../core/labels.js';
+import { CURRENT, labelled, PENDING, recordedPromotion } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
 import { SecretShapeError, UsageError } from '../../errors.js';
@@ -10,6 +10,7 @@ import { observe, tokenVersion, type AuthTokenSession } from './observe.js';
 import {
   TAG_PENDING_SINCE,
   TAG_SECONDARY_INTENT,
+  TAG_SETTLED,
   type Observation,
   type PlannerSettings,
   type RunFacts,
@@ -78,6 +79,7 @@ export const authToken: KindModule<
   plan,
   act,
   namesVersion: (step) => step.kind === 'start-rotation',
+  // abandon-creation deletes nothing, but writes a creation off: it must be decided on the present state.
   irreversible: (step) => step.kind === 'promote' || step.kind === 'abandon-creation',
   describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
   warnings,
@@ -147,11 +149,25 @@ export const authToken: KindModule<
     const facts: RunFacts = { checks: new Map() };
     const obs = await observe(session, runtime, facts);
     const pending = obs.pending;
-    if (!pending) return `nothing to abort: no rotation of ${session.target.name} is waiting for promotion`;
-    const promoted = () =>
-      new UsageError(
-        `target "${session.target.name}": ${pending.ref} is already the primary token, the old one is dead; there is nothing to back out. Run rotate to finish.`,
-      );
+    const { current, previous, secret } = obs;
+    const deadAlready = (newRef: string, oldRef: string, next: string) => {
+      const what = `target "${session.target.name}": the rotation was already promoted: ${newRef} is the primary token`;
+      const dead = `the old token ${oldRef} is already dead on Twilio and nothing can bring it back`;
+      return new UsageError(`${what}, and ${dead}. There is nothing to abort; ${next}`);
+    };
+    if (!pending) {
+      // After a promotion of this rotator's: abort cannot undo it, and must not say "nothing to do".
+      if (current && previous && secret && recordedPromotion(secret, previous.versionId, current.versionId) === true) {
+        const settled = secret.tags[TAG_SETTLED] === current.versionId;
+        throw deadAlready(
+          current.ref,
+          previous.ref,
+          settled ? 'every consumer must use the new token (AWSCURRENT).' : 'run rotate to finish it.',
+        );
+      }
+      return `nothing to abort: no rotation of ${session.target.name} is waiting for promotion`;
+    }
+    const promoted = () => deadAlready(pending.ref, current?.ref ?? 'the previous one', 'run rotate to finish it.');
     const state = obs.checks.get(pending.ref);
     if (state?.ok && state.primary) throw promoted();
     const secretId = session.target.secret.secretId;

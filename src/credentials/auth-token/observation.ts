@@ -14,10 +14,12 @@ export const TAG_PENDING_SINCE = 'rotator:pending-since';
 export const TAG_SETTLED = 'rotator:settled';
 
 /**
- * A creation intent this much older than the creation window may be this rotator's own unstored
- * secondary; an older one is not trusted.
+ * "<rotationId> <ISO time>": a creation of that rotation may have made a secondary whose value was
+ * lost (its run stopped before storing it, or Twilio's answer never arrived). Such a secondary can
+ * never be proven this rotator's, so it is never deleted: this only words the report when a later
+ * creation meets it. Cleared once a creation succeeds (then no secondary existed).
  */
-export const INTENT_TRUSTED_FOR_MS = 3_600_000;
+export const TAG_UNSTORED = 'rotator:unstored-secondary';
 
 export interface TokenVersion {
   versionId: string;
@@ -34,6 +36,12 @@ export interface Intent {
   nonce: string;
 }
 
+/** A creation that may have left a secondary whose value is lost (TAG_UNSTORED). */
+export interface Unstored {
+  rotationId: string;
+  atMs: number;
+}
+
 export interface Observation {
   nowMs: number;
   secretId: string;
@@ -48,6 +56,13 @@ export interface Observation {
   staleCopies: readonly SecretLocation[];
   /** A secondary creation that was announced but whose token was never stored. */
   intent?: Intent;
+  /** A creation that may have left a secondary nobody can read (TAG_UNSTORED). */
+  unstored?: Unstored;
+  /**
+   * The current token was refused, and a fresh read found the secret changed since this run's first
+   * read: another run promoted the token meanwhile. The observation is the fresh one; this says what moved.
+   */
+  movedUnder?: string;
   gate?: GateObservation;
 }
 
@@ -70,7 +85,7 @@ export interface PlannerSettings {
 
 export type Step =
   | { kind: 'start-rotation'; versionId: string; reason: string }
-  | { kind: 'abandon-creation'; rotationId: string; deleteSecondary: boolean }
+  | { kind: 'abandon-creation'; rotationId: string; atMs: number }
   | { kind: 'drop-dead-pending'; versionId: string; ref: string }
   | { kind: 'clear-pending-label'; versionId: string }
   | { kind: 'mark-pending'; versionId: string; ref: string }

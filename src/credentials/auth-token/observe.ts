@@ -10,6 +10,7 @@ import type { AuthTokenTargetConfig } from './config.js';
 import {
   TAG_SECONDARY_INTENT,
   TAG_SETTLED,
+  TAG_UNSTORED,
   type Intent,
   type Observation,
   type RunFacts,
@@ -57,6 +58,12 @@ function parseIntent(tag: string | undefined): Intent | undefined {
   return rotationId && nonce && !Number.isNaN(atMs) ? { rotationId, atMs, nonce } : undefined;
 }
 
+function parseUnstored(tag: string | undefined): Observation['unstored'] {
+  const [rotationId, iso] = tag?.split(' ') ?? [];
+  const atMs = iso ? Date.parse(iso) : Number.NaN;
+  return rotationId && !Number.isNaN(atMs) ? { rotationId, atMs } : undefined;
+}
+
 /** Asks Twilio about a token once per run; an answer that says nothing stops the run, nothing is guessed. */
 export async function check(
   session: AuthTokenSession,
@@ -85,8 +92,39 @@ export async function check(
  * other admin secrets that still hold the retired token.
  */
 export async function observe(session: AuthTokenSession, runtime: Runtime, facts: RunFacts): Promise<Observation> {
-  const { target, store } = session;
-  const secret = await store.read(target.secret.secretId);
+  const { store } = session;
+  const secretId = session.target.secret.secretId;
+  const first = await look(session, runtime, facts, await store.read(secretId));
+  const current = first.current;
+  if (!current || first.checks.get(current.ref)?.ok !== false) return first;
+  // Refused: another run may have promoted the token since this run read the secret (a racing run,
+  // or a copy from the batched sweep). What the store holds now decides, not what this run remembers.
+  const again = await store.read(secretId, { fresh: true });
+  const moved = labelsMoved(first.secret, again);
+  if (moved === undefined) return first;
+  const second = await look(session, runtime, facts, again);
+  second.movedUnder = moved;
+  return second;
+}
+
+/** What moved between two reads of the secret (AWSCURRENT or AWSPENDING), or undefined. */
+function labelsMoved(before: StoredSecret | undefined, after: StoredSecret | undefined): string | undefined {
+  const at = (s: StoredSecret | undefined, stage: string) => (s ? labelled(s, stage)?.versionId : undefined);
+  const moves = [CURRENT, PENDING].flatMap((stage) => {
+    const from = at(before, stage);
+    const to = at(after, stage);
+    return from === to ? [] : [`${stage} ${from ?? 'none'} → ${to ?? 'none'}`];
+  });
+  return moves.length > 0 ? moves.join(', ') : undefined;
+}
+
+async function look(
+  session: AuthTokenSession,
+  runtime: Runtime,
+  facts: RunFacts,
+  secret: StoredSecret | undefined,
+): Promise<Observation> {
+  const { target } = session;
   const obs: Observation = {
     nowMs: runtime.now(),
     secretId: target.secret.secretId,
@@ -114,6 +152,8 @@ export async function observe(session: AuthTokenSession, runtime: Runtime, facts
   }
   const intent = parseIntent(secret.tags[TAG_SECONDARY_INTENT]);
   if (intent && obs.pending?.versionId !== intent.rotationId) obs.intent = intent;
+  const unstored = parseUnstored(secret.tags[TAG_UNSTORED]);
+  if (unstored) obs.unstored = unstored;
 
   const checks = new Map<string, TokenCheck>();
   checks.set(current.ref, await check(session, runtime, facts, current));

@@ -9,7 +9,6 @@ import {
 import { rotationId } from '../../core/rotation-id.js';
 import { DAY_MS, wholeDays } from '../../core/sids.js';
 import {
-  INTENT_TRUSTED_FOR_MS,
   TAG_PENDING_SINCE,
   TAG_SETTLED,
   type Decision,
@@ -65,6 +64,13 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
       versionId: pending.versionId,
       fromVersionId: current.versionId,
       ref: pending.ref,
+    };
+  }
+  if (obs.movedUnder && curCheck?.ok) {
+    // A racing run promoted the token after this run read the secret: it carries the rotation on.
+    return {
+      kind: 'busy',
+      reason: `another run promoted the Auth Token while this run looked (${obs.movedUnder}); it carries the rotation on, and the next run takes it from there`,
     };
   }
   if (!curCheck?.ok) {
@@ -158,21 +164,19 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const leftOver = pendingLeftOnCurrent(secret);
   if (leftOver !== undefined) return { kind: 'clear-pending-label', versionId: leftOver };
 
-  // A creation announced but never stored: a young one may have left a secondary nobody can read.
+  // A creation announced but never stored. A young one may be storing its token right now; an older
+  // one's run stopped, and whether it made a secondary is unknown. Its value is lost either way, so
+  // nothing proves a secondary there now is this rotator's: the announcement is only written off.
   if (obs.intent) {
     const age = obs.nowMs - obs.intent.atMs;
     if (age < s.creationWindowMs) {
       const after = new Date(obs.intent.atMs + s.creationWindowMs).toISOString();
       return {
         kind: 'busy',
-        reason: `a secondary Auth Token is being created by another run (announced ${new Date(obs.intent.atMs).toISOString()}); if that run died, a run after ${after} cleans up`,
+        reason: `a secondary Auth Token is being created by another run (announced ${new Date(obs.intent.atMs).toISOString()}); if that run died, a run after ${after} takes over`,
       };
     }
-    return {
-      kind: 'abandon-creation',
-      rotationId: obs.intent.rotationId,
-      deleteSecondary: age < s.creationWindowMs + INTENT_TRUSTED_FOR_MS,
-    };
+    return { kind: 'abandon-creation', rotationId: obs.intent.rotationId, atMs: obs.intent.atMs };
   }
 
   const age = obs.nowMs - current.createdAtMs;
@@ -183,7 +187,20 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
         ? 'forced (--force)'
         : age >= s.maxAgeMs
           ? `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`
-          : undefined;
+          : obs.unstored
+            ? // Only a creation tells whether that secondary exists: it is made (none did), or kept and reported.
+              `rotation ${obs.unstored.rotationId} (${new Date(obs.unstored.atMs).toISOString()}) was never stored and may have left a secondary whose value was lost`
+            : undefined;
+  if (reason !== undefined && !curCheck.primary) {
+    // The token consumers use is the account's secondary (a rotation made outside was left half-done).
+    // A new rotation needs that slot, and deleting it would lock every consumer out.
+    return {
+      kind: 'stuck',
+      on: [currentIsSecondary(current.ref, obs.secretId)],
+      sinceMs: current.createdAtMs,
+      kept: current.ref,
+    };
+  }
   if (reason !== undefined)
     return {
       kind: 'start-rotation',
@@ -193,12 +210,29 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   return { kind: 'done', current: current.ref, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
 }
 
+function currentIsSecondary(ref: string, secretId: string): string {
+  const what = `the current token ${ref} (secret "${secretId}") works but is not the primary: it is the account's secondary, left by a rotation made outside the rotator`;
+  const fix = `promote it in the Twilio Console (the old primary then stops working), then run rotate; --replace-secondary refuses to delete it`;
+  return `${what}. Fix: ${fix}`;
+}
+
 export function warnings(obs: Observation, s: PlannerSettings): string[] {
   const out: string[] = [];
-  if (obs.intent && obs.nowMs - obs.intent.atMs >= s.creationWindowMs + INTENT_TRUSTED_FOR_MS) {
+  if (obs.unstored) {
+    const at = new Date(obs.unstored.atMs).toISOString();
     out.push(
-      `a secondary Auth Token was announced at ${new Date(obs.intent.atMs).toISOString()} and never stored; if one exists, it is not provably this rotator's and is left alone`,
+      `rotation ${obs.unstored.rotationId} (${at}) may have made a secondary Auth Token whose value was lost; if one exists it is kept, never deleted: should a rotation meet it, run "twilio-key-rotator rotate --target ${s.target} --replace-secondary"`,
     );
   }
+  const { current, previous, secret } = obs;
+  const check = current && obs.checks.get(current.ref);
+  // Right after a promotion of this rotator's, Twilio may not say so yet: the planner waits for that.
+  const promoting =
+    previous !== undefined &&
+    secret !== undefined &&
+    recordedPromotion(secret, previous.versionId, current!.versionId) === true &&
+    secret.tags[TAG_SETTLED] !== current!.versionId;
+  if (current && check?.ok && !check.primary && !obs.pending && !promoting)
+    out.push(currentIsSecondary(current.ref, obs.secretId));
   return out;
 }

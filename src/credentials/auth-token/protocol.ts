@@ -13,7 +13,7 @@ import type { RotationEvent } from '../kind.js';
 import { check, observe, type AuthTokenSession } from './observe.js';
 import { TAG_PENDING_SINCE, TAG_SETTLED, type RunFacts } from './observation.js';
 import { TOKEN_FINGERPRINT } from './shape.js';
-import { createSecondary, finishPromotion, markPending, promote } from './steps.js';
+import { createSecondary, finishPromotion, keptReport, markPending, promote } from './steps.js';
 
 /**
  * Secrets Manager's rotation protocol for an Auth Token secret, on the same step functions as the
@@ -64,11 +64,8 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
   switch (event.Step) {
     case 'createSecret': {
       if (pending) return `version ${token} already holds the secondary token ${pending.ref}`;
-      const made = await createSecondary(session, obs, facts, token, false);
-      if ('foreign' in made)
-        throw fail(
-          `a secondary Auth Token exists that this rotator did not create; find out whose it is, then delete it (or run rotate --replace-secondary)`,
-        );
+      const made = await createSecondary(session, runtime, obs, facts, token, false);
+      if ('kept' in made) throw fail(keptReport(session, made.kept));
       if ('lost' in made) throw fail(made.lost);
       return `created the secondary Auth Token ${made.stored} and stored it in version ${token}`;
     }
@@ -116,6 +113,10 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
       const outcome = await promote(session, runtime, facts, pending, current.versionId, current.token);
       if (outcome === 'no-secondary')
         throw fail(`Twilio has no secondary token to promote: ${pending.ref} was deleted outside the rotator`);
+      if (outcome === 'gone')
+        throw fail(
+          `the pending token ${pending.ref} stopped working right before its promotion (the secondary was deleted or replaced outside the rotator); nothing was promoted`,
+        );
       if (typeof outcome === 'object')
         throw fail(
           `Twilio promoted a secondary (${outcome.other}) that is not ${pending.ref}; it is stored as AWSCURRENT so nothing is locked out`,

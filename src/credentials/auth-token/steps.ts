@@ -1,15 +1,25 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SecretLocation } from '../../config/types.js';
-import { formatPromotion, formatStamp, PENDING, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../core/labels.js';
+import {
+  CURRENT,
+  formatPromotion,
+  formatStamp,
+  labelled,
+  PENDING,
+  TAG_CURRENT_SINCE,
+  TAG_PROMOTED,
+} from '../../core/labels.js';
+import type { StoredSecret } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { parseSecretObject } from '../../core/secret-values.js';
-import { RemoteError, RotationError } from '../../errors.js';
+import { RemoteError, RotationError, SecretShapeError } from '../../errors.js';
 import type { ActResult } from '../kind.js';
-import { copiesHolding, type AuthTokenSession } from './observe.js';
+import { copiesHolding, tokenVersion, type AuthTokenSession } from './observe.js';
 import {
   TAG_PENDING_SINCE,
   TAG_SECONDARY_INTENT,
   TAG_SETTLED,
+  TAG_UNSTORED,
   type Observation,
   type PlannerSettings,
   type RunFacts,
@@ -47,80 +57,187 @@ const SETTLE_LOOKS = 3;
 const SETTLE_PAUSE_MS = 1000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { foreign: true };
+/**
+ * A secondary that exists and whose value this rotator does not hold: kept, never deleted. `ours-lost`
+ * when a creation of this rotator's probably made it and its value was lost (`rotationId`, `atMs`).
+ */
+export type KeptSecondary = { why: 'foreign' } | { why: 'ours-lost'; rotationId: string; atMs: number; how: string };
+
+export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { kept: KeptSecondary };
+
+/** A failure after which Twilio certainly made nothing: a 4xx other than 429. */
+const madeNothing = (err: unknown) =>
+  err instanceof RemoteError &&
+  err.detail.status !== undefined &&
+  err.detail.status >= 400 &&
+  err.detail.status < 500 &&
+  err.detail.status !== 429;
+
+/** Takes back this run's announcement (the one ending in `nonce`), and sets `also` in the same write. */
+async function withdraw(session: AuthTokenSession, nonce: string, also: Record<string, string> = {}): Promise<void> {
+  const secretId = secretIdOf(session);
+  const again = await session.store.read(secretId, { fresh: true });
+  const ours = (again?.tags[TAG_SECONDARY_INTENT] ?? '').endsWith(` ${nonce}`);
+  if (ours || Object.keys(also).length > 0)
+    await session.store.setTags(secretId, { ...(ours ? { [TAG_SECONDARY_INTENT]: '' } : {}), ...also });
+}
+
+/** The token a stage holds, or undefined when it holds none this kind can read. */
+function readable(secret: StoredSecret, stage: string, session: AuthTokenSession): TokenVersion | undefined {
+  try {
+    return tokenVersion(secret, stage, session.target);
+  } catch (err) {
+    if (err instanceof SecretShapeError) return undefined;
+    throw err;
+  }
+}
 
 /**
- * Announces the creation (so a crash before the store write is recognised as this rotator's), asks
- * Twilio for a secondary token and stores it under `token` as AWSPENDING at once: Twilio never shows it
- * again. A secondary that already exists is someone else's: left alone and reported, unless the
- * operator asked to replace it.
- * Leaves: a secondary on Twilio stored as AWSPENDING, or (foreign, lost race) nothing new.
+ * Refuses (throws, nothing deleted) when the account's secondary is a token the target's own secret
+ * serves: AWSCURRENT or AWSPENDING works and is not the primary. Asked of Twilio now, not from memory.
+ */
+async function refuseIfServed(session: AuthTokenSession, runtime: Runtime): Promise<void> {
+  const { target } = session;
+  const secret = await session.store.read(secretIdOf(session), { fresh: true });
+  for (const stage of [CURRENT, PENDING]) {
+    const version =
+      secret && labelled(secret, stage)?.value !== undefined ? readable(secret, stage, session) : undefined;
+    if (!version) continue;
+    const state = await runtime.tokenVerifier(target).check(target.accountSid, version.token);
+    const refuse = (why: string) =>
+      new RotationError(target.name, 'start-rotation', `--replace-secondary refused: ${why}; nothing was deleted`);
+    if (!state.ok && !state.definitive)
+      throw refuse(`Twilio could not say whether ${stage} (${version.ref}) is the secondary (${state.reason})`);
+    if (state.ok && !state.primary) {
+      const why = `the account's secondary is ${version.ref}, the token ${stage} of "${secretIdOf(session)}" serves; deleting it would lock out every consumer. Promote it in the Twilio Console (or let the rotation promote it), then run rotate`;
+      throw refuse(why);
+    }
+  }
+}
+
+/**
+ * Announces the creation (so other runs wait while it is in flight), asks Twilio for a secondary
+ * token and stores it under `token` as AWSPENDING at once: Twilio never shows it again.
+ *
+ * A secondary that already exists is never this run's to delete: this rotator does not hold its value.
+ * A 70002 to the first attempt proves it was there before, so the announcement is withdrawn at once;
+ * a 70002 after an attempt whose answer was lost means it is probably this rotator's own, value lost,
+ * and that is recorded (TAG_UNSTORED). Either way it is kept and reported, unless the operator asked
+ * to replace it and it is not a token the target's own secret serves.
+ * Leaves: a secondary on Twilio stored as AWSPENDING; or (kept, lost race) no announcement of this run.
  */
 export async function createSecondary(
   session: AuthTokenSession,
+  runtime: Runtime,
   obs: Observation,
   facts: RunFacts,
   token: string,
   replaceSecondary: boolean,
 ): Promise<Creation> {
   const secretId = secretIdOf(session);
-  const nonce = randomBytes(4).toString('hex');
-  await session.store.setTags(secretId, {
-    [TAG_SECONDARY_INTENT]: `${token} ${new Date(obs.nowMs).toISOString()} ${nonce}`,
-  });
   const tokens = await session.authTokens();
-  facts.checks.clear();
-  let made: Awaited<ReturnType<typeof tokens.createSecondary>>;
-  try {
-    made = await tokens.createSecondary();
-  } catch (err) {
-    if (!refusedSelf(session, err)) throw err;
-    // Withdraw this run's announcement, unless another run has announced over it since.
-    const again = await session.store.read(secretId, { fresh: true });
-    if ((again?.tags[TAG_SECONDARY_INTENT] ?? '').endsWith(` ${nonce}`))
-      await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
-    return { lost: 'another run promoted a new token while this one was starting; nothing was made' };
-  }
-  if (made === 'exists') {
+  for (let round = 0; ; round++) {
+    const nonce = randomBytes(4).toString('hex');
+    const atMs = runtime.now();
+    await session.store.setTags(secretId, {
+      [TAG_SECONDARY_INTENT]: `${token} ${new Date(atMs).toISOString()} ${nonce}`,
+    });
+    facts.checks.clear();
+    let made: Awaited<ReturnType<typeof tokens.createSecondary>>;
+    try {
+      made = await tokens.createSecondary();
+    } catch (err) {
+      if (refusedSelf(session, err)) {
+        await withdraw(session, nonce);
+        return { lost: 'another run promoted a new token while this one was starting; nothing was made' };
+      }
+      // Twilio refused outright: nothing was made. Otherwise the outcome is unknown, and the
+      // announcement stays: a run after the creation window writes it off (abandon-creation).
+      if (madeNothing(err)) await withdraw(session, nonce);
+      throw err;
+    }
+    if (typeof made === 'object') return store(session, runtime, obs, token, made.token);
+
+    const unknown = made === 'exists-after-unknown';
+    const record = { rotationId: token, atMs };
+    await withdraw(session, nonce, unknown ? { [TAG_UNSTORED]: `${token} ${new Date(atMs).toISOString()}` } : {});
     // A run that announced its creation just before this one may be storing its token right now:
-    // give it the time one store write takes before calling the secondary someone else's.
+    // give it the time one store write takes before calling the secondary anybody else's.
     for (let look = 0; ; look++) {
       const again = await session.store.read(secretId, { fresh: true });
       const pendingHere = again?.versions.some((v) => v.versionId === token && v.value !== undefined);
-      const intent = again?.tags[TAG_SECONDARY_INTENT] ?? '';
-      if (pendingHere || !intent.endsWith(` ${nonce}`))
+      if (pendingHere || again?.tags[TAG_SECONDARY_INTENT])
         return { lost: `another rotator is creating the secondary for rotation ${token}` };
       if (look === SETTLE_LOOKS) break;
       await pause(SETTLE_PAUSE_MS);
     }
-    if (!replaceSecondary) {
-      await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
-      return { foreign: true };
+    if (!replaceSecondary || round > 0) {
+      if (round > 0)
+        throw new RotationError(
+          session.target.name,
+          'start-rotation',
+          'a secondary Auth Token appeared again right after it was deleted: another process is rotating this account; stop it first',
+        );
+      const earlier = unknown ? record : obs.unstored;
+      if (!earlier) return { kept: { why: 'foreign' } };
+      const how = unknown
+        ? 'Twilio said a secondary exists after an earlier attempt of the same creation went unanswered'
+        : 'its run stopped between creating it and storing it';
+      return { kept: { why: 'ours-lost', ...earlier, how } };
     }
+    await refuseIfServed(session, runtime);
+    facts.checks.clear();
     await tokens.deleteSecondary();
-    made = await tokens.createSecondary();
-    if (made === 'exists')
-      throw new RotationError(
-        session.target.name,
-        'start-rotation',
-        'a secondary Auth Token appeared again right after it was deleted: another process is rotating this account; stop it first',
-      );
   }
-  const put = await session.store.putPending(secretId, token, valueFor(session, obs, made.token));
-  if (put === 'token-conflict') {
-    // Another run stored a token for this rotation first; the secondary is this run's (the slot was
-    // taken by it from its creation until now), and nothing holds it: delete it.
-    await tokens.deleteSecondary();
-    return { lost: `another rotator stored rotation ${token} first; deleted the secondary this run made` };
-  }
-  return { stored: tokenFingerprint(made.token) };
 }
 
-/** Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent. */
+/**
+ * Stores the token just made as AWSPENDING of rotation `token`.
+ * Leaves: AWSPENDING holding it; or, when another run stored that rotation first, this run's
+ * secondary deleted (it holds the value and proves first that it is still the account's secondary).
+ */
+async function store(
+  session: AuthTokenSession,
+  runtime: Runtime,
+  obs: Observation,
+  token: string,
+  made: string,
+): Promise<Creation> {
+  const { target } = session;
+  const put = await session.store.putPending(secretIdOf(session), token, valueFor(session, obs, made));
+  if (put !== 'token-conflict') return { stored: tokenFingerprint(made) };
+  const state = await runtime.tokenVerifier(target).check(target.accountSid, made);
+  if (!state.ok || state.primary)
+    return { lost: `another rotator stored rotation ${token} first; the secondary this run made is gone already` };
+  await (await session.authTokens()).deleteSecondary();
+  return { lost: `another rotator stored rotation ${token} first; deleted the secondary this run made` };
+}
+
+/** The report for a secondary that is kept: whose it probably is, and what a person does. */
+export function keptReport(session: AuthTokenSession, kept: KeptSecondary): string {
+  const { target } = session;
+  const command = `"twilio-key-rotator rotate --target ${target.name} --replace-secondary"`;
+  if (kept.why === 'foreign') {
+    const what = `a secondary Auth Token exists that this rotator did not create (on ${target.accountSid}: Twilio refused to make another, 70002)`;
+    const why = 'its value cannot be read back, so it may be in use and it is kept; nothing was changed';
+    const fix = `find out whose it is; once nobody needs it, delete it in the Console or run ${command}`;
+    return `${what}; ${why}. Fix: ${fix}`;
+  }
+  const at = new Date(kept.atMs).toISOString();
+  const what = `a secondary Auth Token exists on ${target.accountSid} that is probably this rotator's own, from rotation ${kept.rotationId} at ${at}: ${kept.how}, so its value was lost`;
+  const why =
+    'a secondary whose value the rotator does not hold cannot be proven its own, so it is kept; nothing was deleted';
+  const fix = `unless someone made a secondary on this account since ${at}, it is that one and nobody can use it: run ${command} to delete it and start again`;
+  return `${what}. ${why}. Fix: ${fix}`;
+}
+
+/** Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent, no unstored record. */
 export async function markPending(session: AuthTokenSession, runtime: Runtime, versionId: string): Promise<void> {
+  // A creation succeeded, so no secondary was left over from an earlier one: its record goes too.
   await session.store.setTags(secretIdOf(session), {
     [TAG_PENDING_SINCE]: formatStamp(versionId, runtime.now()),
     [TAG_SECONDARY_INTENT]: '',
+    [TAG_UNSTORED]: '',
   });
 }
 
@@ -142,10 +259,16 @@ export async function finishPromotion(
 }
 
 /**
- * Records the promotion, asks Twilio to promote the secondary (the old primary dies at once), then
- * finishes the labels, and the other admin secrets that held the old token, in the same step. A
- * promotion Twilio cannot make (no secondary) changes nothing.
- * Leaves: as finishPromotion, or (no secondary) the record of an intended promotion only.
+ * Records the promotion, proves the pending token is still the account's secondary, asks Twilio to
+ * promote the secondary (the old primary dies at once), then finishes the labels, and the other
+ * admin secrets that held the old token, in the same step. A promotion Twilio cannot make (no
+ * secondary), or of a secondary that is no longer the pending token ('gone'), changes nothing.
+ *
+ * The proof is asked of Twilio right before Promote, after the gate's probes: a secondary swapped in
+ * meanwhile makes the pending token fail it. Twilio's Promote names no token, so a swap in the
+ * milliseconds between that check and Promote cannot be excluded; Promote's answer then shows it
+ * (`other`), and the only working token is stored so nothing is locked out.
+ * Leaves: as finishPromotion, or (no secondary, gone) the record of an intended promotion only.
  */
 export async function promote(
   session: AuthTokenSession,
@@ -154,13 +277,28 @@ export async function promote(
   pending: TokenVersion,
   from: string,
   oldToken: string,
-): Promise<'promoted' | 'no-secondary' | { other: string }> {
+): Promise<'promoted' | 'no-secondary' | 'gone' | { other: string }> {
   const secretId = secretIdOf(session);
+  const { target } = session;
   // Other admin secrets holding the token about to die get the new one in this same step.
   const copies = await copiesHolding(session, runtime, oldToken);
   await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, pending.versionId) });
   const tokens = await session.authTokens();
   facts.checks.clear();
+  // Working and not the primary: the pending token is the account's one secondary, so Promote acts on it.
+  const now = await runtime.tokenVerifier(target).check(target.accountSid, pending.token);
+  if (!now.ok && !now.definitive)
+    throw new RotationError(
+      target.name,
+      'promote',
+      `could not ask Twilio whether ${pending.ref} is still the secondary (${now.reason}); nothing was promoted`,
+    );
+  if (!now.ok) return 'gone';
+  if (now.primary) {
+    await finishPromotion(session, runtime, from, pending.versionId);
+    await refreshCopies(session, runtime, copies, pending.token);
+    return 'promoted';
+  }
   let promoted: Awaited<ReturnType<typeof tokens.promote>>;
   try {
     promoted = await tokens.promote();
@@ -233,10 +371,10 @@ export async function act(
   const secretId = secretIdOf(session);
   switch (step.kind) {
     case 'start-rotation': {
-      const made = await createSecondary(session, obs, facts, step.versionId, settings.replaceSecondary);
+      const made = await createSecondary(session, runtime, obs, facts, step.versionId, settings.replaceSecondary);
       if ('lost' in made) return { detail: made.lost, end: { kind: 'lost-race', detail: made.lost } };
-      if ('foreign' in made) {
-        const error = `a secondary Auth Token exists on ${session.target.accountSid} that this rotator did not create, and it cannot be read back: it may be in use. Find out whose it is, then delete it in the Console, or run "twilio-key-rotator rotate --target ${session.target.name} --replace-secondary" to delete it; nothing was changed`;
+      if ('kept' in made) {
+        const error = keptReport(session, made.kept);
         return { detail: error, end: { kind: 'failed', step: step.kind, error, reason: 'foreign-secondary' } };
       }
       return {
@@ -246,21 +384,17 @@ export async function act(
       };
     }
     case 'abandon-creation': {
-      let what = 'nothing to delete: the announcement is too old to prove the secondary (if any) is this rotator’s';
-      if (step.deleteSecondary) {
-        facts.checks.clear();
-        let deleted: 'deleted' | 'none';
-        try {
-          deleted = await (await session.authTokens()).deleteSecondary();
-        } catch (err) {
-          if (!refusedSelf(session, err)) throw err;
-          const detail = 'another run promoted a new token meanwhile; this run leaves the rest to it';
-          return { detail, end: { kind: 'lost-race', detail } };
-        }
-        what = `its unstored secondary (if it was made) ${deleted === 'deleted' ? 'was deleted' : 'was never made'}`;
-      }
-      await session.store.setTags(secretId, { [TAG_SECONDARY_INTENT]: '' });
-      return { detail: `a secondary announced for rotation ${step.rotationId} was never stored; ${what}` };
+      // Its run stopped (or Twilio never answered it): whether it made a secondary is unknown, and a
+      // secondary whose value is lost cannot be proven this rotator's, so nothing is deleted. The
+      // record only words the report should a later creation meet one.
+      const at = new Date(step.atMs).toISOString();
+      await session.store.setTags(secretId, {
+        [TAG_SECONDARY_INTENT]: '',
+        [TAG_UNSTORED]: `${step.rotationId} ${at}`,
+      });
+      return {
+        detail: `a secondary announced for rotation ${step.rotationId} at ${at} was never stored; if it was made, its value is lost and it is kept (never deleted); wrote the announcement off`,
+      };
     }
     case 'clear-pending-label':
       await session.store.abandonPending(secretId, step.versionId);
@@ -275,7 +409,7 @@ export async function act(
       return { detail: `the pending token ${step.ref} authenticates; the consumer gate counts from now` };
     case 'promote': {
       const outcome = await promote(session, runtime, facts, obs.pending!, step.fromVersionId, obs.current!.token);
-      if (outcome === 'no-secondary') {
+      if (outcome === 'no-secondary' || outcome === 'gone') {
         // An `abort` deletes the secondary, then drops AWSPENDING: give one that is under way the
         // time to finish before calling the deletion someone else's.
         for (let look = 0; look <= SETTLE_LOOKS; look++) {
@@ -289,7 +423,10 @@ export async function act(
           }
           if (look < SETTLE_LOOKS) await pause(SETTLE_PAUSE_MS);
         }
-        const error = `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside the rotator; the current token keeps working and the next run starts over`;
+        const error =
+          outcome === 'gone'
+            ? `the pending token ${step.ref} stopped working right before its promotion: the account's secondary was deleted or replaced outside the rotator. Nothing was promoted; the current token stays the primary and the next run drops the pending one`
+            : `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside the rotator; the current token keeps working and the next run starts over`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
       if (typeof outcome === 'object') {
