@@ -342,8 +342,9 @@ describe('confirm with nothing waiting', () => {
 
 describe('bounded answers: 3 GB from anywhere costs a bounded number of bytes', () => {
   /** The peak resident memory of a child, printed by a preload as it exits (kilobytes, from the kernel). */
+  const PRINT_RSS = "writeSync(2, '\\nmax-rss-kib=' + process.resourceUsage().maxRSS + '\\n')";
   const MAX_RSS = `data:text/javascript,${encodeURIComponent(
-    "import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(2, '\\nmax-rss-kib=' + process.resourceUsage().maxRSS + '\\n'));",
+    `import { writeSync } from 'node:fs'; process.on('exit', () => ${PRINT_RSS});`,
   )}`;
   const RSS_LIMIT_KIB = 150 * 1024;
   /** What a reader may leave in flight past its bound: socket buffers, never the answer. */

@@ -175,7 +175,7 @@ describe('TwilioHttpClient over plain HTTP', () => {
     }
   });
 
-  it("refuses an answer larger than any of Twilio's, declared or streamed, reading no further than its bound", async () => {
+  it('refuses an answer larger than any of Twilio’s, declared or streamed, reading no further', async () => {
     const huge = await startHugeAnswerServer({ totalBytes: 1024 ** 3 });
     const declared = http.createServer((_req, res) =>
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(3 * 1024 ** 3) }).end(),

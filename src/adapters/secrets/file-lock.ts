@@ -141,7 +141,8 @@ async function withLockFile<T>(
       if (Date.now() > deadline) {
         const holder = describeHolder(await readFile(lockPath, 'utf8').catch(() => undefined));
         const what = `file store ${path} stayed locked for ${waitMs} ms by ${holder} (lock file ${lockPath})`;
-        const next = `it is taken over once it goes ${staleMs / 1000} s without its holder's heartbeat; if no rotator runs there, delete the lock file`;
+        const when = `it is taken over once it goes ${staleMs / 1000} s without its holder's heartbeat`;
+        const next = `${when}; if no rotator runs there, delete the lock file`;
         throw new Error(`${what}; ${next}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
