@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,9 @@ import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseConfigObject } from '../../src/config/validate.js';
+import { SANDBOX_PORTS, SANDBOX_QUEUE, SANDBOX_TOPIC } from './sandbox.js';
 import { cliBundle } from '../support/child.js';
 import { recordOutput } from '../support/scan.js';
 
@@ -247,4 +250,27 @@ describe('npm run sandbox', () => {
     );
     expect(await readFile(statePaths(dir).SANDBOX_STATE, 'utf8')).toBe('{"format":"something else"}');
   }, 60_000);
+});
+
+describe('README "Sandbox"', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('## Sandbox\n'), readme.indexOf('## Development\n'));
+
+  it("shows a Secrets Manager and SNS configuration the loader accepts, on the sandbox's topic and ports", () => {
+    const yaml = /```yaml\n(twilio:[\s\S]*?)```/.exec(section)![1]!;
+    const config = parseConfigObject(parse(yaml), { env: { TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}` } });
+    expect(config.stores.aws?.endpoint).toBe(`http://127.0.0.1:${SANDBOX_PORTS.secretsManager}`);
+    expect(config.twilio.baseUrl).toEqual(`http://127.0.0.1:${SANDBOX_PORTS.twilio}`);
+    expect(config.alerts.channels).toEqual([
+      expect.objectContaining({
+        type: 'sns',
+        topicArn: `arn:aws:sns:us-east-1:123456789012:${SANDBOX_TOPIC}`,
+        endpoint: `http://127.0.0.1:${SANDBOX_PORTS.sns}`,
+      }),
+    ]);
+    expect(section).toContain(`http://127.0.0.1:${SANDBOX_PORTS.sqs}/123456789012/${SANDBOX_QUEUE}`);
+    const ports = Object.values(SANDBOX_PORTS).map((p) => `:${p}`);
+    expect(section).toContain(`Twilio on ${ports[0]}, Secrets Manager on ${ports[1]}, SNS on ${ports[2]},`);
+    expect(section).toContain('AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox');
+  });
 });

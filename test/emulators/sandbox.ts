@@ -60,6 +60,8 @@ export async function startSandbox(
 /** The topic and queue every start makes, with the same ARN and URL (they are not kept across restarts). */
 export const SANDBOX_TOPIC = 'twilio-key-rotator-alerts';
 export const SANDBOX_QUEUE = 'twilio-key-rotator-shards';
+/** Default ports (TWILIO_PORT, SM_PORT, SNS_PORT, SQS_PORT change them). */
+export const SANDBOX_PORTS = { twilio: 4010, secretsManager: 4566, sns: 4575, sqs: 4576 };
 
 if (isMain(import.meta.url)) {
   const root = join(import.meta.dirname, '..', '..');
@@ -85,10 +87,10 @@ if (isMain(import.meta.url)) {
     process.exit(2);
   }
   const sandbox = await startSandbox({
-    twilioPort: Number(process.env.TWILIO_PORT ?? 4010),
-    secretsManagerPort: Number(process.env.SM_PORT ?? 4566),
-    snsPort: Number(process.env.SNS_PORT ?? 4575),
-    sqsPort: Number(process.env.SQS_PORT ?? 4576),
+    twilioPort: Number(process.env.TWILIO_PORT ?? SANDBOX_PORTS.twilio),
+    secretsManagerPort: Number(process.env.SM_PORT ?? SANDBOX_PORTS.secretsManager),
+    snsPort: Number(process.env.SNS_PORT ?? SANDBOX_PORTS.sns),
+    sqsPort: Number(process.env.SQS_PORT ?? SANDBOX_PORTS.sqs),
     ...(saved ? { restore: saved } : {}),
   });
   const { twilio, secretsManager, sns, sqs } = sandbox;
