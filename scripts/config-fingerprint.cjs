@@ -31,19 +31,20 @@ function bundleProblem(root, dir, configFile) {
   const config = shown(configFile);
   const build = `npm run build:lambda${config === 'config/rotator.yaml' ? '' : ` -- --config ${config}`}`;
   if (!existsSync(join(dir, 'handler.mjs')))
-    return `${shown(dir)}/handler.mjs does not exist: run ${build} first (it compiles ${config} into the bundle osls packages)`;
+    return `${shown(dir)}/handler.mjs does not exist: run ${build} first (it compiles ${config} into the bundle)`;
   let built;
   try {
     built = JSON.parse(readFileSync(join(dir, FINGERPRINT_FILE), 'utf8'));
   } catch {
-    return `${shown(dir)} does not say which configuration it was built from (${FINGERPRINT_FILE} is missing): run ${build}`;
+    return `${shown(dir)} does not say which configuration it was built from (no ${FINGERPRINT_FILE}): run ${build}`;
   }
   if (built.sha256 === fingerprint(compiledConfig(configFile))) return undefined;
   const what =
     built.config === config
       ? `${config} changed since ${shown(dir)} was built`
       : `${shown(dir)} was built from ${built.config}, not from ${config}`;
-  const why = `the role's policy and the functions' environment come from ${config}, so the bundle would ask for secrets the role may not touch (AccessDenied on every run)`;
+  const derived = `the role's policy and the functions' environment come from ${config}`;
+  const why = `${derived}, so the bundle would ask for secrets the role may not touch (AccessDenied on every run)`;
   return `${what}: ${why}. Run ${build} and package again.`;
 }
 

@@ -210,8 +210,8 @@ export async function deployFacts(options: DeployOptions): Promise<DeployFacts> 
   try {
     config = await loadConfig(options.configFile, recording);
   } catch (err) {
-    const hint =
-      '(set the variables in the environment you deploy from: serverless.yml hands the functions what the configuration reads)';
+    const where = 'set the variables in the environment you deploy from';
+    const hint = `(${where}: serverless.yml hands the functions what the configuration reads)`;
     // The loader checks a field named by a variable only once that field's target is well-formed, so
     // one unset variable can hide the next: name every one the file reads, in one go.
     const message =

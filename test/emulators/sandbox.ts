@@ -124,6 +124,8 @@ if (isMain(import.meta.url)) {
   const topicArn = sns.createTopicDirect(SANDBOX_TOPIC);
   const queueUrl = sqs.createQueueDirect(SANDBOX_QUEUE);
 
+  const restored = saved ? 'restored: the same account as before' : 'new account';
+  const dummyAws = `AWS_REGION=${secretsManager.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`;
   // These are the sandbox's own throwaway credentials; printing them is the point of this command.
   // Scripts read these lines: keep each as it is, and add new ones only after them.
   process.stdout.write(
@@ -145,10 +147,10 @@ if (isMain(import.meta.url)) {
       `SQS emulator              ${sqs.url}    (region ${sqs.region}, any access key)`,
       `Alert topic               ${topicArn}   (published: curl ${sns.url}/__emulator/published)`,
       `Queue                     ${queueUrl}`,
-      `State                     ${shown(stateFile)}, ${saved ? 'restored: the same account as before' : 'new account'} (${RESET_HINT} starts over)`,
+      `State                     ${shown(stateFile)}, ${restored} (${RESET_HINT} starts over)`,
       '',
       'For the CLI and the AWS SDK in another shell (the emulators accept any access key):',
-      `export TWILIO_ACCOUNT_SID=${twilio.accountSid} AWS_REGION=${secretsManager.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`,
+      `export TWILIO_ACCOUNT_SID=${twilio.accountSid} ${dummyAws}`,
       '',
     ].join('\n'),
   );
@@ -162,7 +164,8 @@ if (isMain(import.meta.url)) {
     ),
   );
   if (foreign.length > 0) {
-    const what = `the file store ${shown(storePath)} holds secrets of ${foreign.join(', ')}, which this sandbox does not have`;
+    const store = `the file store ${shown(storePath)}`;
+    const what = `${store} holds secrets of ${foreign.join(', ')}, which this sandbox does not have`;
     const why = 'they were made against an earlier sandbox account, and commands on them fail with an account mismatch';
     process.stderr.write(`sandbox: ${what}: ${why}. ${RESET_HINT} removes the store and starts a new account.\n`);
   }

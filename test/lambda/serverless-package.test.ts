@@ -389,7 +389,8 @@ describe('serverless.yml refuses to package', () => {
     );
     const err = await packageFailure({ ROTATOR_CONFIG_FILE: edited });
     expect(err).toContain(
-      `dist/lambda was built from config/example.yaml, not from ${edited}: the role's policy and the functions' environment come from ${edited}`,
+      `dist/lambda was built from config/example.yaml, not from ${edited}: ` +
+        `the role's policy and the functions' environment come from ${edited}`,
     );
     expect(err).toContain(`Run npm run build:lambda -- --config ${edited} and package again.`);
     expect(err).not.toMatch(/\n\s+at /);
@@ -407,7 +408,10 @@ describe('serverless.yml refuses to package', () => {
     expect(bundleProblem(process.cwd(), bundle, config)).toBeUndefined();
     await writeFile(config, (await readFile(config, 'utf8')).replace('maxAgeDays: 30', 'maxAgeDays: 20'));
     expect(bundleProblem(process.cwd(), bundle, config)).toBe(
-      `${config} changed since ${bundle} was built: the role's policy and the functions' environment come from ${config}, so the bundle would ask for secrets the role may not touch (AccessDenied on every run). Run npm run build:lambda -- --config ${config} and package again.`,
+      `${config} changed since ${bundle} was built: ` +
+        `the role's policy and the functions' environment come from ${config}, ` +
+        'so the bundle would ask for secrets the role may not touch (AccessDenied on every run). ' +
+        `Run npm run build:lambda -- --config ${config} and package again.`,
     );
   }, 60_000);
 
@@ -420,7 +424,8 @@ describe('serverless.yml refuses to package', () => {
     await cp('serverless.yml', join(checkout, 'serverless.yml'));
     const err = await packageFailure({}, [], checkout);
     expect(err).toContain(
-      'dist/lambda/handler.mjs does not exist: run npm run build:lambda -- --config config/example.yaml first',
+      'dist/lambda/handler.mjs does not exist: run npm run build:lambda -- --config config/example.yaml first ' +
+        '(it compiles config/example.yaml into the bundle)',
     );
     expect(err).not.toContain('No file matches include / exclude patterns');
   }, 90_000);
