@@ -158,6 +158,8 @@ describe('npm run sandbox', () => {
     } finally {
       again.destroy();
     }
+    await second.stop();
+    expect(second.stderr).toBe('');
   }, 90_000);
 
   it('keeps the lines scripts read, and serves SNS and SQS at the endpoints it prints', async () => {
@@ -230,15 +232,22 @@ describe('npm run sandbox', () => {
 
     const second = await started(dir);
     expect(second.value('Account SID')).not.toBe(first.value('Account SID'));
-    await expect
-      .poll(() => second.stderr, { timeout: 20_000 })
-      .toContain(`holds secrets of ${first.value('Account SID')}, which this sandbox does not have`);
+    await second.stop(); // all it wrote is read once it has exited
+    expect(second.stderr).toContain(`holds secrets of ${first.value('Account SID')}, which this sandbox does not have`);
     expect(second.stderr).toContain('npm run sandbox -- --reset');
     const store = await readFile(statePaths(dir).ROTATOR_STORE_PATH, 'utf8');
     const secrets = [...store.matchAll(/"apiKeySecret\\?":\\?"(\w+)/g)].map((m) => m[1]!);
     expect(secrets.length).toBeGreaterThan(0);
     for (const secret of secrets) expect(second.stderr).not.toContain(secret);
   }, 90_000);
+
+  it('refuses an unknown option with its usage, and changes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));
+    const out = (await sandbox(dir, ['--rest'])) as Exited;
+    expect(out).toMatchObject({ code: 2, stdout: '' });
+    expect(out.stderr).toMatch(/^sandbox: unknown option --rest\n\nUsage: npm run sandbox \[-- --reset\]\n/);
+    expect(existsSync(statePaths(dir).SANDBOX_STATE)).toBe(false);
+  }, 60_000);
 
   it('refuses a state file it cannot read, naming --reset, and changes nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));

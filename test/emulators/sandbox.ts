@@ -70,9 +70,25 @@ if (isMain(import.meta.url)) {
   const storePath = resolve(root, 'config', process.env.ROTATOR_STORE_PATH || '../.state/secrets.json');
   const shown = (p: string) => (relative(process.cwd(), p).startsWith('..') ? p : relative(process.cwd(), p));
   const args = process.argv.slice(2);
+  const usage = [
+    'Usage: npm run sandbox [-- --reset]',
+    '',
+    'Starts the Twilio, Secrets Manager, SNS and SQS emulators and prints how to reach them. The account,',
+    `its keys and the secrets are kept in ${shown(stateFile)} (SANDBOX_STATE) and restored on the next start.`,
+    '',
+    `  --reset   remove ${shown(stateFile)} and the file store ${shown(storePath)}, and start a new account`,
+    '',
+    `Ports: TWILIO_PORT (${SANDBOX_PORTS.twilio}), SM_PORT (${SANDBOX_PORTS.secretsManager}), ` +
+      `SNS_PORT (${SANDBOX_PORTS.sns}), SQS_PORT (${SANDBOX_PORTS.sqs}); 0 takes a free one.`,
+    '',
+  ].join('\n');
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
   const unknown = args.filter((a) => a !== '--reset');
   if (unknown.length > 0) {
-    process.stderr.write(`sandbox: unknown option ${unknown[0]}; the only option is --reset (start a new account)\n`);
+    process.stderr.write(`sandbox: unknown option ${unknown[0]}\n\n${usage}`);
     process.exit(2);
   }
   if (args.includes('--reset'))
