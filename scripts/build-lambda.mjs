@@ -19,6 +19,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { CORE_SCHEMA, load } from 'js-yaml';
+import fingerprints from './config-fingerprint.cjs';
+
+const { FINGERPRINT_FILE, fingerprint, shownPath } = fingerprints;
 
 const root = join(import.meta.dirname, '..');
 
@@ -109,9 +112,12 @@ function bundledConfig(path) {
   return load(readFileSync(file, 'utf8'), { schema: CORE_SCHEMA });
 }
 
-/** What a build writes into `dir` (the entry, its map and licences, chunks/), to clear before the next. */
+/**
+ * What a build writes into `dir` (the entry, its map and licences, chunks/, the configuration's
+ * fingerprint), to clear before the next.
+ */
 const previousBuild = (dir) => [
-  ...['handler.mjs', 'handler.mjs.map', 'handler.mjs.LEGAL.txt'].map((f) => join(dir, f)),
+  ...['handler.mjs', 'handler.mjs.map', 'handler.mjs.LEGAL.txt', FINGERPRINT_FILE].map((f) => join(dir, f)),
   join(dir, 'chunks'),
 ];
 
@@ -201,11 +207,12 @@ export async function buildLambda({
   // Chunk names carry content hashes: clear the last build's so none is packaged stale.
   for (const f of previousBuild(dir)) rmSync(f, { recursive: true, force: true });
   const shared = naive ? undefined : leanOptions();
+  const compiled = shared ? JSON.stringify(bundledConfig(config)) : undefined;
   const lean = !shared
     ? {}
     : {
         ...shared,
-        define: { ...shared.define, __ROTATOR_CONFIG__: JSON.stringify(bundledConfig(config)) },
+        define: { ...shared.define, __ROTATOR_CONFIG__: compiled },
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
       };
@@ -217,6 +224,12 @@ export async function buildLambda({
     ...bundleOptions('node22'),
   });
   if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
+  // Written last, once the bundle is complete: packaging compares it with the configuration the
+  // stack is derived from and refuses a bundle of another one (scripts/config-fingerprint.cjs).
+  if (compiled !== undefined) {
+    const from = shownPath(root, resolve(root, config));
+    writeFileSync(join(dir, FINGERPRINT_FILE), `${JSON.stringify({ config: from, sha256: fingerprint(compiled) })}\n`);
+  }
   return summarize(result.metafile, join(dir, 'handler.mjs'));
 }
 

@@ -1,6 +1,7 @@
 import { ACCOUNT_SID_SLOT } from '../src/config/fleets.js';
-import { existsSync } from 'node:fs';
-import { loadConfig } from '../src/config/load.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadConfig, parseYaml } from '../src/config/load.js';
+import { ConfigError } from '../src/errors.js';
 import type { RotatorConfig } from '../src/config/types.js';
 import { MAX_TARGETS_PER_MESSAGE } from '../src/engine/shards.js';
 
@@ -121,6 +122,66 @@ export function shardingOptions(params: {
   return switched === 'on' ? { targetsPerMessage } : undefined;
 }
 
+/** Lambda's instruction set architectures; the bundle is plain JavaScript and runs on both. */
+export const ARCHITECTURES = ['x86_64', 'arm64'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** serverless.yml's `architecture` param, checked (default x86_64). */
+export function architectureOption(value: unknown): Architecture {
+  const text = value === undefined ? 'x86_64' : typeof value === 'string' ? value : JSON.stringify(value);
+  const found = ARCHITECTURES.find((a) => a === text);
+  if (!found)
+    throw new DeployConfigError(`the architecture param must be "x86_64" or "arm64", not ${JSON.stringify(text)}`);
+  return found;
+}
+
+export interface StackParams {
+  sharding?: unknown;
+  targetsPerMessage?: unknown;
+  concurrency?: unknown;
+  architecture?: unknown;
+}
+
+export interface StackFacts extends DeployFacts {
+  sharding: 'on' | 'off';
+  architecture: Architecture;
+}
+
+/**
+ * Everything serverless.yml derives (its custom.deploy), with every problem in one DeployConfigError:
+ * the params' and the configuration's together, so that one osls run names them all.
+ */
+export async function stackFacts(
+  options: Omit<DeployOptions, 'sharding'> & { params: StackParams },
+): Promise<StackFacts> {
+  const problems: string[] = [];
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof DeployConfigError)) throw err;
+      problems.push(err.message);
+      return undefined;
+    }
+  };
+  const { params, ...rest } = options;
+  let sharding: Sharding | undefined;
+  const shardingOk = attempt(() => {
+    sharding = shardingOptions(params);
+    return true;
+  });
+  const architecture = attempt(() => architectureOption(params.architecture));
+  let facts: DeployFacts | undefined;
+  try {
+    facts = await deployFacts({ ...rest, ...(sharding ? { sharding } : {}) });
+  } catch (err) {
+    if (!(err instanceof DeployConfigError)) throw err;
+    problems.push(err.message);
+  }
+  if (problems.length > 0 || !facts || !shardingOk || !architecture) throw new DeployConfigError(problems.join('\n'));
+  return { ...facts, sharding: sharding ? 'on' : 'off', architecture };
+}
+
 /** Secrets Manager appends -XXXXXX to a secret's ARN; a name is matched with that suffix. */
 function arnFor(secretId: string, region: string): unknown {
   if (secretId.startsWith('arn:')) return secretId;
@@ -149,10 +210,13 @@ export async function deployFacts(options: DeployOptions): Promise<DeployFacts> 
   try {
     config = await loadConfig(options.configFile, recording);
   } catch (err) {
-    throw new DeployConfigError(
-      `${err instanceof Error ? err.message : String(err)}\n(set the variables in the environment you deploy from: serverless.yml hands the functions what the configuration reads)`,
-      { cause: err },
-    );
+    const where = 'set the variables in the environment you deploy from';
+    const hint = `(${where}: serverless.yml hands the functions what the configuration reads)`;
+    // The loader checks a field named by a variable only once that field's target is well-formed, so
+    // one unset variable can hide the next: name every one the file reads, in one go.
+    const message =
+      err instanceof ConfigError ? withEveryUnset(err, options.configFile, lambdaEnv).message : String(err);
+    throw new DeployConfigError(`${err instanceof Error ? message : String(err)}\n${hint}`, { cause: err });
   }
   const environment = environmentFor(config, read, options.env);
   const scheduledEnvironment = options.sharding
@@ -163,6 +227,36 @@ export async function deployFacts(options: DeployOptions): Promise<DeployFacts> 
       }
     : environment;
   return { environment, scheduledEnvironment, statements: statementsFor(config, options) };
+}
+
+/** The loader's problems plus each variable the file reads that is unset and not among them yet. */
+function withEveryUnset(err: ConfigError, configFile: string, env: NodeJS.ProcessEnv): ConfigError {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(configFile, 'utf8'), configFile);
+  } catch {
+    return err; // a syntax error: the loader's message says so
+  }
+  const issues = [...err.issues];
+  const named = (name: string) => issues.some((i) => i.message.startsWith(`environment variable ${name} is not set`));
+  const visit = (value: unknown, path: string[], key: string): void => {
+    const at = path.join('.');
+    if (typeof value === 'string') {
+      const names = [...value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => [
+        m[1]!,
+        ` (referenced as ${m[0]})`,
+      ]);
+      // A field whose name ends in Env names a variable the loader requires (probes' headerValueEnv,
+      // the alert channels' secrets).
+      if (key.endsWith('Env') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) names.push([value, '']);
+      for (const [name, referenced] of names)
+        if (!env[name!] && !named(name!))
+          issues.push({ path: at, message: `environment variable ${name} is not set${referenced}` });
+    } else if (Array.isArray(value)) value.forEach((v, i) => visit(v, [...path, String(i)], ''));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, [...path, k], k);
+  };
+  visit(doc, [], '');
+  return issues.length === err.issues.length ? err : new ConfigError(issues, err.source);
 }
 
 function environmentFor(

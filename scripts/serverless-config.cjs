@@ -2,13 +2,16 @@
 // IAM statements, derived by scripts/deploy-config.ts with the rotator's own config loader.
 //   ROTATOR_CONFIG_FILE   configuration to read (default config/rotator.yaml, the one the build compiles)
 //   ROTATOR_KMS_KEY_ARN   a customer-managed KMS key the secrets use (adds kms:Decrypt/GenerateDataKey)
-// and checks the sharding params (serverless.yml custom.shardParams; README "Sharding a large fleet
-// across invocations").
+// and checks the params (sharding: serverless.yml custom.shardParams, README "Sharding a large fleet
+// across invocations"; architecture).
+// serverless.yml reads everything through one variable, custom.deploy (`facts` below): a problem is
+// then one error, which osls prints once, instead of once for each place that uses what it derives.
 // osls loads this file as CommonJS; the TypeScript is bundled in memory with esbuild (a dev
 // dependency, like osls itself) and evaluated once per osls run.
 const { buildSync } = require('esbuild');
 const Module = require('node:module');
-const { join, resolve } = require('node:path');
+const { join } = require('node:path');
+const { deployConfigFile } = require('./config-fingerprint.cjs');
 
 const root = join(__dirname, '..');
 let facts;
@@ -37,21 +40,22 @@ function deployModule() {
 let loaded;
 const deploy = () => (loaded ??= deployModule());
 
-const shardParams = async (resolveVariable) =>
-  deploy().shardingOptions(await resolveVariable('self:custom.shardParams'));
-
-// osls calls these in more than one pass, and an early pass may lack what a param needs: a failure
+// osls calls this in more than one pass, and an early pass may lack what a param needs: a failure
 // is not kept, so the next pass derives again.
 function derive(resolveVariable) {
   if (facts) return facts;
   const derived = (async () => {
-    const sharding = await shardParams(resolveVariable);
-    return deploy().deployFacts({
-      configFile: resolve(root, process.env.ROTATOR_CONFIG_FILE || 'config/rotator.yaml'),
+    const [shardParams, architecture, region] = await Promise.all([
+      resolveVariable('self:custom.shardParams'),
+      resolveVariable('self:custom.architecture'),
+      resolveVariable('self:provider.region'),
+    ]);
+    return deploy().stackFacts({
+      configFile: deployConfigFile(root),
       env: process.env,
-      region: await resolveVariable('self:provider.region'),
+      region,
       ...(process.env.ROTATOR_KMS_KEY_ARN ? { kmsKeyArn: process.env.ROTATOR_KMS_KEY_ARN } : {}),
-      ...(sharding ? { sharding } : {}),
+      params: { ...shardParams, architecture },
     });
   })();
   facts = derived;
@@ -61,8 +65,8 @@ function derive(resolveVariable) {
   return derived;
 }
 
-module.exports.environment = async ({ resolveVariable }) => (await derive(resolveVariable)).environment;
-module.exports.scheduledEnvironment = async ({ resolveVariable }) =>
-  (await derive(resolveVariable)).scheduledEnvironment;
-module.exports.statements = async ({ resolveVariable }) => (await derive(resolveVariable)).statements;
-module.exports.sharding = async ({ resolveVariable }) => ((await shardParams(resolveVariable)) ? 'on' : 'off');
+/**
+ * Everything serverless.yml derives, as custom.deploy: environment, scheduledEnvironment, statements,
+ * sharding ('on' or 'off') and architecture.
+ */
+module.exports.facts = ({ resolveVariable }) => derive(resolveVariable);

@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error -- plain ESM build script without type declarations
 import { buildLambda } from '../../scripts/build-lambda.mjs';
+// @ts-expect-error -- plain CommonJS build script without type declarations
+import { bundleProblem } from '../../scripts/config-fingerprint.cjs';
 import { labelledKeys } from '../support/assertions.js';
 import { rotationEvents, SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { recordOutput } from '../support/scan.js';
@@ -29,12 +31,14 @@ type Template = {
 async function packageTemplate(
   extraEnv: Record<string, string> = {},
   args: string[] = [],
+  cwd = process.cwd(),
 ): Promise<{ template: Template; zip: string }> {
   const out = await mkdtemp(join(tmpdir(), 'tkr-sls-'));
   await run(
     join(process.cwd(), 'node_modules', '.bin', 'osls'),
     ['package', '--stage', 'ci', '--package', out, ...args],
     {
+      cwd,
       env: { ...process.env, HOME: out, ...DEPLOY_ENV, ...extraEnv },
       timeout: 90_000,
     },
@@ -46,6 +50,13 @@ async function packageTemplate(
     zip: join(out, zips[0]!),
   };
 }
+
+/** What `osls package` printed when it failed (undefined if it packaged). */
+const packageFailure = (...args: Parameters<typeof packageTemplate>) =>
+  packageTemplate(...args).then(
+    () => undefined,
+    (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}`,
+  );
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
 const statements = (t: Template): { Action: string | string[]; Resource: unknown }[] =>
@@ -96,6 +107,12 @@ describe('serverless.yml packaged with osls', () => {
       Handler: 'dist/lambda/handler.handler',
       ReservedConcurrentExecutions: 1,
     });
+  });
+
+  it('runs every function on x86_64 unless the architecture param says otherwise', () => {
+    const functions = ofType(template, 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [, f] of functions) expect(f.Properties.Architectures).toEqual(['x86_64']);
   });
 
   it('packages the handler and every chunk it may load, and nothing else from the checkout', () => {
@@ -169,17 +186,28 @@ describe('serverless.yml packaged with osls', () => {
   });
 });
 
-/** One more `osls package`, with a customer KMS key and sharding on (one run serves both). */
-describe('serverless.yml packaged with a KMS key and --param sharding=on', () => {
+/** One more `osls package`, with a customer KMS key, sharding on and arm64 (one run serves all three). */
+describe('serverless.yml packaged with a KMS key, --param sharding=on and --param architecture=arm64', () => {
   let on: Template;
   beforeAll(async () => {
     on = (
       await packageTemplate(
         { ROTATOR_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
-        ['--param', 'sharding=on', '--param', 'shard-concurrency=6', '--param', 'targets-per-message=15'],
+        [
+          ...['--param', 'sharding=on', '--param', 'shard-concurrency=6', '--param', 'targets-per-message=15'],
+          ...['--param', 'architecture=arm64'],
+        ],
       )
     ).template;
   }, 90_000);
+
+  it('runs every function, the shard worker included, on arm64', () => {
+    const functions = ofType(on, 'AWS::Lambda::Function');
+    expect(functions.map(([id]) => id).sort()).toEqual(
+      ['RotationLambdaFunction', 'ScheduledLambdaFunction', 'ShardLambdaFunction'].sort(),
+    );
+    for (const [, f] of functions) expect(f.Properties.Architectures).toEqual(['arm64']);
+  });
 
   it('adds KMS decrypt for a customer key only when one is configured', () => {
     expect(JSON.stringify(statements(template))).not.toContain('kms:');
@@ -347,4 +375,67 @@ for (const event of ${JSON.stringify(events)}) {
     );
     expect(err).not.toMatch(/\n\s+at /);
   }, 60_000);
+});
+
+/** What stops `osls package`, in words, before anything is packaged. */
+describe('serverless.yml refuses to package', () => {
+  it('a bundle built from another configuration, saying what to run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tkr-sls-config-'));
+    const edited = join(dir, 'rotator.yaml');
+    const example = await readFile('config/example.yaml', 'utf8');
+    await writeFile(
+      edited,
+      example.replace('secretId: prod/twilio/messaging }', 'secretId: prod/twilio/messaging-v2 }'),
+    );
+    const err = await packageFailure({ ROTATOR_CONFIG_FILE: edited });
+    expect(err).toContain(
+      `dist/lambda was built from config/example.yaml, not from ${edited}: ` +
+        `the role's policy and the functions' environment come from ${edited}`,
+    );
+    expect(err).toContain(`Run npm run build:lambda -- --config ${edited} and package again.`);
+    expect(err).not.toMatch(/\n\s+at /);
+  }, 90_000);
+
+  it('a bundle whose configuration was edited since it was built', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tkr-sls-edit-'));
+    const config = join(dir, 'rotator.yaml');
+    const bundle = join(dir, 'lambda');
+    await writeFile(config, await readFile('config/example.yaml', 'utf8'));
+    await buildLambda({ config, outdir: bundle });
+    expect(bundleProblem(process.cwd(), bundle, config)).toBeUndefined();
+    // A comment is not configuration: the bundle still holds the same.
+    await writeFile(config, `# reviewed\n${await readFile(config, 'utf8')}`);
+    expect(bundleProblem(process.cwd(), bundle, config)).toBeUndefined();
+    await writeFile(config, (await readFile(config, 'utf8')).replace('maxAgeDays: 30', 'maxAgeDays: 20'));
+    expect(bundleProblem(process.cwd(), bundle, config)).toBe(
+      `${config} changed since ${bundle} was built: ` +
+        `the role's policy and the functions' environment come from ${config}, ` +
+        'so the bundle would ask for secrets the role may not touch (AccessDenied on every run). ' +
+        `Run npm run build:lambda -- --config ${config} and package again.`,
+    );
+  }, 60_000);
+
+  it('without a bundle, saying so in words', async () => {
+    // A checkout where npm run build:lambda never ran: the same files, no dist/.
+    const checkout = await mkdtemp(join(tmpdir(), 'tkr-sls-checkout-'));
+    for (const entry of ['node_modules', 'src', 'config', 'package.json', 'tsconfig.json'])
+      await symlink(join(process.cwd(), entry), join(checkout, entry));
+    await cp('scripts', join(checkout, 'scripts'), { recursive: true });
+    await cp('serverless.yml', join(checkout, 'serverless.yml'));
+    const err = await packageFailure({}, [], checkout);
+    expect(err).toContain(
+      'dist/lambda/handler.mjs does not exist: run npm run build:lambda -- --config config/example.yaml first ' +
+        '(it compiles config/example.yaml into the bundle)',
+    );
+    expect(err).not.toContain('No file matches include / exclude patterns');
+  }, 90_000);
+
+  it('a configuration with problems, naming each once: every unset variable and every bad param', async () => {
+    const err = await packageFailure({ TWILIO_ACCOUNT_SID: '', PROBE_TOKEN: '' }, ['--param', 'architecture=arm65']);
+    expect(err?.match(/is invalid:/g)).toHaveLength(1);
+    expect(err).toContain('targets.0.accountSid: environment variable TWILIO_ACCOUNT_SID is not set');
+    expect(err).toContain('targets.0.gate.probes.0.headerValueEnv: environment variable PROBE_TOKEN is not set');
+    expect(err).toContain('the architecture param must be "x86_64" or "arm64", not "arm65"');
+    expect(err?.match(/the architecture param/g)).toHaveLength(1);
+  }, 90_000);
 });

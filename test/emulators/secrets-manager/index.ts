@@ -5,7 +5,7 @@ import { SmError } from './errors.js';
 import { OPERATIONS } from './operations.js';
 import type { RotationFunction, RotationOutcome, RotationRetryPolicy } from './rotation.js';
 import type { RotationRules } from './schedule.js';
-import { SmState, type Version } from './state.js';
+import { SmState, type SmSnapshot, type Version } from './state.js';
 
 export { ROTATION_STEPS, DEFAULT_ROTATION_RETRY } from './rotation.js';
 export type {
@@ -16,6 +16,7 @@ export type {
   RotationStep,
 } from './rotation.js';
 export type { RotationRules } from './schedule.js';
+export type { SmSnapshot } from './state.js';
 
 /**
  * AWS Secrets Manager over its real wire protocol (JSON 1.1: POST /, X-Amz-Target), per
@@ -64,6 +65,8 @@ export interface SecretsManagerEmulator {
   rotationSettled(secretId: string): Promise<RotationOutcome>;
   /** How often a failed rotation is retried and how long apart (AWS: undocumented). */
   setRotationRetry(policy: Partial<RotationRetryPolicy>): void;
+  /** Every secret with its versions and values, as JSON-ready data for `restore` (the sandbox keeps it). */
+  snapshot(): SmSnapshot;
 }
 
 function accessKeyOf(req: IncomingMessage): string | undefined {
@@ -78,11 +81,14 @@ export async function startSecretsManagerEmulator(
     now?: () => number;
     /** Default {maxAttempts: 3, delayMs: 10}: small, so failing rotations settle fast in tests. */
     rotationRetry?: Partial<RotationRetryPolicy>;
+    /** Secrets to start with, a `snapshot()` of an earlier emulator. */
+    restore?: SmSnapshot;
   } = {},
 ): Promise<SecretsManagerEmulator> {
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '123456789012';
   const state = new SmState(region, accountId, opts.now ?? Date.now, opts.rotationRetry);
+  if (opts.restore) state.restore(opts.restore);
   const controls = new EmulatorControls('secrets-manager');
 
   const handler = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
@@ -196,6 +202,9 @@ export async function startSecretsManagerEmulator(
     },
     setRotationRetry(policy) {
       state.rotations.retry = { ...state.rotations.retry, ...policy };
+    },
+    snapshot() {
+      return state.snapshot();
     },
   };
 }

@@ -40,6 +40,11 @@ export interface Secret {
   lastValueChangeAt?: number;
 }
 
+/** Secrets as JSON-ready data (SecretBinary in base64), for a sandbox that keeps them across restarts. */
+export interface SmSnapshot {
+  secrets: (Omit<Secret, 'versions'> & { versions: (Omit<Version, 'binary'> & { binary?: string })[] })[];
+}
+
 const ARN_SUFFIX = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** Secrets by name; lookups accept the name, the full ARN or the ARN without its random suffix. */
@@ -54,6 +59,28 @@ export class SmState {
     rotationRetry: Partial<RotationRetryPolicy> = {},
   ) {
     this.rotations = new RotationEngine(this, rotationRetry);
+  }
+
+  snapshot(): SmSnapshot {
+    return {
+      secrets: [...this.secrets.values()].map((s) => ({
+        ...structuredClone({ ...s, versions: [] }),
+        versions: s.versions.map(({ binary, ...v }) => ({
+          ...structuredClone(v),
+          ...(binary ? { binary: binary.toString('base64') } : {}),
+        })),
+      })),
+    };
+  }
+
+  restore(snapshot: SmSnapshot): void {
+    for (const s of snapshot.secrets) {
+      const versions = s.versions.map(({ binary, ...v }) => ({
+        ...structuredClone(v),
+        ...(binary !== undefined ? { binary: Buffer.from(binary, 'base64') } : {}),
+      }));
+      this.secrets.set(s.name, { ...structuredClone({ ...s, versions: [] }), versions });
+    }
   }
 
   arnFor(name: string): string {

@@ -11,6 +11,7 @@ import { errorXml, parseParams, successXml } from './wire.js';
  * `protocol: AwsQueryProtocol` (dist-cjs/index.js, runtime config), i.e. awsQuery: a form-encoded POST to `/`
  * with `Action` and `Version=2010-03-31`, answered in XML in the http://sns.amazonaws.com/doc/2010-03-31/
  * namespace. Signatures are not checked; the SigV4 access key id is what the request log records.
+ * Beside the test controls, GET /__emulator/published lists every topic's published messages.
  */
 
 export const SNS_OPERATIONS = Object.keys(OPERATIONS);
@@ -49,6 +50,12 @@ export async function startSnsEmulator(
   const controls = new EmulatorControls('sns');
 
   const handler = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+    // What was published, for a person trying alerts against the sandbox (tests use published()).
+    if (req.method === 'GET' && req.url === '/__emulator/published') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([...state.topics.entries()].map(([topicArn, t]) => ({ topicArn, messages: t.messages }))));
+      return;
+    }
     if (handleControlRoute(controls, req, res, body)) return;
     const requestId = randomUUID();
     const reply = (status: number, xml: string) => {

@@ -1,7 +1,15 @@
 import { EmulatorControls, serve } from '../common/index.js';
 import { DEFAULT_MAX_SUBACCOUNTS } from './accounts.js';
 import { createDispatcher } from './dispatch.js';
-import { ACCOUNT_STATUSES, TwilioState, type Account, type AccountStatus, type KeyType, type Policy } from './state.js';
+import {
+  ACCOUNT_STATUSES,
+  TwilioState,
+  type Account,
+  type AccountStatus,
+  type KeyType,
+  type Policy,
+  type TwilioSnapshot,
+} from './state.js';
 
 /**
  * A Twilio emulator on one port: IAM v1 Keys, 2010 Accounts (with subaccounts), Keys and data lists,
@@ -11,7 +19,7 @@ import { ACCOUNT_STATUSES, TwilioState, type Account, type AccountStatus, type K
 
 export { TWILIO_OPERATIONS, type TwilioOperation } from './routes.js';
 export { PERMISSION_RESOURCES, MAX_PERMISSIONS } from './auth.js';
-export type { AccountStatus, KeyType, Policy } from './state.js';
+export type { AccountStatus, KeyType, Policy, TwilioSnapshot } from './state.js';
 export { DEFAULT_MAX_SUBACCOUNTS } from './accounts.js';
 
 export interface TwilioEmulatorOptions {
@@ -21,6 +29,11 @@ export interface TwilioEmulatorOptions {
   now?: () => number;
   /** Subaccounts one main account may create through the API (Twilio's default: 1000). */
   maxSubaccounts?: number;
+  /**
+   * Accounts and keys to start from (a `snapshot()` of an earlier emulator) instead of a new main
+   * account; accountSid and authToken are then ignored. Its first main account is the main account.
+   */
+  restore?: TwilioSnapshot;
 }
 
 export interface AccountView {
@@ -86,14 +99,21 @@ export interface TwilioEmulator {
   /** Rewrites the success body of one operation, to feed a client corrupt responses. */
   setResponseMutator(operation: string, fn: ((body: any) => any) | undefined): void;
   setClock(fn: () => number): void;
+  /** Accounts and keys, secrets included, as plain data for `restore` (the sandbox keeps them in .state/). */
+  snapshot(): TwilioSnapshot;
 }
 
 export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Promise<TwilioEmulator> {
   const state = new TwilioState(opts.now ?? Date.now);
-  const main = state.addAccount({
-    ...(opts.accountSid ? { sid: opts.accountSid } : {}),
-    ...(opts.authToken ? { authToken: opts.authToken } : {}),
-  });
+  if (opts.restore) state.restore(opts.restore);
+  const restoredMain = [...state.accounts.values()].find((a) => a.parentSid === undefined);
+  if (opts.restore && !restoredMain) throw new Error('twilio emulator: the snapshot to restore has no main account');
+  const main =
+    restoredMain ??
+    state.addAccount({
+      ...(opts.accountSid ? { sid: opts.accountSid } : {}),
+      ...(opts.authToken ? { authToken: opts.authToken } : {}),
+    });
   const controls = new EmulatorControls('twilio');
   const mutators = new Map<string, (body: any) => any>();
   let defaultLimit: number | undefined;
@@ -193,5 +213,6 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     setClock: (fn) => {
       state.now = fn;
     },
+    snapshot: () => state.snapshot(),
   };
 }

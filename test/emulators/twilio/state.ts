@@ -46,6 +46,11 @@ export interface Key {
   order: number;
 }
 
+export interface TwilioSnapshot {
+  accounts: Account[];
+  keys: Key[];
+}
+
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export function newSid(prefix: 'AC' | 'SK'): string {
@@ -59,6 +64,25 @@ export class TwilioState {
   private order = 0;
 
   constructor(public now: () => number) {}
+
+  /** Accounts and keys as plain data, for a sandbox that keeps its account across restarts. */
+  snapshot(): TwilioSnapshot {
+    return structuredClone({ accounts: [...this.accounts.values()], keys: [...this.keys.values()] });
+  }
+
+  /** Puts back what `snapshot()` took; its secrets count as issued, for leak scans. */
+  restore(snapshot: TwilioSnapshot): void {
+    for (const account of structuredClone(snapshot.accounts)) {
+      this.accounts.set(account.sid, account);
+      this.issued.push(account.primaryToken, ...(account.secondary ? [account.secondary.token] : []));
+      this.order = Math.max(this.order, account.order);
+    }
+    for (const key of structuredClone(snapshot.keys)) {
+      this.keys.set(key.sid, key);
+      this.issued.push(key.secret);
+      this.order = Math.max(this.order, key.order);
+    }
+  }
 
   /** 32 characters of base62, the observed shape of an API key secret. */
   private keySecret(): string {
