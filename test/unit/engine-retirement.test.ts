@@ -109,6 +109,29 @@ describe('a key a version of the secret held is never an orphan', () => {
   });
 });
 
+describe('irreversible steps look again right before acting', () => {
+  it('keeps a refused pending key that another run promoted while this one verified it', async () => {
+    const w = await fakeWorld();
+    await one(w);
+    const old = (await keyIn(w.store, 'twilio/app', CURRENT))!;
+    const real = w.twilio.verifier();
+    w.runtime.verifier = () => ({
+      verify: async (key, how) => {
+        if (key.sid === old) return real.verify(key, how);
+        // Another run, whose check passed, promotes the version while this one is refused (propagation).
+        const pending = await versionOf(w.store, 'twilio/app', PENDING);
+        await w.store.promote('twilio/app', pending!);
+        return { ok: false as const, definitive: true, reason: 'HTTP 401 (Twilio error 20003)' };
+      },
+    });
+    await one(w, { force: true });
+    const current = (await keyIn(w.store, 'twilio/app', CURRENT))!;
+    expect(current).not.toBe(old);
+    expect(w.twilio.keys.has(current)).toBe(true);
+    expect(w.twilio.writes).not.toContain(`remove ${current}`);
+  });
+});
+
 describe('the promotion record cannot be undone by a late write', () => {
   it("holds the gate when a killed run's promotion tag lands after later runs, and never sweeps the old key", async () => {
     const w = await fakeWorld({ gate: { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 86400 } });

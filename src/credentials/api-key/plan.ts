@@ -221,8 +221,10 @@ export function keyHistory(obs: Observation, s: PlannerSettings, key: TwilioKey)
   const labelled = [obs.current, obs.pending, obs.previous];
   for (const id of candidates) {
     const parsed = labelled.find((v) => v?.versionId === id);
-    const value = secret.versions.find((v) => v.versionId === id)?.value;
-    const holds = parsed ? [parsed.key.apiKeySid] : value !== undefined ? keySidsIn(value) : undefined;
+    const version = secret.versions.find((v) => v.versionId === id);
+    const holds = parsed ? [parsed.key.apiKeySid] : version?.value !== undefined ? keySidsIn(version.value) : undefined;
+    if (holds === undefined && obs.pendingPlaceholder?.versionId === id)
+      return { held: true, why: `Secrets Manager's rotation may be storing it in version ${id}` };
     if (holds === undefined) return { held: true, why: `version ${id} of the secret was stored under its token` };
     if (holds.includes(key.sid)) return { held: true, why: `version ${id} of the secret holds it` };
   }

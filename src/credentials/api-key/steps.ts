@@ -1,4 +1,11 @@
-import { formatPromotion, formatStamp, TAG_CURRENT_SINCE, TAG_PROMOTED, TAG_RETIRED } from '../../core/labels.js';
+import {
+  CURRENT,
+  formatPromotion,
+  formatStamp,
+  TAG_CURRENT_SINCE,
+  TAG_PROMOTED,
+  TAG_RETIRED,
+} from '../../core/labels.js';
 import type { PutResult, VerifyResult } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError } from '../../errors.js';
@@ -118,12 +125,16 @@ export async function withdrawPending(
   keySid: string,
   prefix: string,
 ): Promise<string> {
+  const secretId = session.target.secret.secretId;
   const ours = obs.keys.some((k) => k.sid === keySid && isOwnKeyName(k.friendlyName, prefix, obs.fingerprint ?? ''));
+  // Right before deleting, the version is read again: another run may have promoted it meanwhile.
+  const now = (await session.store.read(secretId, { fresh: true }))?.versions.find((v) => v.versionId === versionId);
+  if (now?.stages.includes(CURRENT)) return 'kept: another run made its version current meanwhile';
   // The key is refused: it serves nobody, even though AWSPENDING still names it for a moment.
   const removed = ours
     ? await deleteKey(session, { ...obs, pending: undefined }, keySid)
     : 'left alone: not provably made for this target';
-  await session.store.abandonPending(session.target.secret.secretId, versionId);
+  await session.store.abandonPending(secretId, versionId);
   return removed;
 }
 
@@ -205,12 +216,18 @@ export async function act(
       const refused = `${result.reason}${result.hint ? `. ${result.hint}` : ''}`;
       if (step.kind === 'verify-pending' && result.definitive) {
         const removed = await withdrawPending(session, obs, step.versionId, step.keySid, settings.prefix);
+        const failed = `new key ${step.keySid} failed verification (${refused})`;
+        if (keptKey(removed))
+          return {
+            detail: `${failed}; the key stays (${removed})`,
+            end: { kind: 'failed', step: step.kind, error: `${failed}; ${removed}; the next run looks again` },
+          };
         return {
-          detail: `new key ${step.keySid} failed verification (${refused}); dropped AWSPENDING and revoked it (${removed})`,
+          detail: `${failed}; revoked it and dropped AWSPENDING (${removed})`,
           end: {
             kind: 'failed',
             step: step.kind,
-            error: `new key ${step.keySid} failed verification (${refused}); it was revoked and the current key keeps serving`,
+            error: `${failed}; it was revoked and the current key keeps serving`,
             reason: 'verification-failed',
           },
         };
