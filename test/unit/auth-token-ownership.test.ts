@@ -50,7 +50,7 @@ function readWith(
 }
 
 describe('Auth Token: a secondary whose value the rotator does not hold is kept', () => {
-  it('withdraws its announcement before the settling wait when the first create meets an existing secondary, so a kill there leaves nothing that later deletes it', async () => {
+  it('withdraws its announcement at once on a first-attempt 70002: a kill in the wait deletes nothing later', async () => {
     const w = await fakeTokenWorld();
     w.twilio.secondary = FOREIGN;
     let freshReads = 0;
@@ -114,7 +114,7 @@ describe('Auth Token: a secondary whose value the rotator does not hold is kept'
     expect((await tags(w))[TAG_UNSTORED] ?? '').toBe('');
   });
 
-  it('reports a secondary met after a lost create answer as probably its own, keeps it, and replaces it only on --replace-secondary', async () => {
+  it('calls a secondary met after a lost create answer probably its own; keeps it until --replace-secondary', async () => {
     const w = await fakeTokenWorld();
     createWith(w, async (real) => {
       // Twilio made the secondary, the answer was lost, the retry met it (what the adapter reports).
@@ -156,7 +156,7 @@ describe('Auth Token: a secondary whose value the rotator does not hold is kept'
     expect(w.twilio.writes).toEqual([]);
   });
 
-  it('refuses --replace-secondary at the deletion itself when the first look took AWSCURRENT for the primary', async () => {
+  it('re-asks Twilio about AWSCURRENT right before a --replace-secondary deletion, and refuses', async () => {
     const w = await fakeTokenWorld();
     const served = w.twilio.primary;
     w.twilio.secondary = served;

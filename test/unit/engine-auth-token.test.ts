@@ -102,7 +102,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(await token(w, CURRENT)).toBe(w.twilio.primary);
   });
 
-  it("keeps a secondary it announced but never stored (a crash before the store write): its value is lost, so nothing proves it is this rotator's", async () => {
+  it('keeps a secondary announced but never stored (a crash before the store write): nothing proves it its own', async () => {
     const w = await fakeTokenWorld();
     await w.store.setTags('twilio/token', {
       [TAG_SECONDARY_INTENT]: `${'d'.repeat(32)} ${new Date(w.now()).toISOString()} abcd1234`,

@@ -65,6 +65,8 @@ export type KeptSecondary = { why: 'foreign' } | { why: 'ours-lost'; rotationId:
 
 export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { kept: KeptSecondary };
 
+const AGAIN = 'another process is rotating this account; stop it first';
+
 /** A failure after which Twilio certainly made nothing: a 4xx other than 429. */
 const madeNothing = (err: unknown) =>
   err instanceof RemoteError &&
@@ -109,8 +111,9 @@ async function refuseIfServed(session: AuthTokenSession, runtime: Runtime): Prom
     if (!state.ok && !state.definitive)
       throw refuse(`Twilio could not say whether ${stage} (${version.ref}) is the secondary (${state.reason})`);
     if (state.ok && !state.primary) {
-      const why = `the account's secondary is ${version.ref}, the token ${stage} of "${secretIdOf(session)}" serves; deleting it would lock out every consumer. Promote it in the Twilio Console (or let the rotation promote it), then run rotate`;
-      throw refuse(why);
+      const what = `the account's secondary is ${version.ref}, the token ${stage} of "${secretIdOf(session)}" serves`;
+      const fix = 'Promote it in the Twilio Console (or let the rotation promote it), then run rotate';
+      throw refuse(`${what}; deleting it would lock out every consumer. ${fix}`);
     }
   }
 }
@@ -176,7 +179,7 @@ export async function createSecondary(
         throw new RotationError(
           session.target.name,
           'start-rotation',
-          'a secondary Auth Token appeared again right after it was deleted: another process is rotating this account; stop it first',
+          `a secondary Auth Token appeared again right after it was deleted: ${AGAIN}`,
         );
       const earlier = unknown ? record : obs.unstored;
       if (!earlier) return { kept: { why: 'foreign' } };
@@ -218,20 +221,24 @@ export function keptReport(session: AuthTokenSession, kept: KeptSecondary): stri
   const { target } = session;
   const command = `"twilio-key-rotator rotate --target ${target.name} --replace-secondary"`;
   if (kept.why === 'foreign') {
-    const what = `a secondary Auth Token exists that this rotator did not create (on ${target.accountSid}: Twilio refused to make another, 70002)`;
-    const why = 'its value cannot be read back, so it may be in use and it is kept; nothing was changed';
+    const what = 'a secondary Auth Token exists that this rotator did not create';
+    const how = `on ${target.accountSid}, Twilio refused to make another (70002)`;
+    const why = 'its value cannot be read back, so it may be in use and it is kept; nothing was deleted';
     const fix = `find out whose it is; once nobody needs it, delete it in the Console or run ${command}`;
-    return `${what}; ${why}. Fix: ${fix}`;
+    return `${what} (${how}); ${why}. Fix: ${fix}`;
   }
   const at = new Date(kept.atMs).toISOString();
-  const what = `a secondary Auth Token exists on ${target.accountSid} that is probably this rotator's own, from rotation ${kept.rotationId} at ${at}: ${kept.how}, so its value was lost`;
-  const why =
-    'a secondary whose value the rotator does not hold cannot be proven its own, so it is kept; nothing was deleted';
-  const fix = `unless someone made a secondary on this account since ${at}, it is that one and nobody can use it: run ${command} to delete it and start again`;
-  return `${what}. ${why}. Fix: ${fix}`;
+  const what = `a secondary Auth Token exists on ${target.accountSid} that is probably this rotator's own`;
+  const whence = `from rotation ${kept.rotationId} at ${at}: ${kept.how}, so its value was lost`;
+  const why = 'a secondary whose value the rotator does not hold cannot be proven its own: kept; nothing was deleted';
+  const unless = `unless someone made a secondary on this account since ${at}, it is that one and nobody can use it`;
+  return `${what}, ${whence}. ${why}. Fix: ${unless}: run ${command} to delete it and start again`;
 }
 
-/** Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent, no unstored record. */
+/**
+ * Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent, no
+ * unstored record.
+ */
 export async function markPending(session: AuthTokenSession, runtime: Runtime, versionId: string): Promise<void> {
   // A creation succeeded, so no secondary was left over from an earlier one: its record goes too.
   await session.store.setTags(secretIdOf(session), {
@@ -392,9 +399,8 @@ export async function act(
         [TAG_SECONDARY_INTENT]: '',
         [TAG_UNSTORED]: `${step.rotationId} ${at}`,
       });
-      return {
-        detail: `a secondary announced for rotation ${step.rotationId} at ${at} was never stored; if it was made, its value is lost and it is kept (never deleted); wrote the announcement off`,
-      };
+      const what = `a secondary announced for rotation ${step.rotationId} at ${at} was never stored`;
+      return { detail: `${what}; if it was made, its value is lost and it is kept (never deleted); wrote it off` };
     }
     case 'clear-pending-label':
       await session.store.abandonPending(secretId, step.versionId);
@@ -423,10 +429,14 @@ export async function act(
           }
           if (look < SETTLE_LOOKS) await pause(SETTLE_PAUSE_MS);
         }
+        const gone = `the pending token ${step.ref} stopped working right before its promotion`;
+        const why = "the account's secondary was deleted or replaced outside the rotator";
+        const kept = 'Nothing was promoted; the current token stays the primary and the next run drops the pending one';
+        const none = `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside`;
         const error =
           outcome === 'gone'
-            ? `the pending token ${step.ref} stopped working right before its promotion: the account's secondary was deleted or replaced outside the rotator. Nothing was promoted; the current token stays the primary and the next run drops the pending one`
-            : `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside the rotator; the current token keeps working and the next run starts over`;
+            ? `${gone}: ${why}. ${kept}`
+            : `${none} the rotator; the current token keeps working and the next run starts over`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
       if (typeof outcome === 'object') {
