@@ -14,6 +14,7 @@ import {
   type Decision,
   type Observation,
   type PlannerSettings,
+  type Unstored,
 } from './observation.js';
 
 /**
@@ -207,7 +208,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   return { kind: 'done', current: current.ref, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
 }
 
-function unstoredDue(unstored: { rotationId: string; atMs: number }): string {
+function unstoredDue(unstored: Unstored): string {
   const what = `rotation ${unstored.rotationId} (${new Date(unstored.atMs).toISOString()}) was never stored`;
   return `${what} and may have left a secondary whose value was lost`;
 }

@@ -25,6 +25,7 @@ import {
   type RunFacts,
   type Step,
   type TokenVersion,
+  type Unstored,
 } from './observation.js';
 import { nextAuthTokenValue, tokenFingerprint } from './shape.js';
 
@@ -58,10 +59,10 @@ const SETTLE_PAUSE_MS = 1000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A secondary that exists and whose value this rotator does not hold: kept, never deleted. `ours-lost`
- * when a creation of this rotator's probably made it and its value was lost (`rotationId`, `atMs`).
+ * A secondary that exists and whose value this rotator does not hold: kept, never deleted. With an
+ * unstored record, a creation of this rotator's probably (lost answer) or maybe (its run stopped) made it.
  */
-export type KeptSecondary = { why: 'foreign' } | { why: 'ours-lost'; rotationId: string; atMs: number; how: string };
+export type KeptSecondary = { why: 'foreign' } | ({ why: 'ours-lost' } & Unstored);
 
 export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { kept: KeptSecondary };
 
@@ -162,8 +163,9 @@ export async function createSecondary(
     if (typeof made === 'object') return store(session, runtime, obs, token, made.token);
 
     const unknown = made === 'exists-after-unknown';
-    const record = { rotationId: token, atMs };
-    await withdraw(session, nonce, unknown ? { [TAG_UNSTORED]: `${token} ${new Date(atMs).toISOString()}` } : {});
+    const record: Unstored = { rotationId: token, atMs, how: 'lost-answer' };
+    const tag = `${token} ${new Date(atMs).toISOString()} lost-answer`;
+    await withdraw(session, nonce, unknown ? { [TAG_UNSTORED]: tag } : {});
     // A run that announced its creation just before this one may be storing its token right now:
     // give it the time one store write takes before calling the secondary anybody else's.
     for (let look = 0; ; look++) {
@@ -182,11 +184,7 @@ export async function createSecondary(
           `a secondary Auth Token appeared again right after it was deleted: ${AGAIN}`,
         );
       const earlier = unknown ? record : obs.unstored;
-      if (!earlier) return { kept: { why: 'foreign' } };
-      const how = unknown
-        ? 'Twilio said a secondary exists after an earlier attempt of the same creation went unanswered'
-        : 'its run stopped between creating it and storing it';
-      return { kept: { why: 'ours-lost', ...earlier, how } };
+      return { kept: earlier ? { why: 'ours-lost', ...earlier } : { why: 'foreign' } };
     }
     await refuseIfServed(session, runtime);
     facts.checks.clear();
@@ -228,11 +226,22 @@ export function keptReport(session: AuthTokenSession, kept: KeptSecondary): stri
     return `${what} (${how}); ${why}. Fix: ${fix}`;
   }
   const at = new Date(kept.atMs).toISOString();
-  const what = `a secondary Auth Token exists on ${target.accountSid} that is probably this rotator's own`;
-  const whence = `from rotation ${kept.rotationId} at ${at}: ${kept.how}, so its value was lost`;
-  const why = 'a secondary whose value the rotator does not hold cannot be proven its own: kept; nothing was deleted';
-  const unless = `unless someone made a secondary on this account since ${at}, it is that one and nobody can use it`;
-  return `${what}, ${whence}. ${why}. Fix: ${unless}: run ${command} to delete it and start again`;
+  const unproven = 'a secondary whose value the rotator does not hold cannot be proven its own';
+  const why = `${unproven}: kept; nothing was deleted`;
+  const replace = `run ${command} to delete it and start again`;
+  const where = `a secondary Auth Token exists on ${target.accountSid}`;
+  if (kept.how === 'lost-answer') {
+    const attempt = `an attempt to create it (rotation ${kept.rotationId}, ${at}) went unanswered`;
+    const whence = `Twilio said one exists right after ${attempt}, so its value was lost`;
+    const unless = `unless someone made a secondary on this account at about ${at}, it is that one`;
+    return `${where} that is probably this rotator's own: ${whence}. ${why}. Fix: ${unless}: ${replace}`;
+  }
+  const stopped = `a run of rotation ${kept.rotationId} stopped at ${at} between announcing a creation and storing`;
+  const whence = `${stopped} its token, so it may have made this one and lost its value`;
+  const ifNobody = `if nobody else made a secondary on this account, it is the rotator's and nobody can use it`;
+  const ifSomeone = 'if someone did, find out whose it is first';
+  const what = `${where} that may be this rotator's own, or someone else's`;
+  return `${what}: ${whence}. ${why}. Fix: ${ifNobody}: ${replace}; ${ifSomeone}`;
 }
 
 /**
@@ -397,7 +406,7 @@ export async function act(
       const at = new Date(step.atMs).toISOString();
       await session.store.setTags(secretId, {
         [TAG_SECONDARY_INTENT]: '',
-        [TAG_UNSTORED]: `${step.rotationId} ${at}`,
+        [TAG_UNSTORED]: `${step.rotationId} ${at} stopped`,
       });
       const what = `a secondary announced for rotation ${step.rotationId} at ${at} was never stored`;
       return { detail: `${what}; if it was made, its value is lost and it is kept (never deleted); wrote it off` };
