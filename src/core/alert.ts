@@ -19,7 +19,7 @@ export const RUNBOOK: Record<AlertEvent, string> = {
   'verification-failed':
     'Twilio refused the new credential: it was withdrawn and the current one keeps serving. Fix what the error names (the policy, validationUrl, or the region), then run rotate again.',
   'foreign-secondary':
-    "An Auth Token secondary exists whose value the rotator does not hold, so it is kept, never deleted. If the error says it is probably this rotator's own (its value was lost), nobody can use it: run rotate --target <target> --replace-secondary. Otherwise someone else made it and it may be in use: find out whose it is first, then delete it in the Console or with the same command.",
+    "An Auth Token secondary exists whose value the rotator does not hold, so it is kept, never deleted. If the error says it is probably this rotator's own (an answer was lost), nobody can use it: run rotate --target <target> --replace-secondary. If it says it may be someone else's, it may be in use: find out whether anyone made one first, then delete it in the Console or with the same command.",
   stuck:
     'Run status: it names the consumer that never reported the new credential, or what changed outside the rotator. Fix or restart that consumer (or run confirm), then rotate; nothing is deleted meanwhile.',
   'current-missing':

@@ -3,10 +3,18 @@ import type { Observation, Step } from './observation.js';
 /** One step in words, as the dry run prints it and `status` says what the next run will do. */
 export function describeStep(d: Step, obs: Observation, propagationDelayMs: number): string {
   switch (d.kind) {
-    case 'start-rotation':
-      return `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}. Twilio cannot be asked beforehand whether a secondary exists: if one exists whose value this tool does not hold, the run stops there and keeps it (--replace-secondary deletes it, unless the target's own secret serves it)`;
-    case 'abandon-creation':
-      return `write off the creation announced for rotation ${d.rotationId} but never stored: a secondary it may have made has a lost value, so it is kept (never deleted) and recorded`;
+    case 'start-rotation': {
+      const what = `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId})`;
+      const unknown = 'Twilio cannot be asked beforehand whether a secondary exists';
+      const kept = 'if one exists whose value this tool does not hold, the run stops there and keeps it';
+      const replace = "--replace-secondary deletes it, unless the target's own secret serves it";
+      return `${what}, because ${d.reason}. ${unknown}: ${kept} (${replace})`;
+    }
+    case 'abandon-creation': {
+      const what = `write off the creation announced for rotation ${d.rotationId} but never stored`;
+      const kept = 'a secondary it may have made has a lost value: kept (never deleted) and recorded';
+      return `${what}: ${kept}`;
+    }
     case 'clear-pending-label':
       return `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`;
     case 'drop-dead-pending':

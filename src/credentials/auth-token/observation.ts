@@ -14,8 +14,9 @@ export const TAG_PENDING_SINCE = 'rotator:pending-since';
 export const TAG_SETTLED = 'rotator:settled';
 
 /**
- * "<rotationId> <ISO time>": a creation of that rotation may have made a secondary whose value was
- * lost (its run stopped before storing it, or Twilio's answer never arrived). Such a secondary can
+ * "<rotationId> <ISO time> <how>": a creation of that rotation may have made a secondary whose value
+ * was lost. `how` is `lost-answer` (Twilio said a secondary exists right after an attempt went
+ * unanswered: probably it) or `stopped` (its run stopped between announcing and storing: maybe). Such a secondary can
  * never be proven this rotator's, so it is never deleted: this only words the report when a later
  * creation meets it. Cleared once a creation succeeds (then no secondary existed).
  */
@@ -40,6 +41,7 @@ export interface Intent {
 export interface Unstored {
   rotationId: string;
   atMs: number;
+  how: 'lost-answer' | 'stopped';
 }
 
 export interface Observation {

@@ -59,9 +59,10 @@ function parseIntent(tag: string | undefined): Intent | undefined {
 }
 
 function parseUnstored(tag: string | undefined): Observation['unstored'] {
-  const [rotationId, iso] = tag?.split(' ') ?? [];
+  const [rotationId, iso, how] = tag?.split(' ') ?? [];
   const atMs = iso ? Date.parse(iso) : Number.NaN;
-  return rotationId && !Number.isNaN(atMs) ? { rotationId, atMs } : undefined;
+  if (!rotationId || Number.isNaN(atMs)) return undefined;
+  return { rotationId, atMs, how: how === 'lost-answer' ? 'lost-answer' : 'stopped' };
 }
 
 /** Asks Twilio about a token once per run; an answer that says nothing stops the run, nothing is guessed. */

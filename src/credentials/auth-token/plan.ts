@@ -14,6 +14,7 @@ import {
   type Decision,
   type Observation,
   type PlannerSettings,
+  type Unstored,
 } from './observation.js';
 
 /**
@@ -68,10 +69,8 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   }
   if (obs.movedUnder && curCheck?.ok) {
     // A racing run promoted the token after this run read the secret: it carries the rotation on.
-    return {
-      kind: 'busy',
-      reason: `another run promoted the Auth Token while this run looked (${obs.movedUnder}); it carries the rotation on, and the next run takes it from there`,
-    };
+    const what = `another run promoted the Auth Token while this run looked (${obs.movedUnder})`;
+    return { kind: 'busy', reason: `${what}; it carries the rotation on, and the next run takes it from there` };
   }
   if (!curCheck?.ok) {
     return {
@@ -170,11 +169,10 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   if (obs.intent) {
     const age = obs.nowMs - obs.intent.atMs;
     if (age < s.creationWindowMs) {
+      const announced = new Date(obs.intent.atMs).toISOString();
       const after = new Date(obs.intent.atMs + s.creationWindowMs).toISOString();
-      return {
-        kind: 'busy',
-        reason: `a secondary Auth Token is being created by another run (announced ${new Date(obs.intent.atMs).toISOString()}); if that run died, a run after ${after} takes over`,
-      };
+      const what = `a secondary Auth Token is being created by another run (announced ${announced})`;
+      return { kind: 'busy', reason: `${what}; if that run died, a run after ${after} takes over` };
     }
     return { kind: 'abandon-creation', rotationId: obs.intent.rotationId, atMs: obs.intent.atMs };
   }
@@ -189,7 +187,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
           ? `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`
           : obs.unstored
             ? // Only a creation tells whether that secondary exists: it is made (none did), or kept and reported.
-              `rotation ${obs.unstored.rotationId} (${new Date(obs.unstored.atMs).toISOString()}) was never stored and may have left a secondary whose value was lost`
+              unstoredDue(obs.unstored)
             : undefined;
   if (reason !== undefined && !curCheck.primary) {
     // The token consumers use is the account's secondary (a rotation made outside was left half-done).
@@ -210,19 +208,25 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   return { kind: 'done', current: current.ref, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
 }
 
+function unstoredDue(unstored: Unstored): string {
+  const what = `rotation ${unstored.rotationId} (${new Date(unstored.atMs).toISOString()}) was never stored`;
+  return `${what} and may have left a secondary whose value was lost`;
+}
+
 function currentIsSecondary(ref: string, secretId: string): string {
-  const what = `the current token ${ref} (secret "${secretId}") works but is not the primary: it is the account's secondary, left by a rotation made outside the rotator`;
-  const fix = `promote it in the Twilio Console (the old primary then stops working), then run rotate; --replace-secondary refuses to delete it`;
-  return `${what}. Fix: ${fix}`;
+  const what = `the current token ${ref} (secret "${secretId}") works but is not the primary`;
+  const why = "it is the account's secondary, left by a rotation made outside the rotator";
+  const fix = 'promote it in the Twilio Console (the old primary then stops working), then run rotate';
+  return `${what}: ${why}. Fix: ${fix}; --replace-secondary refuses to delete it`;
 }
 
 export function warnings(obs: Observation, s: PlannerSettings): string[] {
   const out: string[] = [];
   if (obs.unstored) {
     const at = new Date(obs.unstored.atMs).toISOString();
-    out.push(
-      `rotation ${obs.unstored.rotationId} (${at}) may have made a secondary Auth Token whose value was lost; if one exists it is kept, never deleted: should a rotation meet it, run "twilio-key-rotator rotate --target ${s.target} --replace-secondary"`,
-    );
+    const what = `rotation ${obs.unstored.rotationId} (${at}) may have made a secondary whose value was lost`;
+    const fix = `"twilio-key-rotator rotate --target ${s.target} --replace-secondary"`;
+    out.push(`${what}; if one exists it is kept, never deleted: should a rotation meet it, run ${fix}`);
   }
   const { current, previous, secret } = obs;
   const check = current && obs.checks.get(current.ref);

@@ -15,6 +15,8 @@ import { TAG_PENDING_SINCE, TAG_SETTLED, type RunFacts } from './observation.js'
 import { TOKEN_FINGERPRINT } from './shape.js';
 import { createSecondary, finishPromotion, keptReport, markPending, promote } from './steps.js';
 
+const GONE = 'the secondary was deleted or replaced outside the rotator';
+
 /**
  * Secrets Manager's rotation protocol for an Auth Token secret, on the same step functions as the
  * scheduled reconcile. createSecret makes the secondary and fills the pending version; testSecret
@@ -115,7 +117,7 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
         throw fail(`Twilio has no secondary token to promote: ${pending.ref} was deleted outside the rotator`);
       if (outcome === 'gone')
         throw fail(
-          `the pending token ${pending.ref} stopped working right before its promotion (the secondary was deleted or replaced outside the rotator); nothing was promoted`,
+          `the pending token ${pending.ref} stopped working right before its promotion (${GONE}); nothing was promoted`,
         );
       if (typeof outcome === 'object')
         throw fail(

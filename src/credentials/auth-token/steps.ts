@@ -25,6 +25,7 @@ import {
   type RunFacts,
   type Step,
   type TokenVersion,
+  type Unstored,
 } from './observation.js';
 import { nextAuthTokenValue, tokenFingerprint } from './shape.js';
 
@@ -58,12 +59,14 @@ const SETTLE_PAUSE_MS = 1000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A secondary that exists and whose value this rotator does not hold: kept, never deleted. `ours-lost`
- * when a creation of this rotator's probably made it and its value was lost (`rotationId`, `atMs`).
+ * A secondary that exists and whose value this rotator does not hold: kept, never deleted. With an
+ * unstored record, a creation of this rotator's probably (lost answer) or maybe (its run stopped) made it.
  */
-export type KeptSecondary = { why: 'foreign' } | { why: 'ours-lost'; rotationId: string; atMs: number; how: string };
+export type KeptSecondary = { why: 'foreign' } | ({ why: 'ours-lost' } & Unstored);
 
 export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { kept: KeptSecondary };
+
+const AGAIN = 'another process is rotating this account; stop it first';
 
 /** A failure after which Twilio certainly made nothing: a 4xx other than 429. */
 const madeNothing = (err: unknown) =>
@@ -109,8 +112,9 @@ async function refuseIfServed(session: AuthTokenSession, runtime: Runtime): Prom
     if (!state.ok && !state.definitive)
       throw refuse(`Twilio could not say whether ${stage} (${version.ref}) is the secondary (${state.reason})`);
     if (state.ok && !state.primary) {
-      const why = `the account's secondary is ${version.ref}, the token ${stage} of "${secretIdOf(session)}" serves; deleting it would lock out every consumer. Promote it in the Twilio Console (or let the rotation promote it), then run rotate`;
-      throw refuse(why);
+      const what = `the account's secondary is ${version.ref}, the token ${stage} of "${secretIdOf(session)}" serves`;
+      const fix = 'Promote it in the Twilio Console (or let the rotation promote it), then run rotate';
+      throw refuse(`${what}; deleting it would lock out every consumer. ${fix}`);
     }
   }
 }
@@ -159,8 +163,9 @@ export async function createSecondary(
     if (typeof made === 'object') return store(session, runtime, obs, token, made.token);
 
     const unknown = made === 'exists-after-unknown';
-    const record = { rotationId: token, atMs };
-    await withdraw(session, nonce, unknown ? { [TAG_UNSTORED]: `${token} ${new Date(atMs).toISOString()}` } : {});
+    const record: Unstored = { rotationId: token, atMs, how: 'lost-answer' };
+    const tag = `${token} ${new Date(atMs).toISOString()} lost-answer`;
+    await withdraw(session, nonce, unknown ? { [TAG_UNSTORED]: tag } : {});
     // A run that announced its creation just before this one may be storing its token right now:
     // give it the time one store write takes before calling the secondary anybody else's.
     for (let look = 0; ; look++) {
@@ -176,14 +181,10 @@ export async function createSecondary(
         throw new RotationError(
           session.target.name,
           'start-rotation',
-          'a secondary Auth Token appeared again right after it was deleted: another process is rotating this account; stop it first',
+          `a secondary Auth Token appeared again right after it was deleted: ${AGAIN}`,
         );
       const earlier = unknown ? record : obs.unstored;
-      if (!earlier) return { kept: { why: 'foreign' } };
-      const how = unknown
-        ? 'Twilio said a secondary exists after an earlier attempt of the same creation went unanswered'
-        : 'its run stopped between creating it and storing it';
-      return { kept: { why: 'ours-lost', ...earlier, how } };
+      return { kept: earlier ? { why: 'ours-lost', ...earlier } : { why: 'foreign' } };
     }
     await refuseIfServed(session, runtime);
     facts.checks.clear();
@@ -218,20 +219,35 @@ export function keptReport(session: AuthTokenSession, kept: KeptSecondary): stri
   const { target } = session;
   const command = `"twilio-key-rotator rotate --target ${target.name} --replace-secondary"`;
   if (kept.why === 'foreign') {
-    const what = `a secondary Auth Token exists that this rotator did not create (on ${target.accountSid}: Twilio refused to make another, 70002)`;
-    const why = 'its value cannot be read back, so it may be in use and it is kept; nothing was changed';
+    const what = 'a secondary Auth Token exists that this rotator did not create';
+    const how = `on ${target.accountSid}, Twilio refused to make another (70002)`;
+    const why = 'its value cannot be read back, so it may be in use and it is kept; nothing was deleted';
     const fix = `find out whose it is; once nobody needs it, delete it in the Console or run ${command}`;
-    return `${what}; ${why}. Fix: ${fix}`;
+    return `${what} (${how}); ${why}. Fix: ${fix}`;
   }
   const at = new Date(kept.atMs).toISOString();
-  const what = `a secondary Auth Token exists on ${target.accountSid} that is probably this rotator's own, from rotation ${kept.rotationId} at ${at}: ${kept.how}, so its value was lost`;
-  const why =
-    'a secondary whose value the rotator does not hold cannot be proven its own, so it is kept; nothing was deleted';
-  const fix = `unless someone made a secondary on this account since ${at}, it is that one and nobody can use it: run ${command} to delete it and start again`;
-  return `${what}. ${why}. Fix: ${fix}`;
+  const unproven = 'a secondary whose value the rotator does not hold cannot be proven its own';
+  const why = `${unproven}: kept; nothing was deleted`;
+  const replace = `run ${command} to delete it and start again`;
+  const where = `a secondary Auth Token exists on ${target.accountSid}`;
+  if (kept.how === 'lost-answer') {
+    const attempt = `an attempt to create it (rotation ${kept.rotationId}, ${at}) went unanswered`;
+    const whence = `Twilio said one exists right after ${attempt}, so its value was lost`;
+    const unless = `unless someone made a secondary on this account at about ${at}, it is that one`;
+    return `${where} that is probably this rotator's own: ${whence}. ${why}. Fix: ${unless}: ${replace}`;
+  }
+  const stopped = `a run of rotation ${kept.rotationId} stopped at ${at} between announcing a creation and storing`;
+  const whence = `${stopped} its token, so it may have made this one and lost its value`;
+  const ifNobody = `if nobody else made a secondary on this account, it is the rotator's and nobody can use it`;
+  const ifSomeone = 'if someone did, find out whose it is first';
+  const what = `${where} that may be this rotator's own, or someone else's`;
+  return `${what}: ${whence}. ${why}. Fix: ${ifNobody}: ${replace}; ${ifSomeone}`;
 }
 
-/** Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent, no unstored record. */
+/**
+ * Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent, no
+ * unstored record.
+ */
 export async function markPending(session: AuthTokenSession, runtime: Runtime, versionId: string): Promise<void> {
   // A creation succeeded, so no secondary was left over from an earlier one: its record goes too.
   await session.store.setTags(secretIdOf(session), {
@@ -390,11 +406,10 @@ export async function act(
       const at = new Date(step.atMs).toISOString();
       await session.store.setTags(secretId, {
         [TAG_SECONDARY_INTENT]: '',
-        [TAG_UNSTORED]: `${step.rotationId} ${at}`,
+        [TAG_UNSTORED]: `${step.rotationId} ${at} stopped`,
       });
-      return {
-        detail: `a secondary announced for rotation ${step.rotationId} at ${at} was never stored; if it was made, its value is lost and it is kept (never deleted); wrote the announcement off`,
-      };
+      const what = `a secondary announced for rotation ${step.rotationId} at ${at} was never stored`;
+      return { detail: `${what}; if it was made, its value is lost and it is kept (never deleted); wrote it off` };
     }
     case 'clear-pending-label':
       await session.store.abandonPending(secretId, step.versionId);
@@ -423,10 +438,14 @@ export async function act(
           }
           if (look < SETTLE_LOOKS) await pause(SETTLE_PAUSE_MS);
         }
+        const gone = `the pending token ${step.ref} stopped working right before its promotion`;
+        const why = "the account's secondary was deleted or replaced outside the rotator";
+        const kept = 'Nothing was promoted; the current token stays the primary and the next run drops the pending one';
+        const none = `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside`;
         const error =
           outcome === 'gone'
-            ? `the pending token ${step.ref} stopped working right before its promotion: the account's secondary was deleted or replaced outside the rotator. Nothing was promoted; the current token stays the primary and the next run drops the pending one`
-            : `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside the rotator; the current token keeps working and the next run starts over`;
+            ? `${gone}: ${why}. ${kept}`
+            : `${none} the rotator; the current token keeps working and the next run starts over`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
       if (typeof outcome === 'object') {
