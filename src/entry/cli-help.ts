@@ -13,7 +13,8 @@ Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2
 An alert that could not be delivered is logged; it never changes the exit code.`;
 
 export const HELP: Record<string, string> = {
-  rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--replace-secondary] [--json]
+  rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--json]
+       twilio-key-rotator rotate --target NAME --replace-secondary [--json]
        twilio-key-rotator rotate --now TARGET --overlap SECONDS [--replace-secondary] [--json]
 
 Brings every target (or each named one) one rotation further. API keys: creates the secret on the
@@ -25,7 +26,8 @@ propagation delay, checks that the old token is refused.
       --dry-run           print the plan and run read-only checks; change nothing
       --force             rotate now even if the current credential is not due
       --replace-secondary delete a secondary Auth Token this tool did not create, then rotate
-                          (whoever made it loses it: find out first)
+                          (whoever made it loses it: find out first); Auth Token targets
+                          only, each named with --target (or --now)
       --now TARGET        a leaked credential: rotate TARGET at once and retire the old credential
                           after --overlap SECONDS (0-3600), skipping probes, confirmation, the
                           window and the pause. Waits until done; logs every stage at level error.

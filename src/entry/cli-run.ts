@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
-import type { StoreName } from '../config/types.js';
+import { isMemberName } from '../config/fleets.js';
+import type { RotatorConfig, StoreName } from '../config/types.js';
 import { exitCodeFor } from '../core/outcome.js';
 import { sendTestAlerts } from '../engine/alerts.js';
 import { abort, confirm, rotate, status } from '../engine/commands.js';
@@ -32,6 +33,8 @@ export async function runCommand(command: string, rest: string[], values: CliVal
   }
   const signal = io.signal ?? (values.now === undefined ? io.interrupts?.() : undefined);
   const config = await loadConfig(path, io.env);
+  if (values['replace-secondary'])
+    onlyAuthTokenTargets(config, values.now !== undefined ? [values.now] : values.target);
   // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
   const jsonLogs = logsAreJson({
     stream: io.stderr,
@@ -149,6 +152,19 @@ export async function runCommand(command: string, rest: string[], values: CliVal
       : results.map(formatResult).join('\n'),
   );
   return exitCodeFor(results);
+}
+
+/** --replace-secondary deletes an Auth Token secondary: an API-key target or a fleet has none to replace. */
+function onlyAuthTokenTargets(config: RotatorConfig, names: readonly string[] = []): void {
+  for (const name of names) {
+    const target = config.targets.find((t) => t.name === name);
+    const fleet = config.fleets.find((f) => f.name === name || isMemberName(f.name, name));
+    if (target?.kind === 'auth-token' || (!target && !fleet)) continue;
+    const what = !fleet ? 'an API-key target' : fleet.name === name ? 'a fleet' : `a member of fleet "${fleet.name}"`;
+    throw new UsageError(
+      `--replace-secondary is for Auth Token targets; "${name}" is ${what}, whose API keys have no secondary token`,
+    );
+  }
 }
 
 async function readStdin(): Promise<string> {

@@ -204,6 +204,36 @@ describe('bad CLI invocations', () => {
     ['--now on status', ['status', '--now', 'app'], /--now and --overlap belong to rotate, not status/],
     ['--now of an unknown target', ['rotate', '--now', 'nope', '--overlap', '0'], /unknown target "nope"/],
     [
+      '--now given twice (only the last was rotated)',
+      ['rotate', '--now', 'app', '--now', 'app1', '--overlap', '0'],
+      /--now takes one value and was given twice \(--now, --now\); give it once/,
+    ],
+    [
+      '--overlap given twice',
+      ['rotate', '--now', 'app', '--overlap', '0', '--overlap', '5'],
+      /--overlap takes one value and was given twice/,
+    ],
+    [
+      '--config given twice',
+      ['status', '--config', '/a.yaml', '-c', '/b.yaml'],
+      /--config takes one value .*--config, -c/,
+    ],
+    [
+      "--replace-secondary without --target (it replaced every Auth Token target's secondary)",
+      ['rotate', '--replace-secondary'],
+      /--replace-secondary needs --target NAME \(or --now NAME\)/,
+    ],
+    [
+      '--replace-secondary on an API-key target',
+      ['rotate', '--target', 'app', '--replace-secondary'],
+      /--replace-secondary is for Auth Token targets; "app" is an API-key target/,
+    ],
+    [
+      '--replace-secondary with --now on an API-key target',
+      ['rotate', '--now', 'app', '--overlap', '0', '--replace-secondary'],
+      /--replace-secondary is for Auth Token targets; "app" is an API-key target/,
+    ],
+    [
       'a config file that does not exist',
       ['rotate', '--config', '/nonexistent/rotator.yaml'],
       /file \/nonexistent\/rotator\.yaml does not exist; pass --config/,
