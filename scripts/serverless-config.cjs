@@ -1,6 +1,7 @@
 // serverless.yml's view of the rotator's configuration: the functions' environment and the role's
 // IAM statements, derived by scripts/deploy-config.ts with the rotator's own config loader.
-//   ROTATOR_CONFIG_FILE   configuration to read (default config/rotator.yaml, the one the build compiles)
+//   TWILIO_KEY_ROTATOR_CONFIG  configuration to read (default config/rotator.yaml, the one the build
+//                              compiles); ROTATOR_CONFIG_FILE, its old name, still works with a warning
 //   ROTATOR_KMS_KEY_ARN   a customer-managed KMS key the secrets use (adds kms:Decrypt/GenerateDataKey)
 // and checks the sharding params (serverless.yml custom.shardParams; README "Sharding a large fleet
 // across invocations").
@@ -34,6 +35,19 @@ function deployModule() {
   return loaded.exports;
 }
 
+/** TWILIO_KEY_ROTATOR_CONFIG, as for the CLI; ROTATOR_CONFIG_FILE is deprecated (src/config/load.ts). */
+function configFile() {
+  const { TWILIO_KEY_ROTATOR_CONFIG: chosen, ROTATOR_CONFIG_FILE: old } = process.env;
+  if (old) {
+    const why =
+      'ROTATOR_CONFIG_FILE is deprecated and will be removed in the next release; set TWILIO_KEY_ROTATOR_CONFIG instead';
+    process.stderr.write(
+      `twilio-key-rotator: warning: ${why}${chosen ? ' (ignored: TWILIO_KEY_ROTATOR_CONFIG is set)' : ''}\n`,
+    );
+  }
+  return chosen || old || 'config/rotator.yaml';
+}
+
 let loaded;
 const deploy = () => (loaded ??= deployModule());
 
@@ -47,7 +61,7 @@ function derive(resolveVariable) {
   const derived = (async () => {
     const sharding = await shardParams(resolveVariable);
     return deploy().deployFacts({
-      configFile: resolve(root, process.env.ROTATOR_CONFIG_FILE || 'config/rotator.yaml'),
+      configFile: resolve(root, configFile()),
       env: process.env,
       region: await resolveVariable('self:provider.region'),
       ...(process.env.ROTATOR_KMS_KEY_ARN ? { kmsKeyArn: process.env.ROTATOR_KMS_KEY_ARN } : {}),

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load.js';
+import { configPathFromEnv, DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import { isMemberName } from '../config/fleets.js';
 import type { RotatorConfig, StoreName } from '../config/types.js';
 import { exitCodeFor } from '../core/outcome.js';
@@ -20,7 +20,8 @@ import type { CliIo } from './cli.js';
  */
 export async function runCommand(command: string, rest: string[], values: CliValues, io: CliIo): Promise<number> {
   const print = (text: string) => io.stdout.write(`${redact(text)}\n`);
-  const path = values.config ?? io.env.TWILIO_KEY_ROTATOR_CONFIG ?? 'config/rotator.yaml';
+  const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
+  const path = values.config ?? configPathFromEnv(io.env, warn) ?? DEFAULT_CONFIG_PATH;
   const logger = createLogger({
     stream: io.stderr,
     ...(values.json ? { json: true } : {}),

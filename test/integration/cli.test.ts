@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/entry/cli.js';
 import { VERSION } from '../../src/version.js';
 import { labelledKeys } from '../support/assertions.js';
-import { World, type StoreKind } from '../support/world.js';
+import { AWS_ENV, World, type StoreKind } from '../support/world.js';
 
 /** The CLI surface a new user meets first: help, version, and putting the admin secret in place. */
 
@@ -27,6 +29,39 @@ describe('help and version', () => {
       const run = await world.cli([command, '--help', '--config', '/nonexistent.yaml']);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(new RegExp(`^Usage: twilio-key-rotator ${command}`));
+    },
+  );
+});
+
+describe('the configuration variable', () => {
+  const run = async (w: World, args: string[], env: NodeJS.ProcessEnv) => {
+    let stdout = '';
+    let stderr = '';
+    const out = new PassThrough().on('data', (c: Buffer) => (stdout += c.toString()));
+    const err = new PassThrough().on('data', (c: Buffer) => (stderr += c.toString()));
+    const base: NodeJS.ProcessEnv = { ...process.env, ...AWS_ENV };
+    for (const name of ['TWILIO_KEY_ROTATOR_CONFIG', 'ROTATOR_CONFIG', 'ROTATOR_CONFIG_FILE']) delete base[name];
+    const code = await runCli(args, { stdout: out, stderr: err, env: { ...base, ...env } });
+    w.record(stdout + stderr);
+    return { code, stdout, stderr };
+  };
+
+  it('reads the file TWILIO_KEY_ROTATOR_CONFIG names when --config is not given', async () => {
+    world = await World.start();
+    await world.writeConfig();
+    const status = await run(world, ['status'], { TWILIO_KEY_ROTATOR_CONFIG: world.configPath });
+    expect(status.stdout, status.stderr).toMatch(/^app:/m);
+    expect(status.stderr).not.toContain('deprecated');
+  });
+
+  it.each(['ROTATOR_CONFIG', 'ROTATOR_CONFIG_FILE'])(
+    'still reads the file %s names, with a deprecation warning on stderr',
+    async (old) => {
+      world = await World.start();
+      await world.writeConfig();
+      const status = await run(world, ['status', '--json'], { [old]: world.configPath });
+      expect((JSON.parse(status.stdout) as { targets: { target: string }[] }).targets[0]?.target).toBe('app');
+      expect(status.stderr).toContain(`${old} is deprecated and will be removed in the next release`);
     },
   );
 });
