@@ -243,6 +243,32 @@ describe('bad CLI invocations', () => {
     await expectRejected(args, 2, message);
   });
 
+  it.each<[string, string[], string]>([
+    ['a usage error', ['rotate', '--target', 'app', '--now', 'app', '--overlap', '0', '--json'], 'usage'],
+    ['an unknown option', ['status', '--jsn', '--json'], 'usage'],
+    ['no command', ['--json'], 'usage'],
+    ['a missing config file', ['status', '--json', '--config', '/nonexistent/rotator.yaml'], 'config'],
+  ])('prints one JSON document on stdout with --json and %s (stdout stayed empty)', async (_name, args, kind) => {
+    world.resetLogs();
+    const run = await world.cli(args);
+    expect(run.code).toBe(2);
+    const doc = JSON.parse(run.stdout) as { error: { kind: string; exitCode: number; message: string } };
+    expect(doc.error).toMatchObject({ kind, exitCode: 2, message: expect.any(String) as string });
+    expect(run.stderr).toMatch(kind === 'config' ? /does not exist/ : /usage/i);
+    expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+
+  it('lists every configuration problem by path in the --json error document', async () => {
+    const bad = `${world.dir}/bad-json.yaml`;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(bad, 'targets:\n  - name: x\n    accountSid: nope\n');
+    const run = await world.cli(['rotate', '--json', '--config', bad]);
+    expect(run.code).toBe(2);
+    const doc = JSON.parse(run.stdout) as { error: { kind: string; source: string; issues: { path: string }[] } };
+    expect(doc.error).toMatchObject({ kind: 'config', source: bad });
+    expect(doc.error.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['targets.0.accountSid']));
+  });
+
   it('rejects a config that parses but is invalid, naming every field, with exit code 2', async () => {
     const bad = `${world.dir}/bad.yaml`;
     await import('node:fs/promises').then((fs) =>
