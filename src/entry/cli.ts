@@ -5,7 +5,7 @@ import { redact } from '../redact.js';
 import { isMain } from '../util/is-main.js';
 import { VERSION } from '../version.js';
 import { checkArguments, parse } from './cli-args.js';
-import { COMMON, HELP, USAGE } from './cli-help.js';
+import { HELP, helpFor, USAGE } from './cli-help.js';
 
 // Start-up: this module and what it imports statically are all that `--help`, `--version` and a
 // usage error load. The code of a run (configuration, logger, Twilio and store adapters, engine) is
@@ -42,7 +42,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (command === undefined || command === 'help') {
       const topic = command === 'help' ? rest[0] : undefined;
-      const text = topic && HELP[topic] ? `${HELP[topic]}\n\n${COMMON}` : USAGE;
+      const text = topic && HELP[topic] ? helpFor(topic) : USAGE;
       if (command === undefined && !values.help) throw new UsageError('no command given', { cause: USAGE });
       io.stdout.write(`${text}\n`);
       return 0;
@@ -52,7 +52,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         `unknown command "${command}"; expected rotate, status, confirm, abort, secret, alerts, daemon or audit`,
       );
     if (values.help) {
-      io.stdout.write(`${HELP[command]}\n\n${COMMON}\n`);
+      io.stdout.write(`${helpFor(command)}\n`);
       return 0;
     }
     checkArguments(command, rest, values);

@@ -33,6 +33,26 @@ describe('help and version', () => {
   );
 });
 
+describe('help texts', () => {
+  it("gives the daemon its own exit codes, not rotate's", async () => {
+    world = await World.start();
+    const help = await world.cli(['daemon', '--help']);
+    expect(help.stdout).toMatch(/Exit codes: 0 stopped by SIGTERM\/SIGINT/);
+    expect(help.stdout).not.toContain('a rotation failed');
+  });
+
+  it('names exit 2 in alerts --help (no channel configured)', async () => {
+    world = await World.start();
+    expect((await world.cli(['alerts', '--help'])).stdout).toMatch(/2 no channel is configured/);
+  });
+
+  it('lists -V, --version among the options, not after the exit codes', async () => {
+    world = await World.start();
+    const help = await world.cli(['--help']);
+    expect(help.stdout).toMatch(/ {2}-h, --help[^\n]*\n {2}-V, --version/);
+  });
+});
+
 describe('the configuration variable', () => {
   const run = async (w: World, args: string[], env: NodeJS.ProcessEnv) => {
     let stdout = '';
