@@ -22,12 +22,7 @@ export async function runCommand(command: string, rest: string[], values: CliVal
   const print = (text: string) => io.stdout.write(`${redact(text)}\n`);
   const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
   const path = values.config ?? configPathFromEnv(io.env, warn) ?? DEFAULT_CONFIG_PATH;
-  const logger = createLogger({
-    stream: io.stderr,
-    ...(values.json ? { json: true } : {}),
-    ...(io.env.LOG_FORMAT ? { format: io.env.LOG_FORMAT } : {}),
-    ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}),
-  });
+  const logger = createLogger({ stream: io.stderr, env: io.env, ...(values.json ? { json: true } : {}) });
   if (command === 'daemon') {
     const { runDaemon } = await import('./daemon/daemon.js');
     return await runDaemon({ configPath: path, env: io.env, logger });
