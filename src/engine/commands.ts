@@ -1,6 +1,7 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import { parseHealth, PROBLEMS } from '../core/health.js';
-import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_LAST_ERROR } from '../core/labels.js';
+import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE } from '../core/labels.js';
+import { readLastError } from '../core/last-error.js';
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
@@ -233,7 +234,7 @@ export async function status(
       const { obs, decision } = await observeAndPlan(run, runtime);
       const tags = obs.secret?.tags ?? {};
       const current = run.kind.summary(obs, target);
-      const lastError = tags[TAG_LAST_ERROR] || undefined;
+      const lastError = readLastError(tags);
       const warnings = run.kind.warnings(obs, run.settings);
       const outcome = isOutcome(decision) ? decision : undefined;
       const health = parseHealth(tags);
