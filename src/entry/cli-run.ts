@@ -10,6 +10,7 @@ import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { olderThanDays, overlapSeconds, type CliValues } from './cli-args.js';
 import { forJson, formatResult, formatStatus } from './cli-format.js';
+import { checkSetup, storesOf } from './cli-setup.js';
 import type { CliIo } from './cli.js';
 
 /**
@@ -31,6 +32,7 @@ export async function runCommand(command: string, rest: string[], values: CliVal
   const config = await loadConfig(path, io.env);
   if (values['replace-secondary'])
     onlyAuthTokenTargets(config, values.now !== undefined ? [values.now] : values.target);
+  if (command !== 'alerts') await checkSetup(config, io.env, storesOf(config, values.store));
   // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
   const jsonLogs = logsAreJson({
     stream: io.stderr,

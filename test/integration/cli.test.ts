@@ -53,6 +53,51 @@ describe('help texts', () => {
   });
 });
 
+describe('setup problems', () => {
+  it('exits 2 naming stores.file.path when the file store path is a directory (every target failed, exit 1)', async () => {
+    world = await World.start('file');
+    await world.writeConfig([{}], {
+      stores: { file: { path: world.dir }, aws: { region: 'us-east-1', endpoint: world.sm.url } },
+    });
+    for (const args of [['rotate'], ['status']]) {
+      const run = await world.cli(args);
+      expect(run.code, run.stdout).toBe(2);
+      expect(run.stderr).toMatch(/stores\.file\.path: .* is a directory; point stores\.file\.path at a file/);
+    }
+    expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+
+  it('exits 2 when the aws store has no AWS credentials to use', async () => {
+    world = await World.start('aws');
+    await world.writeConfig();
+    const saved = { ...process.env };
+    const bare: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of Object.keys(bare)) if (name.startsWith('AWS_')) delete bare[name];
+    Object.assign(bare, {
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SHARED_CREDENTIALS_FILE: `${world.dir}/no-credentials`,
+      AWS_CONFIG_FILE: `${world.dir}/no-config`,
+    });
+    // The SDK's credential chain reads the process's environment, not the one the CLI is handed.
+    process.env = bare;
+    try {
+      let stderr = '';
+      const err = new PassThrough().on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await runCli(['rotate', '--config', world.configPath], {
+        stdout: new PassThrough(),
+        stderr: err,
+        env: bare,
+      });
+      world.record(stderr);
+      expect(code, stderr).toBe(2);
+      expect(stderr).toMatch(/AWS credentials: none found for the aws store .*set AWS_PROFILE/);
+    } finally {
+      process.env = saved;
+    }
+    expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+});
+
 describe('the configuration variable', () => {
   const run = async (w: World, args: string[], env: NodeJS.ProcessEnv) => {
     let stdout = '';
