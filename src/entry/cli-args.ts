@@ -78,10 +78,15 @@ export function checkArguments(command: string, rest: string[], values: CliValue
     );
   if (command !== 'secret' && (values.store !== undefined || values.replace))
     throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
-  if ((command === 'confirm' || command === 'abort' || command === 'secret' || command === 'alerts') && values.target)
+  if (['confirm', 'abort', 'secret', 'alerts'].includes(command) && values.target)
     throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
   if (command !== 'alerts' && values.channel !== undefined)
     throw new UsageError(`--channel belongs to alerts test, not ${command}`);
+  if (command === 'config') {
+    if (rest[0] !== 'check' || rest.length !== 1 || values.target)
+      throw new UsageError('usage: twilio-key-rotator config check [--config PATH] [--json]');
+    return;
+  }
   if (command === 'alerts') {
     if (rest[0] !== 'test' || rest.length !== 1)
       throw new UsageError('usage: twilio-key-rotator alerts test [--channel NAME]');

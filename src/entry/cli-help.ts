@@ -106,6 +106,12 @@ unmanaged (nobody here accounts for it). Marks keys older than DAYS. Read-only u
       --dry-run          with --cleanup: say what would be revoked; change nothing
 
 Exits 1 when an account cannot be read whole (then nothing on it is cleaned up) or a revocation failed.`,
+  config: `Usage: twilio-key-rotator config check [--config PATH] [--json]
+
+Reads and validates the configuration file exactly as every other command does (\${NAME} references
+from this environment included) and says whether it is valid, naming every problem by its path.
+Touches nothing: no store, no Twilio, no network. Editors can check as you type with
+config/rotator.schema.json (the first line of config/example.yaml points at it).`,
   secret: `Usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] [--json] < value.json
 
 Stores a value the configuration names — a target's admin credential or the key it rotates — after
@@ -127,6 +133,7 @@ Commands:
   audit [--cleanup [--dry-run]]                   every key on the accounts, classified; revoke rotator orphans
   secret put <secretId> --store file|aws          store an admin credential or key from stdin
   alerts test [--channel NAME]                    send a test alert to every (or the named) channel
+  config check                                    validate the configuration file; touches nothing
 
 ${COMMON}
   -V, --version       print the version

@@ -30,6 +30,18 @@ export async function runCommand(command: string, rest: string[], values: CliVal
   }
   const signal = io.signal ?? (values.now === undefined ? io.interrupts?.() : undefined);
   const config = await loadConfig(path, io.env);
+  if (command === 'config') {
+    const summary = {
+      valid: true,
+      path,
+      targets: config.targets.map((t) => t.name),
+      fleets: config.fleets.map((f) => f.name),
+      channels: config.alerts.channels.map((c) => c.name),
+    };
+    const counts = `${summary.targets.length} target(s), ${summary.fleets.length} fleet(s), ${summary.channels.length} alert channel(s)`;
+    print(values.json ? JSON.stringify(summary, null, 2) : `${path}: valid (${counts}); nothing was contacted.`);
+    return 0;
+  }
   if (values['replace-secondary'])
     onlyAuthTokenTargets(config, values.now !== undefined ? [values.now] : values.target);
   if (command !== 'alerts') await checkSetup(config, io.env, storesOf(config, values.store));

@@ -22,7 +22,7 @@ describe('help and version', () => {
     expect(VERSION).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   });
 
-  it.each(['rotate', 'status', 'confirm', 'secret', 'daemon', 'audit'])(
+  it.each(['rotate', 'status', 'confirm', 'secret', 'daemon', 'audit', 'config'])(
     'prints help for %s alone, with exit 0',
     async (command) => {
       world = await World.start();
@@ -50,6 +50,48 @@ describe('help texts', () => {
     world = await World.start();
     const help = await world.cli(['--help']);
     expect(help.stdout).toMatch(/ {2}-h, --help[^\n]*\n {2}-V, --version/);
+  });
+});
+
+describe('config check', () => {
+  it('says a valid configuration is valid, exit 0, contacting nothing', async () => {
+    world = await World.start('aws');
+    await world.writeConfig([{}, { name: 'app2', secretId: 'twilio/app2' }]);
+    world.resetLogs();
+    const text = await world.cli(['config', 'check']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toBe(
+      `${world.configPath}: valid (2 target(s), 0 fleet(s), 0 alert channel(s)); nothing was contacted.\n`,
+    );
+    const json = await world.cli(['config', 'check', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({
+      valid: true,
+      path: world.configPath,
+      targets: ['app', 'app2'],
+      fleets: [],
+      channels: [],
+    });
+    expect(world.sm.controls.log.length + world.twilio.controls.log.length).toBe(0);
+  });
+
+  it('names every problem of an invalid one by its path, exit 2, touching nothing', async () => {
+    world = await World.start('aws');
+    const bad = `${world.dir}/bad.yaml`;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(bad, 'targets:\n  - name: x\n    accountSid: nope\n    colour: red\n');
+    const run = await world.cli(['config', 'check', '--config', bad]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/targets\.0\.accountSid: must be an Account SID/);
+    expect(run.stderr).toMatch(/unknown key "colour"/);
+    const json = await world.cli(['config', 'check', '--config', bad, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { kind: 'config', exitCode: 2 } });
+    expect(world.sm.controls.log.length + world.twilio.controls.log.length).toBe(0);
+  });
+
+  it('takes nothing but check', async () => {
+    world = await World.start();
+    expect((await world.cli(['config'])).code).toBe(2);
+    expect((await world.cli(['config', 'check', '--target', 'app'])).code).toBe(2);
   });
 });
 
