@@ -28,6 +28,12 @@ if (isMain(import.meta.url)) {
   const sandbox = await startSandbox({
     twilioPort: Number(process.env.TWILIO_PORT ?? 4010),
     secretsManagerPort: Number(process.env.SM_PORT ?? 4566),
+  }).catch((err: NodeJS.ErrnoException & { port?: number }) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    // One line, not a stack trace: the fix is to free the port or pick others.
+    const fix = 'stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT and SM_PORT';
+    process.stderr.write(`sandbox: port ${err.port ?? '?'} is already in use; ${fix}\n`);
+    process.exit(1);
   });
   const { twilio, secretsManager } = sandbox;
   const main = twilio.seedKey({ type: 'main', friendlyName: 'sandbox-main' });

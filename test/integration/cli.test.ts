@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/entry/cli.js';
@@ -92,6 +94,27 @@ describe('config check', () => {
     world = await World.start();
     expect((await world.cli(['config'])).code).toBe(2);
     expect((await world.cli(['config', 'check', '--target', 'app'])).code).toBe(2);
+  });
+});
+
+describe('one line where a stack trace was', () => {
+  it('says in one line that the sandbox port is taken, exit 1', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const run = spawnSync('node_modules/.bin/tsx', ['test/emulators/sandbox.ts'], {
+        env: { ...process.env, TWILIO_PORT: String(port), SM_PORT: '0' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        `sandbox: port ${port} is already in use; stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT and SM_PORT`,
+      );
+    } finally {
+      busy.close();
+    }
   });
 });
 
