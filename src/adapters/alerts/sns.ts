@@ -1,5 +1,5 @@
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
-import { alertDocument, type Alert } from '../../core/alert.js';
+import { alertDocument, fitDocument, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { isRetryable } from '../retry.js';
 import { deliver, type DeliveryPolicy } from './deliver.js';
@@ -57,7 +57,7 @@ export function publishInput(alert: Alert, topicArn: string): PublishCommandInpu
   return {
     TopicArn: topicArn,
     Subject: subject(alert),
-    Message: JSON.stringify(alertDocument(alert)),
+    Message: JSON.stringify(alertDocument(fitDocument(alert))),
     MessageAttributes: {
       event: attribute(alert.event),
       severity: attribute(alert.severity),
