@@ -14,7 +14,7 @@ import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
 import { isMemberName } from '../config/fleets.js';
-import { expandFleets } from './fleets.js';
+import { expandFleets, reportUnlistedFleets } from './fleets.js';
 import { createRunScope } from './scope.js';
 
 /**
@@ -164,6 +164,7 @@ export async function rotate(
   }
   // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.
   if (!options.dryRun) await reportRun(config, runtime, targets, results);
+  if (!options.dryRun) await reportUnlistedFleets(config, runtime, fleetFailures);
   return [...results, ...fleetFailures];
 }
 

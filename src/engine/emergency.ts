@@ -3,6 +3,8 @@ import type { StepRecord, TargetResult } from '../core/outcome.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
 import { oneTarget, rotate } from './commands.js';
 import { expandFleets } from './fleets.js';
+import { isMemberName } from '../config/fleets.js';
+import { RotationError } from '../errors.js';
 
 /**
  * `rotate --now <target> --overlap SECONDS`: a leaked credential dies fast. The same reconcile as
@@ -62,13 +64,26 @@ function announce(runtime: Runtime, target: TargetConfig, event: 'started' | 'fi
   runtime.logger.error(`EMERGENCY ${text}`, { target: target.name, step: 'rotate-now', alert: `emergency-${event}` });
 }
 
+/**
+ * A member of a fleet whose list could not be read is not unknown (a usage error, exit 2): the run
+ * failed and may well work next time (a 500), so it fails as a run does (exit 1), saying why.
+ */
+function unlistedFleet(failures: readonly TargetResult[], name: string): void {
+  const fleet = failures.find((f) => f.kind === 'failed' && f.step === 'expand-fleet' && isMemberName(f.target, name));
+  if (fleet?.kind !== 'failed') return;
+  const why = `fleet "${fleet.target}" could not list its subaccounts, so ${name} was not rotated: ${fleet.error}`;
+  throw new RotationError(name, 'expand-fleet', `${why}; nothing was changed: run the same command again`);
+}
+
 export async function rotateNow(
   config: RotatorConfig,
   runtime: Runtime,
   name: string,
   o: NowOptions,
 ): Promise<NowResult> {
-  const target = oneTarget((await expandFleets(config, runtime, [name])).config, name);
+  const expanded = await expandFleets(config, runtime, [name]);
+  unlistedFleet(expanded.failures, name);
+  const target = oneTarget(expanded.config, name);
   const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
   const what = target.kind === 'auth-token' ? 'token' : 'key';
   const overlap = `${o.overlapMs / 1000} s`;
