@@ -44,7 +44,9 @@ export async function runCommand(command: string, rest: string[], values: CliVal
   }
   if (values['replace-secondary'])
     onlyAuthTokenTargets(config, values.now !== undefined ? [values.now] : values.target);
-  if (command !== 'alerts') await checkSetup(config, io.env, storesOf(config, values.store));
+  const named =
+    values.now !== undefined ? [values.now] : command === 'confirm' || command === 'abort' ? rest : values.target;
+  if (command !== 'alerts') await checkSetup(config, io.env, storesOf(config, values.store, named));
   // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
   const jsonLogs = logsAreJson({
     stream: io.stderr,

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { isMemberName } from '../config/fleets.js';
 import type { RotatorConfig } from '../config/types.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
@@ -32,12 +33,19 @@ export async function checkSetup(config: RotatorConfig, env: NodeJS.ProcessEnv, 
   if (issues.length > 0) throw new ConfigError(issues, 'the setup');
 }
 
-/** The stores the run will open: every target's and fleet's, or the one `secret put` names. */
-export function storesOf(config: RotatorConfig, only?: string): Set<string> {
+/**
+ * The stores a command will open: the one `secret put` names (`only`), else those of the targets and
+ * fleets it names (a fleet member by its fleet), else every target's and fleet's.
+ */
+export function storesOf(config: RotatorConfig, only?: string, names?: readonly string[]): Set<string> {
   if (only) return new Set([only]);
+  const named = (name: string) => !names?.length || names.includes(name);
+  const ofFleet = (fleet: string) => !names?.length || names.some((n) => n === fleet || isMemberName(fleet, n));
   return new Set([
-    ...config.targets.flatMap((t) => [t.secret.store, t.admin.store]),
-    ...config.fleets.flatMap((f) => [f.admin.store, f.member(f.parentAccountSid).secret.store]),
+    ...config.targets.filter((t) => named(t.name)).flatMap((t) => [t.secret.store, t.admin.store]),
+    ...config.fleets
+      .filter((f) => ofFleet(f.name))
+      .flatMap((f) => [f.admin.store, f.member(f.parentAccountSid).secret.store]),
   ]);
 }
 

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { runCli } from '../../src/entry/cli.js';
 import { VERSION } from '../../src/version.js';
 import { labelledKeys } from '../support/assertions.js';
@@ -135,6 +137,13 @@ describe('setup problems', () => {
   it('exits 2 when the aws store has no AWS credentials to use', async () => {
     world = await World.start('aws');
     await world.writeConfig();
+    const mixed = `${world.dir}/mixed.yaml`;
+    const raw = world.configObject([{}, { name: 'local', secretId: 'twilio/local' }]) as {
+      targets: { secret: { store: string }; admin: { store: string } }[];
+    };
+    raw.targets[1]!.secret.store = 'file';
+    raw.targets[1]!.admin.store = 'file';
+    await writeFile(mixed, stringify(raw));
     const saved = { ...process.env };
     const bare: NodeJS.ProcessEnv = { ...process.env };
     for (const name of Object.keys(bare)) if (name.startsWith('AWS_')) delete bare[name];
@@ -156,6 +165,15 @@ describe('setup problems', () => {
       world.record(stderr);
       expect(code, stderr).toBe(2);
       expect(stderr).toMatch(/AWS credentials: none found for the aws store .*set AWS_PROFILE/);
+      // A command about a target on the file store alone needs no AWS credentials.
+      stderr = '';
+      const fileOnly = await runCli(['status', '--target', 'local', '--config', mixed], {
+        stdout: new PassThrough(),
+        stderr: err,
+        env: bare,
+      });
+      expect(stderr).not.toContain('AWS credentials');
+      expect(fileOnly, stderr).not.toBe(2);
     } finally {
       process.env = saved;
     }
