@@ -120,6 +120,26 @@ describe('one line where a stack trace was', () => {
   });
 });
 
+describe.each<StoreKind>(['file', 'aws'])('status (%s store)', (kind) => {
+  it("shows the last run's error whole, as rotate printed it", async () => {
+    world = await World.start(kind);
+    await world.seedAdmin('auth-token');
+    await world.writeConfig([{}], { retry: { attempts: 2, budgetSeconds: 5, minDelayMs: 5 } });
+    expect((await world.cli(['rotate'])).code).toBe(0);
+    // The new key is made, then Twilio answers 500 to every request made with it: the run fails after a step.
+    world.twilio.controls.setFaults({ rate: 1, kinds: ['server-error'], operations: ['ListIncomingPhoneNumbers'] });
+    const run = await world.cli(['rotate', '--force']);
+    world.twilio.controls.clearFaults();
+    expect(run.code).toBe(1);
+    const error = /app: FAILED at \S+: (.*)$/m.exec(run.stdout)?.[1] ?? `(no failure in: ${run.stdout})`;
+    expect(error).toMatch(/[()"';,]/); // punctuation the tag's character set does not take
+    const status = await world.cli(['status', '--json']);
+    const [app] = (JSON.parse(status.stdout) as { targets: { lastError?: string }[] }).targets;
+    expect(app!.lastError, status.stdout).toContain(error);
+    expect((await world.cli(['status'])).stdout).toContain(error);
+  });
+});
+
 describe('setup problems', () => {
   it('exits 2 naming stores.file.path when the file store path is a directory (every target failed, exit 1)', async () => {
     world = await World.start('file');
