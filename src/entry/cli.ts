@@ -27,6 +27,9 @@ export interface CliIo {
   interrupts?: () => AbortSignal;
 }
 
+/** No command at all: the usage text is the message. */
+class NoCommand extends UsageError {}
+
 /** The whole CLI as a function: returns the exit code, never calls process.exit. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const print = (text: string) => io.stdout.write(`${redact(text)}\n`);
@@ -43,7 +46,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (command === undefined || command === 'help') {
       const topic = command === 'help' ? rest[0] : undefined;
       const text = topic && HELP[topic] ? helpFor(topic) : USAGE;
-      if (command === undefined && !values.help) throw new UsageError('no command given', { cause: USAGE });
+      if (command === undefined && !values.help) throw new NoCommand('no command given');
       io.stdout.write(`${text}\n`);
       return 0;
     }
@@ -61,7 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (err) {
     const code = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
     if (json) print(JSON.stringify({ error: describeError(err, code) }, null, 2));
-    if (err instanceof UsageError && err.cause === USAGE) io.stderr.write(`${USAGE}\n`);
+    if (err instanceof NoCommand) io.stderr.write(`${USAGE}\n`);
     else if (err instanceof UsageError)
       io.stderr.write(`twilio-key-rotator: ${redact(err.message)}\nRun "twilio-key-rotator --help" for usage.\n`);
     else io.stderr.write(`twilio-key-rotator: ${redact(errorMessage(err))}\n`);
