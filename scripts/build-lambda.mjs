@@ -104,10 +104,11 @@ function redirect(entries) {
 /** config/rotator.yaml, compiled into the bundle as JSON (the Lambda then needs no YAML parser). */
 function bundledConfig(path) {
   const file = resolve(root, path);
-  if (!existsSync(file))
-    throw new Error(
-      `${path} does not exist: copy config/example.yaml to config/rotator.yaml and edit it, or pass --config`,
-    );
+  if (!existsSync(file)) {
+    const fix =
+      'copy config/example.yaml to config/rotator.yaml and edit it, or pass --config (or set TWILIO_KEY_ROTATOR_CONFIG)';
+    throw Object.assign(new Error(`${path} does not exist: ${fix}`), { code: 'ROTATOR_NO_CONFIG' });
+  }
   // The same parser and schema as the CLI's (src/config/load.ts); the handler validates the result.
   return load(readFileSync(file, 'utf8'), { schema: CORE_SCHEMA });
 }
@@ -265,10 +266,17 @@ export function summarize(metafile, outfile) {
 
 if (process.argv[1] === import.meta.filename) {
   const at = process.argv.indexOf('--config');
-  const { outfile, files, bytes, initBytes } = await buildLambda({
+  const config = at > 0 ? process.argv[at + 1] : process.env.TWILIO_KEY_ROTATOR_CONFIG || undefined;
+  // A missing configuration is one line, not a stack trace.
+  const built = await buildLambda({
     metafile: process.argv.includes('--metafile'),
-    ...(at > 0 ? { config: process.argv[at + 1] } : {}),
+    ...(config ? { config } : {}),
+  }).catch((err) => {
+    if (err?.code !== 'ROTATOR_NO_CONFIG') throw err;
+    console.error(`build:lambda: ${err.message}`);
+    process.exit(2);
   });
+  const { outfile, files, bytes, initBytes } = built;
   const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
   console.log(
     `${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ${kib(initBytes)} read at start-up`,

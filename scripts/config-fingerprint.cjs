@@ -11,8 +11,19 @@ const { CORE_SCHEMA, load } = require('js-yaml');
 /** Beside the bundle in dist/lambda, and not packaged (serverless.yml's patterns name what is). */
 const FINGERPRINT_FILE = 'config-fingerprint.json';
 
-/** The configuration serverless.yml reads: ROTATOR_CONFIG_FILE, or the one the build compiles by default. */
-const deployConfigFile = (root, env = process.env) => resolve(root, env.ROTATOR_CONFIG_FILE || 'config/rotator.yaml');
+/**
+ * The configuration to deploy: TWILIO_KEY_ROTATOR_CONFIG, as for the CLI. ROTATOR_CONFIG_FILE, its old
+ * name here, still works for a release, with a warning.
+ */
+function deployConfigFile(root, env = process.env) {
+  const { TWILIO_KEY_ROTATOR_CONFIG: chosen, ROTATOR_CONFIG_FILE: old } = env;
+  if (old) {
+    const why = 'ROTATOR_CONFIG_FILE is deprecated and will be removed in the next release';
+    const what = chosen ? ' (ignored: TWILIO_KEY_ROTATOR_CONFIG is set)' : '; set TWILIO_KEY_ROTATOR_CONFIG instead';
+    process.stderr.write(`twilio-key-rotator: warning: ${why}${what}\n`);
+  }
+  return resolve(root, chosen || old || 'config/rotator.yaml');
+}
 
 /**
  * The configuration as the bundle holds it: parsed with the CLI's parser and schema, as JSON. Comments

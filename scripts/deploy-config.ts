@@ -191,7 +191,7 @@ function arnFor(secretId: string, region: string): unknown {
 export async function deployFacts(options: DeployOptions): Promise<DeployFacts> {
   if (!existsSync(options.configFile))
     throw new DeployConfigError(
-      `${options.configFile} does not exist: copy config/example.yaml to config/rotator.yaml and edit it (README "Deploy to AWS"), or point ROTATOR_CONFIG_FILE at your configuration`,
+      `${options.configFile} does not exist: copy config/example.yaml to config/rotator.yaml and edit it (README "Deploy to AWS"), or point TWILIO_KEY_ROTATOR_CONFIG at your configuration`,
     );
   // The functions run with AWS_REGION set to the stack's region; interpolate as they will.
   const lambdaEnv: NodeJS.ProcessEnv = {

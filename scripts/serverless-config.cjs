@@ -1,6 +1,7 @@
 // serverless.yml's view of the rotator's configuration: the functions' environment and the role's
 // IAM statements, derived by scripts/deploy-config.ts with the rotator's own config loader.
-//   ROTATOR_CONFIG_FILE   configuration to read (default config/rotator.yaml, the one the build compiles)
+//   TWILIO_KEY_ROTATOR_CONFIG  configuration to read (default config/rotator.yaml, the one the build
+//                              compiles); ROTATOR_CONFIG_FILE, its old name, still works with a warning
 //   ROTATOR_KMS_KEY_ARN   a customer-managed KMS key the secrets use (adds kms:Decrypt/GenerateDataKey)
 // and checks the params (sharding: serverless.yml custom.shardParams, README "Sharding a large fleet
 // across invocations"; architecture).

@@ -47,20 +47,53 @@ export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 
 const LOG_FORMATS = ['json', 'text'] as const;
 
 /**
+ * Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG, INFO, WARN, ERROR, FATAL);
+ * each maps to the winston level that keeps the same records. FATAL keeps errors: the rotator logs
+ * nothing more severe.
+ */
+const LAMBDA_LEVELS: Record<string, (typeof LOG_LEVELS)[number]> = {
+  TRACE: 'silly',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+  FATAL: 'error',
+};
+
+/**
+ * The level: `level`, else LOG_LEVEL, else AWS_LAMBDA_LOG_LEVEL mapped, else info. LOG_LEVEL wins over
+ * Lambda's setting: it is the rotator's own, set on purpose (README "Usage").
+ */
+function chooseLevel(level: string | undefined, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): string {
+  const lambda = env.AWS_LAMBDA_LOG_LEVEL;
+  const chosen = level ?? (env.LOG_LEVEL || undefined);
+  if (chosen !== undefined) {
+    if (!(LOG_LEVELS as readonly string[]).includes(chosen))
+      issues.push({ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')} (most to least severe)` });
+    return chosen;
+  }
+  if (!lambda) return 'info';
+  const mapped = LAMBDA_LEVELS[lambda.toUpperCase()];
+  if (mapped === undefined)
+    issues.push({ path: 'AWS_LAMBDA_LOG_LEVEL', message: `must be one of ${Object.keys(LAMBDA_LEVELS).join(', ')}` });
+  return mapped ?? 'info';
+}
+
+/**
  * `format` (or LOG_FORMAT) forces 'json' or 'text'; by default JSON lines unless the stream is a TTY.
  * An unknown level or format is a start-up error naming the variable: winston would otherwise drop
  * every line for a level it does not know (LOG_LEVEL=warning silenced the rotator completely).
+ * `env` (default process.env) supplies LOG_LEVEL, AWS_LAMBDA_LOG_LEVEL and LOG_FORMAT when the
+ * options do not.
  */
 export function createLogger(
-  options: { stream?: Writable; json?: boolean; level?: string; format?: string } = {},
+  options: { stream?: Writable; json?: boolean; level?: string; format?: string; env?: NodeJS.ProcessEnv } = {},
 ): Logger {
   const stream = options.stream ?? process.stderr;
-  const format = options.format ?? process.env.LOG_FORMAT;
-  const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
+  const env = options.env ?? process.env;
+  const format = options.format ?? env.LOG_FORMAT;
   const issues: ConfigIssue[] = [];
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    issues.push({ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')} (most to least severe)` });
-  }
+  const level = chooseLevel(options.level, env, issues);
   if (format !== undefined && format !== '' && !(LOG_FORMATS as readonly string[]).includes(format)) {
     issues.push({ path: 'LOG_FORMAT', message: 'must be "json" or "text"' });
   }

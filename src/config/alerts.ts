@@ -28,6 +28,25 @@ const common = {
   ),
 };
 
+/**
+ * Where an alert goes over https, or plain http on this machine only (a local relay, the sandbox): a
+ * Slack webhook URL is itself the secret, and every alert names targets and keys.
+ */
+export function isHttpsOrLoopback(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
+}
+const HTTPS_OR_LOOPBACK =
+  'must be an https:// URL (plain http:// only to a loopback address: localhost, 127.0.0.1, [::1])';
+const alertUrl = httpUrl.check(z.refine(isHttpsOrLoopback, HTTPS_OR_LOOPBACK));
+
 const channel = z.discriminatedUnion(
   'type',
   [
@@ -36,9 +55,9 @@ const channel = z.discriminatedUnion(
       ...common,
       type: z.literal('pagerduty'),
       routingKeyEnv: envName,
-      url: z._default(httpUrl, PAGERDUTY_URL),
+      url: z._default(alertUrl, PAGERDUTY_URL),
     }),
-    z.strictObject({ ...common, type: z.literal('webhook'), url: httpUrl, secretEnv: envName }),
+    z.strictObject({ ...common, type: z.literal('webhook'), url: alertUrl, secretEnv: envName }),
     z.strictObject({
       ...common,
       type: z.literal('sns'),
@@ -66,7 +85,15 @@ export const alertsSchema = z._default(
 export const metricsSchema = z._default(
   z.strictObject({
     enabled: z._default(z.boolean({ error: 'must be true or false' }), true),
-    namespace: z._default(text(/^[A-Za-z0-9_./#:-]{1,255}$/, 'must be a CloudWatch namespace'), 'TwilioKeyRotator'),
+    namespace: z._default(
+      text(/^[A-Za-z0-9_./#:-]{1,255}$/, 'must be a CloudWatch namespace').check(
+        z.refine(
+          (n: string) => !n.startsWith('AWS/'),
+          'must not start with "AWS/": CloudWatch reserves it for AWS services and drops such metrics',
+        ),
+      ),
+      'TwilioKeyRotator',
+    ),
   }),
   { enabled: true, namespace: 'TwilioKeyRotator' },
 );
@@ -81,14 +108,6 @@ export function webhookKey(secret: string): Buffer | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return undefined;
   const key = Buffer.from(b64, 'base64');
   return key.length >= 24 && key.length <= 64 ? key : undefined;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    return /^https?:$/.test(new URL(value).protocol);
-  } catch {
-    return false;
-  }
 }
 
 /** Checks that need the environment or several fields; never quotes a value read from the environment. */
@@ -113,7 +132,12 @@ export function checkAlerts(
         issues.push({ path: at(field), message: `environment variable ${variable} must hold ${what}` });
     };
     if (c.type === 'slack')
-      needs('webhookUrlEnv', c.webhookUrlEnv, isHttpUrl, 'the Slack incoming-webhook URL (https://hooks.slack.com/…)');
+      needs(
+        'webhookUrlEnv',
+        c.webhookUrlEnv,
+        isHttpsOrLoopback,
+        'the Slack incoming-webhook URL, https:// (https://hooks.slack.com/…; plain http:// only to a loopback address)',
+      );
     if (c.type === 'pagerduty') {
       needs(
         'routingKeyEnv',

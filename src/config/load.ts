@@ -5,6 +5,29 @@ import { ConfigError } from '../errors.js';
 import type { RotatorConfig } from './types.js';
 import { parseConfigObject } from './validate.js';
 
+/** The one variable that names the configuration file, for the CLI, the daemon, the Lambda and the deploy. */
+export const CONFIG_VARIABLE = 'TWILIO_KEY_ROTATOR_CONFIG';
+/** Earlier names of it (the Lambda's and the deploy's), still read for one release with a warning. */
+const DEPRECATED_CONFIG_VARIABLES = ['ROTATOR_CONFIG', 'ROTATOR_CONFIG_FILE'] as const;
+export const DEFAULT_CONFIG_PATH = 'config/rotator.yaml';
+
+/**
+ * The configuration file the environment names: TWILIO_KEY_ROTATOR_CONFIG, else a deprecated name
+ * (with a warning through `warn`), else undefined. A deprecated name beside the new one is ignored,
+ * also with a warning, so a leftover never silently points somewhere else.
+ */
+export function configPathFromEnv(env: NodeJS.ProcessEnv, warn: (message: string) => void): string | undefined {
+  const chosen = env[CONFIG_VARIABLE] || undefined;
+  for (const old of DEPRECATED_CONFIG_VARIABLES) {
+    const value = env[old];
+    if (!value) continue;
+    const why = `${old} is deprecated and will be removed in the next release; set ${CONFIG_VARIABLE} instead`;
+    warn(chosen === undefined ? why : `${why} (${old} is ignored: ${CONFIG_VARIABLE} is set)`);
+    if (chosen === undefined) return value;
+  }
+  return chosen;
+}
+
 /** Reads, substitutes `${ENV}`, validates and converts a YAML config file. Throws ConfigError with every problem. */
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<RotatorConfig> {
   let text: string;

@@ -74,6 +74,8 @@ export interface Alert {
   occurredAt: string;
   /** A reminder of a problem already notified, sent after the re-notify interval. */
   renotify?: boolean;
+  /** How many refs and details were left out to fit the channel's size limit (fitAlert). */
+  omitted?: { refs?: number; details?: number };
 }
 
 export const dedupKey = (target: string, problem: string) => `twilio-key-rotator/${target}/${problem}`;
@@ -161,4 +163,59 @@ export function testAlert(channel: string, id: string, nowMs: number): Alert {
 export function alertDocument(alert: Alert): { type: string; timestamp: string; data: Omit<Alert, 'id'> } {
   const { id: _id, ...data } = alert;
   return { type: `rotator.${alert.event.replace(/-/g, '_')}`, timestamp: alert.occurredAt, data };
+}
+
+/**
+ * Size limits of the channels, and what they cut when a message is over: Slack truncates text past
+ * 40,000 characters (the runbook line, last, went first), PagerDuty refuses an event over 512 KB,
+ * SNS a message over 256 KiB (attributes and subject included, so the document gets a little less),
+ * and a webhook gets the document SNS gets.
+ */
+export const CHANNEL_LIMITS = { slackTextChars: 40_000, pagerDutyBytes: 512 * 1024, documentBytes: 252 * 1024 };
+
+/** Texts past these are clipped first, at a word: one line of summary, a detail, an error message. */
+const SUMMARY_CHARS = 500;
+const DETAIL_CHARS = 1000;
+const ERROR_CHARS = 2000;
+
+/** `text` cut at a word (or after a comma) to at most `max` characters, marked "…". */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const room = text.slice(0, max - 1);
+  const at = Math.max(room.lastIndexOf(' '), room.lastIndexOf(','));
+  return `${(at > max / 2 ? room.slice(0, at) : room).replace(/[ ,]+$/, '')}…`;
+}
+
+/**
+ * The alert, made to fit a channel: `fits` says whether a version goes through. Long texts are
+ * clipped, then the lists (refs, details) halved until it fits, each cut counted in `omitted`. The
+ * runbook, the event, the target and the dedup key are never cut: they are what a person acts on.
+ */
+export function fitAlert(alert: Alert, fits: (a: Alert) => boolean): Alert {
+  if (fits(alert)) return alert;
+  for (let keep = Math.max(alert.refs.length, alert.details.length); ; keep = Math.floor(keep / 2)) {
+    const cut = shorten(alert, keep);
+    if (keep === 0 || fits(cut)) return cut;
+  }
+}
+
+function shorten(alert: Alert, keep: number): Alert {
+  const refs = Math.max(0, alert.refs.length - keep);
+  const details = Math.max(0, alert.details.length - keep);
+  return {
+    ...alert,
+    summary: clip(alert.summary, SUMMARY_CHARS),
+    refs: alert.refs.slice(0, keep),
+    details: alert.details.slice(0, keep).map((d) => clip(d, DETAIL_CHARS)),
+    ...(alert.error ? { error: { ...alert.error, message: clip(alert.error.message, ERROR_CHARS) } } : {}),
+    ...(refs > 0 || details > 0
+      ? { omitted: { ...(refs > 0 ? { refs } : {}), ...(details > 0 ? { details } : {}) } }
+      : {}),
+  };
+}
+
+/** The alert as the webhook and SNS document carry it: within CHANNEL_LIMITS.documentBytes. */
+export function fitDocument(alert: Alert): Alert {
+  const size = (a: Alert) => Buffer.byteLength(JSON.stringify(alertDocument(a)));
+  return fitAlert(alert, (a) => size(a) <= CHANNEL_LIMITS.documentBytes);
 }

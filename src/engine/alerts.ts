@@ -30,7 +30,7 @@ export function channelsFor(target: TargetConfig, channels: readonly AlertChanne
 }
 
 /** Delivers one alert to every channel that takes its event; true when one of them got it (or none takes it). */
-async function deliver(
+export async function deliver(
   alert: Alert,
   channels: readonly AlertChannel[],
   signal: AbortSignal,

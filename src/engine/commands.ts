@@ -11,6 +11,7 @@ import {
   TAG_LAST_ERROR,
   TAG_RETIRED,
 } from '../core/labels.js';
+import { readLastError } from '../core/last-error.js';
 import type { StoredSecret } from '../core/ports.js';
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
@@ -24,7 +25,7 @@ import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
 import { isMemberName } from '../config/fleets.js';
-import { expandFleets } from './fleets.js';
+import { expandFleets, reportUnlistedFleets } from './fleets.js';
 import { createRunScope } from './scope.js';
 
 /**
@@ -174,6 +175,7 @@ export async function rotate(
   }
   // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.
   if (!options.dryRun) await reportRun(config, runtime, targets, results);
+  if (!options.dryRun) await reportUnlistedFleets(config, runtime, fleetFailures);
   return [...results, ...fleetFailures];
 }
 
@@ -244,7 +246,7 @@ export async function status(
       const { obs, decision } = await observeAndPlan(run, runtime);
       const tags = obs.secret?.tags ?? {};
       const current = run.kind.summary(obs, target);
-      const lastError = tags[TAG_LAST_ERROR] || undefined;
+      const lastError = readLastError(tags);
       const warnings = run.kind.warnings(obs, run.settings);
       const outcome = isOutcome(decision) ? decision : undefined;
       const health = parseHealth(tags);

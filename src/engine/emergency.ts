@@ -5,7 +5,8 @@ import { leakedTagChanges } from '../core/leaked.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
 import { oneTarget, rotate } from './commands.js';
 import { expandFleets } from './fleets.js';
-import { errorMessage } from '../errors.js';
+import { isMemberName } from '../config/fleets.js';
+import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
@@ -100,13 +101,26 @@ async function recordLeaked(runtime: Runtime, target: TargetConfig, emergency: E
   if (Object.keys(changes).length > 0) await store.setTags(target.secret.secretId, changes);
 }
 
+/**
+ * A member of a fleet whose list could not be read is not unknown (a usage error, exit 2): the run
+ * failed and may well work next time (a 500), so it fails as a run does (exit 1), saying why.
+ */
+function unlistedFleet(failures: readonly TargetResult[], name: string): void {
+  const fleet = failures.find((f) => f.kind === 'failed' && f.step === 'expand-fleet' && isMemberName(f.target, name));
+  if (fleet?.kind !== 'failed') return;
+  const why = `fleet "${fleet.target}" could not list its subaccounts, so ${name} was not rotated: ${fleet.error}`;
+  throw new RotationError(name, 'expand-fleet', `${why}; nothing was changed: run the same command again`);
+}
+
 export async function rotateNow(
   config: RotatorConfig,
   runtime: Runtime,
   name: string,
   o: NowOptions,
 ): Promise<NowResult> {
-  const target = oneTarget((await expandFleets(config, runtime, [name])).config, name);
+  const expanded = await expandFleets(config, runtime, [name]);
+  unlistedFleet(expanded.failures, name);
+  const target = oneTarget(expanded.config, name);
   const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
   const what = target.kind === 'auth-token' ? 'token' : 'key';
   const overlap = `${o.overlapMs / 1000} s`;

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { isMemberName } from '../config/fleets.js';
+import { dedupKey, RUNBOOK, SEVERITY, type Alert } from '../core/alert.js';
 import type { FleetConfig, RotatorConfig, TargetConfig } from '../config/types.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
@@ -6,6 +8,7 @@ import type { AdminCredential } from '../core/secret-values.js';
 import { createRunScope } from './scope.js';
 import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
+import { channelsFor, deliver } from './alerts.js';
 
 /**
  * A run's view of the configuration with every fleet expanded into its members: one API-key target
@@ -160,4 +163,53 @@ function prefixClash(member: TargetConfig, targets: readonly TargetConfig[]): st
       (t.friendlyNamePrefix.startsWith(member.friendlyNamePrefix) ||
         member.friendlyNamePrefix.startsWith(t.friendlyNamePrefix)),
   )?.name;
+}
+
+/**
+ * A fleet whose subaccounts could not be listed ran none of its members, so no member's alert or
+ * metric says so: after a real run it is reported by the fleet's name — a step-failed alert on the
+ * channels its members would use, and a failed run in the metrics. Its alert state has nowhere to
+ * live (the parent credential's secret is only read), so the alert repeats on every run that cannot
+ * list the fleet, with one dedup key (PagerDuty keeps one incident), and no resolve follows.
+ */
+export async function reportUnlistedFleets(
+  config: RotatorConfig,
+  runtime: Runtime,
+  failures: readonly TargetResult[],
+): Promise<void> {
+  const nowMs = runtime.now();
+  const at = new Date(nowMs).toISOString();
+  for (const fleet of config.fleets) {
+    const failure = failures.find((f) => f.target === fleet.name && f.kind === 'failed');
+    if (failure?.kind !== 'failed') continue;
+    runtime.metrics?.({ target: fleet.name, atMs: nowMs, values: { TargetsChecked: 1, RotationsFailed: 1 } });
+    const channels = channelsFor(fleet.member(fleet.parentAccountSid), runtime.alertChannels ?? []);
+    if (channels.length === 0) continue;
+    const alert: Alert = {
+      id: randomUUID().replace(/-/g, ''),
+      event: 'step-failed',
+      action: 'trigger',
+      severity: SEVERITY['step-failed'],
+      test: false,
+      target: fleet.name,
+      credential: 'api-key',
+      account: fleet.parentAccountSid,
+      problem: 'step-failed',
+      summary: `${fleet.name}: the fleet's subaccounts could not be listed, so none of its members ran`,
+      details: [],
+      refs: [],
+      step: failure.step,
+      error: { message: failure.error },
+      runbook: RUNBOOK['step-failed'],
+      dedupKey: dedupKey(fleet.name, 'step-failed'),
+      firstSeenAt: at,
+      occurredAt: at,
+    };
+    await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), runtime.logger).catch((err: unknown) =>
+      runtime.logger.error(`alerting for fleet ${fleet.name} failed: ${redact(errorMessage(err))}`, {
+        target: fleet.name,
+        step: 'alert',
+      }),
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import type { TargetConfig } from '../config/types.js';
 import type { GateCheck } from '../core/gate.js';
 import { TAG_CONFIRMED, TAG_LAST_ERROR } from '../core/labels.js';
+import { clearedLastErrorTags, lastErrorTags } from '../core/last-error.js';
 import {
   isOutcome,
   type Outcome,
@@ -16,14 +17,6 @@ import { redact } from '../redact.js';
 
 /** A full rotation takes about ten steps; anything far beyond that is a bug, not progress. */
 const MAX_STEPS = 25;
-
-/** Tag values allow only a small character set on AWS; errors are reduced to it. */
-function tagValue(text: string): string {
-  return redact(text)
-    .replace(/[^A-Za-z0-9 _.:/=+@-]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .slice(0, 256);
-}
 
 /** One target's run in progress: its kind, its session, its settings and what the run has learnt. */
 export interface Run {
@@ -124,7 +117,7 @@ export async function reconcileTarget(
       if (isOutcome(decision)) {
         // A problem clears only when the target moves on; busy and stuck keep it for status to show.
         if ((decision.kind === 'done' || decision.kind === 'waiting') && obs.secret?.tags[TAG_LAST_ERROR]) {
-          await run.session.store.setTags(target.secret.secretId, { [TAG_LAST_ERROR]: '' });
+          await run.session.store.setTags(target.secret.secretId, clearedLastErrorTags());
         }
         if (!options.quiet) logOutcome(runtime, target.name, decision);
         const createdAtMs = kind.summary(obs, target).createdAtMs;
@@ -264,6 +257,6 @@ function interrupted(
 async function recordLastError(session: Session, message: string): Promise<void> {
   // Best effort: the store may be the very thing that is failing.
   await session.store
-    .setTags(session.target.secret.secretId, { [TAG_LAST_ERROR]: tagValue(`${new Date().toISOString()} ${message}`) })
+    .setTags(session.target.secret.secretId, lastErrorTags(redact(`${new Date().toISOString()} ${message}`)))
     .catch(() => undefined);
 }

@@ -4,32 +4,58 @@ import { errorMessage, UsageError } from '../errors.js';
 /** The command line, parsed: flags by name, then the command and its arguments. */
 export type CliValues = ReturnType<typeof parse>['values'];
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  target: { type: 'string', short: 't', multiple: true },
+  'dry-run': { type: 'boolean' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  store: { type: 'string' },
+  replace: { type: 'boolean' },
+  'replace-secondary': { type: 'boolean' },
+  channel: { type: 'string' },
+  'older-than': { type: 'string' },
+  cleanup: { type: 'boolean' },
+  now: { type: 'string' },
+  overlap: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
 export function parse(argv: readonly string[]) {
+  let parsed;
   try {
-    return parseArgs({
+    parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        target: { type: 'string', short: 't', multiple: true },
-        'dry-run': { type: 'boolean' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-        store: { type: 'string' },
-        replace: { type: 'boolean' },
-        'replace-secondary': { type: 'boolean' },
-        channel: { type: 'string' },
-        'older-than': { type: 'string' },
-        cleanup: { type: 'boolean' },
-        now: { type: 'string' },
-        overlap: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
+      tokens: true,
+      options: OPTIONS,
     });
   } catch (err) {
     throw new UsageError(errorMessage(err).replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const { tokens, ...rest } = parsed;
+  refuseRepeats(tokens);
+  return rest;
+}
+
+/**
+ * A flag that takes one value, given twice, is refused: parseArgs keeps the last one, so
+ * `rotate --now k --now tok` rotated only "tok" and left the leaked key alone.
+ */
+function refuseRepeats(tokens: readonly { kind: string; name?: string; rawName?: string }[]): void {
+  const seen = new Map<string, string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === undefined) continue;
+    const option = OPTIONS[t.name as keyof typeof OPTIONS] as { type: string; multiple?: boolean } | undefined;
+    if (!option || option.type !== 'string' || option.multiple) continue;
+    const earlier = seen.get(t.name);
+    if (earlier !== undefined) {
+      const what = `--${t.name} takes one value and was given twice (${earlier}, ${t.rawName ?? `--${t.name}`})`;
+      throw new UsageError(`${what}; give it once (run the command again for another value)`);
+    }
+    seen.set(t.name, t.rawName ?? `--${t.name}`);
   }
 }
 
@@ -45,12 +71,22 @@ export function checkArguments(command: string, rest: string[], values: CliValue
     (values.force || values['replace-secondary'] || (values['dry-run'] && command !== 'audit'))
   )
     throw new UsageError(`--dry-run, --force and --replace-secondary belong to rotate, not ${command}`);
+  // Without a name it deleted the foreign secondary of every Auth Token target at once.
+  if (values['replace-secondary'] && !values.target && values.now === undefined)
+    throw new UsageError(
+      '--replace-secondary needs --target NAME (or --now NAME): it deletes a secondary Auth Token someone else made, so name the one target it is meant for',
+    );
   if (command !== 'secret' && (values.store !== undefined || values.replace))
     throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
-  if ((command === 'confirm' || command === 'abort' || command === 'secret' || command === 'alerts') && values.target)
+  if (['confirm', 'abort', 'secret', 'alerts'].includes(command) && values.target)
     throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
   if (command !== 'alerts' && values.channel !== undefined)
     throw new UsageError(`--channel belongs to alerts test, not ${command}`);
+  if (command === 'config') {
+    if (rest[0] !== 'check' || rest.length !== 1 || values.target)
+      throw new UsageError('usage: twilio-key-rotator config check [--config PATH] [--json]');
+    return;
+  }
   if (command === 'alerts') {
     if (rest[0] !== 'test' || rest.length !== 1)
       throw new UsageError('usage: twilio-key-rotator alerts test [--channel NAME]');

@@ -5,15 +5,44 @@
 
 export const COMMON = `Options for every command:
   -c, --config PATH   configuration file (default: $TWILIO_KEY_ROTATOR_CONFIG or config/rotator.yaml)
-      --json          print one JSON document on stdout; logs on stderr become JSON lines too
-  -h, --help          help for the command
+      --json          print one JSON document on stdout (on an error: {"error": {...}}); logs on stderr
+                      become JSON lines too
+  -h, --help          help for the command`;
 
-Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person, 2 bad configuration or usage,
+const BAD_INPUT = '2 bad configuration, environment or usage (nothing was changed)';
+
+/** Each command's exit codes, printed under its help: they differ (the daemon runs until stopped). */
+export const EXIT_CODES: Record<string, string> = {
+  rotate: `Exit codes: 0 done or waiting, 1 a rotation failed or a target needs a person (rotate --now: it
+did not finish), ${BAD_INPUT},
 130/143 interrupted by SIGINT/SIGTERM (requests in flight were cut; the next run resumes).
-An alert that could not be delivered is logged; it never changes the exit code.`;
+An alert that could not be delivered is logged; it never changes the exit code.`,
+  status: `Exit codes: 0 nothing needs a person, 1 a target is stuck, failed its last run, lost its current
+key or cannot be read, ${BAD_INPUT}.`,
+  confirm: `Exit codes: 0 recorded, 1 the store could not be reached,
+${BAD_INPUT} (e.g. an unknown target, or nothing to confirm).`,
+  abort: `Exit codes: 0 backed out, 1 the store or Twilio could not be reached,
+${BAD_INPUT} (e.g. an API-key target).`,
+  alerts: `Exit codes: 0 every channel took the test alert, 1 a channel could not be reached,
+2 no channel is configured (or none of that name), or bad configuration or usage.`,
+  daemon: `Exit codes: 0 stopped by SIGTERM/SIGINT once the step in flight finished, 130 a second signal
+cut that step short (the next run resumes), 1 it could not start (e.g. the health port is taken),
+${BAD_INPUT} at start-up.
+A bad reload is refused and the running configuration kept. A run's failures show in logs, alerts
+and /metrics, never in the exit code.`,
+  audit: `Exit codes: 0 every account read whole (and every revocation done), 1 an account could not be
+read whole or a revocation failed, ${BAD_INPUT}.`,
+  secret: `Exit codes: 0 stored, 1 the store could not be reached, ${BAD_INPUT}
+(e.g. a value of the wrong shape, or a current value without --replace).`,
+  config: `Exit codes: 0 the file is valid, ${BAD_INPUT}.`,
+};
+
+/** The help of one command: what it does, then the options every command takes, then its exit codes. */
+export const helpFor = (command: string): string => `${HELP[command]}\n\n${COMMON}\n\n${EXIT_CODES[command]}`;
 
 export const HELP: Record<string, string> = {
-  rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--replace-secondary] [--json]
+  rotate: `Usage: twilio-key-rotator rotate [--target NAME]… [--dry-run] [--force] [--json]
+       twilio-key-rotator rotate --target NAME --replace-secondary [--json]
        twilio-key-rotator rotate --now TARGET --overlap SECONDS [--replace-secondary] [--json]
 
 Brings every target (or each named one) one rotation further. API keys: creates the secret on the
@@ -25,7 +54,8 @@ propagation delay, checks that the old token is refused.
       --dry-run           print the plan and run read-only checks; change nothing
       --force             rotate now even if the current credential is not due
       --replace-secondary delete a secondary Auth Token this tool did not create, then rotate
-                          (whoever made it loses it: find out first)
+                          (whoever made it loses it: find out first); Auth Token targets
+                          only, each named with --target (or --now)
       --now TARGET        a leaked credential: rotate TARGET at once and retire the old credential
                           after --overlap SECONDS (0-3600), skipping probes, confirmation, the
                           window and the pause. Waits until done; logs every stage at level error.
@@ -76,6 +106,12 @@ unmanaged (nobody here accounts for it). Marks keys older than DAYS. Read-only u
       --dry-run          with --cleanup: say what would be revoked; change nothing
 
 Exits 1 when an account cannot be read whole (then nothing on it is cleaned up) or a revocation failed.`,
+  config: `Usage: twilio-key-rotator config check [--config PATH] [--json]
+
+Reads and validates the configuration file exactly as every other command does (\${NAME} references
+from this environment included) and says whether it is valid, naming every problem by its path.
+Touches nothing: no store, no Twilio, no network. Editors can check as you type with
+config/rotator.schema.json (the first line of config/example.yaml points at it).`,
   secret: `Usage: twilio-key-rotator secret put <secretId> --store file|aws [--replace] [--json] < value.json
 
 Stores a value the configuration names — a target's admin credential or the key it rotates — after
@@ -97,8 +133,11 @@ Commands:
   audit [--cleanup [--dry-run]]                   every key on the accounts, classified; revoke rotator orphans
   secret put <secretId> --store file|aws          store an admin credential or key from stdin
   alerts test [--channel NAME]                    send a test alert to every (or the named) channel
+  config check                                    validate the configuration file; touches nothing
 
 ${COMMON}
   -V, --version       print the version
 
+Exit codes: 0 done, 1 a target needs a person or a run failed, 2 bad configuration or usage,
+130/143 interrupted; "<command> --help" gives each command's.
 "twilio-key-rotator <command> --help" describes one command.`;

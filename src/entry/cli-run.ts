@@ -1,5 +1,6 @@
-import { loadConfig } from '../config/load.js';
-import type { StoreName } from '../config/types.js';
+import { configPathFromEnv, DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
+import { isMemberName } from '../config/fleets.js';
+import type { RotatorConfig, StoreName } from '../config/types.js';
 import { exitCodeFor } from '../core/outcome.js';
 import { sendTestAlerts } from '../engine/alerts.js';
 import { abort, confirm, rotate, status } from '../engine/commands.js';
@@ -9,6 +10,7 @@ import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { olderThanDays, overlapSeconds, type CliValues } from './cli-args.js';
 import { forJson, formatResult, formatStatus } from './cli-format.js';
+import { checkSetup, storesOf } from './cli-setup.js';
 import type { CliIo } from './cli.js';
 
 /**
@@ -19,19 +21,32 @@ import type { CliIo } from './cli.js';
  */
 export async function runCommand(command: string, rest: string[], values: CliValues, io: CliIo): Promise<number> {
   const print = (text: string) => io.stdout.write(`${redact(text)}\n`);
-  const path = values.config ?? io.env.TWILIO_KEY_ROTATOR_CONFIG ?? 'config/rotator.yaml';
-  const logger = createLogger({
-    stream: io.stderr,
-    ...(values.json ? { json: true } : {}),
-    ...(io.env.LOG_FORMAT ? { format: io.env.LOG_FORMAT } : {}),
-    ...(io.env.LOG_LEVEL ? { level: io.env.LOG_LEVEL } : {}),
-  });
+  const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
+  const path = values.config ?? configPathFromEnv(io.env, warn) ?? DEFAULT_CONFIG_PATH;
+  const logger = createLogger({ stream: io.stderr, env: io.env, ...(values.json ? { json: true } : {}) });
   if (command === 'daemon') {
     const { runDaemon } = await import('./daemon/daemon.js');
     return await runDaemon({ configPath: path, env: io.env, logger });
   }
   const signal = io.signal ?? (values.now === undefined ? io.interrupts?.() : undefined);
   const config = await loadConfig(path, io.env);
+  if (command === 'config') {
+    const summary = {
+      valid: true,
+      path,
+      targets: config.targets.map((t) => t.name),
+      fleets: config.fleets.map((f) => f.name),
+      channels: config.alerts.channels.map((c) => c.name),
+    };
+    const counts = `${summary.targets.length} target(s), ${summary.fleets.length} fleet(s), ${summary.channels.length} alert channel(s)`;
+    print(values.json ? JSON.stringify(summary, null, 2) : `${path}: valid (${counts}); nothing was contacted.`);
+    return 0;
+  }
+  if (values['replace-secondary'])
+    onlyAuthTokenTargets(config, values.now !== undefined ? [values.now] : values.target);
+  const named =
+    values.now !== undefined ? [values.now] : command === 'confirm' || command === 'abort' ? rest : values.target;
+  if (command !== 'alerts') await checkSetup(config, io.env, storesOf(config, values.store, named));
   // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
   const jsonLogs = logsAreJson({
     stream: io.stderr,
@@ -149,6 +164,19 @@ export async function runCommand(command: string, rest: string[], values: CliVal
       : results.map(formatResult).join('\n'),
   );
   return exitCodeFor(results);
+}
+
+/** --replace-secondary deletes an Auth Token secondary: an API-key target or a fleet has none to replace. */
+function onlyAuthTokenTargets(config: RotatorConfig, names: readonly string[] = []): void {
+  for (const name of names) {
+    const target = config.targets.find((t) => t.name === name);
+    const fleet = config.fleets.find((f) => f.name === name || isMemberName(f.name, name));
+    if (target?.kind === 'auth-token' || (!target && !fleet)) continue;
+    const what = !fleet ? 'an API-key target' : fleet.name === name ? 'a fleet' : `a member of fleet "${fleet.name}"`;
+    throw new UsageError(
+      `--replace-secondary is for Auth Token targets; "${name}" is ${what}, whose API keys have no secondary token`,
+    );
+  }
 }
 
 async function readStdin(): Promise<string> {

@@ -5,7 +5,7 @@ import { redact } from '../redact.js';
 import { isMain } from '../util/is-main.js';
 import { VERSION } from '../version.js';
 import { checkArguments, parse } from './cli-args.js';
-import { COMMON, HELP, USAGE } from './cli-help.js';
+import { HELP, helpFor, USAGE } from './cli-help.js';
 
 // Start-up: this module and what it imports statically are all that `--help`, `--version` and a
 // usage error load. The code of a run (configuration, logger, Twilio and store adapters, engine) is
@@ -27,11 +27,17 @@ export interface CliIo {
   interrupts?: () => AbortSignal;
 }
 
+/** No command at all: the usage text is the message. */
+class NoCommand extends UsageError {}
+
 /** The whole CLI as a function: returns the exit code, never calls process.exit. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const print = (text: string) => io.stdout.write(`${redact(text)}\n`);
+  // Before the arguments are parsed (a usage error may stop that), --json anywhere counts.
+  let json = argv.includes('--json');
   try {
     const { values, positionals } = parse(argv);
+    json = values.json ?? false;
     const [command, ...rest] = positionals;
     if (values.version) {
       print(VERSION);
@@ -39,31 +45,48 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (command === undefined || command === 'help') {
       const topic = command === 'help' ? rest[0] : undefined;
-      const text = topic && HELP[topic] ? `${HELP[topic]}\n\n${COMMON}` : USAGE;
-      (command === undefined && !values.help ? io.stderr : io.stdout).write(`${text}\n`);
-      return command === undefined && !values.help ? 2 : 0;
+      const text = topic && HELP[topic] ? helpFor(topic) : USAGE;
+      if (command === undefined && !values.help) throw new NoCommand('no command given');
+      io.stdout.write(`${text}\n`);
+      return 0;
     }
     if (!Object.hasOwn(HELP, command))
       throw new UsageError(
-        `unknown command "${command}"; expected rotate, status, confirm, abort, secret, alerts, daemon or audit`,
+        `unknown command "${command}"; expected rotate, status, confirm, abort, secret, alerts, daemon, audit or config`,
       );
     if (values.help) {
-      io.stdout.write(`${HELP[command]}\n\n${COMMON}\n`);
+      io.stdout.write(`${helpFor(command)}\n`);
       return 0;
     }
     checkArguments(command, rest, values);
     const { runCommand } = await import('./cli-run.js');
     return await runCommand(command, rest, values, io);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError) {
-      io.stderr.write(
-        `twilio-key-rotator: ${redact(err.message)}\n${err instanceof UsageError ? 'Run "twilio-key-rotator --help" for usage.\n' : ''}`,
-      );
-      return 2;
-    }
-    io.stderr.write(`twilio-key-rotator: ${redact(errorMessage(err))}\n`);
-    return 1;
+    const code = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
+    if (json) print(JSON.stringify({ error: describeError(err, code) }, null, 2));
+    if (err instanceof NoCommand) io.stderr.write(`${USAGE}\n`);
+    else if (err instanceof UsageError)
+      io.stderr.write(`twilio-key-rotator: ${redact(err.message)}\nRun "twilio-key-rotator --help" for usage.\n`);
+    else io.stderr.write(`twilio-key-rotator: ${redact(errorMessage(err))}\n`);
+    return code;
   }
+}
+
+/**
+ * What `--json` prints on stdout when a command cannot run: one document, `{ "error": … }`, so a
+ * script reading stdout gets JSON whatever happened (README "Usage"). The human message still goes
+ * to stderr.
+ */
+function describeError(err: unknown, exitCode: number) {
+  const kind = err instanceof UsageError ? 'usage' : err instanceof ConfigError ? 'config' : 'runtime';
+  return {
+    kind,
+    exitCode,
+    message: redact(errorMessage(err)),
+    ...(err instanceof ConfigError
+      ? { source: err.source, issues: err.issues.map((i) => ({ path: i.path, message: redact(i.message) })) }
+      : {}),
+  };
 }
 
 /** The exit status of a process ended by `signal`, as a shell reports it (128 + its number). */

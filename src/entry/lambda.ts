@@ -26,7 +26,7 @@ import { isSqsEvent, runShards } from './shard-worker.js';
  *  - `shardHandler` (and `handler`) with an SQS event: the shard worker reconciles the messages'
  *    targets and returns the partial batch response for those it ran out of time for (entry/shard-worker.ts).
  * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time (still
- * validated, and ${ENV} substituted, at start-up); run from source, it reads ROTATOR_CONFIG.
+ * validated, and ${ENV} substituted, at start-up); run from source, it reads TWILIO_KEY_ROTATOR_CONFIG.
  * Failures throw, so Lambda's Errors metric, the failure destination and Secrets Manager's retries
  * all see them.
  */
@@ -109,8 +109,9 @@ function deadline(context: LambdaContext): { signal: AbortSignal; atMs: number; 
 /** Outside the bundle only. The specifier is computed so the bundler leaves the YAML reader out. */
 async function configFromFile(): Promise<RotatorConfig> {
   const loader = '../config/load.js';
-  const { loadConfig } = (await import(loader)) as typeof import('../config/load.js');
-  return loadConfig(process.env.ROTATOR_CONFIG ?? join(process.cwd(), 'config', 'rotator.yaml'));
+  const { configPathFromEnv, loadConfig } = (await import(loader)) as typeof import('../config/load.js');
+  const warn = (message: string) => void process.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
+  return loadConfig(configPathFromEnv(process.env, warn) ?? join(process.cwd(), 'config', 'rotator.yaml'));
 }
 
 /** For tests: forget the cached configuration and logger. */

@@ -108,6 +108,12 @@ if (isMain(import.meta.url)) {
     snsPort: Number(process.env.SNS_PORT ?? SANDBOX_PORTS.sns),
     sqsPort: Number(process.env.SQS_PORT ?? SANDBOX_PORTS.sqs),
     ...(saved ? { restore: saved } : {}),
+  }).catch((err: NodeJS.ErrnoException & { port?: number }) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    // One line, not a stack trace: the fix is to free the port or pick others.
+    const fix = 'stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT, SM_PORT, SNS_PORT and SQS_PORT';
+    process.stderr.write(`sandbox: port ${err.port ?? '?'} is already in use; ${fix}\n`);
+    process.exit(1);
   });
   const { twilio, secretsManager, sns, sqs } = sandbox;
   const savedKey = (sid: string | undefined) =>

@@ -137,7 +137,7 @@ describe.each<StoreKind>(['file', 'aws'])('Auth Token rotation end to end (%s st
     expect(w.twilio.secondaryToken()).toBe(foreign);
     expect(await w.storedToken('AWSPENDING')).toBeUndefined();
 
-    const replaced = await w.cli(['rotate', '--force', '--replace-secondary']);
+    const replaced = await w.cli(['rotate', '--force', '--target', 'token', '--replace-secondary']);
     expect(replaced.code, replaced.stdout).toBe(0);
     const mine = w.twilio.secondaryToken();
     expect(mine).not.toBe(foreign);

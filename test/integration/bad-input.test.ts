@@ -149,7 +149,7 @@ describe('bad CLI invocations', () => {
     [
       'an unknown command',
       ['rotat'],
-      /unknown command "rotat"; expected rotate, status, confirm, abort, secret, alerts, daemon or audit/,
+      /unknown command "rotat"; expected rotate, status, confirm, abort, secret, alerts, daemon, audit or config/,
     ],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],
@@ -204,6 +204,36 @@ describe('bad CLI invocations', () => {
     ['--now on status', ['status', '--now', 'app'], /--now and --overlap belong to rotate, not status/],
     ['--now of an unknown target', ['rotate', '--now', 'nope', '--overlap', '0'], /unknown target "nope"/],
     [
+      '--now given twice (only the last was rotated)',
+      ['rotate', '--now', 'app', '--now', 'app1', '--overlap', '0'],
+      /--now takes one value and was given twice \(--now, --now\); give it once/,
+    ],
+    [
+      '--overlap given twice',
+      ['rotate', '--now', 'app', '--overlap', '0', '--overlap', '5'],
+      /--overlap takes one value and was given twice/,
+    ],
+    [
+      '--config given twice',
+      ['status', '--config', '/a.yaml', '-c', '/b.yaml'],
+      /--config takes one value .*--config, -c/,
+    ],
+    [
+      "--replace-secondary without --target (it replaced every Auth Token target's secondary)",
+      ['rotate', '--replace-secondary'],
+      /--replace-secondary needs --target NAME \(or --now NAME\)/,
+    ],
+    [
+      '--replace-secondary on an API-key target',
+      ['rotate', '--target', 'app', '--replace-secondary'],
+      /--replace-secondary is for Auth Token targets; "app" is an API-key target/,
+    ],
+    [
+      '--replace-secondary with --now on an API-key target',
+      ['rotate', '--now', 'app', '--overlap', '0', '--replace-secondary'],
+      /--replace-secondary is for Auth Token targets; "app" is an API-key target/,
+    ],
+    [
       'a config file that does not exist',
       ['rotate', '--config', '/nonexistent/rotator.yaml'],
       /file \/nonexistent\/rotator\.yaml does not exist; pass --config/,
@@ -211,6 +241,32 @@ describe('bad CLI invocations', () => {
   ];
   it.each(cases)('rejects %s with exit code 2', async (_name, args, message) => {
     await expectRejected(args, 2, message);
+  });
+
+  it.each<[string, string[], string]>([
+    ['a usage error', ['rotate', '--target', 'app', '--now', 'app', '--overlap', '0', '--json'], 'usage'],
+    ['an unknown option', ['status', '--jsn', '--json'], 'usage'],
+    ['no command', ['--json'], 'usage'],
+    ['a missing config file', ['status', '--json', '--config', '/nonexistent/rotator.yaml'], 'config'],
+  ])('prints one JSON document on stdout with --json and %s (stdout stayed empty)', async (_name, args, kind) => {
+    world.resetLogs();
+    const run = await world.cli(args);
+    expect(run.code).toBe(2);
+    const doc = JSON.parse(run.stdout) as { error: { kind: string; exitCode: number; message: string } };
+    expect(doc.error).toMatchObject({ kind, exitCode: 2, message: expect.any(String) as string });
+    expect(run.stderr).toMatch(kind === 'config' ? /does not exist/ : /usage/i);
+    expect(world.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+
+  it('lists every configuration problem by path in the --json error document', async () => {
+    const bad = `${world.dir}/bad-json.yaml`;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(bad, 'targets:\n  - name: x\n    accountSid: nope\n');
+    const run = await world.cli(['rotate', '--json', '--config', bad]);
+    expect(run.code).toBe(2);
+    const doc = JSON.parse(run.stdout) as { error: { kind: string; source: string; issues: { path: string }[] } };
+    expect(doc.error).toMatchObject({ kind: 'config', source: bad });
+    expect(doc.error.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['targets.0.accountSid']));
   });
 
   it('rejects a config that parses but is invalid, naming every field, with exit code 2', async () => {

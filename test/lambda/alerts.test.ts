@@ -26,7 +26,7 @@ beforeEach(async () => {
   resetForTests();
 });
 afterEach(async () => {
-  delete process.env.ROTATOR_CONFIG;
+  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
   resetForTests();
   vi.restoreAllMocks();
   await world.close();
@@ -36,7 +36,7 @@ describe('scheduled Lambda', () => {
   it('alerts on a failed target, still throws for the Errors alarm, and writes EMF lines to stdout', async () => {
     await world.seedAdmin('standard');
     await world.seedCurrentKey();
-    process.env.ROTATOR_CONFIG = await world.writeConfig([{}], { alerts: rx.config() });
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{}], { alerts: rx.config() });
     const written: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       written.push(String(chunk));

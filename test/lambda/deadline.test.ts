@@ -25,7 +25,7 @@ beforeEach(async () => {
   await world.seedAdmin();
   Object.assign(process.env, AWS_ENV);
   // Per-request timeouts and the retry budget far beyond the held request: only the deadline can cut it.
-  process.env.ROTATOR_CONFIG = await world.writeConfig([{}], {
+  process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{}], {
     twilio: { baseUrl: world.twilio.url, timeoutSeconds: 60 },
     stores: { aws: { region: 'us-east-1', endpoint: world.sm.url, timeoutSeconds: 60 } },
     retry: { attempts: 4, budgetSeconds: 60, minDelayMs: 5 },
@@ -34,7 +34,7 @@ beforeEach(async () => {
   resetForTests();
 });
 afterEach(async () => {
-  delete process.env.ROTATOR_CONFIG;
+  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
   resetForTests();
   await world.close();
 });

@@ -37,7 +37,7 @@ beforeEach(async () => {
   resetForTests();
 });
 afterEach(async () => {
-  delete process.env.ROTATOR_CONFIG;
+  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
   resetForTests();
   await world.close();
 });
@@ -45,7 +45,7 @@ afterEach(async () => {
 describe('Secrets Manager rotation protocol, Auth Token secret', () => {
   it('creates the secondary, proves it, and promotes only once the gate passes (here: a confirm)', async () => {
     const old = await world.seedToken();
-    process.env.ROTATOR_CONFIG = await world.writeConfig([
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([
       { kind: 'auth-token', gate: { minOverlapSeconds: 0, maxWaitSeconds: 86_400, manualConfirm: true } },
     ]);
     const token = randomUUID();
@@ -80,7 +80,7 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
 
   it('RotateSecret drives the four steps through the emulator; a retry after a failed step converges', async () => {
     const old = await world.seedToken();
-    process.env.ROTATOR_CONFIG = await world.writeConfig([
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([
       { kind: 'auth-token', gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 } },
     ]);
     const lambdaArn = 'arn:aws:lambda:us-east-1:123456789012:function:twilio-key-rotator';
@@ -118,7 +118,7 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
 
   it('refuses to start while a secondary exists that it did not create', async () => {
     await world.seedToken();
-    process.env.ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token' }]);
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token' }]);
     const foreign = world.twilio.seedSecondary();
     const token = randomUUID();
     world.sm.beginRotation(SECRET, token);

@@ -64,14 +64,14 @@ beforeEach(async () => {
   resetForTests();
 });
 afterEach(async () => {
-  delete process.env.ROTATOR_CONFIG;
+  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
   resetForTests();
   await world.close();
 });
 
 describe('scheduled handler', () => {
   it('runs the same reconcile as rotate for every target on an EventBridge event', async () => {
-    process.env.ROTATOR_CONFIG = await world.writeConfig([{}, {}]);
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{}, {}]);
     const out = await handler(scheduledEvent(), context());
     expect(out).toEqual({
       targets: [
@@ -83,7 +83,7 @@ describe('scheduled handler', () => {
   });
 
   it('starts no step inside the safety margin; the next invocation resumes', async () => {
-    process.env.ROTATOR_CONFIG = await world.writeConfig();
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig();
     const out = await handler(scheduledEvent(), context(5_000));
     expect(out).toEqual({ targets: [{ target: 'app', kind: 'deferred' }] });
     expect(world.sm.inspect(SECRET)).toBeUndefined();
@@ -91,7 +91,7 @@ describe('scheduled handler', () => {
   });
 
   it('throws when a target fails, so the Errors metric and the failure destination fire', async () => {
-    process.env.ROTATOR_CONFIG = await world.writeConfig([{ adminSecretId: 'twilio/missing-admin' }]);
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ adminSecretId: 'twilio/missing-admin' }]);
     await expect(handler(scheduledEvent(), context())).rejects.toThrow(
       /rotation needs attention: app: failed at .*admin secret "twilio\/missing-admin"/,
     );
@@ -101,7 +101,7 @@ describe('scheduled handler', () => {
 describe('Secrets Manager rotation protocol', () => {
   async function startedRotation(gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 }) {
     const original = await world.seedCurrentKey();
-    process.env.ROTATOR_CONFIG = await world.writeConfig([{ gate }]);
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ gate }]);
     const token = randomUUID();
     world.sm.beginRotation(SECRET, token);
     return { original, token };

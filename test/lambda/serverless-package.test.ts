@@ -84,7 +84,7 @@ let artifact: string[];
 beforeAll(async () => {
   world = await World.start('aws');
   DEPLOY_ENV = {
-    ROTATOR_CONFIG_FILE: 'config/example.yaml',
+    TWILIO_KEY_ROTATOR_CONFIG: 'config/example.yaml',
     AWS_REGION: 'us-east-1',
     TWILIO_ACCOUNT_SID: world.accountSid,
     PROBE_TOKEN: PROBE_TOKEN_REF,
@@ -366,7 +366,7 @@ for (const event of ${JSON.stringify(events)}) {
   });
 
   it('stops osls with a clear message, not a stack trace, when config/rotator.yaml is missing', async () => {
-    const err = await packageTemplate({ ROTATOR_CONFIG_FILE: 'config/rotator-missing.yaml' }).then(
+    const err = await packageTemplate({ TWILIO_KEY_ROTATOR_CONFIG: 'config/rotator-missing.yaml' }).then(
       () => undefined,
       (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}`,
     );
@@ -387,7 +387,7 @@ describe('serverless.yml refuses to package', () => {
       edited,
       example.replace('secretId: prod/twilio/messaging }', 'secretId: prod/twilio/messaging-v2 }'),
     );
-    const err = await packageFailure({ ROTATOR_CONFIG_FILE: edited });
+    const err = await packageFailure({ TWILIO_KEY_ROTATOR_CONFIG: edited });
     expect(err).toContain(
       `dist/lambda was built from config/example.yaml, not from ${edited}: ` +
         `the role's policy and the functions' environment come from ${edited}`,

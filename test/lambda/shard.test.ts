@@ -35,7 +35,7 @@ async function configure(targets: TargetSpec[], extra: Record<string, unknown> =
   const config = world.configObject(targets, extra) as { targets: { name: string; paused?: boolean }[] };
   for (const t of config.targets) if (paused.includes(t.name)) t.paused = true;
   await writeFile(world.configPath, stringify(config));
-  process.env.ROTATOR_CONFIG = world.configPath;
+  process.env.TWILIO_KEY_ROTATOR_CONFIG = world.configPath;
 }
 
 beforeAll(async () => {
@@ -65,7 +65,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   vi.restoreAllMocks();
-  for (const v of ['ROTATOR_CONFIG', 'ROTATOR_SHARD_QUEUE_URL', 'ROTATOR_SHARD_TARGETS_PER_MESSAGE'])
+  for (const v of ['TWILIO_KEY_ROTATOR_CONFIG', 'ROTATOR_SHARD_QUEUE_URL', 'ROTATOR_SHARD_TARGETS_PER_MESSAGE'])
     delete process.env[v];
   resetForTests();
   await world.close();

@@ -114,6 +114,55 @@ describe('alerts configuration', () => {
     expect(JSON.stringify(valid)).not.toContain(env.PD_KEY);
   });
 
+  it('requires https for Slack, webhook and PagerDuty URLs, naming the field; plain http only to loopback', () => {
+    const plain = { ...env, SLACK_PLAIN: 'http://hooks.slack.example/services/T1/B1/abcdefghijkl' };
+    const config = (channels: unknown[], e: NodeJS.ProcessEnv) =>
+      parseConfigObject(
+        { stores: { file: { path: '/tmp/x.json' } }, alerts: { channels }, targets: [target()] },
+        { env: e },
+      );
+    const slack = issues(() => config([{ name: 'ops', type: 'slack', webhookUrlEnv: 'SLACK_PLAIN' }], plain));
+    expect(slack).toEqual([
+      {
+        path: 'alerts.channels.0.webhookUrlEnv',
+        message: expect.stringMatching(/SLACK_PLAIN must hold the Slack incoming-webhook URL, https:\/\//) as string,
+      },
+    ]);
+    expect(JSON.stringify(slack)).not.toContain(plain.SLACK_PLAIN);
+    const urls = issues(() =>
+      config(
+        [
+          { name: 'pager', type: 'pagerduty', routingKeyEnv: 'PD_KEY', url: 'http://events.example/v2/enqueue' },
+          { name: 'hooks', type: 'webhook', url: 'http://hooks.example/rotator', secretEnv: 'HOOK_SECRET' },
+        ],
+        env,
+      ),
+    );
+    expect(Object.fromEntries(urls.map((i) => [i.path, i.message]))).toEqual({
+      'alerts.channels.0.url': expect.stringMatching(/must be an https:\/\/ URL \(plain http:\/\/ only to a loopback/),
+      'alerts.channels.1.url': expect.stringMatching(/must be an https:\/\/ URL/),
+    });
+
+    for (const local of ['http://127.0.0.1:8080/hook', 'http://localhost:9/x', 'http://[::1]:9/x']) {
+      const accepted = config(
+        [
+          { name: 'ops', type: 'slack', webhookUrlEnv: 'LOCAL' },
+          { name: 'hooks', type: 'webhook', url: local, secretEnv: 'HOOK_SECRET' },
+        ],
+        { ...env, LOCAL: local },
+      );
+      expect(accepted.alerts.channels).toHaveLength(2);
+    }
+  });
+
+  it("refuses a metrics.namespace in CloudWatch's reserved AWS/ space", () => {
+    const found = issues(() => parse(undefined, [target()], { metrics: { namespace: 'AWS/TwilioKeyRotator' } }));
+    expect(found).toEqual([{ path: 'metrics.namespace', message: expect.stringContaining('"AWS/"') as string }]);
+    expect(parse(undefined, [target()], { metrics: { namespace: 'Team/AWS/Rotator' } }).metrics.namespace).toBe(
+      'Team/AWS/Rotator',
+    );
+  });
+
   it('rejects unknown keys under alerts and metrics', () => {
     const found = issues(() => parse({ chanels: [] }, [target()], { metrics: { enabled: 'yes', nmespace: 'x' } }));
     expect(found.map((i) => i.path).sort()).toEqual(['alerts', 'metrics', 'metrics.enabled']);

@@ -1,4 +1,4 @@
-import type { Alert } from '../../core/alert.js';
+import { CHANNEL_LIMITS, clip, fitAlert, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
 
@@ -12,7 +12,16 @@ import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
 /** Limits of the Events API v2: summary 1024 characters, dedup_key 255. */
 const SUMMARY_MAX = 1024;
 
+/** The Events API v2 body for `alert`, within PagerDuty's 512 KB; the runbook is always in it. */
 export function pagerDutyEvent(alert: Alert, routingKey: string): Record<string, unknown> {
+  const size = (a: Alert) => Buffer.byteLength(JSON.stringify(eventOf(a, routingKey)));
+  return eventOf(
+    fitAlert(alert, (a) => size(a) <= CHANNEL_LIMITS.pagerDutyBytes),
+    routingKey,
+  );
+}
+
+function eventOf(alert: Alert, routingKey: string): Record<string, unknown> {
   if (alert.action === 'resolve')
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: alert.dedupKey.slice(0, 255) };
   const summary = `${alert.test ? '[TEST] ' : ''}${alert.summary}`;
@@ -22,7 +31,7 @@ export function pagerDutyEvent(alert: Alert, routingKey: string): Record<string,
     dedup_key: alert.dedupKey.slice(0, 255),
     client: 'twilio-key-rotator',
     payload: {
-      summary: summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX - 1)}…` : summary,
+      summary: clip(summary, SUMMARY_MAX),
       source: 'twilio-key-rotator',
       severity: alert.severity,
       timestamp: alert.occurredAt,
@@ -35,6 +44,7 @@ export function pagerDutyEvent(alert: Alert, routingKey: string): Record<string,
         ...(alert.step ? { step: alert.step } : {}),
         ...(alert.error ? { error: alert.error } : {}),
         ...(alert.details.length > 0 ? { details: alert.details } : {}),
+        ...(alert.omitted ? { omitted: alert.omitted } : {}),
         runbook: alert.runbook,
         ...(alert.firstSeenAt ? { first_seen_at: alert.firstSeenAt } : {}),
         ...(alert.renotify ? { renotify: true } : {}),

@@ -1,4 +1,4 @@
-import type { Alert } from '../../core/alert.js';
+import { CHANNEL_LIMITS, fitAlert, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
 
@@ -19,7 +19,13 @@ const ICON: Record<Alert['severity'], string> = {
 /** Slack's three control characters; everything else in mrkdwn is literal enough. */
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** The message for `alert`, within Slack's text limit, its runbook line always last and whole. */
 export function slackText(alert: Alert): string {
+  return renderText(fitAlert(alert, (a) => renderText(a).length <= CHANNEL_LIMITS.slackTextChars));
+}
+
+function renderText(alert: Alert): string {
+  const more = (n: number | undefined) => (n ? [`… and ${n} more`] : []);
   const head =
     alert.action === 'resolve'
       ? `:white_check_mark: *${escape(alert.summary)}*`
@@ -28,12 +34,14 @@ export function slackText(alert: Alert): string {
     alert.test
       ? ''
       : `target \`${escape(alert.target)}\` · ${escape(alert.credential)} · account ${escape(alert.account)}`,
-    alert.refs.length > 0 ? `credentials: ${alert.refs.map((r) => `\`${escape(r)}\``).join(', ')}` : '',
+    alert.refs.length > 0
+      ? `credentials: ${[...alert.refs.map((r) => `\`${escape(r)}\``), ...more(alert.omitted?.refs)].join(', ')}`
+      : '',
     alert.step ? `step: \`${escape(alert.step)}\`` : '',
     alert.error
       ? `error${alert.error.remote ? ` (${[alert.error.remote.service, alert.error.remote.status, alert.error.remote.code].filter((x) => x !== undefined).join(' ')})` : ''}: ${escape(alert.error.message)}`
       : '',
-    ...alert.details.map((d) => `• ${escape(d)}`),
+    ...[...alert.details, ...more(alert.omitted?.details)].map((d) => `• ${escape(d)}`),
     alert.firstSeenAt && alert.action === 'trigger' ? `open since ${alert.firstSeenAt}` : '',
   ].filter(Boolean);
   return [head, ...facts, `*What to do:* ${escape(alert.runbook)}`].join('\n');

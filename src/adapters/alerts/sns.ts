@@ -1,5 +1,5 @@
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
-import { alertDocument, type Alert } from '../../core/alert.js';
+import { alertDocument, fitDocument, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { isRetryable } from '../retry.js';
 import { deliver, type DeliveryPolicy } from './deliver.js';
@@ -22,8 +22,29 @@ export interface SnsOptions {
 
 interface AwsErrorShape {
   name?: string;
+  message?: string;
+  /** The awsQuery error code SNS answered (e.g. "AuthorizationError", "InvalidParameter"). */
+  Code?: string;
   $metadata?: { httpStatusCode?: number };
 }
+
+/** What SNS said, in words: its error code, the HTTP status and its message (cut to a line). */
+export function snsWhy(e: AwsErrorShape | undefined, topicArn: string): string {
+  if (e?.name === 'TimeoutError') return 'no answer within timeoutSeconds';
+  const status = e?.$metadata?.httpStatusCode;
+  // The SDK names an error it cannot parse plain "Error": then only the status and message are known.
+  const named = e?.name && e.name !== 'Error' && e.name !== 'UnknownError' ? e.name : undefined;
+  const code = e?.Code ?? named ?? 'an error without an SNS error code';
+  const said = e?.message ? `: ${oneLine(e.message)}` : '';
+  const denied = code === 'AuthorizationError' || e?.name === 'AuthorizationErrorException';
+  const hint = denied ? `; grant sns:Publish on ${topicArn}` : '';
+  return `SNS answered ${code}${status !== undefined ? ` (HTTP ${status})` : ''}${said}${hint}`;
+}
+
+const oneLine = (text: string) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
+};
 
 /** "Less than 100 characters", no line breaks or control characters (PublishInput.Subject). */
 function subject(alert: Alert): string {
@@ -37,7 +58,7 @@ export function publishInput(alert: Alert, topicArn: string): PublishCommandInpu
   return {
     TopicArn: topicArn,
     Subject: subject(alert),
-    Message: JSON.stringify(alertDocument(alert)),
+    Message: JSON.stringify(alertDocument(fitDocument(alert))),
     MessageAttributes: {
       event: attribute(alert.event),
       severity: attribute(alert.severity),
@@ -101,12 +122,7 @@ export function snsChannel(
             retryable,
             ...(status !== undefined ? { status } : {}),
             ...(e?.name ? { code: e.name } : {}),
-            why:
-              e?.name === 'TimeoutError'
-                ? 'no answer within timeoutSeconds'
-                : err instanceof AnswerTooLargeError
-                  ? (err.message.split('\n')[0] ?? err.name)
-                  : `${e?.name ?? 'error'}${status !== undefined ? ` (HTTP ${status})` : ''}${e?.name === 'AuthorizationError' ? `: grant sns:Publish on ${options.topicArn}` : ''}`,
+            why: err instanceof AnswerTooLargeError ? (err.message.split('\n')[0] ?? err.name) : snsWhy(e, options.topicArn),
           };
         },
       );

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { alertDocument, type Alert } from '../../core/alert.js';
+import { alertDocument, fitDocument, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
 
@@ -29,7 +29,7 @@ export function webhookChannel(
     ...channel,
     events,
     async send(alert: Alert, signal) {
-      const body = JSON.stringify(alertDocument(alert));
+      const body = JSON.stringify(alertDocument(fitDocument(alert)));
       const id = `msg_${alert.id}`;
       await deliver(
         channel,

@@ -38,6 +38,7 @@ export class DaemonMetrics {
     for (const name of [...this.targets.keys()])
       if (!targets.includes(name) && !fleets.some((f) => name === f || isMemberName(f, name)))
         this.targets.delete(name);
+    for (const name of [...this.units.keys()]) if (!fleets.includes(name)) this.units.delete(name);
   }
 
   recordRun(result: TargetResult, startedAtMs: number, finishedAtMs: number): void {
@@ -82,8 +83,16 @@ export class DaemonMetrics {
     return { ready: reasons.length === 0, reasons };
   }
 
-  render(nowMs: number, targets: readonly { name: string; kind: string; paused: boolean }[], extra: string[]): string {
+  /**
+   * `targets`: the configured targets and the fleet members that ran. Each fleet that ran is added by
+   * its own name (kind "fleet"): a fleet whose subaccounts could not be listed ran no member, and its
+   * failed run must still show (failures_total, runs_total{result="failed"}, fleet_unlisted).
+   */
+  render(nowMs: number, listed: readonly { name: string; kind: string; paused: boolean }[], extra: string[]): string {
     const out: string[] = [];
+    const names = new Set(listed.map((t) => t.name));
+    const fleets = [...this.units.keys()].filter((n) => !names.has(n));
+    const targets = [...listed, ...fleets.map((name) => ({ name, kind: 'fleet', paused: false }))];
     const family = (name: string, type: string, help: string, samples: string[]) => {
       if (samples.length === 0) return;
       out.push(`# HELP ${PREFIX}_${name} ${help}`, `# TYPE ${PREFIX}_${name} ${type}`, ...samples);
@@ -187,6 +196,16 @@ export class DaemonMetrics {
       per((t, s) =>
         s?.last ? [sample('last_run_duration_seconds', { target: t.name }, s.last.durationMs / 1000)] : [],
       ),
+    );
+    family(
+      'fleet_unlisted',
+      'gauge',
+      "1 when the fleet's last run could not list its subaccounts, so none of its members ran.",
+      fleets.map((name) => {
+        const last = this.targets.get(name)?.last?.result;
+        const unlisted = last?.kind === 'failed' && last.step === 'expand-fleet' ? 1 : 0;
+        return sample('fleet_unlisted', { target: name }, unlisted);
+      }),
     );
     family(
       'config_reloads_total',
