@@ -8,7 +8,6 @@ import {
   PREVIOUS,
   TAG_CONFIRMED,
   TAG_CURRENT_SINCE,
-  TAG_LAST_ERROR,
   TAG_RETIRED,
 } from '../core/labels.js';
 import { readLastError } from '../core/last-error.js';

@@ -111,7 +111,8 @@ if (isMain(import.meta.url)) {
   }).catch((err: NodeJS.ErrnoException & { port?: number }) => {
     if (err.code !== 'EADDRINUSE') throw err;
     // One line, not a stack trace: the fix is to free the port or pick others.
-    const fix = 'stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT, SM_PORT, SNS_PORT and SQS_PORT';
+    const fix =
+      'stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT, SM_PORT, SNS_PORT and SQS_PORT';
     process.stderr.write(`sandbox: port ${err.port ?? '?'} is already in use; ${fix}\n`);
     process.exit(1);
   });

@@ -122,7 +122,10 @@ export function snsChannel(
             retryable,
             ...(status !== undefined ? { status } : {}),
             ...(e?.name ? { code: e.name } : {}),
-            why: err instanceof AnswerTooLargeError ? (err.message.split('\n')[0] ?? err.name) : snsWhy(e, options.topicArn),
+            why:
+              err instanceof AnswerTooLargeError
+                ? (err.message.split('\n')[0] ?? err.name)
+                : snsWhy(e, options.topicArn),
           };
         },
       );
