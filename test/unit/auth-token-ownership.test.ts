@@ -243,6 +243,28 @@ describe('Auth Token: abort', () => {
     expect(await token(w, CURRENT)).toBe(w.twilio.primary);
   });
 
+  it('racing a promotion: the token it authenticates with is refused, and it exits 2, not 1', async () => {
+    const w = await fakeTokenWorld();
+    await run(w, { force: true });
+    w.runtime = {
+      ...w.runtime,
+      authTokens: () => ({
+        ...w.twilio.authTokens(),
+        deleteSecondary: () => {
+          // A rotate run promotes the secondary just before abort deletes it: abort's token is dead.
+          w.twilio.primary = w.twilio.secondary!;
+          w.twilio.secondary = undefined;
+          const refused = { status: 401, code: 20003, retryable: false };
+          return Promise.reject(new RemoteError('twilio', 'DeleteSecondaryAuthToken', refused, 'HTTP 401'));
+        },
+      }),
+    };
+    const attempt = abort(w.config, w.runtime, 'token');
+    await expect(attempt).rejects.toBeInstanceOf(UsageError);
+    await expect(attempt).rejects.toThrow(/is already dead on Twilio/);
+    expect(await token(w, PENDING)).toBe(w.twilio.primary);
+  });
+
   it('with no rotation ever made says there is nothing to abort', async () => {
     const w = await fakeTokenWorld();
     expect((await abort(w.config, w.runtime, 'token')).detail).toMatch(/nothing to abort/);

@@ -19,7 +19,7 @@ import {
 import { plan, warnings } from './plan.js';
 import { rotationStep } from './protocol.js';
 import { parseAuthTokenSecret, tokenFingerprint, TOKEN_FINGERPRINT } from './shape.js';
-import { act } from './steps.js';
+import { act, refusedSelf } from './steps.js';
 
 /**
  * The account's Auth Token: create a secondary, store it as AWSPENDING, prove it, wait for the consumer
@@ -173,8 +173,14 @@ export const authToken: KindModule<
     const secretId = session.target.secret.secretId;
     let deleted = 'it no longer existed on Twilio';
     // A working pending token that is not the primary is the account's one secondary: this rotator's.
-    if (state?.ok && (await (await session.authTokens()).deleteSecondary()) === 'deleted')
-      deleted = 'deleted it on Twilio';
+    // A self-managed token refused as the admin credential means a racing run promoted it meanwhile.
+    const removal = state?.ok
+      ? await (await session.authTokens()).deleteSecondary().catch((err: unknown) => {
+          if (refusedSelf(session, err)) return 'refused' as const;
+          throw err;
+        })
+      : 'none';
+    if (removal === 'deleted') deleted = 'deleted it on Twilio';
     else {
       // Gone: deleted outside, or promoted by a rotate run racing this abort. A promoted token is kept.
       const again = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);

@@ -40,7 +40,7 @@ const secretIdOf = (session: AuthTokenSession) => session.target.secret.secretId
  * Twilio refused the admin credential. When the target manages itself, that credential is the token
  * this run read: another run promoted a new one since, and this run has lost the race.
  */
-const refusedSelf = (session: AuthTokenSession, err: unknown) =>
+export const refusedSelf = (session: AuthTokenSession, err: unknown) =>
   session.target.selfManaged && err instanceof RemoteError && (err.detail.status === 401 || err.detail.status === 403);
 
 /** The value to store for `token`: the current version's fields, the new token. */
