@@ -112,8 +112,11 @@ export interface KindModule<
    * by reference; throws SecretShapeError naming the field.
    */
   describeValue(value: string, source: ValueSource, target: T): string;
-  /** The version `confirm` marks, and the reference a person confirms consumers use. */
-  confirmable(secret: StoredSecret, target: T): { versionId: string; ref: string };
+  /**
+   * The version `confirm` marks and the reference a person confirms consumers use, while a rotation
+   * waits at its gate; otherwise why nothing waits (read from the stored secret alone, no remote call).
+   */
+  confirmable(secret: StoredSecret, target: T): { versionId: string; ref: string } | { nothing: string };
   /**
    * Backs out a rotation before it is past the point of no return (`twilio-key-rotator abort`), and
    * says what it did; kinds without such a point have none.

@@ -1,17 +1,7 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import { parseHealth, PROBLEMS } from '../core/health.js';
-import {
-  labelled,
-  recordedPromotion,
-  CURRENT,
-  PENDING,
-  PREVIOUS,
-  TAG_CONFIRMED,
-  TAG_CURRENT_SINCE,
-  TAG_RETIRED,
-} from '../core/labels.js';
+import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE } from '../core/labels.js';
 import { readLastError } from '../core/last-error.js';
-import type { StoredSecret } from '../core/ports.js';
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
@@ -314,31 +304,11 @@ export async function abort(
   const kind = kindOf(target);
   if (!kind.abort) {
     throw new UsageError(
-      `target "${name}" is a ${target.kind} target: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
+      `target "${name}" (kind ${target.kind}) has nothing to abort: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
     );
   }
   const session = await kind.open(target, runtime, createRunScope(config, runtime));
   return { target: name, detail: await kind.abort(session, runtime) };
-}
-
-/**
- * Whether a rotation of `target` is between creation and retirement, so its gate may wait for a
- * confirmation. Read from the labels alone (no Twilio call): an Auth Token's gate waits on a stored
- * AWSPENDING token; an API key's on the current key, while the previous key of a promotion the
- * rotator recorded is not yet retired.
- */
-function gateMayWait(secret: StoredSecret, target: TargetConfig): boolean {
-  const current = labelled(secret, CURRENT)!;
-  if (target.kind === 'auth-token') {
-    const pending = labelled(secret, PENDING);
-    return pending !== undefined && pending.versionId !== current.versionId && pending.value !== undefined;
-  }
-  const previous = labelled(secret, PREVIOUS);
-  if (!previous || previous.versionId === current.versionId) return false;
-  return (
-    secret.tags[TAG_RETIRED] !== previous.versionId &&
-    recordedPromotion(secret, previous.versionId, current.versionId) === true
-  );
 }
 
 /**
@@ -357,13 +327,13 @@ export async function confirm(
   const secret = await store.read(secretId);
   if (!secret || !labelled(secret, CURRENT))
     throw new UsageError(`target "${name}": secret "${secretId}" has no current version to confirm; run rotate first`);
-  const { versionId, ref } = kindOf(target).confirmable(secret, target);
-  if (!gateMayWait(secret, target)) {
-    const what = target.kind === 'auth-token' ? 'no new token is pending' : 'no old key is waiting to be retired';
-    const why = `nothing waits for a confirmation: ${what}`;
+  const waiting = kindOf(target).confirmable(secret, target);
+  if ('nothing' in waiting) {
+    const why = `nothing waits for a confirmation: ${waiting.nothing}`;
     const next = `run "twilio-key-rotator status --target ${name}" to see where it stands; nothing was written`;
     throw new UsageError(`target "${name}": ${why}; ${next}`);
   }
+  const { versionId, ref } = waiting;
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
   return { target: name, versionId, ref, ...(target.kind === 'api-key' ? { keySid: ref } : {}) };
 }

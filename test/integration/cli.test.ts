@@ -112,7 +112,7 @@ describe('one line where a stack trace was', () => {
       });
       expect(run.status, run.stderr).toBe(1);
       expect(run.stderr.trim()).toBe(
-        `sandbox: port ${port} is already in use; stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT and SM_PORT`,
+        `sandbox: port ${port} is already in use; stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT, SM_PORT, SNS_PORT and SQS_PORT`,
       );
     } finally {
       busy.close();

@@ -1,4 +1,4 @@
-import { CURRENT, labelled } from '../../core/labels.js';
+import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
 import { KEY_SID } from '../../core/sids.js';
 import { SecretShapeError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
@@ -9,7 +9,7 @@ import { describeStep } from './describe.js';
 import { observe, type ApiKeySession } from './observe.js';
 import type { Observation, PlannerSettings, RunFacts, Step } from './observation.js';
 import { keyClaims } from './inventory.js';
-import { keysLeftAlone, observationWarnings, orphanKeys, plan, replaceBlocked } from './plan.js';
+import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded, replaceBlocked } from './plan.js';
 import { resolvePolicy } from './policy.js';
 import { rotationStep } from './protocol.js';
 import { parseApiKeySecret } from './shape.js';
@@ -129,13 +129,18 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     return `API key ${key.apiKeySid} for target "${target.name}"`;
   },
 
-  confirmable(secret) {
+  confirmable(secret, target) {
     const current = labelled(secret, CURRENT)!;
-    const { apiKeySid } = parseApiKeySecret(
-      { secretId: secret.secretId, versionId: current.versionId, stage: CURRENT },
-      current.value,
-      current.binary,
-    );
+    const source = { secretId: secret.secretId, versionId: current.versionId, stage: CURRENT };
+    const { apiKeySid } = parseApiKeySecret(source, current.value, current.binary);
+    // The gate waits on the current key while the previous key of the rotator's own promotion lives.
+    const previous = labelled(secret, PREVIOUS);
+    const waiting =
+      previous !== undefined &&
+      previous.versionId !== current.versionId &&
+      secret.tags[TAG_RETIRED] !== previous.versionId &&
+      promotionRecorded(target.secret.secretId, secret, previous.versionId, current.versionId);
+    if (!waiting) return { nothing: 'no old key is waiting to be retired' };
     return { versionId: current.versionId, ref: apiKeySid };
   },
 

@@ -6,7 +6,7 @@ import {
   recordedPromotion,
   TAG_CURRENT_SINCE,
 } from '../../core/labels.js';
-import type { TwilioKey } from '../../core/ports.js';
+import type { StoredSecret, TwilioKey } from '../../core/ports.js';
 import { rotationId, rotationIdForToken } from '../../core/rotation-id.js';
 import { keySidsIn } from '../../core/secret-values.js';
 import { DAY_MS, wholeDays } from '../../core/sids.js';
@@ -284,8 +284,7 @@ const MAX_ID_COUNTER = HISTORY_LIMIT;
 export function promotedByRotator(obs: Observation, s: PlannerSettings): boolean {
   const { current, previous, secret } = obs;
   if (!current || !previous || !secret) return false;
-  if (isRotationFrom(obs.secretId, previous.versionId, current.versionId, MAX_ID_COUNTER)) return true;
-  if (recordedPromotion(secret, previous.versionId, current.versionId) === true) return true;
+  if (promotionRecorded(obs.secretId, secret, previous.versionId, current.versionId)) return true;
   // Before promotions were recorded (0.1.0), the current key's name was prefix + its version's id,
   // which proves this rotator made that version, and the current-since tag that it promoted it.
   const name = obs.keys.find((k) => k.sid === current.key.apiKeySid)?.friendlyName ?? null;
@@ -293,6 +292,11 @@ export function promotedByRotator(obs: Observation, s: PlannerSettings): boolean
     name === legacyKeyName(s.prefix, current.versionId) &&
     parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId) !== undefined
   );
+}
+
+/** The proofs of `promotedByRotator` that need no key list: the derived version id, or the tag. */
+export function promotionRecorded(secretId: string, secret: StoredSecret, from: string, to: string): boolean {
+  return isRotationFrom(secretId, from, to, MAX_ID_COUNTER) || recordedPromotion(secret, from, to) === true;
 }
 
 /** The previous key this rotator may retire once the gate passes, if there is one. */

@@ -131,17 +131,13 @@ export const authToken: KindModule<
   },
 
   confirmable(secret) {
-    // The gate of an Auth Token waits before the promotion, on the pending token.
-    const version = labelled(secret, PENDING) ?? labelled(secret, CURRENT)!;
-    const { authToken } = parseAuthTokenSecret(
-      {
-        secretId: secret.secretId,
-        versionId: version.versionId,
-        stage: version.stages.includes(PENDING) ? PENDING : CURRENT,
-      },
-      version.value,
-      version.binary,
-    );
+    // The gate of an Auth Token waits before the promotion, on a stored pending token.
+    const version = labelled(secret, PENDING);
+    const current = labelled(secret, CURRENT)!;
+    if (!version || version.versionId === current.versionId || version.value === undefined)
+      return { nothing: 'no new token is pending' };
+    const source = { secretId: secret.secretId, versionId: version.versionId, stage: PENDING };
+    const { authToken } = parseAuthTokenSecret(source, version.value, version.binary);
     return { versionId: version.versionId, ref: tokenFingerprint(authToken) };
   },
 
