@@ -4,7 +4,7 @@ import type { TargetResult } from '../../src/core/outcome.js';
 import type { SecretStore } from '../../src/core/ports.js';
 import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
 import { audit } from '../../src/engine/audit.js';
-import { rotate } from '../../src/engine/commands.js';
+import { confirm, rotate } from '../../src/engine/commands.js';
 import { RemoteError } from '../../src/errors.js';
 import { AC, fakeWorld, fakeWorldOf, type FakeWorld } from '../support/fakes.js';
 
@@ -172,6 +172,28 @@ describe('the promotion record cannot be undone by a late write', () => {
     expect(steps(e)).toEqual(['verify-current', 'retire-previous']);
     expect(w.twilio.keys.has(k2)).toBe(false);
     expect(await ownKeys(w)).toEqual([await keyIn(store, 'twilio/app', CURRENT)]);
+  });
+});
+
+describe('confirm uses the promotion proof retirement uses', () => {
+  it('accepts a confirmation while the gate waits, when a stale promotion tag names an older promotion', async () => {
+    const w = await fakeWorld({ gate: { minOverlapSeconds: 0, maxWaitSeconds: 7 * 86400, manualConfirm: true } });
+    const { k1, k2 } = await waitingAtGate(w);
+    // A killed run's late TagResource names a promotion that is not the current one.
+    await w.store.setTags('twilio/app', { [TAG_PROMOTED]: `${'a'.repeat(32)} ${'b'.repeat(32)}` });
+    const confirmed = await confirm(w.config, w.runtime, 'app');
+    expect(confirmed).toMatchObject({ target: 'app', keySid: k2 });
+    expect(steps(await one(w))).toEqual(['verify-current', 'retire-previous']);
+    expect(w.twilio.keys.has(k1)).toBe(false);
+  });
+
+  it('refuses, writing nothing, once the old key is retired', async () => {
+    const w = await fakeWorld({ gate: { minOverlapSeconds: 0, maxWaitSeconds: 7 * 86400 } });
+    await one(w);
+    await one(w, { force: true });
+    const before = (await w.store.read('twilio/app'))!.tags;
+    await expect(confirm(w.config, w.runtime, 'app')).rejects.toThrow(/nothing waits for a confirmation/);
+    expect((await w.store.read('twilio/app'))!.tags).toEqual(before);
   });
 });
 
