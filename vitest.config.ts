@@ -15,11 +15,19 @@ const ON_NODE22 = [
   'test/crash/rotation-protocol.test.ts',
   'test/race/rotation-protocol-race.test.ts',
 ];
-const common = { environment: 'node' as const, testTimeout: 20_000, hookTimeout: 30_000 };
+const common = {
+  environment: 'node' as const,
+  testTimeout: 20_000,
+  hookTimeout: 30_000,
+  setupFiles: ['test/support/quiet.ts'],
+};
 
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-setup.ts'],
+    // A passing test prints nothing: console output is shown for failing tests only, and so is what a
+    // test writes to process.stdout or process.stderr (test/support/quiet.ts).
+    silent: 'passed-only',
     // Most suites wait on child processes and emulators rather than the CPU: three files at a time
     // on two cores took the suite from about 6 to 4 minutes, every test passing.
     maxWorkers: 3,
@@ -31,7 +39,7 @@ export default defineConfig({
           ...common,
           name: 'lambda-node22',
           include: ON_NODE22,
-          setupFiles: ['test/support/on-node22.ts'],
+          setupFiles: [...common.setupFiles, 'test/support/on-node22.ts'],
           pool: forksOn(ensureNode22, 'forks-node22'),
         },
       },
