@@ -117,11 +117,23 @@ export async function ensureNode22() {
     if (!version.startsWith('v22.')) throw new Error(`${cachedBinary(pkg)} is ${version}, not Node 22`);
     return cachedBinary(pkg);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`could not fetch Node 22 from the npm registry (${why}): ${envHint}`, { cause: err });
+    throw new Error(`could not fetch Node 22 from the npm registry (${whyFetchFailed(err)}): ${envHint}`, {
+      cause: err,
+    });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** npm's own summary when `npm pack --json` failed (it prints the error as JSON), else the message. */
+function whyFetchFailed(err) {
+  try {
+    const summary = JSON.parse(err.stdout).error.summary;
+    if (summary) return `npm pack: ${summary}`;
+  } catch {
+    // not npm's JSON: the message says it
+  }
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** `process.version` of the node binary at `path`. */
