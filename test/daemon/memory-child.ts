@@ -5,8 +5,8 @@
  * the parent process, driven tick after tick as fast as runs finish, until it has run `minTicks`
  * ticks and rotated `minRotations` times (keys fall due by the wall clock, so a fast machine runs
  * more ticks per rotation and a busy one fewer; `maxTicks` bounds the loop). Prints one JSON line:
- * the rotations, and samples of the heap after a full GC and of the most secret forms the
- * redaction registry held while each stretch of ticks ran.
+ * the rotations, and samples of the heap after a full GC, of the most secret forms the redaction
+ * registry held while each stretch of ticks ran, and of the most it still held between runs.
  */
 import { PassThrough } from 'node:stream';
 import type { Logger } from '../../src/core/runtime.js';
@@ -28,6 +28,7 @@ const stream = new PassThrough();
 stream.on('data', (c: Buffer) => recordOutput(c.toString()));
 const winston = createLogger({ stream, json: true });
 let peak = 0;
+let left = 0;
 let rotations = 0;
 const note = () => (peak = Math.max(peak, knownSecretForms()));
 const watched = (inner: Logger): Logger => ({
@@ -38,19 +39,22 @@ const watched = (inner: Logger): Logger => ({
 });
 
 const daemon = await createDaemon({ configPath, env: process.env, logger: watched(winston) });
-const samples: { tick: number; heapUsed: number; peakSecretForms: number }[] = [];
+const samples: { tick: number; heapUsed: number; peakSecretForms: number; leftAfterRuns: number }[] = [];
 for (let i = 1; i <= maxTicks && (i <= minTicks || rotations < minRotations); i++) {
   daemon.tick();
   await daemon.idle();
+  left = Math.max(left, knownSecretForms()); // what the registry still holds between runs
   if (i % every === 0) {
     gc();
     samples.push({
       tick: i,
       heapUsed: process.memoryUsage().heapUsed,
       peakSecretForms: peak,
+      leftAfterRuns: left,
       handles: (process as any)._getActiveHandles().length,
     } as any);
     peak = 0;
+    left = 0;
   }
 }
 await daemon.stop('done');
