@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliBin } from '../support/child.js';
 import { recordOutput } from '../support/scan.js';
 import { World } from '../support/world.js';
 
@@ -23,6 +24,7 @@ const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
   name: string;
   version: string;
   files: string[];
+  bin: Record<string, string>;
 };
 let dir: string;
 let app: string;
@@ -119,6 +121,10 @@ describe('the npm package', () => {
       ].sort(),
     );
   }, 60_000);
+
+  it('is what the crash, race and daemon suites run: the bin, as npm run build makes it', async () => {
+    expect(await cliBin()).toBe(resolve(root, pkg.bin[pkg.name]!));
+  });
 
   it('installs alone: no dependency, no install script', async () => {
     const installed = (await readdir(join(app, 'node_modules'))).filter((f) => !f.startsWith('.'));
