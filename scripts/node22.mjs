@@ -52,6 +52,8 @@ export const NODE22_PACKAGES = {
   },
 };
 
+/** 45–52 MB: ten minutes is a link below 100 kB/s, where waiting longer helps no one. */
+const FETCH_TIMEOUT_MS = 10 * 60_000;
 const platformKey = () => `${process.platform}-${process.arch}`;
 const cachedBinary = (pkg) => join(CACHE, `${pkg.name}-${pkg.version}`, 'bin', 'node');
 const envHint = 'or set TKR_NODE22 to a Node 22 binary';
@@ -91,7 +93,11 @@ export async function ensureNode22() {
     const spec = `${pkg.name}@${pkg.version}`;
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     const packArgs = ['pack', spec, '--pack-destination', work, '--prefer-offline', '--silent', '--json'];
-    const { stdout } = await promisify(execFile)(npm, packArgs, { cwd: work, maxBuffer: 16 << 20 });
+    const { stdout } = await promisify(execFile)(npm, packArgs, {
+      cwd: work,
+      maxBuffer: 16 << 20,
+      timeout: FETCH_TIMEOUT_MS,
+    });
     const tarball = join(work, JSON.parse(stdout)[0].filename);
     const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
     if (integrity !== pkg.integrity)
@@ -138,7 +144,7 @@ function whyFetchFailed(err) {
 
 /** `process.version` of the node binary at `path`. */
 export function versionOf(path) {
-  return execFileSync(path, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
+  return execFileSync(path, ['-p', 'process.version'], { encoding: 'utf8', timeout: 60_000 }).trim();
 }
 
 if (process.argv[1] === import.meta.filename) {
