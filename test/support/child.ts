@@ -1,37 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { build } from 'esbuild';
 import { recordOutput } from './scan.js';
 
 /**
- * Crash and race tests run the real CLI in real child processes. It is bundled once (vitest's
- * global setup does it; this builds on demand otherwise) so that each child starts in ~0.3 s
- * instead of compiling TypeScript on every start.
+ * Crash, race and daemon tests run the real CLI in real child processes: the package's bin,
+ * dist/cli/cli.mjs, as `npm run build` makes it and users run it. vitest's global setup builds it
+ * when it is missing or older than its sources (scripts/build-cli.mjs builtCliBin) and names it in
+ * TKR_CLI_BIN; run outside vitest, this does the same on demand.
  */
-export const CLI_BUNDLE = join(process.cwd(), 'node_modules', '.cache', 'twilio-key-rotator', 'cli.mjs');
-
-export async function buildCliBundle(outfile = CLI_BUNDLE): Promise<string> {
-  await build({
-    entryPoints: [join(process.cwd(), 'src/entry/cli.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'error',
-    // Bundled CommonJS dependencies still call require().
-    banner: {
-      js: "import { createRequire as __tkrRequire } from 'node:module'; const require = __tkrRequire(import.meta.url);",
-    },
-  });
-  return outfile;
-}
-
-export async function cliBundle(): Promise<string> {
-  const path = process.env.TKR_CLI_BUNDLE ?? CLI_BUNDLE;
-  if (!existsSync(path)) await buildCliBundle(path);
-  return path;
+export async function cliBin(): Promise<string> {
+  if (process.env.TKR_CLI_BIN) return process.env.TKR_CLI_BIN;
+  const { builtCliBin } = await import('../../scripts/build-cli.mjs');
+  return builtCliBin();
 }
 
 export interface ChildRun {
@@ -40,7 +19,7 @@ export interface ChildRun {
 }
 
 export async function spawnCli(args: string[], env: NodeJS.ProcessEnv): Promise<ChildRun> {
-  return spawnNode([await cliBundle(), ...args], env);
+  return spawnNode([await cliBin(), ...args], env);
 }
 
 /** `node <args>` with its output kept for the leak scan. */
