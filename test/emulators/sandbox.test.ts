@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfigObject } from '../../src/config/validate.js';
 import { SANDBOX_PORTS, SANDBOX_QUEUE, SANDBOX_TOPIC } from './sandbox.js';
-import { cliBundle } from '../support/child.js';
+import { cliBin } from '../support/child.js';
 import { recordOutput } from '../support/scan.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -92,7 +92,7 @@ async function cli(dir: string, s: Sandbox, args: string[], stdinFile?: string):
     ROTATOR_MIN_OVERLAP_SECONDS: '0',
   };
   const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore';
-  const child = spawn(process.execPath, [await cliBundle(), '--config', 'config/sandbox.yaml', ...args], {
+  const child = spawn(process.execPath, [await cliBin(), '--config', 'config/sandbox.yaml', ...args], {
     env,
     stdio: [stdin, 'pipe', 'pipe'],
   });

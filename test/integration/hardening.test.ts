@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { sqsQueue } from '../../src/adapters/queue/sqs.js';
 import { secretsManagerSigningTokens, validateTwilioWebhook } from '../../src/webhooks.js';
-import { cliBundle, spawnNode } from '../support/child.js';
+import { cliBin, spawnNode } from '../support/child.js';
 import { startHugeAnswerServer, type HugeAnswerServer } from '../support/huge-answer.js';
 import { AWS_ENV, World } from '../support/world.js';
 
@@ -352,7 +352,7 @@ describe('bounded answers: 3 GB from anywhere costs a bounded number of bytes', 
 
   let huge: HugeAnswerServer;
   const measured = async (w: World, args: string[], env: NodeJS.ProcessEnv = {}) => {
-    const child = spawnNode(['--import', MAX_RSS, await cliBundle(), ...args, '--config', w.configPath], {
+    const child = spawnNode(['--import', MAX_RSS, await cliBin(), ...args, '--config', w.configPath], {
       ...AWS_ENV,
       ...env,
     });
