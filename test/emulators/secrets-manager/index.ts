@@ -18,6 +18,21 @@ export type {
 export type { RotationRules } from './schedule.js';
 
 /**
+ * One GetSecretValue call as CloudTrail would record it (a management event): who asked (the SigV4
+ * access key id), what they asked for (SecretId as given, VersionId/VersionStage if given), which
+ * secret it resolved to, and the error code when it failed. Never the value.
+ */
+export interface SecretRead {
+  atMs: number;
+  accessKeyId?: string;
+  region: string;
+  accountId: string;
+  requestParameters: { secretId: string; versionId?: string; versionStage?: string };
+  secretArn?: string;
+  errorCode?: string;
+}
+
+/**
  * AWS Secrets Manager over its real wire protocol (JSON 1.1: POST /, X-Amz-Target), per
  * ../shared/reference/secrets-manager.md §2-§3. Signatures are not checked; the access key id in
  * the SigV4 Authorization header is what the request log records.
@@ -64,6 +79,8 @@ export interface SecretsManagerEmulator {
   rotationSettled(secretId: string): Promise<RotationOutcome>;
   /** How often a failed rotation is retried and how long apart (AWS: undocumented). */
   setRotationRetry(policy: Partial<RotationRetryPolicy>): void;
+  /** Calls `listener` for every GetSecretValue answered (a CloudTrail emulator records them); returns an unsubscribe. */
+  onRead(listener: (read: SecretRead) => void): () => void;
 }
 
 function accessKeyOf(req: IncomingMessage): string | undefined {
@@ -84,6 +101,26 @@ export async function startSecretsManagerEmulator(
   const accountId = opts.accountId ?? '123456789012';
   const state = new SmState(region, accountId, opts.now ?? Date.now, opts.rotationRetry);
   const controls = new EmulatorControls('secrets-manager');
+  const readers = new Set<(read: SecretRead) => void>();
+  const announceRead = (input: unknown, accessKeyId: string | undefined, errorCode?: string) => {
+    if (readers.size === 0) return;
+    const i = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+    const secretId = typeof i.SecretId === 'string' ? i.SecretId : '';
+    const read: SecretRead = {
+      atMs: state.now(),
+      region,
+      accountId,
+      ...(accessKeyId ? { accessKeyId } : {}),
+      requestParameters: {
+        secretId,
+        ...(typeof i.VersionId === 'string' ? { versionId: i.VersionId } : {}),
+        ...(typeof i.VersionStage === 'string' ? { versionStage: i.VersionStage } : {}),
+      },
+      ...(state.find(secretId) ? { secretArn: state.find(secretId)!.arn } : {}),
+      ...(errorCode ? { errorCode } : {}),
+    };
+    for (const listener of readers) listener(read);
+  };
 
   const handler = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     if (handleControlRoute(controls, req, res, body)) return;
@@ -140,10 +177,15 @@ export async function startSecretsManagerEmulator(
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input))
       return send(400, { __type: 'SerializationException', Message: 'Request body must be a JSON object.' });
+    const akid = accessKeyOf(req);
     try {
       send(200, op.run(state, input as Record<string, unknown>));
+      if (name === 'GetSecretValue') announceRead(input, akid);
     } catch (err) {
-      if (err instanceof SmError) return send(err.status, { __type: err.type, Message: err.message });
+      if (err instanceof SmError) {
+        if (name === 'GetSecretValue') announceRead(input, akid, err.type);
+        return send(err.status, { __type: err.type, Message: err.message });
+      }
       throw err;
     }
   };
@@ -196,6 +238,10 @@ export async function startSecretsManagerEmulator(
     },
     setRotationRetry(policy) {
       state.rotations.retry = { ...state.rotations.retry, ...policy };
+    },
+    onRead(listener) {
+      readers.add(listener);
+      return () => readers.delete(listener);
     },
   };
 }
