@@ -247,6 +247,9 @@ function statementsFor(config: RotatorConfig, options: DeployOptions): Record<st
       Action: ['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue'],
       Resource: '*',
     });
+  // CloudTrail evidence in the consumer gate (gate.cloudtrail): LookupEvents supports no resource-level
+  // permissions, so it is granted on "*"; the configuration has a cloudtrail block whenever a gate uses it.
+  if (config.cloudtrail) statements.push({ Effect: 'Allow', Action: 'cloudtrail:LookupEvents', Resource: '*' });
   // Alerts through SNS: Publish on exactly the configured topics.
   const topics = [...new Set(config.alerts.channels.flatMap((c) => (c.type === 'sns' ? [c.topicArn] : [])))];
   if (topics.length > 0) statements.push({ Effect: 'Allow', Action: 'sns:Publish', Resource: topics });

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { KINDS } from '../credentials/registry.js';
 import { alertsSchema, metricsSchema } from './alerts.js';
+import { cloudtrailSchema } from './cloudtrail.js';
 import { httpUrl, nonNegative, positive, text } from './common.js';
 import { daemonSchema } from './schedule.js';
 import { fleetSchema } from './fleets.js';
@@ -89,6 +90,7 @@ export const configSchema = z.strictObject({
   ),
   alerts: alertsSchema,
   metrics: metricsSchema,
+  cloudtrail: z.optional(cloudtrailSchema),
   daemon: z.optional(daemonSchema),
   // At least one target or fleet (validate.ts).
   targets: z._default(z.array(targetSchema), []),
