@@ -1,6 +1,7 @@
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
 import type { AuthTokenTargetConfig } from '../credentials/auth-token/config.js';
 import type { MaintenanceWindow } from '../core/window.js';
+import type { LeakReportsConfig } from './leaks.js';
 
 /**
  * Validated configuration, as the rest of the program sees it. Units are converted once, by the
@@ -173,6 +174,8 @@ export interface RotatorConfig {
   metrics: MetricsConfig;
   /** Present when configured, or when a target's gate uses CloudTrail evidence (region from stores.aws). */
   cloudtrail?: CloudTrailConfig;
+  /** Leak reports the daemon acts on (src/entry/daemon/leaks.ts). */
+  leakReports?: LeakReportsConfig;
   daemon: DaemonConfig;
   /** The configured targets; a run adds each fleet's members (engine/fleets.ts). */
   targets: TargetConfig[];

@@ -3,6 +3,7 @@ import { KINDS, type AnyKindConfig } from '../credentials/registry.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './alerts.js';
 import { checkCloudTrail, convertCloudTrail } from './cloudtrail.js';
+import { checkLeakReports, convertLeakReports } from './leaks.js';
 import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
 import { convertWindow, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE } from './schedule.js';
@@ -34,6 +35,7 @@ export function parseConfigObject(
     checkFleets(parsed.data.stores, parsed.data.fleets, targets, issues, parsed.data.targets.length);
     checkAlerts(parsed.data.alerts, targets, issues, env);
     checkCloudTrail(parsed.data.cloudtrail, parsed.data.stores.aws?.region, cloudtrailUsers(parsed.data), issues);
+    checkLeakReports(parsed.data.leakReports, parsed.data.daemon?.health !== undefined, issues, env);
     if (issues.length > 0) throw new ConfigError(issues, source);
     return convert(parsed.data, options.baseDir ?? process.cwd());
   }
@@ -334,6 +336,7 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
       'cloudtrail',
       convertCloudTrail(raw.cloudtrail, raw.stores.aws?.region, cloudtrailUsers(raw).length > 0),
     ),
+    ...optional('leakReports', convertLeakReports(raw.leakReports)),
     daemon: {
       schedule: raw.daemon?.schedule ?? DEFAULT_SCHEDULE,
       timezone,
