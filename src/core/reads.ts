@@ -11,10 +11,19 @@ import type { CloudTrailGateConfig } from '../config/types.js';
  *                                  the readers before `since` are all delivered │
  *
  * A read is of the new version when it named its VersionId, or asked for a stage the new version holds
- * (no VersionId and no stage means AWSCURRENT), at or after `since`. A principal whose latest read
+ * (no VersionId and no stage means AWSCURRENT) clearly after `since`. A principal whose latest read
  * since `since` asked for something else (AWSPREVIOUS, an old VersionId) is still on the old version.
  * Failed calls (errorCode) read nothing and do not count either way.
+ *
+ * Two clocks meet here: `since` is the rotator's, eventTime is AWS's (to the second, truncated). A
+ * rotator whose AWS calls are accepted at all is within SigV4's five minutes of AWS, so a read by stage
+ * within CLOCK_SKEW_MS after `since` might have been answered before the promotion: it makes its
+ * principal a reader and does not count as new. Truncation only moves events earlier, which can make a
+ * read look older, never newer. Every doubt therefore keeps the gate closed, never opens it.
  */
+
+/** SigV4 refuses requests more than 5 minutes off AWS's clock: no working rotator is further off. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface SecretReadEvent {
   /** The principal CloudTrail names; for an assumed role, the role's ARN (sessions come and go). */
@@ -66,9 +75,9 @@ export function readVerdict(
 ): ReadVerdict {
   const none = { behind: [], readers: 0 };
   if ('problem' in log) return { ...none, on: [`CloudTrail evidence: ${log.problem}`] };
-  const completeAt = at.sinceMs + settings.deliveryDelayMs;
+  const completeAt = at.sinceMs + CLOCK_SKEW_MS + settings.deliveryDelayMs;
   if (at.nowMs < completeAt) {
-    const why = `CloudTrail delivers events within minutes, not at once (gate.cloudtrail.deliveryDelaySeconds)`;
+    const why = `CloudTrail delivers events within minutes, not at once (gate.cloudtrail.deliveryDelaySeconds, plus 5 minutes for clock skew)`;
     return {
       ...none,
       on: [`CloudTrail evidence: reads before the promotion are all known at ${iso(completeAt)}; ${why}`],
@@ -80,10 +89,13 @@ export function readVerdict(
       ...none,
       on: [`CloudTrail evidence: the lookup started at ${iso(log.fromMs)}, after ${iso(windowStart)}`],
     };
+  const surelyAfter = at.sinceMs + CLOCK_SKEW_MS;
   const isNew = (e: SecretReadEvent) =>
-    e.versionId !== undefined ? e.versionId === at.versionId : at.stages.includes(e.versionStage ?? 'AWSCURRENT');
+    e.versionId !== undefined
+      ? e.versionId === at.versionId
+      : e.atMs >= surelyAfter && at.stages.includes(e.versionStage ?? 'AWSCURRENT');
   const counted = log.reads.filter((e) => !e.failed && !ignored(e, settings.ignorePrincipals));
-  const readers = new Set(counted.filter((e) => e.atMs >= windowStart && e.atMs < at.sinceMs).map((e) => e.principal));
+  const readers = new Set(counted.filter((e) => e.atMs >= windowStart && e.atMs < surelyAfter).map((e) => e.principal));
   const behind: ReadVerdict['behind'] = [];
   for (const principal of readers) {
     const mine = counted.filter((e) => e.principal === principal).sort((a, b) => a.atMs - b.atMs);

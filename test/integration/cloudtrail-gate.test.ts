@@ -97,7 +97,7 @@ describe('CloudTrail evidence in the consumer gate', () => {
       expect.stringMatching(/^CloudTrail evidence: reads before the promotion are all known at /) as string,
     ]);
 
-    now += 16 * MIN;
+    now += 21 * MIN;
     const second = await run();
     expect(second.kind === 'waiting' && second.on).toEqual([
       expect.stringContaining(`${BILLING_ROLE} is still on the old version`) as string,
@@ -137,7 +137,7 @@ describe('CloudTrail evidence in the consumer gate', () => {
       w.runtime(config, () => now),
       { force: true },
     );
-    now += 16 * MIN;
+    now += 21 * MIN;
     ct.controls.reset();
     const results = await rotate(
       config,
@@ -163,7 +163,7 @@ describe('CloudTrail evidence in the consumer gate', () => {
       w.runtime(config, () => now),
       { force: true },
     );
-    now += 16 * MIN;
+    now += 21 * MIN;
     ct.controls.setFaults({ rate: 1, kinds: ['throttle'] });
     const [result] = await rotate(
       config,

@@ -13,7 +13,7 @@ const BILLING = 'arn:aws:iam::123456789012:role/billing-api';
 const REPORTS = 'arn:aws:iam::123456789012:user/reports';
 const ROTATOR = 'arn:aws:iam::123456789012:role/twilio-key-rotator';
 const settings = { lookbackMs: 7 * DAY, deliveryDelayMs: 15 * MIN, ignorePrincipals: [ROTATOR] };
-const at = { nowMs: SINCE + 20 * MIN, sinceMs: SINCE, versionId: NEW, stages: ['AWSCURRENT'] };
+const at = { nowMs: SINCE + 25 * MIN, sinceMs: SINCE, versionId: NEW, stages: ['AWSCURRENT'] };
 const read = (principal: string, atMs: number, extra: Partial<SecretReadEvent> = {}): SecretReadEvent => ({
   principal,
   atMs,
@@ -24,11 +24,12 @@ const log = (...reads: SecretReadEvent[]) => ({ reads, fromMs: SINCE - 7 * DAY }
 
 describe('CloudTrail evidence', () => {
   it('waits out the delivery delay after the promotion before it judges anyone', () => {
-    const v = readVerdict(log(), settings, { ...at, nowMs: SINCE + 14 * MIN });
+    // 15 minutes of delivery delay, plus 5 for the skew between the rotator's clock and AWS's.
+    const v = readVerdict(log(), settings, { ...at, nowMs: SINCE + 19 * MIN });
     expect(v.on).toEqual([
-      expect.stringContaining('reads before the promotion are all known at 2026-06-10T12:15:00Z') as string,
+      expect.stringContaining('reads before the promotion are all known at 2026-06-10T12:20:00Z') as string,
     ]);
-    expect(readVerdict(log(), settings, { ...at, nowMs: SINCE + 15 * MIN }).on).toEqual([]);
+    expect(readVerdict(log(), settings, { ...at, nowMs: SINCE + 20 * MIN }).on).toEqual([]);
   });
 
   it('names each reader before the promotion that has not read the new version since, with its last read', () => {
@@ -53,7 +54,7 @@ describe('CloudTrail evidence', () => {
       log(
         read(BILLING, SINCE - DAY),
         read(REPORTS, SINCE - DAY, { versionId: OLD }),
-        read(BILLING, SINCE + MIN),
+        read(BILLING, SINCE + 6 * MIN),
         read(REPORTS, SINCE + 2 * MIN, { versionId: NEW }),
       ),
       settings,
@@ -65,9 +66,9 @@ describe('CloudTrail evidence', () => {
   it('counts an explicit AWSPENDING read as the new version when the new version is pending (Auth Token)', () => {
     const pendingAt = { ...at, stages: ['AWSPENDING'] };
     const before = read(BILLING, SINCE - DAY);
-    expect(readVerdict(log(before, read(BILLING, SINCE + MIN)), settings, pendingAt).behind).toHaveLength(1);
+    expect(readVerdict(log(before, read(BILLING, SINCE + 6 * MIN)), settings, pendingAt).behind).toHaveLength(1);
     expect(
-      readVerdict(log(before, read(BILLING, SINCE + MIN, { versionStage: 'AWSPENDING' })), settings, pendingAt).on,
+      readVerdict(log(before, read(BILLING, SINCE + 6 * MIN, { versionStage: 'AWSPENDING' })), settings, pendingAt).on,
     ).toEqual([]);
   });
 
@@ -92,6 +93,17 @@ describe('CloudTrail evidence', () => {
       at,
     );
     expect(v).toEqual({ on: [], behind: [], readers: 0 });
+  });
+
+  it('does not trust a read by stage within five minutes of the promotion: AWS may have answered it before', () => {
+    // The rotator's clock may be up to five minutes behind AWS's: this read may have got the old value.
+    const early = read(BILLING, SINCE + 4 * MIN);
+    expect(readVerdict(log(early), settings, at).behind).toEqual([
+      { principal: BILLING, lastReadMs: SINCE + 4 * MIN, asked: 'AWSCURRENT' },
+    ]);
+    expect(readVerdict(log(early, read(BILLING, SINCE + 5 * MIN)), settings, at).on).toEqual([]);
+    // Its VersionId says which version it read, whatever the clocks.
+    expect(readVerdict(log(read(BILLING, SINCE + 4 * MIN, { versionId: NEW })), settings, at).on).toEqual([]);
   });
 
   it('names ten principals and counts the rest', () => {
