@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { createDaemon, type Daemon } from '../../src/entry/daemon/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { startGithubEmulator, type GithubEmulator } from '../emulators/github/index.js';
+import { startWebhookReceiver } from '../emulators/receivers/index.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { AWS_ENV, World } from '../support/world.js';
 
@@ -32,7 +33,7 @@ afterEach(async () => {
   logText = '';
 });
 
-async function start(leakReports: Record<string, unknown> = {}) {
+async function start(leakReports: Record<string, unknown> = {}, extra: Record<string, unknown> = {}, env = {}) {
   world = await World.start('file');
   github = await startGithubEmulator({ token: GH_TOKEN });
   await world.seedAdmin('main');
@@ -47,6 +48,7 @@ async function start(leakReports: Record<string, unknown> = {}) {
       signed: { secretEnv: 'LEAK_SIGNING' },
       ...leakReports,
     },
+    ...extra,
   });
   await writeFile(world.configPath, stringify(config));
   const stream = new PassThrough();
@@ -56,7 +58,7 @@ async function start(leakReports: Record<string, unknown> = {}) {
   });
   daemon = await createDaemon({
     configPath: world.configPath,
-    env: { ...process.env, ...AWS_ENV, ...ENV },
+    env: { ...process.env, ...AWS_ENV, ...ENV, ...env },
     logger: createLogger({ stream, json: true }),
   });
   return { world, github, daemon, sid, keySecret, url: daemon.healthUrl! };
@@ -179,6 +181,40 @@ describe('leak reports', () => {
     expect(logText).toContain(`(${sid} of app) was already retired by the rotator`);
     await d.idle();
     expect(w.mutatingCalls().twilio).toBe(0);
+  });
+
+  it("alerts the target's channels with the SID and where it was found, never the credential", async () => {
+    const hooks = await startWebhookReceiver();
+    try {
+      const channel = { name: 'hooks', type: 'webhook', url: hooks.url, secretEnv: 'HOOKS_SECRET' };
+      const {
+        daemon: d,
+        sid,
+        keySecret,
+        url,
+      } = await start({}, { alerts: { channels: [channel] } }, { HOOKS_SECRET: hooks.secret });
+      const reply = await postSigned(url, {
+        credential: keySecret,
+        source: 'gitguardian',
+        foundAt: 'https://gitlab.example/app/-/blob/main/.env',
+      });
+      expect(reply.status).toBe(202);
+      await d.idle();
+      const leak = hooks.received.find((r) => r.body.data.event === 'leak-reported');
+      expect(leak?.body).toMatchObject({
+        type: 'rotator.leak_reported',
+        data: {
+          severity: 'critical',
+          target: 'app',
+          refs: [sid],
+          summary: `app: ${sid} was reported leaked by gitguardian; emergency rotation started`,
+          details: ['found at https://gitlab.example/app/-/blob/main/.env'],
+        },
+      });
+      expect(JSON.stringify(hooks.received)).not.toContain(keySecret);
+    } finally {
+      await hooks.close();
+    }
   });
 
   it('refuses a body over 64 KiB and reports beyond the per-minute rate before reading them', async () => {

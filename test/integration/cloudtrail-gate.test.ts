@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rotate } from '../../src/engine/commands.js';
+import { rotate, status } from '../../src/engine/commands.js';
 import { startCloudTrailEmulator, type CloudTrailEmulator } from '../emulators/cloudtrail/index.js';
 import { labelledKeys } from '../support/assertions.js';
 import { AWS_ENV, World } from '../support/world.js';
@@ -103,6 +103,24 @@ describe('CloudTrail evidence in the consumer gate', () => {
       expect.stringContaining(`${BILLING_ROLE} is still on the old version`) as string,
       expect.stringContaining(`${REPORTS_USER} is still on the old version`) as string,
     ]);
+
+    // status and the dry run name the same principals, from the same one lookup each.
+    const [shown] = await status(
+      config,
+      w.runtime(config, () => now),
+    );
+    expect(shown!.waitingOn).toEqual([
+      expect.stringContaining(`${BILLING_ROLE} is still on the old version`) as string,
+      expect.stringContaining(`${REPORTS_USER} is still on the old version`) as string,
+    ]);
+    const [dry] = await rotate(
+      config,
+      w.runtime(config, () => now),
+      { dryRun: true },
+    );
+    expect(dry!.kind === 'planned' && dry!.plan.at(-1)).toMatch(
+      new RegExp(`${BILLING_ROLE} is still on the old version .*${REPORTS_USER} is still on the old version`),
+    );
 
     await billing();
     await reports({ VersionStage: 'AWSPREVIOUS' });
