@@ -71,7 +71,7 @@ const cloudtrailGate = z.strictObject({
     z.array(
       text(
         /^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*-]+$/,
-        'must be an IAM or STS principal ARN (a "*" matches any characters), such as arn:aws:iam::123456789012:role/rotator',
+        'must be an IAM or STS principal ARN ("*" matches any characters): arn:aws:iam::123456789012:role/rotator',
       ),
     ),
     [],
@@ -177,7 +177,10 @@ export function checkBase(
     if (spanDays > CLOUDTRAIL_RETENTION_DAYS)
       issues.push({
         path: at('gate.cloudtrail.lookbackDays'),
-        message: `plus gate.maxWaitSeconds must fit in CloudTrail's ${CLOUDTRAIL_RETENTION_DAYS} days of event history (now ${Math.ceil(spanDays)} days); shorten one of them`,
+        message: [
+          `plus gate.maxWaitSeconds must fit in CloudTrail's ${CLOUDTRAIL_RETENTION_DAYS} days of event history`,
+          `(now ${Math.ceil(spanDays)} days); shorten one of them`,
+        ].join(' '),
       });
   }
   t.gate.probes.forEach((p, j) => {

@@ -6,9 +6,9 @@ import type { CloudTrailGateConfig } from '../config/types.js';
  * in the look-back window before `sinceMs` (the promotion, or for an Auth Token the moment the pending
  * token was stored) read the new version since?
  *
- *   since-lookback          since (promotion)        since+delay            now
- *   ──────┼─── readers ───────────┼──── must read new ─────┼───────────────────┼──▶
- *                                  the readers before `since` are all delivered │
+ *   since-lookback        since (promotion)     since+skew+delay          now
+ *   ─────┼─── readers ──────────┼── must read new ──────┼──────────────────┼──▶
+ *                                the readers before `since` are all known  │
  *
  * A read is of the new version when it named its VersionId, or asked for a stage the new version holds
  * (no VersionId and no stage means AWSCURRENT) clearly after `since`. A principal whose latest read
@@ -77,7 +77,8 @@ export function readVerdict(
   if ('problem' in log) return { ...none, on: [`CloudTrail evidence: ${log.problem}`] };
   const completeAt = at.sinceMs + CLOCK_SKEW_MS + settings.deliveryDelayMs;
   if (at.nowMs < completeAt) {
-    const why = `CloudTrail delivers events within minutes, not at once (gate.cloudtrail.deliveryDelaySeconds, plus 5 minutes for clock skew)`;
+    const delay = 'gate.cloudtrail.deliveryDelaySeconds, plus 5 minutes for clock skew';
+    const why = `CloudTrail delivers events within minutes, not at once (${delay})`;
     return {
       ...none,
       on: [`CloudTrail evidence: reads before the promotion are all known at ${iso(completeAt)}; ${why}`],

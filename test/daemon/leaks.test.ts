@@ -120,7 +120,10 @@ describe('leak reports', () => {
     expect(await authenticates(w, current)).toBe(true);
     expect(logText).toMatch(
       new RegExp(
-        `LEAK of ${sid} \\(AWSCURRENT\\) of target app reported by GitHub secret scanning \\(twilio_api_key\\) at https://github.com/acme/app/security/secret-scanning/7 \\(deploy/.env:3\\)`,
+        [
+          `LEAK of ${sid} \\(AWSCURRENT\\) of target app reported by GitHub secret scanning \\(twilio_api_key\\)`,
+          `at https://github.com/acme/app/security/secret-scanning/7 \\(deploy/.env:3\\)`,
+        ].join(' '),
       ),
     );
     expect(logText).toContain('EMERGENCY rotation of app finished');
@@ -223,6 +226,9 @@ describe('leak reports', () => {
     expect(big.status).toBe(413);
     expect((await postSigned(url, { keySid: `SK${'0'.repeat(32)}` })).status).toBe(200);
     expect((await postSigned(url, { keySid: sid })).status).toBe(429);
+    expect((await postSigned(url, { keySid: sid })).status).toBe(429);
+    // A flood is logged once a minute, not once a request.
+    expect(logText.match(/reports in a minute/g)).toHaveLength(1);
     expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
   });
 });

@@ -20,6 +20,7 @@ const read = (principal: string, atMs: number, extra: Partial<SecretReadEvent> =
   failed: false,
   ...extra,
 });
+const behind = (who: string, detail: string) => `CloudTrail evidence: ${who} is still on the old version (${detail})`;
 const log = (...reads: SecretReadEvent[]) => ({ reads, fromMs: SINCE - 7 * DAY });
 
 describe('CloudTrail evidence', () => {
@@ -44,8 +45,8 @@ describe('CloudTrail evidence', () => {
     );
     expect(v.readers).toBe(2);
     expect(v.on).toEqual([
-      `CloudTrail evidence: ${BILLING} is still on the old version (last read 2026-06-08T12:00:00Z, no read since the promotion)`,
-      `CloudTrail evidence: ${REPORTS} is still on the old version (last read 2026-06-10T12:01:00Z, asked for AWSPREVIOUS)`,
+      behind(BILLING, 'last read 2026-06-08T12:00:00Z, no read since the promotion'),
+      behind(REPORTS, 'last read 2026-06-10T12:01:00Z, asked for AWSPREVIOUS'),
     ]);
   });
 
@@ -81,7 +82,7 @@ describe('CloudTrail evidence', () => {
     expect(v.behind.map((b) => b.principal)).toEqual([BILLING]);
   });
 
-  it('ignores configured principals (globs, and role sessions by their role), failed calls and reads outside the window', () => {
+  it('ignores configured principals (globs; sessions by their role), failed calls and reads outside the window', () => {
     const v = readVerdict(
       log(
         read(ROTATOR, SINCE - DAY, { sessionArn: 'arn:aws:sts::123456789012:assumed-role/twilio-key-rotator/x' }),

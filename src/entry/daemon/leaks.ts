@@ -85,6 +85,9 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   const { logger } = deps;
   const log = logger.child({ step: 'leak-report' });
   const arrivals: number[] = [];
+  /** Refusals for the rate since the last one logged: a flood writes one line a minute, not one a request. */
+  let refusedQuietly = 0;
+  let rateLoggedAt = -Infinity;
   const seenIds = new Map<string, number>();
   const rotating = new Set<string>();
   let emergencies: Promise<void> = Promise.resolve();
@@ -237,7 +240,15 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
       }
       if (overRate(cfg)) {
         req.resume();
-        return reply(ignore(429, `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`));
+        const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
+        if (performance.now() - rateLoggedAt < RATE_WINDOW_MS) {
+          refusedQuietly++;
+          return reply(answer(429, { status: 'ignored', reason: why }));
+        }
+        rateLoggedAt = performance.now();
+        const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
+        refusedQuietly = 0;
+        return reply(ignore(429, `${why}${more}`));
       }
       const declared = Number(header(req, 'content-length') ?? 0);
       if (declared > MAX_BODY_BYTES) {
