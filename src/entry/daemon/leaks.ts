@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LeakReportsConfig } from '../../config/leaks.js';
 import type { RotatorConfig } from '../../config/types.js';
 import { leakAlert } from '../../core/alert.js';
-import type { Logger, Runtime } from '../../core/runtime.js';
+import type { Logger } from '../../core/runtime.js';
 import { channelsFor } from '../../engine/alerts.js';
 import { errorMessage } from '../../errors.js';
 import { redact, registerSecret } from '../../redact.js';
@@ -29,6 +29,11 @@ import { verifyGithub, verifyStandard } from './leaks-verify.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const RATE_WINDOW_MS = 60_000;
+/**
+ * The endpoint drops a socket idle for 5 s; a report waits on GitHub (leakReports.github.timeoutSeconds)
+ * and on reading the targets' secrets before it is answered, so its socket may stay quiet this long.
+ */
+const REPORT_SOCKET_TIMEOUT_MS = 30_000;
 /** Standard Webhooks ids remembered against replays (within the timestamp tolerance). */
 const MAX_REMEMBERED_IDS = 1000;
 
@@ -183,17 +188,20 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
       ref: match.ref,
       alert: 'leak-reported',
     });
-    await announce(config, runtime, match, { ...found, where });
-    emergencies = emergencies.then(() => emergency(config, cfg, name));
+    // The alert and the rotation run after the answer: the reporter is not kept waiting on either.
+    emergencies = emergencies
+      .then(() => announce(config, match, { ...found, where }))
+      .catch((err: unknown) => log.error(`leak alert failed: ${redact(errorMessage(err))}`, { target: name }))
+      .then(() => emergency(config, cfg, name));
     return answer(202, { status: 'rotating', target: name, ref: match.ref });
   }
 
   async function announce(
     config: RotatorConfig,
-    runtime: Runtime,
     match: { target: RotatorConfig['targets'][number]; ref: string },
     found: { source: string; where: string },
   ): Promise<void> {
+    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now });
     const channels = channelsFor(match.target, runtime.alertChannels ?? []).filter((c) =>
       c.events.has('leak-reported'),
     );
@@ -207,6 +215,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
           target: subject.target,
         });
     });
+    runtime.close?.();
   }
 
   async function emergency(config: RotatorConfig, cfg: LeakReportsConfig, name: string): Promise<void> {
@@ -255,6 +264,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
         req.resume();
         return reply(ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`));
       }
+      req.socket.setTimeout(REPORT_SOCKET_TIMEOUT_MS);
       void readBody(req, MAX_BODY_BYTES)
         .then(async (body) => {
           if (!body) return ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
