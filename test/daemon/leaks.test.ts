@@ -33,9 +33,10 @@ afterEach(async () => {
   logText = '';
 });
 
-async function start(leakReports: Record<string, unknown> = {}, extra: Record<string, unknown> = {}, env = {}) {
+async function start(options: Record<string, unknown> = {}, extra: Record<string, unknown> = {}, env = {}) {
   world = await World.start('file');
   github = await startGithubEmulator({ token: GH_TOKEN });
+  const { githubTimeoutSeconds, ...leakReports } = options;
   await world.seedAdmin('main');
   const sid = await world.seedCurrentKey();
   const stored = await world.store().read('twilio/app');
@@ -44,7 +45,12 @@ async function start(leakReports: Record<string, unknown> = {}, extra: Record<st
     daemon: { schedule: '0 0 1 1 *', runOnStart: false, health: { port: 0 } },
     leakReports: {
       overlapSeconds: 0,
-      github: { webhookSecretEnv: 'GH_HOOK_SECRET', tokenEnv: 'GH_TOKEN', apiUrl: github.url },
+      github: {
+        webhookSecretEnv: 'GH_HOOK_SECRET',
+        tokenEnv: 'GH_TOKEN',
+        apiUrl: github.url,
+        ...(githubTimeoutSeconds ? { timeoutSeconds: githubTimeoutSeconds } : {}),
+      },
       signed: { secretEnv: 'LEAK_SIGNING' },
       ...leakReports,
     },
@@ -130,6 +136,14 @@ describe('leak reports', () => {
     expect(gh.controls.log).toHaveLength(1);
     for (const secret of [keySecret, GH_TOKEN, HOOK_SECRET]) expect(logText).not.toContain(secret);
   });
+
+  it("answers a report that waited longer than the endpoint's 5-second idle limit on GitHub", async () => {
+    const { github: gh, daemon: d, sid, keySecret, url } = await start({ githubTimeoutSeconds: 9 });
+    gh.addAlert('acme/app', { number: 11, secret: keySecret });
+    gh.controls.setFaults({ sequence: ['slow'], slowMs: 6000 });
+    expect(await postGithub(url, githubBody(11))).toMatchObject({ status: 202, body: { ref: sid } });
+    await d.idle();
+  }, 20_000);
 
   it('ignores a GitHub report whose signature does not verify: no GitHub call, no change', async () => {
     const { world: w, github: gh, sid, keySecret, url } = await start();
