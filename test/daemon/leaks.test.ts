@@ -33,7 +33,12 @@ afterEach(async () => {
   logText = '';
 });
 
-async function start(options: Record<string, unknown> = {}, extra: Record<string, unknown> = {}, env = {}) {
+async function start(
+  options: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+  env = {},
+  edit: (config: { targets: Record<string, unknown>[] }) => void = () => undefined,
+) {
   world = await World.start('file');
   github = await startGithubEmulator({ token: GH_TOKEN });
   const { githubTimeoutSeconds, ...leakReports } = options;
@@ -56,6 +61,7 @@ async function start(options: Record<string, unknown> = {}, extra: Record<string
     },
     ...extra,
   });
+  edit(config as { targets: Record<string, unknown>[] });
   await writeFile(world.configPath, stringify(config));
   const stream = new PassThrough();
   stream.on('data', (c: Buffer) => {
@@ -232,6 +238,30 @@ describe('leak reports', () => {
     } finally {
       await hooks.close();
     }
+  });
+
+  it('answers 503 when a target could not be read, and looks at the same webhook-id again on retry', async () => {
+    const other = (c: { targets: Record<string, unknown>[] }) =>
+      c.targets.push({
+        ...c.targets[0],
+        name: 'other',
+        friendlyNamePrefix: 'rot-other-',
+        secret: { store: 'aws', secretId: 'twilio/other' },
+      });
+    const { world: w, url } = await start({}, {}, {}, other);
+    w.sm.controls.setFaults({ rate: 1, kinds: ['server-error'] });
+    const stranger = { keySid: `SK${'7'.repeat(32)}` };
+    expect(await postSigned(url, stranger, { id: 'msg_retry' })).toMatchObject({
+      status: 503,
+      body: { status: 'retry' },
+    });
+    expect(logText).toMatch(/leak report not handled: .*some could not be read; unreadable: other/);
+    w.sm.controls.clearFaults();
+    expect(await postSigned(url, stranger, { id: 'msg_retry' })).toMatchObject({
+      status: 200,
+      body: { status: 'ignored' },
+    });
+    expect(w.mutatingCalls().twilio).toBe(0);
   });
 
   it('refuses a body over 64 KiB and reports beyond the per-minute rate before reading them', async () => {

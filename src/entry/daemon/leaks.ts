@@ -151,7 +151,13 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     const report = parseSignedReport(body);
     if (report.kind === 'invalid') return ignore(400, report.why, { id: verdict.id });
     if ('credential' in report.leak) registerSecret(report.leak.credential);
-    return act(report.leak, { source: report.source, where: report.where });
+    // Not handled for good: the sender's retry with the same webhook-id must be looked at again.
+    const handled = await act(report.leak, { source: report.source, where: report.where }).catch((err: unknown) => {
+      seenIds.delete(verdict.id);
+      throw err;
+    });
+    if (handled.status >= 500) seenIds.delete(verdict.id);
+    return handled;
   }
 
   /** Finds the one target the leak is about and starts its emergency rotation. */
@@ -172,8 +178,14 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
       const refs = matched.matches.map((m) => `${m.ref} of ${m.target.name}`).join(', ');
       return ignore(200, `the reported credential (${refs}) was already retired by the rotator`);
     }
+    if (names.length === 0 && matched.unreadable.length > 0) {
+      // The credential may be in a secret that could not be read: not "unmatched", and not ignored.
+      const why = `the report (${found.source}) matches no readable target, and some could not be read${unreadable}`;
+      log.error(`leak report not handled: ${why}; fix the store access, then redeliver or run rotate --now`);
+      return answer(503, { status: 'retry', reason: 'some targets could not be read' });
+    }
     if (names.length === 0)
-      return ignore(200, `the report (${found.source}) matches no configured target's credential${unreadable}`);
+      return ignore(200, `the report (${found.source}) matches no configured target's credential`);
     if (names.length > 1) {
       log.error(`leak report matches several targets (${names.join(', ')}); rotate each with rotate --now`);
       return answer(409, { status: 'ambiguous', targets: names });
@@ -270,7 +282,10 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
           if (!body) return ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
           return path === '/leaks/github' ? fromGithub(cfg.github!, req, body) : fromSigned(cfg.signed!, req, body);
         })
-        .catch((err: unknown) => ignore(500, `the report could not be handled: ${redact(errorMessage(err))}`))
+        .catch((err: unknown) => {
+          log.error(`leak report not handled: ${redact(errorMessage(err))}; redeliver it or run rotate --now`);
+          return answer(500, { status: 'retry', reason: 'the report could not be handled' });
+        })
         .then(reply);
     },
     idle: () => emergencies,
