@@ -206,7 +206,8 @@ export async function startSecretsManagerEmulator(
       return {
         arn: s.arn,
         name: s.name,
-        versions: s.versions.map((v) => ({ ...v, stages: [...v.stages] })),
+        // What a version holds; when it was last read is access metadata, not content (DescribeSecret shows it).
+        versions: s.versions.map(({ lastAccessedAt: _read, ...v }) => ({ ...v, stages: [...v.stages] })),
         tags: Object.fromEntries((s.tags ?? []).map((t) => [t.Key, t.Value])),
         ...(s.deletedAt !== undefined ? { deletedAt: s.deletedAt } : {}),
         ...(s.rotation
