@@ -11,6 +11,7 @@ import { createRuntime } from '../../wiring.js';
 import { fetchSecretScanningAlert } from './leaks-github.js';
 import { matchLeak, type Leak } from '../../engine/leak-match.js';
 import { parseGithubEvent, parseSignedReport } from './leaks-parse.js';
+import { answer, header, readBody, send, sleep, type Answer } from './leaks-http.js';
 import { verifyGithub, verifyStandard } from './leaks-verify.js';
 
 /**
@@ -51,40 +52,6 @@ export interface LeakReceiver {
   /** Resolves once no emergency rotation started by a report is running. */
   idle(): Promise<void>;
 }
-
-type Answer = { status: number; body: Record<string, unknown> };
-const answer = (status: number, body: Record<string, unknown>): Answer => ({ status, body });
-
-function send(res: ServerResponse, a: Answer): void {
-  const text = `${JSON.stringify(a.body)}\n`;
-  res.writeHead(a.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-/** Reads at most `limit` bytes; undefined when the body is larger (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-const header = (req: IncomingMessage, name: string) => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
 
 export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   const { logger } = deps;
@@ -290,18 +257,4 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     },
     idle: () => emergencies,
   };
-}
-
-/** Waits `ms`, or less when `stop` aborts. */
-function sleep(ms: number, stop?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (stop?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      stop?.removeEventListener('abort', done);
-      resolve();
-    }
-    stop?.addEventListener('abort', done, { once: true });
-  });
 }
