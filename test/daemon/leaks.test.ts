@@ -151,6 +151,14 @@ describe('leak reports', () => {
     await d.idle();
   }, 20_000);
 
+  it('names the key in the LEAK line when GitHub reports its SID', async () => {
+    const { github: gh, daemon: d, sid, url } = await start();
+    gh.addAlert('acme/app', { number: 12, secret: sid });
+    expect(await postGithub(url, githubBody(12))).toMatchObject({ status: 202, body: { ref: sid } });
+    await d.idle();
+    expect(logText).toContain(`LEAK of ${sid} (AWSCURRENT) of target app`);
+  });
+
   it('ignores a GitHub report whose signature does not verify: no GitHub call, no change', async () => {
     const { world: w, github: gh, sid, keySecret, url } = await start();
     gh.addAlert('acme/app', { number: 8, secret: keySecret });

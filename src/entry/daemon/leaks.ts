@@ -53,6 +53,14 @@ export interface LeakReceiver {
   idle(): Promise<void>;
 }
 
+/**
+ * A reported credential is kept out of every log line; a SID (GitHub reports an API key's SID as
+ * twilio_api_key) names a credential without being one, and must stay readable in the LEAK line.
+ */
+function registerLeaked(value: string): void {
+  if (!/^(SK|AC)[0-9a-fA-F]{32}$/.test(value)) registerSecret(value);
+}
+
 export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   const { logger } = deps;
   const log = logger.child({ step: 'leak-report' });
@@ -95,7 +103,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
       // 502 lets GitHub's "Redeliver" try again once the cause is fixed.
       return ignore(502, `the alert could not be fetched from GitHub: ${redact(errorMessage(err))}`, { delivery });
     }
-    registerSecret(alert.secret);
+    registerLeaked(alert.secret);
     if (alert.state !== 'open') return ignore(200, `GitHub's alert is ${alert.state}, not open`, { delivery });
     const leak: Leak = { credential: alert.secret };
     return act(leak, { source: `GitHub secret scanning (${alert.secretType})`, where: alert.where });
@@ -117,7 +125,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     seenIds.set(verdict.id, nowMs + 2 * cfg.toleranceMs);
     const report = parseSignedReport(body);
     if (report.kind === 'invalid') return ignore(400, report.why, { id: verdict.id });
-    if ('credential' in report.leak) registerSecret(report.leak.credential);
+    if ('credential' in report.leak) registerLeaked(report.leak.credential);
     // Not handled for good: the sender's retry with the same webhook-id must be looked at again.
     const handled = await act(report.leak, { source: report.source, where: report.where }).catch((err: unknown) => {
       seenIds.delete(verdict.id);
