@@ -341,6 +341,12 @@ function statementsFor(config: RotatorConfig, options: DeployOptions): Record<st
       Action: ['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue'],
       Resource: '*',
     });
+  // CloudTrail evidence in the consumer gate (gate.cloudtrail): LookupEvents supports no resource-level
+  // permissions, so it is granted on "*", and only when a target's or a fleet template's gate uses it.
+  const trail =
+    config.targets.some((t) => t.gate.cloudtrail) ||
+    config.fleets.some((f) => f.member(f.parentAccountSid).gate.cloudtrail);
+  if (trail) statements.push({ Effect: 'Allow', Action: 'cloudtrail:LookupEvents', Resource: '*' });
   // Alerts through SNS: Publish on exactly the configured topics.
   const topics = [...new Set(config.alerts.channels.flatMap((c) => (c.type === 'sns' ? [c.topicArn] : [])))];
   if (topics.length > 0) statements.push({ Effect: 'Allow', Action: 'sns:Publish', Resource: topics });

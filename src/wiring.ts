@@ -1,5 +1,6 @@
 import { alertChannels } from './adapters/alerts/channels.js';
 import { emfWriter } from './adapters/metrics/emf.js';
+import type { CloudTrailReads } from './adapters/cloudtrail/reads.js';
 import type { awsStore } from './adapters/secrets/aws-store.js';
 import { cachedStore, type CachedStore } from './adapters/secrets/cached-store.js';
 import { deferredStore } from './adapters/secrets/deferred-store.js';
@@ -97,12 +98,33 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     }
     return store;
   };
+  // CloudTrail's event history, looked up once per run (one Runtime per run) for every target's gate.
+  let trail: Promise<CloudTrailReads> | undefined;
+  const cloudtrail = config.cloudtrail;
+  const secretReads = cloudtrail
+    ? async (...args: Parameters<CloudTrailReads['reads']>) => {
+        trail ??= import('./adapters/cloudtrail/reads.js').then((m) =>
+          m.cloudTrailReads({
+            ...cloudtrail,
+            retry: config.retry,
+            now,
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && cloudtrail.endpoint
+              ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+              : {}),
+          }),
+        );
+        return (await trail).reads(...args);
+      }
+    : undefined;
   return {
     store,
     close() {
       http.pool.close();
       for (const s of stores.values()) s.close?.();
+      void trail?.then((t) => t.close());
     },
+    ...(secretReads ? { secretReads } : {}),
     keys(admin, target) {
       registerCredential(admin.username, admin.password);
       const at = where(target);

@@ -55,12 +55,36 @@ const probe = z.strictObject({
   timeoutSeconds: z._default(positive('seconds', 60), 5),
 });
 
+/**
+ * CloudTrail evidence (README "CloudTrail evidence"): every principal that read the secret in the
+ * look-back window before the promotion must have read the new version since. Event history keeps
+ * 90 days, so the window plus the longest wait must fit in it (checkBase). The delivery delay is how
+ * long the gate waits after the promotion before the readers before it are known: CloudTrail
+ * "typically delivers logs within an average of about 5 minutes of an API call. This time is not
+ * guaranteed", hence a default of 15 minutes.
+ */
+export const CLOUDTRAIL_RETENTION_DAYS = 90;
+const cloudtrailGate = z.strictObject({
+  lookbackDays: z._default(positive('days', CLOUDTRAIL_RETENTION_DAYS), 7),
+  deliveryDelaySeconds: z._default(nonNegative('seconds', 24 * 3600), 900),
+  ignorePrincipals: z._default(
+    z.array(
+      text(
+        /^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*-]+$/,
+        'must be an IAM or STS principal ARN ("*" matches any characters): arn:aws:iam::123456789012:role/rotator',
+      ),
+    ),
+    [],
+  ),
+});
+
 const GATE_DEFAULT = { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 24 * 3600, manualConfirm: false, probes: [] };
 const gate = z.strictObject({
   minOverlapSeconds: z._default(nonNegative('seconds', YEAR_SECONDS), GATE_DEFAULT.minOverlapSeconds),
   maxWaitSeconds: z._default(positive('seconds', YEAR_SECONDS), GATE_DEFAULT.maxWaitSeconds),
   manualConfirm: z._default(z.boolean({ error: 'must be true or false' }), false),
   probes: z._default(z.array(probe), []),
+  cloudtrail: z.optional(cloudtrailGate),
 });
 
 /** The fields of a target that mean the same for every kind; a kind's schema spreads these in. */
@@ -101,6 +125,15 @@ function convertGate(g: RawGate): GateConfig {
       ...(p.headerValueEnv !== undefined ? { headerValueEnv: p.headerValueEnv } : {}),
       timeoutMs: p.timeoutSeconds * SECOND_MS,
     })),
+    ...(g.cloudtrail
+      ? {
+          cloudtrail: {
+            lookbackMs: g.cloudtrail.lookbackDays * DAY_MS,
+            deliveryDelayMs: g.cloudtrail.deliveryDelaySeconds * SECOND_MS,
+            ignorePrincipals: [...g.cloudtrail.ignorePrincipals],
+          },
+        }
+      : {}),
   };
 }
 
@@ -133,6 +166,23 @@ export function checkBase(
       path: at('gate.maxWaitSeconds'),
       message: `must be at least gate.minOverlapSeconds (${t.gate.minOverlapSeconds})`,
     });
+  const trail = t.gate.cloudtrail;
+  if (trail) {
+    if (t.secret.store !== 'aws')
+      issues.push({
+        path: at('gate.cloudtrail'),
+        message: 'needs secret.store "aws": CloudTrail records reads of Secrets Manager secrets only',
+      });
+    const spanDays = trail.lookbackDays + t.gate.maxWaitSeconds / (DAY_MS / SECOND_MS);
+    if (spanDays > CLOUDTRAIL_RETENTION_DAYS)
+      issues.push({
+        path: at('gate.cloudtrail.lookbackDays'),
+        message: [
+          `plus gate.maxWaitSeconds must fit in CloudTrail's ${CLOUDTRAIL_RETENTION_DAYS} days of event history`,
+          `(now ${Math.ceil(spanDays)} days); shorten one of them`,
+        ].join(' '),
+      });
+  }
   t.gate.probes.forEach((p, j) => {
     const pp = at(`gate.probes.${j}`);
     if ((p.headerName === undefined) !== (p.headerValueEnv === undefined))

@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { KINDS } from '../credentials/registry.js';
 import { alertsSchema, metricsSchema } from './alerts.js';
+import { cloudtrailSchema } from './cloudtrail.js';
+import { leakReportsSchema } from './leaks.js';
 import { httpUrl, nonNegative, positive, text } from './common.js';
 import { daemonSchema } from './schedule.js';
 import { fleetSchema } from './fleets.js';
@@ -89,6 +91,8 @@ export const configSchema = z.strictObject({
   ),
   alerts: alertsSchema,
   metrics: metricsSchema,
+  cloudtrail: z.optional(cloudtrailSchema),
+  leakReports: z.optional(leakReportsSchema),
   daemon: z.optional(daemonSchema),
   // At least one target or fleet (validate.ts).
   targets: z._default(z.array(targetSchema), []),

@@ -1,6 +1,7 @@
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
 import type { AuthTokenTargetConfig } from '../credentials/auth-token/config.js';
 import type { MaintenanceWindow } from '../core/window.js';
+import type { LeakReportsConfig } from './leaks.js';
 
 /**
  * Validated configuration, as the rest of the program sees it. Units are converted once, by the
@@ -30,6 +31,28 @@ export interface GateConfig {
   maxWaitMs: number;
   manualConfirm: boolean;
   probes: ProbeConfig[];
+  /** CloudTrail evidence: readers of the secret before the promotion must have read the new version since. */
+  cloudtrail?: CloudTrailGateConfig;
+}
+
+export interface CloudTrailGateConfig {
+  /** Readers in this window before the promotion (or pending) instant are the ones that must switch. */
+  lookbackMs: number;
+  /** The readers before the promotion are known only this long after it (CloudTrail's delivery delay). */
+  deliveryDelayMs: number;
+  /** Principal ARNs (a "*" matches any characters) whose reads do not count: the rotator's own role. */
+  ignorePrincipals: string[];
+}
+
+/** Where CloudTrail's event history is looked up (`cloudtrail:`); the region defaults to stores.aws's. */
+export interface CloudTrailConfig {
+  region: string;
+  endpoint?: string;
+  timeoutMs: number;
+  /** LookupEvents pages (50 events each) one run may read in all; beyond it the evidence is incomplete. */
+  maxPages: number;
+  /** LookupEvents calls per second this process makes at most (the account's quota is 2 per Region). */
+  requestsPerSecond: number;
 }
 
 /** What every kind's target has. */
@@ -149,6 +172,10 @@ export interface RotatorConfig {
   orphanGraceMs: number;
   alerts: AlertsConfig;
   metrics: MetricsConfig;
+  /** Present when configured, or when a target's gate uses CloudTrail evidence (region from stores.aws). */
+  cloudtrail?: CloudTrailConfig;
+  /** Leak reports the daemon acts on (src/entry/daemon/leaks.ts). */
+  leakReports?: LeakReportsConfig;
   daemon: DaemonConfig;
   /** The configured targets; a run adds each fleet's members (engine/fleets.ts). */
   targets: TargetConfig[];

@@ -2,6 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { KINDS, type AnyKindConfig } from '../credentials/registry.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './alerts.js';
+import { checkCloudTrail, convertCloudTrail } from './cloudtrail.js';
+import { checkLeakReports, convertLeakReports } from './leaks.js';
 import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
 import { convertWindow, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE } from './schedule.js';
@@ -32,6 +34,8 @@ export function parseConfigObject(
     crossCheck(parsed.data.stores, targets, issues, env);
     checkFleets(parsed.data.stores, parsed.data.fleets, targets, issues, parsed.data.targets.length);
     checkAlerts(parsed.data.alerts, targets, issues, env);
+    checkCloudTrail(parsed.data.cloudtrail, parsed.data.stores.aws?.region, cloudtrailUsers(parsed.data), issues);
+    checkLeakReports(parsed.data.leakReports, parsed.data.daemon?.health !== undefined, issues, env);
     if (issues.length > 0) throw new ConfigError(issues, source);
     return convert(parsed.data, options.baseDir ?? process.cwd());
   }
@@ -276,6 +280,19 @@ function checkFleets(
   });
 }
 
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
+/** Targets and fleets whose gate uses CloudTrail evidence, by name (a fleet's template counts). */
+function cloudtrailUsers(raw: Pick<RawConfig, 'targets' | 'fleets'>): string[] {
+  const withTrail = (t: unknown) =>
+    typeof t === 'object' && t !== null && (t as { gate?: { cloudtrail?: unknown } }).gate?.cloudtrail !== undefined;
+  return [
+    ...(raw.targets as { name: string }[]).filter(withTrail).map((t) => `target "${t.name}"`),
+    ...raw.fleets.filter((f) => withTrail(f.template)).map((f) => `fleet "${f.name}"`),
+  ];
+}
+
 function convert(raw: RawConfig, baseDir: string): RotatorConfig {
   const timezone = raw.daemon?.timezone ?? DEFAULT_TIMEZONE;
   const targets = (raw.targets as RawTarget[]).map((t) => {
@@ -315,6 +332,11 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
     orphanGraceMs: raw.orphanGraceSeconds * SECOND_MS,
     alerts: convertAlerts(raw.alerts),
     metrics: convertMetrics(raw.metrics),
+    ...optional(
+      'cloudtrail',
+      convertCloudTrail(raw.cloudtrail, raw.stores.aws?.region, cloudtrailUsers(raw).length > 0),
+    ),
+    ...optional('leakReports', convertLeakReports(raw.leakReports)),
     daemon: {
       schedule: raw.daemon?.schedule ?? DEFAULT_SCHEDULE,
       timezone,

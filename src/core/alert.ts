@@ -8,7 +8,7 @@ import type { RemoteFault } from './outcome.js';
  */
 
 /** Problems, plus the three events that are not problems. */
-export type AlertEvent = Problem | 'resolved' | 'rotation-completed' | 'test';
+export type AlertEvent = Problem | 'resolved' | 'rotation-completed' | 'leak-reported' | 'test';
 
 export type Severity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -30,6 +30,8 @@ export const RUNBOOK: Record<AlertEvent, string> = {
     "The rotator never deletes these keys: some look like this target's but are not provably its own (another deployment with the same prefix?), others are its own but lost their label after a version of the secret held them (consumers may still use them). Find out whose they are and who still uses them, then delete them by hand.",
   resolved: 'Nothing to do: the problem is gone.',
   'rotation-completed': 'Nothing to do: the old credential was retired after the consumer gate passed.',
+  'leak-reported':
+    'A scanner found this credential outside the secret: the emergency rotation has started. Remove it from where it was found, watch the emergency-finished log line, then check the old credential is refused (README "Leak reports").',
   test: 'Nothing to do: this is a test alert from "twilio-key-rotator alerts test".',
 };
 
@@ -43,6 +45,7 @@ export const SEVERITY: Record<AlertEvent, Severity> = {
   'orphan-found': 'warning',
   resolved: 'info',
   'rotation-completed': 'info',
+  'leak-reported': 'critical',
   test: 'info',
 };
 
@@ -136,6 +139,32 @@ export function completedAlert(subject: AlertSubject, current: string | undefine
     refs: current ? [current] : [],
     runbook: RUNBOOK['rotation-completed'],
     dedupKey: dedupKey(subject.target, `rotation-completed/${id}`),
+    occurredAt: new Date(nowMs).toISOString(),
+  };
+}
+
+/**
+ * A verified leak report matched this target and its emergency rotation has started. References
+ * only: what was found (a key SID or a token fingerprint) and where the report says it was.
+ */
+export function leakAlert(
+  subject: AlertSubject,
+  found: { ref: string; where: string; source: string },
+  id: string,
+  nowMs: number,
+): Alert {
+  return {
+    id,
+    test: false,
+    ...subject,
+    event: 'leak-reported',
+    action: 'notify',
+    severity: SEVERITY['leak-reported'],
+    summary: `${subject.target}: ${found.ref} was reported leaked by ${found.source}; emergency rotation started`,
+    details: [`found at ${found.where}`],
+    refs: [found.ref],
+    runbook: RUNBOOK['leak-reported'],
+    dedupKey: dedupKey(subject.target, `leak-reported/${id}`),
     occurredAt: new Date(nowMs).toISOString(),
   };
 }

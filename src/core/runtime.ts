@@ -4,11 +4,13 @@ import type {
   KeyVerifier,
   ProbeResult,
   SecretStore,
+  StoredSecret,
   Subaccounts,
   TokenVerifier,
   TwilioKeys,
 } from './ports.js';
 import type { Alert } from './alert.js';
+import type { ReadLog } from './reads.js';
 import type { AdminCredential } from './secret-values.js';
 
 /** What the engine and the kinds log through (log.ts makes one with winston). */
@@ -57,6 +59,12 @@ export interface Runtime {
   subaccounts?(parent: AdminCredential, where: { region?: string; edge?: string }): Subaccounts;
   /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
   probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
+  /**
+   * CloudTrail's GetSecretValue events of `secret` (a Secrets Manager secret) from `fromMs` to now, or
+   * why they could not be read; never throws. Looked up once per run for all targets (src/adapters/cloudtrail/).
+   * Absent where no CloudTrail lookup is configured.
+   */
+  secretReads?(secret: StoredSecret, fromMs: number): Promise<ReadLog>;
   now(): number;
   /**
    * Whether what this run remembers of the target's secret is still its present state; drops the

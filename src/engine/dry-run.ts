@@ -131,6 +131,8 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
         },
       };
     },
+    // CloudTrail is only read: the dry run asks it as the real run would.
+    ...(real.secretReads ? { secretReads: real.secretReads.bind(real) } : {}),
     async probe(target, expect, refPattern) {
       if (!isNew(expect) && !newRefs().includes(expect)) return real.probe(target, expect, refPattern);
       return target.gate.probes.map((p) => ({

@@ -1,5 +1,5 @@
 import type { TargetConfig } from '../config/types.js';
-import type { GateCheck } from '../core/gate.js';
+import { observeGate, type GateCheck } from '../core/gate.js';
 import { TAG_CONFIRMED, TAG_LAST_ERROR } from '../core/labels.js';
 import { clearedLastErrorTags, lastErrorTags } from '../core/last-error.js';
 import {
@@ -54,10 +54,7 @@ export async function observeAndPlan(
   let decision = kind.plan(obs, run.settings);
   if (decision.kind === 'check-gate') {
     const check = decision as GateCheck;
-    obs.gate = {
-      probes: await runtime.probe(session.target, check.expect, kind.refPattern),
-      confirmed: obs.secret?.tags[TAG_CONFIRMED] === check.versionId,
-    };
+    obs.gate = await observeGate(runtime, session.target, obs.secret, check, kind.refPattern);
     decision = kind.plan(obs, run.settings);
     if (decision.kind === 'check-gate')
       throw new RotationError(session.target.name, 'check-gate', 'the planner asked for the gate twice; this is a bug');

@@ -259,6 +259,7 @@ describe('planner', () => {
         kind: 'check-gate',
         versionId: 'v2',
         expect: sid(2),
+        sinceMs: NOW - 2 * 3_600_000,
       });
     });
 
@@ -285,7 +286,12 @@ describe('planner', () => {
         keys: [key(1, null), key(2, `${PREFIX}${'a'.repeat(32)}`)],
         tags: since('a'.repeat(32), NOW - 2 * 3_600_000),
       });
-      expect(plan(legacy, settings)).toEqual({ kind: 'check-gate', versionId: 'a'.repeat(32), expect: sid(2) });
+      expect(plan(legacy, settings)).toEqual({
+        kind: 'check-gate',
+        versionId: 'a'.repeat(32),
+        expect: sid(2),
+        sinceMs: NOW - 2 * 3_600_000,
+      });
     });
 
     it('never retires an admin credential, even after its own promotion', () => {

@@ -33,6 +33,28 @@ const statements = async (extra: Record<string, unknown>, env: NodeJS.ProcessEnv
   (await facts(extra, env)).statements;
 
 describe('serverless IAM statements', () => {
+  it('grants cloudtrail:LookupEvents on "*" only when a gate uses CloudTrail evidence', async () => {
+    const lookup = { Effect: 'Allow', Action: 'cloudtrail:LookupEvents', Resource: '*' };
+    expect(await statements({})).not.toContainEqual(lookup);
+    expect(await statements({ cloudtrail: { region: 'eu-west-1' } })).not.toContainEqual(lookup);
+    const withTrail = await statements({
+      targets: [{ ...target, gate: { cloudtrail: { ignorePrincipals: ['arn:aws:iam::123456789012:role/rotator'] } } }],
+    });
+    expect(withTrail).toContainEqual(lookup);
+    const fleet = {
+      name: 'tenants',
+      parentAccountSid: AC,
+      admin: { store: 'aws', secretId: 'prod/parent' },
+      template: {
+        keyType: 'standard',
+        friendlyNamePrefix: 'rot-t-',
+        secret: { store: 'aws', secretId: 'prod/tenants/{accountSid}' },
+        gate: { cloudtrail: {} },
+      },
+    };
+    expect(await statements({ fleets: [fleet] })).toContainEqual(lookup);
+  });
+
   it('grants sns:Publish on exactly the topics of SNS alert channels', async () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:rotator-alerts';
     const all = await statements(

@@ -97,7 +97,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
         };
     } else {
       const gate = obs.gate;
-      if (!gate) return { kind: 'check-gate', versionId: current.versionId, expect: currentSid };
+      if (!gate) return { kind: 'check-gate', versionId: current.versionId, expect: currentSid, sinceMs: since };
       const waitingOn = gateBlockers(gate, s.gate, {
         nowMs: obs.nowMs,
         sinceMs: since,

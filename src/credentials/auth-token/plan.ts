@@ -146,7 +146,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
         };
       return { kind: 'promote', versionId: pending.versionId, fromVersionId: current.versionId, ref: pending.ref };
     }
-    if (!obs.gate) return { kind: 'check-gate', versionId: pending.versionId, expect: pending.ref };
+    if (!obs.gate) return { kind: 'check-gate', versionId: pending.versionId, expect: pending.ref, sinceMs: since };
     const on = gateBlockers(obs.gate, s.gate, {
       nowMs: obs.nowMs,
       sinceMs: since,

@@ -1,12 +1,5 @@
-import { gateBlockers } from '../../core/gate.js';
-import {
-  CURRENT,
-  parseStamp,
-  PENDING,
-  recordedPromotion,
-  TAG_CONFIRMED,
-  TAG_CURRENT_SINCE,
-} from '../../core/labels.js';
+import { gateBlockers, observeGate } from '../../core/gate.js';
+import { CURRENT, parseStamp, PENDING, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError } from '../../errors.js';
 import type { RotationEvent } from '../kind.js';
@@ -98,10 +91,8 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
         await markPending(session, runtime, token);
         since = runtime.now();
       }
-      const gate = {
-        probes: await runtime.probe(target, pending.ref, TOKEN_FINGERPRINT),
-        confirmed: secret.tags[TAG_CONFIRMED] === token,
-      };
+      const asked = { versionId: token, expect: pending.ref, sinceMs: since };
+      const gate = await observeGate(runtime, target, secret, asked, TOKEN_FINGERPRINT);
       const on = gateBlockers(gate, target.gate, {
         nowMs: runtime.now(),
         sinceMs: since,

@@ -10,6 +10,7 @@ import { errorMessage } from '../../errors.js';
 import { forgetSecrets, knownSecretForms, redact } from '../../redact.js';
 import { createRuntime } from '../../wiring.js';
 import { startHealthServer, type Check } from './health.js';
+import { createLeakReceiver } from './leaks.js';
 import { DaemonMetrics } from './metrics.js';
 import { RunQueue } from './queue.js';
 import { scheduledUnits, startSchedule, type Schedule } from './schedule.js';
@@ -189,10 +190,19 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
       ],
     );
 
+  // Leak reports (leakReports) arrive on the same endpoint; the receiver reads the current config per report.
+  const leaks = config.leakReports
+    ? createLeakReceiver({ config: () => config, env: o.env, logger, now, stop: stopRuns.signal })
+    : undefined;
   let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
   if (config.daemon.health) {
     try {
-      health = await startHealthServer(config.daemon.health, { healthz, readyz, metrics: metricsText });
+      health = await startHealthServer(config.daemon.health, {
+        healthz,
+        readyz,
+        metrics: metricsText,
+        ...(leaks ? { leaks: (path, req, res) => leaks.handle(path, req, res) } : {}),
+      });
     } catch (err) {
       schedule.stop();
       watch(false);
@@ -208,7 +218,7 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
   return {
     config: () => config,
     tick,
-    idle: () => queue.idle(),
+    idle: () => Promise.all([queue.idle(), leaks?.idle()]).then(() => undefined),
     reload,
     ...(health ? { healthUrl: health.url } : {}),
     stop(why) {
@@ -224,6 +234,7 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
           { step: 'stop' },
         );
         await queue.stop();
+        await leaks?.idle();
         await health?.close();
         logger.info('daemon stopped', { step: 'stop' });
       })();

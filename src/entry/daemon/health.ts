@@ -17,6 +17,8 @@ export interface HealthHandlers {
   healthz(): Check;
   readyz(): Check;
   metrics(): string;
+  /** POST /leaks/*: leak reports (./leaks.ts), which read their own bounded body. */
+  leaks?(path: string, req: IncomingMessage, res: ServerResponse): void;
 }
 
 const TIMEOUT_MS = 5000;
@@ -31,6 +33,8 @@ function send(res: ServerResponse, status: number, body: string, type = 'text/pl
 }
 
 function handle(handlers: HealthHandlers, req: IncomingMessage, res: ServerResponse): void {
+  const leakPath = (req.url ?? '/').split('?')[0] ?? '/';
+  if (handlers.leaks && leakPath.startsWith('/leaks/')) return handlers.leaks(leakPath, req, res);
   req.resume(); // a body is never read, only drained
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');

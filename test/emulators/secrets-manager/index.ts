@@ -19,6 +19,21 @@ export type { RotationRules } from './schedule.js';
 export type { SmSnapshot } from './state.js';
 
 /**
+ * One GetSecretValue call as CloudTrail would record it (a management event): who asked (the SigV4
+ * access key id), what they asked for (SecretId as given, VersionId/VersionStage if given), which
+ * secret it resolved to, and the error code when it failed. Never the value.
+ */
+export interface SecretRead {
+  atMs: number;
+  accessKeyId?: string;
+  region: string;
+  accountId: string;
+  requestParameters: { secretId: string; versionId?: string; versionStage?: string };
+  secretArn?: string;
+  errorCode?: string;
+}
+
+/**
  * AWS Secrets Manager over its real wire protocol (JSON 1.1: POST /, X-Amz-Target), per
  * ../shared/reference/secrets-manager.md §2-§3. Signatures are not checked; the access key id in
  * the SigV4 Authorization header is what the request log records.
@@ -67,6 +82,8 @@ export interface SecretsManagerEmulator {
   setRotationRetry(policy: Partial<RotationRetryPolicy>): void;
   /** Every secret with its versions and values, as JSON-ready data for `restore` (the sandbox keeps it). */
   snapshot(): SmSnapshot;
+  /** Calls `listener` for every GetSecretValue answered (a CloudTrail emulator records them); returns an unsubscribe. */
+  onRead(listener: (read: SecretRead) => void): () => void;
 }
 
 function accessKeyOf(req: IncomingMessage): string | undefined {
@@ -90,6 +107,26 @@ export async function startSecretsManagerEmulator(
   const state = new SmState(region, accountId, opts.now ?? Date.now, opts.rotationRetry);
   if (opts.restore) state.restore(opts.restore);
   const controls = new EmulatorControls('secrets-manager');
+  const readers = new Set<(read: SecretRead) => void>();
+  const announceRead = (input: unknown, accessKeyId: string | undefined, errorCode?: string) => {
+    if (readers.size === 0) return;
+    const i = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+    const secretId = typeof i.SecretId === 'string' ? i.SecretId : '';
+    const read: SecretRead = {
+      atMs: state.now(),
+      region,
+      accountId,
+      ...(accessKeyId ? { accessKeyId } : {}),
+      requestParameters: {
+        secretId,
+        ...(typeof i.VersionId === 'string' ? { versionId: i.VersionId } : {}),
+        ...(typeof i.VersionStage === 'string' ? { versionStage: i.VersionStage } : {}),
+      },
+      ...(state.find(secretId) ? { secretArn: state.find(secretId)!.arn } : {}),
+      ...(errorCode ? { errorCode } : {}),
+    };
+    for (const listener of readers) listener(read);
+  };
 
   const handler = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     if (handleControlRoute(controls, req, res, body)) return;
@@ -146,10 +183,15 @@ export async function startSecretsManagerEmulator(
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input))
       return send(400, { __type: 'SerializationException', Message: 'Request body must be a JSON object.' });
+    const akid = accessKeyOf(req);
     try {
       send(200, op.run(state, input as Record<string, unknown>));
+      if (name === 'GetSecretValue') announceRead(input, akid);
     } catch (err) {
-      if (err instanceof SmError) return send(err.status, { __type: err.type, Message: err.message });
+      if (err instanceof SmError) {
+        if (name === 'GetSecretValue') announceRead(input, akid, err.type);
+        return send(err.status, { __type: err.type, Message: err.message });
+      }
       throw err;
     }
   };
@@ -170,7 +212,8 @@ export async function startSecretsManagerEmulator(
       return {
         arn: s.arn,
         name: s.name,
-        versions: s.versions.map((v) => ({ ...v, stages: [...v.stages] })),
+        // What a version holds; when it was last read is access metadata, not content (DescribeSecret shows it).
+        versions: s.versions.map(({ lastAccessedAt: _read, ...v }) => ({ ...v, stages: [...v.stages] })),
         tags: Object.fromEntries((s.tags ?? []).map((t) => [t.Key, t.Value])),
         ...(s.deletedAt !== undefined ? { deletedAt: s.deletedAt } : {}),
         ...(s.rotation
@@ -205,6 +248,10 @@ export async function startSecretsManagerEmulator(
     },
     snapshot() {
       return state.snapshot();
+    },
+    onRead(listener) {
+      readers.add(listener);
+      return () => readers.delete(listener);
     },
   };
 }

@@ -8,6 +8,30 @@ type Output = Record<string, unknown>;
 
 const seconds = (ms: number) => ms / 1000;
 
+const DAY_MS = 86_400_000;
+/**
+ * LastAccessedDate: "The date that the secret was last accessed in the Region. This field is omitted
+ * if the secret has never been retrieved in the Region." AWS keeps only the date ("date resolution",
+ * AWS✓ per the reference notes §3.2): midnight UTC of the day of the last GetSecretValue.
+ */
+const dayOf = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
+const lastAccessed = (at: number | undefined): Output => (at === undefined ? {} : { LastAccessedDate: seconds(at) });
+
+/** ListSecrets filter keys: the FilterNameStringType enum of the service model. */
+const FILTER_KEYS = ['description', 'name', 'tag-key', 'tag-value', 'primary-region', 'owning-service', 'all'];
+
+/**
+ * An unknown key fails the model's enum constraint before the service runs: ValidationException
+ * (moto test_with_invalid_filter_key; the enum listed here is the service model's full set).
+ */
+function unknownFilterKey(key: unknown, index: number): SmError {
+  const where = `'filters.${index + 1}.member.key'`;
+  const constraint = `Member must satisfy enum value set: [${FILTER_KEYS.join(', ')}]`;
+  return validation(
+    `1 validation error detected: Value '${String(key)}' at ${where} failed to satisfy constraint: ${constraint}`,
+  );
+}
+
 function str(
   input: Input,
   field: string,
@@ -222,6 +246,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
         ...(s.description !== undefined ? { Description: s.description } : {}),
         CreatedDate: seconds(s.createdAt),
         LastChangedDate: seconds(s.lastChangedAt),
+        ...lastAccessed(s.lastAccessedAt),
         ...(s.deletedAt !== undefined ? { DeletedDate: seconds(s.deletedAt) } : {}),
         ...rotationFields(s),
         ...(s.tags ? { Tags: s.tags } : {}),
@@ -260,6 +285,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       }
       if (!hasValue(v))
         throw new SmError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value.");
+      s.lastAccessedAt = v.lastAccessedAt = dayOf(state.now());
       return {
         ARN: s.arn,
         Name: s.name,
@@ -381,6 +407,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
           VersionId: v.versionId,
           ...(v.stages.length ? { VersionStages: [...v.stages] } : {}),
           CreatedDate: seconds(v.createdAt),
+          ...lastAccessed(v.lastAccessedAt),
           KmsKeyIds: ['DefaultEncryptionKey'],
         })),
         ...(start + max < all.length ? { NextToken: String(start + max) } : {}),
@@ -440,6 +467,12 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
       if (!Number.isInteger(max) || max < 1 || max > 100) throw validation('MaxResults must be between 1 and 100');
       const filters = Array.isArray(input.Filters) ? (input.Filters as { Key?: string; Values?: string[] }[]) : [];
+      filters.forEach((f, i) => {
+        if (f.Key === undefined) throw invalidParameter('Invalid filter key');
+        if (!FILTER_KEYS.includes(f.Key)) throw unknownFilterKey(f.Key, i);
+        if (!Array.isArray(f.Values) || f.Values.length === 0)
+          throw invalidParameter(`Invalid filter values for key: ${f.Key}`);
+      });
       const matches = (s: Secret) =>
         filters.every((f) => {
           const values = f.Values ?? [];
@@ -458,7 +491,8 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
             case 'all':
               return hit(s.name) || hit(s.description) || (s.tags ?? []).some((t) => hit(t.Key) || hit(t.Value));
             default:
-              throw invalidParameter(`Invalid filter key: ${String(f.Key)}`);
+              // primary-region, owning-service: no emulated secret is a replica or service-owned.
+              return false;
           }
         });
       const all = [...state.secrets.values()]
@@ -476,6 +510,7 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
           Name: s.name,
           CreatedDate: seconds(s.createdAt),
           LastChangedDate: seconds(s.lastChangedAt),
+          ...lastAccessed(s.lastAccessedAt),
           ...rotationFields(s),
           ...(s.tags ? { Tags: s.tags } : {}),
           SecretVersionsToStages: stagesMap(s),
@@ -596,16 +631,28 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
     },
   },
 
+  /**
+   * "If you forcibly delete an already deleted or nonexistent secret, the operation does not return
+   * ResourceNotFoundException" (DeleteSecret doc). The answer then names what was asked for, with an ARN
+   * made for that name and DeletionDate now, as moto does (test_delete_secret_force_no_such_secret).
+   */
   DeleteSecret: {
     mutating: true,
     run(state, input) {
-      const s = state.get(secretId(input));
+      const id = secretId(input);
       const force = input.ForceDeleteWithoutRecovery === true;
       const days = input.RecoveryWindowInDays;
       if (force && days !== undefined)
         throw invalidParameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
       if (days !== undefined && (typeof days !== 'number' || days < 7 || days > 30))
         throw invalidParameter('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+      const found = state.find(id);
+      if (!found && force) {
+        const arn = id.startsWith('arn:') ? id : state.arnFor(id);
+        const name = id.startsWith('arn:') ? (/:secret:(.+?)(-[A-Za-z0-9]{6})?$/.exec(id)?.[1] ?? id) : id;
+        return { ARN: arn, Name: name, DeletionDate: seconds(state.now()) };
+      }
+      const s = state.get(id);
       if (s.deletedAt !== undefined && !force) throw markedForDeletionError();
       const now = state.now();
       if (force) state.secrets.delete(s.name);

@@ -11,6 +11,8 @@ export interface Version {
   /** SecretBinary, as bytes. */
   binary?: Buffer;
   createdAt: number;
+  /** When GetSecretValue last returned this version, truncated to the day (UTC midnight, ms). */
+  lastAccessedAt?: number;
 }
 
 export const hasValue = (v: Version) => v.value !== undefined || v.binary !== undefined;
@@ -34,6 +36,8 @@ export interface Secret {
   /** Creation order; labelled and deprecated versions alike. */
   versions: Version[];
   rotation?: RotationConfig;
+  /** When GetSecretValue last read any version, truncated to the day (UTC midnight, ms). */
+  lastAccessedAt?: number;
   /** When a rotation last succeeded. */
   lastRotatedAt?: number;
   /** When PutSecretValue/UpdateSecret last made a new AWSCURRENT; that counts as a rotation for the schedule. */

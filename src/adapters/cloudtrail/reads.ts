@@ -1,0 +1,164 @@
+import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
+import type { StoredSecret } from '../../core/ports.js';
+import type { ReadLog } from '../../core/reads.js';
+import { errorMessage } from '../../errors.js';
+import { redact } from '../../redact.js';
+import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import { isAbout, parseRead, type ParsedRead } from './events.js';
+
+/**
+ * GetSecretValue events from CloudTrail's event history (LookupEvents), for the CloudTrail-fed gate.
+ * LookupEvents takes one lookup attribute per call, 50 events a page, newest first, and two calls
+ * per second per account and Region (beyond it, ThrottlingException). So a run looks up
+ * EventName=GetSecretValue once, over the widest window any target asks for, and every target
+ * filters that by its secret: a fleet of a thousand targets costs the pages of one walk, not a
+ * thousand walks. A later target that needs an earlier start extends the walk backwards. One
+ * instance per run (src/wiring.ts), so each run sees events delivered since the last.
+ */
+
+export interface CloudTrailReadsOptions {
+  region: string;
+  endpoint?: string;
+  timeoutMs: number;
+  /** Pages one run reads in all; beyond it the evidence is incomplete and the gate waits. */
+  maxPages: number;
+  requestsPerSecond: number;
+  retry: RetryPolicy;
+  now: () => number;
+  signal?: AbortSignal;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface CloudTrailReads {
+  reads(secret: StoredSecret, fromMs: number): Promise<ReadLog>;
+  close(): void;
+}
+
+const nameOf = (err: unknown): string | undefined =>
+  ((err instanceof RetryBudgetError ? err.cause : err) as { name?: string } | undefined)?.name;
+const statusOf = (err: unknown): number | undefined =>
+  ((err instanceof RetryBudgetError ? err.cause : err) as { $metadata?: { httpStatusCode?: number } } | undefined)
+    ?.$metadata?.httpStatusCode;
+const retryable = (err: unknown) => nameOf(err) === 'ThrottlingException' || isRetryable(statusOf(err), err);
+
+/** The run's page budget is spent: the evidence would be incomplete. */
+class PageBudgetError extends Error {
+  override name = 'PageBudgetError';
+}
+
+/** Event history keeps 90 days; a start before that is refused, so the walk starts a little after. */
+const RETENTION_MS = 90 * 86_400_000 - 60_000;
+
+function problemOf(err: unknown): string {
+  if (err instanceof PageBudgetError) return err.message;
+  const name = nameOf(err);
+  if (name === 'AccessDeniedException' || statusOf(err) === 403)
+    return 'LookupEvents was refused: grant the rotator cloudtrail:LookupEvents on Resource "*"';
+  const what = redact(errorMessage(err));
+  return `LookupEvents failed (${name ?? 'no answer'}: ${what}); the gate waits and the next run looks again`;
+}
+
+/**
+ * When this process may next call LookupEvents, per Region. Process-wide: the quota is the account's,
+ * and a daemon's runs (each with its own instance) follow each other closely.
+ */
+const nextCallAt = new Map<string, number>();
+
+export function cloudTrailReads(options: CloudTrailReadsOptions): CloudTrailReads {
+  const client = new CloudTrailClient({
+    region: options.region,
+    maxAttempts: 1, // one retry policy: ours
+    requestHandler: {
+      requestTimeout: options.timeoutMs,
+      connectionTimeout: options.timeoutMs,
+      throwOnRequestTimeout: true,
+    },
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+  const spacingMs = 1000 / options.requestsPerSecond;
+  let pagesRead = 0;
+  /** The walk so far: events from `fromMs` to `toMs` (fixed by the first lookup of the run). */
+  let covered: { fromMs: number; toMs: number; reads: Map<string, ParsedRead> } | undefined;
+  let failed: string | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  /** Keeps this process under the account's quota; the SDK's own retries are off, ours back off on throttling. */
+  const paced = async () => {
+    const at = Math.max(performance.now(), nextCallAt.get(options.region) ?? 0);
+    nextCallAt.set(options.region, at + spacingMs);
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  };
+
+  const page = (startMs: number, endMs: number, token: string | undefined) =>
+    withRetry(
+      async (signal): Promise<LookupEventsCommandOutput> => {
+        await paced();
+        return client.send(
+          new LookupEventsCommand({
+            LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GetSecretValue' }],
+            StartTime: new Date(startMs),
+            EndTime: new Date(endMs),
+            MaxResults: 50,
+            ...(token ? { NextToken: token } : {}),
+          }),
+          { abortSignal: signal },
+        );
+      },
+      options.retry,
+      retryable,
+      options.signal,
+    );
+
+  /** Reads [startMs, endMs] into `into`; throws past the run's page budget. */
+  async function walk(startMs: number, endMs: number, into: Map<string, ParsedRead>): Promise<void> {
+    let token: string | undefined;
+    do {
+      if (pagesRead >= options.maxPages) {
+        const why = `more than cloudtrail.maxPages (${options.maxPages}) pages of GetSecretValue events in this run`;
+        throw new PageBudgetError(`${why}; raise it or shorten gate.cloudtrail.lookbackDays`);
+      }
+      pagesRead++;
+      const answer = await page(startMs, endMs, token);
+      for (const e of answer.Events ?? []) {
+        const read = e.EventId ? parseRead(e.EventId, e.CloudTrailEvent, e.EventTime?.getTime() ?? 0) : undefined;
+        if (read) into.set(read.eventId, read);
+      }
+      token = answer.NextToken;
+    } while (token);
+  }
+
+  async function extend(fromMs: number): Promise<void> {
+    if (failed) return;
+    try {
+      if (!covered) {
+        const toMs = options.now();
+        const reads = new Map<string, ParsedRead>();
+        await walk(fromMs, toMs, reads);
+        covered = { fromMs, toMs, reads };
+      } else if (fromMs < covered.fromMs) {
+        // EndTime is inclusive: the second at the seam is read twice and deduplicated by EventId.
+        await walk(fromMs, covered.fromMs, covered.reads);
+        covered.fromMs = fromMs;
+      }
+    } catch (err) {
+      failed = problemOf(err);
+    }
+  }
+
+  return {
+    async reads(secret, wantedFromMs) {
+      const fromMs = Math.max(wantedFromMs, options.now() - RETENTION_MS);
+      const done = queue.then(() => extend(fromMs));
+      queue = done;
+      await done;
+      if (failed) return { problem: failed };
+      if (!covered) return { problem: 'LookupEvents was not run' };
+      const arn = secret.identity;
+      const reads = [...covered.reads.values()].filter((r) => isAbout(r, { arn, name: secret.secretId }));
+      return { reads, fromMs: covered.fromMs };
+    },
+    close: () => client.destroy(),
+  };
+}

@@ -1,0 +1,106 @@
+import * as z from 'zod/mini';
+import type { ConfigIssue } from '../errors.js';
+import { httpUrl, positive, SECOND_MS, text } from './common.js';
+
+/**
+ * `leakReports:` — the daemon takes reports of leaked credentials and runs the emergency rotation
+ * (`rotate --now`) of the target they match. Two sources: GitHub secret scanning webhooks
+ * (`secret_scanning_alert`, signed with X-Hub-Signature-256; the secret itself fetched from GitHub's
+ * REST API with a token), and a generic report signed as a Standard Webhook (webhook-id,
+ * webhook-timestamp, webhook-signature). Secrets are named by environment variable and read per request.
+ * The routes live on the daemon's HTTP endpoint (daemon.health): POST /leaks/github, POST /leaks/report.
+ */
+
+export interface LeakReportsConfig {
+  /** The emergency overlap (rotate --now --overlap): how long the old credential keeps working. */
+  overlapMs: number;
+  /** Reports accepted per minute, verified or not; more are refused with 429 before anything is read. */
+  perMinute: number;
+  github?: { webhookSecretEnv: string; tokenEnv: string; apiUrl: string; timeoutMs: number };
+  signed?: { secretEnv: string; toleranceMs: number };
+}
+
+const envName = text(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const whole = (min: number, max: number) =>
+  z
+    .number({ error: 'must be a number' })
+    .check(
+      z.int('must be a whole number'),
+      z.minimum(min, `must be at least ${min}`),
+      z.maximum(max, `must be at most ${max}`),
+    );
+
+export const leakReportsSchema = z.strictObject({
+  // The same range as rotate --now --overlap: longer is not an emergency.
+  overlapSeconds: z._default(whole(0, 3600), 300),
+  perMinute: z._default(whole(1, 600), 30),
+  github: z.optional(
+    z.strictObject({
+      webhookSecretEnv: envName,
+      tokenEnv: envName,
+      apiUrl: z._default(httpUrl, 'https://api.github.com'),
+      // GitHub gives a webhook 10 s; the alert is fetched before the answer.
+      timeoutSeconds: z._default(positive('seconds', 9), 5),
+    }),
+  ),
+  signed: z.optional(
+    z.strictObject({
+      secretEnv: envName,
+      toleranceSeconds: z._default(positive('seconds', 3600), 300),
+    }),
+  ),
+});
+
+export type RawLeakReports = z.infer<typeof leakReportsSchema>;
+
+export function checkLeakReports(
+  raw: RawLeakReports | undefined,
+  hasEndpoint: boolean,
+  issues: ConfigIssue[],
+  env: NodeJS.ProcessEnv,
+): void {
+  if (!raw) return;
+  if (!raw.github && !raw.signed)
+    issues.push({
+      path: 'leakReports',
+      message: 'names no source: configure leakReports.github, leakReports.signed or both',
+    });
+  if (!hasEndpoint)
+    issues.push({
+      path: 'leakReports',
+      message: 'needs daemon.health: reports arrive on the daemon HTTP endpoint (POST /leaks/github, /leaks/report)',
+    });
+  const needEnv = (path: string, name: string | undefined) => {
+    if (name !== undefined && !env[name]) issues.push({ path, message: `environment variable ${name} is not set` });
+  };
+  needEnv('leakReports.github.webhookSecretEnv', raw.github?.webhookSecretEnv);
+  needEnv('leakReports.github.tokenEnv', raw.github?.tokenEnv);
+  needEnv('leakReports.signed.secretEnv', raw.signed?.secretEnv);
+  const signing = raw.signed ? env[raw.signed.secretEnv] : undefined;
+  if (signing && !/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(signing))
+    issues.push({
+      path: 'leakReports.signed.secretEnv',
+      message: `${raw.signed!.secretEnv} must hold a Standard Webhooks secret: "whsec_" followed by base64`,
+    });
+}
+
+export function convertLeakReports(raw: RawLeakReports | undefined): LeakReportsConfig | undefined {
+  if (!raw) return undefined;
+  return {
+    overlapMs: raw.overlapSeconds * SECOND_MS,
+    perMinute: raw.perMinute,
+    ...(raw.github
+      ? {
+          github: {
+            webhookSecretEnv: raw.github.webhookSecretEnv,
+            tokenEnv: raw.github.tokenEnv,
+            apiUrl: raw.github.apiUrl.replace(/\/+$/, ''),
+            timeoutMs: raw.github.timeoutSeconds * SECOND_MS,
+          },
+        }
+      : {}),
+    ...(raw.signed
+      ? { signed: { secretEnv: raw.signed.secretEnv, toleranceMs: raw.signed.toleranceSeconds * SECOND_MS } }
+      : {}),
+  };
+}

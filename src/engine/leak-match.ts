@@ -1,0 +1,82 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import { CURRENT, PENDING, PREVIOUS, TAG_RETIRED } from '../core/labels.js';
+import type { Runtime } from '../core/runtime.js';
+import { parseApiKeySecret } from '../credentials/api-key/shape.js';
+import { parseAuthTokenSecret, tokenFingerprint } from '../credentials/auth-token/shape.js';
+import { errorMessage } from '../errors.js';
+import { redact } from '../redact.js';
+
+/** What a reported token fingerprint looks like (for the daemon's report parser). */
+export { TOKEN_FINGERPRINT } from '../credentials/auth-token/shape.js';
+
+/**
+ * Which configured target a leak report is about, by reference: the reported key SID, token
+ * fingerprint or credential is compared, in memory, with the credentials the target's own secret holds
+ * (AWSCURRENT, AWSPENDING, and AWSPREVIOUS while it may still work). Nothing here is logged or
+ * returned but references (key SIDs, token fingerprints). Fleets' members are not searched: their
+ * secrets are known only once a run lists the parent's subaccounts.
+ */
+
+export type Leak = { keySid: string } | { tokenFingerprint: string } | { credential: string };
+
+export interface LeakMatch {
+  target: TargetConfig;
+  /** The key SID or token fingerprint that matched. */
+  ref: string;
+  stage: string;
+  /** An AWSPREVIOUS credential the rotator already retired (deleted or promoted over): dead already. */
+  retired: boolean;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
+
+/** The references and credentials one stored version holds, if it is of the target's kind. */
+function held(target: TargetConfig, value: string): { ref: string; sid?: string; credential: string } | undefined {
+  const source = { secretId: target.secret.secretId };
+  try {
+    if (target.kind === 'auth-token') {
+      const token = parseAuthTokenSecret(source, value).authToken;
+      return { ref: tokenFingerprint(token), credential: token };
+    }
+    const key = parseApiKeySecret(source, value);
+    return { ref: key.apiKeySid, sid: key.apiKeySid, credential: key.apiKeySecret };
+  } catch {
+    return undefined; // not a credential this target could have made: never a match
+  }
+}
+
+function isMatch(leak: Leak, h: { ref: string; sid?: string; credential: string }): boolean {
+  if ('keySid' in leak) return h.sid === leak.keySid;
+  if ('tokenFingerprint' in leak) return h.sid === undefined && h.ref === leak.tokenFingerprint;
+  // A scanner may report the key SID itself (GitHub's twilio_api_key) or the secret part.
+  return (h.sid !== undefined && h.sid === leak.credential) || sameSecret(h.credential, leak.credential);
+}
+
+export async function matchLeak(
+  config: RotatorConfig,
+  runtime: Runtime,
+  leak: Leak,
+): Promise<{ matches: LeakMatch[]; unreadable: string[] }> {
+  const matches: LeakMatch[] = [];
+  const unreadable: string[] = [];
+  for (const target of config.targets) {
+    let secret;
+    try {
+      secret = await runtime.store(target.secret.store).read(target.secret.secretId);
+    } catch (err) {
+      unreadable.push(`${target.name} (${redact(errorMessage(err))})`);
+      continue;
+    }
+    for (const v of secret?.versions ?? []) {
+      const stage = [CURRENT, PENDING, PREVIOUS].find((s) => v.stages.includes(s));
+      if (!stage || v.value === undefined) continue;
+      const h = held(target, v.value);
+      if (!h || !isMatch(leak, h)) continue;
+      const retired = stage === PREVIOUS && secret?.tags[TAG_RETIRED] === v.versionId;
+      matches.push({ target, ref: h.ref, stage, retired });
+    }
+  }
+  return { matches, unreadable };
+}
