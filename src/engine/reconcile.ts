@@ -1,6 +1,6 @@
 import type { TargetConfig } from '../config/types.js';
 import { observeGate, type GateCheck } from '../core/gate.js';
-import { TAG_CONFIRMED, TAG_LAST_ERROR } from '../core/labels.js';
+import { TAG_LAST_ERROR } from '../core/labels.js';
 import { clearedLastErrorTags, lastErrorTags } from '../core/last-error.js';
 import {
   isOutcome,

@@ -104,7 +104,10 @@ describe.each<StoreKind>(['file', 'aws'])('Auth Token rotation end to end (%s st
     const again = await w.cli(['abort', 'token']);
     expect([again.code, again.stdout]).toEqual([0, expect.stringContaining('nothing to abort') as string]);
     const keyTarget = await w.cli(['abort', 'app']);
-    expect([keyTarget.code, keyTarget.stderr]).toEqual([2, expect.stringContaining('(kind api-key) has nothing to abort') as string]);
+    expect([keyTarget.code, keyTarget.stderr]).toEqual([
+      2,
+      expect.stringContaining('(kind api-key) has nothing to abort') as string,
+    ]);
 
     // Promoted behind the labels' back: nothing can be backed out, and nothing is touched.
     expect((await w.cli(['rotate', '--target', 'token', '--force'])).code).toBe(0);
