@@ -46,7 +46,14 @@ export async function buildCli({ outdir = 'dist/cli', metafile = false } = {}) {
 }
 
 /** What the build reads: the sources, the build scripts and their stubs, the installed dependencies. */
-const INPUTS = ['src', 'scripts/build-cli.mjs', 'scripts/build-lambda.mjs', 'package-lock.json', 'tsconfig.json'];
+const INPUTS = [
+  'src',
+  'scripts/build-cli.mjs',
+  'scripts/build-lambda.mjs',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
 const STUBS = () => readdirSync(join(root, 'scripts')).filter((f) => f.endsWith('-stub.cjs'));
 
 function newestMtimeMs(path) {

