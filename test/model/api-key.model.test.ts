@@ -191,6 +191,18 @@ function known(invariant: Invariant): Cmd[][] {
       new AdvanceCommand(31 * 86_400_000),
       run(invariant, []),
     ],
+    // A killed run's rotator:promoted write (held back: late-write at call 5 is the first store write
+    // from there, the TagResource before the promotion) lands after a newer rotation's: the stale
+    // record makes the next run skip the gate, rotate again and sweep the still-served key as an orphan.
+    [
+      run(invariant, ['app1'], true, [{ at: 5, kind: 'late-write' }]),
+      run(invariant, ['app1']),
+      new AdvanceCommand(3_600_000),
+      run(invariant, ['app1']),
+      run(invariant, ['app1'], true),
+      new LateWritesCommand(invariant),
+      run(invariant, ['app1'], true),
+    ],
   ];
 }
 

@@ -155,6 +155,14 @@ function known(invariant: Invariant): Cmd[][] {
       consoleCreateSecondary(invariant),
       run(invariant),
     ],
+    // Create Secondary answers 5xx (call 6) on every retry: the announcement stays, and the next plain
+    // rotate deletes the secondary a person made meanwhile.
+    [
+      run(invariant, { force: true, faults: [{ at: 6, kind: '5xx' }] }),
+      consoleCreateSecondary(invariant),
+      new AdvanceCommand(600_000),
+      run(invariant),
+    ],
     // Half a manual rotation (the person's secondary stored as AWSCURRENT): --replace-secondary deletes
     // the token every consumer uses.
     [

@@ -19,7 +19,7 @@ export type Cmd = fc.AsyncCommand<Model, ModelWorld>;
  * lengthens the exploration with a fresh seed each time, CHAOS_SEED replays one (fast-check prints
  * the seed and the shrunk sequence of any failure).
  */
-export const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
+export const RUNS = Number(process.env.CHAOS_RUNS ?? 50);
 export const SEED =
   process.env.CHAOS_SEED !== undefined
     ? Number(process.env.CHAOS_SEED)
