@@ -26,8 +26,14 @@ import { AWS_ENV, World, type StoreKind, type TargetSpec } from '../support/worl
  * Every loop is bounded in steps and in time; the campaign ends by itself.
  */
 
-export type Scenario = 'api-key-file' | 'api-key-aws' | 'auth-token-file' | 'targets-aws';
-export const SCENARIOS: readonly Scenario[] = ['api-key-file', 'api-key-aws', 'auth-token-file', 'targets-aws'];
+export type Scenario = 'api-key-file' | 'api-key-aws' | 'auth-token-file' | 'targets-aws' | 'fleet-file';
+export const SCENARIOS: readonly Scenario[] = [
+  'api-key-file',
+  'api-key-aws',
+  'auth-token-file',
+  'targets-aws',
+  'fleet-file',
+];
 
 export interface Figures {
   steps: number;
@@ -116,15 +122,42 @@ export class Chaos {
       targets.push({ name: 'token', secretId: TOKEN, kind: 'auth-token' });
     }
     await world.seedAdmin('auth-token', ADMIN);
-    apiKey('app1');
-    if (scenario !== 'auth-token-file') apiKey('app2');
+    // A subaccount fleet: the parent's Auth Token lists two tenants (and a subaccount of another team,
+    // never touched); each tenant is a target of its own, its keys made with the tenant's own token.
+    const fleets: Record<string, unknown>[] = [];
+    const accounts = [world.accountSid];
+    if (scenario === 'fleet-file') {
+      for (const name of ['tenant-a', 'tenant-b', 'other-team']) {
+        const { sid } = world.twilio.addAccount({ parentSid: world.accountSid, friendlyName: name });
+        accounts.push(sid);
+        if (name.startsWith('tenant-'))
+          targets.push({ name: `tenants-${sid}`, secretId: `twilio/tenants/${sid}`, kind: 'api-key' });
+      }
+      fleets.push({
+        name: 'tenants',
+        parentAccountSid: world.accountSid,
+        admin: { store, secretId: ADMIN },
+        subaccounts: { friendlyNamePrefix: 'tenant-' },
+        template: {
+          keyType: 'standard',
+          friendlyNamePrefix: 'rot-tenant-',
+          secret: { store, secretId: 'twilio/tenants/{accountSid}' },
+          gate: GATE,
+        },
+      });
+    } else {
+      apiKey('app1');
+      if (scenario !== 'auth-token-file') apiKey('app2');
+    }
     const chaos = new Chaos(scenario, seed, world, twilioProxy, smProxy, targets);
     // app1 adopts a key made by hand; app2 (where there is one) starts from nothing.
-    await world.seedCurrentKey({ secretId: 'twilio/app1' });
-    for (const name of ['Studio API Key', 'made by hand, stored nowhere'])
-      chaos.personKeys.add(world.twilio.seedKey({ type: 'standard', friendlyName: name }).sid);
+    if (scenario !== 'fleet-file') await world.seedCurrentKey({ secretId: 'twilio/app1' });
+    for (const accountSid of accounts)
+      for (const name of ['Studio API Key', 'made by hand, stored nowhere'])
+        chaos.personKeys.add(world.twilio.seedKey({ accountSid, type: 'standard', friendlyName: name }).sid);
     if (scenario === 'auth-token-file') chaos.personSecondaries.add(world.twilio.seedSecondary());
     await world.writeConfig(specs, {
+      ...(fleets.length > 0 ? { fleets, concurrency: { targets: 2, perAccount: 2 } } : {}),
       twilio: { baseUrl: twilioProxy.url, timeoutSeconds: 5 },
       stores: { file: { path: world.storePath }, aws: { region: 'us-east-1', endpoint: smProxy.url } },
       // A short budget keeps an Auth Token's creation window short (2 × budget + 5 s).
@@ -144,6 +177,8 @@ export class Chaos {
     return items[Math.floor(this.random() * items.length)]!;
   }
 
+  /** Requests a run that was not killed made here, on average: where kills are drawn from. */
+  private requestsPerRun = 8;
   /** What happened so far, step by step: the first break of a campaign carries it. */
   private readonly history: string[] = [];
 
@@ -303,10 +338,11 @@ export class Chaos {
     const args = ['rotate'];
     if (this.random() < 0.35) args.push('--force');
     if (this.random() < 0.3) args.push('--target', this.pick(this.targets).name);
+    // The kill lands at a request drawn from as many as a run has made here on average, so most land.
     const killAt =
-      this.random() < 0.45
+      this.random() < 0.55
         ? {
-            at: 1 + Math.floor(this.random() * (this.world.storeKind === 'aws' ? 20 : 10)),
+            at: 1 + Math.floor(this.random() * Math.ceil(this.requestsPerRun * 1.2)),
             phase: this.pick(['before', 'after'] as const),
           }
         : undefined;
@@ -316,7 +352,7 @@ export class Chaos {
       faulty ? ', faults' : ''
     }${loseAt ? `, answer lost at write ${loseAt}` : ''})`;
     if (faulty) {
-      const plan = { rate: 0.15, seed: this.seed * 1000 + step, kinds: FAULT_KINDS, slowMs: 30 };
+      const plan = { rate: 0.2, seed: this.seed * 1000 + step, kinds: FAULT_KINDS, slowMs: 30 };
       this.world.twilio.controls.setFaults(plan);
       this.world.sm.controls.setFaults({ ...plan, seed: plan.seed + 500 });
     }
@@ -346,6 +382,11 @@ export class Chaos {
       ...this.world.sm.controls.log.slice(logStart[1]),
     ].filter((e) => e.fault !== undefined && e.fault !== 'drop').length;
     const lost = this.twilioProxy.lost + this.smProxy.lost - lostBefore;
+    if (!kill?.fired) {
+      const made =
+        this.world.twilio.controls.log.length - logStart[0] + this.world.sm.controls.log.length - logStart[1];
+      this.requestsPerRun = 0.8 * this.requestsPerRun + 0.2 * made;
+    }
     this.figures.runs++;
     this.figures.faults += faults;
     this.figures.lostAnswers += lost;
@@ -402,12 +443,21 @@ export class Chaos {
           );
           return `secret put --replace ${target.secretId} (the person's own secondary: half a rotation by hand)`;
         }
-        const key = this.world.twilio.seedKey({ type: 'standard', friendlyName: 'made in the Console' });
+        const accountSid = target.name.startsWith('tenants-') ? target.name.slice('tenants-'.length) : undefined;
+        const key = this.world.twilio.seedKey({
+          type: 'standard',
+          friendlyName: 'made in the Console',
+          ...(accountSid ? { accountSid } : {}),
+        });
         this.personKeys.add(key.sid);
         await this.world.cli(
           ['secret', 'put', target.secretId, '--store', this.world.storeKind, '--replace'],
           {},
-          JSON.stringify({ accountSid: this.world.accountSid, apiKeySid: key.sid, apiKeySecret: key.secret }),
+          JSON.stringify({
+            accountSid: accountSid ?? this.world.accountSid,
+            apiKeySid: key.sid,
+            apiKeySecret: key.secret,
+          }),
         );
         return `secret put --replace ${target.secretId} (a key made in the Console)`;
       },
