@@ -26,13 +26,15 @@ import { AWS_ENV, World, type StoreKind, type TargetSpec } from '../support/worl
  * Every loop is bounded in steps and in time; the campaign ends by itself.
  */
 
-export type Scenario = 'api-key-file' | 'api-key-aws' | 'auth-token-file' | 'targets-aws' | 'fleet-file';
+export type Scenario =
+  'api-key-file' | 'api-key-aws' | 'auth-token-file' | 'targets-aws' | 'fleet-file' | 'daemon-file';
 export const SCENARIOS: readonly Scenario[] = [
   'api-key-file',
   'api-key-aws',
   'auth-token-file',
   'targets-aws',
   'fleet-file',
+  'daemon-file',
 ];
 
 export interface Figures {
@@ -64,6 +66,8 @@ interface Inspected {
 
 const GATE = { minOverlapSeconds: 0, maxWaitSeconds: 86_400, manualConfirm: true };
 const TOKEN = 'twilio/token';
+/** How long a daemon step lets the daemon run before SIGTERM. */
+const DAEMON_MS = 2500;
 const ADMIN = 'twilio/admin';
 
 function credOf(value: string | undefined): string | undefined {
@@ -158,6 +162,8 @@ export class Chaos {
     if (scenario === 'auth-token-file') chaos.personSecondaries.add(world.twilio.seedSecondary());
     await world.writeConfig(specs, {
       ...(fleets.length > 0 ? { fleets, concurrency: { targets: 2, perAccount: 2 } } : {}),
+      // The daemon's runs: one a second (node-cron, seconds field), the first at once.
+      ...(scenario === 'daemon-file' ? { daemon: { schedule: '* * * * * *', runOnStart: true } } : {}),
       twilio: { baseUrl: twilioProxy.url, timeoutSeconds: 5 },
       stores: { file: { path: world.storePath }, aws: { region: 'us-east-1', endpoint: smProxy.url } },
       // A short budget keeps an Auth Token's creation window short (2 × budget + 5 s).
@@ -335,9 +341,12 @@ export class Chaos {
 
   /** A rotate run in a child process, with this step's kill, faults and lost answers. */
   private async rotateStep(step: number): Promise<void> {
-    const args = ['rotate'];
-    if (this.random() < 0.35) args.push('--force');
-    if (this.random() < 0.3) args.push('--target', this.pick(this.targets).name);
+    // In the daemon scenario half the runs are the daemon's: it runs on its schedule for up to
+    // DAEMON_MS, then is stopped (SIGTERM) unless the kill came first.
+    const daemon = this.scenario === 'daemon-file' && this.random() < 0.5;
+    const args = daemon ? ['daemon'] : ['rotate'];
+    if (!daemon && this.random() < 0.35) args.push('--force');
+    if (!daemon && this.random() < 0.3) args.push('--target', this.pick(this.targets).name);
     // The kill lands at a request drawn from as many as a run has made here on average, so most land.
     const killAt =
       this.random() < 0.55
@@ -369,7 +378,9 @@ export class Chaos {
     try {
       const run = await spawnCli([...args, '--config', this.world.configPath], AWS_ENV);
       child = run.child;
+      const stop = daemon ? setTimeout(() => run.child.kill('SIGTERM'), DAEMON_MS) : undefined;
       result = await run.done;
+      clearTimeout(stop);
     } finally {
       this.installHooks(undefined);
       this.world.twilio.controls.clearFaults();
@@ -391,7 +402,7 @@ export class Chaos {
     this.figures.faults += faults;
     this.figures.lostAnswers += lost;
     if (kill?.fired) this.figures.kills++;
-    else if (result.code !== 0 && result.code !== 1)
+    else if (daemon ? result.code !== 0 : result.code !== 0 && result.code !== 1)
       this.break(
         'run',
         `rotate exited ${result.code} (${result.signal ?? 'no signal'}): ${result.stderr.slice(-300)}`,
