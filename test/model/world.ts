@@ -26,8 +26,9 @@ import { quietLogger } from '../support/fakes.js';
  *
  * The invariants are checked by oracles that know the truth the engine cannot see:
  *   I1  a deletion or promotion acts only on a credential created by the acting target's own rotator
- *   I2  a credential some AWSCURRENT ever held is retired only after its replacement was published
- *       for the gate's minimum overlap (and never while a secret still serves it as AWSCURRENT)
+ *   I2  a credential some AWSCURRENT ever held is deleted only once no secret has served it for the
+ *       gate's minimum overlap (never while one serves it), and killed by a promotion only once the
+ *       promoted token was published for that long
  *   I3  a key another configured target's secret holds (current, pending or previous) is never deleted
  *   I4  after a run without faults, each target's AWSCURRENT authenticates at Twilio
  *   I5  nothing stored is lost: a version's value never changes or disappears, a secret that had an
@@ -125,6 +126,8 @@ export class ModelWorld {
   private readonly served = new Map<string, { cred: string; sinceMs: number }>();
   /** Per secret id: credentials labelled AWSCURRENT or AWSPENDING, and since when, continuously. */
   private readonly published = new Map<string, Map<string, number>>();
+  /** Per secret id: when its AWSCURRENT last stopped holding each credential it once held. */
+  private readonly stoppedAt = new Map<string, Map<string, number>>();
   /** Credential → the secrets whose AWSCURRENT ever held it. */
   private readonly everServed = new Map<string, Set<string>>();
   /** secretId → versionId → value, every value ever seen stored. */
@@ -189,29 +192,39 @@ export class ModelWorld {
   }
 
   /**
-   * The oracle for retiring `cred`: deleting it, or (`promotedTo`) killing it by promoting another
-   * token. Every secret whose AWSCURRENT ever held it must have moved on to a replacement published
-   * there at least the gate's minimum overlap ago; a deletion of what a secret serves right now is a
-   * lock-out whatever the time.
+   * The oracle for retiring `cred`. A deletion: every secret whose AWSCURRENT ever held it must have
+   * stopped serving it at least the gate's minimum overlap ago (consumers had that long to move on);
+   * deleting what a secret serves right now is a lock-out whatever the time. A promotion that kills
+   * it (`promotedTo`): the token promoted must have been published (AWSPENDING or AWSCURRENT) in
+   * each such secret for the minimum overlap, so consumers could switch before the old one died.
    */
   private retireChecks(cred: string, actor: string, how: string, promotedTo?: string): void {
     for (const secretId of this.everServed.get(cred) ?? []) {
       const now = this.served.get(secretId);
-      if (promotedTo === undefined && now?.cred === cred) {
-        this.breakIf(true, 'I2', `${actor} ${how} ${short(cred)} while ${secretId} serves it as AWSCURRENT`);
+      if (promotedTo === undefined) {
+        if (now?.cred === cred) {
+          this.breakIf(true, 'I2', `${actor} ${how} ${short(cred)} while ${secretId} serves it as AWSCURRENT`);
+          continue;
+        }
+        const stopped = this.stoppedAt.get(secretId)?.get(cred);
+        const age = stopped === undefined ? 0 : this.nowMs - stopped;
+        this.breakIf(
+          age < MIN_OVERLAP_MS,
+          'I2',
+          `${actor} ${how} ${short(cred)}, which ${secretId} served until ${Math.round(age / 1000)} s ago ` +
+            `(now ${now ? short(now.cred) : 'nothing'}; gate: ${MIN_OVERLAP_MS / 1000} s)`,
+        );
         continue;
       }
-      const by = promotedTo ?? now?.cred;
-      const sinceMs =
-        promotedTo !== undefined ? this.published.get(secretId)?.get(promotedTo) : now ? now.sinceMs : undefined;
-      const age = sinceMs === undefined ? undefined : this.nowMs - sinceMs;
+      const since = this.published.get(secretId)?.get(promotedTo);
+      const age = since === undefined ? undefined : this.nowMs - since;
       this.breakIf(
         age === undefined || age < MIN_OVERLAP_MS,
         'I2',
         `${actor} ${how} ${short(cred)}, which ${secretId} served, ${
           age === undefined
-            ? `while its replacement ${by ? short(by) : '(none)'} is not published there`
-            : `${Math.round(age / 1000)} s after its replacement ${short(by!)} was published (gate: ${MIN_OVERLAP_MS / 1000} s)`
+            ? `while ${short(promotedTo)} is not published there`
+            : `${Math.round(age / 1000)} s after ${short(promotedTo)} was published (gate: ${MIN_OVERLAP_MS / 1000} s)`
         }`,
       );
     }
@@ -391,6 +404,11 @@ export class ModelWorld {
       const before = this.served.get(secretId);
       if (cred === undefined) this.served.delete(secretId);
       else if (before?.cred !== cred) {
+        if (before) {
+          const stops = this.stoppedAt.get(secretId) ?? new Map<string, number>();
+          stops.set(before.cred, this.nowMs);
+          this.stoppedAt.set(secretId, stops);
+        }
         this.served.set(secretId, { cred, sinceMs: this.nowMs });
         const set = this.everServed.get(cred) ?? new Set<string>();
         set.add(secretId);
