@@ -18,8 +18,9 @@ import { AWS_ENV, World, type StoreKind, type TargetSpec } from '../support/worl
  * by the emulators' hooks at the moment a deletion or promotion takes effect, and after every step:
  *   I1  no deletion or promotion of a credential the configuration never held and a person made
  *       (hand-made keys never stored, secondaries made in the Console)
- *   I2  a credential some target's AWSCURRENT served is retired only once the person confirmed its
- *       replacement, and never while a target's AWSCURRENT or AWSPENDING holds it
+ *   I2  a credential some target's AWSCURRENT served is deleted only once the person confirmed what
+ *       that target serves since it moved off it (a promotion: only once the person confirmed the
+ *       token promoted), and never while a target's AWSCURRENT or AWSPENDING holds it
  *   I3  no key two targets' secrets hold is deleted
  *   I4  after a run that met no kill, fault or lost answer, every AWSCURRENT authenticates
  *   I5  no stored version loses or changes its value; a secret with an AWSCURRENT keeps one
@@ -90,8 +91,13 @@ export class Chaos {
   private readonly personSecondaries = new Set<string>();
   /** Credential → target secrets whose AWSCURRENT held it at some look. */
   private readonly everServed = new Map<string, Set<string>>();
-  /** Target secret → versions the person confirmed. */
-  private readonly confirmed = new Map<string, Set<string>>();
+  /** Target secret → versions the person confirmed, and at which look. */
+  private readonly confirmed = new Map<string, Map<string, number>>();
+  /** Target secret → credential → the look at which its AWSCURRENT last moved off it. */
+  private readonly stoppedAt = new Map<string, Map<string, number>>();
+  private readonly servedNow = new Map<string, string>();
+  /** Counts looks: the campaign's own clock, since the processes it watches use the real one. */
+  private looks = 0;
   private readonly seen = new Map<string, Map<string, string>>();
   private readonly hadCurrent = new Set<string>();
   private pending = new Map<number, { op: string; path: string; secondary?: string; primary: string }>();
@@ -218,12 +224,17 @@ export class Chaos {
 
   /** Records what every target's AWSCURRENT serves; I5 over every secret. */
   private look(where: string): Map<string, Inspected | undefined> {
+    this.looks++;
     const all = this.inspectAll();
     for (const [id, secret] of all) {
       const current = secret?.versions.find((v) => v.stages.includes(CURRENT));
       if (this.targets.some((t) => t.secretId === id)) {
         const cred = credOf(current?.value);
         if (cred !== undefined) this.everServed.set(cred, (this.everServed.get(cred) ?? new Set()).add(id));
+        const was = this.servedNow.get(id);
+        if (was !== undefined && was !== cred)
+          this.stoppedAt.set(id, (this.stoppedAt.get(id) ?? new Map<string, number>()).set(was, this.looks));
+        if (cred !== undefined) this.servedNow.set(id, cred);
       }
       this.figures.checks++;
       if (current) this.hadCurrent.add(id);
@@ -249,10 +260,12 @@ export class Chaos {
           .filter((v) => credOf(v.value) === cred && v.stages.length > 0)
           .map((v) => ({ secretId: t.secretId, versionId: v.versionId, stages: v.stages })),
       );
-    const currentVersion = (secretId: string) =>
-      all.get(secretId)?.versions.find((v) => v.stages.includes(CURRENT))?.versionId;
     const gatePassed = (secretId: string, versionId: string | undefined) =>
       versionId !== undefined && (this.confirmed.get(secretId)?.has(versionId) ?? false);
+    // A key a secret stopped serving is retired through the gate once the person confirmed, since
+    // then, that consumers use what that secret serves instead.
+    const confirmedSince = (secretId: string, look: number | undefined) =>
+      [...(this.confirmed.get(secretId)?.values() ?? [])].some((at) => look !== undefined && at >= look);
     this.figures.checks++;
     if (op === 'DeleteKey') {
       const sid = /\/Keys\/(SK[0-9a-f]+)/.exec(path)?.[1] ?? '?';
@@ -263,7 +276,7 @@ export class Chaos {
         this.break('I2', `deleted ${sid} while ${h.secretId} holds it as ${h.stages.join('+')}`, where);
       for (const secretId of this.everServed.get(sid) ?? []) {
         if (held.some((h) => h.secretId === secretId && h.stages.includes(CURRENT))) continue;
-        if (!gatePassed(secretId, currentVersion(secretId)))
+        if (!confirmedSince(secretId, this.stoppedAt.get(secretId)?.get(sid)))
           this.break('I2', `deleted ${sid}, which ${secretId} served, before its replacement was confirmed`, where);
       }
       if (new Set(held.map((h) => h.secretId)).size > 1)
@@ -440,7 +453,7 @@ export class Chaos {
         const r = await this.world.cli(['confirm', target.name]);
         const tag = this.inspectAll().get(target.secretId)?.tags['rotator:confirmed'];
         if (r.code === 0 && tag)
-          this.confirmed.set(target.secretId, (this.confirmed.get(target.secretId) ?? new Set()).add(tag));
+          this.confirmed.set(target.secretId, (this.confirmed.get(target.secretId) ?? new Map()).set(tag, this.looks));
         return `confirm ${target.name}`;
       },
       async () => {
@@ -511,7 +524,8 @@ export class Chaos {
       for (const t of this.targets) {
         const r = await this.world.cli(['confirm', t.name]);
         const tag = this.inspectAll().get(t.secretId)?.tags['rotator:confirmed'];
-        if (r.code === 0 && tag) this.confirmed.set(t.secretId, (this.confirmed.get(t.secretId) ?? new Set()).add(tag));
+        if (r.code === 0 && tag)
+          this.confirmed.set(t.secretId, (this.confirmed.get(t.secretId) ?? new Map()).set(tag, this.looks));
       }
       this.installHooks(undefined, `settling run ${i + 1}`);
       await (
