@@ -36,6 +36,7 @@ describe('chaos: real processes, kills, faults, lost answers and a person acting
     addFigures(totals, figures);
     console.log(`chaos ${scenario} (from seed ${FIRST_SEED}): ${describeFigures(figures)}`);
     console.log(`chaos totals so far: ${describeFigures(totals)}`);
+    for (const b of figures.breaks) console.log(`BREAK ${b}`);
     expect(figures.breaks).toEqual([]);
   });
 });
