@@ -82,6 +82,19 @@ function credOf(value: string | undefined): string | undefined {
 }
 const short = (cred: string) => (cred.startsWith('SK') ? cred : `token ${cred.slice(0, 6)}…`);
 
+/** The longest a child may run: past it, it is killed, and the run counts as a break (it hung). */
+const CHILD_BOUND_MS = 90_000;
+
+/** Waits for a child, killing it if it outlives CHILD_BOUND_MS (exit code null, signal SIGKILL). */
+async function bounded(run: Awaited<ReturnType<typeof spawnCli>>) {
+  const watchdog = setTimeout(() => run.child.kill('SIGKILL'), CHILD_BOUND_MS);
+  try {
+    return await run.done;
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
 /** One scenario's world and what the campaign knows about it. */
 export class Chaos {
   readonly figures = emptyFigures();
@@ -392,7 +405,7 @@ export class Chaos {
       const run = await spawnCli([...args, '--config', this.world.configPath], AWS_ENV);
       child = run.child;
       const stop = daemon ? setTimeout(() => run.child.kill('SIGTERM'), DAEMON_MS) : undefined;
-      result = await run.done;
+      result = await bounded(run);
       clearTimeout(stop);
     } finally {
       this.installHooks(undefined);
@@ -401,10 +414,10 @@ export class Chaos {
       this.twilioProxy.lose = () => false;
       this.smProxy.lose = () => false;
     }
-    const faults = [
-      ...this.world.twilio.controls.log.slice(logStart[0]),
-      ...this.world.sm.controls.log.slice(logStart[1]),
-    ].filter((e) => e.fault !== undefined && e.fault !== 'drop').length;
+    const faults =
+      [...this.world.twilio.controls.log.slice(logStart[0]), ...this.world.sm.controls.log.slice(logStart[1])].filter(
+        (e) => e.fault !== undefined,
+      ).length - (kill?.fired && kill.phase === 'before' ? 1 : 0);
     const lost = this.twilioProxy.lost + this.smProxy.lost - lostBefore;
     if (!kill?.fired) {
       const made =
@@ -528,9 +541,9 @@ export class Chaos {
           this.confirmed.set(t.secretId, (this.confirmed.get(t.secretId) ?? new Map()).set(tag, this.looks));
       }
       this.installHooks(undefined, `settling run ${i + 1}`);
-      await (
-        await spawnCli(['rotate', '--config', this.world.configPath], AWS_ENV)
-      ).done;
+      const result = await bounded(await spawnCli(['rotate', '--config', this.world.configPath], AWS_ENV));
+      if (result.code !== 0 && result.code !== 1)
+        this.break('run', `rotate exited ${result.code} (${result.signal ?? 'no signal'})`, `settling run ${i + 1}`);
       this.installHooks(undefined);
       this.figures.runs++;
       this.look(`settling run ${i + 1}`);
