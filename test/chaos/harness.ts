@@ -381,13 +381,13 @@ export class Chaos {
             phase: this.pick(['before', 'after'] as const),
           }
         : undefined;
-    const faulty = this.random() < 0.5;
+    const faulty = this.random() < 0.6;
     const loseAt = this.random() < 0.35 ? 1 + Math.floor(this.random() * 6) : undefined;
     const where = `step ${step} (${args.join(' ')}${killAt ? `, kill ${killAt.phase} request ${killAt.at}` : ''}${
       faulty ? ', faults' : ''
     }${loseAt ? `, answer lost at write ${loseAt}` : ''})`;
     if (faulty) {
-      const plan = { rate: 0.2, seed: this.seed * 1000 + step, kinds: FAULT_KINDS, slowMs: 30 };
+      const plan = { rate: 0.25, seed: this.seed * 1000 + step, kinds: FAULT_KINDS, slowMs: 30 };
       this.world.twilio.controls.setFaults(plan);
       this.world.sm.controls.setFaults({ ...plan, seed: plan.seed + 500 });
     }
