@@ -5,6 +5,7 @@
 //   CHAOS_KILLS    stop the campaign once this many SIGKILLs have landed (default: no limit but time)
 //   CHAOS_SEED     the first seed (each scenario goes on with the next ones); printed with every break
 //   CHAOS_STEPS    steps per seed (default 40)
+//   CHAOS_SCENARIOS  only these scenarios (comma-separated, e.g. auth-token-file), to replay one
 //   CHAOS_RUNS     sequences per invariant in the model exploration (default 2000; 0 skips it)
 // Figures (steps, runs, kills, faults, answers lost, person actions, checks, breaks) are printed per
 // scenario and in total; the exit code is non-zero when any invariant broke.

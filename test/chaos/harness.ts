@@ -396,6 +396,7 @@ export class Chaos {
     this.twilioProxy.lose = lose;
     this.smProxy.lose = lose;
     const lostBefore = this.twilioProxy.lost + this.smProxy.lost;
+    const breaksBefore = this.figures.breaks.length;
     const logStart = [this.world.twilio.controls.log.length, this.world.sm.controls.log.length] as const;
     let child: Awaited<ReturnType<typeof spawnCli>>['child'] | undefined;
     const kill = killAt && { ...killAt, fired: false, fire: () => child?.kill('SIGKILL') };
@@ -437,6 +438,9 @@ export class Chaos {
     this.history.push(
       `${where}: ${kill?.fired ? 'killed' : `exit ${result.code}`}, ${faults} faults, ${lost} answers lost`,
     );
+    // What the run said, when it broke something: the rotator's own account of the step.
+    if (this.figures.breaks.length > breaksBefore)
+      console.log(`chaos ${this.scenario} seed ${this.seed} ${where} printed:\n${result.stdout}${result.stderr}`);
     this.look(where);
     if (!kill?.fired && faults === 0 && lost === 0) await this.checkCurrentWorks(where);
   }
