@@ -149,6 +149,26 @@ if (isMain(import.meta.url)) {
 
   const restored = saved ? 'restored: the same account as before' : 'new account';
   const dummyAws = `AWS_REGION=${secretsManager.region} AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox`;
+  // Handlers first, and the warning before the lines a script waits for: a script that stops the sandbox
+  // as soon as it has read them must neither kill it by the default action nor miss the warning.
+  const stop = () => void sandbox.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const foreign = foreignAccounts(
+    storePath,
+    new Set(
+      twilio
+        .listSubaccounts()
+        .map((a) => a.sid)
+        .concat(twilio.accountSid),
+    ),
+  );
+  if (foreign.length > 0) {
+    const store = `the file store ${shown(storePath)}`;
+    const what = `${store} holds secrets of ${foreign.join(', ')}, which this sandbox does not have`;
+    const why = 'they were made against an earlier sandbox account, and commands on them fail with an account mismatch';
+    process.stderr.write(`sandbox: ${what}: ${why}. ${RESET_HINT} removes the store and starts a new account.\n`);
+  }
   // These are the sandbox's own throwaway credentials; printing them is the point of this command.
   // Scripts read these lines: keep each as it is, and add new ones only after them.
   process.stdout.write(
@@ -177,22 +197,4 @@ if (isMain(import.meta.url)) {
       '',
     ].join('\n'),
   );
-  const foreign = foreignAccounts(
-    storePath,
-    new Set(
-      twilio
-        .listSubaccounts()
-        .map((a) => a.sid)
-        .concat(twilio.accountSid),
-    ),
-  );
-  if (foreign.length > 0) {
-    const store = `the file store ${shown(storePath)}`;
-    const what = `${store} holds secrets of ${foreign.join(', ')}, which this sandbox does not have`;
-    const why = 'they were made against an earlier sandbox account, and commands on them fail with an account mismatch';
-    process.stderr.write(`sandbox: ${what}: ${why}. ${RESET_HINT} removes the store and starts a new account.\n`);
-  }
-  const stop = () => void sandbox.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }

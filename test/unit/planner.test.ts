@@ -440,7 +440,12 @@ describe('ownership facts no late write can undo (issue 19)', () => {
       // A killed run's late write: the promotion before the last one.
       tags: { ...since(v2, NOW - 3_600_000), ...promoted('0'.repeat(32), v1) },
     });
-    expect(plan(obs, settings)).toEqual({ kind: 'check-gate', versionId: v2, expect: sid(2) });
+    expect(plan(obs, settings)).toEqual({
+      kind: 'check-gate',
+      versionId: v2,
+      expect: sid(2),
+      sinceMs: NOW - 3_600_000,
+    });
   });
 
   it('never sweeps a key of its own whose version lost its label, nor one a version of unknown value may hold', () => {
