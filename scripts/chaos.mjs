@@ -22,7 +22,7 @@ console.log(
   `chaos campaign: ${minutes} min from seed ${env.CHAOS_SEED}; model exploration: ${runs} sequences per invariant`,
 );
 const vitest = (files, extra) =>
-  spawnSync('npx', ['vitest', 'run', ...files, '--reporter=verbose', ...extra], {
+  spawnSync('npx', ['vitest', 'run', ...files, '--reporter=verbose', '--silent=false', ...extra], {
     stdio: 'inherit',
     env,
     timeout: (minutes + 30) * 60_000,
