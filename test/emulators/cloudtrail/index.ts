@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EmulatorControls, accessKeyOf, handleControlRoute, serve, sleep } from '../common/index.js';
+import { actOutFault, EmulatorControls, accessKeyOf, handleControlRoute, serve } from '../common/index.js';
 import type { SecretRead, SecretsManagerEmulator } from '../secrets-manager/index.js';
 import { secretReadEvent, type StoredEvent } from './events.js';
 import { CtError, lookupEvents, type Held } from './lookup.js';
@@ -98,20 +98,11 @@ export async function startCloudTrailEmulator(opts: CloudTrailEmulatorOptions = 
       admission.entry.status = status;
       reply(status, payload);
     };
-    switch (admission.fault) {
-      case 'drop':
-        req.socket.destroy();
-        return;
-      case 'server-error':
-        return send(500, { __type: 'InternalServerError', Message: 'An error occurred on the server side.' });
-      case 'throttle':
-        return send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' });
-      case 'slow':
-        await sleep(admission.slowMs);
-        break;
-      default:
-        break;
-    }
+    const faulted = await actOutFault(admission, req, {
+      serverError: () => send(500, { __type: 'InternalServerError', Message: 'An error occurred on the server side.' }),
+      throttle: () => send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' }),
+    });
+    if (faulted) return;
     if (overQuota()) return send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' });
     let input: unknown;
     try {

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+
 /**
  * Test controls shared by the Twilio and Secrets Manager emulators.
  *
@@ -157,4 +159,32 @@ export class EmulatorControls {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Acts out an admitted request's fault: a dropped connection, the service's own 5xx or throttling
+ * answer (each emulator says what its service sends), or a delay before the request is served. True
+ * when the fault answered the request, so the emulator must not.
+ */
+export async function actOutFault(
+  admission: Admission,
+  req: IncomingMessage,
+  answer: { serverError: () => void; throttle: () => void },
+): Promise<boolean> {
+  switch (admission.fault) {
+    case 'drop':
+      req.socket.destroy();
+      return true;
+    case 'server-error':
+      answer.serverError();
+      return true;
+    case 'throttle':
+      answer.throttle();
+      return true;
+    case 'slow':
+      await sleep(admission.slowMs);
+      return false;
+    default:
+      return false;
+  }
 }

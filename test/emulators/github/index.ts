@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EmulatorControls, handleControlRoute, serve, sleep } from '../common/index.js';
+import { actOutFault, EmulatorControls, handleControlRoute, serve } from '../common/index.js';
 
 /**
  * The one GitHub REST call leak reports need: GET /repos/{owner}/{repo}/secret-scanning/alerts/
@@ -54,20 +54,11 @@ export async function startGithubEmulator(opts: { token: string; port?: number }
       admission.entry.status = status;
       reply(status, payload);
     };
-    switch (admission.fault) {
-      case 'drop':
-        req.socket.destroy();
-        return;
-      case 'server-error':
-        return send(502, { message: 'Server Error' });
-      case 'throttle':
-        return send(429, { message: 'API rate limit exceeded' });
-      case 'slow':
-        await sleep(admission.slowMs);
-        break;
-      default:
-        break;
-    }
+    const faulted = await actOutFault(admission, req, {
+      serverError: () => send(502, { message: 'Server Error' }),
+      throttle: () => send(429, { message: 'API rate limit exceeded' }),
+    });
+    if (faulted) return;
     const auth = req.headers.authorization ?? '';
     if (auth !== `Bearer ${opts.token}` && auth !== `token ${opts.token}`)
       return send(401, { message: 'Bad credentials', status: '401' });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EmulatorControls, handleControlRoute, serve, sleep } from '../common/index.js';
+import { actOutFault, EmulatorControls, handleControlRoute, serve } from '../common/index.js';
 import { SmError } from './errors.js';
 import { OPERATIONS } from './operations.js';
 import type { RotationFunction, RotationOutcome, RotationRetryPolicy } from './rotation.js';
@@ -158,20 +158,12 @@ export async function startSecretsManagerEmulator(
       admission.entry.status = status;
       reply(status, payload);
     };
-    switch (admission.fault) {
-      case 'drop':
-        req.socket.destroy();
-        return;
-      case 'server-error':
-        return send(500, { __type: 'InternalServiceError', Message: 'An error occurred on the server side.' });
-      case 'throttle':
-        return send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' });
-      case 'slow':
-        await sleep(admission.slowMs);
-        break;
-      default:
-        break;
-    }
+    const faulted = await actOutFault(admission, req, {
+      serverError: () =>
+        send(500, { __type: 'InternalServiceError', Message: 'An error occurred on the server side.' }),
+      throttle: () => send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' }),
+    });
+    if (faulted) return;
     let input: unknown;
     try {
       input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EmulatorControls, accessKeyOf, handleControlRoute, serve, sleep } from '../common/index.js';
+import { actOutFault, EmulatorControls, accessKeyOf, handleControlRoute, serve } from '../common/index.js';
 import { SnsError } from './errors.js';
 import { OPERATIONS, createTopic } from './operations.js';
 import { SnsState, type DenyRule, type PublishedMessage } from './state.js';
@@ -86,23 +86,14 @@ export async function startSnsEmulator(
       reply(status, xml);
     };
     const fail = (err: SnsError) => send(err.status, errorXml(err.type, err.code, err.message, requestId));
-    switch (admission.fault) {
-      case 'drop':
-        req.socket.destroy();
-        return;
-      case 'server-error':
-        // InternalErrorException: awsQueryError InternalError, 500.
-        return fail(new SnsError('InternalError', 'Internal Error', 500, 'Receiver'));
-      case 'throttle':
-        // SNS's request-rate throttling on these actions (AWS Knowledge Center, "ThrottlingException and
-        // Rate exceeded errors in Amazon SNS"; SNS API Reference, Common Errors): 400 ThrottlingException.
-        return fail(new SnsError('ThrottlingException', 'Rate exceeded', 400));
-      case 'slow':
-        await sleep(admission.slowMs);
-        break;
-      default:
-        break;
-    }
+    const faulted = await actOutFault(admission, req, {
+      // InternalErrorException: awsQueryError InternalError, 500.
+      serverError: () => fail(new SnsError('InternalError', 'Internal Error', 500, 'Receiver')),
+      // SNS's request-rate throttling on these actions (AWS Knowledge Center, "ThrottlingException and
+      // Rate exceeded errors in Amazon SNS"; SNS API Reference, Common Errors): 400 ThrottlingException.
+      throttle: () => fail(new SnsError('ThrottlingException', 'Rate exceeded', 400)),
+    });
+    if (faulted) return;
     try {
       const resource = params.get('TopicArn') ?? params.get('TargetArn') ?? state.arnFor(params.get('Name') ?? '*');
       const denied = state.denies.some(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EmulatorControls, accessKeyOf, handleControlRoute, serve, sleep } from '../common/index.js';
+import { actOutFault, EmulatorControls, accessKeyOf, handleControlRoute, serve } from '../common/index.js';
 import { SqsError, internalFailure, requestThrottled } from './errors.js';
 import { OPERATIONS, createQueue } from './operations.js';
 import { SqsState, type MessageState } from './state.js';
@@ -96,21 +96,12 @@ export async function startSqsEmulator(
       admission.entry.status = err.status;
       replyError(err);
     };
-    switch (admission.fault) {
-      case 'drop':
-        req.socket.destroy();
-        return;
-      case 'server-error':
-        return fail(internalFailure('We encountered an internal error. Please try again.'));
-      case 'throttle':
-        // RequestThrottled: awsQueryError RequestThrottled, httpError 403 in the shipped model.
-        return fail(requestThrottled('Rate exceeded'));
-      case 'slow':
-        await sleep(admission.slowMs);
-        break;
-      default:
-        break;
-    }
+    const faulted = await actOutFault(admission, req, {
+      serverError: () => fail(internalFailure('We encountered an internal error. Please try again.')),
+      // RequestThrottled: awsQueryError RequestThrottled, httpError 403 in the shipped model.
+      throttle: () => fail(requestThrottled('Rate exceeded')),
+    });
+    if (faulted) return;
     let input: unknown;
     try {
       input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
