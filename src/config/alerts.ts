@@ -10,7 +10,7 @@ import type { AlertsConfig, ChannelConfig, MetricsConfig } from './types.js';
  * secret) are never written in the file: a channel names the environment variable that holds each.
  */
 
-export const EVENT_NAMES = [...PROBLEMS, 'rotation-completed', 'leak-reported'] as const;
+export const EVENT_NAMES = [...PROBLEMS, 'rotation-completed', 'leak-reported', 'rolled-back'] as const;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const NAME_MESSAGE = 'must be 1-64 letters, digits, "_", "." or "-"';
 const envName = text(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
@@ -175,7 +175,7 @@ export function convertAlerts(raw: RawAlerts): AlertsConfig {
     channels: raw.channels.map((c): ChannelConfig => {
       const base = {
         name: c.name,
-        events: c.events ?? [...PROBLEMS, 'leak-reported'],
+        events: c.events ?? [...PROBLEMS, 'leak-reported', 'rolled-back'],
         timeoutMs: c.timeoutSeconds * SECOND_MS,
         attempts: c.attempts,
       };

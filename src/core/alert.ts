@@ -7,8 +7,8 @@ import type { RemoteFault } from './outcome.js';
  * key SIDs, token fingerprints, step, the service's error code and message. Never a secret.
  */
 
-/** Problems, plus the three events that are not problems. */
-export type AlertEvent = Problem | 'resolved' | 'rotation-completed' | 'leak-reported' | 'test';
+/** Problems, plus the events that are not problems. */
+export type AlertEvent = Problem | 'resolved' | 'rotation-completed' | 'leak-reported' | 'rolled-back' | 'test';
 
 export type Severity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -32,6 +32,8 @@ export const RUNBOOK: Record<AlertEvent, string> = {
   'rotation-completed': 'Nothing to do: the old credential was retired after the consumer gate passed.',
   'leak-reported':
     'A scanner found this credential outside the secret: the emergency rotation has started. Remove it from where it was found, watch the emergency-finished log line, then check the old credential is refused (README "Leak reports").',
+  'rolled-back':
+    'A person rolled the credential back: the previous one is current again and the target is paused. Fix what was wrong with the new one (the policy, a consumer), then resume with rotate --force --target <target> (README "A new key is bad: roll back").',
   test: 'Nothing to do: this is a test alert from "twilio-key-rotator alerts test".',
 };
 
@@ -46,6 +48,7 @@ export const SEVERITY: Record<AlertEvent, Severity> = {
   resolved: 'info',
   'rotation-completed': 'info',
   'leak-reported': 'critical',
+  'rolled-back': 'warning',
   test: 'info',
 };
 
@@ -165,6 +168,30 @@ export function leakAlert(
     refs: [found.ref],
     runbook: RUNBOOK['leak-reported'],
     dedupKey: dedupKey(subject.target, `leak-reported/${id}`),
+    occurredAt: new Date(nowMs).toISOString(),
+  };
+}
+
+/** `rollback` put the previous credential back and paused the target. References only. */
+export function rollbackAlert(
+  subject: AlertSubject,
+  rolled: { from: string; to: string; kept?: string },
+  id: string,
+  nowMs: number,
+): Alert {
+  const kept = rolled.kept ? [`the new credential ${rolled.from} was kept: ${rolled.kept}`] : [];
+  return {
+    id,
+    test: false,
+    ...subject,
+    event: 'rolled-back',
+    action: 'notify',
+    severity: SEVERITY['rolled-back'],
+    summary: `${subject.target}: rolled back from ${rolled.from} to ${rolled.to}; automatic rotation is paused`,
+    details: kept,
+    refs: [rolled.to, rolled.from],
+    runbook: RUNBOOK['rolled-back'],
+    dedupKey: dedupKey(subject.target, `rolled-back/${id}`),
     occurredAt: new Date(nowMs).toISOString(),
   };
 }

@@ -2,6 +2,7 @@ import type { TargetConfig } from '../config/types.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
 import type { KeyClaim } from '../core/inventory.js';
 import type { Ending, Outcome } from '../core/outcome.js';
+import type { RollbackAct, RollbackPlan, RollbackStep } from '../core/rollback.js';
 import type { SecretStore, StoredSecret } from '../core/ports.js';
 import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
 import type { ValueSource } from '../errors.js';
@@ -140,6 +141,15 @@ export interface KindModule<
    * target's run as deferred instead of failed: nothing is wrong that the next run does not fix.
    */
   adminReplaced?(session: S, runtime: Runtime): Promise<boolean>;
+  /**
+   * `rollback <target>` (core/rollback.ts): the previous credential back during the overlap. `plan` is
+   * pure; `act` carries out one step. A kind whose rollback can only refuse (an Auth Token: the old
+   * token dies at the promotion) has no `act`; a kind without `rollback` has nothing to roll back.
+   */
+  rollback?: {
+    plan(obs: O, settings: Settings): RollbackPlan;
+    act?(step: RollbackStep, obs: O, session: S, runtime: Runtime, facts: Facts): Promise<RollbackAct>;
+  };
   /** One step of Secrets Manager's rotation protocol for a secret of this kind. */
 
   rotationStep(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;

@@ -5,6 +5,7 @@ import { readLastError } from '../core/last-error.js';
 import { isOutcome, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
+import { describePause, parsePause } from '../core/rollback.js';
 import { describeWindow, isInsideWindow } from '../core/window.js';
 import { kindOf } from '../credentials/registry.js';
 import { errorMessage, UsageError } from '../errors.js';
@@ -148,7 +149,9 @@ export async function rotate(
       target.window && !options.force && !options.emergency && !isInsideWindow(target.window, runtime.now())
         ? describeWindow(target.window)
         : undefined;
-    const run = { ...options, ...(outsideWindow !== undefined ? { outsideWindow } : {}) };
+    // A rollback's pause (core/rollback.ts) is lifted only by a person forcing this very target.
+    const resume = options.force === true && named.has(target.name);
+    const run = { ...options, resume, ...(outsideWindow !== undefined ? { outsideWindow } : {}) };
     return options.dryRun
       ? dryRun(config, target, runtime, run, expanded.members)
       : reconcileTarget(target, runtime, scope, run);
@@ -188,8 +191,10 @@ export interface TargetStatus {
   warnings?: string[];
   /** Problems alerts are open for (the rotator:alert:* tags): since when, and when last notified. */
   openProblems?: { problem: string; since: string; notifiedAt?: string }[];
-  /** Automatic rotation is off for this target (paused: true). */
+  /** Automatic rotation is off for this target (paused: true, or a rollback's rotator:paused tag). */
   paused?: true;
+  /** The pause a rollback left, in words: when, which versions, how to resume. */
+  pausedBy?: string;
   /** Its maintenance window, and whether it is open now. */
   window?: { description: string; open: boolean };
   /** A person should look: stuck, the last run failed, the current credential is gone, or the state cannot be read. */
@@ -238,6 +243,11 @@ export async function status(
       const lastError = readLastError(tags);
       const warnings = run.kind.warnings(obs, run.settings);
       const outcome = isOutcome(decision) ? decision : undefined;
+      // A rollback's pause: the next rotate does nothing; one left unfinished needs a person to rerun it.
+      const pause = parsePause(tags);
+      const rollback = pause !== undefined ? run.kind.rollback?.plan(obs, run.settings) : undefined;
+      const unfinished = rollback?.kind === 'steps' ? rollback.steps.find((s) => s.changes) : undefined;
+      const pausedBy = pause !== undefined ? describePause(pause, target.name) : undefined;
       const health = parseHealth(tags);
       const openProblems = PROBLEMS.flatMap((problem) => {
         const p = health[problem];
@@ -257,7 +267,13 @@ export async function status(
           : {}),
         ...(current.nextDueAtMs !== undefined ? { nextDueAt: new Date(current.nextDueAtMs).toISOString() } : {}),
         step: decision.kind,
-        next: outcome ? describeOutcome(outcome) : run.kind.describe(decision, obs, run.session),
+        next: unfinished
+          ? `a rollback is unfinished: run "twilio-key-rotator rollback ${target.name}" to ${unfinished.plan}`
+          : pausedBy !== undefined
+            ? `nothing: ${pausedBy}`
+            : outcome
+              ? describeOutcome(outcome)
+              : run.kind.describe(decision, obs, run.session),
         waitingOn:
           outcome?.kind === 'waiting' || outcome?.kind === 'stuck'
             ? outcome.on
@@ -268,7 +284,8 @@ export async function status(
         ...(lastError ? { lastError } : {}),
         ...(warnings.length > 0 ? { warnings } : {}),
         ...(openProblems.length > 0 ? { openProblems } : {}),
-        ...(target.paused ? { paused: true as const } : {}),
+        ...(target.paused || pausedBy !== undefined ? { paused: true as const } : {}),
+        ...(pausedBy !== undefined ? { pausedBy } : {}),
         ...(target.window
           ? {
               window: {
@@ -277,7 +294,7 @@ export async function status(
               },
             }
           : {}),
-        attention: decision.kind === 'stuck' || lastError !== undefined || current.gone,
+        attention: decision.kind === 'stuck' || lastError !== undefined || current.gone || unfinished !== undefined,
       });
     } catch (err) {
       out.push({

@@ -159,7 +159,7 @@ export async function dryRun(
   config: RotatorConfig,
   target: TargetConfig,
   real: Runtime,
-  options: RunOptions & { outsideWindow?: string },
+  options: RunOptions & { outsideWindow?: string; resume?: boolean },
   members?: ReadonlyMap<string, AdminCredential>,
 ): Promise<TargetResult> {
   const base = { target: target.name, credential: target.kind, steps: [] };

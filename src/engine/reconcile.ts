@@ -10,6 +10,7 @@ import {
   type StepRecord,
   type TargetResult,
 } from '../core/outcome.js';
+import { describePause, parsePause, TAG_PAUSED } from '../core/rollback.js';
 import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
 import { kindOf, type AnyKind, type ObservationBase, type Session } from '../credentials/registry.js';
 import { errorMessage, RemoteError, RotationError } from '../errors.js';
@@ -87,7 +88,7 @@ export async function reconcileTarget(
   target: TargetConfig,
   runtime: Runtime,
   scope: RunScope,
-  options: RunOptions & { quiet?: boolean; outsideWindow?: string } = {},
+  options: RunOptions & { quiet?: boolean; outsideWindow?: string; resume?: boolean } = {},
 ): Promise<TargetResult> {
   const steps: StepRecord[] = [];
   const seen: Sighting = { rotationsStarted: 0, rotationsCompleted: 0 };
@@ -111,6 +112,23 @@ export async function reconcileTarget(
       looked = true;
       if (i === 0 && !options.quiet)
         for (const warning of kind.warnings(obs, run.settings)) log.warn(warning, { step: 'observe' });
+      // A rollback paused the target (core/rollback.ts): only a person's --force on it, or rotate --now, resumes.
+      const pause = parsePause(obs.secret?.tags);
+      if (pause !== undefined && !options.resume && !options.emergency) {
+        const detail = describePause(pause, target.name);
+        if (!options.quiet) log.info(detail, { step: 'paused' });
+        return { ...base(), steps, kind: 'deferred', detail, reason: 'paused' };
+      }
+      if (pause !== undefined) {
+        await run.session.store.setTags(target.secret.secretId, { [TAG_PAUSED]: '' });
+        steps.push({
+          step: 'resume',
+          detail: 'lifted the pause a rollback left',
+          plan: 'lift the pause a rollback left',
+        });
+        if (!options.quiet) log.info('lifted the pause a rollback left; rotating again', { step: 'resume' });
+        continue;
+      }
       if (isOutcome(decision)) {
         // A problem clears only when the target moves on; busy and stuck keep it for status to show.
         if ((decision.kind === 'done' || decision.kind === 'waiting') && obs.secret?.tags[TAG_LAST_ERROR]) {

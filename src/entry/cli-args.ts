@@ -68,7 +68,7 @@ export function checkArguments(command: string, rest: string[], values: CliValue
     throw new UsageError(`--cleanup and --older-than belong to audit, not ${command}`);
   if (
     command !== 'rotate' &&
-    (values.force || values['replace-secondary'] || (values['dry-run'] && command !== 'audit'))
+    (values.force || values['replace-secondary'] || (values['dry-run'] && !['audit', 'rollback'].includes(command)))
   )
     throw new UsageError(`--dry-run, --force and --replace-secondary belong to rotate, not ${command}`);
   // Without a name it deleted the foreign secondary of every Auth Token target at once.
@@ -78,7 +78,7 @@ export function checkArguments(command: string, rest: string[], values: CliValue
     );
   if (command !== 'secret' && (values.store !== undefined || values.replace))
     throw new UsageError(`--store and --replace belong to secret put, not ${command}`);
-  if (['confirm', 'abort', 'secret', 'alerts'].includes(command) && values.target)
+  if (['confirm', 'abort', 'rollback', 'secret', 'alerts'].includes(command) && values.target)
     throw new UsageError(`--target belongs to rotate and status; ${command} names what it acts on as an argument`);
   if (command !== 'alerts' && values.channel !== undefined)
     throw new UsageError(`--channel belongs to alerts test, not ${command}`);
@@ -99,7 +99,7 @@ export function checkArguments(command: string, rest: string[], values: CliValue
   }
   if (command === 'daemon' && values.target)
     throw new UsageError('--target belongs to rotate and status; the daemon runs every target not paused');
-  if (command === 'confirm' || command === 'abort') {
+  if (command === 'confirm' || command === 'abort' || command === 'rollback') {
     if (rest.length !== 1)
       throw new UsageError(`${command} takes exactly one target name: twilio-key-rotator ${command} <target>`);
     return;

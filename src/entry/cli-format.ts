@@ -1,5 +1,6 @@
 import type { TargetResult } from '../core/outcome.js';
 import type { TargetStatus } from '../engine/commands.js';
+import type { RollbackReport } from '../engine/rollback.js';
 
 /** How a result's credentials are named in words: keys by SID, tokens by fingerprint. */
 const noun = (credential: string) => (credential === 'auth-token' ? 'token' : 'key');
@@ -19,6 +20,7 @@ export function formatResult(r: TargetResult): string {
     case 'lost-race':
       return `${head}another rotator got there first (${r.detail}); what this run made was revoked.`;
     case 'deferred':
+      if (r.reason === 'paused' && r.detail.includes('rotate --force')) return `${head}${r.detail}.`;
       if (r.reason === 'paused') return `${head}${r.detail}; name it with --target to rotate it anyway.`;
       if (r.reason === 'window') return `${head}${r.detail}; --force starts it now.`;
       return `${head}${r.detail}; the next run resumes.`;
@@ -57,7 +59,8 @@ export function formatStatus(s: TargetStatus): string {
     ...(s.waitingOn.length ? [`  waiting on:   ${s.waitingOn.join('\n                ')}`] : []),
     ...(s.nextDueAt ? [`  next due:     ${s.nextDueAt}`] : []),
     ...(s.window ? [`  window:       ${s.window.description} (${s.window.open ? 'open now' : 'closed now'})`] : []),
-    ...(s.paused ? ['  paused:       automatic rotation is off (paused: true)'] : []),
+    ...(s.pausedBy ? [`  paused:       ${s.pausedBy}`] : []),
+    ...(s.paused && !s.pausedBy ? ['  paused:       automatic rotation is off (paused: true)'] : []),
     ...(s.lastError ? [`  last error:   ${s.lastError}`] : []),
     ...(s.warnings ?? []).map((w) => `  warning:      ${w}`),
     ...(s.openProblems ?? []).map(
@@ -66,4 +69,15 @@ export function formatStatus(s: TargetStatus): string {
     ),
   ];
   return lines.join('\n');
+}
+
+export function formatRollback(r: RollbackReport): string {
+  const pair = `${r.from.ref} (version ${r.from.versionId}) back to ${r.to.ref} (version ${r.to.versionId})`;
+  const head =
+    r.state === 'planned'
+      ? `${r.target}: rollback plan from ${pair} (dry run, nothing changed)`
+      : `${r.target}: rolled back from ${pair}`;
+  const steps = r.steps.map((s, i) => (r.state === 'planned' ? `  ${i + 1}. ${s.detail}` : `  ${s.step}: ${s.detail}`));
+  const tail = r.state === 'planned' ? [] : [`  ${r.paused}`, ...(r.kept ? [`  KEPT: ${r.kept}`] : [])];
+  return [head, ...steps, ...tail].join('\n');
 }

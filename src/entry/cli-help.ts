@@ -23,6 +23,10 @@ key or cannot be read, ${BAD_INPUT}.`,
 ${BAD_INPUT} (e.g. an unknown target, or nothing to confirm).`,
   abort: `Exit codes: 0 backed out, 1 the store or Twilio could not be reached,
 ${BAD_INPUT} (e.g. an API-key target).`,
+  rollback: `Exit codes: 0 rolled back (or, with --dry-run, planned), 1 the store or Twilio could not be
+reached, something changed meanwhile (a person, a concurrent run), or the new credential was kept,
+${BAD_INPUT} (e.g. nothing to roll back, the old credential no longer works, an Auth Token
+after its promotion).`,
   alerts: `Exit codes: 0 every channel took the test alert, 1 a channel could not be reached,
 2 no channel is configured (or none of that name), or bad configuration or usage.`,
   daemon: `Exit codes: 0 stopped by SIGTERM/SIGINT once the step in flight finished, 130 a second signal
@@ -77,6 +81,17 @@ the current key of an API-key target; the pending token of an Auth Token target,
 Backs out an Auth Token rotation before its promotion: deletes the secondary token this tool created
 and drops it from AWSPENDING. The primary token is untouched. After a promotion there is nothing to
 back out (the old token is dead); rotate finishes instead.`,
+  rollback: `Usage: twilio-key-rotator rollback <target> [--dry-run] [--json]
+
+A new credential is bad: during the overlap (after its promotion, before the old one is retired),
+puts the previous credential back. Verifies the old one still works first (refuses, changing nothing,
+if not), pauses the target so the schedule does not rotate it again, moves AWSCURRENT back, revokes
+the new credential when it is provably this target's own (else keeps it and says so), and sends a
+rolled-back alert. A rerun finishes a rollback that was cut short. Resume with rotate --force
+--target <target>. An Auth Token cannot be rolled back: its old token dies at the promotion (before
+it, use abort).
+
+      --dry-run   verify the old credential and print the plan; change nothing`,
   alerts: `Usage: twilio-key-rotator alerts test [--channel NAME] [--json]
 
 Sends a clearly marked test alert to every configured alert channel (alerts.channels), or to the one
@@ -129,6 +144,7 @@ Commands:
   status [--target NAME]…                         current key, age, next step, what the gate waits on
   confirm <target>                                record that every consumer uses the new credential
   abort <target>                                  back out an Auth Token rotation before its promotion
+  rollback <target> [--dry-run]                   a bad new key: put the previous one back during the overlap
   daemon                                          run on a schedule until stopped (health on daemon.health)
   audit [--cleanup [--dry-run]]                   every key on the accounts, classified; revoke rotator orphans
   secret put <secretId> --store file|aws          store an admin credential or key from stdin

@@ -9,7 +9,7 @@ import { createLogger, logsAreJson } from '../log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { olderThanDays, overlapSeconds, type CliValues } from './cli-args.js';
-import { forJson, formatResult, formatStatus } from './cli-format.js';
+import { forJson, formatResult, formatRollback, formatStatus } from './cli-format.js';
 import { checkSetup, storesOf } from './cli-setup.js';
 import type { CliIo } from './cli.js';
 
@@ -45,7 +45,7 @@ export async function runCommand(command: string, rest: string[], values: CliVal
   if (values['replace-secondary'])
     onlyAuthTokenTargets(config, values.now !== undefined ? [values.now] : values.target);
   const named =
-    values.now !== undefined ? [values.now] : command === 'confirm' || command === 'abort' ? rest : values.target;
+    values.now !== undefined ? [values.now] : ['confirm', 'abort', 'rollback'].includes(command) ? rest : values.target;
   if (command !== 'alerts') await checkSetup(config, io.env, storesOf(config, values.store, named));
   // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
   const jsonLogs = logsAreJson({
@@ -116,6 +116,12 @@ export async function runCommand(command: string, rest: string[], values: CliVal
     const done = await abort(config, runtime, rest[0]!);
     print(values.json ? JSON.stringify(done) : `${done.target}: ${done.detail}.`);
     return 0;
+  }
+  if (command === 'rollback') {
+    const { rollback } = await import('../engine/rollback.js');
+    const done = await rollback(config, runtime, rest[0]!, { dryRun: values['dry-run'] ?? false });
+    print(values.json ? JSON.stringify(done, null, 2) : formatRollback(done));
+    return done.kept !== undefined ? 1 : 0;
   }
   if (values.now !== undefined) {
     const { rotateNow } = await import('../engine/emergency.js');

@@ -52,7 +52,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (!Object.hasOwn(HELP, command))
       throw new UsageError(
-        `unknown command "${command}"; expected rotate, status, confirm, abort, secret, alerts, daemon, audit or config`,
+        `unknown command "${command}"; expected rotate, status, confirm, abort, rollback, secret, alerts, daemon, audit or config`,
       );
     if (values.help) {
       io.stdout.write(`${helpFor(command)}\n`);

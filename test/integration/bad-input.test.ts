@@ -149,7 +149,7 @@ describe('bad CLI invocations', () => {
     [
       'an unknown command',
       ['rotat'],
-      /unknown command "rotat"; expected rotate, status, confirm, abort, secret, alerts, daemon, audit or config/,
+      /unknown command "rotat"; expected rotate, status, confirm, abort, rollback, secret, alerts, daemon, audit or config/,
     ],
     ['an unknown option', ['rotate', '--dryrun'], /Unknown option '--dryrun'/],
     ['--target without a name', ['rotate', '--target'], /--target/],

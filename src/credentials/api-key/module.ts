@@ -12,6 +12,7 @@ import { keyClaims } from './inventory.js';
 import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded, replaceBlocked } from './plan.js';
 import { resolvePolicy } from './policy.js';
 import { rotationStep } from './protocol.js';
+import { actRollback, planRollback } from './rollback.js';
 import { parseApiKeySecret } from './shape.js';
 import { act, deleteKey } from './steps.js';
 import { describeVerifyMethod } from './verify-method.js';
@@ -148,6 +149,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   claims: keyClaims,
   orphans: orphanKeys,
   revoke: deleteKey,
+  rollback: { plan: planRollback, act: actRollback },
 
   async adminReplaced(session, runtime) {
     const { target, admin } = session;

@@ -1,4 +1,5 @@
 import { CURRENT, labelled, PENDING, recordedPromotion } from '../../core/labels.js';
+import { planRollback } from './rollback.js';
 import type { Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
 import { SecretShapeError, UsageError } from '../../errors.js';
@@ -190,6 +191,8 @@ export const authToken: KindModule<
     await session.store.setTags(secretId, { [TAG_PENDING_SINCE]: '', [TAG_SECONDARY_INTENT]: '' });
     return `aborted the rotation: the secondary token ${pending.ref} — ${deleted}; dropped AWSPENDING (version ${pending.versionId}); ${obs.current?.ref ?? 'the current token'} stays the primary`;
   },
+
+  rollback: { plan: planRollback },
 
   rotationStep,
 };

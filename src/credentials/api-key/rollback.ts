@@ -1,0 +1,179 @@
+import { CURRENT, PENDING, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
+import type { SeenLabels } from '../../core/ports.js';
+import { parsePause, type RollbackAct, type RollbackPlan, type RollbackStep } from '../../core/rollback.js';
+import { rotationIdForToken } from '../../core/rotation-id.js';
+import type { Runtime } from '../../core/runtime.js';
+import { isRotationFrom, keyName } from './naming.js';
+import type { ApiKeySession } from './observe.js';
+import type { LabelledKey, Observation, PlannerSettings, RunFacts } from './observation.js';
+import { HISTORY_LIMIT, promotionRecorded } from './plan.js';
+import { deleteKey, keptKey, verifyKey } from './steps.js';
+
+/**
+ * Rolling an API key back during the overlap (core/rollback.ts has the timeline). Two states are
+ * this command's to finish, told apart by facts of the version history and the pause record:
+ *
+ *   overlap:     AWSCURRENT new, AWSPREVIOUS old, the rotator's own promotion (new derives from old,
+ *                or the promotion tag), old not retired and alive on Twilio.
+ *   rolled back: AWSCURRENT old, AWSPREVIOUS new, new derives from old (only a rollback or a person
+ *                puts a successor behind its basis), and rotator:paused names exactly this pair.
+ *
+ * The new key is revoked only when it is provably this target's: its name is the one the rotator
+ * gives the key it stores under the new version's token, with this target's fingerprint.
+ */
+
+type Step = RollbackStep & { kind: 'verify-previous' | 'restore-previous' | 'revoke-new' };
+
+const listed = (obs: Observation, sid: string) => obs.keys.some((k) => k.sid === sid);
+const ref = (v: LabelledKey) => ({ versionId: v.versionId, ref: v.key.apiKeySid });
+
+/** True when the key `version` holds carries the name the rotator gives the key of that version. */
+function namedForVersion(obs: Observation, s: PlannerSettings, version: LabelledKey): boolean {
+  if (obs.fingerprint === undefined) return false;
+  const name = obs.keys.find((k) => k.sid === version.key.apiKeySid)?.friendlyName;
+  return name === keyName(s.prefix, obs.fingerprint, rotationIdForToken(version.versionId));
+}
+
+/** Why the new key stays, or undefined when it may be revoked. */
+function keepNew(obs: Observation, s: PlannerSettings, bad: LabelledKey, good: LabelledKey): string | undefined {
+  const sid = bad.key.apiKeySid;
+  if (obs.protectedSids.has(sid)) return `the new key ${sid} is an admin credential`;
+  if (sid === good.key.apiKeySid) return `both versions hold key ${sid}`;
+  if (!namedForVersion(obs, s, bad))
+    return `the new key ${sid} is not provably this target's (its name is not the one the rotator gives it)`;
+  return undefined;
+}
+
+export function planRollback(obs: Observation, s: PlannerSettings): RollbackPlan {
+  const { current, previous, secret } = obs;
+  const nothing = (why: string): RollbackPlan => ({ kind: 'refused', why: `${why}; nothing to roll back` });
+  if (!secret || !current) return nothing('the secret has no current key');
+  if (obs.pending || obs.pendingPlaceholder) {
+    const id = obs.pending?.versionId ?? obs.pendingPlaceholder?.versionId;
+    const what = `a rotation is under way (version ${id} is AWSPENDING, not yet current)`;
+    return nothing(`${what}: consumers still get ${current.key.apiKeySid}`);
+  }
+  if (!previous || previous.versionId === current.versionId) return nothing('the secret has no previous key');
+  const pause = parsePause(secret.tags);
+
+  // Rolled back already (this command moved AWSCURRENT back): revoke the new key, if it is ours.
+  if (isRotationFrom(obs.secretId, current.versionId, previous.versionId, HISTORY_LIMIT)) {
+    const mine = pause !== undefined && pause !== 'unreadable' && pause.from === previous.versionId;
+    if (!mine || pause.to !== current.versionId) {
+      const what = `AWSCURRENT is already back on version ${current.versionId}`;
+      const why = "but no rollback of this rotator's is recorded (someone moved the labels); nothing was changed";
+      return { kind: 'stop', why: `${what}, ${why}` };
+    }
+    const pair = { from: ref(previous), to: ref(current) };
+    if (!listed(obs, previous.key.apiKeySid)) return { kind: 'rolled-back', ...pair };
+    const kept = keepNew(obs, s, previous, current);
+    if (kept) return { kind: 'rolled-back', ...pair, kept };
+    const revoke: Step = {
+      kind: 'revoke-new',
+      changes: true,
+      plan: `revoke the new key ${previous.key.apiKeySid} on Twilio (consumers still holding it lose access)`,
+    };
+    return { kind: 'steps', ...pair, steps: [revoke] };
+  }
+
+  // The overlap: the old key of the rotator's own promotion is still alive, waiting for its gate.
+  const old = previous.key.apiKeySid;
+  if (!promotionRecorded(obs.secretId, secret, previous.versionId, current.versionId))
+    return nothing(`the previous key ${old} was not replaced by a rotation of this rotator's`);
+  if (secret.tags[TAG_RETIRED] === previous.versionId || !listed(obs, old)) {
+    const gone = `the previous key ${old} was already retired (or deleted): there is nothing to go back to`;
+    return {
+      kind: 'refused',
+      why: `${gone}; to replace ${current.key.apiKeySid}, rotate --force --target ${s.target}`,
+    };
+  }
+  if (obs.protectedSids.has(old))
+    return { kind: 'refused', why: `the previous key ${old} is an admin credential; it is never put back` };
+  const newSid = current.key.apiKeySid;
+  const steps: Step[] = [];
+  if (!obs.verified.has(old))
+    steps.push({ kind: 'verify-previous', changes: false, plan: `verify that the previous key ${old} still works` });
+  steps.push({
+    kind: 'restore-previous',
+    changes: true,
+    plan: `move AWSCURRENT back to version ${previous.versionId} (key ${old}); ${newSid} becomes AWSPREVIOUS`,
+  });
+  const kept = keepNew(obs, s, current, previous);
+  if (!kept)
+    steps.push({
+      kind: 'revoke-new',
+      changes: true,
+      plan: `revoke the new key ${current.key.apiKeySid} on Twilio (consumers still holding it lose access)`,
+    });
+  return { kind: 'steps', from: ref(current), to: ref(previous), steps };
+}
+
+/** The secret's labels right now, read past any cache: version id → labels. */
+async function freshLabels(session: ApiKeySession): Promise<SeenLabels> {
+  const secret = await session.store.read(session.target.secret.secretId, { fresh: true, wantValue: () => false });
+  return Object.fromEntries((secret?.versions ?? []).map((v) => [v.versionId, v.stages]));
+}
+
+const holds = (labels: SeenLabels, versionId: string, stage: string) => labels[versionId]?.includes(stage) === true;
+const movedMeanwhile = (what: string) => ({
+  stop: `the secret's labels changed meanwhile (${what}); nothing more was done`,
+});
+
+export async function actRollback(
+  step: RollbackStep,
+  obs: Observation,
+  session: ApiKeySession,
+  runtime: Runtime,
+  facts: RunFacts,
+): Promise<RollbackAct> {
+  const { current, previous } = obs;
+  if (!current || !previous) return { stop: 'the secret changed under this rollback; nothing more was done' };
+  const secretId = session.target.secret.secretId;
+  switch (step.kind) {
+    case 'verify-previous': {
+      // Leaves: nothing (a GET with the old key itself).
+      const result = await verifyKey(session, runtime, obs, facts, previous);
+      if (result.ok) return { detail: `the previous key ${previous.key.apiKeySid} authenticates against Twilio` };
+      const refused = `the previous key ${previous.key.apiKeySid} no longer works (${result.reason})`;
+      if (!result.definitive)
+        return { stop: `could not verify the previous key: ${result.reason}; nothing was changed` };
+      const keep = `${current.key.apiKeySid} stays current; nothing was changed`;
+      const next = `fix the new key's problem instead, or rotate --force --target ${session.target.name}`;
+      return { refused: `${refused}: rolling back would hand consumers a dead key; ${keep}. ${next}` };
+    }
+    case 'restore-previous': {
+      // Right before the move, the labels must still be the ones this plan was made on.
+      const labels = await freshLabels(session);
+      if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
+        return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
+      if (Object.values(labels).some((stages) => stages.includes(PENDING)))
+        return movedMeanwhile('a rotation stored an AWSPENDING version');
+      await session.store.promote(secretId, previous.versionId, labels);
+      // Leaves: the old version AWSCURRENT, the new one AWSPREVIOUS. A concurrent run may have retired
+      // the old key after this run verified it: then AWSCURRENT goes back to the new key at once.
+      const again = await verifyKey(session, runtime, obs, facts, previous);
+      if (!again.ok && again.definitive) {
+        await session.store.promote(secretId, current.versionId);
+        const why = `the previous key ${previous.key.apiKeySid} stopped working right after AWSCURRENT moved to it`;
+        return {
+          stop: `${why} (${again.reason}); AWSCURRENT is back on ${current.key.apiKeySid}; nothing was revoked`,
+        };
+      }
+      return { detail: `AWSCURRENT is version ${previous.versionId} again (key ${previous.key.apiKeySid})` };
+    }
+    case 'revoke-new': {
+      // Here the "new" key is AWSPREVIOUS, or still AWSCURRENT when restore-previous ran in this look.
+      const bad = previous.key.apiKeySid;
+      if (!isRotationFrom(secretId, current.versionId, previous.versionId, HISTORY_LIMIT))
+        return { stop: 'revoke-new runs only once AWSCURRENT is back on the old version; this is a bug' };
+      const labels = await freshLabels(session);
+      if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
+        return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
+      const removed = await deleteKey(session, obs, bad);
+      if (keptKey(removed)) return { stop: `the new key ${bad} was not revoked (${removed})` };
+      return { detail: `revoked the new key ${bad} on Twilio (${removed})` };
+    }
+    default:
+      return { stop: `unknown rollback step ${step.kind}; this is a bug` };
+  }
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { RotatorConfig } from '../config/types.js';
+import { rollbackAlert } from '../core/alert.js';
+import { formatPause, parsePause, TAG_PAUSED, type RollbackPlan, type VersionRef } from '../core/rollback.js';
+import type { Runtime } from '../core/runtime.js';
+import { kindOf } from '../credentials/registry.js';
+import { RotationError, UsageError } from '../errors.js';
+import { channelsFor, deliver } from './alerts.js';
+import { oneTarget } from './commands.js';
+import { expandFleets } from './fleets.js';
+import { openRun } from './reconcile.js';
+import { createRunScope } from './scope.js';
+
+/**
+ * `rollback <target>`: one command for every kind, driven like a rotation (core/rollback.ts). Each
+ * pass observes, asks the kind's pure rollback planner, and carries out the first step left. Before
+ * the first step that changes anything the target is paused (rotator:paused, naming both versions):
+ * that record is how a rerun after a kill tells its own half-done rollback from labels a person moved.
+ */
+
+/** verify, pause, restore, revoke, and a look after each, with room for a racing run's labels. */
+const MAX_PASSES = 8;
+
+export interface RollbackReport {
+  target: string;
+  dryRun: boolean;
+  /** rolled-back: nothing left to do; planned: what a real run would do (the dry run). */
+  state: 'rolled-back' | 'planned';
+  from: VersionRef;
+  to: VersionRef;
+  /** Steps carried out by this command (for a dry run: the steps it would take). */
+  steps: { step: string; detail: string }[];
+  /** The new credential stays, and why: a person retires it. */
+  kept?: string;
+  paused: string;
+}
+
+export async function rollback(
+  config: RotatorConfig,
+  runtime: Runtime,
+  name: string,
+  options: { dryRun?: boolean } = {},
+): Promise<RollbackReport> {
+  ({ config } = await expandFleets(config, runtime, [name]));
+  const target = oneTarget(config, name);
+  const capability = kindOf(target).rollback;
+  if (!capability) throw new UsageError(`target "${name}" (kind ${target.kind}) has no rollback; nothing was changed`);
+  const run = await openRun(target, runtime, createRunScope(config, runtime), {});
+  const log = runtime.logger.child({ target: name });
+  const secretId = target.secret.secretId;
+  const steps: RollbackReport['steps'] = [];
+  const changed = () => steps.some((s) => s.step !== 'verify-previous');
+  const ended = (why: string) => {
+    const done = changed() ? ` Done before that: ${steps.map((s) => s.detail).join('; ')}.` : '';
+    return new RotationError(name, 'rollback', `target "${name}": ${why}.${done}`);
+  };
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const obs = await run.kind.observe(run.session, runtime, run.facts);
+    const plan: RollbackPlan = capability.plan(obs, run.settings);
+    if (plan.kind === 'refused') {
+      if (changed()) throw ended(plan.why);
+      throw new UsageError(`target "${name}": ${plan.why}`);
+    }
+    if (plan.kind === 'stop') throw ended(plan.why);
+    const pause = parsePause(obs.secret?.tags);
+    const paused = pause !== undefined && pause !== 'unreadable' && pause.from === plan.from.versionId;
+    const pauseWords = `automatic rotation paused (tag ${TAG_PAUSED}); resume with rotate --force --target ${name}`;
+    const report = { target: name, dryRun: options.dryRun === true, from: plan.from, to: plan.to, paused: pauseWords };
+    if (plan.kind === 'rolled-back') {
+      // Only a command that changed something announces it; a rerun over a finished rollback says so.
+      if (changed()) await announce(config, runtime, target, plan);
+      const kept = plan.kept ? { kept: `${plan.kept}; it stays, revoke it by hand once nothing uses it` } : {};
+      if (plan.kept) log.warn(`the new credential ${plan.from.ref} was kept: ${plan.kept}`, { step: 'rollback' });
+      if (!changed()) steps.push({ step: 'rolled-back', detail: 'already rolled back; nothing more to do' });
+      return { ...report, state: 'rolled-back', steps, ...kept };
+    }
+    const [step] = plan.steps;
+    if (!step) throw ended('the rollback planner gave no step; this is a bug');
+    if (options.dryRun && step.changes) {
+      const rest = plan.steps.map((s) => ({ step: s.kind, detail: s.plan }));
+      const pauseStep = { step: 'pause', detail: `pause the target: ${pauseWords}` };
+      const alert = { step: 'alert', detail: "send a rolled-back alert to the target's channels" };
+      return { ...report, state: 'planned', steps: [...steps, ...(paused ? [] : [pauseStep]), ...rest, alert] };
+    }
+    if (step.changes && !paused) {
+      // Leaves: the target paused, naming the pair; nothing else changed yet. A rerun finds it and goes on.
+      await run.session.store.setTags(secretId, {
+        [TAG_PAUSED]: formatPause(plan.from.versionId, plan.to.versionId, runtime.now()),
+      });
+      steps.push({ step: 'pause', detail: `paused automatic rotation (tag ${TAG_PAUSED})` });
+      log.info(`paused automatic rotation for the rollback from ${plan.from.ref} to ${plan.to.ref}`, { step: 'pause' });
+      continue;
+    }
+    if (!capability.act) throw ended(`kind ${target.kind} plans rollback steps it cannot carry out; this is a bug`);
+    const result = await capability.act(step, obs, run.session, runtime, run.facts);
+    if ('refused' in result) {
+      if (changed()) throw ended(result.refused);
+      throw new UsageError(`target "${name}": ${result.refused}`);
+    }
+    if ('stop' in result) throw ended(result.stop);
+    steps.push({ step: step.kind, detail: result.detail });
+    log.info(result.detail, { step: step.kind });
+  }
+  throw ended(`no end after ${MAX_PASSES} passes (the secret kept changing); run status and try again`);
+}
+
+/** The rolled-back alert, to the target's channels within the alert budget; a failed delivery is logged. */
+async function announce(
+  config: RotatorConfig,
+  runtime: Runtime,
+  target: RotatorConfig['targets'][number],
+  plan: Extract<RollbackPlan, { kind: 'rolled-back' }>,
+): Promise<void> {
+  const channels = channelsFor(target, runtime.alertChannels ?? []);
+  if (channels.length === 0) return;
+  const subject = { target: target.name, credential: target.kind, account: target.accountSid };
+  const rolled = { from: plan.from.ref, to: plan.to.ref, ...(plan.kept ? { kept: plan.kept } : {}) };
+  const alert = rollbackAlert(subject, rolled, randomUUID().replace(/-/g, ''), runtime.now());
+  const log = runtime.logger.child({ target: target.name });
+  await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), log);
+}
