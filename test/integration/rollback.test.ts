@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TAG_PAUSED } from '../../src/core/rollback.js';
+import { authenticates, labelledKeys } from '../support/assertions.js';
+import { World, type StoreKind } from '../support/world.js';
+
+/**
+ * `rollback <target>` end to end: the CLI in-process, the real SDKs over HTTP to the emulators, both
+ * stores. A forced rotation waits at its gate (one hour of overlap), then a person rolls it back.
+ */
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const GATE = { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 86400 };
+
+async function inOverlap(storeKind: StoreKind) {
+  const w = await World.start(storeKind);
+  await w.seedAdmin('auth-token');
+  const oldSid = await w.seedCurrentKey();
+  await w.writeConfig([{ gate: GATE }, { name: 'token', kind: 'auth-token' }]);
+  await w.seedToken();
+  const forced = await w.cli(['rotate', '--force', '--target', 'app']);
+  expect(forced.code, forced.stderr).toBe(0);
+  expect(forced.stdout).toContain(`waiting for consumers before deleting ${oldSid}`);
+  const newSid = (await labelledKeys(w)).current!.apiKeySid;
+  return { w, oldSid, newSid };
+}
+
+/** Deletes a key on the emulator the way a person would in the Console. */
+async function deleteByHand(w: World, sid: string): Promise<void> {
+  const auth = Buffer.from(`${w.accountSid}:${w.twilio.authToken()}`).toString('base64');
+  const res = await fetch(`${w.twilio.url}/v1/Keys/${sid}`, {
+    method: 'DELETE',
+    headers: { authorization: `Basic ${auth}` },
+  });
+  expect(res.status).toBe(204);
+}
+
+describe.each<StoreKind>(['file', 'aws'])('rollback through the CLI (%s store)', (storeKind) => {
+  it('plans with --dry-run changing nothing, then rolls back, pauses, and resumes on rotate --force', async () => {
+    const { w, oldSid, newSid } = await inOverlap(storeKind);
+    world = w;
+    w.resetLogs();
+    const dry = await w.cli(['rollback', 'app', '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = JSON.parse(dry.stdout) as { state: string; steps: { step: string }[] };
+    expect(plan.state).toBe('planned');
+    expect(plan.steps.map((s) => s.step)).toEqual([
+      'verify-previous',
+      'pause',
+      'restore-previous',
+      'revoke-new',
+      'alert',
+    ]);
+    expect(w.mutatingCalls(), 'the dry run changes nothing').toEqual({ twilio: 0, sm: 0 });
+
+    const done = await w.cli(['rollback', 'app']);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain(`app: rolled back from ${newSid}`);
+    expect(done.stdout).toContain(`back to ${oldSid}`);
+    const after = await labelledKeys(w);
+    expect(after.current?.apiKeySid).toBe(oldSid);
+    expect(await authenticates(w, after.current)).toBe(true);
+    expect(after.previous?.apiKeySid).toBe(newSid);
+    expect(w.liveKeys()).not.toContain(newSid);
+    expect(after.tags[TAG_PAUSED]).toMatch(/ rollback /);
+
+    w.resetLogs();
+    const scheduled = await w.cli(['rotate', '--json']);
+    expect(scheduled.code).toBe(0);
+    const app = (JSON.parse(scheduled.stdout) as { targets: { target: string; kind: string; reason?: string }[] })
+      .targets[0]!;
+    expect(app).toMatchObject({ target: 'app', kind: 'deferred', reason: 'paused' });
+    expect(w.twilio.controls.mutatingCalls()).toEqual([]);
+
+    const status = await w.cli(['status', '--target', 'app', '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ targets: [{ paused: true, attention: false }] });
+    expect(status.stdout).toContain('paused by a rollback');
+
+    const again = await w.cli(['rollback', 'app', '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ state: 'rolled-back', steps: [{ step: 'rolled-back' }] });
+
+    const resumed = await w.cli(['rotate', '--force', '--target', 'app']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await labelledKeys(w)).tags[TAG_PAUSED] ?? '').toBe('');
+    expect((await labelledKeys(w)).current?.apiKeySid).not.toBe(oldSid);
+  });
+
+  it('refuses, exit 2 and nothing changed, when the old key is gone from Twilio', async () => {
+    const { w, newSid } = await inOverlap(storeKind);
+    world = w;
+    const oldSid = (await labelledKeys(w)).previous!.apiKeySid;
+    await deleteByHand(w, oldSid);
+    w.resetLogs();
+    const run = await w.cli(['rollback', 'app', '--json']);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { kind: 'usage', exitCode: 2 } });
+    expect(run.stderr).toMatch(/previous key SK\w+ was already retired \(or deleted\)/);
+    expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+    expect((await labelledKeys(w)).current?.apiKeySid).toBe(newSid);
+  });
+
+  it('says of an Auth Token after its promotion that the old token is dead, exit 2', async () => {
+    const { w } = await inOverlap(storeKind);
+    world = w;
+    const rotated = await w.cli(['rotate', '--force', '--target', 'token']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    w.resetLogs();
+    const run = await w.cli(['rollback', 'token']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/the old Auth Token tf_\w+ died on Twilio when tf_\w+ was promoted/);
+    expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+});
+
+describe('rollback usage', () => {
+  it('takes exactly one target, no --target, and has its own help', async () => {
+    world = await World.start();
+    await world.writeConfig();
+    expect((await world.cli(['rollback'])).code).toBe(2);
+    expect((await world.cli(['rollback', 'app', '--target', 'app'])).code).toBe(2);
+    expect((await world.cli(['rollback', 'app', '--force'])).code).toBe(2);
+    const help = await world.cli(['rollback', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: twilio-key-rotator rollback <target> \[--dry-run\]/);
+  });
+});
