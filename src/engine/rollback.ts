@@ -43,7 +43,7 @@ export async function rollback(
 ): Promise<RollbackReport> {
   ({ config } = await expandFleets(config, runtime, [name]));
   const target = oneTarget(config, name);
-  const capability = kindOf(target).rollback;
+  const capability = kindOf(target).capabilities.rollback;
   if (!capability) throw new UsageError(`target "${name}" (kind ${target.kind}) has no rollback; nothing was changed`);
   const run = await openRun(target, runtime, createRunScope(config, runtime), {});
   const log = runtime.logger.child({ target: name });
@@ -55,7 +55,7 @@ export async function rollback(
     return new RotationError(name, 'rollback', `target "${name}": ${why}.${done}`);
   };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const obs = await run.kind.observe(run.session, runtime, run.facts);
+    const obs = await run.kind.observe(run.session, runtime);
     const plan: RollbackPlan = capability.plan(obs, run.settings);
     if (plan.kind === 'refused') {
       if (changed()) throw ended(plan.why);
@@ -92,7 +92,7 @@ export async function rollback(
       continue;
     }
     if (!capability.act) throw ended(`kind ${target.kind} plans rollback steps it cannot carry out; this is a bug`);
-    const result = await capability.act(step, obs, run.session, runtime, run.facts);
+    const result = await capability.act(step, obs, run.session, runtime);
     if ('refused' in result) {
       if (changed()) throw ended(result.refused);
       throw new UsageError(`target "${name}": ${result.refused}`);

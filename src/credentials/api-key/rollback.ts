@@ -22,20 +22,22 @@ import { deleteKey, keptKey, verifyKey } from './steps.js';
  * gives the key it stores under the new version's token, with this target's fingerprint.
  */
 
+/** What the rollback planner reads of the settings: how keys are named, and the target's name. */
+type Names = Pick<PlannerSettings, 'prefix' | 'target'>;
 type Step = RollbackStep & { kind: 'verify-previous' | 'restore-previous' | 'revoke-new' };
 
 const listed = (obs: Observation, sid: string) => obs.keys.some((k) => k.sid === sid);
 const ref = (v: LabelledKey) => ({ versionId: v.versionId, ref: v.key.apiKeySid });
 
 /** True when the key `version` holds carries the name the rotator gives the key of that version. */
-function namedForVersion(obs: Observation, s: PlannerSettings, version: LabelledKey): boolean {
+function namedForVersion(obs: Observation, s: Names, version: LabelledKey): boolean {
   if (obs.fingerprint === undefined) return false;
   const name = obs.keys.find((k) => k.sid === version.key.apiKeySid)?.friendlyName;
   return name === keyName(s.prefix, obs.fingerprint, rotationIdForToken(version.versionId));
 }
 
 /** Why the new key stays, or undefined when it may be revoked. */
-function keepNew(obs: Observation, s: PlannerSettings, bad: LabelledKey, good: LabelledKey): string | undefined {
+function keepNew(obs: Observation, s: Names, bad: LabelledKey, good: LabelledKey): string | undefined {
   const sid = bad.key.apiKeySid;
   if (obs.protectedSids.has(sid)) return `the new key ${sid} is an admin credential`;
   if (sid === good.key.apiKeySid) return `both versions hold key ${sid}`;
@@ -44,7 +46,7 @@ function keepNew(obs: Observation, s: PlannerSettings, bad: LabelledKey, good: L
   return undefined;
 }
 
-export function planRollback(obs: Observation, s: PlannerSettings): RollbackPlan {
+export function planRollback(obs: Observation, s: Names): RollbackPlan {
   const { current, previous, secret } = obs;
   const nothing = (why: string): RollbackPlan => ({ kind: 'refused', why: `${why}; nothing to roll back` });
   if (!secret || !current) return nothing('the secret has no current key');

@@ -7,7 +7,7 @@ import type { Observation, PlannerSettings } from './observation.js';
  * primary stops working at that instant, so there is no overlap after a promotion to go back in.
  * Before the promotion the old token still serves, and `abort` backs the rotation out.
  */
-export function planRollback(obs: Observation, s: PlannerSettings): RollbackPlan {
+export function planRollback(obs: Observation, s: Pick<PlannerSettings, 'target'>): RollbackPlan {
   const { current, pending, previous, secret } = obs;
   const abort = `"twilio-key-rotator abort ${s.target}" deletes the new secondary and keeps the old token`;
   if (pending) {
