@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTwilioClient, type TwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient, type TwilioClient } from '../support/twilio-client.js';
 import { startTwilioEmulator, TWILIO_OPERATIONS, type TwilioEmulator } from '../emulators/twilio/index.js';
 import { startPrism, type PrismProxy } from './prism.js';
 

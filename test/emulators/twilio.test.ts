@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient } from '../support/twilio-client.js';
 import { TWILIO_OPERATIONS, startTwilioEmulator, type TwilioEmulator } from './twilio/index.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient } from '../support/twilio-client.js';
 import { TAG_LAST_ERROR } from '../../src/core/labels.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { startProxy, startSilentServer } from '../support/proxy.js';

@@ -4,13 +4,16 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { SHARD_KIND } from '../../src/engine/shards.js';
-import { handler, resetForTests, shardHandler } from '../../src/entry/lambda.js';
+import { freshLambda, type Lambda } from '../support/lambda.js';
 import { startSqsEmulator, type SqsEmulator } from '../emulators/sqs/index.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { recordSecrets } from '../support/scan.js';
 import { receiveAll, sqsClient, sqsEvent } from '../support/sqs-events.js';
 import { AWS_ENV, World, type TargetSpec } from '../support/world.js';
+
+let handler: Lambda['handler'];
+let shardHandler: Lambda['shardHandler'];
 
 /**
  * Sharding across invocations: the scheduled handler sends target names through the real
@@ -61,13 +64,12 @@ beforeEach(async () => {
     world.record(chunk.toString());
     return true;
   });
-  resetForTests();
+  ({ handler, shardHandler } = await freshLambda());
 });
 afterEach(async () => {
   vi.restoreAllMocks();
   for (const v of ['TWILIO_KEY_ROTATOR_CONFIG', 'ROTATOR_SHARD_QUEUE_URL', 'ROTATOR_SHARD_TARGETS_PER_MESSAGE'])
     delete process.env[v];
-  resetForTests();
   await world.close();
 });
 
