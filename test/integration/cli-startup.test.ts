@@ -26,9 +26,12 @@ let due: Loaded;
 
 /** Every file the process reads is reported on stderr by a resolve hook (all of the bundle is ESM). */
 const hook = `data:text/javascript,${encodeURIComponent(
-  `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`,
+  `export async function resolve(s, c, next) { const r = await next(s, c); if ` +
+    `(r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); ` +
+    `return r; }`,
 )}`;
-const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
+const registration = `import { register } from 'node:module'; register(${JSON.stringify(hook)});`;
+const register = `data:text/javascript,${encodeURIComponent(registration)}`;
 
 interface Loaded {
   code: number;

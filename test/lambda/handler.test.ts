@@ -108,7 +108,7 @@ describe('Secrets Manager rotation protocol', () => {
     return { original, token };
   }
 
-  it('runs createSecret, setSecret, testSecret, finishSecret; every repeat is harmless; the gate still decides', async () => {
+  it('runs createSecret, setSecret, testSecret, finishSecret; repeats are harmless; the gate decides', async () => {
     const { original, token } = await startedRotation();
     for (const step of [
       'createSecret',
