@@ -101,7 +101,8 @@ if (process.argv[1] === import.meta.filename) {
     const { outfile, files, bytes, initBytes } = await buildCli({ metafile: process.argv.includes('--metafile') });
     const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
     console.log(
-      `${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ${kib(initBytes)} read by --help`,
+      `${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ` +
+        `${kib(initBytes)} read by --help`,
     );
   }
 }

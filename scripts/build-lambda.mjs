@@ -106,7 +106,8 @@ function bundledConfig(path) {
   const file = resolve(root, path);
   if (!existsSync(file)) {
     const fix =
-      'copy config/example.yaml to config/rotator.yaml and edit it, or pass --config (or set TWILIO_KEY_ROTATOR_CONFIG)';
+      'copy config/example.yaml to config/rotator.yaml and edit it, or pass --config ' +
+      '(or set TWILIO_KEY_ROTATOR_CONFIG)';
     throw Object.assign(new Error(`${path} does not exist: ${fix}`), { code: 'ROTATOR_NO_CONFIG' });
   }
   // The same parser and schema as the CLI's (src/config/load.ts); the handler validates the result.
@@ -279,6 +280,7 @@ if (process.argv[1] === import.meta.filename) {
   const { outfile, files, bytes, initBytes } = built;
   const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
   console.log(
-    `${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ${kib(initBytes)} read at start-up`,
+    `${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ` +
+      `${kib(initBytes)} read at start-up`,
   );
 }

@@ -113,9 +113,10 @@ try {
   const signedNow = () => getExpectedTwilioSignature(twilio.authToken(), url, params);
   const webhook = async (when: string, signature = signedNow()) => {
     const verdict = await validator.validate({ signature, url, params });
-    process.stdout.write(
-      `   webhook signed by Twilio ${when}: ${verdict.valid ? `valid (signed with the ${verdict.signedWith} token ${verdict.fingerprint})` : `REFUSED: ${verdict.reason}`}\n`,
-    );
+    const said = verdict.valid
+      ? `valid (signed with the ${verdict.signedWith} token ${verdict.fingerprint})`
+      : `REFUSED: ${verdict.reason}`;
+    process.stdout.write(`   webhook signed by Twilio ${when}: ${said}\n`);
   };
   await webhook('before the rotation');
   await step(

@@ -191,7 +191,8 @@ function arnFor(secretId: string, region: string): unknown {
 export async function deployFacts(options: DeployOptions): Promise<DeployFacts> {
   if (!existsSync(options.configFile))
     throw new DeployConfigError(
-      `${options.configFile} does not exist: copy config/example.yaml to config/rotator.yaml and edit it (README "Deploy to AWS"), or point TWILIO_KEY_ROTATOR_CONFIG at your configuration`,
+      `${options.configFile} does not exist: copy config/example.yaml to config/rotator.yaml and ` +
+        `edit it (README "Deploy to AWS"), or point TWILIO_KEY_ROTATOR_CONFIG at your configuration`,
     );
   // The functions run with AWS_REGION set to the stack's region; interpolate as they will.
   const lambdaEnv: NodeJS.ProcessEnv = {
@@ -296,11 +297,15 @@ function environmentFor(
     const field = secret.get(name);
     if (field !== undefined && !DYNAMIC_REFERENCE.test(value))
       problems.push(
-        `${name} (${field}) is a secret and must not be written into the CloudFormation template: set ${name} to a dynamic reference, e.g. '{{resolve:secretsmanager:prod/twilio/probe-token:SecretString:token}}'`,
+        `${name} (${field}) is a secret and must not be written into the CloudFormation template: ` +
+          `set ${name} to a dynamic reference, e.g. ` +
+          `'{{resolve:secretsmanager:prod/twilio/probe-token:SecretString:token}}'`,
       );
     else if (field === undefined && value.includes('{{resolve:'))
       problems.push(
-        `${name} is substituted into the configuration, which needs its value when the stack is packaged (the IAM policy names the secrets): set it to the value itself, not a dynamic reference`,
+        `${name} is substituted into the configuration, which needs its value when the stack is ` +
+          `packaged (the IAM policy names the secrets): set it to the value itself, not a dynamic ` +
+          `reference`,
       );
     else environment[name] = value;
   }
@@ -314,7 +319,8 @@ function statementsFor(config: RotatorConfig, options: DeployOptions): Record<st
   const fleets = config.fleets.filter((f) => f.secret.store === 'aws');
   if (targets.length === 0 && fleets.length === 0)
     throw new DeployConfigError(
-      `${options.configFile}: no target uses store "aws", so the Lambda has nothing to rotate; use secret: { store: aws, secretId: … }`,
+      `${options.configFile}: no target uses store "aws", so the Lambda has nothing to rotate; ` +
+        `use secret: { store: aws, secretId: … }`,
     );
   // A fleet's member secrets are named by subaccount SID, unknown until a run lists them: one pattern
   // per fleet, the SID replaced by AC* (IAM's wildcard), still limited to the template's name.

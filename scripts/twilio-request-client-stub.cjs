@@ -4,7 +4,8 @@
 class RequestClient {
   constructor() {
     throw new Error(
-      "twilio-node's default RequestClient is not in the twilio-key-rotator Lambda bundle: pass httpClient (see src/adapters/twilio/http-client.ts)",
+      "twilio-node's default RequestClient is not in the twilio-key-rotator Lambda " +
+        'bundle: pass httpClient (see src/adapters/twilio/http-client.ts)',
     );
   }
 }

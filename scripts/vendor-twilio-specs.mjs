@@ -65,7 +65,8 @@ function applyErrata(node, errata, path = '') {
       if (PAGING_FIELDS.has(name) && prop.format === 'uri') {
         prop.format = 'uri-reference';
         errata.push(
-          `${path}/properties/${name}: format uri -> uri-reference (2010 list pages carry relative URIs such as "/2010-04-01/Accounts/AC…/Keys.json?PageSize=50&Page=0")`,
+          `${path}/properties/${name}: format uri -> uri-reference (2010 list pages carry relative ` +
+            `URIs such as "/2010-04-01/Accounts/AC…/Keys.json?PageSize=50&Page=0")`,
         );
       }
     }

@@ -37,7 +37,8 @@ const readable = winston.format.printf((info) => {
     .filter(([k]) => typeof k === 'string' && !k.startsWith('Symbol'))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return `${String(timestamp)} ${String(level)}${where ? ` [${where}]` : ''} ${String(message)}${extra ? `  ${extra}` : ''}`;
+  const at = where ? ` [${where}]` : '';
+  return `${String(timestamp)} ${String(level)}${at} ${String(message)}${extra ? `  ${extra}` : ''}`;
 });
 
 export type Logger = winston.Logger;

@@ -11,8 +11,11 @@
 export const REDACTED = '[REDACTED]';
 
 /** Fields whose name says "secret" are masked whatever they hold, registered or not. */
-export const SECRET_FIELD =
-  /^(apiKeySecret|adminKeySecret|authToken|secondaryAuthToken|password|secret|secretString|SecretString|SecretBinary|authorization)$/i;
+const SECRET_FIELDS = [
+  ...['apiKeySecret', 'adminKeySecret', 'authToken', 'secondaryAuthToken', 'password', 'secret'],
+  ...['secretString', 'SecretString', 'SecretBinary', 'authorization'],
+];
+export const SECRET_FIELD = new RegExp(`^(${SECRET_FIELDS.join('|')})$`, 'i');
 
 /** Fields of a stored secret that identify rather than authenticate: they stay readable in logs. */
 const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'validationUrl']);

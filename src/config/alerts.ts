@@ -136,7 +136,8 @@ export function checkAlerts(
         'webhookUrlEnv',
         c.webhookUrlEnv,
         isHttpsOrLoopback,
-        'the Slack incoming-webhook URL, https:// (https://hooks.slack.com/…; plain http:// only to a loopback address)',
+        'the Slack incoming-webhook URL, https:// (https://hooks.slack.com/…; plain ' +
+          'http:// only to a loopback address)',
       );
     if (c.type === 'pagerduty') {
       needs(
@@ -159,12 +160,13 @@ export function checkAlerts(
         'a signing secret: whsec_ and base64 of 24 to 64 random bytes',
       );
   });
+  const configured = names.size > 0 ? `configured: ${[...names].join(', ')}` : 'none is configured';
   for (const { index, t } of targets) {
     t.alerts?.channels.forEach((name, j) => {
       if (!names.has(name))
         issues.push({
           path: `targets.${index}.alerts.channels.${j}`,
-          message: `names no channel of alerts.channels (${names.size > 0 ? `configured: ${[...names].join(', ')}` : 'none is configured'})`,
+          message: `names no channel of alerts.channels (${configured})`,
         });
     });
   }

@@ -20,6 +20,7 @@ import type { FleetConfig, SecretLocation } from './types.js';
 
 /** Stands in for a subaccount SID while the template is validated. */
 const PLACEHOLDER_SID = `AC${'0'.repeat(32)}`;
+const OWN_SECRET = 'every subaccount needs its own secret';
 export const ACCOUNT_SID_SLOT = '{accountSid}';
 /** A fleet name plus "-" and a 34-character SID fits the 64 characters a target name may have. */
 const FLEET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,28}$/;
@@ -101,20 +102,21 @@ export function checkFleet(fleet: RawFleet, i: number, issues: ConfigIssue[]): A
   if (typeof secretId === 'string' && !secretId.includes(ACCOUNT_SID_SLOT))
     issues.push({
       path: at('template.secret.secretId'),
-      message: `must contain ${ACCOUNT_SID_SLOT}, e.g. "twilio/tenants/${ACCOUNT_SID_SLOT}": every subaccount needs its own secret`,
+      message: `must contain ${ACCOUNT_SID_SLOT}, e.g. "twilio/tenants/${ACCOUNT_SID_SLOT}": ${OWN_SECRET}`,
     });
   if (TEMPLATE_FIXED.some((f) => Object.hasOwn(t, f))) return undefined;
   const parsed = apiKeyConfig.schema.safeParse(templateTarget(fleet, PLACEHOLDER_SID));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map(String).join('.');
+      const keys = (issue as { keys?: string[] }).keys?.map((k) => `"${k}"`).join(', ') ?? '';
       issues.push({
         path: at(`template${path ? `.${path}` : ''}`),
         message:
           issue.code === 'invalid_type' && valueAt(t, issue.path) === undefined
             ? 'is required'
             : issue.code === 'unrecognized_keys'
-              ? `unknown key(s) ${(issue as { keys?: string[] }).keys?.map((k) => `"${k}"`).join(', ') ?? ''} (check the spelling; see config/example.yaml)`
+              ? `unknown key(s) ${keys} (check the spelling; see config/example.yaml)`
               : issue.message,
       });
     }

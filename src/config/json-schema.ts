@@ -60,7 +60,9 @@ export function configJsonSchema(): Node {
     $schema,
     title: 'twilio-key-rotator configuration',
     description:
-      'Generated from src/config/schema.ts by npm run build:schema; do not edit. The rotator checks more than this (across targets, and the environment): run twilio-key-rotator config check.',
+      'Generated from src/config/schema.ts by npm run build:schema; do not edit. The ' +
+      'rotator checks more than this (across targets, and the environment): run ' +
+      'twilio-key-rotator config check.',
     ...rest,
   };
 }

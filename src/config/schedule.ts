@@ -10,6 +10,9 @@ import { isKnownTimezone, WEEKDAYS, type MaintenanceWindow } from '../core/windo
 
 export const DEFAULT_SCHEDULE = '*/15 * * * *';
 export const DEFAULT_TIMEZONE = 'UTC';
+const CRON_HINT =
+  'must be a cron expression such as "*/15 * * * *" (minute hour day month ' +
+  'weekday, with an optional leading seconds field)';
 
 export const cronExpression = z.string({ error: 'must be a string' }).check(
   z.superRefine((value, ctx) => {
@@ -19,7 +22,7 @@ export const cronExpression = z.string({ error: 'must be a string' }).check(
     ctx.addIssue({
       code: 'custom',
       input: value,
-      message: `must be a cron expression such as "*/15 * * * *" (minute hour day month weekday, with an optional leading seconds field): ${why}`,
+      message: `${CRON_HINT}: ${why}`,
     });
   }),
 );

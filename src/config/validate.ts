@@ -95,15 +95,10 @@ function describeIssue(i: ZodIssueLike, prefix: PropertyKey[], input: unknown): 
     if (meant) return meant.flatMap((e) => describeIssue(e, full, input));
   }
   if (i.code === 'unrecognized_keys' && i.keys) {
-    const merge = i.keys.includes('<<')
-      ? '; "<<" is a YAML 1.1 merge key, which YAML 1.2 reads as an ordinary key: write the keys out, or alias whole values (admin: *admin)'
-      : '';
-    return [
-      {
-        path,
-        message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see config/example.yaml)${merge}`,
-      },
-    ];
+    const yaml11 = '"<<" is a YAML 1.1 merge key, which YAML 1.2 reads as an ordinary key';
+    const merge = i.keys.includes('<<') ? `; ${yaml11}: write the keys out, or alias whole values (admin: *admin)` : '';
+    const keys = `key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    return [{ path, message: `unknown ${keys} (check the spelling; see config/example.yaml)${merge}` }];
   }
   if (i.code === 'invalid_type' && path !== '' && valueAt(input, full) === undefined)
     return [{ path, message: 'is required' }];
@@ -121,7 +116,13 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return at;
 }
 
-/** `${NAME}` or `${NAME:-default}` in string values. A value that is exactly one reference may become a number or boolean. */
+const REPLACES_ADMIN = (whose: string) => `rotating it would replace ${whose}; use another secret`;
+const OR_EXCLUDE = 'use another secret or exclude that subaccount';
+
+/**
+ * `${NAME}` or `${NAME:-default}` in string values. A value that is exactly one reference may become a
+ * number or boolean.
+ */
 function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
@@ -139,8 +140,10 @@ function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issu
         return '';
       },
     );
-    if (/\$\{/.test(out) && out === value)
-      issues.push({ path: path.join('.'), message: 'has a malformed ${…} reference; use ${NAME} or ${NAME:-default}' });
+    if (/\$\{/.test(out) && out === value) {
+      const message = 'has a malformed ${…} reference; use ${NAME} or ${NAME:-default}';
+      issues.push({ path: path.join('.'), message });
+    }
     if (whole && /^-?\d+(\.\d+)?$/.test(out)) return Number(out);
     if (whole && (out === 'true' || out === 'false')) return out === 'true';
     return out;
@@ -189,7 +192,7 @@ function crossCheck(
     else if (adminUser !== undefined && adminUser !== t.name && !kind.secretMayBeAdmin)
       issues.push({
         path: at('secret.secretId'),
-        message: `is the admin secret of target "${adminUser}": rotating it would replace that target's admin credential; use another secret`,
+        message: `is the admin secret of target "${adminUser}": ${REPLACES_ADMIN("that target's admin credential")}`,
       });
     const owner = secretIds.get(secretKey);
     if (owner !== undefined)
@@ -269,14 +272,14 @@ function checkFleets(
         if (isMemberSecret({ secret }, loc))
           issues.push({
             path: `targets.${index}.${role}.secretId`,
-            message: `is named like a member secret of fleet "${fleet.name}" (${secret.secretId}); use another secret or exclude that subaccount`,
+            message: `is named like a member secret of fleet "${fleet.name}" (${secret.secretId}); ${OR_EXCLUDE}`,
           });
       }
       // A rotated API-key secret must never be a fleet's admin: rotating it would replace the parent credential.
       if (t.kind === 'api-key' && t.secret.store === fleet.admin.store && t.secret.secretId === fleet.admin.secretId)
         issues.push({
           path: `targets.${index}.secret.secretId`,
-          message: `is the admin secret of fleet "${fleet.name}": rotating it would replace the parent's credential; use another secret`,
+          message: `is the admin secret of fleet "${fleet.name}": ${REPLACES_ADMIN("the parent's credential")}`,
         });
     }
   });

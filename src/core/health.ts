@@ -125,10 +125,11 @@ export function assess(result: TargetResult, s: AssessSettings, nowMs: number): 
     if (seen.current) {
       judged.add('key-overdue');
       const age = nowMs - seen.current.createdAtMs;
+      const limits = `maxAgeDays ${s.maxAgeMs / DAY_MS}, grace ${s.graceMs / DAY_MS} days`;
       if (age >= s.maxAgeMs + s.graceMs)
         found.push({
           problem: 'key-overdue',
-          title: `the current ${what} ${seen.current.ref} is ${Math.floor(age / DAY_MS)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS}, grace ${s.graceMs / DAY_MS} days)`,
+          title: `the current ${what} ${seen.current.ref} is ${Math.floor(age / DAY_MS)} days old (${limits})`,
           details: [],
           refs: [seen.current.ref],
         });

@@ -7,8 +7,8 @@ import type { CloudTrailGateConfig } from '../config/types.js';
  * token was stored) read the new version since?
  *
  *   since-lookback        since (promotion)     since+skew+delay          now
- *   ─────┼─── readers ──────────┼── must read new ──────┼──────────────────┼──▶
- *                                the readers before `since` are all known  │
+ *   -----+--- readers ----------+-- must read new ------+------------------+-->
+ *                                the readers before `since` are all known  |
  *
  * A read is of the new version when it named its VersionId, or asked for a stage the new version holds
  * (no VersionId and no stage means AWSCURRENT) clearly after `since`. A principal whose latest read

@@ -1,31 +1,61 @@
 #!/usr/bin/env node
-import type { Writable } from 'node:stream';
 import { ConfigError, errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
 import { isMain } from '../util/is-main.js';
 import { VERSION } from '../version.js';
-import { checkArguments, parse } from './cli-args.js';
-import { HELP, helpFor, USAGE } from './cli-help.js';
+import { abort } from './cli/abort.js';
+import { alerts } from './cli/alerts.js';
+import { audit } from './cli/audit.js';
+import type { CliIo, Command } from './cli/command.js';
+import { config } from './cli/config.js';
+import { confirm } from './cli/confirm.js';
+import { daemon } from './cli/daemon.js';
+import { COMMON, parse, refuseForeignFlags } from './cli/flags.js';
+import { rollback } from './cli/rollback.js';
+import { rotate } from './cli/rotate.js';
+import { secret } from './cli/secret.js';
+import { status } from './cli/status.js';
 
-// Start-up: this module and what it imports statically are all that `--help`, `--version` and a
-// usage error load. The code of a run (configuration, logger, Twilio and store adapters, engine) is
-// imported once the arguments are checked (./cli-run.ts); keep heavy imports out of here
+export type { CliIo } from './cli/command.js';
+
+// Start-up: this module and what it imports statically (each command's declaration in ./cli/) are all
+// that `--help`, `--version` and a usage error load. What a run needs (configuration, logger, Twilio
+// and store adapters, engine) is imported once the arguments are checked (./cli/session.ts and each
+// command's `run`); keep heavy imports out of the declarations
 // (test/integration/cli-startup.test.ts checks what each path loads).
 
-export interface CliIo {
-  stdout: Writable;
-  stderr: Writable;
-  env: NodeJS.ProcessEnv;
-  /** The value `secret put` stores; the process's stdin when run as a program. */
-  stdin?: () => Promise<string>;
-  /** Aborts requests in flight and stops the run before its next step (SIGINT/SIGTERM as a program). */
-  signal?: AbortSignal;
-  /**
-   * As a program: starts treating SIGINT/SIGTERM as `signal` and returns it. Called for the commands
-   * that do not handle signals themselves (the daemon and `rotate --now` do).
-   */
-  interrupts?: () => AbortSignal;
-}
+/** Every command, in the order of the top-level usage. */
+const COMMANDS: Record<string, Command> = {
+  rotate,
+  status,
+  confirm,
+  abort,
+  rollback,
+  daemon,
+  audit,
+  secret,
+  alerts,
+  config,
+};
+
+const EXPECTED = 'expected rotate, status, confirm, abort, rollback, secret, alerts, daemon, audit or config';
+
+/** The help of one command: what it does, then the options every command takes, then its exit codes. */
+const helpFor = (command: Command): string => `${command.help}\n\n${COMMON}\n\n${command.exitCodes}`;
+
+const USAGE = `Usage: twilio-key-rotator <command> [options]
+
+Commands:
+${Object.values(COMMANDS)
+  .flatMap((c) => c.usage.map(([synopsis, what]) => `  ${synopsis.padEnd(48)}${what}`))
+  .join('\n')}
+
+${COMMON}
+  -V, --version       print the version
+
+Exit codes: 0 done, 1 a target needs a person or a run failed, 2 bad configuration or usage,
+130/143 interrupted; "<command> --help" gives each command's.
+"twilio-key-rotator <command> --help" describes one command.`;
 
 /** No command at all: the usage text is the message. */
 class NoCommand extends UsageError {}
@@ -38,29 +68,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const { values, positionals } = parse(argv);
     json = values.json ?? false;
-    const [command, ...rest] = positionals;
+    const [name, ...rest] = positionals;
     if (values.version) {
       print(VERSION);
       return 0;
     }
-    if (command === undefined || command === 'help') {
-      const topic = command === 'help' ? rest[0] : undefined;
-      const text = topic && HELP[topic] ? helpFor(topic) : USAGE;
-      if (command === undefined && !values.help) throw new NoCommand('no command given');
-      io.stdout.write(`${text}\n`);
+    if (name === undefined || name === 'help') {
+      const topic = name === 'help' ? rest[0] : undefined;
+      if (name === undefined && !values.help) throw new NoCommand('no command given');
+      io.stdout.write(`${topic !== undefined && Object.hasOwn(COMMANDS, topic) ? helpFor(COMMANDS[topic]!) : USAGE}\n`);
       return 0;
     }
-    if (!Object.hasOwn(HELP, command))
-      throw new UsageError(
-        `unknown command "${command}"; expected rotate, status, confirm, abort, rollback, secret, alerts, daemon, audit or config`,
-      );
+    if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`unknown command "${name}"; ${EXPECTED}`);
+    const command = COMMANDS[name]!;
     if (values.help) {
       io.stdout.write(`${helpFor(command)}\n`);
       return 0;
     }
-    checkArguments(command, rest, values);
-    const { runCommand } = await import('./cli-run.js');
-    return await runCommand(command, rest, values, io);
+    refuseForeignFlags(name, command.flags, values, command.refuses);
+    command.check(rest, values);
+    const { openSession } = await import('./cli/session.js');
+    return await command.run({ rest, values, io, print, session: openSession(values, io) });
   } catch (err) {
     const code = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
     if (json) print(JSON.stringify({ error: describeError(err, code) }, null, 2));
@@ -79,13 +107,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
  */
 function describeError(err: unknown, exitCode: number) {
   const kind = err instanceof UsageError ? 'usage' : err instanceof ConfigError ? 'config' : 'runtime';
+  const issues = (e: ConfigError) => e.issues.map((i) => ({ path: i.path, message: redact(i.message) }));
   return {
     kind,
     exitCode,
     message: redact(errorMessage(err)),
-    ...(err instanceof ConfigError
-      ? { source: err.source, issues: err.issues.map((i) => ({ path: i.path, message: redact(i.message) })) }
-      : {}),
+    ...(err instanceof ConfigError ? { source: err.source, issues: issues(err) } : {}),
   };
 }
 

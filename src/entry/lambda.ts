@@ -114,11 +114,6 @@ async function configFromFile(): Promise<RotatorConfig> {
   return loadConfig(configPathFromEnv(process.env, warn) ?? join(process.cwd(), 'config', 'rotator.yaml'));
 }
 
-/** For tests: forget the cached configuration and logger. */
-export function resetForTests(): void {
-  cached = undefined;
-}
-
 function summary(results: readonly TargetResult[]): string {
   return results
     .map(

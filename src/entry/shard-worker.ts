@@ -20,7 +20,10 @@ import { redact } from '../redact.js';
  * maxReceiveCount, and then waits in the dead-letter queue, whose alarm tells a person.
  */
 
-/** One record of the event Lambda's SQS event source delivers (AWS Lambda Developer Guide, "Using Lambda with Amazon SQS"). */
+/**
+ * One record of the event Lambda's SQS event source delivers (AWS Lambda Developer Guide, "Using Lambda
+ * with Amazon SQS").
+ */
 export interface SqsRecord {
   messageId: string;
   receiptHandle?: string;
@@ -72,17 +75,17 @@ export async function runShards(
     });
     const parsed = parseShardBody(record.body);
     if (!parsed.ok) {
-      log.error(
-        `dropped a message that is not a shard message (${parsed.problem}; ${Buffer.byteLength(record.body)} bytes); only the scheduled function should send to this queue`,
-      );
+      const size = `${Buffer.byteLength(record.body)} bytes`;
+      const what = `dropped a message that is not a shard message (${parsed.problem}; ${size})`;
+      log.error(`${what}; only the scheduled function should send to this queue`);
       continue;
     }
     const unknown = unknownTargetNames(config, parsed.targets);
-    if (unknown.length > 0)
-      log.warn(
-        `dropped ${unknown.length} name${unknown.length > 1 ? 's' : ''} no configured target has: ${redact(unknown.join(', '))} (the configuration changed after the message was sent)`,
-        { ...(parsed.run ? { run: parsed.run } : {}) },
-      );
+    if (unknown.length > 0) {
+      const dropped = `dropped ${unknown.length} name${unknown.length > 1 ? 's' : ''} no configured target has`;
+      const why = '(the configuration changed after the message was sent)';
+      log.warn(`${dropped}: ${redact(unknown.join(', '))} ${why}`, { ...(parsed.run ? { run: parsed.run } : {}) });
+    }
     const targets = parsed.targets.filter((n) => !unknown.includes(n));
     if (targets.length > 0) jobs.push({ messageId: record.messageId, targets });
   }
@@ -108,11 +111,9 @@ export async function runShards(
   const line = `shard run of ${names.length} targets from ${jobs.length} messages: ${summary}${
     again.length > 0 ? `; out of time for ${again.length} message(s), which SQS delivers again` : ''
   }`;
+  const then = 'alerted; the next schedule retries them, the messages are not delivered again';
   if (attention.length > 0)
-    runtime.logger.error(
-      `${line}; needs attention: ${attention.join(', ')} (alerted; the next schedule retries them, the messages are not delivered again)`,
-      { step: 'summary' },
-    );
+    runtime.logger.error(`${line}; needs attention: ${attention.join(', ')} (${then})`, { step: 'summary' });
   else runtime.logger.info(line, { step: 'summary' });
   return { batchItemFailures: again.map((j) => ({ itemIdentifier: j.messageId })) };
 }

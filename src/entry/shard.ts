@@ -43,15 +43,17 @@ export function shardSettings(env: NodeJS.ProcessEnv): ShardSettings | undefined
     problems.push({
       path: 'ROTATOR_SHARD_QUEUE_URL',
       message:
-        'must be the URL of a standard SQS queue, https://sqs.<region>.amazonaws.com/<account>/<queue> (serverless.yml sets it with --sharding on)',
+        'must be the URL of a standard SQS queue, ' +
+        'https://sqs.<region>.amazonaws.com/<account>/<queue> (serverless.yml sets it ' +
+        'with --sharding on)',
     });
   const perText = env.ROTATOR_SHARD_TARGETS_PER_MESSAGE?.trim();
   const perMessage = !perText ? DEFAULT_TARGETS_PER_MESSAGE : /^\d+$/.test(perText) ? Number(perText) : NaN;
-  if (!(perMessage >= 1 && perMessage <= MAX_TARGETS_PER_MESSAGE))
-    problems.push({
-      path: 'ROTATOR_SHARD_TARGETS_PER_MESSAGE',
-      message: `must be a whole number from 1 to ${MAX_TARGETS_PER_MESSAGE}, not "${perText}"; unset it for the default ${DEFAULT_TARGETS_PER_MESSAGE}`,
-    });
+  if (!(perMessage >= 1 && perMessage <= MAX_TARGETS_PER_MESSAGE)) {
+    const range = `must be a whole number from 1 to ${MAX_TARGETS_PER_MESSAGE}, not "${perText}"`;
+    const fix = `unset it for the default ${DEFAULT_TARGETS_PER_MESSAGE}`;
+    problems.push({ path: 'ROTATOR_SHARD_TARGETS_PER_MESSAGE', message: `${range}; ${fix}` });
+  }
   const region = url?.hostname.match(/^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/)?.[1] ?? env.AWS_REGION;
   if (!region) problems.push({ path: 'AWS_REGION', message: 'must be set when the queue URL does not name a region' });
   if (problems.length > 0) throw new ConfigError(problems, 'the environment');
@@ -97,11 +99,9 @@ export async function sendShards(
         `message ${u.index + 1}/${plan.length} not sent (targets ${plan[u.index]!.join(', ')}): ${redact(u.why)}`,
       );
     const lost = unsent.flatMap((u) => plan[u.index]!);
-    throw new ShardSendError(
-      redact(
-        `${unsent.length} of ${plan.length} shard messages were not sent to ${queueName}, so ${lost.length} targets wait for the next scheduled run: ${listed(lost)}. First reason: ${unsent[0]!.why}`,
-      ),
-    );
+    const what = `${unsent.length} of ${plan.length} shard messages were not sent to ${queueName}`;
+    const then = `so ${lost.length} targets wait for the next scheduled run: ${listed(lost)}`;
+    throw new ShardSendError(redact(`${what}, ${then}. First reason: ${unsent[0]!.why}`));
   }
   log.info(`sent ${names.length} targets in ${plan.length} messages to ${queueName}`);
   return { messages: plan.length, targets: names.length };

@@ -309,7 +309,8 @@ export class Chaos {
         if (!gatePassed(secretId, pending?.versionId))
           this.break(
             'I2',
-            `promoted ${short(token)} over ${short(before.primary)} (served by ${secretId}) before the person confirmed it`,
+            `promoted ${short(token)} over ${short(before.primary)} (served by ${secretId}) before the ` +
+              `person confirmed it`,
             where,
           );
       }
@@ -590,5 +591,9 @@ export function addFigures(into: Figures, more: Figures): void {
 }
 
 export function describeFigures(f: Figures): string {
-  return `${f.steps} steps, ${f.runs} runs, ${f.kills} kills, ${f.faults} faults, ${f.lostAnswers} answers lost after their effect, ${f.personActions} person actions, ${f.checks} checks, ${f.breaks.length} breaks`;
+  return (
+    `${f.steps} steps, ${f.runs} runs, ${f.kills} kills, ${f.faults} faults, ${f.lostAnswers} ` +
+    `answers lost after their effect, ${f.personActions} person actions, ${f.checks} checks, ` +
+    `${f.breaks.length} breaks`
+  );
 }

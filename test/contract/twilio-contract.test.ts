@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTwilioClient, type TwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient, type TwilioClient } from '../support/twilio-client.js';
 import { startTwilioEmulator, TWILIO_OPERATIONS, type TwilioEmulator } from '../emulators/twilio/index.js';
 import { startPrism, type PrismProxy } from './prism.js';
 
@@ -79,7 +79,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     expect((await admin.api.v2010.accounts(ac).fetch()).sid).toBe(ac);
   });
 
-  it('2010 Accounts: create subaccounts, list with filters across pages, update, fetch one with parent credentials', async () => {
+  it('2010 Accounts: create subaccounts, list with filters over pages, update, fetch with parent creds', async () => {
     const parent = admin.api.v2010.accounts;
     const a = await parent.create({ friendlyName: 'contract-sub' });
     const b = await parent.create({ friendlyName: 'contract-sub' });
@@ -94,7 +94,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     expect((await parent(b.sid).fetch()).authToken).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('UpdateAccount 409/20409 (new in 9.0.0): an update that overlapped another gets the documented conflict body', async () => {
+  it('UpdateAccount 409/20409 (new in 9.0.0): an update overlapping another gets the documented conflict', async () => {
     const sub = await admin.api.v2010.accounts.create({ friendlyName: 'contract-409' });
     emulator.controls.latencyMs = 150;
     try {
@@ -116,7 +116,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     await user.api.v2010.accounts(emulator.accountSid).messages.page({ pageSize: 1 });
   });
 
-  it('Auth Tokens: create and delete a secondary, create again and promote, with SuppressEmailNotification (9.0.0)', async () => {
+  it('Auth Tokens: create, delete, create and promote a secondary; SuppressEmailNotification (9.0.0)', async () => {
     const created = await admin.accounts.v1.secondaryAuthToken().create({ suppressEmailNotification: true });
     expect(created.secondaryAuthToken).toMatch(/^[0-9a-f]{32}$/);
     expect(await admin.accounts.v1.secondaryAuthToken().remove({ suppressEmailNotification: true })).toBe(true);
@@ -126,7 +126,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     admin = client(emulator.accountSid, emulator.authToken());
   });
 
-  it("error answers keep Twilio's error body: 401/20003 for a Standard key on /v1/Keys, 404/20404 for an unknown key", async () => {
+  it("errors keep Twilio's body: 401/20003 for a Standard key on /v1/Keys, 404/20404 for an unknown key", async () => {
     const key = emulator.seedKey({ type: 'standard' });
     await expect(
       client(key.sid, key.secret).iam.v1.getApiKeys.list({ accountSid: emulator.accountSid }),
@@ -137,7 +137,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     });
   });
 
-  it('9.0.0 dropped the KeyType enum: KeyType=standard now passes Prism and the emulator answers 400/70001', async () => {
+  it('9.0.0 dropped the KeyType enum: KeyType=standard passes Prism and the emulator answers 400/70001', async () => {
     await expect(
       admin.iam.v1.newApiKey.create({ accountSid: emulator.accountSid, keyType: 'standard' }),
     ).rejects.toMatchObject({ status: 400, code: 70001 });

@@ -140,7 +140,9 @@ describe.each<StoreKind>(['aws', 'file'])('Auth Token: crash anywhere, rerun, co
     await inPool(points, 3, (p) => crashAndRecover(kind, p, createSeq));
     const mutating = points.filter((p) => p.phase === 'after').length;
     console.log(
-      `crash test, Auth Token (${kind} store): covered ${points.length} crash points (${points.length - mutating} before a request took effect, ${mutating} after a change and before its answer)`,
+      `crash test, Auth Token (${kind} store): covered ${points.length} crash points ` +
+        `(${points.length - mutating} before a request took effect, ${mutating} after a change and ` +
+        `before its answer)`,
     );
   });
 });
@@ -201,7 +203,8 @@ describe.each<StoreKind>(['aws', 'file'])('Auth Token: crash beside a foreign se
     const started = Date.now();
     await inPool(points, 3, (p) => crashBesideForeign(kind, p));
     console.log(
-      `crash test, Auth Token beside a foreign secondary (${kind} store): ${points.length} crash points in ${Math.round((Date.now() - started) / 1000)} s, secondary kept at every one`,
+      `crash test, Auth Token beside a foreign secondary (${kind} store): ${points.length} crash ` +
+        `points in ${Math.round((Date.now() - started) / 1000)} s, secondary kept at every one`,
     );
   });
 });

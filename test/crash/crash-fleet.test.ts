@@ -105,7 +105,8 @@ describe.each<StoreKind>(['aws', 'file'])('crash with several targets in flight 
     async () => {
       const points = EXHAUSTIVE ? await everyPoint(kind) : seededPoints(kind);
       console.log(
-        `crash, fleet (${kind} store): seed ${SEED} (TKR_FLEET_SEED); kill points: ${points.map(describePoint).join('; ')}`,
+        `crash, fleet (${kind} store): seed ${SEED} (TKR_FLEET_SEED); kill points: ` +
+          `${points.map(describePoint).join('; ')}`,
       );
       const results: string[] = [];
       let throttled = 0;

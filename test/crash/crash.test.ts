@@ -83,7 +83,9 @@ describe.each<StoreKind>(['aws', 'file'])('crash anywhere, rerun, converge (%s s
     await inPool(points, 3, (p) => crashAndRecover(kind, p));
     const mutating = points.filter((p) => p.phase === 'after').length;
     console.log(
-      `crash test (${kind} store): covered ${points.length} crash points (${points.length - mutating} before a request took effect, ${mutating} after a change and before its answer)`,
+      `crash test (${kind} store): covered ${points.length} crash points ` +
+        `(${points.length - mutating} before a request took effect, ${mutating} after a change and ` +
+        `before its answer)`,
     );
   });
 });

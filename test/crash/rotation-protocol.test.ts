@@ -102,7 +102,9 @@ describe('rotation protocol: crash anywhere, Secrets Manager retries, converge',
     await inPool(points, 3, crashAndRetry);
     const mutating = points.filter((p) => p.phase === 'after').length;
     console.log(
-      `rotation-protocol crash test: covered ${points.length} crash points (${points.length - mutating} before a request took effect, ${mutating} after a change and before its answer) over ${[...new Set(points.map((p) => p.operation))].join(', ')}`,
+      `rotation-protocol crash test: covered ${points.length} crash points ` +
+        `(${points.length - mutating} before a request took effect, ${mutating} after a change and ` +
+        `before its answer) over ${[...new Set(points.map((p) => p.operation))].join(', ')}`,
     );
   });
 });

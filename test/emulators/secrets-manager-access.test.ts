@@ -79,7 +79,10 @@ describe('Secrets Manager emulator: what AWS answers about reads, filters and fo
       name: 'ValidationException',
       $metadata: { httpStatusCode: 400 },
       message: expect.stringMatching(
-        /^1 validation error detected: Value 'colour' at 'filters\.2\.member\.key' failed to satisfy constraint: Member must satisfy enum value set: \[/,
+        new RegExp(
+          String.raw`^1 validation error detected: Value 'colour' at 'filters\.2\.member\.key' failed to ` +
+            String.raw`satisfy constraint: Member must satisfy enum value set: \[`,
+        ),
       ) as string,
     });
   });
@@ -93,7 +96,7 @@ describe('Secrets Manager emulator: what AWS answers about reads, filters and fo
     }
   });
 
-  it('answers a forced DeleteSecret of a name that never existed with success, not ResourceNotFoundException', async () => {
+  it('answers a forced DeleteSecret of a name that never existed with success, not ResourceNotFound', async () => {
     const never = 'access/never-existed';
     const answer = await client.send(new DeleteSecretCommand({ SecretId: never, ForceDeleteWithoutRecovery: true }));
     expect(answer.Name).toBe(never);

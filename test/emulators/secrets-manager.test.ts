@@ -75,7 +75,7 @@ describe('Secrets Manager emulator through the real AWS SDK', () => {
     );
   });
 
-  it('follows the rotation label dance: AWSPENDING, move AWSCURRENT (AWSPREVIOUS follows), remove AWSPENDING', async () => {
+  it('follows the label dance: AWSPENDING, move AWSCURRENT (AWSPREVIOUS follows), remove AWSPENDING', async () => {
     const id = name();
     await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretString: 'v1' }));
     await client.send(
@@ -117,7 +117,7 @@ describe('Secrets Manager emulator through the real AWS SDK', () => {
     expect((await client.send(new GetSecretValueCommand({ SecretId: id, VersionId: T(1) }))).SecretString).toBe('v1');
   });
 
-  it('treats ClientRequestToken as idempotency: same value succeeds, another value is ResourceExistsException', async () => {
+  it('treats ClientRequestToken as idempotency: the same value succeeds, another is ResourceExists', async () => {
     const id = name();
     await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretString: 'v1' }));
     await expect(
@@ -582,7 +582,7 @@ describe('rotation driven by the service (RotateSecret, CancelRotateSecret)', ()
     return { id, arn: created.ARN!, lambda, events };
   }
 
-  it('returns once rotation has started, then runs the four steps in order; DescribeSecret before and after', async () => {
+  it('returns once rotation has started, then runs the four steps in order; DescribeSecret around it', async () => {
     const clock = Date.UTC(2030, 0, 15, 10, 30);
     sm.setClock(() => clock);
     try {
@@ -784,7 +784,7 @@ describe('rotation driven by the service (RotateSecret, CancelRotateSecret)', ()
     }
   });
 
-  it('refuses what AWS refuses: no function ARN, a function it cannot invoke, a raw request without a token', async () => {
+  it('refuses what AWS refuses: no function ARN, a function it cannot invoke, a request without a token', async () => {
     const id = name();
     await client.send(new CreateSecretCommand({ Name: id, ClientRequestToken: T(1), SecretString: 'v1' }));
     await expect(
@@ -1027,7 +1027,7 @@ describe('rotation driven by the service (RotateSecret, CancelRotateSecret)', ()
     expect(await describe_(id)).toMatchObject({ RotationEnabled: true, LastRotatedDate: expect.any(Date) as Date });
   });
 
-  it('a new value put during rotation abandons it and clears AWSPENDING; it counts as a rotation for the schedule', async () => {
+  it('a value put during rotation abandons it, clears AWSPENDING, and counts as a rotation', async () => {
     const start = Date.UTC(2030, 0, 15, 10, 30);
     let clock = start;
     sm.setClock(() => clock);

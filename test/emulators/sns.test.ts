@@ -464,7 +464,13 @@ describe('SNS emulator through the real AWS SDK (awsQuery)', () => {
     expect(created.status).toBe(200);
     expect(created.type).toBe('text/xml');
     expect(created.text).toMatch(
-      /<CreateTopicResponse xmlns="http:\/\/sns\.amazonaws\.com\/doc\/2010-03-31\/"><CreateTopicResult><TopicArn>arn:aws:sns:us-east-1:123456789012:alerts-\d+<\/TopicArn><\/CreateTopicResult><ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/CreateTopicResponse>$/,
+      new RegExp(
+        String.raw`<CreateTopicResponse ` +
+          String.raw`xmlns="http:\/\/sns\.amazonaws\.com\/doc\/2010-03-31\/"><CreateTopicResult>` +
+          String.raw`<TopicArn>arn:aws:sns:us-east-1:123456789012:alerts-\d+<\/TopicArn><\/CreateTopicResult>` +
+          String.raw`<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata>` +
+          String.raw`<\/CreateTopicResponse>$`,
+      ),
     );
     const missing = await post(
       'Action=GetTopicAttributes&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Anope',

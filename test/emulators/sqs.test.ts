@@ -191,7 +191,7 @@ describe('SQS emulator through the real AWS SDK (AWS JSON 1.0, query-compatible)
     ).toBe('31a92b15d92f8db860eda32aceb656c3');
   });
 
-  it('hides a received message for its visibility timeout; undeleted, it comes back with a new receipt handle', async () => {
+  it('hides a received message for its visibility timeout; undeleted, it comes back with a new handle', async () => {
     const url = await create({ VisibilityTimeout: '30' });
     await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'job' }));
     const [first] = await receive(url, { MessageSystemAttributeNames: ['ApproximateReceiveCount'] });
@@ -371,7 +371,7 @@ describe('SQS emulator through the real AWS SDK (AWS JSON 1.0, query-compatible)
     expect(sqs.messages(url)).toHaveLength(2);
   });
 
-  it('reports SendMessageBatch and DeleteMessageBatch results per entry, and rejects malformed batches whole', async () => {
+  it('reports SendMessageBatch and DeleteMessageBatch results per entry; rejects malformed batches whole', async () => {
     const url = await create({ MaximumMessageSize: '2048' });
     const sent = await client.send(
       new SendMessageBatchCommand({
@@ -524,7 +524,7 @@ describe('SQS emulator through the real AWS SDK (AWS JSON 1.0, query-compatible)
     expect((await send('a later', 'g1', '1')).MessageId).not.toBe(a.MessageId);
   });
 
-  it('injects faults before any effect; a throttle is the SDK throttling error RequestThrottled and is retried', async () => {
+  it("injects faults before any effect; a throttle is the SDK's RequestThrottled and is retried", async () => {
     const url = await create();
     sqs.controls.reset();
     sqs.controls.setFaults({ sequence: ['throttle', 'server-error', 'drop', 'slow'], slowMs: 30 });

@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient } from '../support/twilio-client.js';
 import { TWILIO_OPERATIONS, startTwilioEmulator, type TwilioEmulator } from './twilio/index.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -223,7 +223,7 @@ describe('subaccounts', () => {
     clockMs = T0 + minutes * 60_000;
   };
 
-  it('lists the account and its subaccounts, filters by FriendlyName and Status, and keeps the filter across pages', async () => {
+  it('lists the account and subaccounts, filtered by FriendlyName and Status across pages', async () => {
     const c = accountClient();
     const made: string[] = [];
     for (const [i, name] of ['alpha', 'beta', 'gamma', 'beta'].entries()) {
@@ -314,7 +314,7 @@ describe('subaccounts', () => {
     }
   });
 
-  it("parent Account SID + Auth Token reach a subaccount's 2010 resources but not IAM v1; parent API keys reach neither", async () => {
+  it("parent SID + Auth Token reach a subaccount's 2010 resources, not IAM v1; parent API keys neither", async () => {
     const sub = emu.addAccount({ parentSid: emu.accountSid, friendlyName: 'tenant' });
     const parent = accountClient();
     const onSub = parent.api.v2010.accounts(sub.sid);
@@ -364,7 +364,7 @@ describe('subaccounts', () => {
     expect(emu.account().friendlyName).not.toBe('hijack');
   });
 
-  it('suspending a subaccount stops its own credentials until the parent reactivates it; the parent still reads it', async () => {
+  it("a suspended subaccount's credentials stop until the parent reactivates it; the parent reads it", async () => {
     const sub = emu.addAccount({ parentSid: emu.accountSid });
     const key = emu.seedKey({ accountSid: sub.sid, type: 'standard' });
     const byToken = client(sub.sid, sub.authToken, sub.sid);

@@ -90,7 +90,8 @@ describe.each<StoreKind>(['file', 'aws'])('Auth Token under 20%% injected faults
         totals.failures += r.failures;
       }
       console.log(
-        `fault test, Auth Token (${kind} store): 4 seeds, ${totals.runs} runs under faults, ${totals.failures} ended in a reported failure`,
+        `fault test, Auth Token (${kind} store): 4 seeds, ${totals.runs} runs under faults, ` +
+          `${totals.failures} ended in a reported failure`,
       );
     },
   );

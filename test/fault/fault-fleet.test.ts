@@ -92,7 +92,10 @@ describe.each<StoreKind>(['file', 'aws'])('injected faults with several targets 
       }
       expect(totals.faults, 'faults were injected').toBeGreaterThan(0);
       console.log(
-        `fault, fleet (${kind} store): seeds ${SEEDS.join(',')} (TKR_FLEET_FAULT_SEEDS), ${totals.runs} runs under faults, ${totals.faults} faults injected, ${totals.throttled} Twilio 429s (injected or over the limit), ${totals.failed} target runs ended in a reported failure`,
+        `fault, fleet (${kind} store): seeds ${SEEDS.join(',')} (TKR_FLEET_FAULT_SEEDS), ` +
+          `${totals.runs} runs under faults, ${totals.faults} faults injected, ${totals.throttled} ` +
+          `Twilio 429s (injected or over the limit), ${totals.failed} target runs ended in a reported ` +
+          `failure`,
       );
     },
   );

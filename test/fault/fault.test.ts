@@ -93,7 +93,8 @@ describe.each<StoreKind>(['file', 'aws'])('20%% injected faults (%s store)', (ki
     }
     expect(totals.faults).toBeGreaterThan(0);
     console.log(
-      `fault test (${kind} store): 6 seeds, ${totals.runs} runs under faults, ${totals.faults} faults injected, ${totals.failures} runs ended in a reported failure`,
+      `fault test (${kind} store): 6 seeds, ${totals.runs} runs under faults, ${totals.faults} ` +
+        `faults injected, ${totals.failures} runs ended in a reported failure`,
     );
   });
 });

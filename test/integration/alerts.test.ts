@@ -53,7 +53,7 @@ async function fixAdmin(w: World) {
 const snsDocs = () => rx.snsMessages().map((m) => ({ ...m, doc: JSON.parse(m.message) }));
 
 describe('a failed rotation is announced on every channel', () => {
-  it('with target, kind, account, step, Twilio error code and the runbook; a second run sends nothing new', async () => {
+  it('with target, kind, account, step, Twilio error code and runbook; a second run sends nothing new', async () => {
     world = await failingWorld();
     const run = await world.cli(['rotate']);
     expect(run.code).toBe(1);
@@ -132,7 +132,7 @@ describe('bad secret contents', () => {
 });
 
 describe('across separate processes (the bundled CLI)', () => {
-  it('tells once, reminds after the re-notify interval, and resolves after recovery (Secrets Manager tags)', async () => {
+  it('tells once, reminds after the re-notify interval, resolves after recovery (Secrets Manager tags)', async () => {
     world = await failingWorld('aws');
     const cli = async () => {
       const child = await spawnCli(['rotate', '--config', world!.configPath], { ...AWS_ENV, ...rx.env });

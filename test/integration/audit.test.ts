@@ -91,7 +91,7 @@ afterEach(async () => {
 });
 
 describe('audit', () => {
-  it('classifies every key on every configured account; --cleanup revokes the rotator orphan and nothing else', async () => {
+  it('classifies every key on every configured account; --cleanup revokes the rotator orphan only', async () => {
     const seeded = await seed();
     world = seeded.world;
     const { sids } = seeded;

@@ -229,7 +229,7 @@ describe('Auth Token admin credentials', () => {
     expect(w.mutatingCalls().twilio).toBe(0);
   });
 
-  it('rotates with a Main key, and an admin secret holding the old token gets the new one in the same step', async () => {
+  it('rotates with a Main key; an admin secret holding the old token gets the new one in the same step', async () => {
     // The API-key target's admin secret holds the Auth Token being rotated: it must not be locked out.
     const w = await start('file', [
       { ...GATED, gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 } },
@@ -270,7 +270,7 @@ describe('the adapter against Twilio answers', () => {
 });
 
 describe.each<StoreKind>(['file', 'aws'])('webhook validation across a promotion (%s store)', (kind) => {
-  it('accepts what Twilio signs before, during and after the promotion, and the old token only for a while', async () => {
+  it('accepts what Twilio signs before, during and after the promotion; the old token only for a while', async () => {
     const w = await start(kind);
     await w.seedToken();
     const config = await w.config();

@@ -26,9 +26,12 @@ let due: Loaded;
 
 /** Every file the process reads is reported on stderr by a resolve hook (all of the bundle is ESM). */
 const hook = `data:text/javascript,${encodeURIComponent(
-  `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`,
+  `export async function resolve(s, c, next) { const r = await next(s, c); if ` +
+    `(r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); ` +
+    `return r; }`,
 )}`;
-const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
+const registration = `import { register } from 'node:module'; register(${JSON.stringify(hook)});`;
+const register = `data:text/javascript,${encodeURIComponent(registration)}`;
 
 interface Loaded {
   code: number;
@@ -90,7 +93,7 @@ describe('CLI start-up (the bundled bin)', () => {
     expect(help.stdout).toMatch(/^Usage: twilio-key-rotator <command>/);
     expect(help.files.filter((f) => !built.initFiles.includes(f))).toEqual([]);
     expect(help.packages).toEqual([]);
-    expect(help.sources).not.toContain('src/entry/cli-run.ts');
+    expect(help.sources).not.toContain('src/entry/cli/session.ts');
     expect(help.sources).not.toContain('src/config/load.ts');
   });
 
@@ -100,7 +103,8 @@ describe('CLI start-up (the bundled bin)', () => {
     expect(due.packages).toEqual(expect.arrayContaining(['twilio', 'winston', 'js-yaml', 'zod', 'node-cron']));
     const heavy = (p: string) => /^@aws-sdk\/|^@smithy\/|^(axios|https-proxy-agent|jsonwebtoken|qs)$/.test(p);
     expect(due.packages.filter(heavy)).toEqual([]);
-    expect(due.sources).toEqual(expect.arrayContaining(['src/entry/cli-run.ts', 'src/adapters/twilio/slim-client.ts']));
+    const used = ['src/entry/cli/session.ts', 'src/adapters/twilio/slim-client.ts'];
+    expect(due.sources).toEqual(expect.arrayContaining(used));
     for (const elsewhere of [
       'src/adapters/secrets/aws-store.ts',
       'src/entry/daemon/daemon.ts',

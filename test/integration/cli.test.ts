@@ -112,7 +112,8 @@ describe('one line where a stack trace was', () => {
       });
       expect(run.status, run.stderr).toBe(1);
       expect(run.stderr.trim()).toBe(
-        `sandbox: port ${port} is already in use; stop what holds it (another sandbox?) or choose free ports with TWILIO_PORT, SM_PORT, SNS_PORT and SQS_PORT`,
+        `sandbox: port ${port} is already in use; stop what holds it (another sandbox?) or choose ` +
+          `free ports with TWILIO_PORT, SM_PORT, SNS_PORT and SQS_PORT`,
       );
     } finally {
       busy.close();
@@ -141,7 +142,7 @@ describe.each<StoreKind>(['file', 'aws'])('status (%s store)', (kind) => {
 });
 
 describe('setup problems', () => {
-  it('exits 2 naming stores.file.path when the file store path is a directory (every target failed, exit 1)', async () => {
+  it('exits 2 naming stores.file.path when the file store path is a directory (it was exit 1)', async () => {
     world = await World.start('file');
     await world.writeConfig([{}], {
       stores: { file: { path: world.dir }, aws: { region: 'us-east-1', endpoint: world.sm.url } },
@@ -237,7 +238,7 @@ describe('the configuration variable', () => {
 describe.each<StoreKind>(['file', 'aws'])('secret put (%s store)', (kind) => {
   const adminValue = (w: World) => JSON.stringify({ accountSid: w.accountSid, authToken: w.twilio.authToken() });
 
-  it('stores the admin credential from stdin after checking its shape, never printing it; a rotation then works', async () => {
+  it('stores the admin credential from stdin after checking its shape, never printing it; rotation works', async () => {
     world = await World.start(kind);
     await world.writeConfig();
     const put = await world.cli(['secret', 'put', 'twilio/admin', '--store', kind], {}, `${adminValue(world)}\n`);
@@ -270,7 +271,7 @@ describe.each<StoreKind>(['file', 'aws'])('secret put (%s store)', (kind) => {
     expect(previous).toMatchObject({ authToken: world.twilio.authToken() });
   });
 
-  it('refuses --replace of the rotated key while its consumer gate holds the previous key, storing nothing', async () => {
+  it('refuses --replace of the rotated key while its gate holds the previous key, storing nothing', async () => {
     world = await World.start(kind);
     await world.seedAdmin();
     const old = await world.seedCurrentKey();

@@ -50,7 +50,7 @@ const options = (url: string, maxPages = 100) => ({
 });
 
 describe('CloudTrail reads', () => {
-  it('walks once for every secret, filters by ARN, and extends the walk backwards only for the missing part', async () => {
+  it('walks once for every secret, filters by ARN, and walks further back only for the missing part', async () => {
     const trail = await withReads(30, HOUR);
     const reads = cloudTrailReads(options(trail.url));
     try {
@@ -75,7 +75,8 @@ describe('CloudTrail reads', () => {
       const result = await reads.reads(secret(ARN, 'app/one'), NOW - 3 * HOUR);
       expect(result).toEqual({
         problem:
-          'more than cloudtrail.maxPages (2) pages of GetSecretValue events in this run; raise it or shorten gate.cloudtrail.lookbackDays',
+          'more than cloudtrail.maxPages (2) pages of GetSecretValue events in this run; ' +
+          'raise it or shorten gate.cloudtrail.lookbackDays',
       });
       expect(trail.controls.log).toHaveLength(2);
     } finally {

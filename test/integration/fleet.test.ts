@@ -185,7 +185,7 @@ describe.each<StoreKind>(['file', 'aws'])('a subaccount fleet (%s store)', (kind
 });
 
 describe('fleet configuration', () => {
-  it('refuses a template secret without {accountSid}, a template that sets name/accountSid/admin, and a target inside the fleet’s names', async () => {
+  it('refuses a secret without {accountSid}, a template setting name/accountSid/admin, a clashing target', async () => {
     const w = (world = await World.start('file'));
     await w.writeConfig([{ name: 'tenants-AC00000000000000000000000000000001', prefix: 'rot-x-' }], {
       fleets: [
@@ -245,7 +245,8 @@ describe('listing a fleet’s subaccounts', () => {
       const run = await w.cli(['rotate']);
       expect(run.code).toBe(1);
       expect(run.stdout).toContain(
-        `fleet admin secret "twilio/missing" (file store) does not exist or has no current value; store the parent's {"accountSid": "${w.accountSid}", "authToken": "…"}`,
+        `fleet admin secret "twilio/missing" (file store) does not exist or has no current value; ` +
+          `store the parent's {"accountSid": "${w.accountSid}", "authToken": "…"}`,
       );
       expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
     },

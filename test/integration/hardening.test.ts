@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient } from '../support/twilio-client.js';
 import { TAG_LAST_ERROR } from '../../src/core/labels.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { startProxy, startSilentServer } from '../support/proxy.js';
@@ -95,7 +95,10 @@ describe('bounded: nothing hangs, nothing runs away', () => {
     const run = await w.cli(['rotate']);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(
-      /pointed its next page at http:\/\/127\.0\.0\.1:\d+, which is neither Twilio's IAM host nor twilio\.baseUrl; nothing was sent there/,
+      new RegExp(
+        String.raw`pointed its next page at http:\/\/127\.0\.0\.1:\d+, which is neither Twilio's IAM host ` +
+          String.raw`nor twilio\.baseUrl; nothing was sent there`,
+      ),
     );
     expect(elsewhere.seen).toEqual([]);
   });
@@ -159,7 +162,7 @@ describe('secrets stay secret and whole', () => {
 });
 
 describe('evidence, not hope', () => {
-  it('does not take a proxy’s HTML 200 for a working key; keeps the new key and finishes once Twilio answers', async () => {
+  it("takes no proxy's HTML 200 for a working key; keeps the new key, finishes once Twilio answers", async () => {
     const w = await started();
     const original = await w.seedCurrentKey();
     let html = false;
@@ -187,7 +190,7 @@ describe('evidence, not hope', () => {
     expect((await labelledKeys(w)).current?.apiKeySid).toBe(pending!.apiKeySid);
   });
 
-  it('leaves a young Secrets Manager rotation alone, keeps the last error, and reports it stuck once it is old', async () => {
+  it('leaves a young Secrets Manager rotation alone, keeps the last error, reports it stuck once old', async () => {
     const w = await started('aws');
     await w.seedCurrentKey();
     await w.writeConfig();
@@ -205,7 +208,10 @@ describe('evidence, not hope', () => {
     const old = await w.cli(['rotate']);
     expect(old.code).toBe(1);
     expect(old.stdout).toMatch(
-      /STUCK[\s\S]*version d{32} is AWSPENDING with no value yet\) since .*cancel-rotate-secret --secret-id twilio\/app/,
+      new RegExp(
+        String.raw`STUCK[\s\S]*version d{32} is AWSPENDING with no value yet\) since .*cancel-rotate-secret ` +
+          String.raw`--secret-id twilio\/app`,
+      ),
     );
     expect((await w.cli(['status'])).code).toBe(1);
   });
@@ -274,7 +280,10 @@ describe('loud failures and clear messages', () => {
     const gone = await w.cli(['status']);
     expect(gone.code).toBe(1);
     expect(gone.stdout).toMatch(
-      /needs attention[\s\S]*next rotate: +create key "rot-app-[0-9a-f]{32}" and store it as AWSPENDING .*no longer exists on Twilio/,
+      new RegExp(
+        String.raw`needs attention[\s\S]*next rotate: +create key "rot-app-[0-9a-f]{32}" and store it as ` +
+          String.raw`AWSPENDING .*no longer exists on Twilio`,
+      ),
     );
   });
 

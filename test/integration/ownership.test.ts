@@ -134,7 +134,7 @@ describe.each<StoreKind>(['file', 'aws'])('ownership (%s store)', (kind) => {
     expect(w.liveKeys()).toContain(admin.adminKeySid);
   });
 
-  it('keeps a key the gate held after a value was put over it by hand; rotate and audit --cleanup never revoke it', async () => {
+  it('keeps a key the gate held after a value was put over it by hand; rotate and audit --cleanup too', async () => {
     const w = await start(kind);
     await w.seedAdmin('auth-token');
     await w.writeConfig([{ gate: { minOverlapSeconds: 3600, maxWaitSeconds: 86_400 } }], { orphanGraceSeconds: 0 });
@@ -181,7 +181,8 @@ describe.each<StoreKind>(['file', 'aws'])('ownership (%s store)', (kind) => {
     expect(w.liveKeys()).toContain(named.sid);
     expect(run.stderr).toMatch(
       new RegExp(
-        `AWSPREVIOUS version [0-9a-f]{32} cannot be read \\(value is not JSON[^)]*\\); its key ${named.sid} stays untouched`,
+        `AWSPREVIOUS version [0-9a-f]{32} cannot be read \\(value is not JSON[^)]*\\); its key ` +
+          `${named.sid} stays untouched`,
       ),
     );
     expect(run.stderr).not.toContain(named.secret);

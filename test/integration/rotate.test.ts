@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient } from '../support/twilio-client.js';
 import { rotate } from '../../src/engine/commands.js';
 import { authenticates as authenticatesWithNumbers, labelledKeys, type StoredKey } from '../support/assertions.js';
 import { World, type StoreKind } from '../support/world.js';

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler, resetForTests } from '../../src/entry/lambda.js';
+import { freshLambda, type Lambda } from '../support/lambda.js';
 import { startReceivers, type Receivers } from '../support/alerting.js';
 import { emfLines } from '../support/emf.js';
 import { recordOutput } from '../support/scan.js';
 import { AWS_ENV, World } from '../support/world.js';
+
+let handler: Lambda['handler'];
 
 /**
  * The scheduled Lambda alerts exactly as the CLI does (the alerts hang off the engine's results),
@@ -23,11 +25,10 @@ afterAll(() => rx.close());
 beforeEach(async () => {
   rx.reset();
   world = await World.start('aws');
-  resetForTests();
+  ({ handler } = await freshLambda());
 });
 afterEach(async () => {
   delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
-  resetForTests();
   vi.restoreAllMocks();
   await world.close();
 });

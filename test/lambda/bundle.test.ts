@@ -31,9 +31,18 @@ async function invoke(
   entry = 'handler',
 ): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
   // Every module file the process loads is reported on stderr by a resolve hook.
-  const hook = `data:text/javascript,${encodeURIComponent(`export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`)}`;
-  const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`)}`;
-  const script = `import(${JSON.stringify(bundle)}).then((m) => m[${JSON.stringify(entry)}](${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) => console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
+  const hook = `data:text/javascript,${encodeURIComponent(
+    `export async function resolve(s, c, next) { const r = await next(s, c); if ` +
+      `(r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); ` +
+      `return r; }`,
+  )}`;
+  const registration = `import { register } from 'node:module'; register(${JSON.stringify(hook)});`;
+  const register = `data:text/javascript,${encodeURIComponent(registration)}`;
+  const script =
+    `import(${JSON.stringify(bundle)}).then((m) => ` +
+    `m[${JSON.stringify(entry)}](${JSON.stringify(event)}, { getRemainingTimeInMillis: () => ` +
+    `60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) ` +
+    `=> console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
   const { stdout, stderr } = await run(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
     env: { ...withoutAwsCredentials(process.env), ...env, LAMBDA_TASK_ROOT: world.dir },
   });
@@ -76,7 +85,9 @@ describe('the Lambda bundle', () => {
 
   it('loads no undici at start-up on Node 22 (built-ins are required, not imported as ESM)', async () => {
     // An ESM import of node:http evaluates http.WebSocket's getter, which loads undici (~60 ms).
-    const script = `await import(${JSON.stringify(bundle)}); console.log(JSON.stringify({ version: process.version, undici: process.moduleLoadList.filter((m) => m.includes('undici')) }))`;
+    const script =
+      `await import(${JSON.stringify(bundle)}); console.log(JSON.stringify({ version: ` +
+      `process.version, undici: process.moduleLoadList.filter((m) => m.includes('undici')) }))`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, ...AWS_ENV },
     });
@@ -84,7 +95,9 @@ describe('the Lambda bundle', () => {
   });
 
   it('refuses to start with an invalid ROTATOR_SAFETY_MARGIN_MS, naming it', async () => {
-    const script = `await import(${JSON.stringify(bundle)}).then(() => console.log('STARTED'), (e) => console.log('REFUSED ' + e.message))`;
+    const script =
+      `await import(${JSON.stringify(bundle)}).then(() => console.log('STARTED'), (e) => ` +
+      `console.log('REFUSED ' + e.message))`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, ...AWS_ENV, ROTATOR_SAFETY_MARGIN_MS: '20s' },
     });
@@ -139,7 +152,7 @@ describe('the Lambda bundle', () => {
     );
   });
 
-  it('shards a scheduled event through the SQS client it loads only then, and the worker entry reconciles the message', async () => {
+  it('shards a scheduled event via the SQS client it loads only then; the worker reconciles the message', async () => {
     const sqs = await startSqsEmulator();
     const client = sqsClient(sqs);
     try {

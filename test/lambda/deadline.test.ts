@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handler, resetForTests, safetyMarginMs } from '../../src/entry/lambda.js';
+import { freshLambda, type Lambda } from '../support/lambda.js';
+import { safetyMarginMs } from '../../src/entry/lambda.js';
 import { ConfigError } from '../../src/errors.js';
 import { authenticates, labelledKeys, unreferencedRotatorKeys } from '../support/assertions.js';
 import { SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { AWS_ENV, World } from '../support/world.js';
+
+let handler: Lambda['handler'];
 
 /**
  * The scheduled handler's deadline: one AbortSignal, at the invocation's remaining time less the
@@ -31,11 +34,10 @@ beforeEach(async () => {
     retry: { attempts: 4, budgetSeconds: 60, minDelayMs: 5 },
   });
   world.resetLogs();
-  resetForTests();
+  ({ handler } = await freshLambda());
 });
 afterEach(async () => {
   delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
-  resetForTests();
   await world.close();
 });
 

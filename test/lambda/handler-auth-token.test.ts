@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handler, resetForTests } from '../../src/entry/lambda.js';
+import { freshLambda, type Lambda } from '../support/lambda.js';
 import { AWS_ENV, World } from '../support/world.js';
+
+let handler: Lambda['handler'];
 
 /**
  * The Lambda's Secrets Manager rotation handler on an Auth Token secret (AWS's TwilioAuthToken shape),
@@ -34,11 +36,10 @@ const rotationEvent = (Step: string, token: string) => ({
 beforeEach(async () => {
   world = await World.start('aws');
   Object.assign(process.env, AWS_ENV);
-  resetForTests();
+  ({ handler } = await freshLambda());
 });
 afterEach(async () => {
   delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
-  resetForTests();
   await world.close();
 });
 
@@ -86,7 +87,8 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
     const lambdaArn = 'arn:aws:lambda:us-east-1:123456789012:function:twilio-key-rotator';
     let failOnce = true;
     world.sm.registerRotationFunction(lambdaArn, async (event) => {
-      resetForTests(); // each invocation may be a new process: nothing survives but the store and Twilio
+      // Each invocation may be a new process: nothing survives but the store and Twilio.
+      ({ handler } = await freshLambda());
       if (failOnce && event.Step === 'testSecret') {
         failOnce = false;
         throw new Error('the function timed out');

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient } from '../support/twilio-client.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 import { rotationIdForToken } from '../../src/core/rotation-id.js';
 import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
-import { handler, resetForTests } from '../../src/entry/lambda.js';
+import { freshLambda, type Lambda } from '../support/lambda.js';
 import { AWS_ENV, World } from '../support/world.js';
+
+let handler: Lambda['handler'];
 
 const SECRET = 'twilio/app';
 let world: World;
@@ -61,11 +63,10 @@ beforeEach(async () => {
   world = await World.start('aws');
   await world.seedAdmin();
   Object.assign(process.env, AWS_ENV);
-  resetForTests();
+  ({ handler } = await freshLambda());
 });
 afterEach(async () => {
   delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
-  resetForTests();
   await world.close();
 });
 
@@ -107,7 +108,7 @@ describe('Secrets Manager rotation protocol', () => {
     return { original, token };
   }
 
-  it('runs createSecret, setSecret, testSecret, finishSecret; every repeat is harmless; the gate still decides', async () => {
+  it('runs createSecret, setSecret, testSecret, finishSecret; repeats are harmless; the gate decides', async () => {
     const { original, token } = await startedRotation();
     for (const step of [
       'createSecret',
@@ -139,7 +140,7 @@ describe('Secrets Manager rotation protocol', () => {
       const { original, token } = await startedRotation();
       const steps = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
       for (const step of steps.slice(0, doneSteps)) await handler(rotationEvent(step, token), context());
-      resetForTests(); // a new process: nothing survives but the store and Twilio
+      ({ handler } = await freshLambda()); // a new process: nothing survives but the store and Twilio
       for (const step of steps) await handler(rotationEvent(step, token), context());
       const { current, previous } = labels();
       expect(previous?.apiKeySid).toBe(original);

@@ -173,7 +173,7 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it('is the single-invocation stack unless sharding is on: no worker, no send permission, no shard queue created', () => {
+  it('is the single-invocation stack unless sharding is on: no worker, no send permission, no shard queue', () => {
     expect(template.Resources.ShardLambdaFunction).toBeUndefined();
     expect(ofType(template, 'AWS::Lambda::EventSourceMapping')).toEqual([]);
     expect(JSON.stringify(statements(template))).not.toContain('RotatorShardQueue');
@@ -284,7 +284,10 @@ describe('the documented deploy path starts', () => {
   async function invokeDeployed(env: Record<string, string>, events: unknown[]) {
     const script = `const { handler } = await import(${JSON.stringify(built.outfile)});
 for (const event of ${JSON.stringify(events)}) {
-  const value = await handler(event, { getRemainingTimeInMillis: () => 120000 }).then((v) => ({ ok: true, v }), (e) => ({ ok: false, v: e.message }));
+  const value = await handler(event, { getRemainingTimeInMillis: () => 120000 }).then(
+    (v) => ({ ok: true, v }),
+    (e) => ({ ok: false, v: e.message }),
+  );
   console.log('RESULT ' + JSON.stringify(value));
 }`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 60_000 });

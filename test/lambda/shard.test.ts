@@ -4,13 +4,16 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { SHARD_KIND } from '../../src/engine/shards.js';
-import { handler, resetForTests, shardHandler } from '../../src/entry/lambda.js';
+import { freshLambda, type Lambda } from '../support/lambda.js';
 import { startSqsEmulator, type SqsEmulator } from '../emulators/sqs/index.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { recordSecrets } from '../support/scan.js';
 import { receiveAll, sqsClient, sqsEvent } from '../support/sqs-events.js';
 import { AWS_ENV, World, type TargetSpec } from '../support/world.js';
+
+let handler: Lambda['handler'];
+let shardHandler: Lambda['shardHandler'];
 
 /**
  * Sharding across invocations: the scheduled handler sends target names through the real
@@ -61,18 +64,17 @@ beforeEach(async () => {
     world.record(chunk.toString());
     return true;
   });
-  resetForTests();
+  ({ handler, shardHandler } = await freshLambda());
 });
 afterEach(async () => {
   vi.restoreAllMocks();
   for (const v of ['TWILIO_KEY_ROTATOR_CONFIG', 'ROTATOR_SHARD_QUEUE_URL', 'ROTATOR_SHARD_TARGETS_PER_MESSAGE'])
     delete process.env[v];
-  resetForTests();
   await world.close();
 });
 
 describe('the scheduled handler with ROTATOR_SHARD_QUEUE_URL', () => {
-  it("sends the scheduled targets' names through SQS instead of rotating; the worker rotates them from the SQS event", async () => {
+  it("sends the scheduled targets' names through SQS instead of rotating; the worker rotates them", async () => {
     await configure(names(5), {}, ['app2']);
     process.env.ROTATOR_SHARD_TARGETS_PER_MESSAGE = '2';
     expect(await handler(scheduled(), context())).toEqual({ sharded: { messages: 2, targets: 4 } });
@@ -99,7 +101,7 @@ describe('the scheduled handler with ROTATOR_SHARD_QUEUE_URL', () => {
       for (const m of messages) expect(m.Body!.includes(secret)).toBe(false);
   });
 
-  it('fails loudly, naming the targets not sent, when SQS does not take the messages; throttling and 5xx are retried', async () => {
+  it('fails loudly naming the targets not sent when SQS refuses them; throttles and 5xx are retried', async () => {
     await configure(names(11));
     process.env.ROTATOR_SHARD_TARGETS_PER_MESSAGE = '1';
     sqs.controls.setFaults({ operations: ['SendMessageBatch'], sequence: ['throttle', 'server-error'] });
@@ -111,7 +113,11 @@ describe('the scheduled handler with ROTATOR_SHARD_QUEUE_URL', () => {
     // world's retry.attempts is 4: the first batch fails four times, the second is not tried.
     sqs.controls.setFaults({ operations: ['SendMessageBatch'], sequence: Array(4).fill('server-error') });
     await expect(handler(scheduled(), context())).rejects.toThrow(
-      /11 of 11 shard messages were not sent to shards-[\w-]+, so 11 targets wait for the next scheduled run: app, app1, app2, .* app10\. First reason: SQS SendMessageBatch failed: InternalFailure \(HTTP 500\)/,
+      new RegExp(
+        String.raw`11 of 11 shard messages were not sent to shards-[\w-]+, so 11 targets wait for the next ` +
+          String.raw`scheduled run: app, app1, app2, .* app10\. First reason: SQS SendMessageBatch failed: ` +
+          String.raw`InternalFailure \(HTTP 500\)`,
+      ),
     );
     expect(sendCalls()).toHaveLength(4);
     const line = logs.find((l) => l.includes('message 11/11 not sent'));
@@ -172,7 +178,7 @@ describe('the shard worker', () => {
       expect(await authenticates(world, (await labelledKeys(world, secretId)).current)).toBe(true);
   });
 
-  it('drops, with a log line that shows no content, bodies that are not shard messages and names no target has', async () => {
+  it('drops bodies that are not shard messages and names no target has, logging no content', async () => {
     await configure(names(2));
     const planted = `SK${'f'.repeat(32)}:${randomUUID()}${randomUUID()}`;
     recordSecrets([planted]); // the run-wide leak scan looks for it in everything printed

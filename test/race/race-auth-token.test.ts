@@ -62,7 +62,8 @@ async function race(kind: StoreKind, commands: string[][]): Promise<void> {
       (e) => e.operation === 'CreateSecondaryAuthToken' && e.status === 201,
     ).length;
     console.log(
-      `race, Auth Token (${kind}, ${commands.map((c) => c.join(' ')).join(' | ')}): ${created} secondaries created, ${promotions} promotion(s)`,
+      `race, Auth Token (${kind}, ${commands.map((c) => c.join(' ')).join(' | ')}): ${created} ` +
+        `secondaries created, ${promotions} promotion(s)`,
     );
   } finally {
     await world.close();

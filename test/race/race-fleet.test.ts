@@ -54,7 +54,10 @@ async function race(kind: StoreKind): Promise<void> {
     // Every key beyond one per target was made by a racer that lost and revoked it.
     if (created > fleet.apiKeys.length) expect(lost.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     console.log(
-      `race, fleet (${kind} store, ${PROCESSES} processes): ${created} keys created for ${fleet.apiKeys.length} targets, races lost per process ${lost.join('/')}, targets stood down on a replaced admin token ${stoodDown.join('/')}, ${secondaries} secondary token(s) created, ${promotions} promotion, ${throttled} Twilio 429s`,
+      `race, fleet (${kind} store, ${PROCESSES} processes): ${created} keys created for ` +
+        `${fleet.apiKeys.length} targets, races lost per process ${lost.join('/')}, targets stood ` +
+        `down on a replaced admin token ${stoodDown.join('/')}, ${secondaries} secondary token(s) ` +
+        `created, ${promotions} promotion, ${throttled} Twilio 429s`,
     );
   } finally {
     await fleet.close();

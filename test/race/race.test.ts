@@ -76,7 +76,8 @@ async function race(kind: StoreKind, commands: string[][]): Promise<void> {
     // Every key beyond the two kept ones was made by a racer that lost and revoked it.
     if (creates > TARGETS.length) expect(lost).toBeGreaterThan(0);
     console.log(
-      `race (${kind}, ${commands.length} processes): ${creates} keys created for ${TARGETS.length} targets, ${lost} racer(s) lost and revoked theirs`,
+      `race (${kind}, ${commands.length} processes): ${creates} keys created for ` +
+        `${TARGETS.length} targets, ${lost} racer(s) lost and revoked theirs`,
     );
   } finally {
     await world.close();

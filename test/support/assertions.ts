@@ -1,6 +1,6 @@
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 import { looksLikeRotatorKeyName } from '../../src/credentials/api-key/naming.js';
-import { createTwilioClient } from '../../src/adapters/twilio/full-client.js';
+import { createTwilioClient } from './twilio-client.js';
 import type { World } from './world.js';
 
 export interface StoredKey {

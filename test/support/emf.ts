@@ -4,8 +4,11 @@ import { expect } from 'vitest';
  * Checks a log line against the CloudWatch embedded metric format specification (the document
  * structure and its JSON schema): what CloudWatch Logs needs to extract metrics from it.
  */
-const UNITS =
-  /^(Seconds|Microseconds|Milliseconds|Bytes|Kilobytes|Megabytes|Gigabytes|Terabytes|Bits|Kilobits|Megabits|Gigabits|Terabits|Percent|Count|Bytes\/Second|Kilobytes\/Second|Megabytes\/Second|Gigabytes\/Second|Terabytes\/Second|Bits\/Second|Kilobits\/Second|Megabits\/Second|Gigabits\/Second|Terabits\/Second|Count\/Second|None)$/;
+const SIZES = ['Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits', 'Kilobits', 'Megabits'];
+const SIZE_UNITS = [...SIZES, 'Gigabits', 'Terabits'];
+const UNIT_NAMES = ['Seconds', 'Microseconds', 'Milliseconds', ...SIZE_UNITS, 'Percent', 'Count'];
+const RATES = [...SIZE_UNITS, 'Count'].map((u) => `${u}/Second`);
+const UNITS = new RegExp(`^(${[...UNIT_NAMES, ...RATES, 'None'].join('|')})$`);
 
 export function expectEmf(line: string): Record<string, any> {
   const doc = JSON.parse(line) as Record<string, any>;

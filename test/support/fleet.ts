@@ -410,7 +410,8 @@ export class Fleet {
       const originalOf = this.apiKeys.find((t) => t.original === d.sid);
       expect(
         madeBy !== undefined || originalOf !== undefined,
-        `${where}: deleted key ${d.sid} "${d.name}" on ${d.account} was made by a target of this configuration, or was a target's original key`,
+        `${where}: deleted key ${d.sid} "${d.name}" on ${d.account} was made by a target of this ` +
+          `configuration, or was a target's original key`,
       ).toBe(true);
       expect(this.keep.has(d.sid), `${where}: deleted key ${d.sid} is one no run may delete`).toBe(false);
     }

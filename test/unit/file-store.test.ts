@@ -216,7 +216,7 @@ describe('file store', () => {
     await expect(stat(`${path}.tmp`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('gives each secret its own identity, stable across reads, and a new one when the secret is made again', async () => {
+  it('gives each secret its own identity, stable across reads, and a new one when it is made again', async () => {
     const store = fileStore(path);
     await store.reserve('a');
     await store.reserve('a');

@@ -61,7 +61,7 @@ describe('assess', () => {
     expect(a.judged.has('stuck')).toBe(true);
   });
 
-  it('judges nothing about failures from a run that was cut short, and nothing about the credential without a look', () => {
+  it('judges nothing about failures from a run cut short, nor about the credential without a look', () => {
     const deferred = assess({ ...base, kind: 'deferred', detail: 'out of time' }, settings, NOW);
     expect([...deferred.judged]).toEqual([]);
     const blind = assess({ ...base, kind: 'failed', step: 'read-state', error: 'x' }, settings, NOW);

@@ -107,11 +107,14 @@ describe('serverless IAM statements', () => {
     const alerts = { alerts: { channels: [{ name: 'c', type: 'slack', webhookUrlEnv: 'SLACK' }] } };
     expect((await facts(alerts, { SLACK: SLACK_REF })).environment).toEqual({ SLACK: SLACK_REF });
     await expect(facts(alerts, { SLACK: 'https://hooks.slack.com/services/T0/B0/xyz' })).rejects.toThrow(
-      /SLACK \(alerts\.channels\.0\.webhookUrlEnv\) is a secret and must not be written into the CloudFormation template/,
+      new RegExp(
+        String.raw`SLACK \(alerts\.channels\.0\.webhookUrlEnv\) is a secret and must not be written into the ` +
+          String.raw`CloudFormation template`,
+      ),
     );
   });
 
-  it('lets the role send to the shard queue, and hands the scheduled function its URL, only with sharding on', async () => {
+  it('lets the role send to the shard queue and gives the scheduler its URL only with sharding on', async () => {
     const off = await facts({});
     expect(JSON.stringify(off.statements)).not.toContain('sqs:');
     expect(off.scheduledEnvironment).toEqual(off.environment);

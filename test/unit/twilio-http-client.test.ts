@@ -135,7 +135,7 @@ describe('TwilioHttpClient over plain HTTP', () => {
     expect(seen[0]!.headers['x-twilio-original-host']).toBeUndefined();
   });
 
-  it('sends credentials nowhere but Twilio and the base URL: other hosts and plain-HTTP Twilio are refused unsent', async () => {
+  it('sends credentials only to Twilio and the base URL: other hosts and plain-HTTP Twilio are refused', async () => {
     const elsewhere = http.createServer(recorder(seen));
     const port = await listen(elsewhere);
     try {
@@ -158,7 +158,7 @@ describe('TwilioHttpClient over plain HTTP', () => {
     }
   });
 
-  it('rejects an answer that is not JSON without quoting it (twilio-node would quote it in its parse error)', async () => {
+  it('rejects an answer that is not JSON without quoting it (twilio-node quotes it in its parse error)', async () => {
     const html = http.createServer((_req, res) =>
       res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>SECRETVALUE</html>'),
     );

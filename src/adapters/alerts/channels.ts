@@ -8,6 +8,8 @@ import { slackChannel } from './slack.js';
 import { snsChannel } from './sns.js';
 import { webhookChannel } from './webhook.js';
 
+const SIGNING_SECRET = 'whsec_ and base64 of 24 to 64 random bytes';
+
 /**
  * The configured channels as ports. Each secret is read from its environment variable when an alert
  * is sent (the loader checked it is set and well-formed) and registered for redaction first, so no
@@ -42,7 +44,7 @@ export function alertChannels(
           throw new ConfigError([
             {
               path: `alerts.channels.${i}.secretEnv`,
-              message: `environment variable ${c.secretEnv} must hold a signing secret: whsec_ and base64 of 24 to 64 random bytes`,
+              message: `environment variable ${c.secretEnv} must hold a signing secret: ${SIGNING_SECRET}`,
             },
           ]);
         registerSecret(key.toString('base64'));

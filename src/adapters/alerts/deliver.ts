@@ -129,10 +129,11 @@ export function classifyHttp(
 } {
   if (err instanceof HttpStatusError) {
     const extra = explain(err);
+    const redirect = err.status >= 300 && err.status < 400 ? ': a redirect; configure the final URL' : '';
     return {
       retryable: isRetryable(err.status, err),
       status: err.status,
-      why: `HTTP ${err.status}${extra ? ` ${extra}` : ''}${err.status >= 300 && err.status < 400 ? ': a redirect; configure the final URL' : ''}`,
+      why: `HTTP ${err.status}${extra ? ` ${extra}` : ''}${redirect}`,
     };
   }
   const e = err as { name?: string; cause?: { code?: string }; code?: string };

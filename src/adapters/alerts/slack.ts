@@ -26,10 +26,16 @@ export function slackText(alert: Alert): string {
 
 function renderText(alert: Alert): string {
   const more = (n: number | undefined) => (n ? [`… and ${n} more`] : []);
+  const test = alert.test ? '[TEST] ' : '';
+  const still = alert.renotify ? ' (still open)' : '';
   const head =
     alert.action === 'resolve'
       ? `:white_check_mark: *${escape(alert.summary)}*`
-      : `${ICON[alert.severity]} *${alert.test ? '[TEST] ' : ''}${escape(alert.summary)}*${alert.renotify ? ' (still open)' : ''}`;
+      : `${ICON[alert.severity]} *${test}${escape(alert.summary)}*${still}`;
+  const remote = alert.error?.remote;
+  const answeredBy = remote
+    ? ` (${[remote.service, remote.status, remote.code].filter((x) => x !== undefined).join(' ')})`
+    : '';
   const facts = [
     alert.test
       ? ''
@@ -38,9 +44,7 @@ function renderText(alert: Alert): string {
       ? `credentials: ${[...alert.refs.map((r) => `\`${escape(r)}\``), ...more(alert.omitted?.refs)].join(', ')}`
       : '',
     alert.step ? `step: \`${escape(alert.step)}\`` : '',
-    alert.error
-      ? `error${alert.error.remote ? ` (${[alert.error.remote.service, alert.error.remote.status, alert.error.remote.code].filter((x) => x !== undefined).join(' ')})` : ''}: ${escape(alert.error.message)}`
-      : '',
+    alert.error ? `error${answeredBy}: ${escape(alert.error.message)}` : '',
     ...[...alert.details, ...more(alert.omitted?.details)].map((d) => `• ${escape(d)}`),
     alert.firstSeenAt && alert.action === 'trigger' ? `open since ${alert.firstSeenAt}` : '',
   ].filter(Boolean);

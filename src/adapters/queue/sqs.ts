@@ -63,7 +63,9 @@ function describe(err: unknown, queueUrl: string): string {
       : e?.name === 'QueueDoesNotExist'
         ? '; ROTATOR_SHARD_QUEUE_URL names no queue'
         : '';
-  return `SQS SendMessageBatch failed: ${e?.name ?? 'error'}${status !== undefined ? ` (HTTP ${status})` : ''}${e?.message ? `: ${e.message}` : ''}${spent}${hint}`;
+  const http = status !== undefined ? ` (HTTP ${status})` : '';
+  const message = e?.message ? `: ${e.message}` : '';
+  return `SQS SendMessageBatch failed: ${e?.name ?? 'error'}${http}${message}${spent}${hint}`;
 }
 
 /** The bodies' indexes in consecutive runs of at most 10 bodies and 256 KiB, the limits of one SendMessageBatch. */

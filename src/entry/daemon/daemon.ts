@@ -209,10 +209,9 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
       throw err;
     }
   }
-  logger.info(
-    `daemon started; schedules: ${schedule.describe().join('; ') || 'none (every target is paused)'}${health ? `; health endpoint listening on ${health.url}` : ''}`,
-    { step: 'start' },
-  );
+  const schedules = schedule.describe().join('; ') || 'none (every target is paused)';
+  const listening = health ? `; health endpoint listening on ${health.url}` : '';
+  logger.info(`daemon started; schedules: ${schedules}${listening}`, { step: 'start' });
   if (config.daemon.runOnStart) tick();
 
   return {

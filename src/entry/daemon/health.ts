@@ -22,6 +22,7 @@ export interface HealthHandlers {
 }
 
 const TIMEOUT_MS = 5000;
+const CHOOSE = 'choose another port or host';
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, {
@@ -71,7 +72,7 @@ export async function startHealthServer(
           [
             {
               path: 'daemon.health',
-              message: `cannot listen on ${where.host}:${where.port} (${err.code ?? err.message}); choose another port or host`,
+              message: `cannot listen on ${where.host}:${where.port} (${err.code ?? err.message}); ${CHOOSE}`,
             },
           ],
           'the health endpoint',

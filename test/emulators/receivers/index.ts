@@ -71,7 +71,8 @@ function json(body: Buffer): unknown {
 export async function startSlackReceiver(): Promise<Receiver<{ text: string }> & { webhookUrl: string }> {
   const controls = new EmulatorControls('slack');
   const received: { text: string }[] = [];
-  const path = `/services/T${randomBytes(4).toString('hex').toUpperCase()}/B${randomBytes(4).toString('hex').toUpperCase()}/${randomBytes(12).toString('hex')}`;
+  const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+  const path = `/services/T${hex(4).toUpperCase()}/B${hex(4).toUpperCase()}/${hex(12)}`;
   const server = await serve(async (req, res, body) => {
     recordOutput(body.toString('utf8'));
     const send = await faulted(controls, req, res, 'PostMessage');

@@ -82,7 +82,10 @@ export interface SecretsManagerEmulator {
   setRotationRetry(policy: Partial<RotationRetryPolicy>): void;
   /** Every secret with its versions and values, as JSON-ready data for `restore` (the sandbox keeps it). */
   snapshot(): SmSnapshot;
-  /** Calls `listener` for every GetSecretValue answered (a CloudTrail emulator records them); returns an unsubscribe. */
+  /**
+   * Calls `listener` for every GetSecretValue answered (a CloudTrail emulator records them); returns an
+   * unsubscribe.
+   */
   onRead(listener: (read: SecretRead) => void): () => void;
 }
 

@@ -48,7 +48,8 @@ function str(
   if (typeof value !== 'string') throw new SmError('SerializationException', `${field} must be a string`);
   if ((opts.min !== undefined && value.length < opts.min) || (opts.max !== undefined && value.length > opts.max)) {
     throw validation(
-      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between ${opts.min ?? 0} and ${opts.max ?? '∞'}`,
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must ` +
+        `have length between ${opts.min ?? 0} and ${opts.max ?? '∞'}`,
     );
   }
   return value;
@@ -89,7 +90,8 @@ function value(input: Input): SecretValue {
   const binary = Buffer.from(encoded, 'base64');
   if (binary.length < 1 || binary.length > 65536)
     throw validation(
-      "1 validation error detected: Value at 'secretBinary' failed to satisfy constraint: Member must have length between 1 and 65536",
+      "1 validation error detected: Value at 'secretBinary' failed to satisfy " +
+        'constraint: Member must have length between 1 and 65536',
     );
   if (text !== undefined)
     throw invalidParameter(
@@ -115,7 +117,8 @@ function existingVersion(secret: Secret, versionId: string, v: SecretValue): Ver
   if (found && !sameValue(found, v)) {
     throw new SmError(
       'ResourceExistsException',
-      `You can't use ClientRequestToken ${versionId} because that value is already in use for a version of secret ${secret.arn}.`,
+      `You can't use ClientRequestToken ${versionId} because that value is already in use for a ` +
+        `version of secret ${secret.arn}.`,
     );
   }
   return found;
@@ -365,13 +368,16 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       const holder = s.versions.find((v) => v.stages.includes(stage));
       if (removeFrom !== undefined && holder?.versionId !== removeFrom) {
         throw invalidParameter(
-          `The parameter RemoveFromVersionId doesn't match. Staging label ${stage} is currently attached to version ${holder?.versionId ?? '(none)'}.`,
+          `The parameter RemoveFromVersionId doesn't match. Staging label ${stage} is currently attached to version ' +
+'${holder?.versionId ?? '(none)'}.`,
         );
       }
       if (moveTo !== undefined) {
         if (holder && holder.versionId !== moveTo && removeFrom === undefined) {
           throw invalidParameter(
-            `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`,
+            `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently ` +
+              `attached to version ${holder.versionId}, so you must explicitly reference that version in ` +
+              `RemoveFromVersionId.`,
           );
         }
         state.moveStage(s, stage, moveTo);
@@ -591,7 +597,9 @@ export const OPERATIONS: Record<string, { mutating: boolean; run: (state: SmStat
       if (!s.rotation)
         throw new SmError(
           'InvalidRequestException',
-          "You tried to enable rotation on a secret that doesn't already have a Lambda function ARN configured and you didn't include such an ARN as a parameter in this call.",
+          "You tried to enable rotation on a secret that doesn't already have a Lambda " +
+            "function ARN configured and you didn't include such an ARN as a parameter in " +
+            'this call.',
         );
       s.rotation.enabled = false;
       s.lastChangedAt = state.now();

@@ -55,7 +55,8 @@ export const DEFAULT_ROTATION_RETRY: RotationRetryPolicy = { maxAttempts: 3, del
 
 /** AWS✓ (LocalStack test_rotate_secret_invalid_lambda_arn snapshot): AccessDeniedException, HTTP 400. */
 export const CANNOT_INVOKE =
-  'Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.';
+  'Secrets Manager cannot invoke the specified Lambda function. Ensure that the ' +
+  'function policy grants access to the principal secretsmanager.amazonaws.com.';
 
 interface Run {
   arn: string;

@@ -22,7 +22,8 @@ const DAY = 24 * HOUR;
 
 const constraint = (value: unknown, path: string, rule: string) =>
   validation(
-    `1 validation error detected: Value '${String(value)}' at 'rotationRules.${path}' failed to satisfy constraint: ${rule}`,
+    `1 validation error detected: Value '${String(value)}' at 'rotationRules.${path}' failed to ` +
+      `satisfy constraint: ${rule}`,
   );
 const badExpression = (expr: string, why: string) =>
   invalidParameter(`The schedule expression ${expr} is not valid: ${why}`);

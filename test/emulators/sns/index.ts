@@ -105,7 +105,9 @@ export async function startSnsEmulator(
       if (denied)
         throw new SnsError(
           'AuthorizationError',
-          `User: arn:aws:iam::${accountId}:user/${credential ?? 'anonymous'} is not authorized to perform: SNS:${action} on resource: ${resource} because no identity-based policy allows the SNS:${action} action`,
+          `User: arn:aws:iam::${accountId}:user/${credential ?? 'anonymous'} is not authorized to ` +
+            `perform: SNS:${action} on resource: ${resource} because no identity-based policy allows the ` +
+            `SNS:${action} action`,
           403,
         );
       send(

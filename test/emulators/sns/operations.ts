@@ -65,7 +65,9 @@ function validateTopicName(name: string, fifo: boolean): void {
   const ok = name.length >= 1 && name.length <= 256 && /^[A-Za-z0-9_-]+$/.test(base);
   if (fifo && (!name.endsWith('.fifo') || !ok))
     throw invalidParameter(
-      'Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.',
+      'Fifo Topic names must end with .fifo and must be made up of only uppercase and ' +
+        'lowercase ASCII letters, numbers, underscores, and hyphens, and must be between ' +
+        '1 and 256 characters long.',
     );
   if (!ok) throw invalidParameter('Topic Name');
 }
@@ -235,7 +237,8 @@ function validateMessageAttributes(attributes: Record<string, SnsMessageAttribut
     const base = type === 'String.Array' || type.startsWith('String.Array.') ? 'String.Array' : type.split('.')[0];
     if (!type || !['String', 'String.Array', 'Number', 'Binary'].includes(base ?? ''))
       throw invalidParameterValue(
-        `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, String and String.Array.`,
+        `The message attribute '${name}' has an invalid message attribute type, the set of ` +
+          `supported type prefixes is Binary, Number, String and String.Array.`,
       );
     if (base === 'Binary') {
       if (!attr.BinaryValue || attr.BinaryValue.length === 0)
@@ -248,7 +251,8 @@ function validateMessageAttributes(attributes: Record<string, SnsMessageAttribut
       const n = Number(attr.StringValue);
       if (!/^-?\d+(\.\d{1,5})?$/.test(attr.StringValue.trim()) || Math.abs(n) > 1e9)
         throw invalidParameterValue(
-          `Value ${attr.StringValue} for parameter MessageAttributes is invalid. Reason: '${name}' must be a number between -10^9 and 10^9 with at most 5 digits after the decimal point.`,
+          `Value ${attr.StringValue} for parameter MessageAttributes is invalid. Reason: '${name}' ` +
+            `must be a number between -10^9 and 10^9 with at most 5 digits after the decimal point.`,
         );
     }
     if (base === 'String.Array') {
@@ -260,7 +264,8 @@ function validateMessageAttributes(attributes: Record<string, SnsMessageAttribut
       }
       if (!Array.isArray(parsed) || parsed.some((v) => v !== null && typeof v === 'object'))
         throw invalidParameterValue(
-          `The message attribute '${name}' with type 'String.Array' must be a JSON array of strings, numbers, booleans or null.`,
+          `The message attribute '${name}' with type 'String.Array' must be a JSON array of strings, ` +
+            `numbers, booleans or null.`,
         );
     }
   }
@@ -349,7 +354,8 @@ function validateDraft(draft: Draft, topic: Topic): void {
       );
   } else if (draft.messageDeduplicationId !== undefined) {
     throw invalidParameter(
-      'MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type',
+      'MessageDeduplicationId Reason: The request includes MessageDeduplicationId ' +
+        'parameter that is not valid for this topic type',
     );
   }
 }
@@ -483,7 +489,8 @@ export const OPERATIONS: Record<string, Operation> = {
         throw new SnsError('TooManyEntriesInBatchRequest', 'The batch request contains more entries than permissible.');
       const topic = state.topic(topicArn);
       const ids = prefixes.map((p) => params.get(`${p}.Id`) ?? '');
-      // PublishBatchRequestEntry.Id: "can contain up to 80 characters ... alphanumeric characters, hyphens (-), and underscores (_)".
+      // PublishBatchRequestEntry.Id: "can contain up to 80 characters ... alphanumeric characters, hyphens (-), and
+      // underscores (_)".
       if (ids.some((id) => !/^[A-Za-z0-9_-]{1,80}$/.test(id)))
         throw new SnsError(
           'InvalidBatchEntryId',

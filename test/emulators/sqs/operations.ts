@@ -39,7 +39,10 @@ export interface Context {
 type Operation = { mutating: boolean; run: (state: SqsState, input: Input, ctx: Context) => Output | Promise<Output> };
 
 const MAX_BATCH = 10;
-/** SendMessageBatch: "the maximum total payload size (the sum of the individual lengths of all of the batched messages) ... 1 MiB". */
+/**
+ * SendMessageBatch: "the maximum total payload size (the sum of the individual lengths of all of the batched
+ * messages) ... 1 MiB".
+ */
 const MAX_BATCH_BYTES = 1_048_576;
 /** VisibilityTimeout / ChangeMessageVisibility: "Values range: 0 to 43200. Maximum: 12 hours." */
 const MAX_VISIBILITY = 43_200;
@@ -150,7 +153,8 @@ function stringMap(input: Input, name: string): Record<string, string> {
 // eslint-disable-next-line no-control-regex -- tab, LF and CR are the allowed control characters
 const INVALID_CHARS = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const INVALID_CHARS_MESSAGE =
-  'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF';
+  'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 ' +
+  'to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF';
 
 function queueNameValid(name: string, fifo: boolean): boolean {
   const base = fifo ? name.slice(0, -'.fifo'.length) : name;
@@ -182,7 +186,8 @@ function validateQueueAttributes(attributes: Record<string, string>, fifo: boole
   }
   if (attributes.FifoThroughputLimit === 'perMessageGroupId' && attributes.DeduplicationScope !== 'messageGroup')
     throw invalidAttributeValue(
-      'Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId is allowed only when DeduplicationScope is messageGroup.',
+      'Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId ' +
+        'is allowed only when DeduplicationScope is messageGroup.',
     );
   if (attributes.RedrivePolicy !== undefined)
     throw unsupportedOperation('RedrivePolicy (dead-letter queues) is not implemented by this emulator.');
@@ -198,7 +203,8 @@ export function createQueue(
   if (!queueNameValid(name, fifo) || (!fifo && name.endsWith('.fifo')))
     throw invalidParameterValue(
       fifo
-        ? 'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.'
+        ? 'The name of a FIFO queue can only include alphanumeric characters, hyphens, or ' +
+            'underscores, must end with .fifo suffix and be 1 to 80 in length.'
         : 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
     );
   validateQueueAttributes(attributes, fifo);
@@ -274,7 +280,8 @@ function validateMessageAttributes(attributes: Record<string, SqsAttributeValue>
     const base = attr.DataType.split('.')[0];
     if (base !== 'String' && base !== 'Number' && base !== 'Binary')
       throw invalidParameterValue(
-        `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
+        `The message attribute '${name}' has an invalid message attribute type, the set of ` +
+          `supported type prefixes is Binary, Number, and String.`,
       );
     if (base === 'Binary') {
       if (!attr.BinaryValue || attr.BinaryValue.length === 0)
@@ -319,13 +326,15 @@ function draftOf(queue: Queue, input: Input): Draft {
   // DelaySeconds: "When you set FifoQueue, you can't set DelaySeconds per message."
   if (queue.fifo && delaySeconds !== undefined)
     throw invalidParameterValue(
-      `Value ${delaySeconds} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`,
+      `Value ${delaySeconds} for parameter DelaySeconds is invalid. Reason: The request include ` +
+        `parameter that is not valid for this queue type.`,
     );
   const messageAttributes = readAttributeMap(input.MessageAttributes, 'MessageAttributes');
   validateMessageAttributes(messageAttributes);
   const systemAttributes = readAttributeMap(input.MessageSystemAttributes, 'MessageSystemAttributes');
   for (const [name, attr] of Object.entries(systemAttributes)) {
-    // MessageSystemAttributes: "the only supported message system attribute is AWSTraceHeader. Its type must be String".
+    // MessageSystemAttributes: "the only supported message system attribute is AWSTraceHeader. Its type must be
+    // String".
     if (name !== 'AWSTraceHeader' || attr.DataType !== 'String' || !attr.StringValue)
       throw invalidParameterValue(`Message system attribute name '${name}' is invalid.`);
   }
@@ -343,7 +352,8 @@ function draftOf(queue: Queue, input: Input): Draft {
   ] as const) {
     if (value !== undefined && !/^[\x21-\x7e]{1,128}$/.test(value))
       throw invalidParameterValue(
-        `Value ${value} for parameter ${member} is invalid. Reason: ${member} can only include alphanumeric and punctuation characters. 1 to 128 in length.`,
+        `Value ${value} for parameter ${member} is invalid. Reason: ${member} can only include ` +
+          `alphanumeric and punctuation characters. 1 to 128 in length.`,
       );
   }
   if (queue.fifo) {
@@ -354,7 +364,8 @@ function draftOf(queue: Queue, input: Input): Draft {
       );
   } else if (dedupId !== undefined) {
     throw invalidParameterValue(
-      `Value ${dedupId} for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.`,
+      `Value ${dedupId} for parameter MessageDeduplicationId is invalid. Reason: The request ` +
+        `include parameter that is not valid for this queue type.`,
     );
   }
   return {
@@ -425,7 +436,8 @@ function batchEntries(input: Input, entryShape: string): Input[] {
     // *BatchRequestEntry.Id: "up to 80 characters ... alphanumeric characters, hyphens(-), and underscores (_)".
     if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(id))
       throw invalidBatchEntryId(
-        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
+        'A batch entry id can only contain alphanumeric characters, hyphens and ' +
+          'underscores. It can be at most 80 letters long.',
       );
     if (seen.has(id)) throw batchEntryIdsNotDistinct(`Id ${id} repeated.`);
     seen.add(id);
@@ -458,14 +470,17 @@ function changeVisibility(state: SqsState, queue: Queue, handle: string, timeout
   const message = messageFor(queue, state, handle);
   if (!message || message.receipt !== handle)
     throw invalidParameterValue(
-      `Value ${handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`,
+      `Value ${handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or ` +
+        `is not available for visibility timeout change.`,
     );
   const now = state.now();
   if (state.stateOf(message, now) !== 'in-flight') throw messageNotInflight();
-  // "If you attempt to set the VisibilityTimeout to a value greater than the maximum time left, Amazon SQS returns an error."
+  // "If you attempt to set the VisibilityTimeout to a value greater than the maximum time left, Amazon SQS returns
+  // an error."
   if (now + timeout * 1000 > message.lastReceivedAt! + MAX_VISIBILITY * 1000)
     throw invalidParameterValue(
-      `Value ${timeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [${MAX_VISIBILITY} seconds]`,
+      `Value ${timeout} for parameter VisibilityTimeout is invalid. Reason: Total ` +
+        `VisibilityTimeout for the message is beyond the limit [${MAX_VISIBILITY} seconds]`,
     );
   message.visibleAt = now + timeout * 1000;
 }

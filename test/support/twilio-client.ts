@@ -1,9 +1,9 @@
 import twilio from 'twilio';
-import { httpClientFor, type TwilioCredential, type TwilioHttpOptions } from './http-client.js';
+import { httpClientFor, type TwilioCredential, type TwilioHttpOptions } from '../../src/adapters/twilio/http-client.js';
 
 /**
- * The complete twilio-node client behind the same routing switch, for tests, the sandbox and
- * users who point their own code at the emulator. The rotator itself uses ./slim-client.ts.
+ * The complete twilio-node client behind the rotator's routing switch, for tests that act as a consumer
+ * or a person would. The rotator itself uses src/adapters/twilio/slim-client.ts.
  */
 export function createTwilioClient(
   credential: TwilioCredential,

@@ -1,0 +1,60 @@
+import type { Writable } from 'node:stream';
+import { UsageError } from '../../errors.js';
+import type { CliValues, Flag } from './flags.js';
+import type { Session } from './session.js';
+
+export interface CliIo {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  /** The value `secret put` stores; the process's stdin when run as a program. */
+  stdin?: () => Promise<string>;
+  /** Aborts requests in flight and stops the run before its next step (SIGINT/SIGTERM as a program). */
+  signal?: AbortSignal;
+  /**
+   * As a program: starts treating SIGINT/SIGTERM as `signal` and returns it. Called for the commands
+   * that do not handle signals themselves (the daemon and `rotate --now` do).
+   */
+  interrupts?: () => AbortSignal;
+}
+
+/** What a command's `run` is given: its arguments, checked, and the session that opens the configuration. */
+export interface Run {
+  rest: string[];
+  values: CliValues;
+  io: CliIo;
+  /** Writes a line to stdout, redacted. */
+  print: (text: string) => void;
+  session: Session;
+}
+
+/**
+ * One CLI command, declared in one place: its lines of the top-level usage, its help and exit codes,
+ * the flags it takes (besides --config, --json and --help), the checks of its arguments, and its run.
+ * A command module imports only what `--help` may load; `run` imports what a run needs when it runs
+ * (test/integration/cli-startup.test.ts checks what each path loads).
+ */
+export interface Command {
+  /** Its lines in the top-level usage: synopsis, then what it does. */
+  usage: readonly (readonly [string, string])[];
+  help: string;
+  exitCodes: string;
+  flags: readonly Flag[];
+  /** Its own words for a flag it refuses (else "--X belongs to Y, not <command>"). */
+  refuses?: Partial<Record<Flag, string>>;
+  /** Refuses bad arguments with a UsageError, before anything is loaded or read. */
+  check: (rest: string[], values: CliValues) => void;
+  run: (run: Run) => Promise<number>;
+}
+
+/** The check of `confirm` and `abort`: one target name, as the argument. */
+export function oneTargetName(command: string, rest: string[]): void {
+  if (rest.length !== 1)
+    throw new UsageError(`${command} takes exactly one target name: twilio-key-rotator ${command} <target>`);
+}
+
+/** No arguments beyond the flags. */
+export function noArguments(command: string, rest: string[]): void {
+  if (rest.length > 0)
+    throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);
+}

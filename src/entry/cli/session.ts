@@ -1,0 +1,120 @@
+import { stat } from 'node:fs/promises';
+import { isMemberName } from '../../config/fleets.js';
+import { configPathFromEnv, DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
+import type { RotatorConfig } from '../../config/types.js';
+import type { Runtime } from '../../core/runtime.js';
+import { ConfigError, type ConfigIssue } from '../../errors.js';
+import { createLogger, logsAreJson, type Logger } from '../../log.js';
+import { createRuntime } from '../../wiring.js';
+import type { CliIo } from './command.js';
+import type { CliValues } from './flags.js';
+
+/**
+ * What a command's run opens: the configuration path and logger at once, the configuration and the
+ * runtime when asked. src/entry/cli.ts imports this module only for a run, so `--help`, `--version`
+ * and usage errors load none of it (the configuration reader, the logger, the adapters).
+ */
+export interface Session {
+  path: string;
+  logger: Logger;
+  /** The run's signal, once `config()` has been called: SIGINT/SIGTERM as a program (io.interrupts). */
+  signal: () => AbortSignal | undefined;
+  /** Reads and validates the configuration; first starts treating SIGINT/SIGTERM as the run's signal. */
+  config: () => Promise<RotatorConfig>;
+  /**
+   * The runtime of a run, after checking the machine's setup (below) for the stores of the `named`
+   * targets, or the one `store` names; `setup: false` skips that check.
+   */
+  runtime: (
+    config: RotatorConfig,
+    use?: { named?: readonly string[]; store?: string; setup?: false },
+  ) => Promise<Runtime>;
+}
+
+export function openSession(values: CliValues, io: CliIo): Session {
+  const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
+  const json = values.json ? { json: true } : {};
+  const path = values.config ?? configPathFromEnv(io.env, warn) ?? DEFAULT_CONFIG_PATH;
+  let signal: AbortSignal | undefined;
+  return {
+    path,
+    logger: createLogger({ stream: io.stderr, env: io.env, ...json }),
+    signal: () => signal,
+    async config() {
+      // `rotate --now` handles its signals itself.
+      signal = io.signal ?? (values.now === undefined ? io.interrupts?.() : undefined);
+      return await loadConfig(path, io.env);
+    },
+    async runtime(config, use = {}) {
+      if (use.setup !== false) await checkSetup(config, io.env, storesOf(config, use.store, use.named));
+      // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
+      const jsonLogs = logsAreJson({ stream: io.stderr, format: io.env.LOG_FORMAT, ...json });
+      return createRuntime(config, {
+        logger: this.logger,
+        env: io.env,
+        ...(signal ? { signal } : {}),
+        ...(jsonLogs ? { writeMetrics: (line: string) => void io.stderr.write(line) } : {}),
+      });
+    },
+  };
+}
+
+/**
+ * Problems of the machine a command runs on, found before anything is read or changed: a file store
+ * path that is a directory, no AWS credentials for the aws store. They are setup, like a bad
+ * configuration: exit 2 with the field and what to do, instead of every target failing (exit 1).
+ */
+async function checkSetup(config: RotatorConfig, env: NodeJS.ProcessEnv, storesUsed: Set<string>) {
+  const issues: ConfigIssue[] = [];
+  const file = config.stores.file;
+  if (file && storesUsed.has('file')) {
+    const info = await stat(file.path).catch(() => undefined);
+    if (info && !info.isFile()) {
+      const what = info.isDirectory() ? 'a directory' : 'not a regular file';
+      const fix = 'point stores.file.path at a file (it is created on first use), e.g. .state/secrets.json';
+      issues.push({ path: 'stores.file.path', message: `${file.path} is ${what}; ${fix}` });
+    }
+  }
+  const aws = config.stores.aws;
+  // The emulator and tests pass keys from the environment with an endpoint (src/wiring.ts).
+  const staticKeys = Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && aws?.endpoint);
+  if (aws && storesUsed.has('aws') && !staticKeys) {
+    const missing = await awsCredentialsMissing(aws.region);
+    const fix = 'set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+    const sandbox = "(against the sandbox's emulator any values do)";
+    const message = `none found for the aws store (${missing}); ${fix} ${sandbox}`;
+    if (missing) issues.push({ path: 'AWS credentials', message });
+  }
+  if (issues.length > 0) throw new ConfigError(issues, 'the setup');
+}
+
+/**
+ * The stores a command will open: the one `secret put` names (`only`), else those of the targets and
+ * fleets it names (a fleet member by its fleet), else every target's and fleet's.
+ */
+function storesOf(config: RotatorConfig, only?: string, names?: readonly string[]): Set<string> {
+  if (only) return new Set([only]);
+  const named = (name: string) => !names?.length || names.includes(name);
+  const ofFleet = (fleet: string) => !names?.length || names.some((n) => n === fleet || isMemberName(fleet, n));
+  return new Set([
+    ...config.targets.filter((t) => named(t.name)).flatMap((t) => [t.secret.store, t.admin.store]),
+    ...config.fleets
+      .filter((f) => ofFleet(f.name))
+      .flatMap((f) => [f.admin.store, f.member(f.parentAccountSid).secret.store]),
+  ]);
+}
+
+/** Resolves the SDK's default credential chain once; the reason when it finds nothing, else undefined. */
+async function awsCredentialsMissing(region: string): Promise<string | undefined> {
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({ region });
+  try {
+    await client.config.credentials();
+    return undefined;
+  } catch (err) {
+    if ((err as Error).name !== 'CredentialsProviderError') throw err;
+    return 'the SDK tried the environment, shared config and profiles, and instance or container roles';
+  } finally {
+    client.destroy();
+  }
+}
