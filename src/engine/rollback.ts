@@ -21,6 +21,9 @@ import { createRunScope } from './scope.js';
 /** verify, pause, restore, revoke, and a look after each, with room for a racing run's labels. */
 const MAX_PASSES = 8;
 
+/** "<versionId>": the rolled-back alert for the rollback from that version reached a channel. */
+const TAG_ANNOUNCED = 'rotator:rollback-announced';
+
 export interface RollbackReport {
   target: string;
   dryRun: boolean;
@@ -67,8 +70,10 @@ export async function rollback(
     const pauseWords = `automatic rotation paused (tag ${TAG_PAUSED}); resume with rotate --force --target ${name}`;
     const report = { target: name, dryRun: options.dryRun === true, from: plan.from, to: plan.to, paused: pauseWords };
     if (plan.kind === 'rolled-back') {
-      // Only a command that changed something announces it; a rerun over a finished rollback says so.
-      if (changed()) await announce(config, runtime, target, plan);
+      // Announced at least once: a rerun after a kill between the last change and the alert sends it.
+      const announced = obs.secret?.tags[TAG_ANNOUNCED] === plan.from.versionId;
+      if (!announced && !options.dryRun && (await announce(config, runtime, target, plan)))
+        await run.session.store.setTags(secretId, { [TAG_ANNOUNCED]: plan.from.versionId });
       const kept = plan.kept ? { kept: `${plan.kept}; it stays, revoke it by hand once nothing uses it` } : {};
       if (plan.kept) log.warn(`the new credential ${plan.from.ref} was kept: ${plan.kept}`, { step: 'rollback' });
       if (!changed()) steps.push({ step: 'rolled-back', detail: 'already rolled back; nothing more to do' });
@@ -104,18 +109,21 @@ export async function rollback(
   throw ended(`no end after ${MAX_PASSES} passes (the secret kept changing); run status and try again`);
 }
 
-/** The rolled-back alert, to the target's channels within the alert budget; a failed delivery is logged. */
+/**
+ * The rolled-back alert, to the target's channels within the alert budget; a failed delivery is
+ * logged. True when a channel took it (then it is recorded, and a rerun does not send it again).
+ */
 async function announce(
   config: RotatorConfig,
   runtime: Runtime,
   target: RotatorConfig['targets'][number],
   plan: Extract<RollbackPlan, { kind: 'rolled-back' }>,
-): Promise<void> {
+): Promise<boolean> {
   const channels = channelsFor(target, runtime.alertChannels ?? []);
-  if (channels.length === 0) return;
+  if (!channels.some((c) => c.events.has('rolled-back'))) return false;
   const subject = { target: target.name, credential: target.kind, account: target.accountSid };
   const rolled = { from: plan.from.ref, to: plan.to.ref, ...(plan.kept ? { kept: plan.kept } : {}) };
   const alert = rollbackAlert(subject, rolled, randomUUID().replace(/-/g, ''), runtime.now());
   const log = runtime.logger.child({ target: target.name });
-  await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), log);
+  return (await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), log)).delivered;
 }

@@ -208,6 +208,21 @@ describe('rollback over fakes: a kill before or after each remote call that chan
       });
 });
 
+describe('rollback over fakes: the alert', () => {
+  it('is sent once even when the run is killed right after revoking the new key', async () => {
+    const { w } = await inOverlap();
+    const channel = recorder();
+    w.runtime.alertChannels = [channel];
+    const restore = crashAt(w, 3, 'after');
+    await expect(rollback(w.config, w.runtime, 'app')).rejects.toThrow(/killed/);
+    restore();
+    expect(channel.sent).toHaveLength(0);
+    await rollback(w.config, w.runtime, 'app');
+    await rollback(w.config, w.runtime, 'app');
+    expect(channel.sent.map((a) => a.event)).toEqual(['rolled-back']);
+  });
+});
+
 describe('rollback over fakes: an Auth Token', () => {
   it('says plainly after a promotion that the old token is dead, exit 2, changing nothing', async () => {
     const w = await fakeTokenWorld({ gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 } });
