@@ -208,6 +208,25 @@ describe('rollback over fakes: a kill before or after each remote call that chan
       });
 });
 
+describe('rollback over fakes: the restored key gone after a kill', () => {
+  for (const how of ['deleted', 'refused'] as const)
+    it(`puts AWSCURRENT back on the new key when the restored key is ${how}, revoking nothing`, async () => {
+      const { w, oldSid, newSid } = await inOverlap();
+      const restore = crashAt(w, 2, 'after');
+      await expect(rollback(w.config, w.runtime, 'app')).rejects.toThrow(/killed/);
+      restore();
+      expect(await sidAt(w, CURRENT)).toBe(oldSid);
+      // A racing run retired the old key (or Twilio refuses it) right as AWSCURRENT came back to it.
+      if (how === 'deleted') w.twilio.keys.delete(oldSid);
+      else w.twilio.refused.add(oldSid);
+      const err = await rollback(w.config, w.runtime, 'app').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RotationError);
+      expect((err as Error).message).toMatch(/AWSCURRENT is back on the new key .*nothing was revoked/);
+      expect(await sidAt(w, CURRENT)).toBe(newSid);
+      expect(w.twilio.keys.has(newSid)).toBe(true);
+    });
+});
+
 describe('rollback over fakes: the alert', () => {
   it('is sent once even when the run is killed right after revoking the new key', async () => {
     const { w } = await inOverlap();

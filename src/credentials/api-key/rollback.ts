@@ -24,7 +24,9 @@ import { deleteKey, keptKey, verifyKey } from './steps.js';
 
 /** What the rollback planner reads of the settings: how keys are named, and the target's name. */
 type Names = Pick<PlannerSettings, 'prefix' | 'target'>;
-type Step = RollbackStep & { kind: 'verify-previous' | 'restore-previous' | 'revoke-new' };
+type Step = RollbackStep & {
+  kind: 'verify-previous' | 'restore-previous' | 'verify-restored' | 'reinstate-new' | 'revoke-new';
+};
 
 const listed = (obs: Observation, sid: string) => obs.keys.some((k) => k.sid === sid);
 const ref = (v: LabelledKey) => ({ versionId: v.versionId, ref: v.key.apiKeySid });
@@ -67,15 +69,27 @@ export function planRollback(obs: Observation, s: Names): RollbackPlan {
       return { kind: 'stop', why: `${what}, ${why}` };
     }
     const pair = { from: ref(previous), to: ref(current) };
-    if (!listed(obs, previous.key.apiKeySid)) return { kind: 'rolled-back', ...pair };
+    const [bad, restored] = [previous.key.apiKeySid, current.key.apiKeySid];
+    if (!listed(obs, restored)) {
+      // A racing run retired the old key right as it came back: consumers must get the new one again.
+      if (!listed(obs, bad)) {
+        const fix = 'store a working key with secret put --replace';
+        return { kind: 'stop', why: `both keys are gone from Twilio (${restored}, ${bad}); ${fix}` };
+      }
+      const back = `move AWSCURRENT back to version ${previous.versionId} (key ${bad})`;
+      const plan = `${back}: ${restored} is gone from Twilio`;
+      return { kind: 'steps', ...pair, steps: [{ kind: 'reinstate-new', changes: true, plan }] };
+    }
+    if (!listed(obs, bad)) return { kind: 'rolled-back', ...pair };
     const kept = keepNew(obs, s, previous, current);
     if (kept) return { kind: 'rolled-back', ...pair, kept };
-    const revoke: Step = {
-      kind: 'revoke-new',
-      changes: true,
-      plan: `revoke the new key ${previous.key.apiKeySid} on Twilio (consumers still holding it lose access)`,
-    };
-    return { kind: 'steps', ...pair, steps: [revoke] };
+    const steps: Step[] = [];
+    // The restored key is proven once more before the only other working key goes (a rerun after a kill).
+    if (!obs.verified.has(restored))
+      steps.push({ kind: 'verify-restored', changes: false, plan: `verify that the restored key ${restored} works` });
+    const plan = `revoke the new key ${bad} on Twilio (consumers still holding it lose access)`;
+    steps.push({ kind: 'revoke-new', changes: true, plan });
+    return { kind: 'steps', ...pair, steps };
   }
 
   // The overlap: the old key of the rotator's own promotion is still alive, waiting for its gate.
@@ -162,6 +176,22 @@ export async function actRollback(
         };
       }
       return { detail: `AWSCURRENT is version ${previous.versionId} again (key ${previous.key.apiKeySid})` };
+    }
+    case 'verify-restored':
+    case 'reinstate-new': {
+      // Leaves: nothing (the restored key works), or AWSCURRENT on the new key again.
+      if (step.kind === 'verify-restored') {
+        const result = await verifyKey(session, runtime, obs, facts, current);
+        if (result.ok) return { detail: `the restored key ${current.key.apiKeySid} authenticates against Twilio` };
+        if (!result.definitive)
+          return { stop: `could not verify the restored key: ${result.reason}; nothing was revoked` };
+      }
+      const labels = await freshLabels(session);
+      if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
+        return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
+      await session.store.promote(secretId, previous.versionId, labels);
+      const why = `the restored key ${current.key.apiKeySid} no longer works (deleted or refused on Twilio)`;
+      return { stop: `${why}; AWSCURRENT is back on the new key ${previous.key.apiKeySid}; nothing was revoked` };
     }
     case 'revoke-new': {
       // Here the "new" key is AWSPREVIOUS, or still AWSCURRENT when restore-previous ran in this look.
