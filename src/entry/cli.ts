@@ -24,7 +24,17 @@ export type { CliIo } from './cli/command.js';
 // (test/integration/cli-startup.test.ts checks what each path loads).
 
 /** Every command, in the order of the top-level usage. */
-const COMMANDS: Record<string, Command> = { rotate, status, confirm, abort, daemon, audit, secret, alerts, config };
+export const COMMANDS: Record<string, Command> = {
+  rotate,
+  status,
+  confirm,
+  abort,
+  daemon,
+  audit,
+  secret,
+  alerts,
+  config,
+};
 
 const EXPECTED = 'expected rotate, status, confirm, abort, secret, alerts, daemon, audit or config';
 
