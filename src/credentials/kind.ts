@@ -1,5 +1,5 @@
 import type { KindConfig } from '../config/common.js';
-import type { TargetConfig } from '../config/types.js';
+import type { TargetBase, TargetConfig } from '../config/types.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
 import type { KeyClaim } from '../core/inventory.js';
 import type { Ending, Outcome } from '../core/outcome.js';
@@ -21,8 +21,11 @@ import type { ValueSource } from '../errors.js';
  * `observe` like any run. Optional capabilities a kind lacks are absent, not stubs.
  */
 
+/** What every kind's target has: the shared fields and its kind's name. */
+export type TargetShape = TargetBase & { kind: string };
+
 /** What every kind's session holds; a kind adds its own clients and what one run learns as it goes. */
-export interface Session<T extends TargetConfig = TargetConfig> {
+export interface Session<T extends TargetShape = TargetConfig> {
   target: T;
   store: SecretStore;
 }
@@ -178,6 +181,11 @@ export interface Capabilities<S, O, Settings> {
     replaced(session: S, runtime: Runtime): Promise<boolean>;
   };
   /**
+   * For a kind with its own client in `runtime.ports`: a fake over the real one for the dry run, which
+   * reads through and writes nothing. Without it the dry run gives the kind no client at all.
+   */
+  dryRun?(real: unknown): unknown;
+  /**
    * Why a person may not replace the rotated secret's value now (`secret put --replace`), beyond an
    * AWSPENDING label (which the command checks itself); undefined when replacing is safe.
    */
@@ -189,7 +197,7 @@ export interface Capabilities<S, O, Settings> {
  * what its planner reads of the target beyond the engine's RunFlags.
  */
 export interface KindModule<
-  T extends TargetConfig,
+  T extends TargetShape,
   S extends Session<T>,
   O extends ObservationBase,
   P extends { kind: string },
