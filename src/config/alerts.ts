@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { PROBLEMS } from '../core/health.js';
 import type { ConfigIssue } from '../errors.js';
-import { httpUrl, nonNegative, positive, SECOND_MS, DAY_MS, text } from './common.js';
+import { DAY_MS, SECOND_MS } from '../core/sids.js';
+import { httpUrl, nonNegative, positive, text } from './common.js';
 import type { AlertsConfig, ChannelConfig, MetricsConfig } from './types.js';
 
 /**

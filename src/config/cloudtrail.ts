@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { ConfigIssue } from '../errors.js';
-import { httpUrl, positive, SECOND_MS, text } from './common.js';
+import { SECOND_MS } from '../core/sids.js';
+import { httpUrl, positive, text } from './common.js';
 import type { CloudTrailConfig } from './types.js';
 
 /**

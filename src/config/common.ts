@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { DAY_MS, SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
 import { cronExpression, windowSchema } from './schedule.js';
 import type { GateConfig, TargetBase } from './types.js';
@@ -10,9 +11,7 @@ import type { GateConfig, TargetBase } from './types.js';
  * tree-shakes: the Lambda bundle carries only the checks used.
  */
 
-export const SECOND_MS = 1000;
-export const DAY_MS = 24 * 3600 * SECOND_MS;
-export const YEAR_SECONDS = 365 * 24 * 3600;
+export const YEAR_SECONDS = (365 * DAY_MS) / SECOND_MS;
 
 /**
  * Numbers have an upper bound as well as a lower one: a value that passes validation must not fail

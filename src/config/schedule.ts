@@ -88,4 +88,3 @@ export const daemonSchema = z.strictObject({
     }),
   ),
 });
-export type RawDaemon = z.infer<typeof daemonSchema>;

@@ -151,22 +151,34 @@ export function alertFor(notice: Notice, subject: AlertSubject, id: string, nowM
   };
 }
 
-/** The opt-in news of a finished rotation: nothing is open, nothing to resolve. */
-export function completedAlert(subject: AlertSubject, current: string | undefined, id: string, nowMs: number): Alert {
+/** An alert that opens no problem, so nothing will resolve it: each has its own dedup key. */
+function notice(
+  subject: AlertSubject,
+  event: 'rotation-completed' | 'leak-reported' | 'test',
+  what: { summary: string; details?: string[]; refs?: string[] },
+  id: string,
+  nowMs: number,
+): Alert {
   return {
     id,
-    test: false,
+    test: event === 'test',
     ...subject,
-    event: 'rotation-completed',
+    event,
     action: 'notify',
-    severity: SEVERITY['rotation-completed'],
-    summary: `${subject.target}: rotation completed${current ? `; ${current} is current` : ''}`,
-    details: [],
-    refs: current ? [current] : [],
-    runbook: RUNBOOK['rotation-completed'],
-    dedupKey: dedupKey(subject.target, `rotation-completed/${id}`),
+    severity: SEVERITY[event],
+    summary: what.summary,
+    details: what.details ?? [],
+    refs: what.refs ?? [],
+    runbook: RUNBOOK[event],
+    dedupKey: dedupKey(subject.target, `${event}/${id}`),
     occurredAt: new Date(nowMs).toISOString(),
   };
+}
+
+/** The opt-in news of a finished rotation. */
+export function completedAlert(subject: AlertSubject, current: string | undefined, id: string, nowMs: number): Alert {
+  const summary = `${subject.target}: rotation completed${current ? `; ${current} is current` : ''}`;
+  return notice(subject, 'rotation-completed', { summary, refs: current ? [current] : [] }, id, nowMs);
 }
 
 /**
@@ -179,20 +191,14 @@ export function leakAlert(
   id: string,
   nowMs: number,
 ): Alert {
-  return {
+  const summary = `${subject.target}: ${found.ref} was reported leaked by ${found.source}; emergency rotation started`;
+  return notice(
+    subject,
+    'leak-reported',
+    { summary, details: [`found at ${found.where}`], refs: [found.ref] },
     id,
-    test: false,
-    ...subject,
-    event: 'leak-reported',
-    action: 'notify',
-    severity: SEVERITY['leak-reported'],
-    summary: `${subject.target}: ${found.ref} was reported leaked by ${found.source}; emergency rotation started`,
-    details: [`found at ${found.where}`],
-    refs: [found.ref],
-    runbook: RUNBOOK['leak-reported'],
-    dedupKey: dedupKey(subject.target, `leak-reported/${id}`),
-    occurredAt: new Date(nowMs).toISOString(),
-  };
+    nowMs,
+  );
 }
 
 /** `rollback` put the previous credential back and paused the target. References only. */
@@ -220,22 +226,9 @@ export function rollbackAlert(
 }
 
 export function testAlert(channel: string, id: string, nowMs: number): Alert {
-  return {
-    id,
-    test: true,
-    target: '(test)',
-    credential: '(test)',
-    account: '(test)',
-    event: 'test',
-    action: 'notify',
-    severity: SEVERITY.test,
-    summary: `TEST alert from twilio-key-rotator to channel "${channel}": delivery works`,
-    details: [],
-    refs: [],
-    runbook: RUNBOOK.test,
-    dedupKey: dedupKey('(test)', `test/${id}`),
-    occurredAt: new Date(nowMs).toISOString(),
-  };
+  const subject = { target: '(test)', credential: '(test)', account: '(test)' };
+  const summary = `TEST alert from twilio-key-rotator to channel "${channel}": delivery works`;
+  return notice(subject, 'test', { summary }, id, nowMs);
 }
 
 /** The JSON document webhooks and SNS carry (the Standard Webhooks payload shape: type, timestamp, data). */

@@ -104,8 +104,6 @@ export interface Emergency {
 export interface RunOptions {
   dryRun?: boolean;
   force?: boolean;
-  /** No new step starts after this instant (epoch ms); the next run resumes. */
-  stopStartingAtMs?: number;
   /**
    * The entry's deadline or interrupt (the same signal the adapters abort their requests with). Once
    * it aborts no step starts, and a step it cut short ends the target as `deferred`: a cancelled

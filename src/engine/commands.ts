@@ -137,10 +137,7 @@ export async function rotate(
         reason: 'stopped',
         detail: 'stopping; not started',
       });
-    const late =
-      options.signal?.aborted === true ||
-      (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs);
-    if (late) {
+    if (options.signal?.aborted) {
       const detail = 'not started: the run was out of time';
       runtime.logger.child({ target: target.name }).warn(`${detail}; the next run takes it`, { step: 'deferred' });
       return Promise.resolve<TargetResult>({ ...base, kind: 'deferred', reason: 'out-of-time', detail });

@@ -163,16 +163,14 @@ export async function reconcileTarget(
       }
       if (options.signal?.aborted)
         return interrupted(base(), steps, log, `stopped before ${decision.kind}`, options.signal);
-      const stopping = options.stop?.aborted === true;
-      if (stopping || (options.stopStartingAtMs !== undefined && runtime.now() >= options.stopStartingAtMs)) {
-        const why = stopping ? 'stopping' : 'out of time';
-        log.warn(`${why} before ${decision.kind}; the next run resumes here`, { step: decision.kind });
+      if (options.stop?.aborted) {
+        log.warn(`stopping before ${decision.kind}; the next run resumes here`, { step: decision.kind });
         return {
           ...base(),
           steps,
           kind: 'deferred',
-          detail: `stopped before ${decision.kind}: ${why}`,
-          reason: stopping ? 'stopped' : 'out-of-time',
+          detail: `stopped before ${decision.kind}: stopping`,
+          reason: 'stopped',
         };
       }
       const spec = stepSpec(run, decision);

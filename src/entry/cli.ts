@@ -25,7 +25,7 @@ export type { CliIo } from './cli/command.js';
 // (test/integration/cli-startup.test.ts checks what each path loads).
 
 /** Every command, in the order of the top-level usage. */
-const COMMANDS: Record<string, Command> = {
+export const COMMANDS: Record<string, Command> = {
   rotate,
   status,
   confirm,

@@ -96,14 +96,14 @@ class DeadlineError extends Error {
 }
 
 /** One signal per invocation: it aborts when the remaining time minus the safety margin has passed. */
-function deadline(context: LambdaContext): { signal: AbortSignal; atMs: number; clear: () => void } {
+function deadline(context: LambdaContext): { signal: AbortSignal; clear: () => void } {
   const inMs = Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
   const controller = new AbortController();
   const reason = new DeadlineError(
     `out of time: the invocation's deadline (its timeout less ROTATOR_SAFETY_MARGIN_MS=${SAFETY_MARGIN_MS}) was reached`,
   );
   const timer = setTimeout(() => controller.abort(reason), inMs);
-  return { signal: controller.signal, atMs: Date.now() + inMs, clear: () => clearTimeout(timer) };
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** Outside the bundle only. The specifier is computed so the bundler leaves the YAML reader out. */
@@ -130,7 +130,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     let config: RotatorConfig;
     ({ config, runtime } = await setup(due.signal));
     if (isRotationEvent(event)) return await rotationHandler(event, config, runtime);
-    const until = { stopStartingAtMs: runtime.now() + (due.atMs - Date.now()), signal: due.signal };
+    const until = { signal: due.signal };
     // Never mistaken for a schedule: a worker wired to the queue must not send the fleet to it again.
     if (isSqsEvent(event)) return await runShards(event, config, runtime, until);
     const sharding = shardSettings(process.env);

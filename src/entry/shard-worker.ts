@@ -60,7 +60,7 @@ export async function runShards(
   event: SqsEvent,
   config: RotatorConfig,
   runtime: Runtime,
-  options: { stopStartingAtMs: number; signal: AbortSignal },
+  options: { signal: AbortSignal },
 ): Promise<BatchResponse> {
   const jobs: { messageId: string; targets: string[] }[] = [];
   for (const [i, record] of event.Records.entries()) {

@@ -41,3 +41,17 @@ export function timeoutSignal(ms: number, parent?: AbortSignal): TimeoutSignal {
     },
   };
 }
+
+/** Waits `ms`, or less when `stop` aborts (the emergency rotation's passes). */
+export function sleep(ms: number, stop?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (stop?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', done);
+      resolve();
+    }
+    stop?.addEventListener('abort', done, { once: true });
+  });
+}

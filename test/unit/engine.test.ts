@@ -16,6 +16,8 @@ import { AC, DAY, fakeWorld, type FakeWorld } from '../support/fakes.js';
 const run = async (w: FakeWorld, options: Parameters<typeof rotate>[2] = {}): Promise<TargetResult> =>
   (await rotate(w.config, w.runtime, options))[0]!;
 const steps = (r: TargetResult) => r.steps.map((s) => s.step);
+/** The entry's deadline signal once it has passed (the Lambda's reason begins "out of time"). */
+const pastDeadline = () => AbortSignal.abort(new Error('out of time'));
 const stored = async (w: FakeWorld, stage: string) => {
   const v = (await w.store.read('twilio/app'))?.versions.find((x) => x.stages.includes(stage));
   return v?.value ? (JSON.parse(v.value) as { apiKeySid: string }) : undefined;
@@ -163,7 +165,7 @@ describe('engine over fakes: the API-key flow', () => {
   it('stops before a step once past the deadline, and the next run resumes', async () => {
     const w = await fakeWorld();
     const r = await reconcileTarget(w.config.targets[0]!, w.runtime, createRunScope(w.config, w.runtime), {
-      stopStartingAtMs: w.now() - 1,
+      signal: pastDeadline(),
     });
     expect(r).toMatchObject({ kind: 'deferred', detail: 'stopped before reserve-secret: out of time' });
     expect(await w.store.read('twilio/app')).toBeUndefined();
@@ -172,7 +174,7 @@ describe('engine over fakes: the API-key flow', () => {
 
   it('does not start a target once the run is out of time', async () => {
     const w = await fakeWorld();
-    const r = await run(w, { stopStartingAtMs: w.now() - 1 });
+    const r = await run(w, { signal: pastDeadline() });
     expect(r).toMatchObject({ kind: 'deferred', detail: 'not started: the run was out of time', steps: [] });
     expect(w.twilio.writes).toEqual([]);
   });

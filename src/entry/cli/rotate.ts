@@ -3,6 +3,7 @@ import type { TargetResult } from '../../core/outcome.js';
 import type { Runtime } from '../../core/runtime.js';
 import { UsageError } from '../../errors.js';
 import { SECOND_MS } from '../../core/sids.js';
+import { sleep } from '../../util/abort.js';
 import { noArguments, type Command, type Run } from './command.js';
 import { BAD_INPUT, overlapSeconds, type CliValues } from './flags.js';
 
@@ -133,17 +134,6 @@ async function rotateNow(run: Run, config: RotatorConfig, runtime: Runtime, name
     process.off('SIGTERM', onSignal);
   }
 }
-
-const sleep = (ms: number, stop?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      stop?.removeEventListener('abort', done);
-      resolve();
-    }
-    stop?.addEventListener('abort', done, { once: true });
-  });
 
 /** How a result's credentials are named in words: keys by SID, tokens by fingerprint. */
 export const noun = (credential: string) => (credential === 'auth-token' ? 'token' : 'key');

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The small HTTP pieces of leak reports (./leaks.ts): answers, a bounded body, a header, a stoppable wait. */
+/** The small HTTP pieces of leak reports (./leaks.ts): answers, a bounded body, a header. */
 
 export type Answer = { status: number; body: Record<string, unknown> };
 export const answer = (status: number, body: Record<string, unknown>): Answer => ({ status, body });
@@ -35,17 +35,3 @@ export const header = (req: IncomingMessage, name: string) => {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
-
-/** Waits `ms`, or less when `stop` aborts. */
-export function sleep(ms: number, stop?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (stop?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      stop?.removeEventListener('abort', done);
-      resolve();
-    }
-    stop?.addEventListener('abort', done, { once: true });
-  });
-}

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { SECOND_MS } from '../../core/sids.js';
 
 /**
  * Signature checks of leak reports, run on the raw body before anything is parsed. Both compare in
@@ -33,7 +34,7 @@ export function verifyStandard(
   if (!id || !timestamp || !signature)
     return { ok: false, why: 'webhook-id, webhook-timestamp and webhook-signature are all required' };
   if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, why: 'webhook-timestamp is not whole seconds' };
-  if (Math.abs(at.nowMs - Number(timestamp) * 1000) > at.toleranceMs)
+  if (Math.abs(at.nowMs - Number(timestamp) * SECOND_MS) > at.toleranceMs)
     return { ok: false, why: 'webhook-timestamp is too far from now' };
   const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
   const expected = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();

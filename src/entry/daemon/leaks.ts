@@ -4,14 +4,15 @@ import type { LeakReportsConfig } from '../../config/leaks.js';
 import type { RotatorConfig } from '../../config/types.js';
 import { leakAlert } from '../../core/alert.js';
 import type { Logger } from '../../core/runtime.js';
-import { channelsFor } from '../../engine/alerts.js';
+import { channelsFor, deliver } from '../../engine/alerts.js';
 import { errorMessage } from '../../errors.js';
 import { redact, registerSecret } from '../../redact.js';
 import { createRuntime } from '../../wiring.js';
 import { fetchSecretScanningAlert } from './leaks-github.js';
 import { matchLeak, type Leak } from '../../engine/leak-match.js';
 import { parseGithubEvent, parseSignedReport } from './leaks-parse.js';
-import { answer, header, readBody, send, sleep, type Answer } from './leaks-http.js';
+import { sleep } from '../../util/abort.js';
+import { answer, header, readBody, send, type Answer } from './leaks-http.js';
 import { verifyGithub, verifyStandard } from './leaks-verify.js';
 
 /**
@@ -189,20 +190,19 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     found: { source: string; where: string },
   ): Promise<void> {
     const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now });
-    const channels = channelsFor(match.target, runtime.alertChannels ?? []).filter((c) =>
-      c.events.has('leak-reported'),
-    );
-    const subject = { target: match.target.name, credential: match.target.kind, account: match.target.accountSid };
-    const alert = leakAlert(subject, { ref: match.ref, ...found }, randomUUID().replace(/-/g, ''), deps.now());
-    const signal = AbortSignal.timeout(config.alerts.budgetMs);
-    const sent = await Promise.allSettled(channels.map((c) => c.send(alert, signal)));
-    sent.forEach((s, i) => {
-      if (s.status === 'rejected')
-        log.error(`leak alert to ${channels[i]!.name} failed: ${redact(errorMessage(s.reason))}`, {
-          target: subject.target,
-        });
-    });
-    runtime.close?.();
+    try {
+      const subject = { target: match.target.name, credential: match.target.kind, account: match.target.accountSid };
+      const alert = leakAlert(subject, { ref: match.ref, ...found }, randomUUID().replace(/-/g, ''), deps.now());
+      const channels = channelsFor(match.target, runtime.alertChannels ?? []);
+      await deliver(
+        alert,
+        channels,
+        AbortSignal.timeout(config.alerts.budgetMs),
+        log.child({ target: subject.target }),
+      );
+    } finally {
+      runtime.close?.();
+    }
   }
 
   async function emergency(config: RotatorConfig, cfg: LeakReportsConfig, name: string): Promise<void> {

@@ -16,6 +16,8 @@ interface TargetState {
   skipped: number;
 }
 
+type Row = { name: string; kind: string; paused: boolean };
+
 const PREFIX = 'twilio_key_rotator';
 const bump = (m: Map<string, number>, key: string, by = 1) => m.set(key, (m.get(key) ?? 0) + by);
 const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -32,7 +34,6 @@ export class DaemonMetrics {
     return s;
   }
 
-  /** Keeps only the targets of the current configuration. */
   /** Forgets targets no longer configured; a fleet's name keeps its members (`<fleet>-AC…`). */
   retain(targets: readonly string[], fleets: readonly string[] = []): void {
     for (const name of [...this.targets.keys()])
@@ -57,7 +58,6 @@ export class DaemonMetrics {
     bump(this.reloads, accepted ? 'accepted' : 'rejected');
   }
 
-  /** Ready when every scheduled target's last run ended without a failure or a stuck gate. */
   /** A fleet's last run as a whole: whether every member (and the listing) ended without failure. */
   recordUnit(name: string, failed: number): void {
     this.units.set(name, failed);
@@ -68,6 +68,7 @@ export class DaemonMetrics {
     return [...this.targets.keys()];
   }
 
+  /** Ready when every scheduled target's last run ended without a failure or a stuck gate. */
   readiness(scheduled: readonly string[]): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     for (const name of scheduled) {
@@ -88,114 +89,96 @@ export class DaemonMetrics {
    * its own name (kind "fleet"): a fleet whose subaccounts could not be listed ran no member, and its
    * failed run must still show (failures_total, runs_total{result="failed"}, fleet_unlisted).
    */
-  render(nowMs: number, listed: readonly { name: string; kind: string; paused: boolean }[], extra: string[]): string {
+  render(nowMs: number, listed: readonly Row[], extra: string[]): string {
     const out: string[] = [];
     const names = new Set(listed.map((t) => t.name));
     const fleets = [...this.units.keys()].filter((n) => !names.has(n));
     const targets = [...listed, ...fleets.map((name) => ({ name, kind: 'fleet', paused: false }))];
+    const sample = (metric: string, labels: Record<string, string>, value: number) => {
+      const pairs = Object.entries(labels).map(([k, v]) => `${k}="${label(v)}"`);
+      return `${PREFIX}_${metric}{${pairs.join(',')}} ${value}`;
+    };
     const family = (name: string, type: string, help: string, samples: string[]) => {
       if (samples.length === 0) return;
       out.push(`# HELP ${PREFIX}_${name} ${help}`, `# TYPE ${PREFIX}_${name} ${type}`, ...samples);
     };
-    const per = (fn: (t: { name: string; kind: string; paused: boolean }, s: TargetState | undefined) => string[]) =>
-      targets.flatMap((t) => fn(t, this.targets.get(t.name)));
-    const sample = (metric: string, labels: Record<string, string>, value: number) =>
-      `${PREFIX}_${metric}{${Object.entries(labels)
-        .map(([k, v]) => `${k}="${label(v)}"`)
-        .join(',')}} ${value}`;
+    /** One sample per target (labelled with its name, and its kind when `kind`), none where `value` is undefined. */
+    const perTarget = (
+      name: string,
+      type: string,
+      help: string,
+      value: (t: Row, s: TargetState | undefined) => number | undefined,
+      kind = false,
+    ) =>
+      family(
+        name,
+        type,
+        help,
+        targets.flatMap((t) => {
+          const v = value(t, this.targets.get(t.name));
+          return v === undefined ? [] : [sample(name, kind ? { target: t.name, kind: t.kind } : { target: t.name }, v)];
+        }),
+      );
+    /** Samples of a count per target and key (`runs_total` by result, `steps_total` by step). */
+    const counts = (name: string, help: string, key: string, of: (s: TargetState) => Map<string, number>) =>
+      family(
+        name,
+        'counter',
+        help,
+        targets.flatMap((t) => {
+          const s = this.targets.get(t.name);
+          return [...(s ? of(s) : [])].map(([k, n]) => sample(name, { target: t.name, [key]: k }, n));
+        }),
+      );
+    const seconds = (ms: number) => Math.round(ms / 1000);
 
-    family(
-      'runs_total',
-      'counter',
-      'Runs per target, by how they ended (done, waiting, stuck, busy, failed, lost-race, deferred).',
-      per((t, s) => [...(s?.runs ?? [])].map(([kind, n]) => sample('runs_total', { target: t.name, result: kind }, n))),
-    );
-    family(
+    const kinds = 'done, waiting, stuck, busy, failed, lost-race, deferred';
+    counts('runs_total', `Runs per target, by how they ended (${kinds}).`, 'result', (s) => s.runs);
+    perTarget(
       'rotations_total',
       'counter',
       'Rotations started (a new key or secondary token created).',
-      per((t, s) => [sample('rotations_total', { target: t.name, kind: t.kind }, s?.steps.get('start-rotation') ?? 0)]),
+      (_t, s) => s?.steps.get('start-rotation') ?? 0,
+      true,
     );
-    family(
+    perTarget(
       'failures_total',
       'counter',
       'Runs that failed (exit code 1 of the CLI: failed or stuck).',
-      per((t, s) => [
-        sample('failures_total', { target: t.name }, (s?.runs.get('failed') ?? 0) + (s?.runs.get('stuck') ?? 0)),
-      ]),
+      (_t, s) => (s?.runs.get('failed') ?? 0) + (s?.runs.get('stuck') ?? 0),
     );
-    family(
-      'steps_total',
-      'counter',
-      'Steps carried out, by step.',
-      per((t, s) => [...(s?.steps ?? [])].map(([step, n]) => sample('steps_total', { target: t.name, step }, n))),
-    );
-    family(
+    counts('steps_total', 'Steps carried out, by step.', 'step', (s) => s.steps);
+    perTarget(
       'ticks_skipped_total',
       'counter',
       'Scheduled ticks skipped because a run of the target was still in progress or waiting.',
-      per((t, s) => [sample('ticks_skipped_total', { target: t.name }, s?.skipped ?? 0)]),
+      (_t, s) => s?.skipped ?? 0,
     );
-    family(
+    perTarget(
       'credential_age_seconds',
       'gauge',
       'Age of the current credential (key or Auth Token), from the last run.',
-      per((t, s) =>
-        s?.currentCreatedAtMs !== undefined
-          ? [
-              sample(
-                'credential_age_seconds',
-                { target: t.name, kind: t.kind },
-                Math.round((nowMs - s.currentCreatedAtMs) / 1000),
-              ),
-            ]
-          : [],
-      ),
+      (_t, s) => (s?.currentCreatedAtMs !== undefined ? seconds(nowMs - s.currentCreatedAtMs) : undefined),
+      true,
     );
-    family(
+    perTarget(
       'gate_wait_seconds',
       'gauge',
       'How long the consumer gate has held the old credential, while it waits (0 when not waiting).',
-      per((t, s) => {
+      (_t, s) => {
         const r = s?.last?.result;
-        return [
-          sample(
-            'gate_wait_seconds',
-            { target: t.name },
-            r && (r.kind === 'waiting' || r.kind === 'stuck') ? Math.round((nowMs - r.sinceMs) / 1000) : 0,
-          ),
-        ];
-      }),
+        return r && (r.kind === 'waiting' || r.kind === 'stuck') ? seconds(nowMs - r.sinceMs) : 0;
+      },
     );
-    family(
-      'target_stuck',
-      'gauge',
-      '1 when the last run ended stuck: a person must act.',
-      per((t, s) => [sample('target_stuck', { target: t.name }, s?.last?.result.kind === 'stuck' ? 1 : 0)]),
+    perTarget('target_stuck', 'gauge', '1 when the last run ended stuck: a person must act.', (_t, s) =>
+      s?.last?.result.kind === 'stuck' ? 1 : 0,
     );
-    family(
-      'target_paused',
-      'gauge',
-      '1 when automatic rotation is off (paused: true).',
-      per((t) => [sample('target_paused', { target: t.name }, t.paused ? 1 : 0)]),
+    perTarget('target_paused', 'gauge', '1 when automatic rotation is off (paused: true).', (t) => (t.paused ? 1 : 0));
+    perTarget('last_run_timestamp_seconds', 'gauge', 'When the last run of the target finished.', (_t, s) =>
+      s?.last ? seconds(s.last.finishedAtMs) : undefined,
     );
-    family(
-      'last_run_timestamp_seconds',
-      'gauge',
-      'When the last run of the target finished.',
-      per((t, s) =>
-        s?.last
-          ? [sample('last_run_timestamp_seconds', { target: t.name }, Math.round(s.last.finishedAtMs / 1000))]
-          : [],
-      ),
-    );
-    family(
-      'last_run_duration_seconds',
-      'gauge',
-      'How long the last run of the target took.',
-      per((t, s) =>
-        s?.last ? [sample('last_run_duration_seconds', { target: t.name }, s.last.durationMs / 1000)] : [],
-      ),
+    perTarget('last_run_duration_seconds', 'gauge', 'How long the last run of the target took.', (_t, s) =>
+      s?.last ? s.last.durationMs / 1000 : undefined,
     );
     family(
       'fleet_unlisted',
