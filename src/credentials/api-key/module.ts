@@ -12,7 +12,7 @@ import { keyClaims } from './inventory.js';
 import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded, replaceBlocked } from './plan.js';
 import { resolvePolicy } from './policy.js';
 import { rotationStep } from './protocol.js';
-import { actRollback, planRollback } from './rollback.js';
+import { apiKeyRollback } from './rollback.js';
 import { parseApiKeySecret } from './shape.js';
 import { act, deleteKey } from './steps.js';
 import { describeVerifyMethod } from './verify-method.js';
@@ -179,10 +179,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
 
   capabilities: {
     replaceBlocked,
-    rollback: {
-      plan: planRollback,
-      act: (step, obs, session, runtime) => actRollback(step, obs, session, runtime, session.facts),
-    },
+    rollback: apiKeyRollback,
     audit: {
       keys: (session, _runtime, obs) => (obs ? Promise.resolve(obs.keys) : session.keys.list()),
       claims: keyClaims,

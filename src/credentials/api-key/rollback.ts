@@ -1,11 +1,12 @@
 import { CURRENT, PENDING, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
-import type { SeenLabels } from '../../core/ports.js';
+import type { SeenLabels, VerifyResult } from '../../core/ports.js';
 import { parsePause, type RollbackAct, type RollbackPlan, type RollbackStep } from '../../core/rollback.js';
 import { rotationIdForToken } from '../../core/rotation-id.js';
 import type { Runtime } from '../../core/runtime.js';
 import { isRotationFrom, keyName } from './naming.js';
+import type { Session } from '../kind.js';
 import type { ApiKeySession } from './observe.js';
-import type { LabelledKey, Observation, PlannerSettings, RunFacts } from './observation.js';
+import type { LabelledKey, Observation, PlannerSettings } from './observation.js';
 import { HISTORY_LIMIT, promotionRecorded } from './plan.js';
 import { deleteKey, keptKey, verifyKey } from './steps.js';
 
@@ -20,7 +21,28 @@ import { deleteKey, keptKey, verifyKey } from './steps.js';
  *
  * The new key is revoked only when it is provably this target's: its name is the one the rotator
  * gives the key it stores under the new version's token, with this target's fingerprint.
+ *
+ * A kind built on this planner (OAuth apps) rolls back the same way: `rollbackWith` takes how it
+ * proves a credential works and the one delete its steps use, and its noun.
  */
+
+/** What a kind on this planner brings to its rollback. */
+export interface RollbackOps<S extends Session> {
+  noun: string;
+  /** Proves `version`'s credential works, with the credential itself (a read; facts remember it). */
+  verify(session: S, runtime: Runtime, obs: Observation, version: LabelledKey): Promise<VerifyResult>;
+  /** The kind's one delete: refuses admin, labelled and other targets' credentials ("kept: …"). */
+  remove(session: S, obs: Observation, sid: string): Promise<string>;
+}
+
+/** The rollback capability of a kind on this planner. */
+export function rollbackWith<S extends Session>(ops: RollbackOps<S>) {
+  return {
+    plan: (obs: Observation, s: Names) => planRollback(obs, s, ops.noun),
+    act: (step: RollbackStep, obs: Observation, session: S, runtime: Runtime) =>
+      actRollback(ops, step, obs, session, runtime),
+  };
+}
 
 /** What the rollback planner reads of the settings: how keys are named, and the target's name. */
 type Names = Pick<PlannerSettings, 'prefix' | 'target'>;
@@ -39,25 +61,25 @@ function namedForVersion(obs: Observation, s: Names, version: LabelledKey): bool
 }
 
 /** Why the new key stays, or undefined when it may be revoked. */
-function keepNew(obs: Observation, s: Names, bad: LabelledKey, good: LabelledKey): string | undefined {
+function keepNew(obs: Observation, s: Names, bad: LabelledKey, good: LabelledKey, noun: string): string | undefined {
   const sid = bad.key.apiKeySid;
-  if (obs.protectedSids.has(sid)) return `the new key ${sid} is an admin credential`;
-  if (sid === good.key.apiKeySid) return `both versions hold key ${sid}`;
+  if (obs.protectedSids.has(sid)) return `the new ${noun} ${sid} is an admin credential`;
+  if (sid === good.key.apiKeySid) return `both versions hold ${noun} ${sid}`;
   if (!namedForVersion(obs, s, bad))
-    return `the new key ${sid} is not provably this target's (its name is not the one the rotator gives it)`;
+    return `the new ${noun} ${sid} is not provably this target's (its name is not the one the rotator gives it)`;
   return undefined;
 }
 
-export function planRollback(obs: Observation, s: Names): RollbackPlan {
+export function planRollback(obs: Observation, s: Names, noun = 'key'): RollbackPlan {
   const { current, previous, secret } = obs;
   const nothing = (why: string): RollbackPlan => ({ kind: 'refused', why: `${why}; nothing to roll back` });
-  if (!secret || !current) return nothing('the secret has no current key');
+  if (!secret || !current) return nothing(`the secret has no current ${noun}`);
   if (obs.pending || obs.pendingPlaceholder) {
     const id = obs.pending?.versionId ?? obs.pendingPlaceholder?.versionId;
     const what = `a rotation is under way (version ${id} is AWSPENDING, not yet current)`;
     return nothing(`${what}: consumers still get ${current.key.apiKeySid}`);
   }
-  if (!previous || previous.versionId === current.versionId) return nothing('the secret has no previous key');
+  if (!previous || previous.versionId === current.versionId) return nothing(`the secret has no previous ${noun}`);
   const pause = parsePause(secret.tags);
 
   // Rolled back already (this command moved AWSCURRENT back): revoke the new key, if it is ours.
@@ -73,21 +95,25 @@ export function planRollback(obs: Observation, s: Names): RollbackPlan {
     if (!listed(obs, restored)) {
       // A racing run retired the old key right as it came back: consumers must get the new one again.
       if (!listed(obs, bad)) {
-        const fix = 'store a working key with secret put --replace';
-        return { kind: 'stop', why: `both keys are gone from Twilio (${restored}, ${bad}); ${fix}` };
+        const fix = `store a working ${noun} with secret put --replace`;
+        return { kind: 'stop', why: `both ${noun}s are gone from Twilio (${restored}, ${bad}); ${fix}` };
       }
-      const back = `move AWSCURRENT back to version ${previous.versionId} (key ${bad})`;
+      const back = `move AWSCURRENT back to version ${previous.versionId} (${noun} ${bad})`;
       const plan = `${back}: ${restored} is gone from Twilio`;
       return { kind: 'steps', ...pair, steps: [{ kind: 'reinstate-new', changes: true, plan }] };
     }
     if (!listed(obs, bad)) return { kind: 'rolled-back', ...pair };
-    const kept = keepNew(obs, s, previous, current);
+    const kept = keepNew(obs, s, previous, current, noun);
     if (kept) return { kind: 'rolled-back', ...pair, kept };
     const steps: Step[] = [];
     // The restored key is proven once more before the only other working key goes (a rerun after a kill).
     if (!obs.verified.has(restored))
-      steps.push({ kind: 'verify-restored', changes: false, plan: `verify that the restored key ${restored} works` });
-    const plan = `revoke the new key ${bad} on Twilio (consumers still holding it lose access)`;
+      steps.push({
+        kind: 'verify-restored',
+        changes: false,
+        plan: `verify that the restored ${noun} ${restored} works`,
+      });
+    const plan = `revoke the new ${noun} ${bad} on Twilio (consumers still holding it lose access)`;
     steps.push({ kind: 'revoke-new', changes: true, plan });
     return { kind: 'steps', ...pair, steps };
   }
@@ -95,37 +121,41 @@ export function planRollback(obs: Observation, s: Names): RollbackPlan {
   // The overlap: the old key of the rotator's own promotion is still alive, waiting for its gate.
   const old = previous.key.apiKeySid;
   if (!promotionRecorded(obs.secretId, secret, previous.versionId, current.versionId))
-    return nothing(`the previous key ${old} was not replaced by a rotation of this rotator's`);
+    return nothing(`the previous ${noun} ${old} was not replaced by a rotation of this rotator's`);
   if (secret.tags[TAG_RETIRED] === previous.versionId || !listed(obs, old)) {
-    const gone = `the previous key ${old} was already retired (or deleted): there is nothing to go back to`;
+    const gone = `the previous ${noun} ${old} was already retired (or deleted): there is nothing to go back to`;
     return {
       kind: 'refused',
       why: `${gone}; to replace ${current.key.apiKeySid}, rotate --force --target ${s.target}`,
     };
   }
   if (obs.protectedSids.has(old))
-    return { kind: 'refused', why: `the previous key ${old} is an admin credential; it is never put back` };
+    return { kind: 'refused', why: `the previous ${noun} ${old} is an admin credential; it is never put back` };
   const newSid = current.key.apiKeySid;
   const steps: Step[] = [];
   if (!obs.verified.has(old))
-    steps.push({ kind: 'verify-previous', changes: false, plan: `verify that the previous key ${old} still works` });
+    steps.push({
+      kind: 'verify-previous',
+      changes: false,
+      plan: `verify that the previous ${noun} ${old} still works`,
+    });
   steps.push({
     kind: 'restore-previous',
     changes: true,
-    plan: `move AWSCURRENT back to version ${previous.versionId} (key ${old}); ${newSid} becomes AWSPREVIOUS`,
+    plan: `move AWSCURRENT back to version ${previous.versionId} (${noun} ${old}); ${newSid} becomes AWSPREVIOUS`,
   });
-  const kept = keepNew(obs, s, current, previous);
+  const kept = keepNew(obs, s, current, previous, noun);
   if (!kept)
     steps.push({
       kind: 'revoke-new',
       changes: true,
-      plan: `revoke the new key ${current.key.apiKeySid} on Twilio (consumers still holding it lose access)`,
+      plan: `revoke the new ${noun} ${current.key.apiKeySid} on Twilio (consumers still holding it lose access)`,
     });
   return { kind: 'steps', from: ref(current), to: ref(previous), steps };
 }
 
 /** The secret's labels right now, read past any cache: version id → labels. */
-async function freshLabels(session: ApiKeySession): Promise<SeenLabels> {
+async function freshLabels(session: Session): Promise<SeenLabels> {
   const secret = await session.store.read(session.target.secret.secretId, { fresh: true, wantValue: () => false });
   return Object.fromEntries((secret?.versions ?? []).map((v) => [v.versionId, v.stages]));
 }
@@ -135,27 +165,28 @@ const movedMeanwhile = (what: string) => ({
   stop: `the secret's labels changed meanwhile (${what}); nothing more was done`,
 });
 
-export async function actRollback(
+export async function actRollback<S extends Session>(
+  ops: RollbackOps<S>,
   step: RollbackStep,
   obs: Observation,
-  session: ApiKeySession,
+  session: S,
   runtime: Runtime,
-  facts: RunFacts,
 ): Promise<RollbackAct> {
+  const noun = ops.noun;
   const { current, previous } = obs;
   if (!current || !previous) return { stop: 'the secret changed under this rollback; nothing more was done' };
   const secretId = session.target.secret.secretId;
   switch (step.kind) {
     case 'verify-previous': {
       // Leaves: nothing (a GET with the old key itself).
-      const result = await verifyKey(session, runtime, obs, facts, previous);
-      if (result.ok) return { detail: `the previous key ${previous.key.apiKeySid} authenticates against Twilio` };
-      const refused = `the previous key ${previous.key.apiKeySid} no longer works (${result.reason})`;
+      const result = await ops.verify(session, runtime, obs, previous);
+      if (result.ok) return { detail: `the previous ${noun} ${previous.key.apiKeySid} authenticates against Twilio` };
+      const refused = `the previous ${noun} ${previous.key.apiKeySid} no longer works (${result.reason})`;
       if (!result.definitive)
-        return { stop: `could not verify the previous key: ${result.reason}; nothing was changed` };
+        return { stop: `could not verify the previous ${noun}: ${result.reason}; nothing was changed` };
       const keep = `${current.key.apiKeySid} stays current; nothing was changed`;
-      const next = `fix the new key's problem instead, or rotate --force --target ${session.target.name}`;
-      return { refused: `${refused}: rolling back would hand consumers a dead key; ${keep}. ${next}` };
+      const next = `fix the new ${noun}'s problem instead, or rotate --force --target ${session.target.name}`;
+      return { refused: `${refused}: rolling back would hand consumers a dead ${noun}; ${keep}. ${next}` };
     }
     case 'restore-previous': {
       // Right before the move, the labels must still be the ones this plan was made on.
@@ -167,31 +198,31 @@ export async function actRollback(
       await session.store.promote(secretId, previous.versionId, labels);
       // Leaves: the old version AWSCURRENT, the new one AWSPREVIOUS. A concurrent run may have retired
       // the old key after this run verified it: then AWSCURRENT goes back to the new key at once.
-      const again = await verifyKey(session, runtime, obs, facts, previous);
+      const again = await ops.verify(session, runtime, obs, previous);
       if (!again.ok && again.definitive) {
         await session.store.promote(secretId, current.versionId);
-        const why = `the previous key ${previous.key.apiKeySid} stopped working right after AWSCURRENT moved to it`;
+        const why = `the previous ${noun} ${previous.key.apiKeySid} stopped working right after AWSCURRENT moved to it`;
         return {
           stop: `${why} (${again.reason}); AWSCURRENT is back on ${current.key.apiKeySid}; nothing was revoked`,
         };
       }
-      return { detail: `AWSCURRENT is version ${previous.versionId} again (key ${previous.key.apiKeySid})` };
+      return { detail: `AWSCURRENT is version ${previous.versionId} again (${noun} ${previous.key.apiKeySid})` };
     }
     case 'verify-restored':
     case 'reinstate-new': {
       // Leaves: nothing (the restored key works), or AWSCURRENT on the new key again.
       if (step.kind === 'verify-restored') {
-        const result = await verifyKey(session, runtime, obs, facts, current);
-        if (result.ok) return { detail: `the restored key ${current.key.apiKeySid} authenticates against Twilio` };
+        const result = await ops.verify(session, runtime, obs, current);
+        if (result.ok) return { detail: `the restored ${noun} ${current.key.apiKeySid} authenticates against Twilio` };
         if (!result.definitive)
-          return { stop: `could not verify the restored key: ${result.reason}; nothing was revoked` };
+          return { stop: `could not verify the restored ${noun}: ${result.reason}; nothing was revoked` };
       }
       const labels = await freshLabels(session);
       if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
         return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
       await session.store.promote(secretId, previous.versionId, labels);
-      const why = `the restored key ${current.key.apiKeySid} no longer works (deleted or refused on Twilio)`;
-      return { stop: `${why}; AWSCURRENT is back on the new key ${previous.key.apiKeySid}; nothing was revoked` };
+      const why = `the restored ${noun} ${current.key.apiKeySid} no longer works (deleted or refused on Twilio)`;
+      return { stop: `${why}; AWSCURRENT is back on the new ${noun} ${previous.key.apiKeySid}; nothing was revoked` };
     }
     case 'revoke-new': {
       // Here the "new" key is AWSPREVIOUS, or still AWSCURRENT when restore-previous ran in this look.
@@ -201,11 +232,18 @@ export async function actRollback(
       const labels = await freshLabels(session);
       if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
         return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
-      const removed = await deleteKey(session, obs, bad);
-      if (keptKey(removed)) return { stop: `the new key ${bad} was not revoked (${removed})` };
-      return { detail: `revoked the new key ${bad} on Twilio (${removed})` };
+      const removed = await ops.remove(session, obs, bad);
+      if (keptKey(removed)) return { stop: `the new ${noun} ${bad} was not revoked (${removed})` };
+      return { detail: `revoked the new ${noun} ${bad} on Twilio (${removed})` };
     }
     default:
       return { stop: `unknown rollback step ${step.kind}; this is a bug` };
   }
 }
+
+/** API keys: verified with the key itself, revoked through the one delete the steps use. */
+export const apiKeyRollback = rollbackWith<ApiKeySession>({
+  noun: 'key',
+  verify: (session, runtime, obs, version) => verifyKey(session, runtime, obs, session.facts, version),
+  remove: (session, obs, sid) => deleteKey(session, obs, sid),
+});
