@@ -153,6 +153,29 @@ describe('rollback over fakes: an API key during the overlap', () => {
   });
 });
 
+describe('rollback over fakes: a person acting meanwhile', () => {
+  it('stops, moving nothing, when the labels change between its look and its move', async () => {
+    const { w, oldSid, newSid } = await inOverlap();
+    const read = w.store.read.bind(w.store);
+    let acted = false;
+    // Right before rollback's fresh read ahead of the move, a person moves AWSCURRENT by hand.
+    w.store.read = async (id, options) => {
+      if (options?.fresh && !acted) {
+        acted = true;
+        const previous = (await read(id))!.versions.find((v) => v.stages.includes(PREVIOUS))!;
+        await w.store.promote(id, previous.versionId);
+      }
+      return read(id, options);
+    };
+    const err = await rollback(w.config, w.runtime, 'app').catch((e: unknown) => e);
+    expect(acted).toBe(true);
+    expect(err).toBeInstanceOf(RotationError);
+    expect((err as Error).message).toMatch(/labels changed meanwhile .*nothing more was done/);
+    expect(await sidAt(w, CURRENT)).toBe(oldSid);
+    expect(w.twilio.keys.has(newSid)).toBe(true);
+  });
+});
+
 /** The remote calls a rollback changes things with; a crash throws before or after the n-th one. */
 function crashAt(w: FakeWorld, n: number, phase: 'before' | 'after') {
   let count = 0;

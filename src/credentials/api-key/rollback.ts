@@ -154,16 +154,17 @@ export function planRollback(obs: Observation, s: Names, noun = 'key'): Rollback
   return { kind: 'steps', from: ref(current), to: ref(previous), steps };
 }
 
-/** The secret's labels right now, read past any cache: version id → labels. */
-async function freshLabels(session: Session): Promise<SeenLabels> {
+/** The secret's labels right now, past any cache, when AWSCURRENT and AWSPREVIOUS are where this look saw them. */
+async function labelsAsSeen(session: Session, obs: Observation): Promise<SeenLabels | undefined> {
   const secret = await session.store.read(session.target.secret.secretId, { fresh: true, wantValue: () => false });
-  return Object.fromEntries((secret?.versions ?? []).map((v) => [v.versionId, v.stages]));
+  const labels = Object.fromEntries((secret?.versions ?? []).map((v) => [v.versionId, v.stages]));
+  const at = (v: LabelledKey | undefined, stage: string) => v !== undefined && labels[v.versionId]?.includes(stage);
+  return at(obs.current, CURRENT) && at(obs.previous, PREVIOUS) ? labels : undefined;
 }
 
-const holds = (labels: SeenLabels, versionId: string, stage: string) => labels[versionId]?.includes(stage) === true;
-const movedMeanwhile = (what: string) => ({
-  stop: `the secret's labels changed meanwhile (${what}); nothing more was done`,
-});
+const movedMeanwhile = {
+  stop: "the secret's labels changed meanwhile (a person or another run); nothing more was done",
+};
 
 export async function actRollback<S extends Session>(
   ops: RollbackOps<S>,
@@ -190,11 +191,8 @@ export async function actRollback<S extends Session>(
     }
     case 'restore-previous': {
       // Right before the move, the labels must still be the ones this plan was made on.
-      const labels = await freshLabels(session);
-      if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
-        return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
-      if (Object.values(labels).some((stages) => stages.includes(PENDING)))
-        return movedMeanwhile('a rotation stored an AWSPENDING version');
+      const labels = await labelsAsSeen(session, obs);
+      if (!labels || Object.values(labels).some((stages) => stages.includes(PENDING))) return movedMeanwhile;
       await session.store.promote(secretId, previous.versionId, labels);
       // Leaves: the old version AWSCURRENT, the new one AWSPREVIOUS. A concurrent run may have retired
       // the old key after this run verified it: then AWSCURRENT goes back to the new key at once.
@@ -217,21 +215,18 @@ export async function actRollback<S extends Session>(
         if (!result.definitive)
           return { stop: `could not verify the restored ${noun}: ${result.reason}; nothing was revoked` };
       }
-      const labels = await freshLabels(session);
-      if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
-        return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
+      const labels = await labelsAsSeen(session, obs);
+      if (!labels) return movedMeanwhile;
       await session.store.promote(secretId, previous.versionId, labels);
       const why = `the restored ${noun} ${current.key.apiKeySid} no longer works (deleted or refused on Twilio)`;
       return { stop: `${why}; AWSCURRENT is back on the new ${noun} ${previous.key.apiKeySid}; nothing was revoked` };
     }
     case 'revoke-new': {
-      // Here the "new" key is AWSPREVIOUS, or still AWSCURRENT when restore-previous ran in this look.
+      // Only once AWSCURRENT is back on the old version (the new one is AWSPREVIOUS), read afresh.
       const bad = previous.key.apiKeySid;
       if (!isRotationFrom(secretId, current.versionId, previous.versionId, HISTORY_LIMIT))
         return { stop: 'revoke-new runs only once AWSCURRENT is back on the old version; this is a bug' };
-      const labels = await freshLabels(session);
-      if (!holds(labels, current.versionId, CURRENT) || !holds(labels, previous.versionId, PREVIOUS))
-        return movedMeanwhile(`AWSCURRENT is no longer version ${current.versionId}`);
+      if (!(await labelsAsSeen(session, obs))) return movedMeanwhile;
       const removed = await ops.remove(session, obs, bad);
       if (keptKey(removed)) return { stop: `the new ${noun} ${bad} was not revoked (${removed})` };
       return { detail: `revoked the new ${noun} ${bad} on Twilio (${removed})` };
