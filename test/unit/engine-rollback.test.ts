@@ -176,6 +176,23 @@ describe('rollback over fakes: a person acting meanwhile', () => {
   });
 });
 
+describe('rollback over fakes: a racing run retires the old key', () => {
+  it('puts AWSCURRENT straight back on the new key when the old one dies as it is restored', async () => {
+    const { w, oldSid, newSid } = await inOverlap();
+    const promote = w.store.promote.bind(w.store);
+    // A scheduled run that decided before the pause deletes the old key just as AWSCURRENT moves to it.
+    w.store.promote = async (id, token, seen) => {
+      w.twilio.keys.delete(oldSid);
+      return promote(id, token, seen);
+    };
+    const err = await rollback(w.config, w.runtime, 'app').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RotationError);
+    expect((err as Error).message).toMatch(/stopped working right after AWSCURRENT moved to it/);
+    expect(await sidAt(w, CURRENT)).toBe(newSid);
+    expect(w.twilio.keys.has(newSid)).toBe(true);
+  });
+});
+
 /** The remote calls a rollback changes things with; a crash throws before or after the n-th one. */
 function crashAt(w: FakeWorld, n: number, phase: 'before' | 'after') {
   let count = 0;
