@@ -52,7 +52,8 @@ export async function rollback(
   const log = runtime.logger.child({ target: name });
   const secretId = target.secret.secretId;
   const steps: RollbackReport['steps'] = [];
-  const changed = () => steps.some((s) => s.step !== 'verify-previous');
+  let changes = 0;
+  const changed = () => changes > 0;
   const ended = (why: string) => {
     const done = changed() ? ` Done before that: ${steps.map((s) => s.detail).join('; ')}.` : '';
     return new RotationError(name, 'rollback', `target "${name}": ${why}.${done}`);
@@ -66,7 +67,11 @@ export async function rollback(
     }
     if (plan.kind === 'stop') throw ended(plan.why);
     const pause = parsePause(obs.secret?.tags);
-    const paused = pause !== undefined && pause !== 'unreadable' && pause.from === plan.from.versionId;
+    const paused =
+      pause !== undefined &&
+      pause !== 'unreadable' &&
+      pause.from === plan.from.versionId &&
+      pause.to === plan.to.versionId;
     const pauseWords = `automatic rotation paused (tag ${TAG_PAUSED}); resume with rotate --force --target ${name}`;
     const report = { target: name, dryRun: options.dryRun === true, from: plan.from, to: plan.to, paused: pauseWords };
     if (plan.kind === 'rolled-back') {
@@ -92,12 +97,14 @@ export async function rollback(
       await run.session.store.setTags(secretId, {
         [TAG_PAUSED]: formatPause(plan.from.versionId, plan.to.versionId, runtime.now()),
       });
+      changes++;
       steps.push({ step: 'pause', detail: `paused automatic rotation (tag ${TAG_PAUSED})` });
       log.info(`paused automatic rotation for the rollback from ${plan.from.ref} to ${plan.to.ref}`, { step: 'pause' });
       continue;
     }
     if (!capability.act) throw ended(`kind ${target.kind} plans rollback steps it cannot carry out; this is a bug`);
     const result = await capability.act(step, obs, run.session, runtime);
+    if (step.changes) changes++;
     if ('refused' in result) {
       if (changed()) throw ended(result.refused);
       throw new UsageError(`target "${name}": ${result.refused}`);
