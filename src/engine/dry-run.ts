@@ -170,8 +170,11 @@ export async function dryRun(
   try {
     const run = await openRun(target, fake.runtime, scope, options);
     const { obs } = await observeAndPlan(run, fake.runtime);
-    ({ checks, warnings } = await run.kind.preflight(run.session, obs, fake.runtime));
-    warnings.push(...run.kind.warnings(obs, run.settings));
+    const { report } = run.kind;
+    ({ checks, warnings } = report.preflight
+      ? await report.preflight(run.session, obs, fake.runtime)
+      : { checks: [], warnings: [] });
+    warnings.push(...(run.kind.report.warnings?.(obs, run.settings) ?? []));
   } catch (err) {
     return { ...base, kind: 'failed', step: 'read-state', error: redact(errorMessage(err)) };
   }
