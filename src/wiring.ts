@@ -11,6 +11,7 @@ import { twilioAuthTokens, twilioTokenVerifier } from './adapters/twilio/auth-to
 import { TwilioHttpPool } from './adapters/twilio/http-client.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import { KeyLists } from './adapters/twilio/listed-keys.js';
+import { oauthVerifier, twilioOAuthApps } from './adapters/twilio/oauth-apps.js';
 import type { RotatorConfig, StoreName, TargetConfig } from './config/types.js';
 import type { TwilioKeys } from './core/ports.js';
 import type { Runtime } from './core/runtime.js';
@@ -144,6 +145,11 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     },
     // A new key or token may need a moment to reach every edge: 401s on verification are retried a few times.
     verifier: (target) => twilioVerifier(where(target), { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 }),
+    oauthApps(admin, target) {
+      registerCredential(admin.username, admin.password);
+      return twilioOAuthApps(admin, target.accountSid, common);
+    },
+    oauthVerifier: () => oauthVerifier({ ...common, authRetryDelayMs: config.retry.minDelayMs * 5 }),
     tokenVerifier: (target) =>
       twilioTokenVerifier(
         {

@@ -169,6 +169,47 @@ export interface TwilioKeys {
   remove(sid: string): Promise<'deleted' | 'already-gone'>;
 }
 
+/** An account OAuth app's permissions (docs/oauth-apps.md F4): Restricted-key strings; `deny` wins. */
+export interface AppPolicy {
+  allow: string[];
+  deny?: string[];
+}
+
+export interface OAuthAppSpec {
+  friendlyName: string;
+  description: string;
+  policy: AppPolicy;
+  accessTokenTtlSeconds: number;
+}
+
+export interface OAuthApp extends OAuthAppSpec {
+  /** OQ…: the client ID. */
+  sid: string;
+  createdAtMs: number;
+}
+
+/** An account's OAuth apps, managed with the admin credential (src/adapters/twilio/oauth-apps.ts). */
+export interface TwilioOAuthApps {
+  /** Every app of the account, or an error: a partial list could make a live app look like an orphan. */
+  list(): Promise<OAuthApp[]>;
+  /** Undefined when the app does not exist (404). */
+  fetch(sid: string): Promise<OAuthApp | undefined>;
+  /** Twilio shows the client secret exactly once, here. */
+  create(spec: OAuthAppSpec): Promise<OAuthApp & { secret: string }>;
+  remove(sid: string): Promise<'deleted' | 'already-gone'>;
+}
+
+export interface OAuthClientCredentials {
+  accountSid: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Proves client credentials work: a token from the token endpoint, then one read with it. */
+export interface OAuthVerifier {
+  verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
+}
+
 export type VerifyResult = { ok: true } | { ok: false; definitive: boolean; reason: string; hint?: string };
 
 /** Proves that a key authenticates, using the key itself. */

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { oauthVerifier, twilioOAuthApps, type OAuthAppSpec } from '../../src/adapters/twilio/oauth-apps.js';
+import { oauthVerifier, twilioOAuthApps } from '../../src/adapters/twilio/oauth-apps.js';
+import type { OAuthAppSpec } from '../../src/core/ports.js';
 import { startTwilioEmulator, type TwilioEmulator } from '../emulators/twilio/index.js';
 
 /** The OAuth-app adapter over real HTTP to the emulator: calls, bounds, errors, and no secret anywhere. */

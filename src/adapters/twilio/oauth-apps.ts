@@ -1,4 +1,4 @@
-import type { VerifyMethod, VerifyResult } from '../../core/ports.js';
+import type { OAuthApp, OAuthVerifier, TwilioOAuthApps, VerifyMethod } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { withRetry } from '../retry.js';
@@ -13,39 +13,6 @@ import { createSlimClient } from './slim-client.js';
  * bodies, so the JSON is written here and sent through the same client, timeouts and bounded reads.
  * The client secret and every access token are registered for redaction the moment they arrive.
  */
-
-export interface AppPolicy {
-  allow: string[];
-  deny?: string[];
-}
-
-export interface OAuthAppSpec {
-  friendlyName: string;
-  description: string;
-  policy: AppPolicy;
-  accessTokenTtlSeconds: number;
-}
-
-export interface OAuthApp extends OAuthAppSpec {
-  /** OQ…: the client ID. */
-  sid: string;
-  createdAtMs: number;
-}
-
-export interface TwilioOAuthApps {
-  /** Every app of the account, or an error: a partial list could make a live app look like an orphan. */
-  list(): Promise<OAuthApp[]>;
-  /** Undefined when the app does not exist (404). */
-  fetch(sid: string): Promise<OAuthApp | undefined>;
-  create(spec: OAuthAppSpec): Promise<OAuthApp & { secret: string }>;
-  remove(sid: string): Promise<'deleted' | 'already-gone'>;
-}
-
-export interface OAuthClientCredentials {
-  accountSid: string;
-  clientId: string;
-  clientSecret: string;
-}
 
 const APPS = 'https://iam.twilio.com/v1/Account/OAuthApps';
 const TOKEN = 'https://oauth.twilio.com/v2/token';
@@ -247,9 +214,9 @@ function looksRight(how: VerifyMethod, body: unknown): boolean {
  * times first (a new app may take a moment to reach every edge, as a new key does); then a 4xx is
  * definitive ("these credentials do not work") and anything else is "could not tell".
  */
-export function oauthVerifier(options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number }): {
-  verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
-} {
+export function oauthVerifier(
+  options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
+): OAuthVerifier {
   return {
     async verify(creds, how) {
       const http = httpClientFor(options.http, creds.accountSid);
