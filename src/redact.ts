@@ -12,10 +12,10 @@ export const REDACTED = '[REDACTED]';
 
 /** Fields whose name says "secret" are masked whatever they hold, registered or not. */
 export const SECRET_FIELD =
-  /^(apiKeySecret|adminKeySecret|authToken|secondaryAuthToken|password|secret|secretString|SecretString|SecretBinary|authorization)$/i;
+  /^(apiKeySecret|adminKeySecret|authToken|secondaryAuthToken|password|secret|secretString|SecretString|SecretBinary|authorization|clientSecret|client_secret|accessToken|access_token)$/i;
 
 /** Fields of a stored secret that identify rather than authenticate: they stay readable in logs. */
-const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'validationUrl']);
+const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'clientId', 'validationUrl']);
 
 /** Real secrets are 32 characters; very short strings would redact ordinary words. */
 const MIN_LENGTH = 8;

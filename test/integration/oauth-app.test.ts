@@ -42,17 +42,18 @@ async function stored(w: World) {
   const secret = await w.store().read('twilio/oauth');
   const at = (stage: string) => {
     const v = secret?.versions.find((x) => x.stages.includes(stage));
-    return v?.value === undefined ? undefined : (JSON.parse(v.value) as Record<string, string>);
+    type Stored = { accountSid: string; clientId: string; clientSecret: string };
+    return v?.value === undefined ? undefined : (JSON.parse(v.value) as Stored);
   };
   return { current: at('AWSCURRENT'), previous: at('AWSPREVIOUS'), tags: secret?.tags ?? {} };
 }
 
 /** Whether client credentials work: a token, then the read their policy grants. */
-async function works(w: World, creds: Record<string, string> | undefined): Promise<boolean> {
+async function works(w: World, creds: { clientId: string; clientSecret: string } | undefined): Promise<boolean> {
   if (!creds) return false;
   const form = new URLSearchParams({
-    client_id: creds.clientId!,
-    client_secret: creds.clientSecret!,
+    client_id: creds.clientId,
+    client_secret: creds.clientSecret,
     grant_type: 'client_credentials',
   });
   const token = await fetch(`${w.twilio.url}/v2/token`, {
@@ -68,6 +69,13 @@ async function works(w: World, creds: Record<string, string> | undefined): Promi
   return read.status === 200;
 }
 
+/** The oauth-app target as start() wrote it, to add beside an API-key target. */
+async function stringTargets(w: World): Promise<unknown[]> {
+  const { parse } = await import('yaml');
+  const { readFile } = await import('node:fs/promises');
+  return (parse(await readFile(w.configPath, 'utf8')) as { targets: unknown[] }).targets;
+}
+
 const mutations = (w: World) => w.twilio.controls.mutatingCalls().filter((e) => e.operation.includes('OAuth'));
 
 describe('oauth-app kind', () => {
@@ -78,6 +86,9 @@ describe('oauth-app kind', () => {
     const { current } = await stored(w);
     expect(Object.keys(current!).sort()).toEqual(['accountSid', 'clientId', 'clientSecret']);
     expect(current!.clientId).toMatch(/^OQ[0-9a-f]{32}$/);
+    // The client ID identifies, as a key SID does: output names it; the client secret never appears.
+    expect(run.stdout).toContain(current!.clientId);
+    expect(run.stdout + run.stderr).not.toContain(current!.clientSecret);
     expect(await works(w, current)).toBe(true);
     const [app, ...others] = w.twilio.listOAuthApps();
     expect(others).toEqual([]);
@@ -172,6 +183,38 @@ describe('oauth-app kind', () => {
     const calls = w.twilio.controls.log.slice(before).filter((e) => e.mutating);
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.filter((e) => e.operation !== 'CreateOAuthToken')).toEqual([]);
+  });
+
+  it('audit lists API keys and OAuth apps of one account together, classified alike; --cleanup deletes only our orphan app', async () => {
+    const w = await start();
+    const config = w.configObject([{}]);
+    config.targets = [...(config.targets as unknown[]), ...(await stringTargets(w))];
+    await writeFile(w.configPath, stringify(config));
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const consoleApp = w.twilio.seedOAuthApp({ friendlyName: 'made-in-console' });
+    const fingerprinted = w.twilio.listOAuthApps()[0]!.friendlyName;
+    const orphan = w.twilio.seedOAuthApp({ friendlyName: fingerprinted.slice(0, -24) + 'f'.repeat(24) });
+
+    const audit = await w.cli(['audit', '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    const [account] = (JSON.parse(audit.stdout) as { accounts: { keys: { sid: string; class: string }[] }[] }).accounts;
+    const classOf = (sid: string) => account!.keys.find((k) => k.sid === sid)?.class;
+    const { current } = await stored(w);
+    expect(classOf(current!.clientId)).toBe('managed');
+    expect(classOf(consoleApp.sid)).toBe('unmanaged');
+    expect(classOf(orphan.sid)).toBe('rotator-orphan');
+    expect(account!.keys.some((k) => k.sid.startsWith('SK') && k.class === 'managed')).toBe(true);
+
+    const before = w.twilio.controls.log.length;
+    expect((await w.cli(['audit', '--cleanup'])).code).toBe(0);
+    const deletes = w.twilio.controls.log.slice(before).filter((e) => e.method === 'DELETE');
+    expect(deletes.map((e) => e.path)).toEqual([`/v1/Account/OAuthApps/${orphan.sid}`]);
+    expect(
+      w.twilio
+        .listOAuthApps()
+        .map((a) => a.sid)
+        .sort(),
+    ).toEqual([consoleApp.sid, current!.clientId].sort());
   });
 
   it('refuses a configuration outside what Twilio allows, naming the field', async () => {
