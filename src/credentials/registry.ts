@@ -1,5 +1,5 @@
 import type { CredentialKind, TargetConfig } from '../config/types.js';
-import type { KindModule, ObservationBase, Session } from './kind.js';
+import type { KindModule, ObservationBase, Session, TargetShape, Words } from './kind.js';
 import { apiKey } from './api-key/module.js';
 import { authToken } from './auth-token/module.js';
 import { oauthApp } from './oauth-app/module.js';
@@ -23,9 +23,15 @@ const registered = new Map<string, AnyKind>(Object.entries(KINDS) as [string, An
  * Adds a kind at run time without editing this file: the conformance suite's toy kind lives only in
  * test/. Configuration files know the kinds above only; a registered kind's targets are built in code.
  */
-export function registerKind(name: string, kind: KindModule<never, never, never, never, never>): void {
+export function registerKind<
+  T extends TargetShape,
+  S extends Session<T>,
+  O extends ObservationBase,
+  P extends { kind: string },
+  Settings,
+>(name: string, kind: KindModule<T, S, O, P, Settings>): void {
   if (registered.has(name)) throw new Error(`credential kind "${name}" is registered already`);
-  registered.set(name, kind);
+  registered.set(name, kind as unknown as AnyKind);
 }
 
 export function kindOf(target: { kind: string }): AnyKind {
@@ -39,7 +45,15 @@ export function kindNames(): string[] {
   return [...registered.keys()];
 }
 
+/** How results and status name a kind's credentials; a kind the registry does not know is a "credential". */
+export function wordsOf(kind: string): Words {
+  return registered.get(kind)?.words ?? { noun: 'credential', ref: /^\S+$/ };
+}
+
+export { accountToken, isAccountToken, readAdmin } from './admin.js';
+export { tokenFingerprint, TOKEN_FINGERPRINT } from './auth-token/shape.js';
 export type {
+  Words,
   ActResult,
   CurrentSummary,
   KindModule,

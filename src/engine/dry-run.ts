@@ -14,7 +14,7 @@ import {
   type TwilioKeys,
   type TwilioOAuthApps,
 } from '../core/ports.js';
-import { tokenFingerprint } from '../credentials/auth-token/shape.js';
+import { kindOf, tokenFingerprint } from '../credentials/registry.js';
 
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { errorMessage } from '../errors.js';
@@ -173,6 +173,12 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
         },
       };
     },
+    ports: Object.fromEntries(
+      Object.entries(real.ports ?? {}).flatMap(([name, port]) => {
+        const fake = kindOf({ kind: name }).capabilities.dryRun?.(port);
+        return fake === undefined ? [] : [[name, fake]];
+      }),
+    ),
     // CloudTrail is only read: the dry run asks it as the real run would.
     ...(real.secretReads ? { secretReads: real.secretReads.bind(real) } : {}),
     async probe(target, expect, refPattern) {
