@@ -1,3 +1,5 @@
+import type { AdminCredential } from './secret-values.js';
+
 /**
  * The small interfaces the rotation core talks to. Adapters implement them; tests and the dry run
  * pass in-memory fakes. Every method is safe to repeat: a rerun after a crash calls the same method
@@ -207,6 +209,20 @@ export interface OAuthClientCredentials {
 
 /** Proves client credentials work: a token from the token endpoint, then one read with it. */
 export interface OAuthVerifier {
+  verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
+}
+
+/**
+ * What this kind reaches Twilio through: `runtime.ports['oauth-app']` (wired in src/wiring.ts; credentials/oauth-app). Every
+ * call names the admin credential and account, so one port serves every target, and a wrapper (the
+ * dry run, the conformance suite's crash points) sees each create and remove.
+ */
+export interface OAuthAppsPort {
+  list(admin: AdminCredential, accountSid: string): Promise<OAuthApp[]>;
+  fetch(admin: AdminCredential, accountSid: string, sid: string): Promise<OAuthApp | undefined>;
+  create(admin: AdminCredential, accountSid: string, spec: OAuthAppSpec): Promise<OAuthApp & { secret: string }>;
+  remove(admin: AdminCredential, accountSid: string, sid: string): Promise<'deleted' | 'already-gone'>;
+  /** Proves client credentials work (a token, then one read), using only them. */
   verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
 }
 

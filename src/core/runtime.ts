@@ -2,14 +2,12 @@ import type { SecretLocation, StoreName, TargetConfig } from '../config/types.js
 import type {
   AuthTokens,
   KeyVerifier,
-  OAuthVerifier,
   ProbeResult,
   SecretStore,
   StoredSecret,
   Subaccounts,
   TokenVerifier,
   TwilioKeys,
-  TwilioOAuthApps,
 } from './ports.js';
 import type { Alert } from './alert.js';
 import type { ReadLog } from './reads.js';
@@ -57,10 +55,6 @@ export interface Runtime {
   authTokens(admin: AdminCredential, target: TargetConfig): AuthTokens;
   /** Asks Twilio whether a token works and is the primary, using only the token. */
   tokenVerifier(target: TargetConfig): TokenVerifier;
-  /** The account's OAuth apps, with the admin credential; absent where no run may manage them. */
-  oauthApps?(admin: AdminCredential, target: TargetConfig): TwilioOAuthApps;
-  /** Proves an OAuth app's client credentials work, using only them. */
-  oauthVerifier?(target: TargetConfig): OAuthVerifier;
   /** A fleet parent's subaccounts, listed with its Account SID + Auth Token. */
   subaccounts?(parent: AdminCredential, where: { region?: string; edge?: string }): Subaccounts;
   /**

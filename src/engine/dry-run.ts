@@ -7,12 +7,10 @@ import {
   UNKNOWN_IDENTITY,
   type AuthTokens,
   type KeyVerifier,
-  type OAuthApp,
   type SecretStore,
   type TokenVerifier,
   type TwilioKey,
   type TwilioKeys,
-  type TwilioOAuthApps,
 } from '../core/ports.js';
 import { kindOf, tokenFingerprint } from '../credentials/registry.js';
 
@@ -34,8 +32,6 @@ import { createRunScope } from './scope.js';
  */
 
 const NEW_PREFIX = 'SKd00d';
-/** Imaginary OAuth apps' client IDs. */
-const NEW_APP_PREFIX = 'OQd00d';
 
 /** Fakes over `real`, and the imaginary key SIDs they minted. */
 export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { ref: string; name: string }[] } {
@@ -45,8 +41,6 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
   const removed = new Set<string>();
   const policies = new Map<string, { allow: string[] } | null>();
   const isNew = (sid: string) => sid.startsWith(NEW_PREFIX);
-  const appLists = new Map<string, Promise<OAuthApp[]>>();
-  const mintedApps: OAuthApp[] = [];
   // The imaginary Auth Tokens: the secondary made in this dry run, and which token is primary after a
   // promotion (the real primary then counts as dead, as it would be).
   const tokens: string[] = [];
@@ -122,42 +116,6 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
         },
       };
     },
-    ...(real.oauthApps && {
-      oauthApps(admin, target): TwilioOAuthApps {
-        const source = real.oauthApps!(admin, target);
-        const listKey = `${target.accountSid}:${admin.username}`;
-        const live = async () => {
-          let seeded = appLists.get(listKey);
-          if (!seeded) appLists.set(listKey, (seeded = source.list()));
-          return [...(await seeded), ...mintedApps].filter((a) => !removed.has(a.sid));
-        };
-        return {
-          list: live,
-          fetch: async (sid) => (await live()).find((a) => a.sid === sid),
-          create(spec) {
-            const app = { ...spec, sid: `${NEW_APP_PREFIX}${String(mintedApps.length + 1).padStart(28, '0')}` };
-            mintedApps.push({ ...app, createdAtMs: real.now() });
-            return Promise.resolve({ ...app, createdAtMs: real.now(), secret: randomBytes(32).toString('hex') });
-          },
-          remove(sid) {
-            if (removed.has(sid)) return Promise.resolve('already-gone' as const);
-            removed.add(sid);
-            return Promise.resolve('deleted' as const);
-          },
-        };
-      },
-    }),
-    ...(real.oauthVerifier && {
-      oauthVerifier(target) {
-        const source = real.oauthVerifier!(target);
-        return {
-          verify: (creds, how) =>
-            creds.clientId.startsWith(NEW_APP_PREFIX)
-              ? Promise.resolve({ ok: true as const })
-              : source.verify(creds, how),
-        };
-      },
-    }),
     tokenVerifier(target): TokenVerifier {
       const source = real.tokenVerifier(target);
       return {
@@ -182,8 +140,7 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
     // CloudTrail is only read: the dry run asks it as the real run would.
     ...(real.secretReads ? { secretReads: real.secretReads.bind(real) } : {}),
     async probe(target, expect, refPattern) {
-      const imaginary = isNew(expect) || expect.startsWith(NEW_APP_PREFIX) || newRefs().includes(expect);
-      if (!imaginary) return real.probe(target, expect, refPattern);
+      if (!isNew(expect) && !newRefs().includes(expect)) return real.probe(target, expect, refPattern);
       return target.gate.probes.map((p) => ({
         url: new URL(p.url).origin + new URL(p.url).pathname,
         ok: false,
@@ -198,7 +155,6 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
     runtime,
     minted: () => [
       ...minted.map((k, i) => ({ ref: k.sid, name: i === 0 ? 'SK(new)' : `SK(new ${i + 1})` })),
-      ...mintedApps.map((a, i) => ({ ref: a.sid, name: i === 0 ? 'OQ(new)' : `OQ(new ${i + 1})` })),
       ...newRefs().map((ref, i) => ({ ref, name: i === 0 ? 'tf(new)' : `tf(new ${i + 1})` })),
     ],
   };

@@ -15,6 +15,7 @@ import type { KindModule, StepSpec } from '../kind.js';
 import { oauthAppConfig, type OAuthAppTargetConfig } from './config.js';
 import { observe, type OAuthAppSession } from './observe.js';
 import { rotationStep } from './protocol.js';
+import { appsOf, dryPort, type OAuthAppsPort } from './port.js';
 import { CLIENT_ID, parseOAuthAppSecret } from './shape.js';
 import { act, deleteApp, driftWarning, verifyApp, verifyMethodOf } from './steps.js';
 
@@ -65,16 +66,17 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
   config: oauthAppConfig,
 
   async open(target, runtime, scope) {
-    if (!runtime.oauthApps || !runtime.oauthVerifier)
-      throw new RotationError(target.name, 'open', 'this run cannot reach OAuth apps (no adapter); this is a bug');
+    const port = runtime.ports?.['oauth-app'] as OAuthAppsPort | undefined;
+    if (!port)
+      throw new RotationError(target.name, 'open', 'this run cannot reach OAuth apps (no port); this is a bug');
     const admin = await scope.adminOf(target);
     const protectedSids = new Set(await scope.protectedSids());
     if (KEY_SID.test(admin.username)) protectedSids.add(admin.username);
     const session: OAuthAppSession = {
       target,
       store: runtime.store(target.secret.store),
-      apps: runtime.oauthApps(admin, target),
-      verifier: runtime.oauthVerifier(target),
+      apps: appsOf(port, admin, target.accountSid),
+      verifier: port,
       admin,
       protectedSids,
       heldElsewhere: (options) => scope.heldElsewhere?.(target, options) ?? Promise.resolve(new Map()),
@@ -179,6 +181,7 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
 
   capabilities: {
     replaceBlocked,
+    dryRun: (real) => dryPort(real as OAuthAppsPort),
     audit: {
       keys: async (session, _runtime, obs) => obs?.keys ?? (await session.apps.list()),
       claims: keyClaims,

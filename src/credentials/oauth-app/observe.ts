@@ -1,11 +1,5 @@
 import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
-import {
-  UNKNOWN_IDENTITY,
-  type OAuthApp,
-  type OAuthVerifier,
-  type StoredSecret,
-  type TwilioOAuthApps,
-} from '../../core/ports.js';
+import { UNKNOWN_IDENTITY, type OAuthApp, type StoredSecret, type TwilioOAuthApps } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { keySidsIn, type AdminCredential } from '../../core/secret-values.js';
 import { errorMessage, RemoteError, RotationError, SecretShapeError } from '../../errors.js';
@@ -15,12 +9,14 @@ import type { LabelledKey, Observation, RunFacts, UnreadableVersion } from '../a
 import { unlabelledOwnKeys } from '../api-key/plan.js';
 import type { Session } from '../kind.js';
 import type { OAuthAppTargetConfig } from './config.js';
+import type { OAuthAppsPort } from './port.js';
 import { parseOAuthAppSecret } from './shape.js';
 
 /** An OAuth-app target's run: its store, app management with the admin credential, what not to delete. */
 export interface OAuthAppSession extends Session<OAuthAppTargetConfig> {
   apps: TwilioOAuthApps;
-  verifier: OAuthVerifier;
+  /** Proves client credentials (the port's verify). */
+  verifier: Pick<OAuthAppsPort, 'verify'>;
   admin: AdminCredential;
   /** Key SIDs of every admin credential in the configuration (an app is never one, but the planner asks). */
   protectedSids: ReadonlySet<string>;
