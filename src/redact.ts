@@ -14,11 +14,12 @@ export const REDACTED = '[REDACTED]';
 const SECRET_FIELDS = [
   ...['apiKeySecret', 'adminKeySecret', 'authToken', 'secondaryAuthToken', 'password', 'secret'],
   ...['secretString', 'SecretString', 'SecretBinary', 'authorization'],
+  ...['clientSecret', 'client_secret', 'accessToken', 'access_token'],
 ];
 export const SECRET_FIELD = new RegExp(`^(${SECRET_FIELDS.join('|')})$`, 'i');
 
 /** Fields of a stored secret that identify rather than authenticate: they stay readable in logs. */
-const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'validationUrl']);
+const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'clientId', 'validationUrl']);
 
 /** Real secrets are 32 characters; very short strings would redact ordinary words. */
 const MIN_LENGTH = 8;

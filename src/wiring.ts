@@ -11,8 +11,10 @@ import { twilioAuthTokens, twilioTokenVerifier } from './adapters/twilio/auth-to
 import { TwilioHttpPool } from './adapters/twilio/http-client.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import { KeyLists } from './adapters/twilio/listed-keys.js';
+import { oauthVerifier, twilioOAuthApps } from './adapters/twilio/oauth-apps.js';
 import type { RotatorConfig, StoreName, TargetConfig } from './config/types.js';
-import type { TwilioKeys } from './core/ports.js';
+import type { OAuthAppsPort, TwilioKeys, TwilioOAuthApps } from './core/ports.js';
+import type { AdminCredential } from './core/secret-values.js';
 import type { Runtime } from './core/runtime.js';
 import type { Logger } from './core/runtime.js';
 import { redact, registerCredential } from './redact.js';
@@ -117,6 +119,23 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
         return (await trail).reads(...args);
       }
     : undefined;
+  // One adapter per admin credential and account, as for keys; the verifier sends only the app's own credentials.
+  const appClients = new Map<string, TwilioOAuthApps>();
+  const appsFor = (admin: AdminCredential, accountSid: string) => {
+    registerCredential(admin.username, admin.password);
+    const id = `${admin.username} ${accountSid.toUpperCase()}`;
+    let found = appClients.get(id);
+    if (!found) appClients.set(id, (found = twilioOAuthApps(admin, accountSid, common)));
+    return found;
+  };
+  const verifier = oauthVerifier({ ...common, authRetryDelayMs: config.retry.minDelayMs * 5 });
+  const oauthAppsPort: OAuthAppsPort = {
+    list: (admin, accountSid) => appsFor(admin, accountSid).list(),
+    fetch: (admin, accountSid, sid) => appsFor(admin, accountSid).fetch(sid),
+    create: (admin, accountSid, spec) => appsFor(admin, accountSid).create(spec),
+    remove: (admin, accountSid, sid) => appsFor(admin, accountSid).remove(sid),
+    verify: (creds, how) => verifier.verify(creds, how),
+  };
   return {
     store,
     close() {
@@ -152,6 +171,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
         },
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
       ),
+    ports: { 'oauth-app': oauthAppsPort },
     probe: (target, expect, refPattern) => runProbes(target.gate.probes, expect, refPattern, env, options.signal),
     now,
     fresh: (target) => store(target.secret.store).fresh(target.secret.secretId),

@@ -1,5 +1,6 @@
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
 import type { AuthTokenTargetConfig } from '../credentials/auth-token/config.js';
+import type { OAuthAppTargetConfig } from '../credentials/oauth-app/config.js';
 import type { MaintenanceWindow } from '../core/window.js';
 import type { LeakReportsConfig } from './leaks.js';
 
@@ -113,7 +114,7 @@ export interface DaemonConfig {
 }
 
 /** One per credential kind (src/credentials/<kind>/config.ts), told apart by `kind`. */
-export type TargetConfig = ApiKeyTargetConfig | AuthTokenTargetConfig;
+export type TargetConfig = ApiKeyTargetConfig | AuthTokenTargetConfig | OAuthAppTargetConfig;
 export type CredentialKind = TargetConfig['kind'];
 
 interface ChannelBase {

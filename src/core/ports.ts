@@ -1,3 +1,5 @@
+import type { AdminCredential } from './secret-values.js';
+
 /**
  * The small interfaces the rotation core talks to. Adapters implement them; tests and the dry run
  * pass in-memory fakes. Every method is safe to repeat: a rerun after a crash calls the same method
@@ -167,6 +169,61 @@ export interface TwilioKeys {
   fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined>;
   /** 'already-gone' when Twilio says 404: deleting is idempotent. */
   remove(sid: string): Promise<'deleted' | 'already-gone'>;
+}
+
+/** An account OAuth app's permissions (docs/oauth-apps.md F4): Restricted-key strings; `deny` wins. */
+export interface AppPolicy {
+  allow: string[];
+  deny?: string[];
+}
+
+export interface OAuthAppSpec {
+  friendlyName: string;
+  description: string;
+  policy: AppPolicy;
+  accessTokenTtlSeconds: number;
+}
+
+export interface OAuthApp extends OAuthAppSpec {
+  /** OQ…: the client ID. */
+  sid: string;
+  createdAtMs: number;
+}
+
+/** An account's OAuth apps, managed with the admin credential (src/adapters/twilio/oauth-apps.ts). */
+export interface TwilioOAuthApps {
+  /** Every app of the account, or an error: a partial list could make a live app look like an orphan. */
+  list(): Promise<OAuthApp[]>;
+  /** Undefined when the app does not exist (404). */
+  fetch(sid: string): Promise<OAuthApp | undefined>;
+  /** Twilio shows the client secret exactly once, here. */
+  create(spec: OAuthAppSpec): Promise<OAuthApp & { secret: string }>;
+  remove(sid: string): Promise<'deleted' | 'already-gone'>;
+}
+
+export interface OAuthClientCredentials {
+  accountSid: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Proves client credentials work: a token from the token endpoint, then one read with it. */
+export interface OAuthVerifier {
+  verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
+}
+
+/**
+ * What this kind reaches Twilio through: `runtime.ports['oauth-app']` (wired in src/wiring.ts; credentials/oauth-app). Every
+ * call names the admin credential and account, so one port serves every target, and a wrapper (the
+ * dry run, the conformance suite's crash points) sees each create and remove.
+ */
+export interface OAuthAppsPort {
+  list(admin: AdminCredential, accountSid: string): Promise<OAuthApp[]>;
+  fetch(admin: AdminCredential, accountSid: string, sid: string): Promise<OAuthApp | undefined>;
+  create(admin: AdminCredential, accountSid: string, spec: OAuthAppSpec): Promise<OAuthApp & { secret: string }>;
+  remove(admin: AdminCredential, accountSid: string, sid: string): Promise<'deleted' | 'already-gone'>;
+  /** Proves client credentials work (a token, then one read), using only them. */
+  verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
 }
 
 export type VerifyResult = { ok: true } | { ok: false; definitive: boolean; reason: string; hint?: string };

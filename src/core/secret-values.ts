@@ -87,7 +87,10 @@ export function parseAdminCredential(source: ValueSource, raw: string | undefine
   );
 }
 
-/** Key SIDs written anywhere in a value that does not parse: they may be in use, so they count as referenced. */
+/**
+ * Key SIDs and OAuth client IDs written anywhere in a value that does not parse: they may be in use, so
+ * they count as referenced.
+ */
 export function keySidsIn(raw: string | undefined): string[] {
-  return [...new Set(raw?.match(/SK[0-9a-fA-F]{32}/g) ?? [])];
+  return [...new Set(raw?.match(/SK[0-9a-fA-F]{32}|OQ[a-zA-Z0-9]{32}/g) ?? [])];
 }

@@ -2,6 +2,7 @@ import type { CredentialKind, TargetConfig } from '../config/types.js';
 import type { KindModule, ObservationBase, Session, TargetShape, Words } from './kind.js';
 import { apiKey } from './api-key/module.js';
 import { authToken } from './auth-token/module.js';
+import { oauthApp } from './oauth-app/module.js';
 
 /**
  * The one registry of credential kinds: adding a kind is its folder and one line here. A kind listed
@@ -10,6 +11,7 @@ import { authToken } from './auth-token/module.js';
 export const KINDS = {
   'api-key': apiKey,
   'auth-token': authToken,
+  'oauth-app': oauthApp,
 } satisfies { [K in CredentialKind]: { config: { convert(raw: never): Extract<TargetConfig, { kind: K }> } } };
 
 /** A kind's table with its own types erased: what the kind-agnostic engine holds. */

@@ -85,15 +85,15 @@ async function auditAccount(
   };
   const claims: KeyClaim[] = [];
   const runs: Run[] = [];
-  let keys: readonly TwilioKey[] | undefined;
+  /** One complete list per kind on the account (API keys, OAuth apps), from the first target that gives one. */
+  const lists = new Map<string, readonly TwilioKey[]>();
   for (const target of targets.filter((t) => kindOf(t).capabilities.audit !== undefined)) {
     try {
       const run = await openRun(target, runtime, scope, {});
       const audit = run.kind.capabilities.audit!;
       const obs = audit.claims ? await run.kind.observe(run.session, runtime) : undefined;
       if (obs) claims.push(...audit.claims!(obs, run.settings));
-      // One complete key list per account, from the first target that gives one.
-      keys ??= await audit.keys(run.session, runtime, obs);
+      if (!lists.has(target.kind)) lists.set(target.kind, await audit.keys(run.session, runtime, obs));
       if (audit.orphans && audit.revoke) runs.push(run);
     } catch (err) {
       out.errors.push(
@@ -101,6 +101,7 @@ async function auditAccount(
       );
     }
   }
+  const keys = lists.size === 0 ? undefined : [...lists.values()].flat();
   if (!keys) {
     out.errors.push(`cannot list the keys of ${out.accountSid}: no target of it could list them`);
     return out;

@@ -6,6 +6,7 @@ import { registerKind } from '../../src/credentials/registry.js';
 import { parseConfigObject } from '../../src/config/validate.js';
 import { AC, DAY, fakeTokenWorld, fakeWorld, quietLogger, type FakeWorld } from '../support/fakes.js';
 import { CounterService, counterKind } from './counter-kind.js';
+import { oauthAppWorld } from './oauth-app-world.js';
 
 /**
  * One fixture per kind the conformance suite runs over: a fresh in-memory world with one target of
@@ -111,4 +112,5 @@ export const FIXTURES: readonly Fixture[] = [
     },
   },
   { kind: 'counter', world: counterWorld },
+  { kind: 'oauth-app', world: () => oauthAppWorld(GATE) },
 ];

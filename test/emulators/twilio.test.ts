@@ -718,7 +718,7 @@ describe('faults, throttling and the request log', () => {
     emu.setResponseMutator('FetchKey', undefined);
     expect((await accountClient().iam.v1.apiKey(key.sid).fetch()).friendlyName).toBe('real');
     expect(new Set(emu.controls.log.map((e) => e.operation))).toEqual(new Set(['FetchKey']));
-    expect(TWILIO_OPERATIONS).toHaveLength(18);
+    expect(TWILIO_OPERATIONS).toHaveLength(24);
   });
 });
 

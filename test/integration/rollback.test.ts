@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { TAG_PAUSED } from '../../src/core/rollback.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { World, type StoreKind } from '../support/world.js';
@@ -127,5 +129,66 @@ describe('rollback usage', () => {
     const help = await world.cli(['rollback', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: twilio-key-rotator rollback <target> \[--dry-run\]/);
+  });
+});
+
+/** Whether OAuth client credentials work: a token, then the read their policy grants. */
+async function appWorks(w: World, creds: { clientId: string; clientSecret: string } | undefined): Promise<boolean> {
+  if (!creds) return false;
+  const form = { client_id: creds.clientId, client_secret: creds.clientSecret, grant_type: 'client_credentials' };
+  const body = new URLSearchParams(form).toString();
+  const token = await fetch(`${w.twilio.url}/v2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  if (token.status !== 200) return false;
+  const { access_token } = (await token.json()) as { access_token: string };
+  const read = await fetch(`${w.twilio.url}/2010-04-01/Accounts/${w.accountSid}/Messages.json?PageSize=1`, {
+    headers: { authorization: `Bearer ${access_token}` },
+  });
+  return read.status === 200;
+}
+
+describe('rollback of an OAuth app through the CLI (file store)', () => {
+  it('puts the previous app back and deletes the new one', async () => {
+    const w = await World.start('file');
+    world = w;
+    await w.seedAdmin('auth-token');
+    const config = w.configObject([]);
+    config.targets = [
+      {
+        name: 'oauth',
+        kind: 'oauth-app',
+        accountSid: w.accountSid,
+        policy: { allow: ['/twilio/messaging/messages/list'] },
+        accessTokenTtlSeconds: 900,
+        friendlyNamePrefix: 'rot-oauth-',
+        secret: { store: 'file', secretId: 'twilio/oauth' },
+        admin: { store: 'file', secretId: 'twilio/admin' },
+        gate: GATE,
+      },
+    ];
+    await writeFile(w.configPath, stringify(config));
+    type Creds = { clientId: string; clientSecret: string };
+    const at = async (stage: string) => {
+      const v = (await w.store().read('twilio/oauth'))?.versions.find((x) => x.stages.includes(stage));
+      return v?.value === undefined ? undefined : (JSON.parse(v.value) as Creds);
+    };
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const old = (await at('AWSCURRENT'))!;
+    const forced = await w.cli(['rotate', '--force', '--target', 'oauth']);
+    expect(forced.code, forced.stderr).toBe(0);
+    const made = (await at('AWSCURRENT'))!;
+    expect(made.clientId).not.toBe(old.clientId);
+    expect(await appWorks(w, made)).toBe(true);
+
+    const run = await w.cli(['rollback', 'oauth']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`oauth: rolled back from ${made.clientId}`);
+    expect(run.stdout).toContain('revoke-new: revoked the new app');
+    expect((await at('AWSCURRENT'))?.clientId).toBe(old.clientId);
+    expect(await appWorks(w, old)).toBe(true);
+    expect(await appWorks(w, made)).toBe(false);
   });
 });

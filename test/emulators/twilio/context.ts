@@ -2,13 +2,15 @@ import type { Principal } from './auth.js';
 import type { Account, TwilioState } from './state.js';
 import { authenticateError } from './wire.js';
 
-/** What an operation handler sees: an authenticated, authorized request. */
+/** What an operation handler sees: an authenticated, authorized request (the token endpoint: no principal). */
 export interface HandlerContext {
   state: TwilioState;
   principal: Principal;
   params: Record<string, string>;
   query: Map<string, string>;
   form: Map<string, string>;
+  /** The parsed body of a JSON route (OAuth apps); empty for form routes. */
+  json: Record<string, unknown>;
   path: string;
   /** Scheme and host the client reached us on, for absolute next_page_url values. */
   origin: string;

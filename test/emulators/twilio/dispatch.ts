@@ -2,15 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleControlRoute, sleep, type EmulatorControls } from '../common/index.js';
 import * as accounts from './accounts.js';
 import * as api2010 from './api2010.js';
-import { authenticate, authorize, basicCredentials, loggableSid } from './auth.js';
+import { authenticate, authorize, credentialOf } from './auth.js';
 import type { Handler, HandlerResult } from './context.js';
 import * as iam from './iam.js';
+import * as oauth from './oauth.js';
 import { matchRoute, type RouteMatch, type TwilioOperation } from './routes.js';
 import type { TwilioState } from './state.js';
 import * as tokens from './tokens.js';
-import { TwilioApiError, parseBody, parseForm, requestId } from './wire.js';
+import { TwilioApiError, parseBody, parseForm, parseJsonBody, requestId } from './wire.js';
 
-function handlers(opts: DispatchOptions): Record<TwilioOperation, Handler> {
+/** Operations on an authenticated principal; the token endpoint authenticates its client itself. */
+type PrincipalOperation = Exclude<TwilioOperation, 'CreateOAuthToken'>;
+
+function handlers(opts: DispatchOptions): Record<PrincipalOperation, Handler> {
   return {
     CreateKey: iam.createKey,
     ListKeys: iam.listKeys,
@@ -30,6 +34,11 @@ function handlers(opts: DispatchOptions): Record<TwilioOperation, Handler> {
     PromoteAuthToken: tokens.promoteAuthToken,
     ListIncomingPhoneNumbers: api2010.listIncomingPhoneNumbers,
     ListMessages: api2010.listMessages,
+    CreateOAuthApp: oauth.createApp,
+    ListOAuthApps: oauth.listApps,
+    FetchOAuthApp: oauth.fetchApp,
+    UpdateOAuthApp: oauth.updateApp,
+    DeleteOAuthApp: oauth.deleteApp,
   };
 }
 
@@ -90,12 +99,11 @@ export function createDispatcher(opts: DispatchOptions) {
         0,
       );
 
-    const username = basicCredentials(req.headers.authorization)?.username;
-    // Twilio counts concurrency per account, so a key's requests count against its account. A parent
-    // acting on a subaccount's resources counts against the parent, whose credential it is (UNCONFIRMED).
-    const account = username
-      ? (opts.state.accounts.get(username)?.sid ?? opts.state.keys.get(username)?.accountSid)
-      : undefined;
+    // Twilio counts concurrency per account, so a key's (or an OAuth app's) requests count against its
+    // account. A parent acting on a subaccount's resources counts against the parent, whose credential
+    // it is (UNCONFIRMED).
+    const credential = credentialOf(opts.state, req.headers.authorization);
+    const account = credential.accountSid;
     const slot = account ?? '';
     inFlight.set(slot, (inFlight.get(slot) ?? 0) + 1);
     // Taken before any await: UpdateAccount's optimistic lock compares it with the account when applied.
@@ -106,7 +114,7 @@ export function createDispatcher(opts: DispatchOptions) {
         operation: route.operation,
         method,
         path,
-        credential: loggableSid(username),
+        ...(credential.loggable ? { credential: credential.loggable } : {}),
         mutating: route.mutating,
       });
       res.on('close', () => {
@@ -145,7 +153,7 @@ type OperationRoute = Extract<RouteMatch, { kind: 'op' }>;
 
 function run(
   opts: DispatchOptions,
-  table: Record<TwilioOperation, Handler>,
+  table: Record<PrincipalOperation, Handler>,
   route: OperationRoute,
   req: IncomingMessage,
   path: string,
@@ -155,10 +163,13 @@ function run(
 ): HandlerResult {
   const { operation, params } = route;
   try {
+    const query = parseForm(queryText, 'query string');
+    if (operation === 'CreateOAuthToken')
+      return withMutator(opts, operation, oauth.createToken(opts.state, parseBody(req.headers['content-type'], body)));
     const principal = authenticate(opts.state, req.headers.authorization);
     authorize(principal, route.need);
-    const query = parseForm(queryText, 'query string');
-    const form = parseBody(req.headers['content-type'], body);
+    const json = route.body === 'json' ? parseJsonBody(req.headers['content-type'], body) : {};
+    const form = route.body === 'json' ? new Map<string, string>() : parseBody(req.headers['content-type'], body);
     const forwarded = req.headers['x-forwarded-host'];
     const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? req.headers.host ?? '127.0.0.1';
     // A client that reroutes Twilio's hosts here says which one it meant: absolute links then point
@@ -172,17 +183,22 @@ function run(
       params,
       query,
       form,
+      json,
       path,
       origin: twilioHost ? `https://${twilioHost}` : `http://${host}`,
 
       ...(arrivalVersion === undefined ? {} : { arrivalVersion }),
     });
-    const mutate = opts.mutators.get(operation);
-    if (mutate && result.body !== undefined && result.status < 300)
-      return { ...result, body: mutate(structuredClone(result.body)) };
-    return result;
+    return withMutator(opts, operation, result);
   } catch (err) {
     if (err instanceof TwilioApiError) return errorResult(err);
     throw err;
   }
+}
+
+function withMutator(opts: DispatchOptions, operation: TwilioOperation, result: HandlerResult): HandlerResult {
+  const mutate = opts.mutators.get(operation);
+  if (mutate && result.body !== undefined && result.status < 300)
+    return { ...result, body: mutate(structuredClone(result.body)) };
+  return result;
 }

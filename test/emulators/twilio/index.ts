@@ -12,9 +12,10 @@ import {
 } from './state.js';
 
 /**
- * A Twilio emulator on one port: IAM v1 Keys, 2010 Accounts (with subaccounts), Keys and data lists,
- * and Accounts v1 AuthTokens, routed by path. Behaviour follows /work/shared/reference/twilio-api.md
- * §0–§4 and §7, and for subaccounts the sources cited in accounts.ts and auth.ts.
+ * A Twilio emulator on one port: IAM v1 Keys and account OAuth apps, the OAuth token endpoint, 2010
+ * Accounts (with subaccounts), Keys and data lists, and Accounts v1 AuthTokens, routed by path.
+ * Behaviour follows /work/shared/reference/twilio-api.md §0–§4 and §7, for subaccounts the sources
+ * cited in accounts.ts and auth.ts, and for OAuth apps docs/oauth-apps.md.
  */
 
 export { TWILIO_OPERATIONS, type TwilioOperation } from './routes.js';
@@ -53,6 +54,15 @@ export interface KeyView {
   policy?: Policy;
 }
 
+export interface OAuthAppView {
+  sid: string;
+  friendlyName: string;
+  description: string;
+  policy: Policy;
+  accessTokenTtlSeconds: number;
+  createdAt: Date;
+}
+
 export interface TwilioEmulator {
   url: string;
   close(): Promise<void>;
@@ -88,6 +98,19 @@ export interface TwilioEmulator {
   };
   /** Live keys of an account, oldest date_updated first, without HTTP. */
   listKeys(accountSid?: string): KeyView[];
+  /** Creates an OAuth app directly, as a person in the Console would; its client ID and secret. */
+  seedOAuthApp(opts: {
+    accountSid?: string;
+    friendlyName?: string;
+    description?: string;
+    policy?: Policy;
+    accessTokenTtlSeconds?: number;
+    createdAt?: Date;
+  }): { sid: string; secret: string };
+  /** Deletes an OAuth app directly, as a person in the Console would (its tokens stop working). */
+  dropOAuthApp(sid: string): void;
+  /** Live OAuth apps of an account, oldest first, without HTTP and without secrets. */
+  listOAuthApps(accountSid?: string): OAuthAppView[];
   /** Every secret and token the emulator ever issued, for leak scans. */
   issuedSecrets(): string[];
   /**
@@ -194,6 +217,26 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
         type: k.type,
         createdAt: new Date(k.createdAtMs),
         ...(k.policy ? { policy: { allow: [...k.policy.allow] } } : {}),
+      })),
+    seedOAuthApp: (o) => {
+      const app = state.addOAuthApp(accountOf(o.accountSid).sid, {
+        friendlyName: o.friendlyName ?? 'console app',
+        description: o.description ?? '',
+        policy: o.policy ?? { allow: ['/twilio/messaging/messages/list'] },
+        accessTokenTtlSeconds: o.accessTokenTtlSeconds ?? 3600,
+        ...(o.createdAt ? { createdAtMs: o.createdAt.getTime() } : {}),
+      });
+      return { sid: app.sid, secret: app.secret };
+    },
+    dropOAuthApp: (sid) => state.deleteOAuthApp(sid),
+    listOAuthApps: (sid) =>
+      state.oauthAppsOf(accountOf(sid).sid).map((a) => ({
+        sid: a.sid,
+        friendlyName: a.friendlyName,
+        description: a.description,
+        policy: structuredClone(a.policy),
+        accessTokenTtlSeconds: a.accessTokenTtlSeconds,
+        createdAt: new Date(a.createdAtMs),
       })),
     issuedSecrets: () => [...state.issued],
     setConcurrencyLimit: (n, sid) => {

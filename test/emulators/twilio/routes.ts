@@ -20,6 +20,12 @@ export const TWILIO_OPERATIONS = [
   'PromoteAuthToken',
   'ListIncomingPhoneNumbers',
   'ListMessages',
+  'CreateOAuthApp',
+  'ListOAuthApps',
+  'FetchOAuthApp',
+  'UpdateOAuthApp',
+  'DeleteOAuthApp',
+  'CreateOAuthToken',
 ] as const;
 export type TwilioOperation = (typeof TWILIO_OPERATIONS)[number];
 
@@ -29,10 +35,19 @@ interface RouteSpec {
   pattern: RegExp;
   operation: TwilioOperation;
   need: Requirement;
+  /** The request body's encoding: Twilio's form by default, JSON for OAuth apps. */
+  body?: 'form' | 'json';
+  /** 'none': the token endpoint, which authenticates the client from its form instead. */
+  auth?: 'none';
 }
 
 const keys = (action: string): Requirement => ({ scope: 'privileged', permission: `/twilio/iam/api-keys/${action}` });
 const ACCOUNT_2010 = String.raw`/2010-04-01/Accounts/(?<account>[^/]+)`;
+const apps = (action: string): Requirement => ({
+  scope: 'privileged',
+  permission: `/twilio/iam/account-oauth-apps/${action}`,
+});
+const APP = /^\/v1\/Account\/OAuthApps\/(?<app>[^/]+)$/;
 
 const ROUTES: RouteSpec[] = [
   { method: 'POST', pattern: /^\/v1\/Keys$/, operation: 'CreateKey', need: keys('create') },
@@ -122,10 +137,31 @@ const ROUTES: RouteSpec[] = [
     operation: 'ListMessages',
     need: { scope: 'data', permission: '/twilio/messaging/messages/list' },
   },
+  // OAuth apps (docs/oauth-apps.md): JSON bodies; the permission names are UNCONFIRMED (twilio-api.md §1.5).
+  {
+    method: 'POST',
+    pattern: /^\/v1\/Account\/OAuthApps$/,
+    operation: 'CreateOAuthApp',
+    need: apps('create'),
+    body: 'json',
+  },
+  { method: 'GET', pattern: /^\/v1\/Account\/OAuthApps$/, operation: 'ListOAuthApps', need: apps('list') },
+  { method: 'GET', pattern: APP, operation: 'FetchOAuthApp', need: apps('read') },
+  { method: 'PUT', pattern: APP, operation: 'UpdateOAuthApp', need: apps('update'), body: 'json' },
+  { method: 'DELETE', pattern: APP, operation: 'DeleteOAuthApp', need: apps('delete') },
+  { method: 'POST', pattern: /^\/v2\/token$/, operation: 'CreateOAuthToken', need: { scope: 'data' }, auth: 'none' },
 ];
 
 export type RouteMatch =
-  | { kind: 'op'; operation: TwilioOperation; need: Requirement; params: Record<string, string>; mutating: boolean }
+  | {
+      kind: 'op';
+      operation: TwilioOperation;
+      need: Requirement;
+      params: Record<string, string>;
+      mutating: boolean;
+      body: 'form' | 'json';
+      auth?: 'none';
+    }
   | { kind: 'method-not-allowed' }
   | { kind: 'not-found' };
 
@@ -149,7 +185,9 @@ export function matchRoute(method: string, path: string): RouteMatch {
       operation: route.operation,
       need: route.need,
       params,
-      mutating: method === 'POST' || method === 'DELETE',
+      mutating: method === 'POST' || method === 'PUT' || method === 'DELETE',
+      body: route.body ?? 'form',
+      ...(route.auth ? { auth: route.auth } : {}),
     };
   }
   return pathKnown ? { kind: 'method-not-allowed' } : { kind: 'not-found' };

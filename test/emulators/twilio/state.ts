@@ -9,6 +9,8 @@ export type KeyType = 'main' | 'standard' | 'restricted';
 
 export interface Policy {
   allow: string[];
+  /** OAuth apps only: permissions refused even when `allow` grants them (docs/oauth-apps.md F4). */
+  deny?: string[];
 }
 
 /** The Account resource's `status` enum (api.v2010.account, account_enum_status). */
@@ -46,20 +48,44 @@ export interface Key {
   order: number;
 }
 
+/** An account OAuth app (IAM v1 `/v1/Account/OAuthApps`, docs/oauth-apps.md); its SID is the client ID. */
+export interface OAuthApp {
+  sid: string;
+  accountSid: string;
+  friendlyName: string;
+  description: string;
+  policy: Policy;
+  accessTokenTtlSeconds: number;
+  secret: string;
+  createdAtMs: number;
+  order: number;
+}
+
+/** An access token from the token endpoint: valid until it expires or its app is deleted. */
+export interface AccessToken {
+  appSid: string;
+  expiresAtMs: number;
+}
+
 export interface TwilioSnapshot {
   accounts: Account[];
   keys: Key[];
+  /** Absent in snapshots taken before OAuth apps existed. */
+  oauthApps?: OAuthApp[];
+  accessTokens?: [string, AccessToken][];
 }
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
-export function newSid(prefix: 'AC' | 'SK'): string {
+export function newSid(prefix: 'AC' | 'SK' | 'OQ'): string {
   return prefix + randomBytes(16).toString('hex');
 }
 
 export class TwilioState {
   readonly accounts = new Map<string, Account>();
   readonly keys = new Map<string, Key>();
+  readonly oauthApps = new Map<string, OAuthApp>();
+  readonly accessTokens = new Map<string, AccessToken>();
   readonly issued: string[] = [];
   private order = 0;
 
@@ -67,7 +93,12 @@ export class TwilioState {
 
   /** Accounts and keys as plain data, for a sandbox that keeps its account across restarts. */
   snapshot(): TwilioSnapshot {
-    return structuredClone({ accounts: [...this.accounts.values()], keys: [...this.keys.values()] });
+    return structuredClone({
+      accounts: [...this.accounts.values()],
+      keys: [...this.keys.values()],
+      oauthApps: [...this.oauthApps.values()],
+      accessTokens: [...this.accessTokens.entries()],
+    });
   }
 
   /** Puts back what `snapshot()` took; its secrets count as issued, for leak scans. */
@@ -82,12 +113,33 @@ export class TwilioState {
       this.issued.push(key.secret);
       this.order = Math.max(this.order, key.order);
     }
+    for (const app of structuredClone(snapshot.oauthApps ?? [])) {
+      this.oauthApps.set(app.sid, app);
+      this.issued.push(app.secret);
+      this.order = Math.max(this.order, app.order);
+    }
+    for (const [token, grant] of structuredClone(snapshot.accessTokens ?? [])) {
+      this.accessTokens.set(token, grant);
+      this.issued.push(token);
+    }
   }
 
   /** 32 characters of base62, the observed shape of an API key secret. */
   private keySecret(): string {
     let out = '';
     for (let i = 0; i < 32; i++) out += BASE62[randomInt(BASE62.length)];
+    this.issued.push(out);
+    return out;
+  }
+
+  /**
+   * An OAuth client secret: 64 characters of base62 plus '-' and '_', the length of the example in
+   * Twilio's definition (its real alphabet is UNCONFIRMED).
+   */
+  private clientSecret(): string {
+    const alphabet = `${BASE62}-_`;
+    let out = '';
+    for (let i = 0; i < 64; i++) out += alphabet[randomInt(alphabet.length)];
     this.issued.push(out);
     return out;
   }
@@ -179,5 +231,52 @@ export class TwilioState {
     account.tokenUpdatedAtMs = this.now();
     delete account.secondary;
     this.touch(account);
+  }
+
+  addOAuthApp(
+    accountSid: string,
+    o: {
+      friendlyName: string;
+      description: string;
+      policy: Policy;
+      accessTokenTtlSeconds: number;
+      createdAtMs?: number;
+    },
+  ): OAuthApp {
+    const app: OAuthApp = {
+      sid: newSid('OQ'),
+      accountSid,
+      friendlyName: o.friendlyName,
+      description: o.description,
+      policy: structuredClone(o.policy),
+      accessTokenTtlSeconds: o.accessTokenTtlSeconds,
+      secret: this.clientSecret(),
+      createdAtMs: o.createdAtMs ?? this.now(),
+      order: ++this.order,
+    };
+    this.oauthApps.set(app.sid, app);
+    return app;
+  }
+
+  /** OAuth apps of one account, oldest first. */
+  oauthAppsOf(accountSid: string): OAuthApp[] {
+    return [...this.oauthApps.values()]
+      .filter((a) => a.accountSid === accountSid)
+      .sort((a, b) => a.createdAtMs - b.createdAtMs || a.order - b.order);
+  }
+
+  /** Deleting an app invalidates its credentials and every access token issued with them (FAQ). */
+  deleteOAuthApp(sid: string): void {
+    this.oauthApps.delete(sid);
+    for (const [token, grant] of this.accessTokens) if (grant.appSid === sid) this.accessTokens.delete(token);
+  }
+
+  /** A JWT-shaped opaque token (three base64url parts); the emulator only ever looks it up. */
+  issueAccessToken(app: OAuthApp): { token: string; expiresInSeconds: number } {
+    const part = (n: number) => randomBytes(n).toString('base64url');
+    const token = `${part(24)}.${part(48)}.${part(32)}`;
+    this.issued.push(token);
+    this.accessTokens.set(token, { appSid: app.sid, expiresAtMs: this.now() + app.accessTokenTtlSeconds * 1000 });
+    return { token, expiresInSeconds: app.accessTokenTtlSeconds };
   }
 }

@@ -30,7 +30,12 @@ export const constraintViolation = (detail: string) =>
   new TwilioApiError(400, 70001, `The request has constraint violations: ${detail}`);
 export const invalidSid = () => new TwilioApiError(400, 70002, 'Invalid Sid provided in the request');
 
-export const SID_PATTERN = { AC: /^AC[0-9a-fA-F]{32}$/, SK: /^SK[0-9a-fA-F]{32}$/ } as const;
+export const SID_PATTERN = {
+  AC: /^AC[0-9a-fA-F]{32}$/,
+  SK: /^SK[0-9a-fA-F]{32}$/,
+  /** The definition's path pattern for an OAuth app (its create request's client_sid is hex only). */
+  OQ: /^OQ[a-zA-Z0-9]{32}$/,
+} as const;
 
 /** RFC 2822 as Twilio writes it: "Mon, 13 Jun 2016 22:50:08 +0000" (IAM v1 and 2010 resources). */
 export function rfc2822(ms: number): string {
@@ -79,4 +84,20 @@ export function parseBody(contentType: string | undefined, body: Buffer): Map<st
     );
   }
   return parseForm(body.toString('utf8'), 'request body');
+}
+
+/** Parses a JSON request body (OAuth apps): an object, or 400 naming what is wrong. */
+export function parseJsonBody(contentType: string | undefined, body: Buffer): Record<string, unknown> {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json')
+    throw new TwilioApiError(400, 20001, `Invalid request body: expected application/json, got ${type || 'nothing'}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new TwilioApiError(400, 20001, 'Invalid request body: not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new TwilioApiError(400, 20001, 'Invalid request body: expected a JSON object');
+  return raw as Record<string, unknown>;
 }

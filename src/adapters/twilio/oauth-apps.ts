@@ -1,0 +1,273 @@
+import type { OAuthApp, OAuthVerifier, TwilioOAuthApps, VerifyMethod } from '../../core/ports.js';
+import { RemoteError } from '../../errors.js';
+import { registerSecret } from '../../redact.js';
+import { withRetry } from '../retry.js';
+import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
+import { httpClientFor, NotTwilioAnswerError, withRequestSignal, type TwilioHttpResponse } from './http-client.js';
+import { delay, type TwilioAdapterOptions } from './keys.js';
+import { createSlimClient } from './slim-client.js';
+
+/**
+ * Account OAuth apps (IAM v1 `/v1/Account/OAuthApps`, JSON bodies) and the client-credentials token
+ * endpoint, facts in docs/oauth-apps.md. twilio-node 6.2.0 has no fetch or list and sends camelCase
+ * bodies, so the JSON is written here and sent through the same client, timeouts and bounded reads.
+ * The client secret and every access token are registered for redaction the moment they arrive.
+ */
+
+const APPS = 'https://iam.twilio.com/v1/Account/OAuthApps';
+const TOKEN = 'https://oauth.twilio.com/v2/token';
+/** Apps per page and pages per list: 5,000 apps before the rotator gives up (Twilio documents no limit). */
+const PAGE_SIZE = 100;
+const MAX_PAGES = 50;
+const GONE = Symbol('gone');
+
+/** A Twilio error answer as twilio-node's RestException carries it, so errors.ts translates it alike. */
+function answerError(res: TwilioHttpResponse | { statusCode: number; body: unknown }): Error {
+  const body = parse(res.body) as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof body?.code === 'number' ? body.code : undefined;
+  const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`;
+  return Object.assign(new Error(message), { status: res.statusCode, ...(code !== undefined ? { code } : {}) });
+}
+
+function parse(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+function appOf(raw: unknown): OAuthApp | undefined {
+  const a = raw as Record<string, unknown> | undefined;
+  const policy = a?.policy as { allow?: unknown; deny?: unknown } | undefined;
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((p): p is string => typeof p === 'string') : []);
+  if (typeof a?.sid !== 'string' || !/^OQ[a-zA-Z0-9]{32}$/.test(a.sid)) return undefined;
+  return {
+    sid: a.sid,
+    friendlyName: typeof a.friendly_name === 'string' ? a.friendly_name : '',
+    description: typeof a.description === 'string' ? a.description : '',
+    policy: { allow: strings(policy?.allow), ...(Array.isArray(policy?.deny) ? { deny: strings(policy.deny) } : {}) },
+    accessTokenTtlSeconds: typeof a.access_token_ttl === 'number' ? a.access_token_ttl : Number.NaN,
+    createdAtMs: typeof a.date_created === 'string' ? Date.parse(a.date_created) : Number.NaN,
+  };
+}
+
+/** The hint for an admin credential that may not manage apps: the Keys hints would name the wrong permission. */
+function appsError(err: unknown, operation: string, accountSid: string): RemoteError {
+  const code = (err as { code?: unknown }).code;
+  if (code !== 20003 && code !== 70051) return translateTwilioError(err, operation, accountSid);
+  const hint =
+    "use the account's Auth Token, a Main key, or a Restricted key with /twilio/iam/account-oauth-apps/* " +
+    '(a Standard key never can); OAuth apps exist in US1 only';
+  const what = `HTTP ${twilioStatus(err) ?? '?'}, Twilio error ${String(code)}`;
+  return new RemoteError(
+    'twilio',
+    operation,
+    { status: twilioStatus(err) ?? 401, code, retryable: false, hint },
+    `Twilio ${operation} on ${accountSid} failed: ${what}. Fix: ${hint}`,
+    { cause: err },
+  );
+}
+
+function listError(accountSid: string, problem: string): RemoteError {
+  const message = `Twilio ListOAuthApps on ${accountSid} failed: the app list ${problem}`;
+  return new RemoteError('twilio', 'ListOAuthApps', { retryable: false }, message);
+}
+
+/** A next page is followed only on the same collection, on Twilio's IAM host or the configured base URL. */
+function nextPage(link: unknown, accountSid: string, options: TwilioAdapterOptions): string {
+  let url: URL;
+  try {
+    url = new URL(String(link));
+  } catch {
+    throw listError(accountSid, 'gave a next page that is not a URL');
+  }
+  const { baseUrl } = options.http;
+  const bases = baseUrl === undefined ? [] : typeof baseUrl === 'string' ? [baseUrl] : Object.values(baseUrl);
+  const onTwilio = url.protocol === 'https:' && url.hostname === 'iam.twilio.com';
+  if (!onTwilio && !bases.some((b) => new URL(b).origin === url.origin))
+    throw listError(accountSid, `pointed its next page at ${url.origin}; nothing was sent there`);
+  if (url.pathname !== '/v1/Account/OAuthApps')
+    throw listError(accountSid, 'pointed its next page at another collection');
+  return `${APPS}${url.search}`;
+}
+
+/** App management on one account with the admin credential; one retry policy, one error translation. */
+export function twilioOAuthApps(
+  admin: { username: string; password: string },
+  accountSid: string,
+  options: TwilioAdapterOptions,
+): TwilioOAuthApps {
+  const client = createSlimClient({ ...admin, accountSid }, options.http);
+  const json = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  /** One request; an error answer throws, for the retry rule and the translation to read. */
+  const send = async (method: string, uri: string, data?: unknown): Promise<unknown> => {
+    const res = (await client.request({
+      method: method as 'get',
+      uri,
+      headers: { ...json },
+      ...(data === undefined ? {} : { data: data as Record<string, unknown> }),
+    })) as TwilioHttpResponse;
+    if (res.statusCode >= 400) throw answerError(res);
+    return parse(res.body);
+  };
+  /** One operation under the retry rule; a 404 is `GONE` where the caller says it means "no such app". */
+  const call = async (op: string, method: string, uri: string, data?: unknown, on404?: 'gone'): Promise<unknown> => {
+    try {
+      const attempt = (signal: AbortSignal) => withRequestSignal(signal, () => send(method, uri, data));
+      return await withRetry(attempt, options.retry, twilioRetryable, options.signal);
+    } catch (err) {
+      // A delete whose first attempt landed but whose answer was lost comes back 404: same outcome.
+      if (on404 && twilioStatus(err) === 404) return GONE;
+      throw appsError(err, op, accountSid);
+    }
+  };
+  const one = (sid: string) => `${APPS}/${encodeURIComponent(sid)}`;
+
+  return {
+    async list() {
+      const apps: OAuthApp[] = [];
+      const seen = new Set<string>();
+      let uri = `${APPS}?PageSize=${PAGE_SIZE}`;
+      for (let n = 1; ; n++) {
+        const page = (await call('ListOAuthApps', 'get', uri)) as {
+          oauth_apps?: unknown;
+          meta?: { next_page_url?: unknown };
+        };
+        if (!Array.isArray(page?.oauth_apps)) throw listError(accountSid, 'answered without an oauth_apps array');
+        for (const raw of page.oauth_apps) {
+          const app = appOf(raw);
+          if (!app) throw listError(accountSid, 'held an entry without an OQ client ID');
+          apps.push(app);
+        }
+        const next = page.meta?.next_page_url;
+        if (next === null || next === undefined) return apps;
+        uri = nextPage(next, accountSid, options);
+        if (seen.has(uri)) throw listError(accountSid, 'handed back a page it had already served; refusing to loop');
+        if (n >= MAX_PAGES)
+          throw listError(accountSid, `has more than ${MAX_PAGES * PAGE_SIZE} apps; refusing to read on`);
+        seen.add(uri);
+      }
+    },
+
+    async fetch(sid) {
+      const body = await call('FetchOAuthApp', 'get', one(sid), undefined, 'gone');
+      return body === GONE ? undefined : appOf(body);
+    },
+
+    async create(spec) {
+      const body = {
+        type: 'client_credentials',
+        friendly_name: spec.friendlyName,
+        description: spec.description,
+        policy: spec.policy,
+        access_token_ttl: spec.accessTokenTtlSeconds,
+      };
+      const answer = (await call('CreateOAuthApp', 'post', APPS, body)) as { secret?: unknown } | undefined;
+      const secret = typeof answer?.secret === 'string' ? answer.secret : '';
+      registerSecret(secret || undefined);
+      const app = appOf(answer);
+      if (!app || !secret) {
+        const wrong = Object.assign(new Error('Twilio answered CreateOAuthApp without a client ID or secret'), {
+          status: 502,
+        });
+        throw translateTwilioError(wrong, 'CreateOAuthApp', accountSid);
+      }
+      return { ...app, secret };
+    },
+
+    async remove(sid) {
+      return (await call('DeleteOAuthApp', 'delete', one(sid), undefined, 'gone')) === GONE
+        ? 'already-gone'
+        : 'deleted';
+    },
+  };
+}
+
+/** The read that proves a token works, always on the app's own account. */
+function readUrl(how: VerifyMethod, accountSid: string): string {
+  const account = `https://api.twilio.com/2010-04-01/Accounts/${accountSid}`;
+  switch (how.kind) {
+    case 'list-incoming-phone-numbers':
+      return `${account}/IncomingPhoneNumbers.json?PageSize=1`;
+    case 'list-messages':
+      return `${account}/Messages.json?PageSize=1`;
+    case 'fetch-own-key':
+      throw new Error('an OAuth app has no key to fetch: verify with a data list or a url');
+    case 'url':
+      return how.url;
+  }
+}
+
+function looksRight(how: VerifyMethod, body: unknown): boolean {
+  const b = body as Record<string, unknown> | undefined;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) return false;
+  if (how.kind === 'list-incoming-phone-numbers') return Array.isArray(b.incoming_phone_numbers);
+  if (how.kind === 'list-messages') return Array.isArray(b.messages);
+  return true;
+}
+
+/**
+ * Proves an app's client credentials work: a token from the token endpoint, then one read with
+ * `Authorization: Bearer`. Neither call carries the admin credential. 4xx answers are retried a few
+ * times first (a new app may take a moment to reach every edge, as a new key does); then a 4xx is
+ * definitive ("these credentials do not work") and anything else is "could not tell".
+ */
+export function oauthVerifier(
+  options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
+): OAuthVerifier {
+  return {
+    async verify(creds, how) {
+      const http = httpClientFor(options.http, creds.accountSid);
+      const once = async (): Promise<unknown> => {
+        const form = { client_id: creds.clientId, client_secret: creds.clientSecret, grant_type: 'client_credentials' };
+        const form$ = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
+        const issued = await http.request({ method: 'post', uri: TOKEN, headers: form$, data: form });
+        if (issued.statusCode >= 400) throw Object.assign(answerError(issued), { step: 'token' });
+        const token = (parse(issued.body) as { access_token?: unknown } | undefined)?.access_token;
+        if (typeof token !== 'string' || token === '')
+          throw new NotTwilioAnswerError(issued.statusCode, 'no access_token');
+        registerSecret(token);
+        const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+        const read = await http.request({ method: 'get', uri: readUrl(how, creds.accountSid), headers });
+        if (read.statusCode >= 400) throw Object.assign(answerError(read), { step: 'read' });
+        return parse(read.body);
+      };
+      for (let i = 0; ; i++) {
+        try {
+          const body = await withRetry(
+            (signal) => withRequestSignal(signal, once),
+            options.retry,
+            twilioRetryable,
+            options.signal,
+          );
+          if (looksRight(how, body)) return { ok: true };
+          const reason = 'the answer was not the JSON Twilio sends for this read; check twilio.baseUrl and any proxy';
+          return { ok: false, definitive: false, reason };
+        } catch (err) {
+          const status = twilioStatus(err);
+          const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
+          if (definitive && i < (options.authRetries ?? 2)) {
+            await delay(options.authRetryDelayMs ?? 1000, options.signal);
+            continue;
+          }
+          const e = err as { code?: number | string; step?: string };
+          const where = e.step === 'read' ? 'the Bearer read' : 'the token endpoint';
+          const code = e.code === undefined ? '' : ` (Twilio error ${String(e.code)})`;
+          if (status === undefined)
+            return { ok: false, definitive: false, reason: `${where}: Twilio could not be reached` };
+          return { ok: false, definitive, reason: `HTTP ${status}${code} from ${where}`, ...hintFor(e.code, e.step) };
+        }
+      }
+    },
+  };
+}
+
+function hintFor(code: unknown, step: string | undefined): { hint?: string } {
+  if (step === 'read' && code === 70051)
+    return { hint: "the app's policy does not grant the verification read: add its permission, or set validationUrl" };
+  if (step === 'token')
+    return { hint: 'the client ID and secret were refused: the app was deleted, or the secret is not its own' };
+  return {};
+}
