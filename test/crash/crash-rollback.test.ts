@@ -58,8 +58,11 @@ async function crashAndFinish(kind: StoreKind, point: CrashPoint): Promise<void>
     const crashed = await runChild(world, ['rollback', 'app'], point);
     expect(crashed.signal, `${where}: the child was killed`).toBe('SIGKILL');
     await checkObservation(world, seen, `${where}, after the kill`);
-    // Once the pause is written, an unattended run does nothing, whatever the gate says.
+    // Once the pause is written, status explains a half-done rollback and an unattended run does nothing.
     if ((await labelledKeys(world)).tags[TAG_PAUSED]) {
+      const told = await world.cli(['status', '--target', 'app']);
+      if (world.liveKeys().includes(newSid)) expect(told.stdout, where).toContain('a rollback is unfinished');
+      else expect(told.stdout, where).toContain('paused by a rollback');
       const scheduled = await world.cli(['rotate']);
       expect(scheduled.stdout, where).toContain('paused by a rollback');
       expect(world.liveKeys(), `${where}: the old key survives a scheduled run`).toContain(oldSid);
