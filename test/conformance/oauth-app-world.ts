@@ -46,7 +46,7 @@ export async function oauthAppWorld(gate: Record<string, unknown>): Promise<Kind
     ],
     {},
   );
-  now = w.now;
+  now = () => w.now();
   w.runtime = { ...w.runtime, ports: { ...w.runtime.ports, 'oauth-app': port } };
   return {
     config: w.config,
