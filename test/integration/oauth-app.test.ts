@@ -242,6 +242,24 @@ describe('oauth-app kind', () => {
     expect(mutations(w).filter((e) => e.path.endsWith(consoleApp.sid))).toEqual([]);
   });
 
+  it('two rotators racing on one target leave one new app, working, and the old one until the gate', async () => {
+    const w = await start({ minOverlapSeconds: 0, maxWaitSeconds: 3600, manualConfirm: true });
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const first = (await stored(w)).current!;
+    await Promise.all([w.cli(['rotate', '--force']), w.cli(['rotate', '--force'])]);
+    for (let i = 0; i < 2; i++) await w.cli(['rotate']);
+    const { current, previous } = await stored(w);
+    expect(previous!.clientId).toBe(first.clientId);
+    expect(await works(w, current)).toBe(true);
+    expect(await works(w, first)).toBe(true);
+    expect(
+      w.twilio
+        .listOAuthApps()
+        .map((a) => a.sid)
+        .sort(),
+    ).toEqual([first.clientId, current!.clientId].sort());
+  });
+
   it('refuses a configuration outside what Twilio allows, naming the field', async () => {
     const w = await start();
     const config = w.configObject([]);
