@@ -63,7 +63,6 @@ function counterWorld(): Promise<KindWorld> {
     name: 'ctr',
     accountSid: AC,
     secret: { store: 'aws' as const, secretId: 'counter/app' },
-    admin: { store: 'aws' as const, secretId: 'counter/none' },
     maxAgeMs: 30 * DAY,
     gate: { minOverlapMs: 0, maxWaitMs: 7 * DAY, manualConfirm: true, probes: [] },
     paused: false,
