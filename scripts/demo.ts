@@ -4,6 +4,7 @@
  * API key: dry run, first run, a forced rotation that waits for the consumer gate, and its completion.
  * Auth Token: store the account's token, dry run, a secondary that waits for the gate, the promotion
  * and its check, and a webhook signed by Twilio validated across it.
+ * OAuth app: the first run creates an app, a forced rotation a new one while the old one waits for the gate.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -37,6 +38,18 @@ try {
     JSON.stringify({ accountSid: twilio.accountSid, apiKeySid: admin.sid, apiKeySecret: admin.secret }),
   );
 
+  // The OAuth-app target's admin: a Restricted key that may only manage OAuth apps.
+  const appsAdmin = twilio.seedKey({
+    type: 'restricted',
+    policy: { allow: ['/twilio/iam/account-oauth-apps/*'] },
+    friendlyName: 'rotator-oauth-admin',
+  });
+  await fileStore(storePath).create(
+    'twilio/oauth-admin',
+    randomBytes(16).toString('hex'),
+    JSON.stringify({ accountSid: twilio.accountSid, apiKeySid: appsAdmin.sid, apiKeySecret: appsAdmin.secret }),
+  );
+
   // config/sandbox.yaml, plus an Auth Token target that manages itself (the demo stores its token).
   const config = parse(await readFile(new URL('../config/sandbox.yaml', import.meta.url), 'utf8')) as {
     targets: Record<string, unknown>[];
@@ -48,6 +61,17 @@ try {
     secret: { store: 'file', secretId: 'twilio/demo-token' },
     maxAgeDays: 30,
     propagationDelaySeconds: '${ROTATOR_PROPAGATION_DELAY_SECONDS:-2}',
+    gate: { minOverlapSeconds: '${ROTATOR_MIN_OVERLAP_SECONDS:-3}', maxWaitSeconds: 3600 },
+  });
+  config.targets.push({
+    name: 'demo-oauth',
+    kind: 'oauth-app',
+    accountSid: '${TWILIO_ACCOUNT_SID}',
+    policy: { allow: ['/twilio/messaging/messages/list'] },
+    accessTokenTtlSeconds: 3600,
+    friendlyNamePrefix: 'rotator-oauth-',
+    secret: { store: 'file', secretId: 'twilio/demo-oauth' },
+    admin: { store: 'file', secretId: 'twilio/oauth-admin' },
     gate: { minOverlapSeconds: '${ROTATOR_MIN_OVERLAP_SECONDS:-3}', maxWaitSeconds: 3600 },
   });
   await writeFile(configPath, stringify(config));
@@ -139,6 +163,19 @@ try {
   );
   await step('14. Status', ['status', ...tok]);
   process.stdout.write(`\nThe account's Auth Token changed: ${oldToken !== twilio.authToken() ? 'yes' : 'NO'}\n`);
+
+  process.stdout.write('\n■ OAuth app rotation\n');
+  const app = ['--target', 'demo-oauth'];
+  codes.push(await step('15. First run: create an OAuth app and store its client ID and secret', ['rotate', ...app]));
+  codes.push(
+    await step('16. Rotate now: a new app is current, the old app keeps working until the gate passes', [
+      'rotate',
+      '--force',
+      ...app,
+    ]),
+  );
+  const apps = twilio.listOAuthApps().map((a) => a.sid);
+  process.stdout.write(`\nOAuth apps on the account now: ${apps.length} (${apps.join(', ')})\n`);
   process.exitCode = codes.find((c) => c !== 0) ?? 0;
 } finally {
   await sandbox.close();

@@ -12,7 +12,8 @@ import { TwilioHttpPool } from './adapters/twilio/http-client.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import { KeyLists } from './adapters/twilio/listed-keys.js';
 import { oauthVerifier, twilioOAuthApps } from './adapters/twilio/oauth-apps.js';
-import type { RotatorConfig, StoreName, TargetConfig } from './config/types.js';
+import type { RotatorConfig, StoreName } from './config/types.js';
+import type { TargetShape } from './core/target.js';
 import type { OAuthAppsPort, TwilioKeys, TwilioOAuthApps } from './core/ports.js';
 import type { AdminCredential } from './core/secret-values.js';
 import type { Runtime } from './core/runtime.js';
@@ -39,7 +40,7 @@ export interface RuntimeOptions {
 export const AWS_STORE_SHAPE = (batchedSweep: boolean) => ({ labels: true, listVersionIds: true, sweep: batchedSweep });
 
 /** Where a target's Twilio calls go: its account, region and edge. */
-function where(target: TargetConfig) {
+function where(target: TargetShape) {
   return {
     accountSid: target.accountSid,
     ...(target.region ? { region: target.region } : {}),
@@ -167,7 +168,9 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
       twilioTokenVerifier(
         {
           ...where(target),
-          ...('validationUrl' in target && target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+          ...('validationUrl' in target && typeof target.validationUrl === 'string'
+            ? { validationUrl: target.validationUrl }
+            : {}),
         },
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
       ),

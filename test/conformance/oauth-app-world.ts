@@ -39,14 +39,15 @@ export async function oauthAppWorld(gate: Record<string, unknown>): Promise<Kind
         accountSid: 'AC' + 'a'.repeat(32),
         policy: { allow: ['/twilio/messaging/messages/list'] },
         friendlyNamePrefix: 'rot-oauth-',
-        secret: { store: 'file', secretId: 'twilio/oauth' },
+        // On Secrets Manager (the memory store stands in for both), so its rotation protocol applies.
+        secret: { store: 'aws', secretId: 'twilio/oauth' },
         admin: { store: 'file', secretId: 'twilio/admin' },
         gate,
       },
     ],
-    {},
+    { stores: { file: { path: '/nonexistent/never-used.json' }, aws: { region: 'us-east-1' } } },
   );
-  now = w.now;
+  now = () => w.now();
   w.runtime = { ...w.runtime, ports: { ...w.runtime.ports, 'oauth-app': port } };
   return {
     config: w.config,

@@ -217,6 +217,49 @@ describe('oauth-app kind', () => {
     ).toEqual([consoleApp.sid, current!.clientId].sort());
   });
 
+  it('converges through 5xx, throttling and dropped connections on every OAuth call, deleting only what it made', async () => {
+    const w = await start();
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const first = (await stored(w)).current!.clientId;
+    const consoleApp = w.twilio.seedOAuthApp({ friendlyName: 'made-in-console' });
+    const operations = ['CreateOAuthApp', 'ListOAuthApps', 'DeleteOAuthApp', 'CreateOAuthToken', 'ListMessages'];
+    w.twilio.controls.setFaults({ rate: 0.35, kinds: ['server-error', 'throttle', 'drop'], operations, seed: 7 });
+    // Runs may fail while Twilio misbehaves; each leaves what the next one resumes from.
+    await w.cli(['rotate', '--force']);
+    for (let i = 0; i < 8; i++) await w.cli(['rotate']);
+    expect(w.twilio.controls.log.some((e) => e.fault !== undefined)).toBe(true);
+    w.twilio.controls.clearFaults();
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const { current } = await stored(w);
+    expect(current!.clientId).not.toBe(first);
+    expect(await works(w, current)).toBe(true);
+    expect(
+      w.twilio
+        .listOAuthApps()
+        .map((a) => a.sid)
+        .sort(),
+    ).toEqual([consoleApp.sid, current!.clientId].sort());
+    expect(mutations(w).filter((e) => e.path.endsWith(consoleApp.sid))).toEqual([]);
+  });
+
+  it('two rotators racing on one target leave one new app, working, and the old one until the gate', async () => {
+    const w = await start({ minOverlapSeconds: 0, maxWaitSeconds: 3600, manualConfirm: true });
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const first = (await stored(w)).current!;
+    await Promise.all([w.cli(['rotate', '--force']), w.cli(['rotate', '--force'])]);
+    for (let i = 0; i < 2; i++) await w.cli(['rotate']);
+    const { current, previous } = await stored(w);
+    expect(previous!.clientId).toBe(first.clientId);
+    expect(await works(w, current)).toBe(true);
+    expect(await works(w, first)).toBe(true);
+    expect(
+      w.twilio
+        .listOAuthApps()
+        .map((a) => a.sid)
+        .sort(),
+    ).toEqual([first.clientId, current!.clientId].sort());
+  });
+
   it('refuses a configuration outside what Twilio allows, naming the field', async () => {
     const w = await start();
     const config = w.configObject([]);

@@ -7,7 +7,7 @@ describe('shipped configuration files', () => {
       TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
       PROBE_TOKEN: 'x',
     });
-    expect(config.targets.map((t) => t.name)).toEqual(['messaging', 'notifier']);
+    expect(config.targets.map((t) => t.name)).toEqual(['messaging', 'notifier', 'billing-oauth']);
   });
 
   it('config/sandbox.yaml is valid', async () => {

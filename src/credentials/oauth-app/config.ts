@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { convertBase, targetBaseShape, text, type KindConfig } from '../../config/common.js';
-import type { TargetBase } from '../../config/types.js';
+import { convertBase, location, targetBaseShape, text, type KindConfig } from '../../config/common.js';
+import type { SecretLocation, TargetBase } from '../../config/types.js';
 import { MAX_PREFIX_LENGTH, PERMISSION } from '../api-key/config.js';
 
 /** Twilio's token lifetime bounds for an OAuth app: 1 minute to 30 days (docs/oauth-apps.md F5). */
@@ -14,6 +14,8 @@ export const VERIFY_READS = {
 
 export interface OAuthAppTargetConfig extends TargetBase {
   kind: 'oauth-app';
+  /** The credential that manages the account's OAuth apps. */
+  admin: SecretLocation;
   /** What every new app may do; Twilio's Restricted-key permission strings. */
   policy: { allow: string[]; deny?: string[] };
   accessTokenTtlSeconds: number;
@@ -28,6 +30,8 @@ const permissions = z
 
 const schema = z.strictObject({
   ...targetBaseShape,
+  // Apps are managed with an admin credential, always named.
+  admin: location,
   kind: z.literal('oauth-app'),
   policy: z.strictObject({
     allow: permissions.check(z.minLength(1, 'must list at least one permission: an app without one can do nothing')),
@@ -58,6 +62,7 @@ export const oauthAppConfig: KindConfig<Raw, OAuthAppTargetConfig> = {
   secretMayBeAdmin: false,
   convert: (t) => ({
     ...convertBase(t, 'oauth-app'),
+    admin: { ...t.admin },
     policy: { allow: [...t.policy.allow], ...(t.policy.deny ? { deny: [...t.policy.deny] } : {}) },
     accessTokenTtlSeconds: t.accessTokenTtlSeconds,
     friendlyNamePrefix: t.friendlyNamePrefix,

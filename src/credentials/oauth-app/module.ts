@@ -1,4 +1,4 @@
-import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
+import { CURRENT, labelled, parseStamp, PENDING, PREVIOUS, TAG_CURRENT_SINCE, TAG_RETIRED } from '../../core/labels.js';
 import { KEY_SID } from '../../core/sids.js';
 import { RotationError, SecretShapeError } from '../../errors.js';
 import { keyClaims } from '../api-key/inventory.js';
@@ -15,7 +15,6 @@ import { rollbackWith } from '../api-key/rollback.js';
 import type { KindModule, StepSpec } from '../kind.js';
 import { oauthAppConfig, type OAuthAppTargetConfig } from './config.js';
 import { observe, type OAuthAppSession } from './observe.js';
-import { rotationStep } from './protocol.js';
 import { appsOf, dryPort, type OAuthAppsPort } from './port.js';
 import { CLIENT_ID, parseOAuthAppSecret } from './shape.js';
 import { act, deleteApp, driftWarning, verifyApp, verifyMethodOf } from './steps.js';
@@ -29,6 +28,9 @@ import { act, deleteApp, driftWarning, verifyApp, verifyMethodOf } from './steps
  */
 type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
 type Spec = StepSpec<Step, Observation, OAuthAppSession, Settings>;
+
+/** The event's version holds an app (or is already current). */
+const filled = (o: Observation, t: string) => o.current?.versionId === t || o.pending?.versionId === t;
 
 function words(step: Step, obs: Observation, target: OAuthAppTargetConfig): string {
   const verify = `a token for it, then ${verifyMethodOf(target).kind} with the token`;
@@ -109,7 +111,24 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
     'mark-current': stepOf(),
     'retire-previous': stepOf({ irreversible: true }),
   },
-  rotation: { legacy: rotationStep },
+  // Secrets Manager's events as a view of the planner told the token, exactly as for keys. The old
+  // app is never deleted here: the scheduled run retires it once the gate passes.
+  rotation: {
+    createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled },
+    setSecret: { steps: ['sweep-orphans'], done: filled },
+    testSecret: {
+      steps: ['sweep-orphans', 'verify-pending'],
+      done: (o, t) =>
+        o.current?.versionId === t || (o.pending?.versionId === t && o.verified.has(o.pending.key.apiKeySid)),
+    },
+    finishSecret: {
+      steps: ['sweep-orphans', 'verify-pending', 'promote', 'verify-current', 'mark-current', 'clear-pending-label'],
+      done: (o, t) =>
+        o.current?.versionId === t &&
+        parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
+        !o.secret?.versions.some((v) => v.versionId === t && v.stages.includes(PENDING)),
+    },
+  },
   words: { noun: 'app', ref: CLIENT_ID },
   emergency: {
     settleMs: () => 0,

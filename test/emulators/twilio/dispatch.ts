@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { handleControlRoute, sleep, type EmulatorControls } from '../common/index.js';
+import { actOutFault, handleControlRoute, type EmulatorControls } from '../common/index.js';
 import * as accounts from './accounts.js';
 import * as api2010 from './api2010.js';
 import { authenticate, authorize, credentialOf } from './auth.js';
@@ -126,20 +126,8 @@ export function createDispatcher(opts: DispatchOptions) {
         send(res, startedMs, result, concurrent);
       };
       const throttled = () => reply(errorResult(new TwilioApiError(429, 20429, 'Too Many Requests')));
-      switch (admission.fault) {
-        case 'drop':
-          req.socket.destroy();
-          return;
-        case 'server-error':
-          return reply(errorResult(new TwilioApiError(500, 20500, 'Internal Server Error')));
-        case 'throttle':
-          return throttled();
-        case 'slow':
-          await sleep(admission.slowMs);
-          break;
-        default:
-          break;
-      }
+      const serverError = () => reply(errorResult(new TwilioApiError(500, 20500, 'Internal Server Error')));
+      if (await actOutFault(admission, req, { serverError, throttle: throttled })) return;
       const limit = account === undefined ? undefined : opts.concurrencyLimit(account);
       if (limit !== undefined && concurrent > limit) return throttled();
       reply(run(opts, table, route, req, path, qIndex < 0 ? '' : rawUrl.slice(qIndex + 1), body, arrivalVersion));
