@@ -35,10 +35,11 @@ export function openSession(values: CliValues, io: CliIo): Session {
   const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
   const json = values.json ? { json: true } : {};
   const path = values.config ?? configPathFromEnv(io.env, warn) ?? DEFAULT_CONFIG_PATH;
+  const logger = createLogger({ stream: io.stderr, env: io.env, ...json });
   let signal: AbortSignal | undefined;
   return {
     path,
-    logger: createLogger({ stream: io.stderr, env: io.env, ...json }),
+    logger,
     signal: () => signal,
     async config() {
       // `rotate --now` handles its signals itself.
@@ -50,7 +51,7 @@ export function openSession(values: CliValues, io: CliIo): Session {
       // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
       const jsonLogs = logsAreJson({ stream: io.stderr, format: io.env.LOG_FORMAT, ...json });
       return createRuntime(config, {
-        logger: this.logger,
+        logger,
         env: io.env,
         ...(signal ? { signal } : {}),
         ...(jsonLogs ? { writeMetrics: (line: string) => void io.stderr.write(line) } : {}),
