@@ -148,7 +148,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
       twilioTokenVerifier(
         {
           ...where(target),
-          ...(target.kind === 'auth-token' && target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+          ...('validationUrl' in target && target.validationUrl ? { validationUrl: target.validationUrl } : {}),
         },
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
       ),

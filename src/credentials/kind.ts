@@ -124,6 +124,12 @@ export interface Words {
   noun: string;
   /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
   ref: RegExp;
+  /** Results, status and confirm also carry the reference under 0.1.0's key fields (currentKeySid, keySid). */
+  keyFields?: boolean;
+  /** How `rotate` says a rotation waits at its gate keeping `kept`; else "waiting for consumers before deleting". */
+  waiting?(kept: string): string;
+  /** The rotation makes a second credential someone else may have made first: `--replace-secondary` applies. */
+  secondary?: boolean;
 }
 
 /** `rotate --now` for this kind: how long beyond the overlap a pass waits, and what consumers should expect. */
@@ -146,6 +152,11 @@ export interface Report<T, S, O, Settings> {
   confirmable(secret: StoredSecret, target: T): { versionId: string; ref: string } | { nothing: string };
   /** Checks a value a person stores (`secret put`) and names it by reference; throws SecretShapeError. */
   describeValue(value: string, source: ValueSource, target: T): string;
+  /**
+   * The credential a stored value of this kind holds, by reference, for matching a leak report (its
+   * key SID when it is an API key); undefined when the value is not one this target could have made.
+   */
+  holds?(value: string, target: T): { ref: string; credential: string; keySid?: string } | undefined;
   /** Things a person should know that change no decision. */
   warnings?(obs: O, settings: Settings): string[];
   /**

@@ -104,7 +104,7 @@ export async function rotate(
     if (fleetFailures.some((f) => name.startsWith(`${f.target}-`) || f.target === name)) continue;
     fleetFailures.push({
       target: name,
-      credential: 'api-key',
+      credential: memberKind(config, name),
       steps: [],
       kind: options.scheduled ? 'deferred' : 'failed',
       ...(options.scheduled
@@ -211,7 +211,7 @@ export async function status(
     if (names?.length && !names.some((n) => n === failure.target || n.startsWith(`${failure.target}-`))) continue;
     out.push({
       target: failure.target,
-      kind: 'api-key',
+      kind: failure.credential,
       step: 'error',
       waitingOn: [],
       attention: true,
@@ -221,7 +221,7 @@ export async function status(
   for (const name of absent)
     out.push({
       target: name,
-      kind: 'api-key',
+      kind: memberKind(config, name),
       step: 'error',
       waitingOn: [],
       attention: true,
@@ -247,7 +247,7 @@ export async function status(
         target: target.name,
         kind: target.kind,
         ...(current.ref !== undefined
-          ? { current: current.ref, ...(target.kind === 'api-key' ? { currentKeySid: current.ref } : {}) }
+          ? { current: current.ref, ...(run.kind.words.keyFields ? { currentKeySid: current.ref } : {}) }
           : {}),
         ...(current.versionId !== undefined ? { currentVersionId: current.versionId } : {}),
         ...(current.createdAtMs !== undefined
@@ -334,7 +334,13 @@ export async function confirm(
   }
   const { versionId, ref } = waiting;
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
-  return { target: name, versionId, ref, ...(target.kind === 'api-key' ? { keySid: ref } : {}) };
+  return { target: name, versionId, ref, ...(kindOf(target).words.keyFields ? { keySid: ref } : {}) };
+}
+
+/** The kind of the targets the fleet that names `member` makes. */
+function memberKind(config: RotatorConfig, member: string): string {
+  const fleet = config.fleets.find((f) => f.name === member || isMemberName(f.name, member));
+  return fleet ? fleet.member(fleet.parentAccountSid).kind : 'unknown';
 }
 
 /** `fn` over `items`, at most `size` at once; results in the items' order. */

@@ -12,8 +12,7 @@ import {
   type TwilioKey,
   type TwilioKeys,
 } from '../core/ports.js';
-import { tokenFingerprint } from '../credentials/auth-token/shape.js';
-import { kindOf } from '../credentials/registry.js';
+import { kindOf, tokenFingerprint } from '../credentials/registry.js';
 
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { errorMessage } from '../errors.js';

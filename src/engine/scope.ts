@@ -1,7 +1,7 @@
 import type { RotatorConfig, SecretLocation } from '../config/types.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
-import { readAdmin } from '../credentials/admin.js';
+import { readAdmin } from '../credentials/registry.js';
 import { keySidsIn } from '../core/secret-values.js';
 import { KEY_SID } from '../core/sids.js';
 import { RotationError } from '../errors.js';

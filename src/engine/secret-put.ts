@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js';
 import { CURRENT, PENDING } from '../core/labels.js';
 import { keySidsIn, parseAdminCredential } from '../core/secret-values.js';
-import { kindOf } from '../credentials/registry.js';
+import { isAccountToken, kindOf } from '../credentials/registry.js';
 import { errorMessage, RotationError, SecretShapeError, UsageError } from '../errors.js';
 import { redact, registerSecretText } from '../redact.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
@@ -63,10 +63,9 @@ export async function putSecret(
       shape = kindOf(rotated).report.describeValue(value, source, rotated);
     } else {
       const admin = parseAdminCredential(source, value);
-      shape =
-        admin.kind === 'auth-token'
-          ? `Auth Token of ${admin.accountSid}`
-          : `admin key ${admin.username} of ${admin.accountSid}`;
+      shape = isAccountToken(admin)
+        ? `Auth Token of ${admin.accountSid}`
+        : `admin key ${admin.username} of ${admin.accountSid}`;
       const accounts = [...config.targets.map((t) => t.accountSid), ...config.fleets.map((f) => f.parentAccountSid)];
       if (!accounts.some((a) => a.toUpperCase() === admin.accountSid.toUpperCase())) {
         const why = `the value is a credential of account ${admin.accountSid}`;
@@ -76,10 +75,7 @@ export async function putSecret(
         throw new UsageError(`${why}, ${unused}; ${fix}; ${nothing}`);
       }
       const fleet = config.fleets.find((f) => f.admin.store === storeName && f.admin.secretId === secretId);
-      if (
-        fleet &&
-        (admin.kind !== 'auth-token' || admin.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
-      )
+      if (fleet && (!isAccountToken(admin) || admin.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase()))
         throw new UsageError(
           `fleet "${fleet.name}" needs the parent's Account SID + Auth Token here ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio lets no API key reach a subaccount; nothing was stored`,
         );

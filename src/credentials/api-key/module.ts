@@ -83,7 +83,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     'retire-previous': stepOf({ irreversible: true }),
   },
   rotation: { legacy: rotationStep },
-  words: { noun: 'key', ref: KEY_SID },
+  words: { noun: 'key', ref: KEY_SID, keyFields: true },
   emergency: {
     settleMs: () => 0,
     consequence: (overlap) =>
@@ -163,6 +163,14 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
         promotionRecorded(target.secret.secretId, secret, previous.versionId, current.versionId);
       if (!waiting) return { nothing: 'no old key is waiting to be retired' };
       return { versionId: current.versionId, ref: apiKeySid };
+    },
+    holds(value, target) {
+      try {
+        const key = parseApiKeySecret({ secretId: target.secret.secretId }, value);
+        return { ref: key.apiKeySid, keySid: key.apiKeySid, credential: key.apiKeySecret };
+      } catch {
+        return undefined; // not a key this target could have made: never a match
+      }
     },
     warnings: observationWarnings,
     strays: keysLeftAlone,

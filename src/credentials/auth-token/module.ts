@@ -90,7 +90,12 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
     settle: stepOf(),
   },
   rotation: { legacy: rotationStep },
-  words: { noun: 'token', ref: TOKEN_FINGERPRINT },
+  words: {
+    noun: 'token',
+    ref: TOKEN_FINGERPRINT,
+    waiting: (kept) => `waiting; ${kept} stays the current token`,
+    secondary: true,
+  },
   // A promotion replaces the token other targets' admin secrets may hold (and refreshes those
   // secrets), so the targets that use them start after it and read the new one.
   order: 'first',
@@ -103,6 +108,14 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
   },
 
   report: {
+    holds(value, target) {
+      try {
+        const token = parseAuthTokenSecret({ secretId: target.secret.secretId }, value).authToken;
+        return { ref: tokenFingerprint(token), credential: token };
+      } catch {
+        return undefined; // not a token this target could have made: never a match
+      }
+    },
     summary(obs, target) {
       const current = obs.current;
       if (!current) return { gone: false };
