@@ -32,7 +32,7 @@ export interface Session {
   /** Reads and validates the configuration; first starts treating SIGINT/SIGTERM as the run's signal. */
   config: () => Promise<RotatorConfig>;
   /**
-   * The runtime of a run, after checking the machine's setup (below) for the stores of the `named`
+   * The runtime of a run, after checking the machine's setup (session.ts) for the stores of the `named`
    * targets, or the one `store` names; `setup: false` skips that check.
    */
   runtime: (
