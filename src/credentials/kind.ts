@@ -1,5 +1,6 @@
 import type { KindConfig } from '../config/common.js';
-import type { TargetBase, TargetConfig } from '../config/types.js';
+import type { TargetConfig } from '../config/types.js';
+import type { TargetShape } from '../core/target.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
 import type { KeyClaim } from '../core/inventory.js';
 import type { Ending, Outcome } from '../core/outcome.js';
@@ -21,14 +22,13 @@ import type { ValueSource } from '../errors.js';
  * `observe` like any run. Optional capabilities a kind lacks are absent, not stubs.
  */
 
-/** What every kind's target has: the shared fields and its kind's name. */
-export type TargetShape = TargetBase & { kind: string };
-
 /** What every kind's session holds; a kind adds its own clients and what one run learns as it goes. */
 export interface Session<T extends TargetShape = TargetConfig> {
   target: T;
   store: SecretStore;
 }
+
+export type { TargetShape };
 
 /** What every kind's observation holds, so the engine can evaluate the gate and report tags. */
 export interface ObservationBase {

@@ -35,7 +35,11 @@ export function createRunScope(
   return {
     admin,
     adminOf(target) {
-      if (!target.fleet) return admin(target.admin, target.name);
+      if (!target.fleet) {
+        if (target.admin) return admin(target.admin, target.name);
+        const none = `target "${target.name}" names no admin credential, and its kind reads one`;
+        return Promise.reject(new RotationError(target.name, 'read-admin', `${none}; this is a bug`));
+      }
       const found = members.get(target.name);
       if (found) return Promise.resolve(found);
       return Promise.reject(
