@@ -59,10 +59,8 @@ export default tseslint.config(
   {
     // The engine and the entries never name a credential kind (docs/architecture.md): they reach kinds
     // through credentials/registry only, and no string names a built-in kind. A new kind is its folder
-    // and one line in the registry. src/entry/cli-run.ts and cli-format.ts are exempt until their
-    // per-command rewrite (issue 21 item 5) moves their kind words to the registry's wordsOf.
+    // and one line in the registry.
     files: ['src/engine/**/*.ts', 'src/entry/**/*.ts', 'src/wiring.ts', 'src/webhooks.ts'],
-    ignores: ['src/entry/cli-run.ts', 'src/entry/cli-format.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [KIND_FOLDERS] }],
       'no-restricted-syntax': [

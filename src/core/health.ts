@@ -21,6 +21,7 @@ export type Problem = (typeof PROBLEMS)[number];
 
 /** A failed run shows exactly one of these; a run that moves on clears all three. */
 const FAILURES: readonly Problem[] = ['step-failed', 'verification-failed', 'foreign-secondary'];
+const LEFT_ALONE = "named like this target's are left alone";
 
 /** "since=<ISO> notified=<ISO>|-": one tag per open problem, within Secrets Manager's tag characters. */
 export const TAG_ALERT_PREFIX = 'rotator:alert:';
@@ -80,19 +81,19 @@ export interface Assessment {
 }
 
 export interface AssessSettings {
+  /** What the target's kind calls its credential ("key", "token": its words.noun). */
+  noun: string;
   maxAgeMs: number;
   /** A credential older than maxAge plus this is overdue. */
   graceMs: number;
 }
-
-const noun = (credential: string) => (credential === 'auth-token' ? 'token' : 'key');
 
 /** Reads a run's result. A run that could not look judges only what its ending shows. */
 export function assess(result: TargetResult, s: AssessSettings, nowMs: number): Assessment {
   const found: Finding[] = [];
   const judged = new Set<Problem>();
   const seen = result.seen;
-  const what = noun(result.credential);
+  const what = s.noun;
 
   if (result.kind === 'failed') {
     const problem: Problem = result.reason ?? 'step-failed';
@@ -139,7 +140,7 @@ export function assess(result: TargetResult, s: AssessSettings, nowMs: number): 
       if (seen.orphans.length > 0)
         found.push({
           problem: 'orphan-found',
-          title: `${seen.orphans.length} key(s) named like this target's are left alone: ${seen.orphans.join(', ')}`,
+          title: `${seen.orphans.length} ${what}(s) ${LEFT_ALONE}: ${seen.orphans.join(', ')}`,
           details: [],
           refs: [...seen.orphans],
         });

@@ -127,6 +127,10 @@ export interface Words {
   ref: RegExp;
   /** Results, status and confirm also carry the reference under 0.1.0's key fields (currentKeySid, keySid). */
   keyFields?: boolean;
+  /** How `rotate` says a rotation waits at its gate keeping `kept`; else "waiting for consumers before deleting". */
+  waiting?(kept: string): string;
+  /** The rotation makes a second credential someone else may have made first: `--replace-secondary` applies. */
+  secondary?: boolean;
 }
 
 /** `rotate --now` for this kind: how long beyond the overlap a pass waits, and what consumers should expect. */

@@ -5,6 +5,7 @@ import { assess, decide, healthTagChanges, nextHealth, parseHealth, type Health,
 import type { TargetResult } from '../core/outcome.js';
 import type { AlertChannel, Logger, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
+import { wordsOf } from '../credentials/registry.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
 
@@ -87,7 +88,8 @@ async function reportTarget(
 ): Promise<void> {
   const log = runtime.logger.child({ target: target.name });
   const nowMs = runtime.now();
-  const assessment = assess(result, { maxAgeMs: target.maxAgeMs, graceMs: config.alerts.keyAgeGraceMs }, nowMs);
+  const settings = { noun: wordsOf(target.kind).noun, maxAgeMs: target.maxAgeMs, graceMs: config.alerts.keyAgeGraceMs };
+  const assessment = assess(result, settings, nowMs);
   const channels = channelsFor(target, runtime.alertChannels ?? []);
   let failures = 0;
   if (channels.length > 0) {

@@ -10,7 +10,8 @@ describe('model: the API-key flow under kills, faults, late writes, races and a 
   afterEach(() => void vi.useRealTimers());
   afterAll(() =>
     console.log(
-      `model api-key: ${RUNS} sequences per invariant; ${totals.runs} runs, ${totals.kills} kills, ${totals.faults} faults, ${totals.lateWrites} late writes, ${totals.checks} checks`,
+      `model api-key: ${RUNS} sequences per invariant; ${totals.runs} runs, ${totals.kills} ` +
+        `kills, ${totals.faults} faults, ${totals.lateWrites} late writes, ${totals.checks} checks`,
     ),
   );
   const add = (w: ModelWorld) => {

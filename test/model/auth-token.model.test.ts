@@ -10,7 +10,8 @@ describe('model: the Auth Token flow under kills, faults, late writes, races and
   afterEach(() => void vi.useRealTimers());
   afterAll(() =>
     console.log(
-      `model auth-token: ${RUNS} sequences per invariant; ${totals.runs} runs, ${totals.kills} kills, ${totals.faults} faults, ${totals.lateWrites} late writes, ${totals.checks} checks`,
+      `model auth-token: ${RUNS} sequences per invariant; ${totals.runs} runs, ${totals.kills} ` +
+        `kills, ${totals.faults} faults, ${totals.lateWrites} late writes, ${totals.checks} checks`,
     ),
   );
   const add = (w: ModelWorld) => {

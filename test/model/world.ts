@@ -256,7 +256,8 @@ export class ModelWorld {
           this.breakIf(
             key.creator !== actor && !this.adopted.get(target.name)?.has(sid),
             'I1',
-            `${target.name} deleted key ${short(sid)} created by ${key.creator}, never its own current before one of its promotions (${run.name})`,
+            `${target.name} deleted key ${short(sid)} created by ${key.creator}, never its own current ` +
+              `before one of its promotions (${run.name})`,
           );
           for (const other of this.secretsOf('api-key')) {
             if (other.name === target.name) continue;
@@ -264,7 +265,8 @@ export class ModelWorld {
             this.breakIf(
               held.length > 0,
               'I3',
-              `${target.name} deleted key ${short(sid)}, which ${other.name}'s secret holds as ${held.map((h) => h.stage).join('+')} (${run.name})`,
+              `${target.name} deleted key ${short(sid)}, which ${other.name}'s secret holds as ` +
+                `${held.map((h) => h.stage).join('+')} (${run.name})`,
             );
           }
           this.retireChecks(sid, `${target.name} (${run.name})`, 'deleted');
@@ -290,7 +292,8 @@ export class ModelWorld {
           this.breakIf(
             had.creator !== actor && !run.replaceSecondary,
             'I1',
-            `${target.name} deleted the secondary Auth Token ${short(had.token)} created by ${had.creator} (${run.name})`,
+            `${target.name} deleted the secondary Auth Token ${short(had.token)} created by ` +
+              `${had.creator} (${run.name})`,
           );
           this.retireChecks(had.token, `${target.name} (${run.name})`, 'deleted the secondary');
           this.secondary = undefined;
@@ -303,7 +306,8 @@ export class ModelWorld {
           this.breakIf(
             next.creator !== actor,
             'I1',
-            `${target.name} promoted the secondary Auth Token ${short(next.token)} created by ${next.creator} (${run.name})`,
+            `${target.name} promoted the secondary Auth Token ${short(next.token)} created by ` +
+              `${next.creator} (${run.name})`,
           );
           this.retireChecks(this.primary.token, `${target.name} (${run.name})`, 'killed by a promotion', next.token);
           this.primary = next;
@@ -441,7 +445,8 @@ export class ModelWorld {
       this.breakIf(
         !this.authenticates(current.value),
         'I4',
-        `after a run without faults, ${t.name}'s AWSCURRENT ${short(credOf(current.value) ?? '?')} does not authenticate`,
+        `after a run without faults, ${t.name}'s AWSCURRENT ${short(credOf(current.value) ?? '?')} ` +
+          `does not authenticate`,
       );
     }
   }

@@ -51,7 +51,7 @@ const run = async (w: FakeWorld, options: Parameters<typeof rotate>[2] = {}): Pr
 const events = (c: Recorder) => c.sent.map((a) => `${a.action} ${a.problem ?? a.event}`);
 
 describe('alerts over fakes', () => {
-  it('tells once, reminds after renotifyHours, resolves once the target moves on, and writes only changes', async () => {
+  it('tells once, reminds after renotifyHours, resolves once the target moves on, writes only changes', async () => {
     const w = await fakeWorld({}, { alerts: { renotifyHours: 24 } });
     const ch = recorder('ops');
     const { healthWrites } = wire(w, ch);

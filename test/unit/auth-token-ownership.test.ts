@@ -50,7 +50,7 @@ function readWith(
 }
 
 describe('Auth Token: a secondary whose value the rotator does not hold is kept', () => {
-  it('withdraws its announcement at once on a first-attempt 70002: a kill in the wait deletes nothing later', async () => {
+  it('withdraws its announcement at once on a first-attempt 70002: a kill in the wait deletes nothing', async () => {
     const w = await fakeTokenWorld();
     w.twilio.secondary = FOREIGN;
     let freshReads = 0;
@@ -115,7 +115,7 @@ describe('Auth Token: a secondary whose value the rotator does not hold is kept'
     expect((await tags(w))[TAG_UNSTORED] ?? '').toBe('');
   });
 
-  it('calls a secondary met after a lost create answer probably its own; keeps it until --replace-secondary', async () => {
+  it('calls a secondary met after a lost create answer likely its own; keeps it for --replace-secondary', async () => {
     const w = await fakeTokenWorld();
     createWith(w, async (real) => {
       // Twilio made the secondary, the answer was lost, the retry met it (what the adapter reports).

@@ -74,7 +74,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(w.twilio.writes).toContain('promote');
   });
 
-  it('refuses to start while a secondary exists that it did not create, changing nothing; --replace-secondary replaces it', async () => {
+  it('refuses to start while a secondary it did not create exists; --replace-secondary replaces it', async () => {
     const w = await fakeTokenWorld();
     w.twilio.secondary = 'someone-elses-secondary-token-000';
     const r = await run(w, { force: true });
@@ -102,7 +102,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(await token(w, CURRENT)).toBe(w.twilio.primary);
   });
 
-  it('keeps a secondary announced but never stored (a crash before the store write): nothing proves it its own', async () => {
+  it('keeps a secondary announced but never stored (a crash before the write): not provably its own', async () => {
     const w = await fakeTokenWorld();
     await w.store.setTags('twilio/token', {
       [TAG_SECONDARY_INTENT]: `${'d'.repeat(32)} ${new Date(w.now()).toISOString()} abcd1234`,
@@ -152,7 +152,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(steps(r)).toEqual(['drop-dead-pending', 'start-rotation', 'mark-pending']);
   });
 
-  it('keeps other targets working: an admin secret that held the old token gets the new one in the same step', async () => {
+  it('keeps other targets working: an admin secret holding the old token gets the new one at once', async () => {
     const w = await fakeTokenWorld({ gate: { minOverlapSeconds: 0 } }, [
       {
         name: 'app',
@@ -187,7 +187,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(await token(w, CURRENT)).toBe(w.twilio.primary);
   });
 
-  it('aborts before promotion: deletes its secondary and drops AWSPENDING; after promotion there is nothing to back out', async () => {
+  it('aborts before promotion: deletes its secondary, drops AWSPENDING; nothing to back out after', async () => {
     const w = await fakeTokenWorld();
     const old = w.twilio.primary;
     await run(w, { force: true });
@@ -227,7 +227,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(JSON.stringify(w.store.table)).toBe(before);
   });
 
-  it('takes off an AWSPENDING label a promotion left on the current version (a crash between two label moves)', async () => {
+  it('takes off an AWSPENDING label a promotion left on the current version (a crash between moves)', async () => {
     const w = await fakeTokenWorld({ gate: { minOverlapSeconds: 0 } });
     await run(w, { force: true });
     const table = w.store.table as Record<string, { versions: { stages: string[] }[] }>;

@@ -32,7 +32,7 @@ const strictGate = {
 };
 
 describe('rotate --now: API key', () => {
-  it('replaces the key and deletes the old one at once with overlap 0, whatever the gate, window or pause say', async () => {
+  it('replaces the key and deletes the old one at once with overlap 0, whatever gate, window, pause say', async () => {
     const w = await fakeWorld({
       gate: strictGate,
       paused: true,
@@ -86,7 +86,7 @@ describe('rotate --now: API key', () => {
     expect([...w.twilio.keys.keys()]).toEqual([(await stored(w, CURRENT))!.apiKeySid]);
   });
 
-  it('finishes a rotation found pending, then replaces that key too: the one left was made by the command', async () => {
+  it("finishes a rotation found pending, then replaces that key too: the one left was the command's", async () => {
     const w = await fakeWorld({ gate: strictGate });
     await rotate(w.config, w.runtime);
     const first = (await stored(w, CURRENT))!.apiKeySid;
@@ -141,7 +141,7 @@ describe('rotate --now: Auth Token', () => {
     expect(w.twilio.writes).toEqual(['createSecondary', 'promote']);
   });
 
-  it('treats a token rotation already waiting at its gate as not made by the command: promotes it, then rotates again', async () => {
+  it("treats a token rotation waiting at its gate as not the command's: promotes it, then rotates again", async () => {
     const w = await fakeTokenWorld({ gate: strictGate });
     await rotate(w.config, w.runtime, { force: true }); // a secondary waits for the strict gate
     w.advance(DAY);

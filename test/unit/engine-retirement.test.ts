@@ -41,7 +41,7 @@ async function waitingAtGate(w: FakeWorld) {
 }
 
 describe('a key a version of the secret held is never an orphan', () => {
-  it('keeps the gate-held key after a value is put over it by hand, past orphanGraceSeconds, and reports it', async () => {
+  it('keeps the gate-held key after a value is put over it by hand, past orphanGraceSeconds; reports it', async () => {
     const w = await fakeWorld({}, { orphanGraceSeconds: 60 });
     const { k1 } = await waitingAtGate(w);
     // A person replaces the value (the Console, or secret put --replace before it checked the gate).
@@ -88,7 +88,7 @@ describe('a key a version of the secret held is never an orphan', () => {
     expect(w.twilio.keys.has(loser.sid)).toBe(false);
   });
 
-  it('deletes a refused pending key before dropping its label, so a crash between leaves no served-looking key', async () => {
+  it('deletes a refused pending key before dropping its label: a crash leaves no served-looking key', async () => {
     const w = await fakeWorld();
     await one(w);
     const current = (await keyIn(w.store, 'twilio/app', CURRENT))!;
@@ -133,7 +133,7 @@ describe('irreversible steps look again right before acting', () => {
 });
 
 describe('the promotion record cannot be undone by a late write', () => {
-  it("holds the gate when a killed run's promotion tag lands after later runs, and never sweeps the old key", async () => {
+  it("holds the gate when a killed run's promotion tag lands after later runs; never sweeps the old key", async () => {
     const w = await fakeWorld({ gate: { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 86400 } });
     const store = w.store;
     await one(w);

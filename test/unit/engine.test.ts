@@ -179,7 +179,7 @@ describe('engine over fakes: the API-key flow', () => {
     expect(w.twilio.writes).toEqual([]);
   });
 
-  it('fails a run whose Twilio call keeps failing, writes nothing when nothing changed, and resumes later', async () => {
+  it('fails a run whose Twilio call keeps failing, writes nothing when nothing changed, resumes later', async () => {
     const w = await fakeWorld();
     w.twilio.failing = ['list'];
     const r = await run(w);
@@ -203,7 +203,7 @@ describe('engine over fakes: the API-key flow', () => {
     expect(JSON.stringify(w.store.table)).toBe(before);
   });
 
-  it('takes off an AWSPENDING label a promotion left on the current version (a crash between two label moves)', async () => {
+  it('takes off an AWSPENDING label a promotion left on the current version (a crash between moves)', async () => {
     const w = await fakeWorld();
     await run(w);
     const table = w.store.table as Record<string, { versions: { stages: string[] }[] }>;

@@ -16,7 +16,7 @@ import type { TargetResult } from '../../src/core/outcome.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const HOUR = 3_600_000;
-const settings = { maxAgeMs: 30 * 24 * HOUR, graceMs: 7 * 24 * HOUR };
+const settings = { noun: 'key', maxAgeMs: 30 * 24 * HOUR, graceMs: 7 * 24 * HOUR };
 const base = { target: 'app', credential: 'api-key', steps: [] };
 const seen = { rotationsStarted: 0, rotationsCompleted: 0, tags: {} };
 

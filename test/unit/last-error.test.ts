@@ -12,7 +12,9 @@ const AWS_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 describe('the last error kept in tags', () => {
   it('round-trips punctuation, quotes and non-ASCII within tag values Secrets Manager accepts', () => {
     const text =
-      '2026-12-07T10:00:00.000Z start-rotation: a secondary exists (not ours); run "twilio-key-rotator rotate --target app --replace-secondary" = 100% sure? ünïcødé, then retry.';
+      '2026-12-07T10:00:00.000Z start-rotation: a secondary exists (not ours); run ' +
+      '"twilio-key-rotator rotate --target app --replace-secondary" = 100% sure? ' +
+      'ünïcødé, then retry.';
     const tags = lastErrorTags(text);
     expect(Object.keys(tags)).toEqual(LAST_ERROR_TAGS);
     for (const value of Object.values(tags)) expect(value).toMatch(AWS_TAG_VALUE);
@@ -50,7 +52,8 @@ describe('the last error kept in tags', () => {
     ) as { apiKeySid: string };
     const real = w.twilio.verifier();
     const reason =
-      'HTTP 401 (the key was refused; check the account\'s API-key policy, then run "twilio-key-rotator rotate --target app --force")';
+      "HTTP 401 (the key was refused; check the account's API-key policy, then run " +
+      '"twilio-key-rotator rotate --target app --force")';
     w.runtime.verifier = () => ({
       verify: (key, how) =>
         key.sid === current.apiKeySid

@@ -208,7 +208,7 @@ describe('planner', () => {
     expect(rotationId('twilio/app', 'v1', ['v1', first])).not.toBe(first);
   });
 
-  it('verifies a pending key, then promotes it, naming the version it replaces; drops a pending whose key is gone', () => {
+  it('verifies a pending key, then promotes it naming the version it replaces; drops one whose key is gone', () => {
     const cur = version('v1', sid(1), NOW - 31 * DAY);
     const pend = version('v2', sid(2), NOW);
     const base = { current: cur, pending: pend, tags: since('v1', NOW - 31 * DAY) };
@@ -230,7 +230,7 @@ describe('planner', () => {
     });
   });
 
-  it('leaves a Secrets Manager rotation alone while it is young, and reports it stuck once its version stays empty', () => {
+  it('leaves a young Secrets Manager rotation alone, and reports it stuck once its version stays empty', () => {
     const cur = version('v1', sid(1), NOW - DAY);
     const base = { current: cur, keys: [key(1, null)], tags: since('v1', NOW - DAY) };
     const young = plan(
@@ -464,7 +464,7 @@ describe('ownership facts no late write can undo (issue 19)', () => {
     expect(plan(obs, settingsNoGrace)).toEqual({ kind: 'sweep-orphans', keys: [served] });
   });
 
-  it('sweeps nothing it cannot tie to the whole history: ids not all read, or a history the store may have trimmed', () => {
+  it('sweeps nothing it cannot tie to the whole history: ids not all read, or a history the store trimmed', () => {
     const cur = version('v3', sid(3), NOW - DAY);
     const lost = key(1, own('c'.repeat(32)));
     const base = { current: cur, keys: [lost, key(3, null)], tags: since('v3', NOW - DAY) };

@@ -35,7 +35,8 @@ describe('secret put --replace during a rotation', () => {
     await expect(refused).rejects.toThrow(UsageError);
     await expect(refused).rejects.toThrow(
       new RegExp(
-        `secret "twilio/app" cannot be replaced now: a rotation waits at its consumer gate: the previous key ${old} .*` +
+        `secret "twilio/app" cannot be replaced now: a rotation waits at its consumer gate: the ` +
+          `previous key ${old} .*` +
           'twilio-key-rotator status app.*twilio-key-rotator confirm app.*rotate --target app.*nothing was stored',
       ),
     );
@@ -43,7 +44,7 @@ describe('secret put --replace during a rotation', () => {
     expect(w.twilio.writes).not.toContain(`remove ${old}`);
   });
 
-  it('refuses, storing nothing, when it cannot tell whether the gate holds a key (Twilio cannot be asked)', async () => {
+  it('refuses, storing nothing, when it cannot tell whether the gate holds a key (Twilio unreachable)', async () => {
     const w = await fakeWorld();
     await rotate(w.config, w.runtime);
     const manual = w.twilio.seed('hand-made');
@@ -92,7 +93,8 @@ describe('secret put refuses values the configuration forbids', () => {
     await expect(refused).rejects.toThrow(UsageError);
     await expect(refused).rejects.toThrow(
       new RegExp(
-        `credential of account ${other}, which no target or fleet .*store a credential of ${AC} in secret "twilio/admin"`,
+        `credential of account ${other}, which no target or fleet .*store a credential of ${AC} in ` +
+          `secret "twilio/admin"`,
       ),
     );
     expect(snapshot(w)).toBe(before);

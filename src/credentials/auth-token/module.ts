@@ -91,7 +91,12 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
     settle: stepOf(),
   },
   rotation: { legacy: rotationStep },
-  words: { noun: 'token', ref: TOKEN_FINGERPRINT },
+  words: {
+    noun: 'token',
+    ref: TOKEN_FINGERPRINT,
+    waiting: (kept) => `waiting; ${kept} stays the current token`,
+    secondary: true,
+  },
   // A promotion replaces the token other targets' admin secrets may hold (and refreshes those
   // secrets), so the targets that use them start after it and read the new one.
   order: 'first',

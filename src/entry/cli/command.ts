@@ -1,7 +1,9 @@
 import type { Writable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import type { CliValues, Flag } from './flags.js';
-import type { Session } from './session.js';
+import type { RotatorConfig } from '../../config/types.js';
+import type { Runtime } from '../../core/runtime.js';
+import type { Logger } from '../../log.js';
 
 export interface CliIo {
   stdout: Writable;
@@ -16,6 +18,27 @@ export interface CliIo {
    * that do not handle signals themselves (the daemon and `rotate --now` do).
    */
   interrupts?: () => AbortSignal;
+}
+
+/**
+ * What a command's run opens: the configuration path and logger at once, the configuration and the
+ * runtime when asked.
+ */
+export interface Session {
+  path: string;
+  logger: Logger;
+  /** The run's signal, once `config()` has been called: SIGINT/SIGTERM as a program (io.interrupts). */
+  signal: () => AbortSignal | undefined;
+  /** Reads and validates the configuration; first starts treating SIGINT/SIGTERM as the run's signal. */
+  config: () => Promise<RotatorConfig>;
+  /**
+   * The runtime of a run, after checking the machine's setup (session.ts) for the stores of the `named`
+   * targets, or the one `store` names; `setup: false` skips that check.
+   */
+  runtime: (
+    config: RotatorConfig,
+    use?: { named?: readonly string[]; store?: string; setup?: false },
+  ) => Promise<Runtime>;
 }
 
 /** What a command's `run` is given: its arguments, checked, and the session that opens the configuration. */

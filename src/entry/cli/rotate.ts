@@ -1,6 +1,7 @@
 import type { RotatorConfig } from '../../config/types.js';
 import type { TargetResult } from '../../core/outcome.js';
 import type { Runtime } from '../../core/runtime.js';
+import type { Words } from '../../credentials/registry.js';
 import { UsageError } from '../../errors.js';
 import { SECOND_MS } from '../../core/sids.js';
 import { sleep } from '../../util/abort.js';
@@ -51,9 +52,10 @@ An alert that could not be delivered is logged; it never changes the exit code.`
     const { values, session } = run;
     const config = await session.config();
     const named = values.now !== undefined ? [values.now] : values.target;
-    if (values['replace-secondary']) await onlyAuthTokenTargets(config, named);
+    const { wordsOf } = await import('../../credentials/registry.js');
+    if (values['replace-secondary']) await onlyAuthTokenTargets(config, wordsOf, named);
     const runtime = await session.runtime(config, { named });
-    if (values.now !== undefined) return await rotateNow(run, config, runtime, values.now);
+    if (values.now !== undefined) return await rotateNow(run, config, runtime, values.now, wordsOf);
     const [{ rotate: rotateTargets }, { exitCodeFor }] = await Promise.all([
       import('../../engine/commands.js'),
       import('../../core/outcome.js'),
@@ -67,8 +69,8 @@ An alert that could not be delivered is logged; it never changes the exit code.`
       ...(values.target ? { targets: values.target } : {}),
       ...(signal ? { signal } : {}),
     });
-    const json = () => JSON.stringify({ dryRun, targets: results.map(forJson) }, null, 2);
-    run.print(values.json ? json() : results.map(formatResult).join('\n'));
+    const json = () => JSON.stringify({ dryRun, targets: results.map((r) => forJson(r, wordsOf)) }, null, 2);
+    run.print(values.json ? json() : results.map((r) => formatResult(r, wordsOf)).join('\n'));
     return exitCodeFor(results);
   },
 };
@@ -90,13 +92,13 @@ function checkNow(values: CliValues): void {
   overlapSeconds(values.overlap);
 }
 
-/** --replace-secondary deletes an Auth Token secondary: an API-key target or a fleet has none to replace. */
-async function onlyAuthTokenTargets(config: RotatorConfig, names: readonly string[] = []): Promise<void> {
+/** --replace-secondary deletes a secondary (words.secondary: an Auth Token's); other targets and fleets have none. */
+async function onlyAuthTokenTargets(config: RotatorConfig, words: WordsOf, names: readonly string[] = []) {
   const { isMemberName } = await import('../../config/fleets.js');
   for (const name of names) {
     const target = config.targets.find((t) => t.name === name);
     const fleet = config.fleets.find((f) => f.name === name || isMemberName(f.name, name));
-    if (target?.kind === 'auth-token' || (!target && !fleet)) continue;
+    if ((target && words(target.kind).secondary) || (!target && !fleet)) continue;
     const what = !fleet ? 'an API-key target' : fleet.name === name ? 'a fleet' : `a member of fleet "${fleet.name}"`;
     const why = `"${name}" is ${what}, whose API keys have no secondary token`;
     throw new UsageError(`--replace-secondary is for Auth Token targets; ${why}`);
@@ -104,7 +106,7 @@ async function onlyAuthTokenTargets(config: RotatorConfig, names: readonly strin
 }
 
 /** rotate --now: passes until the emergency rotation finishes, stopped between steps by SIGINT/SIGTERM. */
-async function rotateNow(run: Run, config: RotatorConfig, runtime: Runtime, name: string): Promise<number> {
+async function rotateNow(run: Run, config: RotatorConfig, runtime: Runtime, name: string, words: WordsOf) {
   const { rotateNow: passes } = await import('../../engine/emergency.js');
   const { values } = run;
   const stop = new AbortController();
@@ -119,10 +121,10 @@ async function rotateNow(run: Run, config: RotatorConfig, runtime: Runtime, name
       sleep,
     });
     const target = now.result.target;
-    const json = { now: true, finished: now.finished, target: forJson(now.result), steps: now.steps };
+    const json = { now: true, finished: now.finished, target: forJson(now.result, words), steps: now.steps };
     const text = [
       ...now.steps.map((s) => `  ${s.step}: ${s.detail}`),
-      formatResult(now.result),
+      formatResult(now.result, words),
       now.finished
         ? `${target}: emergency rotation finished.`
         : `${target}: emergency rotation did NOT finish; run the same command again.`,
@@ -135,21 +137,18 @@ async function rotateNow(run: Run, config: RotatorConfig, runtime: Runtime, name
   }
 }
 
-/** How a result's credentials are named in words: keys by SID, tokens by fingerprint. */
-export const noun = (credential: string) => (credential === 'auth-token' ? 'token' : 'key');
+/** A kind's words, from the registry (src/credentials/registry.ts `wordsOf`), which a run loads. */
+export type WordsOf = (kind: string) => Words;
 const at = (ms: number) => new Date(ms).toISOString();
 const bullets = (on: readonly string[]) => on.map((o) => `  - ${o}`).join('\n');
 
-export function formatResult(r: TargetResult): string {
+export function formatResult(r: TargetResult, words: WordsOf): string {
   const head = `${r.target}: `;
   switch (r.kind) {
     case 'done':
-      return `${head}done. Current ${noun(r.credential)} ${r.current}; next rotation due ${at(r.nextDueAtMs)}.`;
+      return `${head}done. Current ${words(r.credential).noun} ${r.current}; next rotation due ${at(r.nextDueAtMs)}.`;
     case 'waiting': {
-      const waiting =
-        r.credential === 'auth-token'
-          ? `waiting; ${r.kept} stays the current token`
-          : `waiting for consumers before deleting ${r.kept}`;
+      const waiting = words(r.credential).waiting?.(r.kept) ?? `waiting for consumers before deleting ${r.kept}`;
       return `${head}${waiting} (gives up ${at(r.deadlineMs)}):\n${bullets(r.on)}`;
     }
     case 'stuck': {
@@ -179,13 +178,13 @@ export function formatResult(r: TargetResult): string {
 }
 
 /**
- * A result as `--json` prints it. API-key results keep the field names of 0.1.0 (`currentKeySid`,
- * `previousKeySid`) beside the kind-neutral ones, for scripts written against them. What the run saw
+ * A result as `--json` prints it. API-key results (words.keyFields) keep the field names of 0.1.0
+ * (`currentKeySid`, `previousKeySid`) beside the kind-neutral ones, for scripts written against them. What the run saw
  * for alerts and metrics (`seen`) stays inside.
  */
-function forJson(result: TargetResult): unknown {
+function forJson(result: TargetResult, words: WordsOf): unknown {
   const { seen: _seen, ...r } = result;
-  if (r.credential !== 'api-key') return r;
+  if (!words(r.credential).keyFields) return r;
   if (r.kind === 'done') return { ...r, currentKeySid: r.current };
   if (r.kind === 'waiting' || (r.kind === 'stuck' && r.kept)) return { ...r, previousKeySid: r.kept };
   return r;

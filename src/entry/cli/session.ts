@@ -2,43 +2,25 @@ import { stat } from 'node:fs/promises';
 import { isMemberName } from '../../config/fleets.js';
 import { configPathFromEnv, DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/types.js';
-import type { Runtime } from '../../core/runtime.js';
 import { ConfigError, type ConfigIssue } from '../../errors.js';
-import { createLogger, logsAreJson, type Logger } from '../../log.js';
+import { createLogger, logsAreJson } from '../../log.js';
 import { createRuntime } from '../../wiring.js';
-import type { CliIo } from './command.js';
+import type { CliIo, Session } from './command.js';
 import type { CliValues } from './flags.js';
 
 /**
- * What a command's run opens: the configuration path and logger at once, the configuration and the
- * runtime when asked. src/entry/cli.ts imports this module only for a run, so `--help`, `--version`
- * and usage errors load none of it (the configuration reader, the logger, the adapters).
+ * Opens the session of a run. src/entry/cli.ts imports this module only for a run, so `--help`,
+ * `--version` and usage errors load none of it (the configuration reader, the logger, the adapters).
  */
-export interface Session {
-  path: string;
-  logger: Logger;
-  /** The run's signal, once `config()` has been called: SIGINT/SIGTERM as a program (io.interrupts). */
-  signal: () => AbortSignal | undefined;
-  /** Reads and validates the configuration; first starts treating SIGINT/SIGTERM as the run's signal. */
-  config: () => Promise<RotatorConfig>;
-  /**
-   * The runtime of a run, after checking the machine's setup (below) for the stores of the `named`
-   * targets, or the one `store` names; `setup: false` skips that check.
-   */
-  runtime: (
-    config: RotatorConfig,
-    use?: { named?: readonly string[]; store?: string; setup?: false },
-  ) => Promise<Runtime>;
-}
-
 export function openSession(values: CliValues, io: CliIo): Session {
   const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
   const json = values.json ? { json: true } : {};
   const path = values.config ?? configPathFromEnv(io.env, warn) ?? DEFAULT_CONFIG_PATH;
+  const logger = createLogger({ stream: io.stderr, env: io.env, ...json });
   let signal: AbortSignal | undefined;
   return {
     path,
-    logger: createLogger({ stream: io.stderr, env: io.env, ...json }),
+    logger,
     signal: () => signal,
     async config() {
       // `rotate --now` handles its signals itself.
@@ -50,7 +32,7 @@ export function openSession(values: CliValues, io: CliIo): Session {
       // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
       const jsonLogs = logsAreJson({ stream: io.stderr, format: io.env.LOG_FORMAT, ...json });
       return createRuntime(config, {
-        logger: this.logger,
+        logger,
         env: io.env,
         ...(signal ? { signal } : {}),
         ...(jsonLogs ? { writeMetrics: (line: string) => void io.stderr.write(line) } : {}),

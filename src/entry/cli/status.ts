@@ -1,7 +1,7 @@
 import type { TargetStatus } from '../../engine/commands.js';
 import { noArguments, type Command } from './command.js';
 import { BAD_INPUT } from './flags.js';
-import { noun } from './rotate.js';
+import type { WordsOf } from './rotate.js';
 
 export const status: Command = {
   usage: [['status [--target NAME]…', 'current key, age, next step, what the gate waits on']],
@@ -18,14 +18,18 @@ key or cannot be read, ${BAD_INPUT}.`,
   async run({ values, session, print }) {
     const config = await session.config();
     const runtime = await session.runtime(config, { named: values.target });
-    const { status: statusOf } = await import('../../engine/commands.js');
+    const [{ status: statusOf }, { wordsOf }] = await Promise.all([
+      import('../../engine/commands.js'),
+      import('../../credentials/registry.js'),
+    ]);
     const statuses = await statusOf(config, runtime, values.target);
-    print(values.json ? JSON.stringify({ targets: statuses }, null, 2) : statuses.map(formatStatus).join('\n'));
+    const text = () => statuses.map((s) => formatStatus(s, wordsOf)).join('\n');
+    print(values.json ? JSON.stringify({ targets: statuses }, null, 2) : text());
     return statuses.some((s) => s.attention) ? 1 : 0;
   },
 };
 
-function formatStatus(s: TargetStatus): string {
+function formatStatus(s: TargetStatus, words: WordsOf): string {
   if (s.error) return `${s.target}: cannot read state: ${s.error}`;
   const age = s.ageDays !== undefined ? ` (${s.ageDays} days old)` : '';
   const alert = (p: NonNullable<TargetStatus['openProblems']>[number]) => {
@@ -34,7 +38,7 @@ function formatStatus(s: TargetStatus): string {
   };
   const lines = [
     `${s.target}:${s.attention ? '   ** needs attention **' : ''}`,
-    `  current ${noun(s.kind).padEnd(6)}${s.current ?? '(none yet)'}${age}`,
+    `  current ${words(s.kind).noun.padEnd(6)}${s.current ?? '(none yet)'}${age}`,
     `  next step:    ${s.step}`,
     ...(s.next ? [`  next rotate:  ${s.next}`] : []),
     ...(s.waitingOn.length ? [`  waiting on:   ${s.waitingOn.join('\n                ')}`] : []),
