@@ -1,5 +1,6 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import { isOutcome } from '../core/outcome.js';
+import { describePause, parsePause } from '../core/rollback.js';
 import type { Runtime } from '../core/runtime.js';
 import type { RotationEvent } from '../credentials/registry.js';
 import { RotationError } from '../errors.js';
@@ -90,6 +91,9 @@ async function driveEvent(
       return `version ${token} already holds what ${event.Step} leaves behind; nothing to do`;
     }
     const retry = 'Secrets Manager will retry';
+    // A rollback paused the target (core/rollback.ts): Secrets Manager's schedule must not rotate it either.
+    const pause = parsePause(obs.secret?.tags);
+    if (pause !== undefined) throw fail(`${describePause(pause, run.session.target.name)}; nothing was done`);
     if (isOutcome(decision)) throw fail(`version ${token} cannot go on now: ${describeOutcome(decision)}; ${retry}`);
     const spec = stepSpec(run, decision);
     if (!allowed.steps.includes(decision.kind)) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.js';
 import { CURRENT, labelsStamp, PREVIOUS } from '../../src/core/labels.js';
@@ -5,6 +6,7 @@ import type { TargetResult } from '../../src/core/outcome.js';
 import type { AlertChannel } from '../../src/core/runtime.js';
 import { TAG_PAUSED } from '../../src/core/rollback.js';
 import { rotate, status } from '../../src/engine/commands.js';
+import { rotationStep } from '../../src/engine/protocol.js';
 import { rollback } from '../../src/engine/rollback.js';
 import { RotationError, UsageError } from '../../src/errors.js';
 import { fakeTokenWorld, fakeWorld, type FakeWorld } from '../support/fakes.js';
@@ -24,8 +26,8 @@ const tags = async (w: FakeWorld) => (await w.store.read('twilio/app'))!.tags;
 const stamp = async (w: FakeWorld) => labelsStamp(await w.store.read('twilio/app'));
 
 /** A target whose forced rotation waits at its gate: AWSCURRENT new, AWSPREVIOUS old, both alive. */
-async function inOverlap(target: Record<string, unknown> = {}) {
-  const w = await fakeWorld(target);
+async function inOverlap(target: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  const w = await fakeWorld(target, extra);
   await run(w);
   const oldSid = (await sidAt(w, CURRENT))!;
   expect(await run(w, { force: true })).toMatchObject({ kind: 'waiting', kept: oldSid });
@@ -150,6 +152,19 @@ describe('rollback over fakes: an API key during the overlap', () => {
     expect((err as Error).message).toMatch(/no rollback of this rotator's is recorded/);
     expect(w.twilio.keys.has(newSid)).toBe(true);
     expect(await sidAt(w, CURRENT)).toBe(oldSid);
+  });
+});
+
+describe("rollback over fakes: Secrets Manager's rotation schedule", () => {
+  it('fails its events on a target a rollback paused, creating nothing', async () => {
+    const aws = { store: 'aws', secretId: 'twilio/app' };
+    const stores = { file: { path: '/nonexistent/never-used.json' }, aws: { region: 'us-east-1' } };
+    const { w } = await inOverlap({ secret: aws }, { stores });
+    await rollback(w.config, w.runtime, 'app');
+    const writes = w.twilio.writes.length;
+    const event = { Step: 'createSecret' as const, SecretId: 'twilio/app', ClientRequestToken: randomUUID() };
+    await expect(rotationStep(event, w.config, w.runtime)).rejects.toThrow(/paused by a rollback .*nothing was done/);
+    expect(w.twilio.writes).toHaveLength(writes);
   });
 });
 
