@@ -260,6 +260,23 @@ describe('oauth-app kind', () => {
     ).toEqual([first.clientId, current!.clientId].sort());
   });
 
+  it('secret put adopts a Console app by its client ID, and refuses a value without its secret, storing nothing', async () => {
+    const w = await start();
+    const app = w.twilio.seedOAuthApp({ friendlyName: 'made-in-console' });
+    const put = (value: object) =>
+      w.cli(['secret', 'put', 'twilio/oauth', '--store', 'file'], {}, JSON.stringify(value));
+    const refused = await put({ accountSid: w.accountSid, clientId: app.sid });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/clientSecret/);
+    expect(await w.store().read('twilio/oauth')).toBeUndefined();
+    const adopted = await put({ accountSid: w.accountSid, clientId: app.sid, clientSecret: app.secret });
+    expect(adopted.code, adopted.stderr).toBe(0);
+    expect(adopted.stdout + adopted.stderr).toContain(`OAuth app ${app.sid}`);
+    expect(adopted.stdout + adopted.stderr).not.toContain(app.secret);
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    expect((await stored(w)).current!.clientId).toBe(app.sid);
+  });
+
   it('refuses a configuration outside what Twilio allows, naming the field', async () => {
     const w = await start();
     const config = w.configObject([]);
