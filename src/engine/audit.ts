@@ -47,7 +47,8 @@ export async function audit(config: RotatorConfig, runtime: Runtime, options: Au
   config = expanded.config;
   const { scope } = expanded;
   const byAccount = new Map<string, TargetConfig[]>();
-  for (const t of config.targets) {
+  // A kind without the audit capability has no keys to account for: its targets are not audited.
+  for (const t of config.targets.filter((x) => kindOf(x).capabilities.audit !== undefined)) {
     const account = t.accountSid.toUpperCase();
     byAccount.set(account, [...(byAccount.get(account) ?? []), t]);
   }
@@ -57,14 +58,9 @@ export async function audit(config: RotatorConfig, runtime: Runtime, options: Au
   for (const failure of expanded.failures) {
     const fleet = config.fleets.find((f) => f.name === failure.target || failure.target.startsWith(`${f.name}-`));
     if (!fleet || failure.kind !== 'failed') continue;
-    accounts.push({
-      accountSid: fleet.parentAccountSid,
-      targets: [failure.target],
-      keys: [],
-      errors: [
-        `fleet ${fleet.name}: ${failure.target === fleet.name ? 'its subaccounts could not be listed' : failure.target}: ${failure.error}`,
-      ],
-    });
+    const which = failure.target === fleet.name ? 'its subaccounts could not be listed' : failure.target;
+    const error = `fleet ${fleet.name}: ${which}: ${failure.error}`;
+    accounts.push({ accountSid: fleet.parentAccountSid, targets: [failure.target], keys: [], errors: [error] });
   }
   return { olderThanDays: options.olderThanDays, ...(options.cleanup ? { cleanup: options.cleanup } : {}), accounts };
 }
@@ -87,7 +83,7 @@ async function auditAccount(
   const runs: Run[] = [];
   /** One complete list per kind on the account (API keys, OAuth apps), from the first target that gives one. */
   const lists = new Map<string, readonly TwilioKey[]>();
-  for (const target of targets.filter((t) => kindOf(t).capabilities.audit !== undefined)) {
+  for (const target of targets) {
     try {
       const run = await openRun(target, runtime, scope, {});
       const audit = run.kind.capabilities.audit!;
@@ -96,9 +92,8 @@ async function auditAccount(
       if (!lists.has(target.kind)) lists.set(target.kind, await audit.keys(run.session, runtime, obs));
       if (audit.orphans && audit.revoke) runs.push(run);
     } catch (err) {
-      out.errors.push(
-        `${target.name}: cannot read its state (${problem(err)}); its keys show as unmanaged, and nothing on this account is cleaned up`,
-      );
+      const unmanaged = 'its keys show as unmanaged, and nothing on this account is cleaned up';
+      out.errors.push(`${target.name}: cannot read its state (${problem(err)}); ${unmanaged}`);
     }
   }
   const keys = lists.size === 0 ? undefined : [...lists.values()].flat();
