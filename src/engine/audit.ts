@@ -47,7 +47,8 @@ export async function audit(config: RotatorConfig, runtime: Runtime, options: Au
   config = expanded.config;
   const { scope } = expanded;
   const byAccount = new Map<string, TargetConfig[]>();
-  for (const t of config.targets) {
+  // A kind without the audit capability has no keys to account for: its targets are not audited.
+  for (const t of config.targets.filter((x) => kindOf(x).capabilities.audit !== undefined)) {
     const account = t.accountSid.toUpperCase();
     byAccount.set(account, [...(byAccount.get(account) ?? []), t]);
   }
@@ -82,7 +83,7 @@ async function auditAccount(
   const runs: Run[] = [];
   /** One complete list per kind on the account (API keys, OAuth apps), from the first target that gives one. */
   const lists = new Map<string, readonly TwilioKey[]>();
-  for (const target of targets.filter((t) => kindOf(t).capabilities.audit !== undefined)) {
+  for (const target of targets) {
     try {
       const run = await openRun(target, runtime, scope, {});
       const audit = run.kind.capabilities.audit!;
