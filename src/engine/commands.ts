@@ -45,10 +45,12 @@ export function selectTargets(
   const unknown = [...wanted].filter((n) => !known.has(n));
   const members = unknown.filter((n) => config.fleets.some((f) => isMemberName(f.name, n)));
   const notFound = unknown.filter((n) => !members.includes(n));
-  if (notFound.length > 0 || (members.length > 0 && !absent))
+  if (notFound.length > 0 || (members.length > 0 && !absent)) {
+    const quoted = unknown.map((n) => `"${n}"`).join(', ');
     throw new UsageError(
-      `unknown target${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; configured: ${[...known].join(', ')}`,
+      `unknown target${unknown.length > 1 ? 's' : ''} ${quoted}; configured: ${[...known].join(', ')}`,
     );
+  }
   absent?.push(...members);
   return config.targets.filter((t) => wanted.has(t.name) || (t.fleet !== undefined && wanted.has(t.fleet.name)));
 }
@@ -56,10 +58,10 @@ export function selectTargets(
 /** One target by name, for commands that act on exactly one: a fleet's name is refused. */
 export function oneTarget(config: RotatorConfig, name: string): TargetConfig {
   const fleet = config.fleets.find((f) => f.name === name);
-  if (fleet)
-    throw new UsageError(
-      `"${name}" is a fleet; name one of its members (${name}-<subaccount SID>; twilio-key-rotator status ${name} lists them)`,
-    );
+  if (fleet) {
+    const members = `${name}-<subaccount SID>; twilio-key-rotator status ${name} lists them`;
+    throw new UsageError(`"${name}" is a fleet; name one of its members (${members})`);
+  }
   const [target] = selectTargets(config, [name]);
   if (!target) throw new UsageError(`unknown target "${name}"`);
   return target;
@@ -302,9 +304,9 @@ export async function abort(
   const kind = kindOf(target);
   const { capabilities } = kind;
   if (!capabilities.abort) {
-    throw new UsageError(
-      `target "${name}" (kind ${target.kind}) has nothing to abort: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
-    );
+    const what = `target "${name}" (kind ${target.kind}) has nothing to abort`;
+    const why = `abort backs out a rotation before its point of no return, and a ${kind.words.noun} rotation has none`;
+    throw new UsageError(`${what}: ${why}; its old ${kind.words.noun} stays until the consumer gate retires it`);
   }
   const { session } = await kind.open(target, runtime, createRunScope(config, runtime), {});
   return { target: name, detail: await capabilities.abort(session, runtime) };

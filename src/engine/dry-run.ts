@@ -27,8 +27,8 @@ import { createRunScope } from './scope.js';
  * of each secret from the real one and keep every write; the fake key list starts as the real list;
  * created keys and tokens are imaginary (reported as SK(new), tf(new)) and "verify" by fiat; real ones
  * are verified for real, with a GET; consumers are asked about real credentials only. A secondary Auth
- * Token that already exists cannot be seen without changing something, so the plan assumes none. No write reaches a real service: the
- * fakes are given read functions only.
+ * Token that already exists cannot be seen without changing something, so the plan assumes none. No
+ * write reaches a real service: the fakes are given read functions only.
  */
 
 const NEW_PREFIX = 'SKd00d';

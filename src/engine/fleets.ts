@@ -72,7 +72,8 @@ export async function expandFleets(
               fleet,
               member.name,
               'expand-fleet',
-              `target "${clash}" rotates keys on the same subaccount with an overlapping friendlyNamePrefix; exclude the subaccount from the fleet or change a prefix`,
+              `target "${clash}" rotates keys on the same subaccount with an overlapping friendlyNamePrefix; ` +
+                'exclude the subaccount from the fleet or change a prefix',
             ),
           );
           continue;
@@ -111,18 +112,21 @@ async function membersOf(
   const { store, secretId } = fleet.admin;
   const parent = await scope.admin(fleet.admin, fleet.name).catch((err: unknown) => {
     // readAdmin's advice lists every admin shape a target may use; a fleet takes one only.
-    if (err instanceof RotationError && err.step === 'read-admin')
-      throw new RotationError(
-        fleet.name,
-        'read-admin',
-        `fleet admin secret "${secretId}" (${store} store) does not exist or has no current value; store the parent's {"accountSid": "${fleet.parentAccountSid}", "authToken": "…"} (twilio-key-rotator secret put ${secretId} --store ${store})`,
-      );
+    if (err instanceof RotationError && err.step === 'read-admin') {
+      const missing = `fleet admin secret "${secretId}" (${store} store) does not exist or has no current value`;
+      const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
+      const put = `twilio-key-rotator secret put ${secretId} --store ${store}`;
+      throw new RotationError(fleet.name, 'read-admin', `${missing}; store the parent's ${value} (${put})`);
+    }
     throw err;
   });
-  if (!isAccountToken(parent) || parent.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
-    throw new Error(
-      `fleet admin secret "${fleet.admin.secretId}" must hold the parent's Account SID + Auth Token ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio answers subaccounts' tokens to no other credential, and no parent API key (Main included) may reach a subaccount`,
-    );
+  if (!isAccountToken(parent) || parent.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase()) {
+    const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
+    const secret = `fleet admin secret "${fleet.admin.secretId}"`;
+    const must = `${secret} must hold the parent's Account SID + Auth Token (${value})`;
+    const why = "Twilio answers subaccounts' tokens to no other credential";
+    throw new Error(`${must}: ${why}, and no parent API key (Main included) may reach a subaccount`);
+  }
   if (!runtime.subaccounts) throw new Error('this runtime cannot list subaccounts');
   const template = fleet.member(fleet.parentAccountSid);
   const listed = await runtime
@@ -139,7 +143,8 @@ async function membersOf(
       !exclude.includes(s.accountSid.toUpperCase()),
   );
   runtime.logger.info(
-    `fleet ${fleet.name}: ${chosen.length} of ${listed.length} active subaccounts of ${fleet.parentAccountSid} are members`,
+    `fleet ${fleet.name}: ${chosen.length} of ${listed.length} active subaccounts of ${fleet.parentAccountSid} ` +
+      'are members',
     { target: fleet.name, step: 'expand-fleet' },
   );
   return chosen

@@ -46,7 +46,8 @@ export function createRunScope(
         new RotationError(
           target.name,
           'read-admin',
-          `subaccount ${target.accountSid} was not in fleet "${target.fleet.name}"'s list of active subaccounts this run`,
+          `subaccount ${target.accountSid} was not in fleet "${target.fleet.name}"'s list ` +
+            'of active subaccounts this run',
         ),
       );
     },

@@ -50,9 +50,10 @@ export async function putSecret(
     const names = config.targets.flatMap((t) =>
       [t.secret, t.admin].filter((l) => l.store === storeName).map((l) => `"${l.secretId}"`),
     );
-    throw new UsageError(
-      `no target uses secret "${secretId}" in the ${storeName} store; secret put stores only what targets[].secret or targets[].admin name${names.length > 0 ? ` (here: ${[...new Set(names)].join(', ')})` : ''}`,
-    );
+    const unused = `no target uses secret "${secretId}" in the ${storeName} store`;
+    const only = 'secret put stores only what targets[].secret or targets[].admin name';
+    const here = names.length > 0 ? ` (here: ${[...new Set(names)].join(', ')})` : '';
+    throw new UsageError(`${unused}; ${only}${here}`);
   }
 
   const source = { secretId, stage: 'stdin' };
@@ -75,10 +76,14 @@ export async function putSecret(
         throw new UsageError(`${why}, ${unused}; ${fix}; ${nothing}`);
       }
       const fleet = config.fleets.find((f) => f.admin.store === storeName && f.admin.secretId === secretId);
-      if (fleet && (!isAccountToken(admin) || admin.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase()))
-        throw new UsageError(
-          `fleet "${fleet.name}" needs the parent's Account SID + Auth Token here ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio lets no API key reach a subaccount; nothing was stored`,
-        );
+      if (
+        fleet &&
+        (!isAccountToken(admin) || admin.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
+      ) {
+        const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
+        const needs = `fleet "${fleet.name}" needs the parent's Account SID + Auth Token here (${value})`;
+        throw new UsageError(`${needs}: Twilio lets no API key reach a subaccount; nothing was stored`);
+      }
       shape += ` (admin of ${admins.map((t) => `"${t.name}"`).join(', ')})`;
     }
   } catch (err) {
@@ -101,7 +106,8 @@ export async function putSecret(
   }
   if (!request.replace) {
     throw new UsageError(
-      `secret "${secretId}" already has a current value (version ${current.versionId}); pass --replace to store a new one (the old one stays as AWSPREVIOUS)`,
+      `secret "${secretId}" already has a current value (version ${current.versionId}); ` +
+        'pass --replace to store a new one (the old one stays as AWSPREVIOUS)',
     );
   }
   if (existing?.versions.some((v) => v.stages.includes(PENDING) && !v.stages.includes(CURRENT))) {

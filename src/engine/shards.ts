@@ -123,7 +123,9 @@ export function parseShardBody(body: string): ParsedShard {
   if (v.version !== SHARD_VERSION)
     return {
       ok: false,
-      problem: `version is not ${SHARD_VERSION}, the one this worker reads (deploy the scheduler and the worker together)`,
+      problem:
+        `version is not ${SHARD_VERSION}, the one this worker reads ` +
+        '(deploy the scheduler and the worker together)',
     };
   const targets = v.targets;
   if (!Array.isArray(targets) || targets.length === 0)
