@@ -251,8 +251,8 @@ describe('oauth-app kind', () => {
     const { current, previous } = await stored(w);
     const apps = w.twilio.listOAuthApps().map((a) => a.sid);
     const left = JSON.stringify({ apps, current: current?.clientId, previous: previous?.clientId });
-    // Either racer may win, or under load both may find the other's lock and leave it for the next run:
-    // no rotation at all is a safe ending. What must hold either way: every app left is served, and works.
+    // Either racer may win, or neither (seen once under load: no AWSPREVIOUS after both forced runs; why
+    // was not traced). No rotation is a safe ending; what must hold either way: every app left is served.
     if (previous) expect(previous.clientId, left).toBe(first.clientId);
     else expect(current!.clientId, left).toBe(first.clientId);
     expect(await works(w, current)).toBe(true);
