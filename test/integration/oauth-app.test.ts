@@ -79,7 +79,7 @@ async function stringTargets(w: World): Promise<unknown[]> {
 const mutations = (w: World) => w.twilio.controls.mutatingCalls().filter((e) => e.operation.includes('OAuth'));
 
 describe('oauth-app kind', () => {
-  it('creates the secret with a fresh app on the first run: client ID and secret only, the configured policy and TTL', async () => {
+  it('first run: a fresh app with the configured policy and TTL; the secret holds its credentials', async () => {
     const w = await start();
     const run = await w.cli(['rotate']);
     expect(run.code).toBe(0);
@@ -185,7 +185,7 @@ describe('oauth-app kind', () => {
     expect(calls.filter((e) => e.operation !== 'CreateOAuthToken')).toEqual([]);
   });
 
-  it('audit lists API keys and OAuth apps of one account together, classified alike; --cleanup deletes only our orphan app', async () => {
+  it('audit lists keys and apps of an account alike; --cleanup deletes our orphan only', async () => {
     const w = await start();
     const config = w.configObject([{}]);
     config.targets = [...(config.targets as unknown[]), ...(await stringTargets(w))];
@@ -217,7 +217,7 @@ describe('oauth-app kind', () => {
     ).toEqual([consoleApp.sid, current!.clientId].sort());
   });
 
-  it('converges through 5xx, throttling and dropped connections on every OAuth call, deleting only what it made', async () => {
+  it('converges through 5xx, throttling and dropped connections, deleting only what it made', async () => {
     const w = await start();
     expect((await w.cli(['rotate'])).code).toBe(0);
     const first = (await stored(w)).current!.clientId;
@@ -242,7 +242,7 @@ describe('oauth-app kind', () => {
     expect(mutations(w).filter((e) => e.path.endsWith(consoleApp.sid))).toEqual([]);
   });
 
-  it('two rotators racing on one target leave at most one new app, working, and the old one until the gate', async () => {
+  it('two racing rotators leave at most one new app, working, and the old one until the gate', async () => {
     const w = await start({ minOverlapSeconds: 0, maxWaitSeconds: 3600, manualConfirm: true });
     expect((await w.cli(['rotate'])).code).toBe(0);
     const first = (await stored(w)).current!;
@@ -260,7 +260,7 @@ describe('oauth-app kind', () => {
     expect(apps.sort(), left).toEqual([...new Set([first.clientId, current!.clientId])].sort());
   });
 
-  it('secret put adopts a Console app by its client ID, and refuses a value without its secret, storing nothing', async () => {
+  it('secret put adopts a Console app, and refuses a value without its secret, storing nothing', async () => {
     const w = await start();
     const app = w.twilio.seedOAuthApp({ friendlyName: 'made-in-console' });
     const put = (value: object) =>
