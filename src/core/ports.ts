@@ -213,7 +213,7 @@ export interface OAuthVerifier {
 }
 
 /**
- * What this kind reaches Twilio through: `runtime.ports['oauth-app']` (wired in src/wiring.ts; credentials/oauth-app). Every
+ * What the oauth-app kind reaches Twilio through: `runtime.ports['oauth-app']` (wired in src/wiring.ts). Every
  * call names the admin credential and account, so one port serves every target, and a wrapper (the
  * dry run, the conformance suite's crash points) sees each create and remove.
  */

@@ -146,7 +146,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     ).rejects.toMatchObject({ status: 400, code: 70001 });
   });
 
-  it('OAuth apps (in 8.3.2 and 9.0.0): create, update and delete through Prism; the token and a Bearer read', async () => {
+  it('OAuth apps (8.3.2, 9.0.0): create, update, delete through Prism; the token and a Bearer read', async () => {
     const retry = { attempts: 1, budgetMs: 10_000, minDelayMs: 1 };
     const http = { baseUrl: { iam: prisms.iam.url, api: prisms.api.url, oauth: prisms.oauth.url } };
     const apps = twilioOAuthApps(
@@ -184,7 +184,7 @@ describe('Twilio contract (official OpenAPI definitions, through Prism)', () => 
     expect(await apps.remove(app.sid)).toBe('deleted');
   });
 
-  it('OAuth app fetch and list are in no published definition (8.3.2, 9.0.0): checked against docs/oauth-apps.md, not Prism', async () => {
+  it('OAuth app fetch and list are in no definition (8.3.2, 9.0.0): docs/oauth-apps.md, not Prism', async () => {
     const iam = JSON.parse(readFileSync(`${SPECS}/twilio_iam_v1.json`, 'utf8')) as { paths: Record<string, object> };
     expect(Object.keys(iam.paths['/v1/Account/OAuthApps'] ?? {})).not.toContain('get');
     expect(Object.keys(iam.paths['/v1/Account/OAuthApps/{sid}'] ?? {})).not.toContain('get');

@@ -107,7 +107,7 @@ describe('account OAuth apps', () => {
     expect(seen).toEqual(sids);
   });
 
-  it('validates the JSON body, the policy, the token TTL and the SID, and changes nothing when it refuses', async () => {
+  it('validates the JSON body, policy, token TTL and SID, and changes nothing when it refuses', async () => {
     const form = await call('POST', '/v1/Account/OAuthApps', { form: 'friendly_name=x' });
     expect(form).toMatchObject({ status: 400, body: { code: 20001 } });
     expect((await createApp({ friendly_name: 'no policy' })).body).toMatchObject({ code: 70001 });
@@ -133,7 +133,7 @@ describe('account OAuth apps', () => {
     expect(emu.listOAuthApps().map((a) => a.sid)).toEqual([app.sid]);
   });
 
-  it('lets the account, a Main key, a Restricted key with the permission and a Bearer token manage apps; not a Standard key', async () => {
+  it('lets the account, Main keys, permitted Restricted keys and Bearer tokens manage apps', async () => {
     const main = emu.seedKey({ type: 'main' });
     const standard = emu.seedKey({ type: 'standard' });
     const allowed = emu.seedKey({ type: 'restricted', policy: { allow: ['/twilio/iam/account-oauth-apps/*'] } });
@@ -156,7 +156,7 @@ describe('account OAuth apps', () => {
 });
 
 describe('the token endpoint and Bearer access', () => {
-  it("issues a Bearer token that reads what the app's policy allows, for the app's TTL on the emulator's clock", async () => {
+  it("issues a Bearer token for what the app's policy allows, for its TTL on the emulator's clock", async () => {
     const app = emu.seedOAuthApp({ policy: { allow: [MESSAGES] }, accessTokenTtlSeconds: 120 });
     const issued = await token(app.sid, app.secret);
     expect(issued.status).toBe(200);
@@ -173,7 +173,7 @@ describe('the token endpoint and Bearer access', () => {
     expect((await messages(bearer)).body).toMatchObject({ status: 401, code: 20003 });
   });
 
-  it('keeps earlier tokens working when a new one is issued, and revokes all of them when the app is deleted', async () => {
+  it('keeps earlier tokens working after a new one, and revokes them all when the app is deleted', async () => {
     const app = emu.seedOAuthApp({});
     const first = `Bearer ${(await token(app.sid, app.secret)).body!.access_token}`;
     const second = `Bearer ${(await token(app.sid, app.secret)).body!.access_token}`;
@@ -199,7 +199,7 @@ describe('the token endpoint and Bearer access', () => {
 });
 
 describe('faults, the request log and the sandbox state', () => {
-  it('logs the operation and the client ID, never the secret or the token, and applies faults before any change', async () => {
+  it('logs the operation and client ID, never a secret or token, and faults before any change', async () => {
     const app = emu.seedOAuthApp({ policy: { allow: [MESSAGES] } });
     const access = (await token(app.sid, app.secret)).body!.access_token as string;
     await messages(`Bearer ${access}`);

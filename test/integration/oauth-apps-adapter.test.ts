@@ -30,7 +30,7 @@ const spec: OAuthAppSpec = {
 };
 
 describe('twilioOAuthApps', () => {
-  it('creates, fetches, lists and deletes apps; a second delete is already-gone and a missing fetch undefined', async () => {
+  it('creates, fetches, lists and deletes apps; a second delete is already-gone', async () => {
     const created = await apps().create(spec);
     expect(created).toMatchObject({ ...spec, sid: expect.stringMatching(/^OQ/) });
     expect(created.secret.length).toBeGreaterThan(0);
@@ -79,7 +79,7 @@ describe('twilioOAuthApps', () => {
 });
 
 describe('oauthVerifier', () => {
-  it('proves working credentials with a token and one Bearer read, and refuses a deleted app definitively', async () => {
+  it('proves credentials with a token and one Bearer read, and refuses a deleted app definitively', async () => {
     const app = emu.seedOAuthApp({ policy: { allow: [MESSAGES] } });
     const creds = { accountSid: emu.accountSid, clientId: app.sid, clientSecret: app.secret };
     expect(await verifier().verify(creds, { kind: 'list-messages' })).toEqual({ ok: true });

@@ -57,6 +57,8 @@ const schema = z.strictObject({
 });
 type Raw = z.infer<typeof schema>;
 
+const CANNOT_PROVE = 'so the rotator cannot prove a new app works without a URL its token may GET';
+
 export const oauthAppConfig: KindConfig<Raw, OAuthAppTargetConfig> = {
   schema,
   secretMayBeAdmin: false,
@@ -76,7 +78,7 @@ export const oauthAppConfig: KindConfig<Raw, OAuthAppTargetConfig> = {
     if (t.validationUrl === undefined && reads.length === 0)
       issues.push({
         path: at('validationUrl'),
-        message: `is required: the policy grants neither ${Object.keys(VERIFY_READS).join(' nor ')}, so the rotator cannot prove a new app works without a URL its token may GET`,
+        message: `is required: the policy grants neither ${Object.keys(VERIFY_READS).join(' nor ')}, ${CANNOT_PROVE}`,
       });
   },
 };

@@ -32,17 +32,23 @@ type Spec = StepSpec<Step, Observation, OAuthAppSession, Settings>;
 /** The event's version holds an app (or is already current). */
 const filled = (o: Observation, t: string) => o.current?.versionId === t || o.pending?.versionId === t;
 
+const ORPHANS = 'made for this target, held by no version of the secret';
+const TOKENS_TOO = 'and so do the access tokens it holds';
+
 function words(step: Step, obs: Observation, target: OAuthAppTargetConfig): string {
+  const old = obs.current?.key.apiKeySid ?? 'the old app';
   const verify = `a token for it, then ${verifyMethodOf(target).kind} with the token`;
   switch (step.kind) {
     case 'sweep-orphans':
-      return `delete apps ${step.keys.map((k) => k.sid).join(', ')}: made for this target, held by no version of the secret`;
+      return `delete apps ${step.keys.map((k) => k.sid).join(', ')}: ${ORPHANS}`;
     case 'reserve-secret':
       return `create the secret "${obs.secretId}" without a value (its new apps are named after it)`;
     case 'create-secret':
       return `create app "${step.friendlyName}" and store it as AWSCURRENT (version ${step.versionId})`;
     case 'start-rotation':
-      return `create app "${step.friendlyName}" and store it as AWSPENDING (version ${step.versionId}), because ${step.reason}`;
+      return `create app "${step.friendlyName}" and store it as AWSPENDING (version ${step.versionId}), because ${
+        step.reason
+      }`;
     case 'drop-dead-pending':
       return `drop AWSPENDING from version ${step.versionId}: its app ${step.keySid} no longer exists`;
     case 'clear-pending-label':
@@ -51,7 +57,7 @@ function words(step: Step, obs: Observation, target: OAuthAppTargetConfig): stri
     case 'verify-current':
       return `verify the ${step.kind === 'verify-pending' ? 'pending' : 'current'} app ${step.keySid}: ${verify}`;
     case 'promote':
-      return `promote version ${step.versionId} to AWSCURRENT; ${obs.current?.key.apiKeySid ?? 'the old app'} becomes AWSPREVIOUS`;
+      return `promote version ${step.versionId} to AWSCURRENT; ${old} becomes AWSPREVIOUS`;
     case 'mark-current':
       return `tag the secret: version ${step.versionId} current since now (the consumer gate counts from here)`;
     case 'retire-previous':
@@ -133,7 +139,7 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
   emergency: {
     settleMs: () => 0,
     consequence: (overlap) =>
-      `Every consumer still on the old app ${overlap} after the new app becomes current loses access, and so do the access tokens it holds.`,
+      `Every consumer still on the old app ${overlap} after the new app becomes current loses access, ${TOKENS_TOO}.`,
   },
 
   report: {
@@ -151,10 +157,12 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
 
     async preflight(session, obs) {
       const { target, admin } = session;
+      const listed = `${obs.keys.length} app(s)`;
+      const current = obs.current?.key.apiKeySid;
       const checks = [
-        `admin credential (${admin.kind}, ${admin.username}) can list OAuth apps on ${target.accountSid}: ${obs.keys.length} app(s)`,
+        `admin credential (${admin.kind}, ${admin.username}) can list OAuth apps on ${target.accountSid}: ${listed}`,
         obs.current
-          ? `secret "${obs.secretId}" is readable: AWSCURRENT is version ${obs.current.versionId}, app ${obs.current.key.apiKeySid}`
+          ? `secret "${obs.secretId}" is readable: AWSCURRENT is version ${obs.current.versionId}, app ${current}`
           : `secret "${obs.secretId}" has no current version yet; the first run fills it`,
         `new apps get ${target.policy.allow.length} permission(s) and a token TTL of ${target.accessTokenTtlSeconds} s`,
       ];

@@ -199,6 +199,9 @@ async function verifyStep(
   };
 }
 
+const NEVER_HELD = 'made for this target that no version ever held';
+const DROPPED = 'dropped AWSPENDING';
+
 /** Carries out one step of the reconcile. */
 export async function act(
   step: Step,
@@ -216,7 +219,7 @@ export async function act(
       const outcomes = [];
       for (const app of step.keys) outcomes.push(`${app.sid} (${await deleteApp(session, obs, app.sid, held)})`);
       return {
-        detail: `deleted ${step.keys.length} orphan app(s) made for this target that no version ever held: ${outcomes.join(', ')}`,
+        detail: `deleted ${step.keys.length} orphan app(s) ${NEVER_HELD}: ${outcomes.join(', ')}`,
       };
     }
     case 'reserve-secret':
@@ -235,13 +238,16 @@ export async function act(
       if (made.put === 'token-conflict') {
         const end = { kind: 'lost-race' as const, detail: `another rotator is handling rotation ${step.versionId}` };
         return {
-          detail: `another rotator stored rotation ${step.versionId} first; deleted our app ${made.sid} (${made.removed})`,
+          detail: `another rotator stored rotation ${step.versionId} first; deleted our app ${made.sid} (${
+            made.removed
+          })`,
           end,
         };
       }
       const why = step.kind === 'start-rotation' ? ` because ${step.reason}` : '';
+      const stored = `stored it as AWS${as.toUpperCase()} (version ${step.versionId})`;
       return {
-        detail: `created app ${made.sid} "${step.friendlyName}"${why}; stored it as AWS${as.toUpperCase()} (version ${step.versionId})`,
+        detail: `created app ${made.sid} "${step.friendlyName}"${why}; ${stored}`,
         startedRotation: step.kind === 'start-rotation',
         createdVersion: step.versionId,
       };
@@ -252,7 +258,7 @@ export async function act(
     case 'drop-dead-pending':
       await store.abandonPending(secretId, step.versionId);
       return {
-        detail: `pending version ${step.versionId} names app ${step.keySid}, which no longer exists; dropped AWSPENDING`,
+        detail: `pending version ${step.versionId} names app ${step.keySid}, which no longer exists; ${DROPPED}`,
       };
     case 'verify-pending':
     case 'verify-current':

@@ -85,8 +85,10 @@ export const createApp: Handler = (ctx) => {
 export const listApps: Handler = (ctx) => {
   const w = pageOf(ctx.state.oauthAppsOf(ctx.principal.accountSid), ctx.query);
   const base = `${ctx.origin}/v1/Account/OAuthApps`;
-  const url = (page: number, token?: number) =>
-    `${base}?${queryString({ PageSize: w.pageSize, Page: page, PageToken: token === undefined ? undefined : `PT${token}` })}`;
+  const url = (page: number, token?: number) => {
+    const pageToken = token === undefined ? undefined : `PT${token}`;
+    return `${base}?${queryString({ PageSize: w.pageSize, Page: page, PageToken: pageToken })}`;
+  };
   return {
     status: 200,
     body: {
