@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
-import { KINDS, type AnyKindConfig } from '../credentials/registry.js';
+import { KINDS } from '../credentials/registry.js';
+import type { KindConfig } from './common.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './alerts.js';
 import { checkCloudTrail, convertCloudTrail } from './cloudtrail.js';
@@ -8,9 +9,10 @@ import { checkBase, SECOND_MS, type RawTargetBase } from './common.js';
 import { configSchema, DEFAULT_KIND, storesSchema, targetSchema, type RawConfig } from './schema.js';
 import { convertWindow, DEFAULT_SCHEDULE, DEFAULT_TIMEZONE } from './schedule.js';
 import { checkFleet, convertFleet, fleetSchema, isMemberName, isMemberSecret, type RawFleet } from './fleets.js';
-import type { RotatorConfig } from './types.js';
+import type { RotatorConfig, TargetConfig } from './types.js';
 
 type RawTarget = RawTargetBase & { kind: keyof typeof KINDS };
+type AnyKindConfig = KindConfig<unknown, TargetConfig>;
 const configOf = (t: RawTarget): AnyKindConfig => KINDS[t.kind].config;
 
 /**

@@ -57,6 +57,11 @@ export interface Runtime {
   tokenVerifier(target: TargetConfig): TokenVerifier;
   /** A fleet parent's subaccounts, listed with its Account SID + Auth Token. */
   subaccounts?(parent: AdminCredential, where: { region?: string; edge?: string }): Subaccounts;
+  /**
+   * Clients of kinds beyond the ports above, by kind name: a kind added later reaches its provider
+   * here, and the dry run replaces each with the kind's own fake (capabilities.dryRun).
+   */
+  ports?: Readonly<Record<string, unknown>>;
   /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
   probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
   /**

@@ -1,26 +1,31 @@
-import type { TargetConfig } from '../config/types.js';
+import type { KindConfig } from '../config/common.js';
+import type { TargetBase, TargetConfig } from '../config/types.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
 import type { KeyClaim } from '../core/inventory.js';
 import type { Ending, Outcome } from '../core/outcome.js';
-import type { SecretStore, StoredSecret } from '../core/ports.js';
-import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
+import type { SecretStore, StoredSecret, TwilioKey } from '../core/ports.js';
+import type { Emergency, RunOptions, RunScope, Runtime } from '../core/runtime.js';
 import type { ValueSource } from '../errors.js';
 
 /**
- * The seam between the engine and a credential kind. A kind is one folder (its secret shape, config,
- * pure planner, step actions, dry-run words, Secrets Manager protocol) and one entry in the registry
- * (./index.ts). The engine runs the same loop for every kind:
+ * The seam between the engine and a credential kind: one table per kind, in its folder, listed once
+ * in ./registry.ts. A kind declares; the engine drives. Three engine loops read the table and nothing
+ * else of a kind — the reconcile (and the dry run, the same loop over fakes), the Secrets Manager
+ * rotation protocol, and `status`:
  *
  *   open ─▶ observe ─▶ plan ─┬─ outcome ─▶ end of this target's run
  *              ▲             ├─ check-gate ─▶ the engine asks probes and reads confirmation ─▶ plan
- *              └── act ◀─────┴─ step
+ *              └── act ◀─────┴─ step (steps[step.kind])
  *
  * `act` carries out one step and returns; the engine observes again. A rerun after a crash starts at
- * `observe` like any run. The dry run is this same loop over in-memory fakes (engine/dry-run.ts).
+ * `observe` like any run. Optional capabilities a kind lacks are absent, not stubs.
  */
 
-/** What every kind's session holds; a kind adds its own clients. */
-export interface Session<T extends TargetConfig = TargetConfig> {
+/** What every kind's target has: the shared fields and its kind's name. */
+export type TargetShape = TargetBase & { kind: string };
+
+/** What every kind's session holds; a kind adds its own clients and what one run learns as it goes. */
+export interface Session<T extends TargetShape = TargetConfig> {
   target: T;
   store: SecretStore;
 }
@@ -30,6 +35,17 @@ export interface ObservationBase {
   nowMs: number;
   secret: StoredSecret | undefined;
   gate?: GateObservation;
+}
+
+/**
+ * What the engine tells every plan, whatever the kind, so no kind can forget to pass them through:
+ * `--force`, `rotate --now` and, in the rotation protocol, the event's token (the version to fill).
+ */
+export interface RunFlags {
+  force: boolean;
+  emergency?: Emergency;
+  /** Secrets Manager's ClientRequestToken: the rotation the protocol drives. Absent in a scheduled run. */
+  token?: string;
 }
 
 export interface ActResult {
@@ -45,6 +61,52 @@ export interface ActResult {
   createdVersion?: string;
 }
 
+/** One step, declared once: how it acts, how it reads, what it is. */
+export interface StepSpec<P, O, S, Settings> {
+  /** Carries out the step; the engine observes again afterwards. */
+  act(step: P, obs: O, session: S, runtime: Runtime, settings: Settings & RunFlags): Promise<ActResult>;
+  /** The step in the words a dry run prints and `status` says the next rotate will do. */
+  describe(step: P, obs: O, session: S): string;
+  /** Starts only inside the target's maintenance window: it changes what consumers get. */
+  window?: boolean;
+  /**
+   * Cannot be undone (deleting a credential, promoting a token): the engine makes sure the look it was
+   * decided on is the store's present state, not this run's memory of it.
+   */
+  irreversible?: boolean;
+  /** Names a new version: it needs every version id the secret ever had. */
+  namesVersion?: boolean;
+}
+
+/** Every step of a kind, keyed by its name: a step the planner can return without an entry does not compile. */
+export type StepTable<P extends { kind: string }, O, S, Settings> = {
+  [K in P['kind']]: StepSpec<Extract<P, { kind: K }>, O, S, Settings>;
+};
+
+export type RotationEventName = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+
+/** One step of Secrets Manager's rotation protocol, as the Lambda receives it. */
+export interface RotationEvent {
+  Step: RotationEventName;
+  SecretId: string;
+  ClientRequestToken: string;
+  RotationToken?: string;
+}
+
+/**
+ * Secrets Manager's four events as a view of the same planner. The engine's protocol driver runs the
+ * reconcile loop told the event's token, lets it take only the event's steps, and succeeds when the
+ * event's postcondition holds; a step outside the event, or an outcome (the gate waits), fails the
+ * event and Secrets Manager retries it later.
+ */
+export type RotationView<P extends { kind: string }, O> = {
+  [E in RotationEventName]: {
+    steps: readonly P['kind'][];
+    /** What the event leaves behind for `token`: when it holds, the event succeeds without acting. */
+    done(obs: O, token: string): boolean;
+  };
+};
+
 /** What `status` shows of the current credential. */
 export interface CurrentSummary {
   /** Key SID or token fingerprint; never the credential. */
@@ -56,91 +118,114 @@ export interface CurrentSummary {
   gone: boolean;
 }
 
-/** One step of Secrets Manager's rotation protocol, as the Lambda receives it. */
-export interface RotationEvent {
-  Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
-  SecretId: string;
-  ClientRequestToken: string;
-  RotationToken?: string;
+/** What a kind is called and how its credentials are referred to, in every message the engine writes. */
+export interface Words {
+  /** "key", "token", "app": what the rotated credential is called in CLI, alert and emergency words. */
+  noun: string;
+  /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
+  ref: RegExp;
 }
 
-export interface KindModule<
-  T extends TargetConfig,
-  S extends Session<T>,
-  O extends ObservationBase,
-  P extends { kind: string },
-  Settings,
-  Facts,
-> {
-  /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
-  refPattern: RegExp;
-  /**
-   * Steps that start only inside the target's maintenance window (config `window`): the ones that
-   * change what consumers get. Every other step (finishing, retiring, sweeping) runs any time.
-   */
-  windowSteps: readonly string[];
-  open(target: T, runtime: Runtime, scope: RunScope): Promise<S>;
-  settings(target: T, runtime: Runtime, options: RunOptions): Settings;
-  newFacts(): Facts;
-  /** One read-only look at the store and Twilio. */
-  observe(session: S, runtime: Runtime, facts: Facts): Promise<O>;
-  /** Pure: the next step, a gate check, or an outcome. */
-  plan(obs: O, settings: Settings): P | GateCheck | Outcome;
-  act(step: P, obs: O, session: S, runtime: Runtime, facts: Facts, settings: Settings): Promise<ActResult>;
-  /** The step in the words a dry run prints and `status` says the next rotate will do. */
-  describe(step: P, obs: O, session: S): string;
-  /** Steps that name a new version (they need every version id the secret ever had). */
-  namesVersion(step: P): boolean;
-  /**
-   * Steps that cannot be undone (deleting a credential, promoting a token): the engine makes sure the
-   * look they were decided on is the store's present state, not this run's memory of it.
-   */
-  irreversible(step: P): boolean;
+/** `rotate --now` for this kind: how long beyond the overlap a pass waits, and what consumers should expect. */
+export interface EmergencyTiming<T, Settings> {
+  /** Time after the overlap before the rotation can finish (an Auth Token's propagation delay); 0 when none. */
+  settleMs(target: T): number;
+  /** What happens to consumers still on the old credential, for the announcement (`overlap` in words). */
+  consequence(overlap: string): string;
+  /** Runs before every pass; a throw ends the command unfinished (an Auth Token records leaked tokens). */
+  beforePass?(runtime: Runtime, target: T, emergency: Emergency, settings?: Settings): Promise<void>;
+}
 
-  /** Things a person should know that change no decision. */
-  warnings(obs: O, settings: Settings): string[];
-  /**
-   * Credentials on Twilio named like this target's that it will never delete (not provably its own,
-   * referenced by nothing): a person must. Kinds without such credentials leave this out.
-   */
-  strays?(obs: O, settings: Settings): string[];
+/** What a kind reads off an observation or a stored secret for people: status, confirm, `secret put`. */
+export interface Report<T, S, O, Settings> {
   summary(obs: O, target: T): CurrentSummary;
-  /** The dry run's read-only checks beyond the loop itself (credentials work, policy, drift). */
-  preflight(session: S, obs: O, runtime: Runtime): Promise<{ checks: string[]; warnings: string[] }>;
-  /**
-   * Checks a value a person stores for this kind's rotated secret (`secret put`) and says what it is,
-   * by reference; throws SecretShapeError naming the field.
-   */
-  describeValue(value: string, source: ValueSource, target: T): string;
   /**
    * The version `confirm` marks and the reference a person confirms consumers use, while a rotation
    * waits at its gate; otherwise why nothing waits (read from the stored secret alone, no remote call).
    */
   confirmable(secret: StoredSecret, target: T): { versionId: string; ref: string } | { nothing: string };
+  /** Checks a value a person stores (`secret put`) and names it by reference; throws SecretShapeError. */
+  describeValue(value: string, source: ValueSource, target: T): string;
+  /** Things a person should know that change no decision. */
+  warnings?(obs: O, settings: Settings): string[];
   /**
-   * Backs out a rotation before it is past the point of no return (`twilio-key-rotator abort`), and
-   * says what it did; kinds without such a point have none.
+   * Credentials on Twilio named like this target's that it will never delete (not provably its own,
+   * referenced by nothing): a person must.
    */
+  strays?(obs: O, settings: Settings): string[];
+  /** The dry run's read-only checks beyond the loop itself (credentials work, policy, drift). */
+  preflight?(session: S, obs: O, runtime: Runtime): Promise<{ checks: string[]; warnings: string[] }>;
+}
+
+/** What a kind may offer beyond rotating; each is absent, not a stub, when it does not. */
+export interface Capabilities<S, O, Settings> {
+  /** Backs out a rotation before its point of no return (`abort`), and says what it did. */
   abort?(session: S, runtime: Runtime): Promise<string>;
+  /** `audit`: the account's keys and which this target accounts for; `--cleanup` revokes its orphans. */
+  audit?: {
+    /** Every key on the target's account, from one complete list (the observation's, when given). */
+    keys(session: S, runtime: Runtime, obs: O | undefined): Promise<readonly TwilioKey[]>;
+    claims?(obs: O, settings: Settings): KeyClaim[];
+    /** The keys the kind's own orphan sweep would revoke now. */
+    orphans?(obs: O, settings: Settings): readonly { sid: string }[];
+    /** Revokes one key through the one delete the steps use. */
+    revoke?(session: S, obs: O, sid: string): Promise<string>;
+  };
+  /** The kind works with an admin credential read from `target.admin`. */
+  admin?: {
+    /**
+     * Twilio refused the admin credential this run read (HTTP 401): whether the admin secret holds
+     * another one now, as after another run promoted the Auth Token it held. The engine then ends the
+     * target's run as deferred instead of failed.
+     */
+    replaced(session: S, runtime: Runtime): Promise<boolean>;
+  };
   /**
-   * Why a person may not replace the rotated secret's value now (`secret put --replace`): a rotation
-   * between its creation and the retirement of the old credential, beyond an AWSPENDING label (which
-   * the command checks itself). Undefined when replacing is safe. Kinds with no such state have none.
+   * For a kind with its own client in `runtime.ports`: a fake over the real one for the dry run, which
+   * reads through and writes nothing. Without it the dry run gives the kind no client at all.
+   */
+  dryRun?(real: unknown): unknown;
+  /**
+   * Why a person may not replace the rotated secret's value now (`secret put --replace`), beyond an
+   * AWSPENDING label (which the command checks itself); undefined when replacing is safe.
    */
   replaceBlocked?(obs: O, settings: Settings): string | undefined;
-  /** The audit: which keys on the account this target accounts for; kinds that own no API keys have none. */
-  claims?(obs: O, settings: Settings): KeyClaim[];
-  /** `audit --cleanup`: the keys the sweep-orphans step would revoke now (the planner's own rule). */
-  orphans?(obs: O, settings: Settings): readonly { sid: string }[];
-  /** Revokes a key through the one delete the steps use, which refuses admin, current and pending keys. */
-  revoke?(session: S, obs: O, sid: string): Promise<string>;
-  /**
-   * Twilio refused the admin credential this run read (HTTP 401): whether the admin secret holds
-   * another one now, as after another run promoted the Auth Token it held. The engine then ends the
-   * target's run as deferred instead of failed: nothing is wrong that the next run does not fix.
-   */
-  adminReplaced?(session: S, runtime: Runtime): Promise<boolean>;
-  /** One step of Secrets Manager's rotation protocol for a secret of this kind. */
+}
 
-  rotationStep(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;
+/**
+ * A credential kind. `T` its target, `S` its session, `O` its observation, `P` its steps, `Settings`
+ * what its planner reads of the target beyond the engine's RunFlags.
+ */
+export interface KindModule<
+  T extends TargetShape,
+  S extends Session<T>,
+  O extends ObservationBase,
+  P extends { kind: string },
+  Settings,
+> {
+  /** Its target schema and the conversion to `T` (config/common.ts helps). */
+  config: KindConfig<unknown, T>;
+  /** Reads what a run needs (admin credential, clients) and the planner's settings; changes nothing. */
+  open(target: T, runtime: Runtime, scope: RunScope, options: RunOptions): Promise<{ session: S; settings: Settings }>;
+  /** One read-only look at the store and the provider. */
+  observe(session: S, runtime: Runtime): Promise<O>;
+  /** Pure: the next step, a gate check, or an outcome. */
+  plan(obs: O, settings: Settings & RunFlags): P | GateCheck | Outcome;
+  steps: StepTable<P, O, S, Settings>;
+  /** Secrets Manager's rotation protocol as a view of the same planner. */
+  rotation: RotationView<P, O> | LegacyProtocol<S>;
+  words: Words;
+  /** "first": its targets run before every other kind's (its rotation replaces what admin secrets hold). */
+  order?: 'first';
+  emergency: EmergencyTiming<T, Settings>;
+  report: Report<T, S, O, Settings>;
+  capabilities: Capabilities<S, O, Settings>;
+}
+
+/**
+ * Transitional, for the two kinds whose planners do not take the event's token yet: the kind runs
+ * the protocol itself. A new kind declares a RotationView instead.
+ */
+export interface LegacyProtocol<S> {
+  legacy(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;
 }

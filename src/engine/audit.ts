@@ -86,28 +86,23 @@ async function auditAccount(
   const claims: KeyClaim[] = [];
   const runs: Run[] = [];
   let keys: readonly TwilioKey[] | undefined;
-  for (const target of targets.filter((t) => kindOf(t).claims !== undefined)) {
+  for (const target of targets.filter((t) => kindOf(t).capabilities.audit !== undefined)) {
     try {
       const run = await openRun(target, runtime, scope, {});
-      const obs = await run.kind.observe(run.session, runtime, run.facts);
-      claims.push(...run.kind.claims!(obs, run.settings));
-      // An API-key observation holds the account's complete key list.
-      keys ??= (obs as { keys?: readonly TwilioKey[] }).keys;
-      runs.push(run);
+      const audit = run.kind.capabilities.audit!;
+      const obs = audit.claims ? await run.kind.observe(run.session, runtime) : undefined;
+      if (obs) claims.push(...audit.claims!(obs, run.settings));
+      // One complete key list per account, from the first target that gives one.
+      keys ??= await audit.keys(run.session, runtime, obs);
+      if (audit.orphans && audit.revoke) runs.push(run);
     } catch (err) {
       out.errors.push(
         `${target.name}: cannot read its state (${problem(err)}); its keys show as unmanaged, and nothing on this account is cleaned up`,
       );
     }
   }
-  try {
-    // An account with no API-key target is listed with the first target's admin credential.
-    if (!keys) {
-      const t = targets[0]!;
-      keys = await runtime.keys(await scope.adminOf(t), t).list();
-    }
-  } catch (err) {
-    out.errors.push(`cannot list the keys of ${out.accountSid}: ${problem(err)}`);
+  if (!keys) {
+    out.errors.push(`cannot list the keys of ${out.accountSid}: no target of it could list them`);
     return out;
   }
   const entries: AuditedKey[] = classifyKeys(keys, claims, await scope.protectedSids(), {
@@ -138,8 +133,8 @@ async function cleanup(
     let obs: unknown;
     try {
       // Look again right before deleting, as the reconcile does before its sweep.
-      obs = await run.kind.observe(run.session, runtime, run.facts);
-      sids = run.kind.orphans!(obs as never, run.settings).map((k) => k.sid);
+      obs = await run.kind.observe(run.session, runtime);
+      sids = run.kind.capabilities.audit!.orphans!(obs as never, run.settings).map((k) => k.sid);
     } catch (err) {
       errors.push(
         `${run.session.target.name}: cannot look again before the cleanup (${problem(err)}); nothing revoked`,
@@ -152,7 +147,7 @@ async function cleanup(
       if (mode === 'dry-run') result = 'would be revoked (dry run)';
       else {
         try {
-          result = await run.kind.revoke!(run.session, obs as never, sid);
+          result = await run.kind.capabilities.audit!.revoke!(run.session, obs as never, sid);
         } catch (err) {
           result = `not revoked: ${problem(err)}`;
           errors.push(`${run.session.target.name}: revoking ${sid} failed: ${problem(err)}`);

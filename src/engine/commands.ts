@@ -12,7 +12,7 @@ import { redact } from '../redact.js';
 import { reportRun } from './alerts.js';
 import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
-import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
+import { observeAndPlan, openRun, reconcileTarget, stepSpec } from './reconcile.js';
 import { isMemberName } from '../config/fleets.js';
 import { expandFleets, reportUnlistedFleets } from './fleets.js';
 import { createRunScope } from './scope.js';
@@ -153,9 +153,10 @@ export async function rotate(
       ? dryRun(config, target, runtime, run, expanded.members)
       : reconcileTarget(target, runtime, scope, run);
   };
-  // Auth Tokens first: a promotion replaces the token other targets' admin secrets may hold (and
-  // refreshes those secrets), so the targets that use them start after it and read the new one.
-  const phases = [targets.filter((t) => t.kind === 'auth-token'), targets.filter((t) => t.kind !== 'auth-token')];
+  // Kinds declared "first" (an Auth Token: its promotion replaces what other targets' admin secrets
+  // hold, and refreshes them) run before the others, which then read the new credential.
+  const first = (t: TargetConfig) => kindOf(t).order === 'first';
+  const phases = [targets.filter(first), targets.filter((t) => !first(t))];
   const order = new Map(targets.map((t, i) => [t, i]));
   const results = new Array<TargetResult>(targets.length);
   for (const phase of phases) {
@@ -234,9 +235,9 @@ export async function status(
       const run = await openRun(target, runtime, scope, {});
       const { obs, decision } = await observeAndPlan(run, runtime);
       const tags = obs.secret?.tags ?? {};
-      const current = run.kind.summary(obs, target);
+      const current = run.kind.report.summary(obs, target);
       const lastError = readLastError(tags);
-      const warnings = run.kind.warnings(obs, run.settings);
+      const warnings = run.kind.report.warnings?.(obs, run.settings) ?? [];
       const outcome = isOutcome(decision) ? decision : undefined;
       const health = parseHealth(tags);
       const openProblems = PROBLEMS.flatMap((problem) => {
@@ -257,7 +258,7 @@ export async function status(
           : {}),
         ...(current.nextDueAtMs !== undefined ? { nextDueAt: new Date(current.nextDueAtMs).toISOString() } : {}),
         step: decision.kind,
-        next: outcome ? describeOutcome(outcome) : run.kind.describe(decision, obs, run.session),
+        next: outcome ? describeOutcome(outcome) : stepSpec(run, decision).describe(decision, obs, run.session),
         waitingOn:
           outcome?.kind === 'waiting' || outcome?.kind === 'stuck'
             ? outcome.on
@@ -302,13 +303,14 @@ export async function abort(
   ({ config } = await expandFleets(config, runtime, [name]));
   const target = oneTarget(config, name);
   const kind = kindOf(target);
-  if (!kind.abort) {
+  const { capabilities } = kind;
+  if (!capabilities.abort) {
     throw new UsageError(
       `target "${name}" (kind ${target.kind}) has nothing to abort: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
     );
   }
-  const session = await kind.open(target, runtime, createRunScope(config, runtime));
-  return { target: name, detail: await kind.abort(session, runtime) };
+  const { session } = await kind.open(target, runtime, createRunScope(config, runtime), {});
+  return { target: name, detail: await capabilities.abort(session, runtime) };
 }
 
 /**
@@ -327,7 +329,7 @@ export async function confirm(
   const secret = await store.read(secretId);
   if (!secret || !labelled(secret, CURRENT))
     throw new UsageError(`target "${name}": secret "${secretId}" has no current version to confirm; run rotate first`);
-  const waiting = kindOf(target).confirmable(secret, target);
+  const waiting = kindOf(target).report.confirmable(secret, target);
   if ('nothing' in waiting) {
     const why = `nothing waits for a confirmation: ${waiting.nothing}`;
     const next = `run "twilio-key-rotator status --target ${name}" to see where it stands; nothing was written`;

@@ -13,6 +13,7 @@ import {
   type TwilioKeys,
 } from '../core/ports.js';
 import { tokenFingerprint } from '../credentials/auth-token/shape.js';
+import { kindOf } from '../credentials/registry.js';
 
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { errorMessage } from '../errors.js';
@@ -131,6 +132,12 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
         },
       };
     },
+    ports: Object.fromEntries(
+      Object.entries(real.ports ?? {}).flatMap(([name, port]) => {
+        const fake = kindOf({ kind: name }).capabilities.dryRun?.(port);
+        return fake === undefined ? [] : [[name, fake]];
+      }),
+    ),
     // CloudTrail is only read: the dry run asks it as the real run would.
     ...(real.secretReads ? { secretReads: real.secretReads.bind(real) } : {}),
     async probe(target, expect, refPattern) {
@@ -170,8 +177,11 @@ export async function dryRun(
   try {
     const run = await openRun(target, fake.runtime, scope, options);
     const { obs } = await observeAndPlan(run, fake.runtime);
-    ({ checks, warnings } = await run.kind.preflight(run.session, obs, fake.runtime));
-    warnings.push(...run.kind.warnings(obs, run.settings));
+    const { report } = run.kind;
+    ({ checks, warnings } = report.preflight
+      ? await report.preflight(run.session, obs, fake.runtime)
+      : { checks: [], warnings: [] });
+    warnings.push(...(run.kind.report.warnings?.(obs, run.settings) ?? []));
   } catch (err) {
     return { ...base, kind: 'failed', step: 'read-state', error: redact(errorMessage(err)) };
   }

@@ -1,7 +1,6 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import type { StepRecord, TargetResult } from '../core/outcome.js';
-import { CURRENT, PENDING } from '../core/labels.js';
-import { leakedTagChanges } from '../core/leaked.js';
+import { kindOf } from '../credentials/registry.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
 import { oneTarget, rotate } from './commands.js';
 import { expandFleets } from './fleets.js';
@@ -72,35 +71,6 @@ function announce(runtime: Runtime, target: TargetConfig, event: 'started' | 'fi
   runtime.logger.error(`EMERGENCY ${text}`, { target: target.name, step: 'rotate-now', alert: `emergency-${event}` });
 }
 
-function holdsToken(value: string | undefined): boolean {
-  try {
-    const token = (JSON.parse(value ?? '') as { authToken?: unknown } | null)?.authToken;
-    return typeof token === 'string' && token.length > 0;
-  } catch {
-    return false;
-  }
-}
-
-/** Records the target's labelled tokens this emergency did not create as leaked (see above). */
-async function recordLeaked(runtime: Runtime, target: TargetConfig, emergency: Emergency): Promise<void> {
-  const store = runtime.store(target.secret.store);
-  const wantValue = (v: { stages: readonly string[] }) => v.stages.includes(CURRENT);
-  const secret = await store.read(target.secret.secretId, { fresh: true, wantValue });
-  // Bad contents change nothing: the pass itself reports them (and no token is promoted from them).
-  if (!secret || !holdsToken(secret.versions.find((v) => v.stages.includes(CURRENT))?.value)) return;
-  const labelled = secret.versions.filter((v) => v.stages.length > 0);
-  const leaked = labelled
-    .filter((v) => (v.stages.includes(CURRENT) || v.stages.includes(PENDING)) && !emergency.created.has(v.versionId))
-    .map((v) => v.versionId);
-  const changes = leakedTagChanges(
-    secret.tags,
-    labelled.map((v) => v.versionId),
-    leaked,
-    runtime.now(),
-  );
-  if (Object.keys(changes).length > 0) await store.setTags(target.secret.secretId, changes);
-}
-
 /**
  * A member of a fleet whose list could not be read is not unknown (a usage error, exit 2): the run
  * failed and may well work next time (a 500), so it fails as a run does (exit 1), saying why.
@@ -122,31 +92,26 @@ export async function rotateNow(
   unlistedFleet(expanded.failures, name);
   const target = oneTarget(expanded.config, name);
   const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
-  const what = target.kind === 'auth-token' ? 'token' : 'key';
+  const kind = kindOf(target);
+  const what = kind.words.noun;
   const overlap = `${o.overlapMs / 1000} s`;
-  announce(
-    runtime,
-    target,
-    'started',
-    `rotation of ${name} (rotate --now): the current ${what} is treated as leaked. The consumer gate is cut to a ${overlap} overlap; probes and manual confirmation are skipped${target.window ? '; the maintenance window is ignored' : ''}${target.paused ? '; the pause is ignored' : ''}. ${
-      target.kind === 'auth-token'
-        ? `Every consumer still on the old token ${overlap} after the new one is stored loses access at the promotion, and webhooks are signed with the new token from then on.`
-        : `Every consumer still on the old key ${overlap} after the new key becomes current loses access.`
-    }`,
-  );
-  const propagationMs = target.kind === 'auth-token' ? target.propagationDelayMs : 0;
-  const giveUpAt = runtime.now() + 2 * (o.overlapMs + propagationMs) + SLACK_MS;
+  const leaked = `rotation of ${name} (rotate --now): the current ${what} is treated as leaked`;
+  const cut = `The consumer gate is cut to a ${overlap} overlap; probes and manual confirmation are skipped`;
+  const ignored = `${target.window ? '; the maintenance window is ignored' : ''}${target.paused ? '; the pause is ignored' : ''}`;
+  announce(runtime, target, 'started', `${leaked}. ${cut}${ignored}. ${kind.emergency.consequence(overlap)}`);
+  const settleMs = kind.emergency.settleMs(target);
+  const giveUpAt = runtime.now() + 2 * (o.overlapMs + settleMs) + SLACK_MS;
   const steps: StepRecord[] = [];
   let result: TargetResult | undefined;
   for (;;) {
-    if (target.kind === 'auth-token') {
+    if (kind.emergency.beforePass) {
       // No promotion without the record first: a failure here ends the command unfinished.
-      const failed = await recordLeaked(runtime, target, emergency).then(
+      const failed = await kind.emergency.beforePass(runtime, target, emergency).then(
         () => undefined,
         (err: unknown) => redact(errorMessage(err)),
       );
       if (failed !== undefined) {
-        const error = `could not record the leaked token on "${target.secret.secretId}": ${failed}`;
+        const error = `could not record the leaked ${what} on "${target.secret.secretId}": ${failed}`;
         result = { target: name, credential: target.kind, steps: [], kind: 'failed', step: 'record-leaked', error };
         break;
       }
@@ -159,7 +124,7 @@ export async function rotateNow(
     })) as [TargetResult];
     steps.push(...result.steps);
     if (result.kind !== 'waiting' || o.stop?.aborted || runtime.now() >= giveUpAt) break;
-    const wakeAt = result.sinceMs + Math.max(o.overlapMs, propagationMs);
+    const wakeAt = result.sinceMs + Math.max(o.overlapMs, settleMs);
     await o.sleep(Math.min(MAX_SLEEP_MS, Math.max(MIN_SLEEP_MS, wakeAt - runtime.now())), o.stop);
   }
   const finished = result.kind === 'done' && emergency.created.size > 0;

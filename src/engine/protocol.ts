@@ -1,17 +1,25 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import { isOutcome } from '../core/outcome.js';
 import type { Runtime } from '../core/runtime.js';
-import { kindOf, type RotationEvent } from '../credentials/registry.js';
+import type { RotationEvent } from '../credentials/registry.js';
+import { RotationError } from '../errors.js';
+import { describeOutcome } from './describe.js';
+import { expandFleets } from './fleets.js';
+import { lookIsCurrent, observeAndPlan, openRun, stepSpec, type Run } from './reconcile.js';
+import { createRunScope } from './scope.js';
 
 export type { RotationEvent };
-import { RotationError } from '../errors.js';
-import { expandFleets } from './fleets.js';
-import { createRunScope } from './scope.js';
 
 /**
  * Secrets Manager's rotation protocol (rotate-secret, rotation schedules, "Rotate now"): find the
- * target whose secret is being rotated and hand the step to its credential kind, which runs the same
- * step functions as the scheduled reconcile.
+ * target whose secret is being rotated and drive the event through its kind's table. The driver is the
+ * reconcile loop told the event's token: it observes, plans (the gate evaluated as in every run), and
+ * acts only on the steps the kind lets that event take; the event succeeds once the kind's
+ * postcondition for the token holds. Anything else fails the event, and Secrets Manager retries it.
  */
+
+/** createSecret to finishSecret take a handful of steps; more is a bug, not progress. */
+const MAX_STEPS = 12;
 
 export function isRotationEvent(event: unknown): event is RotationEvent {
   const e = event as Partial<RotationEvent> | null;
@@ -34,12 +42,14 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
         t.secret.secretId === name ||
         secretId.endsWith(`:secret:${t.secret.secretId}`)),
   );
-  if (!found)
+  if (!found) {
+    const what = `secret ${secretId} is not the secret of any configured target with store "aws"`;
     throw new RotationError(
       '(none)',
       'rotation-event',
-      `secret ${secretId} is not the secret of any configured target with store "aws"; add it to the configuration or remove its rotation schedule`,
+      `${what}; add it to the configuration or remove its rotation schedule`,
     );
+  }
   return found;
 }
 
@@ -55,7 +65,42 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
     target = targetForSecret(expanded.config, event.SecretId);
     scope = expanded.scope;
   }
-  const kind = kindOf(target);
-  const session = await kind.open(target, runtime, scope);
-  return kind.rotationStep(event, session, runtime);
+  const run = await openRun(target, runtime, scope, {});
+  const rotation = run.kind.rotation;
+  if ('legacy' in rotation) return rotation.legacy(event, run.session, runtime);
+  return driveEvent(run, rotation, event, runtime);
+}
+
+async function driveEvent(
+  run: Run,
+  view: Exclude<Run['kind']['rotation'], { legacy: unknown }>,
+  event: RotationEvent,
+  runtime: Runtime,
+): Promise<string> {
+  const token = event.ClientRequestToken;
+  const fail = (message: string) => new RotationError(run.session.target.name, event.Step, message);
+  const allowed = Object.hasOwn(view, event.Step) ? view[event.Step] : undefined;
+  if (!allowed) throw fail(`unknown rotation step "${String(event.Step)}"`);
+  run.settings.token = token;
+  const did: string[] = [];
+  for (let i = 0; i < MAX_STEPS; i++) {
+    const { obs, decision } = await observeAndPlan(run, runtime);
+    if (allowed.done(obs, token)) {
+      if (did.length > 0) return `version ${token}: ${did.join('; ')}`;
+      return `version ${token} already holds what ${event.Step} leaves behind; nothing to do`;
+    }
+    const retry = 'Secrets Manager will retry';
+    if (isOutcome(decision)) throw fail(`version ${token} cannot go on now: ${describeOutcome(decision)}; ${retry}`);
+    const spec = stepSpec(run, decision);
+    if (!allowed.steps.includes(decision.kind)) {
+      const next = `the next step is ${decision.kind} (${spec.describe(decision, obs, run.session)})`;
+      throw fail(`${next}, which ${event.Step} does not take; ${retry}, and the scheduled run takes it`);
+    }
+    if (!(await lookIsCurrent(run, decision.kind, obs, runtime))) continue;
+    const result = await spec.act(decision, obs, run.session, runtime, run.settings);
+    did.push(result.detail);
+    if (result.end?.kind === 'failed') throw fail(`${decision.kind}: ${result.end.error}`);
+    if (result.end) throw fail(`${result.detail}; ${retry}`);
+  }
+  throw fail(`no convergence after ${MAX_STEPS} steps; this is a bug, please report it with the log`);
 }

@@ -11,19 +11,26 @@ import {
   type TargetResult,
 } from '../core/outcome.js';
 import type { RunOptions, RunScope, Runtime } from '../core/runtime.js';
-import { kindOf, type AnyKind, type ObservationBase, type Session } from '../credentials/registry.js';
+import {
+  kindOf,
+  type AnyKind,
+  type ObservationBase,
+  type RunFlags,
+  type Session,
+  type StepSpec,
+} from '../credentials/registry.js';
 import { errorMessage, RemoteError, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /** A full rotation takes about ten steps; anything far beyond that is a bug, not progress. */
 const MAX_STEPS = 25;
 
-/** One target's run in progress: its kind, its session, its settings and what the run has learnt. */
+/** One target's run in progress: its kind, its session (with what the run has learnt) and its settings. */
 export interface Run {
   kind: AnyKind;
   session: Session;
-  settings: unknown;
-  facts: unknown;
+  /** The kind's settings and the engine's flags, as the planner and the steps read them. */
+  settings: RunFlags;
 }
 
 export async function openRun(
@@ -33,12 +40,23 @@ export async function openRun(
   options: RunOptions,
 ): Promise<Run> {
   const kind = kindOf(target);
-  return {
-    kind,
-    session: await kind.open(target, runtime, scope),
-    settings: kind.settings(target, runtime, options),
-    facts: kind.newFacts(),
+  const { session, settings } = await kind.open(target, runtime, scope, options);
+  const flags: RunFlags = {
+    force: options.force ?? false,
+    ...(options.emergency ? { emergency: options.emergency } : {}),
   };
+  return { kind, session, settings: { ...(settings as object), ...flags } };
+}
+
+/** The kind's declaration of one step the planner chose; a step without one is a bug in the kind. */
+export function stepSpec(
+  run: Run,
+  step: { kind: string },
+): StepSpec<{ kind: string }, ObservationBase, Session, unknown> {
+  const spec = run.kind.steps[step.kind];
+  if (!spec)
+    throw new RotationError(run.session.target.name, step.kind, 'the kind declares no such step; this is a bug');
+  return spec;
 }
 
 /**
@@ -50,11 +68,11 @@ export async function observeAndPlan(
   runtime: Runtime,
 ): Promise<{ obs: ObservationBase; decision: { kind: string } }> {
   const { kind, session } = run;
-  const obs = await kind.observe(session, runtime, run.facts);
+  const obs = await kind.observe(session, runtime);
   let decision = kind.plan(obs, run.settings);
   if (decision.kind === 'check-gate') {
     const check = decision as GateCheck;
-    obs.gate = await observeGate(runtime, session.target, obs.secret, check, kind.refPattern);
+    obs.gate = await observeGate(runtime, session.target, obs.secret, check, kind.words.ref);
     decision = kind.plan(obs, run.settings);
     if (decision.kind === 'check-gate')
       throw new RotationError(session.target.name, 'check-gate', 'the planner asked for the gate twice; this is a bug');
@@ -110,14 +128,14 @@ export async function reconcileTarget(
       look(seen, run, obs, i === 0);
       looked = true;
       if (i === 0 && !options.quiet)
-        for (const warning of kind.warnings(obs, run.settings)) log.warn(warning, { step: 'observe' });
+        for (const warning of kind.report.warnings?.(obs, run.settings) ?? []) log.warn(warning, { step: 'observe' });
       if (isOutcome(decision)) {
         // A problem clears only when the target moves on; busy and stuck keep it for status to show.
         if ((decision.kind === 'done' || decision.kind === 'waiting') && obs.secret?.tags[TAG_LAST_ERROR]) {
           await run.session.store.setTags(target.secret.secretId, clearedLastErrorTags());
         }
         if (!options.quiet) logOutcome(runtime, target.name, decision);
-        const createdAtMs = kind.summary(obs, target).createdAtMs;
+        const createdAtMs = kind.report.summary(obs, target).createdAtMs;
         return {
           ...base(),
           steps,
@@ -139,34 +157,21 @@ export async function reconcileTarget(
           reason: stopping ? 'stopped' : 'out-of-time',
         };
       }
-      if (options.outsideWindow !== undefined && kind.windowSteps.includes(decision.kind)) {
+      const spec = stepSpec(run, decision);
+      if (options.outsideWindow !== undefined && spec.window) {
         const detail = `${decision.kind} waits for the maintenance window (${options.outsideWindow})`;
         if (!options.quiet) log.info(detail, { step: decision.kind });
         return { ...base(), steps, kind: 'deferred', detail, reason: 'window' };
       }
-      // A copy from the batched sweep may be minutes old: read the secret itself before any step.
-      // Before anything irreversible, make sure nobody changed it since this run looked.
-      const fromSweep = runtime.confirmed?.(target) === false;
-      if ((fromSweep || kind.irreversible(decision)) && runtime.fresh && !(await runtime.fresh(target))) {
-        if (!fromSweep)
-          log.info(`the secret changed since this run looked; looking again before ${decision.kind}`, {
-            step: decision.kind,
-          });
-        continue;
-      }
-      if (kind.namesVersion(decision) && obs.secret?.versionIdsComplete === false) {
-        // Naming a new version needs every id the secret ever had: fetch them, then look again.
-        await run.session.store.read(target.secret.secretId, { versionIds: true });
-        continue;
-      }
+      if (!(await lookIsCurrent(run, decision.kind, obs, runtime))) continue;
       inProgress = decision.kind;
-      const plan = kind.describe(decision, obs, run.session);
-      const result = await kind.act(decision, obs, run.session, runtime, run.facts, run.settings);
+      const plan = spec.describe(decision, obs, run.session);
+      const result = await spec.act(decision, obs, run.session, runtime, run.settings);
       steps.push({ step: decision.kind, detail: result.detail, plan });
       if (result.startedRotation) seen.rotationsStarted++;
       if (result.completedRotation) seen.rotationsCompleted++;
       // --force asks for one rotation, not one per loop.
-      if (result.startedRotation) (run.settings as { force?: boolean }).force = false;
+      if (result.startedRotation) run.settings.force = false;
       if (result.createdVersion !== undefined) options.emergency?.created.add(result.createdVersion);
       const fields = {
         step: decision.kind,
@@ -195,7 +200,7 @@ export async function reconcileTarget(
     if (run && !options.dryRun && remote?.service === 'twilio' && remote.status === 401) {
       // Another run may have replaced the admin credential since this one read it (an Auth Token
       // promotion, which refreshes the admin secrets that held the old token): not a failure.
-      const replaced = await run.kind.adminReplaced?.(run.session, runtime).catch(() => false);
+      const replaced = await run.kind.capabilities.admin?.replaced(run.session, runtime).catch(() => false);
       if (replaced) {
         const detail = `stopped at ${inProgress}: Twilio refused the admin credential this run read, and the admin secret holds another one now (another run promoted the Auth Token)`;
         log.warn(`${detail}; the next run resumes here`, { step: inProgress });
@@ -210,14 +215,38 @@ export async function reconcileTarget(
   }
 }
 
+/**
+ * Whether the look a step was decided on may be acted on; when not, the store has been read again and
+ * the caller looks again. A copy from the batched sweep may be minutes old: the secret itself is read
+ * before any step. Before anything irreversible, nobody may have changed it since this run looked.
+ * Naming a new version needs every id the secret ever had.
+ */
+export async function lookIsCurrent(run: Run, step: string, obs: ObservationBase, runtime: Runtime): Promise<boolean> {
+  const target = run.session.target;
+  const spec = stepSpec(run, { kind: step });
+  const fromSweep = runtime.confirmed?.(target) === false;
+  if ((fromSweep || spec.irreversible) && runtime.fresh && !(await runtime.fresh(target))) {
+    if (!fromSweep)
+      runtime.logger
+        .child({ target: target.name })
+        .info(`the secret changed since this run looked; looking again before ${step}`, { step });
+    return false;
+  }
+  if (spec.namesVersion && obs.secret?.versionIdsComplete === false) {
+    await run.session.store.read(target.secret.secretId, { versionIds: true });
+    return false;
+  }
+  return true;
+}
+
 /** Records what one look saw: the current credential, orphans and tags; whether it was gone, at the first. */
 function look(seen: Sighting, run: Run, obs: ObservationBase, first: boolean): void {
-  const current = run.kind.summary(obs, run.session.target);
+  const current = run.kind.report.summary(obs, run.session.target);
   if (first && current.gone && current.ref !== undefined) seen.goneAtStart = current.ref;
   if (current.ref !== undefined && current.createdAtMs !== undefined)
     seen.current = { ref: current.ref, createdAtMs: current.createdAtMs };
   else delete seen.current;
-  if (run.kind.strays) seen.orphans = run.kind.strays(obs, run.settings);
+  if (run.kind.report.strays) seen.orphans = run.kind.report.strays(obs, run.settings);
   if (obs.secret) seen.tags = obs.secret.tags;
   else delete seen.tags;
 }

@@ -60,7 +60,7 @@ export async function putSecret(
   let shape: string;
   try {
     if (rotated) {
-      shape = kindOf(rotated).describeValue(value, source, rotated);
+      shape = kindOf(rotated).report.describeValue(value, source, rotated);
     } else {
       const admin = parseAdminCredential(source, value);
       shape =
@@ -137,12 +137,12 @@ async function refuseAdminCredential(scope: RunScope, target: TargetConfig, secr
  * label away while consumers still use it, and no gate would retire it.
  */
 async function refuseDuringRotation(scope: RunScope, runtime: Runtime, target: TargetConfig, secretId: string) {
-  const kind = kindOf(target);
-  if (!kind.replaceBlocked) return;
+  const { capabilities } = kindOf(target);
+  if (!capabilities.replaceBlocked) return;
   let why: string | undefined;
   try {
     const run = await openRun(target, runtime, scope, {});
-    why = run.kind.replaceBlocked!(await run.kind.observe(run.session, runtime, run.facts), run.settings);
+    why = capabilities.replaceBlocked(await run.kind.observe(run.session, runtime), run.settings);
   } catch (err) {
     const cannot = `cannot tell whether target "${target.name}" has a rotation waiting for its consumer gate`;
     throw new RotationError(

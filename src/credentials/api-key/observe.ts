@@ -19,6 +19,8 @@ export interface ApiKeySession extends Session<ApiKeyTargetConfig> {
   protectedSids: ReadonlySet<string>;
   /** Key SIDs other configured targets' secrets on this account hold, by target (RunScope.heldElsewhere). */
   heldElsewhere(options?: { fresh?: boolean }): Promise<ReadonlyMap<string, string>>;
+  /** What this run has learnt so far (keys it proved). */
+  facts: RunFacts;
 }
 
 /** The key in one labelled version; throws SecretShapeError naming secret, stage, version and field. */

@@ -3,8 +3,9 @@ import type { Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
 import { SecretShapeError, UsageError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
-import type { KindModule } from '../kind.js';
-import type { AuthTokenTargetConfig } from './config.js';
+import type { KindModule, StepSpec } from '../kind.js';
+import { authTokenConfig, type AuthTokenTargetConfig } from './config.js';
+import { recordLeaked } from './leaked.js';
 import { describeStep } from './describe.js';
 import { observe, tokenVersion, type AuthTokenSession } from './observe.js';
 import {
@@ -13,7 +14,6 @@ import {
   TAG_SETTLED,
   type Observation,
   type PlannerSettings,
-  type RunFacts,
   type Step,
 } from './observation.js';
 import { plan, warnings } from './plan.js';
@@ -27,19 +27,19 @@ import { act, refusedSelf } from './steps.js';
  * propagation and prove the promotion took. The state machine is ./plan.ts; docs/auth-token-flow.md
  * walks through it.
  */
-export const authToken: KindModule<
-  AuthTokenTargetConfig,
-  AuthTokenSession,
-  Observation,
-  Step,
-  PlannerSettings,
-  RunFacts
-> = {
-  refPattern: TOKEN_FINGERPRINT,
-  // The promotion is the moment consumers that have not switched lose the old token.
-  windowSteps: ['start-rotation', 'promote'],
+type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
+type Spec = StepSpec<Step, Observation, AuthTokenSession, Settings>;
+/** Every step acts through ./steps.ts and reads through ./describe.ts. */
+const stepOf = (props: Partial<Spec> = {}): Spec => ({
+  act: (step, obs, session, runtime, settings) => act(step, obs, session, runtime, session.facts, settings),
+  describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
+  ...props,
+});
 
-  async open(target, runtime, scope) {
+export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Observation, Step, Settings> = {
+  config: authTokenConfig,
+
+  async open(target, runtime, scope, options) {
     const store = runtime.store(target.secret.store);
     // Read afresh on every use: after a promotion the admin credential is the new token.
     const admin = () => readAdmin(runtime.store(target.admin.store), target.name, target.admin);
@@ -50,148 +50,177 @@ export const authToken: KindModule<
       const secret = await store.read(target.secret.secretId);
       if (secret && tokenVersion(secret, CURRENT, target)) await checkAdmin(target, await admin(), runtime);
     } else await checkAdmin(target, await admin(), runtime);
-    return {
+    const session: AuthTokenSession = {
       target,
       store,
       scope,
       admin,
       authTokens: async () => runtime.authTokens(await admin(), target),
+      facts: { checks: new Map() },
     };
+    const settings: Settings = {
+      target: target.name,
+      maxAgeMs: target.maxAgeMs,
+      gate: {
+        minOverlapMs: target.gate.minOverlapMs,
+        maxWaitMs: target.gate.maxWaitMs,
+        manualConfirm: target.gate.manualConfirm,
+      },
+      propagationDelayMs: target.propagationDelayMs,
+      creationWindowMs: 2 * runtime.callBudgetMs + 5000,
+      replaceSecondary: options.replaceSecondary ?? false,
+    };
+    return { session, settings };
   },
 
-  settings: (target, runtime, options) => ({
-    target: target.name,
-    maxAgeMs: target.maxAgeMs,
-    force: options.force ?? false,
-    gate: {
-      minOverlapMs: target.gate.minOverlapMs,
-      maxWaitMs: target.gate.maxWaitMs,
-      manualConfirm: target.gate.manualConfirm,
-    },
-    propagationDelayMs: target.propagationDelayMs,
-    creationWindowMs: 2 * runtime.callBudgetMs + 5000,
-    replaceSecondary: options.replaceSecondary ?? false,
-    ...(options.emergency ? { emergency: options.emergency } : {}),
-  }),
-
-  newFacts: () => ({ checks: new Map() }),
-  observe,
+  observe: (session, runtime) => observe(session, runtime, session.facts),
   plan,
-  act,
-  namesVersion: (step) => step.kind === 'start-rotation',
-  // abandon-creation deletes nothing, but writes a creation off: it must be decided on the present state.
-  irreversible: (step) => step.kind === 'promote' || step.kind === 'abandon-creation',
-  describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
-  warnings,
-
-  summary(obs, target) {
-    const current = obs.current;
-    if (!current) return { gone: false };
-    return {
-      ref: current.ref,
-      versionId: current.versionId,
-      createdAtMs: current.createdAtMs,
-      nextDueAtMs: current.createdAtMs + target.maxAgeMs,
-      gone: obs.checks.get(current.ref)?.ok === false,
-    };
+  steps: {
+    'start-rotation': stepOf({ window: true, namesVersion: true }),
+    // Deletes nothing, but writes a creation off: it must be decided on the present state.
+    'abandon-creation': stepOf({ irreversible: true }),
+    'drop-dead-pending': stepOf(),
+    'clear-pending-label': stepOf(),
+    'mark-pending': stepOf(),
+    // The promotion is the moment consumers that have not switched lose the old token.
+    promote: stepOf({ window: true, irreversible: true }),
+    'finish-promotion': stepOf(),
+    'mark-current': stepOf(),
+    'refresh-copies': stepOf(),
+    settle: stepOf(),
+  },
+  rotation: { legacy: rotationStep },
+  words: { noun: 'token', ref: TOKEN_FINGERPRINT },
+  // A promotion replaces the token other targets' admin secrets may hold (and refreshes those
+  // secrets), so the targets that use them start after it and read the new one.
+  order: 'first',
+  emergency: {
+    settleMs: (target) => target.propagationDelayMs,
+    consequence: (overlap) =>
+      `Every consumer still on the old token ${overlap} after the new one is stored loses access at the promotion, ` +
+      'and webhooks are signed with the new token from then on.',
+    beforePass: recordLeaked,
   },
 
-  async preflight(session, obs) {
-    const { target } = session;
-    const admin = await session.admin();
-    const checks = [
-      target.selfManaged
-        ? `the Auth Token manages itself (secret "${target.secret.secretId}")`
-        : `admin credential (${admin.kind}, ${admin.username}) may manage Auth Tokens of ${target.accountSid}`,
-    ];
-    const current = obs.current;
-    if (current) {
-      const c = obs.checks.get(current.ref);
-      checks.push(
-        c?.ok
-          ? `current token ${current.ref} works${c.primary ? ' and is the primary' : ', but Twilio does not report it as the primary'}`
-          : `current token ${current.ref} is REFUSED: ${c?.reason ?? 'not checked'}`,
-      );
-    }
-    if (obs.pending)
-      checks.push(`a rotation is under way: pending token ${obs.pending.ref} (version ${obs.pending.versionId})`);
-    return { checks, warnings: [] };
-  },
+  report: {
+    summary(obs, target) {
+      const current = obs.current;
+      if (!current) return { gone: false };
+      return {
+        ref: current.ref,
+        versionId: current.versionId,
+        createdAtMs: current.createdAtMs,
+        nextDueAtMs: current.createdAtMs + target.maxAgeMs,
+        gone: obs.checks.get(current.ref)?.ok === false,
+      };
+    },
 
-  describeValue(value, source, target) {
-    const secret = parseAuthTokenSecret(source, value);
-    if (secret.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
-      throw new SecretShapeError(
-        source,
-        'accountSid',
-        `is ${secret.accountSid}, but target "${target.name}" rotates the Auth Token of ${target.accountSid}`,
-      );
-    }
-    return `Auth Token ${tokenFingerprint(secret.authToken)} of ${secret.accountSid} (target "${target.name}")`;
-  },
-
-  confirmable(secret) {
-    // The gate of an Auth Token waits before the promotion, on a stored pending token.
-    const version = labelled(secret, PENDING);
-    const current = labelled(secret, CURRENT)!;
-    if (!version || version.versionId === current.versionId || version.value === undefined)
-      return { nothing: 'no new token is pending' };
-    const source = { secretId: secret.secretId, versionId: version.versionId, stage: PENDING };
-    const { authToken } = parseAuthTokenSecret(source, version.value, version.binary);
-    return { versionId: version.versionId, ref: tokenFingerprint(authToken) };
-  },
-
-  async abort(session, runtime) {
-    const facts: RunFacts = { checks: new Map() };
-    const obs = await observe(session, runtime, facts);
-    const pending = obs.pending;
-    const { current, previous, secret } = obs;
-    const deadAlready = (newRef: string, oldRef: string, next: string) => {
-      const what = `target "${session.target.name}": the rotation was already promoted: ${newRef} is the primary token`;
-      const dead = `the old token ${oldRef} is already dead on Twilio and nothing can bring it back`;
-      return new UsageError(`${what}, and ${dead}. There is nothing to abort; ${next}`);
-    };
-    if (!pending) {
-      // After a promotion of this rotator's: abort cannot undo it, and must not say "nothing to do".
-      if (current && previous && secret && recordedPromotion(secret, previous.versionId, current.versionId) === true) {
-        const settled = secret.tags[TAG_SETTLED] === current.versionId;
-        throw deadAlready(
-          current.ref,
-          previous.ref,
-          settled ? 'every consumer must use the new token (AWSCURRENT).' : 'run rotate to finish it.',
+    async preflight(session, obs) {
+      const { target } = session;
+      const admin = await session.admin();
+      const checks = [
+        target.selfManaged
+          ? `the Auth Token manages itself (secret "${target.secret.secretId}")`
+          : `admin credential (${admin.kind}, ${admin.username}) may manage Auth Tokens of ${target.accountSid}`,
+      ];
+      const current = obs.current;
+      if (current) {
+        const c = obs.checks.get(current.ref);
+        checks.push(
+          c?.ok
+            ? `current token ${current.ref} works${c.primary ? ' and is the primary' : ', but Twilio does not report it as the primary'}`
+            : `current token ${current.ref} is REFUSED: ${c?.reason ?? 'not checked'}`,
         );
       }
-      return `nothing to abort: no rotation of ${session.target.name} is waiting for promotion`;
-    }
-    const promoted = () => deadAlready(pending.ref, current?.ref ?? 'the previous one', 'run rotate to finish it.');
-    const state = obs.checks.get(pending.ref);
-    if (state?.ok && state.primary) throw promoted();
-    const secretId = session.target.secret.secretId;
-    let deleted = 'it no longer existed on Twilio';
-    // A working pending token that is not the primary is the account's one secondary: this rotator's.
-    // A self-managed token refused as the admin credential means a racing run promoted it meanwhile.
-    const removal = state?.ok
-      ? await (await session.authTokens()).deleteSecondary().catch((err: unknown) => {
-          if (refusedSelf(session, err)) return 'refused' as const;
-          throw err;
-        })
-      : 'none';
-    if (removal === 'deleted') deleted = 'deleted it on Twilio';
-    else {
-      // Gone: deleted outside, or promoted by a rotate run racing this abort. A promoted token is kept.
-      const again = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);
-      if (again.ok && again.primary) throw promoted();
-      if (again.ok)
-        throw new UsageError(
-          `target "${session.target.name}": ${pending.ref} still works but Twilio says there is no secondary; nothing was changed. Run status and try again`,
+      if (obs.pending)
+        checks.push(`a rotation is under way: pending token ${obs.pending.ref} (version ${obs.pending.versionId})`);
+      return { checks, warnings: [] };
+    },
+
+    describeValue(value, source, target) {
+      const secret = parseAuthTokenSecret(source, value);
+      if (secret.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
+        throw new SecretShapeError(
+          source,
+          'accountSid',
+          `is ${secret.accountSid}, but target "${target.name}" rotates the Auth Token of ${target.accountSid}`,
         );
-    }
-    await session.store.abandonPending(secretId, pending.versionId);
-    await session.store.setTags(secretId, { [TAG_PENDING_SINCE]: '', [TAG_SECONDARY_INTENT]: '' });
-    return `aborted the rotation: the secondary token ${pending.ref} — ${deleted}; dropped AWSPENDING (version ${pending.versionId}); ${obs.current?.ref ?? 'the current token'} stays the primary`;
+      }
+      return `Auth Token ${tokenFingerprint(secret.authToken)} of ${secret.accountSid} (target "${target.name}")`;
+    },
+
+    confirmable(secret) {
+      // The gate of an Auth Token waits before the promotion, on a stored pending token.
+      const version = labelled(secret, PENDING);
+      const current = labelled(secret, CURRENT)!;
+      if (!version || version.versionId === current.versionId || version.value === undefined)
+        return { nothing: 'no new token is pending' };
+      const source = { secretId: secret.secretId, versionId: version.versionId, stage: PENDING };
+      const { authToken } = parseAuthTokenSecret(source, version.value, version.binary);
+      return { versionId: version.versionId, ref: tokenFingerprint(authToken) };
+    },
+    warnings,
   },
 
-  rotationStep,
+  capabilities: {
+    async abort(session, runtime) {
+      const obs = await observe(session, runtime, { checks: new Map() });
+      const pending = obs.pending;
+      const { current, previous, secret } = obs;
+      const deadAlready = (newRef: string, oldRef: string, next: string) => {
+        const what = `target "${session.target.name}": the rotation was already promoted: ${newRef} is the primary token`;
+        const dead = `the old token ${oldRef} is already dead on Twilio and nothing can bring it back`;
+        return new UsageError(`${what}, and ${dead}. There is nothing to abort; ${next}`);
+      };
+      if (!pending) {
+        // After a promotion of this rotator's: abort cannot undo it, and must not say "nothing to do".
+        if (
+          current &&
+          previous &&
+          secret &&
+          recordedPromotion(secret, previous.versionId, current.versionId) === true
+        ) {
+          const settled = secret.tags[TAG_SETTLED] === current.versionId;
+          throw deadAlready(
+            current.ref,
+            previous.ref,
+            settled ? 'every consumer must use the new token (AWSCURRENT).' : 'run rotate to finish it.',
+          );
+        }
+        return `nothing to abort: no rotation of ${session.target.name} is waiting for promotion`;
+      }
+      const promoted = () => deadAlready(pending.ref, current?.ref ?? 'the previous one', 'run rotate to finish it.');
+      const state = obs.checks.get(pending.ref);
+      if (state?.ok && state.primary) throw promoted();
+      const secretId = session.target.secret.secretId;
+      let deleted = 'it no longer existed on Twilio';
+      // A working pending token that is not the primary is the account's one secondary: this rotator's.
+      // A self-managed token refused as the admin credential means a racing run promoted it meanwhile.
+      const removal = state?.ok
+        ? await (await session.authTokens()).deleteSecondary().catch((err: unknown) => {
+            if (refusedSelf(session, err)) return 'refused' as const;
+            throw err;
+          })
+        : 'none';
+      if (removal === 'deleted') deleted = 'deleted it on Twilio';
+      else {
+        // Gone: deleted outside, or promoted by a rotate run racing this abort. A promoted token is kept.
+        const again = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);
+        if (again.ok && again.primary) throw promoted();
+        if (again.ok)
+          throw new UsageError(
+            `target "${session.target.name}": ${pending.ref} still works but Twilio says there is no secondary; nothing was changed. Run status and try again`,
+          );
+      }
+      await session.store.abandonPending(secretId, pending.versionId);
+      await session.store.setTags(secretId, { [TAG_PENDING_SINCE]: '', [TAG_SECONDARY_INTENT]: '' });
+      return `aborted the rotation: the secondary token ${pending.ref} — ${deleted}; dropped AWSPENDING (version ${pending.versionId}); ${obs.current?.ref ?? 'the current token'} stays the primary`;
+    },
+    audit: {
+      // An Auth Token claims no key; its admin credential lists the account's keys for the audit.
+      keys: async (session, runtime) => runtime.keys(await session.admin(), session.target).list(),
+    },
+  },
 };
 
 /**

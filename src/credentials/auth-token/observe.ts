@@ -25,6 +25,8 @@ export interface AuthTokenSession extends Session<AuthTokenTargetConfig> {
   admin(): Promise<AdminCredential>;
   /** Auth Token management with the admin credential of this moment (after a promotion, the new token). */
   authTokens(): Promise<AuthTokens>;
+  /** What this run has learnt so far (token checks). */
+  facts: RunFacts;
 }
 
 export function tokenVersion(
