@@ -56,4 +56,17 @@ describe('calls per run', () => {
     expect(calls(world, 'BatchGetSecretValue')).toBe(2);
     expect(world.sm.controls.log.length).toBe(rotate);
   });
+
+  it('asks once whether the old Auth Token is refused after the promotion: one 401 settles it', async () => {
+    world = await World.start('aws');
+    const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+    await world.writeConfig([{ kind: 'auth-token', propagationDelaySeconds: 0, gate }]);
+    const old = await world.seedToken('twilio/token');
+    world.resetLogs();
+    const run = await world.cli(['rotate', '--force']);
+    expect(run.code, run.stdout).toBe(0);
+    const refused = world.twilio.controls.log.filter((e) => e.operation === 'FetchAccount' && e.status === 401);
+    expect(refused).toHaveLength(1);
+    expect(await world.tokenWorks(old)).toBe(false);
+  });
 });
