@@ -4,7 +4,7 @@ import { parseStamp, TAG_CURRENT_SINCE, TAG_PROMOTED, formatPromotion } from './
 import { fileStore } from './adapters/secrets/file-store.js';
 import { isLeaked } from './core/leaked.js';
 import { boundAnswers, MiB } from './util/bounded-body.js';
-import { tokenFingerprint } from './credentials/auth-token/shape.js';
+import { tokenFingerprint } from './credentials/registry.js';
 
 /**
  * Webhook validation that keeps working across an Auth Token promotion.

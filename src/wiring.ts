@@ -11,7 +11,8 @@ import { twilioAuthTokens, twilioTokenVerifier } from './adapters/twilio/auth-to
 import { TwilioHttpPool } from './adapters/twilio/http-client.js';
 import { twilioKeys, twilioVerifier } from './adapters/twilio/keys.js';
 import { KeyLists } from './adapters/twilio/listed-keys.js';
-import type { RotatorConfig, StoreName, TargetConfig } from './config/types.js';
+import type { RotatorConfig, StoreName } from './config/types.js';
+import type { TargetShape } from './core/target.js';
 import type { TwilioKeys } from './core/ports.js';
 import type { Runtime } from './core/runtime.js';
 import type { Logger } from './core/runtime.js';
@@ -37,7 +38,7 @@ export interface RuntimeOptions {
 export const AWS_STORE_SHAPE = (batchedSweep: boolean) => ({ labels: true, listVersionIds: true, sweep: batchedSweep });
 
 /** Where a target's Twilio calls go: its account, region and edge. */
-function where(target: TargetConfig) {
+function where(target: TargetShape) {
   return {
     accountSid: target.accountSid,
     ...(target.region ? { region: target.region } : {}),
@@ -148,7 +149,9 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
       twilioTokenVerifier(
         {
           ...where(target),
-          ...(target.kind === 'auth-token' && target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+          ...('validationUrl' in target && typeof target.validationUrl === 'string'
+            ? { validationUrl: target.validationUrl }
+            : {}),
         },
         { ...common, authRetryDelayMs: config.retry.minDelayMs * 5 },
       ),

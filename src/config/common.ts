@@ -94,7 +94,8 @@ export const targetBaseShape = {
   region: z.optional(text(/^[a-z]{2}[0-9]$/, 'must be a Twilio region such as us1, ie1 or au1')),
   edge: z.optional(text(/^[a-z]+$/, 'must be a Twilio edge such as ashburn, dublin or sydney')),
   secret: location,
-  admin: location,
+  // Kinds that use an admin credential require it (their schema sets `admin: location`).
+  admin: z.optional(location),
   maxAgeDays: z._default(positive('days', 3650), 30),
   gate: z._default(gate, GATE_DEFAULT),
   /** Which of alerts.channels hear about this target (default: every channel). */
@@ -145,7 +146,7 @@ export function convertBase<K extends string>(t: RawTargetBase, kind: K): Target
     ...(t.region !== undefined ? { region: t.region } : {}),
     ...(t.edge !== undefined ? { edge: t.edge } : {}),
     secret: { ...t.secret },
-    admin: { ...t.admin },
+    ...(t.admin ? { admin: { ...t.admin } } : {}),
     maxAgeMs: t.maxAgeDays * DAY_MS,
     gate: convertGate(t.gate),
     ...(t.alerts ? { alerts: { channels: [...t.alerts.channels] } } : {}),

@@ -5,7 +5,7 @@ import { location, text } from './common.js';
 import { convertWindow } from './schedule.js';
 import { ACCOUNT_SID } from '../core/sids.js';
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
-import type { FleetConfig, SecretLocation } from './types.js';
+import type { FleetConfig, SecretLocation, TargetConfig } from './types.js';
 
 /**
  * Subaccount fleets: one API-key target template, expanded at run time over a parent account's
@@ -175,3 +175,15 @@ export function isMemberSecret(fleet: Pick<FleetConfig, 'secret'>, loc: SecretLo
 /** Is `name` what fleet `fleet` calls one of its members (`<fleet>-<subaccount SID>`)? */
 export const isMemberName = (fleet: string, name: string) =>
   name.length === fleet.length + 35 && name.startsWith(`${fleet}-`) && ACCOUNT_SID.test(name.slice(fleet.length + 1));
+
+/** A configured API-key target on the member's subaccount whose prefix overlaps the member's. */
+export function prefixClash(member: TargetConfig, targets: readonly TargetConfig[]): string | undefined {
+  if (member.kind !== 'api-key') return undefined;
+  return targets.find(
+    (t) =>
+      t.kind === 'api-key' &&
+      t.accountSid.toUpperCase() === member.accountSid.toUpperCase() &&
+      (t.friendlyNamePrefix.startsWith(member.friendlyNamePrefix) ||
+        member.friendlyNamePrefix.startsWith(t.friendlyNamePrefix)),
+  )?.name;
+}

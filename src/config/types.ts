@@ -1,6 +1,6 @@
 import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
 import type { AuthTokenTargetConfig } from '../credentials/auth-token/config.js';
-import type { MaintenanceWindow } from '../core/window.js';
+import type { SecretLocation } from '../core/target.js';
 import type { LeakReportsConfig } from './leaks.js';
 
 /**
@@ -8,41 +8,14 @@ import type { LeakReportsConfig } from './leaks.js';
  * loader: the YAML says `minOverlapSeconds` and `maxAgeDays`; these types hold milliseconds.
  */
 
-export type StoreName = 'file' | 'aws';
-
-export interface SecretLocation {
-  store: StoreName;
-  secretId: string;
-}
-
-export interface ProbeConfig {
-  url: string;
-  /** Dot path of the JSON field holding the credential reference the consumer uses, e.g. "twilio.keySid". */
-  field: string;
-  /** Optional auth header; its value is read from the environment variable `headerValueEnv` at probe time. */
-  headerName?: string;
-  headerValueEnv?: string;
-  timeoutMs: number;
-}
-
-export interface GateConfig {
-  minOverlapMs: number;
-  /** Past this, counted from when the gate started, the target is reported stuck; nothing is deleted. */
-  maxWaitMs: number;
-  manualConfirm: boolean;
-  probes: ProbeConfig[];
-  /** CloudTrail evidence: readers of the secret before the promotion must have read the new version since. */
-  cloudtrail?: CloudTrailGateConfig;
-}
-
-export interface CloudTrailGateConfig {
-  /** Readers in this window before the promotion (or pending) instant are the ones that must switch. */
-  lookbackMs: number;
-  /** The readers before the promotion are known only this long after it (CloudTrail's delivery delay). */
-  deliveryDelayMs: number;
-  /** Principal ARNs (a "*" matches any characters) whose reads do not count: the rotator's own role. */
-  ignorePrincipals: string[];
-}
+export type {
+  CloudTrailGateConfig,
+  GateConfig,
+  ProbeConfig,
+  SecretLocation,
+  StoreName,
+  TargetBase,
+} from '../core/target.js';
 
 /** Where CloudTrail's event history is looked up (`cloudtrail:`); the region defaults to stores.aws's. */
 export interface CloudTrailConfig {
@@ -53,29 +26,6 @@ export interface CloudTrailConfig {
   maxPages: number;
   /** LookupEvents calls per second this process makes at most (the account's quota is 2 per Region). */
   requestsPerSecond: number;
-}
-
-/** What every kind's target has. */
-export interface TargetBase {
-  name: string;
-  accountSid: string;
-  /** Twilio region and edge (e.g. "ie1", "dublin"); omitted means US1. */
-  region?: string;
-  edge?: string;
-  secret: SecretLocation;
-  admin: SecretLocation;
-  maxAgeMs: number;
-  gate: GateConfig;
-  /** The channels that hear about this target; absent means every configured channel. */
-  alerts?: { channels: string[] };
-  /** The daemon's cron expression for this target; the daemon's own schedule when absent. */
-  schedule?: string;
-  /** A rotation starts (an Auth Token is promoted) only inside this window; any time when absent. */
-  window?: MaintenanceWindow;
-  /** No automatic rotation: scheduled runs leave the target alone; a person may still name it. */
-  paused: boolean;
-  /** Set on a target a fleet made for one of its subaccounts (config/fleets.ts). */
-  fleet?: { name: string; parentAccountSid: string };
 }
 
 /** A target template expanded over a parent account's active subaccounts at run time (config/fleets.ts). */

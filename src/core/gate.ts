@@ -1,4 +1,4 @@
-import type { CloudTrailGateConfig, TargetConfig } from '../config/types.js';
+import type { CloudTrailGateConfig, TargetShape } from './target.js';
 import { TAG_CONFIRMED } from './labels.js';
 import type { ProbeResult, StoredSecret } from './ports.js';
 import { readVerdict, type ReadVerdict } from './reads.js';
@@ -64,7 +64,7 @@ export function gateBlockers(
  */
 export async function observeGate(
   runtime: Runtime,
-  target: TargetConfig,
+  target: TargetShape,
   secret: StoredSecret | undefined,
   check: Omit<GateCheck, 'kind'>,
   refPattern: RegExp,

@@ -1,4 +1,4 @@
-import type { CloudTrailGateConfig } from '../config/types.js';
+import type { CloudTrailGateConfig } from './target.js';
 
 /**
  * CloudTrail evidence for the consumer gate, as a pure decision over the GetSecretValue events of one

@@ -1,4 +1,4 @@
-import type { SecretLocation, StoreName, TargetConfig } from '../config/types.js';
+import type { SecretLocation, StoreName, TargetShape as TargetConfig } from './target.js';
 import type {
   AuthTokens,
   KeyVerifier,

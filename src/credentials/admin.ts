@@ -25,3 +25,14 @@ export async function readAdmin(
     version.binary,
   );
 }
+
+/** Whether an admin credential is an account's Auth Token (the only one that may list a parent's subaccounts). */
+export const isAccountToken = (c: AdminCredential): boolean => c.kind === 'auth-token';
+
+/** A subaccount's own Account SID + Auth Token, as a fleet's listing gives it. */
+export const accountToken = (accountSid: string, authToken: string): AdminCredential => ({
+  kind: 'auth-token',
+  accountSid,
+  username: accountSid,
+  password: authToken,
+});

@@ -1,5 +1,6 @@
 import type { KindConfig } from '../config/common.js';
-import type { TargetBase, TargetConfig } from '../config/types.js';
+import type { TargetConfig } from '../config/types.js';
+import type { TargetShape } from '../core/target.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
 import type { KeyClaim } from '../core/inventory.js';
 import type { Ending, Outcome } from '../core/outcome.js';
@@ -21,14 +22,13 @@ import type { ValueSource } from '../errors.js';
  * `observe` like any run. Optional capabilities a kind lacks are absent, not stubs.
  */
 
-/** What every kind's target has: the shared fields and its kind's name. */
-export type TargetShape = TargetBase & { kind: string };
-
 /** What every kind's session holds; a kind adds its own clients and what one run learns as it goes. */
 export interface Session<T extends TargetShape = TargetConfig> {
   target: T;
   store: SecretStore;
 }
+
+export type { TargetShape };
 
 /** What every kind's observation holds, so the engine can evaluate the gate and report tags. */
 export interface ObservationBase {
@@ -124,6 +124,8 @@ export interface Words {
   noun: string;
   /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
   ref: RegExp;
+  /** Results, status and confirm also carry the reference under 0.1.0's key fields (currentKeySid, keySid). */
+  keyFields?: boolean;
 }
 
 /** `rotate --now` for this kind: how long beyond the overlap a pass waits, and what consumers should expect. */
@@ -146,6 +148,11 @@ export interface Report<T, S, O, Settings> {
   confirmable(secret: StoredSecret, target: T): { versionId: string; ref: string } | { nothing: string };
   /** Checks a value a person stores (`secret put`) and names it by reference; throws SecretShapeError. */
   describeValue(value: string, source: ValueSource, target: T): string;
+  /**
+   * The credential a stored value of this kind holds, by reference, for matching a leak report (its
+   * key SID when it is an API key); undefined when the value is not one this target could have made.
+   */
+  holds?(value: string, target: T): { ref: string; credential: string; keySid?: string } | undefined;
   /** Things a person should know that change no decision. */
   warnings?(obs: O, settings: Settings): string[];
   /**

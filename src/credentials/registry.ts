@@ -1,5 +1,5 @@
 import type { CredentialKind, TargetConfig } from '../config/types.js';
-import type { KindModule, ObservationBase, Session, TargetShape } from './kind.js';
+import type { KindModule, ObservationBase, Session, TargetShape, Words } from './kind.js';
 import { apiKey } from './api-key/module.js';
 import { authToken } from './auth-token/module.js';
 
@@ -43,7 +43,15 @@ export function kindNames(): string[] {
   return [...registered.keys()];
 }
 
+/** How results and status name a kind's credentials; a kind the registry does not know is a "credential". */
+export function wordsOf(kind: string): Words {
+  return registered.get(kind)?.words ?? { noun: 'credential', ref: /^\S+$/ };
+}
+
+export { accountToken, isAccountToken, readAdmin } from './admin.js';
+export { tokenFingerprint, TOKEN_FINGERPRINT } from './auth-token/shape.js';
 export type {
+  Words,
   ActResult,
   CurrentSummary,
   KindModule,

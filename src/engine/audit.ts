@@ -57,14 +57,9 @@ export async function audit(config: RotatorConfig, runtime: Runtime, options: Au
   for (const failure of expanded.failures) {
     const fleet = config.fleets.find((f) => f.name === failure.target || failure.target.startsWith(`${f.name}-`));
     if (!fleet || failure.kind !== 'failed') continue;
-    accounts.push({
-      accountSid: fleet.parentAccountSid,
-      targets: [failure.target],
-      keys: [],
-      errors: [
-        `fleet ${fleet.name}: ${failure.target === fleet.name ? 'its subaccounts could not be listed' : failure.target}: ${failure.error}`,
-      ],
-    });
+    const which = failure.target === fleet.name ? 'its subaccounts could not be listed' : failure.target;
+    const error = `fleet ${fleet.name}: ${which}: ${failure.error}`;
+    accounts.push({ accountSid: fleet.parentAccountSid, targets: [failure.target], keys: [], errors: [error] });
   }
   return { olderThanDays: options.olderThanDays, ...(options.cleanup ? { cleanup: options.cleanup } : {}), accounts };
 }
@@ -96,9 +91,8 @@ async function auditAccount(
       keys ??= await audit.keys(run.session, runtime, obs);
       if (audit.orphans && audit.revoke) runs.push(run);
     } catch (err) {
-      out.errors.push(
-        `${target.name}: cannot read its state (${problem(err)}); its keys show as unmanaged, and nothing on this account is cleaned up`,
-      );
+      const unmanaged = 'its keys show as unmanaged, and nothing on this account is cleaned up';
+      out.errors.push(`${target.name}: cannot read its state (${problem(err)}); ${unmanaged}`);
     }
   }
   if (!keys) {

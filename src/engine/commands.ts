@@ -45,10 +45,12 @@ export function selectTargets(
   const unknown = [...wanted].filter((n) => !known.has(n));
   const members = unknown.filter((n) => config.fleets.some((f) => isMemberName(f.name, n)));
   const notFound = unknown.filter((n) => !members.includes(n));
-  if (notFound.length > 0 || (members.length > 0 && !absent))
+  if (notFound.length > 0 || (members.length > 0 && !absent)) {
+    const quoted = unknown.map((n) => `"${n}"`).join(', ');
     throw new UsageError(
-      `unknown target${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; configured: ${[...known].join(', ')}`,
+      `unknown target${unknown.length > 1 ? 's' : ''} ${quoted}; configured: ${[...known].join(', ')}`,
     );
+  }
   absent?.push(...members);
   return config.targets.filter((t) => wanted.has(t.name) || (t.fleet !== undefined && wanted.has(t.fleet.name)));
 }
@@ -56,10 +58,10 @@ export function selectTargets(
 /** One target by name, for commands that act on exactly one: a fleet's name is refused. */
 export function oneTarget(config: RotatorConfig, name: string): TargetConfig {
   const fleet = config.fleets.find((f) => f.name === name);
-  if (fleet)
-    throw new UsageError(
-      `"${name}" is a fleet; name one of its members (${name}-<subaccount SID>; twilio-key-rotator status ${name} lists them)`,
-    );
+  if (fleet) {
+    const members = `${name}-<subaccount SID>; twilio-key-rotator status ${name} lists them`;
+    throw new UsageError(`"${name}" is a fleet; name one of its members (${members})`);
+  }
   const [target] = selectTargets(config, [name]);
   if (!target) throw new UsageError(`unknown target "${name}"`);
   return target;
@@ -104,7 +106,7 @@ export async function rotate(
     if (fleetFailures.some((f) => name.startsWith(`${f.target}-`) || f.target === name)) continue;
     fleetFailures.push({
       target: name,
-      credential: 'api-key',
+      credential: memberKind(config, name),
       steps: [],
       kind: options.scheduled ? 'deferred' : 'failed',
       ...(options.scheduled
@@ -214,7 +216,7 @@ export async function status(
     if (names?.length && !names.some((n) => n === failure.target || n.startsWith(`${failure.target}-`))) continue;
     out.push({
       target: failure.target,
-      kind: 'api-key',
+      kind: failure.credential,
       step: 'error',
       waitingOn: [],
       attention: true,
@@ -224,7 +226,7 @@ export async function status(
   for (const name of absent)
     out.push({
       target: name,
-      kind: 'api-key',
+      kind: memberKind(config, name),
       step: 'error',
       waitingOn: [],
       attention: true,
@@ -256,7 +258,7 @@ export async function status(
         target: target.name,
         kind: target.kind,
         ...(current.ref !== undefined
-          ? { current: current.ref, ...(target.kind === 'api-key' ? { currentKeySid: current.ref } : {}) }
+          ? { current: current.ref, ...(run.kind.words.keyFields ? { currentKeySid: current.ref } : {}) }
           : {}),
         ...(current.versionId !== undefined ? { currentVersionId: current.versionId } : {}),
         ...(current.createdAtMs !== undefined
@@ -312,9 +314,9 @@ export async function abort(
   const kind = kindOf(target);
   const { capabilities } = kind;
   if (!capabilities.abort) {
-    throw new UsageError(
-      `target "${name}" (kind ${target.kind}) has nothing to abort: abort backs out an Auth Token rotation before its promotion; an API-key rotation never leaves the old key without its gate, so there is nothing to abort`,
-    );
+    const what = `target "${name}" (kind ${target.kind}) has nothing to abort`;
+    const why = `abort backs out a rotation before its point of no return, and a ${kind.words.noun} rotation has none`;
+    throw new UsageError(`${what}: ${why}; its old ${kind.words.noun} stays until the consumer gate retires it`);
   }
   const { session } = await kind.open(target, runtime, createRunScope(config, runtime), {});
   return { target: name, detail: await capabilities.abort(session, runtime) };
@@ -344,7 +346,13 @@ export async function confirm(
   }
   const { versionId, ref } = waiting;
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
-  return { target: name, versionId, ref, ...(target.kind === 'api-key' ? { keySid: ref } : {}) };
+  return { target: name, versionId, ref, ...(kindOf(target).words.keyFields ? { keySid: ref } : {}) };
+}
+
+/** The kind of the targets the fleet that names `member` makes. */
+function memberKind(config: RotatorConfig, member: string): string {
+  const fleet = config.fleets.find((f) => f.name === member || isMemberName(f.name, member));
+  return fleet ? fleet.member(fleet.parentAccountSid).kind : 'unknown';
 }
 
 /** `fn` over `items`, at most `size` at once; results in the items' order. */

@@ -12,8 +12,7 @@ import {
   type TwilioKey,
   type TwilioKeys,
 } from '../core/ports.js';
-import { tokenFingerprint } from '../credentials/auth-token/shape.js';
-import { kindOf } from '../credentials/registry.js';
+import { kindOf, tokenFingerprint } from '../credentials/registry.js';
 
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { errorMessage } from '../errors.js';
@@ -28,8 +27,8 @@ import { createRunScope } from './scope.js';
  * of each secret from the real one and keep every write; the fake key list starts as the real list;
  * created keys and tokens are imaginary (reported as SK(new), tf(new)) and "verify" by fiat; real ones
  * are verified for real, with a GET; consumers are asked about real credentials only. A secondary Auth
- * Token that already exists cannot be seen without changing something, so the plan assumes none. No write reaches a real service: the
- * fakes are given read functions only.
+ * Token that already exists cannot be seen without changing something, so the plan assumes none. No
+ * write reaches a real service: the fakes are given read functions only.
  */
 
 const NEW_PREFIX = 'SKd00d';

@@ -97,7 +97,8 @@ export async function rotateNow(
   const overlap = `${o.overlapMs / 1000} s`;
   const leaked = `rotation of ${name} (rotate --now): the current ${what} is treated as leaked`;
   const cut = `The consumer gate is cut to a ${overlap} overlap; probes and manual confirmation are skipped`;
-  const ignored = `${target.window ? '; the maintenance window is ignored' : ''}${target.paused ? '; the pause is ignored' : ''}`;
+  const window = target.window ? '; the maintenance window is ignored' : '';
+  const ignored = `${window}${target.paused ? '; the pause is ignored' : ''}`;
   announce(runtime, target, 'started', `${leaked}. ${cut}${ignored}. ${kind.emergency.consequence(overlap)}`);
   const settleMs = kind.emergency.settleMs(target);
   const giveUpAt = runtime.now() + 2 * (o.overlapMs + settleMs) + SLACK_MS;
@@ -140,7 +141,8 @@ export async function rotateNow(
       runtime,
       target,
       'unfinished',
-      `rotation of ${name} did NOT finish (${describe(result)}); the leaked ${what} may still work. Run the same command again`,
+      `rotation of ${name} did NOT finish (${describe(result)}); the leaked ${what} may still work. ` +
+        'Run the same command again',
     );
   return { result, steps, finished };
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { isMemberName } from '../config/fleets.js';
+import { isMemberName, prefixClash } from '../config/fleets.js';
 import { dedupKey, RUNBOOK, SEVERITY, type Alert } from '../core/alert.js';
 import type { FleetConfig, RotatorConfig, TargetConfig } from '../config/types.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
+import { accountToken, isAccountToken } from '../credentials/registry.js';
 import { createRunScope } from './scope.js';
 import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
@@ -56,6 +57,7 @@ export async function expandFleets(
         if (owner !== undefined) {
           failures.push(
             failed(
+              fleet,
               member.name,
               'expand-fleet',
               `its secret "${member.secret.secretId}" is already target "${owner}"'s; the member is skipped`,
@@ -67,9 +69,11 @@ export async function expandFleets(
         if (clash) {
           failures.push(
             failed(
+              fleet,
               member.name,
               'expand-fleet',
-              `target "${clash}" rotates keys on the same subaccount with an overlapping friendlyNamePrefix; exclude the subaccount from the fleet or change a prefix`,
+              `target "${clash}" rotates keys on the same subaccount with an overlapping friendlyNamePrefix; ` +
+                'exclude the subaccount from the fleet or change a prefix',
             ),
           );
           continue;
@@ -83,16 +87,16 @@ export async function expandFleets(
         target: fleet.name,
         step: 'expand-fleet',
       });
-      failures.push(failed(fleet.name, 'expand-fleet', error));
+      failures.push(failed(fleet, fleet.name, 'expand-fleet', error));
     }
   }
   const expanded = { ...config, targets: [...config.targets, ...members] };
   return { config: expanded, scope: createRunScope(expanded, runtime, credentials), members: credentials, failures };
 }
 
-const failed = (target: string, step: string, error: string): TargetResult => ({
+const failed = (fleet: FleetConfig, target: string, step: string, error: string): TargetResult => ({
   target,
-  credential: 'api-key',
+  credential: fleet.member(fleet.parentAccountSid).kind,
   steps: [],
   kind: 'failed',
   step,
@@ -108,18 +112,21 @@ async function membersOf(
   const { store, secretId } = fleet.admin;
   const parent = await scope.admin(fleet.admin, fleet.name).catch((err: unknown) => {
     // readAdmin's advice lists every admin shape a target may use; a fleet takes one only.
-    if (err instanceof RotationError && err.step === 'read-admin')
-      throw new RotationError(
-        fleet.name,
-        'read-admin',
-        `fleet admin secret "${secretId}" (${store} store) does not exist or has no current value; store the parent's {"accountSid": "${fleet.parentAccountSid}", "authToken": "…"} (twilio-key-rotator secret put ${secretId} --store ${store})`,
-      );
+    if (err instanceof RotationError && err.step === 'read-admin') {
+      const missing = `fleet admin secret "${secretId}" (${store} store) does not exist or has no current value`;
+      const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
+      const put = `twilio-key-rotator secret put ${secretId} --store ${store}`;
+      throw new RotationError(fleet.name, 'read-admin', `${missing}; store the parent's ${value} (${put})`);
+    }
     throw err;
   });
-  if (parent.kind !== 'auth-token' || parent.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
-    throw new Error(
-      `fleet admin secret "${fleet.admin.secretId}" must hold the parent's Account SID + Auth Token ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio answers subaccounts' tokens to no other credential, and no parent API key (Main included) may reach a subaccount`,
-    );
+  if (!isAccountToken(parent) || parent.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase()) {
+    const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
+    const secret = `fleet admin secret "${fleet.admin.secretId}"`;
+    const must = `${secret} must hold the parent's Account SID + Auth Token (${value})`;
+    const why = "Twilio answers subaccounts' tokens to no other credential";
+    throw new Error(`${must}: ${why}, and no parent API key (Main included) may reach a subaccount`);
+  }
   if (!runtime.subaccounts) throw new Error('this runtime cannot list subaccounts');
   const template = fleet.member(fleet.parentAccountSid);
   const listed = await runtime
@@ -136,33 +143,17 @@ async function membersOf(
       !exclude.includes(s.accountSid.toUpperCase()),
   );
   runtime.logger.info(
-    `fleet ${fleet.name}: ${chosen.length} of ${listed.length} active subaccounts of ${fleet.parentAccountSid} are members`,
+    `fleet ${fleet.name}: ${chosen.length} of ${listed.length} active subaccounts of ${fleet.parentAccountSid} ` +
+      'are members',
     { target: fleet.name, step: 'expand-fleet' },
   );
   return chosen
     .sort((a, b) => a.accountSid.localeCompare(b.accountSid))
     .map((s) => {
       const member = fleet.member(s.accountSid);
-      credentials.set(member.name, {
-        kind: 'auth-token',
-        accountSid: s.accountSid,
-        username: s.accountSid,
-        password: s.authToken,
-      });
+      credentials.set(member.name, accountToken(s.accountSid, s.authToken));
       return member;
     });
-}
-
-/** A configured API-key target on the member's subaccount whose prefix overlaps the member's. */
-function prefixClash(member: TargetConfig, targets: readonly TargetConfig[]): string | undefined {
-  if (member.kind !== 'api-key') return undefined;
-  return targets.find(
-    (t) =>
-      t.kind === 'api-key' &&
-      t.accountSid.toUpperCase() === member.accountSid.toUpperCase() &&
-      (t.friendlyNamePrefix.startsWith(member.friendlyNamePrefix) ||
-        member.friendlyNamePrefix.startsWith(t.friendlyNamePrefix)),
-  )?.name;
 }
 
 /**
@@ -192,7 +183,7 @@ export async function reportUnlistedFleets(
       severity: SEVERITY['step-failed'],
       test: false,
       target: fleet.name,
-      credential: 'api-key',
+      credential: fleet.member(fleet.parentAccountSid).kind,
       account: fleet.parentAccountSid,
       problem: 'step-failed',
       summary: `${fleet.name}: the fleet's subaccounts could not be listed, so none of its members ran`,

@@ -2,13 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import { CURRENT, PENDING, PREVIOUS, TAG_RETIRED } from '../core/labels.js';
 import type { Runtime } from '../core/runtime.js';
-import { parseApiKeySecret } from '../credentials/api-key/shape.js';
-import { parseAuthTokenSecret, tokenFingerprint } from '../credentials/auth-token/shape.js';
+import { kindOf } from '../credentials/registry.js';
 import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
 
 /** What a reported token fingerprint looks like (for the daemon's report parser). */
-export { TOKEN_FINGERPRINT } from '../credentials/auth-token/shape.js';
+export { TOKEN_FINGERPRINT } from '../credentials/registry.js';
 
 /**
  * Which configured target a leak report is about, by reference: the reported key SID, token
@@ -32,26 +31,11 @@ export interface LeakMatch {
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
 
-/** The references and credentials one stored version holds, if it is of the target's kind. */
-function held(target: TargetConfig, value: string): { ref: string; sid?: string; credential: string } | undefined {
-  const source = { secretId: target.secret.secretId };
-  try {
-    if (target.kind === 'auth-token') {
-      const token = parseAuthTokenSecret(source, value).authToken;
-      return { ref: tokenFingerprint(token), credential: token };
-    }
-    const key = parseApiKeySecret(source, value);
-    return { ref: key.apiKeySid, sid: key.apiKeySid, credential: key.apiKeySecret };
-  } catch {
-    return undefined; // not a credential this target could have made: never a match
-  }
-}
-
-function isMatch(leak: Leak, h: { ref: string; sid?: string; credential: string }): boolean {
-  if ('keySid' in leak) return h.sid === leak.keySid;
-  if ('tokenFingerprint' in leak) return h.sid === undefined && h.ref === leak.tokenFingerprint;
+function isMatch(leak: Leak, h: { ref: string; keySid?: string; credential: string }): boolean {
+  if ('keySid' in leak) return h.keySid === leak.keySid;
+  if ('tokenFingerprint' in leak) return h.keySid === undefined && h.ref === leak.tokenFingerprint;
   // A scanner may report the key SID itself (GitHub's twilio_api_key) or the secret part.
-  return (h.sid !== undefined && h.sid === leak.credential) || sameSecret(h.credential, leak.credential);
+  return (h.keySid !== undefined && h.keySid === leak.credential) || sameSecret(h.credential, leak.credential);
 }
 
 export async function matchLeak(
@@ -72,7 +56,7 @@ export async function matchLeak(
     for (const v of secret?.versions ?? []) {
       const stage = [CURRENT, PENDING, PREVIOUS].find((s) => v.stages.includes(s));
       if (!stage || v.value === undefined) continue;
-      const h = held(target, v.value);
+      const h = kindOf(target).report.holds?.(v.value, target);
       if (!h || !isMatch(leak, h)) continue;
       const retired = stage === PREVIOUS && secret?.tags[TAG_RETIRED] === v.versionId;
       matches.push({ target, ref: h.ref, stage, retired });

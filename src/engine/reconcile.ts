@@ -202,7 +202,9 @@ export async function reconcileTarget(
       // promotion, which refreshes the admin secrets that held the old token): not a failure.
       const replaced = await run.kind.capabilities.admin?.replaced(run.session, runtime).catch(() => false);
       if (replaced) {
-        const detail = `stopped at ${inProgress}: Twilio refused the admin credential this run read, and the admin secret holds another one now (another run promoted the Auth Token)`;
+        const refused = 'Twilio refused the admin credential this run read';
+        const replaced = 'the admin secret holds another one now (another run promoted the Auth Token)';
+        const detail = `stopped at ${inProgress}: ${refused}, and ${replaced}`;
         log.warn(`${detail}; the next run resumes here`, { step: inProgress });
         return { ...base(), steps, kind: 'deferred', detail };
       }

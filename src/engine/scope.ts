@@ -1,7 +1,7 @@
 import type { RotatorConfig, SecretLocation, TargetConfig } from '../config/types.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
-import { readAdmin } from '../credentials/admin.js';
+import { readAdmin } from '../credentials/registry.js';
 import { keySidsIn } from '../core/secret-values.js';
 import { KEY_SID } from '../core/sids.js';
 import { RotationError } from '../errors.js';
@@ -115,14 +115,19 @@ export function createRunScope(
   return {
     admin,
     adminOf(target) {
-      if (!target.fleet) return admin(target.admin, target.name);
+      if (!target.fleet) {
+        if (target.admin) return admin(target.admin, target.name);
+        const none = `target "${target.name}" names no admin credential, and its kind reads one`;
+        return Promise.reject(new RotationError(target.name, 'read-admin', `${none}; this is a bug`));
+      }
       const found = members.get(target.name);
       if (found) return Promise.resolve(found);
       return Promise.reject(
         new RotationError(
           target.name,
           'read-admin',
-          `subaccount ${target.accountSid} was not in fleet "${target.fleet.name}"'s list of active subaccounts this run`,
+          `subaccount ${target.accountSid} was not in fleet "${target.fleet.name}"'s list ` +
+            'of active subaccounts this run',
         ),
       );
     },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js';
 import { CURRENT, PENDING } from '../core/labels.js';
 import { keySidsIn, parseAdminCredential } from '../core/secret-values.js';
-import { kindOf } from '../credentials/registry.js';
+import { isAccountToken, kindOf } from '../credentials/registry.js';
 import { errorMessage, RotationError, SecretShapeError, UsageError } from '../errors.js';
 import { redact, registerSecretText } from '../redact.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
@@ -50,9 +50,10 @@ export async function putSecret(
     const names = config.targets.flatMap((t) =>
       [t.secret, t.admin].filter((l) => l.store === storeName).map((l) => `"${l.secretId}"`),
     );
-    throw new UsageError(
-      `no target uses secret "${secretId}" in the ${storeName} store; secret put stores only what targets[].secret or targets[].admin name${names.length > 0 ? ` (here: ${[...new Set(names)].join(', ')})` : ''}`,
-    );
+    const unused = `no target uses secret "${secretId}" in the ${storeName} store`;
+    const only = 'secret put stores only what targets[].secret or targets[].admin name';
+    const here = names.length > 0 ? ` (here: ${[...new Set(names)].join(', ')})` : '';
+    throw new UsageError(`${unused}; ${only}${here}`);
   }
 
   const source = { secretId, stage: 'stdin' };
@@ -63,10 +64,9 @@ export async function putSecret(
       shape = kindOf(rotated).report.describeValue(value, source, rotated);
     } else {
       const admin = parseAdminCredential(source, value);
-      shape =
-        admin.kind === 'auth-token'
-          ? `Auth Token of ${admin.accountSid}`
-          : `admin key ${admin.username} of ${admin.accountSid}`;
+      shape = isAccountToken(admin)
+        ? `Auth Token of ${admin.accountSid}`
+        : `admin key ${admin.username} of ${admin.accountSid}`;
       const accounts = [...config.targets.map((t) => t.accountSid), ...config.fleets.map((f) => f.parentAccountSid)];
       if (!accounts.some((a) => a.toUpperCase() === admin.accountSid.toUpperCase())) {
         const why = `the value is a credential of account ${admin.accountSid}`;
@@ -78,11 +78,12 @@ export async function putSecret(
       const fleet = config.fleets.find((f) => f.admin.store === storeName && f.admin.secretId === secretId);
       if (
         fleet &&
-        (admin.kind !== 'auth-token' || admin.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
-      )
-        throw new UsageError(
-          `fleet "${fleet.name}" needs the parent's Account SID + Auth Token here ({"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}): Twilio lets no API key reach a subaccount; nothing was stored`,
-        );
+        (!isAccountToken(admin) || admin.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase())
+      ) {
+        const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
+        const needs = `fleet "${fleet.name}" needs the parent's Account SID + Auth Token here (${value})`;
+        throw new UsageError(`${needs}: Twilio lets no API key reach a subaccount; nothing was stored`);
+      }
       shape += ` (admin of ${admins.map((t) => `"${t.name}"`).join(', ')})`;
     }
   } catch (err) {
@@ -105,7 +106,8 @@ export async function putSecret(
   }
   if (!request.replace) {
     throw new UsageError(
-      `secret "${secretId}" already has a current value (version ${current.versionId}); pass --replace to store a new one (the old one stays as AWSPREVIOUS)`,
+      `secret "${secretId}" already has a current value (version ${current.versionId}); ` +
+        'pass --replace to store a new one (the old one stays as AWSPREVIOUS)',
     );
   }
   if (existing?.versions.some((v) => v.stages.includes(PENDING) && !v.stages.includes(CURRENT))) {

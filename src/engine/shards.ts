@@ -1,4 +1,5 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import { kindOf } from '../credentials/registry.js';
 
 /**
  * A fleet too large for one Lambda invocation is split into shards: SQS messages that each name some
@@ -41,9 +42,10 @@ export function shardBody(message: ShardMessage): string {
  */
 function units(config: RotatorConfig, names: readonly string[]): string[][] {
   const byName = new Map(config.targets.map((t) => [t.name, t]));
-  const tokens = names.map((n) => byName.get(n)).filter((t): t is TargetConfig => t?.kind === 'auth-token');
+  const first = (t: TargetConfig): boolean => kindOf(t).order === 'first';
+  const tokens = names.flatMap((n) => byName.get(n) ?? []).filter(first);
   const owner = (t: TargetConfig | undefined): TargetConfig | undefined =>
-    t === undefined || t.kind === 'auth-token'
+    t === undefined || first(t)
       ? t
       : tokens.find(
           (a) =>
@@ -121,7 +123,9 @@ export function parseShardBody(body: string): ParsedShard {
   if (v.version !== SHARD_VERSION)
     return {
       ok: false,
-      problem: `version is not ${SHARD_VERSION}, the one this worker reads (deploy the scheduler and the worker together)`,
+      problem:
+        `version is not ${SHARD_VERSION}, the one this worker reads ` +
+        '(deploy the scheduler and the worker together)',
     };
   const targets = v.targets;
   if (!Array.isArray(targets) || targets.length === 0)

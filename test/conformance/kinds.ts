@@ -4,7 +4,7 @@ import type { Runtime } from '../../src/core/runtime.js';
 import { tokenFingerprint } from '../../src/credentials/auth-token/shape.js';
 import { registerKind } from '../../src/credentials/registry.js';
 import { parseConfigObject } from '../../src/config/validate.js';
-import { AC, DAY, fakeTokenWorld, fakeWorld, quietLogger, type FakeWorld } from '../support/fakes.js';
+import { AC, DAY, fakeWorld, fakeWorldOf, quietLogger, type FakeWorld } from '../support/fakes.js';
 import { CounterService, counterKind } from './counter-kind.js';
 
 /**
@@ -63,7 +63,6 @@ function counterWorld(): Promise<KindWorld> {
     name: 'ctr',
     accountSid: AC,
     secret: { store: 'aws' as const, secretId: 'counter/app' },
-    admin: { store: 'aws' as const, secretId: 'counter/none' },
     maxAgeMs: 30 * DAY,
     gate: { minOverlapMs: 0, maxWaitMs: 7 * DAY, manualConfirm: true, probes: [] },
     paused: false,
@@ -94,18 +93,25 @@ function counterWorld(): Promise<KindWorld> {
   });
 }
 
+/** Both stores configured, so the rotated secrets can live on Secrets Manager (its protocol needs that). */
+const STORES = { stores: { file: { path: '/nonexistent/never-used.json' }, aws: { region: 'us-east-1' } } };
+const ON_AWS = (secretId: string) => ({ secret: { store: 'aws', secretId }, gate: GATE });
+
 export const FIXTURES: readonly Fixture[] = [
   {
     kind: 'api-key',
     world: async () => {
-      const w = await fakeWorld({ gate: GATE });
+      const w = await fakeWorld(ON_AWS('twilio/app'), STORES);
       return fromFake(w, 'app', () => [...w.twilio.keys.values()].map((k) => k.sid));
     },
   },
   {
     kind: 'auth-token',
     world: async () => {
-      const w = await fakeTokenWorld({ gate: GATE });
+      const target = { kind: 'auth-token', name: 'token', accountSid: AC, propagationDelaySeconds: 0 };
+      const w = await fakeWorldOf([{ ...target, ...ON_AWS('twilio/token') }], STORES, (twilio, store) =>
+        store.create('twilio/token', 'c'.repeat(32), JSON.stringify({ accountSid: AC, authToken: twilio.primary })),
+      );
       const tokens = () => [w.twilio.primary, w.twilio.secondary].flatMap((t) => (t ? [tokenFingerprint(t)] : []));
       return fromFake(w, 'token', tokens);
     },

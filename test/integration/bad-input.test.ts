@@ -170,7 +170,11 @@ describe('bad CLI invocations', () => {
     ['abort without a target', ['abort'], /abort takes exactly one target name/],
     ['abort with --target', ['abort', '--target', 'app'], /--target belongs to rotate and status; abort names/],
     ['--replace-secondary on abort', ['abort', 'app', '--replace-secondary'], /belong to rotate, not abort/],
-    ['abort of an API-key target', ['abort', 'app'], /abort backs out an Auth Token rotation before its promotion/],
+    [
+      'abort of an API-key target',
+      ['abort', 'app'],
+      /has nothing to abort: abort backs out a rotation before its point of no return, and a key rotation has none/,
+    ],
     ['daemon with --target', ['daemon', '--target', 'app'], /--target belongs to rotate and status; the daemon runs/],
     ['daemon with an argument', ['daemon', 'app'], /unexpected argument "app" for daemon/],
     ['--force on daemon', ['daemon', '--force'], /belong to rotate, not daemon/],

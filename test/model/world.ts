@@ -3,6 +3,7 @@ import { vi } from 'vitest';
 import { memoryStore } from '../../src/adapters/secrets/memory-store.js';
 import type { SecretTable } from '../../src/adapters/secrets/versioned.js';
 import type { RotatorConfig, TargetConfig } from '../../src/config/types.js';
+import type { TargetShape } from '../../src/core/target.js';
 import { parseConfigObject } from '../../src/config/validate.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 import type {
@@ -230,7 +231,7 @@ export class ModelWorld {
     }
   }
 
-  twilioKeys(run: RunCtl, target: TargetConfig): TwilioKeys {
+  twilioKeys(run: RunCtl, target: TargetShape): TwilioKeys {
     const actor = `rotator:${target.name}` as const;
     return {
       list: () =>
@@ -273,7 +274,7 @@ export class ModelWorld {
     };
   }
 
-  authTokens(run: RunCtl, target: TargetConfig): AuthTokens {
+  authTokens(run: RunCtl, target: TargetShape): AuthTokens {
     const actor = `rotator:${target.name}` as const;
     return {
       createSecondary: () =>

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { convertBase, httpUrl, targetBaseShape, text, type KindConfig } from '../../config/common.js';
-import type { TargetBase } from '../../config/types.js';
+import { convertBase, httpUrl, location, targetBaseShape, text, type KindConfig } from '../../config/common.js';
+import type { SecretLocation, TargetBase } from '../../config/types.js';
 import type { ConfigIssue } from '../../errors.js';
 import { verifyMethodFor } from './verify-method.js';
 
@@ -13,6 +13,7 @@ export type PolicyConfig = { mode: 'inherit' } | { mode: 'explicit'; allow: stri
 
 export interface ApiKeyTargetConfig extends TargetBase {
   kind: 'api-key';
+  admin: SecretLocation;
   keyType: 'standard' | 'restricted';
   /** Present exactly when keyType is "restricted". */
   policy?: PolicyConfig;
@@ -42,6 +43,8 @@ const policy = z.union(
 
 const schema = z.strictObject({
   ...targetBaseShape,
+  // An API key is managed with an admin credential, always named (it keeps its place among the shared fields).
+  admin: location,
   kind: z.literal('api-key'),
   keyType: z.enum(['standard', 'restricted'], { error: 'must be "standard" or "restricted"' }),
   policy: z.optional(policy),
@@ -95,6 +98,7 @@ export const apiKeyConfig: KindConfig<Raw, ApiKeyTargetConfig> = {
   secretMayBeAdmin: false,
   convert: (t) => ({
     ...convertBase(t, 'api-key'),
+    admin: { ...t.admin },
     keyType: t.keyType,
     ...(t.policy !== undefined
       ? {

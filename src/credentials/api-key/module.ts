@@ -1,4 +1,4 @@
-import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
+import { CURRENT, labelled, parseStamp, PENDING, PREVIOUS, TAG_CURRENT_SINCE, TAG_RETIRED } from '../../core/labels.js';
 import { KEY_SID } from '../../core/sids.js';
 import { SecretShapeError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
@@ -11,7 +11,6 @@ import type { Observation, PlannerSettings, Step } from './observation.js';
 import { keyClaims } from './inventory.js';
 import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded, replaceBlocked } from './plan.js';
 import { resolvePolicy } from './policy.js';
-import { rotationStep } from './protocol.js';
 import { parseApiKeySecret } from './shape.js';
 import { act, deleteKey } from './steps.js';
 import { describeVerifyMethod } from './verify-method.js';
@@ -82,8 +81,25 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     'mark-current': stepOf(),
     'retire-previous': stepOf({ irreversible: true }),
   },
-  rotation: { legacy: rotationStep },
-  words: { noun: 'key', ref: KEY_SID },
+  // Secrets Manager's events as a view of the planner told the token (./plan.ts tokenStep). The old
+  // key is never deleted here: the scheduled run retires it once the gate passes.
+  rotation: {
+    createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled },
+    setSecret: { steps: ['sweep-orphans'], done: filled },
+    testSecret: {
+      steps: ['sweep-orphans', 'verify-pending'],
+      done: (o, t) =>
+        o.current?.versionId === t || (o.pending?.versionId === t && o.verified.has(o.pending.key.apiKeySid)),
+    },
+    finishSecret: {
+      steps: ['sweep-orphans', 'verify-pending', 'promote', 'verify-current', 'mark-current', 'clear-pending-label'],
+      done: (o, t) =>
+        o.current?.versionId === t &&
+        parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
+        !o.secret?.versions.some((v) => v.versionId === t && v.stages.includes(PENDING)),
+    },
+  },
+  words: { noun: 'key', ref: KEY_SID, keyFields: true },
   emergency: {
     settleMs: () => 0,
     consequence: (overlap) =>
@@ -164,6 +180,14 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
       if (!waiting) return { nothing: 'no old key is waiting to be retired' };
       return { versionId: current.versionId, ref: apiKeySid };
     },
+    holds(value, target) {
+      try {
+        const key = parseApiKeySecret({ secretId: target.secret.secretId }, value);
+        return { ref: key.apiKeySid, keySid: key.apiKeySid, credential: key.apiKeySecret };
+      } catch {
+        return undefined; // not a key this target could have made: never a match
+      }
+    },
     warnings: observationWarnings,
     strays: keysLeftAlone,
   },
@@ -193,3 +217,8 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     },
   },
 };
+
+/** The token's version holds a key, pending or already current. */
+function filled(obs: Observation, token: string): boolean {
+  return obs.pending?.versionId === token || obs.current?.versionId === token;
+}

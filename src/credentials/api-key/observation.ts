@@ -68,6 +68,8 @@ export interface PlannerSettings {
   gate: GateSettings;
   /** rotate --now: the gate is only this overlap, and a current key it did not create is due. */
   emergency?: Emergency;
+  /** Secrets Manager's rotation protocol: the event's token, the version this run fills and promotes. */
+  token?: string;
 }
 
 /** The next thing to do. Each is carried out by one function in ./steps.ts. */

@@ -55,6 +55,11 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     return { kind: 'create-secret', versionId, friendlyName: keyName(s.prefix, fingerprint, versionId) };
   }
 
+  if (s.token !== undefined) {
+    const byToken = tokenStep(obs, s, s.token);
+    if (byToken) return byToken;
+  }
+
   const currentSid = current.key.apiKeySid;
   const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
   const retiring = retiringKey(obs, s);
@@ -145,12 +150,52 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const leftOver = pendingLeftOnCurrent(secret);
   if (leftOver !== undefined) return { kind: 'clear-pending-label', versionId: leftOver };
 
-  const reason = dueReason(obs, s, currentLive);
+  const reason = s.token === undefined ? dueReason(obs, s, currentLive) : undefined;
   if (reason !== undefined) {
     const versionId = rotationId(obs.secretId, current.versionId, secret.allVersionIds);
     return { kind: 'start-rotation', versionId, friendlyName: keyName(s.prefix, fingerprint, versionId), reason };
   }
   return { kind: 'done', current: currentSid, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
+}
+
+/**
+ * Secrets Manager's rotation protocol (its token in the settings): the steps only that token's
+ * version needs before the common path. Secrets Manager made the version, labelled AWSPENDING with no
+ * value; createSecret fills it with a new key, named from the token so the orphan rule knows it. A key
+ * an attempt made before it filled the version never served anyone: it goes first. Nothing starts
+ * while the previous key of the last rotation still waits for its gate: never more than two keys.
+ */
+function tokenStep(obs: Observation, s: PlannerSettings, token: string): Decision | undefined {
+  const secret = obs.secret!;
+  const version = secret.versions.find((v) => v.versionId === token);
+  const sinceMs = obs.nowMs;
+  if (!version)
+    return { kind: 'stuck', on: [`secret version ${token} has no stage for rotation of ${obs.secretId}`], sinceMs };
+  if (version.stages.includes('AWSCURRENT'))
+    return version.stages.includes('AWSPENDING') ? { kind: 'clear-pending-label', versionId: token } : undefined;
+  if (!version.stages.includes('AWSPENDING'))
+    return {
+      kind: 'stuck',
+      on: [`secret version ${token} is not AWSPENDING for rotation of ${obs.secretId}`],
+      sinceMs,
+    };
+  const pending = obs.pending;
+  if (pending?.versionId === token && obs.current && isListed(obs, pending.key.apiKeySid)) {
+    const keySid = pending.key.apiKeySid;
+    if (!obs.verified.has(keySid)) return { kind: 'verify-pending', versionId: token, keySid };
+    return { kind: 'promote', versionId: token, keySid, fromVersionId: obs.current.versionId };
+  }
+  if (obs.pendingPlaceholder?.versionId !== token) return undefined;
+  const friendlyName = keyName(s.prefix, obs.fingerprint ?? '', rotationIdForToken(token));
+  const stale = obs.keys.filter((k) => k.friendlyName === friendlyName);
+  if (stale.length > 0) return { kind: 'sweep-orphans', keys: stale };
+  const previous = retiringKey(obs, s);
+  if (previous) {
+    const alive = `the previous key ${previous.key.apiKeySid} is still alive, waiting for the consumer gate`;
+    return { kind: 'busy', reason: `${alive}; rotate again after the rotator has retired it` };
+  }
+  const reason = 'Secrets Manager rotates the secret';
+  return { kind: 'start-rotation', versionId: token, friendlyName, reason };
 }
 
 function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): string | undefined {

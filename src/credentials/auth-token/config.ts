@@ -3,6 +3,8 @@ import { convertBase, httpUrl, location, nonNegative, targetBaseShape, type Kind
 import type { SecretLocation, TargetBase } from '../../config/types.js';
 
 export interface AuthTokenTargetConfig extends TargetBase {
+  /** The target's own secret when the configuration leaves admin out (selfManaged). */
+  admin: SecretLocation;
   kind: 'auth-token';
   /** Wait this long after a promotion before checking that the new token works and the old one is refused. */
   propagationDelayMs: number;
@@ -30,7 +32,8 @@ export const authTokenConfig: KindConfig<Raw, AuthTokenTargetConfig> = {
   convert: (t) => {
     const admin: SecretLocation = t.admin ?? t.secret;
     return {
-      ...convertBase({ ...t, admin }, 'auth-token'),
+      ...convertBase(t, 'auth-token'),
+      admin: { ...admin },
       propagationDelayMs: t.propagationDelaySeconds * 1000,
       ...(t.validationUrl !== undefined ? { validationUrl: t.validationUrl } : {}),
       selfManaged:

@@ -103,6 +103,14 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
   },
 
   report: {
+    holds(value, target) {
+      try {
+        const token = parseAuthTokenSecret({ secretId: target.secret.secretId }, value).authToken;
+        return { ref: tokenFingerprint(token), credential: token };
+      } catch {
+        return undefined; // not a token this target could have made: never a match
+      }
+    },
     summary(obs, target) {
       const current = obs.current;
       if (!current) return { gone: false };

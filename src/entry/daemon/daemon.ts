@@ -72,8 +72,7 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     } catch (err) {
       const error = redact(errorMessage(err));
       logger.error(`run failed: ${error}`, { target: name, step: 'run' });
-      const credential = 'kind' in target ? String(target.kind) : 'api-key';
-      results = [{ target: name, credential, steps: [], kind: 'failed', step: 'run', error }];
+      results = [{ target: name, credential: target.kind, steps: [], kind: 'failed', step: 'run', error }];
     } finally {
       // Each run has its own connections: kept alive past it, a daemon would hold one set per run.
       runtime?.close?.();
@@ -174,7 +173,7 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
           return metrics
             .names()
             .filter((n) => isMemberName(f.name, n))
-            .map((name) => ({ name, kind: 'api-key', paused }));
+            .map((name) => ({ name, kind: f.member(f.parentAccountSid).kind, paused }));
         }),
       ],
       [

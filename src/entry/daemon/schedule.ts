@@ -52,12 +52,15 @@ export function startSchedule(config: RotatorConfig, onTick: (targets: string[])
  * What the daemon schedules: each target, and each fleet as one unit (its members are known only when
  * a run lists the parent's subaccounts) on its template's schedule.
  */
-export function scheduledUnits(config: RotatorConfig): { name: string; schedule?: string; paused: boolean }[] {
+export function scheduledUnits(
+  config: RotatorConfig,
+): { name: string; kind: string; schedule?: string; paused: boolean }[] {
   return [
     ...config.targets,
     ...config.fleets.map((f) => {
       const template = f.member(f.parentAccountSid);
-      return { name: f.name, ...(template.schedule ? { schedule: template.schedule } : {}), paused: template.paused };
+      const schedule = template.schedule ? { schedule: template.schedule } : {};
+      return { name: f.name, kind: template.kind, ...schedule, paused: template.paused };
     }),
   ];
 }
