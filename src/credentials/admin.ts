@@ -16,7 +16,10 @@ export async function readAdmin(
     throw new RotationError(
       target,
       'read-admin',
-      `admin secret "${location.secretId}" (${location.store} store) does not exist or has no current value; store {"accountSid": "AC…", "authToken": "…"}, {"accountSid", "adminKeySid", "adminKeySecret"}, or a Restricted admin key with /twilio/iam/api-keys/* (twilio-key-rotator secret put ${location.secretId} --store ${location.store})`,
+      `admin secret "${location.secretId}" (${location.store} store) does not exist or has no current value; ` +
+        'store {"accountSid": "AC…", "authToken": "…"}, {"accountSid", "adminKeySid", "adminKeySecret"}, ' +
+        'or a Restricted admin key with /twilio/iam/api-keys/* ' +
+        `(twilio-key-rotator secret put ${location.secretId} --store ${location.store})`,
     );
   }
   return parseAdminCredential(

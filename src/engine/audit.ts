@@ -47,7 +47,8 @@ export async function audit(config: RotatorConfig, runtime: Runtime, options: Au
   config = expanded.config;
   const { scope } = expanded;
   const byAccount = new Map<string, TargetConfig[]>();
-  for (const t of config.targets) {
+  // A kind without the audit capability has no keys to account for: its targets are not audited.
+  for (const t of config.targets.filter((x) => kindOf(x).capabilities.audit !== undefined)) {
     const account = t.accountSid.toUpperCase();
     byAccount.set(account, [...(byAccount.get(account) ?? []), t]);
   }
@@ -81,7 +82,7 @@ async function auditAccount(
   const claims: KeyClaim[] = [];
   const runs: Run[] = [];
   let keys: readonly TwilioKey[] | undefined;
-  for (const target of targets.filter((t) => kindOf(t).capabilities.audit !== undefined)) {
+  for (const target of targets) {
     try {
       const run = await openRun(target, runtime, scope, {});
       const audit = run.kind.capabilities.audit!;

@@ -167,6 +167,16 @@ describe.each(FIXTURES)('kind $kind', (fixture) => {
     },
   );
 
+  it.runIf(kindOf({ kind: fixture.kind }).capabilities.audit === undefined)(
+    'audit leaves a kind without the capability out, assuming no admin credential',
+    async () => {
+      const w = await fixture.world();
+      await one(w, w.runtime);
+      const report = await audit(w.config, w.runtime, { olderThanDays: 0 });
+      expect(report.accounts).toEqual([]);
+    },
+  );
+
   it.runIf(kindOf({ kind: fixture.kind }).capabilities.abort !== undefined)(
     'abort backs out a rotation waiting at its gate',
     async () => {

@@ -122,9 +122,11 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     async preflight(session, obs, runtime) {
       const { target } = session;
       const checks = [
-        `admin credential (${session.admin.kind}, ${session.admin.username}) can list keys on ${target.accountSid}: ${obs.keys.length} key(s)`,
+        `admin credential (${session.admin.kind}, ${session.admin.username}) ` +
+          `can list keys on ${target.accountSid}: ${obs.keys.length} key(s)`,
         obs.current
-          ? `secret "${obs.secretId}" is readable: AWSCURRENT is version ${obs.current.versionId}, key ${obs.current.key.apiKeySid}`
+          ? `secret "${obs.secretId}" is readable: ` +
+            `AWSCURRENT is version ${obs.current.versionId}, key ${obs.current.key.apiKeySid}`
           : obs.secret
             ? `secret "${obs.secretId}" exists without a current version; the first run fills it`
             : `secret "${obs.secretId}" does not exist yet; the first run creates it`,

@@ -136,7 +136,8 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
         const c = obs.checks.get(current.ref);
         checks.push(
           c?.ok
-            ? `current token ${current.ref} works${c.primary ? ' and is the primary' : ', but Twilio does not report it as the primary'}`
+            ? `current token ${current.ref} works` +
+                (c.primary ? ' and is the primary' : ', but Twilio does not report it as the primary')
             : `current token ${current.ref} is REFUSED: ${c?.reason ?? 'not checked'}`,
         );
       }
@@ -176,7 +177,8 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
       const pending = obs.pending;
       const { current, previous, secret } = obs;
       const deadAlready = (newRef: string, oldRef: string, next: string) => {
-        const what = `target "${session.target.name}": the rotation was already promoted: ${newRef} is the primary token`;
+        const what =
+          `target "${session.target.name}": the rotation was already promoted: ` + `${newRef} is the primary token`;
         const dead = `the old token ${oldRef} is already dead on Twilio and nothing can bring it back`;
         return new UsageError(`${what}, and ${dead}. There is nothing to abort; ${next}`);
       };
@@ -217,12 +219,15 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
         if (again.ok && again.primary) throw promoted();
         if (again.ok)
           throw new UsageError(
-            `target "${session.target.name}": ${pending.ref} still works but Twilio says there is no secondary; nothing was changed. Run status and try again`,
+            `target "${session.target.name}": ${pending.ref} still works but Twilio says there is no secondary; ` +
+              'nothing was changed. Run status and try again',
           );
       }
       await session.store.abandonPending(secretId, pending.versionId);
       await session.store.setTags(secretId, { [TAG_PENDING_SINCE]: '', [TAG_SECONDARY_INTENT]: '' });
-      return `aborted the rotation: the secondary token ${pending.ref} — ${deleted}; dropped AWSPENDING (version ${pending.versionId}); ${obs.current?.ref ?? 'the current token'} stays the primary`;
+      const kept = `${obs.current?.ref ?? 'the current token'} stays the primary`;
+      const dropped = `dropped AWSPENDING (version ${pending.versionId})`;
+      return `aborted the rotation: the secondary token ${pending.ref} — ${deleted}; ${dropped}; ${kept}`;
     },
     audit: {
       // An Auth Token claims no key; its admin credential lists the account's keys for the audit.
@@ -239,7 +244,9 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
 async function checkAdmin(target: AuthTokenTargetConfig, admin: AdminCredential, runtime: Runtime): Promise<void> {
   const refuse = (why: string) =>
     new UsageError(
-      `target "${target.name}": the admin credential ${why}. Use the account's Auth Token (leave admin out: the token manages itself) or a Main key of ${target.accountSid}; nothing was changed`,
+      `target "${target.name}": the admin credential ${why}. ` +
+        "Use the account's Auth Token (leave admin out: the token manages itself) " +
+        `or a Main key of ${target.accountSid}; nothing was changed`,
     );
   if (admin.accountSid.toUpperCase() !== target.accountSid.toUpperCase())
     throw refuse(`belongs to ${admin.accountSid}: Twilio would rotate that account's Auth Token`);
@@ -253,6 +260,7 @@ async function checkAdmin(target: AuthTokenTargetConfig, admin: AdminCredential,
     throw refuse(`${admin.username} is not a Main key (Twilio refused it on /v1/Keys, as it refuses Standard keys)`);
   if (policy !== null)
     throw refuse(
-      `${admin.username} is ${policy === undefined ? 'not a key of this account' : 'a Restricted key, and no permission covers Auth Tokens'}`,
+      `${admin.username} is ` +
+        (policy === undefined ? 'not a key of this account' : 'a Restricted key, and no permission covers Auth Tokens'),
     );
 }
