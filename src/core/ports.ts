@@ -253,7 +253,11 @@ export type TokenCheck =
 
 /** Asks Twilio about a token, using only that token. */
 export interface TokenVerifier {
-  check(accountSid: string, token: string): Promise<TokenCheck>;
+  /**
+   * `refusalSettles`: the caller expects the token to be refused (an old primary after a promotion), so
+   * a 401 is the answer, not a new token still propagating: it is not asked again.
+   */
+  check(accountSid: string, token: string, options?: { refusalSettles?: boolean }): Promise<TokenCheck>;
 }
 
 export type VerifyMethod =

@@ -234,10 +234,16 @@ export async function status(
       attention: true,
       error: "not among its fleet's active subaccounts this run (closed, suspended or filtered out)",
     });
-  for (const target of chosen) {
+  // The same batched sweep and worker pool as rotate: one target after another, status took N round trips.
+  await runtime.sweep?.(chosen);
+  const statusOf = async (target: TargetConfig): Promise<TargetStatus> => {
     try {
       const run = await openRun(target, runtime, scope, {});
-      const { obs, decision } = await observeAndPlan(run, runtime);
+      let { obs, decision } = await observeAndPlan(run, runtime);
+      // As rotate does: a step decided on the sweep's copy (maybe minutes old) is decided again on the secret.
+      const fromSweep = runtime.confirmed?.(target) === false;
+      if (!isOutcome(decision) && fromSweep && runtime.fresh && !(await runtime.fresh(target)))
+        ({ obs, decision } = await observeAndPlan(run, runtime));
       const tags = obs.secret?.tags ?? {};
       const current = run.kind.report.summary(obs, target);
       const lastError = readLastError(tags);
@@ -255,7 +261,7 @@ export async function status(
         const notifiedAt = p.notifiedAtMs !== undefined ? new Date(p.notifiedAtMs).toISOString() : undefined;
         return [{ problem, since: new Date(p.sinceMs).toISOString(), ...(notifiedAt ? { notifiedAt } : {}) }];
       });
-      out.push({
+      return {
         target: target.name,
         kind: target.kind,
         ...(current.ref !== undefined
@@ -295,18 +301,19 @@ export async function status(
             }
           : {}),
         attention: decision.kind === 'stuck' || lastError !== undefined || current.gone || unfinished !== undefined,
-      });
+      };
     } catch (err) {
-      out.push({
+      return {
         target: target.name,
         kind: target.kind,
         step: 'error',
         waitingOn: [],
         attention: true,
         error: redact(errorMessage(err)),
-      });
+      };
     }
-  }
+  };
+  out.push(...(await inPool(chosen, config.concurrency.targets, statusOf)));
   return out;
 }
 

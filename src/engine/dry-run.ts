@@ -119,7 +119,7 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
     tokenVerifier(target): TokenVerifier {
       const source = real.tokenVerifier(target);
       return {
-        check(accountSid, token) {
+        check(accountSid, token, how) {
           if (tokens.includes(token)) return Promise.resolve({ ok: true, primary: promoted === token });
           if (promoted)
             return Promise.resolve({
@@ -127,7 +127,7 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
               definitive: true,
               reason: 'HTTP 401 (Twilio error 20003): promoted over',
             });
-          return source.check(accountSid, token);
+          return source.check(accountSid, token, how);
         },
       };
     },

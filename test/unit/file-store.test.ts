@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { lockRecord, withFileLock } from '../../src/adapters/secrets/file-lock.js';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
@@ -242,5 +242,64 @@ describe('file store', () => {
     await expect(fileStore(flat).read('a')).rejects.toThrow(
       /secret "a": versions\.0 has no string value; fix it by hand/,
     );
+  });
+
+  it('parses the file once for a run of reads, and again only when the file changes', async () => {
+    const seed = fileStore(path);
+    for (let i = 0; i < 50; i++) await seed.create(`s${i}`, T(i + 1), `v${i}`);
+    const store = fileStore(path);
+    const parse = vi.spyOn(JSON, 'parse');
+    // Parses of the whole document (redaction parses each secret value it learns too).
+    const parses = () => parse.mock.calls.filter(([text]) => String(text).includes('file-store@1')).length;
+    try {
+      for (let i = 0; i < 50; i++) expect((await store.read(`s${i}`))?.versions[0]?.value).toBe(`v${i}`);
+      expect(parses()).toBe(1);
+      // Another process's write (a new file renamed into place) is seen by the next read.
+      await fileStore(path).putCurrent('s7', T(99), 'changed');
+      parse.mockClear();
+      expect((await store.read('s7'))?.versions.find((v) => v.stages.includes(CURRENT))?.value).toBe('changed');
+      expect(parses()).toBe(1);
+      // This store's own writes need no parse afterwards.
+      await store.setTags('s1', { k: 'v' });
+      await store.setTags('s2', { k: 'v' });
+      parse.mockClear();
+      expect((await store.read('s1'))?.tags).toEqual({ k: 'v' });
+      expect(parses()).toBe(0);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('sees a change made by hand in place, its size unchanged', async () => {
+    const store = fileStore(path);
+    await store.create('a', T(1), 'v1');
+    expect((await store.read('a'))?.versions[0]?.value).toBe('v1');
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.replace('"v1"', '"v2"'));
+    expect((await store.read('a'))?.versions[0]?.value).toBe('v2');
+  });
+
+  it('writes the file exactly as JSON.stringify with two spaces would, whichever secrets changed', async () => {
+    const store = fileStore(path);
+    await store.create('__proto__', T(1), 'line\nbreak');
+    await store.create('b', T(2), 'v2');
+    await store.putPending('b', T(3), 'v3');
+    await store.setTags('__proto__', { 'rotator:x': 'y' });
+    await store.promote('b', T(3));
+    const text = await readFile(path, 'utf8');
+    expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+    expect(JSON.parse(text).secrets.b.versions.map((v: { stages: string[] }) => v.stages)).toEqual([
+      [PREVIOUS],
+      [CURRENT],
+    ]);
+  });
+
+  it('leaves what readers hold untouched by a write that fails', async () => {
+    const store = fileStore(path);
+    await store.create('a', T(1), 'v1');
+    await expect(store.putPending('missing', T(2), 'v2')).rejects.toThrow(/does not exist/);
+    await expect(store.putCurrent('a', T(1), 'other')).resolves.toBe('token-conflict');
+    expect((await store.read('a'))?.versions.map((v) => v.value)).toEqual(['v1']);
+    expect(await store.read('missing')).toBeUndefined();
   });
 });

@@ -40,6 +40,37 @@ describe('cachedStore', () => {
     expect(copy?.tags).toEqual({ 'rotator:x': 'y' });
   });
 
+  it('reads a secret once when many look at it at the same moment', async () => {
+    const real = counted(memoryStore());
+    await real.create('s', T1, 'one');
+    real.reads = 0;
+    const store = cachedStore(real, Date.now);
+    const copies = await Promise.all(Array.from({ length: 20 }, () => store.read('s')));
+    expect(real.reads).toBe(1);
+    expect(copies.every((c) => c?.versions[0]?.value === 'one')).toBe(true);
+  });
+
+  it('keeps a write made while a read was on its way, instead of the answer the read brings back', async () => {
+    const real = counted(memoryStore());
+    await real.create('s', T1, 'one');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow = {
+      ...real,
+      read: async (id: string, o?: Parameters<SecretStore['read']>[1]) => {
+        const answer = await real.read(id, o);
+        await held;
+        return answer;
+      },
+    };
+    const store = cachedStore(slow, Date.now);
+    const reading = store.read('s', { fresh: true });
+    await store.setTags('s', { 'rotator:x': 'y' });
+    release();
+    expect((await reading)?.tags).toEqual({});
+    expect((await store.read('s'))?.tags).toEqual({ 'rotator:x': 'y' });
+  });
+
   it('forgets the copy when another writer got there first, or a write failed', async () => {
     const real = counted(memoryStore());
     await real.create('s', T1, 'one');

@@ -154,13 +154,46 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       ),
     );
 
-  const SWEEP_CALLS_AT_ONCE = 4;
+  const SWEEP_CALLS_AT_ONCE = 8;
   const sweep = async (secretIds: readonly string[]): Promise<Map<string, StoredSecret>> => {
     const wanted = new Set(secretIds);
     const listed = new Map<string, SecretListEntry>();
+    const values = new Map<string, SecretValueEntry>();
+    // Values are read while the listing goes on: every 20 secrets listed (the API's limit per call)
+    // start a BatchGetSecretValue at once, up to SWEEP_CALLS_AT_ONCE in flight, so the sweep takes
+    // about as long as its sequential pages, not pages plus batches.
+    const queued: string[][] = [];
+    let inFlight = 0;
+    let failure: unknown;
+    let drained: () => void = () => undefined;
+    const pump = () => {
+      while (inFlight < SWEEP_CALLS_AT_ONCE && queued.length > 0 && failure === undefined) {
+        const arns = queued.shift()!;
+        inFlight++;
+        call('BatchGetSecretValue', '(sweep)', (signal) =>
+          client.send(new BatchGetSecretValueCommand({ SecretIdList: arns }), { abortSignal: signal }),
+        )
+          .then(
+            (result) => {
+              for (const v of result.SecretValues ?? []) if (v.ARN) values.set(v.ARN, v);
+            },
+            (err: unknown) => void (failure ??= err),
+          )
+          .finally(() => {
+            inFlight--;
+            pump();
+            if (inFlight === 0) drained();
+          });
+      }
+    };
+    const unbatched: string[] = [];
+    const batch = (all: boolean) => {
+      while (unbatched.length >= 20 || (all && unbatched.length > 0)) queued.push(unbatched.splice(0, 20));
+      pump();
+    };
     const seen = new Set<string>();
     let next: string | undefined;
-    for (let page = 0; ; page++) {
+    for (let page = 0; failure === undefined; page++) {
       if (page === 1000)
         throw new RemoteError(
           'secrets-manager',
@@ -185,9 +218,12 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
             : entry.ARN !== undefined && wanted.has(entry.ARN)
               ? entry.ARN
               : undefined;
-        if (id !== undefined && entry.ARN && !entry.DeletedDate) listed.set(id, entry);
+        if (id === undefined || !entry.ARN || entry.DeletedDate || listed.has(id)) continue;
+        listed.set(id, entry);
+        unbatched.push(entry.ARN);
       }
       next = result.NextToken;
+      batch(!next);
       if (!next) break;
       if (seen.has(next))
         throw new RemoteError(
@@ -198,20 +234,8 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         );
       seen.add(next);
     }
-    const values = new Map<string, SecretValueEntry>();
-    const arns = [...listed.values()].map((e) => e.ARN!);
-    // Twenty secrets per call (the API's limit), a few calls at a time.
-    const chunks = Array.from({ length: Math.ceil(arns.length / 20) }, (_, i) => arns.slice(i * 20, i * 20 + 20));
-    let taken = 0;
-    const fetchChunks = async () => {
-      for (let i = taken++; i < chunks.length; i = taken++) {
-        const result = await call('BatchGetSecretValue', '(sweep)', (signal) =>
-          client.send(new BatchGetSecretValueCommand({ SecretIdList: chunks[i] }), { abortSignal: signal }),
-        );
-        for (const v of result.SecretValues ?? []) if (v.ARN) values.set(v.ARN, v);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SWEEP_CALLS_AT_ONCE, chunks.length) }, fetchChunks));
+    if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error('a value batch failed');
     const out = new Map<string, StoredSecret>();
     for (const [id, entry] of listed) {
       const current = values.get(entry.ARN!);

@@ -34,6 +34,18 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
 
   /** Copies from a sweep: true enough to see that nothing is due, not to act on. */
   const unconfirmed = new Set<string>();
+  /**
+   * Per secret, a count bumped by every read of the store and every write: a read's answer becomes the
+   * copy only when nothing began after it, so a slow read never overwrites a newer answer or a write.
+   */
+  const epochs = new Map<string, number>();
+  const bump = (secretId: string) => {
+    const at = (epochs.get(secretId) ?? 0) + 1;
+    epochs.set(secretId, at);
+    return at;
+  };
+  /** The store read in flight per secret: another look at the same secret waits for it, then uses the copy. */
+  const inFlight = new Map<string, Promise<unknown>>();
   const forget = (secretId: string) => {
     known.delete(secretId);
     unconfirmed.delete(secretId);
@@ -57,6 +69,7 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
   };
   /** A real write; on success its effect is applied to the copy, on failure the copy is dropped. */
   const write = async <T>(secretId: string, call: () => Promise<T>, applied: (result: T) => void): Promise<T> => {
+    bump(secretId);
     let result: T;
     try {
       result = await call();
@@ -84,6 +97,8 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
     close: () => real.close?.(),
     async read(secretId, options = {}) {
       if (options.fresh) forget(secretId);
+      const reading = options.fresh ? undefined : inFlight.get(secretId);
+      if (reading) await reading.catch(() => undefined);
       const secret = known.has(secretId) ? getSecret(table, secretId) : undefined;
       if (known.has(secretId) && !secret) return undefined;
       if (secret) {
@@ -104,7 +119,16 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
         }
         forget(secretId);
       }
-      const found = await real.read(secretId, { ...options, fresh: false });
+      const at = bump(secretId);
+      const answer = real.read(secretId, { ...options, fresh: false });
+      inFlight.set(secretId, answer);
+      let found;
+      try {
+        found = await answer;
+      } finally {
+        if (inFlight.get(secretId) === answer) inFlight.delete(secretId);
+      }
+      if (epochs.get(secretId) !== at) return found;
       known.add(secretId);
       if (found) putSecret(table, secretId, fromStored(found));
       return found;

@@ -4,7 +4,7 @@ import type { SecretStore, StoredSecret } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
 import { withFileLock } from './file-lock.js';
-import { getSecret, toStored, versionedOps, type SecretRecord, type SecretTable } from './versioned.js';
+import { getSecret, putSecret, toStored, versionedOps, type SecretRecord, type SecretTable } from './versioned.js';
 
 /**
  * The embedded default store: one JSON file, readable by a person, with the version and staging
@@ -31,13 +31,17 @@ function storeError(path: string, operation: string, message: string, cause?: un
   );
 }
 
-/** Reading a FIFO or a device would block forever, a directory fails late: only a regular file will do. */
-async function requireRegularFile(path: string): Promise<boolean> {
+/**
+ * Reading a FIFO or a device would block forever, a directory fails late: only a regular file will do.
+ * Returns what identifies this exact file content (device, inode, size, change times), or undefined
+ * when there is no file.
+ */
+async function requireRegularFile(path: string): Promise<string | undefined> {
   let info;
   try {
-    info = await stat(path);
+    info = await stat(path, { bigint: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw storeError(path, 'read', `cannot be examined (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
   }
   if (!info.isFile()) {
@@ -54,7 +58,7 @@ async function requireRegularFile(path: string): Promise<boolean> {
       `is ${kind}; point stores.file.path at a regular file (or a path where one can be created)`,
     );
   }
-  return true;
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
 /** Where a version's value is malformed, without quoting anything. */
@@ -85,13 +89,29 @@ function malformed(doc: Partial<FileDocument>): string | undefined {
   return undefined;
 }
 
-async function load(path: string): Promise<FileDocument> {
-  if (!(await requireRegularFile(path))) return { format: FORMAT, secrets: {} };
+/** The document as last parsed, and the file it was parsed from (requireRegularFile's stamp). */
+interface Parsed {
+  stamp: string;
+  doc: FileDocument;
+  /** Each secret's serialized text as save() writes it, for secrets unchanged since. */
+  texts: Map<string, string>;
+}
+
+/**
+ * The document, parsed and validated once per version of the file: every write renames a new file
+ * into place (a new inode), and a change by hand moves its size or times, so an unchanged stamp means
+ * unchanged content. A run that reads a thousand secrets parses the file once, not a thousand times.
+ */
+async function load(path: string, last: Parsed | undefined): Promise<Parsed> {
+  const stamp = await requireRegularFile(path);
+  if (stamp === undefined) return { stamp: 'absent', doc: { format: FORMAT, secrets: {} }, texts: new Map() };
+  if (last?.stamp === stamp) return last;
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { format: FORMAT, secrets: {} };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { stamp: 'absent', doc: { format: FORMAT, secrets: {} }, texts: new Map() };
     throw storeError(path, 'read', `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
   }
   let doc: unknown;
@@ -114,7 +134,25 @@ async function load(path: string): Promise<FileDocument> {
   const problem = malformed(d);
   if (problem)
     throw storeError(path, 'read', `${problem}; fix it by hand or restore it from backup (nothing was changed)`);
-  return d as FileDocument;
+  return { stamp, doc: d as FileDocument, texts: new Map() };
+}
+
+/**
+ * The document as `JSON.stringify(doc, null, 2)` writes it, each secret's part taken from `texts`
+ * when that secret is unchanged: a write costs one secret's serialization, not the whole file's.
+ */
+function serialize(parsed: Parsed): string {
+  const parts = Object.keys(parsed.doc.secrets).map((id) => {
+    let text = parsed.texts.get(id);
+    if (text === undefined) {
+      const record = JSON.stringify(getSecret(parsed.doc.secrets, id), null, 2).replaceAll('\n', '\n    ');
+      text = `    ${JSON.stringify(id)}: ${record}`;
+      parsed.texts.set(id, text);
+    }
+    return text;
+  });
+  const secrets = parts.length === 0 ? '{}' : `{\n${parts.join(',\n')}\n  }`;
+  return `{\n  "format": ${JSON.stringify(FORMAT)},\n  "secrets": ${secrets}\n}\n`;
 }
 
 const tempOf = (path: string) => `${path}.tmp`;
@@ -126,11 +164,11 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function save(path: string, doc: FileDocument): Promise<void> {
+async function save(path: string, parsed: Parsed): Promise<void> {
   const temp = tempOf(path);
   const handle = await open(temp, 'w', 0o600);
   try {
-    await handle.writeFile(`${JSON.stringify(doc, null, 2)}\n`);
+    await handle.writeFile(serialize(parsed));
     await handle.sync();
   } finally {
     await handle.close();
@@ -165,11 +203,20 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
           : storeError(path, operation, err instanceof Error ? err.message : String(err), err);
       });
 
-  const change = <T>(operation: string, fn: (doc: FileDocument) => T): Promise<T> =>
+  /** This store's last parse, which readers share: a write works on a copy and replaces it once saved. */
+  let parsed: Parsed | undefined;
+  const change = <T>(operation: string, secretId: string, fn: (doc: FileDocument) => T): Promise<T> =>
     locked(operation, async () => {
-      const doc = await load(path);
-      const result = fn(doc);
-      await save(path, doc);
+      const base = await load(path, parsed);
+      // Every operation changes one secret at most, this one: only it is copied and serialized again.
+      const secrets = { ...base.doc.secrets };
+      const own = getSecret(secrets, secretId);
+      if (own) putSecret(secrets, secretId, structuredClone(own));
+      const next: Parsed = { stamp: base.stamp, doc: { format: FORMAT, secrets }, texts: new Map(base.texts) };
+      next.texts.delete(secretId);
+      const result = fn(next.doc);
+      await save(path, next);
+      parsed = { ...next, stamp: (await requireRegularFile(path)) ?? 'absent' };
       return result;
     });
 
@@ -178,21 +225,22 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
   return {
     async read(secretId): Promise<StoredSecret | undefined> {
       if (await exists(tempOf(path))) await locked('read', () => Promise.resolve());
-      const doc = await load(path);
-      const secret = getSecret(doc.secrets, secretId);
+      parsed = await load(path, parsed);
+      const secret = getSecret(parsed.doc.secrets, secretId);
       if (!secret) return undefined;
       for (const v of secret.versions) if (v.stages.length > 0) registerSecretText(v.value);
       return toStored(secretId, secret);
     },
-    reserve: (secretId) => change('reserve', (doc) => ops.reserve(doc.secrets, secretId)),
-    create: (secretId, token, value) => change('create', (doc) => ops.create(doc.secrets, secretId, token, value)),
+    reserve: (secretId) => change('reserve', secretId, (doc) => ops.reserve(doc.secrets, secretId)),
+    create: (secretId, token, value) =>
+      change('create', secretId, (doc) => ops.create(doc.secrets, secretId, token, value)),
     putCurrent: (secretId, token, value) =>
-      change('putCurrent', (doc) => ops.putCurrent(doc.secrets, secretId, token, value)),
+      change('putCurrent', secretId, (doc) => ops.putCurrent(doc.secrets, secretId, token, value)),
     putPending: (secretId, token, value) =>
-      change('putPending', (doc) => ops.putPending(doc.secrets, secretId, token, value)),
-    promote: (secretId, token) => change('promote', (doc) => ops.promote(doc.secrets, secretId, token)),
+      change('putPending', secretId, (doc) => ops.putPending(doc.secrets, secretId, token, value)),
+    promote: (secretId, token) => change('promote', secretId, (doc) => ops.promote(doc.secrets, secretId, token)),
     abandonPending: (secretId, token) =>
-      change('abandonPending', (doc) => ops.abandonPending(doc.secrets, secretId, token)),
-    setTags: (secretId, tags) => change('setTags', (doc) => ops.setTags(doc.secrets, secretId, tags)),
+      change('abandonPending', secretId, (doc) => ops.abandonPending(doc.secrets, secretId, token)),
+    setTags: (secretId, tags) => change('setTags', secretId, (doc) => ops.setTags(doc.secrets, secretId, tags)),
   };
 }

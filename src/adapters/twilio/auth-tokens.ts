@@ -141,7 +141,8 @@ export function twilioAuthTokens(
 /**
  * Fetches the account with the token itself. A working token gets Twilio's JSON for the account,
  * whose auth_token is the primary: so one read says whether the token works and whether it is the
- * primary. 401s are retried a few times first (a new secondary may take a moment to reach every edge);
+ * primary. 401s are retried a few times first (a new secondary may take a moment to reach every edge),
+ * unless the caller expects a refusal (an old primary after a promotion: one 401 settles it);
  * with `validationUrl`, that URL must answer too.
  */
 export function twilioTokenVerifier(
@@ -149,7 +150,7 @@ export function twilioTokenVerifier(
   options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
 ): TokenVerifier {
   return {
-    async check(accountSid, token): Promise<TokenCheck> {
+    async check(accountSid, token, how = {}): Promise<TokenCheck> {
       const client = createSlimClient(
         { username: accountSid, password: token, accountSid },
         { ...options.http, ...regionOf(target) },
@@ -188,7 +189,8 @@ export function twilioTokenVerifier(
           return { ok: true, primary: body.auth_token === token };
         } catch (err) {
           const status = twilioStatus(err);
-          if ((status === 401 || status === 403) && i < (options.authRetries ?? 2)) {
+          const again = !how.refusalSettles && i < (options.authRetries ?? 2);
+          if ((status === 401 || status === 403) && again) {
             await delay(options.authRetryDelayMs ?? 1000, options.signal);
             continue;
           }

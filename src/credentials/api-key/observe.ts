@@ -74,12 +74,15 @@ export async function observe(session: ApiKeySession, runtime: Runtime, facts: R
 async function look(session: ApiKeySession, runtime: Runtime, facts: RunFacts, versionIds: boolean) {
   const { target, store } = session;
   // A previous version whose key this rotator retired holds nothing to look at: skip its value.
-  const secret = await store.read(target.secret.secretId, {
-    ...(versionIds ? { versionIds } : {}),
-    wantValue: (v, tags) => !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId),
-  });
-  // Key SIDs the secret references: a list from earlier in this run that lacks one is out of date.
-  const referenced = (secret?.versions ?? []).flatMap((v) => (v.value === undefined ? [] : keySidsIn(v.value)));
+  const wantValue = (v: { stages: readonly string[]; versionId: string }, tags: Readonly<Record<string, string>>) =>
+    !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId);
+  const secret = await store.read(target.secret.secretId, { ...(versionIds ? { versionIds } : {}), wantValue });
+  // Key SIDs the secret references: a list from earlier in this run that lacks one is out of date. Not
+  // the key of a retired previous version: it is rightly gone, even when this run's copy holds its value.
+  const retired = (v: { stages: readonly string[]; versionId: string }) => !wantValue(v, secret?.tags ?? {});
+  const referenced = (secret?.versions ?? []).flatMap((v) =>
+    v.value === undefined || retired(v) ? [] : keySidsIn(v.value),
+  );
   const keys = await session.keys.list({ expect: referenced });
   const obs: Observation = {
     nowMs: runtime.now(),

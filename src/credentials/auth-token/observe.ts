@@ -73,10 +73,11 @@ export async function check(
   runtime: Runtime,
   facts: RunFacts,
   version: TokenVersion,
+  how: { refusalSettles?: boolean } = {},
 ): Promise<TokenCheck> {
   let found = facts.checks.get(version.token);
   if (!found) {
-    found = await runtime.tokenVerifier(session.target).check(session.target.accountSid, version.token);
+    found = await runtime.tokenVerifier(session.target).check(session.target.accountSid, version.token, how);
     if (!found.ok && !found.definitive) {
       throw new RotationError(
         session.target.name,
@@ -164,7 +165,8 @@ async function look(
   const promotedHere =
     previous !== undefined && recordedPromotion(secret, previous.versionId, current.versionId) === true;
   if (previous && promotedHere && secret.tags[TAG_SETTLED] !== current.versionId) {
-    checks.set(previous.ref, await check(session, runtime, facts, previous));
+    // The old primary after our promotion: a refusal is what settles the rotation, and one says it.
+    checks.set(previous.ref, await check(session, runtime, facts, previous, { refusalSettles: true }));
   }
   obs.checks = checks;
   if (previous && promotedHere) obs.staleCopies = await copiesHolding(session, runtime, previous.token);
