@@ -18,7 +18,8 @@ export async function readAdmin(
       'read-admin',
       `admin secret "${location.secretId}" (${location.store} store) does not exist or has no current value; ` +
         'store {"accountSid": "AC…", "authToken": "…"}, {"accountSid", "adminKeySid", "adminKeySecret"}, ' +
-        'or a Restricted admin key with /twilio/iam/api-keys/* ' +
+        'or a Restricted admin key (/twilio/iam/api-keys/* for API keys, ' +
+        '/twilio/iam/account-oauth-apps/* for OAuth apps) ' +
         `(twilio-key-rotator secret put ${location.secretId} --store ${location.store})`,
     );
   }

@@ -319,6 +319,7 @@ for (const event of ${JSON.stringify(events)}) {
 
   it('runs the scheduled and the rotation handler from config/example.yaml in a fresh Node 22 process', async () => {
     await world.seedAdmin('auth-token', 'prod/twilio/rotator-admin');
+    await world.seedAdmin('auth-token', 'prod/twilio/oauth-admin');
     const tls = await startTwilioTls(world.twilio.url);
     try {
       const env = {
@@ -336,11 +337,12 @@ for (const event of ${JSON.stringify(events)}) {
           targets: [
             { target: 'messaging', kind: 'done' },
             { target: 'notifier', kind: 'done' },
+            { target: 'billing-oauth', kind: 'done' },
           ],
         },
       });
       expect(tls.connects.length).toBeGreaterThan(0);
-      expect(tls.connects.every((c) => /^(iam|api)\.twilio\.com:443$/.test(c))).toBe(true);
+      expect(tls.connects.every((c) => /^(iam|api|oauth)\.twilio\.com:443$/.test(c))).toBe(true);
 
       // Secrets Manager's four steps on the secret the scheduled run created, in a new process.
       const first = (await labelledKeys(world, 'prod/twilio/messaging')).current!;
