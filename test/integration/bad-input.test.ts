@@ -178,6 +178,11 @@ describe('bad CLI invocations', () => {
     ['daemon with --target', ['daemon', '--target', 'app'], /--target belongs to rotate and status; the daemon runs/],
     ['daemon with an argument', ['daemon', 'app'], /unexpected argument "app" for daemon/],
     ['--force on daemon', ['daemon', '--force'], /belong to rotate, not daemon/],
+    [
+      '--force on rollback, which takes --dry-run of that group',
+      ['rollback', 'app', '--force'],
+      /rotator: --force belongs to rotate, not rollback/,
+    ],
     ['audit --dry-run without --cleanup', ['audit', '--dry-run'], /--dry-run on audit goes with --cleanup/],
     [
       'audit --older-than that is not a number',

@@ -90,8 +90,12 @@ export function refuseForeignFlags(
 ): void {
   for (const [flags, owner] of OWNED)
     for (const flag of flags)
-      if (!takes.includes(flag) && values[flag] !== undefined)
-        throw new UsageError(instead[flag] ?? `${owner}, not ${command}`);
+      if (!takes.includes(flag) && values[flag] !== undefined) {
+        // A command that takes part of a group (rollback takes --dry-run) names only the flag it refuses.
+        const partly = flags.some((f) => takes.includes(f));
+        const whose = partly ? `--${flag} belongs to ${owner.split(' belong to ')[1]}` : owner;
+        throw new UsageError(instead[flag] ?? `${whose}, not ${command}`);
+      }
 }
 
 /** Why a command that names its target as an argument refuses --target. */
