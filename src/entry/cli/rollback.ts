@@ -17,8 +17,8 @@ it, use abort).
       --dry-run   verify the old credential and print the plan; change nothing`,
   exitCodes: `Exit codes: 0 rolled back (or, with --dry-run, planned), 1 the store or Twilio could not be
 reached, something changed meanwhile (a person, a concurrent run), or the new credential was kept,
-${BAD_INPUT} (e.g. nothing to roll back, the old credential no longer works, an Auth Token
-after its promotion).`,
+${BAD_INPUT}
+(e.g. nothing to roll back, the old credential no longer works, an Auth Token after its promotion).`,
   flags: ['dry-run'],
   refuses: { target: targetIsAnArgument('rollback') },
   check: (rest) => oneTargetName('rollback', rest),
