@@ -45,10 +45,8 @@ export class RetryBudgetError extends Error {
     readonly attempts: number,
     options?: { cause?: unknown },
   ) {
-    super(
-      `no answer within the retry budget of ${budgetMs / 1000} s (${attempts} attempt${attempts === 1 ? '' : 's'}; retry.budgetSeconds)`,
-      options,
-    );
+    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    super(`no answer within the retry budget of ${budgetMs / 1000} s (${tries}; retry.budgetSeconds)`, options);
   }
 }
 

@@ -56,12 +56,22 @@ function awsRetryable(err: unknown): boolean {
   return isRetryable(statusOf(err), err);
 }
 
+const REPEATED_TOKEN = 'returned a page token it had returned before; refusing to loop';
+
+function restoreCommand(secretId: string): string {
+  return `aws secretsmanager restore-secret --secret-id ${secretId}`;
+}
+
 function hintFor(name: string | undefined, secretId: string): string | undefined {
   switch (name) {
-    case 'AccessDeniedException':
-      return `grant the rotator secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage, ListSecretVersionIds and TagResource on ${secretId} (and kms:Decrypt/GenerateDataKey for a customer key)`;
+    case 'AccessDeniedException': {
+      const actions =
+        'secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage, ' +
+        'ListSecretVersionIds and TagResource';
+      return `grant the rotator ${actions} on ${secretId} (and kms:Decrypt/GenerateDataKey for a customer key)`;
+    }
     case 'InvalidRequestException':
-      return `the secret ${secretId} may be scheduled for deletion; restore it with "aws secretsmanager restore-secret --secret-id ${secretId}"`;
+      return `the secret ${secretId} may be scheduled for deletion; restore it with "${restoreCommand(secretId)}"`;
     case 'DecryptionFailure':
     case 'EncryptionFailure':
       return "the rotator cannot use the secret's KMS key; grant kms:Decrypt and kms:GenerateDataKey";
@@ -100,12 +110,15 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     } catch (err) {
       const name = nameOf(err);
       const spent = err instanceof RetryBudgetError ? ` ${err.message}` : '';
+      const resumes = 'the next run resumes where this one stopped';
       const hint =
         hintFor(name, secretId) ??
         (awsRetryable(err) || spent
-          ? `Secrets Manager kept failing (${name ?? 'no answer'}) through every retry; the next run resumes where this one stopped`
+          ? `Secrets Manager kept failing (${name ?? 'no answer'}) through every retry; ${resumes}`
           : undefined);
       const message = (underlying(err) as AwsErrorShape).message;
+      const detail = message ? ` (${message})` : '';
+      const fix = hint ? `. Fix: ${hint}` : '';
       throw new RemoteError(
         'secrets-manager',
         operation,
@@ -115,7 +128,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           retryable: awsRetryable(err) || spent !== '',
           ...(hint ? { hint } : {}),
         },
-        `Secrets Manager ${operation} on ${secretId} failed: ${name ?? 'error'}${message ? ` (${message})` : ''}${spent}${hint ? `. Fix: ${hint}` : ''}`,
+        `Secrets Manager ${operation} on ${secretId} failed: ${name ?? 'error'}${detail}${spent}${fix}`,
         { cause: err },
       );
     }
@@ -292,7 +305,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           'secrets-manager',
           'ListSecretVersionIds',
           { retryable: false },
-          `Secrets Manager ListSecretVersionIds on ${secretId} returned a page token it had returned before; refusing to loop`,
+          `Secrets Manager ListSecretVersionIds on ${secretId} ${REPEATED_TOKEN}`,
         );
       tokens.add(next);
     }
@@ -326,11 +339,12 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         throw err;
       }
       if (meta.DeletedDate) {
+        const restore = `restore it with "${restoreCommand(secretId)}"`;
         throw new RemoteError(
           'secrets-manager',
           'DescribeSecret',
           { retryable: false, code: 'ScheduledForDeletion' },
-          `secret ${secretId} is scheduled for deletion; restore it with "aws secretsmanager restore-secret --secret-id ${secretId}" (nothing was changed)`,
+          `secret ${secretId} is scheduled for deletion; ${restore} (nothing was changed)`,
         );
       }
       const tags = Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));

@@ -199,12 +199,13 @@ export function twilioTokenVerifier(
             return { ok: false, definitive: false, reason: `${cause.message}; check twilio.baseUrl and any proxy` };
           const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
           const code = (err as { code?: number | string }).code;
+          const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
           return {
             ok: false,
             definitive,
             reason:
               status !== undefined
-                ? `HTTP ${status}${code !== undefined ? ` (Twilio error ${String(code)})` : ''} for the account with this token`
+                ? `HTTP ${status}${twilioCode} for the account with this token`
                 : 'Twilio could not be reached',
           };
         }

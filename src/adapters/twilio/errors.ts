@@ -8,6 +8,9 @@ interface TwilioErrorShape {
   message?: string;
 }
 
+const SENT_NOWHERE = 'nothing was sent there. Check twilio.baseUrl and HTTP_PROXY';
+const CHECK_PROXIES = 'check twilio.baseUrl, HTTP_PROXY and any proxy between the rotator and *.twilio.com';
+
 /** The error that tells what happened: for a spent retry budget, the last answer before it. */
 function underlying(err: unknown): unknown {
   return err instanceof RetryBudgetError && err.cause ? err.cause : err;
@@ -28,15 +31,19 @@ function hintFor(operation: string, err: unknown, accountSid: string): string | 
   const status = twilioStatus(err);
   const code = (underlying(err) as TwilioErrorShape | undefined)?.code;
   const managesKeys = /Key/.test(operation);
-  if (err instanceof RefusedUrlError)
-    return 'Twilio (or a proxy) handed back a link to another host; nothing was sent there. Check twilio.baseUrl and HTTP_PROXY';
-  if (underlying(err) instanceof NotTwilioAnswerError)
-    return 'something other than Twilio answered: check twilio.baseUrl, HTTP_PROXY and any proxy between the rotator and *.twilio.com';
+  if (err instanceof RefusedUrlError) return `Twilio (or a proxy) handed back a link to another host; ${SENT_NOWHERE}`;
+  if (underlying(err) instanceof NotTwilioAnswerError) return `something other than Twilio answered: ${CHECK_PROXIES}`;
   if (code === 20003 && /AuthToken/.test(operation)) {
-    return `the admin credential may not manage the Auth Tokens of ${accountSid}. Use the account's Auth Token (an auth-token target's own secret, the default) or a Main key of that account; Standard and Restricted keys never can`;
+    const what = `the admin credential may not manage the Auth Tokens of ${accountSid}`;
+    const use =
+      "Use the account's Auth Token (an auth-token target's own secret, the default) or a Main key of that account";
+    return `${what}. ${use}; Standard and Restricted keys never can`;
   }
   if (code === 20003 && managesKeys) {
-    return `the admin credential cannot manage keys on ${accountSid}. Use the account's Auth Token, a Main key, or a Restricted key with /twilio/iam/api-keys/* (a Standard key can never manage keys); check it belongs to this account and region`;
+    const use = "Use the account's Auth Token, a Main key, or a Restricted key with /twilio/iam/api-keys/*";
+    const never = '(a Standard key can never manage keys)';
+    const what = `the admin credential cannot manage keys on ${accountSid}`;
+    return `${what}. ${use} ${never}; check it belongs to this account and region`;
   }
   if (code === 20003)
     return `the credential was refused by ${accountSid}: wrong account or region, deleted key, or an old Auth Token`;
@@ -63,11 +70,14 @@ export function translateTwilioError(err: unknown, operation: string, accountSid
   const spent = err instanceof RetryBudgetError ? `; ${err.message}` : '';
   let what: string;
   if (cause instanceof NotTwilioAnswerError || cause instanceof RefusedUrlError) what = cause.message;
-  else if (status !== undefined)
-    what = `HTTP ${status}${code !== undefined ? `, Twilio error ${String(code)}` : ''}${e.message ? ` (${e.message})` : ''}`;
-  else if (err instanceof RetryBudgetError && !err.cause) what = 'no answer';
-  else
-    what = `network error (${String((cause as { code?: string }).code ?? (cause instanceof Error ? cause.message : cause))})`;
+  else if (status !== undefined) {
+    const twilioCode = code !== undefined ? `, Twilio error ${String(code)}` : '';
+    what = `HTTP ${status}${twilioCode}${e.message ? ` (${e.message})` : ''}`;
+  } else if (err instanceof RetryBudgetError && !err.cause) what = 'no answer';
+  else {
+    const reason = (cause as { code?: string }).code ?? (cause instanceof Error ? cause.message : cause);
+    what = `network error (${String(reason)})`;
+  }
   return new RemoteError(
     'twilio',
     operation,

@@ -274,10 +274,10 @@ function readCaBundle(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(
-      `TWILIO_CA_BUNDLE=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at a PEM file, or unset it`,
-      { cause: err },
-    );
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(`TWILIO_CA_BUNDLE=${path} cannot be read (${code}): point it at a PEM file, or unset it`, {
+      cause: err,
+    });
   }
 }
 

@@ -30,6 +30,7 @@ export interface TwilioAdapterOptions {
 /** Keys per list page (Twilio's maximum) and pages per list: 100,000 keys before the rotator gives up. */
 const PAGE_SIZE = 1000;
 const MAX_PAGES = 100;
+const NOTHING_SENT = 'nothing was sent there';
 
 function parseDate(value: Date | string | null | undefined): number {
   if (value instanceof Date) return value.getTime();
@@ -165,7 +166,7 @@ function nextPageUrl(link: string, accountSid: string, http: TwilioHttpOptions):
   if (!onTwilio && !onBase)
     throw listError(
       accountSid,
-      `pointed its next page at ${url.origin}, which is neither Twilio's IAM host nor twilio.baseUrl; nothing was sent there`,
+      `pointed its next page at ${url.origin}, which is neither Twilio's IAM host nor twilio.baseUrl; ${NOTHING_SENT}`,
     );
   if (url.pathname !== '/v1/Keys' || url.searchParams.get('AccountSid')?.toUpperCase() !== accountSid.toUpperCase()) {
     throw listError(accountSid, 'pointed its next page at another collection or account');
@@ -195,10 +196,14 @@ function refusalHint(how: VerifyMethod, code: unknown, message: unknown): string
   if (code === 70051) {
     const permission = typeof message === 'string' ? /permission (\S+) is missing/.exec(message)?.[1] : undefined;
     const perm = permission ? `/${permission.replace(/^\/+/, '')}` : 'the permission it needs';
-    return `the key's policy and ${what} do not fit together: add ${perm} to the policy's allow list, or set validationUrl to something the policy grants`;
+    const todo = `add ${perm} to the policy's allow list, or set validationUrl to something the policy grants`;
+    return `the key's policy and ${what} do not fit together: ${todo}`;
   }
   if (code === 20003) {
-    return `Twilio refused the key for ${what}: a Standard key may never read /Accounts or /Keys resources, a Restricted key only what its policy grants; a key of another account or region is refused the same way`;
+    const standard = 'a Standard key may never read /Accounts or /Keys resources';
+    const restricted = 'a Restricted key only what its policy grants';
+    const foreign = 'a key of another account or region is refused the same way';
+    return `Twilio refused the key for ${what}: ${standard}, ${restricted}; ${foreign}`;
   }
   return undefined;
 }
@@ -266,21 +271,23 @@ export function twilioVerifier(
             continue;
           }
           if (err instanceof NotTwilioAnswerError || e.cause instanceof NotTwilioAnswerError) {
+            const notTwilio = err instanceof NotTwilioAnswerError ? err : (e.cause as Error);
             return {
               ok: false,
               definitive: false,
-              reason: `${(err instanceof NotTwilioAnswerError ? err : (e.cause as Error)).message}; check twilio.baseUrl and any proxy`,
+              reason: `${notTwilio.message}; check twilio.baseUrl and any proxy`,
             };
           }
           const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
           const code = e.code;
+          const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
           const hint = definitive ? refusalHint(how, code, e.twilioMessage) : undefined;
           return {
             ok: false,
             definitive,
             reason:
               status !== undefined
-                ? `HTTP ${status}${code !== undefined ? ` (Twilio error ${String(code)})` : ''} for GET ${describeUrl(uri)}`
+                ? `HTTP ${status}${twilioCode} for GET ${describeUrl(uri)}`
                 : 'Twilio could not be reached',
             ...(hint ? { hint } : {}),
           };

@@ -10,6 +10,8 @@ import { createSlimClient } from './slim-client.js';
 
 /** Accounts per page (Twilio's maximum for 2010 lists). */
 const PAGE_SIZE = 1000;
+const LIST_WITH_TOKEN = "list subaccounts with the parent's Account SID + Auth Token, not an API key";
+const MAX_BOUNDS = "the fleet's subaccounts.max, which bounds the list read before filters apply";
 const ACCOUNTS_PATH = '/2010-04-01/Accounts.json';
 
 function listError(parentSid: string, problem: string): RemoteError {
@@ -104,10 +106,7 @@ export function twilioSubaccounts(
             continue;
           if (row.status !== 'active') continue;
           if (typeof row.auth_token !== 'string' || row.auth_token === '')
-            throw listError(
-              parent.accountSid,
-              `gave no Auth Token for ${sid}: list subaccounts with the parent's Account SID + Auth Token, not an API key`,
-            );
+            throw listError(parent.accountSid, `gave no Auth Token for ${sid}: ${LIST_WITH_TOKEN}`);
           found.push({
             accountSid: sid,
             friendlyName: typeof row.friendly_name === 'string' ? row.friendly_name : '',
@@ -116,7 +115,7 @@ export function twilioSubaccounts(
           if (found.length > limit)
             throw listError(
               parent.accountSid,
-              `has more than ${limit} active subaccounts (the fleet's subaccounts.max, which bounds the list read before filters apply); raise subaccounts.max`,
+              `has more than ${limit} active subaccounts (${MAX_BOUNDS}); raise subaccounts.max`,
             );
         }
         const next = body.next_page_uri;
