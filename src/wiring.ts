@@ -186,8 +186,9 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
         await store('aws').sweep?.(onAws);
       } catch (err) {
         // Each target then reads its own secret, as without the sweep; the run is only slower.
+        const grant = 'Grant secretsmanager:ListSecrets and BatchGetSecretValue, or set stores.aws.sweep: per-target';
         options.logger.warn(
-          `the batched sweep failed (${redact(errorMessage(err))}); reading each target's secret instead. Grant secretsmanager:ListSecrets and BatchGetSecretValue, or set stores.aws.sweep: per-target`,
+          `the batched sweep failed (${redact(errorMessage(err))}); reading each target's secret instead. ${grant}`,
           { step: 'sweep' },
         );
       }

@@ -41,6 +41,7 @@ export interface LambdaContext {
 
 /** Lambda's longest timeout (15 minutes): a larger margin would never let a run start. */
 const MAX_MARGIN_MS = 900_000;
+const UNSET_IT = 'unset it for the default 20000';
 
 /**
  * How long before the invocation's timeout the run's signal aborts: requests in flight (Twilio, AWS,
@@ -55,7 +56,7 @@ export function safetyMarginMs(text: string | undefined): number {
       [
         {
           path: 'ROTATOR_SAFETY_MARGIN_MS',
-          message: `must be a whole number of milliseconds from 0 to ${MAX_MARGIN_MS}, not "${text}"; unset it for the default 20000`,
+          message: `must be a whole number of milliseconds from 0 to ${MAX_MARGIN_MS}, not "${text}"; ${UNSET_IT}`,
         },
       ],
       'the environment',
@@ -99,8 +100,9 @@ class DeadlineError extends Error {
 function deadline(context: LambdaContext): { signal: AbortSignal; clear: () => void } {
   const inMs = Math.max(0, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
   const controller = new AbortController();
+  const marginVar = `ROTATOR_SAFETY_MARGIN_MS=${SAFETY_MARGIN_MS}`;
   const reason = new DeadlineError(
-    `out of time: the invocation's deadline (its timeout less ROTATOR_SAFETY_MARGIN_MS=${SAFETY_MARGIN_MS}) was reached`,
+    `out of time: the invocation's deadline (its timeout less ${marginVar}) was reached`,
   );
   const timer = setTimeout(() => controller.abort(reason), inMs);
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
@@ -114,13 +116,14 @@ async function configFromFile(): Promise<RotatorConfig> {
   return loadConfig(configPathFromEnv(process.env, warn) ?? join(process.cwd(), 'config', 'rotator.yaml'));
 }
 
+function resultDetail(r: TargetResult): string {
+  if (r.kind === 'failed') return ` at ${r.step}: ${r.error}`;
+  if (r.kind === 'stuck' || r.kind === 'waiting') return ` (${r.on.join('; ')})`;
+  return '';
+}
+
 function summary(results: readonly TargetResult[]): string {
-  return results
-    .map(
-      (r) =>
-        `${r.target}: ${r.kind}${r.kind === 'failed' ? ` at ${r.step}: ${r.error}` : r.kind === 'stuck' || r.kind === 'waiting' ? ` (${r.on.join('; ')})` : ''}`,
-    )
-    .join(' | ');
+  return results.map((r) => `${r.target}: ${r.kind}${resultDetail(r)}`).join(' | ');
 }
 
 export async function handler(event: unknown, context: LambdaContext): Promise<unknown> {

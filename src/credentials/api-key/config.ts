@@ -21,6 +21,11 @@ export interface ApiKeyTargetConfig extends TargetBase {
   validationUrl?: string;
 }
 
+const VERIFIABLE =
+  '/twilio/numbers/incoming-phone-numbers/list, /twilio/messaging/messages/list nor /twilio/iam/api-keys/read';
+const CANNOT_PROVE = 'the rotator cannot prove a new key works without a URL the key may GET';
+const OWN_PREFIX = "each target needs a prefix that is not a prefix of another's";
+
 const policy = z.union(
   [
     z.literal('inherit'),
@@ -87,8 +92,7 @@ function checkPolicy(t: Raw, at: (f: string) => string, issues: ConfigIssue[]): 
   ) {
     issues.push({
       path: at('validationUrl'),
-      message:
-        'is required: the policy grants neither /twilio/numbers/incoming-phone-numbers/list, /twilio/messaging/messages/list nor /twilio/iam/api-keys/read, so the rotator cannot prove a new key works without a URL the key may GET',
+      message: `is required: the policy grants neither ${VERIFIABLE}, so ${CANNOT_PROVE}`,
     });
   }
 }
@@ -152,7 +156,7 @@ export const apiKeyConfig: KindConfig<Raw, ApiKeyTargetConfig> = {
     for (const { first, second } of overlaps)
       issues.push({
         path: `targets.${second.index}.friendlyNamePrefix`,
-        message: `overlaps target "${first.t.name}"'s prefix on the same account; each target needs a prefix that is not a prefix of another's`,
+        message: `overlaps target "${first.t.name}"'s prefix on the same account; ${OWN_PREFIX}`,
       });
   },
 };

@@ -1,6 +1,9 @@
 import type { ApiKeyTargetConfig } from './config.js';
 import type { Observation, Step } from './observation.js';
 
+const NAMED_AFTER = '(its new keys are named after it)';
+const NO_CURRENT = 'because the secret has no current version';
+
 /** How a key is proven, in words; the exact GET depends on the live policy for `inherit`. */
 function howToVerify(target: ApiKeyTargetConfig): string {
   if (target.validationUrl) return `GET ${target.validationUrl} with the key`;
@@ -11,12 +14,15 @@ function howToVerify(target: ApiKeyTargetConfig): string {
 /** One step in words, as the dry run prints it and `status` says what the next run will do. */
 export function describeStep(d: Step, obs: Observation, target: ApiKeyTargetConfig): string {
   switch (d.kind) {
-    case 'sweep-orphans':
-      return `revoke ${d.keys.map((k) => k.sid).join(', ')}: made for this target by this rotator, referenced by no version of the secret (a crashed or lost run)`;
+    case 'sweep-orphans': {
+      const why =
+        'made for this target by this rotator, referenced by no version of the secret (a crashed or lost run)';
+      return `revoke ${d.keys.map((k) => k.sid).join(', ')}: ${why}`;
+    }
     case 'reserve-secret':
-      return `create the secret "${obs.secretId}" without a value, because it does not exist (its new keys are named after it)`;
+      return `create the secret "${obs.secretId}" without a value, because it does not exist ${NAMED_AFTER}`;
     case 'create-secret':
-      return `create key "${d.friendlyName}" and store it as AWSCURRENT (version ${d.versionId}), because the secret has no current version`;
+      return `create key "${d.friendlyName}" and store it as AWSCURRENT (version ${d.versionId}), ${NO_CURRENT}`;
     case 'start-rotation':
       return `create key "${d.friendlyName}" and store it as AWSPENDING (version ${d.versionId}), because ${d.reason}`;
     case 'drop-dead-pending':
@@ -25,8 +31,10 @@ export function describeStep(d: Step, obs: Observation, target: ApiKeyTargetConf
       return `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`;
     case 'verify-pending':
       return `verify the pending key ${d.keySid}: ${howToVerify(target)}`;
-    case 'promote':
-      return `promote version ${d.versionId} to AWSCURRENT; ${obs.current?.key.apiKeySid ?? 'the old key'} becomes AWSPREVIOUS`;
+    case 'promote': {
+      const old = obs.current?.key.apiKeySid ?? 'the old key';
+      return `promote version ${d.versionId} to AWSCURRENT; ${old} becomes AWSPREVIOUS`;
+    }
     case 'verify-current':
       return `verify the current key ${d.keySid}: ${howToVerify(target)}`;
     case 'mark-current':

@@ -3,6 +3,8 @@ import { isOwnKeyName, looksLikeRotatorKeyName } from './naming.js';
 import type { Observation, PlannerSettings } from './observation.js';
 import { orphanKeys, referencedSids, retiringKey, servedBy, servedUnlabelledKeys } from './plan.js';
 
+const LOOK_ALIKE_WHY = "another deployment's, or made by 0.1.0; never deleted by the rotator";
+
 /**
  * Which keys on the account an API-key target accounts for, for the audit. Pure, and built from the
  * planner's own rules: an orphan here is exactly what `sweep-orphans` would revoke (orphanKeys),
@@ -64,10 +66,11 @@ export function keyClaims(obs: Observation, s: PlannerSettings): KeyClaim[] {
         `made by the rotator for ${s.target}, held by no version of its secret; kept: ${why}`,
       );
     } else if (looksLikeRotatorKeyName(key.friendlyName, s.prefix)) {
+      const ours = fingerprint ? ` ${fingerprint}` : '';
       add(
         key.sid,
         'look-alike',
-        `named like ${s.target}'s keys (prefix "${s.prefix}") without its fingerprint${fingerprint ? ` ${fingerprint}` : ''}: another deployment's, or made by 0.1.0; never deleted by the rotator`,
+        `named like ${s.target}'s keys (prefix "${s.prefix}") without its fingerprint${ours}: ${LOOK_ALIKE_WHY}`,
       );
     }
   }

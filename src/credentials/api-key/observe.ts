@@ -11,6 +11,8 @@ import type { LabelledKey, Observation, RunFacts, UnreadableVersion } from './ob
 import { unlabelledOwnKeys } from './plan.js';
 import { parseApiKeySecret } from './shape.js';
 
+const FIX_ACCOUNT = "fix the target's accountSid or the secret";
+
 /** An API-key target's run: its store, key management with the admin credential, what not to delete. */
 export interface ApiKeySession extends Session<ApiKeyTargetConfig> {
   keys: TwilioKeys;
@@ -33,7 +35,7 @@ function labelledKey(secret: StoredSecret, stage: string, target: ApiKeyTargetCo
     throw new SecretShapeError(
       source,
       'accountSid',
-      `is ${key.accountSid}, but target "${target.name}" rotates keys of ${target.accountSid}; fix the target's accountSid or the secret`,
+      `is ${key.accountSid}, but target "${target.name}" rotates keys of ${target.accountSid}; ${FIX_ACCOUNT}`,
     );
   }
   return { versionId: version.versionId, createdAtMs: version.createdAtMs, key, document };

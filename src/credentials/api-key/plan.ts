@@ -13,13 +13,18 @@ import { DAY_MS, wholeDays } from '../../core/sids.js';
 import { isOwnKeyName, isRotationFrom, keyName, legacyKeyName, looksLikeRotatorKeyName } from './naming.js';
 import type { Decision, LabelledKey, Observation, PlannerSettings } from './observation.js';
 
+const ADMIN = 'an admin credential of this configuration';
+const RESTORE = 'restore a working key in the secret, then rerun';
+const NEVER_DELETED = 'never deleted by this target';
+const NO_VALUE_YET = 'is AWSPENDING with no value yet';
+
 /**
  * The rotation state machine as one pure function: observed state in, next step or outcome out.
  *
- *   (no secret) ─reserve-secret─▶ create-secret ─▶ verify-current ─▶ mark-current ─▶ done ··· due ···┐
- *   ┌──────────────────────────────────────────────────────────────────────────────────────────────┘
- *   └▶ start-rotation (create key, store AWSPENDING) ─▶ verify-pending ─▶ promote
- *        ─▶ mark-current ─▶ check-gate ─(waiting | stuck)… ─▶ verify-current ─▶ retire-previous ─▶ done
+ *   (no secret) -reserve-secret-> create-secret -> verify-current -> mark-current -> done ... due ...+
+ *   +----------------------------------------------------------------------------------------------+
+ *   +-> start-rotation (create key, store AWSPENDING) -> verify-pending -> promote
+ *        -> mark-current -> check-gate -(waiting | stuck)... -> verify-current -> retire-previous -> done
  *
  * Orphan keys (provably made for this target, held by no version the secret ever had, older than the
  * grace) are swept first. The engine applies the step, observes again and asks again; a rerun after a
@@ -38,11 +43,11 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const current = obs.current;
 
   if (current && obs.protectedSids.has(current.key.apiKeySid)) {
+    const why = 'rotating it would replace a Main or admin key with an ordinary one, so the rotator will not touch it.';
+    const todo = `Store the application's own key in "${obs.secretId}", or point the target at another secret`;
     return {
       kind: 'stuck',
-      on: [
-        `the secret's current key ${current.key.apiKeySid} is an admin credential of this configuration; rotating it would replace a Main or admin key with an ordinary one, so the rotator will not touch it. Store the application's own key in "${obs.secretId}", or point the target at another secret`,
-      ],
+      on: [`the secret's current key ${current.key.apiKeySid} is ${ADMIN}; ${why} ${todo}`],
       sinceMs: current.createdAtMs,
     };
   }
@@ -66,11 +71,10 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const currentLive = isListed(obs, currentSid);
   if (!currentLive && retiring) {
     // Consumers have nowhere safe to go: the new key is gone and the old one is the only one left.
+    const what = `the current key ${currentSid} was deleted outside the rotator`;
     return {
       kind: 'stuck',
-      on: [
-        `the current key ${currentSid} was deleted outside the rotator while the previous key ${retiring.key.apiKeySid} still serves; restore a working key in the secret, then rerun`,
-      ],
+      on: [`${what} while the previous key ${retiring.key.apiKeySid} still serves; ${RESTORE}`],
       sinceMs: since ?? current.createdAtMs,
       kept: retiring.key.apiKeySid,
     };
@@ -126,13 +130,14 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
 
   const placeholder = obs.pendingPlaceholder;
   if (placeholder !== undefined) {
-    const what = `a Secrets Manager rotation is in progress (version ${placeholder.versionId} is AWSPENDING with no value yet)`;
+    const what = `a Secrets Manager rotation is in progress (version ${placeholder.versionId} ${NO_VALUE_YET})`;
     if (obs.nowMs - placeholder.createdAtMs >= PLACEHOLDER_STUCK_AFTER_MS) {
+      const sinceIso = new Date(placeholder.createdAtMs).toISOString();
+      const cancel = `aws secretsmanager cancel-rotate-secret --secret-id ${obs.secretId}`;
+      const giveUp = `to give up on it, run "${cancel}" and remove AWSPENDING from version ${placeholder.versionId}`;
       return {
         kind: 'stuck',
-        on: [
-          `${what} since ${new Date(placeholder.createdAtMs).toISOString()}: its rotation function keeps failing. Read that function's logs; to give up on it, run "aws secretsmanager cancel-rotate-secret --secret-id ${obs.secretId}" and remove AWSPENDING from version ${placeholder.versionId}`,
-        ],
+        on: [`${what} since ${sinceIso}: its rotation function keeps failing. Read that function's logs; ${giveUp}`],
         sinceMs: placeholder.createdAtMs,
       };
     }
@@ -202,7 +207,9 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
   const current = obs.current!;
   if (!currentLive) return `the current key ${current.key.apiKeySid} no longer exists on Twilio`;
   if (obs.currentRefused?.keySid === current.key.apiKeySid) {
-    return `the current key ${current.key.apiKeySid} never passed verification (${obs.currentRefused.reason}), and a key made from the configuration gets other permissions`;
+    const other = 'a key made from the configuration gets other permissions';
+    const what = `the current key ${current.key.apiKeySid} never passed verification`;
+    return `${what} (${obs.currentRefused.reason}), and ${other}`;
   }
   if (s.emergency && !s.emergency.created.has(current.versionId))
     return `rotate --now: the current key ${current.key.apiKeySid} is treated as leaked`;
@@ -386,9 +393,9 @@ export function observationWarnings(obs: Observation, s: PlannerSettings): strin
   }
   const foreign = strayKeys(obs, s);
   if (foreign.length > 0) {
-    out.push(
-      `${foreign.length} key(s) named like this target's (${foreign.join(', ')}) do not carry its fingerprint ${obs.fingerprint}: another configuration with the prefix "${s.prefix}", or keys made before fingerprints; never deleted by this target`,
-    );
+    const what = `${foreign.length} key(s) named like this target's (${foreign.join(', ')})`;
+    const whose = `another configuration with the prefix "${s.prefix}", or keys made before fingerprints`;
+    out.push(`${what} do not carry its fingerprint ${obs.fingerprint}: ${whose}; ${NEVER_DELETED}`);
   }
   return out;
 }

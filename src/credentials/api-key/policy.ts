@@ -3,6 +3,10 @@ import { RotationError } from '../../errors.js';
 import type { ApiKeyTargetConfig } from './config.js';
 import { verifyMethodFor } from './verify-method.js';
 
+const GIVE_POLICY = 'give policy {allow: [...]} for the first rotation';
+const USE_STANDARD = 'use keyType "standard" or an explicit policy';
+const SET_VALIDATION_URL = 'set validationUrl to a Twilio URL the key may GET';
+
 export interface ResolvedPolicy {
   /** What a new key gets; null for a Standard key. */
   policy: RestrictedPolicy | null;
@@ -14,7 +18,9 @@ function drift(config: readonly string[], live: readonly string[]): string | und
   const added = config.filter((p) => !live.includes(p));
   const removed = live.filter((p) => !config.includes(p));
   if (added.length === 0 && removed.length === 0) return undefined;
-  return `policy drift between config and the live key: the next key ${[added.length ? `adds ${added.join(', ')}` : '', removed.length ? `drops ${removed.join(', ')}` : ''].filter(Boolean).join(' and ')}`;
+  const adds = added.length ? `adds ${added.join(', ')}` : '';
+  const drops = removed.length ? `drops ${removed.join(', ')}` : '';
+  return `policy drift between config and the live key: the next key ${[adds, drops].filter(Boolean).join(' and ')}`;
 }
 
 /** The policy a new key gets and how to prove a key of this target works. Read-only. */
@@ -38,7 +44,7 @@ export async function resolvePolicy(
         throw new RotationError(
           target.name,
           'resolve-policy',
-          `policy "inherit" needs an existing key to copy from, and the secret has none; give policy {allow: [...]} for the first rotation`,
+          `policy "inherit" needs an existing key to copy from, and the secret has none; ${GIVE_POLICY}`,
         );
       if (live === undefined)
         throw new RotationError(
@@ -50,7 +56,7 @@ export async function resolvePolicy(
         throw new RotationError(
           target.name,
           'resolve-policy',
-          `policy "inherit": the current key ${currentSid} is not a Restricted key; use keyType "standard" or an explicit policy`,
+          `policy "inherit": the current key ${currentSid} is not a Restricted key; ${USE_STANDARD}`,
         );
       policy = live;
     }
@@ -60,7 +66,7 @@ export async function resolvePolicy(
     throw new RotationError(
       target.name,
       'resolve-policy',
-      'the key policy grants nothing the rotator can use to prove a key works; set validationUrl to a Twilio URL the key may GET',
+      `the key policy grants nothing the rotator can use to prove a key works; ${SET_VALIDATION_URL}`,
     );
   }
   return { policy, verifyMethod, warnings };

@@ -57,6 +57,9 @@ export async function deleteKey(
   return session.keys.remove(sid);
 }
 
+const GONE_DROPPED = 'which no longer exists on Twilio; dropped the AWSPENDING label';
+const REPLACED = 'a key with the configured policy replaces it';
+
 /** True for a `deleteKey` result that left the key alive. */
 export const keptKey = (result: string) => result.startsWith('kept');
 
@@ -188,14 +191,16 @@ export async function act(
         as,
       });
       if (made.put === 'token-conflict') {
+        const first = `another rotator stored rotation ${step.versionId} first`;
         return {
-          detail: `another rotator stored rotation ${step.versionId} first; revoked our key ${made.sid} (${made.removed})`,
+          detail: `${first}; revoked our key ${made.sid} (${made.removed})`,
           end: { kind: 'lost-race', detail: `another rotator is handling rotation ${step.versionId}` },
         };
       }
       const why = step.kind === 'start-rotation' ? ` because ${step.reason}` : '';
+      const stored = `stored it as AWS${as.toUpperCase()} (version ${step.versionId})`;
       return {
-        detail: `created key ${made.sid} "${step.friendlyName}"${why}; stored it as AWS${as.toUpperCase()} (version ${step.versionId})`,
+        detail: `created key ${made.sid} "${step.friendlyName}"${why}; ${stored}`,
         startedRotation: step.kind === 'start-rotation',
         createdVersion: step.versionId,
       };
@@ -206,7 +211,7 @@ export async function act(
     case 'drop-dead-pending':
       await store.abandonPending(target.secret.secretId, step.versionId);
       return {
-        detail: `pending version ${step.versionId} names key ${step.keySid}, which no longer exists on Twilio; dropped the AWSPENDING label`,
+        detail: `pending version ${step.versionId} names key ${step.keySid}, ${GONE_DROPPED}`,
       };
     case 'verify-pending':
     case 'verify-current': {
@@ -241,7 +246,7 @@ export async function act(
         ) {
           facts.currentRefused = { keySid: version.key.apiKeySid, reason: result.reason };
           return {
-            detail: `current key ${version.key.apiKeySid} is refused (${refused}); a key with the configured policy replaces it`,
+            detail: `current key ${version.key.apiKeySid} is refused (${refused}); ${REPLACED}`,
           };
         }
       }

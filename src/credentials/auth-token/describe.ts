@@ -1,5 +1,7 @@
 import type { Observation, Step } from './observation.js';
 
+const SETTLED = 'works and the old token is refused; the rotation is complete';
+
 /** One step in words, as the dry run prints it and `status` says what the next run will do. */
 export function describeStep(d: Step, obs: Observation, propagationDelayMs: number): string {
   switch (d.kind) {
@@ -21,15 +23,20 @@ export function describeStep(d: Step, obs: Observation, propagationDelayMs: numb
       return `drop AWSPENDING from version ${d.versionId}: its token ${d.ref} no longer works`;
     case 'mark-pending':
       return `record that the pending token ${d.ref} works; the consumer gate counts from now`;
-    case 'promote':
-      return `promote ${d.ref} on Twilio: ${obs.current?.ref ?? 'the old token'} stops working at once; AWSCURRENT moves to version ${d.versionId} in the same step`;
+    case 'promote': {
+      const old = obs.current?.ref ?? 'the old token';
+      const follows = `AWSCURRENT moves to version ${d.versionId} in the same step`;
+      return `promote ${d.ref} on Twilio: ${old} stops working at once; ${follows}`;
+    }
     case 'finish-promotion':
       return `move AWSCURRENT to version ${d.versionId}: Twilio already made ${d.ref} the primary`;
     case 'mark-current':
       return `record version ${d.versionId} as current since now; the propagation delay counts from here`;
-    case 'refresh-copies':
-      return `store the new token in the admin secret(s) that still hold the old one: ${d.locations.map((l) => `"${l.secretId}"`).join(', ')}`;
+    case 'refresh-copies': {
+      const where = d.locations.map((l) => `"${l.secretId}"`).join(', ');
+      return `store the new token in the admin secret(s) that still hold the old one: ${where}`;
+    }
     case 'settle':
-      return `after the propagation delay (${propagationDelayMs / 1000} s): ${d.ref} works and the old token is refused; the rotation is complete`;
+      return `after the propagation delay (${propagationDelayMs / 1000} s): ${d.ref} ${SETTLED}`;
   }
 }

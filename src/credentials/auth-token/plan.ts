@@ -17,6 +17,10 @@ import {
   type Unstored,
 } from './observation.js';
 
+const FROM_NOTHING = 'a token cannot be made from nothing';
+const NO_VALUE_YET = 'is AWSPENDING with no value yet';
+const WHY_REFUSED = 'it was changed outside the rotator, or the account is suspended';
+
 /**
  * The Auth Token flow as one pure function. One secondary slot, no read-back, and a promotion that
  * kills the old primary at once, so the consumer gate comes before the promotion:
@@ -31,23 +35,23 @@ import {
 export function plan(obs: Observation, s: PlannerSettings): Decision {
   const { secret, current } = obs;
   if (!secret || !current) {
+    const storeIt = `store the account's token in it (twilio-key-rotator secret put ${obs.secretId} --store …)`;
     return {
       kind: 'stuck',
-      on: [
-        `secret "${obs.secretId}" holds no current Auth Token; store the account's token in it (twilio-key-rotator secret put ${obs.secretId} --store …): a token cannot be made from nothing`,
-      ],
+      on: [`secret "${obs.secretId}" holds no current Auth Token; ${storeIt}: ${FROM_NOTHING}`],
       sinceMs: obs.nowMs,
     };
   }
   const placeholder = obs.pendingPlaceholder;
   if (placeholder) {
-    const what = `a Secrets Manager rotation is in progress (version ${placeholder.versionId} is AWSPENDING with no value yet)`;
+    const what = `a Secrets Manager rotation is in progress (version ${placeholder.versionId} ${NO_VALUE_YET})`;
     if (obs.nowMs - placeholder.createdAtMs >= PLACEHOLDER_STUCK_AFTER_MS) {
+      const sinceIso = new Date(placeholder.createdAtMs).toISOString();
+      const cancel = `aws secretsmanager cancel-rotate-secret --secret-id ${obs.secretId}`;
+      const giveUp = `to give up, run "${cancel}" and remove AWSPENDING from version ${placeholder.versionId}`;
       return {
         kind: 'stuck',
-        on: [
-          `${what} since ${new Date(placeholder.createdAtMs).toISOString()}: its rotation function keeps failing. Read its logs; to give up, run "aws secretsmanager cancel-rotate-secret --secret-id ${obs.secretId}" and remove AWSPENDING from version ${placeholder.versionId}`,
-        ],
+        on: [`${what} since ${sinceIso}: its rotation function keeps failing. Read its logs; ${giveUp}`],
         sinceMs: placeholder.createdAtMs,
       };
     }
@@ -73,11 +77,11 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     return { kind: 'busy', reason: `${what}; it carries the rotation on, and the next run takes it from there` };
   }
   if (!curCheck?.ok) {
+    const what = `Twilio refuses the current Auth Token ${current.ref} (${curCheck?.reason ?? 'not checked'})`;
+    const put = `twilio-key-rotator secret put ${obs.secretId} --store … --replace`;
     return {
       kind: 'stuck',
-      on: [
-        `Twilio refuses the current Auth Token ${current.ref} (${curCheck?.reason ?? 'not checked'}): it was changed outside the rotator, or the account is suspended. Store the working token: twilio-key-rotator secret put ${obs.secretId} --store … --replace`,
-      ],
+      on: [`${what}: ${WHY_REFUSED}. Store the working token: ${put}`],
       sinceMs: current.createdAtMs,
       kept: current.ref,
     };
@@ -96,11 +100,10 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
       return { kind: 'refresh-copies', locations: [...obs.staleCopies], versionId: current.versionId };
     const elapsed = obs.nowMs - since;
     if (elapsed < s.propagationDelayMs) {
+      const toGoSeconds = Math.ceil((s.propagationDelayMs - elapsed) / 1000);
       return {
         kind: 'waiting',
-        on: [
-          `propagation delay: ${Math.ceil((s.propagationDelayMs - elapsed) / 1000)} s to go before the promotion is checked`,
-        ],
+        on: [`propagation delay: ${toGoSeconds} s to go before the promotion is checked`],
         sinceMs: since,
         deadlineMs: since + s.propagationDelayMs + s.gate.maxWaitMs,
         kept: current.ref,

@@ -9,6 +9,10 @@ import { TOKEN_FINGERPRINT } from './shape.js';
 import { createSecondary, finishPromotion, keptReport, markPending, promote } from './steps.js';
 
 const GONE = 'the secondary was deleted or replaced outside the rotator';
+const SETTLES_IT = 'the scheduled run settles it within the propagation delay, then retry';
+const REMOVED_PENDING = 'AWSPENDING was removed, the current token keeps working';
+const WILL_RETRY = 'Secrets Manager will retry, and the scheduled run promotes the token once the gate passes';
+const STORED_AS_CURRENT = 'it is stored as AWSCURRENT so nothing is locked out';
 
 /**
  * Secrets Manager's rotation protocol for an Auth Token secret, on the same step functions as the
@@ -51,9 +55,7 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
     recordedPromotion(secret, previous.versionId, current.versionId) === true &&
     secret.tags[TAG_SETTLED] !== current.versionId
   ) {
-    throw fail(
-      `the previous promotion (to ${current.ref}) has not been checked yet; the scheduled run settles it within the propagation delay, then retry`,
-    );
+    throw fail(`the previous promotion (to ${current.ref}) has not been checked yet; ${SETTLES_IT}`);
   }
 
   switch (event.Step) {
@@ -72,9 +74,7 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
       const result = await check(session, runtime, facts, pending);
       if (!result.ok) {
         await session.store.abandonPending(secretId, token);
-        throw fail(
-          `the secondary token ${pending.ref} is refused (${result.reason}); AWSPENDING was removed, the current token keeps working`,
-        );
+        throw fail(`the secondary token ${pending.ref} is refused (${result.reason}); ${REMOVED_PENDING}`);
       }
       if (parseStamp(secret.tags[TAG_PENDING_SINCE], token) === undefined) await markPending(session, runtime, token);
       return `the secondary token ${pending.ref} authenticates; promotion waits for the consumer gate`;
@@ -99,10 +99,7 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
         expect: pending.ref,
         target: target.name,
       });
-      if (on.length > 0)
-        throw fail(
-          `the consumer gate has not passed (${on.join('; ')}); Secrets Manager will retry, and the scheduled run promotes the token once the gate passes`,
-        );
+      if (on.length > 0) throw fail(`the consumer gate has not passed (${on.join('; ')}); ${WILL_RETRY}`);
       const outcome = await promote(session, runtime, facts, pending, current.versionId, current.token);
       if (outcome === 'no-secondary')
         throw fail(`Twilio has no secondary token to promote: ${pending.ref} was deleted outside the rotator`);
@@ -111,9 +108,7 @@ export async function rotationStep(event: RotationEvent, session: AuthTokenSessi
           `the pending token ${pending.ref} stopped working right before its promotion (${GONE}); nothing was promoted`,
         );
       if (typeof outcome === 'object')
-        throw fail(
-          `Twilio promoted a secondary (${outcome.other}) that is not ${pending.ref}; it is stored as AWSCURRENT so nothing is locked out`,
-        );
+        throw fail(`Twilio promoted a secondary (${outcome.other}) that is not ${pending.ref}; ${STORED_AS_CURRENT}`);
       return `promoted ${pending.ref}: it is the primary and AWSCURRENT; the old token stopped working`;
     }
     default:

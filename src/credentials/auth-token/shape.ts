@@ -48,5 +48,6 @@ export const TOKEN_FINGERPRINT = /^tf_[0-9a-f]{16}$/;
  * a consumer computes the same to report which token it holds.
  */
 export function tokenFingerprint(token: string): string {
-  return `tf_${createHash('sha256').update(`twilio-key-rotator token fingerprint\n${token}`).digest('hex').slice(0, 16)}`;
+  const digest = createHash('sha256').update(`twilio-key-rotator token fingerprint\n${token}`).digest('hex');
+  return `tf_${digest.slice(0, 16)}`;
 }

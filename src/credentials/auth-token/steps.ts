@@ -67,6 +67,9 @@ export type KeptSecondary = { why: 'foreign' } | ({ why: 'ours-lost' } & Unstore
 export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { kept: KeptSecondary };
 
 const AGAIN = 'another process is rotating this account; stop it first';
+const STAYS_PRIMARY = 'the current token stays the primary';
+const SECONDARY_GONE = 'its secondary was deleted outside the rotator; dropped AWSPENDING';
+const STORED_AS_CURRENT = 'it is stored as AWSCURRENT so nothing is locked out';
 
 /** A failure after which Twilio certainly made nothing: a 4xx other than 429. */
 const madeNothing = (err: unknown) =>
@@ -393,8 +396,9 @@ export async function act(
         const error = keptReport(session, made.kept);
         return { detail: error, end: { kind: 'failed', step: step.kind, error, reason: 'foreign-secondary' } };
       }
+      const stored = `stored it as AWSPENDING (version ${step.versionId})`;
       return {
-        detail: `created a secondary Auth Token ${made.stored} because ${step.reason}; stored it as AWSPENDING (version ${step.versionId})`,
+        detail: `created a secondary Auth Token ${made.stored} because ${step.reason}; ${stored}`,
         startedRotation: true,
         createdVersion: step.versionId,
       };
@@ -417,7 +421,7 @@ export async function act(
     case 'drop-dead-pending':
       await session.store.abandonPending(secretId, step.versionId);
       return {
-        detail: `the pending token ${step.ref} (version ${step.versionId}) no longer works: its secondary was deleted outside the rotator; dropped AWSPENDING`,
+        detail: `the pending token ${step.ref} (version ${step.versionId}) no longer works: ${SECONDARY_GONE}`,
       };
     case 'mark-pending':
       await markPending(session, runtime, step.versionId);
@@ -433,7 +437,8 @@ export async function act(
             (v) => v.versionId === step.versionId && v.stages.includes(PENDING),
           );
           if (!stillPending) {
-            const detail = `the rotation was backed out (abort) before its promotion: ${step.ref} was deleted and AWSPENDING dropped; the current token stays the primary`;
+            const what = 'the rotation was backed out (abort) before its promotion';
+            const detail = `${what}: ${step.ref} was deleted and AWSPENDING dropped; ${STAYS_PRIMARY}`;
             return { detail, end: { kind: 'lost-race', detail } };
           }
           if (look < SETTLE_LOOKS) await pause(SETTLE_PAUSE_MS);
@@ -449,7 +454,8 @@ export async function act(
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
       if (typeof outcome === 'object') {
-        const error = `Twilio promoted a secondary token (${outcome.other}) that is not the pending ${step.ref}; it is stored as AWSCURRENT so nothing is locked out. Another process is rotating this account's token: find it`;
+        const what = `Twilio promoted a secondary token (${outcome.other}) that is not the pending ${step.ref}`;
+        const error = `${what}; ${STORED_AS_CURRENT}. Another process is rotating this account's token: find it`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
       return { detail: `promoted ${step.ref} to primary on Twilio and to AWSCURRENT; the old token stopped working` };
