@@ -50,7 +50,11 @@ const naive = await buildLambda({ entry: 'scripts/bench/naive-entry.mjs', outdir
 const bundles = { handler, naive };
 
 function initMs(node, file) {
-  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
+  const script = [
+    'const t = performance.now();',
+    `await import(${JSON.stringify(file)});`,
+    'process.stdout.write(String(performance.now() - t));',
+  ].join(' ');
   return Number(
     execFileSync(node, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
@@ -75,16 +79,15 @@ for (let i = 0; i < runs; i++) {
 }
 
 const kb = (b) => `${(b / 1024).toFixed(0)} KiB`;
+const readAtStart = (bundle) => `(${kb(bundle.initBytes)} read at start-up)`;
 const range = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
 console.log(
   `cold start: ${runs} fresh processes per bundle and runtime, alternating, ${process.platform}/${process.arch}`,
 );
 console.log(
-  `  handler bundle ${kb(handler.bytes).padStart(9)} in ${handler.files.length} files (${kb(handler.initBytes)} read at start-up)`,
+  `  handler bundle ${kb(handler.bytes).padStart(9)} in ${handler.files.length} files ${readAtStart(handler)}`,
 );
-console.log(
-  `  naive bundle   ${kb(naive.bytes).padStart(9)} in ${naive.files.length} file  (${kb(naive.initBytes)} read at start-up)`,
-);
+console.log(`  naive bundle   ${kb(naive.bytes).padStart(9)} in ${naive.files.length} file  ${readAtStart(naive)}`);
 console.log(`  size ratio     ${(handler.bytes / naive.bytes).toFixed(2)}`);
 console.log('  module init, median (range), ms; ratio = median of paired handler/naive ratios:');
 const ratios = runtimes.map((rt, r) => {
@@ -92,9 +95,9 @@ const ratios = runtimes.map((rt, r) => {
   const n = median(samples[r].naive);
   const ratio = median(samples[r].handler.map((x, i) => x / samples[r].naive[i]));
   const label = `${rt.version}${r === 0 ? ' (Lambda nodejs22.x)' : ''}`.padEnd(30);
-  console.log(
-    `    Node ${label} handler ${h.toFixed(1).padStart(6)} (${range(samples[r].handler)})   naive ${n.toFixed(1).padStart(6)} (${range(samples[r].naive)})   ratio ${ratio.toFixed(2)}`,
-  );
+  const handlerMs = `handler ${h.toFixed(1).padStart(6)} (${range(samples[r].handler)})`;
+  const naiveMs = `naive ${n.toFixed(1).padStart(6)} (${range(samples[r].naive)})`;
+  console.log(`    Node ${label} ${handlerMs}   ${naiveMs}   ratio ${ratio.toFixed(2)}`);
   return ratio;
 });
 // Issue 24's targets: init at most a quarter of naive's on Node 22, at most 350 KiB read at start-up.

@@ -71,7 +71,12 @@ async function trace(args: string[]): Promise<{ esm: string[]; files: number; by
 
 /** Imports `urls` in order in a fresh process: the time it took and the CPU time the process spent, in ms. */
 async function loadMs(urls: string[]): Promise<{ wall: number; cpu: number }> {
-  const script = `const t = performance.now(); const c = process.cpuUsage(); for (const u of JSON.parse(process.env.TKR_URLS)) await import(u); const d = process.cpuUsage(c); process.stdout.write(JSON.stringify({ wall: performance.now() - t, cpu: (d.user + d.system) / 1000 }));`;
+  const script = [
+    'const t = performance.now(); const c = process.cpuUsage();',
+    'for (const u of JSON.parse(process.env.TKR_URLS)) await import(u);',
+    'const d = process.cpuUsage(c);',
+    'process.stdout.write(JSON.stringify({ wall: performance.now() - t, cpu: (d.user + d.system) / 1000 }));',
+  ].join(' ');
   const { stdout, code } = await node(['--input-type=module', '-e', script], {
     ...ENV,
     TKR_URLS: JSON.stringify(urls),
@@ -177,14 +182,18 @@ try {
     ]),
   ];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  const runtime = `Node ${process.version}, ${process.platform}/${process.arch}`;
+  const loadEnd = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   console.log(
-    `CLI start-up: ${RUNS} fresh processes per figure, alternating; Node ${process.version}, ${process.platform}/${process.arch}; load average ${load.join(' ')} at start, ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')} at end`,
+    `CLI start-up: ${RUNS} fresh processes per figure, alternating; ${runtime}; ` +
+      `load average ${load.join(' ')} at start, ${loadEnd} at end`,
   );
   for (const row of table) console.log(`  ${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`);
   console.log(
-    '  module loading: the files the path loads, imported in a fresh process and timed (median, range), and the CPU time that process spent doing it (median; less moved by other load); wall: spawn to exit',
+    '  module loading: the files the path loads, imported in a fresh process and timed (median, range), ' +
+      'and the CPU time that process spent doing it (median; less moved by other load); wall: spawn to exit',
   );
   const missed = rows.filter((r) => r.args[0] === bundle.outfile && median(r.load) >= TARGET_MS);
   if (missed.length > 0) {

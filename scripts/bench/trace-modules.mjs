@@ -10,7 +10,10 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 const { port1, port2 } = new MessageChannel();
 const hooks = `let port;
 export function initialize(data) { port = data.port; }
-export async function load(url, context, next) { if (url.startsWith('file:')) port.postMessage(url); return next(url, context); }`;
+export async function load(url, context, next) {
+  if (url.startsWith('file:')) port.postMessage(url);
+  return next(url, context);
+}`;
 register(`data:text/javascript,${encodeURIComponent(hooks)}`, { data: { port: port2 }, transferList: [port2] });
 port1.unref();
 
