@@ -103,7 +103,7 @@ async function forcedRotation(w: KindWorld, runtime: Runtime): Promise<void> {
 }
 
 describe.each(FIXTURES)('kind $kind', (fixture) => {
-  it('rotates: done, then a forced rotation waits at its gate until confirmed, then done with a new credential', async () => {
+  it('rotates: a forced rotation waits at its gate until confirmed, then is done with a new credential', async () => {
     const w = await fixture.world();
     expect((await one(w, w.runtime)).kind).toBe('done');
     const before = await currentRef(w);
@@ -219,7 +219,7 @@ describe.each(FIXTURES)('kind $kind', (fixture) => {
     expect(await w.live()).toEqual([await currentRef(w)]);
   });
 
-  it('survives a kill before and after every mutating call of a rotation: done, or what is in doubt kept and said', async () => {
+  it('survives a kill before and after every mutating call: done, or what is in doubt kept and said', async () => {
     const counted = await fixture.world();
     await one(counted, counted.runtime);
     const { runtime, state } = instrument(counted.runtime);

@@ -35,7 +35,9 @@ export function defaultSubaccountName(ms: number): string {
   const d = new Date(ms);
   const h = d.getUTCHours();
   const hour12 = h % 12 === 0 ? 12 : h % 12;
-  return `SubAccount Created at ${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(hour12)}:${pad(d.getUTCMinutes())} ${h < 12 ? 'am' : 'pm'}`;
+  const date = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  const time = `${pad(hour12)}:${pad(d.getUTCMinutes())} ${h < 12 ? 'am' : 'pm'}`;
+  return `SubAccount Created at ${date} ${time}`;
 }
 
 /**

@@ -74,7 +74,12 @@ export const listKeys: Handler = (ctx) => {
   const accountSid = accountSidParam(ctx, ctx.query);
   const w = pageOf(ctx.state.keysOf(accountSid), ctx.query);
   const url = (page: number, token?: number) =>
-    `${ctx.origin}/v1/Keys?${queryString({ AccountSid: accountSid, PageSize: w.pageSize, Page: page, PageToken: token === undefined ? undefined : `PT${token}` })}`;
+    `${ctx.origin}/v1/Keys?${queryString({
+      AccountSid: accountSid,
+      PageSize: w.pageSize,
+      Page: page,
+      PageToken: token === undefined ? undefined : `PT${token}`,
+    })}`;
   return {
     status: 200,
     body: {

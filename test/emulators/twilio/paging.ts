@@ -55,7 +55,12 @@ export function page2010<T>(
 ) {
   const w = pageOf(all, query);
   const uri = (page: number, token?: number) =>
-    `${path}?${queryString({ ...filters, PageSize: w.pageSize, Page: page, PageToken: token === undefined ? undefined : `PT${token}` })}`;
+    `${path}?${queryString({
+      ...filters,
+      PageSize: w.pageSize,
+      Page: page,
+      PageToken: token === undefined ? undefined : `PT${token}`,
+    })}`;
   return {
     [key]: w.items.map(render),
     first_page_uri: uri(0),
