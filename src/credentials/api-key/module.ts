@@ -1,4 +1,4 @@
-import { CURRENT, labelled, parseStamp, PENDING, PREVIOUS, TAG_CURRENT_SINCE, TAG_RETIRED } from '../../core/labels.js';
+import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
 import { KEY_SID } from '../../core/sids.js';
 import { SecretShapeError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
@@ -13,6 +13,7 @@ import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded
 import { resolvePolicy } from './policy.js';
 import { apiKeyRollback } from './rollback.js';
 import { parseApiKeySecret } from './shape.js';
+import { plannerRotation, plannerSteps } from './table.js';
 import { act, deleteKey } from './steps.js';
 import { describeVerifyMethod } from './verify-method.js';
 
@@ -69,37 +70,8 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
 
   observe: (session, runtime) => observe(session, runtime, session.facts),
   plan,
-  steps: {
-    'sweep-orphans': stepOf({ irreversible: true }),
-    'reserve-secret': stepOf(),
-    'create-secret': stepOf({ namesVersion: true }),
-    'start-rotation': stepOf({ window: true, namesVersion: true }),
-    'drop-dead-pending': stepOf(),
-    'clear-pending-label': stepOf(),
-    'verify-pending': stepOf(),
-    promote: stepOf(),
-    'verify-current': stepOf(),
-    'mark-current': stepOf(),
-    'retire-previous': stepOf({ irreversible: true }),
-  },
-  // Secrets Manager's events as a view of the planner told the token (./plan.ts tokenStep). The old
-  // key is never deleted here: the scheduled run retires it once the gate passes.
-  rotation: {
-    createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled },
-    setSecret: { steps: ['sweep-orphans'], done: filled },
-    testSecret: {
-      steps: ['sweep-orphans', 'verify-pending'],
-      done: (o, t) =>
-        o.current?.versionId === t || (o.pending?.versionId === t && o.verified.has(o.pending.key.apiKeySid)),
-    },
-    finishSecret: {
-      steps: ['sweep-orphans', 'verify-pending', 'promote', 'verify-current', 'mark-current', 'clear-pending-label'],
-      done: (o, t) =>
-        o.current?.versionId === t &&
-        parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
-        !o.secret?.versions.some((v) => v.versionId === t && v.stages.includes(PENDING)),
-    },
-  },
+  steps: plannerSteps(stepOf),
+  rotation: plannerRotation,
   words: { noun: 'key', ref: KEY_SID, keyFields: true },
   emergency: {
     settleMs: () => 0,
@@ -221,8 +193,3 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     },
   },
 };
-
-/** The token's version holds a key, pending or already current. */
-function filled(obs: Observation, token: string): boolean {
-  return obs.pending?.versionId === token || obs.current?.versionId === token;
-}

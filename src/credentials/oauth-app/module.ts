@@ -1,4 +1,4 @@
-import { CURRENT, labelled, parseStamp, PENDING, PREVIOUS, TAG_CURRENT_SINCE, TAG_RETIRED } from '../../core/labels.js';
+import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
 import { KEY_SID } from '../../core/sids.js';
 import { RotationError, SecretShapeError } from '../../errors.js';
 import { keyClaims } from '../api-key/inventory.js';
@@ -12,6 +12,7 @@ import {
   replaceBlocked,
 } from '../api-key/plan.js';
 import { rollbackWith } from '../api-key/rollback.js';
+import { plannerRotation, plannerSteps } from '../api-key/table.js';
 import type { KindModule, StepSpec } from '../kind.js';
 import { oauthAppConfig, type OAuthAppTargetConfig } from './config.js';
 import { observe, type OAuthAppSession } from './observe.js';
@@ -30,7 +31,6 @@ type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
 type Spec = StepSpec<Step, Observation, OAuthAppSession, Settings>;
 
 /** The event's version holds an app (or is already current). */
-const filled = (o: Observation, t: string) => o.current?.versionId === t || o.pending?.versionId === t;
 
 const ORPHANS = 'made for this target, held by no version of the secret';
 const TOKENS_TOO = 'and so do the access tokens it holds';
@@ -104,37 +104,8 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
 
   observe: (session, runtime) => observe(session, runtime, session.facts),
   plan,
-  steps: {
-    'sweep-orphans': stepOf({ irreversible: true }),
-    'reserve-secret': stepOf(),
-    'create-secret': stepOf({ namesVersion: true }),
-    'start-rotation': stepOf({ window: true, namesVersion: true }),
-    'drop-dead-pending': stepOf(),
-    'clear-pending-label': stepOf(),
-    'verify-pending': stepOf(),
-    promote: stepOf(),
-    'verify-current': stepOf(),
-    'mark-current': stepOf(),
-    'retire-previous': stepOf({ irreversible: true }),
-  },
-  // Secrets Manager's events as a view of the planner told the token, exactly as for keys. The old
-  // app is never deleted here: the scheduled run retires it once the gate passes.
-  rotation: {
-    createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled },
-    setSecret: { steps: ['sweep-orphans'], done: filled },
-    testSecret: {
-      steps: ['sweep-orphans', 'verify-pending'],
-      done: (o, t) =>
-        o.current?.versionId === t || (o.pending?.versionId === t && o.verified.has(o.pending.key.apiKeySid)),
-    },
-    finishSecret: {
-      steps: ['sweep-orphans', 'verify-pending', 'promote', 'verify-current', 'mark-current', 'clear-pending-label'],
-      done: (o, t) =>
-        o.current?.versionId === t &&
-        parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
-        !o.secret?.versions.some((v) => v.versionId === t && v.stages.includes(PENDING)),
-    },
-  },
+  steps: plannerSteps(stepOf),
+  rotation: plannerRotation,
   words: { noun: 'app', ref: CLIENT_ID },
   emergency: {
     settleMs: () => 0,

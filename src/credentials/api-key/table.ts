@@ -1,0 +1,51 @@
+import { parseStamp, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import type { RotationView, StepSpec, StepTable } from '../kind.js';
+import type { Observation, Step } from './observation.js';
+
+/**
+ * What the steps of this planner are (./plan.ts), whichever credential they create: every kind on the
+ * planner (API keys, OAuth apps) declares the same properties and the same Secrets Manager view, and
+ * brings only how a step acts and reads (`stepOf`).
+ */
+export function plannerSteps<S, Settings>(
+  stepOf: (props?: Partial<StepSpec<Step, Observation, S, Settings>>) => StepSpec<Step, Observation, S, Settings>,
+): StepTable<Step, Observation, S, Settings> {
+  return {
+    'sweep-orphans': stepOf({ irreversible: true }),
+    'reserve-secret': stepOf(),
+    'create-secret': stepOf({ namesVersion: true }),
+    'start-rotation': stepOf({ window: true, namesVersion: true }),
+    'drop-dead-pending': stepOf(),
+    'clear-pending-label': stepOf(),
+    'verify-pending': stepOf(),
+    promote: stepOf(),
+    'verify-current': stepOf(),
+    'mark-current': stepOf(),
+    'retire-previous': stepOf({ irreversible: true }),
+  };
+}
+
+/** The token's version holds a credential, pending or already current. */
+const filled = (obs: Observation, token: string) =>
+  obs.pending?.versionId === token || obs.current?.versionId === token;
+
+/**
+ * Secrets Manager's events as a view of the planner told the token (./plan.ts tokenStep). The old
+ * credential is never deleted here: the scheduled run retires it once the gate passes.
+ */
+export const plannerRotation: RotationView<Step, Observation> = {
+  createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled },
+  setSecret: { steps: ['sweep-orphans'], done: filled },
+  testSecret: {
+    steps: ['sweep-orphans', 'verify-pending'],
+    done: (o, t) =>
+      o.current?.versionId === t || (o.pending?.versionId === t && o.verified.has(o.pending.key.apiKeySid)),
+  },
+  finishSecret: {
+    steps: ['sweep-orphans', 'verify-pending', 'promote', 'verify-current', 'mark-current', 'clear-pending-label'],
+    done: (o, t) =>
+      o.current?.versionId === t &&
+      parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
+      !o.secret?.versions.some((v) => v.versionId === t && v.stages.includes(PENDING)),
+  },
+};
