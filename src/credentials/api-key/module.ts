@@ -3,7 +3,7 @@ import type { Runtime } from '../../core/runtime.js';
 import { KEY_SID } from '../../core/sids.js';
 import { readAdmin } from '../admin.js';
 import type { KindModule } from '../kind.js';
-import { namedKind, openNamed, type Settings } from '../named/module.js';
+import { namedKind, openNamed, preflightHead, type Settings } from '../named/module.js';
 import type { Observation, RunFacts, Step } from '../named/observation.js';
 import type { NamedPort, NamedSession } from '../named/port.js';
 import { apiKeyConfig, type ApiKeyTargetConfig } from './config.js';
@@ -99,16 +99,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
     ...named.report,
     async preflight(session, obs, runtime) {
       const { target } = session;
-      const checks = [
-        `admin credential (${session.admin.kind}, ${session.admin.username}) ` +
-          `can list keys on ${target.accountSid}: ${obs.keys.length} key(s)`,
-        obs.current
-          ? `secret "${obs.secretId}" is readable: ` +
-            `AWSCURRENT is version ${obs.current.versionId}, key ${obs.current.key.apiKeySid}`
-          : obs.secret
-            ? `secret "${obs.secretId}" exists without a current version; the first run fills it`
-            : `secret "${obs.secretId}" does not exist yet; the first run creates it`,
-      ];
+      const checks = preflightHead(session, obs, 'key', 'keys');
       const resolved = await resolvePolicy(target, session.keys, obs.current?.key.apiKeySid);
       const warnings = [...resolved.warnings];
       checks.push(

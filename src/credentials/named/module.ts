@@ -54,6 +54,21 @@ export async function openNamed<T extends NamedTarget>(target: T, runtime: Runti
   return { session, settings };
 }
 
+/** The dry run's first two checks for every named kind: the admin credential lists, the secret reads. */
+export function preflightHead(session: NamedSession, obs: Observation, noun: string, listed: string): string[] {
+  const { admin, target } = session;
+  const { secretId, current } = obs;
+  return [
+    `admin credential (${admin.kind}, ${admin.username}) can list ${listed} on ${target.accountSid}: ` +
+      `${obs.keys.length} ${noun}(s)`,
+    current
+      ? `secret "${secretId}" is readable: AWSCURRENT is version ${current.versionId}, ${noun} ${current.key.apiKeySid}`
+      : obs.secret
+        ? `secret "${secretId}" exists without a current version; the first run fills it`
+        : `secret "${secretId}" does not exist yet; the first run creates it`,
+  ];
+}
+
 /**
  * The named-credential life cycle as a kind table's shared parts: the planner (./plan.ts), its steps
  * and Secrets Manager view, the reports, audit and rollback, all over the kind's `port`.

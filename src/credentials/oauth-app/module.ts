@@ -1,7 +1,7 @@
 import type { OAuthApp, TwilioOAuthApps, VerifyMethod } from '../../core/ports.js';
 import { RotationError } from '../../errors.js';
 import type { KindModule } from '../kind.js';
-import { namedKind, openNamed, type Settings } from '../named/module.js';
+import { namedKind, openNamed, preflightHead, type Settings } from '../named/module.js';
 import type { Observation, RunFacts, Step } from '../named/observation.js';
 import type { NamedPort, NamedSession } from '../named/port.js';
 import { verifyNamed } from '../named/steps.js';
@@ -121,14 +121,10 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
   report: {
     ...named.report,
     async preflight(session, obs, runtime) {
-      const { target, admin } = session;
-      const listed = `${obs.keys.length} app(s)`;
+      const { target } = session;
       const current = obs.current?.key.apiKeySid;
       const checks = [
-        `admin credential (${admin.kind}, ${admin.username}) can list OAuth apps on ${target.accountSid}: ${listed}`,
-        obs.current
-          ? `secret "${obs.secretId}" is readable: AWSCURRENT is version ${obs.current.versionId}, app ${current}`
-          : `secret "${obs.secretId}" has no current version yet; the first run fills it`,
+        ...preflightHead(session, obs, 'app', 'OAuth apps'),
         `new apps get ${target.policy.allow.length} permission(s) and a token TTL of ${target.accessTokenTtlSeconds} s`,
       ];
       const warnings: string[] = [];
