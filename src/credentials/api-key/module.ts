@@ -80,6 +80,7 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   },
 
   report: {
+    claims: true,
     summary(obs, target) {
       const current = obs.current;
       if (!current) return { gone: false };

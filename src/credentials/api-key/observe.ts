@@ -1,5 +1,5 @@
 import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
-import { UNKNOWN_IDENTITY, type StoredSecret, type TwilioKeys } from '../../core/ports.js';
+import { UNKNOWN_IDENTITY, type StoredSecret, type StoredVersion, type TwilioKeys } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { keySidsIn, type AdminCredential } from '../../core/secret-values.js';
 import { errorMessage, RemoteError, RotationError, SecretShapeError } from '../../errors.js';
@@ -30,6 +30,8 @@ function labelledKey(secret: StoredSecret, stage: string, target: ApiKeyTargetCo
   const version = labelled(secret, stage);
   if (!version) return undefined;
   const source = { secretId: secret.secretId, versionId: version.versionId, stage };
+  const claimed = claimedKey(version, target.accountSid);
+  if (claimed) return claimed;
   const { document, ...key } = parseApiKeySecret(source, version.value, version.binary);
   if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
     throw new SecretShapeError(
@@ -39,6 +41,17 @@ function labelledKey(secret: StoredSecret, stage: string, target: ApiKeyTargetCo
     );
   }
   return { versionId: version.versionId, createdAtMs: version.createdAtMs, key, document };
+}
+
+/**
+ * A version a sweep knows only by its claim (core/claim.ts): no secret, no document. The look it is in
+ * can conclude only "nothing due"; every step reads the secret first (engine/reconcile.ts).
+ */
+export function claimedKey(version: StoredVersion, accountSid: string): LabelledKey | undefined {
+  const { versionId, claim } = version;
+  if (!claim || version.value !== undefined) return undefined;
+  const key = { accountSid, apiKeySid: claim.ref, apiKeySecret: '' };
+  return { versionId, createdAtMs: claim.createdAtMs, key, document: {} };
 }
 
 /**
@@ -78,7 +91,10 @@ async function look(session: ApiKeySession, runtime: Runtime, facts: RunFacts, v
   // A previous version whose key this rotator retired holds nothing to look at: skip its value.
   const wantValue = (v: { stages: readonly string[]; versionId: string }, tags: Readonly<Record<string, string>>) =>
     !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId);
-  const secret = await store.read(target.secret.secretId, { ...(versionIds ? { versionIds } : {}), wantValue });
+  // The account's key list is asked for at once (one per run and account): it needs no value of the secret.
+  void session.keys.list().catch(() => undefined);
+  const reading = { ...(versionIds ? { versionIds } : {}), wantValue, claims: true };
+  const secret = await store.read(target.secret.secretId, reading);
   // Key SIDs the secret references: a list from earlier in this run that lacks one is out of date. Not
   // the key of a retired previous version: it is rightly gone, even when this run's copy holds its value.
   const retired = (v: { stages: readonly string[]; versionId: string }) => !wantValue(v, secret?.tags ?? {});

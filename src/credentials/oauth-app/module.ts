@@ -114,6 +114,7 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
   },
 
   report: {
+    claims: true,
     summary(obs, target) {
       const current = obs.current;
       if (!current) return { gone: false };

@@ -5,6 +5,7 @@ import { keySidsIn, type AdminCredential } from '../../core/secret-values.js';
 import { errorMessage, RemoteError, RotationError, SecretShapeError } from '../../errors.js';
 import { redact } from '../../redact.js';
 import { ownerFingerprint } from '../api-key/naming.js';
+import { claimedKey } from '../api-key/observe.js';
 import type { LabelledKey, Observation, RunFacts, UnreadableVersion } from '../api-key/observation.js';
 import { unlabelledOwnKeys } from '../api-key/plan.js';
 import type { Session } from '../kind.js';
@@ -34,6 +35,8 @@ export interface AppFacts extends RunFacts {
 function labelledApp(secret: StoredSecret, stage: string, target: OAuthAppTargetConfig): LabelledKey | undefined {
   const version = labelled(secret, stage);
   if (!version) return undefined;
+  const claimed = claimedKey(version, target.accountSid);
+  if (claimed) return claimed;
   const source = { secretId: secret.secretId, versionId: version.versionId, stage };
   const { key, document } = parseOAuthAppSecret(source, version.value, version.binary);
   if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
@@ -79,6 +82,7 @@ async function look(session: OAuthAppSession, runtime: Runtime, facts: AppFacts,
   const secret = await store.read(target.secret.secretId, {
     ...(versionIds ? { versionIds } : {}),
     wantValue: (v, tags) => !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId),
+    claims: true,
   });
   // Listed afresh on every look: apps are few, and a list from before this run's own create would miss it.
   facts.apps = await session.apps.list();

@@ -1,3 +1,4 @@
+import { claimTags } from '../../core/claim.js';
 import {
   CURRENT,
   formatPromotion,
@@ -148,10 +149,16 @@ export async function promoteVersion(session: OAuthAppSession, from: string, to:
   await session.store.promote(secretId, to);
 }
 
-/** Leaves: rotator:current-since naming `versionId` and now; the consumer gate counts from it. */
-export async function markCurrent(session: OAuthAppSession, runtime: Runtime, versionId: string): Promise<void> {
+/**
+ * Leaves: rotator:current-since naming `versionId` and now; the consumer gate counts from it. With it,
+ * the claim of what the version holds (core/claim.ts), when the look saw it.
+ */
+export async function markCurrent(session: OAuthAppSession, runtime: Runtime, versionId: string, obs?: Observation) {
+  const current = obs?.current?.versionId === versionId ? obs.current : undefined;
+  const claim = current && { versionId, ref: current.key.apiKeySid, createdAtMs: current.createdAtMs };
   await session.store.setTags(session.target.secret.secretId, {
     [TAG_CURRENT_SINCE]: formatStamp(versionId, runtime.now()),
+    ...(claim ? claimTags(claim, {}) : {}),
   });
 }
 
@@ -269,7 +276,7 @@ export async function act(
         detail: `promoted version ${step.versionId} (app ${step.keySid}) to AWSCURRENT; the old current is AWSPREVIOUS`,
       };
     case 'mark-current':
-      await markCurrent(session, runtime, step.versionId);
+      await markCurrent(session, runtime, step.versionId, obs);
       return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
     case 'retire-previous': {
       const removed = await deleteApp(session, obs, step.keySid);
