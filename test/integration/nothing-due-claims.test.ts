@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatClaim, parseClaim, TAG_CLAIM } from '../../src/core/claim.js';
 import { CURRENT, PREVIOUS, TAG_CURRENT_SINCE } from '../../src/core/labels.js';
@@ -65,6 +67,57 @@ describe('nothing due in ⌈N/100⌉ + 2 store calls', () => {
     // The version's creation as the run that wrote it saw it (its own copy, or the store's answer).
     expect(Math.abs(claim!.createdAtMs - current.createdAtMs)).toBeLessThan(1_000);
     expect(secret.tags[TAG_CLAIM]).not.toContain(stored.apiKeySecret);
+  });
+});
+
+/**
+ * In front of the Secrets Manager emulator: holds every ListSecrets request until `ready()` (polled)
+ * or 5 s, and records which released it. Whether the other reads go while the walk waits shows
+ * without depending on the machine's speed.
+ */
+async function holdingListSecrets(upstream: string, ready: () => boolean) {
+  const released: string[] = [];
+  const until = async () => {
+    for (let waited = 0; waited < 5_000; waited += 10) {
+      if (ready()) return 'ready';
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return 'timeout';
+  };
+  const server = createServer((req, res) => {
+    const listing = String(req.headers['x-amz-target']).endsWith('.ListSecrets');
+    void (listing ? until() : Promise.resolve('')).then((why) => {
+      if (listing) released.push(why);
+      const forward = request(new URL(req.url ?? '/', upstream), { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(forward);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, released, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('reads that need no listing start at once', () => {
+  it('reads the admin secret and lists the keys while the ListSecrets walk is under way', async () => {
+    const w = await quietFleet(3);
+    const has = (log: { operation: string }[], op: string) => log.some((e) => e.operation === op);
+    const proxy = await holdingListSecrets(
+      w.sm.url,
+      () => has(w.sm.controls.log, 'GetSecretValue') && has(w.twilio.controls.log, 'ListKeys'),
+    );
+    try {
+      const stores = { aws: { region: 'us-east-1', endpoint: proxy.url, sweep: 'batched' } };
+      await w.writeConfig([{}, {}, {}], { stores });
+      const run = await w.cli(['rotate']);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(proxy.released).toEqual(['ready']);
+      expect(smCalls(w)).toEqual({ ListSecrets: 1, DescribeSecret: 1, GetSecretValue: 1 });
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
