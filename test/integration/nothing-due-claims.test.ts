@@ -193,6 +193,17 @@ describe('a claim the listing does not back reads the secret and acts as before'
     expect(w.twilio.controls.mutatingCalls()).toHaveLength(0);
   });
 
+  it('shows in status what the secret holds when a forged claim would show a stuck target', async () => {
+    const w = await quietFleet(2, 'main');
+    const admin = JSON.parse((await labels(w, 'twilio/admin')).versions[0]!.value!) as { adminKeySid: string };
+    const claim = parseClaim((await labels(w)).tags[TAG_CLAIM])!;
+    await w.store().setTags('twilio/app', { [TAG_CLAIM]: formatClaim({ ...claim, ref: admin.adminKeySid }) });
+    const status = await w.cli(['status', '--json']);
+    const targets = (JSON.parse(status.stdout) as { targets: { step: string; current?: string }[] }).targets;
+    expect(targets.map((t) => t.step)).toEqual(['done', 'done']);
+    expect(targets[0]!.current).not.toBe(admin.adminKeySid);
+  });
+
   it('decides again on the secret when a forged claim would conclude anything but "nothing due"', async () => {
     const w = await quietFleet(2, 'main');
     const admin = JSON.parse((await labels(w, 'twilio/admin')).versions[0]!.value!) as { adminKeySid: string };
