@@ -179,19 +179,21 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
     now,
     fresh: (target) => store(target.secret.store).fresh(target.secret.secretId),
     confirmed: (target) => store(target.secret.store).confirmed(target.secret.secretId),
-    async sweep(targets) {
+    // Started, not awaited: a read of a swept secret waits for it (cached-store.ts), the admin secrets
+    // and what they unlock (the key list) are read meanwhile, so the run takes about its pages' time.
+    sweep(targets) {
       const onAws = targets.filter((t) => t.secret.store === 'aws').map((t) => t.secret.secretId);
-      if (onAws.length === 0 || config.stores.aws?.sweep !== 'batched') return;
-      try {
-        await store('aws').sweep?.(onAws);
-      } catch (err) {
-        // Each target then reads its own secret, as without the sweep; the run is only slower.
-        const grant = 'Grant secretsmanager:ListSecrets and BatchGetSecretValue, or set stores.aws.sweep: per-target';
-        options.logger.warn(
-          `the batched sweep failed (${redact(errorMessage(err))}); reading each target's secret instead. ${grant}`,
-          { step: 'sweep' },
-        );
-      }
+      if (onAws.length === 0 || config.stores.aws?.sweep !== 'batched') return Promise.resolve();
+      store('aws')
+        .sweep?.(onAws)
+        .catch((err: unknown) => {
+          // Each target then reads its own secret, as without the sweep; the run is only slower.
+          const grant = 'Grant secretsmanager:ListSecrets and BatchGetSecretValue, or set stores.aws.sweep: per-target';
+          const instead = "reading each target's secret instead";
+          const failed = `the batched sweep failed (${redact(errorMessage(err))}); ${instead}`;
+          options.logger.warn(`${failed}. ${grant}`, { step: 'sweep' });
+        });
+      return Promise.resolve();
     },
     logger: options.logger,
     orphanGraceMs: config.orphanGraceMs,

@@ -27,6 +27,8 @@ export interface StoredVersion {
   binary?: boolean;
   /** Its value was not fetched: the reader said it did not need it (ReadOptions.wantValue). */
   skipped?: boolean;
+  /** Not read: what its rotator:current tag claims it holds (core/claim.ts); only with ReadOptions.claims. */
+  claim?: { ref: string; createdAtMs: number };
 }
 
 /**
@@ -79,6 +81,8 @@ export interface ReadOptions {
   ) => boolean;
   /** Ask the store itself, past anything this run remembers (a racing writer's work must show). */
   fresh?: boolean;
+  /** A version a sweep knows only by its claim (StoredVersion.claim) will do: the look can only find nothing due. */
+  claims?: boolean;
 }
 
 export interface SecretStore {
@@ -96,6 +100,7 @@ export interface SecretStore {
    * BatchGetSecretValue), where the configuration allows it. What it returns may be minutes old and
    * holds only the current version's value: good for concluding that nothing is due, never for acting
    * (the engine reads a secret again before any step). Secrets it cannot tell about are left out.
+   * Where the listing shows a trusted claim (core/claim.ts), the current value is not read at all.
    */
   sweep?(secretIds: readonly string[]): Promise<Map<string, StoredSecret>>;
   /** Lets go of connections the store holds open; called when a long-running process ends a run. */

@@ -78,7 +78,10 @@ export interface Runtime {
   fresh?(target: TargetConfig): Promise<boolean>;
   /** False while what the run knows of the target's secret came from a sweep and must be read before acting. */
   confirmed?(target: TargetConfig): boolean;
-  /** Reads many targets' secrets at once where the store allows (stores.aws.sweep: batched). */
+  /**
+   * Starts reading many targets' secrets at once where the store allows (stores.aws.sweep: batched);
+   * a read of one of them waits for it.
+   */
   sweep?(targets: readonly TargetConfig[]): Promise<void>;
   logger: Logger;
   orphanGraceMs: number;

@@ -146,6 +146,8 @@ export interface EmergencyTiming<T, Settings> {
 /** What a kind reads off an observation or a stored secret for people: status, confirm, `secret put`. */
 export interface Report<T, S, O, Settings> {
   summary(obs: O, target: T): CurrentSummary;
+  /** Its observe takes a claim (core/claim.ts) for the current value: the engine keeps the claim tag up to date. */
+  claims?: true;
   /**
    * The version `confirm` marks and the reference a person confirms consumers use, while a rotation
    * waits at its gate; otherwise why nothing waits (read from the stored secret alone, no remote call).

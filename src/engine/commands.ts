@@ -1,4 +1,5 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import { restsOnClaim } from '../core/claim.js';
 import { parseHealth, PROBLEMS } from '../core/health.js';
 import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE } from '../core/labels.js';
 import { readLastError } from '../core/last-error.js';
@@ -242,7 +243,10 @@ export async function status(
       let { obs, decision } = await observeAndPlan(run, runtime);
       // As rotate does: a step decided on the sweep's copy (maybe minutes old) is decided again on the secret.
       const fromSweep = runtime.confirmed?.(target) === false;
-      if (!isOutcome(decision) && fromSweep && runtime.fresh && !(await runtime.fresh(target)))
+      // A claim (core/claim.ts) shows "nothing due" only: anything else is looked at on the secret.
+      const onClaim = decision.kind !== 'done' && restsOnClaim(obs.secret);
+      if (onClaim) await run.session.store.read(target.secret.secretId, { fresh: true });
+      if (onClaim || (!isOutcome(decision) && fromSweep && runtime.fresh && !(await runtime.fresh(target))))
         ({ obs, decision } = await observeAndPlan(run, runtime));
       const tags = obs.secret?.tags ?? {};
       const current = run.kind.report.summary(obs, target);

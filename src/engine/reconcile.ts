@@ -1,5 +1,6 @@
 import type { TargetConfig } from '../config/types.js';
 import { observeGate, type GateCheck } from '../core/gate.js';
+import { claimTags, restsOnClaim } from '../core/claim.js';
 import { TAG_LAST_ERROR } from '../core/labels.js';
 import { clearedLastErrorTags, lastErrorTags } from '../core/last-error.js';
 import {
@@ -126,6 +127,11 @@ export async function reconcileTarget(
     for (let i = 0; i < MAX_STEPS; i++) {
       inProgress = 'observe';
       const { obs, decision } = await observeAndPlan(run, runtime);
+      // A claim (core/claim.ts) concludes "nothing due" only: anything else is decided on the secret.
+      if (decision.kind !== 'done' && restsOnClaim(obs.secret)) {
+        await run.session.store.read(target.secret.secretId, { fresh: true });
+        continue;
+      }
       look(seen, run, obs, i === 0);
       looked = true;
       if (i === 0 && !options.quiet)
@@ -149,9 +155,17 @@ export async function reconcileTarget(
       }
       if (isOutcome(decision)) {
         // A problem clears only when the target moves on; busy and stuck keep it for status to show.
-        if ((decision.kind === 'done' || decision.kind === 'waiting') && obs.secret?.tags[TAG_LAST_ERROR]) {
-          await run.session.store.setTags(target.secret.secretId, clearedLastErrorTags());
-        }
+        const cleared =
+          (decision.kind === 'done' || decision.kind === 'waiting') && obs.secret?.tags[TAG_LAST_ERROR]
+            ? clearedLastErrorTags()
+            : {};
+        // A secret a sweep can read gets the claim a later run's sweep may skip its value on.
+        const claim =
+          decision.kind === 'done' && kind.report.claims && run.session.store.sweep && !options.dryRun
+            ? claimTags(kind.report.summary(obs, target), obs.secret?.tags ?? {})
+            : {};
+        const tags = { ...cleared, ...claim };
+        if (Object.keys(tags).length > 0) await run.session.store.setTags(target.secret.secretId, tags);
         if (!options.quiet) logOutcome(runtime, target.name, decision);
         const createdAtMs = kind.report.summary(obs, target).createdAtMs;
         return {

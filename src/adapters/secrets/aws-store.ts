@@ -16,6 +16,7 @@ import {
   type GetSecretValueResponse,
   type ListSecretVersionIdsResponse,
 } from '@aws-sdk/client-secrets-manager';
+import { trustedClaim, type Claim } from '../../core/claim.js';
 import { CURRENT, labelsStamp, PENDING } from '../../core/labels.js';
 import type { PutResult, SecretStore, SeenLabels, StoredSecret, StoredVersion } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
@@ -57,6 +58,9 @@ function awsRetryable(err: unknown): boolean {
 }
 
 const REPEATED_TOKEN = 'returned a page token it had returned before; refusing to loop';
+
+const tagsOf = (meta: { Tags?: { Key?: string; Value?: string }[] }): Record<string, string> =>
+  Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 
 function restoreCommand(secretId: string): string {
   return `aws secretsmanager restore-secret --secret-id ${secretId}`;
@@ -154,10 +158,6 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       client.send(new DescribeSecretCommand({ SecretId: secretId }), { abortSignal: signal }),
     );
 
-  /**
-   * The secrets of `secretIds` that carry a rotator tag: ListSecrets pages (filtered to tag keys that
-   * begin "rotator:"), then their current values 20 at a time. Bounded: 1,000 pages of 100.
-   */
   /** Takes AWSPENDING off version `token`. */
   const dropPending = (secretId: string, token: string) =>
     call('UpdateSecretVersionStage', secretId, (signal) =>
@@ -168,10 +168,16 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     );
 
   const SWEEP_CALLS_AT_ONCE = 8;
+  /**
+   * The secrets of `secretIds` that carry a rotator tag: ListSecrets pages (filtered to tag keys that
+   * begin "rotator:"), then the current values of those without a trusted claim (core/claim.ts), 20
+   * at a time. Bounded: 1,000 pages of 100.
+   */
   const sweep = async (secretIds: readonly string[]): Promise<Map<string, StoredSecret>> => {
     const wanted = new Set(secretIds);
     const listed = new Map<string, SecretListEntry>();
     const values = new Map<string, SecretValueEntry>();
+    const claims = new Map<string, Claim>();
     // Values are read while the listing goes on: every 20 secrets listed (the API's limit per call)
     // start a BatchGetSecretValue at once, up to SWEEP_CALLS_AT_ONCE in flight, so the sweep takes
     // about as long as its sequential pages, not pages plus batches.
@@ -233,7 +239,10 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
               : undefined;
         if (id === undefined || !entry.ARN || entry.DeletedDate || listed.has(id)) continue;
         listed.set(id, entry);
-        unbatched.push(entry.ARN);
+        // A trusted claim says what "nothing due" needs: that secret's value is not read.
+        const claim = trustedClaim(entry.SecretVersionsToStages ?? {}, tagsOf(entry));
+        if (claim) claims.set(id, claim);
+        else unbatched.push(entry.ARN);
       }
       next = result.NextToken;
       batch(!next);
@@ -251,30 +260,31 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error('a value batch failed');
     const out = new Map<string, StoredSecret>();
     for (const [id, entry] of listed) {
+      const claim = claims.get(id);
       const current = values.get(entry.ARN!);
       // No readable current value (an error entry, a binary secret): that secret is read on its own.
-      if (current?.SecretString === undefined || current.VersionId === undefined) continue;
-      registerSecretText(current.SecretString);
+      if (!claim && (current?.SecretString === undefined || current.VersionId === undefined)) continue;
+      if (current?.SecretString !== undefined) registerSecretText(current.SecretString);
       const versions: StoredVersion[] = Object.entries(entry.SecretVersionsToStages ?? {})
         .filter(([, stages]) => stages.length > 0)
-        .map(([versionId, stages]) =>
-          versionId === current.VersionId
-            ? {
-                versionId,
-                stages: [...stages],
-                createdAtMs: current.CreatedDate?.getTime() ?? 0,
-                value: current.SecretString!,
-              }
-            : { versionId, stages: [...stages], createdAtMs: 0, skipped: true },
-        );
-      if (!versions.some((v) => v.value !== undefined && v.stages.includes(CURRENT))) continue;
+        .map(([versionId, stages]): StoredVersion => {
+          const version = { versionId, stages: [...stages] };
+          if (claim?.versionId === versionId) {
+            const { ref, createdAtMs } = claim;
+            return { ...version, createdAtMs, skipped: true, claim: { ref, createdAtMs } };
+          }
+          if (versionId !== current?.VersionId) return { ...version, createdAtMs: 0, skipped: true };
+          return { ...version, createdAtMs: current.CreatedDate?.getTime() ?? 0, value: current.SecretString! };
+        });
+      const known = (v: StoredVersion) => v.value !== undefined || v.claim !== undefined;
+      if (!versions.some((v) => known(v) && v.stages.includes(CURRENT))) continue;
       out.set(id, {
         secretId: id,
         identity: entry.ARN!,
         versions,
         allVersionIds: versions.map((v) => v.versionId),
         versionIdsComplete: false,
-        tags: Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+        tags: tagsOf(entry),
       });
     }
     return out;
@@ -347,7 +357,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           `secret ${secretId} is scheduled for deletion; ${restore} (nothing was changed)`,
         );
       }
-      const tags = Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      const tags = tagsOf(meta);
 
       const versions: StoredVersion[] = [];
       for (const [versionId, stages] of Object.entries(meta.VersionIdsToStages ?? {})) {
@@ -406,7 +416,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         const meta = await describe(secretId);
         return labelsStamp({
           versions: Object.entries(meta.VersionIdsToStages ?? {}).map(([versionId, stages]) => ({ versionId, stages })),
-          tags: Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+          tags: tagsOf(meta),
         });
       } catch (err) {
         if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')

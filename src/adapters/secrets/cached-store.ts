@@ -1,7 +1,8 @@
 import type { PutResult, SecretStore, SeenLabels } from '../../core/ports.js';
 import { labelsStamp } from '../../core/labels.js';
 import { RemoteError } from '../../errors.js';
-import { fromStored, getSecret, putSecret, toStored, versionedOps, type SecretTable } from './versioned.js';
+import { fromStored, getSecret, putSecret, toStored, versionedOps } from './versioned.js';
+import type { SecretTable, VersionRecord } from './versioned.js';
 
 /**
  * One run's view of a store: each secret is read from the real store once, and every write this run
@@ -34,6 +35,7 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
 
   /** Copies from a sweep: true enough to see that nothing is due, not to act on. */
   const unconfirmed = new Set<string>();
+  let sweeping: { ids: ReadonlySet<string>; done: Promise<unknown> } | undefined;
   /**
    * Per secret, a count bumped by every read of the store and every write: a read's answer becomes the
    * copy only when nothing began after it, so a slow read never overwrites a newer answer or a write.
@@ -96,14 +98,16 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
   return {
     close: () => real.close?.(),
     async read(secretId, options = {}) {
+      if (sweeping?.ids.has(secretId)) await sweeping.done.catch(() => undefined);
       if (options.fresh) forget(secretId);
       const reading = options.fresh ? undefined : inFlight.get(secretId);
       if (reading) await reading.catch(() => undefined);
       const secret = known.has(secretId) ? getSecret(table, secretId) : undefined;
       if (known.has(secretId) && !secret) return undefined;
       if (secret) {
+        const wanted = (v: VersionRecord) => !options.wantValue || options.wantValue(v, secret.tags);
         const missing = secret.versions.some(
-          (v) => v.skipped && v.stages.length > 0 && (!options.wantValue || options.wantValue(v, secret.tags)),
+          (v) => v.skipped && v.stages.length > 0 && !(options.claims && v.claim) && wanted(v),
         );
         if (!missing && !(options.versionIds && secret.idsIncomplete)) return toStored(secretId, secret);
         if (!missing && real.listVersionIds && real.labels) {
@@ -162,14 +166,21 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
     labels: (secretId) => (real.labels ? real.labels(secretId) : real.read(secretId).then(labelsStamp)),
     ...(real.sweep
       ? {
-          async sweep(secretIds: readonly string[]) {
-            const found = await real.sweep!(secretIds.filter((id) => !known.has(id)));
-            for (const [id, secret] of found) {
-              putSecret(table, id, fromStored(secret));
-              known.add(id);
-              unconfirmed.add(id);
-            }
-            return found;
+          // Reads of the secrets it covers wait for it; any other read (an admin secret) goes at once.
+          sweep(secretIds: readonly string[]) {
+            const ids = new Set(secretIds.filter((id) => !known.has(id) && !inFlight.has(id)));
+            const done = real.sweep!([...ids]).then((found) => {
+              for (const [id, secret] of found) {
+                if (known.has(id) || !ids.has(id)) continue;
+                putSecret(table, id, fromStored(secret));
+                known.add(id);
+                unconfirmed.add(id);
+              }
+              return found;
+            });
+            sweeping = { ids, done };
+            void done.finally(() => sweeping?.done === done && (sweeping = undefined)).catch(() => undefined);
+            return done;
           },
         }
       : {}),

@@ -17,6 +17,8 @@ export interface VersionRecord {
   binary?: boolean;
   /** Held by a run's copy of a secret (cached-store.ts) when the value was not fetched. */
   skipped?: boolean;
+  /** A sweep's copy: what the version's rotator:current tag claims (core/claim.ts). */
+  claim?: { ref: string; createdAtMs: number };
 }
 
 export interface SecretRecord {
@@ -58,6 +60,7 @@ export function toStored(secretId: string, secret: SecretRecord): StoredSecret {
       ...(v.value !== undefined ? { value: v.value } : {}),
       ...(v.binary ? { binary: true } : {}),
       ...(v.skipped ? { skipped: true } : {}),
+      ...(v.claim ? { claim: { ...v.claim } } : {}),
     })),
     allVersionIds: secret.versions.map((v) => v.versionId),
     ...(secret.idsIncomplete ? { versionIdsComplete: false } : {}),
@@ -83,6 +86,7 @@ export function fromStored(stored: StoredSecret): SecretRecord {
         ...(v?.value !== undefined ? { value: v.value } : {}),
         ...(v?.binary ? { binary: true } : {}),
         ...(v?.skipped ? { skipped: true } : {}),
+        ...(v?.claim ? { claim: { ...v.claim } } : {}),
       };
     }),
   };

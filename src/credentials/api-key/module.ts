@@ -48,6 +48,7 @@ const port: NamedPort<ApiKeySession> = {
     return { key, document };
   },
   list: (session, expect) => session.keys.list({ expect }),
+  prefetch: (session) => void session.keys.list().catch(() => undefined),
   async create(session, runtime, obs, { friendlyName }) {
     const { target } = session;
     const { policy } = await policyFor(session, runtime, obs);

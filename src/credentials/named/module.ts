@@ -20,7 +20,7 @@ type NamedParts<T extends NamedTarget, S extends NamedSession<T>> = Pick<
   Shared
 > & {
   report: Required<Pick<KindModule<T, S, Observation, Step, Settings>['report'], 'summary' | 'confirmable'>> &
-    Pick<KindModule<T, S, Observation, Step, Settings>['report'], 'describeValue' | 'warnings' | 'strays'>;
+    Pick<KindModule<T, S, Observation, Step, Settings>['report'], 'describeValue' | 'warnings' | 'strays' | 'claims'>;
   capabilities: Pick<KindModule<T, S, Observation, Step, Settings>['capabilities'], 'replaceBlocked' | 'audit'> & {
     rollback: ReturnType<typeof namedRollback<S>>;
   };
@@ -87,6 +87,7 @@ export function namedKind<T extends NamedTarget, S extends NamedSession<T>>(port
     steps: plannerSteps(stepOf),
     rotation: plannerRotation,
     report: {
+      claims: true,
       summary(obs, target) {
         const current = obs.current;
         if (!current) return { gone: false };

@@ -1,5 +1,5 @@
 import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
-import { UNKNOWN_IDENTITY, type StoredSecret } from '../../core/ports.js';
+import { UNKNOWN_IDENTITY, type StoredSecret, type StoredVersion } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { keySidsIn } from '../../core/secret-values.js';
 import { errorMessage, RemoteError, RotationError, SecretShapeError } from '../../errors.js';
@@ -20,6 +20,8 @@ function labelledKey<S extends NamedSession>(
 ): LabelledKey | undefined {
   const version = labelled(secret, stage);
   if (!version) return undefined;
+  const claimed = claimedKey(version, target.accountSid);
+  if (claimed) return claimed;
   const source = { secretId: secret.secretId, versionId: version.versionId, stage };
   const { key, document } = port.parse(source, version.value, version.binary);
   if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
@@ -27,6 +29,17 @@ function labelledKey<S extends NamedSession>(
     throw new SecretShapeError(source, 'accountSid', `is ${key.accountSid}, but ${rotates}; ${FIX_ACCOUNT}`);
   }
   return { versionId: version.versionId, createdAtMs: version.createdAtMs, key, document };
+}
+
+/**
+ * A version a sweep knows only by its claim (core/claim.ts): no secret, no document. The look it is in
+ * can conclude only "nothing due"; every step reads the secret first (engine/reconcile.ts).
+ */
+function claimedKey(version: StoredVersion, accountSid: string): LabelledKey | undefined {
+  const { versionId, claim } = version;
+  if (!claim || version.value !== undefined) return undefined;
+  const key = { accountSid, apiKeySid: claim.ref, apiKeySecret: '' };
+  return { versionId, createdAtMs: claim.createdAtMs, key, document: {} };
 }
 
 /**
@@ -67,7 +80,10 @@ const wanted = (v: { stages: readonly string[]; versionId: string }, tags: Reado
 
 async function look<S extends NamedSession>(port: NamedPort<S>, session: S, runtime: Runtime, versionIds: boolean) {
   const { target, store, facts } = session;
-  const secret = await store.read(target.secret.secretId, { ...(versionIds ? { versionIds } : {}), wantValue: wanted });
+  // The account's list needs no value of the secret: asked for at once where the kind keeps one per run.
+  port.prefetch?.(session);
+  const reading = { ...(versionIds ? { versionIds } : {}), wantValue: wanted, claims: true };
+  const secret = await store.read(target.secret.secretId, reading);
   // SIDs the secret references: a list from earlier in this run that lacks one is out of date. Not
   // those of a retired previous version: rightly gone, even when this run's copy holds its value.
   const referenced = (secret?.versions ?? []).flatMap((v) =>

@@ -6,6 +6,7 @@ import {
   TAG_PROMOTED,
   TAG_RETIRED,
 } from '../../core/labels.js';
+import { claimTags } from '../../core/claim.js';
 import type { VerifyResult } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError } from '../../errors.js';
@@ -130,6 +131,12 @@ async function verifyStep<S extends NamedSession>(
   };
 }
 
+/** The claim tag for `versionId` (core/claim.ts) when the look read that version as current. */
+function claimOf(obs: Observation, versionId: string): Record<string, string> {
+  const current = obs.current?.versionId === versionId ? obs.current : undefined;
+  return current ? claimTags({ versionId, ref: current.key.apiKeySid, createdAtMs: current.createdAtMs }, {}) : {};
+}
+
 /** Carries out one step of the reconcile. */
 export async function act<S extends NamedSession>(
   port: NamedPort<S>,
@@ -202,8 +209,12 @@ export async function act<S extends NamedSession>(
       return { detail: `promoted version ${step.versionId} (${noun} ${step.keySid}) to AWSCURRENT; ${old}` };
     }
     case 'mark-current':
-      // Leaves: rotator:current-since naming the version and now; the consumer gate counts from it.
-      await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) });
+      // Leaves: rotator:current-since naming the version and now; the consumer gate counts from it. With
+      // it, the claim of what the version holds (core/claim.ts), as the look saw it.
+      await store.setTags(secretId, {
+        [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()),
+        ...claimOf(obs, step.versionId),
+      });
       return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
     case 'retire-previous': {
       const removed = await deleteNamed(port, session, obs, step.keySid);
