@@ -4,6 +4,7 @@ import { parseStamp, TAG_CURRENT_SINCE, TAG_PROMOTED, formatPromotion } from './
 import { fileStore } from './adapters/secrets/file-store.js';
 import { isLeaked } from './core/leaked.js';
 import { boundAnswers, MiB } from './util/bounded-body.js';
+import { parseJson } from './util/json.js';
 import { tokenFingerprint } from './credentials/registry.js';
 
 /**
@@ -92,13 +93,10 @@ const DEFAULT_PREVIOUS_GRACE_MS = 15 * 60_000;
 
 function tokenOf(value: string | undefined, stage: string): string | undefined {
   if (value === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
+  const parsed = parseJson(value) as { authToken?: unknown } | null | undefined;
+  if (parsed === undefined)
     throw new Error(`the ${stage} version is not JSON; expected {"accountSid": …, "authToken": …}`);
-  }
-  const token = (parsed as { authToken?: unknown } | null)?.authToken;
+  const token = parsed?.authToken;
   if (typeof token !== 'string' || token.length === 0)
     throw new Error(`the ${stage} version has no authToken string field`);
   return token;

@@ -1,4 +1,5 @@
 import { SecretShapeError, type ValueSource } from '../errors.js';
+import { isRecord, parseJson } from '../util/json.js';
 import { ACCOUNT_SID, KEY_SID } from './sids.js';
 
 /**
@@ -27,20 +28,11 @@ export function parseSecretObject(
       'is binary (SecretBinary); the rotator reads and writes a JSON SecretString',
     );
   if (raw === undefined) throw new SecretShapeError(source, 'value', 'is missing (the version has no string value)');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new SecretShapeError(
-      source,
-      'value',
-      'is not JSON; it must be a JSON object holding accountSid and the credential fields',
-    );
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new SecretShapeError(source, 'value', 'is not a JSON object');
-  }
-  return parsed as Record<string, unknown>;
+  const parsed = parseJson(raw);
+  const notJson = 'is not JSON; it must be a JSON object holding accountSid and the credential fields';
+  if (parsed === undefined) throw new SecretShapeError(source, 'value', notJson);
+  if (!isRecord(parsed)) throw new SecretShapeError(source, 'value', 'is not a JSON object');
+  return parsed;
 }
 
 /** A non-empty string field, optionally of a SID shape. */

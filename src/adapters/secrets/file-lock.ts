@@ -3,6 +3,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parseJson } from '../../util/json.js';
 
 /** Per lock file, the end of this process's queue for it (see withFileLock). */
 const turns = new Map<string, Promise<void>>();
@@ -66,15 +67,11 @@ export function lockRecord(pid: number, nonce?: string): string {
   return `${JSON.stringify({ pid, ...place(), ...(nonce ? { nonce } : {}) })}\n`;
 }
 
+/** Undefined for a file being written, garbage, or a PID alone (an older version): no place known. */
 function parseHolder(content: string): Holder | undefined {
-  try {
-    const h = JSON.parse(content) as Partial<Holder> | null;
-    if (!h || !Number.isInteger(h.pid) || typeof h.host !== 'string') return undefined;
-    if (typeof h.boot !== 'string' || typeof h.pidns !== 'string') return undefined;
-    return h as Holder;
-  } catch {
-    return undefined; // being written, garbage, or a PID alone (an older version): no place known
-  }
+  const h = parseJson(content) as Partial<Holder> | null | undefined;
+  if (!h || !Number.isInteger(h.pid) || typeof h.host !== 'string') return undefined;
+  return typeof h.boot === 'string' && typeof h.pidns === 'string' ? (h as Holder) : undefined;
 }
 
 /** True when `holder`'s PID can be judged from here: same host, same boot, same PID namespace. */

@@ -24,7 +24,7 @@ export interface HealthHandlers {
 const TIMEOUT_MS = 5000;
 const CHOOSE = 'choose another port or host';
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+export function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, {
     'content-type': type,
     'cache-control': 'no-store',

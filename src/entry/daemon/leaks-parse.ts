@@ -1,5 +1,6 @@
 import { KEY_SID } from '../../core/sids.js';
 import { TOKEN_FINGERPRINT, type Leak } from '../../engine/leak-match.js';
+import { parseJson } from '../../util/json.js';
 
 /**
  * The two report formats, parsed only after their signature has been verified. Field values are
@@ -14,14 +15,6 @@ export type GithubEvent =
   | { kind: 'ignored'; status: number; why: string }
   | { kind: 'alert'; owner: string; repo: string; number: number };
 
-function json(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 export function parseGithubEvent(event: string | undefined, body: Buffer): GithubEvent {
   if (event === 'ping') return { kind: 'ping' };
   if (event !== 'secret_scanning_alert')
@@ -30,7 +23,7 @@ export function parseGithubEvent(event: string | undefined, body: Buffer): Githu
       status: 200,
       why: `GitHub event "${String(event).slice(0, 64)}" is not secret_scanning_alert`,
     };
-  const doc = json(body) as
+  const doc = parseJson(body.toString('utf8')) as
     { action?: unknown; alert?: { number?: unknown }; repository?: { full_name?: unknown } } | undefined;
   if (typeof doc !== 'object' || doc === null) return { kind: 'ignored', status: 400, why: 'the body is not JSON' };
   if (typeof doc.action !== 'string' || !EXPOSED.has(doc.action))
@@ -57,7 +50,7 @@ const FIELDS = ['keySid', 'tokenFingerprint', 'credential'] as const;
  * credential, "source"?: "gitguardian", "foundAt"?: "https://…"}} — the Standard Webhooks payload shape.
  */
 export function parseSignedReport(body: Buffer): SignedReport {
-  const doc = json(body) as { type?: unknown; data?: Record<string, unknown> } | undefined;
+  const doc = parseJson(body.toString('utf8')) as { type?: unknown; data?: Record<string, unknown> } | undefined;
   if (typeof doc !== 'object' || doc === null) return { kind: 'invalid', why: 'the body is not JSON' };
   if (doc.type !== 'credential.leaked') return { kind: 'invalid', why: 'type must be "credential.leaked"' };
   const data = doc.data;

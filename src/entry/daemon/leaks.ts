@@ -12,7 +12,7 @@ import { fetchSecretScanningAlert } from './leaks-github.js';
 import { matchLeak, type Leak } from '../../engine/leak-match.js';
 import { parseGithubEvent, parseSignedReport } from './leaks-parse.js';
 import { sleep } from '../../util/abort.js';
-import { answer, header, readBody, send, type Answer } from './leaks-http.js';
+import { send } from './health.js';
 import { verifyGithub, verifyStandard } from './leaks-verify.js';
 
 /**
@@ -220,41 +220,40 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     }
   }
 
+  /** Refusals of the rate are logged once a minute, with how many went unlogged since. */
+  const overRateAnswer = (cfg: LeakReportsConfig): Answer => {
+    const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
+    if (performance.now() - rateLoggedAt < RATE_WINDOW_MS) {
+      refusedQuietly++;
+      return answer(429, { status: 'ignored', reason: why });
+    }
+    rateLoggedAt = performance.now();
+    const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
+    refusedQuietly = 0;
+    return ignore(429, `${why}${more}`);
+  };
+
   return {
     handle(path, req, res) {
       const cfg = deps.config().leakReports;
       const route = path === '/leaks/github' ? cfg?.github : path === '/leaks/report' ? cfg?.signed : undefined;
-      const reply = (a: Answer) => send(res, a);
-      if (!cfg || !route) {
-        req.resume();
-        return reply(answer(404, { status: 'not-found' }));
-      }
+      const reply = (a: Answer) => send(res, a.status, `${JSON.stringify(a.body)}\n`, 'application/json');
+      const refuse = (a: Answer) => {
+        req.resume(); // a refusal before the body is read drains it unread
+        reply(a);
+      };
+      if (!cfg || !route) return refuse(answer(404, { status: 'not-found' }));
       if (req.method !== 'POST') {
-        req.resume();
         res.setHeader('allow', 'POST');
-        return reply(answer(405, { status: 'method-not-allowed' }));
+        return refuse(answer(405, { status: 'method-not-allowed' }));
       }
-      if (overRate(cfg)) {
-        req.resume();
-        const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
-        if (performance.now() - rateLoggedAt < RATE_WINDOW_MS) {
-          refusedQuietly++;
-          return reply(answer(429, { status: 'ignored', reason: why }));
-        }
-        rateLoggedAt = performance.now();
-        const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
-        refusedQuietly = 0;
-        return reply(ignore(429, `${why}${more}`));
-      }
-      const declared = Number(header(req, 'content-length') ?? 0);
-      if (declared > MAX_BODY_BYTES) {
-        req.resume();
-        return reply(ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-      }
+      if (overRate(cfg)) return refuse(overRateAnswer(cfg));
+      const tooLarge = () => ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+      if (Number(header(req, 'content-length') ?? 0) > MAX_BODY_BYTES) return refuse(tooLarge());
       req.socket.setTimeout(REPORT_SOCKET_TIMEOUT_MS);
       void readBody(req, MAX_BODY_BYTES)
         .then(async (body) => {
-          if (!body) return ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+          if (!body) return tooLarge();
           return path === '/leaks/github' ? fromGithub(cfg.github!, req, body) : fromSigned(cfg.signed!, req, body);
         })
         .catch((err: unknown) => {
@@ -265,4 +264,32 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     },
     idle: () => emergencies,
   };
+}
+
+type Answer = { status: number; body: Record<string, unknown> };
+const answer = (status: number, body: Record<string, unknown>): Answer => ({ status, body });
+
+const header = (req: IncomingMessage, name: string) => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Reads at most `limit` bytes; undefined when the body is larger (the rest is drained unread). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
