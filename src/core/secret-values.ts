@@ -21,12 +21,8 @@ export function parseSecretObject(
   raw: string | undefined,
   binary = false,
 ): Record<string, unknown> {
-  if (binary)
-    throw new SecretShapeError(
-      source,
-      'value',
-      'is binary (SecretBinary); the rotator reads and writes a JSON SecretString',
-    );
+  const isBinary = 'is binary (SecretBinary); the rotator reads and writes a JSON SecretString';
+  if (binary) throw new SecretShapeError(source, 'value', isBinary);
   if (raw === undefined) throw new SecretShapeError(source, 'value', 'is missing (the version has no string value)');
   const parsed = parseJson(raw);
   const notJson = 'is not JSON; it must be a JSON object holding accountSid and the credential fields';
@@ -64,19 +60,16 @@ export function parseAdminCredential(source: ValueSource, raw: string | undefine
   if (has('authToken')) {
     return { kind: 'auth-token', accountSid, username: accountSid, password: stringField(source, obj, 'authToken') };
   }
-  if (has('adminKeySid')) {
-    const username = stringField(source, obj, 'adminKeySid', KEY_SID);
-    return { kind: 'api-key', accountSid, username, password: stringField(source, obj, 'adminKeySecret') };
+  for (const [sid, secret] of [
+    ['adminKeySid', 'adminKeySecret'],
+    ['apiKeySid', 'apiKeySecret'],
+  ] as const) {
+    if (!has(sid)) continue;
+    const username = stringField(source, obj, sid, KEY_SID);
+    return { kind: 'api-key', accountSid, username, password: stringField(source, obj, secret) };
   }
-  if (has('apiKeySid')) {
-    const username = stringField(source, obj, 'apiKeySid', KEY_SID);
-    return { kind: 'api-key', accountSid, username, password: stringField(source, obj, 'apiKeySecret') };
-  }
-  throw new SecretShapeError(
-    source,
-    'value',
-    'has none of authToken, adminKeySid/adminKeySecret or apiKeySid/apiKeySecret',
-  );
+  const none = 'has none of authToken, adminKeySid/adminKeySecret or apiKeySid/apiKeySecret';
+  throw new SecretShapeError(source, 'value', none);
 }
 
 /**
