@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LeakReportsConfig } from '../../config/leaks.js';
 import type { RotatorConfig } from '../../config/types.js';
 import { leakAlert } from '../../core/alert.js';
-import type { Logger } from '../../core/runtime.js';
+import type { Logger, Runtime } from '../../core/runtime.js';
 import { channelsFor, deliver } from '../../engine/alerts.js';
 import { errorMessage } from '../../errors.js';
 import { redact, registerSecret } from '../../redact.js';
@@ -73,6 +73,16 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   const rotating = new Set<string>();
   let emergencies: Promise<void> = Promise.resolve();
 
+  /** A fresh Runtime for one piece of work, closed after it. */
+  async function withRuntime<T>(config: RotatorConfig, work: (r: Runtime) => Promise<T>, signal?: AbortSignal) {
+    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now, ...(signal ? { signal } : {}) });
+    try {
+      return await work(runtime);
+    } finally {
+      runtime.close?.();
+    }
+  }
+
   const ignore = (status: number, why: string, fields: Record<string, unknown> = {}): Answer => {
     log.warn(`leak report ignored, nothing changed: ${why}`, fields);
     return answer(status, { status: 'ignored', reason: why });
@@ -140,13 +150,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   async function act(leak: Leak, found: { source: string; where: string }): Promise<Answer> {
     const config = deps.config();
     const cfg = config.leakReports!;
-    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now, signal: deps.stop });
-    let matched;
-    try {
-      matched = await matchLeak(config, runtime, leak);
-    } finally {
-      runtime.close?.();
-    }
+    const matched = await withRuntime(config, (runtime) => matchLeak(config, runtime, leak), deps.stop);
     const live = matched.matches.filter((m) => !m.retired);
     const names = [...new Set(live.map((m) => m.target.name))];
     const unreadable = matched.unreadable.length ? `; unreadable: ${matched.unreadable.join(', ')}` : '';
@@ -171,11 +175,8 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     if (rotating.has(name)) return answer(200, { status: 'already-rotating', target: name, ref: match.ref });
     rotating.add(name);
     const where = redact(found.where);
-    log.error(`LEAK of ${match.ref} (${match.stage}) of target ${name} reported by ${found.source} at ${where}`, {
-      target: name,
-      ref: match.ref,
-      alert: 'leak-reported',
-    });
+    const leaked = `LEAK of ${match.ref} (${match.stage}) of target ${name} reported by ${found.source} at ${where}`;
+    log.error(leaked, { target: name, ref: match.ref, alert: 'leak-reported' });
     // The alert and the rotation run after the answer: the reporter is not kept waiting on either.
     emergencies = emergencies
       .then(() => announce(config, match, { ...found, where }))
@@ -189,33 +190,28 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     match: { target: RotatorConfig['targets'][number]; ref: string },
     found: { source: string; where: string },
   ): Promise<void> {
-    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now });
-    try {
-      const subject = { target: match.target.name, credential: match.target.kind, account: match.target.accountSid };
-      const alert = leakAlert(subject, { ref: match.ref, ...found }, randomUUID().replace(/-/g, ''), deps.now());
-      const channels = channelsFor(match.target, runtime.alertChannels ?? []);
-      await deliver(
+    const subject = { target: match.target.name, credential: match.target.kind, account: match.target.accountSid };
+    const alert = leakAlert(subject, { ref: match.ref, ...found }, randomUUID().replace(/-/g, ''), deps.now());
+    const budget = AbortSignal.timeout(config.alerts.budgetMs);
+    await withRuntime(config, (runtime) =>
+      deliver(
         alert,
-        channels,
-        AbortSignal.timeout(config.alerts.budgetMs),
+        channelsFor(match.target, runtime.alertChannels ?? []),
+        budget,
         log.child({ target: subject.target }),
-      );
-    } finally {
-      runtime.close?.();
-    }
+      ),
+    );
   }
 
   async function emergency(config: RotatorConfig, cfg: LeakReportsConfig, name: string): Promise<void> {
-    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now });
     try {
       const { rotateNow } = await import('../../engine/emergency.js');
-      await rotateNow(config, runtime, name, { overlapMs: cfg.overlapMs, stop: deps.stop, sleep });
+      const options = { overlapMs: cfg.overlapMs, stop: deps.stop, sleep };
+      await withRuntime(config, (runtime) => rotateNow(config, runtime, name, options));
     } catch (err) {
-      log.error(`emergency rotation of ${name} failed: ${redact(errorMessage(err))}; run rotate --now ${name}`, {
-        target: name,
-      });
+      const failed = `emergency rotation of ${name} failed: ${redact(errorMessage(err))}; run rotate --now ${name}`;
+      log.error(failed, { target: name });
     } finally {
-      runtime.close?.();
       rotating.delete(name);
     }
   }
