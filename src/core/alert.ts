@@ -76,7 +76,6 @@ export interface Alert {
   severity: Severity;
   test: boolean;
   target: string;
-  /** The credential kind: api-key or auth-token. */
   credential: string;
   account: string;
   /** The problem a trigger or resolve is about. */

@@ -119,19 +119,12 @@ export function formEncode(fields: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
- * The HTTP client twilio-node calls for every request (its documented `httpClient` option), on
- * node:http/node:https. twilio-node still builds the requests, signs them, parses the answers and
- * raises its RestException; this only moves bytes. Its default client wraps axios, whose start-up
- * alone (it probes fetch and web streams) cost the Lambda ~30 ms before doing anything; see README
- * "Cold start".
- *
- * With `baseUrl`, the absolute https://<product>.twilio.com URLs twilio-node builds — including the
- * next-page URLs it follows verbatim — are rewritten onto that base. Region and edge handling has
- * already happened by then, so the product survives in the host name and nothing else needs to know.
- *
- * As twilio-node's client does: keep-alive, TWILIO_CA_BUNDLE for the CA file to trust, HTTP_PROXY as
- * a CONNECT proxy for https targets. Unlike it: no 429 auto-retry (retries belong to
- * one policy, adapters/retry.ts) and redirects are returned, never followed.
+ * twilio-node's `httpClient` on node:http/node:https: twilio-node still builds, signs and parses; this
+ * only moves bytes. Its default client wraps axios, whose start-up alone cost the Lambda ~30 ms
+ * (README "Cold start"). With `baseUrl`, the https://<product>.twilio.com URLs twilio-node builds (next
+ * pages included) are rewritten onto that base after region and edge handling, so nothing else needs
+ * to know. Like twilio-node's client: keep-alive, TWILIO_CA_BUNDLE, HTTP_PROXY as a CONNECT proxy.
+ * Unlike it: no 429 auto-retry (one retry policy, adapters/retry.ts), and redirects are never followed.
  */
 export class TwilioHttpClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 20 });
