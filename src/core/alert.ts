@@ -1,5 +1,4 @@
-import type { Notice, Problem } from './health.js';
-import type { RemoteFault } from './outcome.js';
+import type { Finding, Notice, Problem } from './health.js';
 
 /**
  * An alert as every channel receives it, before each formats it its own way (a Slack message, a
@@ -85,7 +84,7 @@ export interface Alert {
   details: string[];
   refs: string[];
   step?: string;
-  error?: { message: string; remote?: RemoteFault };
+  error?: Finding['error'];
   runbook: string;
   /** The same for every alert about one problem of one target (PagerDuty's dedup_key). */
   dedupKey: string;
