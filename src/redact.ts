@@ -1,3 +1,5 @@
+import { isRecord, parseJson } from './util/json.js';
+
 /**
  * The redaction registry. Every secret the process learns (stored versions, new keys, admin
  * credentials, the Basic header made from them) is registered here and replaced wherever it appears
@@ -88,13 +90,8 @@ export function registerCredential(username: string, password: string): void {
 export function registerSecretText(text: string | undefined): void {
   if (!text) return;
   registerSecret(text);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return;
+  const parsed = parseJson(text);
+  if (!isRecord(parsed)) return;
   for (const [field, value] of Object.entries(parsed)) {
     if (typeof value === 'string' && !PUBLIC_FIELDS.has(field)) registerSecret(value);
   }

@@ -4,6 +4,7 @@ import { parseStamp, TAG_CURRENT_SINCE, TAG_PROMOTED, formatPromotion } from './
 import { fileStore } from './adapters/secrets/file-store.js';
 import { isLeaked } from './core/leaked.js';
 import { boundAnswers, MiB } from './util/bounded-body.js';
+import { parseJson } from './util/json.js';
 import { tokenFingerprint } from './credentials/registry.js';
 
 /**
@@ -75,10 +76,13 @@ export function validateTwilioWebhook(tokens: SigningTokens, request: WebhookReq
   return { valid: false, reason: `the signature matches none of the tokens that may sign now (${known})` };
 }
 
+const STAGES = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const;
+const isStage = (label: string): label is (typeof STAGES)[number] => (STAGES as readonly string[]).includes(label);
+
 /** A secret as the helper reads it: labelled values and the secret's tags. */
 export interface SecretSnapshot {
-  /** Staging label (AWSCURRENT, AWSPENDING, AWSPREVIOUS) to { versionId, value }. */
-  stages: Partial<Record<'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS', { versionId: string; value?: string }>>;
+  /** Staging label to { versionId, value }. */
+  stages: Partial<Record<(typeof STAGES)[number], { versionId: string; value?: string }>>;
   tags: Readonly<Record<string, string>>;
 }
 
@@ -92,13 +96,10 @@ const DEFAULT_PREVIOUS_GRACE_MS = 15 * 60_000;
 
 function tokenOf(value: string | undefined, stage: string): string | undefined {
   if (value === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
+  const parsed = parseJson(value) as { authToken?: unknown } | null | undefined;
+  if (parsed === undefined)
     throw new Error(`the ${stage} version is not JSON; expected {"accountSid": …, "authToken": …}`);
-  }
-  const token = (parsed as { authToken?: unknown } | null)?.authToken;
+  const token = parsed?.authToken;
   if (typeof token !== 'string' || token.length === 0)
     throw new Error(`the ${stage} version has no authToken string field`);
   return token;
@@ -164,12 +165,10 @@ export function secretsManagerSigningTokens(options: SecretsManagerSourceOptions
     const described = await sm.send(new DescribeSecretCommand({ SecretId: options.secretId }), within());
     const tags = Object.fromEntries((described.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
     const stages: SecretSnapshot['stages'] = {};
-    for (const [versionId, labels] of Object.entries(described.VersionIdsToStages ?? {})) {
-      for (const label of labels)
-        if (label === 'AWSCURRENT' || label === 'AWSPENDING' || label === 'AWSPREVIOUS') stages[label] = { versionId };
-    }
+    for (const [versionId, labels] of Object.entries(described.VersionIdsToStages ?? {}))
+      for (const label of labels.filter(isStage)) stages[label] = { versionId };
     // Only what signingTokensOf may use is fetched: a pending placeholder without a value is skipped.
-    for (const stage of ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const) {
+    for (const stage of STAGES) {
       const entry = stages[stage];
       if (!entry) continue;
       try {
@@ -196,9 +195,8 @@ export function fileSigningTokens(
     if (!secret) throw new Error(`the file store ${options.path} has no secret "${options.secretId}"`);
     const stages: SecretSnapshot['stages'] = {};
     for (const v of secret.versions)
-      for (const label of v.stages)
-        if (label === 'AWSCURRENT' || label === 'AWSPENDING' || label === 'AWSPREVIOUS')
-          stages[label] = { versionId: v.versionId, ...(v.value !== undefined ? { value: v.value } : {}) };
+      for (const label of v.stages.filter(isStage))
+        stages[label] = { versionId: v.versionId, ...(v.value !== undefined ? { value: v.value } : {}) };
     return signingTokensOf({ stages, tags: secret.tags }, options);
   };
 }

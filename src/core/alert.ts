@@ -1,5 +1,4 @@
-import type { Notice, Problem } from './health.js';
-import type { RemoteFault } from './outcome.js';
+import type { Finding, Notice, Problem } from './health.js';
 
 /**
  * An alert as every channel receives it, before each formats it its own way (a Slack message, a
@@ -15,48 +14,40 @@ export type Severity = 'critical' | 'error' | 'warning' | 'info';
 /** What each event points a person to; the README's runbook section says the same, word for word. */
 export const RUNBOOK: Record<AlertEvent, string> = {
   'step-failed':
-    'Read the error and the log lines of the failed step, fix what it names (admin ' +
-    'credential, permissions, network, the secret), then run rotate again: every run ' +
-    'resumes where the last one stopped.',
+    'Read the error and the log lines of the failed step, fix what it names (admin credential, permissions, ' +
+    'network, the secret), then run rotate again: every run resumes where the last one stopped.',
   'verification-failed':
-    'Twilio refused the new credential: it was withdrawn and the current one keeps ' +
-    'serving. Fix what the error names (the policy, validationUrl, or the region), ' +
-    'then run rotate again.',
+    'Twilio refused the new credential: it was withdrawn and the current one keeps serving. Fix what the error ' +
+    'names (the policy, validationUrl, or the region), then run rotate again.',
   'foreign-secondary':
-    'An Auth Token secondary exists whose value the rotator does not hold, so it is ' +
-    "kept, never deleted. If the error says it is probably this rotator's own (an " +
-    'answer was lost), nobody can use it: run rotate --target <target> ' +
-    "--replace-secondary. If it says it may be someone else's, it may be in use: " +
-    'find out whether anyone made one first, then delete it in the Console or with ' +
-    'the same command.',
+    'An Auth Token secondary exists whose value the rotator does not hold, so it is kept, never deleted. If the ' +
+    "error says it is probably this rotator's own (an answer was lost), nobody can use it: run rotate --target " +
+    "<target> --replace-secondary. If it says it may be someone else's, it may be in use: find out whether " +
+    'anyone made one first, then delete it in the Console or with the same command.',
   stuck:
-    'Run status: it names the consumer that never reported the new credential, or ' +
-    'what changed outside the rotator. Fix or restart that consumer (or run ' +
-    'confirm), then rotate; nothing is deleted meanwhile.',
+    'Run status: it names the consumer that never reported the new credential, or what changed outside the ' +
+    'rotator. Fix or restart that consumer (or run confirm), then rotate; nothing is deleted meanwhile.',
   'current-missing':
-    'The credential in the secret no longer works on Twilio, so consumers holding it ' +
-    'fail. An API key is replaced by the next run; for an Auth Token, store the ' +
-    'working token with secret put --replace.',
+    'The credential in the secret no longer works on Twilio, so consumers holding it fail. An API key is ' +
+    'replaced by the next run; for an Auth Token, store the working token with secret put --replace.',
   'key-overdue':
-    'The current credential is older than maxAgeDays plus the grace, so rotation is ' +
-    "not happening: look at the target's other open problems and at status, and fix " +
-    'what stops it.',
+    'The current credential is older than maxAgeDays plus the grace, so rotation is not happening: look at the ' +
+    "target's other open problems and at status, and fix what stops it.",
   'orphan-found':
-    "The rotator never deletes these keys: some look like this target's but are not " +
-    'provably its own (another deployment with the same prefix?), others are its own ' +
-    'but lost their label after a version of the secret held them (consumers may ' +
-    'still use them). Find out whose they are and who still uses them, then delete ' +
+    "The rotator never deletes these keys: some look like this target's but are not provably its own (another " +
+    'deployment with the same prefix?), others are its own but lost their label after a version of the secret ' +
+    'held them (consumers may still use them). Find out whose they are and who still uses them, then delete ' +
     'them by hand.',
   resolved: 'Nothing to do: the problem is gone.',
   'rotation-completed': 'Nothing to do: the old credential was retired after the consumer gate passed.',
   'leak-reported':
-    'A scanner found this credential outside the secret: the emergency rotation has ' +
-    'started. Remove it from where it was found, watch the emergency-finished log ' +
-    'line, then check the old credential is refused (README "Leak reports").',
+    'A scanner found this credential outside the secret: the emergency rotation has started. Remove it from ' +
+    'where it was found, watch the emergency-finished log line, then check the old credential is refused ' +
+    '(README "Leak reports").',
   'rolled-back':
-    'A person rolled the credential back: the previous one is current again and the target is paused. ' +
-    'Fix what was wrong with the new one (the policy, a consumer), then resume with rotate --force ' +
-    '--target <target> (README "A new key is bad: roll back").',
+    'A person rolled the credential back: the previous one is current again and the target is paused. Fix what ' +
+    'was wrong with the new one (the policy, a consumer), then resume with rotate --force --target <target> ' +
+    '(README "A new key is bad: roll back").',
   test: 'Nothing to do: this is a test alert from "twilio-key-rotator alerts test".',
 };
 
@@ -84,7 +75,6 @@ export interface Alert {
   severity: Severity;
   test: boolean;
   target: string;
-  /** The credential kind: api-key or auth-token. */
   credential: string;
   account: string;
   /** The problem a trigger or resolve is about. */
@@ -94,7 +84,7 @@ export interface Alert {
   details: string[];
   refs: string[];
   step?: string;
-  error?: { message: string; remote?: RemoteFault };
+  error?: Finding['error'];
   runbook: string;
   /** The same for every alert about one problem of one target (PagerDuty's dedup_key). */
   dedupKey: string;
@@ -116,37 +106,26 @@ export interface AlertSubject {
 }
 
 export function alertFor(notice: Notice, subject: AlertSubject, id: string, nowMs: number): Alert {
-  const base = { id, test: false, ...subject, occurredAt: new Date(nowMs).toISOString() };
   const firstSeenAt = new Date(notice.sinceMs).toISOString();
-  if (notice.action === 'resolve')
-    return {
-      ...base,
-      event: 'resolved',
-      action: 'resolve',
-      severity: SEVERITY.resolved,
-      problem: notice.problem,
-      summary: `${subject.target}: resolved: ${notice.problem} (open since ${firstSeenAt})`,
-      details: [],
-      refs: [],
-      runbook: RUNBOOK.resolved,
-      dedupKey: dedupKey(subject.target, notice.problem),
-      firstSeenAt,
-    };
+  const problem = notice.action === 'resolve' ? notice.problem : notice.finding.problem;
+  const event: AlertEvent = notice.action === 'resolve' ? 'resolved' : problem;
+  const base = { id, test: false, ...subject, occurredAt: new Date(nowMs).toISOString() };
+  const about = { event, action: notice.action, severity: SEVERITY[event], problem };
+  const act = { runbook: RUNBOOK[event], dedupKey: dedupKey(subject.target, problem), firstSeenAt };
+  if (notice.action === 'resolve') {
+    const summary = `${subject.target}: resolved: ${problem} (open since ${firstSeenAt})`;
+    return { ...base, ...about, summary, details: [], refs: [], ...act };
+  }
   const f = notice.finding;
   return {
     ...base,
-    event: f.problem,
-    action: 'trigger',
-    severity: SEVERITY[f.problem],
-    problem: f.problem,
+    ...about,
     summary: `${subject.target}: ${f.title}`,
     details: f.details,
     refs: f.refs,
     ...(f.step ? { step: f.step } : {}),
     ...(f.error ? { error: f.error } : {}),
-    runbook: RUNBOOK[f.problem],
-    dedupKey: dedupKey(subject.target, f.problem),
-    firstSeenAt,
+    ...act,
     ...(notice.renotify ? { renotify: true } : {}),
   };
 }
@@ -154,7 +133,7 @@ export function alertFor(notice: Notice, subject: AlertSubject, id: string, nowM
 /** An alert that opens no problem, so nothing will resolve it: each has its own dedup key. */
 function notice(
   subject: AlertSubject,
-  event: 'rotation-completed' | 'leak-reported' | 'test',
+  event: 'rotation-completed' | 'leak-reported' | 'rolled-back' | 'test',
   what: { summary: string; details?: string[]; refs?: string[] },
   id: string,
   nowMs: number,
@@ -192,13 +171,8 @@ export function leakAlert(
   nowMs: number,
 ): Alert {
   const summary = `${subject.target}: ${found.ref} was reported leaked by ${found.source}; emergency rotation started`;
-  return notice(
-    subject,
-    'leak-reported',
-    { summary, details: [`found at ${found.where}`], refs: [found.ref] },
-    id,
-    nowMs,
-  );
+  const what = { summary, details: [`found at ${found.where}`], refs: [found.ref] };
+  return notice(subject, 'leak-reported', what, id, nowMs);
 }
 
 /** `rollback` put the previous credential back and paused the target. References only. */
@@ -208,21 +182,9 @@ export function rollbackAlert(
   id: string,
   nowMs: number,
 ): Alert {
-  const kept = rolled.kept ? [`the new credential ${rolled.from} was kept: ${rolled.kept}`] : [];
-  return {
-    id,
-    test: false,
-    ...subject,
-    event: 'rolled-back',
-    action: 'notify',
-    severity: SEVERITY['rolled-back'],
-    summary: `${subject.target}: rolled back from ${rolled.from} to ${rolled.to}; automatic rotation is paused`,
-    details: kept,
-    refs: [rolled.to, rolled.from],
-    runbook: RUNBOOK['rolled-back'],
-    dedupKey: dedupKey(subject.target, `rolled-back/${id}`),
-    occurredAt: new Date(nowMs).toISOString(),
-  };
+  const summary = `${subject.target}: rolled back from ${rolled.from} to ${rolled.to}; automatic rotation is paused`;
+  const details = rolled.kept ? [`the new credential ${rolled.from} was kept: ${rolled.kept}`] : [];
+  return notice(subject, 'rolled-back', { summary, details, refs: [rolled.to, rolled.from] }, id, nowMs);
 }
 
 export function testAlert(channel: string, id: string, nowMs: number): Alert {

@@ -114,36 +114,24 @@ export function assess(result: TargetResult, s: AssessSettings, nowMs: number): 
   if (result.kind === 'failed' || result.kind === 'done' || result.kind === 'waiting')
     for (const p of FAILURES) judged.add(p);
 
+  const find = (problem: Problem, title: string, refs: string[], details: string[] = []) =>
+    found.push({ problem, title, details, refs });
   if (seen) {
     judged.add('current-missing');
-    if (seen.goneAtStart !== undefined)
-      found.push({
-        problem: 'current-missing',
-        title: `the current ${what} ${seen.goneAtStart} is gone from Twilio (deleted or refused)`,
-        details: [],
-        refs: [seen.goneAtStart],
-      });
+    const gone = seen.goneAtStart;
+    if (gone !== undefined)
+      find('current-missing', `the current ${what} ${gone} is gone from Twilio (deleted or refused)`, [gone]);
     if (seen.current) {
       judged.add('key-overdue');
       const age = nowMs - seen.current.createdAtMs;
       const limits = `maxAgeDays ${s.maxAgeMs / DAY_MS}, grace ${s.graceMs / DAY_MS} days`;
-      if (age >= s.maxAgeMs + s.graceMs)
-        found.push({
-          problem: 'key-overdue',
-          title: `the current ${what} ${seen.current.ref} is ${Math.floor(age / DAY_MS)} days old (${limits})`,
-          details: [],
-          refs: [seen.current.ref],
-        });
+      const title = `the current ${what} ${seen.current.ref} is ${Math.floor(age / DAY_MS)} days old (${limits})`;
+      if (age >= s.maxAgeMs + s.graceMs) find('key-overdue', title, [seen.current.ref]);
     }
     if (seen.orphans) {
       judged.add('orphan-found');
-      if (seen.orphans.length > 0)
-        found.push({
-          problem: 'orphan-found',
-          title: `${seen.orphans.length} ${what}(s) ${LEFT_ALONE}: ${seen.orphans.join(', ')}`,
-          details: [],
-          refs: [...seen.orphans],
-        });
+      const title = `${seen.orphans.length} ${what}(s) ${LEFT_ALONE}: ${seen.orphans.join(', ')}`;
+      if (seen.orphans.length > 0) find('orphan-found', title, [...seen.orphans]);
     }
   }
 
@@ -151,13 +139,11 @@ export function assess(result: TargetResult, s: AssessSettings, nowMs: number): 
   if (['done', 'waiting', 'stuck', 'busy'].includes(result.kind) || result.steps.length > 0) {
     judged.add('stuck');
     // A current credential that is gone is the cause to report, not the stuck target it leaves.
-    if (result.kind === 'stuck' && !found.some((f) => f.problem === 'current-missing'))
-      found.push({
-        problem: 'stuck',
-        title: `stuck since ${new Date(result.sinceMs).toISOString()}${result.kept ? `; ${result.kept} is kept` : ''}`,
-        details: [...result.on],
-        refs: result.kept ? [result.kept] : [],
-      });
+    if (result.kind === 'stuck' && !found.some((f) => f.problem === 'current-missing')) {
+      const kept = result.kept ? `; ${result.kept} is kept` : '';
+      const title = `stuck since ${new Date(result.sinceMs).toISOString()}${kept}`;
+      find('stuck', title, result.kept ? [result.kept] : [], [...result.on]);
+    }
   }
   return { found, judged };
 }

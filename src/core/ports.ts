@@ -231,7 +231,9 @@ export interface OAuthAppsPort {
   verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
 }
 
-export type VerifyResult = { ok: true } | { ok: false; definitive: boolean; reason: string; hint?: string };
+/** Not proven: `definitive` when Twilio refused the credential, not when Twilio could not be asked. */
+export type Refused = { ok: false; definitive: boolean; reason: string; hint?: string };
+export type VerifyResult = { ok: true } | Refused;
 
 /** Proves that a key authenticates, using the key itself. */
 export interface KeyVerifier {
@@ -253,8 +255,7 @@ export interface AuthTokens {
 }
 
 /** What one look at a token says: it works (and whether it is the primary), or it is refused. */
-export type TokenCheck =
-  { ok: true; primary: boolean } | { ok: false; definitive: boolean; reason: string; hint?: string };
+export type TokenCheck = { ok: true; primary: boolean } | Refused;
 
 /** Asks Twilio about a token, using only that token. */
 export interface TokenVerifier {

@@ -45,13 +45,8 @@ const NAMED_AT_MOST = 10;
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return re.test(text);
+  const literal = (part: string) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${pattern.split('*').map(literal).join('.*')}$`).test(text);
 }
 
 const ignored = (e: SecretReadEvent, patterns: readonly string[]) =>

@@ -1,4 +1,5 @@
 import { SecretShapeError, type ValueSource } from '../errors.js';
+import { isRecord, parseJson } from '../util/json.js';
 import { ACCOUNT_SID, KEY_SID } from './sids.js';
 
 /**
@@ -20,27 +21,14 @@ export function parseSecretObject(
   raw: string | undefined,
   binary = false,
 ): Record<string, unknown> {
-  if (binary)
-    throw new SecretShapeError(
-      source,
-      'value',
-      'is binary (SecretBinary); the rotator reads and writes a JSON SecretString',
-    );
+  const isBinary = 'is binary (SecretBinary); the rotator reads and writes a JSON SecretString';
+  if (binary) throw new SecretShapeError(source, 'value', isBinary);
   if (raw === undefined) throw new SecretShapeError(source, 'value', 'is missing (the version has no string value)');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new SecretShapeError(
-      source,
-      'value',
-      'is not JSON; it must be a JSON object holding accountSid and the credential fields',
-    );
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new SecretShapeError(source, 'value', 'is not a JSON object');
-  }
-  return parsed as Record<string, unknown>;
+  const parsed = parseJson(raw);
+  const notJson = 'is not JSON; it must be a JSON object holding accountSid and the credential fields';
+  if (parsed === undefined) throw new SecretShapeError(source, 'value', notJson);
+  if (!isRecord(parsed)) throw new SecretShapeError(source, 'value', 'is not a JSON object');
+  return parsed;
 }
 
 /** A non-empty string field, optionally of a SID shape. */
@@ -72,19 +60,16 @@ export function parseAdminCredential(source: ValueSource, raw: string | undefine
   if (has('authToken')) {
     return { kind: 'auth-token', accountSid, username: accountSid, password: stringField(source, obj, 'authToken') };
   }
-  if (has('adminKeySid')) {
-    const username = stringField(source, obj, 'adminKeySid', KEY_SID);
-    return { kind: 'api-key', accountSid, username, password: stringField(source, obj, 'adminKeySecret') };
+  for (const [sid, secret] of [
+    ['adminKeySid', 'adminKeySecret'],
+    ['apiKeySid', 'apiKeySecret'],
+  ] as const) {
+    if (!has(sid)) continue;
+    const username = stringField(source, obj, sid, KEY_SID);
+    return { kind: 'api-key', accountSid, username, password: stringField(source, obj, secret) };
   }
-  if (has('apiKeySid')) {
-    const username = stringField(source, obj, 'apiKeySid', KEY_SID);
-    return { kind: 'api-key', accountSid, username, password: stringField(source, obj, 'apiKeySecret') };
-  }
-  throw new SecretShapeError(
-    source,
-    'value',
-    'has none of authToken, adminKeySid/adminKeySecret or apiKeySid/apiKeySecret',
-  );
+  const none = 'has none of authToken, adminKeySid/adminKeySecret or apiKeySid/apiKeySecret';
+  throw new SecretShapeError(source, 'value', none);
 }
 
 /**

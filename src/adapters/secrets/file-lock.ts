@@ -3,26 +3,23 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { sleep } from '../../util/abort.js';
+import { parseJson } from '../../util/json.js';
 
 /** Per lock file, the end of this process's queue for it (see withFileLock). */
 const turns = new Map<string, Promise<void>>();
 
 /**
- * A cross-process lock beside the store file, held only for the few milliseconds of one
- * read-modify-write, by processes that may run on other hosts or in other containers sharing the
- * volume.
+ * A cross-process lock beside the store file, held for one read-modify-write, by processes that may
+ * run on other hosts or containers sharing the volume. The lock file records PID, host, boot id and
+ * PID namespace: only in that namespace, on that boot of that host, is a holder whose PID is gone taken
+ * over at once. Anywhere else a lock is stale once its holder stops touching it (every HEARTBEAT_MS):
+ * a waiter that sees the file unchanged for `staleMs` by its own clock (never comparing two hosts'
+ * clocks) takes it over.
  *
- * The lock file records where it was taken: PID, host name, boot id and PID namespace. A PID means
- * something only in its own namespace on its own boot of its own host: only there is a holder whose
- * PID is gone taken over at once. Anywhere else (another container, another host, or a lock of an
- * older version that recorded a PID alone) a lock is stale only once its holder stopped refreshing it:
- * the holder touches the file every HEARTBEAT_MS, and a waiter that sees the same file, unchanged,
- * for `staleMs` by its own clock (no comparison of two hosts' clocks) takes it over.
- *
- * Within one process the callers take turns first (a run reconciles several targets at once, each
- * writing the store): only one of them at a time goes for the lock file. Several that found a dead
- * holder's lock together could each take it over, and a later one's removal of the stale lock would
- * remove the lock an earlier one had just taken, letting two writers in at once.
+ * Within one process the callers take turns first: several that found a dead holder's lock together
+ * could each take it over, and a later one's removal of the stale lock would remove the lock an
+ * earlier one had just taken, letting two writers in at once.
  */
 
 const HEARTBEAT_MS = 1000;
@@ -66,15 +63,11 @@ export function lockRecord(pid: number, nonce?: string): string {
   return `${JSON.stringify({ pid, ...place(), ...(nonce ? { nonce } : {}) })}\n`;
 }
 
+/** Undefined for a file being written, garbage, or a PID alone (an older version): no place known. */
 function parseHolder(content: string): Holder | undefined {
-  try {
-    const h = JSON.parse(content) as Partial<Holder> | null;
-    if (!h || !Number.isInteger(h.pid) || typeof h.host !== 'string') return undefined;
-    if (typeof h.boot !== 'string' || typeof h.pidns !== 'string') return undefined;
-    return h as Holder;
-  } catch {
-    return undefined; // being written, garbage, or a PID alone (an older version): no place known
-  }
+  const h = parseJson(content) as Partial<Holder> | null | undefined;
+  if (!h || !Number.isInteger(h.pid) || typeof h.host !== 'string') return undefined;
+  return typeof h.boot === 'string' && typeof h.pidns === 'string' ? (h as Holder) : undefined;
 }
 
 /** True when `holder`'s PID can be judged from here: same host, same boot, same PID namespace. */
@@ -145,7 +138,7 @@ async function withLockFile<T>(
         const next = `${when}; if no rotator runs there, delete the lock file`;
         throw new Error(`${what}; ${next}`, { cause: err });
       }
-      await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+      await sleep(10 + Math.random() * 20);
     }
   }
   const beat = setInterval(() => void heartbeat(lockPath, record), HEARTBEAT_MS);

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { SecretStore, StoredSecret } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
+import { isRecord, parseJson } from '../../util/json.js';
 import { withFileLock } from './file-lock.js';
 import { getSecret, putSecret, toStored, versionedOps, type SecretRecord, type SecretTable } from './versioned.js';
 
@@ -52,18 +53,14 @@ async function requireRegularFile(path: string): Promise<string | undefined> {
         : info.isSocket()
           ? 'a socket'
           : 'not a regular file';
-    throw storeError(
-      path,
-      'read',
-      `is ${kind}; point stores.file.path at a regular file (or a path where one can be created)`,
-    );
+    const fix = 'point stores.file.path at a regular file (or a path where one can be created)';
+    throw storeError(path, 'read', `is ${kind}; ${fix}`);
   }
   return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
 /** Where a version's value is malformed, without quoting anything. */
-function malformed(doc: Partial<FileDocument>): string | undefined {
-  const secrets = doc.secrets as Record<string, unknown>;
+function malformed(secrets: Record<string, unknown>): string | undefined {
   for (const [id, raw] of Object.entries(secrets)) {
     const s = raw as Partial<SecretRecord> | null;
     const at = `secret "${id}"`;
@@ -103,38 +100,27 @@ interface Parsed {
  * unchanged content. A run that reads a thousand secrets parses the file once, not a thousand times.
  */
 async function load(path: string, last: Parsed | undefined): Promise<Parsed> {
+  const absent: Parsed = { stamp: 'absent', doc: { format: FORMAT, secrets: {} }, texts: new Map() };
   const stamp = await requireRegularFile(path);
-  if (stamp === undefined) return { stamp: 'absent', doc: { format: FORMAT, secrets: {} }, texts: new Map() };
+  if (stamp === undefined) return absent;
   if (last?.stamp === stamp) return last;
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      return { stamp: 'absent', doc: { format: FORMAT, secrets: {} }, texts: new Map() };
-    throw storeError(path, 'read', `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return absent;
+    throw storeError(path, 'read', `cannot read (${code ?? 'error'})`, err);
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
+  const doc = parseJson(text) as Partial<FileDocument> | undefined;
+  if (doc === undefined)
     throw storeError(path, 'read', 'is not valid JSON; restore it from backup or fix it by hand (nothing was changed)');
-  }
-  const d = doc as Partial<FileDocument>;
-  if (
-    typeof d !== 'object' ||
-    d === null ||
-    d.format !== FORMAT ||
-    typeof d.secrets !== 'object' ||
-    d.secrets === null ||
-    Array.isArray(d.secrets)
-  ) {
+  if (doc?.format !== FORMAT || !isRecord(doc.secrets))
     throw storeError(path, 'read', `is not a ${FORMAT} document (nothing was changed)`);
-  }
-  const problem = malformed(d);
+  const problem = malformed(doc.secrets);
   if (problem)
     throw storeError(path, 'read', `${problem}; fix it by hand or restore it from backup (nothing was changed)`);
-  return { stamp, doc: d as FileDocument, texts: new Map() };
+  return { stamp, doc: doc as FileDocument, texts: new Map() };
 }
 
 /**
@@ -221,6 +207,11 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
     });
 
   const ops = versionedOps(now, (operation, message) => storeError(path, operation, message));
+  /** One of `ops` as a store method: under the lock, on this store's document, saved. */
+  const op =
+    <A extends unknown[], R>(operation: string, fn: (secrets: SecretTable, secretId: string, ...args: A) => R) =>
+    (secretId: string, ...args: A): Promise<R> =>
+      change(operation, secretId, (doc) => fn(doc.secrets, secretId, ...args));
 
   return {
     async read(secretId): Promise<StoredSecret | undefined> {
@@ -231,16 +222,12 @@ export function fileStore(path: string, now: () => number = Date.now): SecretSto
       for (const v of secret.versions) if (v.stages.length > 0) registerSecretText(v.value);
       return toStored(secretId, secret);
     },
-    reserve: (secretId) => change('reserve', secretId, (doc) => ops.reserve(doc.secrets, secretId)),
-    create: (secretId, token, value) =>
-      change('create', secretId, (doc) => ops.create(doc.secrets, secretId, token, value)),
-    putCurrent: (secretId, token, value) =>
-      change('putCurrent', secretId, (doc) => ops.putCurrent(doc.secrets, secretId, token, value)),
-    putPending: (secretId, token, value) =>
-      change('putPending', secretId, (doc) => ops.putPending(doc.secrets, secretId, token, value)),
-    promote: (secretId, token) => change('promote', secretId, (doc) => ops.promote(doc.secrets, secretId, token)),
-    abandonPending: (secretId, token) =>
-      change('abandonPending', secretId, (doc) => ops.abandonPending(doc.secrets, secretId, token)),
-    setTags: (secretId, tags) => change('setTags', secretId, (doc) => ops.setTags(doc.secrets, secretId, tags)),
+    reserve: op('reserve', ops.reserve),
+    create: op('create', ops.create),
+    putCurrent: op('putCurrent', ops.putCurrent),
+    putPending: op('putPending', ops.putPending),
+    promote: op('promote', ops.promote),
+    abandonPending: op('abandonPending', ops.abandonPending),
+    setTags: op('setTags', ops.setTags),
   };
 }

@@ -14,9 +14,7 @@ export function memoryStore(
     /** The identity a secret this store creates gets; the dry run's cannot know the real one. */
     newIdentity?: () => string;
   } = {},
-): SecretStore & {
-  table: SecretTable;
-} {
+): SecretStore & { table: SecretTable } {
   const table: SecretTable = {};
   const seeded = new Set<string>();
   const ops = versionedOps(

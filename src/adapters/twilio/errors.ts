@@ -1,5 +1,6 @@
 import { RemoteError } from '../../errors.js';
 import { isRetryable, RetryBudgetError } from '../retry.js';
+import { parseJson } from '../../util/json.js';
 import { NotTwilioAnswerError, RefusedUrlError } from './http-client.js';
 
 interface TwilioErrorShape {
@@ -10,6 +11,16 @@ interface TwilioErrorShape {
 
 const SENT_NOWHERE = 'nothing was sent there. Check twilio.baseUrl and HTTP_PROXY';
 const CHECK_PROXIES = 'check twilio.baseUrl, HTTP_PROXY and any proxy between the rotator and *.twilio.com';
+
+/** A Twilio error answer as twilio-node's RestException carries it (status, code, message), translated alike. */
+export function answerError(res: { statusCode: number; body: unknown }): Error {
+  const body = (typeof res.body === 'string' ? parseJson(res.body) : res.body) as TwilioErrorShape | null | undefined;
+  const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`;
+  return Object.assign(new Error(message), {
+    status: res.statusCode,
+    ...(body?.code !== undefined ? { code: body.code } : {}),
+  });
+}
 
 /** The error that tells what happened: for a spent retry budget, the last answer before it. */
 function underlying(err: unknown): unknown {

@@ -6,6 +6,7 @@ import https from 'node:https';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { registerCredential } from '../../redact.js';
 import { AnswerTooLargeError, MiB, readUpTo } from '../../util/bounded-body.js';
+import { parseJson } from '../../util/json.js';
 
 /**
  * The signal of the call in flight. twilio-node has no way to pass one through its resources, so the
@@ -118,19 +119,12 @@ export function formEncode(fields: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
- * The HTTP client twilio-node calls for every request (its documented `httpClient` option), on
- * node:http/node:https. twilio-node still builds the requests, signs them, parses the answers and
- * raises its RestException; this only moves bytes. Its default client wraps axios, whose start-up
- * alone (it probes fetch and web streams) cost the Lambda ~30 ms before doing anything; see README
- * "Cold start".
- *
- * With `baseUrl`, the absolute https://<product>.twilio.com URLs twilio-node builds — including the
- * next-page URLs it follows verbatim — are rewritten onto that base. Region and edge handling has
- * already happened by then, so the product survives in the host name and nothing else needs to know.
- *
- * As twilio-node's client does: keep-alive, TWILIO_CA_BUNDLE for the CA file to trust, HTTP_PROXY as
- * a CONNECT proxy for https targets. Unlike it: no 429 auto-retry (retries belong to
- * one policy, adapters/retry.ts) and redirects are returned, never followed.
+ * twilio-node's `httpClient` on node:http/node:https: twilio-node still builds, signs and parses; this
+ * only moves bytes. Its default client wraps axios, whose start-up alone cost the Lambda ~30 ms
+ * (README "Cold start"). With `baseUrl`, the https://<product>.twilio.com URLs twilio-node builds (next
+ * pages included) are rewritten onto that base after region and edge handling, so nothing else needs
+ * to know. Like twilio-node's client: keep-alive, TWILIO_CA_BUNDLE, HTTP_PROXY as a CONNECT proxy.
+ * Unlike it: no 429 auto-retry (one retry policy, adapters/retry.ts), and redirects are never followed.
  */
 export class TwilioHttpClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 20 });
@@ -171,37 +165,29 @@ export class TwilioHttpClient {
     const secure = target.protocol === 'https:';
     const transport = secure ? await (this.https ??= httpsTransport()) : { agent: this.httpAgent };
     const timeoutMs = opts.timeout ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const method = opts.method.toUpperCase();
+    const where = `${target.host}${target.pathname}`;
     return new Promise<TwilioHttpResponse>((resolve, reject) => {
-      const req = (secure ? https : http).request(
-        target,
-        { method: opts.method.toUpperCase(), headers, ...transport },
-        (res) => {
-          const where = `HTTP ${res.statusCode ?? 0} from ${target.host}${target.pathname}`;
-          const contentType = res.headers['content-type'] ?? '';
-          const declared = Number(res.headers['content-length'] ?? NaN);
-          if (declared > TWILIO_ANSWER_MAX_BYTES) {
-            req.destroy();
-            return reject(new TwilioAnswerTooLargeError(res.statusCode ?? 0, contentType, where));
-          }
-          readUpTo(res, TWILIO_ANSWER_MAX_BYTES).then(({ bytes, complete }) => {
-            if (!complete) {
-              req.destroy();
-              return reject(new TwilioAnswerTooLargeError(res.statusCode ?? 0, contentType, where));
-            }
-            const text = bytes.toString('utf8');
-            const status = res.statusCode ?? 0;
-            // twilio-node parses every body as JSON and its parse error would quote the body.
-            if (text.length > 0 && !isJson(text))
-              return reject(new NotTwilioAnswerError(status, res.headers['content-type'] ?? ''));
-            resolve({ statusCode: status, body: text, headers: res.headers });
-          }, reject);
-        },
-      );
+      const req = (secure ? https : http).request(target, { method, headers, ...transport }, (res) => {
+        const status = res.statusCode ?? 0;
+        const contentType = res.headers['content-type'] ?? '';
+        const tooLarge = () => {
+          req.destroy();
+          reject(new TwilioAnswerTooLargeError(status, contentType, `HTTP ${status} from ${where}`));
+        };
+        if (Number(res.headers['content-length'] ?? NaN) > TWILIO_ANSWER_MAX_BYTES) return tooLarge();
+        readUpTo(res, TWILIO_ANSWER_MAX_BYTES).then(({ bytes, complete }) => {
+          if (!complete) return tooLarge();
+          const text = bytes.toString('utf8');
+          // twilio-node parses every body as JSON and its parse error would quote the body.
+          if (text.length > 0 && parseJson(text) === undefined)
+            return reject(new NotTwilioAnswerError(status, contentType));
+          resolve({ statusCode: status, body: text, headers: res.headers });
+        }, reject);
+      });
       const timer = setTimeout(() => {
-        const where = `${opts.method.toUpperCase()} ${target.host}${target.pathname}`;
-        req.destroy(
-          Object.assign(new Error(`Twilio request timed out after ${timeoutMs} ms (${where})`), { code: 'ETIMEDOUT' }),
-        );
+        const timedOut = new Error(`Twilio request timed out after ${timeoutMs} ms (${method} ${where})`);
+        req.destroy(Object.assign(timedOut, { code: 'ETIMEDOUT' }));
       }, timeoutMs);
       const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -239,15 +225,6 @@ export class TwilioHttpClient {
     throw new RefusedUrlError(
       `refusing to send credentials to ${original.origin}: it is neither a Twilio host nor twilio.baseUrl`,
     );
-  }
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -316,25 +293,17 @@ export class TwilioHttpPool {
     this.client.close();
   }
 
-  limiter(accountSid: string): AccountLimiter {
-    const key = accountSid.toUpperCase();
-    let found = this.limiters.get(key);
-    if (!found) this.limiters.set(key, (found = new AccountLimiter(this.perAccount)));
-    return found;
-  }
-
   clientFor(accountSid: string): RequestClient {
-    const limiter = this.limiter(accountSid);
-    const shared = this.client;
-    const client = {
-      request: (opts: TwilioRequest) =>
-        limiter.run(
-          () => shared.request(opts),
-          (res) => res.statusCode,
-          requestSignal.getStore(),
-        ),
-    };
-    return client as unknown as RequestClient;
+    const key = accountSid.toUpperCase();
+    let limiter = this.limiters.get(key);
+    if (!limiter) this.limiters.set(key, (limiter = new AccountLimiter(this.perAccount)));
+    const request = (opts: TwilioRequest) =>
+      limiter.run(
+        () => this.client.request(opts),
+        (res) => res.statusCode,
+        requestSignal.getStore(),
+      );
+    return { request } as unknown as RequestClient;
   }
 }
 

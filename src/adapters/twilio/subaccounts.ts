@@ -3,7 +3,8 @@ import { ACCOUNT_SID } from '../../core/sids.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { withRetry } from '../retry.js';
-import { translateTwilioError, twilioRetryable } from './errors.js';
+import { parseJson } from '../../util/json.js';
+import { answerError, translateTwilioError, twilioRetryable } from './errors.js';
 import { withRequestSignal } from './http-client.js';
 import { regionOf, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
 import { createSlimClient } from './slim-client.js';
@@ -12,6 +13,7 @@ import { createSlimClient } from './slim-client.js';
 const PAGE_SIZE = 1000;
 const LIST_WITH_TOKEN = "list subaccounts with the parent's Account SID + Auth Token, not an API key";
 const MAX_BOUNDS = "the fleet's subaccounts.max, which bounds the list read before filters apply";
+const API = 'https://api.twilio.com';
 const ACCOUNTS_PATH = '/2010-04-01/Accounts.json';
 
 function listError(parentSid: string, problem: string): RemoteError {
@@ -50,22 +52,8 @@ export function twilioSubaccounts(
   const get = async (uri: string): Promise<unknown> => {
     const attempt = async () => {
       const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
-      let body: unknown = res.body;
-      if (typeof body === 'string') {
-        try {
-          body = JSON.parse(body);
-        } catch {
-          body = undefined;
-        }
-      }
-      if (res.statusCode >= 400) {
-        const b = body as { code?: number; message?: unknown } | undefined;
-        throw Object.assign(new Error(typeof b?.message === 'string' ? b.message : `HTTP ${res.statusCode}`), {
-          status: res.statusCode,
-          ...(b?.code !== undefined ? { code: b.code } : {}),
-        });
-      }
-      return body;
+      if (res.statusCode >= 400) throw answerError(res);
+      return typeof res.body === 'string' ? parseJson(res.body) : res.body;
     };
     try {
       return await withRetry(
@@ -79,64 +67,53 @@ export function twilioSubaccounts(
     }
   };
 
+  const fail = (problem: string) => listError(parent.accountSid, problem);
+  const isParent = (sid: unknown) => typeof sid === 'string' && sid.toUpperCase() === parent.accountSid.toUpperCase();
+  /** The next page, only along the list's own path on Twilio's host: nothing is sent anywhere else. */
+  const nextPage = (next: unknown): string => {
+    let url: URL | undefined;
+    try {
+      url = typeof next === 'string' ? new URL(next, API) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url) throw fail('gave a next page that is not a URI');
+    if (url.origin !== API || url.pathname !== ACCOUNTS_PATH)
+      throw fail('pointed its next page at another host or collection; nothing was sent there');
+    return `${API}${ACCOUNTS_PATH}${url.search}`;
+  };
+
   return {
     async list({ friendlyName, limit }): Promise<Subaccount[]> {
       const query = new URLSearchParams({ Status: 'active', PageSize: String(PAGE_SIZE) });
       if (friendlyName !== undefined) query.set('FriendlyName', friendlyName);
-      let uri = `https://api.twilio.com${ACCOUNTS_PATH}?${query.toString()}`;
+      let uri = `${API}${ACCOUNTS_PATH}?${query.toString()}`;
       const seen = new Set<string>([uri]);
       const found: Subaccount[] = [];
       const maxPages = Math.ceil(limit / PAGE_SIZE) + 1;
       for (let page = 1; ; page++) {
         const body = (await get(uri)) as { accounts?: unknown; next_page_uri?: unknown } | undefined;
-        if (!body || !Array.isArray(body.accounts))
-          throw listError(parent.accountSid, 'came back without an "accounts" array');
+        if (!body || !Array.isArray(body.accounts)) throw fail('came back without an "accounts" array');
         for (const row of body.accounts as AccountRow[]) {
           // The token first: nothing below may print a row before it is known to the redactor.
           if (typeof row?.auth_token === 'string' && row.auth_token !== '') registerSecret(row.auth_token);
           if (typeof row?.sid !== 'string' || !ACCOUNT_SID.test(row.sid))
-            throw listError(parent.accountSid, 'holds an entry without a valid Account SID');
+            throw fail('holds an entry without a valid Account SID');
           const sid = row.sid; // as Twilio spells it: it is the username of the subaccount's credential
           // The list includes the parent itself; anything owned by another account is not ours to manage.
-          if (sid.toUpperCase() === parent.accountSid.toUpperCase()) continue;
-          if (
-            typeof row.owner_account_sid !== 'string' ||
-            row.owner_account_sid.toUpperCase() !== parent.accountSid.toUpperCase()
-          )
-            continue;
-          if (row.status !== 'active') continue;
+          if (isParent(sid) || !isParent(row.owner_account_sid) || row.status !== 'active') continue;
           if (typeof row.auth_token !== 'string' || row.auth_token === '')
-            throw listError(parent.accountSid, `gave no Auth Token for ${sid}: ${LIST_WITH_TOKEN}`);
-          found.push({
-            accountSid: sid,
-            friendlyName: typeof row.friendly_name === 'string' ? row.friendly_name : '',
-            authToken: row.auth_token,
-          });
+            throw fail(`gave no Auth Token for ${sid}: ${LIST_WITH_TOKEN}`);
+          const name = typeof row.friendly_name === 'string' ? row.friendly_name : '';
+          found.push({ accountSid: sid, friendlyName: name, authToken: row.auth_token });
           if (found.length > limit)
-            throw listError(
-              parent.accountSid,
-              `has more than ${limit} active subaccounts (${MAX_BOUNDS}); raise subaccounts.max`,
-            );
+            throw fail(`has more than ${limit} active subaccounts (${MAX_BOUNDS}); raise subaccounts.max`);
         }
         const next = body.next_page_uri;
         if (next === null || next === undefined || next === '') return found;
-        if (typeof next !== 'string') throw listError(parent.accountSid, 'gave a next page that is not a URI');
-        let url: URL;
-        try {
-          url = new URL(next, 'https://api.twilio.com');
-        } catch {
-          throw listError(parent.accountSid, 'gave a next page that is not a URI');
-        }
-        if (url.origin !== 'https://api.twilio.com' || url.pathname !== ACCOUNTS_PATH)
-          throw listError(
-            parent.accountSid,
-            'pointed its next page at another host or collection; nothing was sent there',
-          );
-        uri = `https://api.twilio.com${ACCOUNTS_PATH}${url.search}`;
-        if (seen.has(uri))
-          throw listError(parent.accountSid, 'handed back a next page it had already served; refusing to loop');
-        if (page >= maxPages)
-          throw listError(parent.accountSid, `went on past ${maxPages} pages; refusing to read further`);
+        uri = nextPage(next);
+        if (seen.has(uri)) throw fail('handed back a next page it had already served; refusing to loop');
+        if (page >= maxPages) throw fail(`went on past ${maxPages} pages; refusing to read further`);
         seen.add(uri);
       }
     },

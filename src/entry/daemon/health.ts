@@ -24,7 +24,7 @@ export interface HealthHandlers {
 const TIMEOUT_MS = 5000;
 const CHOOSE = 'choose another port or host';
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+export function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, {
     'content-type': type,
     'cache-control': 'no-store',
@@ -34,14 +34,13 @@ function send(res: ServerResponse, status: number, body: string, type = 'text/pl
 }
 
 function handle(handlers: HealthHandlers, req: IncomingMessage, res: ServerResponse): void {
-  const leakPath = (req.url ?? '/').split('?')[0] ?? '/';
-  if (handlers.leaks && leakPath.startsWith('/leaks/')) return handlers.leaks(leakPath, req, res);
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (handlers.leaks && path.startsWith('/leaks/')) return handlers.leaks(path, req, res);
   req.resume(); // a body is never read, only drained
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     return send(res, 405, 'only GET and HEAD\n');
   }
-  const path = (req.url ?? '/').split('?')[0];
   try {
     if (path === '/healthz' || path === '/readyz') {
       const check = path === '/healthz' ? handlers.healthz() : handlers.readyz();
@@ -66,19 +65,10 @@ export async function startHealthServer(
   server.maxHeadersCount = 50;
   server.maxRequestsPerSocket = 100;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new ConfigError(
-          [
-            {
-              path: 'daemon.health',
-              message: `cannot listen on ${where.host}:${where.port} (${err.code ?? err.message}); ${CHOOSE}`,
-            },
-          ],
-          'the health endpoint',
-        ),
-      ),
-    );
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const message = `cannot listen on ${where.host}:${where.port} (${err.code ?? err.message}); ${CHOOSE}`;
+      reject(new ConfigError([{ path: 'daemon.health', message }], 'the health endpoint'));
+    });
     server.listen(where.port, where.host, () => resolve());
   });
   const address = server.address() as AddressInfo;

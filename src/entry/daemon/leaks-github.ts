@@ -1,4 +1,5 @@
 import { redact } from '../../redact.js';
+import { parseJson } from '../../util/json.js';
 
 /**
  * The one GitHub call a secret_scanning_alert needs: GET /repos/{owner}/{repo}/secret-scanning/alerts/
@@ -44,12 +45,8 @@ export async function fetchSecretScanningAlert(
         : '';
     throw new Error(`GitHub answered HTTP ${res.status} for alert ${at.owner}/${at.repo}#${at.number}${hint}`);
   }
-  let doc: Record<string, unknown>;
-  try {
-    doc = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new Error(`GitHub's answer for alert ${at.owner}/${at.repo}#${at.number} is not JSON`);
-  }
+  const doc = parseJson(text) as Record<string, unknown> | undefined;
+  if (doc === undefined) throw new Error(`GitHub's answer for alert ${at.owner}/${at.repo}#${at.number} is not JSON`);
   const secret = doc.secret;
   if (typeof secret !== 'string' || secret.length === 0 || secret.length > 4096)
     throw new Error(`GitHub's alert ${at.owner}/${at.repo}#${at.number} carries no secret`);

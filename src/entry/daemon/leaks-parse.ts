@@ -1,5 +1,6 @@
 import { KEY_SID } from '../../core/sids.js';
 import { TOKEN_FINGERPRINT, type Leak } from '../../engine/leak-match.js';
+import { parseJson } from '../../util/json.js';
 
 /**
  * The two report formats, parsed only after their signature has been verified. Field values are
@@ -9,41 +10,24 @@ import { TOKEN_FINGERPRINT, type Leak } from '../../engine/leak-match.js';
 /** GitHub's secret_scanning_alert actions that mean "this secret is exposed". */
 const EXPOSED = new Set(['created', 'reopened', 'publicly_leaked']);
 
-export type GithubEvent =
-  | { kind: 'ping' }
-  | { kind: 'ignored'; status: number; why: string }
-  | { kind: 'alert'; owner: string; repo: string; number: number };
-
-function json(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
+type Ignored = { kind: 'ignored'; status: number; why: string };
+export type GithubEvent = { kind: 'ping' } | Ignored | { kind: 'alert'; owner: string; repo: string; number: number };
+const ignored = (status: number, why: string): Ignored => ({ kind: 'ignored', status, why });
 
 export function parseGithubEvent(event: string | undefined, body: Buffer): GithubEvent {
   if (event === 'ping') return { kind: 'ping' };
   if (event !== 'secret_scanning_alert')
-    return {
-      kind: 'ignored',
-      status: 200,
-      why: `GitHub event "${String(event).slice(0, 64)}" is not secret_scanning_alert`,
-    };
-  const doc = json(body) as
+    return ignored(200, `GitHub event "${String(event).slice(0, 64)}" is not secret_scanning_alert`);
+  const doc = parseJson(body.toString('utf8')) as
     { action?: unknown; alert?: { number?: unknown }; repository?: { full_name?: unknown } } | undefined;
-  if (typeof doc !== 'object' || doc === null) return { kind: 'ignored', status: 400, why: 'the body is not JSON' };
+  if (typeof doc !== 'object' || doc === null) return ignored(400, 'the body is not JSON');
   if (typeof doc.action !== 'string' || !EXPOSED.has(doc.action))
-    return {
-      kind: 'ignored',
-      status: 200,
-      why: `secret_scanning_alert action "${String(doc.action).slice(0, 32)}" is not a new exposure`,
-    };
+    return ignored(200, `secret_scanning_alert action "${String(doc.action).slice(0, 32)}" is not a new exposure`);
   const full = doc.repository?.full_name;
   const number = doc.alert?.number;
   const [owner, repo, extra] = typeof full === 'string' ? full.split('/') : [];
   if (!owner || !repo || extra !== undefined || typeof number !== 'number')
-    return { kind: 'ignored', status: 400, why: 'the alert has no repository.full_name or alert.number' };
+    return ignored(400, 'the alert has no repository.full_name or alert.number');
   return { kind: 'alert', owner, repo, number };
 }
 
@@ -57,7 +41,7 @@ const FIELDS = ['keySid', 'tokenFingerprint', 'credential'] as const;
  * credential, "source"?: "gitguardian", "foundAt"?: "https://…"}} — the Standard Webhooks payload shape.
  */
 export function parseSignedReport(body: Buffer): SignedReport {
-  const doc = json(body) as { type?: unknown; data?: Record<string, unknown> } | undefined;
+  const doc = parseJson(body.toString('utf8')) as { type?: unknown; data?: Record<string, unknown> } | undefined;
   if (typeof doc !== 'object' || doc === null) return { kind: 'invalid', why: 'the body is not JSON' };
   if (doc.type !== 'credential.leaked') return { kind: 'invalid', why: 'type must be "credential.leaked"' };
   const data = doc.data;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LeakReportsConfig } from '../../config/leaks.js';
 import type { RotatorConfig } from '../../config/types.js';
 import { leakAlert } from '../../core/alert.js';
-import type { Logger } from '../../core/runtime.js';
+import type { Logger, Runtime } from '../../core/runtime.js';
 import { channelsFor, deliver } from '../../engine/alerts.js';
 import { errorMessage } from '../../errors.js';
 import { redact, registerSecret } from '../../redact.js';
@@ -12,7 +12,7 @@ import { fetchSecretScanningAlert } from './leaks-github.js';
 import { matchLeak, type Leak } from '../../engine/leak-match.js';
 import { parseGithubEvent, parseSignedReport } from './leaks-parse.js';
 import { sleep } from '../../util/abort.js';
-import { answer, header, readBody, send, type Answer } from './leaks-http.js';
+import { send } from './health.js';
 import { verifyGithub, verifyStandard } from './leaks-verify.js';
 
 /**
@@ -72,6 +72,16 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   const seenIds = new Map<string, number>();
   const rotating = new Set<string>();
   let emergencies: Promise<void> = Promise.resolve();
+
+  /** A fresh Runtime for one piece of work, closed after it. */
+  async function withRuntime<T>(config: RotatorConfig, work: (r: Runtime) => Promise<T>, signal?: AbortSignal) {
+    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now, ...(signal ? { signal } : {}) });
+    try {
+      return await work(runtime);
+    } finally {
+      runtime.close?.();
+    }
+  }
 
   const ignore = (status: number, why: string, fields: Record<string, unknown> = {}): Answer => {
     log.warn(`leak report ignored, nothing changed: ${why}`, fields);
@@ -140,13 +150,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   async function act(leak: Leak, found: { source: string; where: string }): Promise<Answer> {
     const config = deps.config();
     const cfg = config.leakReports!;
-    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now, signal: deps.stop });
-    let matched;
-    try {
-      matched = await matchLeak(config, runtime, leak);
-    } finally {
-      runtime.close?.();
-    }
+    const matched = await withRuntime(config, (runtime) => matchLeak(config, runtime, leak), deps.stop);
     const live = matched.matches.filter((m) => !m.retired);
     const names = [...new Set(live.map((m) => m.target.name))];
     const unreadable = matched.unreadable.length ? `; unreadable: ${matched.unreadable.join(', ')}` : '';
@@ -171,11 +175,8 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     if (rotating.has(name)) return answer(200, { status: 'already-rotating', target: name, ref: match.ref });
     rotating.add(name);
     const where = redact(found.where);
-    log.error(`LEAK of ${match.ref} (${match.stage}) of target ${name} reported by ${found.source} at ${where}`, {
-      target: name,
-      ref: match.ref,
-      alert: 'leak-reported',
-    });
+    const leaked = `LEAK of ${match.ref} (${match.stage}) of target ${name} reported by ${found.source} at ${where}`;
+    log.error(leaked, { target: name, ref: match.ref, alert: 'leak-reported' });
     // The alert and the rotation run after the answer: the reporter is not kept waiting on either.
     emergencies = emergencies
       .then(() => announce(config, match, { ...found, where }))
@@ -189,72 +190,66 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     match: { target: RotatorConfig['targets'][number]; ref: string },
     found: { source: string; where: string },
   ): Promise<void> {
-    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now });
-    try {
-      const subject = { target: match.target.name, credential: match.target.kind, account: match.target.accountSid };
-      const alert = leakAlert(subject, { ref: match.ref, ...found }, randomUUID().replace(/-/g, ''), deps.now());
-      const channels = channelsFor(match.target, runtime.alertChannels ?? []);
-      await deliver(
+    const subject = { target: match.target.name, credential: match.target.kind, account: match.target.accountSid };
+    const alert = leakAlert(subject, { ref: match.ref, ...found }, randomUUID().replace(/-/g, ''), deps.now());
+    const budget = AbortSignal.timeout(config.alerts.budgetMs);
+    await withRuntime(config, (runtime) =>
+      deliver(
         alert,
-        channels,
-        AbortSignal.timeout(config.alerts.budgetMs),
+        channelsFor(match.target, runtime.alertChannels ?? []),
+        budget,
         log.child({ target: subject.target }),
-      );
-    } finally {
-      runtime.close?.();
-    }
+      ),
+    );
   }
 
   async function emergency(config: RotatorConfig, cfg: LeakReportsConfig, name: string): Promise<void> {
-    const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now });
     try {
       const { rotateNow } = await import('../../engine/emergency.js');
-      await rotateNow(config, runtime, name, { overlapMs: cfg.overlapMs, stop: deps.stop, sleep });
+      const options = { overlapMs: cfg.overlapMs, stop: deps.stop, sleep };
+      await withRuntime(config, (runtime) => rotateNow(config, runtime, name, options));
     } catch (err) {
-      log.error(`emergency rotation of ${name} failed: ${redact(errorMessage(err))}; run rotate --now ${name}`, {
-        target: name,
-      });
+      const failed = `emergency rotation of ${name} failed: ${redact(errorMessage(err))}; run rotate --now ${name}`;
+      log.error(failed, { target: name });
     } finally {
-      runtime.close?.();
       rotating.delete(name);
     }
   }
+
+  /** Refusals of the rate are logged once a minute, with how many went unlogged since. */
+  const overRateAnswer = (cfg: LeakReportsConfig): Answer => {
+    const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
+    if (performance.now() - rateLoggedAt < RATE_WINDOW_MS) {
+      refusedQuietly++;
+      return answer(429, { status: 'ignored', reason: why });
+    }
+    rateLoggedAt = performance.now();
+    const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
+    refusedQuietly = 0;
+    return ignore(429, `${why}${more}`);
+  };
 
   return {
     handle(path, req, res) {
       const cfg = deps.config().leakReports;
       const route = path === '/leaks/github' ? cfg?.github : path === '/leaks/report' ? cfg?.signed : undefined;
-      const reply = (a: Answer) => send(res, a);
-      if (!cfg || !route) {
-        req.resume();
-        return reply(answer(404, { status: 'not-found' }));
-      }
+      const reply = (a: Answer) => send(res, a.status, `${JSON.stringify(a.body)}\n`, 'application/json');
+      const refuse = (a: Answer) => {
+        req.resume(); // a refusal before the body is read drains it unread
+        reply(a);
+      };
+      if (!cfg || !route) return refuse(answer(404, { status: 'not-found' }));
       if (req.method !== 'POST') {
-        req.resume();
         res.setHeader('allow', 'POST');
-        return reply(answer(405, { status: 'method-not-allowed' }));
+        return refuse(answer(405, { status: 'method-not-allowed' }));
       }
-      if (overRate(cfg)) {
-        req.resume();
-        const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
-        if (performance.now() - rateLoggedAt < RATE_WINDOW_MS) {
-          refusedQuietly++;
-          return reply(answer(429, { status: 'ignored', reason: why }));
-        }
-        rateLoggedAt = performance.now();
-        const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
-        refusedQuietly = 0;
-        return reply(ignore(429, `${why}${more}`));
-      }
-      const declared = Number(header(req, 'content-length') ?? 0);
-      if (declared > MAX_BODY_BYTES) {
-        req.resume();
-        return reply(ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-      }
+      if (overRate(cfg)) return refuse(overRateAnswer(cfg));
+      const tooLarge = () => ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+      if (Number(header(req, 'content-length') ?? 0) > MAX_BODY_BYTES) return refuse(tooLarge());
       req.socket.setTimeout(REPORT_SOCKET_TIMEOUT_MS);
       void readBody(req, MAX_BODY_BYTES)
         .then(async (body) => {
-          if (!body) return ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+          if (!body) return tooLarge();
           return path === '/leaks/github' ? fromGithub(cfg.github!, req, body) : fromSigned(cfg.signed!, req, body);
         })
         .catch((err: unknown) => {
@@ -265,4 +260,32 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     },
     idle: () => emergencies,
   };
+}
+
+type Answer = { status: number; body: Record<string, unknown> };
+const answer = (status: number, body: Record<string, unknown>): Answer => ({ status, body });
+
+const header = (req: IncomingMessage, name: string) => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Reads at most `limit` bytes; undefined when the body is larger (the rest is drained unread). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }

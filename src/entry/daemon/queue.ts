@@ -26,7 +26,6 @@ export class RunQueue {
     this.next();
   }
 
-  /** The run in flight, if any. */
   inFlight(): { target: string; sinceMs: number } | undefined {
     return this.current && { target: this.current.target, sinceMs: this.current.sinceMs };
   }
