@@ -2,10 +2,9 @@ import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import type { StepRecord, TargetResult } from '../core/outcome.js';
 import { kindOf } from '../credentials/registry.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
-import { oneTarget, rotate } from './commands.js';
-import { expandFleets } from './fleets.js';
-import { isMemberName } from '../config/fleets.js';
-import { errorMessage, RotationError } from '../errors.js';
+import { rotateTargets } from './commands.js';
+import { resolveOne } from './targets.js';
+import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
@@ -71,26 +70,14 @@ function announce(runtime: Runtime, target: TargetConfig, event: 'started' | 'fi
   runtime.logger.error(`EMERGENCY ${text}`, { target: target.name, step: 'rotate-now', alert: `emergency-${event}` });
 }
 
-/**
- * A member of a fleet whose list could not be read is not unknown (a usage error, exit 2): the run
- * failed and may well work next time (a 500), so it fails as a run does (exit 1), saying why.
- */
-function unlistedFleet(failures: readonly TargetResult[], name: string): void {
-  const fleet = failures.find((f) => f.kind === 'failed' && f.step === 'expand-fleet' && isMemberName(f.target, name));
-  if (fleet?.kind !== 'failed') return;
-  const why = `fleet "${fleet.target}" could not list its subaccounts, so ${name} was not rotated: ${fleet.error}`;
-  throw new RotationError(name, 'expand-fleet', `${why}; nothing was changed: run the same command again`);
-}
-
 export async function rotateNow(
   config: RotatorConfig,
   runtime: Runtime,
   name: string,
   o: NowOptions,
 ): Promise<NowResult> {
-  const expanded = await expandFleets(config, runtime, [name]);
-  unlistedFleet(expanded.failures, name);
-  const target = oneTarget(expanded.config, name);
+  const resolved = await resolveOne(config, runtime, name, 'rotated');
+  const { target } = resolved;
   const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
   const kind = kindOf(target);
   const what = kind.words.noun;
@@ -117,8 +104,7 @@ export async function rotateNow(
         break;
       }
     }
-    [result] = (await rotate(config, runtime, {
-      targets: [name],
+    [result] = (await rotateTargets(resolved, runtime, {
       emergency,
       ...(o.replaceSecondary ? { replaceSecondary: true } : {}),
       ...(o.stop ? { stop: o.stop } : {}),

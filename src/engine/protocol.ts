@@ -5,9 +5,8 @@ import type { Runtime } from '../core/runtime.js';
 import type { RotationEvent } from '../credentials/registry.js';
 import { RotationError } from '../errors.js';
 import { describeOutcome } from './describe.js';
-import { expandFleets } from './fleets.js';
 import { lookIsCurrent, observeAndPlan, openRun, stepSpec, type Run } from './reconcile.js';
-import { createRunScope } from './scope.js';
+import { resolveBySecret } from './targets.js';
 
 export type { RotationEvent };
 
@@ -55,17 +54,7 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
 }
 
 export async function rotationStep(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<string> {
-  // A fleet member's secret is known only once the fleet is listed: list it when no target matches.
-  let scope = createRunScope(config, runtime);
-  let target: TargetConfig;
-  try {
-    target = targetForSecret(config, event.SecretId);
-  } catch (err) {
-    if (config.fleets.length === 0) throw err;
-    const expanded = await expandFleets(config, runtime);
-    target = targetForSecret(expanded.config, event.SecretId);
-    scope = expanded.scope;
-  }
+  const { target, scope } = await resolveBySecret(config, runtime, (c) => targetForSecret(c, event.SecretId));
   const run = await openRun(target, runtime, scope, {});
   const rotation = run.kind.rotation;
   if ('legacy' in rotation) return rotation.legacy(event, run.session, runtime);

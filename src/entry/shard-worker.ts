@@ -1,8 +1,9 @@
 import type { RotatorConfig } from '../config/types.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { Runtime } from '../core/runtime.js';
-import { rotate, unknownTargetNames } from '../engine/commands.js';
+import { rotateTargets } from '../engine/commands.js';
 import { parseShardBody } from '../engine/shards.js';
+import { resolveTargets, unknownTargetNames } from '../engine/targets.js';
 import { redact } from '../redact.js';
 
 /**
@@ -93,17 +94,15 @@ export async function runShards(
   const names = [...new Set(jobs.flatMap((j) => j.targets))];
   if (names.length === 0) return { batchItemFailures: [] };
 
-  const results = await rotate(config, runtime, { ...options, targets: names, scheduled: true });
+  const resolved = await resolveTargets(config, runtime, names, true);
+  const results = await rotateTargets(resolved, runtime, { ...options, scheduled: true });
   const byName = new Map(results.map((r) => [r.target, r]));
-  // A fleet's name stands for its members (it is sent when the fleet could not be listed): it is
-  // finished when they are, or when its own result (the listing failed again) is in.
-  const fleets = new Set(config.fleets.map((f) => f.name));
-  const resultsFor = (n: string) =>
-    byName.has(n) ? [byName.get(n)!] : fleets.has(n) ? results.filter((r) => r.target.startsWith(`${n}-`)) : [];
+  // A name that stands for several targets (sent when its fleet could not be listed) is finished
+  // when they are, or when its own result (the listing failed again) is in.
   const again = jobs.filter((j) =>
     j.targets.some((n) => {
-      const rs = resultsFor(n);
-      return rs.length === 0 ? !fleets.has(n) : rs.some(unfinished);
+      const rs = (resolved.covers.get(n) ?? [n]).flatMap((t) => byName.get(t) ?? []);
+      return rs.length === 0 ? !resolved.covers.has(n) : rs.some(unfinished);
     }),
   );
   const summary = results.map((r) => `${r.target}: ${r.kind}`).join(' | ');

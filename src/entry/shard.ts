@@ -1,8 +1,8 @@
 import { sqsQueue, type MessageQueue } from '../adapters/queue/sqs.js';
 import type { RotatorConfig } from '../config/types.js';
 import type { Runtime } from '../core/runtime.js';
-import { scheduledTargetNames } from '../engine/commands.js';
 import { MAX_TARGETS_PER_MESSAGE, planShards, shardBody } from '../engine/shards.js';
+import { scheduledTargetNames } from '../engine/targets.js';
 import { ConfigError } from '../errors.js';
 import { redact } from '../redact.js';
 

@@ -1,11 +1,10 @@
-import { isMemberName } from '../../config/fleets.js';
-import { exitCodeFor } from '../../core/outcome.js';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/types.js';
-import type { TargetResult } from '../../core/outcome.js';
+import { exitCodeFor, type TargetResult } from '../../core/outcome.js';
 import type { Logger } from '../../core/runtime.js';
 import { rotate } from '../../engine/commands.js';
+import { describeNames, isKnownName, scheduledUnits } from '../../engine/targets.js';
 import { errorMessage } from '../../errors.js';
 import { forgetSecrets, knownSecretForms, redact } from '../../redact.js';
 import { createRuntime } from '../../wiring.js';
@@ -13,7 +12,7 @@ import { startHealthServer, type Check } from './health.js';
 import { createLeakReceiver } from './leaks.js';
 import { DaemonMetrics } from './metrics.js';
 import { RunQueue } from './queue.js';
-import { scheduledUnits, startSchedule, type Schedule } from './schedule.js';
+import { startSchedule, type Schedule } from './schedule.js';
 
 /**
  * `twilio-key-rotator daemon`: one long-running process that reconciles each target on its cron
@@ -80,8 +79,8 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     }
     const finishedAtMs = now();
     for (const result of results) metrics.recordRun(result, startedAtMs, finishedAtMs);
-    if (!('kind' in target)) metrics.recordUnit(name, results.filter((r) => exitCodeFor([r]) !== 0).length);
-    // A fleet's run covers its members: the line counts them by outcome.
+    // A unit of several targets (a fleet) is ready when none of them failed; the line counts them by outcome.
+    if (target.group) metrics.recordUnit(name, results.filter((r) => exitCodeFor([r]) !== 0).length);
     const outcome =
       results.length === 1
         ? results[0]!.kind
@@ -133,10 +132,7 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     if (stopping) return false;
     const previous = config;
     config = next;
-    metrics.retain(
-      next.targets.map((t) => t.name),
-      next.fleets.map((f) => f.name),
-    );
+    metrics.retain((name) => isKnownName(next, name));
     metrics.recordReload(true);
     schedule.stop();
     schedule = startSchedule(next, tick, logger);
@@ -164,30 +160,17 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     return { ok: ready, text: ready ? 'ready' : `not ready:\n${reasons.join('\n')}` };
   };
   const metricsText = () =>
-    metrics.render(
-      now(),
-      [
-        ...config.targets.map((t) => ({ name: t.name, kind: t.kind, paused: t.paused })),
-        ...config.fleets.flatMap((f) => {
-          const paused = f.member(f.parentAccountSid).paused;
-          return metrics
-            .names()
-            .filter((n) => isMemberName(f.name, n))
-            .map((name) => ({ name, kind: f.member(f.parentAccountSid).kind, paused }));
-        }),
-      ],
-      [
-        '# HELP twilio_key_rotator_run_in_progress 1 while a run is in flight.',
-        '# TYPE twilio_key_rotator_run_in_progress gauge',
-        `twilio_key_rotator_run_in_progress ${queue.inFlight() ? 1 : 0}`,
-        '# HELP twilio_key_rotator_redaction_entries Forms of secrets the redaction registry holds (one run at most).',
-        '# TYPE twilio_key_rotator_redaction_entries gauge',
-        `twilio_key_rotator_redaction_entries ${knownSecretForms()}`,
-        '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-        '# TYPE process_resident_memory_bytes gauge',
-        `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
-      ],
-    );
+    metrics.render(now(), describeNames(config, metrics.names()), [
+      '# HELP twilio_key_rotator_run_in_progress 1 while a run is in flight.',
+      '# TYPE twilio_key_rotator_run_in_progress gauge',
+      `twilio_key_rotator_run_in_progress ${queue.inFlight() ? 1 : 0}`,
+      '# HELP twilio_key_rotator_redaction_entries Forms of secrets the redaction registry holds (one run at most).',
+      '# TYPE twilio_key_rotator_redaction_entries gauge',
+      `twilio_key_rotator_redaction_entries ${knownSecretForms()}`,
+      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+    ]);
 
   // Leak reports (leakReports) arrive on the same endpoint; the receiver reads the current config per report.
   const leaks = config.leakReports
