@@ -117,16 +117,15 @@ export async function status(
   const resolved = await resolveTargets(config, runtime, names);
   const { chosen, unresolved } = resolved;
   const scope = runScope(resolved, runtime);
-  const out = unresolved.map(({ result, why }): TargetStatus => {
-    return {
-      target: result.target,
-      kind: result.credential,
-      step: 'error',
-      waitingOn: [],
-      attention: true,
-      error: why,
-    };
+  const failed = (target: string, kind: string, error: string): TargetStatus => ({
+    target,
+    kind,
+    step: 'error',
+    waitingOn: [],
+    attention: true,
+    error,
   });
+  const out = unresolved.map(({ result, why }) => failed(result.target, result.credential, why));
   // The same batched sweep and worker pool as rotate: one target after another, status took N round trips.
   await runtime.sweep?.(chosen);
   const statusOf = async (target: TargetConfig): Promise<TargetStatus> => {
@@ -147,6 +146,7 @@ export async function status(
       const rollback = pause !== undefined ? run.kind.capabilities.rollback?.plan(obs, run.settings) : undefined;
       const unfinished = rollback?.kind === 'steps' ? rollback.steps.find((s) => s.changes) : undefined;
       const pausedBy = pause !== undefined ? describePause(pause, target.name) : undefined;
+      const { window } = target;
       const health = parseHealth(tags);
       const openProblems = PROBLEMS.flatMap((problem) => {
         const p = health[problem];
@@ -185,25 +185,13 @@ export async function status(
         ...(openProblems.length > 0 ? { openProblems } : {}),
         ...(target.paused || pausedBy !== undefined ? { paused: true as const } : {}),
         ...(pausedBy !== undefined ? { pausedBy } : {}),
-        ...(target.window
-          ? {
-              window: {
-                description: describeWindow(target.window),
-                open: isInsideWindow(target.window, runtime.now()),
-              },
-            }
+        ...(window
+          ? { window: { description: describeWindow(window), open: isInsideWindow(window, runtime.now()) } }
           : {}),
         attention: decision.kind === 'stuck' || lastError !== undefined || current.gone || unfinished !== undefined,
       };
     } catch (err) {
-      return {
-        target: target.name,
-        kind: target.kind,
-        step: 'error',
-        waitingOn: [],
-        attention: true,
-        error: redact(errorMessage(err)),
-      };
+      return failed(target.name, target.kind, redact(errorMessage(err)));
     }
   };
   out.push(...(await inPool(chosen, resolved.config.concurrency.targets, statusOf)));

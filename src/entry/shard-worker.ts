@@ -21,10 +21,7 @@ import { redact } from '../redact.js';
  * maxReceiveCount, and then waits in the dead-letter queue, whose alarm tells a person.
  */
 
-/**
- * One record of the event Lambda's SQS event source delivers (AWS Lambda Developer Guide, "Using Lambda
- * with Amazon SQS").
- */
+/** One record of what Lambda's SQS event source delivers (Lambda Developer Guide, "Using Lambda with Amazon SQS"). */
 export interface SqsRecord {
   messageId: string;
   receiptHandle?: string;
@@ -107,9 +104,8 @@ export async function runShards(
   );
   const summary = results.map((r) => `${r.target}: ${r.kind}`).join(' | ');
   const attention = results.filter((r) => r.kind === 'failed' || r.kind === 'stuck').map((r) => r.target);
-  const line = `shard run of ${names.length} targets from ${jobs.length} messages: ${summary}${
-    again.length > 0 ? `; out of time for ${again.length} message(s), which SQS delivers again` : ''
-  }`;
+  const late = again.length > 0 ? `; out of time for ${again.length} message(s), which SQS delivers again` : '';
+  const line = `shard run of ${names.length} targets from ${jobs.length} messages: ${summary}${late}`;
   const then = 'alerted; the next schedule retries them, the messages are not delivered again';
   if (attention.length > 0)
     runtime.logger.error(`${line}; needs attention: ${attention.join(', ')} (${then})`, { step: 'summary' });

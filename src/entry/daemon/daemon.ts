@@ -44,10 +44,7 @@ export interface Daemon {
 
 /** A run this long is hung (every call is bounded, so this is a bug): /healthz says so. */
 const hungAfterMs = (c: RotatorConfig) => 25 * 4 * c.retry.budgetMs + 60_000;
-const scheduled = (c: RotatorConfig) =>
-  scheduledUnits(c)
-    .filter((t) => !t.paused)
-    .map((t) => t.name);
+const scheduled = (c: RotatorConfig) => scheduledUnits(c).flatMap((t) => (t.paused ? [] : [t.name]));
 
 export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
   const now = o.now ?? Date.now;
@@ -121,12 +118,8 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
       next = await loadConfig(o.configPath, o.env);
     } catch (err) {
       metrics.recordReload(false);
-      logger.error(
-        `configuration reload (${why}) refused; keeping the previous configuration. ${redact(errorMessage(err))}`,
-        {
-          step: 'reload',
-        },
-      );
+      const refused = `configuration reload (${why}) refused; keeping the previous configuration`;
+      logger.error(`${refused}. ${redact(errorMessage(err))}`, { step: 'reload' });
       return false;
     }
     if (stopping) return false;
@@ -137,13 +130,10 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     schedule.stop();
     schedule = startSchedule(next, tick, logger);
     if (previous.daemon.watchConfig !== next.daemon.watchConfig) watch(next.daemon.watchConfig);
-    logger.info(`configuration reloaded (${why}); schedules: ${schedule.describe().join('; ') || 'none'}`, {
-      step: 'reload',
-    });
+    const at = { step: 'reload' };
+    logger.info(`configuration reloaded (${why}); schedules: ${schedule.describe().join('; ') || 'none'}`, at);
     if (JSON.stringify(previous.daemon.health) !== JSON.stringify(next.daemon.health))
-      logger.warn('daemon.health changed: the health endpoint keeps its address until the daemon restarts', {
-        step: 'reload',
-      });
+      logger.warn('daemon.health changed: the health endpoint keeps its address until the daemon restarts', at);
     return true;
   }
 
@@ -207,13 +197,9 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
         stopRuns.abort();
         schedule.stop();
         watch(false);
-        const running = queue.inFlight();
-        logger.info(
-          running
-            ? `${why}: finishing the step in flight for ${running.target}, then stopping; nothing new starts`
-            : `${why}: stopping`,
-          { step: 'stop' },
-        );
+        const running = queue.inFlight()?.target;
+        const finishing = `finishing the step in flight for ${running}, then stopping; nothing new starts`;
+        logger.info(`${why}: ${running ? finishing : 'stopping'}`, { step: 'stop' });
         await queue.stop();
         await leaks?.idle();
         await health?.close();
