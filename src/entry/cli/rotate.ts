@@ -102,7 +102,8 @@ async function onlyAuthTokenTargets(config: RotatorConfig, words: WordsOf, names
   for (const name of names) {
     const found = lookUp(config, name);
     if (!found || (!found.fleet && words(found.kind).secondary)) continue;
-    const why = `"${name}" is ${found.what}, whose ${words(found.kind).noun}s have no secondary ${secondary.join(' or ')}`;
+    const none = `whose ${words(found.kind).noun}s have no secondary ${secondary.join(' or ')}`;
+    const why = `"${name}" is ${found.what}, ${none}`;
     throw new UsageError(`--replace-secondary is for Auth Token targets; ${why}`);
   }
 }
