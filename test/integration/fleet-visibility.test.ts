@@ -84,6 +84,22 @@ describe('a fleet whose subaccounts cannot be listed', () => {
     expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
   });
 
+  it('makes confirm, abort and rollback of a member fail as a run too, changing nothing', async () => {
+    const { w, tenant } = await fleetWorld();
+    listFails(w);
+    const member = `tenants-${tenant.sid}`;
+    for (const [command, done] of [
+      ['confirm', 'confirmed'],
+      ['abort', 'aborted'],
+      ['rollback', 'rolled back'],
+    ] as const) {
+      const run = await w.cli([command, member]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(`fleet "tenants" could not list its subaccounts, so ${member} was not ${done}`);
+    }
+    expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+
   it('shows in /metrics as a failed run of the fleet', () => {
     const metrics = new DaemonMetrics();
     const failed: TargetResult = {
