@@ -1,9 +1,9 @@
-import { CURRENT, labelled, PENDING, recordedPromotion } from '../../core/labels.js';
+import { CURRENT, labelled, parseStamp, PENDING, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
 import { SecretShapeError, UsageError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
-import type { KindModule, StepSpec } from '../kind.js';
+import type { KindModule, RotationView, StepSpec } from '../kind.js';
 import { authTokenConfig, type AuthTokenTargetConfig } from './config.js';
 import { recordLeaked } from './leaked.js';
 import { describeStep } from './describe.js';
@@ -17,7 +17,6 @@ import {
   type Step,
 } from './observation.js';
 import { plan, warnings } from './plan.js';
-import { rotationStep } from './protocol.js';
 import { planRollback } from './rollback.js';
 import { parseAuthTokenSecret, tokenFingerprint, TOKEN_FINGERPRINT } from './shape.js';
 import { act, refusedSelf } from './steps.js';
@@ -28,7 +27,7 @@ import { act, refusedSelf } from './steps.js';
  * propagation and prove the promotion took. The state machine is ./plan.ts; docs/auth-token-flow.md
  * walks through it.
  */
-type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
+type Settings = Omit<PlannerSettings, 'force' | 'emergency' | 'token'>;
 type Spec = StepSpec<Step, Observation, AuthTokenSession, Settings>;
 /** Every step acts through ./steps.ts and reads through ./describe.ts. */
 const stepOf = (props: Partial<Spec> = {}): Spec => ({
@@ -36,6 +35,36 @@ const stepOf = (props: Partial<Spec> = {}): Spec => ({
   describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
   ...props,
 });
+
+/** The token's version holds a token, pending or already current. */
+const filled = (obs: Observation, token: string) =>
+  obs.pending?.versionId === token || obs.current?.versionId === token;
+
+/**
+ * Secrets Manager's events as a view of the planner told the token (./plan.ts tokenStep): createSecret
+ * makes the secondary into the token's version, testSecret proves it, finishSecret promotes it only once
+ * the consumer gate has passed (until then the event fails, Secrets Manager retries, and the scheduled
+ * run may promote it first). Settling after the propagation delay is the scheduled run's.
+ */
+const rotation: RotationView<Step, Observation> = {
+  createSecret: { steps: ['abandon-creation', 'start-rotation'], done: filled },
+  setSecret: { steps: [], done: filled },
+  testSecret: {
+    steps: ['drop-dead-pending', 'mark-pending'],
+    done: (o, t) =>
+      o.current?.versionId === t ||
+      (o.pending?.versionId === t &&
+        o.checks.get(o.pending.ref)?.ok === true &&
+        parseStamp(o.secret?.tags[TAG_PENDING_SINCE], t) !== undefined),
+  },
+  finishSecret: {
+    steps: ['drop-dead-pending', 'mark-pending', 'promote', 'finish-promotion', 'clear-pending-label', 'mark-current'],
+    done: (o, t) =>
+      o.current?.versionId === t &&
+      parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
+      !o.secret?.versions.some((v) => v.versionId === t && v.stages.includes(PENDING)),
+  },
+};
 
 export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Observation, Step, Settings> = {
   config: authTokenConfig,
@@ -90,7 +119,7 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
     'refresh-copies': stepOf(),
     settle: stepOf(),
   },
-  rotation: { legacy: rotationStep },
+  rotation,
   words: {
     noun: 'token',
     ref: TOKEN_FINGERPRINT,
