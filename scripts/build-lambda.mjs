@@ -256,13 +256,17 @@ export function bundleOptions(target) {
   };
 }
 
-/** A build's files and bytes, all of them and those read at start-up from `outfile`. */
+/**
+ * A build's files and bytes, all of them and those read at start-up from `outfile`, and the source
+ * files (paths relative to the checkout) bundled into the latter.
+ */
 export function summarize(metafile, outfile) {
   const outputs = javascriptOutputs(metafile);
   const size = (files) => files.reduce((n, f) => n + outputs.get(f).bytes, 0);
   const files = [...outputs.keys()];
   const initFiles = loadedAtInit(outputs, outfile);
-  return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles) };
+  const initInputs = initFiles.flatMap((f) => Object.keys(metafile.outputs[relative(root, f)]?.inputs ?? {}));
+  return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles), initInputs };
 }
 
 if (process.argv[1] === import.meta.filename) {

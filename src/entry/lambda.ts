@@ -6,9 +6,9 @@ import type { RotatorConfig } from '../config/types.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/protocol.js';
 import { rotate } from '../engine/commands.js';
-import { type Runtime } from '../core/runtime.js';
+import type { Logger, Runtime } from '../core/runtime.js';
 import { ConfigError, errorMessage } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { createJsonLogger } from '../json-log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { sendShards, shardQueue, shardSettings } from './shard.js';
@@ -81,7 +81,7 @@ async function setup(signal: AbortSignal): Promise<{ config: RotatorConfig; runt
             baseDir: process.env.LAMBDA_TASK_ROOT ?? process.cwd(),
           })
         : await configFromFile();
-    cached = { config, logger: createLogger({ stream: process.stdout, json: true }) };
+    cached = { config, logger: createJsonLogger({ stream: process.stdout }) };
   }
   // Metric lines (CloudWatch EMF) go to the function's log, where CloudWatch turns them into metrics.
   const writeMetrics = (line: string) => void process.stdout.write(line);

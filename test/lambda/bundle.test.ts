@@ -16,7 +16,14 @@ import { AWS_ENV, World } from '../support/world.js';
 const run = promisify(execFile);
 let world: World;
 let bundle: string;
-let built: { outfile: string; files: string[]; bytes: number; initFiles: string[]; initBytes: number };
+let built: {
+  outfile: string;
+  files: string[];
+  bytes: number;
+  initFiles: string[];
+  initBytes: number;
+  initInputs: string[];
+};
 
 const jsonLines = (text: string): unknown[] =>
   text
@@ -81,6 +88,12 @@ describe('the Lambda bundle', () => {
     expect(built.files.length).toBeGreaterThan(1);
     expect(built.bytes).toBeLessThanOrEqual(1_000_000);
     expect(built.initBytes).toBeLessThan(built.bytes);
+  });
+
+  it('leaves out of start-up what a run may never need: winston, the alert channels, the SQS client', () => {
+    expect(built.initInputs).toContain('src/entry/lambda.ts');
+    const never = /node_modules\/(winston|logform|@aws-sdk\/client-sqs)\/|src\/adapters\/alerts\/(?!channels)/;
+    expect(built.initInputs.filter((p) => never.test(p))).toEqual([]);
   });
 
   it('loads no undici at start-up on Node 22 (built-ins are required, not imported as ESM)', async () => {
