@@ -5,7 +5,8 @@ import { parseConfigObject } from '../config/validate.js';
 import type { RotatorConfig } from '../config/types.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/protocol.js';
-import { rotate } from '../engine/commands.js';
+import { rotateTargets } from '../engine/commands.js';
+import { resolveTargets } from '../engine/targets.js';
 import type { Logger, Runtime } from '../core/runtime.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { createJsonLogger } from '../json-log.js';
@@ -142,7 +143,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
       const sent = await sendShards(config, runtime, sharding, queue, context.awsRequestId ?? randomUUID());
       return { sharded: sent };
     }
-    const results = await rotate(config, runtime, until);
+    const results = await rotateTargets(await resolveTargets(config, runtime), runtime, until);
     runtime.logger.info(`scheduled run: ${summary(results)}`, { step: 'summary' });
     if (exitCodeFor(results) !== 0) throw new Error(redact(`rotation needs attention: ${summary(results)}`));
     return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };

@@ -3,8 +3,8 @@ import { loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/types.js';
 import { exitCodeFor, type TargetResult } from '../../core/outcome.js';
 import type { Logger } from '../../core/runtime.js';
-import { rotate } from '../../engine/commands.js';
-import { describeNames, isKnownName, scheduledUnits } from '../../engine/targets.js';
+import { rotateTargets } from '../../engine/commands.js';
+import { describeNames, isKnownName, resolveTargets, scheduledUnits } from '../../engine/targets.js';
 import { errorMessage } from '../../errors.js';
 import { forgetSecrets, knownSecretForms, redact } from '../../redact.js';
 import { createRuntime } from '../../wiring.js';
@@ -64,7 +64,8 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     let runtime: ReturnType<typeof createRuntime> | undefined;
     try {
       runtime = createRuntime(snapshot, { logger, env: o.env, now });
-      results = await rotate(snapshot, runtime, { targets: [name], scheduled: true, stop: stopRuns.signal });
+      const targets = await resolveTargets(snapshot, runtime, [name], true);
+      results = await rotateTargets(targets, runtime, { scheduled: true, stop: stopRuns.signal });
     } catch (err) {
       const error = redact(errorMessage(err));
       logger.error(`run failed: ${error}`, { target: name, step: 'run' });
