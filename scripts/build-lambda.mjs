@@ -15,9 +15,10 @@
 //  - winston's readable-stream (a copy of Node 10's streams) resolves to node:stream, which
 //    node:http loads anyway.
 import { build } from 'esbuild';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import fingerprints from './config-fingerprint.cjs';
 
@@ -115,6 +116,135 @@ function bundledConfig(path) {
 }
 
 /**
+ * zod/mini as scripts/zod-deferred-stub.mjs, for the functions src/ calls (as `z.name`, the one way
+ * it imports zod): each recorded, made for real after loadZod(), which imports just those from zod.
+ */
+function deferredZod() {
+  const stubFile = join(root, 'scripts', 'zod-deferred-stub.mjs');
+  const used = async () => {
+    const zod = await import('zod/mini');
+    const names = new Set();
+    for (const file of readdirSync(join(root, 'src'), { recursive: true }))
+      if (file.endsWith('.ts'))
+        for (const m of readFileSync(join(root, 'src', file), 'utf8').matchAll(/\bz\s*\.\s*([A-Za-z_$][\w$]*)/g))
+          if (typeof zod[m[1]] === 'function') names.add(m[1]);
+    return [...names].sort();
+  };
+  return {
+    name: 'zod-deferred',
+    setup(b) {
+      // The real zod/mini: what the stub's chunk, `zod-deferred:used`, re-exports.
+      const real = (args) =>
+        args.importer === stubFile || (args.namespace === 'zod-deferred' && args.importer === 'used');
+      b.onResolve({ filter: /^zod\/mini$/ }, (args) =>
+        real(args) ? undefined : { path: 'zod/mini', namespace: 'zod-deferred' },
+      );
+      b.onResolve({ filter: /^zod-deferred:used$/ }, () => ({ path: 'used', namespace: 'zod-deferred' }));
+      b.onLoad({ filter: /.*/, namespace: 'zod-deferred' }, async (args) => {
+        const names = await used();
+        if (args.path === 'used')
+          return { contents: `export { ${names.join(', ')} } from 'zod/mini';`, loader: 'js', resolveDir: root };
+        const lines = names.map((n, i) => `const f${i} = defer(${JSON.stringify(n)}); export { f${i} as ${n} };`);
+        const from = JSON.stringify(stubFile);
+        const head = `import { defer } from ${from}; export { loadZod } from ${from};`;
+        return { contents: [head, ...lines].join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
+  };
+}
+
+let validator;
+/** src/config/validate.ts's parseConfigObject, bundled for this process once. */
+async function parseConfigObject(raw, options) {
+  if (!validator) {
+    // One file per process: builds run side by side (tests) and each imports its own.
+    const outfile = join(root, 'dist', '.config-validator', `validate-${process.pid}.mjs`);
+    await build({
+      entryPoints: [join(root, 'src', 'config', 'validate.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    validator = await import(pathToFileURL(outfile).href).finally(() => rmSync(outfile, { force: true }));
+  }
+  return validator.parseConfigObject(raw, options);
+}
+
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g;
+
+/** The variables `${NAME}` references in the configuration's strings name. */
+function referenced(value, names = new Set()) {
+  if (typeof value === 'string') for (const m of value.matchAll(REFERENCE)) names.add(m[1]);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) referenced(v, names);
+  return names;
+}
+
+/** `value` as JSON when it is plain data (nothing JSON would lose or change), else undefined. */
+function plainJson(value) {
+  try {
+    const json = JSON.stringify(value, (_, v) => {
+      const plain = v === null || ['string', 'number', 'boolean'].includes(typeof v) || Array.isArray(v);
+      if (plain || Object.getPrototypeOf(v) === Object.prototype) return v;
+      throw new Error('not plain data');
+    });
+    return JSON.stringify(JSON.parse(json)) === JSON.stringify(value) ? json : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The configuration validated and converted here, with the values it read from this environment,
+ * when the handler's own validation at start-up could not give another result: `{ compiled }`,
+ * whose `env` maps each `${NAME}` variable to the value it had (null: unset) and whose `set` lists the
+ * variables that name a secret (a probe header, an alert channel's), which must only be set. Else
+ * `{ atStart }` says why the handler validates at start-up instead, as it did before. A configuration
+ * that is invalid in an environment that sets every variable it reads fails the build with the
+ * message the handler would have given.
+ */
+async function compileConfig(raw, source) {
+  if (Array.isArray(raw?.fleets) && raw.fleets.length > 0)
+    return { atStart: 'fleets convert their members with the schema at run time' };
+  const path = raw?.stores?.file?.path;
+  if (typeof path === 'string' && !isAbsolute(path))
+    return { atStart: 'stores.file.path is relative to the task root' };
+  const refs = referenced(raw);
+  const named = new Set();
+  // Variables other than ${NAME} ones hold secrets, which need only be set (checked below): read as
+  // `secret` (or as 'x' when unset here), their values never leave this function.
+  const environment = (secret) =>
+    new Proxy(process.env, {
+      get: (env, name) => {
+        if (typeof name !== 'string' || refs.has(name)) return env[name];
+        named.add(name);
+        return secret ?? (env[name] || 'x');
+      },
+    });
+  try {
+    await parseConfigObject(raw, { env: environment(), source, baseDir: '/' });
+  } catch (err) {
+    const unset = [...refs, ...named].filter((n) => !process.env[n]);
+    if (err?.name !== 'ConfigError' || unset.length === 0) throw err;
+    return { atStart: `${unset.join(', ')} not set where it was built` };
+  }
+  // A secret's check must take any value it may hold: validated again with two that mean nothing.
+  let config;
+  try {
+    await parseConfigObject(raw, { env: environment('x'), source, baseDir: '/' });
+    config = await parseConfigObject(raw, { env: environment('whsec_ not a value'), source, baseDir: '/' });
+  } catch {
+    return { atStart: `${[...named].join(', ')} must hold a value of a particular form` };
+  }
+  const json = plainJson(config);
+  if (json === undefined) return { atStart: 'its converted form is not plain data' };
+  const env = Object.fromEntries([...refs].sort().map((n) => [n, process.env[n] || null]));
+  return { compiled: { config: JSON.parse(json), env, set: [...named].sort() } };
+}
+
+/**
  * What a build writes into `dir` (the entry, its map and licences, chunks/, the configuration's
  * fingerprint), to clear before the next.
  */
@@ -209,12 +339,22 @@ export async function buildLambda({
   // Chunk names carry content hashes: clear the last build's so none is packaged stale.
   for (const f of previousBuild(dir)) rmSync(f, { recursive: true, force: true });
   const shared = naive ? undefined : leanOptions();
-  const compiled = shared ? JSON.stringify(bundledConfig(config)) : undefined;
+  const raw = shared ? bundledConfig(config) : undefined;
+  const compiled = shared ? JSON.stringify(raw) : undefined;
+  const shown = shownPath(root, resolve(root, config));
+  const validated = shared ? await compileConfig(raw, shown) : undefined;
   const lean = !shared
     ? {}
     : {
         ...shared,
-        define: { ...shared.define, __ROTATOR_CONFIG__: compiled },
+        plugins: [deferredZod(), ...shared.plugins],
+        define: {
+          ...shared.define,
+          __ROTATOR_CONFIG__: compiled,
+          __ROTATOR_COMPILED__: validated.compiled ? JSON.stringify(validated.compiled) : 'undefined',
+        },
+        // A zod/mini function the stub lacks would otherwise be undefined at run time.
+        logOverride: { 'import-is-undefined': 'error' },
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
       };
@@ -228,11 +368,10 @@ export async function buildLambda({
   if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
   // Written last, once the bundle is complete: packaging compares it with the configuration the
   // stack is derived from and refuses a bundle of another one (scripts/config-fingerprint.cjs).
-  if (compiled !== undefined) {
-    const from = shownPath(root, resolve(root, config));
-    writeFileSync(join(dir, FINGERPRINT_FILE), `${JSON.stringify({ config: from, sha256: fingerprint(compiled) })}\n`);
-  }
-  return summarize(result.metafile, join(dir, 'handler.mjs'));
+  if (compiled !== undefined)
+    writeFileSync(join(dir, FINGERPRINT_FILE), `${JSON.stringify({ config: shown, sha256: fingerprint(compiled) })}\n`);
+  const summary = summarize(result.metafile, join(dir, 'handler.mjs'));
+  return validated ? { ...summary, configAtStart: validated.atStart } : summary;
 }
 
 /** What every bundle of this project shares, the Lambda's, the naive one and the CLI's. */
@@ -256,13 +395,17 @@ export function bundleOptions(target) {
   };
 }
 
-/** A build's files and bytes, all of them and those read at start-up from `outfile`. */
+/**
+ * A build's files and bytes, all of them and those read at start-up from `outfile`, and the source
+ * files (paths relative to the checkout) bundled into the latter.
+ */
 export function summarize(metafile, outfile) {
   const outputs = javascriptOutputs(metafile);
   const size = (files) => files.reduce((n, f) => n + outputs.get(f).bytes, 0);
   const files = [...outputs.keys()];
   const initFiles = loadedAtInit(outputs, outfile);
-  return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles) };
+  const initInputs = initFiles.flatMap((f) => Object.keys(metafile.outputs[relative(root, f)]?.inputs ?? {}));
+  return { outfile, files, bytes: size(files), initFiles, initBytes: size(initFiles), initInputs };
 }
 
 if (process.argv[1] === import.meta.filename) {
@@ -273,14 +416,16 @@ if (process.argv[1] === import.meta.filename) {
     metafile: process.argv.includes('--metafile'),
     ...(config ? { config } : {}),
   }).catch((err) => {
-    if (err?.code !== 'ROTATOR_NO_CONFIG') throw err;
+    if (err?.code !== 'ROTATOR_NO_CONFIG' && err?.name !== 'ConfigError') throw err;
     console.error(`build:lambda: ${err.message}`);
     process.exit(2);
   });
-  const { outfile, files, bytes, initBytes } = built;
+  const { outfile, files, bytes, initBytes, configAtStart } = built;
   const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
   console.log(
     `${relative(process.cwd(), outfile)}: ${files.length} files, ${kib(bytes)} of JavaScript, ` +
       `${kib(initBytes)} read at start-up`,
   );
+  const why = `validated at the handler's first invocation (${configAtStart})`;
+  console.log(`configuration ${configAtStart ? why : 'validated and converted here, with this environment'}`);
 }

@@ -236,19 +236,11 @@ export interface KindModule<
   plan(obs: O, settings: Settings & RunFlags): P | GateCheck | Outcome;
   steps: StepTable<P, O, S, Settings>;
   /** Secrets Manager's rotation protocol as a view of the same planner. */
-  rotation: RotationView<P, O> | LegacyProtocol<S>;
+  rotation: RotationView<P, O>;
   words: Words;
   /** "first": its targets run before every other kind's (its rotation replaces what admin secrets hold). */
   order?: 'first';
   emergency: EmergencyTiming<T, Settings>;
   report: Report<T, S, O, Settings>;
   capabilities: Capabilities<S, O, Settings>;
-}
-
-/**
- * Transitional, for the two kinds whose planners do not take the event's token yet: the kind runs
- * the protocol itself. A new kind declares a RotationView instead.
- */
-export interface LegacyProtocol<S> {
-  legacy(event: RotationEvent, session: S, runtime: Runtime): Promise<string>;
 }

@@ -7,7 +7,7 @@ import { kindOf } from '../credentials/registry.js';
 import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
 import { openRun, type Run } from './reconcile.js';
-import { expandFleets } from './fleets.js';
+import { resolveTargets, runScope } from './targets.js';
 
 /**
  * `twilio-key-rotator audit`: every key on each configured account, classified (core/inventory.ts)
@@ -43,25 +43,19 @@ export interface AuditReport {
 }
 
 export async function audit(config: RotatorConfig, runtime: Runtime, options: AuditOptions): Promise<AuditReport> {
-  const expanded = await expandFleets(config, runtime);
-  config = expanded.config;
-  const { scope } = expanded;
+  const resolved = await resolveTargets(config, runtime);
+  const scope = runScope(resolved, runtime);
   const byAccount = new Map<string, TargetConfig[]>();
   // A kind without the audit capability has no keys to account for: its targets are not audited.
-  for (const t of config.targets.filter((x) => kindOf(x).capabilities.audit !== undefined)) {
+  for (const t of resolved.chosen.filter((x) => kindOf(x).capabilities.audit !== undefined)) {
     const account = t.accountSid.toUpperCase();
     byAccount.set(account, [...(byAccount.get(account) ?? []), t]);
   }
   const accounts: AccountAudit[] = [];
   for (const targets of byAccount.values()) accounts.push(await auditAccount(targets, runtime, scope, options));
-  // A fleet that could not be listed is reported on its parent account; its subaccounts are not audited.
-  for (const failure of expanded.failures) {
-    const fleet = config.fleets.find((f) => f.name === failure.target || failure.target.startsWith(`${f.name}-`));
-    if (!fleet || failure.kind !== 'failed') continue;
-    const which = failure.target === fleet.name ? 'its subaccounts could not be listed' : failure.target;
-    const error = `fleet ${fleet.name}: ${which}: ${failure.error}`;
-    accounts.push({ accountSid: fleet.parentAccountSid, targets: [failure.target], keys: [], errors: [error] });
-  }
+  // What could not be resolved (a fleet not listed: its subaccounts) is reported on its account, unaudited.
+  for (const u of resolved.unresolved)
+    accounts.push({ accountSid: u.account, targets: [u.result.target], keys: [], errors: [`${u.label}: ${u.why}`] });
   return { olderThanDays: options.olderThanDays, ...(options.cleanup ? { cleanup: options.cleanup } : {}), accounts };
 }
 

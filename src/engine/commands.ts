@@ -3,7 +3,7 @@ import { restsOnClaim } from '../core/claim.js';
 import { parseHealth, PROBLEMS } from '../core/health.js';
 import { labelled, CURRENT, TAG_CONFIRMED, TAG_CURRENT_SINCE } from '../core/labels.js';
 import { readLastError } from '../core/last-error.js';
-import { isOutcome, type TargetResult } from '../core/outcome.js';
+import { isOutcome, type DeferReason, type TargetResult } from '../core/outcome.js';
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { DAY_MS } from '../core/sids.js';
 import { describePause, parsePause } from '../core/rollback.js';
@@ -14,72 +14,9 @@ import { redact } from '../redact.js';
 import { reportRun } from './alerts.js';
 import { describeOutcome } from './describe.js';
 import { dryRun } from './dry-run.js';
+import { reportUnresolved } from './fleets.js';
 import { observeAndPlan, openRun, reconcileTarget, stepSpec } from './reconcile.js';
-import { isMemberName } from '../config/fleets.js';
-import { expandFleets, reportUnlistedFleets } from './fleets.js';
-import { createRunScope } from './scope.js';
-
-/**
- * The names no configured target or fleet has, each once, in the order given. A name a fleet gives
- * its members (`<fleet>-<subaccount SID>`) is known here: whether that subaccount is a member this
- * run is decided when the fleet is listed.
- */
-export function unknownTargetNames(config: RotatorConfig, names: readonly string[]): string[] {
-  const known = new Set([...config.targets.map((t) => t.name), ...config.fleets.map((f) => f.name)]);
-  return [...new Set(names)].filter((n) => !known.has(n) && !config.fleets.some((f) => isMemberName(f.name, n)));
-}
-
-/**
- * The named targets, each once, in configuration order; every unknown name is reported. A fleet's
- * name selects its members; a member's name (`<fleet>-<subaccount SID>`) is known only once the
- * fleet is expanded (engine/fleets.ts), and one the fleet did not list this run is not an error
- * here: `absent` collects it, so the caller can say why.
- */
-export function selectTargets(
-  config: RotatorConfig,
-  names: readonly string[] | undefined,
-  absent?: string[],
-): TargetConfig[] {
-  if (!names || names.length === 0) return config.targets;
-  const wanted = new Set(names);
-  const fleets = new Set(config.fleets.map((f) => f.name));
-  const known = new Set([...config.targets.map((t) => t.name), ...fleets]);
-  const unknown = [...wanted].filter((n) => !known.has(n));
-  const members = unknown.filter((n) => config.fleets.some((f) => isMemberName(f.name, n)));
-  const notFound = unknown.filter((n) => !members.includes(n));
-  if (notFound.length > 0 || (members.length > 0 && !absent)) {
-    const quoted = unknown.map((n) => `"${n}"`).join(', ');
-    throw new UsageError(
-      `unknown target${unknown.length > 1 ? 's' : ''} ${quoted}; configured: ${[...known].join(', ')}`,
-    );
-  }
-  absent?.push(...members);
-  return config.targets.filter((t) => wanted.has(t.name) || (t.fleet !== undefined && wanted.has(t.fleet.name)));
-}
-
-/** One target by name, for commands that act on exactly one: a fleet's name is refused. */
-export function oneTarget(config: RotatorConfig, name: string): TargetConfig {
-  const fleet = config.fleets.find((f) => f.name === name);
-  if (fleet) {
-    const members = `${name}-<subaccount SID>; twilio-key-rotator status ${name} lists them`;
-    throw new UsageError(`"${name}" is a fleet; name one of its members (${members})`);
-  }
-  const [target] = selectTargets(config, [name]);
-  if (!target) throw new UsageError(`unknown target "${name}"`);
-  return target;
-}
-
-/**
- * What an unattended run takes on: the names of the targets that are not paused, in configuration
- * order, fleets expanded into their members. The scheduled Lambda shards exactly these across SQS
- * messages (entry/shard.ts). Names only: a message carries nothing else. A fleet that could not be
- * listed is named itself, so the worker that gets it lists it again and reports the failure.
- */
-export async function scheduledTargetNames(config: RotatorConfig, runtime: Runtime): Promise<string[]> {
-  const { config: expanded, failures } = await expandFleets(config, runtime);
-  const unlisted = config.fleets.filter((f) => failures.some((x) => x.target === f.name)).map((f) => f.name);
-  return [...expanded.targets.filter((t) => !t.paused).map((t) => t.name), ...unlisted];
-}
+import { resolveOne, resolveTargets, runScope, type Targets } from './targets.js';
 
 /**
  * Targets are independent: up to `concurrency.targets` are reconciled at once (each account's Twilio
@@ -93,57 +30,26 @@ export async function rotate(
   runtime: Runtime,
   options: RunOptions & { targets?: readonly string[] } = {},
 ): Promise<TargetResult[]> {
-  const expanded = await expandFleets(config, runtime, options.targets);
-  config = expanded.config;
-  const { scope } = expanded;
-  const absent: string[] = [];
-  const targets = selectTargets(config, options.targets, absent);
-  // A fleet that could not be listed fails once, by its name, when the run covers it.
-  const covered = (name: string) =>
-    !options.targets?.length ||
-    options.targets.includes(name) ||
-    options.targets.some((n) => name.startsWith(`${n}-`) || n.startsWith(`${name}-`));
-  const fleetFailures = expanded.failures.filter((f) => covered(f.target));
-  for (const name of absent) {
-    if (fleetFailures.some((f) => name.startsWith(`${f.target}-`) || f.target === name)) continue;
-    fleetFailures.push({
-      target: name,
-      credential: memberKind(config, name),
-      steps: [],
-      kind: options.scheduled ? 'deferred' : 'failed',
-      ...(options.scheduled
-        ? { detail: "not among its fleet's active subaccounts this run; nothing done", reason: 'not-a-member' }
-        : {
-            step: 'expand-fleet',
-            error:
-              "not among its fleet's active subaccounts this run (closed, suspended or filtered out); nothing done",
-          }),
-    } as TargetResult);
-  }
+  return rotateTargets(await resolveTargets(config, runtime, options.targets, options.scheduled), runtime, options);
+}
+
+export async function rotateTargets(resolved: Targets, runtime: Runtime, options: RunOptions): Promise<TargetResult[]> {
+  const { config, chosen: targets, named } = resolved;
   if (!options.dryRun) await runtime.sweep?.(targets);
-  const named = new Set(options.scheduled ? [] : (options.targets ?? []));
+  const scope = runScope(resolved, runtime);
   const reconcileOne = (target: TargetConfig): Promise<TargetResult> => {
     const base = { target: target.name, credential: target.kind, steps: [] };
+    const deferred = (reason: DeferReason, detail: string) =>
+      Promise.resolve<TargetResult>({ ...base, kind: 'deferred', reason, detail });
     if (target.paused && !named.has(target.name)) {
       runtime.logger.info('paused: automatic rotation is off for this target', { target: target.name, step: 'paused' });
-      return Promise.resolve<TargetResult>({
-        ...base,
-        kind: 'deferred',
-        reason: 'paused',
-        detail: 'paused (paused: true); nothing done',
-      });
+      return deferred('paused', 'paused (paused: true); nothing done');
     }
-    if (options.stop?.aborted)
-      return Promise.resolve<TargetResult>({
-        ...base,
-        kind: 'deferred',
-        reason: 'stopped',
-        detail: 'stopping; not started',
-      });
+    if (options.stop?.aborted) return deferred('stopped', 'stopping; not started');
     if (options.signal?.aborted) {
       const detail = 'not started: the run was out of time';
       runtime.logger.child({ target: target.name }).warn(`${detail}; the next run takes it`, { step: 'deferred' });
-      return Promise.resolve<TargetResult>({ ...base, kind: 'deferred', reason: 'out-of-time', detail });
+      return deferred('out-of-time', detail);
     }
     const outsideWindow =
       target.window && !options.force && !options.emergency && !isInsideWindow(target.window, runtime.now())
@@ -152,9 +58,7 @@ export async function rotate(
     // A rollback's pause (core/rollback.ts) is lifted only by a person forcing this very target.
     const resume = options.force === true && named.has(target.name);
     const run = { ...options, resume, ...(outsideWindow !== undefined ? { outsideWindow } : {}) };
-    return options.dryRun
-      ? dryRun(config, target, runtime, run, expanded.members)
-      : reconcileTarget(target, runtime, scope, run);
+    return options.dryRun ? dryRun(resolved, target, runtime, run) : reconcileTarget(target, runtime, scope, run);
   };
   // Kinds declared "first" (an Auth Token: its promotion replaces what other targets' admin secrets
   // hold, and refreshes them) run before the others, which then read the new credential.
@@ -167,9 +71,11 @@ export async function rotate(
     phase.forEach((t, i) => (results[order.get(t)!] = done[i]!));
   }
   // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.
-  if (!options.dryRun) await reportRun(config, runtime, targets, results);
-  if (!options.dryRun) await reportUnlistedFleets(config, runtime, fleetFailures);
-  return [...results, ...fleetFailures];
+  if (!options.dryRun) {
+    await reportRun(config, runtime, targets, results);
+    await reportUnresolved(config, runtime, resolved.unresolved);
+  }
+  return [...results, ...resolved.unresolved.map((u) => u.result)];
 }
 
 export interface TargetStatus {
@@ -209,32 +115,18 @@ export async function status(
   runtime: Runtime,
   names?: readonly string[],
 ): Promise<TargetStatus[]> {
-  const expanded = await expandFleets(config, runtime, names);
-  config = expanded.config;
-  const { scope } = expanded;
-  const out: TargetStatus[] = [];
-  const absent: string[] = [];
-  const chosen = selectTargets(config, names, absent);
-  for (const failure of expanded.failures) {
-    if (names?.length && !names.some((n) => n === failure.target || n.startsWith(`${failure.target}-`))) continue;
-    out.push({
-      target: failure.target,
-      kind: failure.credential,
-      step: 'error',
-      waitingOn: [],
-      attention: true,
-      error: failure.kind === 'failed' ? failure.error : '',
-    });
-  }
-  for (const name of absent)
-    out.push({
-      target: name,
-      kind: memberKind(config, name),
-      step: 'error',
-      waitingOn: [],
-      attention: true,
-      error: "not among its fleet's active subaccounts this run (closed, suspended or filtered out)",
-    });
+  const resolved = await resolveTargets(config, runtime, names);
+  const { chosen, unresolved } = resolved;
+  const scope = runScope(resolved, runtime);
+  const failed = (target: string, kind: string, error: string): TargetStatus => ({
+    target,
+    kind,
+    step: 'error',
+    waitingOn: [],
+    attention: true,
+    error,
+  });
+  const out = unresolved.map(({ result, why }) => failed(result.target, result.credential, why));
   // The same batched sweep and worker pool as rotate: one target after another, status took N round trips.
   await runtime.sweep?.(chosen);
   const statusOf = async (target: TargetConfig): Promise<TargetStatus> => {
@@ -258,6 +150,7 @@ export async function status(
       const rollback = pause !== undefined ? run.kind.capabilities.rollback?.plan(obs, run.settings) : undefined;
       const unfinished = rollback?.kind === 'steps' ? rollback.steps.find((s) => s.changes) : undefined;
       const pausedBy = pause !== undefined ? describePause(pause, target.name) : undefined;
+      const { window } = target;
       const health = parseHealth(tags);
       const openProblems = PROBLEMS.flatMap((problem) => {
         const p = health[problem];
@@ -296,28 +189,16 @@ export async function status(
         ...(openProblems.length > 0 ? { openProblems } : {}),
         ...(target.paused || pausedBy !== undefined ? { paused: true as const } : {}),
         ...(pausedBy !== undefined ? { pausedBy } : {}),
-        ...(target.window
-          ? {
-              window: {
-                description: describeWindow(target.window),
-                open: isInsideWindow(target.window, runtime.now()),
-              },
-            }
+        ...(window
+          ? { window: { description: describeWindow(window), open: isInsideWindow(window, runtime.now()) } }
           : {}),
         attention: decision.kind === 'stuck' || lastError !== undefined || current.gone || unfinished !== undefined,
       };
     } catch (err) {
-      return {
-        target: target.name,
-        kind: target.kind,
-        step: 'error',
-        waitingOn: [],
-        attention: true,
-        error: redact(errorMessage(err)),
-      };
+      return failed(target.name, target.kind, redact(errorMessage(err)));
     }
   };
-  out.push(...(await inPool(chosen, config.concurrency.targets, statusOf)));
+  out.push(...(await inPool(chosen, resolved.config.concurrency.targets, statusOf)));
   return out;
 }
 
@@ -327,8 +208,8 @@ export async function abort(
   runtime: Runtime,
   name: string,
 ): Promise<{ target: string; detail: string }> {
-  ({ config } = await expandFleets(config, runtime, [name]));
-  const target = oneTarget(config, name);
+  const resolved = await resolveOne(config, runtime, name, 'aborted');
+  const { target } = resolved;
   const kind = kindOf(target);
   const { capabilities } = kind;
   if (!capabilities.abort) {
@@ -336,7 +217,7 @@ export async function abort(
     const why = `abort backs out a rotation before its point of no return, and a ${kind.words.noun} rotation has none`;
     throw new UsageError(`${what}: ${why}; its old ${kind.words.noun} stays until the consumer gate retires it`);
   }
-  const { session } = await kind.open(target, runtime, createRunScope(config, runtime), {});
+  const { session } = await kind.open(target, runtime, runScope(resolved, runtime), {});
   return { target: name, detail: await capabilities.abort(session, runtime) };
 }
 
@@ -350,7 +231,7 @@ export async function confirm(
   runtime: Runtime,
   name: string,
 ): Promise<{ target: string; versionId: string; ref: string; keySid?: string }> {
-  const target = oneTarget((await expandFleets(config, runtime, [name])).config, name);
+  const { target } = await resolveOne(config, runtime, name, 'confirmed');
   const secretId = target.secret.secretId;
   const store = runtime.store(target.secret.store);
   const secret = await store.read(secretId);
@@ -365,12 +246,6 @@ export async function confirm(
   const { versionId, ref } = waiting;
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
   return { target: name, versionId, ref, ...(kindOf(target).words.keyFields ? { keySid: ref } : {}) };
-}
-
-/** The kind of the targets the fleet that names `member` makes. */
-function memberKind(config: RotatorConfig, member: string): string {
-  const fleet = config.fleets.find((f) => f.name === member || isMemberName(f.name, member));
-  return fleet ? fleet.member(fleet.parentAccountSid).kind : 'unknown';
 }
 
 /** `fn` over `items`, at most `size` at once; results in the items' order. */

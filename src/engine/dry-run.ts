@@ -1,7 +1,6 @@
-import type { AdminCredential } from '../core/secret-values.js';
 import { randomBytes } from 'node:crypto';
 import { memoryStore } from '../adapters/secrets/memory-store.js';
-import type { RotatorConfig, StoreName, TargetConfig } from '../config/types.js';
+import type { StoreName, TargetConfig } from '../config/types.js';
 import type { TargetResult } from '../core/outcome.js';
 import {
   UNKNOWN_IDENTITY,
@@ -13,13 +12,12 @@ import {
   type TwilioKeys,
 } from '../core/ports.js';
 import { kindOf, tokenFingerprint } from '../credentials/registry.js';
-
 import type { RunOptions, Runtime } from '../core/runtime.js';
 import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
 import { describeOutcome } from './describe.js';
 import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
-import { createRunScope } from './scope.js';
+import { runScope, type Targets } from './targets.js';
 
 /**
  * `rotate --dry-run`: the real loop — the same observe, plan and act as a rotation — over in-memory
@@ -162,15 +160,14 @@ export function dryRuntime(real: Runtime): { runtime: Runtime; minted: () => { r
 
 /** The plan of one target: checks from the one real look, then every step the loop took and where it stopped. */
 export async function dryRun(
-  config: RotatorConfig,
+  resolved: Pick<Targets, 'config' | 'admins'>,
   target: TargetConfig,
   real: Runtime,
   options: RunOptions & { outsideWindow?: string; resume?: boolean },
-  members?: ReadonlyMap<string, AdminCredential>,
 ): Promise<TargetResult> {
   const base = { target: target.name, credential: target.kind, steps: [] };
   const fake = dryRuntime(real);
-  const scope = createRunScope(config, fake.runtime, members);
+  const scope = runScope(resolved, fake.runtime);
   let checks: string[];
   let warnings: string[];
   try {

@@ -2,29 +2,19 @@ import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import type { StepRecord, TargetResult } from '../core/outcome.js';
 import { kindOf } from '../credentials/registry.js';
 import type { Emergency, Runtime } from '../core/runtime.js';
-import { oneTarget, rotate } from './commands.js';
-import { expandFleets } from './fleets.js';
-import { isMemberName } from '../config/fleets.js';
-import { errorMessage, RotationError } from '../errors.js';
+import { rotateTargets } from './commands.js';
+import { resolveOne } from './targets.js';
+import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
  * `rotate --now <target> --overlap SECONDS`: a leaked credential dies fast. The same reconcile as
  * every run, with the consumer gate cut to the stated overlap (no probes, no confirmation), the
  * window and pause set aside, and a current credential this invocation did not create treated as
- * leaked. It runs pass after pass, sleeping through the overlap (and an Auth Token's propagation
- * delay), until the target is done, fails, or is stopped.
- *
- *   API key:    new key ─▶ promote ─▶ overlap ─▶ old key deleted. An old key still waiting for its
- *               gate is deleted first (after the overlap), then the current one is replaced.
- *   Auth Token: secondary ─▶ overlap ─▶ promote (the old token dies at once) ─▶ propagation check.
- *
- * Alerting (issue 12) hangs off `announce`: the one place an emergency is reported.
- *
- * Before every pass, an Auth Token target's secret records each token the pass treats as leaked (the
- * current and pending versions this command did not create) as `rotator:leaked:<versionId>`: the
- * webhook helper then gives that token no grace once it is retired, and refreshes often while it is
- * still the current one. The record precedes the promotion that retires the token, in every pass.
+ * leaked. It runs pass after pass, sleeping through the overlap and the kind's `emergency.settleMs`
+ * (an Auth Token's propagation delay), until the target is done, fails, or is stopped. The kind's
+ * `emergency.beforePass` runs before every pass (an Auth Token records the tokens it treats as leaked,
+ * before any promotion retires them, for the webhook helper).
  */
 
 export interface NowOptions {
@@ -71,26 +61,14 @@ function announce(runtime: Runtime, target: TargetConfig, event: 'started' | 'fi
   runtime.logger.error(`EMERGENCY ${text}`, { target: target.name, step: 'rotate-now', alert: `emergency-${event}` });
 }
 
-/**
- * A member of a fleet whose list could not be read is not unknown (a usage error, exit 2): the run
- * failed and may well work next time (a 500), so it fails as a run does (exit 1), saying why.
- */
-function unlistedFleet(failures: readonly TargetResult[], name: string): void {
-  const fleet = failures.find((f) => f.kind === 'failed' && f.step === 'expand-fleet' && isMemberName(f.target, name));
-  if (fleet?.kind !== 'failed') return;
-  const why = `fleet "${fleet.target}" could not list its subaccounts, so ${name} was not rotated: ${fleet.error}`;
-  throw new RotationError(name, 'expand-fleet', `${why}; nothing was changed: run the same command again`);
-}
-
 export async function rotateNow(
   config: RotatorConfig,
   runtime: Runtime,
   name: string,
   o: NowOptions,
 ): Promise<NowResult> {
-  const expanded = await expandFleets(config, runtime, [name]);
-  unlistedFleet(expanded.failures, name);
-  const target = oneTarget(expanded.config, name);
+  const resolved = await resolveOne(config, runtime, name, 'rotated');
+  const { target } = resolved;
   const emergency: Emergency = { overlapMs: o.overlapMs, created: new Set() };
   const kind = kindOf(target);
   const what = kind.words.noun;
@@ -117,8 +95,7 @@ export async function rotateNow(
         break;
       }
     }
-    [result] = (await rotate(config, runtime, {
-      targets: [name],
+    [result] = (await rotateTargets(resolved, runtime, {
       emergency,
       ...(o.replaceSecondary ? { replaceSecondary: true } : {}),
       ...(o.stop ? { stop: o.stop } : {}),
@@ -129,20 +106,12 @@ export async function rotateNow(
     await o.sleep(Math.min(MAX_SLEEP_MS, Math.max(MIN_SLEEP_MS, wakeAt - runtime.now())), o.stop);
   }
   const finished = result.kind === 'done' && emergency.created.size > 0;
-  if (result.kind === 'done' && finished)
-    announce(
-      runtime,
-      target,
-      'finished',
-      `rotation of ${name} finished: current ${what} ${result.current}; the ${what}s it replaced are gone`,
-    );
-  else
-    announce(
-      runtime,
-      target,
-      'unfinished',
-      `rotation of ${name} did NOT finish (${describe(result)}); the leaked ${what} may still work. ` +
-        'Run the same command again',
-    );
+  if (result.kind === 'done' && finished) {
+    const gone = `current ${what} ${result.current}; the ${what}s it replaced are gone`;
+    announce(runtime, target, 'finished', `rotation of ${name} finished: ${gone}`);
+  } else {
+    const again = `the leaked ${what} may still work. Run the same command again`;
+    announce(runtime, target, 'unfinished', `rotation of ${name} did NOT finish (${describe(result)}); ${again}`);
+  }
   return { result, steps, finished };
 }

@@ -1,140 +1,116 @@
 import { randomUUID } from 'node:crypto';
-import { isMemberName, prefixClash } from '../config/fleets.js';
-import { dedupKey, RUNBOOK, SEVERITY, type Alert } from '../core/alert.js';
+import { prefixClash } from '../config/fleets.js';
 import type { FleetConfig, RotatorConfig, TargetConfig } from '../config/types.js';
+import { dedupKey, RUNBOOK, SEVERITY, type Alert } from '../core/alert.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { accountToken, isAccountToken } from '../credentials/registry.js';
-import { createRunScope } from './scope.js';
 import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
 import { channelsFor, deliver } from './alerts.js';
+import { createRunScope } from './scope.js';
 
 /**
- * A run's view of the configuration with every fleet expanded into its members: one API-key target
- * per active subaccount that passes the fleet's filters, its admin credential the subaccount's own
- * Auth Token from the parent's list (enlisted in the run's scope, never stored). A fleet whose list
- * cannot be read fails as a whole, named by the fleet, and changes nothing; its members simply are not
- * run this time. A subaccount that leaves the fleet (closed, suspended, filtered out) keeps its secret
- * and its keys: nothing is deleted because a list got shorter.
+ * Fleet expansion, for resolution (engine/targets.ts): one API-key target per active subaccount that
+ * passes the fleet's filters, its admin credential the subaccount's own Auth Token from the parent's
+ * list (held for the run, never stored). A fleet whose list cannot be read fails as a whole, named by
+ * the fleet, and changes nothing. A subaccount that leaves the fleet keeps its secret and its keys:
+ * nothing is deleted because a list got shorter.
  */
-export interface Expanded {
-  config: RotatorConfig;
-  /** The run's scope, fleet members' admin credentials included. */
-  scope: RunScope;
-  /** Fleet members' admin credentials by target name (a dry run builds its own scope with them). */
-  members: ReadonlyMap<string, AdminCredential>;
-  /** One failed result per fleet that could not be expanded, and per member that was skipped. */
-  failures: TargetResult[];
+
+/** A name resolution could not make a target of: a fleet not listed, a member skipped or not listed. */
+export interface Unresolved {
+  /** As a run reports it. */
+  result: TargetResult;
+  /** The reason alone, without what a run did (status). */
+  why: string;
+  /** The account the audit reports it on, and its words there. */
+  account: string;
+  label: string;
+  /** A whole fleet that could not be listed: alerted by its name after a real run. */
+  fleet?: FleetConfig;
 }
 
-/**
- * `names`: the targets a command was given. When none of them is a fleet or one of a fleet's members,
- * no fleet is listed (the daemon runs each configured target on its own, and must not list every
- * parent's subaccounts for each of them).
- */
-export async function expandFleets(
-  config: RotatorConfig,
-  runtime: Runtime,
-  names?: readonly string[],
-): Promise<Expanded> {
-  const scope = createRunScope(config, runtime);
-  const wanted =
-    names === undefined || names.length === 0
-      ? config.fleets
-      : config.fleets.filter((f) => names.some((n) => n === f.name || isMemberName(f.name, n)));
-  if (wanted.length === 0) return { config, scope, members: new Map(), failures: [] };
-  const credentials = new Map<string, AdminCredential>();
-  const members: TargetConfig[] = [];
-  const failures: TargetResult[] = [];
+export interface Expansion {
+  members: TargetConfig[];
+  admins: Map<string, AdminCredential>;
+  unresolved: Unresolved[];
+}
+
+const failed = (fleet: FleetConfig, target: string, error: string, whole = false): Unresolved => ({
+  result: { target, credential: template(fleet).kind, steps: [], kind: 'failed', step: 'expand-fleet', error },
+  why: error,
+  account: fleet.parentAccountSid,
+  label: `fleet ${fleet.name}: ${whole ? 'its subaccounts could not be listed' : target}`,
+  ...(whole ? { fleet } : {}),
+});
+
+/** The fleet's member template (its kind, channels and schedule), as for the parent account itself. */
+export const template = (fleet: FleetConfig) => fleet.member(fleet.parentAccountSid);
+
+export async function expandFleets(config: RotatorConfig, runtime: Runtime, fleets: FleetConfig[]): Promise<Expansion> {
+  const admins = new Map<string, AdminCredential>();
+  const out: Expansion = { members: [], admins, unresolved: [] };
   const taken = new Map(config.targets.map((t) => [`${t.secret.store}:${t.secret.secretId}`, t.name]));
-  for (const fleet of wanted) {
+  const scope = createRunScope(config, runtime);
+  for (const fleet of fleets) {
     try {
-      for (const member of await membersOf(fleet, runtime, scope, credentials)) {
+      for (const member of await membersOf(fleet, runtime, scope, admins)) {
         const key = `${member.secret.store}:${member.secret.secretId}`;
         const owner = taken.get(key);
-        if (owner !== undefined) {
-          failures.push(
-            failed(
-              fleet,
-              member.name,
-              'expand-fleet',
-              `its secret "${member.secret.secretId}" is already target "${owner}"'s; the member is skipped`,
-            ),
-          );
-          continue;
-        }
         const clash = prefixClash(member, config.targets);
-        if (clash) {
-          failures.push(
-            failed(
-              fleet,
-              member.name,
-              'expand-fleet',
-              `target "${clash}" rotates keys on the same subaccount with an overlapping friendlyNamePrefix; ` +
-                'exclude the subaccount from the fleet or change a prefix',
-            ),
-          );
-          continue;
+        const overlap = `target "${clash}" rotates keys on the same subaccount with an overlapping friendlyNamePrefix`;
+        if (owner !== undefined) {
+          const why = `its secret "${member.secret.secretId}" is already target "${owner}"'s; the member is skipped`;
+          out.unresolved.push(failed(fleet, member.name, why));
+        } else if (clash) {
+          const why = `${overlap}; exclude the subaccount from the fleet or change a prefix`;
+          out.unresolved.push(failed(fleet, member.name, why));
+        } else {
+          taken.set(key, member.name);
+          out.members.push(member);
         }
-        taken.set(key, member.name);
-        members.push(member);
       }
     } catch (err) {
       const error = redact(errorMessage(err));
-      runtime.logger.error(`fleet ${fleet.name}: its subaccounts could not be listed, so none of them ran: ${error}`, {
-        target: fleet.name,
-        step: 'expand-fleet',
-      });
-      failures.push(failed(fleet, fleet.name, 'expand-fleet', error));
+      const context = { target: fleet.name, step: 'expand-fleet' };
+      runtime.logger.error(
+        `fleet ${fleet.name}: its subaccounts could not be listed, so none of them ran: ${error}`,
+        context,
+      );
+      out.unresolved.push(failed(fleet, fleet.name, error, true));
     }
   }
-  const expanded = { ...config, targets: [...config.targets, ...members] };
-  return { config: expanded, scope: createRunScope(expanded, runtime, credentials), members: credentials, failures };
+  return out;
 }
-
-const failed = (fleet: FleetConfig, target: string, step: string, error: string): TargetResult => ({
-  target,
-  credential: fleet.member(fleet.parentAccountSid).kind,
-  steps: [],
-  kind: 'failed',
-  step,
-  error,
-});
 
 async function membersOf(
   fleet: FleetConfig,
   runtime: Runtime,
   scope: RunScope,
-  credentials: Map<string, AdminCredential>,
+  admins: Map<string, AdminCredential>,
 ): Promise<TargetConfig[]> {
   const { store, secretId } = fleet.admin;
+  const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
   const parent = await scope.admin(fleet.admin, fleet.name).catch((err: unknown) => {
     // readAdmin's advice lists every admin shape a target may use; a fleet takes one only.
     if (err instanceof RotationError && err.step === 'read-admin') {
       const missing = `fleet admin secret "${secretId}" (${store} store) does not exist or has no current value`;
-      const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
       const put = `twilio-key-rotator secret put ${secretId} --store ${store}`;
       throw new RotationError(fleet.name, 'read-admin', `${missing}; store the parent's ${value} (${put})`);
     }
     throw err;
   });
   if (!isAccountToken(parent) || parent.accountSid.toUpperCase() !== fleet.parentAccountSid.toUpperCase()) {
-    const value = `{"accountSid": "${fleet.parentAccountSid}", "authToken": "…"}`;
-    const secret = `fleet admin secret "${fleet.admin.secretId}"`;
-    const must = `${secret} must hold the parent's Account SID + Auth Token (${value})`;
+    const must = `fleet admin secret "${secretId}" must hold the parent's Account SID + Auth Token (${value})`;
     const why = "Twilio answers subaccounts' tokens to no other credential";
     throw new Error(`${must}: ${why}, and no parent API key (Main included) may reach a subaccount`);
   }
   if (!runtime.subaccounts) throw new Error('this runtime cannot list subaccounts');
-  const template = fleet.member(fleet.parentAccountSid);
-  const listed = await runtime
-    .subaccounts(parent, {
-      ...(template.region ? { region: template.region } : {}),
-      ...(template.edge ? { edge: template.edge } : {}),
-    })
-    .list({ limit: fleet.subaccounts.max });
+  const { region, edge } = template(fleet);
+  const where = { ...(region ? { region } : {}), ...(edge ? { edge } : {}) };
+  const listed = await runtime.subaccounts(parent, where).list({ limit: fleet.subaccounts.max });
   const { friendlyNamePrefix, include, exclude } = fleet.subaccounts;
   const chosen = listed.filter(
     (s) =>
@@ -142,16 +118,13 @@ async function membersOf(
       (include === undefined || include.includes(s.accountSid.toUpperCase())) &&
       !exclude.includes(s.accountSid.toUpperCase()),
   );
-  runtime.logger.info(
-    `fleet ${fleet.name}: ${chosen.length} of ${listed.length} active subaccounts of ${fleet.parentAccountSid} ` +
-      'are members',
-    { target: fleet.name, step: 'expand-fleet' },
-  );
+  const members = `${chosen.length} of ${listed.length} active subaccounts of ${fleet.parentAccountSid} are members`;
+  runtime.logger.info(`fleet ${fleet.name}: ${members}`, { target: fleet.name, step: 'expand-fleet' });
   return chosen
     .sort((a, b) => a.accountSid.localeCompare(b.accountSid))
     .map((s) => {
       const member = fleet.member(s.accountSid);
-      credentials.set(member.name, accountToken(s.accountSid, s.authToken));
+      admins.set(member.name, accountToken(s.accountSid, s.authToken));
       return member;
     });
 }
@@ -163,18 +136,17 @@ async function membersOf(
  * live (the parent credential's secret is only read), so the alert repeats on every run that cannot
  * list the fleet, with one dedup key (PagerDuty keeps one incident), and no resolve follows.
  */
-export async function reportUnlistedFleets(
+export async function reportUnresolved(
   config: RotatorConfig,
   runtime: Runtime,
-  failures: readonly TargetResult[],
+  unresolved: readonly Unresolved[],
 ): Promise<void> {
   const nowMs = runtime.now();
   const at = new Date(nowMs).toISOString();
-  for (const fleet of config.fleets) {
-    const failure = failures.find((f) => f.target === fleet.name && f.kind === 'failed');
-    if (failure?.kind !== 'failed') continue;
+  for (const { fleet, result } of unresolved) {
+    if (!fleet || result.kind !== 'failed') continue;
     runtime.metrics?.({ target: fleet.name, atMs: nowMs, values: { TargetsChecked: 1, RotationsFailed: 1 } });
-    const channels = channelsFor(fleet.member(fleet.parentAccountSid), runtime.alertChannels ?? []);
+    const channels = channelsFor(template(fleet), runtime.alertChannels ?? []);
     if (channels.length === 0) continue;
     const alert: Alert = {
       id: randomUUID().replace(/-/g, ''),
@@ -183,24 +155,22 @@ export async function reportUnlistedFleets(
       severity: SEVERITY['step-failed'],
       test: false,
       target: fleet.name,
-      credential: fleet.member(fleet.parentAccountSid).kind,
+      credential: result.credential,
       account: fleet.parentAccountSid,
       problem: 'step-failed',
       summary: `${fleet.name}: the fleet's subaccounts could not be listed, so none of its members ran`,
       details: [],
       refs: [],
-      step: failure.step,
-      error: { message: failure.error },
+      step: result.step,
+      error: { message: result.error },
       runbook: RUNBOOK['step-failed'],
       dedupKey: dedupKey(fleet.name, 'step-failed'),
       firstSeenAt: at,
       occurredAt: at,
     };
+    const context = { target: fleet.name, step: 'alert' };
     await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), runtime.logger).catch((err: unknown) =>
-      runtime.logger.error(`alerting for fleet ${fleet.name} failed: ${redact(errorMessage(err))}`, {
-        target: fleet.name,
-        step: 'alert',
-      }),
+      runtime.logger.error(`alerting for fleet ${fleet.name} failed: ${redact(errorMessage(err))}`, context),
     );
   }
 }

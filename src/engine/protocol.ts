@@ -5,9 +5,8 @@ import type { Runtime } from '../core/runtime.js';
 import type { RotationEvent } from '../credentials/registry.js';
 import { RotationError } from '../errors.js';
 import { describeOutcome } from './describe.js';
-import { expandFleets } from './fleets.js';
-import { lookIsCurrent, observeAndPlan, openRun, stepSpec, type Run } from './reconcile.js';
-import { createRunScope } from './scope.js';
+import { lookIsCurrent, openRun, planFor, stepSpec, type Run } from './reconcile.js';
+import { resolveBySecret } from './targets.js';
 
 export type { RotationEvent };
 
@@ -55,41 +54,28 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
 }
 
 export async function rotationStep(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<string> {
-  // A fleet member's secret is known only once the fleet is listed: list it when no target matches.
-  let scope = createRunScope(config, runtime);
-  let target: TargetConfig;
-  try {
-    target = targetForSecret(config, event.SecretId);
-  } catch (err) {
-    if (config.fleets.length === 0) throw err;
-    const expanded = await expandFleets(config, runtime);
-    target = targetForSecret(expanded.config, event.SecretId);
-    scope = expanded.scope;
-  }
-  const run = await openRun(target, runtime, scope, {});
-  const rotation = run.kind.rotation;
-  if ('legacy' in rotation) return rotation.legacy(event, run.session, runtime);
-  return driveEvent(run, rotation, event, runtime);
+  const { target, scope } = await resolveBySecret(config, runtime, (c) => targetForSecret(c, event.SecretId));
+  return driveEvent(await openRun(target, runtime, scope, {}), event, runtime);
 }
 
-async function driveEvent(
-  run: Run,
-  view: Exclude<Run['kind']['rotation'], { legacy: unknown }>,
-  event: RotationEvent,
-  runtime: Runtime,
-): Promise<string> {
+async function driveEvent(run: Run, event: RotationEvent, runtime: Runtime): Promise<string> {
   const token = event.ClientRequestToken;
-  const fail = (message: string) => new RotationError(run.session.target.name, event.Step, message);
+  const did: string[] = [];
+  // What this event did before it failed stays in the message: Secrets Manager shows only the error.
+  const fail = (message: string) =>
+    new RotationError(run.session.target.name, event.Step, [...did, message].join('; then '));
+  const view = run.kind.rotation;
   const allowed = Object.hasOwn(view, event.Step) ? view[event.Step] : undefined;
   if (!allowed) throw fail(`unknown rotation step "${String(event.Step)}"`);
   run.settings.token = token;
-  const did: string[] = [];
   for (let i = 0; i < MAX_STEPS; i++) {
-    const { obs, decision } = await observeAndPlan(run, runtime);
+    // The postcondition first: a repeated event, or one a scheduled run completed, asks no gate.
+    const obs = await run.kind.observe(run.session, runtime);
     if (allowed.done(obs, token)) {
       if (did.length > 0) return `version ${token}: ${did.join('; ')}`;
       return `version ${token} already holds what ${event.Step} leaves behind; nothing to do`;
     }
+    const decision = await planFor(run, obs, runtime);
     const retry = 'Secrets Manager will retry';
     // A rollback paused the target (core/rollback.ts): Secrets Manager's schedule must not rotate it either.
     const pause = parsePause(obs.secret?.tags);
@@ -102,9 +88,9 @@ async function driveEvent(
     }
     if (!(await lookIsCurrent(run, decision.kind, obs, runtime))) continue;
     const result = await spec.act(decision, obs, run.session, runtime, run.settings);
-    did.push(result.detail);
     if (result.end?.kind === 'failed') throw fail(`${decision.kind}: ${result.end.error}`);
     if (result.end) throw fail(`${result.detail}; ${retry}`);
+    did.push(result.detail);
   }
   throw fail(`no convergence after ${MAX_STEPS} steps; this is a bug, please report it with the log`);
 }

@@ -69,8 +69,13 @@ export async function observeAndPlan(
   run: Run,
   runtime: Runtime,
 ): Promise<{ obs: ObservationBase; decision: { kind: string } }> {
+  const obs = await run.kind.observe(run.session, runtime);
+  return { obs, decision: await planFor(run, obs, runtime) };
+}
+
+/** The planner's decision on one look, with the gate evaluated when it asks for it. Reads only. */
+export async function planFor(run: Run, obs: ObservationBase, runtime: Runtime): Promise<{ kind: string }> {
   const { kind, session } = run;
-  const obs = await kind.observe(session, runtime);
   let decision = kind.plan(obs, run.settings);
   if (decision.kind === 'check-gate') {
     const check = decision as GateCheck;
@@ -79,7 +84,7 @@ export async function observeAndPlan(
     if (decision.kind === 'check-gate')
       throw new RotationError(session.target.name, 'check-gate', 'the planner asked for the gate twice; this is a bug');
   }
-  return { obs, decision };
+  return decision;
 }
 
 function logOutcome(runtime: Runtime, target: string, o: Outcome): void {

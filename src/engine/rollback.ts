@@ -6,10 +6,8 @@ import type { Runtime } from '../core/runtime.js';
 import { kindOf } from '../credentials/registry.js';
 import { RotationError, UsageError } from '../errors.js';
 import { channelsFor, deliver } from './alerts.js';
-import { oneTarget } from './commands.js';
-import { expandFleets } from './fleets.js';
 import { openRun } from './reconcile.js';
-import { createRunScope } from './scope.js';
+import { resolveOne, runScope } from './targets.js';
 
 /**
  * `rollback <target>`: one command for every kind, driven like a rotation (core/rollback.ts). Each
@@ -44,11 +42,11 @@ export async function rollback(
   name: string,
   options: { dryRun?: boolean } = {},
 ): Promise<RollbackReport> {
-  ({ config } = await expandFleets(config, runtime, [name]));
-  const target = oneTarget(config, name);
+  const resolved = await resolveOne(config, runtime, name, 'rolled back');
+  const { target } = resolved;
   const capability = kindOf(target).capabilities.rollback;
   if (!capability) throw new UsageError(`target "${name}" (kind ${target.kind}) has no rollback; nothing was changed`);
-  const run = await openRun(target, runtime, createRunScope(config, runtime), {});
+  const run = await openRun(target, runtime, runScope(resolved, runtime), {});
   const log = runtime.logger.child({ target: name });
   const secretId = target.secret.secretId;
   const steps: RollbackReport['steps'] = [];

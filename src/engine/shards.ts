@@ -2,14 +2,12 @@ import type { RotatorConfig, TargetConfig } from '../config/types.js';
 import { kindOf } from '../credentials/registry.js';
 
 /**
- * A fleet too large for one Lambda invocation is split into shards: SQS messages that each name some
- * targets, for the shard worker to reconcile (entry/shard.ts). A message holds target names and the
- * metadata below, never a credential, a secret id or anything read from a store:
+ * Shards: SQS messages that each name some targets for the shard worker (entry/shard.ts). A message
+ * holds target names and labels for the log, never a credential, a secret id or anything read from a
+ * store; the worker acts on `targets` alone:
  *
  *   {"kind":"twilio-key-rotator/shard","version":1,"run":"<scheduler's request id>","part":2,"parts":7,
  *    "targets":["app-eu","app-us"]}
- *
- * `run`, `part` and `parts` only label log lines; the worker acts on `targets` alone.
  */
 
 export const SHARD_KIND = 'twilio-key-rotator/shard';
@@ -120,13 +118,9 @@ export function parseShardBody(body: string): ParsedShard {
     return { ok: false, problem: 'the body is not a JSON object' };
   const v = value as Record<string, unknown>;
   if (v.kind !== SHARD_KIND) return { ok: false, problem: `kind is not "${SHARD_KIND}"` };
+  const deploy = '(deploy the scheduler and the worker together)';
   if (v.version !== SHARD_VERSION)
-    return {
-      ok: false,
-      problem:
-        `version is not ${SHARD_VERSION}, the one this worker reads ` +
-        '(deploy the scheduler and the worker together)',
-    };
+    return { ok: false, problem: `version is not ${SHARD_VERSION}, the one this worker reads ${deploy}` };
   const targets = v.targets;
   if (!Array.isArray(targets) || targets.length === 0)
     return { ok: false, problem: 'targets is not a non-empty list of target names' };
@@ -136,11 +130,8 @@ export function parseShardBody(body: string): ParsedShard {
     // eslint-disable-next-line no-control-regex -- a name never holds control characters
     (t) => typeof t !== 'string' || t.length === 0 || t.length > MAX_NAME_LENGTH || /[\x00-\x1f\x7f]/.test(t),
   );
-  if (bad >= 0)
-    return {
-      ok: false,
-      problem: `targets[${bad}] is not a target name (a string of 1 to ${MAX_NAME_LENGTH} printable characters)`,
-    };
+  const name = `a string of 1 to ${MAX_NAME_LENGTH} printable characters`;
+  if (bad >= 0) return { ok: false, problem: `targets[${bad}] is not a target name (${name})` };
   const run = typeof v.run === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(v.run) ? v.run : undefined;
   return { ok: true, targets: [...new Set(targets as string[])], ...(run ? { run } : {}) };
 }

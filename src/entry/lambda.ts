@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { awsStore } from '../adapters/secrets/aws-store.js';
-import { parseConfigObject } from '../config/validate.js';
 import type { RotatorConfig } from '../config/types.js';
 import { exitCodeFor, type TargetResult } from '../core/outcome.js';
 import { isRotationEvent, rotationStep, type RotationEvent } from '../engine/protocol.js';
-import { rotate } from '../engine/commands.js';
-import { type Runtime } from '../core/runtime.js';
+import { rotateTargets } from '../engine/commands.js';
+import { resolveTargets } from '../engine/targets.js';
+import type { Logger, Runtime } from '../core/runtime.js';
 import { ConfigError, errorMessage } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { createJsonLogger } from '../json-log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
 import { sendShards, shardQueue, shardSettings } from './shard.js';
@@ -25,14 +25,37 @@ import { isSqsEvent, runShards } from './shard-worker.js';
  *    go to that queue in messages (entry/shard.ts) instead of being reconciled here.
  *  - `shardHandler` (and `handler`) with an SQS event: the shard worker reconciles the messages'
  *    targets and returns the partial batch response for those it ran out of time for (entry/shard-worker.ts).
- * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time (still
- * validated, and ${ENV} substituted, at start-up); run from source, it reads TWILIO_KEY_ROTATOR_CONFIG.
+ * Configuration: the bundle carries config/rotator.yaml compiled to JSON at build time and, when the
+ * build could validate it, validated and converted with the values of the variables it read there
+ * (scripts/build-lambda.mjs). Where this environment holds the same, that is the configuration, and
+ * zod is never loaded; otherwise it is validated here, with ${ENV} substituted, as the CLI would.
+ * Run from source, it reads TWILIO_KEY_ROTATOR_CONFIG.
  * Failures throw, so Lambda's Errors metric, the failure destination and Secrets Manager's retries
  * all see them.
  */
 
 /** Replaced by scripts/build-lambda.mjs with the configuration object. */
 declare const __ROTATOR_CONFIG__: unknown;
+/** Replaced by scripts/build-lambda.mjs with the configuration it validated, or undefined. */
+declare const __ROTATOR_COMPILED__: CompiledConfig | undefined;
+
+/**
+ * The build's validated configuration: `env`, each ${NAME} variable it read and its value (null:
+ * unset); `set`, the variables that hold secrets (probe headers, alert channels), which were set.
+ */
+export interface CompiledConfig {
+  config: RotatorConfig;
+  env: Record<string, string | null>;
+  set: string[];
+}
+
+/** The variables whose values here differ from the build's, so that its validation does not hold. */
+export function changedSinceBuild(compiled: CompiledConfig, env: NodeJS.ProcessEnv): string[] {
+  return [
+    ...Object.entries(compiled.env).flatMap(([name, value]) => ((env[name] || null) === value ? [] : [name])),
+    ...compiled.set.filter((name) => !env[name]),
+  ];
+}
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
@@ -74,14 +97,20 @@ let cached: { config: RotatorConfig; logger: Logger } | undefined;
  */
 async function setup(signal: AbortSignal): Promise<{ config: RotatorConfig; runtime: Runtime }> {
   if (!cached) {
+    const logger = createJsonLogger({ stream: process.stdout });
+    const compiled = typeof __ROTATOR_COMPILED__ !== 'undefined' ? __ROTATOR_COMPILED__ : undefined;
+    const changed = compiled && changedSinceBuild(compiled, process.env);
+    if (changed?.length)
+      logger.info(`validating the configuration here: ${changed.join(', ')} differ from the build's`, {
+        step: 'config',
+      });
     const config =
-      typeof __ROTATOR_CONFIG__ !== 'undefined'
-        ? parseConfigObject(__ROTATOR_CONFIG__, {
-            source: 'bundled config/rotator.yaml',
-            baseDir: process.env.LAMBDA_TASK_ROOT ?? process.cwd(),
-          })
-        : await configFromFile();
-    cached = { config, logger: createLogger({ stream: process.stdout, json: true }) };
+      compiled && changed?.length === 0
+        ? compiled.config
+        : typeof __ROTATOR_CONFIG__ !== 'undefined'
+          ? await validated(__ROTATOR_CONFIG__)
+          : await configFromFile();
+    cached = { config, logger };
   }
   // Metric lines (CloudWatch EMF) go to the function's log, where CloudWatch turns them into metrics.
   const writeMetrics = (line: string) => void process.stdout.write(line);
@@ -106,6 +135,15 @@ function deadline(context: LambdaContext): { signal: AbortSignal; clear: () => v
   );
   const timer = setTimeout(() => controller.abort(reason), inMs);
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** The bundled configuration, validated here: zod (deferred in the bundle) and the validator load now. */
+async function validated(raw: unknown): Promise<RotatorConfig> {
+  const zod = (await import('zod/mini')) as unknown as { loadZod?: () => Promise<void> };
+  await zod.loadZod?.();
+  const { parseConfigObject } = await import('../config/validate.js');
+  const baseDir = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
+  return parseConfigObject(raw, { source: 'bundled config/rotator.yaml', baseDir });
 }
 
 /** Outside the bundle only. The specifier is computed so the bundler leaves the YAML reader out. */
@@ -142,7 +180,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
       const sent = await sendShards(config, runtime, sharding, queue, context.awsRequestId ?? randomUUID());
       return { sharded: sent };
     }
-    const results = await rotate(config, runtime, until);
+    const results = await rotateTargets(await resolveTargets(config, runtime), runtime, until);
     runtime.logger.info(`scheduled run: ${summary(results)}`, { step: 'summary' });
     if (exitCodeFor(results) !== 0) throw new Error(redact(`rotation needs attention: ${summary(results)}`));
     return { targets: results.map((r) => ({ target: r.target, kind: r.kind })) };

@@ -1,8 +1,9 @@
 import type { RotatorConfig } from '../config/types.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { Runtime } from '../core/runtime.js';
-import { rotate, unknownTargetNames } from '../engine/commands.js';
+import { rotateTargets } from '../engine/commands.js';
 import { parseShardBody } from '../engine/shards.js';
+import { resolveTargets, unknownTargetNames } from '../engine/targets.js';
 import { redact } from '../redact.js';
 
 /**
@@ -20,10 +21,7 @@ import { redact } from '../redact.js';
  * maxReceiveCount, and then waits in the dead-letter queue, whose alarm tells a person.
  */
 
-/**
- * One record of the event Lambda's SQS event source delivers (AWS Lambda Developer Guide, "Using Lambda
- * with Amazon SQS").
- */
+/** One record of what Lambda's SQS event source delivers (Lambda Developer Guide, "Using Lambda with Amazon SQS"). */
 export interface SqsRecord {
   messageId: string;
   receiptHandle?: string;
@@ -93,24 +91,21 @@ export async function runShards(
   const names = [...new Set(jobs.flatMap((j) => j.targets))];
   if (names.length === 0) return { batchItemFailures: [] };
 
-  const results = await rotate(config, runtime, { ...options, targets: names, scheduled: true });
+  const resolved = await resolveTargets(config, runtime, names, true);
+  const results = await rotateTargets(resolved, runtime, { ...options, scheduled: true });
   const byName = new Map(results.map((r) => [r.target, r]));
-  // A fleet's name stands for its members (it is sent when the fleet could not be listed): it is
-  // finished when they are, or when its own result (the listing failed again) is in.
-  const fleets = new Set(config.fleets.map((f) => f.name));
-  const resultsFor = (n: string) =>
-    byName.has(n) ? [byName.get(n)!] : fleets.has(n) ? results.filter((r) => r.target.startsWith(`${n}-`)) : [];
+  // A name that stands for several targets (sent when its fleet could not be listed) is finished
+  // when they are, or when its own result (the listing failed again) is in.
   const again = jobs.filter((j) =>
     j.targets.some((n) => {
-      const rs = resultsFor(n);
-      return rs.length === 0 ? !fleets.has(n) : rs.some(unfinished);
+      const rs = (resolved.covers.get(n) ?? [n]).flatMap((t) => byName.get(t) ?? []);
+      return rs.length === 0 ? !resolved.covers.has(n) : rs.some(unfinished);
     }),
   );
   const summary = results.map((r) => `${r.target}: ${r.kind}`).join(' | ');
   const attention = results.filter((r) => r.kind === 'failed' || r.kind === 'stuck').map((r) => r.target);
-  const line = `shard run of ${names.length} targets from ${jobs.length} messages: ${summary}${
-    again.length > 0 ? `; out of time for ${again.length} message(s), which SQS delivers again` : ''
-  }`;
+  const late = again.length > 0 ? `; out of time for ${again.length} message(s), which SQS delivers again` : '';
+  const line = `shard run of ${names.length} targets from ${jobs.length} messages: ${summary}${late}`;
   const then = 'alerted; the next schedule retries them, the messages are not delivered again';
   if (attention.length > 0)
     runtime.logger.error(`${line}; needs attention: ${attention.join(', ')} (${then})`, { step: 'summary' });

@@ -1,21 +1,16 @@
 import { sqsQueue, type MessageQueue } from '../adapters/queue/sqs.js';
 import type { RotatorConfig } from '../config/types.js';
 import type { Runtime } from '../core/runtime.js';
-import { scheduledTargetNames } from '../engine/commands.js';
 import { MAX_TARGETS_PER_MESSAGE, planShards, shardBody } from '../engine/shards.js';
+import { scheduledTargetNames } from '../engine/targets.js';
 import { ConfigError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
- * Sharding a fleet across Lambda invocations (README "Sharding a large fleet across invocations").
- *  - The scheduled function, with ROTATOR_SHARD_QUEUE_URL set, sends the scheduled targets' names to
- *    that queue in messages of ROTATOR_SHARD_TARGETS_PER_MESSAGE names instead of reconciling them.
- *  - The shard worker (SQS event source, ReportBatchItemFailures) reconciles the targets a batch of
- *    messages names, in one run, and reports back the messages it ran out of time for; SQS delivers
- *    those again. A message whose targets all ran (failed ones included) is done: a failure is
- *    alerted and counted like any run's, and the next schedule retries it, so a failing target does
- *    not come back every visibility timeout. A body that is not a shard message, and names no target
- *    is configured under, are logged and dropped: sending them again would not change them.
+ * Sharding across Lambda invocations (README "Sharding a large fleet across invocations"): with
+ * ROTATOR_SHARD_QUEUE_URL set, the scheduled function sends the scheduled targets' names to that queue,
+ * ROTATOR_SHARD_TARGETS_PER_MESSAGE to a message, instead of reconciling them (the worker:
+ * ./shard-worker.ts).
  */
 
 export interface ShardSettings {

@@ -327,3 +327,26 @@ describe.each<StoreKind>(['file', 'aws'])('webhook validation across a promotion
     expect(await validator.validate(forged)).toMatchObject({ valid: false });
   });
 });
+
+describe('Auth Token: the store fails right after Create', () => {
+  it('deletes the secondary the run made and holds, so the next run rotates without a person', async () => {
+    world = await World.start('aws');
+    const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+    await world.writeConfig([{ kind: 'auth-token', gate }], {
+      retry: { attempts: 1, budgetSeconds: 2, minDelayMs: 5 },
+    });
+    const old = await world.seedToken();
+    world.sm.controls.setFaults({ operations: ['PutSecretValue'], sequence: ['server-error'] });
+    const failed = await world.cli(['rotate', '--force']);
+    expect(failed.code, failed.stdout).toBe(1);
+    const created = world.twilio.controls.log.filter((e) => e.operation === 'CreateSecondaryAuthToken');
+    expect(created.map((e) => e.status)).toEqual([201]);
+    expect(world.twilio.secondaryToken()).toBeUndefined();
+    expect(await world.tokenWorks(old)).toBe(true);
+    world.sm.controls.clearFaults();
+    const again = await world.cli(['rotate', '--force']);
+    expect(again.code, again.stdout).toBe(0);
+    expect(world.twilio.authToken()).not.toBe(old);
+    expect(await world.storedToken('AWSCURRENT')).toBe(world.twilio.authToken());
+  });
+});

@@ -232,12 +232,12 @@ describe('bad CLI invocations', () => {
     [
       '--replace-secondary on an API-key target',
       ['rotate', '--target', 'app', '--replace-secondary'],
-      /--replace-secondary is for Auth Token targets; "app" is an API-key target/,
+      /--replace-secondary is for Auth Token targets; "app" is a target of kind api-key, whose keys have no secondary token/,
     ],
     [
       '--replace-secondary with --now on an API-key target',
       ['rotate', '--now', 'app', '--overlap', '0', '--replace-secondary'],
-      /--replace-secondary is for Auth Token targets; "app" is an API-key target/,
+      /--replace-secondary is for Auth Token targets; "app" is a target of kind api-key, whose keys have no secondary token/,
     ],
     [
       'a config file that does not exist',

@@ -84,6 +84,22 @@ describe('a fleet whose subaccounts cannot be listed', () => {
     expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
   });
 
+  it('makes confirm, abort and rollback of a member fail as a run too, changing nothing', async () => {
+    const { w, tenant } = await fleetWorld();
+    listFails(w);
+    const member = `tenants-${tenant.sid}`;
+    for (const [command, done] of [
+      ['confirm', 'confirmed'],
+      ['abort', 'aborted'],
+      ['rollback', 'rolled back'],
+    ] as const) {
+      const run = await w.cli([command, member]);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(`fleet "tenants" could not list its subaccounts, so ${member} was not ${done}`);
+    }
+    expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
+  });
+
   it('shows in /metrics as a failed run of the fleet', () => {
     const metrics = new DaemonMetrics();
     const failed: TargetResult = {
@@ -102,5 +118,24 @@ describe('a fleet whose subaccounts cannot be listed', () => {
     expect(text).toContain('twilio_key_rotator_failures_total{target="tenants"} 1');
     expect(text).toContain('twilio_key_rotator_runs_total{target="tenants",result="failed"} 1');
     expect(text).toContain('twilio_key_rotator_fleet_unlisted{target="tenants"} 1');
+  });
+});
+
+describe('a fleet member skipped for a clash', () => {
+  it('shows in status of the fleet as in rotate of the fleet, with the reason', async () => {
+    const { w, tenant } = await fleetWorld();
+    const { parse, stringify } = await import('yaml');
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const written = parse(await readFile(w.configPath, 'utf8')) as Record<string, unknown>;
+    const spec = { name: 'hand', prefix: 'rot-tenant-hand-', secretId: 'twilio/hand' };
+    const [hand] = w.configObject([spec]).targets as Record<string, unknown>[];
+    // A hand-written target on the member's subaccount whose prefix overlaps the template's.
+    await writeFile(w.configPath, stringify({ ...written, targets: [{ ...hand, accountSid: tenant.sid }] }));
+    const member = `tenants-${tenant.sid}`;
+    const clash = 'target "hand" rotates keys on the same subaccount with an overlapping friendlyNamePrefix';
+    const status = await w.cli(['status', '--target', 'tenants']);
+    expect(status.stdout, status.stderr).toContain(`${member}: cannot read state: ${clash}`);
+    const rotate = await w.cli(['rotate', '--target', 'tenants']);
+    expect(rotate.stdout, rotate.stderr).toContain(`${member}: FAILED at expand-fleet: ${clash}`);
   });
 });

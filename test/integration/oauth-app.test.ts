@@ -277,6 +277,16 @@ describe('oauth-app kind', () => {
     expect((await stored(w)).current!.clientId).toBe(app.sid);
   });
 
+  it('refuses --replace-secondary naming the kind and its apps, not an API key, changing nothing', async () => {
+    const w = await start();
+    const run = await w.cli(['rotate', '--target', 'oauth', '--replace-secondary']);
+    expect(run.code, run.stderr).toBe(2);
+    const why = '"oauth" is a target of kind oauth-app, whose apps have no secondary token';
+    expect(run.stderr).toContain(`--replace-secondary is for Auth Token targets; ${why}`);
+    expect(mutations(w)).toEqual([]);
+    expect(await w.store().read('twilio/oauth')).toBeUndefined();
+  });
+
   it('refuses a configuration outside what Twilio allows, naming the field', async () => {
     const w = await start();
     const config = w.configObject([]);

@@ -192,3 +192,26 @@ describe('rollback of an OAuth app through the CLI (file store)', () => {
     expect(await appWorks(w, made)).toBe(false);
   });
 });
+
+describe('rollback of a fleet member', () => {
+  it("rolls back with the subaccount's own token from the fleet's list", async () => {
+    const w = (world = await World.start('file'));
+    await w.seedAdmin('auth-token', 'twilio/parent');
+    const tenant = w.twilio.addAccount({ parentSid: w.accountSid, friendlyName: 'tenant-a' });
+    const template = {
+      keyType: 'standard',
+      friendlyNamePrefix: 'rot-tenant-',
+      secret: { store: 'file', secretId: 'twilio/tenants/{accountSid}' },
+      gate: GATE,
+    };
+    const admin = { store: 'file', secretId: 'twilio/parent' };
+    await w.writeConfig([], { fleets: [{ name: 'tenants', parentAccountSid: w.accountSid, admin, template }] });
+    const member = `tenants-${tenant.sid}`;
+    expect((await w.cli(['rotate'])).code).toBe(0);
+    const forced = await w.cli(['rotate', '--force', '--target', member]);
+    expect(forced.stdout, forced.stderr).toContain('waiting for consumers before deleting');
+    const done = await w.cli(['rollback', member]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain(`${member}: rolled back from`);
+  });
+});

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLambda } from '../../scripts/build-lambda.mjs';
 import { startSqsEmulator } from '../emulators/sqs/index.js';
 import { rotationEvents, SCHEDULED_EVENT } from '../support/lambda-child.js';
+import { loadConfig } from '../../src/config/load.js';
 import { recordOutput } from '../support/scan.js';
 import { receiveAll, sqsClient, sqsEvent } from '../support/sqs-events.js';
 import { AWS_ENV, World } from '../support/world.js';
@@ -16,7 +17,14 @@ import { AWS_ENV, World } from '../support/world.js';
 const run = promisify(execFile);
 let world: World;
 let bundle: string;
-let built: { outfile: string; files: string[]; bytes: number; initFiles: string[]; initBytes: number };
+let built: {
+  outfile: string;
+  files: string[];
+  bytes: number;
+  initFiles: string[];
+  initBytes: number;
+  initInputs: string[];
+};
 
 const jsonLines = (text: string): unknown[] =>
   text
@@ -29,6 +37,7 @@ async function invoke(
   event: unknown,
   env: Record<string, string> = AWS_ENV,
   entry = 'handler',
+  file = bundle,
 ): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
   // Every module file the process loads is reported on stderr by a resolve hook.
   const hook = `data:text/javascript,${encodeURIComponent(
@@ -39,7 +48,7 @@ async function invoke(
   const registration = `import { register } from 'node:module'; register(${JSON.stringify(hook)});`;
   const register = `data:text/javascript,${encodeURIComponent(registration)}`;
   const script =
-    `import(${JSON.stringify(bundle)}).then((m) => ` +
+    `import(${JSON.stringify(file)}).then((m) => ` +
     `m[${JSON.stringify(entry)}](${JSON.stringify(event)}, { getRemainingTimeInMillis: () => ` +
     `60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) ` +
     `=> console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
@@ -81,6 +90,24 @@ describe('the Lambda bundle', () => {
     expect(built.files.length).toBeGreaterThan(1);
     expect(built.bytes).toBeLessThanOrEqual(1_000_000);
     expect(built.initBytes).toBeLessThan(built.bytes);
+  });
+
+  it('fails to build a configuration that is invalid, with the message the CLI gives', async () => {
+    const bad = join(world.dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync(world.configPath, 'utf8').replace(/maxAgeDays: \d+/, 'maxAgeDays: -1'));
+    const cli = await loadConfig(bad).then(
+      () => 'accepted',
+      (e: Error) => e.message,
+    );
+    expect(cli).toMatch(/maxAgeDays: must be greater than 0/);
+    await expect(buildLambda({ config: bad, outdir: join(world.dir, 'bad') })).rejects.toThrow(cli);
+  });
+
+  it('leaves out of start-up what a run may never need: winston, the alert channels, the SQS client', () => {
+    expect(built.initInputs).toContain('src/entry/lambda.ts');
+    const never =
+      /node_modules\/(zod|winston|logform|@aws-sdk\/client-sqs)\/|src\/adapters\/alerts\/(?!channels)|config\/validate/;
+    expect(built.initInputs.filter((p) => never.test(p))).toEqual([]);
   });
 
   it('loads no undici at start-up on Node 22 (built-ins are required, not imported as ESM)', async () => {
@@ -198,5 +225,37 @@ describe('the Lambda bundle', () => {
     expect(world.sm.controls.log.length).toBeGreaterThan(0);
     expect(new Set(world.sm.controls.log.map((e) => e.credential))).toEqual(new Set(['AKIDFROMPROFILE']));
     expect(out.loaded.filter((f) => !built.initFiles.includes(f)).length).toBeGreaterThan(0);
+  });
+
+  it('validates at start-up when a variable the build read differs, refusing a bad one as the CLI would', async () => {
+    const file = join(world.dir, 'from-env.yaml');
+    writeFileSync(
+      file,
+      readFileSync(world.configPath, 'utf8').replace(/accountSid: \S+/, 'accountSid: ${TKR_ACCOUNT}'),
+    );
+    process.env.TKR_ACCOUNT = world.accountSid;
+    const env = await buildLambda({ config: file, outdir: join(world.dir, 'from-env') }).finally(
+      () => delete process.env.TKR_ACCOUNT,
+    );
+    expect(env.configAtStart).toBeUndefined();
+    const same = await invoke(
+      { ...SCHEDULED_EVENT, id: randomUUID() },
+      { ...AWS_ENV, TKR_ACCOUNT: world.accountSid },
+      'handler',
+      env.outfile,
+    );
+    expect(same.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
+    expect(same.loaded.filter((f) => !env.initFiles.includes(f))).toEqual([]);
+    const other = await invoke(
+      { ...SCHEDULED_EVENT, id: randomUUID() },
+      { ...AWS_ENV, TKR_ACCOUNT: 'AC-not-a-sid' },
+      'handler',
+      env.outfile,
+    );
+    expect(other.ok).toBe(false);
+    expect(other.value).toMatch(
+      /^bundled config\/rotator.yaml is invalid:\n {2}- targets\.0\.accountSid: must be an Account SID/,
+    );
+    expect(other.stdout).toMatch(/"message":"validating the configuration here: TKR_ACCOUNT differ/);
   });
 });

@@ -46,7 +46,7 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
 
     // The gate waits for a person: finishSecret fails, nothing is promoted, the old token works.
     await expect(handler(rotationEvent('finishSecret', token), context())).rejects.toThrow(
-      /the consumer gate has not passed \(.*confirm.*\); Secrets Manager will retry/,
+      /cannot go on now: .*manual confirmation: run "twilio-key-rotator confirm token"; Secrets Manager will retry/,
     );
     expect(world.twilio.authToken()).toBe(old);
     expect(await world.tokenWorks(old)).toBe(true);
@@ -114,5 +114,79 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
       /a secondary Auth Token exists that this rotator did not create/,
     );
     expect(world.twilio.secondaryToken()).toBe(foreign);
+  });
+
+  it('finishSecret after a Promote whose labels did not move finishes the labels, promoting nothing', async () => {
+    const old = await world.seedToken();
+    const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token', gate }]);
+    const token = randomUUID();
+    world.sm.beginRotation(SECRET, token);
+    for (const step of ['createSecret', 'setSecret', 'testSecret'])
+      await handler(rotationEvent(step, token), context());
+    const secondary = world.twilio.secondaryToken()!;
+    // A finishSecret killed right after Twilio's Promote: the old token is dead, AWSCURRENT still holds it.
+    const promoted = await fetch(`${world.twilio.url}/v1/AuthTokens/Promote`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${world.accountSid}:${old}`).toString('base64')}` },
+    });
+    expect(promoted.status).toBe(200);
+    world.resetLogs();
+    await handler(rotationEvent('finishSecret', token), context());
+    expect(await world.storedToken('AWSCURRENT')).toBe(secondary);
+    expect(await world.storedToken('AWSPENDING')).toBeUndefined();
+    expect(world.twilio.controls.log.filter((e) => e.operation === 'PromoteAuthToken')).toHaveLength(0);
+  });
+
+  it('testSecret drops AWSPENDING when its secondary was deleted outside, and fails; the old token stays', async () => {
+    const old = await world.seedToken();
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token' }]);
+    const token = randomUUID();
+    world.sm.beginRotation(SECRET, token);
+    await handler(rotationEvent('createSecret', token), context());
+    world.twilio.dropSecondary();
+    await expect(handler(rotationEvent('testSecret', token), context())).rejects.toThrow(
+      /no longer works: its secondary was deleted outside the rotator; dropped AWSPENDING/,
+    );
+    expect(await world.storedToken('AWSPENDING')).toBeUndefined();
+    expect(await world.storedToken('AWSCURRENT')).toBe(old);
+    expect(await world.tokenWorks(old)).toBe(true);
+  });
+
+  it('never promotes a secondary swapped in after testSecret, even once the gate passes', async () => {
+    const old = await world.seedToken();
+    const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token', gate }]);
+    const token = randomUUID();
+    world.sm.beginRotation(SECRET, token);
+    for (const step of ['createSecret', 'setSecret', 'testSecret'])
+      await handler(rotationEvent(step, token), context());
+    world.twilio.dropSecondary();
+    const foreign = world.twilio.seedSecondary();
+    await expect(handler(rotationEvent('finishSecret', token), context())).rejects.toThrow(/no longer works/);
+    expect(world.twilio.controls.log.filter((e) => e.operation === 'PromoteAuthToken')).toHaveLength(0);
+    expect(world.twilio.secondaryToken()).toBe(foreign);
+    expect(world.twilio.authToken()).toBe(old);
+    expect(await world.storedToken('AWSCURRENT')).toBe(old);
+  });
+
+  it('createSecret refuses while the previous promotion has not settled, creating nothing', async () => {
+    await world.seedToken();
+    const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+    const config = [{ kind: 'auth-token' as const, gate, propagationDelaySeconds: 300 }];
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig(config);
+    const first = randomUUID();
+    world.sm.beginRotation(SECRET, first);
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'])
+      await handler(rotationEvent(step, first), context());
+    const promoted = world.twilio.authToken();
+    const second = randomUUID();
+    world.sm.beginRotation(SECRET, second);
+    await expect(handler(rotationEvent('createSecret', second), context())).rejects.toThrow(
+      /propagation delay: \d+ s to go/,
+    );
+    expect(world.twilio.controls.log.filter((e) => e.operation === 'CreateSecondaryAuthToken')).toHaveLength(1);
+    expect(world.twilio.secondaryToken()).toBeUndefined();
+    expect(world.twilio.authToken()).toBe(promoted);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { batchesOf } from '../../src/adapters/queue/sqs.js';
 import { parseConfigObject } from '../../src/config/validate.js';
 import type { Runtime } from '../../src/core/runtime.js';
-import { scheduledTargetNames } from '../../src/engine/commands.js';
+import { scheduledTargetNames } from '../../src/engine/targets.js';
 import { parseShardBody, planShards, shardBody, SHARD_KIND } from '../../src/engine/shards.js';
 import { shardSettings } from '../../src/entry/shard.js';
 import { ConfigError } from '../../src/errors.js';

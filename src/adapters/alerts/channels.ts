@@ -3,12 +3,30 @@ import type { ChannelConfig } from '../../config/types.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { ConfigError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import { pagerDutyChannel } from './pagerduty.js';
-import { slackChannel } from './slack.js';
-import { snsChannel } from './sns.js';
-import { webhookChannel } from './webhook.js';
+import type { Alert } from '../../core/alert.js';
 
 const SIGNING_SECRET = 'whsec_ and base64 of 24 to 64 random bytes';
+
+/**
+ * A channel whose code is imported when it first sends: most runs send no alert, and a Lambda's
+ * start-up then reads none of the channels' code (README "Bundle size and cold start").
+ */
+function onFirstSend(
+  name: string,
+  type: AlertChannel['type'],
+  events: ReadonlySet<string>,
+  load: () => Promise<AlertChannel>,
+): AlertChannel {
+  let channel: Promise<AlertChannel> | undefined;
+  return {
+    name,
+    type,
+    events,
+    async send(alert: Alert, signal: AbortSignal) {
+      return (await (channel ??= load())).send(alert, signal);
+    },
+  };
+}
 
 /**
  * The configured channels as ports. Each secret is read from its environment variable when an alert
@@ -33,10 +51,18 @@ export function alertChannels(
     const events = new Set(c.events);
     const policy = { timeoutMs: c.timeoutMs, attempts: c.attempts, minDelayMs: options.minDelayMs };
     switch (c.type) {
-      case 'slack':
-        return slackChannel(c.name, events, secret('webhookUrlEnv', c.webhookUrlEnv), policy);
-      case 'pagerduty':
-        return pagerDutyChannel(c.name, events, c.url, secret('routingKeyEnv', c.routingKeyEnv), policy);
+      case 'slack': {
+        const url = secret('webhookUrlEnv', c.webhookUrlEnv);
+        return onFirstSend(c.name, c.type, events, async () =>
+          (await import('./slack.js')).slackChannel(c.name, events, url, policy),
+        );
+      }
+      case 'pagerduty': {
+        const key = secret('routingKeyEnv', c.routingKeyEnv);
+        return onFirstSend(c.name, c.type, events, async () =>
+          (await import('./pagerduty.js')).pagerDutyChannel(c.name, events, c.url, key, policy),
+        );
+      }
       case 'webhook': {
         const raw = secret('secretEnv', c.secretEnv)();
         const key = webhookKey(raw);
@@ -48,18 +74,23 @@ export function alertChannels(
             },
           ]);
         registerSecret(key.toString('base64'));
-        return webhookChannel(c.name, events, c.url, () => key, policy);
+        return onFirstSend(c.name, c.type, events, async () =>
+          (await import('./webhook.js')).webhookChannel(c.name, events, c.url, () => key, policy),
+        );
       }
       case 'sns': {
         const creds =
           env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && c.endpoint
             ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
             : {};
-        return snsChannel(
-          c.name,
-          events,
-          { topicArn: c.topicArn, region: c.region, ...(c.endpoint ? { endpoint: c.endpoint } : {}), ...creds },
-          policy,
+        const topic = {
+          topicArn: c.topicArn,
+          region: c.region,
+          ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+          ...creds,
+        };
+        return onFirstSend(c.name, c.type, events, async () =>
+          (await import('./sns.js')).snsChannel(c.name, events, topic, policy),
         );
       }
     }

@@ -1,26 +1,47 @@
-import { CURRENT, labelled, PENDING, recordedPromotion } from '../../core/labels.js';
+import { CURRENT, labelled, parseStamp, PENDING, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
 import { SecretShapeError, UsageError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
-import type { KindModule, StepSpec } from '../kind.js';
+import type { KindModule, RotationView } from '../kind.js';
 import { authTokenConfig, type AuthTokenTargetConfig } from './config.js';
 import { recordLeaked } from './leaked.js';
-import { describeStep } from './describe.js';
 import { observe, tokenVersion, type AuthTokenSession } from './observe.js';
-import {
-  TAG_PENDING_SINCE,
-  TAG_SECONDARY_INTENT,
-  TAG_SETTLED,
-  type Observation,
-  type PlannerSettings,
-  type Step,
-} from './observation.js';
+import { TAG_PENDING_SINCE, TAG_SECONDARY_INTENT, TAG_SETTLED, type Observation, type Step } from './observation.js';
 import { plan, warnings } from './plan.js';
-import { rotationStep } from './protocol.js';
 import { planRollback } from './rollback.js';
 import { parseAuthTokenSecret, tokenFingerprint, TOKEN_FINGERPRINT } from './shape.js';
-import { act, refusedSelf } from './steps.js';
+import { refusedSelf, steps, type Settings } from './steps.js';
+
+/** The token's version holds a token, pending or already current. */
+const filled = (obs: Observation, token: string) =>
+  obs.pending?.versionId === token || obs.current?.versionId === token;
+
+/**
+ * Secrets Manager's events as a view of the planner told the token (./plan.ts tokenStep): createSecret
+ * makes the secondary into the token's version, testSecret proves it, finishSecret promotes it only once
+ * the consumer gate has passed (until then the event fails, Secrets Manager retries, and the scheduled
+ * run may promote it first). Settling after the propagation delay is the scheduled run's.
+ */
+const rotation: RotationView<Step, Observation> = {
+  createSecret: { steps: ['abandon-creation', 'start-rotation'], done: filled },
+  setSecret: { steps: [], done: filled },
+  testSecret: {
+    steps: ['drop-dead-pending', 'mark-pending'],
+    done: (o, t) =>
+      o.current?.versionId === t ||
+      (o.pending?.versionId === t &&
+        o.checks.get(o.pending.ref)?.ok === true &&
+        parseStamp(o.secret?.tags[TAG_PENDING_SINCE], t) !== undefined),
+  },
+  finishSecret: {
+    steps: ['drop-dead-pending', 'mark-pending', 'promote', 'finish-promotion', 'clear-pending-label', 'mark-current'],
+    done: (o, t) =>
+      o.current?.versionId === t &&
+      parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
+      !o.secret?.versions.some((v) => v.versionId === t && v.stages.includes(PENDING)),
+  },
+};
 
 /**
  * The account's Auth Token: create a secondary, store it as AWSPENDING, prove it, wait for the consumer
@@ -28,27 +49,20 @@ import { act, refusedSelf } from './steps.js';
  * propagation and prove the promotion took. The state machine is ./plan.ts; docs/auth-token-flow.md
  * walks through it.
  */
-type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
-type Spec = StepSpec<Step, Observation, AuthTokenSession, Settings>;
-/** Every step acts through ./steps.ts and reads through ./describe.ts. */
-const stepOf = (props: Partial<Spec> = {}): Spec => ({
-  act: (step, obs, session, runtime, settings) => act(step, obs, session, runtime, session.facts, settings),
-  describe: (step, obs, session) => describeStep(step, obs, session.target.propagationDelayMs),
-  ...props,
-});
-
 export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Observation, Step, Settings> = {
   config: authTokenConfig,
 
   async open(target, runtime, scope, options) {
     const store = runtime.store(target.secret.store);
+    // A run told to rotate names a version: one read gets every id it needs.
+    const rotating = options.force === true || options.emergency !== undefined;
     // Read afresh on every use: after a promotion the admin credential is the new token.
     const admin = () => readAdmin(runtime.store(target.admin.store), target.name, target.admin);
     if (target.selfManaged) {
       // The token's own secret is the admin credential: judge it as the token secret it is first, so
       // a bad value gets the token secret's messages. An empty secret needs no admin yet (the plan
       // says to store the token).
-      const secret = await store.read(target.secret.secretId);
+      const secret = await store.read(target.secret.secretId, { versionIds: rotating });
       if (secret && tokenVersion(secret, CURRENT, target)) await checkAdmin(target, await admin(), runtime);
     } else await checkAdmin(target, await admin(), runtime);
     const session: AuthTokenSession = {
@@ -58,6 +72,7 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
       admin,
       authTokens: async () => runtime.authTokens(await admin(), target),
       facts: { checks: new Map() },
+      rotating,
     };
     const settings: Settings = {
       target: target.name,
@@ -76,21 +91,8 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
 
   observe: (session, runtime) => observe(session, runtime, session.facts),
   plan,
-  steps: {
-    'start-rotation': stepOf({ window: true, namesVersion: true }),
-    // Deletes nothing, but writes a creation off: it must be decided on the present state.
-    'abandon-creation': stepOf({ irreversible: true }),
-    'drop-dead-pending': stepOf(),
-    'clear-pending-label': stepOf(),
-    'mark-pending': stepOf(),
-    // The promotion is the moment consumers that have not switched lose the old token.
-    promote: stepOf({ window: true, irreversible: true }),
-    'finish-promotion': stepOf(),
-    'mark-current': stepOf(),
-    'refresh-copies': stepOf(),
-    settle: stepOf(),
-  },
-  rotation: { legacy: rotationStep },
+  steps,
+  rotation,
   words: {
     noun: 'token',
     ref: TOKEN_FINGERPRINT,

@@ -83,6 +83,8 @@ export interface PlannerSettings {
   replaceSecondary: boolean;
   /** rotate --now: the gate before the promotion is only this overlap; a token it did not create is due. */
   emergency?: Emergency;
+  /** Secrets Manager's rotation protocol: the event's token, the version this run fills and promotes. */
+  token?: string;
 }
 
 export type Step =

@@ -27,6 +27,8 @@ export interface AuthTokenSession extends Session<AuthTokenTargetConfig> {
   authTokens(): Promise<AuthTokens>;
   /** What this run has learnt so far (token checks). */
   facts: RunFacts;
+  /** --force or rotate --now: the run will name a new version, so its reads take every version id. */
+  rotating?: boolean;
 }
 
 export function tokenVersion(
@@ -98,7 +100,7 @@ export async function check(
 export async function observe(session: AuthTokenSession, runtime: Runtime, facts: RunFacts): Promise<Observation> {
   const { store } = session;
   const secretId = session.target.secret.secretId;
-  const first = await look(session, runtime, facts, await store.read(secretId));
+  const first = await look(session, runtime, facts, await store.read(secretId, { versionIds: session.rotating }));
   const current = first.current;
   if (!current || first.checks.get(current.ref)?.ok !== false) return first;
   // Refused: another run may have promoted the token since this run read the secret (a racing run,

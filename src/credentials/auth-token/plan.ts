@@ -1,6 +1,8 @@
 import { gateBlockers } from '../../core/gate.js';
 import {
+  CURRENT,
   parseStamp,
+  PENDING,
   pendingLeftOnCurrent,
   PLACEHOLDER_STUCK_AFTER_MS,
   recordedPromotion,
@@ -14,7 +16,7 @@ import {
   type Decision,
   type Observation,
   type PlannerSettings,
-  type Unstored,
+  type TokenVersion,
 } from './observation.js';
 
 const FROM_NOTHING = 'a token cannot be made from nothing';
@@ -42,8 +44,14 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
       sinceMs: obs.nowMs,
     };
   }
+  if (s.token !== undefined) {
+    const byToken = tokenStep(obs, s.token);
+    if (byToken) return byToken;
+  }
+  // Secrets Manager's own value-less version: its rotation function fills it (start-rotation below).
   const placeholder = obs.pendingPlaceholder;
-  if (placeholder) {
+  const forToken = placeholder !== undefined && placeholder.versionId === s.token;
+  if (placeholder && !forToken) {
     const what = `a Secrets Manager rotation is in progress (version ${placeholder.versionId} ${NO_VALUE_YET})`;
     if (obs.nowMs - placeholder.createdAtMs >= PLACEHOLDER_STUCK_AFTER_MS) {
       const sinceIso = new Date(placeholder.createdAtMs).toISOString();
@@ -180,18 +188,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     return { kind: 'abandon-creation', rotationId: obs.intent.rotationId, atMs: obs.intent.atMs };
   }
 
-  const age = obs.nowMs - current.createdAtMs;
-  const reason =
-    s.emergency && !s.emergency.created.has(current.versionId)
-      ? `rotate --now: the current token ${current.ref} is treated as leaked`
-      : s.force
-        ? 'forced (--force)'
-        : age >= s.maxAgeMs
-          ? `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`
-          : obs.unstored
-            ? // Only a creation tells whether that secondary exists: it is made (none did), or kept and reported.
-              unstoredDue(obs.unstored)
-            : undefined;
+  const reason = dueReason(obs, s, current, forToken);
   if (reason !== undefined && !curCheck.primary) {
     // The token consumers use is the account's secondary (a rotation made outside was left half-done).
     // A new rotation needs that slot, and deleting it would lock every consumer out.
@@ -205,14 +202,44 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   if (reason !== undefined)
     return {
       kind: 'start-rotation',
-      versionId: rotationId(obs.secretId, current.versionId, secret.allVersionIds),
+      versionId: forToken ? placeholder.versionId : rotationId(obs.secretId, current.versionId, secret.allVersionIds),
       reason,
     };
   return { kind: 'done', current: current.ref, nextDueAtMs: current.createdAtMs + s.maxAgeMs };
 }
 
-function unstoredDue(unstored: Unstored): string {
-  const what = `rotation ${unstored.rotationId} (${new Date(unstored.atMs).toISOString()}) was never stored`;
+/**
+ * Secrets Manager's rotation protocol (its token in the settings): the token's version is AWSPENDING,
+ * or AWSCURRENT once finishSecret promoted it; a label move that stopped part-way is finished here.
+ * Everything else is the common path, told to fill the token's value-less version.
+ */
+function tokenStep(obs: Observation, token: string): Decision | undefined {
+  const secret = obs.secret!;
+  const version = secret.versions.find((v) => v.versionId === token);
+  const what = `secret version ${token}`;
+  if (!version)
+    return { kind: 'stuck', on: [`${what} has no stage for rotation of ${obs.secretId}`], sinceMs: obs.nowMs };
+  if (version.stages.includes(CURRENT)) {
+    if (version.stages.includes(PENDING)) return { kind: 'clear-pending-label', versionId: token };
+    const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], token);
+    return since === undefined ? { kind: 'mark-current', versionId: token } : undefined;
+  }
+  if (!version.stages.includes(PENDING))
+    return { kind: 'stuck', on: [`${what} is not AWSPENDING for rotation of ${obs.secretId}`], sinceMs: obs.nowMs };
+  return undefined;
+}
+
+/** Why a rotation starts now, if it does; in Secrets Manager's protocol only to fill the token's version. */
+function dueReason(obs: Observation, s: PlannerSettings, current: TokenVersion, forToken: boolean): string | undefined {
+  if (s.token !== undefined) return forToken ? 'Secrets Manager rotates the secret' : undefined;
+  if (s.emergency && !s.emergency.created.has(current.versionId))
+    return `rotate --now: the current token ${current.ref} is treated as leaked`;
+  if (s.force) return 'forced (--force)';
+  const age = obs.nowMs - current.createdAtMs;
+  if (age >= s.maxAgeMs) return `the current token is ${wholeDays(age)} days old (maxAgeDays ${s.maxAgeMs / DAY_MS})`;
+  if (!obs.unstored) return undefined;
+  // Only a creation tells whether that secondary exists: it is made (none did), or kept and reported.
+  const what = `rotation ${obs.unstored.rotationId} (${new Date(obs.unstored.atMs).toISOString()}) was never stored`;
   return `${what} and may have left a secondary whose value was lost`;
 }
 

@@ -1,19 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SecretLocation } from '../../config/types.js';
-import {
-  CURRENT,
-  formatPromotion,
-  formatStamp,
-  labelled,
-  PENDING,
-  TAG_CURRENT_SINCE,
-  TAG_PROMOTED,
-} from '../../core/labels.js';
-import type { StoredSecret } from '../../core/ports.js';
+import { CURRENT, formatPromotion, formatStamp, labelled, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import { TAG_PROMOTED } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import { parseSecretObject } from '../../core/secret-values.js';
 import { RemoteError, RotationError, SecretShapeError } from '../../errors.js';
-import type { ActResult } from '../kind.js';
+import type { ActResult, StepSpec, StepTable } from '../kind.js';
 import { copiesHolding, tokenVersion, type AuthTokenSession } from './observe.js';
 import {
   TAG_PENDING_SINCE,
@@ -22,7 +14,6 @@ import {
   TAG_UNSTORED,
   type Observation,
   type PlannerSettings,
-  type RunFacts,
   type Step,
   type TokenVersion,
   type Unstored,
@@ -30,9 +21,11 @@ import {
 import { nextAuthTokenValue, tokenFingerprint } from './shape.js';
 
 /**
- * Each step of the Auth Token flow as one function, used by the reconcile loop (`act`), the dry run
- * and Secrets Manager's rotation protocol (./protocol.ts). Each comment says what the step leaves.
+ * Each step of the Auth Token flow, declared once: how it acts, its words (dry run, status), and its
+ * properties. The reconcile loop, the dry run and Secrets Manager's protocol all run these.
  */
+
+export type Settings = Omit<PlannerSettings, 'force' | 'emergency' | 'token'>;
 
 const secretIdOf = (session: AuthTokenSession) => session.target.secret.secretId;
 
@@ -43,17 +36,7 @@ const secretIdOf = (session: AuthTokenSession) => session.target.secret.secretId
 export const refusedSelf = (session: AuthTokenSession, err: unknown) =>
   session.target.selfManaged && err instanceof RemoteError && (err.detail.status === 401 || err.detail.status === 403);
 
-/** The value to store for `token`: the current version's fields, the new token. */
-function valueFor(session: AuthTokenSession, obs: Observation, token: string): string {
-  const { target } = session;
-  return nextAuthTokenValue(obs.current?.document, {
-    accountSid: target.accountSid,
-    authToken: token,
-    ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}),
-  });
-}
-
-/** Looks at the store for a racing run's token, SETTLE_LOOKS more times, SETTLE_PAUSE_MS apart. */
+/** Looks at the store for a racing run's work, SETTLE_LOOKS more times, SETTLE_PAUSE_MS apart. */
 const SETTLE_LOOKS = 3;
 const SETTLE_PAUSE_MS = 1000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,22 +45,20 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A secondary that exists and whose value this rotator does not hold: kept, never deleted. With an
  * unstored record, a creation of this rotator's probably (lost answer) or maybe (its run stopped) made it.
  */
-export type KeptSecondary = { why: 'foreign' } | ({ why: 'ours-lost' } & Unstored);
-
-export type Creation = { stored: TokenVersion['ref'] } | { lost: string } | { kept: KeptSecondary };
+type KeptSecondary = { why: 'foreign' } | ({ why: 'ours-lost' } & Unstored);
+type Creation = { stored: string } | { lost: string } | { kept: KeptSecondary };
 
 const AGAIN = 'another process is rotating this account; stop it first';
 const STAYS_PRIMARY = 'the current token stays the primary';
 const SECONDARY_GONE = 'its secondary was deleted outside the rotator; dropped AWSPENDING';
 const STORED_AS_CURRENT = 'it is stored as AWSCURRENT so nothing is locked out';
+const SETTLED = 'works and the old token is refused; the rotation is complete';
 
 /** A failure after which Twilio certainly made nothing: a 4xx other than 429. */
-const madeNothing = (err: unknown) =>
-  err instanceof RemoteError &&
-  err.detail.status !== undefined &&
-  err.detail.status >= 400 &&
-  err.detail.status < 500 &&
-  err.detail.status !== 429;
+const madeNothing = (err: unknown) => {
+  const status = err instanceof RemoteError ? err.detail.status : undefined;
+  return status !== undefined && status >= 400 && status < 500 && status !== 429;
+};
 
 /** Takes back this run's announcement (the one ending in `nonce`), and sets `also` in the same write. */
 async function withdraw(session: AuthTokenSession, nonce: string, also: Record<string, string> = {}): Promise<void> {
@@ -88,16 +69,6 @@ async function withdraw(session: AuthTokenSession, nonce: string, also: Record<s
     await session.store.setTags(secretId, { ...(ours ? { [TAG_SECONDARY_INTENT]: '' } : {}), ...also });
 }
 
-/** The token a stage holds, or undefined when it holds none this kind can read. */
-function readable(secret: StoredSecret, stage: string, session: AuthTokenSession): TokenVersion | undefined {
-  try {
-    return tokenVersion(secret, stage, session.target);
-  } catch (err) {
-    if (err instanceof SecretShapeError) return undefined;
-    throw err;
-  }
-}
-
 /**
  * Refuses (throws, nothing deleted) when the account's secondary is a token the target's own secret
  * serves: AWSCURRENT or AWSPENDING works and is not the primary. Asked of Twilio now, not from memory.
@@ -106,8 +77,13 @@ async function refuseIfServed(session: AuthTokenSession, runtime: Runtime): Prom
   const { target } = session;
   const secret = await session.store.read(secretIdOf(session), { fresh: true });
   for (const stage of [CURRENT, PENDING]) {
-    const version =
-      secret && labelled(secret, stage)?.value !== undefined ? readable(secret, stage, session) : undefined;
+    let version: TokenVersion | undefined;
+    try {
+      version =
+        secret && labelled(secret, stage)?.value !== undefined ? tokenVersion(secret, stage, target) : undefined;
+    } catch (err) {
+      if (!(err instanceof SecretShapeError)) throw err; // a value no token can be read from serves none
+    }
     if (!version) continue;
     const state = await runtime.tokenVerifier(target).check(target.accountSid, version.token);
     const refuse = (why: string) =>
@@ -133,11 +109,10 @@ async function refuseIfServed(session: AuthTokenSession, runtime: Runtime): Prom
  * to replace it and it is not a token the target's own secret serves.
  * Leaves: a secondary on Twilio stored as AWSPENDING; or (kept, lost race) no announcement of this run.
  */
-export async function createSecondary(
+async function createSecondary(
   session: AuthTokenSession,
   runtime: Runtime,
   obs: Observation,
-  facts: RunFacts,
   token: string,
   replaceSecondary: boolean,
 ): Promise<Creation> {
@@ -149,7 +124,7 @@ export async function createSecondary(
     await session.store.setTags(secretId, {
       [TAG_SECONDARY_INTENT]: `${token} ${new Date(atMs).toISOString()} ${nonce}`,
     });
-    facts.checks.clear();
+    // A creation changes nothing about the tokens this run has checked: their answers stay.
     let made: Awaited<ReturnType<typeof tokens.createSecondary>>;
     try {
       made = await tokens.createSecondary();
@@ -163,7 +138,7 @@ export async function createSecondary(
       if (madeNothing(err)) await withdraw(session, nonce);
       throw err;
     }
-    if (typeof made === 'object') return store(session, runtime, obs, token, made.token);
+    if (typeof made === 'object') return store(session, runtime, obs, token, made.token, nonce);
 
     const unknown = made === 'exists-after-unknown';
     const record: Unstored = { rotationId: token, atMs, how: 'lost-answer' };
@@ -179,26 +154,24 @@ export async function createSecondary(
       if (look === SETTLE_LOOKS) break;
       await pause(SETTLE_PAUSE_MS);
     }
-    if (!replaceSecondary || round > 0) {
-      if (round > 0)
-        throw new RotationError(
-          session.target.name,
-          'start-rotation',
-          `a secondary Auth Token appeared again right after it was deleted: ${AGAIN}`,
-        );
+    if (round > 0) {
+      const why = `a secondary Auth Token appeared again right after it was deleted: ${AGAIN}`;
+      throw new RotationError(session.target.name, 'start-rotation', why);
+    }
+    if (!replaceSecondary) {
       const earlier = unknown ? record : obs.unstored;
       return { kept: earlier ? { why: 'ours-lost', ...earlier } : { why: 'foreign' } };
     }
     await refuseIfServed(session, runtime);
-    facts.checks.clear();
+    session.facts.checks.clear();
     await tokens.deleteSecondary();
   }
 }
 
 /**
  * Stores the token just made as AWSPENDING of rotation `token`.
- * Leaves: AWSPENDING holding it; or, when another run stored that rotation first, this run's
- * secondary deleted (it holds the value and proves first that it is still the account's secondary).
+ * Leaves: AWSPENDING holding it; or, when another run stored that rotation first or the store failed,
+ * this run's secondary deleted (it holds the value and proves first that it is still the secondary).
  */
 async function store(
   session: AuthTokenSession,
@@ -206,19 +179,39 @@ async function store(
   obs: Observation,
   token: string,
   made: string,
+  nonce: string,
 ): Promise<Creation> {
   const { target } = session;
-  const put = await session.store.putPending(secretIdOf(session), token, valueFor(session, obs, made));
+  const value = nextAuthTokenValue(obs.current?.document, {
+    accountSid: target.accountSid,
+    authToken: made,
+    ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+  });
+  // Still the account's secondary (it works and is not the primary): this run made it and holds it.
+  const dropMade = async () => {
+    const state = await runtime.tokenVerifier(target).check(target.accountSid, made);
+    if (!state.ok || state.primary) return false;
+    await (await session.authTokens()).deleteSecondary();
+    return true;
+  };
+  let put: Awaited<ReturnType<typeof session.store.putPending>>;
+  try {
+    put = await session.store.putPending(secretIdOf(session), token, value);
+  } catch (err) {
+    // The store failed: rather than leave a secondary nobody can read (kept until a person acts), the
+    // run deletes the one it made while it still holds its value. Stored after all (a lost answer)?
+    // Then the next run finds the pending token refused and drops it; the current token still works.
+    if (await dropMade().catch(() => false)) await withdraw(session, nonce).catch(() => undefined);
+    throw err;
+  }
   if (put !== 'token-conflict') return { stored: tokenFingerprint(made) };
-  const state = await runtime.tokenVerifier(target).check(target.accountSid, made);
-  if (!state.ok || state.primary)
+  if (!(await dropMade()))
     return { lost: `another rotator stored rotation ${token} first; the secondary this run made is gone already` };
-  await (await session.authTokens()).deleteSecondary();
   return { lost: `another rotator stored rotation ${token} first; deleted the secondary this run made` };
 }
 
 /** The report for a secondary that is kept: whose it probably is, and what a person does. */
-export function keptReport(session: AuthTokenSession, kept: KeptSecondary): string {
+function keptReport(session: AuthTokenSession, kept: KeptSecondary): string {
   const { target } = session;
   const command = `"twilio-key-rotator rotate --target ${target.name} --replace-secondary"`;
   if (kept.why === 'foreign') {
@@ -248,51 +241,31 @@ export function keptReport(session: AuthTokenSession, kept: KeptSecondary): stri
 }
 
 /**
- * Leaves: rotator:pending-since naming `versionId` and now (the gate counts from it); no intent, no
- * unstored record.
- */
-export async function markPending(session: AuthTokenSession, runtime: Runtime, versionId: string): Promise<void> {
-  // A creation succeeded, so no secondary was left over from an earlier one: its record goes too.
-  await session.store.setTags(secretIdOf(session), {
-    [TAG_PENDING_SINCE]: formatStamp(versionId, runtime.now()),
-    [TAG_SECONDARY_INTENT]: '',
-    [TAG_UNSTORED]: '',
-  });
-}
-
-/**
- * Moves AWSCURRENT to the promoted version at once (the old primary no longer works anywhere), stamps
- * when, and records the promotion if an earlier step could not.
+ * Twilio has promoted `to`: records that and when in one write (the propagation delay and the webhook
+ * grace count from it), then moves AWSCURRENT (the old primary no longer works anywhere).
  * Leaves: the new token AWSCURRENT, the old one AWSPREVIOUS, current-since and the promotion record.
  */
-export async function finishPromotion(
-  session: AuthTokenSession,
-  runtime: Runtime,
-  from: string,
-  to: string,
-): Promise<void> {
+async function finishPromotion(session: AuthTokenSession, runtime: Runtime, from: string, to: string): Promise<void> {
   const secretId = secretIdOf(session);
-  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, to) });
+  const since = formatStamp(to, runtime.now());
+  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, to), [TAG_CURRENT_SINCE]: since });
   await session.store.promote(secretId, to);
-  await session.store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(to, runtime.now()) });
 }
 
 /**
- * Records the promotion, proves the pending token is still the account's secondary, asks Twilio to
- * promote the secondary (the old primary dies at once), then finishes the labels, and the other
- * admin secrets that held the old token, in the same step. A promotion Twilio cannot make (no
- * secondary), or of a secondary that is no longer the pending token ('gone'), changes nothing.
+ * Proves the pending token is still the account's secondary, asks Twilio to promote the secondary
+ * (the old primary dies at once), then finishes the labels, and the other admin secrets that held the
+ * old token, in the same step. A promotion Twilio cannot make (no secondary), or of a secondary that
+ * is no longer the pending token ('gone'), changes nothing.
  *
  * The proof is asked of Twilio right before Promote, after the gate's probes: a secondary swapped in
  * meanwhile makes the pending token fail it. Twilio's Promote names no token, so a swap in the
  * milliseconds between that check and Promote cannot be excluded; Promote's answer then shows it
  * (`other`), and the only working token is stored so nothing is locked out.
- * Leaves: as finishPromotion, or (no secondary, gone) the record of an intended promotion only.
  */
-export async function promote(
+async function promote(
   session: AuthTokenSession,
   runtime: Runtime,
-  facts: RunFacts,
   pending: TokenVersion,
   from: string,
   oldToken: string,
@@ -301,182 +274,211 @@ export async function promote(
   const { target } = session;
   // Other admin secrets holding the token about to die get the new one in this same step.
   const copies = await copiesHolding(session, runtime, oldToken);
-  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, pending.versionId) });
   const tokens = await session.authTokens();
-  facts.checks.clear();
+  session.facts.checks.clear();
+  const finish = async () => {
+    await finishPromotion(session, runtime, from, pending.versionId);
+    await refreshCopies(runtime, copies, pending.token);
+    return 'promoted' as const;
+  };
   // Working and not the primary: the pending token is the account's one secondary, so Promote acts on it.
   const now = await runtime.tokenVerifier(target).check(target.accountSid, pending.token);
-  if (!now.ok && !now.definitive)
-    throw new RotationError(
-      target.name,
-      'promote',
-      `could not ask Twilio whether ${pending.ref} is still the secondary (${now.reason}); nothing was promoted`,
-    );
-  if (!now.ok) return 'gone';
-  if (now.primary) {
-    await finishPromotion(session, runtime, from, pending.versionId);
-    await refreshCopies(session, runtime, copies, pending.token);
-    return 'promoted';
+  if (!now.ok && !now.definitive) {
+    const what = `could not ask Twilio whether ${pending.ref} is still the secondary (${now.reason})`;
+    throw new RotationError(target.name, 'promote', `${what}; nothing was promoted`);
   }
-  let promoted: Awaited<ReturnType<typeof tokens.promote>>;
-  try {
-    promoted = await tokens.promote();
-  } catch (err) {
+  if (!now.ok) return 'gone';
+  if (now.primary) return finish();
+  const promoted = await tokens.promote().catch((err: unknown) => {
     // The old token this run authenticates with died: another run may have promoted this very token.
     if (!refusedSelf(session, err)) throw err;
-    promoted = 'no-secondary';
-  }
+    return 'no-secondary' as const;
+  });
   if (promoted === 'no-secondary') {
     // Another run may have promoted it a moment ago: then the pending token is the primary now.
-    const now = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);
-    if (!now.ok || !now.primary) return promoted;
-    await finishPromotion(session, runtime, from, pending.versionId);
-    await refreshCopies(session, runtime, copies, pending.token);
-    return 'promoted';
+    const again = await runtime.tokenVerifier(target).check(target.accountSid, pending.token);
+    return again.ok && again.primary ? finish() : promoted;
   }
-  if (promoted.token !== pending.token) {
-    // Twilio promoted a secondary that is not the one stored: the only working token is the one just
-    // returned. Keep it, so nothing is locked out, and let a person find out who made the other one.
-    const versionId = randomUUID();
-    await session.store.putCurrent(
-      secretId,
-      versionId,
-      nextAuthTokenValue(pending.document, { accountSid: session.target.accountSid, authToken: promoted.token }),
-    );
-    await session.store.abandonPending(secretId, pending.versionId);
-    return { other: tokenFingerprint(promoted.token) };
-  }
-  await finishPromotion(session, runtime, from, pending.versionId);
-  await refreshCopies(session, runtime, copies, pending.token);
-  return 'promoted';
+  if (promoted.token === pending.token) return finish();
+  // Twilio promoted a secondary that is not the one stored: the only working token is the one just
+  // returned. Keep it, so nothing is locked out, and let a person find out who made the other one.
+  const value = nextAuthTokenValue(pending.document, { accountSid: target.accountSid, authToken: promoted.token });
+  await session.store.putCurrent(secretId, randomUUID(), value);
+  await session.store.abandonPending(secretId, pending.versionId);
+  return { other: tokenFingerprint(promoted.token) };
 }
 
 /**
  * The other admin secrets that held the retired token get the new one, keeping their other fields,
  * so no target of this configuration is locked out. Leaves: a new AWSCURRENT in each.
  */
-export async function refreshCopies(
-  session: AuthTokenSession,
-  runtime: Runtime,
-  locations: readonly SecretLocation[],
-  token: string,
-): Promise<string[]> {
+async function refreshCopies(runtime: Runtime, locations: readonly SecretLocation[], token: string): Promise<string[]> {
   const done: string[] = [];
   for (const location of locations) {
     const store = runtime.store(location.store);
-    const secret = await store.read(location.secretId);
-    const current = secret?.versions.find((v) => v.stages.includes('AWSCURRENT'));
+    const current = (await store.read(location.secretId))?.versions.find((v) => v.stages.includes(CURRENT));
     if (!current) continue;
-    const document = parseSecretObject(
-      { secretId: location.secretId, versionId: current.versionId, stage: 'AWSCURRENT' },
-      current.value,
-      current.binary,
-    );
+    const source = { secretId: location.secretId, versionId: current.versionId, stage: CURRENT };
+    const document = parseSecretObject(source, current.value, current.binary);
     await store.putCurrent(location.secretId, randomUUID(), JSON.stringify({ ...document, authToken: token }));
     done.push(`"${location.secretId}" (${location.store})`);
   }
   return done;
 }
 
-/** Carries out one step of the reconcile. */
-export async function act(
-  step: Step,
-  obs: Observation,
+/** The promotion did not happen: an abort backed it out, or the secondary went away outside. */
+async function notPromoted(
   session: AuthTokenSession,
-  runtime: Runtime,
-  facts: RunFacts,
-  settings: PlannerSettings,
+  step: Extract<Step, { kind: 'promote' }>,
+  outcome: 'no-secondary' | 'gone',
 ): Promise<ActResult> {
-  const secretId = secretIdOf(session);
-  switch (step.kind) {
-    case 'start-rotation': {
-      const made = await createSecondary(session, runtime, obs, facts, step.versionId, settings.replaceSecondary);
-      if ('lost' in made) return { detail: made.lost, end: { kind: 'lost-race', detail: made.lost } };
-      if ('kept' in made) {
-        const error = keptReport(session, made.kept);
-        return { detail: error, end: { kind: 'failed', step: step.kind, error, reason: 'foreign-secondary' } };
-      }
-      const stored = `stored it as AWSPENDING (version ${step.versionId})`;
-      return {
-        detail: `created a secondary Auth Token ${made.stored} because ${step.reason}; ${stored}`,
-        startedRotation: true,
-        createdVersion: step.versionId,
-      };
+  // An `abort` deletes the secondary, then drops AWSPENDING: give one that is under way the time to
+  // finish before calling the deletion someone else's.
+  for (let look = 0; look <= SETTLE_LOOKS; look++) {
+    const again = await session.store.read(secretIdOf(session), { fresh: true });
+    if (!again?.versions.some((v) => v.versionId === step.versionId && v.stages.includes(PENDING))) {
+      const what = 'the rotation was backed out (abort) before its promotion';
+      const detail = `${what}: ${step.ref} was deleted and AWSPENDING dropped; ${STAYS_PRIMARY}`;
+      return { detail, end: { kind: 'lost-race', detail } };
     }
-    case 'abandon-creation': {
-      // Its run stopped (or Twilio never answered it): whether it made a secondary is unknown, and a
-      // secondary whose value is lost cannot be proven this rotator's, so nothing is deleted. The
-      // record only words the report should a later creation meet one.
+    if (look < SETTLE_LOOKS) await pause(SETTLE_PAUSE_MS);
+  }
+  const gone = `the pending token ${step.ref} stopped working right before its promotion`;
+  const why = "the account's secondary was deleted or replaced outside the rotator";
+  const kept = 'Nothing was promoted; the current token stays the primary and the next run drops the pending one';
+  const none = `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside`;
+  const error =
+    outcome === 'gone'
+      ? `${gone}: ${why}. ${kept}`
+      : `${none} the rotator; the current token keeps working and the next run starts over`;
+  return { detail: error, end: { kind: 'failed', step: step.kind, error } };
+}
+
+type Spec<K extends Step['kind']> = StepSpec<Extract<Step, { kind: K }>, Observation, AuthTokenSession, Settings>;
+
+const startRotation: Spec<'start-rotation'> = {
+  window: true,
+  namesVersion: true,
+  async act(step, obs, session, runtime, settings) {
+    const made = await createSecondary(session, runtime, obs, step.versionId, settings.replaceSecondary);
+    if ('lost' in made) return { detail: made.lost, end: { kind: 'lost-race', detail: made.lost } };
+    if ('kept' in made) {
+      const error = keptReport(session, made.kept);
+      return { detail: error, end: { kind: 'failed', step: step.kind, error, reason: 'foreign-secondary' } };
+    }
+    const stored = `stored it as AWSPENDING (version ${step.versionId})`;
+    return {
+      detail: `created a secondary Auth Token ${made.stored} because ${step.reason}; ${stored}`,
+      startedRotation: true,
+      createdVersion: step.versionId,
+    };
+  },
+  describe(d) {
+    const what = `create a secondary Auth Token and store it as AWSPENDING (version ${d.versionId})`;
+    const unknown = 'Twilio cannot be asked beforehand whether a secondary exists';
+    const kept = 'if one exists whose value this tool does not hold, the run stops there and keeps it';
+    const replace = "--replace-secondary deletes it, unless the target's own secret serves it";
+    return `${what}, because ${d.reason}. ${unknown}: ${kept} (${replace})`;
+  },
+};
+
+/** Every step, keyed by the planner's name for it (./plan.ts). */
+export const steps: StepTable<Step, Observation, AuthTokenSession, Settings> = {
+  'start-rotation': startRotation,
+  // Deletes nothing, but writes a creation off: it must be decided on the present state.
+  'abandon-creation': {
+    irreversible: true,
+    async act(step, _obs, session) {
+      // Whether its run made a secondary is unknown, and one whose value is lost cannot be proven
+      // this rotator's: nothing is deleted. The record only words the report should a creation meet one.
       const at = new Date(step.atMs).toISOString();
-      await session.store.setTags(secretId, {
-        [TAG_SECONDARY_INTENT]: '',
-        [TAG_UNSTORED]: `${step.rotationId} ${at} stopped`,
-      });
+      const written = { [TAG_SECONDARY_INTENT]: '', [TAG_UNSTORED]: `${step.rotationId} ${at} stopped` };
+      await session.store.setTags(secretIdOf(session), written);
       const what = `a secondary announced for rotation ${step.rotationId} at ${at} was never stored`;
       return { detail: `${what}; if it was made, its value is lost and it is kept (never deleted); wrote it off` };
-    }
-    case 'clear-pending-label':
-      await session.store.abandonPending(secretId, step.versionId);
+    },
+    describe(d) {
+      const what = `write off the creation announced for rotation ${d.rotationId} but never stored`;
+      return `${what}: a secondary it may have made has a lost value: kept (never deleted) and recorded`;
+    },
+  },
+  'drop-dead-pending': {
+    async act(step, _obs, session) {
+      await session.store.abandonPending(secretIdOf(session), step.versionId);
+      return { detail: `the pending token ${step.ref} (version ${step.versionId}) no longer works: ${SECONDARY_GONE}` };
+    },
+    describe: (d) => `drop AWSPENDING from version ${d.versionId}: its token ${d.ref} no longer works`,
+  },
+  'clear-pending-label': {
+    async act(step, _obs, session) {
+      await session.store.abandonPending(secretIdOf(session), step.versionId);
       return { detail: `version ${step.versionId} is current; took off the AWSPENDING label a promotion left on it` };
-    case 'drop-dead-pending':
-      await session.store.abandonPending(secretId, step.versionId);
-      return {
-        detail: `the pending token ${step.ref} (version ${step.versionId}) no longer works: ${SECONDARY_GONE}`,
-      };
-    case 'mark-pending':
-      await markPending(session, runtime, step.versionId);
+    },
+    describe: (d) =>
+      `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`,
+  },
+  'mark-pending': {
+    async act(step, _obs, session, runtime) {
+      // A creation succeeded, so no secondary was left over from an earlier one: its record goes too.
+      const since = formatStamp(step.versionId, runtime.now());
+      const written = { [TAG_PENDING_SINCE]: since, [TAG_SECONDARY_INTENT]: '', [TAG_UNSTORED]: '' };
+      await session.store.setTags(secretIdOf(session), written);
       return { detail: `the pending token ${step.ref} authenticates; the consumer gate counts from now` };
-    case 'promote': {
-      const outcome = await promote(session, runtime, facts, obs.pending!, step.fromVersionId, obs.current!.token);
-      if (outcome === 'no-secondary' || outcome === 'gone') {
-        // An `abort` deletes the secondary, then drops AWSPENDING: give one that is under way the
-        // time to finish before calling the deletion someone else's.
-        for (let look = 0; look <= SETTLE_LOOKS; look++) {
-          const again = await session.store.read(secretId, { fresh: true });
-          const stillPending = again?.versions.some(
-            (v) => v.versionId === step.versionId && v.stages.includes(PENDING),
-          );
-          if (!stillPending) {
-            const what = 'the rotation was backed out (abort) before its promotion';
-            const detail = `${what}: ${step.ref} was deleted and AWSPENDING dropped; ${STAYS_PRIMARY}`;
-            return { detail, end: { kind: 'lost-race', detail } };
-          }
-          if (look < SETTLE_LOOKS) await pause(SETTLE_PAUSE_MS);
-        }
-        const gone = `the pending token ${step.ref} stopped working right before its promotion`;
-        const why = "the account's secondary was deleted or replaced outside the rotator";
-        const kept = 'Nothing was promoted; the current token stays the primary and the next run drops the pending one';
-        const none = `Twilio has no secondary token to promote (404/20404): ${step.ref} was deleted outside`;
-        const error =
-          outcome === 'gone'
-            ? `${gone}: ${why}. ${kept}`
-            : `${none} the rotator; the current token keeps working and the next run starts over`;
-        return { detail: error, end: { kind: 'failed', step: step.kind, error } };
-      }
+    },
+    describe: (d) => `record that the pending token ${d.ref} works; the consumer gate counts from now`,
+  },
+  // The promotion is the moment consumers that have not switched lose the old token.
+  promote: {
+    window: true,
+    irreversible: true,
+    async act(step, obs, session, runtime) {
+      const outcome = await promote(session, runtime, obs.pending!, step.fromVersionId, obs.current!.token);
+      if (outcome === 'no-secondary' || outcome === 'gone') return notPromoted(session, step, outcome);
       if (typeof outcome === 'object') {
         const what = `Twilio promoted a secondary token (${outcome.other}) that is not the pending ${step.ref}`;
         const error = `${what}; ${STORED_AS_CURRENT}. Another process is rotating this account's token: find it`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
       return { detail: `promoted ${step.ref} to primary on Twilio and to AWSCURRENT; the old token stopped working` };
-    }
-    case 'finish-promotion':
+    },
+    describe(d, obs) {
+      const follows = `AWSCURRENT moves to version ${d.versionId} in the same step`;
+      return `promote ${d.ref} on Twilio: ${obs.current?.ref ?? 'the old token'} stops working at once; ${follows}`;
+    },
+  },
+  'finish-promotion': {
+    async act(step, _obs, session, runtime) {
       await finishPromotion(session, runtime, step.fromVersionId, step.versionId);
       return { detail: `Twilio had already promoted ${step.ref}; moved AWSCURRENT to version ${step.versionId}` };
-    case 'mark-current':
-      await session.store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) });
-      return {
-        detail: `recorded version ${step.versionId} as current since now; the propagation delay counts from here`,
-      };
-    case 'refresh-copies': {
-      const done = await refreshCopies(session, runtime, step.locations, obs.current!.token);
+    },
+    describe: (d) => `move AWSCURRENT to version ${d.versionId}: Twilio already made ${d.ref} the primary`,
+  },
+  'mark-current': {
+    async act(step, _obs, session, runtime) {
+      const since = formatStamp(step.versionId, runtime.now());
+      await session.store.setTags(secretIdOf(session), { [TAG_CURRENT_SINCE]: since });
+      const what = `recorded version ${step.versionId} as current since now`;
+      return { detail: `${what}; the propagation delay counts from here` };
+    },
+    describe: (d) => `record version ${d.versionId} as current since now; the propagation delay counts from here`,
+  },
+  'refresh-copies': {
+    async act(step, obs, _session, runtime) {
+      const done = await refreshCopies(runtime, step.locations, obs.current!.token);
       return { detail: `stored the new token in the admin secret(s) that held the old one: ${done.join(', ')}` };
-    }
-    case 'settle':
-      await session.store.setTags(secretId, { [TAG_SETTLED]: step.versionId });
-      return {
-        detail: `the promotion took: ${step.ref} works and the old token is refused`,
-        completedRotation: true,
-      };
-  }
-}
+    },
+    describe(d) {
+      const where = d.locations.map((l) => `"${l.secretId}"`).join(', ');
+      return `store the new token in the admin secret(s) that still hold the old one: ${where}`;
+    },
+  },
+  settle: {
+    async act(step, _obs, session) {
+      await session.store.setTags(secretIdOf(session), { [TAG_SETTLED]: step.versionId });
+      const detail = `the promotion took: ${step.ref} works and the old token is refused`;
+      return { detail, completedRotation: true };
+    },
+    describe: (d, _obs, session) =>
+      `after the propagation delay (${session.target.propagationDelayMs / 1000} s): ${d.ref} ${SETTLED}`,
+  },
+};

@@ -94,13 +94,16 @@ function checkNow(values: CliValues): void {
 
 /** --replace-secondary deletes a secondary (words.secondary: an Auth Token's); other targets and fleets have none. */
 async function onlyAuthTokenTargets(config: RotatorConfig, words: WordsOf, names: readonly string[] = []) {
-  const { isMemberName } = await import('../../config/fleets.js');
+  const [{ lookUp }, { kindNames }] = await Promise.all([
+    import('../../engine/targets.js'),
+    import('../../credentials/registry.js'),
+  ]);
+  const secondary = kindNames().flatMap((k) => (words(k).secondary ? [words(k).noun] : []));
   for (const name of names) {
-    const target = config.targets.find((t) => t.name === name);
-    const fleet = config.fleets.find((f) => f.name === name || isMemberName(f.name, name));
-    if ((target && words(target.kind).secondary) || (!target && !fleet)) continue;
-    const what = !fleet ? 'an API-key target' : fleet.name === name ? 'a fleet' : `a member of fleet "${fleet.name}"`;
-    const why = `"${name}" is ${what}, whose API keys have no secondary token`;
+    const found = lookUp(config, name);
+    if (!found || (!found.fleet && words(found.kind).secondary)) continue;
+    const none = `whose ${words(found.kind).noun}s have no secondary ${secondary.join(' or ')}`;
+    const why = `"${name}" is ${found.what}, ${none}`;
     throw new UsageError(`--replace-secondary is for Auth Token targets; ${why}`);
   }
 }

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { isMemberName } from '../../config/fleets.js';
 import { configPathFromEnv, DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/types.js';
 import { ConfigError, type ConfigIssue } from '../../errors.js';
@@ -28,7 +27,9 @@ export function openSession(values: CliValues, io: CliIo): Session {
       return await loadConfig(path, io.env);
     },
     async runtime(config, use = {}) {
-      if (use.setup !== false) await checkSetup(config, io.env, storesOf(config, use.store, use.named));
+      const { storesNamed } = await import('../../engine/targets.js');
+      const stores = use.store ? new Set([use.store]) : storesNamed(config, use.named);
+      if (use.setup !== false) await checkSetup(config, io.env, stores);
       // Metrics (CloudWatch EMF) ride with JSON logs on stderr, where a log agent picks them up.
       const jsonLogs = logsAreJson({ stream: io.stderr, format: io.env.LOG_FORMAT, ...json });
       return createRuntime(config, {
@@ -68,22 +69,6 @@ async function checkSetup(config: RotatorConfig, env: NodeJS.ProcessEnv, storesU
     if (missing) issues.push({ path: 'AWS credentials', message });
   }
   if (issues.length > 0) throw new ConfigError(issues, 'the setup');
-}
-
-/**
- * The stores a command will open: the one `secret put` names (`only`), else those of the targets and
- * fleets it names (a fleet member by its fleet), else every target's and fleet's.
- */
-function storesOf(config: RotatorConfig, only?: string, names?: readonly string[]): Set<string> {
-  if (only) return new Set([only]);
-  const named = (name: string) => !names?.length || names.includes(name);
-  const ofFleet = (fleet: string) => !names?.length || names.some((n) => n === fleet || isMemberName(fleet, n));
-  return new Set([
-    ...config.targets.filter((t) => named(t.name)).flatMap((t) => [t.secret.store, t.admin.store]),
-    ...config.fleets
-      .filter((f) => ofFleet(f.name))
-      .flatMap((f) => [f.admin.store, f.member(f.parentAccountSid).secret.store]),
-  ]);
 }
 
 /** Resolves the SDK's default credential chain once; the reason when it finds nothing, else undefined. */

@@ -1,11 +1,10 @@
-import { isMemberName } from '../../config/fleets.js';
-import { exitCodeFor } from '../../core/outcome.js';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { loadConfig } from '../../config/load.js';
 import type { RotatorConfig } from '../../config/types.js';
-import type { TargetResult } from '../../core/outcome.js';
+import { exitCodeFor, type TargetResult } from '../../core/outcome.js';
 import type { Logger } from '../../core/runtime.js';
-import { rotate } from '../../engine/commands.js';
+import { rotateTargets } from '../../engine/commands.js';
+import { describeNames, isKnownName, resolveTargets, scheduledUnits } from '../../engine/targets.js';
 import { errorMessage } from '../../errors.js';
 import { forgetSecrets, knownSecretForms, redact } from '../../redact.js';
 import { createRuntime } from '../../wiring.js';
@@ -13,7 +12,7 @@ import { startHealthServer, type Check } from './health.js';
 import { createLeakReceiver } from './leaks.js';
 import { DaemonMetrics } from './metrics.js';
 import { RunQueue } from './queue.js';
-import { scheduledUnits, startSchedule, type Schedule } from './schedule.js';
+import { startSchedule, type Schedule } from './schedule.js';
 
 /**
  * `twilio-key-rotator daemon`: one long-running process that reconciles each target on its cron
@@ -45,10 +44,7 @@ export interface Daemon {
 
 /** A run this long is hung (every call is bounded, so this is a bug): /healthz says so. */
 const hungAfterMs = (c: RotatorConfig) => 25 * 4 * c.retry.budgetMs + 60_000;
-const scheduled = (c: RotatorConfig) =>
-  scheduledUnits(c)
-    .filter((t) => !t.paused)
-    .map((t) => t.name);
+const scheduled = (c: RotatorConfig) => scheduledUnits(c).flatMap((t) => (t.paused ? [] : [t.name]));
 
 export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
   const now = o.now ?? Date.now;
@@ -68,7 +64,8 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     let runtime: ReturnType<typeof createRuntime> | undefined;
     try {
       runtime = createRuntime(snapshot, { logger, env: o.env, now });
-      results = await rotate(snapshot, runtime, { targets: [name], scheduled: true, stop: stopRuns.signal });
+      const targets = await resolveTargets(snapshot, runtime, [name], true);
+      results = await rotateTargets(targets, runtime, { scheduled: true, stop: stopRuns.signal });
     } catch (err) {
       const error = redact(errorMessage(err));
       logger.error(`run failed: ${error}`, { target: name, step: 'run' });
@@ -80,8 +77,8 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     }
     const finishedAtMs = now();
     for (const result of results) metrics.recordRun(result, startedAtMs, finishedAtMs);
-    if (!('kind' in target)) metrics.recordUnit(name, results.filter((r) => exitCodeFor([r]) !== 0).length);
-    // A fleet's run covers its members: the line counts them by outcome.
+    // A unit of several targets (a fleet) is ready when none of them failed; the line counts them by outcome.
+    if (target.group) metrics.recordUnit(name, results.filter((r) => exitCodeFor([r]) !== 0).length);
     const outcome =
       results.length === 1
         ? results[0]!.kind
@@ -122,32 +119,22 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
       next = await loadConfig(o.configPath, o.env);
     } catch (err) {
       metrics.recordReload(false);
-      logger.error(
-        `configuration reload (${why}) refused; keeping the previous configuration. ${redact(errorMessage(err))}`,
-        {
-          step: 'reload',
-        },
-      );
+      const refused = `configuration reload (${why}) refused; keeping the previous configuration`;
+      logger.error(`${refused}. ${redact(errorMessage(err))}`, { step: 'reload' });
       return false;
     }
     if (stopping) return false;
     const previous = config;
     config = next;
-    metrics.retain(
-      next.targets.map((t) => t.name),
-      next.fleets.map((f) => f.name),
-    );
+    metrics.retain((name) => isKnownName(next, name));
     metrics.recordReload(true);
     schedule.stop();
     schedule = startSchedule(next, tick, logger);
     if (previous.daemon.watchConfig !== next.daemon.watchConfig) watch(next.daemon.watchConfig);
-    logger.info(`configuration reloaded (${why}); schedules: ${schedule.describe().join('; ') || 'none'}`, {
-      step: 'reload',
-    });
+    const at = { step: 'reload' };
+    logger.info(`configuration reloaded (${why}); schedules: ${schedule.describe().join('; ') || 'none'}`, at);
     if (JSON.stringify(previous.daemon.health) !== JSON.stringify(next.daemon.health))
-      logger.warn('daemon.health changed: the health endpoint keeps its address until the daemon restarts', {
-        step: 'reload',
-      });
+      logger.warn('daemon.health changed: the health endpoint keeps its address until the daemon restarts', at);
     return true;
   }
 
@@ -164,30 +151,17 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     return { ok: ready, text: ready ? 'ready' : `not ready:\n${reasons.join('\n')}` };
   };
   const metricsText = () =>
-    metrics.render(
-      now(),
-      [
-        ...config.targets.map((t) => ({ name: t.name, kind: t.kind, paused: t.paused })),
-        ...config.fleets.flatMap((f) => {
-          const paused = f.member(f.parentAccountSid).paused;
-          return metrics
-            .names()
-            .filter((n) => isMemberName(f.name, n))
-            .map((name) => ({ name, kind: f.member(f.parentAccountSid).kind, paused }));
-        }),
-      ],
-      [
-        '# HELP twilio_key_rotator_run_in_progress 1 while a run is in flight.',
-        '# TYPE twilio_key_rotator_run_in_progress gauge',
-        `twilio_key_rotator_run_in_progress ${queue.inFlight() ? 1 : 0}`,
-        '# HELP twilio_key_rotator_redaction_entries Forms of secrets the redaction registry holds (one run at most).',
-        '# TYPE twilio_key_rotator_redaction_entries gauge',
-        `twilio_key_rotator_redaction_entries ${knownSecretForms()}`,
-        '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-        '# TYPE process_resident_memory_bytes gauge',
-        `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
-      ],
-    );
+    metrics.render(now(), describeNames(config, metrics.names()), [
+      '# HELP twilio_key_rotator_run_in_progress 1 while a run is in flight.',
+      '# TYPE twilio_key_rotator_run_in_progress gauge',
+      `twilio_key_rotator_run_in_progress ${queue.inFlight() ? 1 : 0}`,
+      '# HELP twilio_key_rotator_redaction_entries Forms of secrets the redaction registry holds (one run at most).',
+      '# TYPE twilio_key_rotator_redaction_entries gauge',
+      `twilio_key_rotator_redaction_entries ${knownSecretForms()}`,
+      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+    ]);
 
   // Leak reports (leakReports) arrive on the same endpoint; the receiver reads the current config per report.
   const leaks = config.leakReports
@@ -224,13 +198,9 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
         stopRuns.abort();
         schedule.stop();
         watch(false);
-        const running = queue.inFlight();
-        logger.info(
-          running
-            ? `${why}: finishing the step in flight for ${running.target}, then stopping; nothing new starts`
-            : `${why}: stopping`,
-          { step: 'stop' },
-        );
+        const running = queue.inFlight()?.target;
+        const finishing = `finishing the step in flight for ${running}, then stopping; nothing new starts`;
+        logger.info(`${why}: ${running ? finishing : 'stopping'}`, { step: 'stop' });
         await queue.stop();
         await leaks?.idle();
         await health?.close();

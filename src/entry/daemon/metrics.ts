@@ -1,5 +1,5 @@
-import { isMemberName } from '../../config/fleets.js';
 import { exitCodeFor, type TargetResult } from '../../core/outcome.js';
+import { parsePause } from '../../core/rollback.js';
 
 /**
  * What the daemon knows about its runs, for /readyz and /metrics (Prometheus text format 0.0.4).
@@ -11,6 +11,8 @@ interface TargetState {
   last?: { result: TargetResult; finishedAtMs: number; durationMs: number };
   /** When the current credential was stored, from the last run that ended in an outcome. */
   currentCreatedAtMs?: number;
+  /** A rollback's pause (rotator:paused) on the secret, as the last run that read it saw it. */
+  rollbackPaused?: boolean;
   runs: Map<string, number>;
   steps: Map<string, number>;
   skipped: number;
@@ -34,18 +36,17 @@ export class DaemonMetrics {
     return s;
   }
 
-  /** Forgets targets no longer configured; a fleet's name keeps its members (`<fleet>-AC…`). */
-  retain(targets: readonly string[], fleets: readonly string[] = []): void {
-    for (const name of [...this.targets.keys()])
-      if (!targets.includes(name) && !fleets.some((f) => name === f || isMemberName(f, name)))
-        this.targets.delete(name);
-    for (const name of [...this.units.keys()]) if (!fleets.includes(name)) this.units.delete(name);
+  /** Forgets names the configuration no longer has (`known`: a target, a fleet or a fleet's member). */
+  retain(known: (name: string) => boolean): void {
+    for (const map of [this.targets, this.units])
+      for (const name of [...map.keys()]) if (!known(name)) map.delete(name);
   }
 
   recordRun(result: TargetResult, startedAtMs: number, finishedAtMs: number): void {
     const s = this.state(result.target);
     s.last = { result, finishedAtMs, durationMs: finishedAtMs - startedAtMs };
     if (result.currentCreatedAtMs !== undefined) s.currentCreatedAtMs = result.currentCreatedAtMs;
+    if (result.seen?.tags) s.rollbackPaused = parsePause(result.seen.tags) !== undefined;
     bump(s.runs, result.kind);
     for (const step of result.steps) bump(s.steps, step.step);
   }
@@ -173,7 +174,8 @@ export class DaemonMetrics {
     perTarget('target_stuck', 'gauge', '1 when the last run ended stuck: a person must act.', (_t, s) =>
       s?.last?.result.kind === 'stuck' ? 1 : 0,
     );
-    perTarget('target_paused', 'gauge', '1 when automatic rotation is off (paused: true).', (t) => (t.paused ? 1 : 0));
+    const off = "1 when automatic rotation is off (paused: true, or a rollback's rotator:paused tag).";
+    perTarget('target_paused', 'gauge', off, (t, s) => (t.paused || s?.rollbackPaused ? 1 : 0));
     perTarget('last_run_timestamp_seconds', 'gauge', 'When the last run of the target finished.', (_t, s) =>
       s?.last ? seconds(s.last.finishedAtMs) : undefined,
     );

@@ -1,6 +1,7 @@
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { RotatorConfig } from '../../config/types.js';
 import type { Logger } from '../../core/runtime.js';
+import { scheduledUnits } from '../../engine/targets.js';
 
 /**
  * The daemon's clock: one node-cron task per distinct schedule (a target's own `schedule`, or the
@@ -46,21 +47,4 @@ export function startSchedule(config: RotatorConfig, onTick: (targets: string[])
       tasks.length = 0;
     },
   };
-}
-
-/**
- * What the daemon schedules: each target, and each fleet as one unit (its members are known only when
- * a run lists the parent's subaccounts) on its template's schedule.
- */
-export function scheduledUnits(
-  config: RotatorConfig,
-): { name: string; kind: string; schedule?: string; paused: boolean }[] {
-  return [
-    ...config.targets,
-    ...config.fleets.map((f) => {
-      const template = f.member(f.parentAccountSid);
-      const schedule = template.schedule ? { schedule: template.schedule } : {};
-      return { name: f.name, kind: template.kind, ...schedule, paused: template.paused };
-    }),
-  ];
 }

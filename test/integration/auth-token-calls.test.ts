@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freshLambda } from '../support/lambda.js';
+import { AWS_ENV, World } from '../support/world.js';
+
+/**
+ * Remote calls an Auth Token rotation makes on the Secrets Manager store, counted exactly from the
+ * emulators' request logs (issue 24 item 6). Each call left is a proof or a record the flow needs
+ * (docs/auth-token-flow.md); a new one shows here as a changed count.
+ */
+
+let world: World | undefined;
+afterEach(async () => {
+  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
+  await world?.close();
+  world = undefined;
+});
+
+const SECRET = 'twilio/token';
+const GATE = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+
+/** Calls by operation, the test's own RotateSecret left out. */
+function tally(w: World): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of [...w.twilio.controls.log, ...w.sm.controls.log])
+    if (e.operation !== 'RotateSecret') out[e.operation] = (out[e.operation] ?? 0) + 1;
+  return out;
+}
+const total = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
+
+describe('calls per Auth Token rotation (Secrets Manager store)', () => {
+  it('rotates through settling in 18 calls: 7 to Twilio, 11 to Secrets Manager', async () => {
+    world = await World.start('aws');
+    await world.writeConfig([{ kind: 'auth-token', propagationDelaySeconds: 0, gate: GATE }]);
+    const old = await world.seedToken(SECRET);
+    world.resetLogs();
+    const run = await world.cli(['rotate', '--force']);
+    expect(run.code, run.stdout).toBe(0);
+    const calls = tally(world);
+    expect(await world.tokenWorks(old)).toBe(false);
+    expect(await world.storedToken('AWSCURRENT')).toBe(world.twilio.authToken());
+    expect(world.sm.inspect(SECRET)!.tags).toMatchObject({ 'rotator:settled': expect.any(String) });
+    expect(calls).toEqual({
+      // One read with every version id (the run names one), one fresh look before the promotion.
+      ListSecretVersionIds: 1,
+      DescribeSecret: 2,
+      GetSecretValue: 1,
+      // Intent before Create; pending-since once proven; promotion and its time; settled.
+      TagResource: 4,
+      PutSecretValue: 1,
+      UpdateSecretVersionStage: 2,
+      // The current token, the new one once stored and again right before Promote, then the settle
+      // check: the new token is the primary and the old one is refused.
+      FetchAccount: 5,
+      CreateSecondaryAuthToken: 1,
+      PromoteAuthToken: 1,
+    });
+    expect(total(calls)).toBe(18);
+  });
+
+  it("counts RotateSecret's four events: 13 calls to Twilio, 20 to Secrets Manager", async () => {
+    world = await World.start('aws');
+    await world.seedToken(SECRET);
+    Object.assign(process.env, AWS_ENV);
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([
+      { kind: 'auth-token', propagationDelaySeconds: 0, gate: GATE },
+    ]);
+    const { handler } = await freshLambda();
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:twilio-key-rotator';
+    const context = () => ({ getRemainingTimeInMillis: () => 60_000, awsRequestId: randomUUID() });
+    world.sm.registerRotationFunction(arn, (event) => handler(event, context()));
+    const sm = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: world.sm.url,
+      credentials: { accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    });
+    world.resetLogs();
+    const rules = { AutomaticallyAfterDays: 30 };
+    await sm.send(new RotateSecretCommand({ SecretId: SECRET, RotationLambdaARN: arn, RotationRules: rules }));
+    expect(await world.sm.rotationSettled(SECRET)).toMatchObject({ ok: true, attempts: 1 });
+    const calls = tally(world);
+    // AWS's rotation template makes 11 Secrets Manager calls and 2 Twilio calls for the same events.
+    // Each event here opens a run and looks at the store and at both tokens before and after its step.
+    expect(calls).toEqual({
+      DescribeSecret: 5,
+      GetSecretValue: 8,
+      ListSecretVersionIds: 1,
+      TagResource: 3,
+      PutSecretValue: 1,
+      UpdateSecretVersionStage: 2,
+      FetchAccount: 11,
+      CreateSecondaryAuthToken: 1,
+      PromoteAuthToken: 1,
+    });
+    expect(total(calls)).toBe(33);
+  });
+});
