@@ -153,6 +153,48 @@ function deferredZod() {
   };
 }
 
+/**
+ * The kinds of src/credentials/registry.ts that no target of `raw` uses (a fleet's members are API-key
+ * targets), each replaced by a stand-in that has only its schema's `kind`, so that a validation at
+ * start-up still names every kind: a cold start then reads none of their code. A `kind` this cannot
+ * read (a ${NAME}) keeps every kind in the bundle.
+ */
+function onlyConfiguredKinds(raw) {
+  const registry = join(root, 'src', 'credentials', 'registry.ts');
+  const targets = Array.isArray(raw?.targets) ? raw.targets : [];
+  const kinds = targets.map((t) => t?.kind ?? 'api-key');
+  if (Array.isArray(raw?.fleets) && raw.fleets.length > 0) kinds.push('api-key');
+  const readable = kinds.every((k) => typeof k === 'string' && !k.includes('$'));
+  const exported = new Map(
+    [...readFileSync(registry, 'utf8').matchAll(/import \{ (\w+) \} from '\.\/([\w-]+)\/module\.js'/g)].map((m) => [
+      m[2],
+      m[1],
+    ]),
+  );
+  return {
+    name: 'only-configured-kinds',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/[\w-]+\/module\.js$/ }, (args) => {
+        const kind = args.path.split('/')[1];
+        if (!readable || args.importer !== registry || kinds.includes(kind) || !exported.has(kind)) return undefined;
+        return { path: kind, namespace: 'unused-kind' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'unused-kind' }, ({ path: kind }) => {
+        const why = `the ${kind} kind is not in this bundle: no target of the configuration it was built from uses it`;
+        const lines = [
+          "import * as z from 'zod/mini';",
+          `const missing = () => { throw new Error(${JSON.stringify(why)}); };`,
+          `const schema = z.strictObject({ kind: z.literal(${JSON.stringify(kind)}) });`,
+          'const kind = { config: { schema, convert: missing, check: missing } };',
+          'const known = (k) => k in kind || typeof k !== "string" || k === "then" || k === "toJSON";',
+          `export const ${exported.get(kind)} = new Proxy(kind, { get: (t, k) => (known(k) ? t[k] : missing()) });`,
+        ];
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
+  };
+}
+
 let validator;
 /** src/config/validate.ts's parseConfigObject, bundled for this process once. */
 async function parseConfigObject(raw, options) {
@@ -347,7 +389,7 @@ export async function buildLambda({
     ? {}
     : {
         ...shared,
-        plugins: [deferredZod(), ...shared.plugins],
+        plugins: [deferredZod(), onlyConfiguredKinds(raw), ...shared.plugins],
         define: {
           ...shared.define,
           __ROTATOR_CONFIG__: compiled,

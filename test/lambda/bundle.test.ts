@@ -110,6 +110,16 @@ describe('the Lambda bundle', () => {
     expect(built.initInputs.filter((p) => never.test(p))).toEqual([]);
   });
 
+  it('holds only the credential kinds its configuration uses (API keys here)', () => {
+    expect(built.initInputs).toContain('src/credentials/api-key/module.ts');
+    const unused = /src\/credentials\/(auth-token|oauth-app)\/module\.ts/;
+    expect(built.initInputs.filter((p) => unused.test(p))).toEqual([]);
+    expect(built.initInputs.filter((p) => p.startsWith('unused-kind:'))).toEqual([
+      'unused-kind:auth-token',
+      'unused-kind:oauth-app',
+    ]);
+  });
+
   it('loads no undici at start-up on Node 22 (built-ins are required, not imported as ESM)', async () => {
     // An ESM import of node:http evaluates http.WebSocket's getter, which loads undici (~60 ms).
     const script =
