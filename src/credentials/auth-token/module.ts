@@ -1,12 +1,12 @@
 import { CURRENT, labelled, parseStamp, PENDING, recordedPromotion, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
-import { SecretShapeError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
 import type { KindModule, RotationView } from '../kind.js';
 import { authTokenConfig, type AuthTokenTargetConfig } from './config.js';
 import { recordLeaked } from './leaked.js';
-import { observe, tokenVersion, type AuthTokenSession } from './observe.js';
+import { observe, targetToken, tokenVersion, type AuthTokenSession } from './observe.js';
 import { TAG_PENDING_SINCE, TAG_SECONDARY_INTENT, TAG_SETTLED, type Observation, type Step } from './observation.js';
 import { plan, warnings } from './plan.js';
 import { planRollback } from './rollback.js';
@@ -155,14 +155,7 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
     },
 
     describeValue(value, source, target) {
-      const secret = parseAuthTokenSecret(source, value);
-      if (secret.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
-        throw new SecretShapeError(
-          source,
-          'accountSid',
-          `is ${secret.accountSid}, but target "${target.name}" rotates the Auth Token of ${target.accountSid}`,
-        );
-      }
+      const secret = targetToken(source, value, false, target);
       return `Auth Token ${tokenFingerprint(secret.authToken)} of ${secret.accountSid} (target "${target.name}")`;
     },
 
@@ -186,25 +179,17 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
       const pending = obs.pending;
       const { current, previous, secret } = obs;
       const deadAlready = (newRef: string, oldRef: string, next: string) => {
-        const what =
-          `target "${session.target.name}": the rotation was already promoted: ` + `${newRef} is the primary token`;
+        const already = `the rotation was already promoted: ${newRef} is the primary token`;
+        const what = `target "${session.target.name}": ${already}`;
         const dead = `the old token ${oldRef} is already dead on Twilio and nothing can bring it back`;
         return new UsageError(`${what}, and ${dead}. There is nothing to abort; ${next}`);
       };
       if (!pending) {
         // After a promotion of this rotator's: abort cannot undo it, and must not say "nothing to do".
-        if (
-          current &&
-          previous &&
-          secret &&
-          recordedPromotion(secret, previous.versionId, current.versionId) === true
-        ) {
+        if (current && previous && secret && recordedPromotion(secret, previous.versionId, current.versionId)) {
           const settled = secret.tags[TAG_SETTLED] === current.versionId;
-          throw deadAlready(
-            current.ref,
-            previous.ref,
-            settled ? 'every consumer must use the new token (AWSCURRENT).' : 'run rotate to finish it.',
-          );
+          const next = settled ? 'every consumer must use the new token (AWSCURRENT).' : 'run rotate to finish it.';
+          throw deadAlready(current.ref, previous.ref, next);
         }
         return `nothing to abort: no rotation of ${session.target.name} is waiting for promotion`;
       }
@@ -226,11 +211,9 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
         // Gone: deleted outside, or promoted by a rotate run racing this abort. A promoted token is kept.
         const again = await runtime.tokenVerifier(session.target).check(session.target.accountSid, pending.token);
         if (again.ok && again.primary) throw promoted();
-        if (again.ok)
-          throw new UsageError(
-            `target "${session.target.name}": ${pending.ref} still works but Twilio says there is no secondary; ` +
-              'nothing was changed. Run status and try again',
-          );
+        const none = `${pending.ref} still works but Twilio says there is no secondary`;
+        const what = `target "${session.target.name}": ${none}`;
+        if (again.ok) throw new UsageError(`${what}; nothing was changed. Run status and try again`);
       }
       await session.store.abandonPending(secretId, pending.versionId);
       await session.store.setTags(secretId, { [TAG_PENDING_SINCE]: '', [TAG_SECONDARY_INTENT]: '' });

@@ -60,6 +60,8 @@ export interface Observation {
   intent?: Intent;
   /** A creation that may have left a secondary nobody can read (TAG_UNSTORED). */
   unstored?: Unstored;
+  /** A promotion this rotator recorded (the labels match it) that has not settled yet. */
+  promoting?: boolean;
   /**
    * The current token was refused, and a fresh read found the secret changed since this run's first
    * read: another run promoted the token meanwhile. The observation is the fresh one; this says what moved.

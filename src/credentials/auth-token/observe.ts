@@ -3,7 +3,7 @@ import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, recordedPromotion 
 import type { AuthTokens, StoredSecret, TokenCheck } from '../../core/ports.js';
 import type { RunScope, Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
-import { RotationError, SecretShapeError } from '../../errors.js';
+import { RotationError, SecretShapeError, type ValueSource } from '../../errors.js';
 import { readAdmin } from '../admin.js';
 import type { Session } from '../kind.js';
 import type { AuthTokenTargetConfig } from './config.js';
@@ -11,7 +11,6 @@ import {
   TAG_SECONDARY_INTENT,
   TAG_SETTLED,
   TAG_UNSTORED,
-  type Intent,
   type Observation,
   type RunFacts,
   type TokenVersion,
@@ -31,42 +30,28 @@ export interface AuthTokenSession extends Session<AuthTokenTargetConfig> {
   rotating?: boolean;
 }
 
-export function tokenVersion(
-  secret: StoredSecret,
-  stage: string,
-  target: AuthTokenTargetConfig,
-): TokenVersion | undefined {
+/** The token a value holds, refused (SecretShapeError) unless it is of the target's account. */
+export function targetToken(source: ValueSource, raw: string | undefined, binary: boolean, t: AuthTokenTargetConfig) {
+  const parsed = parseAuthTokenSecret(source, raw, binary);
+  if (parsed.accountSid.toUpperCase() === t.accountSid.toUpperCase()) return parsed;
+  const why = `is ${parsed.accountSid}, but target "${t.name}" rotates the Auth Token of ${t.accountSid}`;
+  throw new SecretShapeError(source, 'accountSid', why);
+}
+
+export function tokenVersion(secret: StoredSecret, stage: string, t: AuthTokenTargetConfig): TokenVersion | undefined {
   const version = labelled(secret, stage);
   if (!version) return undefined;
   const source = { secretId: secret.secretId, versionId: version.versionId, stage };
-  const { document, accountSid, authToken } = parseAuthTokenSecret(source, version.value, version.binary);
-  if (accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
-    throw new SecretShapeError(
-      source,
-      'accountSid',
-      `is ${accountSid}, but target "${target.name}" rotates the Auth Token of ${target.accountSid}`,
-    );
-  }
-  return {
-    versionId: version.versionId,
-    createdAtMs: version.createdAtMs,
-    token: authToken,
-    ref: tokenFingerprint(authToken),
-    document,
-  };
+  const { document, authToken } = targetToken(source, version.value, version.binary ?? false, t);
+  const { versionId, createdAtMs } = version;
+  return { versionId, createdAtMs, token: authToken, ref: tokenFingerprint(authToken), document };
 }
 
-function parseIntent(tag: string | undefined): Intent | undefined {
-  const [rotationId, iso, nonce] = tag?.split(' ') ?? [];
+/** "<rotationId> <ISO time> <word>", the shape of the intent and unstored tags. */
+function parseRecord(tag: string | undefined): { rotationId: string; atMs: number; word?: string } | undefined {
+  const [rotationId, iso, word] = tag?.split(' ') ?? [];
   const atMs = iso ? Date.parse(iso) : Number.NaN;
-  return rotationId && nonce && !Number.isNaN(atMs) ? { rotationId, atMs, nonce } : undefined;
-}
-
-function parseUnstored(tag: string | undefined): Observation['unstored'] {
-  const [rotationId, iso, how] = tag?.split(' ') ?? [];
-  const atMs = iso ? Date.parse(iso) : Number.NaN;
-  if (!rotationId || Number.isNaN(atMs)) return undefined;
-  return { rotationId, atMs, how: how === 'lost-answer' ? 'lost-answer' : 'stopped' };
+  return rotationId && !Number.isNaN(atMs) ? { rotationId, atMs, ...(word ? { word } : {}) } : undefined;
 }
 
 /** Asks Twilio about a token once per run; an answer that says nothing stops the run, nothing is guessed. */
@@ -156,17 +141,20 @@ async function look(
     const pending = tokenVersion(secret, PENDING, target);
     if (pending && pending.versionId !== current.versionId) obs.pending = pending;
   }
-  const intent = parseIntent(secret.tags[TAG_SECONDARY_INTENT]);
-  if (intent && obs.pending?.versionId !== intent.rotationId) obs.intent = intent;
-  const unstored = parseUnstored(secret.tags[TAG_UNSTORED]);
-  if (unstored) obs.unstored = unstored;
+  const intent = parseRecord(secret.tags[TAG_SECONDARY_INTENT]);
+  if (intent?.word && obs.pending?.versionId !== intent.rotationId)
+    obs.intent = { rotationId: intent.rotationId, atMs: intent.atMs, nonce: intent.word };
+  const unstored = parseRecord(secret.tags[TAG_UNSTORED]);
+  const how = unstored?.word === 'lost-answer' ? 'lost-answer' : 'stopped';
+  if (unstored) obs.unstored = { rotationId: unstored.rotationId, atMs: unstored.atMs, how };
 
   const checks = new Map<string, TokenCheck>();
   checks.set(current.ref, await check(session, runtime, facts, current));
   if (obs.pending) checks.set(obs.pending.ref, await check(session, runtime, facts, obs.pending));
   const promotedHere =
     previous !== undefined && recordedPromotion(secret, previous.versionId, current.versionId) === true;
-  if (previous && promotedHere && secret.tags[TAG_SETTLED] !== current.versionId) {
+  obs.promoting = promotedHere && secret.tags[TAG_SETTLED] !== current.versionId;
+  if (previous && obs.promoting) {
     // The old primary after our promotion: a refusal is what settles the rotation, and one says it.
     checks.set(previous.ref, await check(session, runtime, facts, previous, { refusalSettles: true }));
   }

@@ -5,14 +5,12 @@ import {
   PENDING,
   pendingLeftOnCurrent,
   PLACEHOLDER_STUCK_AFTER_MS,
-  recordedPromotion,
   TAG_CURRENT_SINCE,
 } from '../../core/labels.js';
 import { rotationId } from '../../core/rotation-id.js';
 import { DAY_MS, wholeDays } from '../../core/sids.js';
 import {
   TAG_PENDING_SINCE,
-  TAG_SETTLED,
   type Decision,
   type Observation,
   type PlannerSettings,
@@ -69,16 +67,15 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   const pending = obs.pending;
   const curCheck = obs.checks.get(current.ref);
   const pendCheck = pending ? obs.checks.get(pending.ref) : undefined;
+  /** `current` stays while `on` holds: waiting until the deadline, then stuck for a person. */
+  const hold = (on: string[], sinceMs: number, deadlineMs: number): Decision =>
+    obs.nowMs >= deadlineMs
+      ? { kind: 'stuck', on, sinceMs, kept: current.ref }
+      : { kind: 'waiting', on, sinceMs, deadlineMs, kept: current.ref };
 
   // Twilio promoted the pending token but the labels did not follow (a crash after the promotion).
-  if (pending && pendCheck?.ok && pendCheck.primary) {
-    return {
-      kind: 'finish-promotion',
-      versionId: pending.versionId,
-      fromVersionId: current.versionId,
-      ref: pending.ref,
-    };
-  }
+  const promotion = pending && { versionId: pending.versionId, fromVersionId: current.versionId, ref: pending.ref };
+  if (promotion && pendCheck?.ok && pendCheck.primary) return { kind: 'finish-promotion', ...promotion };
   if (obs.movedUnder && curCheck?.ok) {
     // A racing run promoted the token after this run read the secret: it carries the rotation on.
     const what = `another run promoted the Auth Token while this run looked (${obs.movedUnder})`;
@@ -97,43 +94,23 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
 
   // After a promotion this rotator recorded: wait out propagation, then prove it took.
   const previous = obs.previous;
-  if (
-    previous &&
-    recordedPromotion(secret, previous.versionId, current.versionId) === true &&
-    secret.tags[TAG_SETTLED] !== current.versionId
-  ) {
+  if (previous && obs.promoting) {
     const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
     if (since === undefined) return { kind: 'mark-current', versionId: current.versionId };
     if (obs.staleCopies.length > 0)
       return { kind: 'refresh-copies', locations: [...obs.staleCopies], versionId: current.versionId };
     const elapsed = obs.nowMs - since;
+    const deadline = since + s.propagationDelayMs + s.gate.maxWaitMs;
     if (elapsed < s.propagationDelayMs) {
       const toGoSeconds = Math.ceil((s.propagationDelayMs - elapsed) / 1000);
-      return {
-        kind: 'waiting',
-        on: [`propagation delay: ${toGoSeconds} s to go before the promotion is checked`],
-        sinceMs: since,
-        deadlineMs: since + s.propagationDelayMs + s.gate.maxWaitMs,
-        kept: current.ref,
-      };
+      return hold([`propagation delay: ${toGoSeconds} s to go before the promotion is checked`], since, deadline);
     }
-    const stillAccepted = obs.checks.get(previous.ref)?.ok === true;
-    if (stillAccepted || !curCheck.primary) {
-      const on = [
-        stillAccepted
-          ? `the old token ${previous.ref} is still accepted ${Math.floor(elapsed / 1000)} s after the promotion`
-          : `Twilio does not report ${current.ref} as the primary token`,
-      ];
-      if (elapsed >= s.propagationDelayMs + s.gate.maxWaitMs)
-        return { kind: 'stuck', on, sinceMs: since, kept: current.ref };
-      return {
-        kind: 'waiting',
-        on,
-        sinceMs: since,
-        deadlineMs: since + s.propagationDelayMs + s.gate.maxWaitMs,
-        kept: current.ref,
-      };
+    if (obs.checks.get(previous.ref)?.ok === true) {
+      const after = `${Math.floor(elapsed / 1000)} s after the promotion`;
+      const accepted = `the old token ${previous.ref} is still accepted ${after}`;
+      return hold([accepted], since, deadline);
     }
+    if (!curCheck.primary) return hold([`Twilio does not report ${current.ref} as the primary token`], since, deadline);
     return { kind: 'settle', versionId: current.versionId, ref: current.ref };
   }
   if (obs.staleCopies.length > 0)
@@ -147,15 +124,8 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     if (s.emergency) {
       // rotate --now: the stated overlap is the whole gate; whoever has not switched by then loses access.
       const left = s.emergency.overlapMs - (obs.nowMs - since);
-      if (left > 0)
-        return {
-          kind: 'waiting',
-          on: [`emergency overlap (rotate --now): ${Math.ceil(left / 1000)} s to go before the promotion`],
-          sinceMs: since,
-          deadlineMs: since + s.emergency.overlapMs,
-          kept: current.ref,
-        };
-      return { kind: 'promote', versionId: pending.versionId, fromVersionId: current.versionId, ref: pending.ref };
+      const toGo = `emergency overlap (rotate --now): ${Math.ceil(left / 1000)} s to go before the promotion`;
+      return left > 0 ? hold([toGo], since, since + s.emergency.overlapMs) : { kind: 'promote', ...promotion! };
     }
     if (!obs.gate) return { kind: 'check-gate', versionId: pending.versionId, expect: pending.ref, sinceMs: since };
     const on = gateBlockers(obs.gate, s.gate, {
@@ -164,11 +134,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
       expect: pending.ref,
       target: s.target,
     });
-    if (on.length > 0) {
-      if (obs.nowMs - since >= s.gate.maxWaitMs) return { kind: 'stuck', on, sinceMs: since, kept: current.ref };
-      return { kind: 'waiting', on, sinceMs: since, deadlineMs: since + s.gate.maxWaitMs, kept: current.ref };
-    }
-    return { kind: 'promote', versionId: pending.versionId, fromVersionId: current.versionId, ref: pending.ref };
+    return on.length > 0 ? hold(on, since, since + s.gate.maxWaitMs) : { kind: 'promote', ...promotion! };
   }
 
   const leftOver = pendingLeftOnCurrent(secret);
@@ -258,15 +224,10 @@ export function warnings(obs: Observation, s: PlannerSettings): string[] {
     const fix = `"twilio-key-rotator rotate --target ${s.target} --replace-secondary"`;
     out.push(`${what}; if one exists it is kept, never deleted: should a rotation meet it, run ${fix}`);
   }
-  const { current, previous, secret } = obs;
+  const current = obs.current;
   const check = current && obs.checks.get(current.ref);
   // Right after a promotion of this rotator's, Twilio may not say so yet: the planner waits for that.
-  const promoting =
-    previous !== undefined &&
-    secret !== undefined &&
-    recordedPromotion(secret, previous.versionId, current!.versionId) === true &&
-    secret.tags[TAG_SETTLED] !== current!.versionId;
-  if (current && check?.ok && !check.primary && !obs.pending && !promoting)
+  if (current && check?.ok && !check.primary && !obs.pending && !obs.promoting)
     out.push(currentIsSecondary(current.ref, obs.secretId));
   return out;
 }
