@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { SecretLocation } from '../../config/types.js';
+import type { SecretLocation } from '../../core/target.js';
 import {
   CURRENT,
   formatPromotion,
