@@ -179,9 +179,9 @@ export function checkFleets(
             `targets.${index}.${role}.secretId`,
             `is named like a member secret of fleet "${fleet.name}" (${secret.secretId}); ${OR_EXCLUDE}`,
           );
-      // A rotated API-key secret must never be a fleet's admin: rotating it would replace the parent credential.
+      // A rotated secret must never be a fleet's admin: rotating it would replace the parent credential.
       const kind = KINDS[t.kind as keyof typeof KINDS]?.config;
-      if (t.kind === FLEET_KIND && kind && sameSecret(t.secret, fleet.admin))
+      if (kind && !kind.secretMayBeAdmin && sameSecret(t.secret, fleet.admin))
         problem(`targets.${index}.secret.secretId`, `is the admin secret of fleet "${fleet.name}": ${REPLACES_PARENT}`);
     }
   });

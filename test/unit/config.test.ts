@@ -408,4 +408,31 @@ describe('configuration', () => {
     });
     expect(issues.map((i) => i.path).sort()).toEqual(['', 'targets.0.accountSid', 'targets.0.keyType']);
   });
+
+  it("refuses a rotated secret of any kind that may not be an admin secret as a fleet's parent credential", () => {
+    const parent = { store: 'file', secretId: 'twilio/parent' };
+    const fleet = { name: 'tenants', parentAccountSid: AC, admin: parent };
+    const template = { secret: { store: 'file', secretId: 'twilio/t/{accountSid}' }, keyType: 'standard' };
+    const oauthApp = {
+      kind: 'oauth-app',
+      name: 'app2',
+      accountSid: AC,
+      secret: parent,
+      admin: { store: 'file', secretId: 'twilio/admin' },
+      policy: { allow: ['/twilio/messaging/messages/list'] },
+      friendlyNamePrefix: 'oa-',
+    };
+    const issues = issuesOf((c) => {
+      c.targets.push(oauthApp);
+      c.fleets = [{ ...fleet, template: { ...template, friendlyNamePrefix: 'f-' } }];
+    });
+    expect(issues).toEqual([
+      {
+        path: 'targets.1.secret.secretId',
+        message:
+          'is the admin secret of fleet "tenants": ' +
+          "rotating it would replace the parent's credential; use another secret",
+      },
+    ]);
+  });
 });
