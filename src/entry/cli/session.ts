@@ -79,7 +79,7 @@ function storesOf(config: RotatorConfig, only?: string, names?: readonly string[
   const named = (name: string) => !names?.length || names.includes(name);
   const ofFleet = (fleet: string) => !names?.length || names.some((n) => n === fleet || isMemberName(fleet, n));
   return new Set([
-    ...config.targets.filter((t) => named(t.name)).flatMap((t) => [t.secret.store, t.admin.store]),
+    ...config.targets.filter((t) => named(t.name)).flatMap((t) => [t.secret.store, (t.admin ?? t.secret).store]),
     ...config.fleets
       .filter((f) => ofFleet(f.name))
       .flatMap((f) => [f.admin.store, f.member(f.parentAccountSid).secret.store]),
