@@ -32,6 +32,8 @@ const SUBACCOUNT = text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 3
 const REPLACES_PARENT = "rotating it would replace the parent's credential; use another secret";
 const OR_EXCLUDE = 'use another secret or exclude that subaccount';
 const OWN_SECRET = 'every subaccount needs its own secret';
+const PARENT_OWN_SECRET =
+  'is named like a member secret of this fleet; the parent credential needs a secret of its own';
 
 export const fleetSchema = z.strictObject({
   name: text(FLEET_NAME, 'must be 1-29 letters, digits, "_", "." or "-" (members are named <fleet>-<subaccount SID>)'),
@@ -142,19 +144,13 @@ export function checkFleets(
   const templates = new Map<string, string>();
   fleets.forEach((fleet, i) => {
     const at = (field: string) => `fleets.${i}.${field}`;
-    if (fleetNames.has(fleet.name) || targetNames.has(fleet.name))
-      problem(
-        at('name'),
-        `duplicates another ${fleetNames.has(fleet.name) ? 'fleet' : 'target'}'s name "${fleet.name}"`,
-      );
+    const taken = fleetNames.has(fleet.name) ? 'fleet' : targetNames.has(fleet.name) ? 'target' : undefined;
+    if (taken) problem(at('name'), `duplicates another ${taken}'s name "${fleet.name}"`);
     fleetNames.add(fleet.name);
     needStore(at('admin.store'), fleet.admin.store);
+    const memberName = `is the name fleet "${fleet.name}" gives one of its members; rename the target`;
     for (const { index, t } of targets)
-      if (isMemberName(fleet.name, t.name))
-        problem(
-          `targets.${index}.name`,
-          `is the name fleet "${fleet.name}" gives one of its members; rename the target`,
-        );
+      if (isMemberName(fleet.name, t.name)) problem(`targets.${index}.name`, memberName);
     const checked = checkTemplate(fleet, i, issues);
     if (!checked) return;
     needStore(at('template.secret.store'), checked.secret.store);
@@ -164,21 +160,12 @@ export function checkFleets(
     if (other !== undefined)
       problem(at('template.secret.secretId'), `is also fleet "${other}"'s; two fleets must not share secrets`);
     templates.set(key, fleet.name);
-    if (isMemberSecret({ secret }, fleet.admin))
-      problem(
-        at('admin.secretId'),
-        'is named like a member secret of this fleet; the parent credential needs a secret of its own',
-      );
+    if (isMemberSecret({ secret }, fleet.admin)) problem(at('admin.secretId'), PARENT_OWN_SECRET);
+    const memberSecret = `is named like a member secret of fleet "${fleet.name}" (${secret.secretId}); ${OR_EXCLUDE}`;
     for (const { index, t } of targets) {
-      for (const [role, loc] of [
-        ['secret', t.secret],
-        ['admin', t.admin ?? t.secret],
-      ] as const)
-        if (isMemberSecret({ secret }, loc))
-          problem(
-            `targets.${index}.${role}.secretId`,
-            `is named like a member secret of fleet "${fleet.name}" (${secret.secretId}); ${OR_EXCLUDE}`,
-          );
+      for (const role of ['secret', 'admin'] as const)
+        if (isMemberSecret({ secret }, role === 'secret' ? t.secret : (t.admin ?? t.secret)))
+          problem(`targets.${index}.${role}.secretId`, memberSecret);
       // A rotated secret must never be a fleet's admin: rotating it would replace the parent credential.
       const kind = KINDS[t.kind as keyof typeof KINDS]?.config;
       if (kind && !kind.secretMayBeAdmin && sameSecret(t.secret, fleet.admin))

@@ -43,6 +43,10 @@ export const leakReportsSchema = z.strictObject({
 });
 
 type RawLeakReports = z.infer<typeof leakReportsSchema>;
+const NO_SOURCE = 'names no source: configure leakReports.github, leakReports.signed or both';
+const NO_ENDPOINT =
+  'needs daemon.health: reports arrive on the daemon HTTP endpoint (POST /leaks/github, /leaks/report)';
+const STANDARD_WEBHOOKS = 'a Standard Webhooks secret: "whsec_" followed by base64';
 
 export function checkLeakReports(
   raw: RawLeakReports | undefined,
@@ -51,16 +55,9 @@ export function checkLeakReports(
   env: NodeJS.ProcessEnv,
 ): void {
   if (!raw) return;
-  if (!raw.github && !raw.signed)
-    issues.push({
-      path: 'leakReports',
-      message: 'names no source: configure leakReports.github, leakReports.signed or both',
-    });
-  if (!hasEndpoint)
-    issues.push({
-      path: 'leakReports',
-      message: 'needs daemon.health: reports arrive on the daemon HTTP endpoint (POST /leaks/github, /leaks/report)',
-    });
+  const problem = (path: string, message: string) => issues.push({ path, message });
+  if (!raw.github && !raw.signed) problem('leakReports', NO_SOURCE);
+  if (!hasEndpoint) problem('leakReports', NO_ENDPOINT);
   const needEnv = (path: string, name: string | undefined) => {
     if (name !== undefined && !env[name]) issues.push({ path, message: `environment variable ${name} is not set` });
   };
@@ -69,10 +66,7 @@ export function checkLeakReports(
   needEnv('leakReports.signed.secretEnv', raw.signed?.secretEnv);
   const signing = raw.signed ? env[raw.signed.secretEnv] : undefined;
   if (signing && !/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(signing))
-    issues.push({
-      path: 'leakReports.signed.secretEnv',
-      message: `${raw.signed!.secretEnv} must hold a Standard Webhooks secret: "whsec_" followed by base64`,
-    });
+    problem('leakReports.signed.secretEnv', `${raw.signed!.secretEnv} must hold ${STANDARD_WEBHOOKS}`);
 }
 
 export function convertLeakReports(raw: RawLeakReports | undefined): LeakReportsConfig | undefined {

@@ -92,10 +92,7 @@ export interface AlertsConfig {
   budgetMs: number;
 }
 
-export interface MetricsConfig {
-  enabled: boolean;
-  namespace: string;
-}
+export type MetricsConfig = { enabled: boolean; namespace: string };
 
 export interface RotatorConfig {
   twilio: {

@@ -103,10 +103,8 @@ function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issu
       const found = env[name];
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
-      issues.push({
-        path: path.join('.'),
-        message: `environment variable ${name} is not set (referenced as \${${name}})`,
-      });
+      const unset = `environment variable ${name} is not set (referenced as \${${name}})`;
+      issues.push({ path: path.join('.'), message: unset });
       return '';
     },
   );
@@ -117,6 +115,7 @@ function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issu
   return out;
 }
 
+const ADMIN_IS_ROTATED = 'the admin credential cannot be the key being rotated';
 const REPLACES_ADMIN = "rotating it would replace that target's admin credential; use another secret";
 const keyOf = (loc: SecretLocation) => `${loc.store}:${loc.secretId}`;
 
@@ -132,18 +131,13 @@ function crossCheck(stores: RawConfig['stores'], targets: Located[], issues: Con
     const kind = configOf(t);
     if (names.has(t.name)) problem('name', `duplicates another target's name "${t.name}"`);
     names.add(t.name);
-    for (const [role, loc] of [
-      ['secret', t.secret],
-      ['admin', adminOf(t)],
-    ] as const)
-      if (!stores[loc.store])
-        problem(`${role}.store`, `uses the ${loc.store} store, but stores.${loc.store} is not configured`);
+    for (const role of ['secret', 'admin'] as const) {
+      const { store } = role === 'secret' ? t.secret : adminOf(t);
+      if (!stores[store]) problem(`${role}.store`, `uses the ${store} store, but stores.${store} is not configured`);
+    }
     const adminUser = adminIds.get(keyOf(t.secret));
     if (adminUser === t.name && !kind.secretMayBeAdmin)
-      problem(
-        'admin.secretId',
-        'must differ from secret.secretId: the admin credential cannot be the key being rotated',
-      );
+      problem('admin.secretId', `must differ from secret.secretId: ${ADMIN_IS_ROTATED}`);
     else if (adminUser !== undefined && adminUser !== t.name && !kind.secretMayBeAdmin)
       problem('secret.secretId', `is the admin secret of target "${adminUser}": ${REPLACES_ADMIN}`);
     const owner = secretIds.get(keyOf(t.secret));
