@@ -27,9 +27,10 @@ export function checkCloudTrail(
   issues: ConfigIssue[],
 ): void {
   if (users.length === 0 || raw?.region !== undefined || awsRegion !== undefined) return;
+  const region = 'set cloudtrail.region or stores.aws.region';
   issues.push({
     path: 'cloudtrail.region',
-    message: `is required by ${users.join(', ')} (gate.cloudtrail): set cloudtrail.region or stores.aws.region`,
+    message: `is required by ${users.join(', ')} (gate.cloudtrail): ${region}`,
   });
 }
 

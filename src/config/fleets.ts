@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { location, text, wholeNumber } from '../config-kit/fields.js';
 import { convertWindow, type RawWindow } from '../config-kit/schedule.js';
+import { checkBase, type RawTargetBase } from '../config-kit/target.js';
 import { ACCOUNT_SID } from '../core/sids.js';
 import type { SecretLocation } from '../core/target.js';
 import { KINDS, type TargetOfKind } from '../credentials/registry.js';
@@ -82,7 +83,7 @@ const TEMPLATE_FIXED = ['name', 'accountSid', 'admin', 'kind'] as const;
  * accountSid and admin, and its secret name must hold `{accountSid}` so that every subaccount gets
  * its own secret. Problems are reported under `fleets.<i>.template.…`.
  */
-function checkTemplate(fleet: RawFleet, i: number, issues: ConfigIssue[]): Member | undefined {
+function checkTemplate(fleet: RawFleet, i: number, issues: ConfigIssue[], env: NodeJS.ProcessEnv): Member | undefined {
   const at = (field: string) => `fleets.${i}.template${field ? `.${field}` : ''}`;
   const t = fleet.template;
   for (const fixed of TEMPLATE_FIXED.filter((f) => Object.hasOwn(t, f)))
@@ -117,6 +118,8 @@ function checkTemplate(fleet: RawFleet, i: number, issues: ConfigIssue[]): Membe
     return undefined;
   }
   const before = issues.length;
+  // The shared fields' own checks too: the gate a member gets is the template's.
+  checkBase(parsed.data as RawTargetBase, at, issues, env);
   member.check(parsed.data, at, issues);
   return issues.length > before ? undefined : member.convert(parsed.data);
 }
@@ -132,6 +135,7 @@ export function checkFleets(
   targets: readonly Located[],
   issues: ConfigIssue[],
   targetCount: number,
+  env: NodeJS.ProcessEnv,
 ): void {
   if (targetCount === 0 && fleets.length === 0)
     issues.push({ path: 'targets', message: 'must list at least one target (or a subaccount fleet under fleets:)' });
@@ -151,7 +155,7 @@ export function checkFleets(
     const memberName = `is the name fleet "${fleet.name}" gives one of its members; rename the target`;
     for (const { index, t } of targets)
       if (isMemberName(fleet.name, t.name)) problem(`targets.${index}.name`, memberName);
-    const checked = checkTemplate(fleet, i, issues);
+    const checked = checkTemplate(fleet, i, issues, env);
     if (!checked) return;
     needStore(at('template.secret.store'), checked.secret.store);
     const secret = fleet.template.secret as SecretLocation;

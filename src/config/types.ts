@@ -7,14 +7,7 @@ import type { LeakReportsConfig } from './leaks.js';
  * loader: the YAML says `minOverlapSeconds` and `maxAgeDays`; these types hold milliseconds.
  */
 
-export type {
-  CloudTrailGateConfig,
-  GateConfig,
-  ProbeConfig,
-  SecretLocation,
-  StoreName,
-  TargetBase,
-} from '../core/target.js';
+export type { ProbeConfig, SecretLocation, StoreName, TargetBase } from '../core/target.js';
 
 /** Where CloudTrail's event history is looked up (`cloudtrail:`); the region defaults to stores.aws's. */
 export interface CloudTrailConfig {

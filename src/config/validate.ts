@@ -46,7 +46,7 @@ export function parseConfigObject(
     const { data } = parsed;
     const targets = (data.targets as RawTarget[]).map((t, index) => ({ index, t }));
     crossCheck(data.stores, targets, issues, env);
-    checkFleets(data.stores, data.fleets, targets, issues, data.targets.length);
+    checkFleets(data.stores, data.fleets, targets, issues, data.targets.length, env);
     checkAlerts(data.alerts, targets, issues, env);
     checkCloudTrail(data.cloudtrail, data.stores.aws?.region, cloudtrailUsers(data), issues);
     checkLeakReports(data.leakReports, data.daemon?.health !== undefined, issues, env);
@@ -69,7 +69,7 @@ export function parseConfigObject(
   const fleets = wellFormed(input.fleets, (f) => fleetSchema.safeParse(f)).map(({ t }) => t);
   if (stores.success) {
     crossCheck(stores.data, targets, issues, env);
-    checkFleets(stores.data, fleets, targets, issues, Array.isArray(input.targets) ? input.targets.length : 0);
+    checkFleets(stores.data, fleets, targets, issues, Array.isArray(input.targets) ? input.targets.length : 0, env);
   }
   if (alerts.success) checkAlerts(alerts.data, targets, issues, env);
   throw new ConfigError(issues, source);

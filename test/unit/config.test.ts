@@ -435,4 +435,25 @@ describe('configuration', () => {
       },
     ]);
   });
+
+  it("checks a fleet template's gate as it checks a target's: every member gets that gate", () => {
+    const gate = {
+      minOverlapSeconds: 100,
+      maxWaitSeconds: 10,
+      probes: [{ url: 'https://probe.example.com/', field: 'twilio.keySid', headerName: 'X-Token' }],
+    };
+    const secret = { store: 'file', secretId: 'twilio/t/{accountSid}' };
+    const template = { secret, keyType: 'standard', friendlyNamePrefix: 'f-', gate };
+    const parent = { store: 'file', secretId: 'twilio/parent' };
+    const issues = issuesOf((c) => {
+      c.fleets = [{ name: 'tenants', parentAccountSid: AC, admin: parent, template }];
+    });
+    expect(issues).toEqual([
+      { path: 'fleets.0.template.gate.maxWaitSeconds', message: 'must be at least gate.minOverlapSeconds (100)' },
+      {
+        path: 'fleets.0.template.gate.probes.0.headerName',
+        message: 'headerName and headerValueEnv go together: set both or neither',
+      },
+    ]);
+  });
 });
