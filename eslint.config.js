@@ -7,6 +7,12 @@ const KIND_FOLDERS = {
   message: 'the engine and the entries reach credential kinds only through credentials/registry',
 };
 
+/** The kinds build their configuration with config-kit/ and core/target.ts; config/ is above them. */
+const CONFIG_FROM_BELOW = {
+  regex: '(^|/)config/',
+  message: 'a kind builds its config with config-kit/ and core/target.ts; config/ reaches kinds through the registry',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', '.serverless/**', 'node_modules/**'] },
   js.configs.recommended,
@@ -30,6 +36,7 @@ export default tseslint.config(
               regex: '(^|/)(adapters|engine|entry)/|wiring\\.js$',
               message: 'a credential kind reaches the world only through the Runtime ports (core/runtime.ts)',
             },
+            CONFIG_FROM_BELOW,
           ],
         },
       ],
@@ -51,6 +58,38 @@ export default tseslint.config(
               regex: '^node:(?!crypto$)',
               message: 'core and planners do no I/O (node:crypto for hashing is the one exception)',
             },
+            { regex: '(^|/)(config|config-kit|credentials)/', message: 'core/ imports nothing above it' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The configuration toolkit sits just above core/: config/ and every kind build on it.
+    files: ['src/config-kit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(adapters|config|credentials|engine|entry)/|(log|wiring)\\.js$',
+              message: 'config-kit/ imports only core/, errors.ts, zod and node-cron',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { ...KIND_FOLDERS, message: 'config/ reaches credential kinds only through credentials/registry' },
+            { regex: '(^|/)(adapters|engine|entry)/', message: 'config/ reads and checks; it acts on nothing' },
           ],
         },
       ],

@@ -330,9 +330,9 @@ function statementsFor(config: RotatorConfig, options: DeployOptions): Record<st
   ]);
   const admins = [
     ...new Set(
-      [...config.targets, ...config.fleets]
-        .filter((t) => t.admin.store === 'aws' && !rotated.has(t.admin.secretId))
-        .map((t) => t.admin.secretId),
+      [...config.targets, ...config.fleets].flatMap(({ admin }) =>
+        admin?.store === 'aws' && !rotated.has(admin.secretId) ? [admin.secretId] : [],
+      ),
     ),
   ];
   const statements: Record<string, unknown>[] = [

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import type { ConfigIssue } from '../errors.js';
+import { awsRegion, httpUrl, positive, present, wholeNumber } from '../config-kit/fields.js';
 import { SECOND_MS } from '../core/sids.js';
-import { httpUrl, positive, text } from './common.js';
+import type { ConfigIssue } from '../errors.js';
 import type { CloudTrailConfig } from './types.js';
 
 /**
@@ -10,23 +10,14 @@ import type { CloudTrailConfig } from './types.js';
  * requests per second per account and Region, 50 events a page; `maxPages` bounds one run's reading.
  */
 export const cloudtrailSchema = z.strictObject({
-  region: z.optional(text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')),
+  region: z.optional(awsRegion),
   endpoint: z.optional(httpUrl),
   timeoutSeconds: z._default(positive('seconds', 300), 10),
-  maxPages: z._default(
-    z
-      .number({ error: 'must be a number' })
-      .check(
-        z.int('must be a whole number'),
-        z.minimum(1, 'must be at least 1'),
-        z.maximum(10_000, 'must be at most 10000'),
-      ),
-    100,
-  ),
+  maxPages: z._default(wholeNumber(1, 10_000), 100),
   requestsPerSecond: z._default(positive('requests per second', 2), 2),
 });
 
-export type RawCloudTrail = z.infer<typeof cloudtrailSchema>;
+type RawCloudTrail = z.infer<typeof cloudtrailSchema>;
 
 /** A target or fleet with CloudTrail evidence needs a region: `cloudtrail.region` or `stores.aws.region`. */
 export function checkCloudTrail(
@@ -36,9 +27,10 @@ export function checkCloudTrail(
   issues: ConfigIssue[],
 ): void {
   if (users.length === 0 || raw?.region !== undefined || awsRegion !== undefined) return;
+  const region = 'set cloudtrail.region or stores.aws.region';
   issues.push({
     path: 'cloudtrail.region',
-    message: `is required by ${users.join(', ')} (gate.cloudtrail): set cloudtrail.region or stores.aws.region`,
+    message: `is required by ${users.join(', ')} (gate.cloudtrail): ${region}`,
   });
 }
 
@@ -51,7 +43,7 @@ export function convertCloudTrail(
   if ((!raw && !used) || region === undefined) return undefined;
   return {
     region,
-    ...(raw?.endpoint ? { endpoint: raw.endpoint } : {}),
+    ...present('endpoint', raw?.endpoint),
     timeoutMs: (raw?.timeoutSeconds ?? 10) * SECOND_MS,
     maxPages: raw?.maxPages ?? 100,
     requestsPerSecond: raw?.requestsPerSecond ?? 2,

@@ -1,11 +1,13 @@
 import * as z from 'zod/mini';
-import { apiKeyConfig } from '../credentials/api-key/config.js';
-import type { ConfigIssue } from '../errors.js';
-import { location, text } from './common.js';
-import { convertWindow } from './schedule.js';
+import { location, text, wholeNumber } from '../config-kit/fields.js';
+import { convertWindow, type RawWindow } from '../config-kit/schedule.js';
+import { checkBase, type RawTargetBase } from '../config-kit/target.js';
 import { ACCOUNT_SID } from '../core/sids.js';
-import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
-import type { FleetConfig, SecretLocation, TargetConfig } from './types.js';
+import type { SecretLocation } from '../core/target.js';
+import { KINDS, type TargetOfKind } from '../credentials/registry.js';
+import type { ConfigIssue } from '../errors.js';
+import { valueAt } from './issues.js';
+import type { FleetConfig, TargetConfig } from './types.js';
 
 /**
  * Subaccount fleets: one API-key target template, expanded at run time over a parent account's
@@ -18,19 +20,21 @@ import type { FleetConfig, SecretLocation, TargetConfig } from './types.js';
  * secret per subaccount.
  */
 
+const FLEET_KIND = 'api-key';
+const member = KINDS[FLEET_KIND].config;
+type Member = TargetOfKind<typeof FLEET_KIND>;
 /** Stands in for a subaccount SID while the template is validated. */
 const PLACEHOLDER_SID = `AC${'0'.repeat(32)}`;
-const OWN_SECRET = 'every subaccount needs its own secret';
 export const ACCOUNT_SID_SLOT = '{accountSid}';
 /** A fleet name plus "-" and a 34-character SID fits the 64 characters a target name may have. */
 const FLEET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,28}$/;
-export const DEFAULT_MAX_SUBACCOUNTS = 1000;
-/** Twilio's default subaccount limit is 1,000; ten times that is the most one fleet will page through. */
-export const MAX_SUBACCOUNTS = 10_000;
-
-const templateSchema = z.record(z.string(), z.unknown(), {
-  error: 'must be a mapping: an API-key target without name, accountSid and admin',
-});
+const DEFAULT_MAX_SUBACCOUNTS = 1000;
+const SUBACCOUNT = text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 32 hex characters');
+const REPLACES_PARENT = "rotating it would replace the parent's credential; use another secret";
+const OR_EXCLUDE = 'use another secret or exclude that subaccount';
+const OWN_SECRET = 'every subaccount needs its own secret';
+const PARENT_OWN_SECRET =
+  'is named like a member secret of this fleet; the parent credential needs a secret of its own';
 
 export const fleetSchema = z.strictObject({
   name: text(FLEET_NAME, 'must be 1-29 letters, digits, "_", "." or "-" (members are named <fleet>-<subaccount SID>)'),
@@ -42,23 +46,17 @@ export const fleetSchema = z.strictObject({
       friendlyNamePrefix: z.optional(
         z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty')),
       ),
-      include: z.optional(z.array(text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 32 hex characters'))),
-      exclude: z._default(z.array(text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 32 hex characters')), []),
-      max: z._default(
-        z
-          .number({ error: 'must be a number' })
-          .check(
-            z.int('must be a whole number'),
-            z.minimum(1, 'must be at least 1'),
-            z.maximum(MAX_SUBACCOUNTS, `must be at most ${MAX_SUBACCOUNTS}`),
-          ),
-        DEFAULT_MAX_SUBACCOUNTS,
-      ),
+      include: z.optional(z.array(SUBACCOUNT)),
+      exclude: z._default(z.array(SUBACCOUNT), []),
+      // Twilio's default subaccount limit is 1,000; ten times that is the most one fleet will page through.
+      max: z._default(wholeNumber(1, 10_000), DEFAULT_MAX_SUBACCOUNTS),
     }),
     { exclude: [], max: DEFAULT_MAX_SUBACCOUNTS },
   ),
   /** An API-key target without name, accountSid and admin; secret.secretId holds `{accountSid}`. */
-  template: templateSchema,
+  template: z.record(z.string(), z.unknown(), {
+    error: 'must be a mapping: an API-key target without name, accountSid and admin',
+  }),
 });
 export type RawFleet = z.infer<typeof fleetSchema>;
 
@@ -67,7 +65,7 @@ function templateTarget(fleet: RawFleet, subaccountSid: string): Record<string, 
   const t = fleet.template;
   const secret = t.secret as { secretId?: unknown } | undefined;
   return {
-    kind: 'api-key',
+    kind: FLEET_KIND,
     ...t,
     name: `${fleet.name}-${subaccountSid}`,
     accountSid: subaccountSid,
@@ -85,33 +83,30 @@ const TEMPLATE_FIXED = ['name', 'accountSid', 'admin', 'kind'] as const;
  * accountSid and admin, and its secret name must hold `{accountSid}` so that every subaccount gets
  * its own secret. Problems are reported under `fleets.<i>.template.…`.
  */
-export function checkFleet(fleet: RawFleet, i: number, issues: ConfigIssue[]): ApiKeyTargetConfig | undefined {
-  const at = (field: string) => `fleets.${i}.${field}`;
+function checkTemplate(fleet: RawFleet, i: number, issues: ConfigIssue[], env: NodeJS.ProcessEnv): Member | undefined {
+  const at = (field: string) => `fleets.${i}.template${field ? `.${field}` : ''}`;
   const t = fleet.template;
-  for (const fixed of TEMPLATE_FIXED) {
-    if (Object.hasOwn(t, fixed))
-      issues.push({
-        path: at(`template.${fixed}`),
-        message:
-          fixed === 'kind'
-            ? 'is always "api-key" in a fleet (a subaccount\'s Auth Token is rotated by a target of its own)'
-            : `is set by the fleet for each subaccount; remove it from the template`,
-      });
-  }
+  for (const fixed of TEMPLATE_FIXED.filter((f) => Object.hasOwn(t, f)))
+    issues.push({
+      path: at(fixed),
+      message:
+        fixed === 'kind'
+          ? 'is always "api-key" in a fleet (a subaccount\'s Auth Token is rotated by a target of its own)'
+          : `is set by the fleet for each subaccount; remove it from the template`,
+    });
   const secretId = (t.secret as { secretId?: unknown } | undefined)?.secretId;
   if (typeof secretId === 'string' && !secretId.includes(ACCOUNT_SID_SLOT))
     issues.push({
-      path: at('template.secret.secretId'),
+      path: at('secret.secretId'),
       message: `must contain ${ACCOUNT_SID_SLOT}, e.g. "twilio/tenants/${ACCOUNT_SID_SLOT}": ${OWN_SECRET}`,
     });
   if (TEMPLATE_FIXED.some((f) => Object.hasOwn(t, f))) return undefined;
-  const parsed = apiKeyConfig.schema.safeParse(templateTarget(fleet, PLACEHOLDER_SID));
+  const parsed = member.schema.safeParse(templateTarget(fleet, PLACEHOLDER_SID));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const path = issue.path.map(String).join('.');
       const keys = (issue as { keys?: string[] }).keys?.map((k) => `"${k}"`).join(', ') ?? '';
       issues.push({
-        path: at(`template${path ? `.${path}` : ''}`),
+        path: at(issue.path.map(String).join('.')),
         message:
           issue.code === 'invalid_type' && valueAt(t, issue.path) === undefined
             ? 'is required'
@@ -123,42 +118,86 @@ export function checkFleet(fleet: RawFleet, i: number, issues: ConfigIssue[]): A
     return undefined;
   }
   const before = issues.length;
-  apiKeyConfig.check(parsed.data, (field) => at(`template.${field}`), issues);
-  if (issues.length > before) return undefined;
-  return apiKeyConfig.convert(parsed.data);
+  // The shared fields' own checks too: the gate a member gets is the template's.
+  checkBase(parsed.data as RawTargetBase, at, issues, env);
+  member.check(parsed.data, at, issues);
+  return issues.length > before ? undefined : member.convert(parsed.data);
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let here = input;
-  for (const key of path) {
-    if (here === null || typeof here !== 'object') return undefined;
-    here = (here as Record<PropertyKey, unknown>)[key];
-  }
-  return here;
+type Stores = Partial<Record<SecretLocation['store'], unknown>>;
+type Located = { index: number; t: { name: string; kind: string; secret: SecretLocation; admin?: SecretLocation } };
+const sameSecret = (a: SecretLocation, b: SecretLocation) => a.store === b.store && a.secretId === b.secretId;
+
+/** Each fleet's own checks, and what a fleet's members could collide with among the targets. */
+export function checkFleets(
+  stores: Stores,
+  fleets: readonly RawFleet[],
+  targets: readonly Located[],
+  issues: ConfigIssue[],
+  targetCount: number,
+  env: NodeJS.ProcessEnv,
+): void {
+  if (targetCount === 0 && fleets.length === 0)
+    issues.push({ path: 'targets', message: 'must list at least one target (or a subaccount fleet under fleets:)' });
+  const problem = (path: string, message: string) => issues.push({ path, message });
+  const needStore = (path: string, store: SecretLocation['store']) => {
+    if (!stores[store]) problem(path, `uses the ${store} store, but stores.${store} is not configured`);
+  };
+  const targetNames = new Set(targets.map(({ t }) => t.name));
+  const fleetNames = new Set<string>();
+  const templates = new Map<string, string>();
+  fleets.forEach((fleet, i) => {
+    const at = (field: string) => `fleets.${i}.${field}`;
+    const taken = fleetNames.has(fleet.name) ? 'fleet' : targetNames.has(fleet.name) ? 'target' : undefined;
+    if (taken) problem(at('name'), `duplicates another ${taken}'s name "${fleet.name}"`);
+    fleetNames.add(fleet.name);
+    needStore(at('admin.store'), fleet.admin.store);
+    const memberName = `is the name fleet "${fleet.name}" gives one of its members; rename the target`;
+    for (const { index, t } of targets)
+      if (isMemberName(fleet.name, t.name)) problem(`targets.${index}.name`, memberName);
+    const checked = checkTemplate(fleet, i, issues, env);
+    if (!checked) return;
+    needStore(at('template.secret.store'), checked.secret.store);
+    const secret = fleet.template.secret as SecretLocation;
+    const key = `${secret.store}:${secret.secretId}`;
+    const other = templates.get(key);
+    if (other !== undefined)
+      problem(at('template.secret.secretId'), `is also fleet "${other}"'s; two fleets must not share secrets`);
+    templates.set(key, fleet.name);
+    if (isMemberSecret({ secret }, fleet.admin)) problem(at('admin.secretId'), PARENT_OWN_SECRET);
+    const memberSecret = `is named like a member secret of fleet "${fleet.name}" (${secret.secretId}); ${OR_EXCLUDE}`;
+    for (const { index, t } of targets) {
+      for (const role of ['secret', 'admin'] as const)
+        if (isMemberSecret({ secret }, role === 'secret' ? t.secret : (t.admin ?? t.secret)))
+          problem(`targets.${index}.${role}.secretId`, memberSecret);
+      // A rotated secret must never be a fleet's admin: rotating it would replace the parent credential.
+      const kind = KINDS[t.kind as keyof typeof KINDS]?.config;
+      if (kind && !kind.secretMayBeAdmin && sameSecret(t.secret, fleet.admin))
+        problem(`targets.${index}.secret.secretId`, `is the admin secret of fleet "${fleet.name}": ${REPLACES_PARENT}`);
+    }
+  });
 }
 
 /** The converted fleet; its template is kept raw and converted again, already validated, per member. */
 export function convertFleet(fleet: RawFleet, timezone: string): FleetConfig {
+  const { friendlyNamePrefix, include, exclude, max } = fleet.subaccounts;
   return {
     name: fleet.name,
     parentAccountSid: fleet.parentAccountSid,
     admin: { ...fleet.admin },
     subaccounts: {
-      ...(fleet.subaccounts.friendlyNamePrefix !== undefined
-        ? { friendlyNamePrefix: fleet.subaccounts.friendlyNamePrefix }
-        : {}),
-      ...(fleet.subaccounts.include !== undefined
-        ? { include: fleet.subaccounts.include.map((s) => s.toUpperCase()) }
-        : {}),
-      exclude: fleet.subaccounts.exclude.map((s) => s.toUpperCase()),
-      max: fleet.subaccounts.max,
+      ...(friendlyNamePrefix !== undefined ? { friendlyNamePrefix } : {}),
+      ...(include !== undefined ? { include: include.map((s) => s.toUpperCase()) } : {}),
+      exclude: exclude.map((s) => s.toUpperCase()),
+      max,
     },
-    secret: (fleet.template as { secret: SecretLocation }).secret,
+    secret: fleet.template.secret as SecretLocation,
     member: (subaccountSid: string) => {
-      const parsed = apiKeyConfig.schema.parse(templateTarget(fleet, subaccountSid));
+      const parsed = member.schema.parse(templateTarget(fleet, subaccountSid));
+      const window = (parsed as { window?: RawWindow }).window;
       return {
-        ...apiKeyConfig.convert(parsed),
-        ...(parsed.window ? { window: convertWindow(parsed.window, timezone) } : {}),
+        ...member.convert(parsed),
+        ...(window ? { window: convertWindow(window, timezone) } : {}),
         fleet: { name: fleet.name, parentAccountSid: fleet.parentAccountSid },
       };
     },
@@ -180,10 +219,10 @@ export const isMemberName = (fleet: string, name: string) =>
 
 /** A configured API-key target on the member's subaccount whose prefix overlaps the member's. */
 export function prefixClash(member: TargetConfig, targets: readonly TargetConfig[]): string | undefined {
-  if (member.kind !== 'api-key') return undefined;
+  if (member.kind !== FLEET_KIND) return undefined;
   return targets.find(
     (t) =>
-      t.kind === 'api-key' &&
+      t.kind === FLEET_KIND &&
       t.accountSid.toUpperCase() === member.accountSid.toUpperCase() &&
       (t.friendlyNamePrefix.startsWith(member.friendlyNamePrefix) ||
         member.friendlyNamePrefix.startsWith(t.friendlyNamePrefix)),

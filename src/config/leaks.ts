@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import type { ConfigIssue } from '../errors.js';
+import { envName, httpUrl, positive, present, wholeNumber } from '../config-kit/fields.js';
 import { SECOND_MS } from '../core/sids.js';
-import { httpUrl, positive, text } from './common.js';
+import type { ConfigIssue } from '../errors.js';
 
 /**
  * `leakReports:` — the daemon takes reports of leaked credentials and runs the emergency rotation
@@ -21,20 +21,10 @@ export interface LeakReportsConfig {
   signed?: { secretEnv: string; toleranceMs: number };
 }
 
-const envName = text(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
-const whole = (min: number, max: number) =>
-  z
-    .number({ error: 'must be a number' })
-    .check(
-      z.int('must be a whole number'),
-      z.minimum(min, `must be at least ${min}`),
-      z.maximum(max, `must be at most ${max}`),
-    );
-
 export const leakReportsSchema = z.strictObject({
   // The same range as rotate --now --overlap: longer is not an emergency.
-  overlapSeconds: z._default(whole(0, 3600), 300),
-  perMinute: z._default(whole(1, 600), 30),
+  overlapSeconds: z._default(wholeNumber(0, 3600), 300),
+  perMinute: z._default(wholeNumber(1, 600), 30),
   github: z.optional(
     z.strictObject({
       webhookSecretEnv: envName,
@@ -52,7 +42,11 @@ export const leakReportsSchema = z.strictObject({
   ),
 });
 
-export type RawLeakReports = z.infer<typeof leakReportsSchema>;
+type RawLeakReports = z.infer<typeof leakReportsSchema>;
+const NO_SOURCE = 'names no source: configure leakReports.github, leakReports.signed or both';
+const NO_ENDPOINT =
+  'needs daemon.health: reports arrive on the daemon HTTP endpoint (POST /leaks/github, /leaks/report)';
+const STANDARD_WEBHOOKS = 'a Standard Webhooks secret: "whsec_" followed by base64';
 
 export function checkLeakReports(
   raw: RawLeakReports | undefined,
@@ -61,16 +55,9 @@ export function checkLeakReports(
   env: NodeJS.ProcessEnv,
 ): void {
   if (!raw) return;
-  if (!raw.github && !raw.signed)
-    issues.push({
-      path: 'leakReports',
-      message: 'names no source: configure leakReports.github, leakReports.signed or both',
-    });
-  if (!hasEndpoint)
-    issues.push({
-      path: 'leakReports',
-      message: 'needs daemon.health: reports arrive on the daemon HTTP endpoint (POST /leaks/github, /leaks/report)',
-    });
+  const problem = (path: string, message: string) => issues.push({ path, message });
+  if (!raw.github && !raw.signed) problem('leakReports', NO_SOURCE);
+  if (!hasEndpoint) problem('leakReports', NO_ENDPOINT);
   const needEnv = (path: string, name: string | undefined) => {
     if (name !== undefined && !env[name]) issues.push({ path, message: `environment variable ${name} is not set` });
   };
@@ -79,29 +66,24 @@ export function checkLeakReports(
   needEnv('leakReports.signed.secretEnv', raw.signed?.secretEnv);
   const signing = raw.signed ? env[raw.signed.secretEnv] : undefined;
   if (signing && !/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(signing))
-    issues.push({
-      path: 'leakReports.signed.secretEnv',
-      message: `${raw.signed!.secretEnv} must hold a Standard Webhooks secret: "whsec_" followed by base64`,
-    });
+    problem('leakReports.signed.secretEnv', `${raw.signed!.secretEnv} must hold ${STANDARD_WEBHOOKS}`);
 }
 
 export function convertLeakReports(raw: RawLeakReports | undefined): LeakReportsConfig | undefined {
   if (!raw) return undefined;
+  const { github, signed } = raw;
   return {
     overlapMs: raw.overlapSeconds * SECOND_MS,
     perMinute: raw.perMinute,
-    ...(raw.github
-      ? {
-          github: {
-            webhookSecretEnv: raw.github.webhookSecretEnv,
-            tokenEnv: raw.github.tokenEnv,
-            apiUrl: raw.github.apiUrl.replace(/\/+$/, ''),
-            timeoutMs: raw.github.timeoutSeconds * SECOND_MS,
-          },
-        }
-      : {}),
-    ...(raw.signed
-      ? { signed: { secretEnv: raw.signed.secretEnv, toleranceMs: raw.signed.toleranceSeconds * SECOND_MS } }
-      : {}),
+    ...present(
+      'github',
+      github && {
+        webhookSecretEnv: github.webhookSecretEnv,
+        tokenEnv: github.tokenEnv,
+        apiUrl: github.apiUrl.replace(/\/+$/, ''),
+        timeoutMs: github.timeoutSeconds * SECOND_MS,
+      },
+    ),
+    ...present('signed', signed && { secretEnv: signed.secretEnv, toleranceMs: signed.toleranceSeconds * SECOND_MS }),
   };
 }

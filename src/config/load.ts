@@ -30,31 +30,17 @@ export function configPathFromEnv(env: NodeJS.ProcessEnv, warn: (message: string
 
 /** Reads, substitutes `${ENV}`, validates and converts a YAML config file. Throws ConfigError with every problem. */
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<RotatorConfig> {
+  const fail = (message: string) => new ConfigError([{ path: '', message }], path);
   let text: string;
   try {
     // A FIFO or a device would block the read forever; a directory would fail with EISDIR later.
-    const info = await stat(path);
-    if (!info.isFile())
-      throw new ConfigError(
-        [{ path: '', message: `${path} is not a regular file; pass --config with a YAML file` }],
-        path,
-      );
+    if (!(await stat(path)).isFile()) throw fail(`${path} is not a regular file; pass --config with a YAML file`);
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      [
-        {
-          path: '',
-          message:
-            code === 'ENOENT'
-              ? `file ${path} does not exist; pass --config or create it (see config/example.yaml)`
-              : `cannot read ${path} (${code ?? 'error'})`,
-        },
-      ],
-      path,
-    );
+    const missing = `file ${path} does not exist; pass --config or create it (see config/example.yaml)`;
+    throw fail(code === 'ENOENT' ? missing : `cannot read ${path} (${code ?? 'error'})`);
   }
   return parseConfig(text, { env, source: path, baseDir: dirname(resolve(path)) });
 }
@@ -81,18 +67,10 @@ export function parseYaml(text: string, source = 'configuration'): unknown {
   // Aliases come back as shared objects, and everything after this walks them as a tree: a few nested
   // aliases ("billion laughs") would expand without end. The allowance grows with the document, so a
   // thousand targets that each say `admin: *admin` are fine.
-  if (treeSize(doc, Math.max(100_000, 10 * text.length)) === undefined) {
-    throw new ConfigError(
-      [
-        {
-          path: '',
-          message:
-            'YAML: its aliases expand past any real configuration; write the values out instead of nesting aliases',
-        },
-      ],
-      source,
-    );
-  }
+  const tooBig =
+    'YAML: its aliases expand past any real configuration; write the values out instead of nesting aliases';
+  if (treeSize(doc, Math.max(100_000, 10 * text.length)) === undefined)
+    throw new ConfigError([{ path: '', message: tooBig }], source);
   return doc;
 }
 

@@ -1,32 +1,26 @@
 import * as z from 'zod/mini';
+import { awsRegion, flag, httpUrl, nonNegative, positive, wholeNumber } from '../config-kit/fields.js';
+import { cronExpression, timezone } from '../config-kit/schedule.js';
 import { KINDS } from '../credentials/registry.js';
 import { alertsSchema, metricsSchema } from './alerts.js';
 import { cloudtrailSchema } from './cloudtrail.js';
-import { leakReportsSchema } from './leaks.js';
-import { httpUrl, nonNegative, positive, text } from './common.js';
-import { daemonSchema } from './schedule.js';
 import { fleetSchema } from './fleets.js';
+import { leakReportsSchema } from './leaks.js';
 
 /**
  * The whole YAML shape. A target's shape belongs to its credential kind (src/credentials/<kind>/
  * config.ts); `kind` tells them apart and defaults to "api-key", so configurations written before
- * there was a second kind load unchanged.
+ * there was a second kind load unchanged. Every field outside targets is optional, so configurations
+ * written before a section existed load unchanged too.
  */
 
 export const DEFAULT_KIND = 'api-key';
 /** Targets in flight at once, and requests in flight to one Twilio account. */
-export const DEFAULT_CONCURRENCY = { targets: 8, perAccount: 10 };
+const DEFAULT_CONCURRENCY = { targets: 8, perAccount: 10 };
+export const DEFAULT_SCHEDULE = '*/15 * * * *';
+export const DEFAULT_TIMEZONE = 'UTC';
 
-const wholeNumber = (min: number, max: number) =>
-  z
-    .number({ error: 'must be a number' })
-    .check(
-      z.int('must be a whole number'),
-      z.minimum(min, `must be at least ${min}`),
-      z.maximum(max, `must be at most ${max}`),
-    );
 const kindNames = Object.keys(KINDS).map((k) => `"${k}"`);
-
 export const targetSchema = z.discriminatedUnion(
   'kind',
   Object.values(KINDS).map((k) => k.config.schema) as unknown as [z.ZodMiniObject, ...z.ZodMiniObject[]],
@@ -41,13 +35,33 @@ export const storesSchema = z.strictObject({
   ),
   aws: z.optional(
     z.strictObject({
-      region: text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1'),
+      region: awsRegion,
       endpoint: z.optional(httpUrl),
       timeoutSeconds: z._default(positive('seconds', 300), 10),
       // A nothing-due run from ListSecrets + BatchGetSecretValue (README "Fleets"); needs both on Resource "*".
       sweep: z._default(
         z.enum(['per-target', 'batched'], { error: 'must be "per-target" or "batched"' }),
         'per-target',
+      ),
+    }),
+  ),
+});
+
+const PORT = 'must be 0 (any free port) to 65535';
+const HOST = /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[?[0-9A-Fa-f:.]+\]?)$/;
+const daemonSchema = z.strictObject({
+  schedule: z._default(cronExpression, DEFAULT_SCHEDULE),
+  timezone: z._default(timezone, DEFAULT_TIMEZONE),
+  runOnStart: z._default(flag, true),
+  watchConfig: z._default(flag, false),
+  health: z.optional(
+    z.strictObject({
+      port: z
+        .number({ error: 'must be a number' })
+        .check(z.int('must be a whole number'), z.minimum(0, PORT), z.maximum(65535, PORT)),
+      host: z._default(
+        z.string({ error: 'must be a string' }).check(z.regex(HOST, 'must be a host name or an IP address')),
+        '127.0.0.1',
       ),
     }),
   ),
@@ -66,16 +80,7 @@ export const configSchema = z.strictObject({
   stores: z._default(storesSchema, {}),
   retry: z._default(
     z.strictObject({
-      attempts: z._default(
-        z
-          .number({ error: 'must be a number' })
-          .check(
-            z.int('must be a whole number'),
-            z.minimum(1, 'must be at least 1'),
-            z.maximum(20, 'must be at most 20'),
-          ),
-        5,
-      ),
+      attempts: z._default(wholeNumber(1, 20), 5),
       budgetSeconds: z._default(positive('seconds', 3600), 30),
       minDelayMs: z._default(nonNegative('milliseconds', 60_000), 200),
     }),

@@ -1,7 +1,5 @@
-import type { ApiKeyTargetConfig } from '../credentials/api-key/config.js';
-import type { AuthTokenTargetConfig } from '../credentials/auth-token/config.js';
-import type { OAuthAppTargetConfig } from '../credentials/oauth-app/config.js';
 import type { SecretLocation } from '../core/target.js';
+import type { TargetConfig, TargetOfKind } from '../credentials/registry.js';
 import type { LeakReportsConfig } from './leaks.js';
 
 /**
@@ -9,14 +7,7 @@ import type { LeakReportsConfig } from './leaks.js';
  * loader: the YAML says `minOverlapSeconds` and `maxAgeDays`; these types hold milliseconds.
  */
 
-export type {
-  CloudTrailGateConfig,
-  GateConfig,
-  ProbeConfig,
-  SecretLocation,
-  StoreName,
-  TargetBase,
-} from '../core/target.js';
+export type { ProbeConfig, SecretLocation, StoreName, TargetBase } from '../core/target.js';
 
 /** Where CloudTrail's event history is looked up (`cloudtrail:`); the region defaults to stores.aws's. */
 export interface CloudTrailConfig {
@@ -48,7 +39,7 @@ export interface FleetConfig {
   /** The template's secret, `{accountSid}` still in its name. */
   secret: SecretLocation;
   /** The API-key target of one subaccount. */
-  member(subaccountSid: string): ApiKeyTargetConfig;
+  member(subaccountSid: string): TargetOfKind<'api-key'>;
 }
 
 /** The self-hosted daemon (`twilio-key-rotator daemon`); the CLI and the Lambda ignore it. */
@@ -63,9 +54,8 @@ export interface DaemonConfig {
   health?: { port: number; host: string };
 }
 
-/** One per credential kind (src/credentials/<kind>/config.ts), told apart by `kind`. */
-export type TargetConfig = ApiKeyTargetConfig | AuthTokenTargetConfig | OAuthAppTargetConfig;
-export type CredentialKind = TargetConfig['kind'];
+/** Derived from the registry: each kind's target as its config.ts parses it, told apart by `kind`. */
+export type { CredentialKind, TargetConfig } from '../credentials/registry.js';
 
 interface ChannelBase {
   name: string;
@@ -95,10 +85,7 @@ export interface AlertsConfig {
   budgetMs: number;
 }
 
-export interface MetricsConfig {
-  enabled: boolean;
-  namespace: string;
-}
+export type MetricsConfig = { enabled: boolean; namespace: string };
 
 export interface RotatorConfig {
   twilio: {

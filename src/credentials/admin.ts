@@ -1,4 +1,4 @@
-import type { SecretLocation } from '../config/types.js';
+import type { SecretLocation } from '../core/target.js';
 import { CURRENT, labelled } from '../core/labels.js';
 import type { SecretStore } from '../core/ports.js';
 import { parseAdminCredential, type AdminCredential } from '../core/secret-values.js';

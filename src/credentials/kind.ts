@@ -1,5 +1,5 @@
-import type { KindConfig } from '../config/common.js';
-import type { TargetConfig } from '../config/types.js';
+import type { KindConfig } from '../config-kit/target.js';
+import type { TargetConfig } from './registry.js';
 import type { TargetShape } from '../core/target.js';
 import type { GateCheck, GateObservation } from '../core/gate.js';
 import type { KeyClaim } from '../core/inventory.js';

@@ -1,18 +1,39 @@
-import type { CredentialKind, TargetConfig } from '../config/types.js';
 import type { KindModule, ObservationBase, Session, TargetShape, Words } from './kind.js';
 import { apiKey } from './api-key/module.js';
 import { authToken } from './auth-token/module.js';
 import { oauthApp } from './oauth-app/module.js';
 
+/** A kind table whose target type is `T`: the type its config's `convert` returns. */
+type Parses<T> = { config: { convert(raw: never): T } };
+/** The entries of a kind map, each under the name its targets carry in `kind`. */
+const named = <M extends { [K in keyof M]: Parses<{ kind: K }> }>(kinds: M) => kinds;
+
 /**
- * The one registry of credential kinds: adding a kind is its folder and one line here. A kind listed
- * in `CredentialKind` (config/types.ts) without an entry here does not compile.
+ * The one registry of credential kinds: adding a kind is its folder and one line here. Configuration
+ * and `TargetConfig` follow from these lines; a key that differs from its targets' `kind` does not compile.
  */
-export const KINDS = {
+export const KINDS = named({
   'api-key': apiKey,
   'auth-token': authToken,
   'oauth-app': oauthApp,
-} satisfies { [K in CredentialKind]: { config: { convert(raw: never): Extract<TargetConfig, { kind: K }> } } };
+});
+
+/**
+ * Kinds registered at run time (registerKind) declare their target type here, by module augmentation,
+ * and it joins TargetConfig: `declare module '…/credentials/registry.js' { interface RegisteredTargets
+ * { counter: CounterTarget } }` (test/conformance/kinds.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface RegisteredTargets {}
+
+type TargetOf<M> = M extends Parses<infer T> ? T : never;
+type Targets = { [K in keyof typeof KINDS]: TargetOf<(typeof KINDS)[K]> } & RegisteredTargets;
+
+/** A target of any registered kind, as configuration parses it, told apart by `kind`. */
+export type TargetConfig = Targets[keyof Targets];
+export type CredentialKind = TargetConfig['kind'];
+/** The target type of one kind. */
+export type TargetOfKind<K extends CredentialKind> = Extract<TargetConfig, { kind: K }>;
 
 /** A kind's table with its own types erased: what the kind-agnostic engine holds. */
 export type AnyKind = KindModule<TargetConfig, Session, ObservationBase, { kind: string }, unknown>;
@@ -29,7 +50,7 @@ export function registerKind<
   O extends ObservationBase,
   P extends { kind: string },
   Settings,
->(name: string, kind: KindModule<T, S, O, P, Settings>): void {
+>(name: T['kind'], kind: KindModule<T, S, O, P, Settings>): void {
   if (registered.has(name)) throw new Error(`credential kind "${name}" is registered already`);
   registered.set(name, kind as unknown as AnyKind);
 }

@@ -131,14 +131,15 @@ export function createRunScope(
         ),
       );
     },
-    adminLocations: () => [
-      ...new Map(
-        [...config.targets.map((t) => t.admin), ...config.fleets.map((f) => f.admin)].map((l) => [keyOf(l), l]),
-      ).values(),
-    ],
+    adminLocations: () => {
+      const all = [...config.targets.flatMap((t) => t.admin ?? []), ...config.fleets.map((f) => f.admin)];
+      return [...new Map(all.map((l) => [keyOf(l), l])).values()];
+    },
     protectedSids() {
       protectedSids ??= (async () => {
-        const locations = new Map(config.targets.map((t) => [keyOf(t.admin), t]));
+        // A kind without an admin credential has nothing here to protect.
+        const withAdmin = config.targets.flatMap(({ name, admin }) => (admin ? [{ name, admin }] : []));
+        const locations = new Map(withAdmin.map((t) => [keyOf(t.admin), t]));
         const sids = new Set<string>();
         for (const t of locations.values()) {
           // An admin secret that cannot be read protects nothing; its own target fails and says why.

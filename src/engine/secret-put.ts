@@ -43,12 +43,12 @@ export async function putSecret(
   if (!config.stores[storeName]) throw new UsageError(`--store ${storeName}: stores.${storeName} is not configured`);
 
   const admins: { name: string }[] = [...config.targets, ...config.fleets].filter(
-    (t) => t.admin.store === storeName && t.admin.secretId === secretId,
+    (t) => t.admin?.store === storeName && t.admin.secretId === secretId,
   );
   const rotated = config.targets.find((t) => t.secret.store === storeName && t.secret.secretId === secretId);
   if (admins.length === 0 && !rotated) {
     const names = config.targets.flatMap((t) =>
-      [t.secret, t.admin].filter((l) => l.store === storeName).map((l) => `"${l.secretId}"`),
+      [t.secret, t.admin ?? t.secret].filter((l) => l.store === storeName).map((l) => `"${l.secretId}"`),
     );
     const unused = `no target uses secret "${secretId}" in the ${storeName} store`;
     const only = 'secret put stores only what targets[].secret or targets[].admin name';

@@ -48,7 +48,7 @@ function units(config: RotatorConfig, names: readonly string[]): string[][] {
       : tokens.find(
           (a) =>
             a.accountSid.toUpperCase() === t.accountSid.toUpperCase() ||
-            (a.secret.store === t.admin.store && a.secret.secretId === t.admin.secretId),
+            (a.secret.store === t.admin?.store && a.secret.secretId === t.admin.secretId),
         );
   const groups = new Map<string, string[]>();
   const out: string[][] = [];

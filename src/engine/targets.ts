@@ -176,7 +176,7 @@ export function storesNamed(config: RotatorConfig, names: readonly string[] = []
   const named = (n: string) => names.length === 0 || names.includes(n);
   const ofFleet = (f: string) => names.length === 0 || names.some((n) => n === f || isMemberName(f, n));
   return new Set([
-    ...config.targets.filter((t) => named(t.name)).flatMap((t) => [t.secret.store, t.admin.store]),
+    ...config.targets.filter((t) => named(t.name)).flatMap((t) => [t.secret.store, (t.admin ?? t.secret).store]),
     ...config.fleets.filter((f) => ofFleet(f.name)).flatMap((f) => [f.admin.store, template(f).secret.store]),
   ]);
 }

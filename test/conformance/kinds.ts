@@ -5,7 +5,7 @@ import { tokenFingerprint } from '../../src/credentials/auth-token/shape.js';
 import { registerKind } from '../../src/credentials/registry.js';
 import { parseConfigObject } from '../../src/config/validate.js';
 import { AC, DAY, fakeOAuthApps, fakeWorld, fakeWorldOf, quietLogger, type FakeWorld } from '../support/fakes.js';
-import { CounterService, counterKind } from './counter-kind.js';
+import { CounterService, counterKind, type CounterTarget } from './counter-kind.js';
 
 /**
  * One fixture per kind the conformance suite runs over: a fresh in-memory world with one target of
@@ -36,6 +36,12 @@ const fromFake = (w: FakeWorld, target: string, live: () => string[]): KindWorld
   live: () => Promise.resolve(live()),
 });
 
+// The toy's target type joins TargetConfig (and so RotatorConfig) here, as a registered kind's does.
+declare module '../../src/credentials/registry.js' {
+  interface RegisteredTargets {
+    counter: CounterTarget;
+  }
+}
 registerKind('counter', counterKind);
 
 function counterWorld(): Promise<KindWorld> {
@@ -58,16 +64,16 @@ function counterWorld(): Promise<KindWorld> {
       },
     ],
   });
-  const target = {
+  const target: CounterTarget = {
     kind: 'counter',
     name: 'ctr',
     accountSid: AC,
-    secret: { store: 'aws' as const, secretId: 'counter/app' },
+    secret: { store: 'aws', secretId: 'counter/app' },
     maxAgeMs: 30 * DAY,
     gate: { minOverlapMs: 0, maxWaitMs: 7 * DAY, manualConfirm: true, probes: [] },
     paused: false,
   };
-  const config = { ...base, targets: [target] } as unknown as RotatorConfig;
+  const config: RotatorConfig = { ...base, targets: [target] };
   const unused = () => {
     throw new Error('the counter kind uses no Twilio port');
   };

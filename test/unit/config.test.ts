@@ -408,4 +408,52 @@ describe('configuration', () => {
     });
     expect(issues.map((i) => i.path).sort()).toEqual(['', 'targets.0.accountSid', 'targets.0.keyType']);
   });
+
+  it("refuses a rotated secret of any kind that may not be an admin secret as a fleet's parent credential", () => {
+    const parent = { store: 'file', secretId: 'twilio/parent' };
+    const fleet = { name: 'tenants', parentAccountSid: AC, admin: parent };
+    const template = { secret: { store: 'file', secretId: 'twilio/t/{accountSid}' }, keyType: 'standard' };
+    const oauthApp = {
+      kind: 'oauth-app',
+      name: 'app2',
+      accountSid: AC,
+      secret: parent,
+      admin: { store: 'file', secretId: 'twilio/admin' },
+      policy: { allow: ['/twilio/messaging/messages/list'] },
+      friendlyNamePrefix: 'oa-',
+    };
+    const issues = issuesOf((c) => {
+      c.targets.push(oauthApp);
+      c.fleets = [{ ...fleet, template: { ...template, friendlyNamePrefix: 'f-' } }];
+    });
+    expect(issues).toEqual([
+      {
+        path: 'targets.1.secret.secretId',
+        message:
+          'is the admin secret of fleet "tenants": ' +
+          "rotating it would replace the parent's credential; use another secret",
+      },
+    ]);
+  });
+
+  it("checks a fleet template's gate as it checks a target's: every member gets that gate", () => {
+    const gate = {
+      minOverlapSeconds: 100,
+      maxWaitSeconds: 10,
+      probes: [{ url: 'https://probe.example.com/', field: 'twilio.keySid', headerName: 'X-Token' }],
+    };
+    const secret = { store: 'file', secretId: 'twilio/t/{accountSid}' };
+    const template = { secret, keyType: 'standard', friendlyNamePrefix: 'f-', gate };
+    const parent = { store: 'file', secretId: 'twilio/parent' };
+    const issues = issuesOf((c) => {
+      c.fleets = [{ name: 'tenants', parentAccountSid: AC, admin: parent, template }];
+    });
+    expect(issues).toEqual([
+      { path: 'fleets.0.template.gate.maxWaitSeconds', message: 'must be at least gate.minOverlapSeconds (100)' },
+      {
+        path: 'fleets.0.template.gate.probes.0.headerName',
+        message: 'headerName and headerValueEnv go together: set both or neither',
+      },
+    ]);
+  });
 });

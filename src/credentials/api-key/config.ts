@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
-import { convertBase, httpUrl, location, targetBaseShape, text, type KindConfig } from '../../config/common.js';
-import type { SecretLocation, TargetBase } from '../../config/types.js';
+import { httpUrl, location, text } from '../../config-kit/fields.js';
+import { convertBase, targetBaseShape, type KindConfig } from '../../config-kit/target.js';
+import type { SecretLocation, TargetBase } from '../../core/target.js';
 import type { ConfigIssue } from '../../errors.js';
 import { verifyMethodFor } from './verify-method.js';
 

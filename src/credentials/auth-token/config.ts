@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
-import { convertBase, httpUrl, location, nonNegative, targetBaseShape, type KindConfig } from '../../config/common.js';
-import type { SecretLocation, TargetBase } from '../../config/types.js';
+import { httpUrl, location, nonNegative } from '../../config-kit/fields.js';
+import { convertBase, targetBaseShape, type KindConfig } from '../../config-kit/target.js';
+import type { SecretLocation, TargetBase } from '../../core/target.js';
 
 export interface AuthTokenTargetConfig extends TargetBase {
   /** The target's own secret when the configuration leaves admin out (selfManaged). */

@@ -1,4 +1,4 @@
-import type { SecretLocation } from '../../config/types.js';
+import type { SecretLocation } from '../../core/target.js';
 import type { GateCheck, GateObservation, GateSettings } from '../../core/gate.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { Emergency } from '../../core/runtime.js';

@@ -1,4 +1,4 @@
-import type { SecretLocation } from '../../config/types.js';
+import type { SecretLocation } from '../../core/target.js';
 import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, recordedPromotion } from '../../core/labels.js';
 import type { AuthTokens, StoredSecret, TokenCheck } from '../../core/ports.js';
 import type { RunScope, Runtime } from '../../core/runtime.js';

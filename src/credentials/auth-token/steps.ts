@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { SecretLocation } from '../../config/types.js';
+import type { SecretLocation } from '../../core/target.js';
 import { CURRENT, formatPromotion, formatStamp, labelled, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import { TAG_PROMOTED } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
-import { convertBase, location, targetBaseShape, text, type KindConfig } from '../../config/common.js';
-import type { SecretLocation, TargetBase } from '../../config/types.js';
+import { location, text } from '../../config-kit/fields.js';
+import { convertBase, targetBaseShape, type KindConfig } from '../../config-kit/target.js';
+import type { SecretLocation, TargetBase } from '../../core/target.js';
 import { MAX_PREFIX_LENGTH, PERMISSION } from '../api-key/config.js';
 
 /** Twilio's token lifetime bounds for an OAuth app: 1 minute to 30 days (docs/oauth-apps.md F5). */

@@ -4,12 +4,9 @@ import { isKnownTimezone, WEEKDAYS, type MaintenanceWindow } from '../core/windo
 
 /**
  * When things run: cron expressions (checked by node-cron's own validator, so the daemon never
- * meets one it cannot schedule), timezones, and maintenance windows. Every field is optional, so
- * configurations written before the daemon existed load unchanged.
+ * meets one it cannot schedule), timezones, and maintenance windows.
  */
 
-export const DEFAULT_SCHEDULE = '*/15 * * * *';
-export const DEFAULT_TIMEZONE = 'UTC';
 const CRON_HINT =
   'must be a cron expression such as "*/15 * * * *" (minute hour day month ' +
   'weekday, with an optional leading seconds field)';
@@ -19,11 +16,7 @@ export const cronExpression = z.string({ error: 'must be a string' }).check(
     const result = validateDetailed(value);
     if (result.valid) return;
     const why = result.errors.map((e) => `${e.field === 'expression' ? '' : `${e.field}: `}${e.message}`).join('; ');
-    ctx.addIssue({
-      code: 'custom',
-      input: value,
-      message: `${CRON_HINT}: ${why}`,
-    });
+    ctx.addIssue({ code: 'custom', input: value, message: `${CRON_HINT}: ${why}` });
   }),
 );
 
@@ -56,6 +49,7 @@ export type RawWindow = z.infer<typeof windowSchema>;
 
 const minuteOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
+/** A window without its own timezone takes the daemon's, known only once the whole file is read. */
 export function convertWindow(w: RawWindow, defaultTimezone: string): MaintenanceWindow {
   return {
     days: w.days ? [...new Set(w.days.map((d) => WEEKDAYS.indexOf(d)))].sort() : [0, 1, 2, 3, 4, 5, 6],
@@ -64,27 +58,3 @@ export function convertWindow(w: RawWindow, defaultTimezone: string): Maintenanc
     timezone: w.timezone ?? defaultTimezone,
   };
 }
-
-const HOST = /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[?[0-9A-Fa-f:.]+\]?)$/;
-
-export const daemonSchema = z.strictObject({
-  schedule: z._default(cronExpression, DEFAULT_SCHEDULE),
-  timezone: z._default(timezone, DEFAULT_TIMEZONE),
-  runOnStart: z._default(z.boolean({ error: 'must be true or false' }), true),
-  watchConfig: z._default(z.boolean({ error: 'must be true or false' }), false),
-  health: z.optional(
-    z.strictObject({
-      port: z
-        .number({ error: 'must be a number' })
-        .check(
-          z.int('must be a whole number'),
-          z.minimum(0, 'must be 0 (any free port) to 65535'),
-          z.maximum(65535, 'must be 0 (any free port) to 65535'),
-        ),
-      host: z._default(
-        z.string({ error: 'must be a string' }).check(z.regex(HOST, 'must be a host name or an IP address')),
-        '127.0.0.1',
-      ),
-    }),
-  ),
-});
