@@ -3,6 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { World } from '../support/world.js';
 
+/** What `--replace-secondary` on an API-key target says: the words come from the kind's table. */
+const NOT_A_SECONDARY = new RegExp(
+  '--replace-secondary is for Auth Token targets; "app" is a target of kind api-key, ' +
+    'whose keys have no secondary token',
+);
+
 /**
  * Bad input of every kind — secret contents and CLI invocations (configs: test/unit/config.test.ts)
  * — gets a clear message naming the field, the right exit code, and changes nothing anywhere.
@@ -229,15 +235,11 @@ describe('bad CLI invocations', () => {
       ['rotate', '--replace-secondary'],
       /--replace-secondary needs --target NAME \(or --now NAME\)/,
     ],
-    [
-      '--replace-secondary on an API-key target',
-      ['rotate', '--target', 'app', '--replace-secondary'],
-      /--replace-secondary is for Auth Token targets; "app" is a target of kind api-key, whose keys have no secondary token/,
-    ],
+    ['--replace-secondary on an API-key target', ['rotate', '--target', 'app', '--replace-secondary'], NOT_A_SECONDARY],
     [
       '--replace-secondary with --now on an API-key target',
       ['rotate', '--now', 'app', '--overlap', '0', '--replace-secondary'],
-      /--replace-secondary is for Auth Token targets; "app" is a target of kind api-key, whose keys have no secondary token/,
+      NOT_A_SECONDARY,
     ],
     [
       'a config file that does not exist',
