@@ -1,5 +1,6 @@
 import type { RotatorConfig, SecretLocation, TargetConfig } from '../config/types.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
+import type { TargetShape } from '../core/target.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { readAdmin } from '../credentials/registry.js';
 import { keySidsIn } from '../core/secret-values.js';
@@ -66,11 +67,15 @@ interface Waiter {
   reject(err: unknown): void;
   /** Whether the caller gave up its place in the pool to wait. */
   parked: boolean;
+  /** The caller's own secret (keyOf). */
+  own: string;
 }
 
 /** Per account: the look under way, the last one made, and the fresh callers waiting for the next. */
 interface Looks {
+  /** The fresh look under way. */
   running?: Promise<Holder[]>;
+  /** The latest complete look, for callers that need not be fresh. */
   last?: Promise<Holder[]>;
   waiting: Waiter[];
   /** Distinct secrets of the configuration's targets on the account: what one look reads. */
@@ -123,9 +128,23 @@ export function createRunScope(
     }
     return s;
   };
-  const startLook = (account: string, s: Looks, fresh: boolean, served: Waiter[]): Promise<Holder[]> => {
-    const look = lookAt(account, fresh);
-    s.running = s.last = look;
+  /** A look for callers that need not be fresh: it becomes the latest look, unless one is already. */
+  const lookAgain = (account: string, s: Looks): Promise<Holder[]> => {
+    const look = lookAt(account, false, new Set());
+    s.last = look;
+    // A failed look is not kept: the next caller looks again and reports for itself.
+    look.catch(() => void (s.last === look && (s.last = undefined)));
+    return look;
+  };
+  const startLook = (account: string, s: Looks, served: Waiter[]): void => {
+    // The only secret on the account, its callers' own, none of whom waited: its labels were checked
+    // right before (the step's own fresh look), and nothing else is to be read.
+    const own = served[0]?.own;
+    const alone = s.secrets === 1 && own !== undefined && served.every((w) => w.own === own && !w.parked);
+    const skip = new Set(alone ? [own] : []);
+    const look = lookAt(account, true, skip);
+    s.running = look;
+    if (skip.size === 0) s.last = look;
     look.then(
       (holders) => served.forEach((w) => w.resolve(holders)),
       (err: unknown) => served.forEach((w) => w.reject(err)),
@@ -134,12 +153,10 @@ export function createRunScope(
       if (s.running === look) s.running = undefined;
       maybeLook(account);
     };
-    // A failed look is not kept: the next caller looks again and reports for itself.
     look.then(done, () => {
       if (s.last === look) s.last = undefined;
       done();
     });
-    return look;
   };
   /** Starts the look fresh callers on `account` wait for, when it is time (see `looks`). */
   const maybeLook = (account: string) => {
@@ -150,14 +167,15 @@ export function createRunScope(
       !pool ||
       pool.active === 0 ||
       s.waiting.length * LOOK_READS_PER_CALLER >= s.secrets;
-    if (due) void startLook(account, s, true, s.waiting.splice(0));
+    if (due) startLook(account, s, s.waiting.splice(0));
   };
-  const holdersOn = async (target: { name: string; accountSid: string }, fresh: boolean): Promise<Holder[]> => {
+  const holdersOn = async (target: TargetShape, fresh: boolean): Promise<Holder[]> => {
     const account = target.accountSid.toUpperCase();
     const s = looksOn(account);
-    if (!fresh) return s.last ?? s.running ?? startLook(account, s, false, []);
+    if (!fresh) return s.last ?? lookAgain(account, s);
+    const own = keyOf(target.secret);
     const answer = new Promise<Holder[]>((resolve, reject) => {
-      s.waiting.push({ resolve, reject, parked: false });
+      s.waiting.push({ resolve, reject, parked: false, own });
     });
     const waiter = s.waiting[s.waiting.length - 1]!;
     const p = pool;
@@ -183,10 +201,12 @@ export function createRunScope(
       }
     }
   };
-  const lookAt = async (account: string, fresh: boolean): Promise<Holder[]> => {
+  const lookAt = async (account: string, fresh: boolean, skip: ReadonlySet<string>): Promise<Holder[]> => {
     const secrets = new Map<string, TargetConfig>();
-    for (const t of config.targets)
-      if (t.accountSid.toUpperCase() === account && !secrets.has(keyOf(t.secret))) secrets.set(keyOf(t.secret), t);
+    for (const t of config.targets) {
+      const key = keyOf(t.secret);
+      if (t.accountSid.toUpperCase() === account && !secrets.has(key) && !skip.has(key)) secrets.set(key, t);
+    }
     const targets = [...secrets.values()];
     const read = async (t: TargetConfig) => {
       const store = runtime.store(t.secret.store);

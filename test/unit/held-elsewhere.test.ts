@@ -150,4 +150,10 @@ describe('keys held elsewhere', () => {
     expect(held.get(sid(99))).toBe('app-0');
     expect(held.get(sid(1))).toBe('app-1');
   });
+
+  it('reads nothing for the only secret on an account: its step checked its labels right before', async () => {
+    const w = await world(1);
+    expect((await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true })).size).toBe(0);
+    expect(w.reads()).toBe(0);
+  });
 });
