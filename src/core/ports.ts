@@ -79,6 +79,11 @@ export interface ReadOptions {
   ) => boolean;
   /** Ask the store itself, past anything this run remembers (a racing writer's work must show). */
   fresh?: boolean;
+  /**
+   * Only the AWSCURRENT version is wanted (an admin credential): a store may answer with that version
+   * alone, in one call, and without tags. Never for a secret a step acts on.
+   */
+  currentOnly?: boolean;
 }
 
 export interface SecretStore {
@@ -89,8 +94,11 @@ export interface SecretStore {
    * `labelsStamp`), in one call where the store allows: is what this run remembers still true?
    */
   labels?(secretId: string): Promise<string>;
-  /** Every version id, deprecated ones included, where a plain read may leave them out. */
-  listVersionIds?(secretId: string): Promise<string[]>;
+  /**
+   * Every version id, deprecated ones included, where a plain read may leave them out, each with its
+   * labels (none for a deprecated one): one answer, so ids and labels are of the same moment.
+   */
+  listVersionIds?(secretId: string): Promise<{ versionId: string; stages: string[] }[]>;
   /**
    * Many secrets' labels, tags and current values in a few calls (Secrets Manager's ListSecrets and
    * BatchGetSecretValue), where the configuration allows it. What it returns may be minutes old and

@@ -69,6 +69,8 @@ interface Waiter {
   parked: boolean;
   /** The caller's own secret (keyOf). */
   own: string;
+  /** Whether anything ran since it asked (a look begun at once, even by a parked caller, is right after). */
+  waited: boolean;
 }
 
 /** Per account: the look under way, the last one made, and the fresh callers waiting for the next. */
@@ -140,7 +142,7 @@ export function createRunScope(
     // The only secret on the account, its callers' own, none of whom waited: its labels were checked
     // right before (the step's own fresh look), and nothing else is to be read.
     const own = served[0]?.own;
-    const alone = s.secrets === 1 && own !== undefined && served.every((w) => w.own === own && !w.parked);
+    const alone = s.secrets === 1 && own !== undefined && served.every((w) => w.own === own && !w.waited);
     const skip = new Set(alone ? [own] : []);
     const look = lookAt(account, true, skip);
     s.running = look;
@@ -175,7 +177,7 @@ export function createRunScope(
     if (!fresh) return s.last ?? lookAgain(account, s);
     const own = keyOf(target.secret);
     const answer = new Promise<Holder[]>((resolve, reject) => {
-      s.waiting.push({ resolve, reject, parked: false, own });
+      s.waiting.push({ resolve, reject, parked: false, own, waited: false });
     });
     const waiter = s.waiting[s.waiting.length - 1]!;
     const p = pool;
@@ -187,6 +189,7 @@ export function createRunScope(
       p.pump();
     }
     maybeLook(account);
+    waiter.waited = true;
     try {
       return await answer;
     } finally {
