@@ -4,9 +4,8 @@ import type { Runtime } from '../../src/core/runtime.js';
 import { tokenFingerprint } from '../../src/credentials/auth-token/shape.js';
 import { registerKind } from '../../src/credentials/registry.js';
 import { parseConfigObject } from '../../src/config/validate.js';
-import { AC, DAY, fakeWorld, fakeWorldOf, quietLogger, type FakeWorld } from '../support/fakes.js';
+import { AC, DAY, fakeOAuthApps, fakeWorld, fakeWorldOf, quietLogger, type FakeWorld } from '../support/fakes.js';
 import { CounterService, counterKind } from './counter-kind.js';
-import { oauthAppWorld } from './oauth-app-world.js';
 
 /**
  * One fixture per kind the conformance suite runs over: a fresh in-memory world with one target of
@@ -118,5 +117,21 @@ export const FIXTURES: readonly Fixture[] = [
     },
   },
   { kind: 'counter', world: counterWorld },
-  { kind: 'oauth-app', world: () => oauthAppWorld(GATE) },
+  {
+    kind: 'oauth-app',
+    world: async () => {
+      const target = {
+        kind: 'oauth-app',
+        name: 'oauth',
+        accountSid: AC,
+        policy: { allow: ['/twilio/messaging/messages/list'] },
+        friendlyNamePrefix: 'rot-oauth-',
+        admin: { store: 'file', secretId: 'twilio/admin' },
+      };
+      const w = await fakeWorldOf([{ ...target, ...ON_AWS('twilio/oauth') }], STORES);
+      const { port, apps } = fakeOAuthApps(() => w.now());
+      w.runtime = { ...w.runtime, ports: { ...w.runtime.ports, 'oauth-app': port } };
+      return fromFake(w, 'oauth', () => [...apps.keys()]);
+    },
+  },
 ];

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { TAG_PAUSED } from '../../src/core/rollback.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
-import { spawnCli } from '../support/child.js';
-import { AWS_ENV, World, type StoreKind } from '../support/world.js';
+import { World, type StoreKind } from '../support/world.js';
 import {
-  allRequests,
   checkObservation,
+  cleanRun,
   crashPointsOf,
   inPool,
-  runWithCrash,
+  runCli as runChild,
   storedVersions,
   type CrashPoint,
 } from './harness.js';
@@ -32,22 +31,16 @@ async function setup(kind: StoreKind): Promise<{ world: World; oldSid: string; n
   return { world, oldSid, newSid: (await labelledKeys(world)).current!.apiKeySid };
 }
 
-async function runChild(world: World, args: string[], crash?: CrashPoint) {
-  return runWithCrash(world, await spawnCli([...args, '--config', world.configPath], AWS_ENV), crash);
-}
-
 async function crashPoints(kind: StoreKind): Promise<CrashPoint[]> {
-  const { world } = await setup(kind);
-  try {
-    world.resetLogs();
-    const clean = await runChild(world, ['rollback', 'app']);
-    expect(clean.code, clean.stderr).toBe(0);
-    const requests = allRequests(world);
-    console.log(`crash test (${kind} store): a rollback makes ${requests.length} requests`);
-    return crashPointsOf(requests, { allStateRemote: kind === 'aws' });
-  } finally {
-    await world.close();
-  }
+  const requests = await cleanRun(
+    async () => (await setup(kind)).world,
+    ['rollback', 'app'],
+    (clean) => {
+      expect(clean.code, clean.stderr).toBe(0);
+    },
+  );
+  console.log(`crash test (${kind} store): a rollback makes ${requests.length} requests`);
+  return crashPointsOf(requests, { allStateRemote: kind === 'aws' });
 }
 
 async function crashAndFinish(kind: StoreKind, point: CrashPoint): Promise<void> {

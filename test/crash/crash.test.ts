@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { labelledKeys, unreferencedRotatorKeys } from '../support/assertions.js';
-import { spawnCli } from '../support/child.js';
-import { AWS_ENV, World, type StoreKind } from '../support/world.js';
+import { World, type StoreKind } from '../support/world.js';
 import {
-  allRequests,
   checkObservation,
+  cleanRun,
   crashPointsOf,
   inPool,
-  runWithCrash,
+  runCli as runChild,
   storedVersions,
   type CrashPoint,
 } from './harness.js';
@@ -27,24 +26,18 @@ async function setup(kind: StoreKind): Promise<{ world: World; originalKey: stri
   return { world, originalKey };
 }
 
-async function runChild(world: World, args: string[], crash?: CrashPoint) {
-  return runWithCrash(world, await spawnCli([...args, '--config', world.configPath], AWS_ENV), crash);
-}
-
 /** Crash points of one undisturbed forced rotation, read from the emulators' request logs. */
 async function crashPoints(kind: StoreKind): Promise<CrashPoint[]> {
-  const { world } = await setup(kind);
-  try {
-    world.resetLogs();
-    const clean = await runChild(world, ['rotate', '--force']);
-    expect(clean.code, clean.stderr).toBe(0);
-    expect(clean.stdout).toContain('done');
-    const requests = allRequests(world);
-    console.log(`crash test (${kind} store): a forced rotation makes ${requests.length} requests`);
-    return crashPointsOf(requests, { allStateRemote: kind === 'aws' });
-  } finally {
-    await world.close();
-  }
+  const requests = await cleanRun(
+    async () => (await setup(kind)).world,
+    ['rotate', '--force'],
+    (clean) => {
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(clean.stdout).toContain('done');
+    },
+  );
+  console.log(`crash test (${kind} store): a forced rotation makes ${requests.length} requests`);
+  return crashPointsOf(requests, { allStateRemote: kind === 'aws' });
 }
 
 async function crashAndRecover(kind: StoreKind, point: CrashPoint): Promise<void> {

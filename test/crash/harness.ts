@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import type { RequestLogEntry } from '../emulators/common/index.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
-import type { ChildRun } from '../support/child.js';
-import type { World } from '../support/world.js';
+import { spawnCli, type ChildRun } from '../support/child.js';
+import { AWS_ENV, type World } from '../support/world.js';
 
 /**
  * What the crash suites share. A crash point is either
@@ -94,6 +94,30 @@ export async function runWithCrash(world: World, run: ChildRun, crash?: CrashPoi
   } finally {
     world.twilio.controls.hooks = {};
     world.sm.controls.hooks = {};
+  }
+}
+
+/** Runs the shipped CLI on `world`'s configuration as a child; with a crash point, SIGKILLs it there. */
+export async function runCli(world: World, args: string[], crash?: CrashPoint) {
+  return runWithCrash(world, await spawnCli([...args, '--config', world.configPath], AWS_ENV), crash);
+}
+
+/**
+ * The requests of one undisturbed CLI run on a fresh world from `setup` (closed afterwards), after
+ * `check` has looked at its result.
+ */
+export async function cleanRun(
+  setup: () => Promise<World>,
+  args: string[],
+  check: (run: Awaited<ReturnType<typeof runCli>>) => void,
+): Promise<RequestLogEntry[]> {
+  const world = await setup();
+  try {
+    world.resetLogs();
+    check(await runCli(world, args));
+    return allRequests(world);
+  } finally {
+    await world.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
-import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { World } from '../support/world.js';
 
 /**

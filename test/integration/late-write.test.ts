@@ -3,7 +3,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { labelledKeys } from '../support/assertions.js';
 import { World } from '../support/world.js';
 

@@ -55,7 +55,8 @@ describe('twilioOAuthApps', () => {
       ...body,
       meta: { ...body.meta, next_page_url: 'https://evil.example/v1/Account/OAuthApps?Page=1' },
     }));
-    await expect(apps().list()).rejects.toThrow(/evil\.example; nothing was sent there/);
+    const offHost = /evil\.example, which is neither Twilio's IAM host nor twilio\.baseUrl; nothing was sent there/;
+    await expect(apps().list()).rejects.toThrow(offHost);
     emu.setResponseMutator('ListOAuthApps', (body: any) => ({
       ...body,
       meta: { ...body.meta, next_page_url: body.meta.url },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { World, type StoreKind } from '../support/world.js';
 

@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freshLambda, type Lambda } from '../support/lambda.js';
-import { AWS_ENV, World } from '../support/world.js';
+import {
+  freshLambda,
+  lambdaContext,
+  rotationEvent as rotationEventOf,
+  scheduledEvent,
+  startLambdaWorld,
+  stopLambdaWorld,
+  type Lambda,
+} from '../support/lambda.js';
+import { AWS_ENV, type World } from '../support/world.js';
 
 let handler: Lambda['handler'];
 
@@ -15,33 +23,11 @@ let handler: Lambda['handler'];
 const SECRET = 'twilio/token';
 let world: World;
 
-const context = () => ({ getRemainingTimeInMillis: () => 60_000, awsRequestId: randomUUID() });
-const scheduledEvent = () => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: new Date().toISOString(),
-  region: 'us-east-1',
-  resources: ['arn:aws:events:us-east-1:123456789012:rule/twilio-key-rotator-schedule'],
-  detail: {},
-});
-const rotationEvent = (Step: string, token: string) => ({
-  Step,
-  SecretId: world.sm.inspect(SECRET)!.arn,
-  ClientRequestToken: token,
-});
+const context = () => lambdaContext();
+const rotationEvent = (Step: string, token: string) => rotationEventOf(world, SECRET, Step, token);
 
-beforeEach(async () => {
-  world = await World.start('aws');
-  Object.assign(process.env, AWS_ENV);
-  ({ handler } = await freshLambda());
-});
-afterEach(async () => {
-  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
-  await world.close();
-});
+beforeEach(async () => void ({ world, handler } = await startLambdaWorld()));
+afterEach(() => stopLambdaWorld(world));
 
 describe('Secrets Manager rotation protocol, Auth Token secret', () => {
   it('creates the secondary, proves it, and promotes only once the gate passes (here: a confirm)', async () => {

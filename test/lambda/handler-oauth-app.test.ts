@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { keySidsIn } from '../../src/core/secret-values.js';
-import { freshLambda, type Lambda } from '../support/lambda.js';
-import { AWS_ENV, World } from '../support/world.js';
+import { lambdaContext, rotationEvent, startLambdaWorld, stopLambdaWorld, type Lambda } from '../support/lambda.js';
+import type { World } from '../support/world.js';
 
 /**
  * Secrets Manager's rotation protocol on an oauth-app secret, through the Lambda handler with the real
@@ -16,22 +16,11 @@ import { AWS_ENV, World } from '../support/world.js';
 const SECRET = 'twilio/oauth';
 let world: World;
 let handler: Lambda['handler'];
-const context = () => ({ getRemainingTimeInMillis: () => 60_000, awsRequestId: randomUUID() });
-const event = (Step: string, token: string) => ({
-  Step,
-  SecretId: world.sm.inspect(SECRET)!.arn,
-  ClientRequestToken: token,
-});
+const context = () => lambdaContext();
+const event = (Step: string, token: string) => rotationEvent(world, SECRET, Step, token);
 
-beforeEach(async () => {
-  world = await World.start('aws');
-  Object.assign(process.env, AWS_ENV);
-  ({ handler } = await freshLambda());
-});
-afterEach(async () => {
-  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
-  await world.close();
-});
+beforeEach(async () => void ({ world, handler } = await startLambdaWorld()));
+afterEach(() => stopLambdaWorld(world));
 
 async function configure(gate: Record<string, unknown>) {
   await world.seedAdmin('auth-token');

@@ -3,36 +3,28 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../support/twilio-client.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
 import { rotationIdForToken } from '../../src/core/rotation-id.js';
-import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
-import { freshLambda, type Lambda } from '../support/lambda.js';
-import { AWS_ENV, World } from '../support/world.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
+import {
+  freshLambda,
+  lambdaContext,
+  rotationEvent as rotationEventOf,
+  scheduledEvent,
+  startLambdaWorld,
+  stopLambdaWorld,
+  type Lambda,
+} from '../support/lambda.js';
+import type { World } from '../support/world.js';
 
 let handler: Lambda['handler'];
 
 const SECRET = 'twilio/app';
 let world: World;
 
-/** The EventBridge scheduled event Lambda receives (shape from the EventBridge docs). */
-const scheduledEvent = () => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: new Date().toISOString(),
-  region: 'us-east-1',
-  resources: ['arn:aws:events:us-east-1:123456789012:rule/twilio-key-rotator-schedule'],
-  detail: {},
-});
-const context = (remainingMs = 60_000) => ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: randomUUID() });
+const context = lambdaContext;
 /** The name createSecret gives the key for `token`: prefix + the secret's fingerprint + the token's hex. */
 const nameFor = (token: string) =>
   keyName('rot-app-', ownerFingerprint(world.accountSid, world.sm.inspect(SECRET)!.arn), rotationIdForToken(token));
-const rotationEvent = (Step: string, token: string) => ({
-  Step,
-  SecretId: world.sm.inspect(SECRET)!.arn,
-  ClientRequestToken: token,
-});
+const rotationEvent = (Step: string, token: string) => rotationEventOf(world, SECRET, Step, token);
 
 function labels() {
   const versions = world.sm.inspect(SECRET)!.versions;
@@ -60,15 +52,10 @@ async function authenticates(key: { apiKeySid: string; apiKeySecret: string; acc
 }
 
 beforeEach(async () => {
-  world = await World.start('aws');
+  ({ world, handler } = await startLambdaWorld());
   await world.seedAdmin();
-  Object.assign(process.env, AWS_ENV);
-  ({ handler } = await freshLambda());
 });
-afterEach(async () => {
-  delete process.env.TWILIO_KEY_ROTATOR_CONFIG;
-  await world.close();
-});
+afterEach(() => stopLambdaWorld(world));
 
 describe('scheduled handler', () => {
   it('runs the same reconcile as rotate for every target on an EventBridge event', async () => {

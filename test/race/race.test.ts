@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { awsStore } from '../../src/adapters/secrets/aws-store.js';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
-import { looksLikeRotatorKeyName } from '../../src/credentials/api-key/naming.js';
+import { looksLikeRotatorKeyName } from '../../src/credentials/named/naming.js';
 import { spawnCli } from '../support/child.js';
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import { AWS_ENV, World, type StoreKind } from '../support/world.js';

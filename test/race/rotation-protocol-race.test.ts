@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotationIdForToken } from '../../src/core/rotation-id.js';
-import { keyName, looksLikeRotatorKeyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { keyName, looksLikeRotatorKeyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 
 import { authenticates, labelledKeys } from '../support/assertions.js';
 import {

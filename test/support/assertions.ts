@@ -1,5 +1,5 @@
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
-import { looksLikeRotatorKeyName } from '../../src/credentials/api-key/naming.js';
+import { looksLikeRotatorKeyName } from '../../src/credentials/named/naming.js';
 import { createTwilioClient } from './twilio-client.js';
 import type { World } from './world.js';
 

@@ -4,6 +4,8 @@ import { parseConfigObject } from '../../src/config/validate.js';
 import type { RotatorConfig } from '../../src/config/types.js';
 import type {
   AuthTokens,
+  OAuthApp,
+  OAuthAppsPort,
   TokenVerifier,
   KeyVerifier,
   ProbeResult,
@@ -263,4 +265,30 @@ export async function fakeWorldOf(
     callBudgetMs: config.retry.budgetMs,
   };
   return world;
+}
+
+/**
+ * OAuth apps held in memory behind the kind's port: an app works exactly while it exists, with its own
+ * secret (the emulator-backed suites check the wire). `now` stamps each app's creation.
+ */
+export function fakeOAuthApps(now: () => number): {
+  port: OAuthAppsPort;
+  apps: Map<string, OAuthApp & { secret: string }>;
+} {
+  const apps = new Map<string, OAuthApp & { secret: string }>();
+  const refused = { ok: false, definitive: true, reason: 'HTTP 400 (Twilio error 20003) from the token endpoint' };
+  const port: OAuthAppsPort = {
+    list: () => Promise.resolve([...apps.values()].map(({ secret: _s, ...app }) => app)),
+    fetch: (_admin, _account, sid) => Promise.resolve(apps.get(sid)),
+    create(_admin, _account, spec) {
+      const sid = `OQ${randomBytes(16).toString('hex')}`;
+      const app = { ...spec, sid, createdAtMs: now(), secret: randomBytes(32).toString('hex') };
+      apps.set(app.sid, app);
+      return Promise.resolve(app);
+    },
+    remove: (_admin, _account, sid) => Promise.resolve(apps.delete(sid) ? 'deleted' : 'already-gone'),
+    verify: (creds) =>
+      Promise.resolve(apps.get(creds.clientId)?.secret === creds.clientSecret ? { ok: true } : refused),
+  };
+  return { port, apps };
 }

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import { CURRENT, PENDING, PREVIOUS, TAG_CURRENT_SINCE, TAG_PROMOTED, TAG_RETIRED } from '../../src/core/labels.js';
-import { isOwnKeyName, looksLikeRotatorKeyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { isOwnKeyName, looksLikeRotatorKeyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { TAG_SECONDARY_INTENT } from '../../src/credentials/auth-token/observation.js';
 import type { SecretStore } from '../../src/core/ports.js';
 import type { RequestLogEntry } from '../emulators/common/index.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CURRENT, PENDING, PREVIOUS, TAG_PROMOTED } from '../../src/core/labels.js';
 import type { TargetResult } from '../../src/core/outcome.js';
 import type { SecretStore } from '../../src/core/ports.js';
-import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { audit } from '../../src/engine/audit.js';
 import { confirm, rotate } from '../../src/engine/commands.js';
 import { RemoteError } from '../../src/errors.js';

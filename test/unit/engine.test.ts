@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CURRENT, PENDING, PREVIOUS, TAG_LAST_ERROR } from '../../src/core/labels.js';
 import type { TargetResult } from '../../src/core/outcome.js';
-import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { rotate } from '../../src/engine/commands.js';
 import { reconcileTarget } from '../../src/engine/reconcile.js';
 import { createRunScope } from '../../src/engine/scope.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { classifyKeys } from '../../src/core/inventory.js';
 import type { TwilioKey } from '../../src/core/ports.js';
-import { keyClaims } from '../../src/credentials/api-key/inventory.js';
-import { keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
-import type { LabelledKey, Observation, PlannerSettings } from '../../src/credentials/api-key/observation.js';
-import { orphanKeys } from '../../src/credentials/api-key/plan.js';
+import { keyClaims } from '../../src/credentials/named/inventory.js';
+import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
+import type { LabelledKey, Observation, PlannerSettings } from '../../src/credentials/named/observation.js';
+import { orphanKeys } from '../../src/credentials/named/plan.js';
 import { TAG_PROMOTED } from '../../src/core/labels.js';
 
 /** The audit's classification: pure, from an observation the planner would see, and a key list. */

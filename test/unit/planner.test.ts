@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { observationWarnings, plan } from '../../src/credentials/api-key/plan.js';
+import { observationWarnings, plan } from '../../src/credentials/named/plan.js';
 import { rotationId } from '../../src/core/rotation-id.js';
-import { isRotationFrom, keyName, ownerFingerprint } from '../../src/credentials/api-key/naming.js';
+import { isRotationFrom, keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { PLACEHOLDER_STUCK_AFTER_MS, TAG_CONFIRMED, TAG_CURRENT_SINCE, TAG_PROMOTED } from '../../src/core/labels.js';
-import type { LabelledKey, Observation, PlannerSettings } from '../../src/credentials/api-key/observation.js';
+import type { LabelledKey, Observation, PlannerSettings } from '../../src/credentials/named/observation.js';
 import type { TwilioKey } from '../../src/core/ports.js';
 
 const AC = `AC${'1'.repeat(32)}`;

@@ -30,7 +30,6 @@ export interface TwilioAdapterOptions {
 /** Keys per list page (Twilio's maximum) and pages per list: 100,000 keys before the rotator gives up. */
 const PAGE_SIZE = 1000;
 const MAX_PAGES = 100;
-const NOTHING_SENT = 'nothing was sent there';
 
 function parseDate(value: Date | string | null | undefined): number {
   if (value instanceof Date) return value.getTime();
@@ -65,6 +64,7 @@ export function twilioKeys(
       // Every page, or an error: a partial list could make a live key look like an orphan.
       const keys: TwilioKey[] = [];
       const seen = new Set<string>();
+      const fail = (problem: string) => listError('ListKeys', 'key', target.accountSid, problem);
       let page = await call('ListKeys', () =>
         client.iam.v1.getApiKeys.page({ accountSid: target.accountSid, pageSize: PAGE_SIZE }),
       );
@@ -73,11 +73,9 @@ export function twilioKeys(
           keys.push({ sid: k.sid, friendlyName: k.friendlyName ?? null, createdAtMs: parseDate(k.dateCreated) });
         const next = page.nextPageUrl;
         if (!next) return keys;
-        const url = nextPageUrl(next, target.accountSid, options.http);
-        if (seen.has(url))
-          throw listError(target.accountSid, 'handed back a next page it had already served; refusing to loop');
-        if (n >= MAX_PAGES)
-          throw listError(target.accountSid, `has more than ${MAX_PAGES * PAGE_SIZE} keys; refusing to read further`);
+        const url = nextPageUrl(next, options.http, { path: '/v1/Keys', account: target.accountSid, fail });
+        if (seen.has(url)) throw fail('handed back a next page it had already served; refusing to loop');
+        if (n >= MAX_PAGES) throw fail(`has more than ${MAX_PAGES * PAGE_SIZE} keys; refusing to read further`);
         seen.add(url);
         page = await call('ListKeys', () => client.iam.v1.getApiKeys.getPage(url));
       }
@@ -136,42 +134,40 @@ export function regionOf(target: TwilioTarget): { region?: string; edge?: string
   return { ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) };
 }
 
-/** A key list that cannot be trusted fails whole: a partial list could make a live key look like an orphan. */
-function listError(accountSid: string, problem: string): RemoteError {
-  return new RemoteError(
-    'twilio',
-    'ListKeys',
-    { retryable: false },
-    `Twilio ListKeys on ${accountSid} failed: the key list ${problem}`,
-  );
+/** A list that cannot be trusted fails whole: a partial list could make a live credential look like an orphan. */
+export function listError(operation: string, what: string, accountSid: string, problem: string): RemoteError {
+  const message = `Twilio ${operation} on ${accountSid} failed: the ${what} list ${problem}`;
+  return new RemoteError('twilio', operation, { retryable: false }, message);
 }
 
 /**
- * A next-page link is followed only when it stays where the list started: the IAM Keys collection of
- * the same account, on a Twilio IAM host or the configured base URL. It is handed on in its canonical
- * https://iam.twilio.com form, so region and edge apply as on the first page and the HTTP client
- * reroutes it like any other call.
+ * A next-page link is followed only when it stays where the list started: the same IAM collection
+ * (`path`; of the same account when `account` is given), on a Twilio IAM host or the configured base
+ * URL. It is handed on in its canonical https://iam.twilio.com form, so region and edge apply as on the
+ * first page and the HTTP client reroutes it like any other call.
  */
-function nextPageUrl(link: string, accountSid: string, http: TwilioHttpOptions): string {
+export function nextPageUrl(
+  link: unknown,
+  http: TwilioHttpOptions,
+  page: { path: string; account?: string; fail: (problem: string) => RemoteError },
+): string {
   let url: URL;
   try {
-    url = new URL(link);
+    url = new URL(String(link));
   } catch {
-    throw listError(accountSid, 'gave a next page that is not a URL');
+    throw page.fail('gave a next page that is not a URL');
   }
-  const bases =
-    http.baseUrl === undefined ? [] : typeof http.baseUrl === 'string' ? [http.baseUrl] : Object.values(http.baseUrl);
+  const { baseUrl } = http;
+  const bases = baseUrl === undefined ? [] : typeof baseUrl === 'string' ? [baseUrl] : Object.values(baseUrl);
   const onTwilio = url.protocol === 'https:' && /^iam(\.[a-z0-9-]+)*\.twilio\.com$/.test(url.hostname);
-  const onBase = bases.some((b) => new URL(b).origin === url.origin);
-  if (!onTwilio && !onBase)
-    throw listError(
-      accountSid,
-      `pointed its next page at ${url.origin}, which is neither Twilio's IAM host nor twilio.baseUrl; ${NOTHING_SENT}`,
-    );
-  if (url.pathname !== '/v1/Keys' || url.searchParams.get('AccountSid')?.toUpperCase() !== accountSid.toUpperCase()) {
-    throw listError(accountSid, 'pointed its next page at another collection or account');
+  if (!onTwilio && !bases.some((b) => new URL(b).origin === url.origin)) {
+    const neither = "which is neither Twilio's IAM host nor twilio.baseUrl";
+    throw page.fail(`pointed its next page at ${url.origin}, ${neither}; nothing was sent there`);
   }
-  return `https://iam.twilio.com/v1/Keys${url.search}`;
+  const account = url.searchParams.get('AccountSid')?.toUpperCase();
+  if (url.pathname !== page.path || (page.account !== undefined && account !== page.account.toUpperCase()))
+    throw page.fail(`pointed its next page at another collection${page.account !== undefined ? ' or account' : ''}`);
+  return `https://iam.twilio.com${page.path}${url.search}`;
 }
 
 /** What a Twilio answer to each verification GET must contain. */
@@ -236,7 +232,7 @@ export function twilioVerifier(
       const uri = verificationUrl(how, key);
       const attempt = async (): Promise<unknown> => {
         const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
-        const body = typeof res.body === 'string' ? safeJson(res.body) : res.body;
+        const body = parseJson(res.body);
         if (res.statusCode >= 400) {
           const b = body as { code?: number; message?: unknown } | undefined;
           throw Object.assign(new Error(`HTTP ${res.statusCode}`), {
@@ -302,9 +298,11 @@ function describeUrl(uri: string): string {
   return `${u.host}${u.pathname}`;
 }
 
-function safeJson(text: string): unknown {
+/** A body as JSON when it is JSON text; undefined when it is not. */
+export function parseJson(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
   try {
-    return JSON.parse(text);
+    return JSON.parse(body);
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@ import { registerSecret } from '../../redact.js';
 import { withRetry } from '../retry.js';
 import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
 import { httpClientFor, NotTwilioAnswerError, withRequestSignal, type TwilioHttpResponse } from './http-client.js';
-import { delay, type TwilioAdapterOptions } from './keys.js';
+import { delay, listError, nextPageUrl, parseJson as parse, type TwilioAdapterOptions } from './keys.js';
 import { createSlimClient } from './slim-client.js';
 
 /**
@@ -27,15 +27,6 @@ function answerError(res: TwilioHttpResponse | { statusCode: number; body: unkno
   const code = typeof body?.code === 'number' ? body.code : undefined;
   const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`;
   return Object.assign(new Error(message), { status: res.statusCode, ...(code !== undefined ? { code } : {}) });
-}
-
-function parse(body: unknown): unknown {
-  if (typeof body !== 'string') return body;
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
 }
 
 function appOf(raw: unknown): OAuthApp | undefined {
@@ -68,29 +59,6 @@ function appsError(err: unknown, operation: string, accountSid: string): RemoteE
     `Twilio ${operation} on ${accountSid} failed: ${what}. Fix: ${hint}`,
     { cause: err },
   );
-}
-
-function listError(accountSid: string, problem: string): RemoteError {
-  const message = `Twilio ListOAuthApps on ${accountSid} failed: the app list ${problem}`;
-  return new RemoteError('twilio', 'ListOAuthApps', { retryable: false }, message);
-}
-
-/** A next page is followed only on the same collection, on Twilio's IAM host or the configured base URL. */
-function nextPage(link: unknown, accountSid: string, options: TwilioAdapterOptions): string {
-  let url: URL;
-  try {
-    url = new URL(String(link));
-  } catch {
-    throw listError(accountSid, 'gave a next page that is not a URL');
-  }
-  const { baseUrl } = options.http;
-  const bases = baseUrl === undefined ? [] : typeof baseUrl === 'string' ? [baseUrl] : Object.values(baseUrl);
-  const onTwilio = url.protocol === 'https:' && url.hostname === 'iam.twilio.com';
-  if (!onTwilio && !bases.some((b) => new URL(b).origin === url.origin))
-    throw listError(accountSid, `pointed its next page at ${url.origin}; nothing was sent there`);
-  if (url.pathname !== '/v1/Account/OAuthApps')
-    throw listError(accountSid, 'pointed its next page at another collection');
-  return `${APPS}${url.search}`;
 }
 
 /** App management on one account with the admin credential; one retry policy, one error translation. */
@@ -129,24 +97,24 @@ export function twilioOAuthApps(
     async list() {
       const apps: OAuthApp[] = [];
       const seen = new Set<string>();
+      const fail = (problem: string) => listError('ListOAuthApps', 'app', accountSid, problem);
       let uri = `${APPS}?PageSize=${PAGE_SIZE}`;
       for (let n = 1; ; n++) {
         const page = (await call('ListOAuthApps', 'get', uri)) as {
           oauth_apps?: unknown;
           meta?: { next_page_url?: unknown };
         };
-        if (!Array.isArray(page?.oauth_apps)) throw listError(accountSid, 'answered without an oauth_apps array');
+        if (!Array.isArray(page?.oauth_apps)) throw fail('answered without an oauth_apps array');
         for (const raw of page.oauth_apps) {
           const app = appOf(raw);
-          if (!app) throw listError(accountSid, 'held an entry without an OQ client ID');
+          if (!app) throw fail('held an entry without an OQ client ID');
           apps.push(app);
         }
         const next = page.meta?.next_page_url;
         if (next === null || next === undefined) return apps;
-        uri = nextPage(next, accountSid, options);
-        if (seen.has(uri)) throw listError(accountSid, 'handed back a page it had already served; refusing to loop');
-        if (n >= MAX_PAGES)
-          throw listError(accountSid, `has more than ${MAX_PAGES * PAGE_SIZE} apps; refusing to read on`);
+        uri = nextPageUrl(next, options.http, { path: '/v1/Account/OAuthApps', fail });
+        if (seen.has(uri)) throw fail('handed back a page it had already served; refusing to loop');
+        if (n >= MAX_PAGES) throw fail(`has more than ${MAX_PAGES * PAGE_SIZE} apps; refusing to read on`);
         seen.add(uri);
       }
     },

@@ -1,21 +1,24 @@
-import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
+import type { TwilioKeys } from '../../core/ports.js';
+import type { Runtime } from '../../core/runtime.js';
 import { KEY_SID } from '../../core/sids.js';
-import { SecretShapeError } from '../../errors.js';
 import { readAdmin } from '../admin.js';
-
-import type { KindModule, StepSpec } from '../kind.js';
+import type { KindModule } from '../kind.js';
+import { namedKind, openNamed, preflightHead, type Settings } from '../named/module.js';
+import type { Observation, RunFacts, Step } from '../named/observation.js';
+import type { NamedPort, NamedSession } from '../named/port.js';
 import { apiKeyConfig, type ApiKeyTargetConfig } from './config.js';
-import { describeStep } from './describe.js';
-import { observe, type ApiKeySession } from './observe.js';
-import type { Observation, PlannerSettings, Step } from './observation.js';
-import { keyClaims } from './inventory.js';
-import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded, replaceBlocked } from './plan.js';
-import { resolvePolicy } from './policy.js';
-import { apiKeyRollback } from './rollback.js';
-import { parseApiKeySecret } from './shape.js';
-import { plannerRotation, plannerSteps } from './table.js';
-import { act, deleteKey } from './steps.js';
+import { newKeyWouldDiffer, resolvePolicy, type ResolvedPolicy } from './policy.js';
+import { nextApiKeyValue, parseApiKeySecret } from './shape.js';
 import { describeVerifyMethod } from './verify-method.js';
+
+/**
+ * API keys (Standard or Restricted) through Twilio's IAM v1 Keys API: a named credential
+ * (../named/), made with the configured policy and proven with a GET the key itself may make.
+ * The state machine is ../named/plan.ts; docs/rotation-flow.md walks through it.
+ */
+export interface ApiKeySession extends NamedSession<ApiKeyTargetConfig, RunFacts & { policy?: ResolvedPolicy }> {
+  keys: TwilioKeys;
+}
 
 /**
  * How long a run that Twilio refused its admin Auth Token looks for the new one: a run that promotes
@@ -24,54 +27,67 @@ import { describeVerifyMethod } from './verify-method.js';
 const ADMIN_SETTLE_LOOKS = 4;
 const ADMIN_SETTLE_PAUSE_MS = 500;
 
-/**
- * API keys (Standard or Restricted) through Twilio's IAM v1 Keys API: create a key, store it as
- * AWSPENDING, verify it, make it current, wait for the consumer gate, delete the old key.
- * The state machine is ./plan.ts; docs/rotation-flow.md walks through it.
- */
-type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
-type Spec = StepSpec<Step, Observation, ApiKeySession, Settings>;
-/** Every step acts through ./steps.ts and reads through ./describe.ts. */
-const stepOf = (props: Partial<Spec> = {}): Spec => ({
-  act: (step, obs, session, runtime, settings) => act(step, obs, session, runtime, session.facts, settings),
-  describe: (step, obs, session) => describeStep(step, obs, session.target),
-  ...props,
-});
+/** The policy a new key gets and how to prove a key works; resolved once per run, its warnings logged. */
+async function policyFor(session: ApiKeySession, runtime: Runtime, obs: Observation): Promise<ResolvedPolicy> {
+  const { facts, target } = session;
+  if (!facts.policy) {
+    facts.policy = await resolvePolicy(target, session.keys, obs.current?.key.apiKeySid);
+    for (const warning of facts.policy.warnings)
+      runtime.logger.warn(warning, { target: target.name, step: 'resolve-policy' });
+  }
+  return facts.policy;
+}
+
+const port: NamedPort<ApiKeySession> = {
+  noun: 'key',
+  title: 'API key',
+  remove: { verb: 'revoke', done: 'revoked' },
+  works: 'authenticates against Twilio',
+  parse: (source, raw, binary) => {
+    const { document, ...key } = parseApiKeySecret(source, raw, binary);
+    return { key, document };
+  },
+  list: (session, expect) => session.keys.list({ expect }),
+  async create(session, runtime, obs, { friendlyName }) {
+    const { target } = session;
+    const { policy } = await policyFor(session, runtime, obs);
+    const created = await session.keys.create({ friendlyName, ...(policy ? { policy } : {}) });
+    const value = nextApiKeyValue(obs.current?.document, {
+      accountSid: target.accountSid,
+      apiKeySid: created.sid,
+      apiKeySecret: created.secret,
+      ...(target.validationUrl ? { validationUrl: target.validationUrl } : {}),
+    });
+    return { sid: created.sid, value };
+  },
+  delete: (session, sid) => session.keys.remove(sid),
+  async verify(session, runtime, obs, { key }) {
+    const { verifyMethod } = await policyFor(session, runtime, obs);
+    const { accountSid } = session.target;
+    return runtime
+      .verifier(session.target)
+      .verify({ accountSid, sid: key.apiKeySid, secret: key.apiKeySecret }, verifyMethod);
+  },
+  wouldDiffer: async (session, runtime, obs, sid) =>
+    newKeyWouldDiffer(session.keys, sid, await policyFor(session, runtime, obs)),
+  howToVerify(target) {
+    if (target.validationUrl) return `GET ${target.validationUrl} with the key`;
+    if (target.keyType === 'standard') return 'GET IncomingPhoneNumbers (PageSize=1) with the key';
+    return 'one GET its policy allows (IncomingPhoneNumbers or Messages list, or its own key), with the key';
+  },
+};
+
+const named = namedKind<ApiKeyTargetConfig, ApiKeySession>(port);
 
 export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, Step, Settings> = {
+  ...named,
   config: apiKeyConfig,
 
   async open(target, runtime, scope) {
-    const admin = await scope.adminOf(target);
-    const protectedSids = new Set(await scope.protectedSids());
-    if (KEY_SID.test(admin.username)) protectedSids.add(admin.username);
-    const session: ApiKeySession = {
-      target,
-      store: runtime.store(target.secret.store),
-      keys: runtime.keys(admin, target),
-      admin,
-      protectedSids,
-      heldElsewhere: (options) => scope.heldElsewhere?.(target, options) ?? Promise.resolve(new Map()),
-      facts: { verified: new Set() },
-    };
-    const settings: Settings = {
-      prefix: target.friendlyNamePrefix,
-      target: target.name,
-      maxAgeMs: target.maxAgeMs,
-      orphanGraceMs: runtime.orphanGraceMs,
-      gate: {
-        minOverlapMs: target.gate.minOverlapMs,
-        maxWaitMs: target.gate.maxWaitMs,
-        manualConfirm: target.gate.manualConfirm,
-      },
-    };
-    return { session, settings };
+    const { session, settings } = await openNamed(target, runtime, scope);
+    return { session: { ...session, keys: runtime.keys(session.admin, target) }, settings };
   },
 
-  observe: (session, runtime) => observe(session, runtime, session.facts),
-  plan,
-  steps: plannerSteps(stepOf),
-  rotation: plannerRotation,
   words: { noun: 'key', ref: KEY_SID, keyFields: true },
   emergency: {
     settleMs: () => 0,
@@ -80,30 +96,10 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   },
 
   report: {
-    summary(obs, target) {
-      const current = obs.current;
-      if (!current) return { gone: false };
-      return {
-        ref: current.key.apiKeySid,
-        versionId: current.versionId,
-        createdAtMs: current.createdAtMs,
-        nextDueAtMs: current.createdAtMs + target.maxAgeMs,
-        gone: !obs.keys.some((k) => k.sid === current.key.apiKeySid),
-      };
-    },
-
+    ...named.report,
     async preflight(session, obs, runtime) {
       const { target } = session;
-      const checks = [
-        `admin credential (${session.admin.kind}, ${session.admin.username}) ` +
-          `can list keys on ${target.accountSid}: ${obs.keys.length} key(s)`,
-        obs.current
-          ? `secret "${obs.secretId}" is readable: ` +
-            `AWSCURRENT is version ${obs.current.versionId}, key ${obs.current.key.apiKeySid}`
-          : obs.secret
-            ? `secret "${obs.secretId}" exists without a current version; the first run fills it`
-            : `secret "${obs.secretId}" does not exist yet; the first run creates it`,
-      ];
+      const checks = preflightHead(session, obs, 'key', 'keys');
       const resolved = await resolvePolicy(target, session.keys, obs.current?.key.apiKeySid);
       const warnings = [...resolved.warnings];
       checks.push(
@@ -112,48 +108,19 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
           : 'new keys are Standard',
       );
       if (obs.current) {
+        const { apiKeySid: sid, apiKeySecret: secret } = obs.current.key;
         const v = await runtime
           .verifier(target)
-          .verify(
-            { accountSid: target.accountSid, sid: obs.current.key.apiKeySid, secret: obs.current.key.apiKeySecret },
-            resolved.verifyMethod,
-          );
-        const sid = obs.current.key.apiKeySid;
+          .verify({ accountSid: target.accountSid, sid, secret }, resolved.verifyMethod);
+        const hint = !v.ok && v.hint ? `. ${v.hint}` : '';
         checks.push(
           v.ok
             ? `current key ${sid} authenticates (${describeVerifyMethod(resolved.verifyMethod)})`
-            : `current key ${sid} does NOT authenticate: ${v.reason}${v.hint ? `. ${v.hint}` : ''}`,
+            : `current key ${sid} does NOT authenticate: ${v.reason}${hint}`,
         );
         if (!v.ok) warnings.push(`the current key does not authenticate (${v.reason})`);
       }
       return { checks, warnings };
-    },
-
-    describeValue(value, source, target) {
-      const key = parseApiKeySecret(source, value);
-      if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
-        throw new SecretShapeError(
-          source,
-          'accountSid',
-          `is ${key.accountSid}, but target "${target.name}" rotates keys of ${target.accountSid}`,
-        );
-      }
-      return `API key ${key.apiKeySid} for target "${target.name}"`;
-    },
-
-    confirmable(secret, target) {
-      const current = labelled(secret, CURRENT)!;
-      const source = { secretId: secret.secretId, versionId: current.versionId, stage: CURRENT };
-      const { apiKeySid } = parseApiKeySecret(source, current.value, current.binary);
-      // The gate waits on the current key while the previous key of the rotator's own promotion lives.
-      const previous = labelled(secret, PREVIOUS);
-      const waiting =
-        previous !== undefined &&
-        previous.versionId !== current.versionId &&
-        secret.tags[TAG_RETIRED] !== previous.versionId &&
-        promotionRecorded(target.secret.secretId, secret, previous.versionId, current.versionId);
-      if (!waiting) return { nothing: 'no old key is waiting to be retired' };
-      return { versionId: current.versionId, ref: apiKeySid };
     },
     holds(value, target) {
       try {
@@ -163,19 +130,10 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
         return undefined; // not a key this target could have made: never a match
       }
     },
-    warnings: observationWarnings,
-    strays: keysLeftAlone,
   },
 
   capabilities: {
-    replaceBlocked,
-    rollback: apiKeyRollback,
-    audit: {
-      keys: (session, _runtime, obs) => (obs ? Promise.resolve(obs.keys) : session.keys.list()),
-      claims: keyClaims,
-      orphans: orphanKeys,
-      revoke: deleteKey,
-    },
+    ...named.capabilities,
     admin: {
       async replaced(session, runtime) {
         const { target, admin } = session;

@@ -1,197 +1,148 @@
-import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
-import { KEY_SID } from '../../core/sids.js';
-import { RotationError, SecretShapeError } from '../../errors.js';
-import { keyClaims } from '../api-key/inventory.js';
-import type { Observation, PlannerSettings, Step } from '../api-key/observation.js';
-import {
-  keysLeftAlone,
-  observationWarnings,
-  orphanKeys,
-  plan,
-  promotionRecorded,
-  replaceBlocked,
-} from '../api-key/plan.js';
-import { rollbackWith } from '../api-key/rollback.js';
-import { plannerRotation, plannerSteps } from '../api-key/table.js';
-import type { KindModule, StepSpec } from '../kind.js';
-import { oauthAppConfig, type OAuthAppTargetConfig } from './config.js';
-import { observe, type OAuthAppSession } from './observe.js';
+import type { OAuthApp, TwilioOAuthApps, VerifyMethod } from '../../core/ports.js';
+import { RotationError } from '../../errors.js';
+import type { KindModule } from '../kind.js';
+import { namedKind, openNamed, preflightHead, type Settings } from '../named/module.js';
+import type { Observation, RunFacts, Step } from '../named/observation.js';
+import type { NamedPort, NamedSession } from '../named/port.js';
+import { verifyNamed } from '../named/steps.js';
+import { oauthAppConfig, VERIFY_READS, type OAuthAppTargetConfig } from './config.js';
 import { appsOf, dryPort, type OAuthAppsPort } from './port.js';
-import { CLIENT_ID, parseOAuthAppSecret } from './shape.js';
-import { act, deleteApp, driftWarning, verifyApp, verifyMethodOf } from './steps.js';
+import { CLIENT_ID, nextOAuthAppValue, parseOAuthAppSecret } from './shape.js';
 
 /**
- * Account OAuth apps: a new app per rotation, with the configured policy and token TTL, stored as
- * AWSPENDING, verified (a token and one Bearer read), made current, and the old app deleted once the
- * consumer gate passes (docs/oauth-apps.md says why not the secret-rotation grace period). The
- * planner, the ownership rules (an app's name carries this target's fingerprint and rotation id) and
- * the audit's classification are the API-key kind's, unchanged; this folder holds what differs.
+ * Account OAuth apps: a named credential (../named/) made per rotation with the configured policy
+ * and token TTL, proven by a token and one Bearer read, and the old app deleted once the consumer gate
+ * passes (docs/oauth-apps.md says why not the secret-rotation grace period).
  */
-type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
-type Spec = StepSpec<Step, Observation, OAuthAppSession, Settings>;
-
-/** The event's version holds an app (or is already current). */
-
-const ORPHANS = 'made for this target, held by no version of the secret';
-const TOKENS_TOO = 'and so do the access tokens it holds';
-
-function words(step: Step, obs: Observation, target: OAuthAppTargetConfig): string {
-  const old = obs.current?.key.apiKeySid ?? 'the old app';
-  const verify = `a token for it, then ${verifyMethodOf(target).kind} with the token`;
-  switch (step.kind) {
-    case 'sweep-orphans':
-      return `delete apps ${step.keys.map((k) => k.sid).join(', ')}: ${ORPHANS}`;
-    case 'reserve-secret':
-      return `create the secret "${obs.secretId}" without a value (its new apps are named after it)`;
-    case 'create-secret':
-      return `create app "${step.friendlyName}" and store it as AWSCURRENT (version ${step.versionId})`;
-    case 'start-rotation':
-      return `create app "${step.friendlyName}" and store it as AWSPENDING (version ${step.versionId}), because ${
-        step.reason
-      }`;
-    case 'drop-dead-pending':
-      return `drop AWSPENDING from version ${step.versionId}: its app ${step.keySid} no longer exists`;
-    case 'clear-pending-label':
-      return `take AWSPENDING off version ${step.versionId}, which is already AWSCURRENT`;
-    case 'verify-pending':
-    case 'verify-current':
-      return `verify the ${step.kind === 'verify-pending' ? 'pending' : 'current'} app ${step.keySid}: ${verify}`;
-    case 'promote':
-      return `promote version ${step.versionId} to AWSCURRENT; ${old} becomes AWSPREVIOUS`;
-    case 'mark-current':
-      return `tag the secret: version ${step.versionId} current since now (the consumer gate counts from here)`;
-    case 'retire-previous':
-      return `delete the previous app ${step.keySid} on Twilio: the consumer gate has passed`;
-  }
+export interface OAuthAppSession extends NamedSession<OAuthAppTargetConfig, RunFacts & { apps?: readonly OAuthApp[] }> {
+  apps: TwilioOAuthApps;
+  /** Proves client credentials (the port's verify). */
+  verifier: Pick<OAuthAppsPort, 'verify'>;
 }
 
-const stepOf = (props: Partial<Spec> = {}): Spec => ({
-  act: (step, obs, session, runtime, settings) => act(step, obs, session, runtime, session.facts, settings),
-  describe: (step, obs, session) => words(step, obs, session.target),
-  ...props,
-});
+/** The read that proves an app works: the first the policy grants (and does not deny), or validationUrl. */
+export function verifyMethodOf(target: OAuthAppTargetConfig): VerifyMethod {
+  if (target.validationUrl !== undefined) return { kind: 'url', url: target.validationUrl };
+  const denied = new Set(target.policy.deny ?? []);
+  const granted = Object.entries(VERIFY_READS).find(([p]) => target.policy.allow.includes(p) && !denied.has(p));
+  // The configuration check requires one or the other, so this is a bug if reached.
+  if (!granted) throw new RotationError(target.name, 'verify', 'no verification read and no validationUrl');
+  return { kind: granted[1] };
+}
+
+const sorted = (list: readonly string[] | undefined) => [...(list ?? [])].sort().join(' ');
+
+/** How a live app differs from what the configuration would make; empty when it does not. */
+export function appDrift(app: OAuthApp, target: OAuthAppTargetConfig): string[] {
+  const out: string[] = [];
+  const added = target.policy.allow.filter((p) => !app.policy.allow.includes(p));
+  const dropped = app.policy.allow.filter((p) => !target.policy.allow.includes(p));
+  if (added.length) out.push(`adds ${added.join(', ')}`);
+  if (dropped.length) out.push(`drops ${dropped.join(', ')}`);
+  if (sorted(app.policy.deny) !== sorted(target.policy.deny)) out.push(`denies [${sorted(target.policy.deny)}]`);
+  if (app.accessTokenTtlSeconds !== target.accessTokenTtlSeconds)
+    out.push(`has a token TTL of ${target.accessTokenTtlSeconds} s (now ${app.accessTokenTtlSeconds} s)`);
+  return out;
+}
+
+/** Policy drift between the configuration and the live current app, as for Restricted keys. */
+function driftWarning(session: OAuthAppSession, obs: Observation): string | undefined {
+  const app = session.facts.apps?.find((a) => a.sid === obs.current?.key.apiKeySid);
+  const drift = app ? appDrift(app, session.target) : [];
+  return drift.length
+    ? `policy drift between config and the live app ${app!.sid}: the next app ${drift.join(' and ')}`
+    : undefined;
+}
+
+const port: NamedPort<OAuthAppSession> = {
+  noun: 'app',
+  title: 'OAuth app',
+  remove: { verb: 'delete', done: 'deleted' },
+  works: 'gets a token and reads with it',
+  parse: parseOAuthAppSecret,
+  // Listed afresh on every look: apps are few, and a list from before this run's own create would miss it.
+  async list(session) {
+    const apps = await session.apps.list();
+    session.facts.apps = apps;
+    return apps.map((a) => ({ sid: a.sid, friendlyName: a.friendlyName, createdAtMs: a.createdAtMs }));
+  },
+  async create(session, runtime, obs, { friendlyName, token }) {
+    const { target } = session;
+    const drift = driftWarning(session, obs);
+    if (drift) runtime.logger.warn(drift, { target: target.name, step: 'create-app' });
+    const created = await session.apps.create({
+      friendlyName,
+      description: `twilio-key-rotator target "${target.name}", rotation ${token}`,
+      policy: target.policy,
+      accessTokenTtlSeconds: target.accessTokenTtlSeconds,
+    });
+    const { accountSid } = target;
+    const value = nextOAuthAppValue(obs.current?.document, {
+      accountSid,
+      clientId: created.sid,
+      clientSecret: created.secret,
+    });
+    return { sid: created.sid, value };
+  },
+  delete: (session, sid) => session.apps.remove(sid),
+  verify(session, _runtime, _obs, { key }) {
+    const { accountSid, apiKeySid: clientId, apiKeySecret: clientSecret } = key;
+    return session.verifier.verify({ accountSid, clientId, clientSecret }, verifyMethodOf(session.target));
+  },
+  wouldDiffer(session, _runtime, _obs, sid) {
+    const live = session.facts.apps?.find((a) => a.sid === sid);
+    return Promise.resolve(!live || appDrift(live, session.target).length > 0);
+  },
+  howToVerify: (target) => `a token for it, then ${verifyMethodOf(target).kind} with the token`,
+};
+
+const named = namedKind<OAuthAppTargetConfig, OAuthAppSession>(port);
 
 export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observation, Step, Settings> = {
+  ...named,
   config: oauthAppConfig,
 
   async open(target, runtime, scope) {
-    const port = runtime.ports?.['oauth-app'] as OAuthAppsPort | undefined;
-    if (!port)
+    const real = runtime.ports?.['oauth-app'] as OAuthAppsPort | undefined;
+    if (!real)
       throw new RotationError(target.name, 'open', 'this run cannot reach OAuth apps (no port); this is a bug');
-    const admin = await scope.adminOf(target);
-    const protectedSids = new Set(await scope.protectedSids());
-    if (KEY_SID.test(admin.username)) protectedSids.add(admin.username);
-    const session: OAuthAppSession = {
-      target,
-      store: runtime.store(target.secret.store),
-      apps: appsOf(port, admin, target.accountSid),
-      verifier: port,
-      admin,
-      protectedSids,
-      heldElsewhere: (options) => scope.heldElsewhere?.(target, options) ?? Promise.resolve(new Map()),
-      facts: { verified: new Set() },
-    };
-    const { minOverlapMs, maxWaitMs, manualConfirm } = target.gate;
-    const settings: Settings = {
-      prefix: target.friendlyNamePrefix,
-      target: target.name,
-      maxAgeMs: target.maxAgeMs,
-      orphanGraceMs: runtime.orphanGraceMs,
-      gate: { minOverlapMs, maxWaitMs, manualConfirm },
-    };
-    return { session, settings };
+    const { session, settings } = await openNamed(target, runtime, scope);
+    return { session: { ...session, apps: appsOf(real, session.admin, target.accountSid), verifier: real }, settings };
   },
 
-  observe: (session, runtime) => observe(session, runtime, session.facts),
-  plan,
-  steps: plannerSteps(stepOf),
-  rotation: plannerRotation,
   words: { noun: 'app', ref: CLIENT_ID },
   emergency: {
     settleMs: () => 0,
     consequence: (overlap) =>
-      `Every consumer still on the old app ${overlap} after the new app becomes current loses access, ${TOKENS_TOO}.`,
+      `Every consumer still on the old app ${overlap} after the new app becomes current loses access, ` +
+      'and so do the access tokens it holds.',
   },
 
   report: {
-    summary(obs, target) {
-      const current = obs.current;
-      if (!current) return { gone: false };
-      return {
-        ref: current.key.apiKeySid,
-        versionId: current.versionId,
-        createdAtMs: current.createdAtMs,
-        nextDueAtMs: current.createdAtMs + target.maxAgeMs,
-        gone: !obs.keys.some((k) => k.sid === current.key.apiKeySid),
-      };
-    },
-
-    async preflight(session, obs) {
-      const { target, admin } = session;
-      const listed = `${obs.keys.length} app(s)`;
+    ...named.report,
+    async preflight(session, obs, runtime) {
+      const { target } = session;
       const current = obs.current?.key.apiKeySid;
       const checks = [
-        `admin credential (${admin.kind}, ${admin.username}) can list OAuth apps on ${target.accountSid}: ${listed}`,
-        obs.current
-          ? `secret "${obs.secretId}" is readable: AWSCURRENT is version ${obs.current.versionId}, app ${current}`
-          : `secret "${obs.secretId}" has no current version yet; the first run fills it`,
+        ...preflightHead(session, obs, 'app', 'OAuth apps'),
         `new apps get ${target.policy.allow.length} permission(s) and a token TTL of ${target.accessTokenTtlSeconds} s`,
       ];
       const warnings: string[] = [];
-      const drift = driftWarning(session.facts, obs, target);
+      const drift = driftWarning(session, obs);
       if (drift) warnings.push(drift);
       if (obs.current) {
-        const v = await verifyApp(session, session.facts, obs.current);
-        const sid = obs.current.key.apiKeySid;
+        const v = await verifyNamed(port, session, runtime, obs, obs.current);
         const refused = v.ok ? '' : `${v.reason}${v.hint ? `. ${v.hint}` : ''}`;
         checks.push(
-          v.ok ? `current app ${sid} gets a token and reads with it` : `current app ${sid} does NOT work: ${refused}`,
+          v.ok
+            ? `current app ${current} gets a token and reads with it`
+            : `current app ${current} does NOT work: ${refused}`,
         );
         if (!v.ok) warnings.push(`the current app does not work (${v.reason})`);
       }
       return { checks, warnings };
     },
-
-    describeValue(value, source, target) {
-      const { key } = parseOAuthAppSecret(source, value);
-      if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
-        const problem = `is ${key.accountSid}, but target "${target.name}" rotates apps of ${target.accountSid}`;
-        throw new SecretShapeError(source, 'accountSid', problem);
-      }
-      return `OAuth app ${key.apiKeySid} for target "${target.name}"`;
-    },
-
-    confirmable(secret, target) {
-      const current = labelled(secret, CURRENT)!;
-      const source = { secretId: secret.secretId, versionId: current.versionId, stage: CURRENT };
-      const { key } = parseOAuthAppSecret(source, current.value, current.binary);
-      const previous = labelled(secret, PREVIOUS);
-      const waiting =
-        previous !== undefined &&
-        previous.versionId !== current.versionId &&
-        secret.tags[TAG_RETIRED] !== previous.versionId &&
-        promotionRecorded(target.secret.secretId, secret, previous.versionId, current.versionId);
-      if (!waiting) return { nothing: 'no old app is waiting to be retired' };
-      return { versionId: current.versionId, ref: key.apiKeySid };
-    },
-    warnings: observationWarnings,
-    strays: keysLeftAlone,
   },
 
-  capabilities: {
-    replaceBlocked,
-    // Rollback as for API keys (same planner and naming): the app proved by a token, deleted by deleteApp.
-    rollback: rollbackWith<OAuthAppSession>({
-      noun: 'app',
-      verify: (session, _runtime, _obs, version) => verifyApp(session, session.facts, version),
-      remove: (session, obs, sid) => deleteApp(session, obs, sid),
-    }),
-    dryRun: (real) => dryPort(real as OAuthAppsPort),
-    audit: {
-      keys: async (session, _runtime, obs) => obs?.keys ?? (await session.apps.list()),
-      claims: keyClaims,
-      orphans: orphanKeys,
-      revoke: deleteApp,
-    },
-  },
+  capabilities: { ...named.capabilities, dryRun: (real) => dryPort(real as OAuthAppsPort) },
 };

@@ -1,46 +1,31 @@
 import { CURRENT, PENDING, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
-import type { SeenLabels, VerifyResult } from '../../core/ports.js';
+import type { SeenLabels } from '../../core/ports.js';
 import { parsePause, type RollbackAct, type RollbackPlan, type RollbackStep } from '../../core/rollback.js';
 import { rotationIdForToken } from '../../core/rotation-id.js';
 import type { Runtime } from '../../core/runtime.js';
 import { isRotationFrom, keyName } from './naming.js';
-import type { Session } from '../kind.js';
-import type { ApiKeySession } from './observe.js';
 import type { LabelledKey, Observation, PlannerSettings } from './observation.js';
 import { HISTORY_LIMIT, promotionRecorded } from './plan.js';
-import { deleteKey, keptKey, verifyKey } from './steps.js';
+import type { NamedPort, NamedSession } from './port.js';
+import { deleteNamed, keptKey, verifyNamed } from './steps.js';
 
 /**
- * Rolling an API key back during the overlap (core/rollback.ts has the timeline). Two states are
- * this command's to finish, told apart by facts of the version history and the pause record:
+ * Rolling a named credential back during the overlap (core/rollback.ts has the timeline). Two states
+ * are this command's to finish, told apart by facts of the version history and the pause record:
  *
  *   overlap:     AWSCURRENT new, AWSPREVIOUS old, the rotator's own promotion (new derives from old,
  *                or the promotion tag), old not retired and alive on Twilio.
  *   rolled back: AWSCURRENT old, AWSPREVIOUS new, new derives from old (only a rollback or a person
  *                puts a successor behind its basis), and rotator:paused names exactly this pair.
  *
- * The new key is revoked only when it is provably this target's: its name is the one the rotator
- * gives the key it stores under the new version's token, with this target's fingerprint.
- *
- * A kind built on this planner (OAuth apps) rolls back the same way: `rollbackWith` takes how it
- * proves a credential works and the one delete its steps use, and its noun.
+ * The new credential is revoked only when it is provably this target's: its name is the one the
+ * rotator gives the credential it stores under the new version's token, with this target's fingerprint.
  */
-
-/** What a kind on this planner brings to its rollback. */
-export interface RollbackOps<S extends Session> {
-  noun: string;
-  /** Proves `version`'s credential works, with the credential itself (a read; facts remember it). */
-  verify(session: S, runtime: Runtime, obs: Observation, version: LabelledKey): Promise<VerifyResult>;
-  /** The kind's one delete: refuses admin, labelled and other targets' credentials ("kept: …"). */
-  remove(session: S, obs: Observation, sid: string): Promise<string>;
-}
-
-/** The rollback capability of a kind on this planner. */
-export function rollbackWith<S extends Session>(ops: RollbackOps<S>) {
+export function namedRollback<S extends NamedSession>(port: NamedPort<S>) {
   return {
-    plan: (obs: Observation, s: Names) => planRollback(obs, s, ops.noun),
+    plan: (obs: Observation, s: Names) => planRollback(obs, s, port.noun),
     act: (step: RollbackStep, obs: Observation, session: S, runtime: Runtime) =>
-      actRollback(ops, step, obs, session, runtime),
+      actRollback(port, step, obs, session, runtime),
   };
 }
 
@@ -155,7 +140,7 @@ export function planRollback(obs: Observation, s: Names, noun = 'key'): Rollback
 }
 
 /** The secret's labels right now, past any cache, when AWSCURRENT and AWSPREVIOUS are where this look saw them. */
-async function labelsAsSeen(session: Session, obs: Observation): Promise<SeenLabels | undefined> {
+async function labelsAsSeen(session: NamedSession, obs: Observation): Promise<SeenLabels | undefined> {
   const secret = await session.store.read(session.target.secret.secretId, { fresh: true, wantValue: () => false });
   const labels = Object.fromEntries((secret?.versions ?? []).map((v) => [v.versionId, v.stages]));
   const at = (v: LabelledKey | undefined, stage: string) => v !== undefined && labels[v.versionId]?.includes(stage);
@@ -166,21 +151,21 @@ const movedMeanwhile = {
   stop: "the secret's labels changed meanwhile (a person or another run); nothing more was done",
 };
 
-export async function actRollback<S extends Session>(
-  ops: RollbackOps<S>,
+export async function actRollback<S extends NamedSession>(
+  port: NamedPort<S>,
   step: RollbackStep,
   obs: Observation,
   session: S,
   runtime: Runtime,
 ): Promise<RollbackAct> {
-  const noun = ops.noun;
+  const noun = port.noun;
   const { current, previous } = obs;
   if (!current || !previous) return { stop: 'the secret changed under this rollback; nothing more was done' };
   const secretId = session.target.secret.secretId;
   switch (step.kind) {
     case 'verify-previous': {
       // Leaves: nothing (a GET with the old key itself).
-      const result = await ops.verify(session, runtime, obs, previous);
+      const result = await verifyNamed(port, session, runtime, obs, previous);
       if (result.ok) return { detail: `the previous ${noun} ${previous.key.apiKeySid} authenticates against Twilio` };
       const refused = `the previous ${noun} ${previous.key.apiKeySid} no longer works (${result.reason})`;
       if (!result.definitive)
@@ -196,7 +181,7 @@ export async function actRollback<S extends Session>(
       await session.store.promote(secretId, previous.versionId, labels);
       // Leaves: the old version AWSCURRENT, the new one AWSPREVIOUS. A concurrent run may have retired
       // the old key after this run verified it: then AWSCURRENT goes back to the new key at once.
-      const again = await ops.verify(session, runtime, obs, previous);
+      const again = await verifyNamed(port, session, runtime, obs, previous);
       if (!again.ok && again.definitive) {
         await session.store.promote(secretId, current.versionId);
         const why = `the previous ${noun} ${previous.key.apiKeySid} stopped working right after AWSCURRENT moved to it`;
@@ -210,7 +195,7 @@ export async function actRollback<S extends Session>(
     case 'reinstate-new': {
       // Leaves: nothing (the restored key works), or AWSCURRENT on the new key again.
       if (step.kind === 'verify-restored') {
-        const result = await ops.verify(session, runtime, obs, current);
+        const result = await verifyNamed(port, session, runtime, obs, current);
         if (result.ok) return { detail: `the restored ${noun} ${current.key.apiKeySid} authenticates against Twilio` };
         if (!result.definitive)
           return { stop: `could not verify the restored ${noun}: ${result.reason}; nothing was revoked` };
@@ -227,7 +212,7 @@ export async function actRollback<S extends Session>(
       if (!isRotationFrom(secretId, current.versionId, previous.versionId, HISTORY_LIMIT))
         return { stop: 'revoke-new runs only once AWSCURRENT is back on the old version; this is a bug' };
       if (!(await labelsAsSeen(session, obs))) return movedMeanwhile;
-      const removed = await ops.remove(session, obs, bad);
+      const removed = await deleteNamed(port, session, obs, bad);
       if (keptKey(removed)) return { stop: `the new ${noun} ${bad} was not revoked (${removed})` };
       return { detail: `revoked the new ${noun} ${bad} on Twilio (${removed})` };
     }
@@ -235,10 +220,3 @@ export async function actRollback<S extends Session>(
       return { stop: `unknown rollback step ${step.kind}; this is a bug` };
   }
 }
-
-/** API keys: verified with the key itself, revoked through the one delete the steps use. */
-export const apiKeyRollback = rollbackWith<ApiKeySession>({
-  noun: 'key',
-  verify: (session, runtime, obs, version) => verifyKey(session, runtime, obs, session.facts, version),
-  remove: (session, obs, sid) => deleteKey(session, obs, sid),
-});

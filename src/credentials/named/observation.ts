@@ -2,15 +2,23 @@ import type { GateCheck, GateObservation, GateSettings } from '../../core/gate.j
 import type { Outcome } from '../../core/outcome.js';
 import type { Emergency } from '../../core/runtime.js';
 import type { StoredSecret, TwilioKey } from '../../core/ports.js';
-import type { ResolvedPolicy } from './policy.js';
-import type { ApiKeySecret } from './shape.js';
 
-/** What the API-key planner looks at and decides. Built by ./observe.ts, never by the planner. */
+/**
+ * What the named-credential planner looks at and decides, whatever the kind (API keys, OAuth apps).
+ * Built by ./observe.ts, never by the planner.
+ */
+
+/** A stored credential in the planner's terms: a key's SID and secret, or an app's client ID and secret. */
+export interface Credential {
+  accountSid: string;
+  apiKeySid: string;
+  apiKeySecret: string;
+}
 
 export interface LabelledKey {
   versionId: string;
   createdAtMs: number;
-  key: ApiKeySecret;
+  key: Credential;
   /** The whole stored object; a new version keeps the fields a consumer added. */
   document: Record<string, unknown>;
 }
@@ -86,12 +94,10 @@ export type Step =
   | { kind: 'mark-current'; versionId: string }
   | { kind: 'retire-previous'; keySid: string; versionId: string };
 
-/** What one run learns as it goes: keys it proved, and a current key that verification refused. */
+/** What one run learns as it goes: credentials it proved, and a current one that verification refused. */
 export interface RunFacts {
   verified: Set<string>;
   currentRefused?: { keySid: string; reason: string };
-  /** The policy new keys get and how keys are proven, resolved at most once per run. */
-  policy?: ResolvedPolicy;
 }
 
 export type Decision = Step | GateCheck | Outcome;

@@ -1,0 +1,115 @@
+import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
+import { UNKNOWN_IDENTITY, type StoredSecret } from '../../core/ports.js';
+import type { Runtime } from '../../core/runtime.js';
+import { keySidsIn } from '../../core/secret-values.js';
+import { errorMessage, RemoteError, RotationError, SecretShapeError } from '../../errors.js';
+import { redact } from '../../redact.js';
+import { ownerFingerprint } from './naming.js';
+import type { LabelledKey, Observation, UnreadableVersion } from './observation.js';
+import { unlabelledOwnKeys } from './plan.js';
+import type { NamedPort, NamedSession } from './port.js';
+
+const FIX_ACCOUNT = "fix the target's accountSid or the secret";
+
+/** The credential in one labelled version; throws SecretShapeError naming secret, stage, version and field. */
+function labelledKey<S extends NamedSession>(
+  port: NamedPort<S>,
+  secret: StoredSecret,
+  stage: string,
+  target: S['target'],
+): LabelledKey | undefined {
+  const version = labelled(secret, stage);
+  if (!version) return undefined;
+  const source = { secretId: secret.secretId, versionId: version.versionId, stage };
+  const { key, document } = port.parse(source, version.value, version.binary);
+  if (key.accountSid.toUpperCase() !== target.accountSid.toUpperCase()) {
+    const rotates = `target "${target.name}" rotates ${port.noun}s of ${target.accountSid}`;
+    throw new SecretShapeError(source, 'accountSid', `is ${key.accountSid}, but ${rotates}; ${FIX_ACCOUNT}`);
+  }
+  return { versionId: version.versionId, createdAtMs: version.createdAtMs, key, document };
+}
+
+/**
+ * One look at the world: the secret's labelled versions and the account's complete credential list.
+ * An unreadable AWSCURRENT or AWSPENDING stops the run (nothing can be decided safely); an unreadable
+ * AWSPREVIOUS is recorded, and whatever credential it may hold is treated as in use.
+ *
+ * When a credential could be deleted (a previous one alive, or one of this target's that nothing
+ * labels), the look also takes in the facts a deletion rests on: every version id the secret ever had
+ * (an orphan is one no version held) and what other targets' secrets hold (never retired here).
+ */
+export async function observe<S extends NamedSession>(port: NamedPort<S>, session: S, runtime: Runtime) {
+  const prefix = session.target.friendlyNamePrefix;
+  let obs = await look(port, session, runtime, false);
+  const unlabelled = () => unlabelledOwnKeys(obs, { prefix }).length > 0;
+  if (obs.secret?.versionIdsComplete === false && unlabelled()) obs = await look(port, session, runtime, true);
+  const previous = obs.previous?.key.apiKeySid;
+  const previousAlive =
+    previous !== undefined &&
+    previous !== obs.current?.key.apiKeySid &&
+    previous !== obs.pending?.key.apiKeySid &&
+    obs.keys.some((k) => k.sid === previous);
+  if (previousAlive || unlabelled()) {
+    try {
+      obs.servedElsewhere = { sids: await session.heldElsewhere() };
+    } catch (err) {
+      if (!(err instanceof RemoteError || err instanceof RotationError)) throw err;
+      const what = `the secret of another target on ${session.target.accountSid} cannot be read`;
+      obs.servedElsewhere = { problem: `${what} (${redact(errorMessage(err))})` };
+    }
+  }
+  return obs;
+}
+
+/** A previous version whose credential this rotator retired holds nothing to look at: its value is skipped. */
+const wanted = (v: { stages: readonly string[]; versionId: string }, tags: Readonly<Record<string, string>>) =>
+  !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId);
+
+async function look<S extends NamedSession>(port: NamedPort<S>, session: S, runtime: Runtime, versionIds: boolean) {
+  const { target, store, facts } = session;
+  const secret = await store.read(target.secret.secretId, { ...(versionIds ? { versionIds } : {}), wantValue: wanted });
+  // SIDs the secret references: a list from earlier in this run that lacks one is out of date. Not
+  // those of a retired previous version: rightly gone, even when this run's copy holds its value.
+  const referenced = (secret?.versions ?? []).flatMap((v) =>
+    v.value === undefined || !wanted(v, secret?.tags ?? {}) ? [] : keySidsIn(v.value),
+  );
+  const obs: Observation = {
+    nowMs: runtime.now(),
+    secretId: target.secret.secretId,
+    secret,
+    keys: await port.list(session, referenced),
+    verified: facts.verified,
+    protectedSids: session.protectedSids,
+    unreadable: [],
+    ...(facts.currentRefused !== undefined ? { currentRefused: facts.currentRefused } : {}),
+  };
+  if (!secret) return obs;
+  // A secret the dry run only imagines has no ARN yet, so its credentials' names cannot be known either.
+  obs.fingerprint =
+    secret.identity === UNKNOWN_IDENTITY ? '????????' : ownerFingerprint(target.accountSid, secret.identity);
+  const current = labelledKey(port, secret, CURRENT, target);
+  if (current) obs.current = current;
+
+  const unreadable: UnreadableVersion[] = [];
+  // A retired previous version (TAG_RETIRED) is skipped: its credential is gone, and nothing in it is needed.
+  if (!labelled(secret, PREVIOUS)?.skipped)
+    try {
+      const previous = labelledKey(port, secret, PREVIOUS, target);
+      if (previous) obs.previous = previous;
+    } catch (err) {
+      if (!(err instanceof SecretShapeError)) throw err;
+      const version = labelled(secret, PREVIOUS)!;
+      const problem = `${err.field} ${err.problem}`;
+      unreadable.push({ stage: PREVIOUS, versionId: version.versionId, sids: keySidsIn(version.value), problem });
+    }
+  obs.unreadable = unreadable;
+
+  const placeholder = placeholderOf(secret);
+  if (placeholder) {
+    obs.pendingPlaceholder = placeholder;
+    return obs;
+  }
+  const pending = labelledKey(port, secret, PENDING, target);
+  if (pending && pending.versionId !== current?.versionId) obs.pending = pending;
+  return obs;
+}

@@ -1,0 +1,272 @@
+import {
+  CURRENT,
+  formatPromotion,
+  formatStamp,
+  TAG_CURRENT_SINCE,
+  TAG_PROMOTED,
+  TAG_RETIRED,
+} from '../../core/labels.js';
+import type { VerifyResult } from '../../core/ports.js';
+import type { Runtime } from '../../core/runtime.js';
+import { RotationError } from '../../errors.js';
+import type { ActResult } from '../kind.js';
+import { isOwnKeyName } from './naming.js';
+import type { LabelledKey, Observation, PlannerSettings, Step } from './observation.js';
+import { retiringKey } from './plan.js';
+import type { NamedPort, NamedSession } from './port.js';
+
+/**
+ * Each step of the named-credential flow as one function, for every kind on it. The scheduled run,
+ * the CLI, the dry run and Secrets Manager's rotation protocol reach them through `act`. Each comment
+ * says what the step leaves behind.
+ */
+
+/**
+ * The only way a credential is deleted. Refuses an admin credential, anything the secret still labels
+ * current or pending, and one another configured target's secret holds — read afresh right here,
+ * whatever the caller believed (`held`: that read, when the caller made it just before).
+ * Leaves: the credential gone on Twilio (a 404 counts as gone), or a result starting with "kept".
+ */
+export async function deleteNamed<S extends NamedSession>(
+  port: NamedPort<S>,
+  session: S,
+  obs: Observation,
+  sid: string,
+  held?: ReadonlyMap<string, string>,
+): Promise<string> {
+  if (session.protectedSids.has(sid)) return 'kept: it is an admin credential';
+  if (sid === obs.current?.key.apiKeySid || sid === obs.pending?.key.apiKeySid) return 'kept: the secret still uses it';
+  const elsewhere = (held ?? (await session.heldElsewhere({ fresh: true }))).get(sid);
+  if (elsewhere !== undefined) return `kept: target "${elsewhere}"'s secret holds it`;
+  return port.delete(session, sid);
+}
+
+/** True for a delete result that left the credential alive. */
+export const keptKey = (result: string) => result.startsWith('kept');
+
+/** Proves `version`'s credential works; a success is remembered for the rest of the run. Leaves: nothing. */
+export async function verifyNamed<S extends NamedSession>(
+  port: NamedPort<S>,
+  session: S,
+  runtime: Runtime,
+  obs: Observation,
+  version: LabelledKey,
+): Promise<VerifyResult> {
+  const result = await port.verify(session, runtime, obs, version);
+  if (result.ok) session.facts.verified.add(version.key.apiKeySid);
+  return result;
+}
+
+/**
+ * A pending credential that was refused never becomes current: it is deleted when its name proves it
+ * is this target's, then AWSPENDING comes off its version. In that order: a crash between the two
+ * leaves a pending version whose credential is gone (`drop-dead-pending` finishes), never an
+ * unlabelled version holding a live one, which no run could tell from one consumers were served.
+ * Leaves: the version deprecated, the credential gone (or left, and said so).
+ */
+async function withdrawPending<S extends NamedSession>(port: NamedPort<S>, session: S, obs: Observation, sid: string) {
+  const { target, store } = session;
+  const versionId = obs.pending!.versionId;
+  const prefix = target.friendlyNamePrefix;
+  const ours = obs.keys.some((k) => k.sid === sid && isOwnKeyName(k.friendlyName, prefix, obs.fingerprint ?? ''));
+  // Right before deleting, the version is read again: another run may have promoted it meanwhile.
+  const now = (await store.read(target.secret.secretId, { fresh: true }))?.versions.find(
+    (v) => v.versionId === versionId,
+  );
+  if (now?.stages.includes(CURRENT)) return 'kept: another run made its version current meanwhile';
+  // Refused, it serves nobody, even though AWSPENDING still names it for a moment.
+  const removed = ours
+    ? await deleteNamed(port, session, { ...obs, pending: undefined }, sid)
+    : 'left alone: not provably made for this target';
+  await store.abandonPending(target.secret.secretId, versionId);
+  return removed;
+}
+
+type VerifyStep = Extract<Step, { kind: 'verify-pending' | 'verify-current' }>;
+
+async function verifyStep<S extends NamedSession>(
+  port: NamedPort<S>,
+  step: VerifyStep,
+  obs: Observation,
+  session: S,
+  runtime: Runtime,
+  settings: PlannerSettings,
+): Promise<ActResult> {
+  const { noun, remove } = port;
+  const version = step.kind === 'verify-pending' ? obs.pending! : obs.current!;
+  const sid = version.key.apiKeySid;
+  const result = await verifyNamed(port, session, runtime, obs, version);
+  if (result.ok) return { detail: `${noun} ${sid} ${port.works}` };
+  const refused = `${result.reason}${result.hint ? `. ${result.hint}` : ''}`;
+  if (step.kind === 'verify-pending' && result.definitive) {
+    const removed = await withdrawPending(port, session, obs, sid);
+    const failed = `new ${noun} ${sid} failed verification (${refused})`;
+    if (keptKey(removed)) {
+      const error = `${failed}; ${removed}; the next run looks again`;
+      return { detail: `${failed}; the ${noun} stays (${removed})`, end: { kind: 'failed', step: step.kind, error } };
+    }
+    const error = `${failed}; it was ${remove.done} and the current ${noun} keeps serving`;
+    return {
+      detail: `${failed}; ${remove.done} it and dropped AWSPENDING (${removed})`,
+      end: { kind: 'failed', step: step.kind, error, reason: 'verification-failed' },
+    };
+  }
+  const unproven = obs.secret?.tags[TAG_CURRENT_SINCE]?.split(' ')[0] !== version.versionId;
+  if (step.kind === 'verify-current' && result.definitive && unproven && !retiringKey(obs, settings)) {
+    // A current credential that never proved itself. One made from the configuration replaces it when it
+    // would differ; otherwise it would be refused too, and the configuration must change.
+    if (await port.wouldDiffer(session, runtime, obs, sid)) {
+      session.facts.currentRefused = { keySid: sid, reason: result.reason };
+      return {
+        detail: `current ${noun} ${sid} is refused (${refused}); a ${noun} with the configured policy replaces it`,
+      };
+    }
+  }
+  const why = result.definitive ? `the ${noun} was refused` : 'Twilio could not be asked; the next run retries';
+  const error = `${noun} ${sid} did not verify (${refused}): ${why}; nothing was deleted`;
+  return {
+    detail: `could not verify ${noun} ${sid}: ${refused}`,
+    end: { kind: 'failed', step: step.kind, error, ...(result.definitive ? { reason: 'verification-failed' } : {}) },
+  };
+}
+
+/** Carries out one step of the reconcile. */
+export async function act<S extends NamedSession>(
+  port: NamedPort<S>,
+  step: Step,
+  obs: Observation,
+  session: S,
+  runtime: Runtime,
+  settings: PlannerSettings,
+): Promise<ActResult> {
+  const { target, store } = session;
+  const { noun, remove } = port;
+  const secretId = target.secret.secretId;
+  switch (step.kind) {
+    case 'sweep-orphans': {
+      const outcomes = [];
+      const held = await session.heldElsewhere({ fresh: true });
+      for (const { sid } of step.keys) outcomes.push(`${sid} (${await deleteNamed(port, session, obs, sid, held)})`);
+      const what = `${step.keys.length} orphan ${noun}(s) this rotator made for this target`;
+      return { detail: `${remove.done} ${what} and no version of the secret ever held: ${outcomes.join(', ')}` };
+    }
+    case 'reserve-secret':
+      await store.reserve(secretId);
+      return { detail: `created secret "${secretId}" without a value; its first ${noun} is named after it` };
+    case 'create-secret':
+    case 'start-rotation': {
+      // Twilio shows the secret once, so it is stored before anything else can fail. When another
+      // rotator stored this token first, the one made here is deleted.
+      // Leaves: a credential on Twilio and a version holding it, or (lost race) neither.
+      const as = step.kind === 'create-secret' ? 'current' : 'pending';
+      const token = step.versionId;
+      const made = await port.create(session, runtime, obs, { friendlyName: step.friendlyName, token });
+      const put =
+        as === 'current'
+          ? await store.create(secretId, token, made.value)
+          : await store.putPending(secretId, token, made.value);
+      if (put === 'token-conflict') {
+        const removed = await port.delete(session, made.sid);
+        const first = `another rotator stored rotation ${token} first`;
+        return {
+          detail: `${first}; ${remove.done} our ${noun} ${made.sid} (${removed})`,
+          end: { kind: 'lost-race', detail: `another rotator is handling rotation ${token}` },
+        };
+      }
+      const why = step.kind === 'start-rotation' ? ` because ${step.reason}` : '';
+      const stored = `stored it as AWS${as.toUpperCase()} (version ${token})`;
+      return {
+        detail: `created ${noun} ${made.sid} "${step.friendlyName}"${why}; ${stored}`,
+        startedRotation: step.kind === 'start-rotation',
+        createdVersion: token,
+      };
+    }
+    case 'clear-pending-label':
+      await store.abandonPending(secretId, step.versionId);
+      return { detail: `version ${step.versionId} is current; took off the AWSPENDING label a promotion left on it` };
+    case 'drop-dead-pending': {
+      await store.abandonPending(secretId, step.versionId);
+      const gone = 'which no longer exists on Twilio; dropped the AWSPENDING label';
+      return { detail: `pending version ${step.versionId} names ${noun} ${step.keySid}, ${gone}` };
+    }
+    case 'verify-pending':
+    case 'verify-current':
+      return verifyStep(port, step, obs, session, runtime, settings);
+    case 'promote': {
+      // A version this rotator named is its own record (its id derives from the old one); the tag is the
+      // record of a version Secrets Manager named, kept for every promotion so tools reading it see it.
+      // Leaves: the new version current, the old one previous, rotator:promoted naming both.
+      await store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(step.fromVersionId, step.versionId) });
+      await store.promote(secretId, step.versionId);
+      const old = 'the old current is AWSPREVIOUS';
+      return { detail: `promoted version ${step.versionId} (${noun} ${step.keySid}) to AWSCURRENT; ${old}` };
+    }
+    case 'mark-current':
+      // Leaves: rotator:current-since naming the version and now; the consumer gate counts from it.
+      await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) });
+      return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
+    case 'retire-previous': {
+      const removed = await deleteNamed(port, session, obs, step.keySid);
+      if (keptKey(removed)) {
+        const error = `the previous ${noun} ${step.keySid} was not deleted (${removed}); the next run looks again`;
+        return {
+          detail: `consumer gate passed, but the previous ${noun} ${step.keySid} stays (${removed})`,
+          end: { kind: 'failed', step: step.kind, error },
+        };
+      }
+      await store.setTags(secretId, { [TAG_RETIRED]: step.versionId });
+      return {
+        detail: `consumer gate passed; deleted the previous ${noun} ${step.keySid} on Twilio (${removed})`,
+        completedRotation: true,
+      };
+    }
+    default:
+      throw new RotationError(target.name, (step as { kind: string }).kind, 'unknown step; this is a bug');
+  }
+}
+
+/** One step in words, as the dry run prints it and `status` says what the next run will do. */
+export function describeStep<S extends NamedSession>(
+  port: NamedPort<S>,
+  d: Step,
+  obs: Observation,
+  target: S['target'],
+): string {
+  const { noun } = port;
+  switch (d.kind) {
+    case 'sweep-orphans': {
+      const why =
+        'made for this target by this rotator, referenced by no version of the secret (a crashed or lost run)';
+      return `${port.remove.verb} ${d.keys.map((k) => k.sid).join(', ')}: ${why}`;
+    }
+    case 'reserve-secret': {
+      const named = `(its new ${noun}s are named after it)`;
+      return `create the secret "${obs.secretId}" without a value, because it does not exist ${named}`;
+    }
+    case 'create-secret': {
+      const why = 'because the secret has no current version';
+      return `create ${noun} "${d.friendlyName}" and store it as AWSCURRENT (version ${d.versionId}), ${why}`;
+    }
+    case 'start-rotation': {
+      const store = `store it as AWSPENDING (version ${d.versionId})`;
+      return `create ${noun} "${d.friendlyName}" and ${store}, because ${d.reason}`;
+    }
+    case 'drop-dead-pending':
+      return `drop AWSPENDING from version ${d.versionId}: its ${noun} ${d.keySid} no longer exists`;
+    case 'clear-pending-label':
+      return `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`;
+    case 'verify-pending':
+    case 'verify-current': {
+      const which = d.kind === 'verify-pending' ? 'pending' : 'current';
+      return `verify the ${which} ${noun} ${d.keySid}: ${port.howToVerify(target)}`;
+    }
+    case 'promote': {
+      const old = obs.current?.key.apiKeySid ?? `the old ${noun}`;
+      return `promote version ${d.versionId} to AWSCURRENT; ${old} becomes AWSPREVIOUS`;
+    }
+    case 'mark-current':
+      return `tag the secret: version ${d.versionId} current since now (the consumer gate counts from here)`;
+    case 'retire-previous':
+      return `delete the previous ${noun} ${d.keySid} on Twilio: the consumer gate has passed`;
+  }
+}
