@@ -94,11 +94,8 @@ export interface SecretStore {
    * `labelsStamp`), in one call where the store allows: is what this run remembers still true?
    */
   labels?(secretId: string): Promise<string>;
-  /**
-   * Every version id, deprecated ones included, where a plain read may leave them out, each with its
-   * labels (none for a deprecated one): one answer, so ids and labels are of the same moment.
-   */
-  listVersionIds?(secretId: string): Promise<{ versionId: string; stages: string[] }[]>;
+  /** Every version id, deprecated ones included, where a plain read may leave them out. */
+  listVersionIds?(secretId: string): Promise<string[]>;
   /**
    * Many secrets' labels, tags and current values in a few calls (Secrets Manager's ListSecrets and
    * BatchGetSecretValue), where the configuration allows it. What it returns may be minutes old and

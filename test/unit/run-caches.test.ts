@@ -99,46 +99,6 @@ describe('cachedStore', () => {
     expect((await store.read('s'))?.versions.some((v) => v.stages.includes(PENDING))).toBe(true);
   });
 
-  it('completes the version ids of a copy with one call: ids and labels of one moment, no second look', async () => {
-    const real = memoryStore();
-    await real.create('s', T1, 'one');
-    const calls = { reads: 0, lists: 0, labels: 0 };
-    // A store whose plain read leaves the deprecated ids out (as Secrets Manager's does).
-    const partial: SecretStore = {
-      ...real,
-      read: async (id, o) => {
-        calls.reads++;
-        const found = await real.read(id);
-        return found && !o?.versionIds ? { ...found, versionIdsComplete: false } : found;
-      },
-      labels: () => {
-        calls.labels++;
-        return Promise.resolve('not asked');
-      },
-      listVersionIds: async (id) => {
-        calls.lists++;
-        const found = await real.read(id);
-        const old = { versionId: T2, stages: [] as string[] };
-        return [old, ...(found?.versions ?? []).map((v) => ({ versionId: v.versionId, stages: [...v.stages] }))];
-      },
-    };
-    const store = cachedStore(partial, Date.now);
-    await store.read('s');
-    const complete = await store.read('s', { versionIds: true });
-    expect(complete?.allVersionIds).toContain(T2);
-    expect(calls).toEqual({ reads: 1, lists: 1, labels: 0 });
-    // A version someone else labels shows in that same answer: the copy is not used, the store is read.
-    await store.read('s');
-    const copy = await store.read('s');
-    expect(copy?.versions).toHaveLength(1);
-    store.forget('s');
-    await store.read('s');
-    await real.putPending('s', T3, 'someone else');
-    const again = await store.read('s', { versionIds: true });
-    expect(again?.versions.find((v) => v.stages.includes(PENDING))?.value).toBe('someone else');
-    expect(calls).toEqual({ reads: 3, lists: 2, labels: 0 });
-  });
-
   it('a read that asks for a value the copy skipped goes to the store', async () => {
     const real = counted(memoryStore());
     await real.create('s', T1, 'one');

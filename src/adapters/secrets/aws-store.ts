@@ -449,9 +449,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     close: () => client.destroy(),
 
     async listVersionIds(secretId) {
-      return (await listAll(secretId)).flatMap((v) =>
-        v.VersionId ? [{ versionId: v.VersionId, stages: [...(v.VersionStages ?? [])] }] : [],
-      );
+      return (await listAll(secretId)).map((v) => v.VersionId).filter((v): v is string => Boolean(v));
     },
 
     async reserve(secretId) {

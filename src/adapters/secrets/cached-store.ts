@@ -109,15 +109,12 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
           (v) => v.skipped && v.stages.length > 0 && (!options.wantValue || options.wantValue(v, secret.tags)),
         );
         if (!missing && !(options.versionIds && secret.idsIncomplete)) return toStored(secretId, secret);
-        if (!missing && real.listVersionIds) {
-          // Every version id with its labels, in one answer: unchanged labels mean the copy holds. Its
-          // tags were read with it; naming a version rests on the ids and labels, and a step that
-          // cannot be undone checks the tags again right before (engine/reconcile.ts lookIsCurrent).
-          const listed = await real.listVersionIds(secretId);
-          const stored = toStored(secretId, secret);
-          if (labelsStamp({ versions: listed, tags: stored.tags }) === labelsStamp(stored)) {
+        if (!missing && real.listVersionIds && real.labels) {
+          // Version ids first, labels second (as aws-store's read): unchanged labels mean the copy holds.
+          const ids = await real.listVersionIds(secretId);
+          if ((await real.labels(secretId)) === labelsStamp(toStored(secretId, secret))) {
             const have = new Set(secret.versions.map((v) => v.versionId));
-            for (const { versionId } of listed)
+            for (const versionId of ids)
               if (!have.has(versionId)) secret.versions.unshift({ versionId, stages: [], createdAt: EPOCH });
             delete secret.idsIncomplete;
             return toStored(secretId, secret);
