@@ -15,7 +15,8 @@ let world: World;
 let sm: SecretsManagerClient;
 
 beforeAll(async () => {
-  lambda = await buildLambdaForWorlds([{ gate: { minOverlapSeconds: 0, maxWaitSeconds: 3600 }, prefix: 'rot-app-' }]);
+  const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
+  lambda = await buildLambdaForWorlds([{ gate, prefix: 'rot-app-' }]);
 }, 60_000);
 afterAll(() => lambda.close());
 
@@ -47,7 +48,7 @@ const calls = (w: World) => {
 };
 
 describe('calls under RotateSecret', () => {
-  it('counts the four steps and the later retirement (regression guard; the goal of 1.5 times is not met)', async () => {
+  it('counts the four steps and the later retirement (a guard; the 1.5 times goal is not met)', async () => {
     await world.seedCurrentKey();
     world.resetLogs();
     await sm.send(
