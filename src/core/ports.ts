@@ -83,6 +83,11 @@ export interface ReadOptions {
   fresh?: boolean;
   /** A version a sweep knows only by its claim (StoredVersion.claim) will do: the look can only find nothing due. */
   claims?: boolean;
+  /**
+   * Only the AWSCURRENT version is wanted (an admin credential): a store may answer with that version
+   * alone, in one call, and without tags. Never for a secret a step acts on.
+   */
+  currentOnly?: boolean;
 }
 
 export interface SecretStore {

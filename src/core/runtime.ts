@@ -142,7 +142,19 @@ export interface RunScope {
   /**
    * Key SIDs the secrets of the configuration's other targets on `target`'s account hold (any
    * labelled version), each with that target's name: a key another target serves is never retired.
-   * Throws when one of those secrets cannot be read. `fresh`: past what this run remembers.
+   * Throws when one of those secrets cannot be read. `fresh`: past what this run remembers, every read
+   * begun after the call; when its own secret changed since this run read it, the answer also names
+   * the key its AWSCURRENT holds now.
    */
   heldElsewhere?(target: TargetConfig, options?: { fresh?: boolean }): Promise<ReadonlyMap<string, string>>;
+  /**
+   * `fn` over the run's targets, at most `size` at work at once; results in the targets' order. A
+   * target waiting in `heldElsewhere({ fresh: true })` gives its place to the next meanwhile, so the
+   * look it waits for can serve many deletions (engine/scope.ts).
+   */
+  runTargets<T extends TargetConfig, R>(
+    targets: readonly T[],
+    size: number,
+    fn: (target: T) => Promise<R>,
+  ): Promise<R[]>;
 }

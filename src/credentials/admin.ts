@@ -10,7 +10,8 @@ export async function readAdmin(
   target: string,
   location: SecretLocation,
 ): Promise<AdminCredential> {
-  const secret = await store.read(location.secretId);
+  // One GetSecretValue where the store allows: the admin credential is its current value alone.
+  const secret = await store.read(location.secretId, { currentOnly: true });
   const version = labelled(secret, CURRENT);
   if (version === undefined || (version.value === undefined && !version.binary)) {
     throw new RotationError(

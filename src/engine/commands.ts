@@ -67,7 +67,7 @@ export async function rotateTargets(resolved: Targets, runtime: Runtime, options
   const order = new Map(targets.map((t, i) => [t, i]));
   const results = new Array<TargetResult>(targets.length);
   for (const phase of phases) {
-    const done = await inPool(phase, config.concurrency.targets, reconcileOne);
+    const done = await scope.runTargets(phase, config.concurrency.targets, reconcileOne);
     phase.forEach((t, i) => (results[order.get(t)!] = done[i]!));
   }
   // Alerts, health state and metrics follow every real run, whichever entry started it; a dry run sends nothing.

@@ -1,8 +1,10 @@
 import type { RotatorConfig, SecretLocation, TargetConfig } from '../config/types.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
+import type { TargetShape } from '../core/target.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { readAdmin } from '../credentials/registry.js';
 import { keySidsIn } from '../core/secret-values.js';
+import { CURRENT } from '../core/labels.js';
 import { KEY_SID } from '../core/sids.js';
 import { RotationError } from '../errors.js';
 
@@ -13,11 +15,23 @@ interface Holder {
   name: string;
   key: string;
   sids: string[];
+  /** The key SIDs its AWSCURRENT version holds. */
+  current: string[];
+  /** A fresh look found it changed since this run last read or wrote it. */
+  changed?: true;
   /** A binary version's id: what it holds cannot be told. */
   binary?: string;
 }
 
+/** Reads one look makes at once (more when the run's pool is larger: the look runs while it idles). */
 const LOOK_READS_AT_ONCE = 16;
+
+/**
+ * A look reads every secret on the account. Waiting callers that gave up their place (see `Pool`) are
+ * served once the run has nothing else to do, or once so many wait that the look costs at most this
+ * many reads per caller.
+ */
+const LOOK_READS_PER_CALLER = 2;
 
 /** `fn` over `items`, at most `size` at once; results in the items' order. */
 async function inPool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -28,6 +42,46 @@ async function inPool<T, R>(items: readonly T[], size: number, fn: (item: T) => 
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
   return results;
+}
+
+/**
+ * The run's targets, at most `size` at work at once. A target waiting for a fresh look before a
+ * deletion is parked: it gives its place to the next target and takes one again, before any target
+ * not yet started, once its look is done. So one look serves many deletions without holding
+ * `size` targets idle while it is made.
+ */
+interface Pool {
+  size: number;
+  /** Targets holding a place. */
+  active: number;
+  /** Names of the targets started and not finished, parked ones included. */
+  members: Set<string>;
+  parked: Set<string>;
+  /** Parked targets whose look is done, in the order they are to get a place back. */
+  resumers: (() => void)[];
+  pump(): void;
+}
+
+interface Waiter {
+  resolve(holders: Holder[]): void;
+  reject(err: unknown): void;
+  /** Whether the caller gave up its place in the pool to wait. */
+  parked: boolean;
+  /** The caller's own secret (keyOf). */
+  own: string;
+  /** Whether anything ran since it asked (a look begun at once, even by a parked caller, is right after). */
+  waited: boolean;
+}
+
+/** Per account: the look under way, the last one made, and the fresh callers waiting for the next. */
+interface Looks {
+  /** The fresh look under way. */
+  running?: Promise<Holder[]>;
+  /** The latest complete look, for callers that need not be fresh. */
+  last?: Promise<Holder[]>;
+  waiting: Waiter[];
+  /** Distinct secrets of the configuration's targets on the account: what one look reads. */
+  secrets: number;
 }
 
 /** One run's scope (core/runtime.ts): admin secrets read once, the admin key SIDs known up front. */
@@ -41,6 +95,7 @@ export function createRunScope(
 ): RunScope {
   const admins = new Map<string, Promise<AdminCredential>>();
   let protectedSids: Promise<ReadonlySet<string>> | undefined;
+  let pool: Pool | undefined;
 
   const admin = (location: SecretLocation, target: string): Promise<AdminCredential> => {
     const key = keyOf(location);
@@ -58,62 +113,185 @@ export function createRunScope(
    * What every target's secret on an account holds, in configuration order, one look shared by its
    * callers. A fresh caller (right before a deletion) needs a look whose every read began after it
    * asked: a look under way began before, so it waits for the next one, which every caller arriving
-   * meanwhile shares. Each look reads the secrets a few at a time. Before, every deletion read every
-   * other secret on the account itself, one after another: N reads per deletion, N² per fleet.
-   * A caller that need not be fresh takes the latest look (a deletion checks again, freshly).
+   * meanwhile shares. A caller that need not be fresh takes the latest look (a deletion checks again,
+   * freshly). Before, every deletion read every other secret on the account itself: N² reads per
+   * fleet; then every deletion that asked while a look ran shared the next one, but the looks ran back
+   * to back, each N reads, about one per five deletions. Now a parked caller's look waits until the
+   * run has nothing else to do, or until enough callers wait (LOOK_READS_PER_CALLER): a few looks a run.
    */
-  const looks = new Map<
-    string,
-    { running?: Promise<Holder[]>; queued?: Promise<Holder[]>; last?: Promise<Holder[]> }
-  >();
-  const holdersOn = (accountSid: string, fresh: boolean): Promise<Holder[]> => {
-    const account = accountSid.toUpperCase();
-    let state = looks.get(account);
-    if (!state) looks.set(account, (state = {}));
-    const s = state;
-    if (!fresh && s.last) return s.last;
-    const start = () => {
-      const look = lookAt(account, fresh);
-      s.running = s.last = look;
-      const done = () => void (s.running === look && (s.running = undefined));
-      // A failed look is not kept: the next caller looks again and reports for itself.
-      const failed = () => void (done(), s.last === look && (s.last = undefined));
-      look.then(done, failed);
-      return look;
-    };
-    if (!s.running) return start();
-    const after = s.running.then(
-      () => undefined,
-      () => undefined,
-    );
-    s.queued ??= after.then(() => {
-      s.queued = undefined;
-      return start();
-    });
-    return s.queued;
+  const looks = new Map<string, Looks>();
+  const looksOn = (account: string): Looks => {
+    let s = looks.get(account);
+    if (!s) {
+      const on = new Set(
+        config.targets.filter((t) => t.accountSid.toUpperCase() === account).map((t) => keyOf(t.secret)),
+      );
+      looks.set(account, (s = { waiting: [], secrets: on.size }));
+    }
+    return s;
   };
-  const lookAt = async (account: string, fresh: boolean): Promise<Holder[]> => {
+  /** A look for callers that need not be fresh: it becomes the latest look, unless one is already. */
+  const lookAgain = (account: string, s: Looks): Promise<Holder[]> => {
+    const look = lookAt(account, false, new Set());
+    s.last = look;
+    // A failed look is not kept: the next caller looks again and reports for itself.
+    look.catch(() => void (s.last === look && (s.last = undefined)));
+    return look;
+  };
+  const startLook = (account: string, s: Looks, served: Waiter[]): void => {
+    // The only secret on the account, its callers' own, none of whom waited: its labels were checked
+    // right before (the step's own fresh look), and nothing else is to be read.
+    const own = served[0]?.own;
+    const alone = s.secrets === 1 && own !== undefined && served.every((w) => w.own === own && !w.waited);
+    const skip = new Set(alone ? [own] : []);
+    const look = lookAt(account, true, skip);
+    s.running = look;
+    if (skip.size === 0) s.last = look;
+    look.then(
+      (holders) => served.forEach((w) => w.resolve(holders)),
+      (err: unknown) => served.forEach((w) => w.reject(err)),
+    );
+    const done = () => {
+      if (s.running === look) s.running = undefined;
+      maybeLook(account);
+    };
+    look.then(done, () => {
+      if (s.last === look) s.last = undefined;
+      done();
+    });
+  };
+  /** Starts the look fresh callers on `account` wait for, when it is time (see `looks`). */
+  const maybeLook = (account: string) => {
+    const s = looks.get(account);
+    if (!s || s.running || s.waiting.length === 0) return;
+    const due =
+      s.waiting.some((w) => !w.parked) ||
+      !pool ||
+      pool.active === 0 ||
+      s.waiting.length * LOOK_READS_PER_CALLER >= s.secrets;
+    if (due) startLook(account, s, s.waiting.splice(0));
+  };
+  const holdersOn = async (target: TargetShape, fresh: boolean): Promise<Holder[]> => {
+    const account = target.accountSid.toUpperCase();
+    const s = looksOn(account);
+    if (!fresh) return s.last ?? lookAgain(account, s);
+    const own = keyOf(target.secret);
+    const answer = new Promise<Holder[]>((resolve, reject) => {
+      s.waiting.push({ resolve, reject, parked: false, own, waited: false });
+    });
+    const waiter = s.waiting[s.waiting.length - 1]!;
+    const p = pool;
+    // Give the place up while waiting; pool.pump may find the run idle and start this very look.
+    if (p && p.members.has(target.name) && !p.parked.has(target.name)) {
+      waiter.parked = true;
+      p.parked.add(target.name);
+      p.active--;
+      p.pump();
+    }
+    maybeLook(account);
+    waiter.waited = true;
+    try {
+      return await answer;
+    } finally {
+      if (waiter.parked && p) {
+        await new Promise<void>((resume) => {
+          p.resumers.push(() => {
+            p.parked.delete(target.name);
+            resume();
+          });
+          p.pump();
+        });
+      }
+    }
+  };
+  const lookAt = async (account: string, fresh: boolean, skip: ReadonlySet<string>): Promise<Holder[]> => {
     const secrets = new Map<string, TargetConfig>();
-    for (const t of config.targets)
-      if (t.accountSid.toUpperCase() === account && !secrets.has(keyOf(t.secret))) secrets.set(keyOf(t.secret), t);
+    for (const t of config.targets) {
+      const key = keyOf(t.secret);
+      if (t.accountSid.toUpperCase() === account && !secrets.has(key) && !skip.has(key)) secrets.set(key, t);
+    }
     const targets = [...secrets.values()];
     const read = async (t: TargetConfig) => {
       const store = runtime.store(t.secret.store);
       // fresh(): one look at the labels, and the copy kept when they are unchanged (versions are immutable).
-      if (fresh && runtime.fresh) await runtime.fresh(t);
-      return store.read(t.secret.secretId, fresh && !runtime.fresh ? { fresh: true } : {});
+      const changed = fresh && runtime.fresh ? !(await runtime.fresh(t)) : false;
+      const secret = await store.read(t.secret.secretId, fresh && !runtime.fresh ? { fresh: true } : {});
+      return { secret, changed };
     };
-    const found = await inPool(targets, LOOK_READS_AT_ONCE, read);
+    const found = await inPool(targets, Math.max(LOOK_READS_AT_ONCE, pool?.size ?? 0), read);
     return targets.map((t, i) => {
-      const versions = found[i]?.versions ?? [];
+      const versions = found[i]?.secret?.versions ?? [];
       const binary = versions.find((v) => v.binary)?.versionId;
       const sids = versions.flatMap((v) => keySidsIn(v.value));
-      return { name: t.name, key: keyOf(t.secret), sids, ...(binary !== undefined ? { binary } : {}) };
+      const current = versions.filter((v) => v.stages.includes(CURRENT)).flatMap((v) => keySidsIn(v.value));
+      const changed = found[i]?.changed ? { changed: true as const } : {};
+      return {
+        name: t.name,
+        key: keyOf(t.secret),
+        sids,
+        current,
+        ...changed,
+        ...(binary !== undefined ? { binary } : {}),
+      };
+    });
+  };
+
+  /** See `Pool`. A pool started while another runs (not done today) parks nobody. */
+  const runTargets = <T extends { name: string }, R>(
+    items: readonly T[],
+    size: number,
+    fn: (target: T) => Promise<R>,
+  ): Promise<R[]> => {
+    if (pool) return inPool(items, size, fn);
+    const results = new Array<R>(items.length);
+    let next = 0;
+    let left = items.length;
+    let failure: { err: unknown } | undefined;
+    return new Promise<R[]>((resolve, reject) => {
+      const p: Pool = { size: Math.max(1, size), active: 0, members: new Set(), parked: new Set(), resumers: [], pump };
+      pool = p;
+      const finish = () => {
+        pool = undefined;
+        if (failure) reject(failure.err instanceof Error ? failure.err : new Error(String(failure.err)));
+        else resolve(results);
+      };
+      function pump() {
+        while (p.active < p.size) {
+          const resume = p.resumers.shift();
+          if (resume) {
+            p.active++;
+            resume();
+            continue;
+          }
+          if (next >= items.length) break;
+          const i = next++;
+          const item = items[i]!;
+          p.active++;
+          p.members.add(item.name);
+          Promise.resolve()
+            .then(() => fn(item))
+            .then(
+              (result) => void (results[i] = result),
+              (err: unknown) => void (failure ??= { err }),
+            )
+            .finally(() => {
+              p.active--;
+              p.members.delete(item.name);
+              if (--left === 0) finish();
+              else pump();
+            });
+        }
+        // Nothing else to do: the parked targets' looks begin.
+        if (p.active === 0 && left > 0) for (const account of looks.keys()) maybeLook(account);
+      }
+      if (items.length === 0) finish();
+      else pump();
     });
   };
 
   return {
     admin,
+    runTargets,
     adminOf(target) {
       if (!target.fleet) {
         if (target.admin) return admin(target.admin, target.name);
@@ -151,11 +329,18 @@ export function createRunScope(
       return protectedSids;
     },
     async heldElsewhere(target, options = {}) {
-      const holders = await holdersOn(target.accountSid, options.fresh === true);
+      const fresh = options.fresh === true;
+      const holders = await holdersOn(target, fresh);
       const own = keyOf(target.secret);
       const held = new Map<string, string>();
       for (const h of holders) {
-        if (h.key === own) continue;
+        if (h.key === own) {
+          // A fresh caller may have waited a while for its look. When its own secret changed meanwhile
+          // (a person's rollback, another run's promotion), what it labels current now is never
+          // deleted on the older decision.
+          if (fresh && h.changed) for (const sid of h.current) if (!held.has(sid)) held.set(sid, h.name);
+          continue;
+        }
         if (h.binary) throw new RotationError(h.name, 'read', `version ${h.binary} of its secret is binary`);
         for (const sid of h.sids) if (!held.has(sid)) held.set(sid, h.name);
       }

@@ -43,13 +43,7 @@ describe('rotate --now: API key', () => {
     const { run, sleeps } = now(w, 'app', 0);
     const done = await run;
     expect(done.finished).toBe(true);
-    expect(done.steps.map((s) => s.step)).toEqual([
-      'start-rotation',
-      'verify-pending',
-      'promote',
-      'mark-current',
-      'retire-previous',
-    ]);
+    expect(done.steps.map((s) => s.step)).toEqual(['start-rotation', 'verify-pending', 'promote', 'retire-previous']);
     expect(sleeps).toEqual([]);
     expect(w.twilio.keys.has(old)).toBe(false);
     const alerts = w.logger.lines.filter((l) => l.level === 'error' && l.message.startsWith('EMERGENCY'));

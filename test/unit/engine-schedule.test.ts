@@ -57,7 +57,7 @@ describe('engine: maintenance windows', () => {
     const first = await currentSid(w);
     w.advance(7 * DAY + 3_600_000); // next Monday 13:00: due, window open
     const started = await run(w);
-    expect(steps(started)).toEqual(['start-rotation', 'verify-pending', 'promote', 'mark-current']);
+    expect(steps(started)).toEqual(['start-rotation', 'verify-pending', 'promote']);
     expect(started).toMatchObject({ kind: 'waiting', kept: first });
     w.advance(2 * 3_600_000); // 15:00: window closed, overlap over
     const finished = await run(w);
@@ -110,7 +110,7 @@ describe('engine: a stop signal', () => {
 
     w.runtime.keys = keys;
     const resumed = await run(w);
-    expect(steps(resumed)).toEqual(['verify-pending', 'promote', 'mark-current', 'retire-previous']);
+    expect(steps(resumed)).toEqual(['verify-pending', 'promote', 'retire-previous']);
     expect(w.twilio.keys.has(first)).toBe(false);
   });
 

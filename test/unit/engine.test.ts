@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CURRENT, PENDING, PREVIOUS, TAG_LAST_ERROR } from '../../src/core/labels.js';
+import { CURRENT, PENDING, PREVIOUS, TAG_CURRENT_SINCE, TAG_LAST_ERROR, TAG_PROMOTED } from '../../src/core/labels.js';
 import type { TargetResult } from '../../src/core/outcome.js';
 import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import { rotate } from '../../src/engine/commands.js';
@@ -40,8 +40,8 @@ describe('engine over fakes: the API-key flow', () => {
     await run(w);
     const old = (await stored(w, CURRENT))!.apiKeySid;
     const forced = await run(w, { force: true });
-    // The new key was proven before promotion in this run: it is marked current at once.
-    expect(steps(forced)).toEqual(['start-rotation', 'verify-pending', 'promote', 'mark-current']);
+    // The new key was proven before promotion in this run: the promotion marks it current at once.
+    expect(steps(forced)).toEqual(['start-rotation', 'verify-pending', 'promote']);
     expect(forced).toMatchObject({
       kind: 'waiting',
       kept: old,
@@ -53,6 +53,28 @@ describe('engine over fakes: the API-key flow', () => {
     expect(later).toMatchObject({ kind: 'done' });
     expect(w.twilio.keys.has(old)).toBe(false);
     expect((await stored(w, PREVIOUS))?.apiKeySid).toBe(old);
+  });
+
+  it('finishes a promotion cut off before its tags: the next run writes the record and the stamp', async () => {
+    const w = await fakeWorld();
+    await run(w);
+    const setTags = w.store.setTags.bind(w.store);
+    let cut = true;
+    w.store.setTags = (secretId, tags) => {
+      if (cut && TAG_CURRENT_SINCE in tags) {
+        cut = false;
+        return Promise.reject(new Error('the run was cut off after the move'));
+      }
+      return setTags(secretId, tags);
+    };
+    expect(await run(w, { force: true })).toMatchObject({ kind: 'failed', step: 'promote' });
+    const versions = (await w.store.read('twilio/app'))!.versions;
+    const id = (stage: string) => versions.find((v) => v.stages.includes(stage))!.versionId;
+    const later = await run(w);
+    expect(steps(later)).toEqual(['verify-current', 'mark-current']);
+    const tags = (await w.store.read('twilio/app'))!.tags;
+    expect(tags[TAG_PROMOTED]).toBe(`${id(PREVIOUS)} ${id(CURRENT)}`);
+    expect(tags[TAG_CURRENT_SINCE]?.split(' ')[0]).toBe(id(CURRENT));
   });
 
   it('rotates a key older than maxAgeDays without being forced', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cachedStore } from '../../src/adapters/secrets/cached-store.js';
 import { memoryStore } from '../../src/adapters/secrets/memory-store.js';
 import type { RotatorConfig, TargetConfig } from '../../src/config/types.js';
 import type { SecretStore } from '../../src/core/ports.js';
@@ -11,7 +12,7 @@ const AC = `AC${'1'.repeat(32)}`;
 const sid = (n: number) => `SK${n.toString(16).padStart(32, '0')}`;
 const token = (n: number) => n.toString(16).padStart(32, '0');
 
-async function world(count: number) {
+async function world(count: number, options: { cached?: boolean } = {}) {
   const real = memoryStore();
   let reads = 0;
   let gate: Promise<void> | undefined;
@@ -36,7 +37,11 @@ async function world(count: number) {
     await real.create(t.secret.secretId, token(i + 1), value);
   }
   const config = { targets, fleets: [] } as unknown as RotatorConfig;
-  const runtime = { store: () => store } as unknown as Runtime;
+  // cached: the run's copy of each secret (src/wiring.ts), checked by its labels before a fresh look uses it.
+  const cached = options.cached ? cachedStore(store, () => Date.now()) : undefined;
+  const runtime = (cached
+    ? { store: () => cached, fresh: (t: TargetConfig) => cached.fresh(t.secret.secretId) }
+    : { store: () => store }) as unknown as Runtime;
   const scope = createRunScope(config, runtime);
   return {
     real,
@@ -84,5 +89,71 @@ describe('keys held elsewhere', () => {
     release();
     await early;
     expect((await late).get(sid(99))).toBe('app-2');
+  });
+
+  it('serves the deletions parked in a run with one look, once the run has nothing else to do', async () => {
+    const w = await world(30);
+    // Six targets of the 30 on the account delete, four at work at once: one look, not one per four.
+    const deleting = w.targets.slice(0, 6);
+    const answers = await w.scope.runTargets(deleting, 4, (t) => w.scope.heldElsewhere!(t, { fresh: true }));
+    expect(w.reads()).toBe(30);
+    expect(answers.every((held, i) => held.size === 29 && !held.has(sid(i)))).toBe(true);
+  });
+
+  it('gives a waiting target its place: never more than the pool size at work, every target started', async () => {
+    const w = await world(30);
+    let working = 0;
+    let most = 0;
+    const asked: number[] = [];
+    const work = async () => {
+      most = Math.max(most, ++working);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      working--;
+    };
+    await w.scope.runTargets(w.targets.slice(0, 10), 3, async (t) => {
+      await work();
+      asked.push(w.reads());
+      await w.scope.heldElsewhere!(t, { fresh: true });
+      await work();
+    });
+    expect(most).toBe(3);
+    // Every one of the ten asked before any read of a look: they waited together, not three by three.
+    expect(asked).toEqual(Array.from({ length: 10 }, () => 0));
+    expect(w.reads()).toBe(30);
+  });
+
+  it('starts the look once enough deletions wait, while other targets still work', async () => {
+    const w = await world(10);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const run = w.scope.runTargets(w.targets, 2, async (t) => {
+      // The first target works on (the gate below) while the others ask for fresh looks.
+      if (t === w.targets[0]) return held;
+      await w.scope.heldElsewhere!(t, { fresh: true });
+    });
+    // Five waiting callers on ten secrets: two reads per caller, and the look begins.
+    await expect.poll(() => w.reads()).toBe(10);
+    release();
+    await run;
+    // The four that asked after it began shared a second look, when nothing else was left to do.
+    expect(w.reads()).toBe(20);
+  });
+
+  it('names a key its own secret made current while the caller waited, so it is never deleted', async () => {
+    const w = await world(3, { cached: true });
+    // The run has read app-0's secret; then a person puts key 99 back as its current value.
+    await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
+    const unchanged = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
+    expect(unchanged.has(sid(0))).toBe(false);
+    await w.real.putCurrent('app-0', token(99), JSON.stringify({ accountSid: AC, apiKeySid: sid(99) }));
+    const held = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
+    expect(held.get(sid(99))).toBe('app-0');
+    expect(held.get(sid(1))).toBe('app-1');
+  });
+
+  it('reads nothing for the only secret on an account: its step checked its labels right before', async () => {
+    const w = await world(1);
+    expect((await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true })).size).toBe(0);
+    expect(w.reads()).toBe(0);
   });
 });

@@ -290,6 +290,34 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     return out;
   };
 
+  /**
+   * The AWSCURRENT version alone, in one GetSecretValue (ReadOptions.currentOnly): no tags, and the
+   * other versions left out. GetSecretValue is Secrets Manager's consistent read.
+   */
+  const readCurrent = async (secretId: string): Promise<StoredSecret | undefined> => {
+    let got: GetSecretValueResponse;
+    try {
+      got = await call('GetSecretValue', secretId, (signal) =>
+        client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT }), { abortSignal: signal }),
+      );
+    } catch (err) {
+      if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
+      throw err;
+    }
+    if (got.VersionId === undefined) return undefined;
+    registerSecretText(got.SecretString);
+    const version: StoredVersion = {
+      versionId: got.VersionId,
+      stages: [...(got.VersionStages ?? [CURRENT])],
+      createdAtMs: got.CreatedDate?.getTime() ?? 0,
+      ...(got.SecretString !== undefined ? { value: got.SecretString } : {}),
+      ...(got.SecretBinary !== undefined ? { binary: true } : {}),
+    };
+    const ids = [version.versionId];
+    const only = { versions: [version], allVersionIds: ids, versionIdsComplete: false };
+    return { secretId, identity: got.ARN ?? secretId, ...only, tags: {} };
+  };
+
   /** Every version id, deprecated ones included; bounded (Secrets Manager keeps about 100 deprecated ones). */
   const listAll = async (secretId: string): Promise<ListedVersion[]> => {
     const all: ListedVersion[] = [];
@@ -329,6 +357,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
 
   return {
     async read(secretId, options = {}): Promise<StoredSecret | undefined> {
+      if (options.currentOnly && !options.versionIds) return readCurrent(secretId);
       // Version ids first, labels second. Read the other way round, a version another rotator
       // puts in between would count as "used" without showing as AWSPENDING, and this rotator
       // would derive a different rotation id and start a second, competing rotation.

@@ -98,6 +98,9 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
   return {
     close: () => real.close?.(),
     async read(secretId, options = {}) {
+      if (options.currentOnly && !known.has(secretId) && !inFlight.has(secretId))
+        // Part of a secret: not kept as the copy, which must be whole.
+        return real.read(secretId, options);
       if (sweeping?.ids.has(secretId)) await sweeping.done.catch(() => undefined);
       if (options.fresh) forget(secretId);
       const reading = options.fresh ? undefined : inFlight.get(secretId);
@@ -124,7 +127,8 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
         forget(secretId);
       }
       const at = bump(secretId);
-      const answer = real.read(secretId, { ...options, fresh: false });
+      const { currentOnly: _part, ...whole } = options;
+      const answer = real.read(secretId, { ...whole, fresh: false });
       inFlight.set(secretId, answer);
       let found;
       try {

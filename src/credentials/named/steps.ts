@@ -11,9 +11,9 @@ import type { VerifyResult } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError } from '../../errors.js';
 import type { ActResult } from '../kind.js';
-import { isOwnKeyName } from './naming.js';
+import { isOwnKeyName, isRotationFrom } from './naming.js';
 import type { LabelledKey, Observation, PlannerSettings, Step } from './observation.js';
-import { retiringKey } from './plan.js';
+import { HISTORY_LIMIT, retiringKey } from './plan.js';
 import type { NamedPort, NamedSession } from './port.js';
 
 /**
@@ -131,10 +131,10 @@ async function verifyStep<S extends NamedSession>(
   };
 }
 
-/** The claim tag for `versionId` (core/claim.ts) when the look read that version as current. */
+/** The claim tag for `versionId` (core/claim.ts), when the look read that version (current, or pending now promoted). */
 function claimOf(obs: Observation, versionId: string): Record<string, string> {
-  const current = obs.current?.versionId === versionId ? obs.current : undefined;
-  return current ? claimTags({ versionId, ref: current.key.apiKeySid, createdAtMs: current.createdAtMs }, {}) : {};
+  const seen = [obs.current, obs.pending].find((v) => v?.versionId === versionId);
+  return seen ? claimTags({ versionId, ref: seen.key.apiKeySid, createdAtMs: seen.createdAtMs }, {}) : {};
 }
 
 /** Carries out one step of the reconcile. */
@@ -202,20 +202,36 @@ export async function act<S extends NamedSession>(
     case 'promote': {
       // A version this rotator named is its own record (its id derives from the old one); the tag is the
       // record of a version Secrets Manager named, kept for every promotion so tools reading it see it.
+      // So a version Secrets Manager named gets the tag before the move, and mark-current after it; one
+      // this rotator named is moved first, then tagged with both in one call (the gate counts from the
+      // current-since stamp, written right after the move either way; after a kill in between,
+      // mark-current writes both).
       // Leaves: the new version current, the old one previous, rotator:promoted naming both.
-      await store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(step.fromVersionId, step.versionId) });
-      await store.promote(secretId, step.versionId);
+      const record = { [TAG_PROMOTED]: formatPromotion(step.fromVersionId, step.versionId) };
+      if (isRotationFrom(secretId, step.fromVersionId, step.versionId, HISTORY_LIMIT)) {
+        await store.promote(secretId, step.versionId);
+        const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
+        await store.setTags(secretId, { ...record, ...since, ...claimOf(obs, step.versionId) });
+      } else {
+        await store.setTags(secretId, record);
+        await store.promote(secretId, step.versionId);
+      }
       const old = 'the old current is AWSPREVIOUS';
       return { detail: `promoted version ${step.versionId} (${noun} ${step.keySid}) to AWSCURRENT; ${old}` };
     }
-    case 'mark-current':
-      // Leaves: rotator:current-since naming the version and now; the consumer gate counts from it. With
-      // it, the claim of what the version holds (core/claim.ts), as the look saw it.
-      await store.setTags(secretId, {
-        [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()),
-        ...claimOf(obs, step.versionId),
-      });
+    case 'mark-current': {
+      // Leaves: rotator:current-since naming the version and now; the consumer gate counts from it. And
+      // the promotion's tag, when a kill came between a version this rotator named and its tags; and the
+      // claim of what the version holds (core/claim.ts), as the look saw it.
+      const from = obs.previous?.versionId;
+      const derived = from !== undefined && isRotationFrom(secretId, from, step.versionId, HISTORY_LIMIT);
+      const promoted = formatPromotion(from ?? '', step.versionId);
+      const record: Record<string, string> =
+        derived && obs.secret?.tags[TAG_PROMOTED] !== promoted ? { [TAG_PROMOTED]: promoted } : {};
+      const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
+      await store.setTags(secretId, { ...record, ...since, ...claimOf(obs, step.versionId) });
       return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
+    }
     case 'retire-previous': {
       const removed = await deleteNamed(port, session, obs, step.keySid);
       if (keptKey(removed)) {
