@@ -51,11 +51,11 @@ describe('calls per run', () => {
     expect(status.code, status.stdout).toBe(0);
     const statuses = (JSON.parse(status.stdout) as { targets: { step: string }[] }).targets;
     expect(statuses.map((s) => s.step)).toEqual(targets.map(() => 'done'));
-    // One ListSecrets page (its tags claim what each current version holds) and the admin secret's two.
+    // One ListSecrets page (its tags claim what each current version holds) and the admin secret's one.
     expect(calls(world, 'ListSecrets')).toBe(1);
     expect(calls(world, 'BatchGetSecretValue')).toBe(0);
-    expect(world.sm.controls.log.length).toBe(3);
-    expect(rotate).toBe(3);
+    expect(world.sm.controls.log.length).toBe(2);
+    expect(rotate).toBe(2);
   });
 
   it('asks once whether the old Auth Token is refused after the promotion: one 401 settles it', async () => {
