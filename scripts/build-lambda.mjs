@@ -224,6 +224,27 @@ function referenced(value, names = new Set()) {
   return names;
 }
 
+/**
+ * Fields whose `${NAME}` value may be written into the bundle: identifiers and places, never a secret.
+ * A reference anywhere else (a probe URL or header, an alert channel's address) may carry a token, so
+ * such a configuration is validated at start-up as before and no variable's value enters the bundle.
+ */
+const BAKEABLE = new Set(['accountSid', 'parentAccountSid', 'region', 'secretId', 'endpoint']);
+
+/** The first field path whose string holds a `${NAME}` reference and is not BAKEABLE, else undefined. */
+function secretReference(value, path = []) {
+  if (typeof value === 'string') {
+    const field = path[path.length - 1];
+    return value.search(REFERENCE) >= 0 && !BAKEABLE.has(field) ? path.join('.') : undefined;
+  }
+  if (!value || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = secretReference(v, [...path, k]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** `value` as JSON when it is plain data (nothing JSON would lose or change), else undefined. */
 function plainJson(value) {
   try {
@@ -253,6 +274,8 @@ async function compileConfig(raw, source) {
   const path = raw?.stores?.file?.path;
   if (typeof path === 'string' && !isAbsolute(path))
     return { atStart: 'stores.file.path is relative to the task root' };
+  const unbakeable = secretReference(raw);
+  if (unbakeable !== undefined) return { atStart: `\${NAME} in ${unbakeable} may hold a secret` };
   const refs = referenced(raw);
   const named = new Set();
   // Variables other than ${NAME} ones hold secrets, which need only be set (checked below): read as

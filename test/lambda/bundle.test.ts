@@ -268,4 +268,22 @@ describe('the Lambda bundle', () => {
     );
     expect(other.stdout).toMatch(/"message":"validating the configuration here: TKR_ACCOUNT differ/);
   });
+  it('bakes no ${NAME} value of a field that may hold a secret, and validates at start-up', async () => {
+    const file = join(world.dir, 'probe-token.yaml');
+    const url = 'https://consumer.example/check?token=${TKR_TOKEN}';
+    writeFileSync(
+      file,
+      readFileSync(world.configPath, 'utf8').replace(
+        /( *)accountSid: (\S+)/,
+        `$1accountSid: $2\n$1validationUrl: ${url}`,
+      ),
+    );
+    const marker = `tkr${randomUUID().replaceAll('-', '')}`;
+    process.env.TKR_TOKEN = marker;
+    const built = await buildLambda({ config: file, outdir: join(world.dir, 'probe-token') }).finally(
+      () => delete process.env.TKR_TOKEN,
+    );
+    expect(built.configAtStart).toMatch(/validationUrl may hold a secret/);
+    expect(built.files.filter((f: string) => readFileSync(f, 'utf8').includes(marker))).toEqual([]);
+  });
 });
