@@ -17,8 +17,6 @@ interface Holder {
   sids: string[];
   /** The key SIDs its AWSCURRENT version holds. */
   current: string[];
-  /** A fresh look found it changed since this run last read or wrote it. */
-  changed?: true;
   /** A binary version's id: what it holds cannot be told. */
   binary?: string;
 }
@@ -214,23 +212,20 @@ export function createRunScope(
     const read = async (t: TargetConfig) => {
       const store = runtime.store(t.secret.store);
       // fresh(): one look at the labels, and the copy kept when they are unchanged (versions are immutable).
-      const changed = fresh && runtime.fresh ? !(await runtime.fresh(t)) : false;
-      const secret = await store.read(t.secret.secretId, fresh && !runtime.fresh ? { fresh: true } : {});
-      return { secret, changed };
+      if (fresh && runtime.fresh) await runtime.fresh(t);
+      return store.read(t.secret.secretId, fresh && !runtime.fresh ? { fresh: true } : {});
     };
     const found = await inPool(targets, Math.max(LOOK_READS_AT_ONCE, pool?.size ?? 0), read);
     return targets.map((t, i) => {
-      const versions = found[i]?.secret?.versions ?? [];
+      const versions = found[i]?.versions ?? [];
       const binary = versions.find((v) => v.binary)?.versionId;
       const sids = versions.flatMap((v) => keySidsIn(v.value));
       const current = versions.filter((v) => v.stages.includes(CURRENT)).flatMap((v) => keySidsIn(v.value));
-      const changed = found[i]?.changed ? { changed: true as const } : {};
       return {
         name: t.name,
         key: keyOf(t.secret),
         sids,
         current,
-        ...changed,
         ...(binary !== undefined ? { binary } : {}),
       };
     });
@@ -335,10 +330,11 @@ export function createRunScope(
       const held = new Map<string, string>();
       for (const h of holders) {
         if (h.key === own) {
-          // A fresh caller may have waited a while for its look. When its own secret changed meanwhile
-          // (a person's rollback, another run's promotion), what it labels current now is never
-          // deleted on the older decision.
-          if (fresh && h.changed) for (const sid of h.current) if (!held.has(sid)) held.set(sid, h.name);
+          // A fresh caller may have waited a while for its look, and its own secret may have changed
+          // meanwhile (a person's rollback, another run's promotion): what it labels current now is never
+          // deleted on the older decision. Always, not only when this look saw a change: another caller's
+          // look may have refreshed the run's copy first, and then this one sees none.
+          if (fresh) for (const sid of h.current) if (!held.has(sid)) held.set(sid, h.name);
           continue;
         }
         if (h.binary) throw new RotationError(h.name, 'read', `version ${h.binary} of its secret is binary`);

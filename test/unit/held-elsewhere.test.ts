@@ -60,13 +60,16 @@ async function world(count: number, options: { cached?: boolean } = {}) {
 }
 
 describe('keys held elsewhere', () => {
-  it("tells each target the keys the account's other secrets hold, never its own", async () => {
+  it("tells each target the keys the account's other secrets hold, and its own current one", async () => {
     const w = await world(3);
     const held = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
     expect([...held]).toEqual([
+      [sid(0), 'app-0'],
       [sid(1), 'app-1'],
       [sid(2), 'app-2'],
     ]);
+    // Not fresh: a look that may predate the caller's decision; its own secret is left out.
+    expect((await w.scope.heldElsewhere!(w.targets[0]!)).has(sid(0))).toBe(false);
   });
 
   it('serves fresh callers that ask at the same moment with one look, not one per caller', async () => {
@@ -77,7 +80,7 @@ describe('keys held elsewhere', () => {
     const answers = await Promise.all(asked);
     // The first caller's look, then one look shared by the 29 that asked while it ran: 60 reads, not 30 × 29.
     expect(w.reads()).toBe(60);
-    expect(answers.every((held, i) => held.size === 29 && !held.has(sid(i)))).toBe(true);
+    expect(answers.every((held, i) => held.size === 30 && held.get(sid(i)) === `app-${i}`)).toBe(true);
   });
 
   it('shows a fresh caller a write made after a look under way began', async () => {
@@ -97,7 +100,7 @@ describe('keys held elsewhere', () => {
     const deleting = w.targets.slice(0, 6);
     const answers = await w.scope.runTargets(deleting, 4, (t) => w.scope.heldElsewhere!(t, { fresh: true }));
     expect(w.reads()).toBe(30);
-    expect(answers.every((held, i) => held.size === 29 && !held.has(sid(i)))).toBe(true);
+    expect(answers.every((held, i) => held.size === 30 && held.get(sid(i)) === `app-${i}`)).toBe(true);
   });
 
   it('gives a waiting target its place: never more than the pool size at work, every target started', async () => {
@@ -144,11 +147,21 @@ describe('keys held elsewhere', () => {
     // The run has read app-0's secret; then a person puts key 99 back as its current value.
     await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
     const unchanged = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
-    expect(unchanged.has(sid(0))).toBe(false);
+    expect(unchanged.get(sid(0))).toBe('app-0');
     await w.real.putCurrent('app-0', token(99), JSON.stringify({ accountSid: AC, apiKeySid: sid(99) }));
     const held = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
     expect(held.get(sid(99))).toBe('app-0');
     expect(held.get(sid(1))).toBe('app-1');
+  });
+
+  it("names its own current key when another caller's look saw the change first", async () => {
+    const w = await world(3, { cached: true });
+    await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
+    // A person puts key 99 back as app-0's current value; app-1's look refreshes the run's copy of it.
+    await w.real.putCurrent('app-0', token(99), JSON.stringify({ accountSid: AC, apiKeySid: sid(99) }));
+    await w.scope.heldElsewhere!(w.targets[1]!, { fresh: true });
+    const held = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
+    expect(held.get(sid(99))).toBe('app-0');
   });
 
   it('reads nothing for the only secret on an account: its step checked its labels right before', async () => {
