@@ -16,6 +16,8 @@ import type { StoredSecret } from './ports.js';
  */
 export const TAG_CLAIM = 'rotator:current';
 
+const CLOCK_SKEW_MS = 15 * 60_000;
+
 export interface Claim {
   versionId: string;
   ref: string;
@@ -45,7 +47,10 @@ export function trustedClaim(
   tags: Readonly<Record<string, string>>,
 ): Claim | undefined {
   const claim = parseClaim(tags[TAG_CLAIM]);
-  if (!claim || parseStamp(tags[TAG_CURRENT_SINCE], claim.versionId) === undefined) return undefined;
+  const since = claim && parseStamp(tags[TAG_CURRENT_SINCE], claim.versionId);
+  // A version is made before it is marked current: a later creation time (an edited tag) would put
+  // the next rotation off, so it is not believed. CLOCK_SKEW_MS: AWS's clock against the rotator's.
+  if (!claim || since === undefined || claim.createdAtMs > since + CLOCK_SKEW_MS) return undefined;
   const only = (labels: readonly string[] | undefined, label: string) => labels?.length === 1 && labels[0] === label;
   if (!only(stages[claim.versionId], CURRENT)) return undefined;
   for (const [versionId, labels] of Object.entries(stages)) {

@@ -34,6 +34,11 @@ describe('a claim in the listing', () => {
       stages,
       { ...quiet, [TAG_CURRENT_SINCE]: `${V1} 2026-01-02T00:00:00Z` },
     ],
+    [
+      'says the version was made after it became current (an edited tag putting the rotation off)',
+      stages,
+      { ...quiet, [TAG_CLAIM]: formatClaim({ ...claim, createdAtMs: Date.parse('2026-06-01T00:00:00Z') }) },
+    ],
     ['sees a pause', stages, { ...quiet, 'rotator:paused': `${V1} ${V2}` }],
     ['sees the last error', stages, { ...quiet, 'rotator:last-error': 'boom' }],
     ['sees an open alert', stages, { ...quiet, 'rotator:alert:stuck': 'since=x notified=-' }],
