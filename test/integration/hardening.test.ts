@@ -10,6 +10,8 @@ import { secretsManagerSigningTokens, validateTwilioWebhook } from '../../src/we
 import { cliBin, spawnNode } from '../support/child.js';
 import { startHugeAnswerServer, type HugeAnswerServer } from '../support/huge-answer.js';
 import { AWS_ENV, World } from '../support/world.js';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /**
  * Outside trials of the key flow: endpoints that never answer, page links that loop or point away,
@@ -63,6 +65,44 @@ describe('bounded: nothing hangs, nothing runs away', () => {
     expect(run.stdout).toMatch(
       /Twilio ListKeys on AC[0-9a-f]{32} failed: no answer; no answer within the retry budget of 2 s/,
     );
+  });
+
+  it('asks no second time for a key list that just failed, however late its secret is read', async () => {
+    const w = await started('aws');
+    w.twilio.setResponseMutator('ListKeys', (body) => ({
+      ...body,
+      meta: { ...body.meta, next_page_url: body.meta.url },
+    }));
+    const listed = () => w.twilio.controls.log.filter((e) => e.operation === 'ListKeys').length;
+    // The target's secret is answered only once the early key list has failed (two pages, a loop).
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const ours = body.includes('"twilio/app"');
+        void (async () => {
+          for (let waited = 0; ours && listed() < 2 && waited < 5_000; waited += 10)
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          const forward = request(new URL(req.url ?? '/', w.sm.url), { method: req.method, headers: req.headers });
+          forward.on('response', (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          });
+          forward.end(body);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await w.writeConfig([{}], { stores: { aws: { region: 'us-east-1', endpoint } } });
+    w.resetLogs();
+    const run = await w.cli(['rotate']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('the key list handed back a next page it had already served; refusing to loop');
+    expect(listed()).toBe(2);
+    expect(w.mutatingCalls()).toEqual({ twilio: 0, sm: 0 });
   });
 
   it('refuses a next-page link that loops, after one repeat', async () => {

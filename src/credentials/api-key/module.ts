@@ -48,7 +48,7 @@ const port: NamedPort<ApiKeySession> = {
     return { key, document };
   },
   list: (session, expect) => session.keys.list({ expect }),
-  prefetch: (session) => void session.keys.list().catch(() => undefined),
+  prefetch: (session) => session.keys.list(),
   async create(session, runtime, obs, { friendlyName }) {
     const { target } = session;
     const { policy } = await policyFor(session, runtime, obs);

@@ -81,7 +81,8 @@ const wanted = (v: { stages: readonly string[]; versionId: string }, tags: Reado
 async function look<S extends NamedSession>(port: NamedPort<S>, session: S, runtime: Runtime, versionIds: boolean) {
   const { target, store, facts } = session;
   // The account's list needs no value of the secret: asked for at once where the kind keeps one per run.
-  port.prefetch?.(session);
+  const early = port.prefetch?.(session);
+  early?.catch(() => undefined); // awaited below, unless the secret's read fails first
   const reading = { ...(versionIds ? { versionIds } : {}), wantValue: wanted, claims: true };
   const secret = await store.read(target.secret.secretId, reading);
   // SIDs the secret references: a list from earlier in this run that lacks one is out of date. Not
@@ -93,7 +94,9 @@ async function look<S extends NamedSession>(port: NamedPort<S>, session: S, runt
     nowMs: runtime.now(),
     secretId: target.secret.secretId,
     secret,
-    keys: await port.list(session, referenced),
+    // After the early list settled: its failure is this look's (a list that just failed is not asked
+    // again at once), and its answer is the run's list, refreshed only if it lacks a referenced SID.
+    keys: await (early ? early.then(() => port.list(session, referenced)) : port.list(session, referenced)),
     verified: facts.verified,
     protectedSids: session.protectedSids,
     unreadable: [],

@@ -37,8 +37,8 @@ export interface NamedPort<S extends NamedSession> {
   ): { key: Credential; document: Record<string, unknown> };
   /** The account's credentials, complete (`expect`: SIDs the secret references, so a stale list is refreshed). */
   list(session: S, expect: string[]): Promise<readonly TwilioKey[]>;
-  /** Starts the run's list early, where one list serves the run (its answer is awaited through `list`). */
-  prefetch?(session: S): void;
+  /** Starts the run's list early, where one list serves the run; `list` is asked only once it settled. */
+  prefetch?(session: S): Promise<unknown>;
   /** Makes a credential named `friendlyName` for rotation `token`, and the secret text that holds it. */
   create(
     session: S,
