@@ -17,6 +17,7 @@ import { dryRun } from './dry-run.js';
 import { reportUnresolved } from './fleets.js';
 import { observeAndPlan, openRun, reconcileTarget, stepSpec } from './reconcile.js';
 import { resolveOne, resolveTargets, runScope, type Targets } from './targets.js';
+import { inPool } from '../util/pool.js';
 
 /**
  * Targets are independent: up to `concurrency.targets` are reconciled at once (each account's Twilio
@@ -246,15 +247,4 @@ export async function confirm(
   const { versionId, ref } = waiting;
   await store.setTags(secretId, { [TAG_CONFIRMED]: versionId });
   return { target: name, versionId, ref, ...(kindOf(target).words.keyFields ? { keySid: ref } : {}) };
-}
-
-/** `fn` over `items`, at most `size` at once; results in the items' order. */
-async function inPool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
-  return results;
 }

@@ -7,6 +7,7 @@ import { keySidsIn } from '../core/secret-values.js';
 import { CURRENT } from '../core/labels.js';
 import { KEY_SID } from '../core/sids.js';
 import { RotationError } from '../errors.js';
+import { inPool } from '../util/pool.js';
 
 const keyOf = (l: SecretLocation) => `${l.store}:${l.secretId}`;
 
@@ -30,17 +31,6 @@ const LOOK_READS_AT_ONCE = 16;
  * many reads per caller.
  */
 const LOOK_READS_PER_CALLER = 2;
-
-/** `fn` over `items`, at most `size` at once; results in the items' order. */
-async function inPool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
-  return results;
-}
 
 /**
  * The run's targets, at most `size` at work at once. A target waiting for a fresh look before a
