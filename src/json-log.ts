@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from './core/runtime.js';
 import { atLeast, logSettings } from './log-settings.js';
-import { redactValue, REDACTED, SECRET_FIELD } from './redact.js';
+import { redactFields } from './redact.js';
 
 /**
  * The Lambda's logger: the JSON lines ./log.ts's winston logger writes (same fields, key order,
@@ -42,7 +42,7 @@ function record(level: string, message: string, base: Fields, fields: Fields): F
   const info: Fields = { ...base, ...fields, level, message };
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- winston's own template, kept as it is
   if (fields.message) info.message = `${message} ${String(fields.message)}`;
-  for (const key of Object.keys(info)) info[key] = SECRET_FIELD.test(key) ? REDACTED : redactValue(info[key]);
+  redactFields(info);
   info.timestamp ??= new Date().toISOString();
   return info;
 }

@@ -1,7 +1,7 @@
 import winston from 'winston';
 import type { Writable } from 'node:stream';
 import { atLeast as passes, logSettings } from './log-settings.js';
-import { redactValue, SECRET_FIELD, REDACTED } from './redact.js';
+import { redactFields } from './redact.js';
 
 /**
  * Logging with winston: JSON lines off a TTY, short readable lines on a TTY.
@@ -22,9 +22,7 @@ const atLeast = winston.format((info, opts?: unknown) =>
 );
 
 const redaction = winston.format((info) => {
-  for (const key of Object.keys(info)) {
-    info[key] = SECRET_FIELD.test(key) ? REDACTED : redactValue(info[key]);
-  }
+  redactFields(info);
   return info;
 });
 

@@ -129,6 +129,11 @@ export function redact(text: string): string {
   return out + text.slice(copied);
 }
 
+/** A log record's fields redacted in place: a field named as a secret masked, every other value redacted. */
+export function redactFields(record: Record<string, unknown>): void {
+  for (const key of Object.keys(record)) record[key] = SECRET_FIELD.test(key) ? REDACTED : redactValue(record[key]);
+}
+
 export function redactValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redact(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
