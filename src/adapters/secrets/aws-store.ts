@@ -9,7 +9,6 @@ import {
   UpdateSecretVersionStageCommand,
   BatchGetSecretValueCommand,
   ListSecretsCommand,
-  type DescribeSecretResponse,
   type ListSecretsResponse,
   type SecretListEntry,
   type SecretValueEntry,
@@ -45,7 +44,7 @@ interface AwsErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** The error that tells what happened: for a spent retry budget, the last answer before it. */
+/** For a spent retry budget, the last answer before it. */
 const underlying = (err: unknown): unknown => (err instanceof RetryBudgetError && err.cause ? err.cause : err);
 const statusOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.$metadata?.httpStatusCode;
 const nameOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.name;
@@ -61,10 +60,26 @@ const REPEATED_TOKEN = 'returned a page token it had returned before; refusing t
 
 const tagsOf = (meta: { Tags?: { Key?: string; Value?: string }[] }): Record<string, string> =>
   Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-
-function restoreCommand(secretId: string): string {
-  return `aws secretsmanager restore-secret --secret-id ${secretId}`;
+const restoreCommand = (secretId: string) => `aws secretsmanager restore-secret --secret-id ${secretId}`;
+const isNotFound = (err: unknown) => err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException';
+/** `undefined` when the secret does not exist. */
+async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
+/** A GetSecretValue answer as a StoredVersion's date and value. */
+const valueOf = (got: GetSecretValueResponse) => ({
+  createdAtMs: got.CreatedDate?.getTime() ?? 0,
+  ...(got.SecretString !== undefined ? { value: got.SecretString } : {}),
+  ...(got.SecretBinary !== undefined ? { binary: true } : {}),
+});
+/** A refusal no retry can change (a page walk out of bounds, a label gone). */
+const refusal = (operation: string, message: string, code?: string) =>
+  new RemoteError('secrets-manager', operation, { retryable: false, ...(code ? { code } : {}) }, message);
 
 function hintFor(name: string | undefined, secretId: string): string | undefined {
   switch (name) {
@@ -138,32 +153,46 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     }
   };
 
+  /** `call` for a `client.send` that takes the per-attempt signal as its options. */
+  const send = <T>(operation: string, secretId: string, fn: (options: { abortSignal: AbortSignal }) => Promise<T>) =>
+    call(operation, secretId, (abortSignal) => fn({ abortSignal }));
+
   /** Runs `fn`, turning ResourceExistsException into 'token-conflict'. */
   const put = async (
     operation: string,
     secretId: string,
-    fn: (signal: AbortSignal) => Promise<unknown>,
+    fn: (o: { abortSignal: AbortSignal }) => Promise<unknown>,
   ): Promise<PutResult> => {
     try {
-      await call(operation, secretId, fn);
+      await send(operation, secretId, fn);
       return 'stored';
     } catch (err) {
       if (err instanceof RemoteError && err.detail.code === 'ResourceExistsException') return 'token-conflict';
       throw err;
     }
   };
+  const putValue = (secretId: string, token: string, value: string, stage: string): Promise<PutResult> =>
+    put('PutSecretValue', secretId, (o) =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          ClientRequestToken: token,
+          SecretString: value,
+          VersionStages: [stage],
+        }),
+        o,
+      ),
+    );
 
   const describe = (secretId: string) =>
-    call('DescribeSecret', secretId, (signal) =>
-      client.send(new DescribeSecretCommand({ SecretId: secretId }), { abortSignal: signal }),
-    );
+    send('DescribeSecret', secretId, (o) => client.send(new DescribeSecretCommand({ SecretId: secretId }), o));
 
   /** Takes AWSPENDING off version `token`. */
   const dropPending = (secretId: string, token: string) =>
-    call('UpdateSecretVersionStage', secretId, (signal) =>
+    send('UpdateSecretVersionStage', secretId, (o) =>
       client.send(
         new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: PENDING, RemoveFromVersionId: token }),
-        { abortSignal: signal },
+        o,
       ),
     );
 
@@ -295,26 +324,19 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
    * other versions left out. GetSecretValue is Secrets Manager's consistent read.
    */
   const readCurrent = async (secretId: string): Promise<StoredSecret | undefined> => {
-    let got: GetSecretValueResponse;
-    try {
-      got = await call('GetSecretValue', secretId, (signal) =>
-        client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT }), { abortSignal: signal }),
-      );
-    } catch (err) {
-      if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
-      throw err;
-    }
-    if (got.VersionId === undefined) return undefined;
+    const got = await unlessNotFound(
+      send('GetSecretValue', secretId, (o) =>
+        client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT }), o),
+      ),
+    );
+    if (got?.VersionId === undefined) return undefined;
     registerSecretText(got.SecretString);
     const version: StoredVersion = {
       versionId: got.VersionId,
       stages: [...(got.VersionStages ?? [CURRENT])],
-      createdAtMs: got.CreatedDate?.getTime() ?? 0,
-      ...(got.SecretString !== undefined ? { value: got.SecretString } : {}),
-      ...(got.SecretBinary !== undefined ? { binary: true } : {}),
+      ...valueOf(got),
     };
-    const ids = [version.versionId];
-    const only = { versions: [version], allVersionIds: ids, versionIdsComplete: false };
+    const only = { versions: [version], allVersionIds: [version.versionId], versionIdsComplete: false };
     return { secretId, identity: got.ARN ?? secretId, ...only, tags: {} };
   };
 
@@ -322,9 +344,10 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
   const listAll = async (secretId: string): Promise<ListedVersion[]> => {
     const all: ListedVersion[] = [];
     const tokens = new Set<string>();
+    const operation = 'ListSecretVersionIds';
     let next: string | undefined;
     for (let page = 0; page < 50; page++) {
-      const result: ListSecretVersionIdsResponse = await call('ListSecretVersionIds', secretId, (signal) =>
+      const result: ListSecretVersionIdsResponse = await send(operation, secretId, (o) =>
         client.send(
           new ListSecretVersionIdsCommand({
             SecretId: secretId,
@@ -332,28 +355,20 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
             MaxResults: 100,
             ...(next ? { NextToken: next } : {}),
           }),
-          { abortSignal: signal },
+          o,
         ),
       );
       all.push(...(result.Versions ?? []));
       next = result.NextToken;
       if (!next) return all;
-      if (tokens.has(next))
-        throw new RemoteError(
-          'secrets-manager',
-          'ListSecretVersionIds',
-          { retryable: false },
-          `Secrets Manager ListSecretVersionIds on ${secretId} ${REPEATED_TOKEN}`,
-        );
+      if (tokens.has(next)) throw refusal(operation, `Secrets Manager ${operation} on ${secretId} ${REPEATED_TOKEN}`);
       tokens.add(next);
     }
-    throw new RemoteError(
-      'secrets-manager',
-      'ListSecretVersionIds',
-      { retryable: false },
-      `Secrets Manager ListSecretVersionIds on ${secretId} returned more than 50 pages; refusing to go on`,
-    );
+    const tooMany = 'returned more than 50 pages; refusing to go on';
+    throw refusal(operation, `Secrets Manager ${operation} on ${secretId} ${tooMany}`);
   };
+  const idsOf = (versions: readonly ListedVersion[]) =>
+    versions.map((v) => v.VersionId).filter((v): v is string => Boolean(v));
 
   return {
     async read(secretId, options = {}): Promise<StoredSecret | undefined> {
@@ -363,63 +378,37 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       // would derive a different rotation id and start a second, competing rotation.
       let all: ListedVersion[] = [];
       if (options.versionIds) {
-        try {
-          all = await listAll(secretId);
-        } catch (err) {
-          if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
-          throw err;
-        }
+        const listed = await unlessNotFound(listAll(secretId));
+        if (!listed) return undefined;
+        all = listed;
       }
-      let meta: DescribeSecretResponse;
-      try {
-        meta = await describe(secretId);
-      } catch (err) {
-        if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException') return undefined;
-        throw err;
-      }
+      const meta = await unlessNotFound(describe(secretId));
+      if (!meta) return undefined;
       if (meta.DeletedDate) {
         const restore = `restore it with "${restoreCommand(secretId)}"`;
-        throw new RemoteError(
-          'secrets-manager',
-          'DescribeSecret',
-          { retryable: false, code: 'ScheduledForDeletion' },
-          `secret ${secretId} is scheduled for deletion; ${restore} (nothing was changed)`,
-        );
+        const message = `secret ${secretId} is scheduled for deletion; ${restore} (nothing was changed)`;
+        throw refusal('DescribeSecret', message, 'ScheduledForDeletion');
       }
       const tags = tagsOf(meta);
 
       const versions: StoredVersion[] = [];
       for (const [versionId, stages] of Object.entries(meta.VersionIdsToStages ?? {})) {
         if (stages.length === 0) continue;
-        const listed = all.find((v) => v.VersionId === versionId);
+        const listedAtMs = all.find((v) => v.VersionId === versionId)?.CreatedDate?.getTime() ?? 0;
+        const version = { versionId, stages: [...stages] };
         if (options.wantValue && !options.wantValue({ versionId, stages }, tags)) {
-          versions.push({
-            versionId,
-            stages: [...stages],
-            createdAtMs: listed?.CreatedDate?.getTime() ?? 0,
-            skipped: true,
-          });
+          versions.push({ ...version, createdAtMs: listedAtMs, skipped: true });
           continue;
         }
-        let got: GetSecretValueResponse = {};
-        try {
-          got = await call('GetSecretValue', secretId, (signal) =>
-            client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }), {
-              abortSignal: signal,
-            }),
-          );
-        } catch (err) {
-          // A rotation Secrets Manager started labels a version before anything is stored in it.
-          if (!(err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')) throw err;
-        }
-        registerSecretText(got.SecretString);
-        versions.push({
-          versionId,
-          stages: [...stages],
-          createdAtMs: (got.CreatedDate ?? listed?.CreatedDate)?.getTime() ?? 0,
-          ...(got.SecretString !== undefined ? { value: got.SecretString } : {}),
-          ...(got.SecretBinary !== undefined ? { binary: true } : {}),
-        });
+        // A rotation Secrets Manager started labels a version before anything is stored in it.
+        const got = await unlessNotFound(
+          send('GetSecretValue', secretId, (o) =>
+            client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }), o),
+          ),
+        );
+        registerSecretText(got?.SecretString);
+        const { createdAtMs, ...value } = valueOf(got ?? {});
+        versions.push({ ...version, createdAtMs: createdAtMs || listedAtMs, ...value });
       }
       // A placeholder Secrets Manager labelled has no value to date it: its creation time is in the list.
       const undated = versions.filter((v) => v.createdAtMs === 0 && !v.skipped);
@@ -428,8 +417,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         for (const v of undated)
           v.createdAtMs = all.find((x) => x.VersionId === v.versionId)?.CreatedDate?.getTime() ?? 0;
       }
-      const ids = new Set(all.map((v) => v.VersionId).filter((v): v is string => Boolean(v)));
-      for (const v of versions) ids.add(v.versionId);
+      const ids = new Set([...idsOf(all), ...versions.map((v) => v.versionId)]);
       return {
         secretId,
         identity: meta.ARN ?? secretId,
@@ -441,89 +429,45 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     },
 
     async labels(secretId) {
-      try {
-        const meta = await describe(secretId);
-        return labelsStamp({
-          versions: Object.entries(meta.VersionIdsToStages ?? {}).map(([versionId, stages]) => ({ versionId, stages })),
-          tags: tagsOf(meta),
-        });
-      } catch (err) {
-        if (err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException')
-          return labelsStamp(undefined);
-        throw err;
-      }
+      const meta = await unlessNotFound(describe(secretId));
+      const versions = Object.entries(meta?.VersionIdsToStages ?? {}).map(([versionId, stages]) => ({
+        versionId,
+        stages,
+      }));
+      return labelsStamp(meta && { versions, tags: tagsOf(meta) });
     },
 
     ...(options.batchedSweep ? { sweep: (secretIds: readonly string[]) => sweep(secretIds) } : {}),
 
     close: () => client.destroy(),
 
-    async listVersionIds(secretId) {
-      return (await listAll(secretId)).map((v) => v.VersionId).filter((v): v is string => Boolean(v));
-    },
+    listVersionIds: async (secretId) => idsOf(await listAll(secretId)),
 
     async reserve(secretId) {
       // No value: the secret gets its ARN (its identity) before the first key is named after it.
       // 'token-conflict' means the name exists already: reserved either way.
-      await put('CreateSecret', secretId, (signal) =>
-        client.send(
-          new CreateSecretCommand({ Name: secretId, Description: 'Twilio API key managed by twilio-key-rotator' }),
-          { abortSignal: signal },
-        ),
+      const Description = 'Twilio API key managed by twilio-key-rotator';
+      await put('CreateSecret', secretId, (o) =>
+        client.send(new CreateSecretCommand({ Name: secretId, Description }), o),
       );
     },
 
     async create(secretId, token, value) {
-      const created = await put('CreateSecret', secretId, (signal) =>
-        client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value }), {
-          abortSignal: signal,
-        }),
+      const created = await put('CreateSecret', secretId, (o) =>
+        client.send(new CreateSecretCommand({ Name: secretId, ClientRequestToken: token, SecretString: value }), o),
       );
       if (created !== 'token-conflict') return created;
       // The name exists. A secret made without a value (Terraform, the console, `reserve`) gets its
       // first version as AWSCURRENT; one that already has a current version belongs to someone else's run.
       const stages = (await describe(secretId)).VersionIdsToStages ?? {};
       if (Object.values(stages).some((s) => s.includes(CURRENT))) return 'token-conflict';
-      return put('PutSecretValue', secretId, (signal) =>
-        client.send(
-          new PutSecretValueCommand({
-            SecretId: secretId,
-            ClientRequestToken: token,
-            SecretString: value,
-            VersionStages: [CURRENT],
-          }),
-          { abortSignal: signal },
-        ),
-      );
+      return putValue(secretId, token, value, CURRENT);
     },
 
     // Secrets Manager moves AWSPREVIOUS to the version that loses AWSCURRENT by itself.
-    putCurrent: (secretId, token, value) =>
-      put('PutSecretValue', secretId, (signal) =>
-        client.send(
-          new PutSecretValueCommand({
-            SecretId: secretId,
-            ClientRequestToken: token,
-            SecretString: value,
-            VersionStages: [CURRENT],
-          }),
-          { abortSignal: signal },
-        ),
-      ),
-
+    putCurrent: (secretId, token, value) => putValue(secretId, token, value, CURRENT),
     // Same token and same value is a success on AWS: a rerun after a crash lands here harmlessly.
-    putPending: (secretId, token, value) =>
-      put('PutSecretValue', secretId, (signal) =>
-        client.send(
-          new PutSecretValueCommand({
-            SecretId: secretId,
-            ClientRequestToken: token,
-            SecretString: value,
-            VersionStages: [PENDING],
-          }),
-          { abortSignal: signal },
-        ),
-      ),
+    putPending: (secretId, token, value) => putValue(secretId, token, value, PENDING),
 
     async promote(secretId, token, seen) {
       // Another rotator may move the label between our look and our move; the move then fails
@@ -532,25 +476,14 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       for (let attempt = 0; ; attempt++) {
         const stages: SeenLabels = attempt === 0 && seen ? seen : ((await describe(secretId)).VersionIdsToStages ?? {});
         if (!(token in stages))
-          throw new RemoteError(
-            'secrets-manager',
-            'UpdateSecretVersionStage',
-            { retryable: false },
-            `secret ${secretId} has no labelled version ${token} to promote`,
-          );
+          throw refusal('UpdateSecretVersionStage', `secret ${secretId} has no labelled version ${token} to promote`);
         const holder = Object.entries(stages).find(([, s]) => s.includes(CURRENT))?.[0];
+        const move = { SecretId: secretId, VersionStage: CURRENT, MoveToVersionId: token };
         try {
           if (holder !== token) {
-            await call('UpdateSecretVersionStage', secretId, (signal) =>
-              client.send(
-                new UpdateSecretVersionStageCommand({
-                  SecretId: secretId,
-                  VersionStage: CURRENT,
-                  MoveToVersionId: token,
-                  ...(holder ? { RemoveFromVersionId: holder } : {}),
-                }),
-                { abortSignal: signal },
-              ),
+            const from = holder ? { RemoveFromVersionId: holder } : {};
+            await send('UpdateSecretVersionStage', secretId, (o) =>
+              client.send(new UpdateSecretVersionStageCommand({ ...move, ...from }), o),
             );
           }
           if (stages[token]?.includes(PENDING)) await dropPending(secretId, token);
@@ -578,15 +511,8 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     },
 
     async setTags(secretId, tags) {
-      await call('TagResource', secretId, (signal) =>
-        client.send(
-          new TagResourceCommand({
-            SecretId: secretId,
-            Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-          }),
-          { abortSignal: signal },
-        ),
-      );
+      const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+      await send('TagResource', secretId, (o) => client.send(new TagResourceCommand({ SecretId: secretId, Tags }), o));
     },
   };
 }
