@@ -1,10 +1,24 @@
 import type { AuthTokens, TokenCheck, TokenVerifier } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import { withRetry } from '../retry.js';
-import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
-import { NotTwilioAnswerError, withRequestSignal } from './http-client.js';
-import { delay, regionOf, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
+import { isRecord, parseJson } from '../../util/json.js';
+import {
+  answerError,
+  isRefusal,
+  notTwilioAnswer,
+  translateTwilioError,
+  twilioStatus,
+  withTwilioRetry,
+} from './errors.js';
+import {
+  CHECK_BASE_URL,
+  refusedWith,
+  regionOf,
+  retryingRefusals,
+  type TwilioAdapterOptions,
+  type TwilioTarget,
+  type VerifierOptions,
+} from './keys.js';
 import { createSlimClient } from './slim-client.js';
 
 /**
@@ -22,16 +36,8 @@ interface Answer {
 }
 
 function parse(body: unknown): Record<string, unknown> | undefined {
-  if (typeof body !== 'string')
-    return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(body);
+  return isRecord(parsed) ? parsed : undefined;
 }
 
 /** Failures that cannot have reached Twilio: nothing was connected to, or Twilio throttled the call. */
@@ -46,15 +52,6 @@ export function outcomeUnknown(err: unknown): boolean {
   if (status !== undefined) return status >= 500;
   const code = (err as { code?: unknown } | undefined)?.code;
   return !(typeof code === 'string' && NOT_SENT.has(code));
-}
-
-/** A non-2xx answer as the error the retry rule and the translation understand. */
-function failure(res: Answer): Error {
-  const body = parse(res.body);
-  return Object.assign(new Error(typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`), {
-    status: res.statusCode,
-    ...(body?.code !== undefined ? { code: body.code } : {}),
-  });
 }
 
 export function twilioAuthTokens(
@@ -77,20 +74,19 @@ export function twilioAuthTokens(
     expected: number[],
     failed: (err: unknown) => void = () => undefined,
   ): Promise<Answer> => {
+    const attempt = async () => {
+      const res = (await client.request({ method, uri })) as Answer;
+      if (res.statusCode >= 300 && !expected.includes(res.statusCode)) throw answerError(res);
+      return res;
+    };
     try {
-      return await withRetry(
-        (signal) =>
-          withRequestSignal(signal, async () => {
-            const res = (await client.request({ method, uri })) as Answer;
-            if (res.statusCode >= 300 && !expected.includes(res.statusCode)) throw failure(res);
-            return res;
-          }).catch((err: unknown) => {
+      return await withTwilioRetry(
+        () =>
+          attempt().catch((err: unknown) => {
             failed(err);
             throw err;
           }),
-        options.retry,
-        twilioRetryable,
-        options.signal,
+        options,
       );
     } catch (err) {
       throw translateTwilioError(err, operation, target.accountSid);
@@ -122,7 +118,7 @@ export function twilioAuthTokens(
       if (res.statusCode === 400) {
         // 70002 is what Twilio is reported to answer when a secondary exists (UNCONFIRMED).
         if (codeOf(res) === 70002) return unknown ? 'exists-after-unknown' : 'exists';
-        throw translateTwilioError(failure(res), 'CreateSecondaryAuthToken', target.accountSid);
+        throw translateTwilioError(answerError(res), 'CreateSecondaryAuthToken', target.accountSid);
       }
       return { token: tokenIn(res, 'secondary_auth_token', 'CreateSecondaryAuthToken') };
     },
@@ -147,7 +143,7 @@ export function twilioAuthTokens(
  */
 export function twilioTokenVerifier(
   target: TwilioTarget & { validationUrl?: string },
-  options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
+  options: VerifierOptions,
 ): TokenVerifier {
   return {
     async check(accountSid, token, how = {}): Promise<TokenCheck> {
@@ -156,60 +152,35 @@ export function twilioTokenVerifier(
         { ...options.http, ...regionOf(target) },
       );
       const get = (uri: string) =>
-        withRetry(
-          (signal) =>
-            withRequestSignal(signal, async () => {
-              const res = (await client.request({ method: 'get', uri })) as Answer;
-              if (res.statusCode >= 400) throw failure(res);
-              return parse(res.body);
-            }),
-          options.retry,
-          twilioRetryable,
-          options.signal,
-        );
+        withTwilioRetry(async () => {
+          const res = (await client.request({ method: 'get', uri })) as Answer;
+          if (res.statusCode >= 400) throw answerError(res);
+          return parse(res.body);
+        }, options);
       const account = `https://api.twilio.com/2010-04-01/Accounts/${accountSid}.json`;
-      for (let i = 0; ; i++) {
-        try {
-          const body = await get(account);
-          if (body?.sid !== accountSid)
-            return {
-              ok: false,
-              definitive: false,
-              reason: 'the answer was not the JSON Twilio sends for the account; check twilio.baseUrl and any proxy',
-            };
-          if (target.validationUrl) {
-            const extra = await get(target.validationUrl);
-            if (!extra)
-              return {
-                ok: false,
-                definitive: false,
-                reason: `GET ${target.validationUrl} did not answer Twilio's JSON`,
-              };
-          }
-          return { ok: true, primary: body.auth_token === token };
-        } catch (err) {
-          const status = twilioStatus(err);
-          const again = !how.refusalSettles && i < (options.authRetries ?? 2);
-          if ((status === 401 || status === 403) && again) {
-            await delay(options.authRetryDelayMs ?? 1000, options.signal);
-            continue;
-          }
-          const cause = err instanceof NotTwilioAnswerError ? err : (err as { cause?: unknown }).cause;
-          if (cause instanceof NotTwilioAnswerError)
-            return { ok: false, definitive: false, reason: `${cause.message}; check twilio.baseUrl and any proxy` };
-          const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
-          const code = (err as { code?: number | string }).code;
-          const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
-          return {
-            ok: false,
-            definitive,
-            reason:
-              status !== undefined
-                ? `HTTP ${status}${twilioCode} for the account with this token`
-                : 'Twilio could not be reached',
-          };
+      const attempt = async (): Promise<TokenCheck> => {
+        const body = await get(account);
+        if (body?.sid !== accountSid) {
+          const reason = `the answer was not the JSON Twilio sends for the account; ${CHECK_BASE_URL}`;
+          return { ok: false, definitive: false, reason };
         }
-      }
+        if (target.validationUrl && !(await get(target.validationUrl)))
+          return { ok: false, definitive: false, reason: `GET ${target.validationUrl} did not answer Twilio's JSON` };
+        return { ok: true, primary: body.auth_token === token };
+      };
+      const again = how.refusalSettles ? () => false : refusedWith([401, 403], options);
+      const got = await retryingRefusals(attempt, again, options);
+      if ('value' in got) return got.value;
+      const notTwilio = notTwilioAnswer(got.err);
+      if (notTwilio) return { ok: false, definitive: false, reason: `${notTwilio.message}; ${CHECK_BASE_URL}` };
+      const status = twilioStatus(got.err);
+      const code = (got.err as { code?: number | string }).code;
+      const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
+      const reason =
+        status !== undefined
+          ? `HTTP ${status}${twilioCode} for the account with this token`
+          : 'Twilio could not be reached';
+      return { ok: false, definitive: isRefusal(status), reason };
     },
   };
 }

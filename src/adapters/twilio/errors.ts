@@ -1,7 +1,7 @@
 import { RemoteError } from '../../errors.js';
-import { isRetryable, RetryBudgetError } from '../retry.js';
+import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
 import { parseJson } from '../../util/json.js';
-import { NotTwilioAnswerError, RefusedUrlError } from './http-client.js';
+import { NotTwilioAnswerError, RefusedUrlError, withRequestSignal } from './http-client.js';
 
 interface TwilioErrorShape {
   status?: number;
@@ -14,7 +14,7 @@ const CHECK_PROXIES = 'check twilio.baseUrl, HTTP_PROXY and any proxy between th
 
 /** A Twilio error answer as twilio-node's RestException carries it (status, code, message), translated alike. */
 export function answerError(res: { statusCode: number; body: unknown }): Error {
-  const body = (typeof res.body === 'string' ? parseJson(res.body) : res.body) as TwilioErrorShape | null | undefined;
+  const body = parseJson(res.body) as TwilioErrorShape | null | undefined;
   const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`;
   return Object.assign(new Error(message), {
     status: res.statusCode,
@@ -35,6 +35,24 @@ export function twilioStatus(err: unknown): number | undefined {
 export function twilioRetryable(err: unknown): boolean {
   if (err instanceof RefusedUrlError) return false;
   return isRetryable(twilioStatus(err), err);
+}
+
+/** `fn` under the one retry rule, each attempt's signal reaching the HTTP client. */
+export function withTwilioRetry<T>(
+  fn: () => Promise<T>,
+  options: { retry: RetryPolicy; signal?: AbortSignal | undefined },
+): Promise<T> {
+  return withRetry((signal) => withRequestSignal(signal, fn), options.retry, twilioRetryable, options.signal);
+}
+
+/** Twilio answered and refused: a 4xx other than 429. */
+export const isRefusal = (status: number | undefined) =>
+  status !== undefined && status >= 400 && status < 500 && status !== 429;
+
+/** The NotTwilioAnswerError `err` is or wraps, if any. */
+export function notTwilioAnswer(err: unknown): NotTwilioAnswerError | undefined {
+  const cause = err instanceof NotTwilioAnswerError ? err : (err as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof NotTwilioAnswerError ? cause : undefined;
 }
 
 /** What the operator should change, by Twilio error code and the operation that got it. */

@@ -56,6 +56,9 @@ const TWILIO_HOST = /(^|\.)twilio\.com$/;
  */
 export type TwilioBaseUrl = string | Readonly<Record<string, string>>;
 
+export const baseUrlsOf = (baseUrl: TwilioBaseUrl | undefined): string[] =>
+  baseUrl === undefined ? [] : typeof baseUrl === 'string' ? [baseUrl] : Object.values(baseUrl);
+
 export interface TwilioHttpOptions {
   baseUrl?: TwilioBaseUrl;
   /** Per-request timeout in milliseconds. */
@@ -88,11 +91,6 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * this an answer is not Twilio's: it is refused, the connection dropped, and the rest never read.
  */
 export const TWILIO_ANSWER_MAX_BYTES = 8 * MiB;
-
-/** The product is the first label of the host twilio-node built: iam.dublin.ie1.twilio.com -> iam. */
-function productOf(host: string): string {
-  return host.split('.')[0] ?? host;
-}
 
 /**
  * x-www-form-urlencoded as twilio-node's own client writes it (qs, arrayFormat "repeat"):
@@ -212,7 +210,8 @@ export class TwilioHttpClient {
       if (original.protocol !== 'https:')
         throw new RefusedUrlError(`refusing to send credentials to ${original.origin} over plain HTTP`);
       if (!baseUrl) return original;
-      const product = productOf(original.hostname);
+      // The product is the first label of the host twilio-node built: iam.dublin.ie1.twilio.com -> iam.
+      const product = original.hostname.split('.')[0] ?? original.hostname;
       const base = typeof baseUrl === 'string' ? baseUrl : baseUrl[product];
       if (!base)
         throw new Error(
@@ -220,8 +219,7 @@ export class TwilioHttpClient {
         );
       return new URL(base.replace(/\/+$/, '') + original.pathname + original.search);
     }
-    const bases = baseUrl === undefined ? [] : typeof baseUrl === 'string' ? [baseUrl] : Object.values(baseUrl);
-    if (bases.some((b) => new URL(b).origin === original.origin)) return original;
+    if (baseUrlsOf(baseUrl).some((b) => new URL(b).origin === original.origin)) return original;
     throw new RefusedUrlError(
       `refusing to send credentials to ${original.origin}: it is neither a Twilio host nor twilio.baseUrl`,
     );

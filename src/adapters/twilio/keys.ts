@@ -10,10 +10,11 @@ import type {
 import { KEY_SID } from '../../core/sids.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import { withRetry, type RetryPolicy } from '../retry.js';
-import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
-import { NotTwilioAnswerError, withRequestSignal, type TwilioHttpOptions } from './http-client.js';
-import { createSlimClient, type SlimTwilio } from './slim-client.js';
+import { parseJson } from '../../util/json.js';
+import type { RetryPolicy } from '../retry.js';
+import { isRefusal, notTwilioAnswer, translateTwilioError, twilioStatus, withTwilioRetry } from './errors.js';
+import { baseUrlsOf, type TwilioHttpOptions } from './http-client.js';
+import { createSlimClient } from './slim-client.js';
 
 export interface TwilioTarget {
   accountSid: string;
@@ -26,6 +27,9 @@ export interface TwilioAdapterOptions {
   retry: RetryPolicy;
   signal?: AbortSignal;
 }
+
+/** A verifier's options: refusals of a new credential are asked again `authRetries` times first. */
+export type VerifierOptions = TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number };
 
 /** Keys per list page (Twilio's maximum) and pages per list: 100,000 keys before the rotator gives up. */
 const PAGE_SIZE = 1000;
@@ -49,8 +53,7 @@ export function twilioKeys(
     { ...admin, accountSid: target.accountSid },
     { ...options.http, ...regionOf(target) },
   );
-  const attempt = <T>(fn: () => Promise<T>) =>
-    withRetry((signal) => withRequestSignal(signal, fn), options.retry, twilioRetryable, options.signal);
+  const attempt = <T>(fn: () => Promise<T>) => withTwilioRetry(fn, options);
   const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await attempt(fn);
@@ -90,13 +93,8 @@ export function twilioKeys(
         }),
       );
       registerSecret(created.secret);
-      if (!KEY_SID.test(created.sid) || !created.secret) {
-        throw translateTwilioError(
-          Object.assign(new Error('Twilio answered CreateKey without a key SID or secret'), { status: 502 }),
-          'CreateKey',
-          target.accountSid,
-        );
-      }
+      if (!KEY_SID.test(created.sid) || !created.secret)
+        throw malformedAnswer('CreateKey', 'a key SID or secret', target.accountSid);
       return {
         sid: created.sid,
         secret: created.secret,
@@ -134,6 +132,12 @@ export function regionOf(target: TwilioTarget): { region?: string; edge?: string
   return { ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) };
 }
 
+/** A create answered 2xx without what it makes: translated as a 502, a failure no retry repeats. */
+export function malformedAnswer(operation: string, without: string, accountSid: string): RemoteError {
+  const wrong = new Error(`Twilio answered ${operation} without ${without}`);
+  return translateTwilioError(Object.assign(wrong, { status: 502 }), operation, accountSid);
+}
+
 /** A list that cannot be trusted fails whole: a partial list could make a live credential look like an orphan. */
 export function listError(operation: string, what: string, accountSid: string, problem: string): RemoteError {
   const message = `Twilio ${operation} on ${accountSid} failed: the ${what} list ${problem}`;
@@ -157,8 +161,7 @@ export function nextPageUrl(
   } catch {
     throw page.fail('gave a next page that is not a URL');
   }
-  const { baseUrl } = http;
-  const bases = baseUrl === undefined ? [] : typeof baseUrl === 'string' ? [baseUrl] : Object.values(baseUrl);
+  const bases = baseUrlsOf(http.baseUrl);
   const onTwilio = url.protocol === 'https:' && /^iam(\.[a-z0-9-]+)*\.twilio\.com$/.test(url.hostname);
   if (!onTwilio && !bases.some((b) => new URL(b).origin === url.origin)) {
     const neither = "which is neither Twilio's IAM host nor twilio.baseUrl";
@@ -170,8 +173,8 @@ export function nextPageUrl(
   return `https://iam.twilio.com${page.path}${url.search}`;
 }
 
-/** What a Twilio answer to each verification GET must contain. */
-function looksLikeTwilio(how: VerifyMethod, body: unknown, keySid: string): boolean {
+/** What a Twilio answer to each verification GET must contain (`keySid`: the key fetching itself). */
+export function looksLikeTwilio(how: VerifyMethod, body: unknown, keySid?: string): boolean {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
   const b = body as Record<string, unknown>;
   switch (how.kind) {
@@ -205,7 +208,7 @@ function refusalHint(how: VerifyMethod, code: unknown, message: unknown): string
 }
 
 /** Waits, or rejects with the signal's reason as soon as it aborts. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
     const t = setTimeout(resolve, ms);
@@ -214,22 +217,44 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * `attempt` again after a pause while `again(err, tries)` says a refusal may be a new credential still
+ * reaching every Twilio edge. The last failure is returned; an abort during the pause rejects.
+ */
+export async function retryingRefusals<T>(
+  attempt: () => Promise<T>,
+  again: (err: unknown, tries: number) => boolean,
+  options: VerifierOptions,
+): Promise<{ value: T } | { err: unknown }> {
+  for (let i = 0; ; i++) {
+    try {
+      return { value: await attempt() };
+    } catch (err) {
+      if (!again(err, i)) return { err };
+    }
+    await delay(options.authRetryDelayMs ?? 1000, options.signal);
+  }
+}
+
+/** `options.authRetries` refusals of `status` are asked again. */
+export const refusedWith =
+  (statuses: readonly number[], options: VerifierOptions) =>
+  (err: unknown, tries: number): boolean =>
+    statuses.includes(twilioStatus(err) ?? 0) && tries < (options.authRetries ?? 2);
+
+/**
  * Proves a key works by using it, and only an answer that is Twilio's counts: the JSON shape the
  * GET returns, not any 2xx (a proxy's HTML page once "authenticated" a wrong key). 401/403 answers
  * are retried a few times first: a brand-new key may take a moment to reach every Twilio edge. A
  * definitive failure means "this key does not work"; a transient one means "could not tell".
  */
-export function twilioVerifier(
-  target: TwilioTarget,
-  options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
-): KeyVerifier {
+export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): KeyVerifier {
   return {
     async verify(key, how: VerifyMethod): Promise<VerifyResult> {
-      const client: SlimTwilio = createSlimClient(
+      const client = createSlimClient(
         { username: key.sid, password: key.secret, accountSid: key.accountSid },
         { ...options.http, ...regionOf(target) },
       );
-      const uri = verificationUrl(how, key);
+      const uri = verificationUrl(how, key.accountSid, key.sid);
       const attempt = async (): Promise<unknown> => {
         const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
         const body = parseJson(res.body);
@@ -242,53 +267,29 @@ export function twilioVerifier(
         }
         return body;
       };
-      const authRetries = options.authRetries ?? 2;
-      for (let i = 0; ; i++) {
-        try {
-          const body = await withRetry(
-            (signal) => withRequestSignal(signal, attempt),
-            options.retry,
-            twilioRetryable,
-            options.signal,
-          );
-          if (!looksLikeTwilio(how, body, key.sid)) {
-            return {
-              ok: false,
-              definitive: false,
-              reason: 'the answer was not the JSON Twilio sends for this request; check twilio.baseUrl and any proxy',
-            };
-          }
-          return { ok: true };
-        } catch (err) {
-          const status = twilioStatus(err);
-          const e = err as { code?: number | string; twilioMessage?: unknown; cause?: unknown };
-          if ((status === 401 || status === 403) && i < authRetries) {
-            await delay(options.authRetryDelayMs ?? 1000, options.signal);
-            continue;
-          }
-          if (err instanceof NotTwilioAnswerError || e.cause instanceof NotTwilioAnswerError) {
-            const notTwilio = err instanceof NotTwilioAnswerError ? err : (e.cause as Error);
-            return {
-              ok: false,
-              definitive: false,
-              reason: `${notTwilio.message}; check twilio.baseUrl and any proxy`,
-            };
-          }
-          const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
-          const code = e.code;
-          const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
-          const hint = definitive ? refusalHint(how, code, e.twilioMessage) : undefined;
-          return {
-            ok: false,
-            definitive,
-            reason:
-              status !== undefined
-                ? `HTTP ${status}${twilioCode} for GET ${describeUrl(uri)}`
-                : 'Twilio could not be reached',
-            ...(hint ? { hint } : {}),
-          };
-        }
+      const got = await retryingRefusals(
+        () => withTwilioRetry(attempt, options),
+        refusedWith([401, 403], options),
+        options,
+      );
+      if ('value' in got) {
+        if (looksLikeTwilio(how, got.value, key.sid)) return { ok: true };
+        const reason = 'the answer was not the JSON Twilio sends for this request; check twilio.baseUrl and any proxy';
+        return { ok: false, definitive: false, reason };
       }
+      const { err } = got;
+      const notTwilio = notTwilioAnswer(err);
+      if (notTwilio) return { ok: false, definitive: false, reason: `${notTwilio.message}; ${CHECK_BASE_URL}` };
+      const status = twilioStatus(err);
+      const definitive = isRefusal(status);
+      const { code, twilioMessage } = err as { code?: number | string; twilioMessage?: unknown };
+      const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
+      const hint = definitive ? refusalHint(how, code, twilioMessage) : undefined;
+      const reason =
+        status !== undefined
+          ? `HTTP ${status}${twilioCode} for GET ${describeUrl(uri)}`
+          : 'Twilio could not be reached';
+      return { ok: false, definitive, reason, ...(hint ? { hint } : {}) };
     },
   };
 }
@@ -298,26 +299,19 @@ function describeUrl(uri: string): string {
   return `${u.host}${u.pathname}`;
 }
 
-/** A body as JSON when it is JSON text; undefined when it is not. */
-export function parseJson(body: unknown): unknown {
-  if (typeof body !== 'string') return body;
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
+export const CHECK_BASE_URL = 'check twilio.baseUrl and any proxy';
 
-/** The GET that proves a key works, always scoped to the key's own account. */
-function verificationUrl(how: VerifyMethod, key: { accountSid: string; sid: string }): string {
-  const account = `https://api.twilio.com/2010-04-01/Accounts/${key.accountSid}`;
+/** The GET that proves a credential works, always scoped to its own account; only a key can fetch itself. */
+export function verificationUrl(how: VerifyMethod, accountSid: string, keySid?: string): string {
+  const account = `https://api.twilio.com/2010-04-01/Accounts/${accountSid}`;
   switch (how.kind) {
     case 'list-incoming-phone-numbers':
       return `${account}/IncomingPhoneNumbers.json?PageSize=1`;
     case 'list-messages':
       return `${account}/Messages.json?PageSize=1`;
     case 'fetch-own-key':
-      return `https://iam.twilio.com/v1/Keys/${key.sid}`;
+      if (keySid === undefined) throw new Error('an OAuth app has no key to fetch: verify with a data list or a url');
+      return `https://iam.twilio.com/v1/Keys/${keySid}`;
     case 'url':
       return how.url;
   }

@@ -1,10 +1,19 @@
-import type { OAuthApp, OAuthVerifier, TwilioOAuthApps, VerifyMethod } from '../../core/ports.js';
+import type { OAuthApp, OAuthVerifier, TwilioOAuthApps } from '../../core/ports.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import { withRetry } from '../retry.js';
-import { translateTwilioError, twilioRetryable, twilioStatus } from './errors.js';
-import { httpClientFor, NotTwilioAnswerError, withRequestSignal, type TwilioHttpResponse } from './http-client.js';
-import { delay, listError, nextPageUrl, parseJson as parse, type TwilioAdapterOptions } from './keys.js';
+import { parseJson as parse } from '../../util/json.js';
+import { answerError, isRefusal, translateTwilioError, twilioStatus, withTwilioRetry } from './errors.js';
+import { httpClientFor, NotTwilioAnswerError, type TwilioHttpResponse } from './http-client.js';
+import {
+  listError,
+  looksLikeTwilio,
+  malformedAnswer,
+  nextPageUrl,
+  retryingRefusals,
+  verificationUrl,
+  type TwilioAdapterOptions,
+  type VerifierOptions,
+} from './keys.js';
 import { createSlimClient } from './slim-client.js';
 
 /**
@@ -20,14 +29,6 @@ const TOKEN = 'https://oauth.twilio.com/v2/token';
 const PAGE_SIZE = 100;
 const MAX_PAGES = 50;
 const GONE = Symbol('gone');
-
-/** A Twilio error answer as twilio-node's RestException carries it, so errors.ts translates it alike. */
-function answerError(res: TwilioHttpResponse | { statusCode: number; body: unknown }): Error {
-  const body = parse(res.body) as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof body?.code === 'number' ? body.code : undefined;
-  const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`;
-  return Object.assign(new Error(message), { status: res.statusCode, ...(code !== undefined ? { code } : {}) });
-}
 
 function appOf(raw: unknown): OAuthApp | undefined {
   const a = raw as Record<string, unknown> | undefined;
@@ -83,8 +84,7 @@ export function twilioOAuthApps(
   /** One operation under the retry rule; a 404 is `GONE` where the caller says it means "no such app". */
   const call = async (op: string, method: string, uri: string, data?: unknown, on404?: 'gone'): Promise<unknown> => {
     try {
-      const attempt = (signal: AbortSignal) => withRequestSignal(signal, () => send(method, uri, data));
-      return await withRetry(attempt, options.retry, twilioRetryable, options.signal);
+      return await withTwilioRetry(() => send(method, uri, data), options);
     } catch (err) {
       // A delete whose first attempt landed but whose answer was lost comes back 404: same outcome.
       if (on404 && twilioStatus(err) === 404) return GONE;
@@ -136,12 +136,7 @@ export function twilioOAuthApps(
       const secret = typeof answer?.secret === 'string' ? answer.secret : '';
       registerSecret(secret || undefined);
       const app = appOf(answer);
-      if (!app || !secret) {
-        const wrong = Object.assign(new Error('Twilio answered CreateOAuthApp without a client ID or secret'), {
-          status: 502,
-        });
-        throw translateTwilioError(wrong, 'CreateOAuthApp', accountSid);
-      }
+      if (!app || !secret) throw malformedAnswer('CreateOAuthApp', 'a client ID or secret', accountSid);
       return { ...app, secret };
     },
 
@@ -153,38 +148,13 @@ export function twilioOAuthApps(
   };
 }
 
-/** The read that proves a token works, always on the app's own account. */
-function readUrl(how: VerifyMethod, accountSid: string): string {
-  const account = `https://api.twilio.com/2010-04-01/Accounts/${accountSid}`;
-  switch (how.kind) {
-    case 'list-incoming-phone-numbers':
-      return `${account}/IncomingPhoneNumbers.json?PageSize=1`;
-    case 'list-messages':
-      return `${account}/Messages.json?PageSize=1`;
-    case 'fetch-own-key':
-      throw new Error('an OAuth app has no key to fetch: verify with a data list or a url');
-    case 'url':
-      return how.url;
-  }
-}
-
-function looksRight(how: VerifyMethod, body: unknown): boolean {
-  const b = body as Record<string, unknown> | undefined;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) return false;
-  if (how.kind === 'list-incoming-phone-numbers') return Array.isArray(b.incoming_phone_numbers);
-  if (how.kind === 'list-messages') return Array.isArray(b.messages);
-  return true;
-}
-
 /**
  * Proves an app's client credentials work: a token from the token endpoint, then one read with
  * `Authorization: Bearer`. Neither call carries the admin credential. 4xx answers are retried a few
  * times first (a new app may take a moment to reach every edge, as a new key does); then a 4xx is
  * definitive ("these credentials do not work") and anything else is "could not tell".
  */
-export function oauthVerifier(
-  options: TwilioAdapterOptions & { authRetries?: number; authRetryDelayMs?: number },
-): OAuthVerifier {
+export function oauthVerifier(options: VerifierOptions): OAuthVerifier {
   return {
     async verify(creds, how) {
       const http = httpClientFor(options.http, creds.accountSid);
@@ -198,36 +168,25 @@ export function oauthVerifier(
           throw new NotTwilioAnswerError(issued.statusCode, 'no access_token');
         registerSecret(token);
         const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
-        const read = await http.request({ method: 'get', uri: readUrl(how, creds.accountSid), headers });
+        const read = await http.request({ method: 'get', uri: verificationUrl(how, creds.accountSid), headers });
         if (read.statusCode >= 400) throw Object.assign(answerError(read), { step: 'read' });
         return parse(read.body);
       };
-      for (let i = 0; ; i++) {
-        try {
-          const body = await withRetry(
-            (signal) => withRequestSignal(signal, once),
-            options.retry,
-            twilioRetryable,
-            options.signal,
-          );
-          if (looksRight(how, body)) return { ok: true };
-          const reason = 'the answer was not the JSON Twilio sends for this read; check twilio.baseUrl and any proxy';
-          return { ok: false, definitive: false, reason };
-        } catch (err) {
-          const status = twilioStatus(err);
-          const definitive = status !== undefined && status >= 400 && status < 500 && status !== 429;
-          if (definitive && i < (options.authRetries ?? 2)) {
-            await delay(options.authRetryDelayMs ?? 1000, options.signal);
-            continue;
-          }
-          const e = err as { code?: number | string; step?: string };
-          const where = e.step === 'read' ? 'the Bearer read' : 'the token endpoint';
-          const code = e.code === undefined ? '' : ` (Twilio error ${String(e.code)})`;
-          if (status === undefined)
-            return { ok: false, definitive: false, reason: `${where}: Twilio could not be reached` };
-          return { ok: false, definitive, reason: `HTTP ${status}${code} from ${where}`, ...hintFor(e.code, e.step) };
-        }
+      const again = (err: unknown, tries: number) => isRefusal(twilioStatus(err)) && tries < (options.authRetries ?? 2);
+      const got = await retryingRefusals(() => withTwilioRetry(once, options), again, options);
+      if ('value' in got) {
+        if (looksLikeTwilio(how, got.value)) return { ok: true };
+        const reason = 'the answer was not the JSON Twilio sends for this read; check twilio.baseUrl and any proxy';
+        return { ok: false, definitive: false, reason };
       }
+      const status = twilioStatus(got.err);
+      const e = got.err as { code?: number | string; step?: string };
+      const where = e.step === 'read' ? 'the Bearer read' : 'the token endpoint';
+      const code = e.code === undefined ? '' : ` (Twilio error ${String(e.code)})`;
+      if (status === undefined)
+        return { ok: false, definitive: false, reason: `${where}: Twilio could not be reached` };
+      const reason = `HTTP ${status}${code} from ${where}`;
+      return { ok: false, definitive: isRefusal(status), reason, ...hintFor(e.code, e.step) };
     },
   };
 }

@@ -1,12 +1,9 @@
 import type { Subaccount, Subaccounts } from '../../core/ports.js';
 import { ACCOUNT_SID } from '../../core/sids.js';
-import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import { withRetry } from '../retry.js';
 import { parseJson } from '../../util/json.js';
-import { answerError, translateTwilioError, twilioRetryable } from './errors.js';
-import { withRequestSignal } from './http-client.js';
-import { regionOf, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
+import { answerError, translateTwilioError, withTwilioRetry } from './errors.js';
+import { listError, regionOf, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
 import { createSlimClient } from './slim-client.js';
 
 /** Accounts per page (Twilio's maximum for 2010 lists). */
@@ -15,15 +12,6 @@ const LIST_WITH_TOKEN = "list subaccounts with the parent's Account SID + Auth T
 const MAX_BOUNDS = "the fleet's subaccounts.max, which bounds the list read before filters apply";
 const API = 'https://api.twilio.com';
 const ACCOUNTS_PATH = '/2010-04-01/Accounts.json';
-
-function listError(parentSid: string, problem: string): RemoteError {
-  return new RemoteError(
-    'twilio',
-    'ListAccounts',
-    { retryable: false },
-    `Twilio ListAccounts on ${parentSid} failed: the subaccount list ${problem}`,
-  );
-}
 
 interface AccountRow {
   sid?: unknown;
@@ -53,21 +41,16 @@ export function twilioSubaccounts(
     const attempt = async () => {
       const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
       if (res.statusCode >= 400) throw answerError(res);
-      return typeof res.body === 'string' ? parseJson(res.body) : res.body;
+      return parseJson(res.body);
     };
     try {
-      return await withRetry(
-        (signal) => withRequestSignal(signal, attempt),
-        options.retry,
-        twilioRetryable,
-        options.signal,
-      );
+      return await withTwilioRetry(attempt, options);
     } catch (err) {
       throw translateTwilioError(err, 'ListAccounts', parent.accountSid);
     }
   };
 
-  const fail = (problem: string) => listError(parent.accountSid, problem);
+  const fail = (problem: string) => listError('ListAccounts', 'subaccount', parent.accountSid, problem);
   const isParent = (sid: unknown) => typeof sid === 'string' && sid.toUpperCase() === parent.accountSid.toUpperCase();
   /** The next page, only along the list's own path on Twilio's host: nothing is sent anywhere else. */
   const nextPage = (next: unknown): string => {
