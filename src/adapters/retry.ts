@@ -28,6 +28,39 @@ export function isRetryable(status: number | undefined, err: unknown): boolean {
   return typeof e?.message === 'string' && /socket hang up|timeout|ECONNRESET|network/i.test(e.message);
 }
 
+/** What an AWS SDK v3 error carries. */
+export interface AwsErrorShape {
+  name?: string;
+  message?: string;
+  /** The awsQuery error code (SNS: "AuthorizationError", "InvalidParameter"). */
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * An AWS SDK v3 client's options: the SDK's retries off (one retry policy: ours) and a per-request
+ * timeout, which without throwOnRequestTimeout the SDK only logs while it keeps waiting.
+ */
+export function awsClientOptions(options: {
+  region: string;
+  timeoutMs: number;
+  endpoint?: string | undefined;
+  /** Tests pass static credentials; production uses the default provider chain (the Lambda role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+}) {
+  const { region, timeoutMs, endpoint, credentials } = options;
+  return {
+    region,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs, throwOnRequestTimeout: true },
+    ...(endpoint ? { endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+  };
+}
+
+/** The error that tells what happened: for a spent retry budget, the last answer before it. */
+export const lastAnswer = (err: unknown): unknown => (err instanceof RetryBudgetError && err.cause ? err.cause : err);
+
 /** The retry budget ran out, possibly with a call still in flight (which was abandoned). */
 export class RetryBudgetError extends Error {
   override name = 'RetryBudgetError';

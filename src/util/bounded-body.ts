@@ -90,7 +90,7 @@ type Handler = (args: unknown) => Promise<{ response: unknown }>;
  * its deserialize step wraps the raw body in `boundStream` before the SDK collects it, so an oversized
  * answer fails with AnswerTooLargeError instead of being buffered whole.
  */
-export function boundAnswers(client: { middlewareStack: unknown }, maxBytes: number, what: string): void {
+export function boundAnswers<C extends { middlewareStack: unknown }>(client: C, maxBytes: number, what: string): C {
   const stack = client.middlewareStack as { add(middleware: (next: Handler) => Handler, options: object): void };
   stack.add(
     (next: Handler) => async (args: unknown) => {
@@ -104,4 +104,5 @@ export function boundAnswers(client: { middlewareStack: unknown }, maxBytes: num
     },
     { step: 'deserialize', priority: 'low', name: 'boundedAnswerMiddleware' },
   );
+  return client;
 }

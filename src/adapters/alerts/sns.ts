@@ -1,7 +1,7 @@
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { alertDocument, fitDocument, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
-import { isRetryable } from '../retry.js';
+import { awsClientOptions, isRetryable, type AwsErrorShape } from '../retry.js';
 import { deliver, type DeliveryPolicy } from './deliver.js';
 import { AnswerTooLargeError, boundAnswers, MiB } from '../../util/bounded-body.js';
 
@@ -18,14 +18,6 @@ export interface SnsOptions {
   region: string;
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
-interface AwsErrorShape {
-  name?: string;
-  message?: string;
-  /** The awsQuery error code SNS answered (e.g. "AuthorizationError", "InvalidParameter"). */
-  Code?: string;
-  $metadata?: { httpStatusCode?: number };
 }
 
 /** What SNS said, in words: its error code, the HTTP status and its message (cut to a line). */
@@ -69,12 +61,6 @@ export function publishInput(alert: Alert, topicArn: string): PublishCommandInpu
   };
 }
 
-/** Publish answers a message id: anything past 1 MiB is refused unread (util/bounded-body.ts). */
-function bounded<C extends { middlewareStack: unknown }>(client: C): C {
-  boundAnswers(client, MiB, 'SNS');
-  return client;
-}
-
 export function snsChannel(
   name: string,
   events: ReadonlySet<string>,
@@ -85,18 +71,11 @@ export function snsChannel(
   let client: Promise<{ client: SNSClient; Publish: typeof import('@aws-sdk/client-sns').PublishCommand }> | undefined;
   const connect = () =>
     (client ??= import('@aws-sdk/client-sns').then((sdk) => ({
-      client: bounded(
-        new sdk.SNSClient({
-          region: options.region,
-          maxAttempts: 1, // one retry policy: ours
-          requestHandler: {
-            requestTimeout: policy.timeoutMs,
-            connectionTimeout: policy.timeoutMs,
-            throwOnRequestTimeout: true,
-          },
-          ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-          ...(options.credentials ? { credentials: options.credentials } : {}),
-        }),
+      // Publish answers a message id: anything past 1 MiB is refused unread (util/bounded-body.ts).
+      client: boundAnswers(
+        new sdk.SNSClient(awsClientOptions({ ...options, timeoutMs: policy.timeoutMs })),
+        MiB,
+        'SNS',
       ),
       Publish: sdk.PublishCommand,
     })));

@@ -3,7 +3,7 @@ import type { StoredSecret } from '../../core/ports.js';
 import type { ReadLog } from '../../core/reads.js';
 import { errorMessage } from '../../errors.js';
 import { redact } from '../../redact.js';
-import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import { awsClientOptions, isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
 import { isAbout, parseRead, type ParsedRead } from './events.js';
 
 /**
@@ -65,17 +65,7 @@ function problemOf(err: unknown): string {
 const nextCallAt = new Map<string, number>();
 
 export function cloudTrailReads(options: CloudTrailReadsOptions): CloudTrailReads {
-  const client = new CloudTrailClient({
-    region: options.region,
-    maxAttempts: 1, // one retry policy: ours
-    requestHandler: {
-      requestTimeout: options.timeoutMs,
-      connectionTimeout: options.timeoutMs,
-      throwOnRequestTimeout: true,
-    },
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  const client = new CloudTrailClient(awsClientOptions(options));
   const spacingMs = 1000 / options.requestsPerSecond;
   let pagesRead = 0;
   /** The walk so far: events from `fromMs` to `toMs` (fixed by the first lookup of the run). */

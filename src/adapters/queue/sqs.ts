@@ -1,7 +1,15 @@
 import type { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.js';
-import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import {
+  awsClientOptions,
+  isRetryable,
+  lastAnswer as underlying,
+  RetryBudgetError,
+  withRetry,
+  type AwsErrorShape,
+  type RetryPolicy,
+} from '../retry.js';
 import { boundAnswers, MiB } from '../../util/bounded-body.js';
 
 /**
@@ -20,7 +28,6 @@ export interface SqsQueueOptions {
   timeoutMs: number;
   retry: RetryPolicy;
   signal?: AbortSignal;
-  /** Tests pass static credentials; production uses the default provider chain (the Lambda role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
@@ -37,14 +44,6 @@ export interface MessageQueue {
 
 const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 262_144;
-
-interface AwsErrorShape {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-const underlying = (err: unknown): unknown => (err instanceof RetryBudgetError && err.cause ? err.cause : err);
 
 function sqsRetryable(err: unknown): boolean {
   const e = underlying(err) as AwsErrorShape | undefined;
@@ -88,29 +87,16 @@ export function batchesOf(bodies: readonly string[]): number[][] {
   return out;
 }
 
-/** A batch's answer lists ten entries at most: anything past 1 MiB is refused unread (util/bounded-body.ts). */
-function bounded<C extends { middlewareStack: unknown }>(client: C): C {
-  boundAnswers(client, MiB, 'SQS');
-  return client;
-}
-
 export function sqsQueue(options: SqsQueueOptions): MessageQueue {
   let client: Promise<{ sqs: SQSClient; Send: typeof SendMessageBatchCommand }> | undefined;
   const connect = () =>
     (client ??= import('@aws-sdk/client-sqs').then((sdk) => ({
-      sqs: bounded(
-        new sdk.SQSClient({
-          region: options.region,
-          // Requests go to the queue URL's own host, never one the SDK derives elsewhere.
-          endpoint: new URL(options.queueUrl).origin,
-          maxAttempts: 1, // one retry policy: ours
-          requestHandler: {
-            requestTimeout: options.timeoutMs,
-            connectionTimeout: options.timeoutMs,
-            throwOnRequestTimeout: true,
-          },
-          ...(options.credentials ? { credentials: options.credentials } : {}),
-        }),
+      // Requests go to the queue URL's own host, never one the SDK derives elsewhere. A batch's answer
+      // lists ten entries at most: anything past 1 MiB is refused unread (util/bounded-body.ts).
+      sqs: boundAnswers(
+        new sdk.SQSClient(awsClientOptions({ ...options, endpoint: new URL(options.queueUrl).origin })),
+        MiB,
+        'SQS',
       ),
       Send: sdk.SendMessageBatchCommand,
     })));

@@ -21,7 +21,15 @@ import type { PutResult, SecretStore, SeenLabels, StoredSecret, StoredVersion } 
 import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
 import { boundAnswers, MiB } from '../../util/bounded-body.js';
-import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import {
+  awsClientOptions,
+  isRetryable,
+  lastAnswer as underlying,
+  RetryBudgetError,
+  withRetry,
+  type AwsErrorShape,
+  type RetryPolicy,
+} from '../retry.js';
 
 export interface AwsStoreOptions {
   region: string;
@@ -32,20 +40,11 @@ export interface AwsStoreOptions {
   signal?: AbortSignal;
   /** Offer `sweep` (ListSecrets + BatchGetSecretValue): needs those two actions on Resource "*". */
   batchedSweep?: boolean;
-  /** Tests pass static credentials; production uses the default provider chain (the Lambda role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 type ListedVersion = NonNullable<ListSecretVersionIdsResponse['Versions']>[number];
 
-interface AwsErrorShape {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** For a spent retry budget, the last answer before it. */
-const underlying = (err: unknown): unknown => (err instanceof RetryBudgetError && err.cause ? err.cause : err);
 const statusOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.$metadata?.httpStatusCode;
 const nameOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.name;
 
@@ -111,17 +110,13 @@ export const SECRETS_MANAGER_ANSWER_MAX_BYTES = 8 * MiB;
  * gets ResourceExistsException, reported as 'token-conflict'.
  */
 export function awsStore(options: AwsStoreOptions): SecretStore {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const client = new SecretsManagerClient({
-    region: options.region,
-    maxAttempts: 1, // one retry policy: ours
-    // Without throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
-    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs, throwOnRequestTimeout: true },
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  const clientOptions = awsClientOptions({ ...options, timeoutMs: options.timeoutMs ?? 10_000 });
   // A secret value is at most 64 KiB; a batch of 20 of them, escaped, stays well under this.
-  boundAnswers(client, SECRETS_MANAGER_ANSWER_MAX_BYTES, 'Secrets Manager');
+  const client = boundAnswers(
+    new SecretsManagerClient(clientOptions),
+    SECRETS_MANAGER_ANSWER_MAX_BYTES,
+    'Secrets Manager',
+  );
 
   const call = async <T>(operation: string, secretId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
