@@ -1,10 +1,6 @@
 import type { AdminCredential } from './secret-values.js';
 
-/**
- * The small interfaces the rotation core talks to. Adapters implement them; tests and the dry run
- * pass in-memory fakes. Every method is safe to repeat: a rerun after a crash calls the same method
- * with the same arguments.
- */
+/** The ports adapters implement and fakes stand in for. Every method is safe to repeat after a crash. */
 
 /** One consumer's answer to "which credential do you hold?" */
 export interface ProbeResult {
@@ -18,7 +14,6 @@ export interface ProbeResult {
 
 export interface StoredVersion {
   versionId: string;
-  /** Staging labels on this version (order not significant). */
   stages: string[];
   createdAtMs: number;
   /** The secret text; present for versions labelled AWSCURRENT, AWSPENDING or AWSPREVIOUS. */
@@ -31,27 +26,19 @@ export interface StoredVersion {
   claim?: { ref: string; createdAtMs: number };
 }
 
-/**
- * The identity of a secret that exists only in the dry run's imagination: its real identity (an ARN)
- * is known only once it is created. Real stores never report it.
- */
+/** The identity of a secret the dry run has not created: its real one (an ARN) comes with creation. */
 export const UNKNOWN_IDENTITY = 'dry-run:not-created-yet';
 
 export interface StoredSecret {
   secretId: string;
   /**
-   * What makes this secret unique beyond its name: the ARN on Secrets Manager (account, region and
-   * a suffix new with every secret of that name), the secret's own id in the file store. Keys are
-   * named after it (core/rotation-id.ts), so a secret of the same name elsewhere never matches.
+   * Unique beyond the name: the ARN (a suffix new with every secret of that name), the file store's id.
+   * Keys are named after it (core/rotation-id.ts), so a secret of the same name elsewhere never matches.
    */
   identity: string;
   /** Labelled versions only. */
   versions: StoredVersion[];
-  /**
-   * Every version id the secret has ever had, deprecated ones included: a token is never reused.
-   * Complete only when `versionIdsComplete` is not false: a read without `versionIds` may list the
-   * labelled ones alone (Secrets Manager needs an extra call for the rest).
-   */
+  /** Every version id ever, deprecated ones included; only labelled ones when `versionIdsComplete` is false. */
   allVersionIds: string[];
   versionIdsComplete?: boolean;
   tags: Readonly<Record<string, string>>;
@@ -83,54 +70,36 @@ export interface ReadOptions {
   fresh?: boolean;
   /** A version a sweep knows only by its claim (StoredVersion.claim) will do: the look can only find nothing due. */
   claims?: boolean;
-  /**
-   * Only the AWSCURRENT version is wanted (an admin credential): a store may answer with that version
-   * alone, in one call, and without tags. Never for a secret a step acts on.
-   */
+  /** Only AWSCURRENT (an admin credential), in one call and without tags. Never for a secret a step acts on. */
   currentOnly?: boolean;
 }
 
 export interface SecretStore {
-  /** `undefined` when the secret does not exist. */
   read(secretId: string, options?: ReadOptions): Promise<StoredSecret | undefined>;
-  /**
-   * The secret's labels and tags as one comparable string (adapters/secrets/cached-store.ts
-   * `labelsStamp`), in one call where the store allows: is what this run remembers still true?
-   */
+  /** Labels and tags as one comparable string (core/labels.ts `labelsStamp`): is what this run remembers true? */
   labels?(secretId: string): Promise<string>;
   /** Every version id, deprecated ones included, where a plain read may leave them out. */
   listVersionIds?(secretId: string): Promise<string[]>;
   /**
-   * Many secrets' labels, tags and current values in a few calls (Secrets Manager's ListSecrets and
-   * BatchGetSecretValue), where the configuration allows it. What it returns may be minutes old and
-   * holds only the current version's value: good for concluding that nothing is due, never for acting
-   * (the engine reads a secret again before any step). Secrets it cannot tell about are left out.
-   * Where the listing shows a trusted claim (core/claim.ts), the current value is not read at all.
+   * Many secrets' labels, tags and current values in a few calls (ListSecrets, BatchGetSecretValue; a
+   * trusted claim, core/claim.ts, stands for the value). Maybe minutes old: good for "nothing is due",
+   * never for acting (the engine reads again before any step). Secrets it cannot tell about are left out.
    */
   sweep?(secretIds: readonly string[]): Promise<Map<string, StoredSecret>>;
-  /** Lets go of connections the store holds open; called when a long-running process ends a run. */
+  /** Lets go of open connections when a long-running process ends a run. */
   close?(): void;
-  /**
-   * Creates the secret without a value, so it has its identity before the first key is made for it.
-   * Succeeds when the secret already exists.
-   */
+  /** Creates the secret without a value, so it has its identity before its first key; may exist already. */
   reserve(secretId: string): Promise<void>;
   /**
    * Creates the secret with one version `token` labelled AWSCURRENT. A secret that exists without
    * an AWSCURRENT version (created empty, e.g. by Terraform) gets `token` as its current version.
    */
   create(secretId: string, token: string, value: string): Promise<PutResult>;
-  /**
-   * Adds version `token` labelled AWSCURRENT in one write; the version that held AWSCURRENT becomes
-   * AWSPREVIOUS. For a person replacing a value by hand (`secret put --replace`), not for rotations.
-   */
+  /** Adds `token` as AWSCURRENT (the old one AWSPREVIOUS) in one write: `secret put --replace`, not rotations. */
   putCurrent(secretId: string, token: string, value: string): Promise<PutResult>;
   /** Adds version `token` labelled AWSPENDING (taking the label from any other version). */
   putPending(secretId: string, token: string, value: string): Promise<PutResult>;
-  /**
-   * Makes `token` AWSCURRENT; the version that held AWSCURRENT becomes AWSPREVIOUS. Then removes
-   * AWSPENDING from `token`. Returns once `token` is AWSCURRENT, whoever moved it.
-   */
+  /** Makes `token` AWSCURRENT (the old one AWSPREVIOUS), then drops its AWSPENDING; done whoever moved it. */
   promote(secretId: string, token: string, seen?: SeenLabels): Promise<void>;
   /** Removes AWSPENDING from `token` when it carries it; the version becomes deprecated. */
   abandonPending(secretId: string, token: string, seen?: SeenLabels): Promise<void>;
@@ -149,8 +118,7 @@ export interface TwilioKey {
 }
 
 export interface CreatedKey extends TwilioKey {
-  /** Shown by Twilio exactly once. */
-  secret: string;
+  secret: string; // shown by Twilio exactly once
 }
 
 /** One active subaccount of a fleet's parent, with the Auth Token the parent's list gave for it. */
@@ -169,9 +137,8 @@ export interface Subaccounts {
 /** Key management on one account, authenticated with the admin credential. */
 export interface TwilioKeys {
   /**
-   * Every key on the account: all pages, or an error. Never a partial list. `expect`: key SIDs the
-   * caller has just seen referenced; a list remembered from earlier in the run that lacks one of them
-   * is out of date (another process made it since), and the account is listed again.
+   * Every key on the account, all pages, or an error: never a partial list. A list remembered from earlier
+   * in the run that lacks one of `expect` (SIDs just seen referenced) is out of date: listed again.
    */
   list(options?: { expect?: readonly string[] }): Promise<readonly TwilioKey[]>;
   create(request: { friendlyName: string; policy?: RestrictedPolicy }): Promise<CreatedKey>;
@@ -195,8 +162,7 @@ export interface OAuthAppSpec {
 }
 
 export interface OAuthApp extends OAuthAppSpec {
-  /** OQ…: the client ID. */
-  sid: string;
+  sid: string; // OQ…: the client ID
   createdAtMs: number;
 }
 
@@ -204,7 +170,6 @@ export interface OAuthApp extends OAuthAppSpec {
 export interface TwilioOAuthApps {
   /** Every app of the account, or an error: a partial list could make a live app look like an orphan. */
   list(): Promise<OAuthApp[]>;
-  /** Undefined when the app does not exist (404). */
   fetch(sid: string): Promise<OAuthApp | undefined>;
   /** Twilio shows the client secret exactly once, here. */
   create(spec: OAuthAppSpec): Promise<OAuthApp & { secret: string }>;
@@ -223,9 +188,8 @@ export interface OAuthVerifier {
 }
 
 /**
- * What the oauth-app kind reaches Twilio through: `runtime.ports['oauth-app']` (wired in src/wiring.ts). Every
- * call names the admin credential and account, so one port serves every target, and a wrapper (the
- * dry run, the conformance suite's crash points) sees each create and remove.
+ * `runtime.ports['oauth-app']` (src/wiring.ts): every call names the admin credential and account, so one
+ * port serves every target and a wrapper (dry run, crash points) sees each create and remove.
  */
 export interface OAuthAppsPort {
   list(admin: AdminCredential, accountSid: string): Promise<OAuthApp[]>;
@@ -248,9 +212,8 @@ export interface KeyVerifier {
 /** The account's Auth Tokens, managed with the admin credential (the Auth Token itself or a Main key). */
 export interface AuthTokens {
   /**
-   * 'exists' when the account already had a secondary token (Twilio answers 400/70002 to the first
-   * attempt). 'exists-after-unknown' when the 70002 came after an attempt whose outcome is unknown (a
-   * 5xx, a dropped connection, a timeout): that attempt probably made the secondary, and its value is lost.
+   * 'exists': a secondary was there (400/70002 to the first attempt). 'exists-after-unknown': the 70002
+   * followed an attempt of unknown outcome (5xx, dropped, timed out), which probably made it; its value is lost.
    */
   createSecondary(): Promise<{ token: string } | 'exists' | 'exists-after-unknown'>;
   /** 'none' when there was no secondary token (404/20404): deleting is idempotent. */
@@ -264,10 +227,7 @@ export type TokenCheck = { ok: true; primary: boolean } | Refused;
 
 /** Asks Twilio about a token, using only that token. */
 export interface TokenVerifier {
-  /**
-   * `refusalSettles`: the caller expects the token to be refused (an old primary after a promotion), so
-   * a 401 is the answer, not a new token still propagating: it is not asked again.
-   */
+  /** `refusalSettles`: a refusal is expected (an old primary), so one 401 is the answer, not asked again. */
   check(accountSid: string, token: string, options?: { refusalSettles?: boolean }): Promise<TokenCheck>;
 }
 

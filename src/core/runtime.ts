@@ -25,9 +25,9 @@ export interface Logger {
 export interface AlertChannel {
   name: string;
   type: 'slack' | 'pagerduty' | 'webhook' | 'sns';
-  /** The problems (and 'rotation-completed') it receives; a channel that receives a problem gets its resolve. */
+  /** The problems (and 'rotation-completed') it receives; a problem's channel gets its resolve too. */
   events: ReadonlySet<string>;
-  /** Delivers one alert, retried within the channel's own bounds and `signal`; throws when it could not. */
+  /** Retried within the channel's own bounds and `signal`; throws when it could not deliver. */
   send(alert: Alert, signal: AbortSignal): Promise<void>;
 }
 
@@ -38,58 +38,36 @@ export interface TargetMetrics {
   values: Readonly<Record<string, number>>;
 }
 
-/**
- * Everything a run needs from the outside world, built once per run by the entry point (src/wiring.ts)
- * or, for the dry run, by engine/dry-run.ts over in-memory fakes. Credential kinds reach Twilio, the
- * stores and the consumers only through this.
- */
+/** The outside world of one run (src/wiring.ts; engine/dry-run.ts over fakes): kinds reach it only here. */
 export interface Runtime {
-  /** Lets go of the run's kept-alive connections (a daemon ends each run with it). */
   close?(): void;
   store(name: StoreName): SecretStore;
-  /** Key management on the target's account, with the admin credential. */
   keys(admin: AdminCredential, target: TargetConfig): TwilioKeys;
-  /** Proves a key works, using only the key. */
   verifier(target: TargetConfig): KeyVerifier;
-  /** The account's Auth Tokens, with the admin credential. */
   authTokens(admin: AdminCredential, target: TargetConfig): AuthTokens;
-  /** Asks Twilio whether a token works and is the primary, using only the token. */
   tokenVerifier(target: TargetConfig): TokenVerifier;
   /** A fleet parent's subaccounts, listed with its Account SID + Auth Token. */
   subaccounts?(parent: AdminCredential, where: { region?: string; edge?: string }): Subaccounts;
-  /**
-   * Clients of kinds beyond the ports above, by kind name: a kind added later reaches its provider
-   * here, and the dry run replaces each with the kind's own fake (capabilities.dryRun).
-   */
+  /** Other kinds' clients by kind name; the dry run swaps in each kind's fake (capabilities.dryRun). */
   ports?: Readonly<Record<string, unknown>>;
   /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
   probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
-  /**
-   * CloudTrail's GetSecretValue events of `secret` (a Secrets Manager secret) from `fromMs` to now, or
-   * why they could not be read; never throws. Looked up once per run for all targets (src/adapters/cloudtrail/).
-   * Absent where no CloudTrail lookup is configured.
-   */
+  /** CloudTrail's GetSecretValue events of `secret` since `fromMs`, or why not; never throws. One walk per run. */
   secretReads?(secret: StoredSecret, fromMs: number): Promise<ReadLog>;
   now(): number;
-  /**
-   * Whether what this run remembers of the target's secret is still its present state; drops the
-   * memory when not. Absent where nothing is remembered (every read goes to the store).
-   */
+  /** Whether what this run remembers of the target's secret is still true; forgets it when not. */
   fresh?(target: TargetConfig): Promise<boolean>;
   /** False while what the run knows of the target's secret came from a sweep and must be read before acting. */
   confirmed?(target: TargetConfig): boolean;
-  /**
-   * Starts reading many targets' secrets at once where the store allows (stores.aws.sweep: batched);
-   * a read of one of them waits for it.
-   */
+  /** Starts reading many targets' secrets at once (stores.aws.sweep: batched); a read of one waits for it. */
   sweep?(targets: readonly TargetConfig[]): Promise<void>;
   logger: Logger;
   orphanGraceMs: number;
   /** The longest one remote call may take, its retries included (retry.budgetSeconds). */
   callBudgetMs: number;
-  /** The configured alert channels; absent or empty when nobody is to be told. The dry run has none. */
+  /** Absent or empty when nobody is to be told (the dry run). */
   alertChannels?: readonly AlertChannel[];
-  /** Writes one target's metrics (CloudWatch embedded metric format); absent when metrics are off. */
+  /** One target's metrics (CloudWatch embedded metric format); absent when metrics are off. */
   metrics?: (m: TargetMetrics) => void;
 }
 
@@ -108,17 +86,13 @@ export interface RunOptions {
   dryRun?: boolean;
   force?: boolean;
   /**
-   * The entry's deadline or interrupt (the same signal the adapters abort their requests with). Once
-   * it aborts no step starts, and a step it cut short ends the target as `deferred`: a cancelled
-   * request may or may not have taken effect, exactly like a crash, and the next run resumes.
+   * The entry's deadline or interrupt (the adapters' abort too). Once aborted no step starts; a step it cut
+   * short ends the target `deferred`: like a crash, the request may have taken effect, and the next run resumes.
    */
   signal?: AbortSignal;
   /** No new step starts once this is aborted (the daemon's SIGTERM); the step in flight finishes. */
   stop?: AbortSignal;
-  /**
-   * An unattended run (the daemon's schedule): a target with `paused: true` is skipped even when it
-   * is named. Otherwise a paused target runs only when a person names it (--target).
-   */
+  /** Unattended (the daemon): a paused target is skipped even when named; otherwise it runs only if named. */
   scheduled?: boolean;
   /** Auth Token targets: delete a secondary token this rotator did not create before making its own. */
   replaceSecondary?: boolean;
@@ -127,30 +101,24 @@ export interface RunOptions {
 }
 
 /**
- * What one run shares across its targets: each admin secret is read once, and the key SIDs of every
- * admin credential the configuration names are known before any key is deleted. A new scope per run,
- * so a credential rotated between runs is read afresh.
+ * One run's shared reads: each admin secret once, every admin key SID known before any key is deleted.
+ * New per run, so a credential rotated between runs is read afresh.
  */
 export interface RunScope {
   admin(location: SecretLocation, target: string): Promise<AdminCredential>;
   /** A target's admin credential: its admin secret's, or for a fleet member the subaccount's own token. */
   adminOf(target: TargetConfig): Promise<AdminCredential>;
-  /** Key SIDs of every admin credential in the configuration that could be read. */
   protectedSids(): Promise<ReadonlySet<string>>;
-  /** Every distinct admin secret the configuration names. */
   adminLocations(): readonly SecretLocation[];
   /**
-   * Key SIDs the secrets of the configuration's other targets on `target`'s account hold (any
-   * labelled version), each with that target's name: a key another target serves is never retired.
-   * Throws when one of those secrets cannot be read. `fresh`: past what this run remembers, every read
-   * begun after the call; when its own secret changed since this run read it, the answer also names
-   * the key its AWSCURRENT holds now.
+   * Key SIDs other targets' secrets on this account hold (any labelled version), with the target's name:
+   * never retired. Throws when one cannot be read. `fresh`: every read begun after the call, and the key
+   * the target's own AWSCURRENT holds now if its secret changed since this run read it.
    */
   heldElsewhere?(target: TargetConfig, options?: { fresh?: boolean }): Promise<ReadonlyMap<string, string>>;
   /**
-   * `fn` over the run's targets, at most `size` at work at once; results in the targets' order. A
-   * target waiting in `heldElsewhere({ fresh: true })` gives its place to the next meanwhile, so the
-   * look it waits for can serve many deletions (engine/scope.ts).
+   * `fn` over the targets, `size` at once, results in order. A target waiting in a fresh `heldElsewhere`
+   * gives its place to the next meanwhile, so one look serves many deletions (engine/scope.ts).
    */
   runTargets<T extends TargetConfig, R>(
     targets: readonly T[],
