@@ -39,60 +39,49 @@ export function alertChannels(
   options: { minDelayMs: number },
 ): AlertChannel[] {
   return channels.map((c, i) => {
+    const refuse = (field: string, message: string) =>
+      new ConfigError([{ path: `alerts.channels.${i}.${field}`, message }]);
     const secret = (field: string, variable: string): (() => string) => {
       const value = env[variable];
-      if (!value)
-        throw new ConfigError([
-          { path: `alerts.channels.${i}.${field}`, message: `environment variable ${variable} is not set` },
-        ]);
+      if (!value) throw refuse(field, `environment variable ${variable} is not set`);
       registerSecret(value);
       return () => value;
     };
     const events = new Set(c.events);
     const policy = { timeoutMs: c.timeoutMs, attempts: c.attempts, minDelayMs: options.minDelayMs };
-    switch (c.type) {
-      case 'slack': {
-        const url = secret('webhookUrlEnv', c.webhookUrlEnv);
-        return onFirstSend(c.name, c.type, events, async () =>
-          (await import('./slack.js')).slackChannel(c.name, events, url, policy),
-        );
+    /** Reads the channel's secret now; its code is imported on the first send. */
+    const loader = (): (() => Promise<AlertChannel>) => {
+      switch (c.type) {
+        case 'slack': {
+          const url = secret('webhookUrlEnv', c.webhookUrlEnv);
+          return async () => (await import('./slack.js')).slackChannel(c.name, events, url, policy);
+        }
+        case 'pagerduty': {
+          const key = secret('routingKeyEnv', c.routingKeyEnv);
+          return async () => (await import('./pagerduty.js')).pagerDutyChannel(c.name, events, c.url, key, policy);
+        }
+        case 'webhook': {
+          const key = webhookKey(secret('secretEnv', c.secretEnv)());
+          const holds = `must hold a signing secret: ${SIGNING_SECRET}`;
+          if (!key) throw refuse('secretEnv', `environment variable ${c.secretEnv} ${holds}`);
+          registerSecret(key.toString('base64'));
+          return async () => (await import('./webhook.js')).webhookChannel(c.name, events, c.url, () => key, policy);
+        }
+        case 'sns': {
+          const creds =
+            env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && c.endpoint
+              ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+              : {};
+          const topic = {
+            topicArn: c.topicArn,
+            region: c.region,
+            ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+            ...creds,
+          };
+          return async () => (await import('./sns.js')).snsChannel(c.name, events, topic, policy);
+        }
       }
-      case 'pagerduty': {
-        const key = secret('routingKeyEnv', c.routingKeyEnv);
-        return onFirstSend(c.name, c.type, events, async () =>
-          (await import('./pagerduty.js')).pagerDutyChannel(c.name, events, c.url, key, policy),
-        );
-      }
-      case 'webhook': {
-        const raw = secret('secretEnv', c.secretEnv)();
-        const key = webhookKey(raw);
-        if (!key)
-          throw new ConfigError([
-            {
-              path: `alerts.channels.${i}.secretEnv`,
-              message: `environment variable ${c.secretEnv} must hold a signing secret: ${SIGNING_SECRET}`,
-            },
-          ]);
-        registerSecret(key.toString('base64'));
-        return onFirstSend(c.name, c.type, events, async () =>
-          (await import('./webhook.js')).webhookChannel(c.name, events, c.url, () => key, policy),
-        );
-      }
-      case 'sns': {
-        const creds =
-          env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && c.endpoint
-            ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
-            : {};
-        const topic = {
-          topicArn: c.topicArn,
-          region: c.region,
-          ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-          ...creds,
-        };
-        return onFirstSend(c.name, c.type, events, async () =>
-          (await import('./sns.js')).snsChannel(c.name, events, topic, policy),
-        );
-      }
-    }
+    };
+    return onFirstSend(c.name, c.type, events, loader());
   });
 }

@@ -1,6 +1,6 @@
 import { RemoteError } from '../../errors.js';
 import { redact } from '../../redact.js';
-import { isRetryable, RetryBudgetError, withRetry } from '../retry.js';
+import { isRetryable, lastAnswer, RetryBudgetError, withRetry } from '../retry.js';
 import { timeoutSignal } from '../../util/abort.js';
 import { KiB, textUpTo } from '../../util/bounded-body.js';
 
@@ -42,13 +42,10 @@ export async function deliver<T>(
   classify: (err: unknown) => { retryable: boolean; code?: string | number; status?: number; why: string },
 ): Promise<T> {
   const what = `alert channel "${channel.name}" (${channel.type})`;
-  if (signal.aborted)
-    throw new RemoteError(
-      'alert',
-      channel.type,
-      { retryable: true },
-      `${what}: not sent: the alert budget (alerts.budgetSeconds) was spent`,
-    );
+  const budget = 'the alert budget (alerts.budgetSeconds)';
+  const over = (how: string, options?: { cause: unknown }) =>
+    new RemoteError('alert', channel.type, { retryable: true }, `${what}: ${how}`, options);
+  if (signal.aborted) throw over(`not sent: ${budget} was spent`);
   try {
     return await withRetry(
       async (s) => {
@@ -69,16 +66,8 @@ export async function deliver<T>(
       signal,
     );
   } catch (err) {
-    if (signal.aborted)
-      throw new RemoteError(
-        'alert',
-        channel.type,
-        { retryable: true },
-        `${what}: not delivered: the alert budget (alerts.budgetSeconds) ran out`,
-        { cause: err },
-      );
-    const last = err instanceof RetryBudgetError && err.cause ? err.cause : err;
-    const c = classify(last);
+    if (signal.aborted) throw over(`not delivered: ${budget} ran out`, { cause: err });
+    const c = classify(lastAnswer(err));
     const spent = err instanceof RetryBudgetError ? ` (${err.message})` : '';
     throw new RemoteError(
       'alert',
@@ -122,11 +111,7 @@ export async function post(
 export function classifyHttp(
   err: unknown,
   explain: (e: HttpStatusError) => string = () => '',
-): {
-  retryable: boolean;
-  status?: number;
-  why: string;
-} {
+): { retryable: boolean; status?: number; why: string } {
   if (err instanceof HttpStatusError) {
     const extra = explain(err);
     const redirect = err.status >= 300 && err.status < 400 ? ': a redirect; configure the final URL' : '';
