@@ -22,15 +22,14 @@ interface FileDocument {
   secrets: SecretTable;
 }
 
-function storeError(path: string, operation: string, message: string, cause?: unknown): RemoteError {
-  return new RemoteError(
+const storeError = (path: string, operation: string, message: string, cause?: unknown) =>
+  new RemoteError(
     'file-store',
     operation,
     { retryable: false },
     `file store ${path}: ${message}`,
     cause ? { cause } : undefined,
   );
-}
 
 /**
  * Reading a FIFO or a device would block forever, a directory fails late: only a regular file will do.

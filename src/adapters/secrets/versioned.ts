@@ -48,6 +48,14 @@ export function putSecret(table: SecretTable, secretId: string, secret: SecretRe
 export const identityOf = (secretId: string, secret: SecretRecord) =>
   secret.uid ?? `file:${secretId}@${secret.createdAt}`;
 
+/** The optional facts of a version, copied between a record and a read. */
+const extrasOf = (v: Pick<VersionRecord, 'value' | 'binary' | 'skipped' | 'claim'> | undefined) => ({
+  ...(v?.value !== undefined ? { value: v.value } : {}),
+  ...(v?.binary ? { binary: true } : {}),
+  ...(v?.skipped ? { skipped: true } : {}),
+  ...(v?.claim ? { claim: { ...v.claim } } : {}),
+});
+
 export function toStored(secretId: string, secret: SecretRecord): StoredSecret {
   const labelled = secret.versions.filter((v) => v.stages.length > 0);
   return {
@@ -57,10 +65,7 @@ export function toStored(secretId: string, secret: SecretRecord): StoredSecret {
       versionId: v.versionId,
       stages: [...v.stages],
       createdAtMs: Date.parse(v.createdAt),
-      ...(v.value !== undefined ? { value: v.value } : {}),
-      ...(v.binary ? { binary: true } : {}),
-      ...(v.skipped ? { skipped: true } : {}),
-      ...(v.claim ? { claim: { ...v.claim } } : {}),
+      ...extrasOf(v),
     })),
     allVersionIds: secret.versions.map((v) => v.versionId),
     ...(secret.idsIncomplete ? { versionIdsComplete: false } : {}),
@@ -83,10 +88,7 @@ export function fromStored(stored: StoredSecret): SecretRecord {
         versionId: id,
         stages: v ? [...v.stages] : [],
         createdAt: new Date(v?.createdAtMs ?? 0).toISOString(),
-        ...(v?.value !== undefined ? { value: v.value } : {}),
-        ...(v?.binary ? { binary: true } : {}),
-        ...(v?.skipped ? { skipped: true } : {}),
-        ...(v?.claim ? { claim: { ...v.claim } } : {}),
+        ...extrasOf(v),
       };
     }),
   };
