@@ -5,9 +5,8 @@ import { timeoutSignal } from '../../util/abort.js';
 import { KiB, textUpTo } from '../../util/bounded-body.js';
 
 /**
- * What every channel shares: one delivery, retried with p-retry (429, 5xx and network errors; a
- * 4xx or a redirect is final) within the channel's attempts, each attempt within its timeout, all of
- * it within the run's alert budget (`signal`). Failures name the channel, never its URL or key.
+ * One delivery, retried (429, 5xx, network; a 4xx or redirect is final) within the channel's attempts,
+ * each within its timeout, all within the run's alert budget. Failures name the channel, never its URL or key.
  */
 
 export interface DeliveryPolicy {

@@ -6,11 +6,9 @@ import { deliver, type DeliveryPolicy } from './deliver.js';
 import { AnswerTooLargeError, boundAnswers, MiB } from '../../util/bounded-body.js';
 
 /**
- * Amazon SNS through @aws-sdk/client-sns: Publish to a topic, the message being the same JSON
- * document a webhook carries, with the event, severity and target as message attributes so
- * subscriptions can filter on them. The SDK's own retries are off; ours apply (throttling, 5xx and
- * network errors retried; AuthorizationError, NotFound, InvalidParameter final). The client module is
- * loaded on first use, so a run without an SNS channel never reads it.
+ * SNS Publish of the webhook's JSON document, with event, severity and target as message attributes
+ * for subscription filters. Throttling, 5xx and network errors are retried; other errors are final.
+ * The SDK is loaded on first use, so a run without an SNS channel never reads it.
  */
 
 export interface SnsOptions {

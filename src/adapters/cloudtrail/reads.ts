@@ -7,13 +7,10 @@ import { awsClientOptions, isRetryable, RetryBudgetError, withRetry, type RetryP
 import { isAbout, parseRead, type ParsedRead } from './events.js';
 
 /**
- * GetSecretValue events from CloudTrail's event history (LookupEvents), for the CloudTrail-fed gate.
- * LookupEvents takes one lookup attribute per call, 50 events a page, newest first, and two calls
- * per second per account and Region (beyond it, ThrottlingException). So a run looks up
- * EventName=GetSecretValue once, over the widest window any target asks for, and every target
- * filters that by its secret: a fleet of a thousand targets costs the pages of one walk, not a
- * thousand walks. A later target that needs an earlier start extends the walk backwards. One
- * instance per run (src/wiring.ts), so each run sees events delivered since the last.
+ * GetSecretValue events for the CloudTrail gate. LookupEvents takes one attribute per call, 50 events a
+ * page, newest first, two calls per second per account and Region: so a run walks
+ * EventName=GetSecretValue once over the widest window any target asks for (extended backwards when a
+ * later target needs more) and each target filters by its secret. One instance per run (src/wiring.ts).
  */
 
 export interface CloudTrailReadsOptions {

@@ -13,12 +13,9 @@ import {
 import { boundAnswers, MiB } from '../../util/bounded-body.js';
 
 /**
- * Amazon SQS through @aws-sdk/client-sqs: SendMessageBatch, at most 10 entries and 256 KiB a call.
- * The SDK's own retries are off; ours apply, per call (throttling, 5xx and network errors retried
- * within the retry policy; QueueDoesNotExist, AccessDenied and other 4xx final) and per entry (an
- * entry SQS failed on its side is sent again, at most `retry.attempts` times in all; one it refused
- * as the sender's fault is not). The client module is loaded on first use, so an invocation that
- * sends nothing never reads it.
+ * SQS SendMessageBatch (10 entries, 256 KiB a call). Our retries apply per call (throttling, 5xx, network)
+ * and per entry (one SQS failed on its side goes again, `retry.attempts` in all; a sender's fault does not).
+ * The SDK is loaded on first use, so an invocation that sends nothing never reads it.
  */
 
 export interface SqsQueueOptions {

@@ -8,11 +8,9 @@ import { withFileLock } from './file-lock.js';
 import { getSecret, putSecret, toStored, versionedOps, type SecretRecord, type SecretTable } from './versioned.js';
 
 /**
- * The embedded default store: one JSON file, readable by a person, with the version and staging
- * label rules of Secrets Manager. Every change is a locked read-modify-write that lands through
- * write-temp, fsync, rename: a crash leaves either the old file or the new one, never half of either.
- * The temp file has one fixed name beside the store; one a crash left behind (a full copy of the
- * secrets) is removed under the lock by the next process that reads or writes the store.
+ * The default store: one JSON file with Secrets Manager's label rules. Each change is a locked
+ * read-modify-write landing by write-temp, fsync, rename, so a crash leaves the old file or the new. A
+ * temp file a crash left (a full copy of the secrets) is removed under the lock by the next reader or writer.
  */
 
 const FORMAT = 'twilio-key-rotator/file-store@1';

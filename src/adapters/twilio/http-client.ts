@@ -9,9 +9,8 @@ import { AnswerTooLargeError, MiB, readUpTo } from '../../util/bounded-body.js';
 import { parseJson } from '../../util/json.js';
 
 /**
- * The signal of the call in flight. twilio-node has no way to pass one through its resources, so the
- * adapters run each call inside `withRequestSignal` and the client picks it up here: when the retry
- * budget or the caller's deadline aborts, the socket is destroyed, not left to finish on its own.
+ * The signal of the call in flight, which twilio-node cannot pass through its resources: the client picks
+ * it up here, so a spent retry budget or deadline destroys the socket instead of letting it finish.
  */
 const requestSignal = new AsyncLocalStorage<AbortSignal>();
 
@@ -50,9 +49,8 @@ export class RefusedUrlError extends Error {
 const TWILIO_HOST = /(^|\.)twilio\.com$/;
 
 /**
- * Where Twilio requests go. `undefined` means Twilio itself. A string is one base URL for every
- * product (the emulator routes by path); a record maps a product ("iam", "accounts", "api") to its
- * own base URL, which is how the contract tests put one validating proxy in front of each product.
+ * Where Twilio requests go: Twilio itself when undefined, one base URL for every product (the emulator
+ * routes by path), or one per product ("iam", "accounts", "api": the contract tests' validating proxies).
  */
 export type TwilioBaseUrl = string | Readonly<Record<string, string>>;
 
@@ -117,12 +115,10 @@ export function formEncode(fields: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
- * twilio-node's `httpClient` on node:http/node:https: twilio-node still builds, signs and parses; this
- * only moves bytes. Its default client wraps axios, whose start-up alone cost the Lambda ~30 ms
- * (README "Cold start"). With `baseUrl`, the https://<product>.twilio.com URLs twilio-node builds (next
- * pages included) are rewritten onto that base after region and edge handling, so nothing else needs
- * to know. Like twilio-node's client: keep-alive, TWILIO_CA_BUNDLE, HTTP_PROXY as a CONNECT proxy.
- * Unlike it: no 429 auto-retry (one retry policy, adapters/retry.ts), and redirects are never followed.
+ * twilio-node's `httpClient` on node:http(s), which only moves bytes: its default wraps axios, ~30 ms of
+ * Lambda start-up (README "Cold start"). With `baseUrl`, twilio-node's URLs (next pages included) are
+ * rewritten onto it after region and edge handling. Keep-alive, TWILIO_CA_BUNDLE and HTTP_PROXY as
+ * twilio-node's; no 429 auto-retry (adapters/retry.ts is the one policy), never a redirect followed.
  */
 export class TwilioHttpClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 20 });

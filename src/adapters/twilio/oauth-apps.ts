@@ -17,10 +17,9 @@ import {
 import { createSlimClient } from './slim-client.js';
 
 /**
- * Account OAuth apps (IAM v1 `/v1/Account/OAuthApps`, JSON bodies) and the client-credentials token
- * endpoint, facts in docs/oauth-apps.md. twilio-node 6.2.0 has no fetch or list and sends camelCase
- * bodies, so the JSON is written here and sent through the same client, timeouts and bounded reads.
- * The client secret and every access token are registered for redaction the moment they arrive.
+ * Account OAuth apps (IAM v1, JSON bodies) and the client-credentials token endpoint (docs/oauth-apps.md).
+ * twilio-node 6.2.0 has no fetch or list and sends camelCase, so the JSON is written here, sent through
+ * the same client. Client secrets and access tokens are registered for redaction as they arrive.
  */
 
 const APPS = 'https://iam.twilio.com/v1/Account/OAuthApps';

@@ -22,11 +22,10 @@ interface AccountRow {
 }
 
 /**
- * A parent account's active subaccounts through the 2010 Accounts list, read with the parent's
- * Account SID + Auth Token: the one credential Twilio answers with each subaccount's Auth Token.
- * Every token is registered for redaction the moment it is parsed. Pages are followed only along the
- * list's own path, at most `ceil(limit / 1000) + 1` of them; more subaccounts than `limit` fails the
- * list (a fleet larger than configured is a decision for a person, not a silent cut).
+ * A parent's active subaccounts (2010 Accounts list) with its Account SID + Auth Token, the one credential
+ * Twilio answers each subaccount's Auth Token to; each is registered for redaction as it is parsed. Pages
+ * only along the list's own path, at most ceil(limit / 1000) + 1; more than `limit` subaccounts fails
+ * (a fleet larger than configured is a person's decision, not a silent cut).
  */
 export function twilioSubaccounts(
   parent: { username: string; password: string; accountSid: string },
