@@ -13,7 +13,6 @@ import {
 import {
   CHECK_BASE_URL,
   refusedWith,
-  regionOf,
   retryingRefusals,
   type TwilioAdapterOptions,
   type TwilioTarget,
@@ -59,10 +58,7 @@ export function twilioAuthTokens(
   target: TwilioTarget,
   options: TwilioAdapterOptions,
 ): AuthTokens {
-  const client = createSlimClient(
-    { ...admin, accountSid: target.accountSid },
-    { ...options.http, ...regionOf(target) },
-  );
+  const client = createSlimClient({ ...admin, accountSid: target.accountSid }, options.http, target);
   /**
    * One call; 2xx answers and the expected "not there" answers come back, anything else throws.
    * `failed` hears of every attempt that failed, before the retry rule decides on the next.
@@ -147,10 +143,7 @@ export function twilioTokenVerifier(
 ): TokenVerifier {
   return {
     async check(accountSid, token, how = {}): Promise<TokenCheck> {
-      const client = createSlimClient(
-        { username: accountSid, password: token, accountSid },
-        { ...options.http, ...regionOf(target) },
-      );
+      const client = createSlimClient({ username: accountSid, password: token, accountSid }, options.http, target);
       const get = (uri: string) =>
         withTwilioRetry(async () => {
           const res = (await client.request({ method: 'get', uri })) as Answer;

@@ -49,10 +49,7 @@ export function twilioKeys(
   target: TwilioTarget,
   options: TwilioAdapterOptions,
 ): TwilioKeys {
-  const client = createSlimClient(
-    { ...admin, accountSid: target.accountSid },
-    { ...options.http, ...regionOf(target) },
-  );
+  const client = createSlimClient({ ...admin, accountSid: target.accountSid }, options.http, target);
   const attempt = <T>(fn: () => Promise<T>) => withTwilioRetry(fn, options);
   const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -126,10 +123,6 @@ export function twilioKeys(
       }
     },
   };
-}
-
-export function regionOf(target: TwilioTarget): { region?: string; edge?: string } {
-  return { ...(target.region ? { region: target.region } : {}), ...(target.edge ? { edge: target.edge } : {}) };
 }
 
 /** A create answered 2xx without what it makes: translated as a 502, a failure no retry repeats. */
@@ -250,10 +243,8 @@ export const refusedWith =
 export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): KeyVerifier {
   return {
     async verify(key, how: VerifyMethod): Promise<VerifyResult> {
-      const client = createSlimClient(
-        { username: key.sid, password: key.secret, accountSid: key.accountSid },
-        { ...options.http, ...regionOf(target) },
-      );
+      const credential = { username: key.sid, password: key.secret, accountSid: key.accountSid };
+      const client = createSlimClient(credential, options.http, target);
       const uri = verificationUrl(how, key.accountSid, key.sid);
       const attempt = async (): Promise<unknown> => {
         const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };

@@ -17,9 +17,11 @@ export class SlimTwilio extends BaseTwilio.Client {
   }
 }
 
+/** `where`: the target's Twilio region and edge; omitted means US1. */
 export function createSlimClient(
   credential: TwilioCredential,
-  http: TwilioHttpOptions & { region?: string; edge?: string } = {},
+  http: TwilioHttpOptions = {},
+  where: { region?: string | undefined; edge?: string | undefined } = {},
 ): SlimTwilio {
   const client = new SlimTwilio(credential.username, credential.password, {
     accountSid: credential.accountSid,
@@ -29,7 +31,7 @@ export function createSlimClient(
   });
   // twilio-node reads TWILIO_REGION / TWILIO_EDGE from process.env when no region is given; the
   // configuration is the only source here, so an unset region means US1 whatever the environment says.
-  client.region = http.region;
-  client.edge = http.edge;
+  client.region = where.region;
+  client.edge = where.edge;
   return client;
 }

@@ -3,7 +3,7 @@ import { ACCOUNT_SID } from '../../core/sids.js';
 import { registerSecret } from '../../redact.js';
 import { parseJson } from '../../util/json.js';
 import { answerError, translateTwilioError, withTwilioRetry } from './errors.js';
-import { listError, regionOf, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
+import { listError, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
 import { createSlimClient } from './slim-client.js';
 
 /** Accounts per page (Twilio's maximum for 2010 lists). */
@@ -32,10 +32,7 @@ export function twilioSubaccounts(
   where: Omit<TwilioTarget, 'accountSid'>,
   options: TwilioAdapterOptions,
 ): Subaccounts {
-  const client = createSlimClient(parent, {
-    ...options.http,
-    ...regionOf({ accountSid: parent.accountSid, ...where }),
-  });
+  const client = createSlimClient(parent, options.http, where);
   const get = async (uri: string): Promise<unknown> => {
     const attempt = async () => {
       const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
