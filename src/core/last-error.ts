@@ -19,14 +19,12 @@ export const LAST_ERROR_TAGS = Array.from({ length: PARTS }, (_, i) =>
 );
 
 const PLAIN = /[A-Za-z0-9 _.:/+@-]/;
+const isPlain = (byte: number) => byte < 0x80 && PLAIN.test(String.fromCharCode(byte));
 const hex = (byte: number) => `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
 
 function encode(text: string): string {
   let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const char = String.fromCharCode(byte);
-    out += byte < 0x80 && PLAIN.test(char) ? char : hex(byte);
-  }
+  for (const byte of Buffer.from(text, 'utf8')) out += isPlain(byte) ? String.fromCharCode(byte) : hex(byte);
   return out;
 }
 
@@ -39,7 +37,7 @@ function decode(value: string): string {
   for (let i = 0; i < value.length; i++) {
     const m = /^=([0-9A-F]{2})/.exec(value.slice(i, i + 3));
     const byte = m ? parseInt(m[1]!, 16) : undefined;
-    if (byte !== undefined && !(byte < 0x80 && PLAIN.test(String.fromCharCode(byte)))) {
+    if (byte !== undefined && !isPlain(byte)) {
       bytes.push(byte);
       i += 2;
     } else bytes.push(...Buffer.from(value[i]!, 'utf8'));

@@ -19,7 +19,6 @@ export function isOutcome(d: { kind: string }): d is Outcome {
 
 export interface StepRecord {
   step: string;
-  /** What the step did. */
   detail: string;
   /** What the step was meant to do, in the words a dry run prints. */
   plan: string;
@@ -41,10 +40,7 @@ export type Ending =
   | { kind: 'failed'; step: string; error: string; reason?: FailureReason; remote?: RemoteFault }
   | { kind: 'lost-race'; detail: string };
 
-/**
- * What a run saw of its target beyond its outcome, for health state, alerts and metrics. Present once
- * a look at the store and Twilio succeeded; never holds a secret.
- */
+/** What a run saw beyond its outcome (health, alerts, metrics), once a look succeeded; never a secret. */
 export interface Sighting {
   /** The current credential at the run's last look. */
   current?: { ref: string; createdAtMs: number };
@@ -60,8 +56,7 @@ export interface Sighting {
 
 interface Base {
   target: string;
-  /** The credential kind of the target. */
-  credential: string;
+  credential: string; // the target's kind
   steps: StepRecord[];
   /** Set by real runs (not the dry run). */
   seen?: Sighting;
