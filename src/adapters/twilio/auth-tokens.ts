@@ -2,18 +2,12 @@ import type { AuthTokens, TokenCheck, TokenVerifier } from '../../core/ports.js'
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { isRecord, parseJson } from '../../util/json.js';
-import {
-  answerError,
-  isRefusal,
-  notTwilioAnswer,
-  translateTwilioError,
-  twilioStatus,
-  withTwilioRetry,
-} from './errors.js';
+import { answerError, translateTwilioError, twilioStatus, withTwilioRetry } from './errors.js';
 import {
   CHECK_BASE_URL,
   refusedWith,
   retryingRefusals,
+  unverified,
   type TwilioAdapterOptions,
   type TwilioTarget,
   type VerifierOptions,
@@ -163,17 +157,7 @@ export function twilioTokenVerifier(
       };
       const again = how.refusalSettles ? () => false : refusedWith([401, 403], options);
       const got = await retryingRefusals(attempt, again, options);
-      if ('value' in got) return got.value;
-      const notTwilio = notTwilioAnswer(got.err);
-      if (notTwilio) return { ok: false, definitive: false, reason: `${notTwilio.message}; ${CHECK_BASE_URL}` };
-      const status = twilioStatus(got.err);
-      const code = (got.err as { code?: number | string }).code;
-      const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
-      const reason =
-        status !== undefined
-          ? `HTTP ${status}${twilioCode} for the account with this token`
-          : 'Twilio could not be reached';
-      return { ok: false, definitive: isRefusal(status), reason };
+      return 'value' in got ? got.value : unverified(got.err, 'for the account with this token');
     },
   };
 }

@@ -1,6 +1,7 @@
 import type {
   CreatedKey,
   KeyVerifier,
+  Refused,
   RestrictedPolicy,
   TwilioKey,
   TwilioKeys,
@@ -268,19 +269,10 @@ export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): 
         const reason = 'the answer was not the JSON Twilio sends for this request; check twilio.baseUrl and any proxy';
         return { ok: false, definitive: false, reason };
       }
-      const { err } = got;
-      const notTwilio = notTwilioAnswer(err);
-      if (notTwilio) return { ok: false, definitive: false, reason: `${notTwilio.message}; ${CHECK_BASE_URL}` };
-      const status = twilioStatus(err);
-      const definitive = isRefusal(status);
-      const { code, twilioMessage } = err as { code?: number | string; twilioMessage?: unknown };
-      const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
-      const hint = definitive ? refusalHint(how, code, twilioMessage) : undefined;
-      const reason =
-        status !== undefined
-          ? `HTTP ${status}${twilioCode} for GET ${describeUrl(uri)}`
-          : 'Twilio could not be reached';
-      return { ok: false, definitive, reason, ...(hint ? { hint } : {}) };
+      const refused = unverified(got.err, `for GET ${describeUrl(uri)}`);
+      const { code, twilioMessage } = got.err as { code?: number | string; twilioMessage?: unknown };
+      const hint = refused.definitive ? refusalHint(how, code, twilioMessage) : undefined;
+      return { ...refused, ...(hint ? { hint } : {}) };
     },
   };
 }
@@ -291,6 +283,17 @@ function describeUrl(uri: string): string {
 }
 
 export const CHECK_BASE_URL = 'check twilio.baseUrl and any proxy';
+
+/** A credential check's failure in words (`what`: the request); definitive only when Twilio refused it. */
+export function unverified(err: unknown, what: string): Refused {
+  const notTwilio = notTwilioAnswer(err);
+  if (notTwilio) return { ok: false, definitive: false, reason: `${notTwilio.message}; ${CHECK_BASE_URL}` };
+  const status = twilioStatus(err);
+  const code = (err as { code?: number | string }).code;
+  const twilioCode = code !== undefined ? ` (Twilio error ${String(code)})` : '';
+  const reason = status !== undefined ? `HTTP ${status}${twilioCode} ${what}` : 'Twilio could not be reached';
+  return { ok: false, definitive: isRefusal(status), reason };
+}
 
 /** The GET that proves a credential works, always scoped to its own account; only a key can fetch itself. */
 export function verificationUrl(how: VerifyMethod, accountSid: string, keySid?: string): string {
