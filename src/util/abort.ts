@@ -1,12 +1,8 @@
 /**
- * A signal that aborts after `ms` or when `parent` aborts, whichever comes first, and that lets go of
- * its timer and its listener on `parent` when released.
- *
- * `AbortSignal.timeout` keeps its timer (and everything the signal holds) alive until the timeout
- * fires, and `AbortSignal.any` registers a weak reference on every source that is only cleaned after a
- * garbage collection. With a call budget of tens of seconds and thousands of calls per run, that held
- * every finished call's signals until the end of the run; releasing them as each call ends keeps the
- * heap flat. The timeout's reason is the same TimeoutError `AbortSignal.timeout` gives.
+ * A signal that aborts after `ms` or when `parent` does, and lets go of its timer and listener when
+ * released. `AbortSignal.timeout` keeps its timer (and all the signal holds) alive until it fires, and
+ * `AbortSignal.any`'s weak references wait for a GC: over thousands of calls a run that held every
+ * finished call's signals; releasing each as its call ends keeps the heap flat. Same TimeoutError reason.
  */
 export interface TimeoutSignal {
   readonly signal: AbortSignal;

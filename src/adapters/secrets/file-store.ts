@@ -30,9 +30,8 @@ const storeError = (path: string, operation: string, message: string, cause?: un
   );
 
 /**
- * Reading a FIFO or a device would block forever, a directory fails late: only a regular file will do.
- * Returns what identifies this exact file content (device, inode, size, change times), or undefined
- * when there is no file.
+ * Only a regular file will do (a FIFO or device would block forever). Returns what identifies this
+ * content (device, inode, size, times), or undefined when there is no file.
  */
 async function requireRegularFile(path: string): Promise<string | undefined> {
   let info;
@@ -92,9 +91,8 @@ interface Parsed {
 }
 
 /**
- * The document, parsed and validated once per version of the file: every write renames a new file
- * into place (a new inode), and a change by hand moves its size or times, so an unchanged stamp means
- * unchanged content. A run that reads a thousand secrets parses the file once, not a thousand times.
+ * The document, parsed once per version of the file: a write renames a new inode into place and a hand
+ * edit moves size or times, so an unchanged stamp means unchanged content.
  */
 async function load(path: string, last: Parsed | undefined): Promise<Parsed> {
   const absent: Parsed = { stamp: 'absent', doc: { format: FORMAT, secrets: {} }, texts: new Map() };

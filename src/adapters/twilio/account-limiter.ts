@@ -1,9 +1,7 @@
 /**
- * Twilio limits concurrent requests per account and answers 429 (20429) above the limit. One limiter
- * per account holds the rotator's requests to that account under `max` in flight, and slows down when
- * Twilio pushes back: a 429 halves the limit (never below one), and each run of `limit` answers
- * without one raises it by one again, up to `max` (additive increase, multiplicative decrease). The
- * retry policy (../retry.ts) still retries the 429 itself, after its back-off.
+ * Twilio answers 429 (20429) above its concurrent requests per account. This keeps the account's
+ * requests under `max` in flight; a 429 halves the limit (never below one), each `limit` answers without
+ * one raise it by one up to `max` (AIMD). The retry policy (../retry.ts) still retries the 429 itself.
  */
 export class AccountLimiter {
   private limit: number;

@@ -195,10 +195,8 @@ export class TwilioHttpClient {
   }
 
   /**
-   * Where a request may go. Twilio's own hosts, over HTTPS, are rerouted onto the base URL when one is
-   * configured; a URL already on a configured base URL's origin (a next page the emulator or a proxy
-   * handed back) stays as it is. Anything else is refused before a byte is sent: credentials never
-   * follow a link to a host the rotator was not configured for.
+   * Where a request may go: Twilio's hosts over HTTPS (onto the base URL when one is configured), or a
+   * base URL's own origin (a next page handed back). Anything else is refused before a byte is sent.
    */
   private route(original: URL): URL {
     const { baseUrl } = this.options;

@@ -139,10 +139,9 @@ export function listError(operation: string, what: string, accountSid: string, p
 }
 
 /**
- * A next-page link is followed only when it stays where the list started: the same IAM collection
- * (`path`; of the same account when `account` is given), on a Twilio IAM host or the configured base
- * URL. It is handed on in its canonical https://iam.twilio.com form, so region and edge apply as on the
- * first page and the HTTP client reroutes it like any other call.
+ * A next-page link is followed only along the same IAM collection (`path`, and `account`'s when given)
+ * on a Twilio IAM host or twilio.baseUrl, handed on as https://iam.twilio.com so region, edge and the
+ * HTTP client's rerouting apply as on the first page.
  */
 export function nextPageUrl(
   link: unknown,
@@ -236,10 +235,9 @@ export const refusedWith =
     statuses.includes(twilioStatus(err) ?? 0) && tries < (options.authRetries ?? 2);
 
 /**
- * Proves a key works by using it, and only an answer that is Twilio's counts: the JSON shape the
- * GET returns, not any 2xx (a proxy's HTML page once "authenticated" a wrong key). 401/403 answers
- * are retried a few times first: a brand-new key may take a moment to reach every Twilio edge. A
- * definitive failure means "this key does not work"; a transient one means "could not tell".
+ * Proves a key works by using it; only Twilio's JSON for the GET counts, not any 2xx (a proxy's HTML
+ * page once "authenticated" a wrong key). 401/403 are asked again first: a new key takes a moment to
+ * reach every edge. Definitive: "this key does not work"; otherwise "could not tell".
  */
 export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): KeyVerifier {
   return {
