@@ -1,9 +1,6 @@
 import type { StoredSecret, StoredVersion } from './ports.js';
 
-/**
- * Secrets Manager's staging labels, and the tags the rotator keeps on a secret so any run (or
- * `status`) can read where a rotation stands. Every credential kind uses the same ones.
- */
+/** Staging labels, and the tags any run (or `status`) reads where a rotation stands by; every kind's. */
 
 export const CURRENT = 'AWSCURRENT';
 export const PENDING = 'AWSPENDING';

@@ -3,9 +3,8 @@ import { isRecord, parseJson } from '../util/json.js';
 import { ACCOUNT_SID, KEY_SID } from './sids.js';
 
 /**
- * The one parser for stored values, shared by every credential kind. Secret values use the field
- * names of AWS Secrets Manager's managed Twilio secret types, so a secret moves between this tool and
- * those types unchanged:
+ * The one parser for stored values. Their field names are those of Secrets Manager's managed Twilio
+ * secret types, so a secret moves between this tool and those types unchanged:
  *
  *   TwilioApiKey      { accountSid, apiKeySid, apiKeySecret, validationUrl? }
  *   TwilioAuthToken   { accountSid, authToken, validationUrl? }

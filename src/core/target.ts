@@ -1,9 +1,6 @@
 import type { MaintenanceWindow } from './window.js';
 
-/**
- * What every credential kind's target has, and the pieces of it the core reads (the gate, where
- * secrets live). Validated configuration (config/) builds these; core and the kinds only read them.
- */
+/** What every kind's target has and the core reads; config/ builds these, core and the kinds only read them. */
 
 export type StoreName = 'file' | 'aws';
 
@@ -41,7 +38,6 @@ export interface CloudTrailGateConfig {
   ignorePrincipals: string[];
 }
 
-/** What every kind's target has. */
 export interface TargetBase {
   name: string;
   accountSid: string;
