@@ -105,6 +105,12 @@ export type RotationView<P extends { kind: string }, O> = {
     steps: readonly P['kind'][];
     /** What the event leaves behind for `token`: when it holds, the event succeeds without acting. */
     done(obs: O, token: string): boolean;
+    /**
+     * What the stored secret alone proves of `done` (./settled.ts): checked before the run opens (a
+     * repeated event, setSecret after createSecret), and on the run's copy after each step, instead of
+     * another look. Must imply `done`; absent, the event always takes the whole look.
+     */
+    settled?: (secret: StoredSecret | undefined, token: string) => boolean;
   };
 };
 

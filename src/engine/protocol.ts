@@ -1,8 +1,9 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
+import { PREVIOUS, TAG_RETIRED } from '../core/labels.js';
 import { isOutcome } from '../core/outcome.js';
 import { describePause, parsePause } from '../core/rollback.js';
 import type { Runtime } from '../core/runtime.js';
-import type { RotationEvent } from '../credentials/registry.js';
+import { kindOf, type RotationEvent } from '../credentials/registry.js';
 import { RotationError } from '../errors.js';
 import { describeOutcome } from './describe.js';
 import { lookIsCurrent, openRun, planFor, stepSpec, type Run } from './reconcile.js';
@@ -16,6 +17,8 @@ export type { RotationEvent };
  * reconcile loop told the event's token: it observes, plans (the gate evaluated as in every run), and
  * acts only on the steps the kind lets that event take; the event succeeds once the kind's
  * postcondition for the token holds. Anything else fails the event, and Secrets Manager retries it.
+ * Before the run opens, and after each step on the run's copy, the kind's `settled` tests that
+ * postcondition on the secret alone: a settled event reads no admin secret, no key list, no Twilio.
  */
 
 /** createSecret to finishSecret take a handful of steps; more is a bug, not progress. */
@@ -53,8 +56,25 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
   return found;
 }
 
+/** The values a look needs: not a previous version whose credential was retired (every kind's observe skips it). */
+const notRetired = (v: { versionId: string; stages: readonly string[] }, tags: Readonly<Record<string, string>>) =>
+  !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId);
+
 export async function rotationStep(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<string> {
   const { target, scope } = await resolveBySecret(config, runtime, (c) => targetForSecret(c, event.SecretId));
+  const token = event.ClientRequestToken;
+  const view = kindOf(target).rotation;
+  const settled = Object.hasOwn(view, event.Step) ? view[event.Step].settled : undefined;
+  if (settled) {
+    // The secret first, before the admin secret, Twilio or the key list (the kind's `settled`): a
+    // repeated event, or setSecret after createSecret, ends here. The run's look below reads the same
+    // copy again at no cost, except after setSecret's read, which takes the token's value alone: that
+    // event nearly always ends on it.
+    const only = (v: { versionId: string }) => v.versionId === token;
+    const wantValue = event.Step === 'setSecret' ? only : notRetired;
+    const secret = await runtime.store(target.secret.store).read(target.secret.secretId, { wantValue });
+    if (settled(secret, token)) return `version ${token} already holds what ${event.Step} leaves behind; nothing to do`;
+  }
   return driveEvent(await openRun(target, runtime, scope, {}), event, runtime);
 }
 
@@ -91,6 +111,11 @@ async function driveEvent(run: Run, event: RotationEvent, runtime: Runtime): Pro
     if (result.end?.kind === 'failed') throw fail(`${decision.kind}: ${result.end.error}`);
     if (result.end) throw fail(`${result.detail}; ${retry}`);
     did.push(result.detail);
+    // The step's own writes are in the run's copy of the secret: when they settle the event, no look again.
+    if (allowed.settled) {
+      const after = await run.session.store.read(run.session.target.secret.secretId, { wantValue: notRetired });
+      if (allowed.settled(after, token)) return `version ${token}: ${did.join('; ')}`;
+    }
   }
   throw fail(`no convergence after ${MAX_STEPS} steps; this is a bug, please report it with the log`);
 }

@@ -12,6 +12,7 @@ import { plan, warnings } from './plan.js';
 import { planRollback } from './rollback.js';
 import { parseAuthTokenSecret, tokenFingerprint, TOKEN_FINGERPRINT } from './shape.js';
 import { refusedSelf, steps, type Settings } from './steps.js';
+import { tokenCurrent, tokenFilled, tokenFinished } from '../settled.js';
 
 /** The token's version holds a token, pending or already current. */
 const filled = (obs: Observation, token: string) =>
@@ -24,10 +25,11 @@ const filled = (obs: Observation, token: string) =>
  * run may promote it first). Settling after the propagation delay is the scheduled run's.
  */
 const rotation: RotationView<Step, Observation> = {
-  createSecret: { steps: ['abandon-creation', 'start-rotation'], done: filled },
-  setSecret: { steps: [], done: filled },
+  createSecret: { steps: ['abandon-creation', 'start-rotation'], done: filled, settled: tokenFilled },
+  setSecret: { steps: [], done: filled, settled: tokenFilled },
   testSecret: {
     steps: ['drop-dead-pending', 'mark-pending'],
+    settled: tokenCurrent,
     done: (o, t) =>
       o.current?.versionId === t ||
       (o.pending?.versionId === t &&
@@ -36,6 +38,7 @@ const rotation: RotationView<Step, Observation> = {
   },
   finishSecret: {
     steps: ['drop-dead-pending', 'mark-pending', 'promote', 'finish-promotion', 'clear-pending-label', 'mark-current'],
+    settled: tokenFinished,
     done: (o, t) =>
       o.current?.versionId === t &&
       parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&

@@ -1,5 +1,6 @@
 import { parseStamp, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { RotationView, StepSpec, StepTable } from '../kind.js';
+import { tokenCurrent, tokenFilled, tokenFinished } from '../settled.js';
 import type { Observation, Step } from './observation.js';
 
 /**
@@ -34,15 +35,17 @@ const filled = (obs: Observation, token: string) =>
  * credential is never deleted here: the scheduled run retires it once the gate passes.
  */
 export const plannerRotation: RotationView<Step, Observation> = {
-  createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled },
-  setSecret: { steps: ['sweep-orphans'], done: filled },
+  createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled, settled: tokenFilled },
+  setSecret: { steps: ['sweep-orphans'], done: filled, settled: tokenFilled },
   testSecret: {
     steps: ['sweep-orphans', 'verify-pending'],
+    settled: tokenCurrent,
     done: (o, t) =>
       o.current?.versionId === t || (o.pending?.versionId === t && o.verified.has(o.pending.key.apiKeySid)),
   },
   finishSecret: {
     steps: ['sweep-orphans', 'verify-pending', 'promote', 'verify-current', 'mark-current', 'clear-pending-label'],
+    settled: tokenFinished,
     done: (o, t) =>
       o.current?.versionId === t &&
       parseStamp(o.secret?.tags[TAG_CURRENT_SINCE], t) !== undefined &&
