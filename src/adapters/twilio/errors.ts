@@ -12,14 +12,15 @@ interface TwilioErrorShape {
 const SENT_NOWHERE = 'nothing was sent there. Check twilio.baseUrl and HTTP_PROXY';
 const CHECK_PROXIES = 'check twilio.baseUrl, HTTP_PROXY and any proxy between the rotator and *.twilio.com';
 
-/** A Twilio error answer as twilio-node's RestException carries it (status, code, message), translated alike. */
-export function answerError(res: { statusCode: number; body: unknown }): Error {
+/**
+ * A Twilio error answer as twilio-node's RestException carries it (status, code, message), translated alike.
+ * `numericCode` keeps only a number as the code: the OAuth endpoints' answers are not all Twilio's error shape.
+ */
+export function answerError(res: { statusCode: number; body: unknown }, options: { numericCode?: boolean } = {}) {
   const body = parseJson(res.body) as TwilioErrorShape | null | undefined;
   const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`;
-  return Object.assign(new Error(message), {
-    status: res.statusCode,
-    ...(body?.code !== undefined ? { code: body.code } : {}),
-  });
+  const keep = options.numericCode ? typeof body?.code === 'number' : body?.code !== undefined;
+  return Object.assign(new Error(message), { status: res.statusCode, ...(keep ? { code: body?.code } : {}) });
 }
 
 /** The error that tells what happened: for a spent retry budget, the last answer before it. */

@@ -77,7 +77,7 @@ export function twilioOAuthApps(
       headers: { ...json },
       ...(data === undefined ? {} : { data: data as Record<string, unknown> }),
     })) as TwilioHttpResponse;
-    if (res.statusCode >= 400) throw answerError(res);
+    if (res.statusCode >= 400) throw answerError(res, { numericCode: true });
     return parse(res.body);
   };
   /** One operation under the retry rule; a 404 is `GONE` where the caller says it means "no such app". */
@@ -161,14 +161,15 @@ export function oauthVerifier(options: VerifierOptions): OAuthVerifier {
         const form = { client_id: creds.clientId, client_secret: creds.clientSecret, grant_type: 'client_credentials' };
         const form$ = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
         const issued = await http.request({ method: 'post', uri: TOKEN, headers: form$, data: form });
-        if (issued.statusCode >= 400) throw Object.assign(answerError(issued), { step: 'token' });
+        if (issued.statusCode >= 400)
+          throw Object.assign(answerError(issued, { numericCode: true }), { step: 'token' });
         const token = (parse(issued.body) as { access_token?: unknown } | undefined)?.access_token;
         if (typeof token !== 'string' || token === '')
           throw new NotTwilioAnswerError(issued.statusCode, 'no access_token');
         registerSecret(token);
         const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
         const read = await http.request({ method: 'get', uri: verificationUrl(how, creds.accountSid), headers });
-        if (read.statusCode >= 400) throw Object.assign(answerError(read), { step: 'read' });
+        if (read.statusCode >= 400) throw Object.assign(answerError(read, { numericCode: true }), { step: 'read' });
         return parse(read.body);
       };
       const again = (err: unknown, tries: number) => isRefusal(twilioStatus(err)) && tries < (options.authRetries ?? 2);
