@@ -17,7 +17,7 @@
 import { build } from 'esbuild';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import fingerprints from './config-fingerprint.cjs';
@@ -98,6 +98,78 @@ function redirect(entries) {
         const filter = new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
         b.onResolve({ filter }, (args) => (from.test(args.importer) ? { path: join(root, target) } : undefined));
       }
+    },
+  };
+}
+
+/**
+ * The AWS SDK's modules import each other through barrels (index.js files that re-export, such as
+ * `@smithy/core/protocols`); this points each such import straight at the modules that define the
+ * names it takes. esbuild splits code by file: every module a barrel re-exports that some chunk uses
+ * goes where the barrel goes. The credential providers' STS and SSO clients (lazy chunks) use the
+ * REST, query and XML protocols through the barrels the Secrets Manager client uses too, so all of
+ * that was read at start-up. The modules themselves are the same (one instance each).
+ */
+function throughBarrels() {
+  const LINE = /^(import|export) \{([^}]*)\} from "([^"]+)";$/;
+  const barrels = new Map();
+  /** A barrel's re-exports: exported name → [absolute module path, its name there]. */
+  const reexports = async (b, file) => {
+    if (!barrels.has(file))
+      barrels.set(
+        file,
+        (async () => {
+          const names = new Map();
+          for (const line of readFileSync(file, 'utf8').split('\n')) {
+            const m = LINE.exec(line);
+            if (m?.[1] !== 'export') continue;
+            const from = await b.resolve(m[3], { kind: 'import-statement', resolveDir: dirname(file) });
+            if (from.errors.length > 0 || from.namespace !== 'file' || from.external) continue;
+            for (const spec of m[2]
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)) {
+              const [name, as = name] = spec.split(/\s+as\s+/);
+              // A barrel re-exporting another barrel: followed to the module that defines the name.
+              const inner = /[\\/]index\.js$/.test(from.path) ? (await reexports(b, from.path)).get(name) : undefined;
+              names.set(as, inner ?? [from.path, name]);
+            }
+          }
+          return names;
+        })(),
+      );
+    return barrels.get(file);
+  };
+  return {
+    name: 'through-barrels',
+    setup(b) {
+      b.onLoad({ filter: /node_modules[\\/]@(smithy|aws-sdk)[\\/].*[\\/]dist-es[\\/].*\.js$/ }, async (args) => {
+        const out = [];
+        for (const line of readFileSync(args.path, 'utf8').split('\n')) {
+          const m = LINE.exec(line);
+          const from =
+            m && /^@(smithy|aws-sdk)\//.test(m[3])
+              ? await b.resolve(m[3], { kind: 'import-statement', resolveDir: dirname(args.path), importer: args.path })
+              : undefined;
+          if (!from || from.errors.length > 0 || from.namespace !== 'file' || !/[\\/]index\.js$/.test(from.path)) {
+            out.push(line);
+            continue;
+          }
+          const names = await reexports(b, from.path);
+          const kept = [];
+          for (const spec of m[2]
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)) {
+            const [name, as = name] = spec.split(/\s+as\s+/);
+            const target = names.get(name);
+            if (target) out.push(`${m[1]} { ${target[1]} as ${as} } from ${JSON.stringify(target[0])};`);
+            else kept.push(spec);
+          }
+          if (kept.length > 0) out.push(`${m[1]} { ${kept.join(', ')} } from "${m[3]}";`);
+        }
+        return { contents: out.join('\n'), loader: 'js', resolveDir: dirname(args.path) };
+      });
     },
   };
 }
@@ -360,6 +432,7 @@ export function leanOptions() {
     define: { 'process.env.NODE_ENV': '"production"' },
     mainFields: ['module', 'main'],
     plugins: [
+      throughBarrels(),
       builtinsViaRequire(),
       redirect([
         // The Secrets Manager client uses one protocol; the barrel also holds the query, XML, REST
