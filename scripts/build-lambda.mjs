@@ -225,6 +225,14 @@ function deferredZod() {
   };
 }
 
+/** The credential kinds the configuration's targets and fleets use; undefined when one is not readable (a ${NAME}). */
+function configuredKinds(raw) {
+  const targets = Array.isArray(raw?.targets) ? raw.targets : [];
+  const kinds = targets.map((t) => t?.kind ?? 'api-key');
+  if (Array.isArray(raw?.fleets) && raw.fleets.length > 0) kinds.push('api-key');
+  return kinds.every((k) => typeof k === 'string' && !k.includes('$')) ? kinds : undefined;
+}
+
 /**
  * The kinds of src/credentials/registry.ts that no target of `raw` uses (a fleet's members are API-key
  * targets), each replaced by a stand-in that has only its schema's `kind`, so that a validation at
@@ -233,10 +241,8 @@ function deferredZod() {
  */
 function onlyConfiguredKinds(raw) {
   const registry = join(root, 'src', 'credentials', 'registry.ts');
-  const targets = Array.isArray(raw?.targets) ? raw.targets : [];
-  const kinds = targets.map((t) => t?.kind ?? 'api-key');
-  if (Array.isArray(raw?.fleets) && raw.fleets.length > 0) kinds.push('api-key');
-  const readable = kinds.every((k) => typeof k === 'string' && !k.includes('$'));
+  const kinds = configuredKinds(raw) ?? [];
+  const readable = configuredKinds(raw) !== undefined;
   const exported = new Map(
     [...readFileSync(registry, 'utf8').matchAll(/import \{ (\w+) \} from '\.\/([\w-]+)\/module\.js'/g)].map((m) => [
       m[2],
@@ -265,6 +271,86 @@ function onlyConfiguredKinds(raw) {
       });
     },
   };
+}
+
+/**
+ * Modules of src/ the Lambda bundle leaves out, each replaced by a stand-in whose every export throws,
+ * naming why: code no Lambda path calls (the dry run: no event asks for one) or that the configuration
+ * it was built from proves unused (the file store without `stores.file`, the Auth Token adapter without
+ * an auth-token target, the subaccount listing without fleets). A configuration whose kinds this
+ * cannot read (a ${NAME}) keeps the Auth Token adapter.
+ */
+function leftOut(raw) {
+  const kinds = configuredKinds(raw);
+  const fleets = Array.isArray(raw?.fleets) && raw.fleets.length > 0;
+  const modules = new Map(
+    [
+      ['src/engine/dry-run.ts', 'the Lambda never dry-runs'],
+      !raw?.stores?.file && ['src/adapters/secrets/file-store.ts', 'the configuration has no stores.file'],
+      kinds &&
+        !kinds.includes('auth-token') && ['src/adapters/twilio/auth-tokens.ts', 'no target is an auth-token target'],
+      !fleets && ['src/adapters/twilio/subaccounts.ts', 'the configuration has no fleets'],
+    ]
+      .filter(Boolean)
+      .map(([file, why]) => [join(root, file), why]),
+  );
+  return {
+    name: 'left-out',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
+        const file = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+        return modules.has(file) ? { path: file, namespace: 'left-out' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'left-out' }, ({ path: file }) => {
+        const shown = relative(root, file);
+        const why = `${shown} is not in this Lambda bundle: ${modules.get(file)} where it was built`;
+        const names = [...readFileSync(file, 'utf8').matchAll(/^export (?:async )?(?:function|const) (\w+)/gm)];
+        const lines = [
+          `const missing = () => { throw new Error(${JSON.stringify(why)}); };`,
+          ...names.map(([, name]) => `export const ${name} = missing;`),
+        ];
+        return { contents: lines.join('\n'), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
+ * A package's package.json as `importer` reads it, cut to its name and version: twilio-node and the
+ * Secrets Manager client read only the version (for the User-Agent header) but bundle the whole file.
+ */
+function versionOnly(importer) {
+  return {
+    name: 'version-only',
+    setup(b) {
+      b.onResolve({ filter: /[\\/]package\.json$/ }, (args) =>
+        importer.test(args.importer)
+          ? { path: resolve(args.resolveDir, args.path), namespace: 'version-only' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'version-only' }, (args) => {
+        const { name, version } = JSON.parse(readFileSync(args.path, 'utf8'));
+        return { contents: JSON.stringify({ name, version }), loader: 'json' };
+      });
+    },
+  };
+}
+
+/** The Lambda's own build choices, on top of leanOptions(), for the configuration `raw`. */
+function lambdaOnly(raw) {
+  return [
+    throughBarrels(),
+    leftOut(raw),
+    versionOnly(/(twilio[\\/]lib[\\/]base[\\/]BaseTwilio|client-secrets-manager[\\/]dist-es[\\/]runtimeConfig)\.js$/),
+    // The IAM resources twilio-node's V1 domain requires and the rotator never uses.
+    stub(
+      /^\.\/v1\/(oAuthApp|rolePermission|token)$/,
+      /twilio[\\/]lib[\\/]rest[\\/]iam[\\/]V1\.js$/,
+      'twilio-unused-resource-stub.cjs',
+    ),
+    stub(/^dayjs(\/plugin\/utc)?$/, /twilio[\\/]lib[\\/]base[\\/](de)?serialize\.js$/, 'dayjs-utc-stub.cjs'),
+    stub(/^node-cron$/, /src[\\/]config-kit[\\/]schedule\.ts$/, 'node-cron-deferred-stub.mjs'),
+  ];
 }
 
 let validator;
@@ -432,7 +518,6 @@ export function leanOptions() {
     define: { 'process.env.NODE_ENV': '"production"' },
     mainFields: ['module', 'main'],
     plugins: [
-      throughBarrels(),
       builtinsViaRequire(),
       redirect([
         // The Secrets Manager client uses one protocol; the barrel also holds the query, XML, REST
@@ -485,7 +570,7 @@ export async function buildLambda({
     ? {}
     : {
         ...shared,
-        plugins: [deferredZod(), onlyConfiguredKinds(raw), ...shared.plugins],
+        plugins: [deferredZod(), onlyConfiguredKinds(raw), ...lambdaOnly(raw), ...shared.plugins],
         define: {
           ...shared.define,
           __ROTATOR_CONFIG__: compiled,
