@@ -336,11 +336,38 @@ function versionOnly(importer) {
   };
 }
 
+/**
+ * The configuration's validation (src/config/validate.ts and schema.ts, a chunk loaded only when the
+ * handler validates at start-up) gets its own copies of the schema modules it shares with start-up code
+ * (fleets.ts, alerts.ts, issues.ts: schemas and checks, no state). esbuild splits by file, so a module
+ * both use went to start-up whole, schemas included, where start-up calls two small functions of it.
+ */
+function validationCopies() {
+  const shared = /^\.\/(fleets|alerts|issues)\.js$/;
+  const validation = new Set(['validate.ts', 'schema.ts'].map((f) => join(root, 'src', 'config', f)));
+  return {
+    name: 'validation-copies',
+    setup(b) {
+      b.onResolve({ filter: shared }, (args) =>
+        validation.has(args.importer) || args.namespace === 'validation-copy'
+          ? { path: resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts'), namespace: 'validation-copy' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'validation-copy' }, (args) => ({
+        contents: readFileSync(args.path, 'utf8'),
+        loader: 'ts',
+        resolveDir: dirname(args.path),
+      }));
+    },
+  };
+}
+
 /** The Lambda's own build choices, on top of leanOptions(), for the configuration `raw`. */
 function lambdaOnly(raw) {
   return [
     throughBarrels(),
     leftOut(raw),
+    validationCopies(),
     versionOnly(/(twilio[\\/]lib[\\/]base[\\/]BaseTwilio|client-secrets-manager[\\/]dist-es[\\/]runtimeConfig)\.js$/),
     // The IAM resources twilio-node's V1 domain requires and the rotator never uses.
     stub(
@@ -350,6 +377,12 @@ function lambdaOnly(raw) {
     ),
     stub(/^dayjs(\/plugin\/utc)?$/, /twilio[\\/]lib[\\/]base[\\/](de)?serialize\.js$/, 'dayjs-utc-stub.cjs'),
     stub(/^node-cron$/, /src[\\/]config-kit[\\/]schedule\.ts$/, 'node-cron-deferred-stub.mjs'),
+    stub(/^\.\/Sha256Js$/, /checksum[\\/]sha256[\\/]Sha256Node\.js$/, 'sha256-js-stub.mjs'),
+    stub(
+      /^@aws-sdk\/credential-provider-node$/,
+      /client-secrets-manager[\\/]dist-es[\\/]runtimeConfig\.js$/,
+      'credential-chain-stub.mjs',
+    ),
   ];
 }
 
