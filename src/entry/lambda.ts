@@ -89,14 +89,16 @@ const SAFETY_MARGIN_MS = safetyMarginMs(process.env.ROTATOR_SAFETY_MARGIN_MS);
 
 /**
  * The shard code (entry/shard.ts, entry/shard-worker.ts, the SQS adapter). A function that shards
- * (ROTATOR_SHARD_QUEUE_URL set) or works shards (its handler is shardHandler: Lambda's _HANDLER) loads
- * it at init, as before; the others, whose events never need it, do not read it at all.
+ * (ROTATOR_SHARD_QUEUE_URL set) or works shards (its handler is shardHandler: Lambda's _HANDLER) starts
+ * loading it at init; the others, whose events never need it, do not read it at all. Not awaited here:
+ * its chunks import this module (scripts/build-lambda.mjs), whose evaluation must end first.
  */
 const loadShardCode = async () => ({ ...(await import('./shard.js')), ...(await import('./shard-worker.js')) });
 let shardCode: ReturnType<typeof loadShardCode> | undefined;
 const shards = () => (shardCode ??= loadShardCode());
 const shardsSet = () => Boolean(process.env.ROTATOR_SHARD_QUEUE_URL?.trim());
-if (shardsSet() || /\.shardHandler$/.test(process.env._HANDLER ?? '')) await shards();
+// A failure here is the first event's, which awaits the same promise.
+if (shardsSet() || /\.shardHandler$/.test(process.env._HANDLER ?? '')) shards().catch(() => undefined);
 /** What an SQS event has; shard-worker.ts's isSqsEvent decides. */
 const hasRecords = (event: unknown) => Array.isArray((event as { Records?: unknown } | null)?.Records);
 

@@ -236,18 +236,17 @@ describe('the Lambda bundle', () => {
       const env = { ...AWS_ENV, AWS_REGION: 'us-east-1', ROTATOR_SHARD_QUEUE_URL: queueUrl };
       const sent = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env);
       expect(sent.value).toEqual({ sharded: { messages: 1, targets: 1 } });
-      // The shard code lives in chunks/: a scheduler that shards reads it at init, as the start-up set...
-      const shardCode = sent.atInit.filter((f) => !built.initFiles.includes(f));
-      expect(shardCode.some((f) => /[\\/]shard-[\w-]+\.mjs$/.test(f))).toBe(true);
-      // ...and the SQS client, used by the scheduler that shards and by nothing else, when it sends.
-      expect(sent.loaded.filter((f) => !sent.atInit.includes(f)).length).toBeGreaterThan(0);
+      // The shard code and the SQS client live in chunks/, read by a scheduler that shards and by no other.
+      const shardCode = sent.loaded.filter((f) => !built.initFiles.includes(f));
+      expect(shardCode.some((f) => /[\\/]shard-[A-Z0-9]+\.mjs$/.test(f))).toBe(true);
+      expect(shardCode.some((f) => /[\\/]dist-es-[A-Z0-9]+\.mjs$/.test(f))).toBe(true);
       const messages = await receiveAll(client, queueUrl);
-      // Lambda names the handler in _HANDLER: the shard worker reads its code at init too.
+      // Lambda names the handler in _HANDLER: the shard worker starts reading its code at init.
       const worker = { ...AWS_ENV, _HANDLER: 'handler.shardHandler' };
       const worked = await invoke(sqsEvent(messages, queueUrl), worker, 'shardHandler');
       expect(worked.value).toEqual({ batchItemFailures: [] });
-      expect(worked.atInit.some((f) => /[\\/]shard-worker-[\w-]+\.mjs$/.test(f))).toBe(true);
-      expect(worked.loaded.filter((f) => !worked.atInit.includes(f))).toEqual([]);
+      expect(worked.loaded.some((f) => /[\\/]shard-worker-[A-Z0-9]+\.mjs$/.test(f))).toBe(true);
+      expect(worked.loaded.some((f) => /[\\/]dist-es-[A-Z0-9]+\.mjs$/.test(f))).toBe(false);
       expect(jsonLines(worked.stdout)).toContainEqual(
         expect.objectContaining({
           level: 'info',
