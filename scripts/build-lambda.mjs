@@ -666,7 +666,8 @@ async function oneStartUpFile(from, dir, metafile) {
     ],
   });
   mkdirSync(join(dir, 'chunks'), { recursive: true });
-  for (const file of lazy) for (const f of [file, `${file}.map`]) if (existsSync(f)) copyFileSync(f, toFinal(f));
+  for (const file of lazy)
+    for (const f of [file, `${file}.map`, `${file}.LEGAL.txt`]) if (existsSync(f)) copyFileSync(f, toFinal(f));
   for (const [file, short] of alias) {
     const names = [...(wanted.get(file) ?? [])].map((n) => `${short}_${n} as ${n}`);
     const from = relative(dirname(toFinal(file)), final)
@@ -675,7 +676,7 @@ async function oneStartUpFile(from, dir, metafile) {
     writeFileSync(toFinal(file), `export { ${names.join(', ')} } from ${JSON.stringify(`./${from}`)};\n`);
   }
   const legal = [...init].map((f) => `${f}.LEGAL.txt`).filter((f) => existsSync(f));
-  writeFileSync(`${final}.LEGAL.txt`, legal.map((f) => readFileSync(f, 'utf8')).join('\n'));
+  if (legal.length > 0) writeFileSync(`${final}.LEGAL.txt`, legal.map((f) => readFileSync(f, 'utf8')).join('\n'));
   // The result's metafile: paths relative to `root`, as esbuild's.
   const rel = (file) => relative(root, file);
   const out = { inputs: metafile.inputs, outputs: {} };
