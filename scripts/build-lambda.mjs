@@ -14,6 +14,8 @@
 //    its own (src/adapters/twilio/http-client.ts), so BaseTwilio's fallback is replaced by a stub;
 //  - winston's readable-stream (a copy of Node 10's streams) resolves to node:stream, which
 //    node:http loads anyway.
+// The Lambda's bundle also leaves out what no invoked path uses (lambdaOnly(): stand-ins, barrels
+// bypassed, the validation's own schema modules) and puts start-up in one file (oneStartUpFile()).
 import { build } from 'esbuild';
 import {
   copyFileSync,
