@@ -14,10 +14,23 @@
 //    its own (src/adapters/twilio/http-client.ts), so BaseTwilio's fallback is replaced by a stub;
 //  - winston's readable-stream (a copy of Node 10's streams) resolves to node:stream, which
 //    node:http loads anyway.
+// The Lambda's bundle also leaves out what no invoked path uses (lambdaOnly(): stand-ins, barrels
+// bypassed, the validation's own schema modules) and puts start-up in one file (oneStartUpFile()).
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { builtinModules } from 'node:module';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import fingerprints from './config-fingerprint.cjs';
@@ -102,6 +115,78 @@ function redirect(entries) {
   };
 }
 
+/**
+ * The AWS SDK's modules import each other through barrels (index.js files that re-export, such as
+ * `@smithy/core/protocols`); this points each such import straight at the modules that define the
+ * names it takes. esbuild splits code by file: every module a barrel re-exports that some chunk uses
+ * goes where the barrel goes. The credential providers' STS and SSO clients (lazy chunks) use the
+ * REST, query and XML protocols through the barrels the Secrets Manager client uses too, so all of
+ * that was read at start-up. The modules themselves are the same (one instance each).
+ */
+function throughBarrels() {
+  const LINE = /^(import|export) \{([^}]*)\} from "([^"]+)";$/;
+  const barrels = new Map();
+  /** A barrel's re-exports: exported name → [absolute module path, its name there]. */
+  const reexports = async (b, file) => {
+    if (!barrels.has(file))
+      barrels.set(
+        file,
+        (async () => {
+          const names = new Map();
+          for (const line of readFileSync(file, 'utf8').split('\n')) {
+            const m = LINE.exec(line);
+            if (m?.[1] !== 'export') continue;
+            const from = await b.resolve(m[3], { kind: 'import-statement', resolveDir: dirname(file) });
+            if (from.errors.length > 0 || from.namespace !== 'file' || from.external) continue;
+            for (const spec of m[2]
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)) {
+              const [name, as = name] = spec.split(/\s+as\s+/);
+              // A barrel re-exporting another barrel: followed to the module that defines the name.
+              const inner = /[\\/]index\.js$/.test(from.path) ? (await reexports(b, from.path)).get(name) : undefined;
+              names.set(as, inner ?? [from.path, name]);
+            }
+          }
+          return names;
+        })(),
+      );
+    return barrels.get(file);
+  };
+  return {
+    name: 'through-barrels',
+    setup(b) {
+      b.onLoad({ filter: /node_modules[\\/]@(smithy|aws-sdk)[\\/].*[\\/]dist-es[\\/].*\.js$/ }, async (args) => {
+        const out = [];
+        for (const line of readFileSync(args.path, 'utf8').split('\n')) {
+          const m = LINE.exec(line);
+          const from =
+            m && /^@(smithy|aws-sdk)\//.test(m[3])
+              ? await b.resolve(m[3], { kind: 'import-statement', resolveDir: dirname(args.path), importer: args.path })
+              : undefined;
+          if (!from || from.errors.length > 0 || from.namespace !== 'file' || !/[\\/]index\.js$/.test(from.path)) {
+            out.push(line);
+            continue;
+          }
+          const names = await reexports(b, from.path);
+          const kept = [];
+          for (const spec of m[2]
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)) {
+            const [name, as = name] = spec.split(/\s+as\s+/);
+            const target = names.get(name);
+            if (target) out.push(`${m[1]} { ${target[1]} as ${as} } from ${JSON.stringify(target[0])};`);
+            else kept.push(spec);
+          }
+          if (kept.length > 0) out.push(`${m[1]} { ${kept.join(', ')} } from "${m[3]}";`);
+        }
+        return { contents: out.join('\n'), loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
 /** config/rotator.yaml, compiled into the bundle as JSON (the Lambda then needs no YAML parser). */
 function bundledConfig(path) {
   const file = resolve(root, path);
@@ -153,6 +238,14 @@ function deferredZod() {
   };
 }
 
+/** The credential kinds the configuration's targets and fleets use; undefined when one is not readable (a ${NAME}). */
+function configuredKinds(raw) {
+  const targets = Array.isArray(raw?.targets) ? raw.targets : [];
+  const kinds = targets.map((t) => t?.kind ?? 'api-key');
+  if (Array.isArray(raw?.fleets) && raw.fleets.length > 0) kinds.push('api-key');
+  return kinds.every((k) => typeof k === 'string' && !k.includes('$')) ? kinds : undefined;
+}
+
 /**
  * The kinds of src/credentials/registry.ts that no target of `raw` uses (a fleet's members are API-key
  * targets), each replaced by a stand-in that has only its schema's `kind`, so that a validation at
@@ -161,10 +254,8 @@ function deferredZod() {
  */
 function onlyConfiguredKinds(raw) {
   const registry = join(root, 'src', 'credentials', 'registry.ts');
-  const targets = Array.isArray(raw?.targets) ? raw.targets : [];
-  const kinds = targets.map((t) => t?.kind ?? 'api-key');
-  if (Array.isArray(raw?.fleets) && raw.fleets.length > 0) kinds.push('api-key');
-  const readable = kinds.every((k) => typeof k === 'string' && !k.includes('$'));
+  const kinds = configuredKinds(raw) ?? [];
+  const readable = configuredKinds(raw) !== undefined;
   const exported = new Map(
     [...readFileSync(registry, 'utf8').matchAll(/import \{ (\w+) \} from '\.\/([\w-]+)\/module\.js'/g)].map((m) => [
       m[2],
@@ -193,6 +284,119 @@ function onlyConfiguredKinds(raw) {
       });
     },
   };
+}
+
+/**
+ * Modules of src/ the Lambda bundle leaves out, each replaced by a stand-in whose every export throws,
+ * naming why: code no Lambda path calls (the dry run: no event asks for one) or that the configuration
+ * it was built from proves unused (the file store without `stores.file`, the Auth Token adapter without
+ * an auth-token target, the subaccount listing without fleets). A configuration whose kinds this
+ * cannot read (a ${NAME}) keeps the Auth Token adapter.
+ */
+function leftOut(raw) {
+  const kinds = configuredKinds(raw);
+  const fleets = Array.isArray(raw?.fleets) && raw.fleets.length > 0;
+  const modules = new Map(
+    [
+      ['src/engine/dry-run.ts', 'the Lambda never dry-runs'],
+      !raw?.stores?.file && ['src/adapters/secrets/file-store.ts', 'the configuration has no stores.file'],
+      kinds &&
+        !kinds.includes('auth-token') && ['src/adapters/twilio/auth-tokens.ts', 'no target is an auth-token target'],
+      !fleets && ['src/adapters/twilio/subaccounts.ts', 'the configuration has no fleets'],
+    ]
+      .filter(Boolean)
+      .map(([file, why]) => [join(root, file), why]),
+  );
+  return {
+    name: 'left-out',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
+        const file = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+        return modules.has(file) ? { path: file, namespace: 'left-out' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'left-out' }, ({ path: file }) => {
+        const shown = relative(root, file);
+        const why = `${shown} is not in this Lambda bundle: ${modules.get(file)} where it was built`;
+        const names = [...readFileSync(file, 'utf8').matchAll(/^export (?:async )?(?:function|const) (\w+)/gm)];
+        const lines = [
+          `const missing = () => { throw new Error(${JSON.stringify(why)}); };`,
+          ...names.map(([, name]) => `export const ${name} = missing;`),
+        ];
+        return { contents: lines.join('\n'), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
+ * A package's package.json as `importer` reads it, cut to its name and version: twilio-node and the
+ * Secrets Manager client read only the version (for the User-Agent header) but bundle the whole file.
+ */
+function versionOnly(importer) {
+  return {
+    name: 'version-only',
+    setup(b) {
+      b.onResolve({ filter: /[\\/]package\.json$/ }, (args) =>
+        importer.test(args.importer)
+          ? { path: resolve(args.resolveDir, args.path), namespace: 'version-only' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'version-only' }, (args) => {
+        const { name, version } = JSON.parse(readFileSync(args.path, 'utf8'));
+        return { contents: JSON.stringify({ name, version }), loader: 'json' };
+      });
+    },
+  };
+}
+
+/**
+ * The configuration's validation (src/config/validate.ts and schema.ts, a chunk loaded only when the
+ * handler validates at start-up) gets its own copies of the schema modules it shares with start-up code
+ * (fleets.ts, alerts.ts, issues.ts: schemas and checks, no state). esbuild splits by file, so a module
+ * both use went to start-up whole, schemas included, where start-up calls two small functions of it.
+ */
+function validationCopies() {
+  const shared = /^\.\/(fleets|alerts|issues)\.js$/;
+  const validation = new Set(['validate.ts', 'schema.ts'].map((f) => join(root, 'src', 'config', f)));
+  return {
+    name: 'validation-copies',
+    setup(b) {
+      b.onResolve({ filter: shared }, (args) =>
+        validation.has(args.importer) || args.namespace === 'validation-copy'
+          ? { path: resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts'), namespace: 'validation-copy' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'validation-copy' }, (args) => ({
+        contents: readFileSync(args.path, 'utf8'),
+        loader: 'ts',
+        resolveDir: dirname(args.path),
+      }));
+    },
+  };
+}
+
+/** The Lambda's own build choices, on top of leanOptions(), for the configuration `raw`. */
+function lambdaOnly(raw) {
+  return [
+    throughBarrels(),
+    leftOut(raw),
+    validationCopies(),
+    versionOnly(/(twilio[\\/]lib[\\/]base[\\/]BaseTwilio|client-secrets-manager[\\/]dist-es[\\/]runtimeConfig)\.js$/),
+    // The IAM resources twilio-node's V1 domain requires and the rotator never uses.
+    stub(
+      /^\.\/v1\/(oAuthApp|rolePermission|token)$/,
+      /twilio[\\/]lib[\\/]rest[\\/]iam[\\/]V1\.js$/,
+      'twilio-unused-resource-stub.cjs',
+    ),
+    stub(/^dayjs(\/plugin\/utc)?$/, /twilio[\\/]lib[\\/]base[\\/](de)?serialize\.js$/, 'dayjs-utc-stub.cjs'),
+    stub(/^node-cron$/, /src[\\/]config-kit[\\/]schedule\.ts$/, 'node-cron-deferred-stub.mjs'),
+    stub(/^\.\/Sha256Js$/, /checksum[\\/]sha256[\\/]Sha256Node\.js$/, 'sha256-js-stub.mjs'),
+    stub(
+      /^@aws-sdk\/credential-provider-node$/,
+      /client-secrets-manager[\\/]dist-es[\\/]runtimeConfig\.js$/,
+      'credential-chain-stub.mjs',
+    ),
+  ];
 }
 
 let validator;
@@ -390,6 +594,114 @@ export function leanOptions() {
 }
 
 /**
+ * Start-up in one file. esbuild's split output (in `from`) has the entry import a few dozen chunks,
+ * one per set of lazy chunks that share a module with start-up; Node 22 took about a third longer to
+ * import those than the same code in one file (module init, median of paired runs). So the entry and
+ * every chunk it imports statically are bundled again into `dir`/handler.mjs, which also exports what
+ * the lazy chunks import from those chunks; each such chunk becomes one line that re-exports that from
+ * the handler, so a lazy chunk (copied as it is) shares the handler's modules. Returns the result's
+ * metafile in esbuild's shape: the handler's inputs are the sources of the files it holds.
+ */
+async function oneStartUpFile(from, dir, metafile) {
+  const outputs = javascriptOutputs(metafile);
+  const entry = join(from, 'handler.mjs');
+  const init = new Set(loadedAtInit(outputs, entry));
+  const lazy = [...outputs.keys()].filter((f) => !init.has(f));
+  const alias = new Map([...init].filter((f) => f !== entry).map((f, i) => [f, `__tkr${i}`]));
+  // What the lazy chunks import from start-up chunks, by chunk: names, or all of them (a namespace import).
+  const wanted = new Map();
+  const want = (file, names) => {
+    if (!alias.has(file)) return;
+    const all = metafile.outputs[relative(root, file)].exports;
+    wanted.set(file, new Set([...(wanted.get(file) ?? []), ...(names ?? all)]));
+  };
+  for (const file of lazy) {
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/(?:import|export)\s*(\{[^}]*\}|\*\s*as\s*[\w$]+|\*)?\s*(?:from)?\s*"(\.[^"]+)"/g)) {
+      const target = resolve(dirname(file), m[2]);
+      const names = m[1]?.startsWith('{')
+        ? m[1]
+            .slice(1, -1)
+            .split(',')
+            .map((x) => x.trim().split(/\s+as\s+/)[0])
+            .filter(Boolean)
+        : m[1]
+          ? undefined
+          : [];
+      want(target, names);
+    }
+  }
+  const lines = [`export * from ${JSON.stringify(entry)};`];
+  for (const [file, names] of wanted)
+    if (names.size > 0)
+      lines.push(
+        `export { ${[...names].map((n) => `${n} as ${alias.get(file)}_${n}`).join(', ')} } from ${JSON.stringify(file)};`,
+      );
+  const final = join(dir, 'handler.mjs');
+  const toFinal = (file) => join(dir, relative(from, file));
+  const merged = await build({
+    stdin: { contents: lines.join('\n'), resolveDir: from, sourcefile: 'start-up.mjs', loader: 'js' },
+    outfile: final,
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'lazy-chunks',
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, (args) => {
+            if (args.path.startsWith('node:')) return { path: args.path, external: true };
+            if (args.kind !== 'dynamic-import') return undefined;
+            const target = relative(dirname(final), toFinal(resolve(args.resolveDir, args.path)));
+            return { path: `./${target.split(/[\\/]/).join('/')}`, external: true };
+          });
+        },
+      },
+    ],
+  });
+  mkdirSync(join(dir, 'chunks'), { recursive: true });
+  for (const file of lazy)
+    for (const f of [file, `${file}.map`, `${file}.LEGAL.txt`]) if (existsSync(f)) copyFileSync(f, toFinal(f));
+  for (const [file, short] of alias) {
+    const names = [...(wanted.get(file) ?? [])].map((n) => `${short}_${n} as ${n}`);
+    const from = relative(dirname(toFinal(file)), final)
+      .split(/[\\/]/)
+      .join('/');
+    writeFileSync(toFinal(file), `export { ${names.join(', ')} } from ${JSON.stringify(`./${from}`)};\n`);
+  }
+  const legal = [...init].map((f) => `${f}.LEGAL.txt`).filter((f) => existsSync(f));
+  if (legal.length > 0) writeFileSync(`${final}.LEGAL.txt`, legal.map((f) => readFileSync(f, 'utf8')).join('\n'));
+  // The result's metafile: paths relative to `root`, as esbuild's.
+  const rel = (file) => relative(root, file);
+  const out = { inputs: metafile.inputs, outputs: {} };
+  const handlerInputs = Object.assign({}, ...[...init].map((f) => metafile.outputs[rel(f)].inputs));
+  out.outputs[rel(final)] = { ...merged.metafile.outputs[rel(final)], inputs: handlerInputs, imports: [] };
+  for (const file of lazy) {
+    const o = metafile.outputs[rel(file)];
+    const imports = o.imports.map((i) => (i.external ? i : { ...i, path: rel(toFinal(resolve(root, i.path))) }));
+    out.outputs[rel(toFinal(file))] = { ...o, imports };
+  }
+  for (const file of alias.keys())
+    out.outputs[rel(toFinal(file))] = {
+      bytes: statSync(toFinal(file)).size,
+      inputs: {},
+      imports: [{ path: rel(final), kind: 'import-statement' }],
+      exports: [...(wanted.get(file) ?? [])],
+    };
+  for (const [path, o] of Object.entries(out.outputs))
+    if (path.endsWith('.mjs')) o.bytes = statSync(resolve(root, path)).size;
+  return out;
+}
+
+/**
  * `naive: true` builds the comparison bundle for the benchmark: an entry that imports the packages
  * whole, with esbuild's defaults (no splitting, no stubs) but the same format and minification.
  */
@@ -412,7 +724,7 @@ export async function buildLambda({
     ? {}
     : {
         ...shared,
-        plugins: [deferredZod(), onlyConfiguredKinds(raw), ...shared.plugins],
+        plugins: [deferredZod(), onlyConfiguredKinds(raw), ...lambdaOnly(raw), ...shared.plugins],
         define: {
           ...shared.define,
           __ROTATOR_CONFIG__: compiled,
@@ -423,13 +735,21 @@ export async function buildLambda({
         splitting: true,
         chunkNames: 'chunks/[name]-[hash]',
       };
-  const result = await build({
+  // The Lambda's bundle is split in a scratch folder first, then its start-up made one file (above).
+  const split = naive ? dir : mkdtempSync(join(tmpdir(), 'tkr-lambda-'));
+  let result = await build({
     ...lean,
     absWorkingDir: root, // metafile paths are relative to it
     entryPoints: { handler: join(root, entry) },
-    outdir: dir,
+    outdir: split,
     ...bundleOptions('node22'),
   });
+  if (!naive)
+    result = {
+      metafile: await oneStartUpFile(split, dir, result.metafile).finally(() =>
+        rmSync(split, { recursive: true, force: true }),
+      ),
+    };
   if (metafile) writeFileSync(join(dir, 'meta.json'), JSON.stringify(result.metafile));
   // Written last, once the bundle is complete: packaging compares it with the configuration the
   // stack is derived from and refuses a bundle of another one (scripts/config-fingerprint.cjs).

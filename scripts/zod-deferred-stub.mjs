@@ -7,9 +7,20 @@
 const LATER = Symbol('zod-deferred');
 let zod;
 
-/** Imports zod/mini's functions; the handler awaits it before it validates a configuration at start-up. */
+const alongside = [];
+
+/**
+ * Imports zod/mini's functions, and what the schemas' checks call (registered with `loadWithZod`);
+ * the handler awaits it before it validates a configuration at start-up.
+ */
 export async function loadZod() {
+  await Promise.all(alongside.map((load) => load()));
   zod ??= await import('zod-deferred:used');
+}
+
+/** Has `load` run by loadZod(): for a module only a schema's check uses (scripts/node-cron-deferred-stub.mjs). */
+export function loadWithZod(load) {
+  alongside.push(load);
 }
 
 const plain = (x) => x !== null && typeof x === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(x));

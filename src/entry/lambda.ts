@@ -11,8 +11,6 @@ import { ConfigError, errorMessage } from '../errors.js';
 import { createJsonLogger } from '../json-log.js';
 import { redact } from '../redact.js';
 import { createRuntime } from '../wiring.js';
-import { sendShards, shardQueue, shardSettings } from './shard.js';
-import { isSqsEvent, runShards } from './shard-worker.js';
 
 /**
  * AWS Lambda entry points.
@@ -88,6 +86,21 @@ export function safetyMarginMs(text: string | undefined): number {
 }
 
 const SAFETY_MARGIN_MS = safetyMarginMs(process.env.ROTATOR_SAFETY_MARGIN_MS);
+
+/**
+ * The shard code (entry/shard.ts, entry/shard-worker.ts, the SQS adapter). A function that shards
+ * (ROTATOR_SHARD_QUEUE_URL set) or works shards (its handler is shardHandler: Lambda's _HANDLER) starts
+ * loading it at init; the others, whose events never need it, do not read it at all. Not awaited here:
+ * its chunks import this module (scripts/build-lambda.mjs), whose evaluation must end first.
+ */
+const loadShardCode = async () => ({ ...(await import('./shard.js')), ...(await import('./shard-worker.js')) });
+let shardCode: ReturnType<typeof loadShardCode> | undefined;
+const shards = () => (shardCode ??= loadShardCode());
+const shardsSet = () => Boolean(process.env.ROTATOR_SHARD_QUEUE_URL?.trim());
+// A failure here is the first event's, which awaits the same promise.
+if (shardsSet() || /\.shardHandler$/.test(process.env._HANDLER ?? '')) shards().catch(() => undefined);
+/** What an SQS event has; shard-worker.ts's isSqsEvent decides. */
+const hasRecords = (event: unknown) => Array.isArray((event as { Records?: unknown } | null)?.Records);
 
 let cached: { config: RotatorConfig; logger: Logger } | undefined;
 
@@ -173,9 +186,13 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
     if (isRotationEvent(event)) return await rotationHandler(event, config, runtime);
     const until = { signal: due.signal };
     // Never mistaken for a schedule: a worker wired to the queue must not send the fleet to it again.
-    if (isSqsEvent(event)) return await runShards(event, config, runtime, until);
-    const sharding = shardSettings(process.env);
+    if (hasRecords(event)) {
+      const { isSqsEvent, runShards } = await shards();
+      if (isSqsEvent(event)) return await runShards(event, config, runtime, until);
+    }
+    const sharding = shardsSet() ? (await shards()).shardSettings(process.env) : undefined;
     if (sharding) {
+      const { sendShards, shardQueue } = await shards();
       const queue = shardQueue(config, sharding, due.signal);
       const sent = await sendShards(config, runtime, sharding, queue, context.awsRequestId ?? randomUUID());
       return { sharded: sent };
@@ -193,7 +210,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<u
 
 /** The shard worker's entry (serverless.yml `shard`): SQS events only, so a mis-wired trigger fails loudly. */
 export async function shardHandler(event: unknown, context: LambdaContext): Promise<unknown> {
-  if (!isSqsEvent(event))
+  if (!(await shards()).isSqsEvent(event))
     throw new Error('shardHandler takes the events of an SQS event source (Records from aws:sqs), nothing else');
   return handler(event, context);
 }

@@ -13,8 +13,10 @@ import { loadConfig } from '../../src/config/load.js';
 import { recordOutput } from '../support/scan.js';
 import { receiveAll, sqsClient, sqsEvent } from '../support/sqs-events.js';
 import { AWS_ENV, World } from '../support/world.js';
+import { stringify } from 'yaml';
 
 const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
 let world: World;
 let bundle: string;
 let built: {
@@ -38,30 +40,41 @@ async function invoke(
   env: Record<string, string> = AWS_ENV,
   entry = 'handler',
   file = bundle,
-): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[] }> {
-  // Every module file the process loads is reported on stderr by a resolve hook.
+): Promise<{ ok: boolean; value: unknown; stdout: string; loaded: string[]; atInit: string[] }> {
+  // Every module file the process loads is posted by a resolve hook (on the hooks' own thread) and
+  // read here, on the main thread, once module init is done and again once the handler returned.
   const hook = `data:text/javascript,${encodeURIComponent(
-    `export async function resolve(s, c, next) { const r = await next(s, c); if ` +
-      `(r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); ` +
-      `return r; }`,
+    `let port; export function initialize(data) { port = data.port; } ` +
+      `export async function resolve(s, c, next) { const r = await next(s, c); ` +
+      `if (r.url.startsWith('file:')) port.postMessage(r.url); return r; }`,
   )}`;
-  const registration = `import { register } from 'node:module'; register(${JSON.stringify(hook)});`;
+  const registration =
+    `import { register } from 'node:module'; ` +
+    `import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads'; ` +
+    `const { port1, port2 } = new MessageChannel(); port1.unref(); ` +
+    `register(${JSON.stringify(hook)}, { data: { port: port2 }, transferList: [port2] }); ` +
+    `globalThis.tkrLoaded = (tag) => { for (let m = receiveMessageOnPort(port1); m; ` +
+    `m = receiveMessageOnPort(port1)) process.stderr.write(tag + ' ' + m.message + '\\n'); };`;
   const register = `data:text/javascript,${encodeURIComponent(registration)}`;
   const script =
-    `import(${JSON.stringify(file)}).then((m) => ` +
+    `import(${JSON.stringify(file)}).then((m) => (tkrLoaded('INIT'), ` +
     `m[${JSON.stringify(entry)}](${JSON.stringify(event)}, { getRemainingTimeInMillis: () => ` +
-    `60000 })).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) ` +
-    `=> console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message })))`;
+    `60000 }))).then((v) => console.log('RESULT ' + JSON.stringify({ ok: true, value: v })), (e) ` +
+    `=> console.log('RESULT ' + JSON.stringify({ ok: false, value: e.message }))).finally(() => tkrLoaded('LATER'))`;
   const { stdout, stderr } = await run(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
     env: { ...withoutAwsCredentials(process.env), ...env, LAMBDA_TASK_ROOT: world.dir },
   });
   recordOutput(stdout);
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  const loaded = stderr
-    .split('\n')
-    .filter((l) => l.startsWith('LOADED '))
-    .map((l) => fileURLToPath(l.slice(7)));
-  return { ...(JSON.parse(line!.slice(7)) as { ok: boolean; value: unknown }), stdout, loaded };
+  const files = (...tags: string[]) =>
+    stderr
+      .split('\n')
+      .filter((l) => tags.includes(l.split(' ')[0]!))
+      .map((l) => fileURLToPath(l.slice(l.indexOf(' ') + 1)));
+  // atInit: what module init read, before the handler was called.
+  const atInit = files('INIT');
+  const loaded = files('INIT', 'LATER');
+  return { ...(JSON.parse(line!.slice(7)) as { ok: boolean; value: unknown }), stdout, loaded, atInit };
 }
 
 function withoutAwsCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -110,6 +123,32 @@ describe('the Lambda bundle', () => {
     expect(built.initInputs.filter((p) => never.test(p))).toEqual([]);
   });
 
+  it('leaves out of start-up what neither a scheduled run nor a rotation step uses', () => {
+    const never = new RegExp(
+      `^(${[
+        // dayjs (a UTC parser in its place), node-cron (loaded with zod, to validate), the IAM resources
+        // the rotator does not call, all of two package.json files but their versions.
+        'node_modules/(dayjs|node-cron)/',
+        'node_modules/twilio/lib/rest/iam/v1/(oAuthApp|rolePermission|token)\\.js',
+        'node_modules/(twilio|@aws-sdk/client-secrets-manager)/package\\.json',
+        // The SDK's credential chain beyond the environment's link, its JavaScript SHA-256, and the
+        // modules lazy chunks take through the barrels start-up shares with them (REST and query protocols).
+        'node_modules/@aws-sdk/credential-provider-node/',
+        'checksum/sha256/Sha256Js\\.js',
+        'protocols/HttpBindingProtocol\\.js',
+        'checksum/md5/',
+        // The shard code (read at init only by a function that shards or works shards), the dry run,
+        // the configuration's schema modules (a copy of them goes with the validation).
+        'src/entry/shard',
+        'src/adapters/queue/',
+        'src/engine/(shards|dry-run)\\.ts',
+        'src/config/(schema|validate)\\.ts',
+      ].join('|')})`,
+    );
+    expect(built.initInputs.filter((p) => never.test(p))).toEqual([]);
+    expect(built.initInputs).toContain(`left-out:${join(root, 'src/engine/dry-run.ts')}`);
+  });
+
   it('holds only the credential kinds its configuration uses (API keys here)', () => {
     expect(built.initInputs).toContain('src/credentials/api-key/module.ts');
     const unused = /src\/credentials\/(auth-token|oauth-app)\/module\.ts/;
@@ -149,8 +188,8 @@ describe('the Lambda bundle', () => {
     // With credentials in the environment, as on Lambda, no chunk beyond the start-up set is read.
     expect(out.loaded).toContain(bundle);
     expect(out.loaded.filter((f) => !built.initFiles.includes(f))).toEqual([]);
-    // ...and every file in it is read, so the start-up size the build reports is what a cold start reads.
-    expect(built.initFiles.filter((f) => !out.loaded.includes(f))).toEqual([]);
+    // ...and every file in it is read at init, so the start-up size the build reports is what a cold start reads.
+    expect(built.initFiles.filter((f) => !out.atInit.includes(f))).toEqual([]);
     expect(out.stdout).toMatch(/"step":"create-secret"/);
     expect(world.sm.inspect('twilio/app')?.versions).toHaveLength(1);
   });
@@ -197,12 +236,17 @@ describe('the Lambda bundle', () => {
       const env = { ...AWS_ENV, AWS_REGION: 'us-east-1', ROTATOR_SHARD_QUEUE_URL: queueUrl };
       const sent = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env);
       expect(sent.value).toEqual({ sharded: { messages: 1, targets: 1 } });
-      // The SQS client lives in chunks/, read by the scheduler that shards and by nothing else.
-      expect(sent.loaded.filter((f) => !built.initFiles.includes(f)).length).toBeGreaterThan(0);
+      // The shard code and the SQS client live in chunks/, read by a scheduler that shards and by no other.
+      const shardCode = sent.loaded.filter((f) => !built.initFiles.includes(f));
+      expect(shardCode.some((f) => /[\\/]shard-[A-Z0-9]+\.mjs$/.test(f))).toBe(true);
+      expect(shardCode.some((f) => /[\\/]dist-es-[A-Z0-9]+\.mjs$/.test(f))).toBe(true);
       const messages = await receiveAll(client, queueUrl);
-      const worked = await invoke(sqsEvent(messages, queueUrl), AWS_ENV, 'shardHandler');
+      // Lambda names the handler in _HANDLER: the shard worker starts reading its code at init.
+      const worker = { ...AWS_ENV, _HANDLER: 'handler.shardHandler' };
+      const worked = await invoke(sqsEvent(messages, queueUrl), worker, 'shardHandler');
       expect(worked.value).toEqual({ batchItemFailures: [] });
-      expect(worked.loaded.filter((f) => !built.initFiles.includes(f))).toEqual([]);
+      expect(worked.loaded.some((f) => /[\\/]shard-worker-[A-Z0-9]+\.mjs$/.test(f))).toBe(true);
+      expect(worked.loaded.some((f) => /[\\/]dist-es-[A-Z0-9]+\.mjs$/.test(f))).toBe(false);
       expect(jsonLines(worked.stdout)).toContainEqual(
         expect.objectContaining({
           level: 'info',
@@ -285,5 +329,49 @@ describe('the Lambda bundle', () => {
     );
     expect(built.configAtStart).toMatch(/validationUrl may hold a secret/);
     expect(built.files.filter((f: string) => readFileSync(f, 'utf8').includes(marker))).toEqual([]);
+  });
+
+  it('leaves out the file store, Auth Token and subaccount adapters only when the configuration has none', async () => {
+    // This world's configuration names a file store, so the bundle keeps it; without one, it is left out.
+    expect(built.initInputs).toContain('src/adapters/secrets/file-store.ts');
+    const raw = world.configObject();
+    delete (raw.stores as { file?: unknown }).file;
+    const file = join(world.dir, 'aws-only.yaml');
+    writeFileSync(file, stringify(raw));
+    const lean = await buildLambda({ config: file, outdir: join(world.dir, 'aws-only') });
+    const adapters = /^src\/adapters\/(secrets\/file-(store|lock)|twilio\/(auth-tokens|subaccounts))\.ts$/;
+    expect(built.initInputs.filter((p) => adapters.test(p)).sort()).toEqual([
+      'src/adapters/secrets/file-lock.ts',
+      'src/adapters/secrets/file-store.ts',
+    ]);
+    expect(lean.initInputs.filter((p: string) => adapters.test(p))).toEqual([]);
+    const out = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, AWS_ENV, 'handler', lean.outfile);
+    expect(out.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
+    // An Auth Token target keeps its adapter.
+    const token = join(world.dir, 'token.yaml');
+    writeFileSync(token, stringify(world.configObject([{ kind: 'auth-token' }])));
+    const tokens = await buildLambda({ config: token, outdir: join(world.dir, 'token') });
+    expect(tokens.initInputs).toContain('src/adapters/twilio/auth-tokens.ts');
+  });
+
+  it('validates a schedule at start-up with node-cron, which it loads with zod only then', async () => {
+    const build = (schedule: string) => {
+      const file = join(world.dir, `cron-${schedule.length}.yaml`);
+      const raw = world.configObject();
+      (raw.targets as Record<string, unknown>[])[0]!.schedule = schedule;
+      writeFileSync(file, stringify(raw).replace(/accountSid: \S+/, 'accountSid: ${TKR_ACCOUNT}'));
+      return buildLambda({ config: file, outdir: join(world.dir, `cron-${schedule.length}`) });
+    };
+    const good = await build('*/5 * * * *');
+    expect(good.configAtStart).toMatch(/TKR_ACCOUNT not set/);
+    expect(good.initInputs.filter((p: string) => p.includes('node_modules/node-cron/'))).toEqual([]);
+    const env = { ...AWS_ENV, TKR_ACCOUNT: world.accountSid };
+    const ran = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env, 'handler', good.outfile);
+    expect(ran.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
+    expect(ran.loaded.some((f) => !good.initFiles.includes(f))).toBe(true);
+    const bad = await build('99 * * * * * *');
+    const refused = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env, 'handler', bad.outfile);
+    expect(refused.ok).toBe(false);
+    expect(refused.value).toMatch(/- targets\.0\.schedule: must be a cron expression such as "\*\/15 \* \* \* \*".*: /);
   });
 });
