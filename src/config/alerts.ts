@@ -3,7 +3,7 @@ import { envName, flag, httpUrl, nonNegative, positive, text, wholeNumber } from
 import { PROBLEMS } from '../core/health.js';
 import { DAY_MS, SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
-import type { AlertsConfig, ChannelConfig, MetricsConfig } from './types.js';
+import type { AlertsConfig, ChannelConfig } from './types.js';
 
 /**
  * `alerts:` (channels, re-notify interval, key-age grace, delivery budget), `metrics:`, and a
@@ -90,6 +90,7 @@ export const metricsSchema = z._default(
 );
 
 export type RawAlerts = z.infer<typeof alertsSchema>;
+export type MetricsConfig = z.infer<typeof metricsSchema>;
 
 /** A Standard Webhooks signing secret: "whsec_" and base64 of 24 to 64 random bytes. */
 export function webhookKey(secret: string): Buffer | undefined {
@@ -175,5 +176,3 @@ export function convertAlerts(raw: RawAlerts): AlertsConfig {
     budgetMs: raw.budgetSeconds * SECOND_MS,
   };
 }
-
-export const convertMetrics = (raw: z.infer<typeof metricsSchema>): MetricsConfig => ({ ...raw });

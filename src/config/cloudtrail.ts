@@ -2,7 +2,6 @@ import * as z from 'zod/mini';
 import { awsRegion, httpUrl, positive, present, wholeNumber } from '../config-kit/fields.js';
 import { SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
-import type { CloudTrailConfig } from './types.js';
 
 /**
  * `cloudtrail:` — where the CloudTrail-fed consumer gate looks up GetSecretValue events. Optional: a
@@ -34,11 +33,7 @@ export function checkCloudTrail(
   });
 }
 
-export function convertCloudTrail(
-  raw: RawCloudTrail | undefined,
-  awsRegion: string | undefined,
-  used: boolean,
-): CloudTrailConfig | undefined {
+export function convertCloudTrail(raw: RawCloudTrail | undefined, awsRegion: string | undefined, used: boolean) {
   const region = raw?.region ?? awsRegion;
   if ((!raw && !used) || region === undefined) return undefined;
   return {

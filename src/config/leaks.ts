@@ -12,18 +12,10 @@ import type { ConfigIssue } from '../errors.js';
  * The routes live on the daemon's HTTP endpoint (daemon.health): POST /leaks/github, POST /leaks/report.
  */
 
-export interface LeakReportsConfig {
-  /** The emergency overlap (rotate --now --overlap): how long the old credential keeps working. */
-  overlapMs: number;
-  /** Reports accepted per minute, verified or not; more are refused with 429 before anything is read. */
-  perMinute: number;
-  github?: { webhookSecretEnv: string; tokenEnv: string; apiUrl: string; timeoutMs: number };
-  signed?: { secretEnv: string; toleranceMs: number };
-}
-
 export const leakReportsSchema = z.strictObject({
-  // The same range as rotate --now --overlap: longer is not an emergency.
+  // The emergency overlap, in the same range as rotate --now --overlap: longer is not an emergency.
   overlapSeconds: z._default(wholeNumber(0, 3600), 300),
+  // Reports accepted per minute, verified or not; more are refused with 429 before anything is read.
   perMinute: z._default(wholeNumber(1, 600), 30),
   github: z.optional(
     z.strictObject({
@@ -69,7 +61,9 @@ export function checkLeakReports(
     problem('leakReports.signed.secretEnv', `${raw.signed!.secretEnv} must hold ${STANDARD_WEBHOOKS}`);
 }
 
-export function convertLeakReports(raw: RawLeakReports | undefined): LeakReportsConfig | undefined {
+export type LeakReportsConfig = NonNullable<ReturnType<typeof convertLeakReports>>;
+
+export function convertLeakReports(raw: RawLeakReports | undefined) {
   if (!raw) return undefined;
   const { github, signed } = raw;
   return {

@@ -1,5 +1,7 @@
 import type { SecretLocation } from '../core/target.js';
 import type { TargetConfig, TargetOfKind } from '../credentials/registry.js';
+import type { MetricsConfig } from './alerts.js';
+import type { convertCloudTrail } from './cloudtrail.js';
 import type { LeakReportsConfig } from './leaks.js';
 
 /**
@@ -9,16 +11,8 @@ import type { LeakReportsConfig } from './leaks.js';
 
 export type { ProbeConfig, SecretLocation, StoreName, TargetBase } from '../core/target.js';
 
-/** Where CloudTrail's event history is looked up (`cloudtrail:`); the region defaults to stores.aws's. */
-export interface CloudTrailConfig {
-  region: string;
-  endpoint?: string;
-  timeoutMs: number;
-  /** LookupEvents pages (50 events each) one run may read in all; beyond it the evidence is incomplete. */
-  maxPages: number;
-  /** LookupEvents calls per second this process makes at most (the account's quota is 2 per Region). */
-  requestsPerSecond: number;
-}
+/** Where CloudTrail's event history is looked up (config/cloudtrail.ts). */
+export type CloudTrailConfig = NonNullable<ReturnType<typeof convertCloudTrail>>;
 
 /** A target template expanded over a parent account's active subaccounts at run time (config/fleets.ts). */
 export interface FleetConfig {
@@ -55,7 +49,7 @@ export interface DaemonConfig {
 }
 
 /** Derived from the registry: each kind's target as its config.ts parses it, told apart by `kind`. */
-export type { CredentialKind, TargetConfig } from '../credentials/registry.js';
+export type { TargetConfig } from '../credentials/registry.js';
 
 interface ChannelBase {
   name: string;
@@ -84,8 +78,6 @@ export interface AlertsConfig {
   /** Wall time for all deliveries of one run together. */
   budgetMs: number;
 }
-
-export type MetricsConfig = { enabled: boolean; namespace: string };
 
 export interface RotatorConfig {
   twilio: {

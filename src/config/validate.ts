@@ -6,7 +6,7 @@ import { SECOND_MS } from '../core/sids.js';
 import type { SecretLocation } from '../core/target.js';
 import { KINDS } from '../credentials/registry.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './alerts.js';
+import { alertsSchema, checkAlerts, convertAlerts } from './alerts.js';
 import { checkCloudTrail, convertCloudTrail } from './cloudtrail.js';
 import { checkFleets, convertFleet, fleetSchema } from './fleets.js';
 import { describeIssue, type ZodIssueLike } from './issues.js';
@@ -189,7 +189,7 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
     },
     orphanGraceMs: raw.orphanGraceSeconds * SECOND_MS,
     alerts: convertAlerts(raw.alerts),
-    metrics: convertMetrics(raw.metrics),
+    metrics: { ...raw.metrics },
     ...present('cloudtrail', convertCloudTrail(raw.cloudtrail, aws?.region, cloudtrailUsers(raw).length > 0)),
     ...present('leakReports', convertLeakReports(raw.leakReports)),
     daemon: {
