@@ -4,12 +4,8 @@ import { SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
 
 /**
- * `leakReports:` — the daemon takes reports of leaked credentials and runs the emergency rotation
- * (`rotate --now`) of the target they match. Two sources: GitHub secret scanning webhooks
- * (`secret_scanning_alert`, signed with X-Hub-Signature-256; the secret itself fetched from GitHub's
- * REST API with a token), and a generic report signed as a Standard Webhook (webhook-id,
- * webhook-timestamp, webhook-signature). Secrets are named by environment variable and read per request.
- * The routes live on the daemon's HTTP endpoint (daemon.health): POST /leaks/github, POST /leaks/report.
+ * `leakReports:` — reports of leaked credentials the daemon acts on with the emergency rotation
+ * (src/entry/daemon/leaks.ts, README "Leak reports"). Secrets are named by environment variable.
  */
 
 export const leakReportsSchema = z.strictObject({
