@@ -178,8 +178,11 @@ export function checkFleets(
   });
 }
 
-/** The converted fleet; its template is kept raw and converted again, already validated, per member. */
-export function convertFleet(fleet: RawFleet, timezone: string): FleetConfig {
+/**
+ * The converted fleet (subaccount SIDs upper case; `secret` still holds `{accountSid}`); its template is
+ * kept raw and converted again, already validated, per member.
+ */
+export function convertFleet(fleet: RawFleet, timezone: string) {
   const { friendlyNamePrefix, include, exclude, max } = fleet.subaccounts;
   return {
     name: fleet.name,
@@ -192,7 +195,7 @@ export function convertFleet(fleet: RawFleet, timezone: string): FleetConfig {
       max,
     },
     secret: fleet.template.secret as SecretLocation,
-    member: (subaccountSid: string) => {
+    member: (subaccountSid: string): Member => {
       const parsed = member.schema.parse(templateTarget(fleet, subaccountSid));
       const window = (parsed as { window?: RawWindow }).window;
       return {

@@ -1,7 +1,7 @@
-import type { SecretLocation } from '../core/target.js';
-import type { TargetConfig, TargetOfKind } from '../credentials/registry.js';
+import type { TargetConfig } from '../credentials/registry.js';
 import type { MetricsConfig } from './alerts.js';
 import type { convertCloudTrail } from './cloudtrail.js';
+import type { convertFleet } from './fleets.js';
 import type { LeakReportsConfig } from './leaks.js';
 
 /**
@@ -15,26 +15,7 @@ export type { ProbeConfig, SecretLocation, StoreName, TargetBase } from '../core
 export type CloudTrailConfig = NonNullable<ReturnType<typeof convertCloudTrail>>;
 
 /** A target template expanded over a parent account's active subaccounts at run time (config/fleets.ts). */
-export interface FleetConfig {
-  name: string;
-  parentAccountSid: string;
-  /** The parent's Account SID + Auth Token: the only credential Twilio lets list subaccounts' tokens. */
-  admin: SecretLocation;
-  subaccounts: {
-    /** Only subaccounts whose friendly name starts with this. */
-    friendlyNamePrefix?: string;
-    /** Only these subaccount SIDs (upper case). */
-    include?: string[];
-    /** Never these subaccount SIDs (upper case). */
-    exclude: string[];
-    /** More active subaccounts than this (before the filters) fails the fleet's expansion, changing nothing. */
-    max: number;
-  };
-  /** The template's secret, `{accountSid}` still in its name. */
-  secret: SecretLocation;
-  /** The API-key target of one subaccount. */
-  member(subaccountSid: string): TargetOfKind<'api-key'>;
-}
+export type FleetConfig = ReturnType<typeof convertFleet>;
 
 /** The self-hosted daemon (`twilio-key-rotator daemon`); the CLI and the Lambda ignore it. */
 export interface DaemonConfig {
