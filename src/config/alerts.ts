@@ -3,7 +3,7 @@ import { envName, flag, httpUrl, nonNegative, positive, text, wholeNumber } from
 import { PROBLEMS } from '../core/health.js';
 import { DAY_MS, SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
-import type { AlertsConfig, ChannelConfig } from './types.js';
+import type { ChannelConfig } from './types.js';
 
 /**
  * `alerts:` (channels, re-notify interval, key-age grace, delivery budget), `metrics:`, and a
@@ -160,7 +160,11 @@ export function checkAlerts(
     });
 }
 
-export function convertAlerts(raw: RawAlerts): AlertsConfig {
+/**
+ * `renotifyMs`: an open problem is announced again after this long; `keyAgeGraceMs`: a credential older
+ * than its maxAge plus this is reported overdue; `budgetMs`: for all deliveries of one run together.
+ */
+export function convertAlerts(raw: RawAlerts) {
   return {
     channels: raw.channels.map(
       ({ timeoutSeconds, events, ...c }) =>

@@ -1,5 +1,5 @@
 import type { TargetConfig } from '../credentials/registry.js';
-import type { MetricsConfig } from './alerts.js';
+import type { convertAlerts, MetricsConfig } from './alerts.js';
 import type { convertCloudTrail } from './cloudtrail.js';
 import type { convertFleet } from './fleets.js';
 import type { LeakReportsConfig } from './leaks.js';
@@ -50,15 +50,8 @@ export type ChannelConfig = ChannelBase &
     | { type: 'sns'; topicArn: string; region: string; endpoint?: string }
   );
 
-export interface AlertsConfig {
-  channels: ChannelConfig[];
-  /** An open problem is announced again after this long. */
-  renotifyMs: number;
-  /** A credential older than its maxAge plus this is reported overdue. */
-  keyAgeGraceMs: number;
-  /** Wall time for all deliveries of one run together. */
-  budgetMs: number;
-}
+/** `alerts:` in milliseconds (config/alerts.ts). */
+export type AlertsConfig = ReturnType<typeof convertAlerts>;
 
 export interface RotatorConfig {
   twilio: {
