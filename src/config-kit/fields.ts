@@ -1,13 +1,10 @@
 import * as z from 'zod/mini';
 
 /**
- * The configuration's field builders, shared by config/ and every kind's config.ts (this folder
- * imports only core/ and errors.ts, so both may depend on it). Written with zod/mini, which
- * tree-shakes: the Lambda bundle carries only the checks used. Every object is strict: an unknown
- * key is a typo.
- *
- * Numbers have an upper bound as well as a lower one: a value that passes validation must not fail
- * later, after changes were made (1e300 days overflowed a date; 2^31 ms overflowed a timer).
+ * The configuration's field builders, shared by config/ and every kind's config.ts (this folder imports
+ * only core/ and errors.ts). zod/mini tree-shakes: the Lambda bundle carries only the checks used.
+ * Numbers have an upper bound too: a value that passes validation must not fail later, after changes
+ * were made (1e300 days overflowed a date; 2^31 ms overflowed a timer).
  */
 const bounded = (what: string, max: number, low: z.core.$ZodCheck<number>) =>
   z.number({ error: `must be a number (${what})` }).check(low, z.maximum(max, `must be at most ${max} (${what})`));

@@ -6,9 +6,8 @@ import type { ConfigIssue } from '../errors.js';
 import type { ChannelConfig } from './types.js';
 
 /**
- * `alerts:` (channels, re-notify interval, key-age grace, delivery budget), `metrics:`, and a
- * target's own `alerts:`. Secrets (a Slack webhook URL, a PagerDuty routing key, a webhook signing
- * secret) are never written in the file: a channel names the environment variable that holds each.
+ * `alerts:`, `metrics:`, and a target's own `alerts:`. Secrets (a Slack webhook URL, a PagerDuty routing
+ * key, a webhook signing secret) are never in the file: a channel names the variable that holds each.
  */
 
 const EVENT_NAMES = [...PROBLEMS, 'rotation-completed', 'leak-reported', 'rolled-back'] as const;

@@ -4,9 +4,8 @@ import { SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
 
 /**
- * `cloudtrail:` — where the CloudTrail-fed consumer gate looks up GetSecretValue events. Optional: a
- * target with `gate.cloudtrail` and no such block uses stores.aws's region. LookupEvents allows two
- * requests per second per account and Region, 50 events a page; `maxPages` bounds one run's reading.
+ * `cloudtrail:` — where the CloudTrail gate looks up GetSecretValue events (stores.aws's region when
+ * absent). LookupEvents allows 2 requests per second per account and Region, 50 events a page.
  */
 export const cloudtrailSchema = z.strictObject({
   region: z.optional(awsRegion),

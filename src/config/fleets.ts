@@ -79,9 +79,8 @@ function templateTarget(fleet: RawFleet, subaccountSid: string): Record<string, 
 const TEMPLATE_FIXED = ['name', 'accountSid', 'admin', 'kind'] as const;
 
 /**
- * Checks one fleet: its template must be a valid API-key target once the fleet fills in name,
- * accountSid and admin, and its secret name must hold `{accountSid}` so that every subaccount gets
- * its own secret. Problems are reported under `fleets.<i>.template.…`.
+ * Checks one fleet's template: a valid API-key target once the fleet fills in name, accountSid and
+ * admin, whose secret name holds `{accountSid}`. Problems go under `fleets.<i>.template.…`.
  */
 function checkTemplate(fleet: RawFleet, i: number, issues: ConfigIssue[], env: NodeJS.ProcessEnv): Member | undefined {
   const at = (field: string) => `fleets.${i}.template${field ? `.${field}` : ''}`;

@@ -9,9 +9,8 @@ import { leakReportsSchema } from './leaks.js';
 
 /**
  * The whole YAML shape. A target's shape belongs to its credential kind (src/credentials/<kind>/
- * config.ts); `kind` tells them apart and defaults to "api-key", so configurations written before
- * there was a second kind load unchanged. Every field outside targets is optional, so configurations
- * written before a section existed load unchanged too.
+ * config.ts); `kind` defaults to "api-key" and every field outside targets is optional, so older
+ * configurations load unchanged.
  */
 
 export const DEFAULT_KIND = 'api-key';

@@ -27,9 +27,8 @@ type Located = { index: number; t: RawTarget };
 const configOf = (t: RawTarget) => KINDS[t.kind].config as KindConfig<unknown, TargetConfig>;
 
 /**
- * Substitutes `${ENV}`, validates and converts a configuration object. Throws ConfigError with every
- * problem found in one pass: unset variables, schema errors, and the cross-target checks for every
- * target that is itself well-formed.
+ * Substitutes `${ENV}`, validates and converts a configuration object. ConfigError names every problem
+ * at once: unset variables, schema errors, and the checks across every well-formed target.
  */
 export function parseConfigObject(
   raw: unknown,
@@ -87,10 +86,7 @@ function withDefaultKind(config: unknown): unknown {
   return { ...c, targets };
 }
 
-/**
- * `${NAME}` or `${NAME:-default}` in string values. A value that is exactly one reference may become a
- * number or boolean.
- */
+/** `${NAME}` or `${NAME:-default}` in string values; a value that is one reference may become a number or boolean. */
 function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
   if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, String(i)], env, issues));
   if (value && typeof value === 'object')
