@@ -77,11 +77,7 @@ const OWNED: readonly [readonly Flag[], string][] = [
   [['channel'], '--channel belongs to alerts test'],
 ];
 
-/**
- * Refuses a flag `command` does not take, naming the command that takes it; `instead` replaces that
- * message for a flag the command has its own words for (`--target belongs to rotate and status; audit
- * covers every configured account`).
- */
+/** Refuses a flag `command` does not take, naming the command that takes it, or in the command's `instead` words. */
 export function refuseForeignFlags(
   command: string,
   takes: readonly Flag[],
