@@ -30,16 +30,12 @@ export const flag = z.boolean({ error: 'must be true or false' });
 export const awsRegion = text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1');
 
 /** URLs are printed in logs and status, so they may not carry credentials; headers carry those. */
-export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).check(
-  z.refine((u: string) => {
-    try {
-      const url = new URL(u);
-      return url.username === '' && url.password === '';
-    } catch {
-      return true;
-    }
-  }, 'must not carry credentials (user:password@); they would be printed wherever the URL is'),
-);
+const NO_CREDENTIALS = 'must not carry credentials (user:password@); they would be printed wherever the URL is';
+const withoutCredentials = (u: string) =>
+  !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === '');
+export const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .check(z.refine(withoutCredentials, NO_CREDENTIALS));
 
 export const location = z.strictObject({
   store: z.enum(['file', 'aws'], { error: 'must be "file" or "aws"' }),

@@ -27,15 +27,10 @@ const common = {
  * Slack webhook URL is itself the secret, and every alert names targets and keys.
  */
 function isHttpsOrLoopback(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.protocol === 'https:') return true;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url?.protocol === 'https:') return true;
+  const host = url?.hostname.replace(/^\[|\]$/g, '') ?? '';
+  return url?.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
 }
 const HTTPS_OR_LOOPBACK =
   'must be an https:// URL (plain http:// only to a loopback address: localhost, 127.0.0.1, [::1])';
