@@ -10,14 +10,11 @@ import { valueAt } from './issues.js';
 import type { FleetConfig, TargetConfig } from './types.js';
 
 /**
- * Subaccount fleets: one API-key target template, expanded at run time over a parent account's
- * active subaccounts (Twilio's 2010 Accounts list, read with the parent's Account SID + Auth Token).
- * Each subaccount becomes a target named `<fleet>-<subaccount SID>` whose secret name is the
- * template's with `{accountSid}` replaced, and whose admin credential is the subaccount's own Auth
- * Token as the parent's list returns it (held in memory for the run, never stored or printed).
- * Twilio lets no parent API key (Main included) reach a subaccount, and IAM's /v1/Keys only takes
- * the account's own credential, so this is the one way a fleet can be managed without a stored
- * secret per subaccount.
+ * Subaccount fleets: one API-key target template, expanded at run time over a parent account's active
+ * subaccounts into targets `<fleet>-<subaccount SID>`, each with the template's secret name
+ * (`{accountSid}` replaced) and, as admin, the subaccount's Auth Token as the parent's Accounts list
+ * returns it (in memory only). Twilio lets no parent API key reach a subaccount, and IAM's /v1/Keys
+ * takes only the account's own credential: without a stored secret per subaccount, this is the way.
  */
 
 const FLEET_KIND = 'api-key';
