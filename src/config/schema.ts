@@ -16,8 +16,7 @@ import { leakReportsSchema } from './leaks.js';
 export const DEFAULT_KIND = 'api-key';
 /** Targets in flight at once, and requests in flight to one Twilio account. */
 const DEFAULT_CONCURRENCY = { targets: 8, perAccount: 10 };
-export const DEFAULT_SCHEDULE = '*/15 * * * *';
-export const DEFAULT_TIMEZONE = 'UTC';
+const DEFAULT_SCHEDULE = '*/15 * * * *';
 
 const kindNames = Object.keys(KINDS).map((k) => `"${k}"`);
 export const targetSchema = z.discriminatedUnion(
@@ -48,9 +47,10 @@ export const storesSchema = z.strictObject({
 
 const PORT = 'must be 0 (any free port) to 65535';
 const HOST = /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[?[0-9A-Fa-f:.]+\]?)$/;
-const daemonSchema = z.strictObject({
+/** `daemon:`, which the CLI and the Lambda ignore; runOnStart runs every target before the first tick. */
+export const daemonSchema = z.strictObject({
   schedule: z._default(cronExpression, DEFAULT_SCHEDULE),
-  timezone: z._default(timezone, DEFAULT_TIMEZONE),
+  timezone: z._default(timezone, 'UTC'),
   runOnStart: z._default(flag, true),
   watchConfig: z._default(flag, false),
   health: z.optional(

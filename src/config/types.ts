@@ -1,8 +1,10 @@
+import type * as z from 'zod/mini';
 import type { TargetConfig } from '../credentials/registry.js';
 import type { convertAlerts, MetricsConfig } from './alerts.js';
 import type { convertCloudTrail } from './cloudtrail.js';
 import type { convertFleet } from './fleets.js';
 import type { LeakReportsConfig } from './leaks.js';
+import type { daemonSchema } from './schema.js';
 
 /**
  * Validated configuration, as the rest of the program sees it. Units are converted once, by the
@@ -17,17 +19,8 @@ export type CloudTrailConfig = NonNullable<ReturnType<typeof convertCloudTrail>>
 /** A target template expanded over a parent account's active subaccounts at run time (config/fleets.ts). */
 export type FleetConfig = ReturnType<typeof convertFleet>;
 
-/** The self-hosted daemon (`twilio-key-rotator daemon`); the CLI and the Lambda ignore it. */
-export interface DaemonConfig {
-  schedule: string;
-  timezone: string;
-  /** Run every target once at start-up, before the first scheduled tick. */
-  runOnStart: boolean;
-  /** Reload the configuration when its file changes (as on SIGHUP). */
-  watchConfig: boolean;
-  /** The health endpoint; none when absent. Port 0 takes any free port. */
-  health?: { port: number; host: string };
-}
+/** The self-hosted daemon (`twilio-key-rotator daemon`, config/schema.ts). */
+export type DaemonConfig = z.infer<typeof daemonSchema>;
 
 /** Derived from the registry: each kind's target as its config.ts parses it, told apart by `kind`. */
 export type { TargetConfig } from '../credentials/registry.js';

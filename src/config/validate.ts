@@ -11,14 +11,7 @@ import { checkCloudTrail, convertCloudTrail } from './cloudtrail.js';
 import { checkFleets, convertFleet, fleetSchema } from './fleets.js';
 import { describeIssue, type ZodIssueLike } from './issues.js';
 import { checkLeakReports, convertLeakReports } from './leaks.js';
-import {
-  configSchema,
-  DEFAULT_KIND,
-  DEFAULT_SCHEDULE,
-  DEFAULT_TIMEZONE,
-  storesSchema,
-  targetSchema,
-} from './schema.js';
+import { configSchema, daemonSchema, DEFAULT_KIND, storesSchema, targetSchema } from './schema.js';
 import type { RawConfig } from './schema.js';
 import type { RotatorConfig, TargetConfig } from './types.js';
 
@@ -160,9 +153,9 @@ function cloudtrailUsers(raw: Pick<RawConfig, 'targets' | 'fleets'>): string[] {
 }
 
 function convert(raw: RawConfig, baseDir: string): RotatorConfig {
-  const timezone = raw.daemon?.timezone ?? DEFAULT_TIMEZONE;
+  const daemon = raw.daemon ?? daemonSchema.parse({});
+  const { timezone } = daemon;
   const { file, aws } = raw.stores;
-  const health = raw.daemon?.health;
   return {
     twilio: { ...present('baseUrl', raw.twilio.baseUrl), timeoutMs: raw.twilio.timeoutSeconds * SECOND_MS },
     stores: {
@@ -188,13 +181,7 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
     metrics: { ...raw.metrics },
     ...present('cloudtrail', convertCloudTrail(raw.cloudtrail, aws?.region, cloudtrailUsers(raw).length > 0)),
     ...present('leakReports', convertLeakReports(raw.leakReports)),
-    daemon: {
-      schedule: raw.daemon?.schedule ?? DEFAULT_SCHEDULE,
-      timezone,
-      runOnStart: raw.daemon?.runOnStart ?? true,
-      watchConfig: raw.daemon?.watchConfig ?? false,
-      ...present('health', health && { port: health.port, host: health.host }),
-    },
+    daemon,
     targets: (raw.targets as RawTarget[]).map((t) => ({
       ...configOf(t).convert(t),
       ...present('window', t.window && convertWindow(t.window, timezone)),
