@@ -42,6 +42,14 @@ export const location = z.strictObject({
   secretId: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must be a non-empty secret name or ARN')),
 });
 
+/** A strict object that may be left out, then taking its fields' defaults (stated once, on the fields). */
+export function section<S extends z.core.$ZodLooseShape>(
+  shape: S,
+): z.ZodMiniDefault<z.ZodMiniObject<S, z.core.$strict>> {
+  const object = z.strictObject(shape);
+  return z._default(object, () => object.parse({}) as never);
+}
+
 /** `{ [key]: value }`, or nothing when the value is absent: optional fields stay absent after conversion. */
 export const present = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { envName, flag, httpUrl, nonNegative, positive, text, wholeNumber } from '../config-kit/fields.js';
+import { envName, flag, httpUrl, nonNegative, positive, section, text, wholeNumber } from '../config-kit/fields.js';
 import { PROBLEMS } from '../core/health.js';
 import { DAY_MS, SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
@@ -58,30 +58,21 @@ const channel = z.discriminatedUnion(
   { error: 'type must be "slack", "pagerduty", "webhook" or "sns"' },
 );
 
-const ALERTS_DEFAULT = { channels: [], renotifyHours: 24, keyAgeGraceDays: 7, budgetSeconds: 15 };
-export const alertsSchema = z._default(
-  z.strictObject({
-    channels: z._default(z.array(channel), []),
-    renotifyHours: z._default(positive('hours', 24 * 365), ALERTS_DEFAULT.renotifyHours),
-    keyAgeGraceDays: z._default(nonNegative('days', 3650), ALERTS_DEFAULT.keyAgeGraceDays),
-    budgetSeconds: z._default(positive('seconds', 300), ALERTS_DEFAULT.budgetSeconds),
-  }),
-  ALERTS_DEFAULT,
-);
+export const alertsSchema = section({
+  channels: z._default(z.array(channel), []),
+  renotifyHours: z._default(positive('hours', 24 * 365), 24),
+  keyAgeGraceDays: z._default(nonNegative('days', 3650), 7),
+  budgetSeconds: z._default(positive('seconds', 300), 15),
+});
 
 const RESERVED_NAMESPACE = 'must not start with "AWS/": CloudWatch reserves it for AWS services and drops such metrics';
-export const metricsSchema = z._default(
-  z.strictObject({
-    enabled: z._default(flag, true),
-    namespace: z._default(
-      text(/^[A-Za-z0-9_./#:-]{1,255}$/, 'must be a CloudWatch namespace').check(
-        z.refine((n: string) => !n.startsWith('AWS/'), RESERVED_NAMESPACE),
-      ),
-      'TwilioKeyRotator',
-    ),
-  }),
-  { enabled: true, namespace: 'TwilioKeyRotator' },
+const namespace = text(/^[A-Za-z0-9_./#:-]{1,255}$/, 'must be a CloudWatch namespace').check(
+  z.refine((n: string) => !n.startsWith('AWS/'), RESERVED_NAMESPACE),
 );
+export const metricsSchema = section({
+  enabled: z._default(flag, true),
+  namespace: z._default(namespace, 'TwilioKeyRotator'),
+});
 
 export type RawAlerts = z.infer<typeof alertsSchema>;
 export type MetricsConfig = z.infer<typeof metricsSchema>;

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { location, text, wholeNumber } from '../config-kit/fields.js';
+import { location, section, text, wholeNumber } from '../config-kit/fields.js';
 import { convertWindow, type RawWindow } from '../config-kit/schedule.js';
 import { checkBase, type RawTargetBase } from '../config-kit/target.js';
 import { ACCOUNT_SID } from '../core/sids.js';
@@ -25,7 +25,6 @@ const PLACEHOLDER_SID = `AC${'0'.repeat(32)}`;
 export const ACCOUNT_SID_SLOT = '{accountSid}';
 /** A fleet name plus "-" and a 34-character SID fits the 64 characters a target name may have. */
 const FLEET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,28}$/;
-const DEFAULT_MAX_SUBACCOUNTS = 1000;
 const SUBACCOUNT = text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 32 hex characters');
 const REPLACES_PARENT = "rotating it would replace the parent's credential; use another secret";
 const OR_EXCLUDE = 'use another secret or exclude that subaccount';
@@ -38,18 +37,13 @@ export const fleetSchema = z.strictObject({
   parentAccountSid: text(ACCOUNT_SID, 'must be an Account SID: AC followed by 32 hex characters'),
   /** The parent's Account SID + Auth Token ({"accountSid", "authToken"}). */
   admin: location,
-  subaccounts: z._default(
-    z.strictObject({
-      friendlyNamePrefix: z.optional(
-        z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty')),
-      ),
-      include: z.optional(z.array(SUBACCOUNT)),
-      exclude: z._default(z.array(SUBACCOUNT), []),
-      // Twilio's default subaccount limit is 1,000; ten times that is the most one fleet will page through.
-      max: z._default(wholeNumber(1, 10_000), DEFAULT_MAX_SUBACCOUNTS),
-    }),
-    { exclude: [], max: DEFAULT_MAX_SUBACCOUNTS },
-  ),
+  subaccounts: section({
+    friendlyNamePrefix: z.optional(z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty'))),
+    include: z.optional(z.array(SUBACCOUNT)),
+    exclude: z._default(z.array(SUBACCOUNT), []),
+    // Twilio's default subaccount limit is 1,000; ten times that is the most one fleet will page through.
+    max: z._default(wholeNumber(1, 10_000), 1000),
+  }),
   /** An API-key target without name, accountSid and admin; secret.secretId holds `{accountSid}`. */
   template: z.record(z.string(), z.unknown(), {
     error: 'must be a mapping: an API-key target without name, accountSid and admin',

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { awsRegion, flag, httpUrl, nonNegative, positive, wholeNumber } from '../config-kit/fields.js';
+import { awsRegion, flag, httpUrl, nonNegative, positive, section, wholeNumber } from '../config-kit/fields.js';
 import { cronExpression, timezone } from '../config-kit/schedule.js';
 import { KINDS } from '../credentials/registry.js';
 import { alertsSchema, metricsSchema } from './alerts.js';
@@ -14,8 +14,6 @@ import { leakReportsSchema } from './leaks.js';
  */
 
 export const DEFAULT_KIND = 'api-key';
-/** Targets in flight at once, and requests in flight to one Twilio account. */
-const DEFAULT_CONCURRENCY = { targets: 8, perAccount: 10 };
 const DEFAULT_SCHEDULE = '*/15 * * * *';
 
 const kindNames = Object.keys(KINDS).map((k) => `"${k}"`);
@@ -67,32 +65,24 @@ export const daemonSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  twilio: z._default(
-    z.strictObject({
-      baseUrl: z.optional(
-        z.union([httpUrl, z.record(z.string(), httpUrl)], { error: 'must be a URL or a map of product to URL' }),
-      ),
-      timeoutSeconds: z._default(positive('seconds', 300), 15),
-    }),
-    { timeoutSeconds: 15 },
-  ),
+  twilio: section({
+    baseUrl: z.optional(
+      z.union([httpUrl, z.record(z.string(), httpUrl)], { error: 'must be a URL or a map of product to URL' }),
+    ),
+    timeoutSeconds: z._default(positive('seconds', 300), 15),
+  }),
   stores: z._default(storesSchema, {}),
-  retry: z._default(
-    z.strictObject({
-      attempts: z._default(wholeNumber(1, 20), 5),
-      budgetSeconds: z._default(positive('seconds', 3600), 30),
-      minDelayMs: z._default(nonNegative('milliseconds', 60_000), 200),
-    }),
-    { attempts: 5, budgetSeconds: 30, minDelayMs: 200 },
-  ),
+  retry: section({
+    attempts: z._default(wholeNumber(1, 20), 5),
+    budgetSeconds: z._default(positive('seconds', 3600), 30),
+    minDelayMs: z._default(nonNegative('milliseconds', 60_000), 200),
+  }),
   orphanGraceSeconds: z._default(nonNegative('seconds', 30 * 24 * 3600), 900),
-  concurrency: z._default(
-    z.strictObject({
-      targets: z._default(wholeNumber(1, 100), DEFAULT_CONCURRENCY.targets),
-      perAccount: z._default(wholeNumber(1, 100), DEFAULT_CONCURRENCY.perAccount),
-    }),
-    DEFAULT_CONCURRENCY,
-  ),
+  // Targets in flight at once, and requests in flight to one Twilio account.
+  concurrency: section({
+    targets: z._default(wholeNumber(1, 100), 8),
+    perAccount: z._default(wholeNumber(1, 100), 10),
+  }),
   alerts: alertsSchema,
   metrics: metricsSchema,
   cloudtrail: z.optional(cloudtrailSchema),
