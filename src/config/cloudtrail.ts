@@ -35,11 +35,12 @@ export function checkCloudTrail(
 export function convertCloudTrail(raw: RawCloudTrail | undefined, awsRegion: string | undefined, used: boolean) {
   const region = raw?.region ?? awsRegion;
   if ((!raw && !used) || region === undefined) return undefined;
+  const { endpoint, timeoutSeconds, maxPages, requestsPerSecond } = raw ?? cloudtrailSchema.parse({});
   return {
     region,
-    ...present('endpoint', raw?.endpoint),
-    timeoutMs: (raw?.timeoutSeconds ?? 10) * SECOND_MS,
-    maxPages: raw?.maxPages ?? 100,
-    requestsPerSecond: raw?.requestsPerSecond ?? 2,
+    ...present('endpoint', endpoint),
+    timeoutMs: timeoutSeconds * SECOND_MS,
+    maxPages,
+    requestsPerSecond,
   };
 }
