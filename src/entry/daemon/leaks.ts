@@ -85,12 +85,23 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     return answer(status, { status: 'ignored', reason: why });
   };
 
-  const overRate = (cfg: LeakReportsConfig): boolean => {
+  /** The refusal of a report over leakReports.perMinute, logged once a minute with how many went unlogged since. */
+  const overRate = (cfg: LeakReportsConfig): Answer | undefined => {
     const t = performance.now();
     while (arrivals.length > 0 && t - arrivals[0]! >= RATE_WINDOW_MS) arrivals.shift();
-    if (arrivals.length >= cfg.perMinute) return true;
-    arrivals.push(t);
-    return false;
+    if (arrivals.length < cfg.perMinute) {
+      arrivals.push(t);
+      return undefined;
+    }
+    const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
+    if (t - rateLoggedAt < RATE_WINDOW_MS) {
+      refusedQuietly++;
+      return answer(429, { status: 'ignored', reason: why });
+    }
+    rateLoggedAt = t;
+    const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
+    refusedQuietly = 0;
+    return ignore(429, `${why}${more}`);
   };
 
   async function fromGithub(cfg: NonNullable<LeakReportsConfig['github']>, req: IncomingMessage, body: Buffer) {
@@ -209,19 +220,6 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     }
   }
 
-  /** Refusals of the rate are logged once a minute, with how many went unlogged since. */
-  const overRateAnswer = (cfg: LeakReportsConfig): Answer => {
-    const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
-    if (performance.now() - rateLoggedAt < RATE_WINDOW_MS) {
-      refusedQuietly++;
-      return answer(429, { status: 'ignored', reason: why });
-    }
-    rateLoggedAt = performance.now();
-    const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
-    refusedQuietly = 0;
-    return ignore(429, `${why}${more}`);
-  };
-
   return {
     handle(path, req, res) {
       const cfg = deps.config().leakReports;
@@ -236,7 +234,8 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
         res.setHeader('allow', 'POST');
         return refuse(answer(405, { status: 'method-not-allowed' }));
       }
-      if (overRate(cfg)) return refuse(overRateAnswer(cfg));
+      const limited = overRate(cfg);
+      if (limited) return refuse(limited);
       const tooLarge = () => ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
       if (Number(header(req, 'content-length') ?? 0) > MAX_BODY_BYTES) return refuse(tooLarge());
       req.socket.setTimeout(REPORT_SOCKET_TIMEOUT_MS);
