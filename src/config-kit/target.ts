@@ -6,9 +6,8 @@ import { envName, flag, httpUrl, location, nonNegative, positive, present, secti
 import { cronExpression, windowSchema } from './schedule.js';
 
 /**
- * The fields every credential kind's target shares, and how a kind plugs into configuration
- * (KindConfig). Names carry their units (`Seconds`, `Days`); they become milliseconds in one place,
- * `convertBase`.
+ * The fields every kind's target shares, and how a kind plugs into configuration (KindConfig). Units
+ * in the names (`Seconds`, `Days`) become milliseconds in one place, `convertBase`.
  */
 
 const YEAR_SECONDS = (365 * DAY_MS) / SECOND_MS;

@@ -14,7 +14,6 @@ import { leakReportsSchema } from './leaks.js';
  */
 
 export const DEFAULT_KIND = 'api-key';
-const DEFAULT_SCHEDULE = '*/15 * * * *';
 
 const kindNames = Object.keys(KINDS).map((k) => `"${k}"`);
 export const targetSchema = z.discriminatedUnion(
@@ -47,7 +46,7 @@ const PORT = 'must be 0 (any free port) to 65535';
 const HOST = /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[?[0-9A-Fa-f:.]+\]?)$/;
 /** `daemon:`, which the CLI and the Lambda ignore; runOnStart runs every target before the first tick. */
 export const daemonSchema = z.strictObject({
-  schedule: z._default(cronExpression, DEFAULT_SCHEDULE),
+  schedule: z._default(cronExpression, '*/15 * * * *'),
   timezone: z._default(timezone, 'UTC'),
   runOnStart: z._default(flag, true),
   watchConfig: z._default(flag, false),
