@@ -9,7 +9,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { alertsSchema, checkAlerts, convertAlerts } from './alerts.js';
 import { checkCloudTrail, convertCloudTrail } from './cloudtrail.js';
 import { checkFleets, convertFleet, fleetSchema } from './fleets.js';
-import { describeIssue, type ZodIssueLike } from './issues.js';
+import { describeIssue } from './issues.js';
 import { checkLeakReports, convertLeakReports } from './leaks.js';
 import { configSchema, daemonSchema, DEFAULT_KIND, storesSchema, targetSchema } from './schema.js';
 import type { RawConfig } from './schema.js';
@@ -45,7 +45,7 @@ export function parseConfigObject(
     if (issues.length > 0) throw new ConfigError(issues, source);
     return convert(data, options.baseDir ?? process.cwd());
   }
-  for (const i of parsed.error.issues.flatMap((x) => describeIssue(x as ZodIssueLike, [], substituted))) {
+  for (const i of parsed.error.issues.flatMap((x) => describeIssue(x, [], substituted))) {
     if (!unset.has(i.path)) issues.push(i);
   }
   // The targets that are fine on their own still get the checks between targets.
