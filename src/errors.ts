@@ -24,10 +24,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/**
- * A remote call failed for good: either a 4xx that retrying cannot fix, or retries ran out.
- * `hint` tells the operator what to change.
- */
+/** A remote call failed for good (a 4xx that retrying cannot fix, or retries ran out); `hint`: what to change. */
 export class RemoteError extends Error {
   override name = 'RemoteError';
   constructor(
@@ -61,7 +58,7 @@ export interface ValueSource {
   stage?: string;
 }
 
-export function describeSource(source: ValueSource): string {
+function describeSource(source: ValueSource): string {
   const version = source.versionId ? ` version ${source.versionId}` : '';
   return `secret "${source.secretId}"${source.stage ? ` ${source.stage}` : ''}${version}`;
 }

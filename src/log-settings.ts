@@ -5,9 +5,8 @@ export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 
 const LOG_FORMATS = ['json', 'text'] as const;
 
 /**
- * Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG, INFO, WARN, ERROR, FATAL);
- * each maps to the winston level that keeps the same records. FATAL keeps errors: the rotator logs
- * nothing more severe.
+ * Lambda's advanced logging controls (AWS_LAMBDA_LOG_LEVEL) as the winston level that keeps the same
+ * records. FATAL keeps errors: the rotator logs nothing more severe.
  */
 const LAMBDA_LEVELS: Record<string, (typeof LOG_LEVELS)[number]> = {
   TRACE: 'silly',

@@ -38,14 +38,10 @@ const readable = winston.format.printf((info) => {
 });
 
 export type Logger = winston.Logger;
-export { LOG_LEVELS } from './log-settings.js';
 
 /**
  * `format` (or LOG_FORMAT) forces 'json' or 'text'; by default JSON lines unless the stream is a TTY.
- * An unknown level or format is a start-up error naming the variable: winston would otherwise drop
- * every line for a level it does not know (LOG_LEVEL=warning silenced the rotator completely).
- * `env` (default process.env) supplies LOG_LEVEL, AWS_LAMBDA_LOG_LEVEL and LOG_FORMAT when the
- * options do not.
+ * The level and format are checked by ./log-settings.ts, from the options, else `env`.
  */
 export function createLogger(
   options: { stream?: Writable; json?: boolean; level?: string; format?: string; env?: NodeJS.ProcessEnv } = {},
@@ -65,7 +61,7 @@ export function createLogger(
   });
 }
 
-/** Whether logs on `stream` are JSON lines: when asked for, or by default when the stream is not a terminal. */
+/** Whether logs on `stream` are JSON lines: when asked for, else when the stream is not a terminal. */
 export function logsAreJson(options: { stream: Writable; json?: boolean; format?: string | undefined }): boolean {
   const { format } = options;
   return (

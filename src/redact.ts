@@ -1,13 +1,9 @@
 import { isRecord, parseJson } from './util/json.js';
 
 /**
- * The redaction registry. Every secret the process learns (stored versions, new keys, admin
- * credentials, the Basic header made from them) is registered here and replaced wherever it appears
- * in a log record, an error message or CLI output.
- *
- * A secret can come back in a derived form: an upstream error that echoes the request shows the
- * Authorization header (base64 of "user:password"), a URL shows it percent-encoded, a JSON body shows
- * it escaped. Each registered secret is therefore kept in those forms too.
+ * The redaction registry: every secret the process learns is registered here and replaced wherever it
+ * appears in a log record, an error message or CLI output, also in the forms it comes back in (an
+ * echoed Authorization header's base64, a URL's percent-encoding, a JSON body's escapes).
  */
 
 export const REDACTED = '[REDACTED]';
@@ -27,10 +23,7 @@ const PUBLIC_FIELDS = new Set(['accountSid', 'apiKeySid', 'adminKeySid', 'client
 const MIN_LENGTH = 8;
 
 const known = new Set<string>();
-/**
- * The forms by their first MIN_LENGTH characters, so a text is scanned once, whatever the number of
- * secrets a run has learnt (a fleet's run learns thousands).
- */
+/** The forms by their first MIN_LENGTH characters: a text is scanned once, however many a fleet's run learns. */
 let byHead: Map<string, string[]> | undefined;
 
 function add(form: string): void {
@@ -145,9 +138,8 @@ export function redactValue(value: unknown, depth = 0): unknown {
 }
 
 /**
- * For long-running processes: forget what earlier runs registered. The daemon calls this after each
- * run, so the registry holds one run's secrets at most. Safe once the run has returned: winston
- * formats (and so redacts) a record when it is logged, not when the stream drains.
+ * The daemon forgets a run's secrets after it, so the registry holds one run's at most. Safe once the
+ * run has returned: winston redacts a record when it is logged, not when the stream drains.
  */
 export function forgetSecrets(): void {
   known.clear();

@@ -8,25 +8,10 @@ import { parseJson } from './util/json.js';
 import { tokenFingerprint } from './credentials/registry.js';
 
 /**
- * Webhook validation that keeps working across an Auth Token promotion.
- *
- * Twilio signs X-Twilio-Signature with the account's primary Auth Token only. The moment the rotator
- * promotes the secondary, new requests are signed with it, while requests signed a moment earlier are
- * still arriving. A validator that knows one token rejects one side or the other. This one checks a
- * signature against every token that may have signed it, each with Twilio's own `validateRequest`:
- *
- *   - current:  the stored AWSCURRENT token (Twilio's primary, until a promotion);
- *   - pending:  the AWSPENDING token, which signs from the moment it is promoted: a validator that
- *               refreshed during the consumer gate knows it before Twilio uses it;
- *   - previous: the token a promotion by the rotator retired, for `previousGraceMs` after the
- *               promotion (requests signed just before it, and Twilio's own propagation). After that it
- *               is refused: a retired token must not keep forging webhooks. A token `rotate --now`
- *               treated as leaked gets no grace at all, and neither does a promotion whose time was
- *               never stamped: a missing fact never widens what is accepted.
- *
- * Use `validateTwilioWebhook` with tokens you hold, or `createWebhookValidator` with a loader such as
- * `secretsManagerSigningTokens`: it caches the tokens, refreshes them, and reloads once (at most every
- * `minReloadMs`) when a signature matches none, so a promotion it has not seen yet costs one reload.
+ * Webhook validation that keeps working across an Auth Token promotion: Twilio signs with the primary
+ * token only, so a signature is checked against every token that may have signed it (current, pending,
+ * and for a grace period the previous one), each with Twilio's own `validateRequest`. Which token
+ * signs what, when, and how the validator reloads: README "Webhooks across a promotion".
  */
 
 /** The tokens that may sign a webhook now. */
@@ -79,6 +64,15 @@ export function validateTwilioWebhook(tokens: SigningTokens, request: WebhookReq
 const STAGES = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'] as const;
 const isStage = (label: string): label is (typeof STAGES)[number] => (STAGES as readonly string[]).includes(label);
 
+/** The labelled versions of a secret, by label. */
+function stagesOf(versions: readonly { versionId: string; stages: readonly string[]; value?: string | undefined }[]) {
+  const stages: SecretSnapshot['stages'] = {};
+  for (const { versionId, value, stages: labels } of versions)
+    for (const label of labels.filter(isStage))
+      stages[label] = { versionId, ...(value !== undefined ? { value } : {}) };
+  return stages;
+}
+
 /** A secret as the helper reads it: labelled values and the secret's tags. */
 export interface SecretSnapshot {
   /** Staging label to { versionId, value }. */
@@ -106,10 +100,9 @@ function tokenOf(value: string | undefined, stage: string): string | undefined {
 }
 
 /**
- * The tokens a snapshot allows now. The previous token counts only when the rotator recorded the
- * promotion from it to the current one, stamped when it became current, and only for the grace period
- * after that stamp. A promotion not yet stamped (the moment between the label move and the stamp, or
- * a crash there) gives no grace, and a token `rotate --now` recorded as leaked never gets one.
+ * The tokens a snapshot allows now. The previous token counts only for the grace period after the
+ * promotion from it, and only when the rotator recorded that promotion and stamped when it happened:
+ * a missing fact never widens what is accepted. A token `rotate --now` recorded as leaked gets none.
  */
 export function signingTokensOf(snapshot: SecretSnapshot, options: SigningTokenOptions = {}): SigningTokens {
   const { AWSCURRENT: cur, AWSPENDING: pend, AWSPREVIOUS: prev } = snapshot.stages;
@@ -164,9 +157,8 @@ export function secretsManagerSigningTokens(options: SecretsManagerSourceOptions
   return async () => {
     const described = await sm.send(new DescribeSecretCommand({ SecretId: options.secretId }), within());
     const tags = Object.fromEntries((described.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-    const stages: SecretSnapshot['stages'] = {};
-    for (const [versionId, labels] of Object.entries(described.VersionIdsToStages ?? {}))
-      for (const label of labels.filter(isStage)) stages[label] = { versionId };
+    const versions = Object.entries(described.VersionIdsToStages ?? {});
+    const stages = stagesOf(versions.map(([versionId, labels]) => ({ versionId, stages: labels })));
     // Only what signingTokensOf may use is fetched: a pending placeholder without a value is skipped.
     for (const stage of STAGES) {
       const entry = stages[stage];
@@ -193,11 +185,7 @@ export function fileSigningTokens(
   return async () => {
     const secret = await store.read(options.secretId);
     if (!secret) throw new Error(`the file store ${options.path} has no secret "${options.secretId}"`);
-    const stages: SecretSnapshot['stages'] = {};
-    for (const v of secret.versions)
-      for (const label of v.stages.filter(isStage))
-        stages[label] = { versionId: v.versionId, ...(v.value !== undefined ? { value: v.value } : {}) };
-    return signingTokensOf({ stages, tags: secret.tags }, options);
+    return signingTokensOf({ stages: stagesOf(secret.versions), tags: secret.tags }, options);
   };
 }
 

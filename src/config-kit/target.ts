@@ -2,13 +2,12 @@ import * as z from 'zod/mini';
 import { DAY_MS, SECOND_MS } from '../core/sids.js';
 import type { GateConfig, TargetBase } from '../core/target.js';
 import type { ConfigIssue } from '../errors.js';
-import { envName, flag, httpUrl, location, nonNegative, positive, present, text } from './fields.js';
+import { envName, flag, httpUrl, location, nonNegative, positive, present, section, text } from './fields.js';
 import { cronExpression, windowSchema } from './schedule.js';
 
 /**
- * The fields every credential kind's target shares, and how a kind plugs into configuration
- * (KindConfig). Names carry their units (`Seconds`, `Days`); they become milliseconds in one place,
- * `convertBase`.
+ * The fields every kind's target shares, and how a kind plugs into configuration (KindConfig). Units
+ * in the names (`Seconds`, `Days`) become milliseconds in one place, `convertBase`.
  */
 
 const YEAR_SECONDS = (365 * DAY_MS) / SECOND_MS;
@@ -40,10 +39,9 @@ const cloudtrailGate = z.strictObject({
   ignorePrincipals: z._default(z.array(text(PRINCIPAL, PRINCIPAL_HINT)), []),
 });
 
-const GATE_DEFAULT = { minOverlapSeconds: 3600, maxWaitSeconds: 7 * 24 * 3600, manualConfirm: false, probes: [] };
-const gate = z.strictObject({
-  minOverlapSeconds: z._default(nonNegative('seconds', YEAR_SECONDS), GATE_DEFAULT.minOverlapSeconds),
-  maxWaitSeconds: z._default(positive('seconds', YEAR_SECONDS), GATE_DEFAULT.maxWaitSeconds),
+const gate = section({
+  minOverlapSeconds: z._default(nonNegative('seconds', YEAR_SECONDS), 3600),
+  maxWaitSeconds: z._default(positive('seconds', YEAR_SECONDS), 7 * 24 * 3600),
   manualConfirm: z._default(flag, false),
   probes: z._default(z.array(probe), []),
   cloudtrail: z.optional(cloudtrailGate),
@@ -59,7 +57,7 @@ export const targetBaseShape = {
   // Kinds that use an admin credential require it (their schema sets `admin: location`).
   admin: z.optional(location),
   maxAgeDays: z._default(positive('days', 3650), 30),
-  gate: z._default(gate, GATE_DEFAULT),
+  gate,
   /** Which of alerts.channels hear about this target (default: every channel). */
   alerts: z.optional(z.strictObject({ channels: z.array(text(NAME, 'must name a channel of alerts.channels')) })),
   schedule: z.optional(cronExpression),

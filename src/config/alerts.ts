@@ -1,14 +1,13 @@
 import * as z from 'zod/mini';
-import { envName, flag, httpUrl, nonNegative, positive, text, wholeNumber } from '../config-kit/fields.js';
+import { envName, flag, httpUrl, nonNegative, positive, section, text, wholeNumber } from '../config-kit/fields.js';
 import { PROBLEMS } from '../core/health.js';
 import { DAY_MS, SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
-import type { AlertsConfig, ChannelConfig, MetricsConfig } from './types.js';
+import type { ChannelConfig } from './types.js';
 
 /**
- * `alerts:` (channels, re-notify interval, key-age grace, delivery budget), `metrics:`, and a
- * target's own `alerts:`. Secrets (a Slack webhook URL, a PagerDuty routing key, a webhook signing
- * secret) are never written in the file: a channel names the environment variable that holds each.
+ * `alerts:`, `metrics:`, and a target's own `alerts:`. Secrets (a Slack webhook URL, a PagerDuty routing
+ * key, a webhook signing secret) are never in the file: a channel names the variable that holds each.
  */
 
 const EVENT_NAMES = [...PROBLEMS, 'rotation-completed', 'leak-reported', 'rolled-back'] as const;
@@ -28,15 +27,10 @@ const common = {
  * Slack webhook URL is itself the secret, and every alert names targets and keys.
  */
 function isHttpsOrLoopback(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.protocol === 'https:') return true;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url?.protocol === 'https:') return true;
+  const host = url?.hostname.replace(/^\[|\]$/g, '') ?? '';
+  return url?.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
 }
 const HTTPS_OR_LOOPBACK =
   'must be an https:// URL (plain http:// only to a loopback address: localhost, 127.0.0.1, [::1])';
@@ -64,32 +58,24 @@ const channel = z.discriminatedUnion(
   { error: 'type must be "slack", "pagerduty", "webhook" or "sns"' },
 );
 
-const ALERTS_DEFAULT = { channels: [], renotifyHours: 24, keyAgeGraceDays: 7, budgetSeconds: 15 };
-export const alertsSchema = z._default(
-  z.strictObject({
-    channels: z._default(z.array(channel), []),
-    renotifyHours: z._default(positive('hours', 24 * 365), ALERTS_DEFAULT.renotifyHours),
-    keyAgeGraceDays: z._default(nonNegative('days', 3650), ALERTS_DEFAULT.keyAgeGraceDays),
-    budgetSeconds: z._default(positive('seconds', 300), ALERTS_DEFAULT.budgetSeconds),
-  }),
-  ALERTS_DEFAULT,
-);
+export const alertsSchema = section({
+  channels: z._default(z.array(channel), []),
+  renotifyHours: z._default(positive('hours', 24 * 365), 24),
+  keyAgeGraceDays: z._default(nonNegative('days', 3650), 7),
+  budgetSeconds: z._default(positive('seconds', 300), 15),
+});
 
 const RESERVED_NAMESPACE = 'must not start with "AWS/": CloudWatch reserves it for AWS services and drops such metrics';
-export const metricsSchema = z._default(
-  z.strictObject({
-    enabled: z._default(flag, true),
-    namespace: z._default(
-      text(/^[A-Za-z0-9_./#:-]{1,255}$/, 'must be a CloudWatch namespace').check(
-        z.refine((n: string) => !n.startsWith('AWS/'), RESERVED_NAMESPACE),
-      ),
-      'TwilioKeyRotator',
-    ),
-  }),
-  { enabled: true, namespace: 'TwilioKeyRotator' },
+const namespace = text(/^[A-Za-z0-9_./#:-]{1,255}$/, 'must be a CloudWatch namespace').check(
+  z.refine((n: string) => !n.startsWith('AWS/'), RESERVED_NAMESPACE),
 );
+export const metricsSchema = section({
+  enabled: z._default(flag, true),
+  namespace: z._default(namespace, 'TwilioKeyRotator'),
+});
 
 export type RawAlerts = z.infer<typeof alertsSchema>;
+export type MetricsConfig = z.infer<typeof metricsSchema>;
 
 /** A Standard Webhooks signing secret: "whsec_" and base64 of 24 to 64 random bytes. */
 export function webhookKey(secret: string): Buffer | undefined {
@@ -159,7 +145,11 @@ export function checkAlerts(
     });
 }
 
-export function convertAlerts(raw: RawAlerts): AlertsConfig {
+/**
+ * `renotifyMs`: an open problem is announced again after this long; `keyAgeGraceMs`: a credential older
+ * than its maxAge plus this is reported overdue; `budgetMs`: for all deliveries of one run together.
+ */
+export function convertAlerts(raw: RawAlerts) {
   return {
     channels: raw.channels.map(
       ({ timeoutSeconds, events, ...c }) =>
@@ -175,5 +165,3 @@ export function convertAlerts(raw: RawAlerts): AlertsConfig {
     budgetMs: raw.budgetSeconds * SECOND_MS,
   };
 }
-
-export const convertMetrics = (raw: z.infer<typeof metricsSchema>): MetricsConfig => ({ ...raw });

@@ -2,12 +2,10 @@ import * as z from 'zod/mini';
 import { awsRegion, httpUrl, positive, present, wholeNumber } from '../config-kit/fields.js';
 import { SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
-import type { CloudTrailConfig } from './types.js';
 
 /**
- * `cloudtrail:` — where the CloudTrail-fed consumer gate looks up GetSecretValue events. Optional: a
- * target with `gate.cloudtrail` and no such block uses stores.aws's region. LookupEvents allows two
- * requests per second per account and Region, 50 events a page; `maxPages` bounds one run's reading.
+ * `cloudtrail:` — where the CloudTrail gate looks up GetSecretValue events (stores.aws's region when
+ * absent). LookupEvents allows 2 requests per second per account and Region, 50 events a page.
  */
 export const cloudtrailSchema = z.strictObject({
   region: z.optional(awsRegion),
@@ -34,18 +32,15 @@ export function checkCloudTrail(
   });
 }
 
-export function convertCloudTrail(
-  raw: RawCloudTrail | undefined,
-  awsRegion: string | undefined,
-  used: boolean,
-): CloudTrailConfig | undefined {
+export function convertCloudTrail(raw: RawCloudTrail | undefined, awsRegion: string | undefined, used: boolean) {
   const region = raw?.region ?? awsRegion;
   if ((!raw && !used) || region === undefined) return undefined;
+  const { endpoint, timeoutSeconds, maxPages, requestsPerSecond } = raw ?? cloudtrailSchema.parse({});
   return {
     region,
-    ...present('endpoint', raw?.endpoint),
-    timeoutMs: (raw?.timeoutSeconds ?? 10) * SECOND_MS,
-    maxPages: raw?.maxPages ?? 100,
-    requestsPerSecond: raw?.requestsPerSecond ?? 2,
+    ...present('endpoint', endpoint),
+    timeoutMs: timeoutSeconds * SECOND_MS,
+    maxPages,
+    requestsPerSecond,
   };
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { location, text, wholeNumber } from '../config-kit/fields.js';
+import { location, section, text, wholeNumber } from '../config-kit/fields.js';
 import { convertWindow, type RawWindow } from '../config-kit/schedule.js';
 import { checkBase, type RawTargetBase } from '../config-kit/target.js';
 import { ACCOUNT_SID } from '../core/sids.js';
@@ -10,14 +10,11 @@ import { valueAt } from './issues.js';
 import type { FleetConfig, TargetConfig } from './types.js';
 
 /**
- * Subaccount fleets: one API-key target template, expanded at run time over a parent account's
- * active subaccounts (Twilio's 2010 Accounts list, read with the parent's Account SID + Auth Token).
- * Each subaccount becomes a target named `<fleet>-<subaccount SID>` whose secret name is the
- * template's with `{accountSid}` replaced, and whose admin credential is the subaccount's own Auth
- * Token as the parent's list returns it (held in memory for the run, never stored or printed).
- * Twilio lets no parent API key (Main included) reach a subaccount, and IAM's /v1/Keys only takes
- * the account's own credential, so this is the one way a fleet can be managed without a stored
- * secret per subaccount.
+ * Subaccount fleets: one API-key target template, expanded at run time over a parent account's active
+ * subaccounts into targets `<fleet>-<subaccount SID>`, each with the template's secret name
+ * (`{accountSid}` replaced) and, as admin, the subaccount's Auth Token as the parent's Accounts list
+ * returns it (in memory only). Twilio lets no parent API key reach a subaccount, and IAM's /v1/Keys
+ * takes only the account's own credential: without a stored secret per subaccount, this is the way.
  */
 
 const FLEET_KIND = 'api-key';
@@ -28,7 +25,6 @@ const PLACEHOLDER_SID = `AC${'0'.repeat(32)}`;
 export const ACCOUNT_SID_SLOT = '{accountSid}';
 /** A fleet name plus "-" and a 34-character SID fits the 64 characters a target name may have. */
 const FLEET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,28}$/;
-const DEFAULT_MAX_SUBACCOUNTS = 1000;
 const SUBACCOUNT = text(ACCOUNT_SID, 'must be a subaccount SID: AC followed by 32 hex characters');
 const REPLACES_PARENT = "rotating it would replace the parent's credential; use another secret";
 const OR_EXCLUDE = 'use another secret or exclude that subaccount';
@@ -41,18 +37,13 @@ export const fleetSchema = z.strictObject({
   parentAccountSid: text(ACCOUNT_SID, 'must be an Account SID: AC followed by 32 hex characters'),
   /** The parent's Account SID + Auth Token ({"accountSid", "authToken"}). */
   admin: location,
-  subaccounts: z._default(
-    z.strictObject({
-      friendlyNamePrefix: z.optional(
-        z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty')),
-      ),
-      include: z.optional(z.array(SUBACCOUNT)),
-      exclude: z._default(z.array(SUBACCOUNT), []),
-      // Twilio's default subaccount limit is 1,000; ten times that is the most one fleet will page through.
-      max: z._default(wholeNumber(1, 10_000), DEFAULT_MAX_SUBACCOUNTS),
-    }),
-    { exclude: [], max: DEFAULT_MAX_SUBACCOUNTS },
-  ),
+  subaccounts: section({
+    friendlyNamePrefix: z.optional(z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty'))),
+    include: z.optional(z.array(SUBACCOUNT)),
+    exclude: z._default(z.array(SUBACCOUNT), []),
+    // Twilio's default subaccount limit is 1,000; ten times that is the most one fleet will page through.
+    max: z._default(wholeNumber(1, 10_000), 1000),
+  }),
   /** An API-key target without name, accountSid and admin; secret.secretId holds `{accountSid}`. */
   template: z.record(z.string(), z.unknown(), {
     error: 'must be a mapping: an API-key target without name, accountSid and admin',
@@ -79,9 +70,8 @@ function templateTarget(fleet: RawFleet, subaccountSid: string): Record<string, 
 const TEMPLATE_FIXED = ['name', 'accountSid', 'admin', 'kind'] as const;
 
 /**
- * Checks one fleet: its template must be a valid API-key target once the fleet fills in name,
- * accountSid and admin, and its secret name must hold `{accountSid}` so that every subaccount gets
- * its own secret. Problems are reported under `fleets.<i>.template.…`.
+ * Checks one fleet's template: a valid API-key target once the fleet fills in name, accountSid and
+ * admin, whose secret name holds `{accountSid}`. Problems go under `fleets.<i>.template.…`.
  */
 function checkTemplate(fleet: RawFleet, i: number, issues: ConfigIssue[], env: NodeJS.ProcessEnv): Member | undefined {
   const at = (field: string) => `fleets.${i}.template${field ? `.${field}` : ''}`;
@@ -178,8 +168,11 @@ export function checkFleets(
   });
 }
 
-/** The converted fleet; its template is kept raw and converted again, already validated, per member. */
-export function convertFleet(fleet: RawFleet, timezone: string): FleetConfig {
+/**
+ * The converted fleet (subaccount SIDs upper case; `secret` still holds `{accountSid}`); its template is
+ * kept raw and converted again, already validated, per member.
+ */
+export function convertFleet(fleet: RawFleet, timezone: string) {
   const { friendlyNamePrefix, include, exclude, max } = fleet.subaccounts;
   return {
     name: fleet.name,
@@ -192,7 +185,7 @@ export function convertFleet(fleet: RawFleet, timezone: string): FleetConfig {
       max,
     },
     secret: fleet.template.secret as SecretLocation,
-    member: (subaccountSid: string) => {
+    member: (subaccountSid: string): Member => {
       const parsed = member.schema.parse(templateTarget(fleet, subaccountSid));
       const window = (parsed as { window?: RawWindow }).window;
       return {

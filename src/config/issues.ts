@@ -1,19 +1,12 @@
+import type * as z from 'zod/mini';
 import type { ConfigIssue } from '../errors.js';
 
 /** zod's issues as one readable line per problem, each under its dot path. */
 
-export interface ZodIssueLike {
-  code: string;
-  path: PropertyKey[];
-  message: string;
-  keys?: string[];
-  errors?: ZodIssueLike[][];
-}
-
 const YAML11 = '"<<" is a YAML 1.1 merge key, which YAML 1.2 reads as an ordinary key';
 
 /** For "inherit or {allow}" style unions, reports the branch the user meant. */
-export function describeIssue(i: ZodIssueLike, prefix: PropertyKey[], input: unknown): ConfigIssue[] {
+export function describeIssue(i: z.core.$ZodIssue, prefix: PropertyKey[], input: unknown): ConfigIssue[] {
   const full = [...prefix, ...i.path];
   const path = full.map(String).join('.');
   if (i.code === 'invalid_union' && i.errors) {

@@ -2,13 +2,9 @@ import * as z from 'zod/mini';
 import { configSchema, DEFAULT_KIND } from './schema.js';
 
 /**
- * The configuration's JSON Schema, generated from the zod schema the loader validates with, for
- * editors (config/rotator.schema.json; `npm run build:schema` writes it, a test keeps it current).
- * The loader stays the judge: checks across fields and targets, and the environment, are not in it.
- *
- * Two things the YAML allows beyond the zod shape are added: any checked value may instead be a
- * `${NAME}` or `${NAME:-default}` reference (substituted before validation), and an API-key target
- * may leave out `kind` (it defaults to "api-key").
+ * The configuration's JSON Schema for editors (config/rotator.schema.json, `npm run build:schema`),
+ * from the zod schema; the loader stays the judge. Added beyond the zod shape: any checked value may be
+ * a `${NAME}` or `${NAME:-default}` reference, and `kind` may be left out where it defaults.
  */
 
 type Node = Record<string, unknown>;

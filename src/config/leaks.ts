@@ -4,26 +4,14 @@ import { SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
 
 /**
- * `leakReports:` — the daemon takes reports of leaked credentials and runs the emergency rotation
- * (`rotate --now`) of the target they match. Two sources: GitHub secret scanning webhooks
- * (`secret_scanning_alert`, signed with X-Hub-Signature-256; the secret itself fetched from GitHub's
- * REST API with a token), and a generic report signed as a Standard Webhook (webhook-id,
- * webhook-timestamp, webhook-signature). Secrets are named by environment variable and read per request.
- * The routes live on the daemon's HTTP endpoint (daemon.health): POST /leaks/github, POST /leaks/report.
+ * `leakReports:` — reports of leaked credentials the daemon acts on with the emergency rotation
+ * (src/entry/daemon/leaks.ts, README "Leak reports"). Secrets are named by environment variable.
  */
 
-export interface LeakReportsConfig {
-  /** The emergency overlap (rotate --now --overlap): how long the old credential keeps working. */
-  overlapMs: number;
-  /** Reports accepted per minute, verified or not; more are refused with 429 before anything is read. */
-  perMinute: number;
-  github?: { webhookSecretEnv: string; tokenEnv: string; apiUrl: string; timeoutMs: number };
-  signed?: { secretEnv: string; toleranceMs: number };
-}
-
 export const leakReportsSchema = z.strictObject({
-  // The same range as rotate --now --overlap: longer is not an emergency.
+  // The emergency overlap, in the same range as rotate --now --overlap: longer is not an emergency.
   overlapSeconds: z._default(wholeNumber(0, 3600), 300),
+  // Reports accepted per minute, verified or not; more are refused with 429 before anything is read.
   perMinute: z._default(wholeNumber(1, 600), 30),
   github: z.optional(
     z.strictObject({
@@ -69,7 +57,9 @@ export function checkLeakReports(
     problem('leakReports.signed.secretEnv', `${raw.signed!.secretEnv} must hold ${STANDARD_WEBHOOKS}`);
 }
 
-export function convertLeakReports(raw: RawLeakReports | undefined): LeakReportsConfig | undefined {
+export type LeakReportsConfig = NonNullable<ReturnType<typeof convertLeakReports>>;
+
+export function convertLeakReports(raw: RawLeakReports | undefined) {
   if (!raw) return undefined;
   const { github, signed } = raw;
   return {

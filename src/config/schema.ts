@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { awsRegion, flag, httpUrl, nonNegative, positive, wholeNumber } from '../config-kit/fields.js';
+import { awsRegion, flag, httpUrl, nonNegative, positive, section, wholeNumber } from '../config-kit/fields.js';
 import { cronExpression, timezone } from '../config-kit/schedule.js';
 import { KINDS } from '../credentials/registry.js';
 import { alertsSchema, metricsSchema } from './alerts.js';
@@ -9,16 +9,11 @@ import { leakReportsSchema } from './leaks.js';
 
 /**
  * The whole YAML shape. A target's shape belongs to its credential kind (src/credentials/<kind>/
- * config.ts); `kind` tells them apart and defaults to "api-key", so configurations written before
- * there was a second kind load unchanged. Every field outside targets is optional, so configurations
- * written before a section existed load unchanged too.
+ * config.ts); `kind` defaults to "api-key" and every field outside targets is optional, so older
+ * configurations load unchanged.
  */
 
 export const DEFAULT_KIND = 'api-key';
-/** Targets in flight at once, and requests in flight to one Twilio account. */
-const DEFAULT_CONCURRENCY = { targets: 8, perAccount: 10 };
-export const DEFAULT_SCHEDULE = '*/15 * * * *';
-export const DEFAULT_TIMEZONE = 'UTC';
 
 const kindNames = Object.keys(KINDS).map((k) => `"${k}"`);
 export const targetSchema = z.discriminatedUnion(
@@ -49,9 +44,10 @@ export const storesSchema = z.strictObject({
 
 const PORT = 'must be 0 (any free port) to 65535';
 const HOST = /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[?[0-9A-Fa-f:.]+\]?)$/;
-const daemonSchema = z.strictObject({
-  schedule: z._default(cronExpression, DEFAULT_SCHEDULE),
-  timezone: z._default(timezone, DEFAULT_TIMEZONE),
+/** `daemon:`, which the CLI and the Lambda ignore; runOnStart runs every target before the first tick. */
+export const daemonSchema = z.strictObject({
+  schedule: z._default(cronExpression, '*/15 * * * *'),
+  timezone: z._default(timezone, 'UTC'),
   runOnStart: z._default(flag, true),
   watchConfig: z._default(flag, false),
   health: z.optional(
@@ -68,32 +64,24 @@ const daemonSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  twilio: z._default(
-    z.strictObject({
-      baseUrl: z.optional(
-        z.union([httpUrl, z.record(z.string(), httpUrl)], { error: 'must be a URL or a map of product to URL' }),
-      ),
-      timeoutSeconds: z._default(positive('seconds', 300), 15),
-    }),
-    { timeoutSeconds: 15 },
-  ),
+  twilio: section({
+    baseUrl: z.optional(
+      z.union([httpUrl, z.record(z.string(), httpUrl)], { error: 'must be a URL or a map of product to URL' }),
+    ),
+    timeoutSeconds: z._default(positive('seconds', 300), 15),
+  }),
   stores: z._default(storesSchema, {}),
-  retry: z._default(
-    z.strictObject({
-      attempts: z._default(wholeNumber(1, 20), 5),
-      budgetSeconds: z._default(positive('seconds', 3600), 30),
-      minDelayMs: z._default(nonNegative('milliseconds', 60_000), 200),
-    }),
-    { attempts: 5, budgetSeconds: 30, minDelayMs: 200 },
-  ),
+  retry: section({
+    attempts: z._default(wholeNumber(1, 20), 5),
+    budgetSeconds: z._default(positive('seconds', 3600), 30),
+    minDelayMs: z._default(nonNegative('milliseconds', 60_000), 200),
+  }),
   orphanGraceSeconds: z._default(nonNegative('seconds', 30 * 24 * 3600), 900),
-  concurrency: z._default(
-    z.strictObject({
-      targets: z._default(wholeNumber(1, 100), DEFAULT_CONCURRENCY.targets),
-      perAccount: z._default(wholeNumber(1, 100), DEFAULT_CONCURRENCY.perAccount),
-    }),
-    DEFAULT_CONCURRENCY,
-  ),
+  // Targets in flight at once, and requests in flight to one Twilio account.
+  concurrency: section({
+    targets: z._default(wholeNumber(1, 100), 8),
+    perAccount: z._default(wholeNumber(1, 100), 10),
+  }),
   alerts: alertsSchema,
   metrics: metricsSchema,
   cloudtrail: z.optional(cloudtrailSchema),

@@ -1,6 +1,10 @@
-import type { SecretLocation } from '../core/target.js';
-import type { TargetConfig, TargetOfKind } from '../credentials/registry.js';
+import type * as z from 'zod/mini';
+import type { TargetConfig } from '../credentials/registry.js';
+import type { convertAlerts, MetricsConfig } from './alerts.js';
+import type { convertCloudTrail } from './cloudtrail.js';
+import type { convertFleet } from './fleets.js';
 import type { LeakReportsConfig } from './leaks.js';
+import type { daemonSchema } from './schema.js';
 
 /**
  * Validated configuration, as the rest of the program sees it. Units are converted once, by the
@@ -9,53 +13,17 @@ import type { LeakReportsConfig } from './leaks.js';
 
 export type { ProbeConfig, SecretLocation, StoreName, TargetBase } from '../core/target.js';
 
-/** Where CloudTrail's event history is looked up (`cloudtrail:`); the region defaults to stores.aws's. */
-export interface CloudTrailConfig {
-  region: string;
-  endpoint?: string;
-  timeoutMs: number;
-  /** LookupEvents pages (50 events each) one run may read in all; beyond it the evidence is incomplete. */
-  maxPages: number;
-  /** LookupEvents calls per second this process makes at most (the account's quota is 2 per Region). */
-  requestsPerSecond: number;
-}
+/** Where CloudTrail's event history is looked up (config/cloudtrail.ts). */
+export type CloudTrailConfig = NonNullable<ReturnType<typeof convertCloudTrail>>;
 
 /** A target template expanded over a parent account's active subaccounts at run time (config/fleets.ts). */
-export interface FleetConfig {
-  name: string;
-  parentAccountSid: string;
-  /** The parent's Account SID + Auth Token: the only credential Twilio lets list subaccounts' tokens. */
-  admin: SecretLocation;
-  subaccounts: {
-    /** Only subaccounts whose friendly name starts with this. */
-    friendlyNamePrefix?: string;
-    /** Only these subaccount SIDs (upper case). */
-    include?: string[];
-    /** Never these subaccount SIDs (upper case). */
-    exclude: string[];
-    /** More active subaccounts than this (before the filters) fails the fleet's expansion, changing nothing. */
-    max: number;
-  };
-  /** The template's secret, `{accountSid}` still in its name. */
-  secret: SecretLocation;
-  /** The API-key target of one subaccount. */
-  member(subaccountSid: string): TargetOfKind<'api-key'>;
-}
+export type FleetConfig = ReturnType<typeof convertFleet>;
 
-/** The self-hosted daemon (`twilio-key-rotator daemon`); the CLI and the Lambda ignore it. */
-export interface DaemonConfig {
-  schedule: string;
-  timezone: string;
-  /** Run every target once at start-up, before the first scheduled tick. */
-  runOnStart: boolean;
-  /** Reload the configuration when its file changes (as on SIGHUP). */
-  watchConfig: boolean;
-  /** The health endpoint; none when absent. Port 0 takes any free port. */
-  health?: { port: number; host: string };
-}
+/** The self-hosted daemon (`twilio-key-rotator daemon`, config/schema.ts). */
+export type DaemonConfig = z.infer<typeof daemonSchema>;
 
 /** Derived from the registry: each kind's target as its config.ts parses it, told apart by `kind`. */
-export type { CredentialKind, TargetConfig } from '../credentials/registry.js';
+export type { TargetConfig } from '../credentials/registry.js';
 
 interface ChannelBase {
   name: string;
@@ -75,17 +43,8 @@ export type ChannelConfig = ChannelBase &
     | { type: 'sns'; topicArn: string; region: string; endpoint?: string }
   );
 
-export interface AlertsConfig {
-  channels: ChannelConfig[];
-  /** An open problem is announced again after this long. */
-  renotifyMs: number;
-  /** A credential older than its maxAge plus this is reported overdue. */
-  keyAgeGraceMs: number;
-  /** Wall time for all deliveries of one run together. */
-  budgetMs: number;
-}
-
-export type MetricsConfig = { enabled: boolean; namespace: string };
+/** `alerts:` in milliseconds (config/alerts.ts). */
+export type AlertsConfig = ReturnType<typeof convertAlerts>;
 
 export interface RotatorConfig {
   twilio: {

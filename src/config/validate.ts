@@ -6,19 +6,12 @@ import { SECOND_MS } from '../core/sids.js';
 import type { SecretLocation } from '../core/target.js';
 import { KINDS } from '../credentials/registry.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { alertsSchema, checkAlerts, convertAlerts, convertMetrics } from './alerts.js';
+import { alertsSchema, checkAlerts, convertAlerts } from './alerts.js';
 import { checkCloudTrail, convertCloudTrail } from './cloudtrail.js';
 import { checkFleets, convertFleet, fleetSchema } from './fleets.js';
-import { describeIssue, type ZodIssueLike } from './issues.js';
+import { describeIssue } from './issues.js';
 import { checkLeakReports, convertLeakReports } from './leaks.js';
-import {
-  configSchema,
-  DEFAULT_KIND,
-  DEFAULT_SCHEDULE,
-  DEFAULT_TIMEZONE,
-  storesSchema,
-  targetSchema,
-} from './schema.js';
+import { configSchema, daemonSchema, DEFAULT_KIND, storesSchema, targetSchema } from './schema.js';
 import type { RawConfig } from './schema.js';
 import type { RotatorConfig, TargetConfig } from './types.js';
 
@@ -27,9 +20,8 @@ type Located = { index: number; t: RawTarget };
 const configOf = (t: RawTarget) => KINDS[t.kind].config as KindConfig<unknown, TargetConfig>;
 
 /**
- * Substitutes `${ENV}`, validates and converts a configuration object. Throws ConfigError with every
- * problem found in one pass: unset variables, schema errors, and the cross-target checks for every
- * target that is itself well-formed.
+ * Substitutes `${ENV}`, validates and converts a configuration object. ConfigError names every problem
+ * at once: unset variables, schema errors, and the checks across every well-formed target.
  */
 export function parseConfigObject(
   raw: unknown,
@@ -53,7 +45,7 @@ export function parseConfigObject(
     if (issues.length > 0) throw new ConfigError(issues, source);
     return convert(data, options.baseDir ?? process.cwd());
   }
-  for (const i of parsed.error.issues.flatMap((x) => describeIssue(x as ZodIssueLike, [], substituted))) {
+  for (const i of parsed.error.issues.flatMap((x) => describeIssue(x, [], substituted))) {
     if (!unset.has(i.path)) issues.push(i);
   }
   // The targets that are fine on their own still get the checks between targets.
@@ -87,10 +79,7 @@ function withDefaultKind(config: unknown): unknown {
   return { ...c, targets };
 }
 
-/**
- * `${NAME}` or `${NAME:-default}` in string values. A value that is exactly one reference may become a
- * number or boolean.
- */
+/** `${NAME}` or `${NAME:-default}` in string values; a value that is one reference may become a number or boolean. */
 function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
   if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, String(i)], env, issues));
   if (value && typeof value === 'object')
@@ -164,9 +153,9 @@ function cloudtrailUsers(raw: Pick<RawConfig, 'targets' | 'fleets'>): string[] {
 }
 
 function convert(raw: RawConfig, baseDir: string): RotatorConfig {
-  const timezone = raw.daemon?.timezone ?? DEFAULT_TIMEZONE;
+  const daemon = raw.daemon ?? daemonSchema.parse({});
+  const { timezone } = daemon;
   const { file, aws } = raw.stores;
-  const health = raw.daemon?.health;
   return {
     twilio: { ...present('baseUrl', raw.twilio.baseUrl), timeoutMs: raw.twilio.timeoutSeconds * SECOND_MS },
     stores: {
@@ -189,16 +178,10 @@ function convert(raw: RawConfig, baseDir: string): RotatorConfig {
     },
     orphanGraceMs: raw.orphanGraceSeconds * SECOND_MS,
     alerts: convertAlerts(raw.alerts),
-    metrics: convertMetrics(raw.metrics),
+    metrics: { ...raw.metrics },
     ...present('cloudtrail', convertCloudTrail(raw.cloudtrail, aws?.region, cloudtrailUsers(raw).length > 0)),
     ...present('leakReports', convertLeakReports(raw.leakReports)),
-    daemon: {
-      schedule: raw.daemon?.schedule ?? DEFAULT_SCHEDULE,
-      timezone,
-      runOnStart: raw.daemon?.runOnStart ?? true,
-      watchConfig: raw.daemon?.watchConfig ?? false,
-      ...present('health', health && { port: health.port, host: health.host }),
-    },
+    daemon,
     targets: (raw.targets as RawTarget[]).map((t) => ({
       ...configOf(t).convert(t),
       ...present('window', t.window && convertWindow(t.window, timezone)),

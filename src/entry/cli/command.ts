@@ -11,37 +11,28 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** The value `secret put` stores; the process's stdin when run as a program. */
   stdin?: () => Promise<string>;
-  /** Aborts requests in flight and stops the run before its next step (SIGINT/SIGTERM as a program). */
+  /** Aborts requests in flight and stops the run before its next step. */
   signal?: AbortSignal;
-  /**
-   * As a program: starts treating SIGINT/SIGTERM as `signal` and returns it. Called for the commands
-   * that do not handle signals themselves (the daemon and `rotate --now` do).
-   */
+  /** As a program: SIGINT/SIGTERM as `signal`, for commands that do not handle signals themselves. */
   interrupts?: () => AbortSignal;
 }
 
-/**
- * What a command's run opens: the configuration path and logger at once, the configuration and the
- * runtime when asked.
- */
+/** What a command's run opens (./session.ts): the configuration and the runtime when asked. */
 export interface Session {
   path: string;
   logger: Logger;
-  /** The run's signal, once `config()` has been called: SIGINT/SIGTERM as a program (io.interrupts). */
+  /** The run's signal, once `config()` has been called. */
   signal: () => AbortSignal | undefined;
   /** Reads and validates the configuration; first starts treating SIGINT/SIGTERM as the run's signal. */
   config: () => Promise<RotatorConfig>;
-  /**
-   * The runtime of a run, after checking the machine's setup (session.ts) for the stores of the `named`
-   * targets, or the one `store` names; `setup: false` skips that check.
-   */
+  /** The runtime, after checking the setup for the stores of the `named` targets (or `store`) unless `setup: false`. */
   runtime: (
     config: RotatorConfig,
     use?: { named?: readonly string[]; store?: string; setup?: false },
   ) => Promise<Runtime>;
 }
 
-/** What a command's `run` is given: its arguments, checked, and the session that opens the configuration. */
+/** What a command's `run` is given: its arguments, checked, and the session. */
 export interface Run {
   rest: string[];
   values: CliValues;
@@ -58,7 +49,7 @@ export interface Run {
  * (test/integration/cli-startup.test.ts checks what each path loads).
  */
 export interface Command {
-  /** Its lines in the top-level usage: synopsis, then what it does. */
+  /** Its lines in the top-level usage: [synopsis, what it does]. */
   usage: readonly (readonly [string, string])[];
   help: string;
   exitCodes: string;

@@ -2,9 +2,8 @@ import { parseArgs } from 'node:util';
 import { errorMessage, UsageError } from '../../errors.js';
 
 /**
- * Every flag of the CLI. The command line is parsed against all of them, so that a flag a command does
- * not take is named with the command that does take it (`--cleanup and --older-than belong to audit,
- * not status`) instead of being an unknown option.
+ * Every flag of the CLI: the command line is parsed against all of them, so a flag a command does not
+ * take is named with the command that does (`--cleanup and --older-than belong to audit, not status`).
  */
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -77,11 +76,7 @@ const OWNED: readonly [readonly Flag[], string][] = [
   [['channel'], '--channel belongs to alerts test'],
 ];
 
-/**
- * Refuses a flag `command` does not take, naming the command that takes it; `instead` replaces that
- * message for a flag the command has its own words for (`--target belongs to rotate and status; audit
- * covers every configured account`).
- */
+/** Refuses a flag `command` does not take, naming the command that takes it, or in the command's `instead` words. */
 export function refuseForeignFlags(
   command: string,
   takes: readonly Flag[],

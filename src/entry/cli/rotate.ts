@@ -181,9 +181,8 @@ export function formatResult(r: TargetResult, words: WordsOf): string {
 }
 
 /**
- * A result as `--json` prints it. API-key results (words.keyFields) keep the field names of 0.1.0
- * (`currentKeySid`, `previousKeySid`) beside the kind-neutral ones, for scripts written against them. What the run saw
- * for alerts and metrics (`seen`) stays inside.
+ * A result as `--json` prints it, without what the run saw for alerts and metrics (`seen`). API-key
+ * results (words.keyFields) keep 0.1.0's `currentKeySid` and `previousKeySid` for scripts written then.
  */
 function forJson(result: TargetResult, words: WordsOf): unknown {
   const { seen: _seen, ...r } = result;

@@ -43,9 +43,8 @@ export function openSession(values: CliValues, io: CliIo): Session {
 }
 
 /**
- * Problems of the machine a command runs on, found before anything is read or changed: a file store
- * path that is a directory, no AWS credentials for the aws store. They are setup, like a bad
- * configuration: exit 2 with the field and what to do, instead of every target failing (exit 1).
+ * Problems of the machine, found before anything is read or changed (a file store path that is a
+ * directory, no AWS credentials): exit 2 naming what to fix, instead of every target failing (exit 1).
  */
 async function checkSetup(config: RotatorConfig, env: NodeJS.ProcessEnv, storesUsed: Set<string>) {
   const issues: ConfigIssue[] = [];

@@ -15,11 +15,10 @@ import { RunQueue } from './queue.js';
 import { startSchedule, type Schedule } from './schedule.js';
 
 /**
- * `twilio-key-rotator daemon`: one long-running process that reconciles each target on its cron
- * schedule, with the same engine, logs and results as `rotate`. One run at a time (./queue.ts).
- * Each run gets a fresh Runtime, and the redaction registry is emptied after it, so nothing grows
- * with the number of runs. Stopping finishes the step in flight and starts nothing new: the state it
- * leaves is one a Lambda deadline or a crash leaves too, and the next run resumes from it.
+ * `twilio-key-rotator daemon`: reconciles each target on its cron schedule, one run at a time
+ * (./queue.ts), with the same engine as `rotate`. Each run gets a fresh Runtime and the redaction
+ * registry is emptied after it, so nothing grows with the number of runs. Stopping finishes the step
+ * in flight: it leaves what a Lambda deadline or a crash leaves, and the next run resumes from it.
  */
 
 export interface DaemonOptions {
@@ -239,17 +238,14 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     if (daemon) void daemon.reload('SIGHUP');
     else o.logger.warn('SIGHUP during start-up: ignored, the configuration is being read now', { step: 'reload' });
   };
-  process.on('SIGTERM', onStop);
-  process.on('SIGINT', onStop);
-  process.on('SIGHUP', onHup);
+  const handlers = Object.entries({ SIGTERM: onStop, SIGINT: onStop, SIGHUP: onHup });
+  for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
     daemon = await createDaemon(o);
     if (stopSignal !== undefined) stop(daemon, stopSignal);
     return await done;
   } finally {
     clearInterval(alive);
-    process.off('SIGTERM', onStop);
-    process.off('SIGINT', onStop);
-    process.off('SIGHUP', onHup);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   }
 }

@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../../errors.js';
 
 /**
- * The health endpoint for orchestrators: GET /healthz (liveness), /readyz (the last runs finished
- * without failures), /metrics (Prometheus text). Bound to 127.0.0.1 unless configured otherwise;
- * every request and connection has a timeout; nothing here reads a request body or echoes input.
+ * GET /healthz (liveness), /readyz (the last runs finished without failures), /metrics (Prometheus).
+ * Every request and connection has a timeout; nothing here reads a request body or echoes input.
  */
 
 export interface Check {

@@ -2,10 +2,9 @@ import { redact } from '../../redact.js';
 import { parseJson } from '../../util/json.js';
 
 /**
- * The one GitHub call a secret_scanning_alert needs: GET /repos/{owner}/{repo}/secret-scanning/alerts/
- * {alert_number}, whose answer holds the `secret` (the webhook payload does not). The token needs the
- * secret_scanning_alerts read permission (a fine-grained token or an App) or the repo /
- * security_events scope (classic). Redirects are not followed: the answer must come from apiUrl.
+ * The one GitHub call a secret_scanning_alert needs: the alert, whose answer holds the `secret` (the
+ * webhook payload does not; the token's permission: README "Leak reports"). Redirects are not
+ * followed: the answer must come from apiUrl.
  */
 
 export interface GithubAlert {

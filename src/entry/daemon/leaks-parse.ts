@@ -2,10 +2,7 @@ import { KEY_SID } from '../../core/sids.js';
 import { TOKEN_FINGERPRINT, type Leak } from '../../engine/leak-match.js';
 import { parseJson } from '../../util/json.js';
 
-/**
- * The two report formats, parsed only after their signature has been verified. Field values are
- * checked and bounded; an unexpected shape is refused with what was wrong, never echoing a value.
- */
+/** The two report formats, parsed once verified: values bounded, a bad shape refused without echoing a value. */
 
 /** GitHub's secret_scanning_alert actions that mean "this secret is exposed". */
 const EXPOSED = new Set(['created', 'reopened', 'publicly_leaked']);
@@ -34,7 +31,12 @@ export function parseGithubEvent(event: string | undefined, body: Buffer): Githu
 export type SignedReport =
   { kind: 'report'; leak: Leak; source: string; where: string } | { kind: 'invalid'; why: string };
 
-const FIELDS = ['keySid', 'tokenFingerprint', 'credential'] as const;
+/** The references a report may name, one of them: what a valid one looks like, in a pattern and in words. */
+const FIELDS = {
+  keySid: [KEY_SID, 'SK followed by 32 hex characters'],
+  tokenFingerprint: [TOKEN_FINGERPRINT, 'tf_ followed by 16 hex characters'],
+  credential: [/^[\s\S]{1,4096}$/, 'a string of 1 to 4096 characters'],
+} as const;
 
 /**
  * {"type": "credential.leaked", "timestamp": "...", "data": {one of keySid | tokenFingerprint |
@@ -46,7 +48,7 @@ export function parseSignedReport(body: Buffer): SignedReport {
   if (doc.type !== 'credential.leaked') return { kind: 'invalid', why: 'type must be "credential.leaked"' };
   const data = doc.data;
   if (typeof data !== 'object' || data === null) return { kind: 'invalid', why: 'data must be an object' };
-  const given = FIELDS.filter((f) => data[f] !== undefined);
+  const given = (Object.keys(FIELDS) as (keyof typeof FIELDS)[]).filter((f) => data[f] !== undefined);
   if (given.length !== 1)
     return { kind: 'invalid', why: 'data must name exactly one of keySid, tokenFingerprint or credential' };
   const field = given[0]!;
@@ -54,17 +56,8 @@ export function parseSignedReport(body: Buffer): SignedReport {
   const text = (v: unknown, max: number) => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
   const source = text(data.source, 100)?.replace(/[^\w .:/@()-]/g, '') ?? 'a signed leak report';
   const where = text(data.foundAt, 512)?.replace(/[\r\n]/g, ' ') ?? 'an unnamed place';
-  if (field === 'keySid') {
-    if (typeof value !== 'string' || !KEY_SID.test(value))
-      return { kind: 'invalid', why: 'data.keySid must be SK followed by 32 hex characters' };
-    return { kind: 'report', leak: { keySid: value }, source, where };
-  }
-  if (field === 'tokenFingerprint') {
-    if (typeof value !== 'string' || !TOKEN_FINGERPRINT.test(value))
-      return { kind: 'invalid', why: 'data.tokenFingerprint must be tf_ followed by 16 hex characters' };
-    return { kind: 'report', leak: { tokenFingerprint: value }, source, where };
-  }
-  const credential = text(value, 4096);
-  if (!credential) return { kind: 'invalid', why: 'data.credential must be a string of 1 to 4096 characters' };
-  return { kind: 'report', leak: { credential }, source, where };
+  const [pattern, what] = FIELDS[field];
+  if (typeof value !== 'string' || !pattern.test(value))
+    return { kind: 'invalid', why: `data.${field} must be ${what}` };
+  return { kind: 'report', leak: { [field]: value } as Leak, source, where };
 }

@@ -16,17 +16,14 @@ import { send } from './health.js';
 import { verifyGithub, verifyStandard } from './leaks-verify.js';
 
 /**
- * Leak reports that rotate, on the daemon's HTTP endpoint:
- *
- *   POST /leaks/github   GitHub secret scanning (secret_scanning_alert), X-Hub-Signature-256
- *   POST /leaks/report   a Standard Webhooks-signed report naming a key SID, token fingerprint or credential
+ * Leak reports that rotate, on the daemon's HTTP endpoint (POST /leaks/github, POST /leaks/report;
+ * README "Leak reports"):
  *
  *   rate ─▶ size (64 KiB) ─▶ signature (before any parsing) ─▶ parse ─▶ [GitHub: fetch the alert's
  *   secret] ─▶ match a configured target by reference ─▶ alert ─▶ rotate --now (in the background)
  *
  * Anything unverifiable, malformed or unmatched is answered, logged in one line and changes nothing.
- * The only action is the existing emergency path (engine/emergency.ts), which deletes or promotes
- * only what the engine proves is the target's; a report can start it, never steer it.
+ * A report can start the emergency path (engine/emergency.ts), never steer it.
  */
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -88,12 +85,23 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     return answer(status, { status: 'ignored', reason: why });
   };
 
-  const overRate = (cfg: LeakReportsConfig): boolean => {
+  /** The refusal of a report over leakReports.perMinute, logged once a minute with how many went unlogged since. */
+  const overRate = (cfg: LeakReportsConfig): Answer | undefined => {
     const t = performance.now();
     while (arrivals.length > 0 && t - arrivals[0]! >= RATE_WINDOW_MS) arrivals.shift();
-    if (arrivals.length >= cfg.perMinute) return true;
-    arrivals.push(t);
-    return false;
+    if (arrivals.length < cfg.perMinute) {
+      arrivals.push(t);
+      return undefined;
+    }
+    const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
+    if (t - rateLoggedAt < RATE_WINDOW_MS) {
+      refusedQuietly++;
+      return answer(429, { status: 'ignored', reason: why });
+    }
+    rateLoggedAt = t;
+    const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
+    refusedQuietly = 0;
+    return ignore(429, `${why}${more}`);
   };
 
   async function fromGithub(cfg: NonNullable<LeakReportsConfig['github']>, req: IncomingMessage, body: Buffer) {
@@ -116,8 +124,10 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     }
     registerLeaked(alert.secret);
     if (alert.state !== 'open') return ignore(200, `GitHub's alert is ${alert.state}, not open`, { delivery });
-    const leak: Leak = { credential: alert.secret };
-    return act(leak, { source: `GitHub secret scanning (${alert.secretType})`, where: alert.where });
+    return act(
+      { credential: alert.secret },
+      { source: `GitHub secret scanning (${alert.secretType})`, where: alert.where },
+    );
   }
 
   async function fromSigned(cfg: NonNullable<LeakReportsConfig['signed']>, req: IncomingMessage, body: Buffer) {
@@ -193,14 +203,8 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     const subject = { target: match.target.name, credential: match.target.kind, account: match.target.accountSid };
     const alert = leakAlert(subject, { ref: match.ref, ...found }, randomUUID().replace(/-/g, ''), deps.now());
     const budget = AbortSignal.timeout(config.alerts.budgetMs);
-    await withRuntime(config, (runtime) =>
-      deliver(
-        alert,
-        channelsFor(match.target, runtime.alertChannels ?? []),
-        budget,
-        log.child({ target: subject.target }),
-      ),
-    );
+    const to = log.child({ target: subject.target });
+    await withRuntime(config, (r) => deliver(alert, channelsFor(match.target, r.alertChannels ?? []), budget, to));
   }
 
   async function emergency(config: RotatorConfig, cfg: LeakReportsConfig, name: string): Promise<void> {
@@ -216,19 +220,6 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
     }
   }
 
-  /** Refusals of the rate are logged once a minute, with how many went unlogged since. */
-  const overRateAnswer = (cfg: LeakReportsConfig): Answer => {
-    const why = `more than leakReports.perMinute (${cfg.perMinute}) reports in a minute`;
-    if (performance.now() - rateLoggedAt < RATE_WINDOW_MS) {
-      refusedQuietly++;
-      return answer(429, { status: 'ignored', reason: why });
-    }
-    rateLoggedAt = performance.now();
-    const more = refusedQuietly > 0 ? ` (${refusedQuietly} more refused since the last such line)` : '';
-    refusedQuietly = 0;
-    return ignore(429, `${why}${more}`);
-  };
-
   return {
     handle(path, req, res) {
       const cfg = deps.config().leakReports;
@@ -243,7 +234,8 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
         res.setHeader('allow', 'POST');
         return refuse(answer(405, { status: 'method-not-allowed' }));
       }
-      if (overRate(cfg)) return refuse(overRateAnswer(cfg));
+      const limited = overRate(cfg);
+      if (limited) return refuse(limited);
       const tooLarge = () => ignore(413, `body larger than ${MAX_BODY_BYTES} bytes`);
       if (Number(header(req, 'content-length') ?? 0) > MAX_BODY_BYTES) return refuse(tooLarge());
       req.socket.setTimeout(REPORT_SOCKET_TIMEOUT_MS);

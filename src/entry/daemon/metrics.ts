@@ -21,6 +21,50 @@ interface TargetState {
 type Row = { name: string; kind: string; paused: boolean };
 
 const PREFIX = 'twilio_key_rotator';
+const seconds = (ms: number) => Math.round(ms / 1000);
+
+/** Every family /metrics lists, in its order, with its help line. */
+const HELP = {
+  runs_total: 'Runs per target, by how they ended (done, waiting, stuck, busy, failed, lost-race, deferred).',
+  rotations_total: 'Rotations started (a new key or secondary token created).',
+  failures_total: 'Runs that failed (exit code 1 of the CLI: failed or stuck).',
+  steps_total: 'Steps carried out, by step.',
+  ticks_skipped_total: 'Scheduled ticks skipped because a run of the target was still in progress or waiting.',
+  credential_age_seconds: 'Age of the current credential (key or Auth Token), from the last run.',
+  gate_wait_seconds: 'How long the consumer gate has held the old credential, while it waits (0 when not waiting).',
+  target_stuck: '1 when the last run ended stuck: a person must act.',
+  target_paused: "1 when automatic rotation is off (paused: true, or a rollback's rotator:paused tag).",
+  last_run_timestamp_seconds: 'When the last run of the target finished.',
+  last_run_duration_seconds: 'How long the last run of the target took.',
+  fleet_unlisted: "1 when the fleet's last run could not list its subaccounts, so none of its members ran.",
+  config_reloads_total: 'Configuration reloads (SIGHUP or a changed file), accepted or rejected.',
+};
+/** Families labelled with the target's kind as well as its name. */
+const WITH_KIND = new Set(['rotations_total', 'credential_age_seconds']);
+
+type Value = (t: Row, s: TargetState | undefined) => number | undefined;
+/**
+ * The families of one sample per target, in order: its value (none where undefined), or a count per
+ * key of one of its maps, labelled by `[label, map]`.
+ */
+const perTargetValues = (nowMs: number) =>
+  ({
+    runs_total: ['result', 'runs'],
+    rotations_total: (_t, s) => s?.steps.get('start-rotation') ?? 0,
+    failures_total: (_t, s) => (s?.runs.get('failed') ?? 0) + (s?.runs.get('stuck') ?? 0),
+    steps_total: ['step', 'steps'],
+    ticks_skipped_total: (_t, s) => s?.skipped ?? 0,
+    credential_age_seconds: (_t, s) =>
+      s?.currentCreatedAtMs !== undefined ? seconds(nowMs - s.currentCreatedAtMs) : undefined,
+    gate_wait_seconds: (_t, s) => {
+      const r = s?.last?.result;
+      return r && (r.kind === 'waiting' || r.kind === 'stuck') ? seconds(nowMs - r.sinceMs) : 0;
+    },
+    target_stuck: (_t, s) => (s?.last?.result.kind === 'stuck' ? 1 : 0),
+    target_paused: (t, s) => (t.paused || s?.rollbackPaused ? 1 : 0),
+    last_run_timestamp_seconds: (_t, s) => (s?.last ? seconds(s.last.finishedAtMs) : undefined),
+    last_run_duration_seconds: (_t, s) => (s?.last ? s.last.durationMs / 1000 : undefined),
+  }) satisfies Partial<Record<keyof typeof HELP, Value | readonly [string, 'runs' | 'steps']>>;
 const bump = (m: Map<string, number>, key: string, by = 1) => m.set(key, (m.get(key) ?? 0) + by);
 const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -99,104 +143,36 @@ export class DaemonMetrics {
       const pairs = Object.entries(labels).map(([k, v]) => `${k}="${label(v)}"`);
       return `${PREFIX}_${metric}{${pairs.join(',')}} ${value}`;
     };
-    const family = (name: string, type: string, help: string, samples: string[]) => {
-      if (samples.length === 0) return;
-      out.push(`# HELP ${PREFIX}_${name} ${help}`, `# TYPE ${PREFIX}_${name} ${type}`, ...samples);
+    // Prometheus names a counter "…_total"; every other family here is a gauge.
+    const family = (name: keyof typeof HELP, samples: string[]) => {
+      const type = name.endsWith('_total') ? 'counter' : 'gauge';
+      if (samples.length > 0) out.push(`# HELP ${PREFIX}_${name} ${HELP[name]}`, `# TYPE ${PREFIX}_${name} ${type}`);
+      out.push(...samples);
     };
-    /** One sample per target (labelled with its name, and its kind when `kind`), none where `value` is undefined. */
-    const perTarget = (
-      name: string,
-      type: string,
-      help: string,
-      value: (t: Row, s: TargetState | undefined) => number | undefined,
-      kind = false,
-    ) =>
+    const values = perTargetValues(nowMs);
+    for (const [name, value] of Object.entries(values) as [keyof typeof values, (typeof values)[keyof typeof values]][])
       family(
         name,
-        type,
-        help,
-        targets.flatMap((t) => {
-          const v = value(t, this.targets.get(t.name));
-          return v === undefined ? [] : [sample(name, kind ? { target: t.name, kind: t.kind } : { target: t.name }, v)];
-        }),
-      );
-    /** Samples of a count per target and key (`runs_total` by result, `steps_total` by step). */
-    const counts = (name: string, help: string, key: string, of: (s: TargetState) => Map<string, number>) =>
-      family(
-        name,
-        'counter',
-        help,
         targets.flatMap((t) => {
           const s = this.targets.get(t.name);
-          return [...(s ? of(s) : [])].map(([k, n]) => sample(name, { target: t.name, [key]: k }, n));
+          if (typeof value !== 'function') {
+            const [key, map] = value;
+            return [...(s ? s[map] : [])].map(([k, n]) => sample(name, { target: t.name, [key]: k }, n));
+          }
+          const v = value(t, s);
+          const labels: Record<string, string> = { target: t.name, ...(WITH_KIND.has(name) ? { kind: t.kind } : {}) };
+          return v === undefined ? [] : [sample(name, labels, v)];
         }),
       );
-    const seconds = (ms: number) => Math.round(ms / 1000);
-
-    const kinds = 'done, waiting, stuck, busy, failed, lost-race, deferred';
-    counts('runs_total', `Runs per target, by how they ended (${kinds}).`, 'result', (s) => s.runs);
-    perTarget(
-      'rotations_total',
-      'counter',
-      'Rotations started (a new key or secondary token created).',
-      (_t, s) => s?.steps.get('start-rotation') ?? 0,
-      true,
-    );
-    perTarget(
-      'failures_total',
-      'counter',
-      'Runs that failed (exit code 1 of the CLI: failed or stuck).',
-      (_t, s) => (s?.runs.get('failed') ?? 0) + (s?.runs.get('stuck') ?? 0),
-    );
-    counts('steps_total', 'Steps carried out, by step.', 'step', (s) => s.steps);
-    perTarget(
-      'ticks_skipped_total',
-      'counter',
-      'Scheduled ticks skipped because a run of the target was still in progress or waiting.',
-      (_t, s) => s?.skipped ?? 0,
-    );
-    perTarget(
-      'credential_age_seconds',
-      'gauge',
-      'Age of the current credential (key or Auth Token), from the last run.',
-      (_t, s) => (s?.currentCreatedAtMs !== undefined ? seconds(nowMs - s.currentCreatedAtMs) : undefined),
-      true,
-    );
-    perTarget(
-      'gate_wait_seconds',
-      'gauge',
-      'How long the consumer gate has held the old credential, while it waits (0 when not waiting).',
-      (_t, s) => {
-        const r = s?.last?.result;
-        return r && (r.kind === 'waiting' || r.kind === 'stuck') ? seconds(nowMs - r.sinceMs) : 0;
-      },
-    );
-    perTarget('target_stuck', 'gauge', '1 when the last run ended stuck: a person must act.', (_t, s) =>
-      s?.last?.result.kind === 'stuck' ? 1 : 0,
-    );
-    const off = "1 when automatic rotation is off (paused: true, or a rollback's rotator:paused tag).";
-    perTarget('target_paused', 'gauge', off, (t, s) => (t.paused || s?.rollbackPaused ? 1 : 0));
-    perTarget('last_run_timestamp_seconds', 'gauge', 'When the last run of the target finished.', (_t, s) =>
-      s?.last ? seconds(s.last.finishedAtMs) : undefined,
-    );
-    perTarget('last_run_duration_seconds', 'gauge', 'How long the last run of the target took.', (_t, s) =>
-      s?.last ? s.last.durationMs / 1000 : undefined,
-    );
+    const unlisted = (r: TargetResult | undefined) => (r?.kind === 'failed' && r.step === 'expand-fleet' ? 1 : 0);
     family(
       'fleet_unlisted',
-      'gauge',
-      "1 when the fleet's last run could not list its subaccounts, so none of its members ran.",
-      fleets.map((name) => {
-        const last = this.targets.get(name)?.last?.result;
-        const unlisted = last?.kind === 'failed' && last.step === 'expand-fleet' ? 1 : 0;
-        return sample('fleet_unlisted', { target: name }, unlisted);
-      }),
+      fleets.map((name) => sample('fleet_unlisted', { target: name }, unlisted(this.targets.get(name)?.last?.result))),
     );
+    const reloads = ['accepted', 'rejected'];
     family(
       'config_reloads_total',
-      'counter',
-      'Configuration reloads (SIGHUP or a changed file), accepted or rejected.',
-      ['accepted', 'rejected'].map((r) => sample('config_reloads_total', { result: r }, this.reloads.get(r) ?? 0)),
+      reloads.map((r) => sample('config_reloads_total', { result: r }, this.reloads.get(r) ?? 0)),
     );
     out.push(...extra);
     return `${out.join('\n')}\n`;

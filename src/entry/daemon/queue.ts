@@ -1,8 +1,6 @@
 /**
- * The daemon's one lane: one run at a time, one target per run. A tick for a target that is running
- * or already waiting is skipped, so ticks never overlap and never pile up behind a slow run; other
- * targets' ticks wait their turn. Once stopped, nothing new starts and `stop` resolves when the run
- * in flight has finished.
+ * The daemon's one lane: one run at a time, one target per run. A tick for a target that is running or
+ * already waiting is skipped, so ticks never overlap and never pile up behind a slow run.
  */
 export class RunQueue {
   private readonly waiting: string[] = [];

@@ -4,9 +4,8 @@ import type { Logger } from '../../core/runtime.js';
 import { scheduledUnits } from '../../engine/targets.js';
 
 /**
- * The daemon's clock: one node-cron task per distinct schedule (a target's own `schedule`, or the
- * daemon's), in the daemon's timezone. A tick only asks the run queue for runs; the queue decides
- * what overlaps. Paused targets get no task.
+ * The daemon's clock: one node-cron task per distinct schedule, in the daemon's timezone. A tick only
+ * asks the run queue (./queue.ts) for runs; paused targets get no task.
  */
 
 export interface Schedule {
