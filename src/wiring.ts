@@ -20,6 +20,7 @@ import type { Runtime } from './core/runtime.js';
 import type { Logger } from './core/runtime.js';
 import { redact, registerCredential } from './redact.js';
 import { ConfigError, errorMessage } from './errors.js';
+import { endpointCredentials } from './adapters/retry.js';
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -73,10 +74,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
       } else {
         if (!config.stores.aws)
           throw new ConfigError([{ path: 'stores.aws', message: 'is required by a target that uses the aws store' }]);
-        const creds =
-          env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && config.stores.aws.endpoint
-            ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
-            : {};
+        const creds = endpointCredentials(env, config.stores.aws.endpoint);
         const batchedSweep = config.stores.aws.sweep === 'batched';
         const awsOptions = {
           region: config.stores.aws.region,
@@ -112,9 +110,7 @@ export function createRuntime(config: RotatorConfig, options: RuntimeOptions): R
             retry: config.retry,
             now,
             ...(options.signal ? { signal: options.signal } : {}),
-            ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && cloudtrail.endpoint
-              ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
-              : {}),
+            ...endpointCredentials(env, cloudtrail.endpoint),
           }),
         );
         return (await trail).reads(...args);

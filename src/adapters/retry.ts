@@ -37,6 +37,27 @@ export interface AwsErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
+/** Keys an AWS client is handed instead of the SDK's provider chain; a session token goes with them. */
+export interface AwsStaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/**
+ * The environment's keys, for a client pointed at its own `endpoint` (a VPC endpoint, the emulators);
+ * without an endpoint, the SDK's default chain reads the same variables. Temporary credentials (a
+ * Lambda's role, an assumed role) are refused without their AWS_SESSION_TOKEN, so it goes along.
+ */
+export function endpointCredentials(
+  env: Readonly<Record<string, string | undefined>>,
+  endpoint: string | undefined,
+): { credentials?: AwsStaticCredentials } {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: token } = env;
+  if (!accessKeyId || !secretAccessKey || !endpoint) return {};
+  return { credentials: { accessKeyId, secretAccessKey, ...(token ? { sessionToken: token } : {}) } };
+}
+
 /**
  * An AWS SDK v3 client's options: the SDK's retries off (one retry policy: ours) and a per-request
  * timeout, which without throwOnRequestTimeout the SDK only logs while it keeps waiting.
@@ -46,7 +67,7 @@ export function awsClientOptions(options: {
   timeoutMs: number;
   endpoint?: string | undefined;
   /** Tests pass static credentials; production uses the default provider chain (the Lambda role). */
-  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  credentials?: AwsStaticCredentials | undefined;
 }) {
   const { region, timeoutMs, endpoint, credentials } = options;
   return {

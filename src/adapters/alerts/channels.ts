@@ -4,6 +4,7 @@ import type { AlertChannel } from '../../core/runtime.js';
 import { ConfigError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import type { Alert } from '../../core/alert.js';
+import { endpointCredentials } from '../retry.js';
 
 const SIGNING_SECRET = 'whsec_ and base64 of 24 to 64 random bytes';
 
@@ -68,10 +69,7 @@ export function alertChannels(
           return async () => (await import('./webhook.js')).webhookChannel(c.name, events, c.url, () => key, policy);
         }
         case 'sns': {
-          const creds =
-            env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && c.endpoint
-              ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
-              : {};
+          const creds = endpointCredentials(env, c.endpoint);
           const topic = {
             topicArn: c.topicArn,
             region: c.region,

@@ -1,7 +1,7 @@
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { alertDocument, fitDocument, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
-import { awsClientOptions, isRetryable, type AwsErrorShape } from '../retry.js';
+import { awsClientOptions, isRetryable, type AwsErrorShape, type AwsStaticCredentials } from '../retry.js';
 import { deliver, type DeliveryPolicy } from './deliver.js';
 import { AnswerTooLargeError, boundAnswers, MiB } from '../../util/bounded-body.js';
 
@@ -15,7 +15,7 @@ export interface SnsOptions {
   topicArn: string;
   region: string;
   endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: AwsStaticCredentials;
 }
 
 /** What SNS said, in words: its error code, the HTTP status and its message (cut to a line). */

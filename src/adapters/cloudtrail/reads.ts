@@ -3,7 +3,14 @@ import type { StoredSecret } from '../../core/ports.js';
 import type { ReadLog } from '../../core/reads.js';
 import { errorMessage } from '../../errors.js';
 import { redact } from '../../redact.js';
-import { awsClientOptions, isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import {
+  awsClientOptions,
+  isRetryable,
+  RetryBudgetError,
+  withRetry,
+  type AwsStaticCredentials,
+  type RetryPolicy,
+} from '../retry.js';
 import { isAbout, parseRead, type ParsedRead } from './events.js';
 
 /**
@@ -23,7 +30,7 @@ export interface CloudTrailReadsOptions {
   retry: RetryPolicy;
   now: () => number;
   signal?: AbortSignal;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: AwsStaticCredentials;
 }
 
 export interface CloudTrailReads {

@@ -8,6 +8,7 @@ import {
   RetryBudgetError,
   withRetry,
   type AwsErrorShape,
+  type AwsStaticCredentials,
   type RetryPolicy,
 } from '../retry.js';
 import { boundAnswers, MiB } from '../../util/bounded-body.js';
@@ -25,7 +26,7 @@ export interface SqsQueueOptions {
   timeoutMs: number;
   retry: RetryPolicy;
   signal?: AbortSignal;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: AwsStaticCredentials;
 }
 
 /** What could not be sent: the body's index in the call, and why (an SQS code and message, never the body). */

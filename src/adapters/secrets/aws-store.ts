@@ -28,6 +28,7 @@ import {
   RetryBudgetError,
   withRetry,
   type AwsErrorShape,
+  type AwsStaticCredentials,
   type RetryPolicy,
 } from '../retry.js';
 
@@ -40,7 +41,7 @@ export interface AwsStoreOptions {
   signal?: AbortSignal;
   /** Offer `sweep` (ListSecrets + BatchGetSecretValue): needs those two actions on Resource "*". */
   batchedSweep?: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: AwsStaticCredentials;
 }
 
 type ListedVersion = NonNullable<ListSecretVersionIdsResponse['Versions']>[number];
