@@ -670,6 +670,14 @@ async function oneStartUpFile(from, dir, metafile) {
   mkdirSync(join(dir, 'chunks'), { recursive: true });
   for (const file of lazy)
     for (const f of [file, `${file}.map`, `${file}.LEGAL.txt`]) if (existsSync(f)) copyFileSync(f, toFinal(f));
+  // A lazy chunk's map names its sources relative to the scratch folder: again relative to where it lands.
+  for (const file of lazy.map((f) => `${f}.map`).filter((f) => existsSync(f))) {
+    const map = JSON.parse(readFileSync(file, 'utf8'));
+    const moved = (source) =>
+      /^[\w-]+:/.test(source) ? source : relative(dirname(toFinal(file)), resolve(dirname(file), source));
+    map.sources = map.sources.map((source) => moved(source).split(/[\\/]/).join('/'));
+    writeFileSync(toFinal(file), JSON.stringify(map));
+  }
   for (const [file, short] of alias) {
     const names = [...(wanted.get(file) ?? [])].map((n) => `${short}_${n} as ${n}`);
     const from = relative(dirname(toFinal(file)), final)

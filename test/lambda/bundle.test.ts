@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,19 @@ describe('the Lambda bundle', () => {
     expect(built.files.length).toBeGreaterThan(1);
     expect(built.bytes).toBeLessThanOrEqual(1_000_000);
     expect(built.initBytes).toBeLessThan(built.bytes);
+  });
+
+  it("names in every file's source map sources that exist, the lazy chunks' as the handler's", () => {
+    const maps = built.files.map((f) => `${f}.map`).filter((m) => existsSync(m));
+    expect(maps.length).toBeGreaterThan(1);
+    // The rotator's own sources (a package's map may name sources it does not ship).
+    const ours = maps.flatMap((m) =>
+      (JSON.parse(readFileSync(m, 'utf8')) as { sources: string[] }).sources
+        .filter((s) => s.includes('src/') && !s.includes('node_modules') && !/^[\w-]+:/.test(s))
+        .map((s) => ({ m, s })),
+    );
+    expect(new Set(ours.map(({ m }) => m)).size).toBeGreaterThan(1);
+    expect(ours.filter(({ m, s }) => !existsSync(resolve(dirname(m), s))).map(({ m, s }) => `${m}: ${s}`)).toEqual([]);
   });
 
   it('fails to build a configuration that is invalid, with the message the CLI gives', async () => {
