@@ -30,7 +30,7 @@ function tally(w: World): Record<string, number> {
 const total = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
 
 describe('calls per Auth Token rotation (Secrets Manager store)', () => {
-  it('rotates through settling in 18 calls: 7 to Twilio, 11 to Secrets Manager', async () => {
+  it('rotates through settling in 17 calls: 6 to Twilio, 11 to Secrets Manager', async () => {
     world = await World.start('aws');
     await world.writeConfig([{ kind: 'auth-token', propagationDelaySeconds: 0, gate: GATE }]);
     const old = await world.seedToken(SECRET);
@@ -51,15 +51,32 @@ describe('calls per Auth Token rotation (Secrets Manager store)', () => {
       PutSecretValue: 1,
       UpdateSecretVersionStage: 2,
       // The current token, the new one once stored and again right before Promote, then the settle
-      // check: the new token is the primary and the old one is refused.
-      FetchAccount: 5,
+      // check: the old one is refused. That the new one is the primary is Promote's own answer.
+      FetchAccount: 4,
       CreateSecondaryAuthToken: 1,
       PromoteAuthToken: 1,
     });
-    expect(total(calls)).toBe(18);
+    expect(total(calls)).toBe(17);
   });
 
-  it("counts RotateSecret's four events: 13 calls to Twilio, 20 to Secrets Manager", async () => {
+  it('asks nothing of the old token while the propagation delay runs', async () => {
+    world = await World.start('aws');
+    await world.writeConfig([{ kind: 'auth-token', propagationDelaySeconds: 60, gate: GATE }]);
+    await world.seedToken(SECRET);
+    world.resetLogs();
+    const run = await world.cli(['rotate', '--force']);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/propagation delay/);
+    const calls = tally(world);
+    // The current token, the new one once stored and right before Promote; after the promotion the
+    // planner waits out the delay before it reads any answer about the old token, so none is asked.
+    expect(calls.FetchAccount).toBe(3);
+    expect(calls.PromoteAuthToken).toBe(1);
+    expect(world.sm.inspect(SECRET)!.tags['rotator:settled'] ?? '').toBe('');
+    expect(total(calls)).toBe(15);
+  });
+
+  it("counts RotateSecret's four events: 12 calls to Twilio, 20 to Secrets Manager", async () => {
     world = await World.start('aws');
     await world.seedToken(SECRET);
     Object.assign(process.env, AWS_ENV);
@@ -89,10 +106,10 @@ describe('calls per Auth Token rotation (Secrets Manager store)', () => {
       TagResource: 3,
       PutSecretValue: 1,
       UpdateSecretVersionStage: 2,
-      FetchAccount: 11,
+      FetchAccount: 10,
       CreateSecondaryAuthToken: 1,
       PromoteAuthToken: 1,
     });
-    expect(total(calls)).toBe(33);
+    expect(total(calls)).toBe(32);
   });
 });

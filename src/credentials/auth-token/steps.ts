@@ -277,6 +277,10 @@ async function promote(
   const tokens = await session.authTokens();
   session.facts.checks.clear();
   const finish = async () => {
+    // Twilio just said the pending token is the primary (Promote's answer, or a check after it) and it
+    // worked right before: the look after this step takes that answer instead of asking again. The old
+    // token is not told by it (it may still be accepted while the promotion propagates): asked apart.
+    session.facts.checks.set(pending.token, { ok: true, primary: true });
     await finishPromotion(session, runtime, from, pending.versionId);
     await refreshCopies(runtime, copies, pending.token);
     return 'promoted' as const;
