@@ -40,6 +40,9 @@ describe('the look before a deletion, in calls', () => {
     expect(calls.get('DeleteKey')).toBe(N);
     expect(calls.get('ListKeys')).toBe(1);
     expect(calls.get('PutSecretValue')).toBe(N);
+    // Each forced target lists its version ids once: never on the sweep's copy, which is read afresh
+    // before any step anyway, and not again once its version is named.
+    expect(calls.get('ListSecretVersionIds')).toBe(N);
     expect(calls.get('UpdateSecretVersionStage')).toBe(2 * N);
     // Each target reads its own labels about three times (its first look, and right before its
     // promotion and its deletion); two looks at the account's secrets serve all the deletions (one
