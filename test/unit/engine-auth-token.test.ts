@@ -67,12 +67,12 @@ describe('engine over fakes: the Auth Token flow', () => {
     const old = w.twilio.primary;
     // Twilio still accepts the old primary for a moment after the promotion (an edge not told yet).
     let lagging = 1;
-    const real = w.runtime.tokenVerifier;
-    w.runtime.tokenVerifier = (t) => ({
+    const real = w.twilio.tokenVerifier();
+    w.runtime.tokenVerifier = () => ({
       check: (accountSid, token, how) =>
         token === old && w.twilio.primary !== old && lagging-- > 0
           ? Promise.resolve({ ok: true as const, primary: false })
-          : real(t).check(accountSid, token, how),
+          : real.check(accountSid, token, how),
     });
     const promoted = await run(w, { force: true });
     expect(steps(promoted)).toEqual(['start-rotation', 'mark-pending', 'promote']);
