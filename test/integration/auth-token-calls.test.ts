@@ -30,7 +30,7 @@ function tally(w: World): Record<string, number> {
 const total = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
 
 describe('calls per Auth Token rotation (Secrets Manager store)', () => {
-  it('rotates through settling in 18 calls: 7 to Twilio, 11 to Secrets Manager', async () => {
+  it('rotates through settling in 16 calls: 6 to Twilio, 10 to Secrets Manager', async () => {
     world = await World.start('aws');
     await world.writeConfig([{ kind: 'auth-token', propagationDelaySeconds: 0, gate: GATE }]);
     const old = await world.seedToken(SECRET);
@@ -38,28 +38,54 @@ describe('calls per Auth Token rotation (Secrets Manager store)', () => {
     const run = await world.cli(['rotate', '--force']);
     expect(run.code, run.stdout).toBe(0);
     const calls = tally(world);
+    const sm = world.sm.controls.log.map((e) => e.operation);
     expect(await world.tokenWorks(old)).toBe(false);
     expect(await world.storedToken('AWSCURRENT')).toBe(world.twilio.authToken());
-    expect(world.sm.inspect(SECRET)!.tags).toMatchObject({ 'rotator:settled': expect.any(String) });
+    const version = world.sm.inspect(SECRET)!.versions.find((v) => v.stages.includes('AWSCURRENT'))!.versionId;
+    expect(world.sm.inspect(SECRET)!.tags).toMatchObject({ 'rotator:settled': version });
     expect(calls).toEqual({
       // One read with every version id (the run names one), one fresh look before the promotion.
       ListSecretVersionIds: 1,
       DescribeSecret: 2,
       GetSecretValue: 1,
-      // Intent before Create; pending-since once proven; promotion and its time; settled.
-      TagResource: 4,
+      // Intent before Create; pending-since once proven; the promotion, its time and (no propagation
+      // delay, the old token already refused) its settling in one write.
+      TagResource: 3,
       PutSecretValue: 1,
       UpdateSecretVersionStage: 2,
       // The current token, the new one once stored and again right before Promote, then the settle
-      // check: the new token is the primary and the old one is refused.
-      FetchAccount: 5,
+      // check: the old one is refused. That the new one is the primary is Promote's own answer.
+      FetchAccount: 4,
       CreateSecondaryAuthToken: 1,
       PromoteAuthToken: 1,
     });
-    expect(total(calls)).toBe(18);
+    expect(total(calls)).toBe(16);
+    // Settled in the promotion's own write, before the labels moved: one TagResource after Promote.
+    expect(sm.slice(sm.lastIndexOf('TagResource'))).toEqual([
+      'TagResource',
+      'UpdateSecretVersionStage',
+      'UpdateSecretVersionStage',
+    ]);
   });
 
-  it("counts RotateSecret's four events: 8 calls to Twilio, 19 to Secrets Manager", async () => {
+  it('asks nothing of the old token while the propagation delay runs', async () => {
+    world = await World.start('aws');
+    await world.writeConfig([{ kind: 'auth-token', propagationDelaySeconds: 60, gate: GATE }]);
+    await world.seedToken(SECRET);
+    world.resetLogs();
+    const run = await world.cli(['rotate', '--force']);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/propagation delay/);
+    const calls = tally(world);
+    // The current token, the new one once stored and right before Promote; after the promotion the
+    // planner waits out the delay before it reads any answer about the old token, so none is asked.
+    expect(calls.FetchAccount).toBe(3);
+    expect(calls.PromoteAuthToken).toBe(1);
+    expect(world.sm.inspect(SECRET)!.tags['rotator:settled'] ?? '').toBe('');
+    expect(total(calls)).toBe(15);
+  });
+
+  it("counts RotateSecret's four events: 9 calls to Twilio, 19 to Secrets Manager", async () => {
     world = await World.start('aws');
     await world.seedToken(SECRET);
     Object.assign(process.env, AWS_ENV);
@@ -90,10 +116,12 @@ describe('calls per Auth Token rotation (Secrets Manager store)', () => {
       TagResource: 3,
       PutSecretValue: 1,
       UpdateSecretVersionStage: 2,
-      FetchAccount: 6,
+      FetchAccount: 7,
       CreateSecondaryAuthToken: 1,
       PromoteAuthToken: 1,
     });
-    expect(total(calls)).toBe(27);
+    // With no propagation delay, the promotion step asks for the old token's refusal before it
+    // records the promotion (the scheduled run's settle check, folded into the step).
+    expect(total(calls)).toBe(28);
   });
 });

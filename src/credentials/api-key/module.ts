@@ -84,8 +84,8 @@ export const apiKey: KindModule<ApiKeyTargetConfig, ApiKeySession, Observation, 
   ...named,
   config: apiKeyConfig,
 
-  async open(target, runtime, scope) {
-    const { session, settings } = await openNamed(target, runtime, scope);
+  async open(target, runtime, scope, options) {
+    const { session, settings } = await openNamed(target, runtime, scope, options);
     return { session: { ...session, keys: runtime.keys(session.admin, target) }, settings };
   },
 

@@ -1,5 +1,14 @@
 import type { SecretLocation } from '../../core/target.js';
-import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, recordedPromotion } from '../../core/labels.js';
+import {
+  CURRENT,
+  labelled,
+  parseStamp,
+  PENDING,
+  placeholderOf,
+  PREVIOUS,
+  recordedPromotion,
+  TAG_CURRENT_SINCE,
+} from '../../core/labels.js';
 import type { AuthTokens, StoredSecret, TokenCheck } from '../../core/ports.js';
 import type { RunScope, Runtime } from '../../core/runtime.js';
 import type { AdminCredential } from '../../core/secret-values.js';
@@ -154,8 +163,11 @@ async function look(
   const promotedHere =
     previous !== undefined && recordedPromotion(secret, previous.versionId, current.versionId) === true;
   obs.promoting = promotedHere && secret.tags[TAG_SETTLED] !== current.versionId;
-  if (previous && obs.promoting) {
+  const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
+  const propagated = since !== undefined && obs.nowMs - since >= target.propagationDelayMs;
+  if (previous && obs.promoting && propagated) {
     // The old primary after our promotion: a refusal is what settles the rotation, and one says it.
+    // Not asked before the propagation delay has passed: the planner waits for that first (./plan.ts).
     checks.set(previous.ref, await check(session, runtime, facts, previous, { refusalSettles: true }));
   }
   obs.checks = checks;

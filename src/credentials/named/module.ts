@@ -1,5 +1,5 @@
 import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
-import type { Runtime, RunScope } from '../../core/runtime.js';
+import type { RunOptions, Runtime, RunScope } from '../../core/runtime.js';
 import { KEY_SID } from '../../core/sids.js';
 import { SecretShapeError } from '../../errors.js';
 import type { KindModule, StepSpec } from '../kind.js';
@@ -30,7 +30,12 @@ type NamedParts<T extends NamedTarget, S extends NamedSession<T>> = Pick<
  * What every session of a named kind holds, and the planner's settings: read from the run's scope,
  * changing nothing. The kind adds its own client.
  */
-export async function openNamed<T extends NamedTarget>(target: T, runtime: Runtime, scope: RunScope) {
+export async function openNamed<T extends NamedTarget>(
+  target: T,
+  runtime: Runtime,
+  scope: RunScope,
+  options: RunOptions = {},
+) {
   const admin = await scope.adminOf(target);
   const protectedSids = new Set(await scope.protectedSids());
   if (KEY_SID.test(admin.username)) protectedSids.add(admin.username);
@@ -42,6 +47,9 @@ export async function openNamed<T extends NamedTarget>(target: T, runtime: Runti
     heldElsewhere: (options?: { fresh?: boolean }) =>
       scope.heldElsewhere?.(target, options) ?? Promise.resolve(new Map<string, string>()),
     facts: { verified: new Set<string>() },
+    // A run told to rotate names a version: its first read lists every version id before the labels,
+    // so the look it starts from needs no second check of the labels (engine/reconcile.ts lookIsCurrent).
+    rotating: options.force === true || options.emergency !== undefined,
   };
   const { minOverlapMs, maxWaitMs, manualConfirm } = target.gate;
   const settings: Settings = {

@@ -53,7 +53,9 @@ function claimedKey(version: StoredVersion, accountSid: string): LabelledKey | u
  */
 export async function observe<S extends NamedSession>(port: NamedPort<S>, session: S, runtime: Runtime) {
   const prefix = session.target.friendlyNamePrefix;
-  let obs = await look(port, session, runtime, false);
+  // Not on a sweep's copy: it is read afresh before any step anyway (engine/reconcile.ts lookIsCurrent).
+  const ids = session.rotating === true && runtime.confirmed?.(session.target) !== false;
+  let obs = await look(port, session, runtime, ids);
   const unlabelled = () => unlabelledOwnKeys(obs, { prefix }).length > 0;
   if (obs.secret?.versionIdsComplete === false && unlabelled()) obs = await look(port, session, runtime, true);
   const previous = obs.previous?.key.apiKeySid;

@@ -20,6 +20,11 @@ export interface NamedSession<T extends NamedTarget = NamedTarget, F extends Run
   /** SIDs other configured targets' secrets on this account hold, by target (RunScope.heldElsewhere). */
   heldElsewhere(options?: { fresh?: boolean }): Promise<ReadonlyMap<string, string>>;
   facts: F;
+  /**
+   * --force or rotate --now: the run will name a new version, so its reads take every version id
+   * (before the labels) until it has named one (./steps.ts).
+   */
+  rotating?: boolean;
 }
 
 /** What a named kind brings to the shared life cycle. */

@@ -180,6 +180,8 @@ export async function act<S extends NamedSession>(
           end: { kind: 'lost-race', detail: `another rotator is handling rotation ${token}` },
         };
       }
+      // The version this run was told to name is named: later reads of the run need no version ids.
+      session.rotating = false;
       const why = step.kind === 'start-rotation' ? ` because ${step.reason}` : '';
       const stored = `stored it as AWS${as.toUpperCase()} (version ${token})`;
       return {

@@ -102,11 +102,11 @@ export const oauthApp: KindModule<OAuthAppTargetConfig, OAuthAppSession, Observa
   ...named,
   config: oauthAppConfig,
 
-  async open(target, runtime, scope) {
+  async open(target, runtime, scope, options) {
     const real = runtime.ports?.['oauth-app'] as OAuthAppsPort | undefined;
     if (!real)
       throw new RotationError(target.name, 'open', 'this run cannot reach OAuth apps (no port); this is a bug');
-    const { session, settings } = await openNamed(target, runtime, scope);
+    const { session, settings } = await openNamed(target, runtime, scope, options);
     return { session: { ...session, apps: appsOf(real, session.admin, target.accountSid), verifier: real }, settings };
   },
 
