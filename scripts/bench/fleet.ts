@@ -6,7 +6,7 @@
  *   verify, promote, retire) and the following one (the previous version now names a deleted key),
  *   each with the configured concurrency: wall time against the lower bound (remote calls × latency ÷
  *   the concurrency the limits allow), remote calls per rotation and per nothing-due target, the
- *   CLI's own CPU time and its peak RSS in each phase. For nothing due, also its store calls by
+ *   CLI's own CPU time, its peak RSS and the load average in each phase. For nothing due, its store calls by
  *   operation and its remote time (first request to last answer) against the critical path: the
  *   ListSecrets pages one after another.
  * The CLI runs as its own process: the package's bin, dist/cli/cli.mjs (built first when missing or
@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { awsStore } from '../../src/adapters/secrets/aws-store.js';
@@ -61,6 +61,8 @@ interface Measured {
   /** From the first request's arrival to the last answer (arrival + latency): the run's remote time. */
   remoteMs: number;
   storeOps: Map<string, number>;
+  /** The machine's one-minute load average when the phase began and when it ended. */
+  load: [number, number];
 }
 
 /** The CLI runs on Node 22 (what Lambda runs) unless BENCH_NODE names another binary ("current": this one). */
@@ -143,6 +145,7 @@ async function benchFleet(N: number): Promise<boolean> {
     twilio.controls.log.length = 0;
     sm.controls.log.length = 0;
     const started = performance.now();
+    const loadBefore = loadavg()[0]!;
     const profileDir = process.env.BENCH_PROFILE_DIR;
     const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
     const argv = [...NODE_FLAGS, ...profile, '--import', rssProbe, BIN, ...args, '--config', configPath];
@@ -166,7 +169,9 @@ async function benchFleet(N: number): Promise<boolean> {
     const remoteMs = at.length > 0 ? Math.max(...at) + LATENCY_MS - Math.min(...at) : 0;
     const storeOps = new Map<string, number>();
     for (const e of sm.controls.log) storeOps.set(e.operation, (storeOps.get(e.operation) ?? 0) + 1);
-    return { name, ms, cpuMs, twilio: tw, sm: smCalls, maxRssMiB: rss, code, stdout, ops, rotated, remoteMs, storeOps };
+    const load: [number, number] = [loadBefore, loadavg()[0]!];
+    const measured = { name, ms, cpuMs, twilio: tw, sm: smCalls, maxRssMiB: rss, code, stdout, ops, rotated, remoteMs };
+    return { ...measured, storeOps, load };
   };
 
   const setLatency = (on: boolean) => {
@@ -197,6 +202,7 @@ async function benchFleet(N: number): Promise<boolean> {
 function report(N: number, phases: Measured[]): void {
   out(`N = ${N}`);
   const head = ['', 'wall', 'bound', 'ratio', 'CPU', 'Twilio', 'store', 'per target', 'per rotation', 'peak RSS'];
+  head.push('load'); // the one-minute load average as the phase began → ended
   const rows = phases.map((m) => {
     const calls = m.twilio + m.sm;
     return [
@@ -210,6 +216,7 @@ function report(N: number, phases: Measured[]): void {
       (calls / N).toFixed(2),
       m.rotated > 0 ? (calls / m.rotated).toFixed(1) : '-',
       `${m.maxRssMiB.toFixed(0)} MiB`,
+      m.load.map((l) => l.toFixed(1)).join('→'),
     ];
   });
   for (const l of [head, ...rows])

@@ -22,6 +22,80 @@ interface Holder {
   binary?: string;
 }
 
+/**
+ * One look at an account, shared by every caller it serves: the holders in configuration order, and
+ * by key SID the holders naming it. Each caller gets a view of it (`HeldView`), not a copy: at N = 1,000
+ * a copy per caller was a map of 2,000 SIDs, kept by each parked target's observation.
+ */
+interface Look {
+  holders: Holder[];
+  bySid: Map<string, Holder[]>;
+  /** Holders whose secret has a binary version. */
+  binary: Holder[];
+}
+
+function lookOf(holders: Holder[]): Look {
+  const bySid = new Map<string, Holder[]>();
+  for (const h of holders)
+    for (const sid of h.sids) {
+      const list = bySid.get(sid);
+      if (!list) bySid.set(sid, [h]);
+      else if (list[list.length - 1] !== h) list.push(h);
+    }
+  return { holders, bySid, binary: holders.filter((h) => h.binary !== undefined) };
+}
+
+/**
+ * What `heldElsewhere` answers for one caller, read through the shared look: the SIDs other holders'
+ * secrets name and, for a fresh caller, those its own AWSCURRENT names; each with the first such holder
+ * in configuration order.
+ */
+class HeldView implements ReadonlyMap<string, string> {
+  private all?: Map<string, string>;
+  constructor(
+    private readonly look: Look,
+    private readonly own: string,
+    private readonly fresh: boolean,
+  ) {}
+  get(sid: string): string | undefined {
+    for (const h of this.look.bySid.get(sid) ?? []) if (this.names(h, sid)) return h.name;
+    return undefined;
+  }
+  has(sid: string): boolean {
+    return this.get(sid) !== undefined;
+  }
+  private names(h: Holder, sid: string): boolean {
+    return h.key !== this.own || (this.fresh && h.current.includes(sid));
+  }
+  /** The whole answer as a map, made only when asked for (iteration, size): lookups need none. */
+  private map(): Map<string, string> {
+    if (!this.all) {
+      this.all = new Map();
+      for (const h of this.look.holders)
+        for (const sid of h.sids) if (!this.all.has(sid) && this.names(h, sid)) this.all.set(sid, h.name);
+    }
+    return this.all;
+  }
+  get size() {
+    return this.map().size;
+  }
+  forEach(fn: (value: string, key: string, map: ReadonlyMap<string, string>) => void): void {
+    this.map().forEach((v, k) => fn(v, k, this));
+  }
+  entries() {
+    return this.map().entries();
+  }
+  keys() {
+    return this.map().keys();
+  }
+  values() {
+    return this.map().values();
+  }
+  [Symbol.iterator]() {
+    return this.map()[Symbol.iterator]();
+  }
+}
+
 /** Reads one look makes at once (more when the run's pool is larger: the look runs while it idles). */
 const LOOK_READS_AT_ONCE = 16;
 
@@ -51,7 +125,7 @@ interface Pool {
 }
 
 interface Waiter {
-  resolve(holders: Holder[]): void;
+  resolve(look: Look): void;
   reject(err: unknown): void;
   /** Whether the caller gave up its place in the pool to wait. */
   parked: boolean;
@@ -64,9 +138,9 @@ interface Waiter {
 /** Per account: the look under way, the last one made, and the fresh callers waiting for the next. */
 interface Looks {
   /** The fresh look under way. */
-  running?: Promise<Holder[]>;
+  running?: Promise<Look>;
   /** The latest complete look, for callers that need not be fresh. */
-  last?: Promise<Holder[]>;
+  last?: Promise<Look>;
   waiting: Waiter[];
   /** Distinct secrets of the configuration's targets on the account: what one look reads. */
   secrets: number;
@@ -119,7 +193,7 @@ export function createRunScope(
     return s;
   };
   /** A look for callers that need not be fresh: it becomes the latest look, unless one is already. */
-  const lookAgain = (account: string, s: Looks): Promise<Holder[]> => {
+  const lookAgain = (account: string, s: Looks): Promise<Look> => {
     const look = lookAt(account, false, new Set());
     s.last = look;
     // A failed look is not kept: the next caller looks again and reports for itself.
@@ -136,7 +210,7 @@ export function createRunScope(
     s.running = look;
     if (skip.size === 0) s.last = look;
     look.then(
-      (holders) => served.forEach((w) => w.resolve(holders)),
+      (found) => served.forEach((w) => w.resolve(found)),
       (err: unknown) => served.forEach((w) => w.reject(err)),
     );
     const done = () => {
@@ -159,12 +233,12 @@ export function createRunScope(
       s.waiting.length * LOOK_READS_PER_CALLER >= s.secrets;
     if (due) startLook(account, s, s.waiting.splice(0));
   };
-  const holdersOn = async (target: TargetShape, fresh: boolean): Promise<Holder[]> => {
+  const holdersOn = async (target: TargetShape, fresh: boolean): Promise<Look> => {
     const account = target.accountSid.toUpperCase();
     const s = looksOn(account);
     if (!fresh) return s.last ?? lookAgain(account, s);
     const own = keyOf(target.secret);
-    const answer = new Promise<Holder[]>((resolve, reject) => {
+    const answer = new Promise<Look>((resolve, reject) => {
       s.waiting.push({ resolve, reject, parked: false, own, waited: false });
     });
     const waiter = s.waiting[s.waiting.length - 1]!;
@@ -192,7 +266,7 @@ export function createRunScope(
       }
     }
   };
-  const lookAt = async (account: string, fresh: boolean, skip: ReadonlySet<string>): Promise<Holder[]> => {
+  const lookAt = async (account: string, fresh: boolean, skip: ReadonlySet<string>): Promise<Look> => {
     const secrets = new Map<string, TargetConfig>();
     for (const t of config.targets) {
       const key = keyOf(t.secret);
@@ -206,7 +280,7 @@ export function createRunScope(
       return store.read(t.secret.secretId, fresh && !runtime.fresh ? { fresh: true } : {});
     };
     const found = await inPool(targets, Math.max(LOOK_READS_AT_ONCE, pool?.size ?? 0), read);
-    return targets.map((t, i) => {
+    const holders = targets.map((t, i): Holder => {
       const versions = found[i]?.versions ?? [];
       const binary = versions.find((v) => v.binary)?.versionId;
       const sids = versions.flatMap((v) => keySidsIn(v.value));
@@ -219,6 +293,7 @@ export function createRunScope(
         ...(binary !== undefined ? { binary } : {}),
       };
     });
+    return lookOf(holders);
   };
 
   /** See `Pool`. A pool started while another runs (not done today) parks nobody. */
@@ -315,22 +390,15 @@ export function createRunScope(
     },
     async heldElsewhere(target, options = {}) {
       const fresh = options.fresh === true;
-      const holders = await holdersOn(target, fresh);
+      const look = await holdersOn(target, fresh);
       const own = keyOf(target.secret);
-      const held = new Map<string, string>();
-      for (const h of holders) {
-        if (h.key === own) {
-          // A fresh caller may have waited a while for its look, and its own secret may have changed
-          // meanwhile (a person's rollback, another run's promotion): what it labels current now is never
-          // deleted on the older decision. Always, not only when this look saw a change: another caller's
-          // look may have refreshed the run's copy first, and then this one sees none.
-          if (fresh) for (const sid of h.current) if (!held.has(sid)) held.set(sid, h.name);
-          continue;
-        }
-        if (h.binary) throw new RotationError(h.name, 'read', `version ${h.binary} of its secret is binary`);
-        for (const sid of h.sids) if (!held.has(sid)) held.set(sid, h.name);
-      }
-      return held;
+      const binary = look.binary.find((h) => h.key !== own);
+      if (binary) throw new RotationError(binary.name, 'read', `version ${binary.binary} of its secret is binary`);
+      // A fresh caller may have waited a while for its look, and its own secret may have changed
+      // meanwhile (a person's rollback, another run's promotion): what it labels current now is never
+      // deleted on the older decision. Always, not only when this look saw a change: another caller's
+      // look may have refreshed the run's copy first, and then this one sees none (HeldView).
+      return new HeldView(look, own, fresh);
     },
   };
 }

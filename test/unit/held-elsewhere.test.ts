@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cachedStore } from '../../src/adapters/secrets/cached-store.js';
 import { memoryStore } from '../../src/adapters/secrets/memory-store.js';
@@ -33,7 +34,7 @@ async function world(count: number, options: { cached?: boolean } = {}) {
     admin: { store: 'file', secretId: 'admin' },
   })) as unknown as TargetConfig[];
   for (const [i, t] of targets.entries()) {
-    const value = JSON.stringify({ accountSid: AC, apiKeySid: sid(i), apiKeySecret: 'x' });
+    const value = JSON.stringify({ accountSid: AC, apiKeySid: sid(i), apiKeySecret: `kept-nowhere-${i}` });
     await real.create(t.secret.secretId, token(i + 1), value);
   }
   const config = { targets, fleets: [] } as unknown as RotatorConfig;
@@ -162,6 +163,44 @@ describe('keys held elsewhere', () => {
     await w.scope.heldElsewhere!(w.targets[1]!, { fresh: true });
     const held = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
     expect(held.get(sid(99))).toBe('app-0');
+  });
+
+  it('names a shared key after the first other holder in configuration order, its own only when current', async () => {
+    const w = await world(3);
+    // app-0 moves on to key 50 (key 0 stays its previous version); app-2 now also holds app-1's key.
+    await w.real.putCurrent('app-0', token(50), JSON.stringify({ accountSid: AC, apiKeySid: sid(50) }));
+    await w.real.putCurrent('app-2', token(51), JSON.stringify({ accountSid: AC, apiKeySid: sid(1) }));
+    const [a0, a1, fresh0, fresh1] = await Promise.all([
+      w.scope.heldElsewhere!(w.targets[0]!),
+      w.scope.heldElsewhere!(w.targets[1]!),
+      w.scope.heldElsewhere!(w.targets[0]!, { fresh: true }),
+      w.scope.heldElsewhere!(w.targets[1]!, { fresh: true }),
+    ]);
+    expect(Object.fromEntries(a0)).toEqual({ [sid(1)]: 'app-1', [sid(2)]: 'app-2' });
+    expect(Object.fromEntries(a1)).toEqual({
+      [sid(50)]: 'app-0',
+      [sid(0)]: 'app-0',
+      [sid(1)]: 'app-2',
+      [sid(2)]: 'app-2',
+    });
+    // Fresh: its own AWSCURRENT key is named (never deleted on an older decision), its previous one is not.
+    expect(fresh0.get(sid(50))).toBe('app-0');
+    expect(fresh0.has(sid(0))).toBe(false);
+    expect(fresh1.get(sid(1))).toBe('app-1');
+    expect(fresh1.get(sid(0))).toBe('app-0');
+    // Lookups and the whole answer agree.
+    for (const held of [a0, a1, fresh0, fresh1]) {
+      for (const [key, name] of held) expect(held.get(key)).toBe(name);
+      expect(held.size).toBe([...held.keys()].length);
+    }
+  });
+
+  it('keeps no secret value in what it answers: the SIDs each secret holds, by target', async () => {
+    const w = await world(3, { cached: true });
+    const held = await w.scope.heldElsewhere!(w.targets[0]!, { fresh: true });
+    expect(held.get(sid(1))).toBe('app-1');
+    // Everything the answer reaches (a parked target keeps it until its deletion).
+    expect(inspect(held, { depth: Infinity, showHidden: true })).not.toContain('kept-nowhere');
   });
 
   it('reads nothing for the only secret on an account: its step checked its labels right before', async () => {
