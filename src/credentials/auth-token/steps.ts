@@ -242,36 +242,14 @@ function keptReport(session: AuthTokenSession, kept: KeptSecondary): string {
 
 /**
  * Twilio has promoted `to`: records that and when in one write (the propagation delay and the webhook
- * grace count from it), with `settled` when the settle check was already made, then moves AWSCURRENT
- * (the old primary no longer works anywhere).
+ * grace count from it), then moves AWSCURRENT (the old primary no longer works anywhere).
  * Leaves: the new token AWSCURRENT, the old one AWSPREVIOUS, current-since and the promotion record.
  */
-async function finishPromotion(
-  session: AuthTokenSession,
-  runtime: Runtime,
-  from: string,
-  to: string,
-  settled = false,
-): Promise<void> {
+async function finishPromotion(session: AuthTokenSession, runtime: Runtime, from: string, to: string): Promise<void> {
   const secretId = secretIdOf(session);
   const since = formatStamp(to, runtime.now());
-  const record = { [TAG_PROMOTED]: formatPromotion(from, to), [TAG_CURRENT_SINCE]: since };
-  await session.store.setTags(secretId, settled ? { ...record, [TAG_SETTLED]: to } : record);
+  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, to), [TAG_CURRENT_SINCE]: since });
   await session.store.promote(secretId, to);
-}
-
-/**
- * With no propagation delay the settle check is due the moment Twilio has promoted: asked here, before
- * the promotion is recorded, so that one write records both (a kill before it leaves the pending token
- * the primary, which finish-promotion completes, as a kill right after Promote always did). The new
- * token's half of the check is Promote's answer. One refusal settles it; an answer that says nothing
- * is not kept, and the look after the step asks again.
- */
-async function oldRefused(session: AuthTokenSession, runtime: Runtime, oldToken: string): Promise<boolean> {
-  const { target } = session;
-  const state = await runtime.tokenVerifier(target).check(target.accountSid, oldToken, { refusalSettles: true });
-  if (state.ok || state.definitive) session.facts.checks.set(oldToken, state);
-  return !state.ok && state.definitive;
 }
 
 /**
@@ -291,7 +269,7 @@ async function promote(
   pending: TokenVersion,
   from: string,
   oldToken: string,
-): Promise<'promoted' | 'settled' | 'no-secondary' | 'gone' | { other: string }> {
+): Promise<'promoted' | 'no-secondary' | 'gone' | { other: string }> {
   const secretId = secretIdOf(session);
   const { target } = session;
   // Other admin secrets holding the token about to die get the new one in this same step.
@@ -303,10 +281,9 @@ async function promote(
     // worked right before: the look after this step takes that answer instead of asking again. The old
     // token is not told by it (it may still be accepted while the promotion propagates): asked apart.
     session.facts.checks.set(pending.token, { ok: true, primary: true });
-    const settled = target.propagationDelayMs === 0 && (await oldRefused(session, runtime, oldToken));
-    await finishPromotion(session, runtime, from, pending.versionId, settled);
+    await finishPromotion(session, runtime, from, pending.versionId);
     await refreshCopies(runtime, copies, pending.token);
-    return settled ? ('settled' as const) : ('promoted' as const);
+    return 'promoted' as const;
   };
   // Working and not the primary: the pending token is the account's one secondary, so Promote acts on it.
   const now = await runtime.tokenVerifier(target).check(target.accountSid, pending.token);
@@ -466,9 +443,7 @@ export const steps: StepTable<Step, Observation, AuthTokenSession, Settings> = {
         const error = `${what}; ${STORED_AS_CURRENT}. Another process is rotating this account's token: find it`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
-      const detail = `promoted ${step.ref} to primary on Twilio and to AWSCURRENT; the old token stopped working`;
-      if (outcome === 'settled') return { detail: `${detail}; ${step.ref} ${SETTLED}`, completedRotation: true };
-      return { detail };
+      return { detail: `promoted ${step.ref} to primary on Twilio and to AWSCURRENT; the old token stopped working` };
     },
     describe(d, obs) {
       const follows = `AWSCURRENT moves to version ${d.versionId} in the same step`;
