@@ -118,10 +118,18 @@ export function createRunScope(
     }
     return s;
   };
+  /** Looks that have answered: a caller of one waits for nothing, so it keeps its place. */
+  const settled = new WeakSet<Promise<Holder[]>>();
+  const settles = (look: Promise<Holder[]>) =>
+    void look.then(
+      () => void settled.add(look),
+      () => void settled.add(look),
+    );
   /** A look for callers that need not be fresh: it becomes the latest look, unless one is already. */
   const lookAgain = (account: string, s: Looks): Promise<Holder[]> => {
     const look = lookAt(account, false, new Set());
     s.last = look;
+    settles(look);
     // A failed look is not kept: the next caller looks again and reports for itself.
     look.catch(() => void (s.last === look && (s.last = undefined)));
     return look;
@@ -133,6 +141,7 @@ export function createRunScope(
     const alone = s.secrets === 1 && own !== undefined && served.every((w) => w.own === own && !w.waited);
     const skip = new Set(alone ? [own] : []);
     const look = lookAt(account, true, skip);
+    settles(look);
     s.running = look;
     if (skip.size === 0) s.last = look;
     look.then(
@@ -159,37 +168,55 @@ export function createRunScope(
       s.waiting.length * LOOK_READS_PER_CALLER >= s.secrets;
     if (due) startLook(account, s, s.waiting.splice(0));
   };
+  /**
+   * Parks `target` (see `Pool`): gives its place up and returns what takes one back, first in line;
+   * undefined when it holds none. The caller pumps the pool once it has set up what it waits for.
+   */
+  const giveUpPlace = (target: TargetShape): (() => Promise<void>) | undefined => {
+    const p = pool;
+    if (!p || !p.members.has(target.name) || p.parked.has(target.name)) return undefined;
+    p.parked.add(target.name);
+    p.active--;
+    return () =>
+      new Promise<void>((resume) => {
+        p.resumers.push(() => {
+          p.parked.delete(target.name);
+          resume();
+        });
+        p.pump();
+      });
+  };
   const holdersOn = async (target: TargetShape, fresh: boolean): Promise<Holder[]> => {
     const account = target.accountSid.toUpperCase();
     const s = looksOn(account);
-    if (!fresh) return s.last ?? lookAgain(account, s);
+    if (!fresh) {
+      // The first caller's look reads every secret on the account: its caller, and every other
+      // arriving meanwhile, gives its place to a target not yet started instead of holding it idle.
+      const look = s.last ?? lookAgain(account, s);
+      if (settled.has(look)) return look;
+      const takeBack = giveUpPlace(target);
+      pool?.pump();
+      try {
+        return await look;
+      } finally {
+        await takeBack?.();
+      }
+    }
     const own = keyOf(target.secret);
     const answer = new Promise<Holder[]>((resolve, reject) => {
       s.waiting.push({ resolve, reject, parked: false, own, waited: false });
     });
     const waiter = s.waiting[s.waiting.length - 1]!;
-    const p = pool;
     // Give the place up while waiting; pool.pump may find the run idle and start this very look.
-    if (p && p.members.has(target.name) && !p.parked.has(target.name)) {
-      waiter.parked = true;
-      p.parked.add(target.name);
-      p.active--;
-      p.pump();
-    }
+    const takeBack = giveUpPlace(target);
+    waiter.parked = takeBack !== undefined;
+    if (takeBack) pool?.pump();
     maybeLook(account);
     waiter.waited = true;
     try {
       return await answer;
     } finally {
-      if (waiter.parked && p) {
-        await new Promise<void>((resume) => {
-          p.resumers.push(() => {
-            p.parked.delete(target.name);
-            resume();
-          });
-          p.pump();
-        });
-      }
+      await takeBack?.();
     }
   };
   const lookAt = async (account: string, fresh: boolean, skip: ReadonlySet<string>): Promise<Holder[]> => {
