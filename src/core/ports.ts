@@ -106,8 +106,12 @@ export interface SecretStore {
    * holds only the current version's value: good for concluding that nothing is due, never for acting
    * (the engine reads a secret again before any step). Secrets it cannot tell about are left out.
    * Where the listing shows a trusted claim (core/claim.ts), the current value is not read at all.
+   * `settled` hears of each secret as soon as what the sweep says of it is known (undefined: left out).
    */
-  sweep?(secretIds: readonly string[]): Promise<Map<string, StoredSecret>>;
+  sweep?(
+    secretIds: readonly string[],
+    settled?: (secretId: string, secret: StoredSecret | undefined) => void,
+  ): Promise<Map<string, StoredSecret>>;
   /** Lets go of connections the store holds open; called when a long-running process ends a run. */
   close?(): void;
   /**
