@@ -16,11 +16,12 @@
  * BENCH_CONCURRENCY (20), BENCH_STORE (aws|file, aws), BENCH_SWEEP (batched|per-target, batched),
  * BENCH_PHASES (quiet,status,first,next), BENCH_BIN (another build's cli.mjs, to compare),
  * BENCH_NODE (a Node binary for the CLI; default Node 22, from scripts/node22.mjs), BENCH_NODE_FLAGS,
- * BENCH_PROFILE_DIR (CPU profiles).
+ * BENCH_PROFILE_DIR (CPU profiles), BENCH_TRACE_DIR (each phase's request log as JSON lines: arrival time,
+ * service, operation; for plotting requests in flight over time).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -164,10 +165,31 @@ async function benchFleet(N: number): Promise<boolean> {
     const [tw, smCalls] = [twilio.controls.log.length, sm.controls.log.length];
     const at = [...twilio.controls.log, ...sm.controls.log].map((e) => e.atMs);
     const remoteMs = at.length > 0 ? Math.max(...at) + LATENCY_MS - Math.min(...at) : 0;
+    const traceDir = process.env.BENCH_TRACE_DIR;
+    if (traceDir) {
+      const lines = [...twilio.controls.log, ...sm.controls.log]
+        .sort((x, y) => x.atMs - y.atMs)
+        .map((e) => {
+          const at = (ms: number) => ms - started - performance.timeOrigin;
+          const end = answered.get(e);
+          return JSON.stringify({
+            atMs: at(e.atMs),
+            ...(end !== undefined ? { answeredAtMs: at(end) } : {}),
+            service: e.service,
+            op: e.operation,
+          });
+        });
+      await mkdir(traceDir, { recursive: true });
+      await writeFile(join(traceDir, `${N}-${name.replace(/ /g, '-')}.jsonl`), `${lines.join('\n')}\n`);
+    }
     const storeOps = new Map<string, number>();
     for (const e of sm.controls.log) storeOps.set(e.operation, (storeOps.get(e.operation) ?? 0) + 1);
     return { name, ms, cpuMs, twilio: tw, sm: smCalls, maxRssMiB: rss, code, stdout, ops, rotated, remoteMs, storeOps };
   };
+
+  // When each request was answered (the emulators' own time included), for BENCH_TRACE_DIR.
+  const answered = new WeakMap<object, number>();
+  for (const c of [twilio.controls, sm.controls]) c.hooks.beforeResponse = (e) => void answered.set(e, Date.now());
 
   const setLatency = (on: boolean) => {
     twilio.controls.latencyMs = on ? LATENCY_MS : 0;
