@@ -280,7 +280,9 @@ export function createRunScope(
           const item = items[i]!;
           p.active++;
           p.members.add(item.name);
-          Promise.resolve()
+          // Each target begins on its own turn of the event loop: answers that arrived meanwhile (the
+          // sweep's next page) are taken in between, not after every target a page let go has run.
+          new Promise((resolve) => setImmediate(resolve))
             .then(() => fn(item))
             .then(
               (result) => void (results[i] = result),

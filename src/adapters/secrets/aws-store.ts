@@ -282,9 +282,12 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           'ListSecrets returned more than 1,000 pages; refusing to go on',
         );
       if (next !== undefined) seen.add(next);
-      // The next page is asked for before this one is looked through: the walk is the sweep's critical path.
+      // The next page is asked for before this one is looked through, and its secrets are told of once
+      // that request is on its way (setImmediate: after the SDK's chain of promises has sent it): the
+      // walk is the sweep's critical path, and what their readers do would otherwise hold it up.
       const following = next !== undefined && failure === undefined ? listPage(next) : undefined;
       following?.catch(() => undefined); // awaited below
+      if (following) await new Promise((resolve) => setImmediate(resolve));
       for (const entry of result.SecretList ?? []) {
         const id =
           entry.Name !== undefined && wanted.has(entry.Name)
