@@ -8,7 +8,7 @@
  *   the concurrency the limits allow), remote calls per rotation and per nothing-due target, the
  *   CLI's own CPU time and its peak RSS in each phase. For nothing due, also its store calls by
  *   operation and its remote time (first request to last answer) against the critical path: the
- *   ListSecrets pages one after another.
+ *   longer of the ListSecrets pages one after another and the admin secret's read then the key list.
  * The CLI runs as its own process: the package's bin, dist/cli/cli.mjs (built first when missing or
  * stale), as the crash tests run it; the emulators run here.
  *
@@ -247,11 +247,18 @@ function report(N: number, phases: Measured[]): void {
   if (quiet) {
     const byOp = [...quiet.storeOps].map(([op, n]) => `${op} ${n}`).join(', ');
     out(`  nothing due: ${quiet.sm} store calls (⌈N/100⌉ + 2 = ${pages + 2}): ${byOp}`);
-    // The critical path: the ListSecrets pages, one after another.
-    const critical = (quiet.storeOps.get('ListSecrets') ?? 0) * LATENCY_MS;
+    // The critical path: the longer of two chains that start at once, each one call after another —
+    // the ListSecrets pages (plus one value batch, which can follow only the last page), and the admin
+    // secret's read then the account's key list. Below N = 200 the second is the longer one.
+    const op = (name: string) => quiet.ops.get(name) ?? 0;
+    const walk = op('ListSecrets') + (op('BatchGetSecretValue') > 0 ? 1 : 0);
+    const admin = op('GetSecretValue') + op('ListKeys');
+    const [path, calls] = walk >= admin ? ['the pages', walk] : ['the admin secret + key list', admin];
+    const critical = calls * LATENCY_MS;
     const ratio = (ms: number) => (critical > 0 ? (ms / critical).toFixed(2) : '-');
     const remote = `remote time ${quiet.remoteMs.toFixed(0)} ms ÷ ${critical} ms = ${ratio(quiet.remoteMs)} (≤ 1.2)`;
-    out(`  nothing due, against the pages × latency: ${remote}; process wall ÷ it ${ratio(quiet.ms)}`);
+    const against = `against its critical path (${path}, ${calls} calls one after another)`;
+    out(`  nothing due, ${against}: ${remote}; process wall ÷ it ${ratio(quiet.ms)}`);
   }
   if (quiet && status) out(`  status ÷ nothing-due rotate: ${(status.ms / quiet.ms).toFixed(2)} (≤ 1.5)`);
   for (const m of phases.filter((p) => p.rotated > 0)) {
