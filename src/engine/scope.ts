@@ -33,6 +33,13 @@ const LOOK_READS_AT_ONCE = 16;
 const LOOK_READS_PER_CALLER = 2;
 
 /**
+ * Targets that give their place up for a look that need not be fresh, at most this many times the
+ * pool's size at once: each keeps what it has read while it waits, and a look of a thousand secrets
+ * would otherwise let hundreds of targets start and wait (peak RSS), for a few seconds' overlap.
+ */
+const IDLE_WAITERS_PER_PLACE = 4;
+
+/**
  * The run's targets, at most `size` at work at once. A target waiting for a fresh look before a
  * deletion is parked: it gives its place to the next target and takes one again, before any target
  * not yet started, once its look is done. So one look serves many deletions without holding
@@ -118,6 +125,8 @@ export function createRunScope(
     }
     return s;
   };
+  /** Targets parked on a look that need not be fresh (IDLE_WAITERS_PER_PLACE). */
+  let idleWaiters = 0;
   /** Looks that have answered: a caller of one waits for nothing, so it keeps its place. */
   const settled = new WeakSet<Promise<Holder[]>>();
   const settles = (look: Promise<Holder[]>) =>
@@ -193,12 +202,15 @@ export function createRunScope(
       // The first caller's look reads every secret on the account: its caller, and every other
       // arriving meanwhile, gives its place to a target not yet started instead of holding it idle.
       const look = s.last ?? lookAgain(account, s);
-      if (settled.has(look)) return look;
+      const p = pool;
+      if (settled.has(look) || !p || idleWaiters >= p.size * IDLE_WAITERS_PER_PLACE) return look;
       const takeBack = giveUpPlace(target);
-      pool?.pump();
+      if (takeBack) idleWaiters++;
+      p.pump();
       try {
         return await look;
       } finally {
+        if (takeBack) idleWaiters--;
         await takeBack?.();
       }
     }

@@ -160,6 +160,24 @@ describe('keys held elsewhere', () => {
     expect(answers.every((held, i) => held.size === 5 && !held.has(sid(i)) && held.has(sid((i + 1) % 6)))).toBe(true);
   });
 
+  it('lets at most four targets per place wait parked for that look, so a long look starts no hundreds', async () => {
+    const w = await world(10);
+    const release = w.hold();
+    const started: string[] = [];
+    const run = w.scope.runTargets(w.targets, 1, async (t) => {
+      started.push(t.name);
+      return w.scope.heldElsewhere!(t);
+    });
+    // Four parked, the fifth keeps its place while it waits: nothing else starts until the look answers.
+    await expect.poll(() => started.length).toBe(5);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toHaveLength(5);
+    release();
+    await run;
+    expect(started).toHaveLength(10);
+    expect(w.reads()).toBe(10);
+  });
+
   it('names a key its own secret made current while the caller waited, so it is never deleted', async () => {
     const w = await world(3, { cached: true });
     // The run has read app-0's secret; then a person puts key 99 back as its current value.
