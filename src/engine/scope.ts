@@ -292,9 +292,7 @@ export function createRunScope(
           const item = items[i]!;
           p.active++;
           p.members.add(item.name);
-          // Each target begins on its own turn of the event loop: answers that arrived meanwhile (the
-          // sweep's next page) are taken in between, not after every target a page let go has run.
-          new Promise((resolve) => setImmediate(resolve))
+          Promise.resolve()
             .then(() => fn(item))
             .then(
               (result) => void (results[i] = result),
