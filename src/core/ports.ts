@@ -81,12 +81,18 @@ export interface SecretStore {
   /** Every version id, deprecated ones included, where a plain read may leave them out. */
   listVersionIds?(secretId: string): Promise<string[]>;
   /**
-   * Many secrets' labels, tags and current values in a few calls (ListSecrets, BatchGetSecretValue; a
-   * trusted claim, core/claim.ts, stands for the value). Maybe minutes old: good for "nothing is due",
-   * never for acting (the engine reads again before any step). Secrets it cannot tell about are left out.
+   * Many secrets' labels, tags and current values in a few calls (Secrets Manager's ListSecrets and
+   * BatchGetSecretValue), where the configuration allows it. What it returns may be minutes old and
+   * holds only the current version's value: good for concluding that nothing is due, never for acting
+   * (the engine reads a secret again before any step). Secrets it cannot tell about are left out.
+   * Where the listing shows a trusted claim (core/claim.ts), the current value is not read at all.
+   * `settled` hears of each secret as soon as what the sweep says of it is known (undefined: left out).
    */
-  sweep?(secretIds: readonly string[]): Promise<Map<string, StoredSecret>>;
-  /** Lets go of open connections when a long-running process ends a run. */
+  sweep?(
+    secretIds: readonly string[],
+    settled?: (secretId: string, secret: StoredSecret | undefined) => void,
+  ): Promise<Map<string, StoredSecret>>;
+  /** Lets go of connections the store holds open; called when a long-running process ends a run. */
   close?(): void;
   /** Creates the secret without a value, so it has its identity before its first key; may exist already. */
   reserve(secretId: string): Promise<void>;

@@ -107,6 +107,13 @@ const LOOK_READS_AT_ONCE = 16;
 const LOOK_READS_PER_CALLER = 2;
 
 /**
+ * Targets that give their place up for a look that need not be fresh, at most this many times the
+ * pool's size at once: each keeps what it has read while it waits, and a look of a thousand secrets
+ * would otherwise let hundreds of targets start and wait (peak RSS), for a few seconds' overlap.
+ */
+const IDLE_WAITERS_PER_PLACE = 4;
+
+/**
  * The run's targets, at most `size` at work at once. A target waiting for a fresh look before a
  * deletion is parked: it gives its place to the next target and takes one again, before any target
  * not yet started, once its look is done. So one look serves many deletions without holding
@@ -192,10 +199,20 @@ export function createRunScope(
     }
     return s;
   };
+  /** Targets parked on a look that need not be fresh (IDLE_WAITERS_PER_PLACE). */
+  let idleWaiters = 0;
+  /** Looks that have answered: a caller of one waits for nothing, so it keeps its place. */
+  const settled = new WeakSet<Promise<Look>>();
+  const settles = (look: Promise<Look>) =>
+    void look.then(
+      () => void settled.add(look),
+      () => void settled.add(look),
+    );
   /** A look for callers that need not be fresh: it becomes the latest look, unless one is already. */
   const lookAgain = (account: string, s: Looks): Promise<Look> => {
     const look = lookAt(account, false, new Set());
     s.last = look;
+    settles(look);
     // A failed look is not kept: the next caller looks again and reports for itself.
     look.catch(() => void (s.last === look && (s.last = undefined)));
     return look;
@@ -207,6 +224,7 @@ export function createRunScope(
     const alone = s.secrets === 1 && own !== undefined && served.every((w) => w.own === own && !w.waited);
     const skip = new Set(alone ? [own] : []);
     const look = lookAt(account, true, skip);
+    settles(look);
     s.running = look;
     if (skip.size === 0) s.last = look;
     look.then(
@@ -233,37 +251,58 @@ export function createRunScope(
       s.waiting.length * LOOK_READS_PER_CALLER >= s.secrets;
     if (due) startLook(account, s, s.waiting.splice(0));
   };
+  /**
+   * Parks `target` (see `Pool`): gives its place up and returns what takes one back, first in line;
+   * undefined when it holds none. The caller pumps the pool once it has set up what it waits for.
+   */
+  const giveUpPlace = (target: TargetShape): (() => Promise<void>) | undefined => {
+    const p = pool;
+    if (!p || !p.members.has(target.name) || p.parked.has(target.name)) return undefined;
+    p.parked.add(target.name);
+    p.active--;
+    return () =>
+      new Promise<void>((resume) => {
+        p.resumers.push(() => {
+          p.parked.delete(target.name);
+          resume();
+        });
+        p.pump();
+      });
+  };
   const holdersOn = async (target: TargetShape, fresh: boolean): Promise<Look> => {
     const account = target.accountSid.toUpperCase();
     const s = looksOn(account);
-    if (!fresh) return s.last ?? lookAgain(account, s);
+    if (!fresh) {
+      // The first caller's look reads every secret on the account: its caller, and every other
+      // arriving meanwhile, gives its place to a target not yet started instead of holding it idle.
+      const look = s.last ?? lookAgain(account, s);
+      const p = pool;
+      if (settled.has(look) || !p || idleWaiters >= p.size * IDLE_WAITERS_PER_PLACE) return look;
+      const takeBack = giveUpPlace(target);
+      if (takeBack) idleWaiters++;
+      p.pump();
+      try {
+        return await look;
+      } finally {
+        if (takeBack) idleWaiters--;
+        await takeBack?.();
+      }
+    }
     const own = keyOf(target.secret);
     const answer = new Promise<Look>((resolve, reject) => {
       s.waiting.push({ resolve, reject, parked: false, own, waited: false });
     });
     const waiter = s.waiting[s.waiting.length - 1]!;
-    const p = pool;
     // Give the place up while waiting; pool.pump may find the run idle and start this very look.
-    if (p && p.members.has(target.name) && !p.parked.has(target.name)) {
-      waiter.parked = true;
-      p.parked.add(target.name);
-      p.active--;
-      p.pump();
-    }
+    const takeBack = giveUpPlace(target);
+    waiter.parked = takeBack !== undefined;
+    if (takeBack) pool?.pump();
     maybeLook(account);
     waiter.waited = true;
     try {
       return await answer;
     } finally {
-      if (waiter.parked && p) {
-        await new Promise<void>((resume) => {
-          p.resumers.push(() => {
-            p.parked.delete(target.name);
-            resume();
-          });
-          p.pump();
-        });
-      }
+      await takeBack?.();
     }
   };
   const lookAt = async (account: string, fresh: boolean, skip: ReadonlySet<string>): Promise<Look> => {

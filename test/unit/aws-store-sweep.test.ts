@@ -82,6 +82,57 @@ describe('Secrets Manager batched sweep', () => {
     expect(one.tags['rotator:current-since']).toMatch(/^0+8 /);
   });
 
+  it("tells of each secret as soon as its page and its value's batch are in, before the walk ends", async () => {
+    const sm = await startSecretsManagerEmulator();
+    closers.push(() => sm.close());
+    const seed = awsStore({ region: 'us-east-1', endpoint: sm.url, retry, credentials });
+    const ids = Array.from({ length: 150 }, (_, i) => `sweep/app-${i}`);
+    for (const [i, id] of ids.entries()) {
+      await seed.create(id, T(i + 1), `{"n":${i}}`);
+      await seed.setTags(id, { 'rotator:x': 'y' });
+    }
+    // The second page is held until the first page's secrets were told of (or 5 s, and the test fails).
+    const told: string[] = [];
+    let firstPageTold: () => void = () => undefined;
+    const firstPage = new Promise<'told'>((resolve) => (firstPageTold = () => resolve('told')));
+    const released: string[] = [];
+    const server: Server = createServer((req, res) => {
+      const body: Buffer[] = [];
+      req.on('data', (c: Buffer) => body.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(body).toString();
+        const later = operationOf(req) === 'ListSecrets' && text.includes('NextToken');
+        const wait = later
+          ? Promise.race([firstPage, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000))])
+          : Promise.resolve('now');
+        void wait.then((why) => {
+          if (later) released.push(why);
+          const forward = request(
+            new URL(req.url ?? '/', sm.url),
+            { method: req.method, headers: req.headers },
+            (a) => {
+              res.writeHead(a.statusCode ?? 502, a.headers);
+              a.pipe(res);
+            },
+          );
+          forward.end(text);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const store = awsStore({ region: 'us-east-1', endpoint, retry, credentials, batchedSweep: true });
+    const found = await store.sweep!(ids, (id, secret) => {
+      told.push(id);
+      if (secret?.versions[0]?.value !== `{"n":${ids.indexOf(id)}}`) throw new Error(`${id} told without its value`);
+      if (told.length === 100) firstPageTold();
+    });
+    expect(released).toEqual(['told']);
+    expect([...told].sort()).toEqual([...ids].sort());
+    expect(found.size).toBe(150);
+  });
+
   it('fails when a value batch fails, instead of returning what it read so far', async () => {
     const sm = await startSecretsManagerEmulator();
     closers.push(() => sm.close());

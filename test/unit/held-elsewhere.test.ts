@@ -143,6 +143,42 @@ describe('keys held elsewhere', () => {
     expect(w.reads()).toBe(20);
   });
 
+  it('gives a target waiting for a look that need not be fresh its place, and makes that look once', async () => {
+    const w = await world(6);
+    const release = w.hold();
+    const started: string[] = [];
+    const run = w.scope.runTargets(w.targets, 2, async (t) => {
+      started.push(t.name);
+      // The first two ask while every read is held: the others start meanwhile and ask the same look.
+      return w.scope.heldElsewhere!(t);
+    });
+    await expect.poll(() => started.length).toBe(6);
+    expect(w.reads()).toBe(6);
+    release();
+    const answers = await run;
+    expect(w.reads()).toBe(6);
+    // Not fresh: each sees the other five secrets' keys, its own left out.
+    expect(answers.every((held, i) => held.size === 5 && !held.has(sid(i)) && held.has(sid((i + 1) % 6)))).toBe(true);
+  });
+
+  it('lets at most four targets per place wait parked for that look, so a long look starts no hundreds', async () => {
+    const w = await world(10);
+    const release = w.hold();
+    const started: string[] = [];
+    const run = w.scope.runTargets(w.targets, 1, async (t) => {
+      started.push(t.name);
+      return w.scope.heldElsewhere!(t);
+    });
+    // Four parked, the fifth keeps its place while it waits: nothing else starts until the look answers.
+    await expect.poll(() => started.length).toBe(5);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toHaveLength(5);
+    release();
+    await run;
+    expect(started).toHaveLength(10);
+    expect(w.reads()).toBe(10);
+  });
+
   it('names a key its own secret made current while the caller waited, so it is never deleted', async () => {
     const w = await world(3, { cached: true });
     // The run has read app-0's secret; then a person puts key 99 back as its current value.

@@ -126,6 +126,40 @@ describe('cachedStore', () => {
     expect(real.reads).toBeGreaterThan(before);
   });
 
+  it('lets a read of a swept secret go on once the sweep told of it, not after the whole walk', async () => {
+    const real = counted(memoryStore());
+    await real.create('a', T1, 'one');
+    await real.create('b', T2, 'two');
+    const [a, b] = [(await real.read('a'))!, (await real.read('b'))!];
+    real.reads = 0;
+    let release: () => void = () => undefined;
+    const rest = new Promise<void>((resolve) => (release = resolve));
+    const sweep: SecretStore['sweep'] = async (_ids, settled) => {
+      settled?.('a', a);
+      await rest; // the walk's later pages
+      settled?.('b', b);
+      return new Map([
+        ['a', a],
+        ['b', b],
+      ]);
+    };
+    const store = cachedStore({ ...real, sweep }, Date.now);
+    const done = store.sweep!(['a', 'b']);
+    const read: string[] = [];
+    const gotA = store.read('a').then((s) => (read.push('a'), s));
+    const gotB = store.read('b').then((s) => (read.push('b'), s));
+    // In-memory stores answer within a few turns of the event loop: twenty is plenty, on any machine.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(read).toEqual(['a']);
+    release();
+    expect((await gotA)?.versions[0]?.value).toBe('one');
+    expect((await gotB)?.versions[0]?.value).toBe('two');
+    await done;
+    // Both from the sweep's copies: no read of the store.
+    expect(real.reads).toBe(0);
+    expect(store.confirmed('a')).toBe(false);
+  });
+
   it('a copy from a sweep is not confirmed: fresh() drops it so the next look reads the store', async () => {
     const real = memoryStore();
     await real.create('s', T1, 'one');

@@ -193,33 +193,74 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     );
 
   const SWEEP_CALLS_AT_ONCE = 8;
+  /** What a sweep tells of one listed secret, from its listing entry and its current value (if read). */
+  const sweptSecret = (
+    id: string,
+    entry: SecretListEntry,
+    claim: Claim | undefined,
+    current: SecretValueEntry | undefined,
+  ): StoredSecret | undefined => {
+    // No readable current value (an error entry, a binary secret): that secret is read on its own.
+    if (!claim && (current?.SecretString === undefined || current.VersionId === undefined)) return undefined;
+    if (current?.SecretString !== undefined) registerSecretText(current.SecretString);
+    const versions: StoredVersion[] = Object.entries(entry.SecretVersionsToStages ?? {})
+      .filter(([, stages]) => stages.length > 0)
+      .map(([versionId, stages]): StoredVersion => {
+        const version = { versionId, stages: [...stages] };
+        if (claim?.versionId === versionId) {
+          const { ref, createdAtMs } = claim;
+          return { ...version, createdAtMs, skipped: true, claim: { ref, createdAtMs } };
+        }
+        if (versionId !== current?.VersionId) return { ...version, createdAtMs: 0, skipped: true };
+        return { ...version, createdAtMs: current.CreatedDate?.getTime() ?? 0, value: current.SecretString! };
+      });
+    const known = (v: StoredVersion) => v.value !== undefined || v.claim !== undefined;
+    if (!versions.some((v) => known(v) && v.stages.includes(CURRENT))) return undefined;
+    return {
+      secretId: id,
+      identity: entry.ARN!,
+      versions,
+      allVersionIds: versions.map((v) => v.versionId),
+      versionIdsComplete: false,
+      tags: tagsOf(entry),
+    };
+  };
   /**
    * The secrets of `secretIds` that carry a rotator tag: ListSecrets pages (filtered to tag keys that
    * begin "rotator:"), then the current values of those without a trusted claim (core/claim.ts), 20
-   * at a time. Bounded: 1,000 pages of 100.
+   * at a time. Bounded: 1,000 pages of 100. `settled` hears of each listed secret as soon as what the
+   * sweep says of it is known (undefined: left out), so a reader of it need not wait for the walk.
    */
-  const sweep = async (secretIds: readonly string[]): Promise<Map<string, StoredSecret>> => {
+  const sweep = async (
+    secretIds: readonly string[],
+    settled?: (secretId: string, secret: StoredSecret | undefined) => void,
+  ): Promise<Map<string, StoredSecret>> => {
     const wanted = new Set(secretIds);
-    const listed = new Map<string, SecretListEntry>();
-    const values = new Map<string, SecretValueEntry>();
-    const claims = new Map<string, Claim>();
+    const out = new Map<string, StoredSecret>();
+    const tell = (id: string, secret: StoredSecret | undefined) => {
+      if (secret) out.set(id, secret);
+      settled?.(id, secret);
+    };
     // Values are read while the listing goes on: every 20 secrets listed (the API's limit per call)
     // start a BatchGetSecretValue at once, up to SWEEP_CALLS_AT_ONCE in flight, so the sweep takes
     // about as long as its sequential pages, not pages plus batches.
-    const queued: string[][] = [];
+    const queued: { id: string; entry: SecretListEntry }[][] = [];
     let inFlight = 0;
     let failure: unknown;
     let drained: () => void = () => undefined;
     const pump = () => {
       while (inFlight < SWEEP_CALLS_AT_ONCE && queued.length > 0 && failure === undefined) {
-        const arns = queued.shift()!;
+        const batch = queued.shift()!;
         inFlight++;
         call('BatchGetSecretValue', '(sweep)', (signal) =>
-          client.send(new BatchGetSecretValueCommand({ SecretIdList: arns }), { abortSignal: signal }),
+          client.send(new BatchGetSecretValueCommand({ SecretIdList: batch.map((b) => b.entry.ARN!) }), {
+            abortSignal: signal,
+          }),
         )
           .then(
             (result) => {
-              for (const v of result.SecretValues ?? []) if (v.ARN) values.set(v.ARN, v);
+              const values = new Map((result.SecretValues ?? []).map((v) => [v.ARN, v]));
+              for (const { id, entry } of batch) tell(id, sweptSecret(id, entry, undefined, values.get(entry.ARN)));
             },
             (err: unknown) => void (failure ??= err),
           )
@@ -230,31 +271,48 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           });
       }
     };
-    const unbatched: string[] = [];
+    const unbatched: { id: string; entry: SecretListEntry }[] = [];
     const batch = (all: boolean) => {
       while (unbatched.length >= 20 || (all && unbatched.length > 0)) queued.push(unbatched.splice(0, 20));
       pump();
     };
+    const listed = new Set<string>();
     const seen = new Set<string>();
-    let next: string | undefined;
-    for (let page = 0; failure === undefined; page++) {
-      if (page === 1000)
+    const listPage = (token: string | undefined) =>
+      call('ListSecrets', '(sweep)', (signal) =>
+        client.send(
+          new ListSecretsCommand({
+            Filters: [{ Key: 'tag-key', Values: ['rotator:'] }],
+            MaxResults: 100,
+            ...(token ? { NextToken: token } : {}),
+          }),
+          { abortSignal: signal },
+        ),
+      );
+    let result: ListSecretsResponse = await listPage(undefined);
+    for (let page = 1; ; page++) {
+      const next = result.NextToken;
+      if (next !== undefined && seen.has(next))
+        throw new RemoteError(
+          'secrets-manager',
+          'ListSecrets',
+          { retryable: false },
+          'ListSecrets returned a page token it had returned before; refusing to loop',
+        );
+      if (next !== undefined && page === 1000)
         throw new RemoteError(
           'secrets-manager',
           'ListSecrets',
           { retryable: false },
           'ListSecrets returned more than 1,000 pages; refusing to go on',
         );
-      const result: ListSecretsResponse = await call('ListSecrets', '(sweep)', (signal) =>
-        client.send(
-          new ListSecretsCommand({
-            Filters: [{ Key: 'tag-key', Values: ['rotator:'] }],
-            MaxResults: 100,
-            ...(next ? { NextToken: next } : {}),
-          }),
-          { abortSignal: signal },
-        ),
-      );
+      if (next !== undefined) seen.add(next);
+      // The next page is asked for before this one is looked through, and its secrets are told of once
+      // that request is on its way (setImmediate: after the SDK's chain of promises has sent it): the
+      // walk is the sweep's critical path, and what their readers do would otherwise hold it up.
+      const following = next !== undefined && failure === undefined ? listPage(next) : undefined;
+      following?.catch(() => undefined); // awaited below
+      if (following) await new Promise((resolve) => setImmediate(resolve));
       for (const entry of result.SecretList ?? []) {
         const id =
           entry.Name !== undefined && wanted.has(entry.Name)
@@ -263,55 +321,18 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
               ? entry.ARN
               : undefined;
         if (id === undefined || !entry.ARN || entry.DeletedDate || listed.has(id)) continue;
-        listed.set(id, entry);
+        listed.add(id);
         // A trusted claim says what "nothing due" needs: that secret's value is not read.
         const claim = trustedClaim(entry.SecretVersionsToStages ?? {}, tagsOf(entry));
-        if (claim) claims.set(id, claim);
-        else unbatched.push(entry.ARN);
+        if (claim) tell(id, sweptSecret(id, entry, claim, undefined));
+        else unbatched.push({ id, entry });
       }
-      next = result.NextToken;
-      batch(!next);
-      if (!next) break;
-      if (seen.has(next))
-        throw new RemoteError(
-          'secrets-manager',
-          'ListSecrets',
-          { retryable: false },
-          'ListSecrets returned a page token it had returned before; refusing to loop',
-        );
-      seen.add(next);
+      batch(!following);
+      if (!following) break;
+      result = await following;
     }
     if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error('a value batch failed');
-    const out = new Map<string, StoredSecret>();
-    for (const [id, entry] of listed) {
-      const claim = claims.get(id);
-      const current = values.get(entry.ARN!);
-      // No readable current value (an error entry, a binary secret): that secret is read on its own.
-      if (!claim && (current?.SecretString === undefined || current.VersionId === undefined)) continue;
-      if (current?.SecretString !== undefined) registerSecretText(current.SecretString);
-      const versions: StoredVersion[] = Object.entries(entry.SecretVersionsToStages ?? {})
-        .filter(([, stages]) => stages.length > 0)
-        .map(([versionId, stages]): StoredVersion => {
-          const version = { versionId, stages: [...stages] };
-          if (claim?.versionId === versionId) {
-            const { ref, createdAtMs } = claim;
-            return { ...version, createdAtMs, skipped: true, claim: { ref, createdAtMs } };
-          }
-          if (versionId !== current?.VersionId) return { ...version, createdAtMs: 0, skipped: true };
-          return { ...version, createdAtMs: current.CreatedDate?.getTime() ?? 0, value: current.SecretString! };
-        });
-      const known = (v: StoredVersion) => v.value !== undefined || v.claim !== undefined;
-      if (!versions.some((v) => known(v) && v.stages.includes(CURRENT))) continue;
-      out.set(id, {
-        secretId: id,
-        identity: entry.ARN!,
-        versions,
-        allVersionIds: versions.map((v) => v.versionId),
-        versionIdsComplete: false,
-        tags: tagsOf(entry),
-      });
-    }
     return out;
   };
 
@@ -433,7 +454,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       return labelsStamp(meta && { versions, tags: tagsOf(meta) });
     },
 
-    ...(options.batchedSweep ? { sweep: (secretIds: readonly string[]) => sweep(secretIds) } : {}),
+    ...(options.batchedSweep ? { sweep } : {}),
 
     close: () => client.destroy(),
 

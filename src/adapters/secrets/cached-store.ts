@@ -1,4 +1,4 @@
-import type { PutResult, SecretStore, SeenLabels } from '../../core/ports.js';
+import type { PutResult, SecretStore, SeenLabels, StoredSecret } from '../../core/ports.js';
 import { labelsStamp } from '../../core/labels.js';
 import { RemoteError } from '../../errors.js';
 import { fromStored, getSecret, putSecret, toStored, versionedOps } from './versioned.js';
@@ -35,7 +35,8 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
 
   /** Copies from a sweep: true enough to see that nothing is due, not to act on. */
   const unconfirmed = new Set<string>();
-  let sweeping: { ids: ReadonlySet<string>; done: Promise<unknown> } | undefined;
+  /** Secrets a sweep covers and has not told of yet: a read of one waits for that, not for the walk. */
+  const sweeping = new Map<string, Promise<void>>();
   /**
    * Per secret, a count bumped by every read of the store and every write: a read's answer becomes the
    * copy only when nothing began after it, so a slow read never overwrites a newer answer or a write.
@@ -101,7 +102,8 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
       if (options.currentOnly && !known.has(secretId) && !inFlight.has(secretId))
         // Part of a secret: not kept as the copy, which must be whole.
         return real.read(secretId, options);
-      if (sweeping?.ids.has(secretId)) await sweeping.done.catch(() => undefined);
+      const swept = sweeping.get(secretId);
+      if (swept) await swept;
       if (options.fresh) forget(secretId);
       const reading = options.fresh ? undefined : inFlight.get(secretId);
       if (reading) await reading.catch(() => undefined);
@@ -170,20 +172,33 @@ export function cachedStore(real: SecretStore, now: () => number): CachedStore {
     labels: (secretId) => (real.labels ? real.labels(secretId) : real.read(secretId).then(labelsStamp)),
     ...(real.sweep
       ? {
-          // Reads of the secrets it covers wait for it; any other read (an admin secret) goes at once.
+          // A read of a secret it covers waits until the sweep has told of that secret (its page, and
+          // its value's batch), or has ended; any other read (an admin secret) goes at once.
           sweep(secretIds: readonly string[]) {
             const ids = new Set(secretIds.filter((id) => !known.has(id) && !inFlight.has(id)));
-            const done = real.sweep!([...ids]).then((found) => {
-              for (const [id, secret] of found) {
-                if (known.has(id) || !ids.has(id)) continue;
+            const release = new Map<string, () => void>();
+            for (const id of ids) {
+              const told = new Promise<void>((resolve) => release.set(id, resolve));
+              sweeping.set(id, told);
+              void told.then(() => sweeping.get(id) === told && sweeping.delete(id));
+            }
+            const take = (id: string, secret: StoredSecret | undefined) => {
+              const resolve = release.get(id);
+              if (!resolve) return;
+              release.delete(id);
+              if (secret && !known.has(id)) {
                 putSecret(table, id, fromStored(secret));
                 known.add(id);
                 unconfirmed.add(id);
               }
+              resolve();
+            };
+            const done = real.sweep!([...ids], take).then((found) => {
+              for (const [id, secret] of found) take(id, secret);
               return found;
             });
-            sweeping = { ids, done };
-            void done.finally(() => sweeping?.done === done && (sweeping = undefined)).catch(() => undefined);
+            // Whatever it did not tell of (left out, or the sweep failed) is read on its own.
+            void done.catch(() => undefined).finally(() => release.forEach((resolve) => resolve()));
             return done;
           },
         }

@@ -22,7 +22,9 @@ export function deferredStore(load: () => Promise<SecretStore>, shape: StoreShap
     ...(shape.listVersionIds
       ? { listVersionIds: async (secretId: string) => (await real()).listVersionIds!(secretId) }
       : {}),
-    ...(shape.sweep ? { sweep: async (secretIds: readonly string[]) => (await real()).sweep!(secretIds) } : {}),
+    ...(shape.sweep
+      ? { sweep: async (...args: Parameters<NonNullable<SecretStore['sweep']>>) => (await real()).sweep!(...args) }
+      : {}),
     reserve: async (secretId) => (await real()).reserve(secretId),
     create: async (secretId, token, value) => (await real()).create(secretId, token, value),
     putCurrent: async (secretId, token, value) => (await real()).putCurrent(secretId, token, value),
