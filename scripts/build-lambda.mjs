@@ -632,11 +632,10 @@ async function oneStartUpFile(from, dir, metafile) {
     }
   }
   const lines = [`export * from ${JSON.stringify(entry)};`];
-  for (const [file, names] of wanted)
-    if (names.size > 0)
-      lines.push(
-        `export { ${[...names].map((n) => `${n} as ${alias.get(file)}_${n}`).join(', ')} } from ${JSON.stringify(file)};`,
-      );
+  for (const [file, names] of wanted) {
+    const renamed = [...names].map((n) => `${n} as ${alias.get(file)}_${n}`);
+    if (names.size > 0) lines.push(`export { ${renamed.join(', ')} } from ${JSON.stringify(file)};`);
+  }
   const final = join(dir, 'handler.mjs');
   const toFinal = (file) => join(dir, relative(from, file));
   const merged = await build({

@@ -131,7 +131,10 @@ async function verifyStep<S extends NamedSession>(
   };
 }
 
-/** The claim tag for `versionId` (core/claim.ts), when the look read that version (current, or pending now promoted). */
+/**
+ * The claim tag for `versionId` (core/claim.ts), when the look read that version (current, or pending
+ * now promoted).
+ */
 function claimOf(obs: Observation, versionId: string): Record<string, string> {
   const seen = [obs.current, obs.pending].find((v) => v?.versionId === versionId);
   return seen ? claimTags({ versionId, ref: seen.key.apiKeySid, createdAtMs: seen.createdAtMs }, {}) : {};
