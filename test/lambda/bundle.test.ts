@@ -16,6 +16,8 @@ import { AWS_ENV, World } from '../support/world.js';
 import { stringify } from 'yaml';
 
 const run = promisify(execFile);
+/** A test that builds bundles and starts Node 22 processes: CPU-bound work a busy machine stretches. */
+const BUILDS_MS = 240_000;
 const root = join(import.meta.dirname, '..', '..');
 let world: World;
 let bundle: string;
@@ -94,7 +96,7 @@ beforeAll(async () => {
   await world.writeConfig();
   built = (await buildLambda({ config: world.configPath, outdir: join(world.dir, 'lambda') })) as typeof built;
   bundle = built.outfile;
-}, 60_000);
+}, BUILDS_MS);
 afterAll(() => world.close());
 
 describe('the Lambda bundle', () => {
@@ -294,97 +296,115 @@ describe('the Lambda bundle', () => {
     expect(out.loaded.filter((f) => !built.initFiles.includes(f)).length).toBeGreaterThan(0);
   });
 
-  it('validates at start-up when a variable the build read differs, refusing a bad one as the CLI would', async () => {
-    const file = join(world.dir, 'from-env.yaml');
-    writeFileSync(
-      file,
-      readFileSync(world.configPath, 'utf8').replace(/accountSid: \S+/, 'accountSid: ${TKR_ACCOUNT}'),
-    );
-    process.env.TKR_ACCOUNT = world.accountSid;
-    const env = await buildLambda({ config: file, outdir: join(world.dir, 'from-env') }).finally(
-      () => delete process.env.TKR_ACCOUNT,
-    );
-    expect(env.configAtStart).toBeUndefined();
-    const same = await invoke(
-      { ...SCHEDULED_EVENT, id: randomUUID() },
-      { ...AWS_ENV, TKR_ACCOUNT: world.accountSid },
-      'handler',
-      env.outfile,
-    );
-    expect(same.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
-    expect(same.loaded.filter((f) => !env.initFiles.includes(f))).toEqual([]);
-    const other = await invoke(
-      { ...SCHEDULED_EVENT, id: randomUUID() },
-      { ...AWS_ENV, TKR_ACCOUNT: 'AC-not-a-sid' },
-      'handler',
-      env.outfile,
-    );
-    expect(other.ok).toBe(false);
-    expect(other.value).toMatch(
-      /^bundled config\/rotator.yaml is invalid:\n {2}- targets\.0\.accountSid: must be an Account SID/,
-    );
-    expect(other.stdout).toMatch(/"message":"validating the configuration here: TKR_ACCOUNT differ/);
-  });
-  it('bakes no ${NAME} value of a field that may hold a secret, and validates at start-up', async () => {
-    const file = join(world.dir, 'probe-token.yaml');
-    const url = 'https://consumer.example/check?token=${TKR_TOKEN}';
-    writeFileSync(
-      file,
-      readFileSync(world.configPath, 'utf8').replace(
-        /( *)accountSid: (\S+)/,
-        `$1accountSid: $2\n$1validationUrl: ${url}`,
-      ),
-    );
-    const marker = `tkr${randomUUID().replaceAll('-', '')}`;
-    process.env.TKR_TOKEN = marker;
-    const built = await buildLambda({ config: file, outdir: join(world.dir, 'probe-token') }).finally(
-      () => delete process.env.TKR_TOKEN,
-    );
-    expect(built.configAtStart).toMatch(/validationUrl may hold a secret/);
-    expect(built.files.filter((f: string) => readFileSync(f, 'utf8').includes(marker))).toEqual([]);
-  });
+  it(
+    'validates at start-up when a variable the build read differs, refusing a bad one as the CLI would',
+    async () => {
+      const file = join(world.dir, 'from-env.yaml');
+      writeFileSync(
+        file,
+        readFileSync(world.configPath, 'utf8').replace(/accountSid: \S+/, 'accountSid: ${TKR_ACCOUNT}'),
+      );
+      process.env.TKR_ACCOUNT = world.accountSid;
+      const env = await buildLambda({ config: file, outdir: join(world.dir, 'from-env') }).finally(
+        () => delete process.env.TKR_ACCOUNT,
+      );
+      expect(env.configAtStart).toBeUndefined();
+      const same = await invoke(
+        { ...SCHEDULED_EVENT, id: randomUUID() },
+        { ...AWS_ENV, TKR_ACCOUNT: world.accountSid },
+        'handler',
+        env.outfile,
+      );
+      expect(same.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
+      expect(same.loaded.filter((f) => !env.initFiles.includes(f))).toEqual([]);
+      const other = await invoke(
+        { ...SCHEDULED_EVENT, id: randomUUID() },
+        { ...AWS_ENV, TKR_ACCOUNT: 'AC-not-a-sid' },
+        'handler',
+        env.outfile,
+      );
+      expect(other.ok).toBe(false);
+      expect(other.value).toMatch(
+        /^bundled config\/rotator.yaml is invalid:\n {2}- targets\.0\.accountSid: must be an Account SID/,
+      );
+      expect(other.stdout).toMatch(/"message":"validating the configuration here: TKR_ACCOUNT differ/);
+    },
+    BUILDS_MS,
+  );
+  it(
+    'bakes no ${NAME} value of a field that may hold a secret, and validates at start-up',
+    async () => {
+      const file = join(world.dir, 'probe-token.yaml');
+      const url = 'https://consumer.example/check?token=${TKR_TOKEN}';
+      writeFileSync(
+        file,
+        readFileSync(world.configPath, 'utf8').replace(
+          /( *)accountSid: (\S+)/,
+          `$1accountSid: $2\n$1validationUrl: ${url}`,
+        ),
+      );
+      const marker = `tkr${randomUUID().replaceAll('-', '')}`;
+      process.env.TKR_TOKEN = marker;
+      const built = await buildLambda({ config: file, outdir: join(world.dir, 'probe-token') }).finally(
+        () => delete process.env.TKR_TOKEN,
+      );
+      expect(built.configAtStart).toMatch(/validationUrl may hold a secret/);
+      expect(built.files.filter((f: string) => readFileSync(f, 'utf8').includes(marker))).toEqual([]);
+    },
+    BUILDS_MS,
+  );
 
-  it('leaves out the file store, Auth Token and subaccount adapters only when the configuration has none', async () => {
-    // This world's configuration names a file store, so the bundle keeps it; without one, it is left out.
-    expect(built.initInputs).toContain('src/adapters/secrets/file-store.ts');
-    const raw = world.configObject();
-    delete (raw.stores as { file?: unknown }).file;
-    const file = join(world.dir, 'aws-only.yaml');
-    writeFileSync(file, stringify(raw));
-    const lean = await buildLambda({ config: file, outdir: join(world.dir, 'aws-only') });
-    const adapters = /^src\/adapters\/(secrets\/file-(store|lock)|twilio\/(auth-tokens|subaccounts))\.ts$/;
-    expect(built.initInputs.filter((p) => adapters.test(p)).sort()).toEqual([
-      'src/adapters/secrets/file-lock.ts',
-      'src/adapters/secrets/file-store.ts',
-    ]);
-    expect(lean.initInputs.filter((p: string) => adapters.test(p))).toEqual([]);
-    const out = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, AWS_ENV, 'handler', lean.outfile);
-    expect(out.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
-    // An Auth Token target keeps its adapter.
-    const token = join(world.dir, 'token.yaml');
-    writeFileSync(token, stringify(world.configObject([{ kind: 'auth-token' }])));
-    const tokens = await buildLambda({ config: token, outdir: join(world.dir, 'token') });
-    expect(tokens.initInputs).toContain('src/adapters/twilio/auth-tokens.ts');
-  });
-
-  it('validates a schedule at start-up with node-cron, which it loads with zod only then', async () => {
-    const build = (schedule: string) => {
-      const file = join(world.dir, `cron-${schedule.length}.yaml`);
+  it(
+    'leaves out the file store, Auth Token and subaccount adapters only when the configuration has none',
+    async () => {
+      // This world's configuration names a file store, so the bundle keeps it; without one, it is left out.
+      expect(built.initInputs).toContain('src/adapters/secrets/file-store.ts');
       const raw = world.configObject();
-      (raw.targets as Record<string, unknown>[])[0]!.schedule = schedule;
-      writeFileSync(file, stringify(raw).replace(/accountSid: \S+/, 'accountSid: ${TKR_ACCOUNT}'));
-      return buildLambda({ config: file, outdir: join(world.dir, `cron-${schedule.length}`) });
-    };
-    const good = await build('*/5 * * * *');
-    expect(good.configAtStart).toMatch(/TKR_ACCOUNT not set/);
-    expect(good.initInputs.filter((p: string) => p.includes('node_modules/node-cron/'))).toEqual([]);
-    const env = { ...AWS_ENV, TKR_ACCOUNT: world.accountSid };
-    const ran = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env, 'handler', good.outfile);
-    expect(ran.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
-    expect(ran.loaded.some((f) => !good.initFiles.includes(f))).toBe(true);
-    const bad = await build('99 * * * * * *');
-    const refused = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env, 'handler', bad.outfile);
-    expect(refused.ok).toBe(false);
-    expect(refused.value).toMatch(/- targets\.0\.schedule: must be a cron expression such as "\*\/15 \* \* \* \*".*: /);
-  });
+      delete (raw.stores as { file?: unknown }).file;
+      const file = join(world.dir, 'aws-only.yaml');
+      writeFileSync(file, stringify(raw));
+      const lean = await buildLambda({ config: file, outdir: join(world.dir, 'aws-only') });
+      const adapters = /^src\/adapters\/(secrets\/file-(store|lock)|twilio\/(auth-tokens|subaccounts))\.ts$/;
+      expect(built.initInputs.filter((p) => adapters.test(p)).sort()).toEqual([
+        'src/adapters/secrets/file-lock.ts',
+        'src/adapters/secrets/file-store.ts',
+      ]);
+      expect(lean.initInputs.filter((p: string) => adapters.test(p))).toEqual([]);
+      const out = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, AWS_ENV, 'handler', lean.outfile);
+      expect(out.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
+      // An Auth Token target keeps its adapter.
+      const token = join(world.dir, 'token.yaml');
+      writeFileSync(token, stringify(world.configObject([{ kind: 'auth-token' }])));
+      const tokens = await buildLambda({ config: token, outdir: join(world.dir, 'token') });
+      expect(tokens.initInputs).toContain('src/adapters/twilio/auth-tokens.ts');
+    },
+    BUILDS_MS,
+  );
+
+  it(
+    'validates a schedule at start-up with node-cron, which it loads with zod only then',
+    async () => {
+      const build = (schedule: string) => {
+        const file = join(world.dir, `cron-${schedule.length}.yaml`);
+        const raw = world.configObject();
+        (raw.targets as Record<string, unknown>[])[0]!.schedule = schedule;
+        writeFileSync(file, stringify(raw).replace(/accountSid: \S+/, 'accountSid: ${TKR_ACCOUNT}'));
+        return buildLambda({ config: file, outdir: join(world.dir, `cron-${schedule.length}`) });
+      };
+      const good = await build('*/5 * * * *');
+      expect(good.configAtStart).toMatch(/TKR_ACCOUNT not set/);
+      expect(good.initInputs.filter((p: string) => p.includes('node_modules/node-cron/'))).toEqual([]);
+      const env = { ...AWS_ENV, TKR_ACCOUNT: world.accountSid };
+      const ran = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env, 'handler', good.outfile);
+      expect(ran.value).toEqual({ targets: [{ target: 'app', kind: 'done' }] });
+      expect(ran.loaded.some((f) => !good.initFiles.includes(f))).toBe(true);
+      const bad = await build('99 * * * * * *');
+      const refused = await invoke({ ...SCHEDULED_EVENT, id: randomUUID() }, env, 'handler', bad.outfile);
+      expect(refused.ok).toBe(false);
+      expect(refused.value).toMatch(
+        /- targets\.0\.schedule: must be a cron expression such as "\*\/15 \* \* \* \*".*: /,
+      );
+    },
+    BUILDS_MS,
+  );
 });
