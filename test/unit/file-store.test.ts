@@ -1,18 +1,29 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lockRecord, withFileLock } from '../../src/adapters/secrets/file-lock.js';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
+
+/** Each test's folders, removed after it. */
+const made: string[] = [];
+const tempDir = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tkr-store-'));
+  made.push(dir);
+  return dir;
+};
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 3 })));
+});
 
 const T = (n: number) => n.toString(16).padStart(32, '0');
 
 describe('file store', () => {
   let path: string;
   beforeEach(async () => {
-    path = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'nested', 'secrets.json');
+    path = join(await tempDir(), 'nested', 'secrets.json');
   });
 
   it('reads a missing secret as undefined and creates the file with mode 0600 on first write', async () => {
@@ -99,7 +110,7 @@ describe('file store', () => {
     let inside = 0;
     let most = 0;
     for (let round = 0; round < 30; round++) {
-      const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+      const file = join(await tempDir(), 'secrets.json');
       await writeFile(`${file}.lock`, lockRecord(999999999));
       await Promise.all(
         Array.from({ length: 6 }, () =>
@@ -115,7 +126,7 @@ describe('file store', () => {
   });
 
   it('fails every writer of a process within the wait when another live process keeps the lock', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+    const file = join(await tempDir(), 'secrets.json');
     await writeFile(`${file}.lock`, lockRecord(process.ppid));
     const started = Date.now();
     const results = await Promise.allSettled(
@@ -127,7 +138,7 @@ describe('file store', () => {
   });
 
   it('never takes a fresh lock whose holder it cannot see: another host, or a PID recorded alone', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+    const file = join(await tempDir(), 'secrets.json');
     const foreign = { ...JSON.parse(lockRecord(999999999)), host: 'other-host' };
     await writeFile(`${file}.lock`, JSON.stringify(foreign));
     await expect(withFileLock(file, () => Promise.resolve(), 500)).rejects.toThrow(
@@ -141,7 +152,7 @@ describe('file store', () => {
   });
 
   it('takes over a foreign lock once it sat unchanged for the stale bound, by its own clock', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json');
+    const file = join(await tempDir(), 'secrets.json');
     // Dated in the future, as a host with a fast clock would: the bound is watched here, never compared.
     const foreign = { ...JSON.parse(lockRecord(999999999)), host: 'other-host' };
     await writeFile(`${file}.lock`, JSON.stringify(foreign));
@@ -160,7 +171,7 @@ describe('file store', () => {
     'keeps one writer at a time across PID namespaces: a holder elsewhere is refreshed, not judged by its PID',
     { timeout: 60_000 },
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'tkr-store-'));
+      const dir = await tempDir();
       const file = join(dir, 'secrets.json');
       const child = (args: string[], namespaced: boolean) => {
         const node = [process.execPath, '--import', 'tsx', 'test/support/lock-child.ts', ...args];
@@ -191,7 +202,7 @@ describe('file store', () => {
   );
 
   it('refuses a path that is not a regular file instead of hanging on it (a FIFO) or failing late', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-store-'));
+    const dir = await tempDir();
     const fifo = join(dir, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
     await expect(fileStore(fifo).read('a')).rejects.toThrow(/is a FIFO; point stores\.file\.path at a regular file/);
@@ -222,7 +233,7 @@ describe('file store', () => {
     await store.reserve('a');
     const first = (await store.read('a'))!.identity;
     expect((await fileStore(path).read('a'))!.identity).toBe(first);
-    const other = fileStore(join(await mkdtemp(join(tmpdir(), 'tkr-store-')), 'secrets.json'));
+    const other = fileStore(join(await tempDir(), 'secrets.json'));
     await other.reserve('a');
     expect((await other.read('a'))!.identity).not.toBe(first);
   });
