@@ -27,6 +27,12 @@ export const TAG_PROMOTED = 'rotator:promoted';
 /** A Secrets Manager rotation whose AWSPENDING version stays empty this long is reported stuck. */
 export const PLACEHOLDER_STUCK_AFTER_MS = 3_600_000;
 
+/** A previous version whose credential this rotator retired: it holds nothing a look needs (its value is skipped). */
+export const notRetired = (
+  v: { versionId: string; stages: readonly string[] },
+  tags: Readonly<Record<string, string>>,
+) => !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId);
+
 export function labelled(secret: StoredSecret | undefined, stage: string): StoredVersion | undefined {
   return secret?.versions.find((v) => v.stages.includes(stage));
 }

@@ -1,5 +1,5 @@
 import type { RotatorConfig, TargetConfig } from '../config/types.js';
-import { PREVIOUS, TAG_RETIRED } from '../core/labels.js';
+import { notRetired } from '../core/labels.js';
 import { isOutcome } from '../core/outcome.js';
 import { describePause, parsePause } from '../core/rollback.js';
 import type { Runtime } from '../core/runtime.js';
@@ -55,10 +55,6 @@ export function targetForSecret(config: RotatorConfig, secretId: string): Target
   }
   return found;
 }
-
-/** The values a look needs: not a previous version whose credential was retired (every kind's observe skips it). */
-const notRetired = (v: { versionId: string; stages: readonly string[] }, tags: Readonly<Record<string, string>>) =>
-  !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId);
 
 export async function rotationStep(event: RotationEvent, config: RotatorConfig, runtime: Runtime): Promise<string> {
   const { target, scope } = await resolveBySecret(config, runtime, (c) => targetForSecret(c, event.SecretId));

@@ -1,4 +1,4 @@
-import { CURRENT, labelled, PENDING, placeholderOf, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
+import { CURRENT, labelled, PENDING, placeholderOf, notRetired, PREVIOUS } from '../../core/labels.js';
 import { UNKNOWN_IDENTITY, type StoredSecret, type StoredVersion } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { keySidsIn } from '../../core/secret-values.js';
@@ -76,21 +76,17 @@ export async function observe<S extends NamedSession>(port: NamedPort<S>, sessio
   return obs;
 }
 
-/** A previous version whose credential this rotator retired holds nothing to look at: its value is skipped. */
-const wanted = (v: { stages: readonly string[]; versionId: string }, tags: Readonly<Record<string, string>>) =>
-  !(v.stages.length === 1 && v.stages[0] === PREVIOUS && tags[TAG_RETIRED] === v.versionId);
-
 async function look<S extends NamedSession>(port: NamedPort<S>, session: S, runtime: Runtime, versionIds: boolean) {
   const { target, store, facts } = session;
   // The account's list needs no value of the secret: asked for at once where the kind keeps one per run.
   const early = port.prefetch?.(session);
   early?.catch(() => undefined); // awaited below, unless the secret's read fails first
-  const reading = { ...(versionIds ? { versionIds } : {}), wantValue: wanted, claims: true };
+  const reading = { ...(versionIds ? { versionIds } : {}), wantValue: notRetired, claims: true };
   const secret = await store.read(target.secret.secretId, reading);
   // SIDs the secret references: a list from earlier in this run that lacks one is out of date. Not
   // those of a retired previous version: rightly gone, even when this run's copy holds its value.
   const referenced = (secret?.versions ?? []).flatMap((v) =>
-    v.value === undefined || !wanted(v, secret?.tags ?? {}) ? [] : keySidsIn(v.value),
+    v.value === undefined || !notRetired(v, secret?.tags ?? {}) ? [] : keySidsIn(v.value),
   );
   const obs: Observation = {
     nowMs: runtime.now(),
