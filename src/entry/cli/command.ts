@@ -1,9 +1,6 @@
 import type { Writable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import type { CliValues, Flag } from './flags.js';
-import type { RotatorConfig } from '../../config/types.js';
-import type { Runtime } from '../../core/runtime.js';
-import type { Logger } from '../../log.js';
 
 export interface CliIo {
   stdout: Writable;
@@ -17,20 +14,8 @@ export interface CliIo {
   interrupts?: () => AbortSignal;
 }
 
-/** What a command's run opens (./session.ts): the configuration and the runtime when asked. */
-export interface Session {
-  path: string;
-  logger: Logger;
-  /** The run's signal, once `config()` has been called. */
-  signal: () => AbortSignal | undefined;
-  /** Reads and validates the configuration; first starts treating SIGINT/SIGTERM as the run's signal. */
-  config: () => Promise<RotatorConfig>;
-  /** The runtime, after checking the setup for the stores of the `named` targets (or `store`) unless `setup: false`. */
-  runtime: (
-    config: RotatorConfig,
-    use?: { named?: readonly string[]; store?: string; setup?: false },
-  ) => Promise<Runtime>;
-}
+/** What a command's run opens (./session.ts), loaded only for a run. */
+export type Session = ReturnType<typeof import('./session.js').openSession>;
 
 /** What a command's `run` is given: its arguments, checked, and the session. */
 export interface Run {

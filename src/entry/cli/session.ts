@@ -4,14 +4,14 @@ import type { RotatorConfig } from '../../config/types.js';
 import { ConfigError, type ConfigIssue } from '../../errors.js';
 import { createLogger, logsAreJson } from '../../log.js';
 import { createRuntime } from '../../wiring.js';
-import type { CliIo, Session } from './command.js';
+import type { CliIo } from './command.js';
 import type { CliValues } from './flags.js';
 
 /**
  * Opens the session of a run. src/entry/cli.ts imports this module only for a run, so `--help`,
  * `--version` and usage errors load none of it (the configuration reader, the logger, the adapters).
  */
-export function openSession(values: CliValues, io: CliIo): Session {
+export function openSession(values: CliValues, io: CliIo) {
   const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
   const json = values.json ? { json: true } : {};
   const path = values.config ?? configPathFromEnv(io.env, warn) ?? DEFAULT_CONFIG_PATH;
@@ -20,13 +20,16 @@ export function openSession(values: CliValues, io: CliIo): Session {
   return {
     path,
     logger,
+    /** The run's signal, once `config()` has been called. */
     signal: () => signal,
-    async config() {
+    /** Reads and validates the configuration; first starts treating SIGINT/SIGTERM as the run's signal. */
+    async config(): Promise<RotatorConfig> {
       // `rotate --now` handles its signals itself.
       signal = io.signal ?? (values.now === undefined ? io.interrupts?.() : undefined);
       return await loadConfig(path, io.env);
     },
-    async runtime(config, use = {}) {
+    /** The runtime, once the stores of the `named` targets (or `store`) are checked unless `setup: false`. */
+    async runtime(config: RotatorConfig, use: { named?: readonly string[]; store?: string; setup?: false } = {}) {
       const { storesNamed } = await import('../../engine/targets.js');
       const stores = use.store ? new Set([use.store]) : storesNamed(config, use.named);
       if (use.setup !== false) await checkSetup(config, io.env, stores);
