@@ -28,24 +28,13 @@ export interface DaemonOptions {
   now?: () => number;
 }
 
-export interface Daemon {
-  config(): RotatorConfig;
-  /** Asks for runs as a scheduled tick does (every scheduled target when none are named). */
-  tick(targets?: readonly string[]): void;
-  /** Resolves once no run is in flight or waiting. */
-  idle(): Promise<void>;
-  /** Loads the configuration again; a bad one is refused, logged, and the old one kept. */
-  reload(why: string): Promise<boolean>;
-  /** Finishes the step in flight, starts nothing new, closes the endpoint. */
-  stop(why: string): Promise<void>;
-  healthUrl?: string;
-}
+export type Daemon = Awaited<ReturnType<typeof createDaemon>>;
 
 /** A run this long is hung (every call is bounded, so this is a bug): /healthz says so. */
 const hungAfterMs = (c: RotatorConfig) => 25 * 4 * c.retry.budgetMs + 60_000;
 const scheduled = (c: RotatorConfig) => scheduledUnits(c).flatMap((t) => (t.paused ? [] : [t.name]));
 
-export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
+export async function createDaemon(o: DaemonOptions) {
   const now = o.now ?? Date.now;
   const { logger } = o;
   let config = await loadConfig(o.configPath, o.env);
@@ -149,17 +138,20 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
     const { ready, reasons } = metrics.readiness(scheduled(config));
     return { ok: ready, text: ready ? 'ready' : `not ready:\n${reasons.join('\n')}` };
   };
+  const gauge = (name: string, help: string, value: number) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} gauge`,
+    `${name} ${value}`,
+  ];
   const metricsText = () =>
     metrics.render(now(), describeNames(config, metrics.names()), [
-      '# HELP twilio_key_rotator_run_in_progress 1 while a run is in flight.',
-      '# TYPE twilio_key_rotator_run_in_progress gauge',
-      `twilio_key_rotator_run_in_progress ${queue.inFlight() ? 1 : 0}`,
-      '# HELP twilio_key_rotator_redaction_entries Forms of secrets the redaction registry holds (one run at most).',
-      '# TYPE twilio_key_rotator_redaction_entries gauge',
-      `twilio_key_rotator_redaction_entries ${knownSecretForms()}`,
-      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+      ...gauge('twilio_key_rotator_run_in_progress', '1 while a run is in flight.', queue.inFlight() ? 1 : 0),
+      ...gauge(
+        'twilio_key_rotator_redaction_entries',
+        'Forms of secrets the redaction registry holds (one run at most).',
+        knownSecretForms(),
+      ),
+      ...gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', process.memoryUsage.rss()),
     ]);
 
   // Leak reports (leakReports) arrive on the same endpoint; the receiver reads the current config per report.
@@ -188,11 +180,15 @@ export async function createDaemon(o: DaemonOptions): Promise<Daemon> {
 
   return {
     config: () => config,
+    /** Asks for runs as a scheduled tick does (every scheduled target when none are named). */
     tick,
+    /** Resolves once no run is in flight or waiting. */
     idle: () => Promise.all([queue.idle(), leaks?.idle()]).then(() => undefined),
+    /** Loads the configuration again; a bad one is refused, logged, and the old one kept. */
     reload,
     ...(health ? { healthUrl: health.url } : {}),
-    stop(why) {
+    /** Finishes the step in flight, starts nothing new, closes the endpoint. */
+    stop(why: string): Promise<void> {
       stopping ??= (async () => {
         stopRuns.abort();
         schedule.stop();
