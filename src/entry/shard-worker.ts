@@ -7,18 +7,10 @@ import { resolveTargets, unknownTargetNames } from '../engine/targets.js';
 import { redact } from '../redact.js';
 
 /**
- * The shard worker: a batch of SQS messages from the scheduled function (entry/shard.ts), their
- * targets reconciled in one run with the invocation's deadline. What comes back tells SQS which
- * messages to deliver again (an SQS partial batch response; the event source is configured with
- * ReportBatchItemFailures):
- *  - a message any of whose targets was not started, or was cut short, for want of time: again;
- *  - a message whose targets all ran, whatever their outcome: done. A failed or stuck target is
- *    alerted and counted as in any run (rotate reports every run) and the next schedule sends it
- *    again; delivering it again within minutes would only repeat the failure and its alerts;
- *  - a body that is not a shard message, and a name no target has (the configuration changed
- *    between send and receive): logged and dropped, since delivering them again changes nothing.
- * Anything else that goes wrong throws: the whole batch comes back, up to the queue's
- * maxReceiveCount, and then waits in the dead-letter queue, whose alarm tells a person.
+ * The shard worker: a batch of SQS messages from the scheduled function (entry/shard.ts), their targets
+ * reconciled in one run with the invocation's deadline. It answers with a partial batch response:
+ * which message is delivered again, dropped or done is README "Sharding a large fleet across
+ * invocations" (a failed target waits for the next schedule; a redelivery would only repeat it).
  */
 
 /** One record of what Lambda's SQS event source delivers (Lambda Developer Guide, "Using Lambda with Amazon SQS"). */

@@ -7,10 +7,8 @@ import { ConfigError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
- * Sharding across Lambda invocations (README "Sharding a large fleet across invocations"): with
- * ROTATOR_SHARD_QUEUE_URL set, the scheduled function sends the scheduled targets' names to that queue,
- * ROTATOR_SHARD_TARGETS_PER_MESSAGE to a message, instead of reconciling them (the worker:
- * ./shard-worker.ts).
+ * With ROTATOR_SHARD_QUEUE_URL set, the scheduled function sends the scheduled targets' names to that
+ * queue instead of reconciling them (README "Sharding a large fleet across invocations"; ./shard-worker.ts).
  */
 
 export interface ShardSettings {
@@ -26,12 +24,7 @@ export function shardSettings(env: NodeJS.ProcessEnv): ShardSettings | undefined
   const text = env.ROTATOR_SHARD_QUEUE_URL?.trim();
   if (!text) return undefined;
   const problems: { path: string; message: string }[] = [];
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    // reported below
-  }
+  const url = URL.canParse(text) ? new URL(text) : undefined;
   const loopback = url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   const https = url?.protocol === 'https:' || (url?.protocol === 'http:' && loopback);
   if (!url || !https || !/^\/\d{12}\/[\w-]{1,80}$/.test(url.pathname))
