@@ -26,7 +26,7 @@ import { verifyGithub, verifyStandard } from './leaks-verify.js';
  * A report can start the emergency path (engine/emergency.ts), never steer it.
  */
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 const RATE_WINDOW_MS = 60_000;
 /**
  * The endpoint drops a socket idle for 5 s; a report waits on GitHub (leakReports.github.timeoutSeconds)
@@ -45,12 +45,6 @@ export interface LeakReceiverDeps {
   stop: AbortSignal;
 }
 
-export interface LeakReceiver {
-  handle(path: string, req: IncomingMessage, res: ServerResponse): void;
-  /** Resolves once no emergency rotation started by a report is running. */
-  idle(): Promise<void>;
-}
-
 /**
  * A reported credential is kept out of every log line; a SID (GitHub reports an API key's SID as
  * twilio_api_key) names a credential without being one, and must stay readable in the LEAK line.
@@ -59,7 +53,7 @@ function registerLeaked(value: string): void {
   if (!/^(SK|AC)[0-9a-fA-F]{32}$/.test(value)) registerSecret(value);
 }
 
-export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
+export function createLeakReceiver(deps: LeakReceiverDeps) {
   const { logger } = deps;
   const log = logger.child({ step: 'leak-report' });
   const arrivals: number[] = [];
@@ -221,7 +215,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
   }
 
   return {
-    handle(path, req, res) {
+    handle(path: string, req: IncomingMessage, res: ServerResponse): void {
       const cfg = deps.config().leakReports;
       const route = path === '/leaks/github' ? cfg?.github : path === '/leaks/report' ? cfg?.signed : undefined;
       const reply = (a: Answer) => send(res, a.status, `${JSON.stringify(a.body)}\n`, 'application/json');
@@ -250,6 +244,7 @@ export function createLeakReceiver(deps: LeakReceiverDeps): LeakReceiver {
         })
         .then(reply);
     },
+    /** Resolves once no emergency rotation started by a report is running. */
     idle: () => emergencies,
   };
 }

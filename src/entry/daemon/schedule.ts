@@ -8,13 +8,9 @@ import { scheduledUnits } from '../../engine/targets.js';
  * asks the run queue (./queue.ts) for runs; paused targets get no task.
  */
 
-export interface Schedule {
-  /** "*\/15 * * * * (UTC): app, notifier" per task, for the start-up log. */
-  describe(): string[];
-  stop(): void;
-}
+export type Schedule = ReturnType<typeof startSchedule>;
 
-export function startSchedule(config: RotatorConfig, onTick: (targets: string[]) => void, logger: Logger): Schedule {
+export function startSchedule(config: RotatorConfig, onTick: (targets: string[]) => void, logger: Logger) {
   const groups = new Map<string, string[]>();
   for (const t of scheduledUnits(config)) {
     if (t.paused) continue;
@@ -40,6 +36,7 @@ export function startSchedule(config: RotatorConfig, onTick: (targets: string[])
     tasks.push(task);
   }
   return {
+    /** `"*\/15 * * * *" (UTC): app, notifier` per task, for the start-up log. */
     describe: () => [...groups].map(([e, t]) => `"${e}" (${config.daemon.timezone}): ${t.join(', ')}`),
     stop: () => {
       for (const task of tasks) void task.destroy();
