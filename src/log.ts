@@ -4,13 +4,8 @@ import { atLeast as passes, logSettings } from './log-settings.js';
 import { redactFields } from './redact.js';
 
 /**
- * Logging with winston: JSON lines off a TTY, short readable lines on a TTY.
- *
- * Redaction has two layers, because a secret can arrive in any field or inside any message:
- *  1. every secret value the process learns (stored versions, new keys, admin credentials) is
- *     registered in ./redact.ts, with its derived forms, and replaced wherever it appears;
- *  2. fields whose name says "secret" (apiKeySecret, authToken, password…) are masked whatever
- *     they hold, so a value never registered still cannot be printed under such a name.
+ * Logging with winston: JSON lines off a TTY, short readable lines on a TTY. Every record passes
+ * ./redact.ts first: registered secret values and fields whose name says "secret" never print.
  */
 
 /**

@@ -18,11 +18,9 @@ import { status } from './cli/status.js';
 
 export type { CliIo } from './cli/command.js';
 
-// Start-up: this module and what it imports statically (each command's declaration in ./cli/) are all
-// that `--help`, `--version` and a usage error load. What a run needs (configuration, logger, Twilio
-// and store adapters, engine) is imported once the arguments are checked (./cli/session.ts and each
-// command's `run`); keep heavy imports out of the declarations
-// (test/integration/cli-startup.test.ts checks what each path loads).
+// Start-up: `--help`, `--version` and a usage error load only this module and the commands' declarations
+// (./cli/*.ts); what a run needs is imported once the arguments are checked, by ./cli/session.ts and each
+// command's `run` (test/integration/cli-startup.test.ts checks what each path loads).
 
 /** Every command, in the order of the top-level usage. */
 export const COMMANDS: Record<string, Command> = {

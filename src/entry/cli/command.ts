@@ -29,9 +29,8 @@ export interface Run {
 
 /**
  * One CLI command, declared in one place: its lines of the top-level usage, its help and exit codes,
- * the flags it takes (besides --config, --json and --help), the checks of its arguments, and its run.
- * A command module imports only what `--help` may load; `run` imports what a run needs when it runs
- * (test/integration/cli-startup.test.ts checks what each path loads).
+ * the flags it takes (besides --config, --json and --help), the checks of its arguments, and its run,
+ * which alone imports what a run needs (../cli.ts "Start-up").
  */
 export interface Command {
   /** Its lines in the top-level usage: [synopsis, what it does]. */

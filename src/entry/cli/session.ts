@@ -7,10 +7,7 @@ import { createRuntime } from '../../wiring.js';
 import type { CliIo } from './command.js';
 import type { CliValues } from './flags.js';
 
-/**
- * Opens the session of a run. src/entry/cli.ts imports this module only for a run, so `--help`,
- * `--version` and usage errors load none of it (the configuration reader, the logger, the adapters).
- */
+/** Opens the session of a run; loaded only for a run (../cli.ts "Start-up"). */
 export function openSession(values: CliValues, io: CliIo) {
   const warn = (message: string) => void io.stderr.write(`twilio-key-rotator: warning: ${message}\n`);
   const json = values.json ? { json: true } : {};
