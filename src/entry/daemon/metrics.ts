@@ -42,29 +42,30 @@ const HELP = {
 /** Families labelled with the target's kind as well as its name. */
 const WITH_KIND = new Set(['rotations_total', 'credential_age_seconds']);
 
-type Value = (t: Row, s: TargetState | undefined) => number | undefined;
-/**
- * The families of one sample per target, in order: its value (none where undefined), or a count per
- * key of one of its maps, labelled by `[label, map]`.
- */
-const perTargetValues = (nowMs: number) =>
-  ({
-    runs_total: ['result', 'runs'],
-    rotations_total: (_t, s) => s?.steps.get('start-rotation') ?? 0,
-    failures_total: (_t, s) => (s?.runs.get('failed') ?? 0) + (s?.runs.get('stuck') ?? 0),
-    steps_total: ['step', 'steps'],
-    ticks_skipped_total: (_t, s) => s?.skipped ?? 0,
-    credential_age_seconds: (_t, s) =>
-      s?.currentCreatedAtMs !== undefined ? seconds(nowMs - s.currentCreatedAtMs) : undefined,
-    gate_wait_seconds: (_t, s) => {
-      const r = s?.last?.result;
-      return r && (r.kind === 'waiting' || r.kind === 'stuck') ? seconds(nowMs - r.sinceMs) : 0;
-    },
-    target_stuck: (_t, s) => (s?.last?.result.kind === 'stuck' ? 1 : 0),
-    target_paused: (t, s) => (t.paused || s?.rollbackPaused ? 1 : 0),
-    last_run_timestamp_seconds: (_t, s) => (s?.last ? seconds(s.last.finishedAtMs) : undefined),
-    last_run_duration_seconds: (_t, s) => (s?.last ? s.last.durationMs / 1000 : undefined),
-  }) satisfies Partial<Record<keyof typeof HELP, Value | readonly [string, 'runs' | 'steps']>>;
+/** A family's samples for one target: extra labels (besides target, and kind for WITH_KIND) and a value. */
+type Samples = (s: TargetState | undefined, t: Row) => (readonly [Record<string, string>, number])[];
+const one = (value: number | undefined): ReturnType<Samples> => (value === undefined ? [] : [[{}, value]]);
+const count = (label: string, map: Map<string, number> | undefined): ReturnType<Samples> =>
+  [...(map ?? [])].map(([key, n]) => [{ [label]: key }, n]);
+
+/** The families of one sample per target (or per key of a counter map), in order. */
+const perTarget = (nowMs: number): Partial<Record<keyof typeof HELP, Samples>> => ({
+  runs_total: (s) => count('result', s?.runs),
+  rotations_total: (s) => one(s?.steps.get('start-rotation') ?? 0),
+  failures_total: (s) => one((s?.runs.get('failed') ?? 0) + (s?.runs.get('stuck') ?? 0)),
+  steps_total: (s) => count('step', s?.steps),
+  ticks_skipped_total: (s) => one(s?.skipped ?? 0),
+  credential_age_seconds: (s) =>
+    one(s?.currentCreatedAtMs !== undefined ? seconds(nowMs - s.currentCreatedAtMs) : undefined),
+  gate_wait_seconds: (s) => {
+    const r = s?.last?.result;
+    return one(r && (r.kind === 'waiting' || r.kind === 'stuck') ? seconds(nowMs - r.sinceMs) : 0);
+  },
+  target_stuck: (s) => one(s?.last?.result.kind === 'stuck' ? 1 : 0),
+  target_paused: (s, t) => one(t.paused || s?.rollbackPaused ? 1 : 0),
+  last_run_timestamp_seconds: (s) => one(s?.last ? seconds(s.last.finishedAtMs) : undefined),
+  last_run_duration_seconds: (s) => one(s?.last ? s.last.durationMs / 1000 : undefined),
+});
 const bump = (m: Map<string, number>, key: string, by = 1) => m.set(key, (m.get(key) ?? 0) + by);
 const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -149,20 +150,14 @@ export class DaemonMetrics {
       if (samples.length > 0) out.push(`# HELP ${PREFIX}_${name} ${HELP[name]}`, `# TYPE ${PREFIX}_${name} ${type}`);
       out.push(...samples);
     };
-    const values = perTargetValues(nowMs);
-    for (const [name, value] of Object.entries(values) as [keyof typeof values, (typeof values)[keyof typeof values]][])
+    for (const [name, samples] of Object.entries(perTarget(nowMs)) as [keyof typeof HELP, Samples][])
       family(
         name,
-        targets.flatMap((t) => {
-          const s = this.targets.get(t.name);
-          if (typeof value !== 'function') {
-            const [key, map] = value;
-            return [...(s ? s[map] : [])].map(([k, n]) => sample(name, { target: t.name, [key]: k }, n));
-          }
-          const v = value(t, s);
-          const labels: Record<string, string> = { target: t.name, ...(WITH_KIND.has(name) ? { kind: t.kind } : {}) };
-          return v === undefined ? [] : [sample(name, labels, v)];
-        }),
+        targets.flatMap((t) =>
+          samples(this.targets.get(t.name), t).map(([labels, value]) =>
+            sample(name, { target: t.name, ...(WITH_KIND.has(name) ? { kind: t.kind } : {}), ...labels }, value),
+          ),
+        ),
       );
     const unlisted = (r: TargetResult | undefined) => (r?.kind === 'failed' && r.step === 'expand-fleet' ? 1 : 0);
     family(
