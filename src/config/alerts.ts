@@ -107,6 +107,8 @@ const SECRETS: Record<string, { field: string; ok(v: string): boolean; what: str
   },
 };
 
+const COMPLETED_ELSEWHERE = 'send rotation-completed to a slack, webhook or sns channel instead';
+
 /** Checks that need the environment or several fields; never quotes a value read from the environment. */
 export function checkAlerts(
   raw: RawAlerts,
@@ -115,33 +117,27 @@ export function checkAlerts(
   env: NodeJS.ProcessEnv,
 ): void {
   const names = new Set<string>();
+  const problem = (path: string, message: string) => issues.push({ path, message });
   raw.channels.forEach((c, i) => {
     const at = (f: string) => `alerts.channels.${i}.${f}`;
-    if (names.has(c.name)) issues.push({ path: at('name'), message: `duplicates another channel's name "${c.name}"` });
+    if (names.has(c.name)) problem(at('name'), `duplicates another channel's name "${c.name}"`);
     names.add(c.name);
     const secret = SECRETS[c.type];
     const variable = secret && (c as unknown as Record<string, string>)[secret.field]!;
     const value = variable === undefined ? undefined : env[variable];
-    if (secret && !value)
-      issues.push({ path: at(secret.field), message: `environment variable ${variable} is not set` });
+    if (secret && !value) problem(at(secret.field), `environment variable ${variable} is not set`);
     // The deploy (scripts/deploy-config.ts) hands secrets to the Lambda as CloudFormation dynamic
     // references, resolved by CloudFormation: the function itself sees the real value, checked then.
     else if (secret && value && !/^\{\{resolve:secretsmanager:[^}]+\}\}$/.test(value) && !secret.ok(value))
-      issues.push({ path: at(secret.field), message: `environment variable ${variable} must hold ${secret.what}` });
+      problem(at(secret.field), `environment variable ${variable} must hold ${secret.what}`);
     if (c.type === 'pagerduty' && c.events?.includes('rotation-completed'))
-      issues.push({
-        path: at('events'),
-        message: 'PagerDuty pages people: send rotation-completed to a slack, webhook or sns channel instead',
-      });
+      problem(at('events'), `PagerDuty pages people: ${COMPLETED_ELSEWHERE}`);
   });
   const configured = names.size > 0 ? `configured: ${[...names].join(', ')}` : 'none is configured';
   for (const { index, t } of targets)
     t.alerts?.channels.forEach((name, j) => {
       if (!names.has(name))
-        issues.push({
-          path: `targets.${index}.alerts.channels.${j}`,
-          message: `names no channel of alerts.channels (${configured})`,
-        });
+        problem(`targets.${index}.alerts.channels.${j}`, `names no channel of alerts.channels (${configured})`);
     });
 }
 

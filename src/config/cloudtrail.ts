@@ -25,11 +25,8 @@ export function checkCloudTrail(
   issues: ConfigIssue[],
 ): void {
   if (users.length === 0 || raw?.region !== undefined || awsRegion !== undefined) return;
-  const region = 'set cloudtrail.region or stores.aws.region';
-  issues.push({
-    path: 'cloudtrail.region',
-    message: `is required by ${users.join(', ')} (gate.cloudtrail): ${region}`,
-  });
+  const message = `is required by ${users.join(', ')} (gate.cloudtrail): set cloudtrail.region or stores.aws.region`;
+  issues.push({ path: 'cloudtrail.region', message });
 }
 
 export function convertCloudTrail(raw: RawCloudTrail | undefined, awsRegion: string | undefined, used: boolean) {

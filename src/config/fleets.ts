@@ -68,6 +68,9 @@ function templateTarget(fleet: RawFleet, subaccountSid: string): Record<string, 
 }
 
 const TEMPLATE_FIXED = ['name', 'accountSid', 'admin', 'kind'] as const;
+const SET_BY_FLEET = 'is set by the fleet for each subaccount; remove it from the template';
+const SLOT_EXAMPLE = `twilio/tenants/${ACCOUNT_SID_SLOT}`;
+const KIND_FIXED = 'is always "api-key" in a fleet (a subaccount\'s Auth Token is rotated by a target of its own)';
 
 /**
  * Checks one fleet's template: a valid API-key target once the fleet fills in name, accountSid and
@@ -75,35 +78,22 @@ const TEMPLATE_FIXED = ['name', 'accountSid', 'admin', 'kind'] as const;
  */
 function checkTemplate(fleet: RawFleet, i: number, issues: ConfigIssue[], env: NodeJS.ProcessEnv): Member | undefined {
   const at = (field: string) => `fleets.${i}.template${field ? `.${field}` : ''}`;
+  const problem = (field: string, message: string) => issues.push({ path: at(field), message });
   const t = fleet.template;
   for (const fixed of TEMPLATE_FIXED.filter((f) => Object.hasOwn(t, f)))
-    issues.push({
-      path: at(fixed),
-      message:
-        fixed === 'kind'
-          ? 'is always "api-key" in a fleet (a subaccount\'s Auth Token is rotated by a target of its own)'
-          : `is set by the fleet for each subaccount; remove it from the template`,
-    });
+    problem(fixed, fixed === 'kind' ? KIND_FIXED : SET_BY_FLEET);
   const secretId = (t.secret as { secretId?: unknown } | undefined)?.secretId;
   if (typeof secretId === 'string' && !secretId.includes(ACCOUNT_SID_SLOT))
-    issues.push({
-      path: at('secret.secretId'),
-      message: `must contain ${ACCOUNT_SID_SLOT}, e.g. "twilio/tenants/${ACCOUNT_SID_SLOT}": ${OWN_SECRET}`,
-    });
+    problem('secret.secretId', `must contain ${ACCOUNT_SID_SLOT}, e.g. "${SLOT_EXAMPLE}": ${OWN_SECRET}`);
   if (TEMPLATE_FIXED.some((f) => Object.hasOwn(t, f))) return undefined;
   const parsed = member.schema.safeParse(templateTarget(fleet, PLACEHOLDER_SID));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const keys = (issue as { keys?: string[] }).keys?.map((k) => `"${k}"`).join(', ') ?? '';
-      issues.push({
-        path: at(issue.path.map(String).join('.')),
-        message:
-          issue.code === 'invalid_type' && valueAt(t, issue.path) === undefined
-            ? 'is required'
-            : issue.code === 'unrecognized_keys'
-              ? `unknown key(s) ${keys} (check the spelling; see config/example.yaml)`
-              : issue.message,
-      });
+      const unknown = `unknown key(s) ${keys} (check the spelling; see config/example.yaml)`;
+      const required = issue.code === 'invalid_type' && valueAt(t, issue.path) === undefined;
+      const message = required ? 'is required' : issue.code === 'unrecognized_keys' ? unknown : issue.message;
+      problem(issue.path.map(String).join('.'), message);
     }
     return undefined;
   }
