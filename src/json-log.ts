@@ -4,11 +4,9 @@ import { atLeast, logSettings } from './log-settings.js';
 import { redactFields } from './redact.js';
 
 /**
- * The Lambda's logger: the JSON lines ./log.ts's winston logger writes (same fields, key order,
- * redaction and levels, from the same settings), without winston. Loading winston and its formats
- * cost the handler about 65 KiB of start-up code for a logger that only ever writes JSON to stdout
- * (README "Bundle size and cold start"); the CLI and the daemon keep winston. A test holds the two
- * loggers' lines equal.
+ * The Lambda's logger: the JSON lines of ./log.ts (same fields, key order, redaction, levels and settings)
+ * without winston, which cost the handler ~65 KiB of start-up code (README "Bundle size and cold start").
+ * A test holds the two loggers' lines equal.
  */
 
 type Fields = Record<string, unknown>;

@@ -38,7 +38,6 @@ export const COMMANDS: Record<string, Command> = {
 
 const EXPECTED = 'expected rotate, status, confirm, abort, rollback, secret, alerts, daemon, audit or config';
 
-/** The help of one command: what it does, then the options every command takes, then its exit codes. */
 const helpFor = (command: Command): string => `${command.help}\n\n${COMMON}\n\n${command.exitCodes}`;
 
 const USAGE = `Usage: twilio-key-rotator <command> [options]

@@ -51,7 +51,6 @@ export function oneTargetName(command: string, rest: string[]): void {
     throw new UsageError(`${command} takes exactly one target name: twilio-key-rotator ${command} <target>`);
 }
 
-/** No arguments beyond the flags. */
 export function noArguments(command: string, rest: string[]): void {
   if (rest.length > 0)
     throw new UsageError(`unexpected argument "${rest[0]}" for ${command}; name targets with --target`);

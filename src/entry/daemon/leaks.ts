@@ -64,7 +64,6 @@ export function createLeakReceiver(deps: LeakReceiverDeps) {
   const rotating = new Set<string>();
   let emergencies: Promise<void> = Promise.resolve();
 
-  /** A fresh Runtime for one piece of work, closed after it. */
   async function withRuntime<T>(config: RotatorConfig, work: (r: Runtime) => Promise<T>, signal?: AbortSignal) {
     const runtime = createRuntime(config, { logger, env: deps.env, now: deps.now, ...(signal ? { signal } : {}) });
     try {

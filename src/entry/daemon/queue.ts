@@ -28,7 +28,6 @@ export class RunQueue {
     return this.current && { target: this.current.target, sinceMs: this.current.sinceMs };
   }
 
-  /** Resolves once nothing is running or waiting. */
   async idle(): Promise<void> {
     while (this.current) await this.current.done;
   }
