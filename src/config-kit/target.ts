@@ -22,12 +22,8 @@ const probe = z.strictObject({
 });
 
 /**
- * CloudTrail evidence (README "CloudTrail evidence"): every principal that read the secret in the
- * look-back window before the promotion must have read the new version since. Event history keeps
- * 90 days, so the window plus the longest wait must fit in it (checkBase). The delivery delay is how
- * long the gate waits after the promotion before the readers before it are known: CloudTrail
- * "typically delivers logs within an average of about 5 minutes of an API call. This time is not
- * guaranteed", hence a default of 15 minutes.
+ * CloudTrail evidence (README "CloudTrail evidence", which also explains the delivery delay's default).
+ * Event history keeps 90 days: the look-back plus the longest wait must fit in it (checkBase).
  */
 const CLOUDTRAIL_RETENTION_DAYS = 90;
 const PRINCIPAL = /^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*-]+$/;

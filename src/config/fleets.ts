@@ -11,10 +11,8 @@ import type { FleetConfig, TargetConfig } from './types.js';
 
 /**
  * Subaccount fleets: one API-key target template, expanded at run time over a parent account's active
- * subaccounts into targets `<fleet>-<subaccount SID>`, each with the template's secret name
- * (`{accountSid}` replaced) and, as admin, the subaccount's Auth Token as the parent's Accounts list
- * returns it (in memory only). Twilio lets no parent API key reach a subaccount, and IAM's /v1/Keys
- * takes only the account's own credential: without a stored secret per subaccount, this is the way.
+ * subaccounts into targets `<fleet>-<subaccount SID>`, each with its own secret and, as admin, the
+ * subaccount's Auth Token from the parent's Accounts list (in memory only; why: README "Subaccount fleets").
  */
 
 const FLEET_KIND = 'api-key';
