@@ -3,7 +3,6 @@ import { envName, flag, httpUrl, nonNegative, positive, section, text, wholeNumb
 import { PROBLEMS } from '../core/health.js';
 import { DAY_MS, SECOND_MS } from '../core/sids.js';
 import type { ConfigIssue } from '../errors.js';
-import type { ChannelConfig } from './types.js';
 
 /**
  * `alerts:`, `metrics:`, and a target's own `alerts:`. Secrets (a Slack webhook URL, a PagerDuty routing
@@ -142,20 +141,22 @@ export function checkAlerts(
 }
 
 /**
+ * A channel as the adapters take it. Secrets are named by environment variable and read when an alert is
+ * sent. `events`: the problems (and rotation-completed) it receives, each problem's resolve with it;
+ * `timeoutMs`: per delivery attempt.
+ */
+function convertChannel({ timeoutSeconds, events, ...c }: RawAlerts['channels'][number]) {
+  const converted = { events: events ?? [...DEFAULT_EVENTS], timeoutMs: timeoutSeconds * SECOND_MS };
+  return c.type === 'sns' ? { ...c, ...converted, region: c.topicArn.split(':')[3]! } : { ...c, ...converted };
+}
+
+/**
  * `renotifyMs`: an open problem is announced again after this long; `keyAgeGraceMs`: a credential older
  * than its maxAge plus this is reported overdue; `budgetMs`: for all deliveries of one run together.
  */
 export function convertAlerts(raw: RawAlerts) {
   return {
-    channels: raw.channels.map(
-      ({ timeoutSeconds, events, ...c }) =>
-        ({
-          ...c,
-          events: events ?? [...DEFAULT_EVENTS],
-          timeoutMs: timeoutSeconds * SECOND_MS,
-          ...(c.type === 'sns' ? { region: c.topicArn.split(':')[3]! } : {}),
-        }) as ChannelConfig,
-    ),
+    channels: raw.channels.map(convertChannel),
     renotifyMs: raw.renotifyHours * 3600 * SECOND_MS,
     keyAgeGraceMs: raw.keyAgeGraceDays * DAY_MS,
     budgetMs: raw.budgetSeconds * SECOND_MS,

@@ -25,26 +25,10 @@ export type DaemonConfig = z.infer<typeof daemonSchema>;
 /** Derived from the registry: each kind's target as its config.ts parses it, told apart by `kind`. */
 export type { TargetConfig } from '../credentials/registry.js';
 
-interface ChannelBase {
-  name: string;
-  /** Problems (and 'rotation-completed') this channel receives; it gets the resolve of each problem it gets. */
-  events: string[];
-  /** Per delivery attempt. */
-  timeoutMs: number;
-  attempts: number;
-}
-
-/** An alert channel. Secrets are named by environment variable and read when an alert is sent. */
-export type ChannelConfig = ChannelBase &
-  (
-    | { type: 'slack'; webhookUrlEnv: string }
-    | { type: 'pagerduty'; routingKeyEnv: string; url: string }
-    | { type: 'webhook'; url: string; secretEnv: string }
-    | { type: 'sns'; topicArn: string; region: string; endpoint?: string }
-  );
-
 /** `alerts:` in milliseconds (config/alerts.ts). */
 export type AlertsConfig = ReturnType<typeof convertAlerts>;
+/** An alert channel (config/alerts.ts `convertChannel`). */
+export type ChannelConfig = AlertsConfig['channels'][number];
 
 export interface RotatorConfig {
   twilio: {
