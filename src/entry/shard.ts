@@ -3,7 +3,7 @@ import type { RotatorConfig } from '../config/types.js';
 import type { Runtime } from '../core/runtime.js';
 import { MAX_TARGETS_PER_MESSAGE, planShards, shardBody } from '../engine/shards.js';
 import { scheduledTargetNames } from '../engine/targets.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
@@ -11,19 +11,14 @@ import { redact } from '../redact.js';
  * queue instead of reconciling them (README "Sharding a large fleet across invocations"; ./shard-worker.ts).
  */
 
-export interface ShardSettings {
-  queueUrl: string;
-  region: string;
-  targetsPerMessage: number;
-}
-
+type ShardSettings = NonNullable<ReturnType<typeof shardSettings>>;
 const DEFAULT_TARGETS_PER_MESSAGE = 20;
 
 /** The scheduled function's sharding switch; undefined (no sharding) when ROTATOR_SHARD_QUEUE_URL is unset. */
-export function shardSettings(env: NodeJS.ProcessEnv): ShardSettings | undefined {
+export function shardSettings(env: NodeJS.ProcessEnv) {
   const text = env.ROTATOR_SHARD_QUEUE_URL?.trim();
   if (!text) return undefined;
-  const problems: { path: string; message: string }[] = [];
+  const problems: ConfigIssue[] = [];
   const url = URL.canParse(text) ? new URL(text) : undefined;
   const loopback = url !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   const https = url?.protocol === 'https:' || (url?.protocol === 'http:' && loopback);

@@ -7,21 +7,13 @@ import { parseJson } from '../../util/json.js';
  * followed: the answer must come from apiUrl.
  */
 
-export interface GithubAlert {
-  secret: string;
-  secretType: string;
-  state: string;
-  /** Where the secret was found, for people: the alert's page and its first location. */
-  where: string;
-}
-
 const OWNER_REPO = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export async function fetchSecretScanningAlert(
   api: { apiUrl: string; token: string; timeoutMs: number },
   at: { owner: string; repo: string; number: number },
   signal?: AbortSignal,
-): Promise<GithubAlert> {
+) {
   if (!OWNER_REPO.test(at.owner) || !OWNER_REPO.test(at.repo) || !Number.isSafeInteger(at.number) || at.number < 1)
     throw new Error('the alert names no valid repository and alert number');
   const url = `${api.apiUrl}/repos/${at.owner}/${at.repo}/secret-scanning/alerts/${at.number}`;
@@ -59,6 +51,7 @@ export async function fetchSecretScanningAlert(
     secret,
     secretType: typeof doc.secret_type === 'string' ? doc.secret_type : 'unknown',
     state: typeof doc.state === 'string' ? doc.state : 'unknown',
+    /** Where the secret was found, for people: the alert's page and its first location. */
     where: redact(`${page}${place}`),
   };
 }
