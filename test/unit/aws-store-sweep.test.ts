@@ -133,7 +133,7 @@ describe('Secrets Manager batched sweep', () => {
     expect(found.size).toBe(150);
   });
 
-  it('tells of a few secrets per turn of the event loop, so an answer that arrived meanwhile is read first', async () => {
+  it('tells of a few secrets per event-loop turn, so an answer that arrived meanwhile is read first', async () => {
     const sm = await startSecretsManagerEmulator();
     closers.push(() => sm.close());
     const seed = awsStore({ region: 'us-east-1', endpoint: sm.url, retry, credentials });
