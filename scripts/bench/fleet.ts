@@ -17,17 +17,22 @@
  * BENCH_PHASES (quiet,status,first,next), BENCH_BIN (another build's cli.mjs, to compare),
  * BENCH_NODE (a Node binary for the CLI; default Node 22, from scripts/node22.mjs), BENCH_NODE_FLAGS,
  * BENCH_PROFILE_DIR (CPU profiles), BENCH_TRACE_DIR (each phase's request log as JSON lines: arrival time,
- * service, operation; for plotting requests in flight over time).
+ * service, operation; for plotting requests in flight over time; and the CLI's own side of each request,
+ * from an --import probe: when it was made, sent, answered and read; for nothing due, where the time
+ * between one ListSecrets page's answer and the next page's arrival went), BENCH_LATENCY_MODEL (included:
+ * the Secrets Manager emulator's answer leaves at arrival + latency, its own work inside it, as a real
+ * service's does; added: the latency first, then its work, the model before issue 24's fourth round).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { awsStore } from '../../src/adapters/secrets/aws-store.js';
 import { fileStore } from '../../src/adapters/secrets/file-store.js';
 import type { SecretStore } from '../../src/core/ports.js';
+import type { RequestLogEntry } from '../../test/emulators/common/index.js';
 import { startSecretsManagerEmulator } from '../../test/emulators/secrets-manager/index.js';
 import { startTwilioEmulator } from '../../test/emulators/twilio/index.js';
 import { builtCliBin } from '../build-cli.mjs';
@@ -40,6 +45,10 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
 const STORE = (process.env.BENCH_STORE ?? 'aws') as 'aws' | 'file';
 const SWEEP = process.env.BENCH_SWEEP ?? 'batched';
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'quiet,status,first,next').split(','));
+const LATENCY_MODEL = process.env.BENCH_LATENCY_MODEL ?? 'included';
+if (LATENCY_MODEL !== 'included' && LATENCY_MODEL !== 'added')
+  throw new Error(`BENCH_LATENCY_MODEL must be included or added, not ${LATENCY_MODEL}`);
+const TRACE_DIR = process.env.BENCH_TRACE_DIR;
 const AWS_ENV = {
   AWS_ACCESS_KEY_ID: 'AKIDBENCH',
   AWS_SECRET_ACCESS_KEY: 'bench-not-a-secret',
@@ -64,6 +73,31 @@ interface Measured {
   storeOps: Map<string, number>;
   /** The machine's one-minute load average when the phase began and when it ended. */
   load: [number, number];
+  /** With BENCH_TRACE_DIR: the mean ms per ListSecrets page from one page's answer to the next's arrival. */
+  pageGaps?: PageGaps;
+}
+
+/** One request as the CLI saw it (the --import probe), epoch milliseconds with fractions. */
+interface ClientRequest {
+  op: string;
+  created: number;
+  sent?: number;
+  end?: number;
+}
+/** Where the time between a page's due answer (arrival + latency) and the next page's arrival went. */
+interface PageGaps {
+  gaps: number;
+  /** The emulator answered after its due time (work after the latency, or its event loop busy). */
+  late: number;
+  /** Answer sent → the CLI has read all of it (the wire; the CLI's event loop busy with other things). */
+  back: number;
+  /** Read → the next page's request made (the SDK's parse, the walk's own work, middleware, signing). */
+  client: number;
+  /**
+   * Made → the emulator has it (the socket write, the wire; the emulators' event loop busy with other
+   * answers). From the request's making, not its 'finish' event, which a busy CLI hears late.
+   */
+  out: number;
 }
 
 /** The CLI runs on Node 22 (what Lambda runs) unless BENCH_NODE names another binary ("current": this one). */
@@ -78,6 +112,24 @@ const probeLine = 'BENCH_MAX_RSS_KIB=${u.maxRSS} BENCH_CPU_US=${u.userCPUTime + 
 await writeFile(
   rssProbe,
   `process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write(\`\\n${probeLine}\\n\`); });\n`,
+);
+// The CLI's side of each request (BENCH_TRACE_DIR): Node's http diagnostics channels, written at exit.
+const httpProbe = join(dir, 'http-probe.mjs');
+await writeFile(
+  httpProbe,
+  [
+    "import dc from 'node:diagnostics_channel'; import { writeFileSync } from 'node:fs';",
+    'const rows = []; const byRequest = new WeakMap(); const now = () => performance.timeOrigin + performance.now();',
+    "dc.channel('http.client.request.created').subscribe(({ request }) => {",
+    "  const r = { op: String(request.getHeader('x-amz-target') ?? request.path.split('?')[0]), created: now() };",
+    "  rows.push(r); byRequest.set(request, r); request.on('finish', () => (r.sent = now()));",
+    '});',
+    "dc.channel('http.client.response.finish').subscribe(({ request, response }) => {",
+    "  const r = byRequest.get(request); if (r) response.on('end', () => (r.end = now()));",
+    '});',
+    "const lines = () => rows.map((r) => JSON.stringify(r)).join('\\n');",
+    "process.on('exit', () => writeFileSync(process.env.BENCH_CLIENT_TRACE, lines()));",
+  ].join('\n'),
 );
 
 /** The fastest a run making `calls` requests can be, when at most `concurrency` are in flight. */
@@ -149,8 +201,10 @@ async function benchFleet(N: number): Promise<boolean> {
     const loadBefore = loadavg()[0]!;
     const profileDir = process.env.BENCH_PROFILE_DIR;
     const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-    const argv = [...NODE_FLAGS, ...profile, '--import', rssProbe, BIN, ...args, '--config', configPath];
-    const env = { ...process.env, ...AWS_ENV, LOG_LEVEL: 'error' };
+    const probes = ['--import', rssProbe, ...(TRACE_DIR ? ['--import', httpProbe] : [])];
+    const argv = [...NODE_FLAGS, ...profile, ...probes, BIN, ...args, '--config', configPath];
+    const clientTrace = join(dir, 'client-trace.jsonl');
+    const env = { ...process.env, ...AWS_ENV, LOG_LEVEL: 'error', BENCH_CLIENT_TRACE: clientTrace };
     const child = spawn(NODE, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -168,38 +222,84 @@ async function benchFleet(N: number): Promise<boolean> {
     const [tw, smCalls] = [twilio.controls.log.length, sm.controls.log.length];
     const at = [...twilio.controls.log, ...sm.controls.log].map((e) => e.atMs);
     const remoteMs = at.length > 0 ? Math.max(...at) + LATENCY_MS - Math.min(...at) : 0;
-    const traceDir = process.env.BENCH_TRACE_DIR;
-    if (traceDir) {
+    let pageGaps: PageGaps | undefined;
+    if (TRACE_DIR) {
+      const at = (ms: number) => ms - started - performance.timeOrigin;
       const lines = [...twilio.controls.log, ...sm.controls.log]
-        .sort((x, y) => x.atMs - y.atMs)
+        .sort((x, y) => (arrived.get(x) ?? x.atMs) - (arrived.get(y) ?? y.atMs))
         .map((e) => {
-          const at = (ms: number) => ms - started - performance.timeOrigin;
           const end = answered.get(e);
           return JSON.stringify({
-            atMs: at(e.atMs),
+            atMs: at(arrived.get(e) ?? e.atMs),
             ...(end !== undefined ? { answeredAtMs: at(end) } : {}),
             service: e.service,
             op: e.operation,
           });
         });
-      await mkdir(traceDir, { recursive: true });
-      await writeFile(join(traceDir, `${N}-${name.replace(/ /g, '-')}.jsonl`), `${lines.join('\n')}\n`);
+      const client = (await readFile(clientTrace, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ClientRequest);
+      const clientLines = client.map((r) =>
+        JSON.stringify({
+          op: r.op,
+          createdAtMs: at(r.created),
+          sentAtMs: at(r.sent ?? NaN),
+          readAtMs: at(r.end ?? NaN),
+        }),
+      );
+      const base = join(TRACE_DIR, `${N}-${name.replace(/ /g, '-')}`);
+      await mkdir(TRACE_DIR, { recursive: true });
+      await writeFile(`${base}.jsonl`, `${lines.join('\n')}\n`);
+      await writeFile(`${base}-cli.jsonl`, `${clientLines.join('\n')}\n`);
+      pageGaps = gapsBetweenPages(sm.controls.log, client);
     }
     const storeOps = new Map<string, number>();
     for (const e of sm.controls.log) storeOps.set(e.operation, (storeOps.get(e.operation) ?? 0) + 1);
     const load: [number, number] = [loadBefore, loadavg()[0]!];
     const measured = { name, ms, cpuMs, twilio: tw, sm: smCalls, maxRssMiB: rss, code, stdout, ops, rotated, remoteMs };
-    return { ...measured, storeOps, load };
+    return { ...measured, storeOps, load, ...(pageGaps ? { pageGaps } : {}) };
   };
 
-  // When each request was answered (the emulators' own time included), for BENCH_TRACE_DIR.
+  /** Means over the walk's pages (server entries and the CLI's requests matched in order), in ms. */
+  const gapsBetweenPages = (log: RequestLogEntry[], client: ClientRequest[]): PageGaps | undefined => {
+    const server = log.filter((e) => e.operation === 'ListSecrets');
+    const mine = client.filter((r) => r.op === 'secretsmanager.ListSecrets');
+    if (server.length < 2 || mine.length !== server.length) return undefined;
+    const sum = { gaps: server.length - 1, late: 0, back: 0, client: 0, out: 0 };
+    for (let k = 0; k + 1 < server.length; k++) {
+      const arrival = arrived.get(server[k]!);
+      const answer = answered.get(server[k]!);
+      const next = arrived.get(server[k + 1]!);
+      const read = mine[k]!.end;
+      const made = mine[k + 1]!.created;
+      if (arrival === undefined || answer === undefined || next === undefined || read === undefined) return undefined;
+      sum.late += answer - (arrival + LATENCY_MS);
+      sum.back += read - answer;
+      sum.client += made - read;
+      sum.out += next - made;
+    }
+    const mean = (ms: number) => ms / sum.gaps;
+    return { gaps: sum.gaps, late: mean(sum.late), back: mean(sum.back), client: mean(sum.client), out: mean(sum.out) };
+  };
+
+  // When each request arrived (admitted, its body read) and was answered (the emulators' own time
+  // included), for BENCH_TRACE_DIR: epoch ms with fractions, as the CLI's probe has them.
+  const arrived = new WeakMap<object, number>();
   const answered = new WeakMap<object, number>();
-  for (const c of [twilio.controls, sm.controls]) c.hooks.beforeResponse = (e) => void answered.set(e, Date.now());
+  const preciseNow = () => performance.timeOrigin + performance.now();
+  for (const c of [twilio.controls, sm.controls])
+    c.hooks = {
+      beforeEffect: (e) => void arrived.set(e, preciseNow()),
+      beforeResponse: (e) => void answered.set(e, preciseNow()),
+    };
 
   const setLatency = (on: boolean) => {
     twilio.controls.latencyMs = on ? LATENCY_MS : 0;
     sm.controls.latencyMs = on ? LATENCY_MS : 0;
     twilio.setConcurrencyLimit(on ? TWILIO_LIMIT : undefined);
+    // Twilio's emulator does not hold its answers: latency first, then its work, in either model.
+    sm.controls.latencyIncludesWork = LATENCY_MODEL === 'included';
   };
 
   try {
@@ -266,6 +366,13 @@ function report(N: number, phases: Measured[]): void {
     const remote = `remote time ${quiet.remoteMs.toFixed(0)} ms ÷ ${critical} ms = ${ratio(quiet.remoteMs)} (≤ 1.2)`;
     const against = `against its critical path (${path}, ${calls} calls one after another)`;
     out(`  nothing due, ${against}: ${remote}; process wall ÷ it ${ratio(quiet.ms)}`);
+    const g = quiet.pageGaps;
+    if (g) {
+      const ms = (x: number) => `${x.toFixed(1)} ms`;
+      const parts = `emulator late ${ms(g.late)}, back ${ms(g.back)}, CLI ${ms(g.client)}, out ${ms(g.out)}`;
+      const total = g.late + g.back + g.client + g.out;
+      out(`  between pages, per page over the latency (${g.gaps} gaps, mean): ${ms(total)} = ${parts}`);
+    }
   }
   if (quiet && status) out(`  status ÷ nothing-due rotate: ${(status.ms / quiet.ms).toFixed(2)} (≤ 1.5)`);
   for (const m of phases.filter((p) => p.rotated > 0)) {
@@ -278,6 +385,7 @@ try {
   const store = `${STORE} store${STORE === 'aws' ? ` (sweep: ${SWEEP})` : ''}`;
   const limits = `${LATENCY_MS} ms per request, Twilio limit ${TWILIO_LIMIT} in flight, concurrency ${CONCURRENCY}`;
   out(`fleet bench: API-key targets on one account, ${store}, ${limits}`);
+  out(`  Secrets Manager latency model: ${LATENCY_MODEL} (BENCH_LATENCY_MODEL: its own work within or after it)`);
   out(`  the CLI: ${BIN} on Node ${versionOf(NODE)}; the emulators on ${process.version}`);
   let ok = true;
   for (const N of SIZES) ok = (await benchFleet(N)) && ok;

@@ -133,6 +133,28 @@ describe('Secrets Manager batched sweep', () => {
     expect(found.size).toBe(150);
   });
 
+  it('tells of a few secrets per event-loop turn, so an answer that arrived meanwhile is read first', async () => {
+    const sm = await startSecretsManagerEmulator();
+    closers.push(() => sm.close());
+    const seed = awsStore({ region: 'us-east-1', endpoint: sm.url, retry, credentials });
+    const ids = Array.from({ length: 30 }, (_, i) => `sweep/app-${i}`);
+    for (const [i, id] of ids.entries()) {
+      await seed.create(id, T(i + 1), `{"n":${i}}`);
+      await seed.setTags(id, { 'rotator:x': 'y' });
+    }
+    const store = awsStore({ region: 'us-east-1', endpoint: sm.url, retry, credentials, batchedSweep: true });
+    // A turn of the event loop (what reading an answer needs) asked for when the first secret is told:
+    // it comes after the few told with it, not after the whole value batch of 20 (as it did).
+    const told: string[] = [];
+    let toldBeforeTurn: number | undefined;
+    const found = await store.sweep!(ids, (id) => {
+      if (told.push(id) === 1) setImmediate(() => (toldBeforeTurn = told.length));
+    });
+    expect(toldBeforeTurn).toBe(4);
+    expect([...told].sort()).toEqual([...ids].sort());
+    expect(found.size).toBe(30);
+  });
+
   it('fails when a value batch fails, instead of returning what it read so far', async () => {
     const sm = await startSecretsManagerEmulator();
     closers.push(() => sm.close());

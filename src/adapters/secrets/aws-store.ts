@@ -193,6 +193,13 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     );
 
   const SWEEP_CALLS_AT_ONCE = 8;
+  /**
+   * Secrets a sweep tells of per turn of the event loop. What a reader does with one (when nothing is due,
+   * a target's whole look) runs as soon as it is told; a page's hundred in one go held the event loop for
+   * tens of milliseconds on a busy machine, and the next page's answer, arrived meanwhile, waited unread:
+   * the walk is the run's critical path. A turn between every few lets that answer be read first.
+   */
+  const TOLD_PER_TURN = 4;
   /** What a sweep tells of one listed secret, from its listing entry and its current value (if read). */
   const sweptSecret = (
     id: string,
@@ -237,16 +244,31 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
   ): Promise<Map<string, StoredSecret>> => {
     const wanted = new Set(secretIds);
     const out = new Map<string, StoredSecret>();
+    let failure: unknown;
+    const toTell: [string, StoredSecret | undefined][] = [];
+    let telling: Promise<void> | undefined;
+    const drip = async () => {
+      while (toTell.length > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          for (const [id, secret] of toTell.splice(0, TOLD_PER_TURN)) settled!(id, secret);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+      telling = undefined;
+    };
     const tell = (id: string, secret: StoredSecret | undefined) => {
       if (secret) out.set(id, secret);
-      settled?.(id, secret);
+      if (!settled) return;
+      toTell.push([id, secret]);
+      telling ??= drip();
     };
     // Values are read while the listing goes on: every 20 secrets listed (the API's limit per call)
     // start a BatchGetSecretValue at once, up to SWEEP_CALLS_AT_ONCE in flight, so the sweep takes
     // about as long as its sequential pages, not pages plus batches.
     const queued: { id: string; entry: SecretListEntry }[][] = [];
     let inFlight = 0;
-    let failure: unknown;
     let drained: () => void = () => undefined;
     const pump = () => {
       while (inFlight < SWEEP_CALLS_AT_ONCE && queued.length > 0 && failure === undefined) {
@@ -332,6 +354,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       result = await following;
     }
     if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+    await telling;
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error('a value batch failed');
     return out;
   };

@@ -49,6 +49,11 @@ export interface Admission {
   entry: RequestLogEntry;
   fault?: FaultKind;
   slowMs: number;
+  /**
+   * When an emulator that holds its own answer (`admit(op, { holdsAnswer: true })`) sends it, on the
+   * `performance.now()` clock: arrival + latency (+ a slow fault's delay). 0 when admit slept already.
+   */
+  answerAtMs: number;
 }
 
 /** Small deterministic PRNG (mulberry32) so fault runs (and kill points) are replayable from a seed. */
@@ -77,6 +82,15 @@ export interface EmulatorHooks {
 export class EmulatorControls {
   /** Added to every response, in milliseconds. */
   latencyMs = 0;
+  /**
+   * The latency model of an emulator that holds its own answer (Secrets Manager). True: the work is
+   * done when the request arrives and the answer leaves `latencyMs` after the arrival, however long the
+   * work took (up to that), as a real service's answer time includes its own processing. False (and
+   * always, for the emulators that do not hold their answer): `latencyMs` first, then the work, so the
+   * emulator's own time (its CPU, its event loop shared with the other emulators in a test or bench
+   * process) is added on top of the latency. The fleet bench measures both (BENCH_LATENCY_MODEL).
+   */
+  latencyIncludesWork = true;
   hooks: EmulatorHooks = {};
   readonly log: RequestLogEntry[] = [];
   private plan: FaultPlan | undefined;
@@ -107,22 +121,35 @@ export class EmulatorControls {
     this.log.length = 0;
   }
 
-  /** Called once per request, when the operation is known. Records it and decides on a fault. */
-  async admit(op: {
-    operation: string;
-    method: string;
-    path: string;
-    credential?: string;
-    mutating: boolean;
-  }): Promise<Admission> {
+  /**
+   * Called once per request, when the operation is known. Records it and decides on a fault. Sleeps the
+   * latency, unless the caller holds its own answer (`holdsAnswer`) and the latency includes the work:
+   * it then waits for `answerAtMs` (`untilAnswer`) once its answer is ready.
+   */
+  async admit(
+    op: {
+      operation: string;
+      method: string;
+      path: string;
+      credential?: string;
+      mutating: boolean;
+    },
+    how: { holdsAnswer?: boolean } = {},
+  ): Promise<Admission> {
+    const arrivedAtMs = performance.now();
     const entry: RequestLogEntry = { seq: ++this.seq, atMs: Date.now(), service: this.service, ...op };
     this.watchStatus(entry);
     this.log.push(entry);
     const dropped = this.hooks.beforeEffect?.(entry) === 'drop';
     const fault = dropped ? 'drop' : this.chooseFault(op.operation, op.mutating);
     if (fault) entry.fault = fault;
+    const slowMs = this.plan?.slowMs ?? 1500;
+    if (how.holdsAnswer === true && this.latencyIncludesWork) {
+      const answerAtMs = arrivedAtMs + this.latencyMs + (fault === 'slow' ? slowMs : 0);
+      return { entry, fault, slowMs, answerAtMs };
+    }
     if (this.latencyMs > 0) await sleep(this.latencyMs);
-    return { entry, fault, slowMs: this.plan?.slowMs ?? 1500 };
+    return { entry, fault, slowMs, answerAtMs: 0 };
   }
 
   /** Emulators set `entry.status` just before answering; that moment is the beforeResponse hook. */
@@ -159,6 +186,15 @@ export class EmulatorControls {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits until an admitted request's answer is due (`Admission.answerAtMs`); no wait, not even a turn of
+ * the event loop, when it is due already (no latency), so a test without latency runs as before.
+ */
+export function untilAnswer(admission: Admission): Promise<void> | undefined {
+  const waitMs = admission.answerAtMs - performance.now();
+  return waitMs > 0 ? sleep(waitMs) : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-export { actOutFault, EmulatorControls, FAULT_KINDS, prng, sleep } from './controls.js';
+export { actOutFault, EmulatorControls, FAULT_KINDS, prng, sleep, untilAnswer } from './controls.js';
 export type { Admission, EmulatorHooks, FaultKind, FaultPlan, RequestLogEntry } from './controls.js';
 export { serve } from './server.js';
 export type { Handler, RunningServer, ServeOptions } from './server.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { actOutFault, EmulatorControls, handleControlRoute, serve } from '../common/index.js';
+import { actOutFault, EmulatorControls, handleControlRoute, serve, untilAnswer } from '../common/index.js';
 import { SmError } from './errors.js';
 import { OPERATIONS } from './operations.js';
 import type { RotationFunction, RotationOutcome, RotationRetryPolicy } from './rotation.js';
@@ -135,7 +135,7 @@ export async function startSecretsManagerEmulator(
     if (handleControlRoute(controls, req, res, body)) return;
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-      res.end(JSON.stringify(payload));
+      res.end(typeof payload === 'string' ? payload : JSON.stringify(payload));
     };
     const target = String(req.headers['x-amz-target'] ?? '');
     const name = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
@@ -147,13 +147,18 @@ export async function startSecretsManagerEmulator(
       });
       return;
     }
-    const admission = await controls.admit({
-      operation: name,
-      method: 'POST',
-      path: '/',
-      ...(accessKeyOf(req) ? { credential: accessKeyOf(req) } : {}),
-      mutating: op.mutating,
-    });
+    // The work is done on arrival and the answer held until arrival + latency (controls.ts,
+    // latencyIncludesWork): the emulator's own time is inside the latency, as a real service's is.
+    const admission = await controls.admit(
+      {
+        operation: name,
+        method: 'POST',
+        path: '/',
+        ...(accessKeyOf(req) ? { credential: accessKeyOf(req) } : {}),
+        mutating: op.mutating,
+      },
+      { holdsAnswer: true },
+    );
     res.on('close', () => {
       if (!res.writableFinished) admission.entry.abandoned = true;
     });
@@ -161,33 +166,46 @@ export async function startSecretsManagerEmulator(
       admission.entry.status = status;
       reply(status, payload);
     };
+    // A fault's answer (or dropped connection) comes when any answer would; a slow one is acted out first.
+    if (admission.fault !== undefined && admission.fault !== 'slow') await untilAnswer(admission);
     const faulted = await actOutFault(admission, req, {
       serverError: () =>
         send(500, { __type: 'InternalServiceError', Message: 'An error occurred on the server side.' }),
       throttle: () => send(400, { __type: 'ThrottlingException', Message: 'Rate exceeded' }),
     });
     if (faulted) return;
+    const [status, payload] = answerTo(name, op, body, accessKeyOf(req));
+    const text = JSON.stringify(payload); // a page of 100 secrets takes a while: inside the latency too
+    await untilAnswer(admission);
+    send(status, text);
+  };
+
+  /** The operation's effect and its answer (status, payload); an emulator bug throws. */
+  const answerTo = (
+    name: string,
+    op: (typeof OPERATIONS)[string],
+    body: Buffer,
+    akid: string | undefined,
+  ): [number, unknown] => {
     let input: unknown;
     try {
       input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
     } catch {
-      return send(400, {
-        __type: 'SerializationException',
-        Message: 'Start of structure or map found where not expected.',
-      });
+      return [
+        400,
+        { __type: 'SerializationException', Message: 'Start of structure or map found where not expected.' },
+      ];
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input))
-      return send(400, { __type: 'SerializationException', Message: 'Request body must be a JSON object.' });
-    const akid = accessKeyOf(req);
+      return [400, { __type: 'SerializationException', Message: 'Request body must be a JSON object.' }];
     try {
-      send(200, op.run(state, input as Record<string, unknown>));
+      const answer = op.run(state, input as Record<string, unknown>);
       if (name === 'GetSecretValue') announceRead(input, akid);
+      return [200, answer];
     } catch (err) {
-      if (err instanceof SmError) {
-        if (name === 'GetSecretValue') announceRead(input, akid, err.type);
-        return send(err.status, { __type: err.type, Message: err.message });
-      }
-      throw err;
+      if (!(err instanceof SmError)) throw err;
+      if (name === 'GetSecretValue') announceRead(input, akid, err.type);
+      return [err.status, { __type: err.type, Message: err.message }];
     }
   };
 
