@@ -22,12 +22,11 @@ import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
 import { boundAnswers, MiB } from '../../util/bounded-body.js';
 import {
+  awsAnswer,
   awsClientOptions,
-  isRetryable,
-  lastAnswer as underlying,
+  awsRetryable,
   RetryBudgetError,
   withRetry,
-  type AwsErrorShape,
   type AwsStaticCredentials,
   type RetryPolicy,
 } from '../retry.js';
@@ -45,16 +44,6 @@ export interface AwsStoreOptions {
 }
 
 type ListedVersion = NonNullable<ListSecretVersionIdsResponse['Versions']>[number];
-
-const statusOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.$metadata?.httpStatusCode;
-const nameOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.name;
-
-function awsRetryable(err: unknown): boolean {
-  const name = nameOf(err);
-  if (name === 'ThrottlingException' || name === 'InternalServiceError' || name === 'TooManyRequestsException')
-    return true;
-  return isRetryable(statusOf(err), err);
-}
 
 const REPEATED_TOKEN = 'returned a page token it had returned before; refusing to loop';
 
@@ -121,9 +110,10 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
 
   const call = async <T>(operation: string, secretId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
-      return await withRetry(fn, options.retry, (err) => awsRetryable(err), options.signal);
+      return await withRetry(fn, options.retry, awsRetryable, options.signal);
     } catch (err) {
-      const name = nameOf(err);
+      const { name, message, $metadata } = awsAnswer(err) ?? {};
+      const status = $metadata?.httpStatusCode;
       const spent = err instanceof RetryBudgetError ? ` ${err.message}` : '';
       const resumes = 'the next run resumes where this one stopped';
       const hint =
@@ -131,14 +121,13 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         (awsRetryable(err) || spent
           ? `Secrets Manager kept failing (${name ?? 'no answer'}) through every retry; ${resumes}`
           : undefined);
-      const message = (underlying(err) as AwsErrorShape).message;
       const detail = message ? ` (${message})` : '';
       const fix = hint ? `. Fix: ${hint}` : '';
       throw new RemoteError(
         'secrets-manager',
         operation,
         {
-          ...(statusOf(err) !== undefined ? { status: statusOf(err) } : {}),
+          ...(status !== undefined ? { status } : {}),
           ...(name ? { code: name } : {}),
           retryable: awsRetryable(err) || spent !== '',
           ...(hint ? { hint } : {}),

@@ -1,5 +1,5 @@
 import { RemoteError } from '../../errors.js';
-import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import { isRetryable, lastAnswer as underlying, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
 import { parseJson } from '../../util/json.js';
 import { NotTwilioAnswerError, RefusedUrlError, withRequestSignal } from './http-client.js';
 
@@ -21,11 +21,6 @@ export function answerError(res: { statusCode: number; body: unknown }, options:
   const message = typeof body?.message === 'string' ? body.message : `HTTP ${res.statusCode}`;
   const keep = options.numericCode ? typeof body?.code === 'number' : body?.code !== undefined;
   return Object.assign(new Error(message), { status: res.statusCode, ...(keep ? { code: body?.code } : {}) });
-}
-
-/** The error that tells what happened: for a spent retry budget, the last answer before it. */
-function underlying(err: unknown): unknown {
-  return err instanceof RetryBudgetError && err.cause ? err.cause : err;
 }
 
 export function twilioStatus(err: unknown): number | undefined {
