@@ -23,6 +23,12 @@ export function answerError(res: { statusCode: number; body: unknown }, options:
   return Object.assign(new Error(message), { status: res.statusCode, ...(keep ? { code: body?.code } : {}) });
 }
 
+/** A Twilio answer's JSON; an error answer throws (answerError) for the retry rule and the translation to read. */
+export function answerJson(res: { statusCode: number; body: unknown }, options?: { numericCode?: boolean }): unknown {
+  if (res.statusCode >= 400) throw answerError(res, options);
+  return parseJson(res.body);
+}
+
 export function twilioStatus(err: unknown): number | undefined {
   const status = (underlying(err) as TwilioErrorShape | undefined)?.status;
   return typeof status === 'number' ? status : undefined;

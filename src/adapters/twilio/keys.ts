@@ -11,10 +11,16 @@ import type {
 import { KEY_SID } from '../../core/sids.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import { parseJson } from '../../util/json.js';
 import type { RetryPolicy } from '../retry.js';
-import { isRefusal, notTwilioAnswer, translateTwilioError, twilioStatus, withTwilioRetry } from './errors.js';
-import { baseUrlsOf, type TwilioHttpOptions } from './http-client.js';
+import {
+  answerJson,
+  isRefusal,
+  notTwilioAnswer,
+  translateTwilioError,
+  twilioStatus,
+  withTwilioRetry,
+} from './errors.js';
+import { baseUrlsOf, type TwilioHttpOptions, type TwilioHttpResponse } from './http-client.js';
 import { createSlimClient } from './slim-client.js';
 
 export interface TwilioTarget {
@@ -36,6 +42,8 @@ export type VerifierOptions = TwilioAdapterOptions & { authRetries?: number; aut
 const PAGE_SIZE = 1000;
 const MAX_PAGES = 100;
 
+const absent = () => undefined;
+
 function parseDate(value: Date | string | null | undefined): number {
   if (value instanceof Date) return value.getTime();
   return value ? Date.parse(value) : Number.NaN;
@@ -51,11 +59,12 @@ export function twilioKeys(
   options: TwilioAdapterOptions,
 ): TwilioKeys {
   const client = createSlimClient({ ...admin, accountSid: target.accountSid }, options.http, target);
-  const attempt = <T>(fn: () => Promise<T>) => withTwilioRetry(fn, options);
-  const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+  /** `gone`: what a 404 means (a delete whose first attempt landed but whose answer was lost finds nothing). */
+  const call = async <T, G = T>(operation: string, fn: () => Promise<T>, gone?: () => G): Promise<T | G> => {
     try {
-      return await attempt(fn);
+      return await withTwilioRetry(fn, options);
     } catch (err) {
+      if (gone && twilioStatus(err) === 404) return gone();
       throw translateTwilioError(err, operation, target.accountSid);
     }
   };
@@ -102,26 +111,16 @@ export function twilioKeys(
     },
 
     async fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined> {
-      try {
-        const key = await attempt(() => client.iam.v1.apiKey(sid).fetch());
-        const policy = key.policy as { allow?: unknown } | null | undefined;
-        if (!policy || !Array.isArray(policy.allow)) return null;
-        return { allow: policy.allow.filter((p): p is string => typeof p === 'string') };
-      } catch (err) {
-        if (twilioStatus(err) === 404) return undefined;
-        throw translateTwilioError(err, 'FetchKey', target.accountSid);
-      }
+      const key = await call('FetchKey', () => client.iam.v1.apiKey(sid).fetch(), absent);
+      if (!key) return undefined;
+      const policy = key.policy as { allow?: unknown } | null | undefined;
+      if (!policy || !Array.isArray(policy.allow)) return null;
+      return { allow: policy.allow.filter((p): p is string => typeof p === 'string') };
     },
 
-    async remove(sid: string): Promise<'deleted' | 'already-gone'> {
-      try {
-        await attempt(() => client.iam.v1.apiKey(sid).remove());
-        return 'deleted';
-      } catch (err) {
-        // A delete whose first attempt landed but whose answer was lost comes back 404: same outcome.
-        if (twilioStatus(err) === 404) return 'already-gone';
-        throw translateTwilioError(err, 'DeleteKey', target.accountSid);
-      }
+    async remove(sid: string) {
+      const removed = await call('DeleteKey', () => client.iam.v1.apiKey(sid).remove(), absent);
+      return removed === undefined ? 'already-gone' : 'deleted';
     },
   };
 }
@@ -245,18 +244,7 @@ export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): 
       const credential = { username: key.sid, password: key.secret, accountSid: key.accountSid };
       const client = createSlimClient(credential, options.http, target);
       const uri = verificationUrl(how, key.accountSid, key.sid);
-      const attempt = async (): Promise<unknown> => {
-        const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
-        const body = parseJson(res.body);
-        if (res.statusCode >= 400) {
-          const b = body as { code?: number; message?: unknown } | undefined;
-          throw Object.assign(new Error(`HTTP ${res.statusCode}`), {
-            status: res.statusCode,
-            ...(b?.code !== undefined ? { code: b.code, twilioMessage: b.message } : {}),
-          });
-        }
-        return body;
-      };
+      const attempt = async () => answerJson((await client.request({ method: 'get', uri })) as TwilioHttpResponse);
       const got = await retryingRefusals(
         () => withTwilioRetry(attempt, options),
         refusedWith([401, 403], options),
@@ -268,8 +256,8 @@ export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): 
         return { ok: false, definitive: false, reason };
       }
       const refused = unverified(got.err, `for GET ${describeUrl(uri)}`);
-      const { code, twilioMessage } = got.err as { code?: number | string; twilioMessage?: unknown };
-      const hint = refused.definitive ? refusalHint(how, code, twilioMessage) : undefined;
+      const { code, message } = got.err as { code?: number | string; message?: unknown };
+      const hint = refused.definitive ? refusalHint(how, code, message) : undefined;
       return { ...refused, ...(hint ? { hint } : {}) };
     },
   };
