@@ -165,20 +165,18 @@ export function nextPageUrl(
   return `https://iam.twilio.com${page.path}${url.search}`;
 }
 
+/** The 2010 API lists a verification GET may read, one item a page, and the array their answer holds. */
+const LISTS = {
+  'list-incoming-phone-numbers': { path: 'IncomingPhoneNumbers.json', holds: 'incoming_phone_numbers' },
+  'list-messages': { path: 'Messages.json', holds: 'messages' },
+} as const;
+
 /** What a Twilio answer to each verification GET must contain (`keySid`: the key fetching itself). */
 export function looksLikeTwilio(how: VerifyMethod, body: unknown, keySid?: string): boolean {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
   const b = body as Record<string, unknown>;
-  switch (how.kind) {
-    case 'list-incoming-phone-numbers':
-      return Array.isArray(b.incoming_phone_numbers);
-    case 'list-messages':
-      return Array.isArray(b.messages);
-    case 'fetch-own-key':
-      return b.sid === keySid;
-    case 'url':
-      return true;
-  }
+  if (how.kind === 'fetch-own-key') return b.sid === keySid;
+  return how.kind === 'url' || Array.isArray(b[LISTS[how.kind].holds]);
 }
 
 /** Why a definitive refusal happened, and what would fix it; from Twilio's code and message, never from the key. */
@@ -283,16 +281,9 @@ export function unverified(err: unknown, what: string): Refused {
 
 /** The GET that proves a credential works, always scoped to its own account; only a key can fetch itself. */
 export function verificationUrl(how: VerifyMethod, accountSid: string, keySid?: string): string {
-  const account = `https://api.twilio.com/2010-04-01/Accounts/${accountSid}`;
-  switch (how.kind) {
-    case 'list-incoming-phone-numbers':
-      return `${account}/IncomingPhoneNumbers.json?PageSize=1`;
-    case 'list-messages':
-      return `${account}/Messages.json?PageSize=1`;
-    case 'fetch-own-key':
-      if (keySid === undefined) throw new Error('an OAuth app has no key to fetch: verify with a data list or a url');
-      return `https://iam.twilio.com/v1/Keys/${keySid}`;
-    case 'url':
-      return how.url;
-  }
+  if (how.kind === 'url') return how.url;
+  if (how.kind !== 'fetch-own-key')
+    return `https://api.twilio.com/2010-04-01/Accounts/${accountSid}/${LISTS[how.kind].path}?PageSize=1`;
+  if (keySid === undefined) throw new Error('an OAuth app has no key to fetch: verify with a data list or a url');
+  return `https://iam.twilio.com/v1/Keys/${keySid}`;
 }
