@@ -11,6 +11,7 @@ import type {
 import { KEY_SID } from '../../core/sids.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
+import { sleep } from '../../util/abort.js';
 import type { RetryPolicy } from '../retry.js';
 import {
   answerJson,
@@ -197,15 +198,6 @@ function refusalHint(how: VerifyMethod, code: unknown, message: unknown): string
   return undefined;
 }
 
-/** Waits, or rejects with the signal's reason as soon as it aborts. */
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
-  });
-}
-
 /**
  * `attempt` again after a pause while `again(err, tries)` says a refusal may be a new credential still
  * reaching every Twilio edge. The last failure is returned; an abort during the pause rejects.
@@ -221,7 +213,8 @@ export async function retryingRefusals<T>(
     } catch (err) {
       if (!again(err, i)) return { err };
     }
-    await delay(options.authRetryDelayMs ?? 1000, options.signal);
+    await sleep(options.authRetryDelayMs ?? 1000, options.signal);
+    options.signal?.throwIfAborted();
   }
 }
 
