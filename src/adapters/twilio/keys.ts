@@ -50,10 +50,7 @@ function parseDate(value: Date | string | null | undefined): number {
   return value ? Date.parse(value) : Number.NaN;
 }
 
-/**
- * Key management on one account through IAM v1, authenticated with the admin credential.
- * Every call goes through one retry policy and one error translation.
- */
+/** Key management on one account through IAM v1, with the admin credential. */
 export function twilioKeys(
   admin: { username: string; password: string },
   target: TwilioTarget,
@@ -72,7 +69,6 @@ export function twilioKeys(
 
   return {
     async list(): Promise<TwilioKey[]> {
-      // Every page, or an error: a partial list could make a live key look like an orphan.
       const keys: TwilioKey[] = [];
       const seen = new Set<string>();
       const fail = (problem: string) => listError('ListKeys', 'key', target.accountSid, problem);

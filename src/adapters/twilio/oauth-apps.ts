@@ -61,7 +61,7 @@ function appsError(err: unknown, operation: string, accountSid: string): RemoteE
   );
 }
 
-/** App management on one account with the admin credential; one retry policy, one error translation. */
+/** App management on one account with the admin credential. */
 export function twilioOAuthApps(
   admin: { username: string; password: string },
   accountSid: string,
@@ -69,7 +69,6 @@ export function twilioOAuthApps(
 ): TwilioOAuthApps {
   const client = createSlimClient({ ...admin, accountSid }, options.http);
   const json = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  /** One request; an error answer throws, for the retry rule and the translation to read. */
   const send = async (method: string, uri: string, data?: unknown): Promise<unknown> => {
     const body = data === undefined ? {} : { data: data as Record<string, unknown> };
     const request = { method: method as 'get', uri, headers: { ...json }, ...body };
