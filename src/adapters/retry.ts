@@ -37,6 +37,21 @@ export interface AwsErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
+/** The AWS error behind `err`: for a spent retry budget, the last answer before it. */
+export const awsAnswer = (err: unknown) => lastAnswer(err) as AwsErrorShape | undefined;
+
+/** Throttling and internal-error names of the AWS services the rotator calls (answered 400 by some). */
+const AWS_RETRIED = new Set([
+  ...['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestThrottled'],
+  ...['KMSThrottlingException', 'KmsThrottled', 'InternalServiceError', 'InternalError'],
+]);
+
+/** The one retry rule for an AWS SDK error: those names, then the HTTP and network rule. */
+export function awsRetryable(err: unknown): boolean {
+  const e = awsAnswer(err);
+  return AWS_RETRIED.has(e?.name ?? '') || isRetryable(e?.$metadata?.httpStatusCode, err);
+}
+
 /** Keys an AWS client is handed instead of the SDK's provider chain; a session token goes with them. */
 export interface AwsStaticCredentials {
   accessKeyId: string;

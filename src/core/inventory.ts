@@ -40,17 +40,15 @@ export interface KeyClaim {
   note?: string;
 }
 
+/** `old`: past the audit's threshold; `cleanup`: `audit --cleanup` would revoke it. */
 export interface InventoryEntry {
   sid: string;
   friendlyName: string | null;
   createdAtMs: number;
   class: KeyClass;
-  /** The targets that account for it, and how. */
   claims: { target: string; role: ClaimRole }[];
-  /** Older than the audit's threshold. */
   old: boolean;
   note?: string;
-  /** `audit --cleanup` would revoke it. */
   cleanup: boolean;
 }
 

@@ -54,7 +54,7 @@ export function formatPromotion(fromVersionId: string, toVersionId: string): str
   return `${fromVersionId} ${toVersionId}`;
 }
 
-/** True when the secret's tags record the rotator moving AWSCURRENT from `from` to `to`. */
+/** Whether the tags record the rotator moving AWSCURRENT from `from` to `to` (undefined: no record). */
 export function recordedPromotion(secret: StoredSecret, from: string, to: string): boolean | undefined {
   const recorded = secret.tags[TAG_PROMOTED]?.split(' ');
   if (recorded?.length !== 2) return undefined;

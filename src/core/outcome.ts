@@ -17,10 +17,10 @@ export function isOutcome(d: { kind: string }): d is Outcome {
   return d.kind === 'done' || d.kind === 'waiting' || d.kind === 'stuck' || d.kind === 'busy';
 }
 
+/** `plan`: what the step was meant to do, in the dry run's words. */
 export interface StepRecord {
   step: string;
   detail: string;
-  /** What the step was meant to do, in the words a dry run prints. */
   plan: string;
 }
 
@@ -40,15 +40,15 @@ export type Ending =
   | { kind: 'failed'; step: string; error: string; reason?: FailureReason; remote?: RemoteFault }
   | { kind: 'lost-race'; detail: string };
 
-/** What a run saw beyond its outcome (health, alerts, metrics), once a look succeeded; never a secret. */
+/** What a run saw beyond its outcome (for health, alerts, metrics), once a look succeeded; never a secret. */
 export interface Sighting {
-  /** The current credential at the run's last look. */
+  /** At the run's last look. */
   current?: { ref: string; createdAtMs: number };
-  /** The current credential named at the run's first look, when Twilio no longer had it (or refused it). */
+  /** The current credential at the first look, when Twilio no longer had it (or refused it). */
   goneAtStart?: string;
-  /** Credentials named like this target's that it will never delete; undefined when the kind has none. */
+  /** Named like this target's and never to be deleted by it; undefined when the kind has none. */
   orphans?: readonly string[];
-  /** The secret's tags at the last look (health state lives there); undefined when it does not exist. */
+  /** At the last look (health state lives there); undefined when the secret does not exist. */
   tags?: Readonly<Record<string, string>>;
   rotationsStarted: number;
   rotationsCompleted: number;
@@ -58,9 +58,9 @@ interface Base {
   target: string;
   credential: string; // the target's kind
   steps: StepRecord[];
-  /** Set by real runs (not the dry run). */
+  /** Not in a dry run. */
   seen?: Sighting;
-  /** When the current credential was stored (epoch ms); set when the run ends in an outcome. */
+  /** Set when the run ends in an outcome. */
   currentCreatedAtMs?: number;
 }
 

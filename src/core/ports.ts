@@ -4,9 +4,9 @@ import type { AdminCredential } from './secret-values.js';
 
 /** One consumer's answer to "which credential do you hold?" */
 export interface ProbeResult {
-  /** The probe's URL without its query string (which may hold a token). */
+  /** Without its query string (which may hold a token). */
   url: string;
-  /** The credential reference it reported (key SID or token fingerprint), when it answered one. */
+  /** The credential reference (key SID or token fingerprint) it answered, if any. */
   reported?: string;
   ok: boolean;
   problem?: string;
@@ -16,11 +16,11 @@ export interface StoredVersion {
   versionId: string;
   stages: string[];
   createdAtMs: number;
-  /** The secret text; present for versions labelled AWSCURRENT, AWSPENDING or AWSPREVIOUS. */
+  /** The secret text of a labelled version. */
   value?: string;
-  /** The version holds SecretBinary, which this tool never writes and cannot read. */
+  /** SecretBinary, which this tool never writes and cannot read. */
   binary?: boolean;
-  /** Its value was not fetched: the reader said it did not need it (ReadOptions.wantValue). */
+  /** Not fetched: ReadOptions.wantValue said it was not needed. */
   skipped?: boolean;
   /** Not read: what its rotator:current tag claims it holds (core/claim.ts); only with ReadOptions.claims. */
   claim?: { ref: string; createdAtMs: number };
@@ -38,7 +38,7 @@ export interface StoredSecret {
   identity: string;
   /** Labelled versions only. */
   versions: StoredVersion[];
-  /** Every version id ever, deprecated ones included; only labelled ones when `versionIdsComplete` is false. */
+  /** Deprecated version ids included, unless `versionIdsComplete` is false. */
   allVersionIds: string[];
   versionIdsComplete?: boolean;
   tags: Readonly<Record<string, string>>;
@@ -59,9 +59,9 @@ export type PutResult = 'stored' | 'already-stored' | 'token-conflict';
 export type SeenLabels = Readonly<Record<string, readonly string[]>>;
 
 export interface ReadOptions {
-  /** List every version id too (needed before naming a new version); otherwise a store may skip it. */
+  /** List every version id too (needed before naming a new version). */
   versionIds?: boolean;
-  /** Which labelled versions' values to fetch, given the secret's tags; default every one. */
+  /** Which labelled versions' values to fetch; default every one. */
   wantValue?: (
     version: { versionId: string; stages: readonly string[] },
     tags: Readonly<Record<string, string>>,
@@ -92,7 +92,7 @@ export interface SecretStore {
     secretIds: readonly string[],
     settled?: (secretId: string, secret: StoredSecret | undefined) => void,
   ): Promise<Map<string, StoredSecret>>;
-  /** Lets go of connections the store holds open; called when a long-running process ends a run. */
+  /** Lets go of open connections at the end of a long-running process's run. */
   close?(): void;
   /** Creates the secret without a value, so it has its identity before its first key; may exist already. */
   reserve(secretId: string): Promise<void>;
@@ -172,7 +172,7 @@ export interface OAuthApp extends OAuthAppSpec {
   createdAtMs: number;
 }
 
-/** An account's OAuth apps, managed with the admin credential (src/adapters/twilio/oauth-apps.ts). */
+/** An account's OAuth apps, managed with the admin credential. */
 export interface TwilioOAuthApps {
   /** Every app of the account, or an error: a partial list could make a live app look like an orphan. */
   list(): Promise<OAuthApp[]>;
@@ -194,17 +194,16 @@ export interface OAuthVerifier {
 }
 
 /**
- * `runtime.ports['oauth-app']` (src/wiring.ts): every call names the admin credential and account, so one
- * port serves every target and a wrapper (dry run, crash points) sees each create and remove.
+ * `runtime.ports['oauth-app']` (src/wiring.ts): TwilioOAuthApps naming the admin credential and account in
+ * every call, so one port serves every target and a wrapper (dry run, crash points) sees each create and remove.
  */
-export interface OAuthAppsPort {
-  list(admin: AdminCredential, accountSid: string): Promise<OAuthApp[]>;
-  fetch(admin: AdminCredential, accountSid: string, sid: string): Promise<OAuthApp | undefined>;
-  create(admin: AdminCredential, accountSid: string, spec: OAuthAppSpec): Promise<OAuthApp & { secret: string }>;
-  remove(admin: AdminCredential, accountSid: string, sid: string): Promise<'deleted' | 'already-gone'>;
-  /** Proves client credentials work (a token, then one read), using only them. */
-  verify(creds: OAuthClientCredentials, how: VerifyMethod): Promise<VerifyResult>;
-}
+export type OAuthAppsPort = OAuthVerifier & {
+  [K in keyof TwilioOAuthApps]: (
+    admin: AdminCredential,
+    accountSid: string,
+    ...args: Parameters<TwilioOAuthApps[K]>
+  ) => ReturnType<TwilioOAuthApps[K]>;
+};
 
 /** Not proven: `definitive` when Twilio refused the credential, not when Twilio could not be asked. */
 export type Refused = { ok: false; definitive: boolean; reason: string; hint?: string };

@@ -1,10 +1,6 @@
 /**
- * `rollback <target>` and the pause it leaves, shared by every kind that can roll back.
- *
- * A rollback puts the previous credential back during the overlap: after a promotion, before the old
- * credential is retired. The engine (engine/rollback.ts) drives it the way it drives a rotation:
- * observe, ask the kind's pure `plan`, carry out the first step, observe again. A rerun after a kill
- * starts with an observation like any run and finishes what is left.
+ * `rollback <target>` (docs/rollback.md): the previous credential back during the overlap, driven by
+ * engine/rollback.ts like a rotation (observe, plan, first step, observe again), so a rerun finishes it.
  *
  *   AWSCURRENT new, AWSPREVIOUS old (overlap)
  *     ─▶ verify-previous (the old credential still works; else refuse, nothing changed)
@@ -50,11 +46,10 @@ export function describePause(pause: PauseRecord | 'unreadable', target: string)
   return `paused by a rollback at ${when} (version ${pause.from} back to ${pause.to}); nothing automatic; ${resume}`;
 }
 
-/** One step of a kind's rollback; `changes` false for a read (a verification). */
+/** One step of a kind's rollback; `changes` false for a read (a verification); `plan`: dry-run words. */
 export interface RollbackStep {
   kind: string;
   changes: boolean;
-  /** What the step will do, in the words of the dry run. */
   plan: string;
 }
 
@@ -77,5 +72,5 @@ export type RollbackPlan<S extends RollbackStep = RollbackStep> =
   | { kind: 'refused'; why: string }
   | { kind: 'stop'; why: string };
 
-/** What carrying out one step did: a detail for the log, or a refusal (nothing changed) or a stop. */
+/** What one step did: a detail for the log, a refusal (nothing changed) or a stop. */
 export type RollbackAct = { detail: string } | { refused: string } | { stop: string };

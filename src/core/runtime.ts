@@ -13,7 +13,7 @@ import type { Alert } from './alert.js';
 import type { ReadLog } from './reads.js';
 import type { AdminCredential } from './secret-values.js';
 
-/** What the engine and the kinds log through (log.ts makes one with winston). */
+/** What the engine and the kinds log through (log.ts). */
 export interface Logger {
   error(message: string, fields?: Record<string, unknown>): unknown;
   warn(message: string, fields?: Record<string, unknown>): unknown;
@@ -27,7 +27,7 @@ export interface AlertChannel {
   type: 'slack' | 'pagerduty' | 'webhook' | 'sns';
   /** The problems (and 'rotation-completed') it receives; a problem's channel gets its resolve too. */
   events: ReadonlySet<string>;
-  /** Retried within the channel's own bounds and `signal`; throws when it could not deliver. */
+  /** Retried within the channel's bounds and `signal`; throws when it could not deliver. */
   send(alert: Alert, signal: AbortSignal): Promise<void>;
 }
 
@@ -50,14 +50,14 @@ export interface Runtime {
   subaccounts?(parent: AdminCredential, where: { region?: string; edge?: string }): Subaccounts;
   /** Other kinds' clients by kind name; the dry run swaps in each kind's fake (capabilities.dryRun). */
   ports?: Readonly<Record<string, unknown>>;
-  /** Asks each consumer which credential it holds; `refPattern` says what a consumer may echo back. */
+  /** Each consumer's credential; `refPattern`: what a consumer's answer may echo back. */
   probe(target: TargetConfig, expect: string, refPattern: RegExp): Promise<ProbeResult[]>;
   /** CloudTrail's GetSecretValue events of `secret` since `fromMs`, or why not; never throws. One walk per run. */
   secretReads?(secret: StoredSecret, fromMs: number): Promise<ReadLog>;
   now(): number;
   /** Whether what this run remembers of the target's secret is still true; forgets it when not. */
   fresh?(target: TargetConfig): Promise<boolean>;
-  /** False while what the run knows of the target's secret came from a sweep and must be read before acting. */
+  /** False while the run knows the target's secret from a sweep only: read it before acting. */
   confirmed?(target: TargetConfig): boolean;
   /** Starts reading many targets' secrets at once (stores.aws.sweep: batched); a read of one waits for it. */
   sweep?(targets: readonly TargetConfig[]): Promise<void>;
@@ -65,9 +65,9 @@ export interface Runtime {
   orphanGraceMs: number;
   /** The longest one remote call may take, its retries included (retry.budgetSeconds). */
   callBudgetMs: number;
-  /** Absent or empty when nobody is to be told (the dry run). */
+  /** Absent or empty in the dry run. */
   alertChannels?: readonly AlertChannel[];
-  /** One target's metrics (CloudWatch embedded metric format); absent when metrics are off. */
+  /** Absent when metrics are off. */
   metrics?: (m: TargetMetrics) => void;
 }
 
@@ -86,13 +86,13 @@ export interface RunOptions {
   dryRun?: boolean;
   force?: boolean;
   /**
-   * The entry's deadline or interrupt (the adapters' abort too). Once aborted no step starts; a step it cut
-   * short ends the target `deferred`: like a crash, the request may have taken effect, and the next run resumes.
+   * The entry's deadline or interrupt (the adapters' too): no step starts after it; a step it cut short ends
+   * the target `deferred`, since like a crash the request may have taken effect; the next run resumes.
    */
   signal?: AbortSignal;
   /** No new step starts once this is aborted (the daemon's SIGTERM); the step in flight finishes. */
   stop?: AbortSignal;
-  /** Unattended (the daemon): a paused target is skipped even when named; otherwise it runs only if named. */
+  /** Unattended (the daemon): a paused target is skipped even when named. */
   scheduled?: boolean;
   /** Auth Token targets: delete a secondary token this rotator did not create before making its own. */
   replaceSecondary?: boolean;

@@ -3,7 +3,7 @@ import type { ChannelConfig } from '../../config/types.js';
 import type { AlertChannel } from '../../core/runtime.js';
 import { ConfigError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import type { Alert } from '../../core/alert.js';
+import type { ChannelBase } from './deliver.js';
 import { endpointCredentials } from '../retry.js';
 
 const SIGNING_SECRET = 'whsec_ and base64 of 24 to 64 random bytes';
@@ -12,20 +12,13 @@ const SIGNING_SECRET = 'whsec_ and base64 of 24 to 64 random bytes';
  * A channel whose code is imported when it first sends: most runs send no alert, and a Lambda's
  * start-up then reads none of the channels' code (README "Bundle size and cold start").
  */
-function onFirstSend(
-  name: string,
-  type: AlertChannel['type'],
-  events: ReadonlySet<string>,
-  load: () => Promise<AlertChannel>,
-): AlertChannel {
+function onFirstSend(type: AlertChannel['type'], base: ChannelBase, load: () => Promise<AlertChannel>): AlertChannel {
   let channel: Promise<AlertChannel> | undefined;
   return {
-    name,
+    name: base.name,
     type,
-    events,
-    async send(alert: Alert, signal: AbortSignal) {
-      return (await (channel ??= load())).send(alert, signal);
-    },
+    events: base.events,
+    send: async (alert, signal) => (await (channel ??= load())).send(alert, signal),
   };
 }
 
@@ -48,38 +41,38 @@ export function alertChannels(
       registerSecret(value);
       return () => value;
     };
-    const events = new Set(c.events);
     const policy = { timeoutMs: c.timeoutMs, attempts: c.attempts, minDelayMs: options.minDelayMs };
+    const base = { name: c.name, events: new Set(c.events), policy };
     /** Reads the channel's secret now; its code is imported on the first send. */
     const loader = (): (() => Promise<AlertChannel>) => {
       switch (c.type) {
         case 'slack': {
           const url = secret('webhookUrlEnv', c.webhookUrlEnv);
-          return async () => (await import('./slack.js')).slackChannel(c.name, events, url, policy);
+          return async () => (await import('./slack.js')).slackChannel(base, url);
         }
         case 'pagerduty': {
           const key = secret('routingKeyEnv', c.routingKeyEnv);
-          return async () => (await import('./pagerduty.js')).pagerDutyChannel(c.name, events, c.url, key, policy);
+          return async () => (await import('./pagerduty.js')).pagerDutyChannel(base, c.url, key);
         }
         case 'webhook': {
           const key = webhookKey(secret('secretEnv', c.secretEnv)());
           const holds = `must hold a signing secret: ${SIGNING_SECRET}`;
           if (!key) throw refuse('secretEnv', `environment variable ${c.secretEnv} ${holds}`);
           registerSecret(key.toString('base64'));
-          return async () => (await import('./webhook.js')).webhookChannel(c.name, events, c.url, () => key, policy);
+          return async () => (await import('./webhook.js')).webhookChannel(base, c.url, () => key);
         }
         case 'sns': {
-          const creds = endpointCredentials(env, c.endpoint);
+          const endpoint = c.endpoint ? { endpoint: c.endpoint } : {};
           const topic = {
             topicArn: c.topicArn,
             region: c.region,
-            ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-            ...creds,
+            ...endpoint,
+            ...endpointCredentials(env, c.endpoint),
           };
-          return async () => (await import('./sns.js')).snsChannel(c.name, events, topic, policy);
+          return async () => (await import('./sns.js')).snsChannel(base.name, base.events, topic, policy);
         }
       }
     };
-    return onFirstSend(c.name, c.type, events, loader());
+    return onFirstSend(c.type, base, loader());
   });
 }

@@ -1,3 +1,5 @@
+import type { Alert } from '../../core/alert.js';
+import type { AlertChannel } from '../../core/runtime.js';
 import { RemoteError } from '../../errors.js';
 import { redact } from '../../redact.js';
 import { isRetryable, lastAnswer, RetryBudgetError, withRetry } from '../retry.js';
@@ -27,18 +29,39 @@ export class HttpStatusError extends Error {
   }
 }
 
-export interface Channel {
+/** What a channel's factory gets from the configuration. */
+export interface ChannelBase {
   name: string;
-  type: string;
+  events: ReadonlySet<string>;
+  policy: DeliveryPolicy;
+}
+
+type Classify = (err: unknown) => { retryable: boolean; code?: string | number; status?: number; why: string };
+
+/** A channel whose every send is one delivery of `attempt` (see `deliver`). */
+export function deliveringChannel(
+  type: AlertChannel['type'],
+  { name, events, policy }: ChannelBase,
+  attempt: (alert: Alert, signal: AbortSignal) => Promise<unknown>,
+  classify: Classify,
+): AlertChannel {
+  const channel = { name, type };
+  return {
+    ...channel,
+    events,
+    async send(alert, signal) {
+      await deliver(channel, policy, signal, (s) => attempt(alert, s), classify);
+    },
+  };
 }
 
 /** Runs one delivery with the channel's retries, turning whatever stopped it into a RemoteError. */
 export async function deliver<T>(
-  channel: Channel,
+  channel: { name: string; type: string },
   policy: DeliveryPolicy,
   signal: AbortSignal,
   attempt: (signal: AbortSignal) => Promise<T>,
-  classify: (err: unknown) => { retryable: boolean; code?: string | number; status?: number; why: string },
+  classify: Classify,
 ): Promise<T> {
   const what = `alert channel "${channel.name}" (${channel.type})`;
   const budget = 'the alert budget (alerts.budgetSeconds)';

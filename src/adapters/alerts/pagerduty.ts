@@ -1,6 +1,6 @@
 import { CHANNEL_LIMITS, clip, fitAlert, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
-import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
+import { classifyHttp, deliveringChannel, post, type ChannelBase, type HttpStatusError } from './deliver.js';
 
 /**
  * PagerDuty Events API v2: a trigger per open problem and a resolve when it clears, both with the
@@ -53,38 +53,30 @@ function eventOf(alert: Alert, routingKey: string): Record<string, unknown> {
   };
 }
 
-export function pagerDutyChannel(
-  name: string,
-  events: ReadonlySet<string>,
-  url: string,
-  routingKey: () => string,
-  policy: DeliveryPolicy,
-): AlertChannel {
-  const channel = { name, type: 'pagerduty' as const };
-  const send = (alert: Alert, signal: AbortSignal) =>
-    deliver(
-      channel,
-      policy,
-      signal,
-      (s) => post(url, JSON.stringify(pagerDutyEvent(alert, routingKey())), () => ({}), s),
-      (err) =>
-        classifyHttp(err, (e) => {
-          try {
-            const body = JSON.parse(e.body) as { message?: unknown; errors?: unknown };
-            const errors: unknown[] = Array.isArray(body.errors) ? (body.errors as unknown[]) : [];
-            return `(${[body.message, ...errors].filter((x) => typeof x === 'string').join('; ')})`;
-          } catch {
-            return '';
-          }
-        }),
-    );
+/** PagerDuty's error answer: its message and errors, when it sent JSON. */
+function explain(e: HttpStatusError): string {
+  try {
+    const body = JSON.parse(e.body) as { message?: unknown; errors?: unknown };
+    const errors: unknown[] = Array.isArray(body.errors) ? (body.errors as unknown[]) : [];
+    return `(${[body.message, ...errors].filter((x) => typeof x === 'string').join('; ')})`;
+  } catch {
+    return '';
+  }
+}
+
+export function pagerDutyChannel(base: ChannelBase, url: string, routingKey: () => string): AlertChannel {
+  const channel = deliveringChannel(
+    'pagerduty',
+    base,
+    (alert, s) => post(url, JSON.stringify(pagerDutyEvent(alert, routingKey())), () => ({}), s),
+    (err) => classifyHttp(err, explain),
+  );
   return {
     ...channel,
-    events,
     async send(alert, signal) {
-      await send(alert, signal);
+      await channel.send(alert, signal);
       // A test opens an alert to prove the route, and closes it at once so nobody is left paged.
-      if (alert.test) await send({ ...alert, action: 'resolve' }, signal);
+      if (alert.test) await channel.send({ ...alert, action: 'resolve' }, signal);
     },
   };
 }

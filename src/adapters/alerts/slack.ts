@@ -1,6 +1,6 @@
 import { CHANNEL_LIMITS, fitAlert, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
-import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
+import { classifyHttp, deliveringChannel, post, type ChannelBase, type HttpStatusError } from './deliver.js';
 
 /**
  * A Slack incoming webhook: one readable message per alert, with the runbook line. The webhook URL is
@@ -51,25 +51,12 @@ function renderText(alert: Alert): string {
   return [head, ...facts, `*What to do:* ${escape(alert.runbook)}`].join('\n');
 }
 
-export function slackChannel(
-  name: string,
-  events: ReadonlySet<string>,
-  url: () => string,
-  policy: DeliveryPolicy,
-): AlertChannel {
-  const channel = { name, type: 'slack' as const };
-  return {
-    ...channel,
-    events,
-    async send(alert, signal) {
-      const body = JSON.stringify({ text: slackText(alert) });
-      await deliver(
-        channel,
-        policy,
-        signal,
-        (s) => post(url(), body, () => ({}), s),
-        (err) => classifyHttp(err, (e) => (/^[a-z_]{3,40}$/.test(e.body.trim()) ? `(${e.body.trim()})` : '')),
-      );
-    },
-  };
+export function slackChannel(base: ChannelBase, url: () => string): AlertChannel {
+  const explain = (e: HttpStatusError) => (/^[a-z_]{3,40}$/.test(e.body.trim()) ? `(${e.body.trim()})` : '');
+  return deliveringChannel(
+    'slack',
+    base,
+    (alert, s) => post(url(), JSON.stringify({ text: slackText(alert) }), () => ({}), s),
+    (err) => classifyHttp(err, explain),
+  );
 }

@@ -1,7 +1,7 @@
 import type { PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { alertDocument, fitDocument, type Alert } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
-import { awsClientOptions, isRetryable, type AwsErrorShape, type AwsStaticCredentials } from '../retry.js';
+import { awsClientOptions, awsRetryable, type AwsErrorShape, type AwsStaticCredentials } from '../retry.js';
 import { deliver, type DeliveryPolicy } from './deliver.js';
 import { AnswerTooLargeError, boundAnswers, MiB } from '../../util/bounded-body.js';
 
@@ -90,13 +90,8 @@ export function snsChannel(
         (err) => {
           const e = err as AwsErrorShape;
           const status = e?.$metadata?.httpStatusCode;
-          const retryable =
-            e?.name === 'ThrottlingException' ||
-            e?.name === 'Throttling' ||
-            e?.name === 'KMSThrottlingException' ||
-            isRetryable(status, err);
           return {
-            retryable,
+            retryable: awsRetryable(err),
             ...(status !== undefined ? { status } : {}),
             ...(e?.name ? { code: e.name } : {}),
             why:

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { alertDocument, fitDocument, type Alert } from '../../core/alert.js';
+import { alertDocument, fitDocument } from '../../core/alert.js';
 import type { AlertChannel } from '../../core/runtime.js';
-import { classifyHttp, deliver, post, type DeliveryPolicy } from './deliver.js';
+import { classifyHttp, deliveringChannel, post, type ChannelBase } from './deliver.js';
 
 /**
  * A generic webhook signed the Standard Webhooks way, so a receiver can verify it with any Standard
@@ -15,42 +15,26 @@ export function sign(key: Buffer, id: string, timestampSeconds: number, body: st
   return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
+/** `now`: wall-clock time of an attempt; the receiver compares it with its own clock. */
 export function webhookChannel(
-  name: string,
-  events: ReadonlySet<string>,
+  base: ChannelBase,
   url: string,
   key: () => Buffer,
-  policy: DeliveryPolicy,
-  /** Wall-clock time of an attempt; the receiver compares it with its own clock. */
   now: () => number = Date.now,
 ): AlertChannel {
-  const channel = { name, type: 'webhook' as const };
-  return {
-    ...channel,
-    events,
-    async send(alert: Alert, signal) {
+  return deliveringChannel(
+    'webhook',
+    base,
+    (alert, s) => {
       const body = JSON.stringify(alertDocument(fitDocument(alert)));
       const id = `msg_${alert.id}`;
-      await deliver(
-        channel,
-        policy,
-        signal,
-        (s) =>
-          post(
-            url,
-            body,
-            () => {
-              const timestamp = Math.floor(now() / 1000);
-              return {
-                'webhook-id': id,
-                'webhook-timestamp': String(timestamp),
-                'webhook-signature': sign(key(), id, timestamp, body),
-              };
-            },
-            s,
-          ),
-        (err) => classifyHttp(err),
-      );
+      const signed = () => {
+        const timestamp = Math.floor(now() / 1000);
+        const signature = sign(key(), id, timestamp, body);
+        return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
+      };
+      return post(url, body, signed, s);
     },
-  };
+    (err) => classifyHttp(err),
+  );
 }

@@ -5,9 +5,10 @@ import { errorMessage } from '../../errors.js';
 import { redact } from '../../redact.js';
 import {
   awsClientOptions,
-  isRetryable,
+  awsRetryable,
   RetryBudgetError,
   withRetry,
+  type AwsErrorShape,
   type AwsStaticCredentials,
   type RetryPolicy,
 } from '../retry.js';
@@ -38,13 +39,6 @@ export interface CloudTrailReads {
   close(): void;
 }
 
-const nameOf = (err: unknown): string | undefined =>
-  ((err instanceof RetryBudgetError ? err.cause : err) as { name?: string } | undefined)?.name;
-const statusOf = (err: unknown): number | undefined =>
-  ((err instanceof RetryBudgetError ? err.cause : err) as { $metadata?: { httpStatusCode?: number } } | undefined)
-    ?.$metadata?.httpStatusCode;
-const retryable = (err: unknown) => nameOf(err) === 'ThrottlingException' || isRetryable(statusOf(err), err);
-
 /** The run's page budget is spent: the evidence would be incomplete. */
 class PageBudgetError extends Error {
   override name = 'PageBudgetError';
@@ -55,8 +49,9 @@ const RETENTION_MS = 90 * 86_400_000 - 60_000;
 
 function problemOf(err: unknown): string {
   if (err instanceof PageBudgetError) return err.message;
-  const name = nameOf(err);
-  if (name === 'AccessDeniedException' || statusOf(err) === 403)
+  // A spent budget without any answer names none.
+  const { name, $metadata } = ((err instanceof RetryBudgetError ? err.cause : err) ?? {}) as AwsErrorShape;
+  if (name === 'AccessDeniedException' || $metadata?.httpStatusCode === 403)
     return 'LookupEvents was refused: grant the rotator cloudtrail:LookupEvents on Resource "*"';
   const what = redact(errorMessage(err));
   return `LookupEvents failed (${name ?? 'no answer'}: ${what}); the gate waits and the next run looks again`;
@@ -101,7 +96,7 @@ export function cloudTrailReads(options: CloudTrailReadsOptions): CloudTrailRead
         );
       },
       options.retry,
-      retryable,
+      awsRetryable,
       options.signal,
     );
 

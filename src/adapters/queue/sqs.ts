@@ -2,12 +2,11 @@ import type { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.js';
 import {
+  awsAnswer,
   awsClientOptions,
-  isRetryable,
-  lastAnswer as underlying,
+  awsRetryable,
   RetryBudgetError,
   withRetry,
-  type AwsErrorShape,
   type AwsStaticCredentials,
   type RetryPolicy,
 } from '../retry.js';
@@ -43,15 +42,8 @@ export interface MessageQueue {
 const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 262_144;
 
-function sqsRetryable(err: unknown): boolean {
-  const e = underlying(err) as AwsErrorShape | undefined;
-  if (e?.name && ['RequestThrottled', 'ThrottlingException', 'KmsThrottled', 'InternalError'].includes(e.name))
-    return true;
-  return isRetryable(e?.$metadata?.httpStatusCode, e);
-}
-
 function describe(err: unknown, queueUrl: string): string {
-  const e = underlying(err) as AwsErrorShape | undefined;
+  const e = awsAnswer(err);
   const status = e?.$metadata?.httpStatusCode;
   const spent = err instanceof RetryBudgetError ? `; ${err.message}` : '';
   const hint =
@@ -109,7 +101,7 @@ export function sqsQueue(options: SqsQueueOptions): MessageQueue {
       const out = await withRetry(
         (signal) => sqs.send(new Send({ QueueUrl: options.queueUrl, Entries }), { abortSignal: signal }),
         options.retry,
-        sqsRetryable,
+        awsRetryable,
         options.signal,
       );
       const again: number[] = [];

@@ -22,12 +22,11 @@ import { RemoteError } from '../../errors.js';
 import { registerSecretText } from '../../redact.js';
 import { boundAnswers, MiB } from '../../util/bounded-body.js';
 import {
+  awsAnswer,
   awsClientOptions,
-  isRetryable,
-  lastAnswer as underlying,
+  awsRetryable,
   RetryBudgetError,
   withRetry,
-  type AwsErrorShape,
   type AwsStaticCredentials,
   type RetryPolicy,
 } from '../retry.js';
@@ -46,28 +45,18 @@ export interface AwsStoreOptions {
 
 type ListedVersion = NonNullable<ListSecretVersionIdsResponse['Versions']>[number];
 
-const statusOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.$metadata?.httpStatusCode;
-const nameOf = (err: unknown) => (underlying(err) as AwsErrorShape | undefined)?.name;
-
-function awsRetryable(err: unknown): boolean {
-  const name = nameOf(err);
-  if (name === 'ThrottlingException' || name === 'InternalServiceError' || name === 'TooManyRequestsException')
-    return true;
-  return isRetryable(statusOf(err), err);
-}
-
 const REPEATED_TOKEN = 'returned a page token it had returned before; refusing to loop';
 
 const tagsOf = (meta: { Tags?: { Key?: string; Value?: string }[] }): Record<string, string> =>
   Object.fromEntries((meta.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 const restoreCommand = (secretId: string) => `aws secretsmanager restore-secret --secret-id ${secretId}`;
-const isNotFound = (err: unknown) => err instanceof RemoteError && err.detail.code === 'ResourceNotFoundException';
+const answered = (err: unknown, code: string) => err instanceof RemoteError && err.detail.code === code;
 /** `undefined` when the secret does not exist. */
 async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined> {
   try {
     return await read;
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (answered(err, 'ResourceNotFoundException')) return undefined;
     throw err;
   }
 }
@@ -111,19 +100,16 @@ export const SECRETS_MANAGER_ANSWER_MAX_BYTES = 8 * MiB;
  * gets ResourceExistsException, reported as 'token-conflict'.
  */
 export function awsStore(options: AwsStoreOptions): SecretStore {
-  const clientOptions = awsClientOptions({ ...options, timeoutMs: options.timeoutMs ?? 10_000 });
+  const sdk = new SecretsManagerClient(awsClientOptions({ ...options, timeoutMs: options.timeoutMs ?? 10_000 }));
   // A secret value is at most 64 KiB; a batch of 20 of them, escaped, stays well under this.
-  const client = boundAnswers(
-    new SecretsManagerClient(clientOptions),
-    SECRETS_MANAGER_ANSWER_MAX_BYTES,
-    'Secrets Manager',
-  );
+  const client = boundAnswers(sdk, SECRETS_MANAGER_ANSWER_MAX_BYTES, 'Secrets Manager');
 
   const call = async <T>(operation: string, secretId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
-      return await withRetry(fn, options.retry, (err) => awsRetryable(err), options.signal);
+      return await withRetry(fn, options.retry, awsRetryable, options.signal);
     } catch (err) {
-      const name = nameOf(err);
+      const { name, message, $metadata } = awsAnswer(err) ?? {};
+      const status = $metadata?.httpStatusCode;
       const spent = err instanceof RetryBudgetError ? ` ${err.message}` : '';
       const resumes = 'the next run resumes where this one stopped';
       const hint =
@@ -131,14 +117,13 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
         (awsRetryable(err) || spent
           ? `Secrets Manager kept failing (${name ?? 'no answer'}) through every retry; ${resumes}`
           : undefined);
-      const message = (underlying(err) as AwsErrorShape).message;
       const detail = message ? ` (${message})` : '';
       const fix = hint ? `. Fix: ${hint}` : '';
       throw new RemoteError(
         'secrets-manager',
         operation,
         {
-          ...(statusOf(err) !== undefined ? { status: statusOf(err) } : {}),
+          ...(status !== undefined ? { status } : {}),
           ...(name ? { code: name } : {}),
           retryable: awsRetryable(err) || spent !== '',
           ...(hint ? { hint } : {}),
@@ -163,34 +148,35 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       await send(operation, secretId, fn);
       return 'stored';
     } catch (err) {
-      if (err instanceof RemoteError && err.detail.code === 'ResourceExistsException') return 'token-conflict';
+      if (answered(err, 'ResourceExistsException')) return 'token-conflict';
       throw err;
     }
   };
-  const putValue = (secretId: string, token: string, value: string, stage: string): Promise<PutResult> =>
-    put('PutSecretValue', secretId, (o) =>
-      client.send(
-        new PutSecretValueCommand({
-          SecretId: secretId,
-          ClientRequestToken: token,
-          SecretString: value,
-          VersionStages: [stage],
-        }),
-        o,
-      ),
-    );
+  const putValue = (secretId: string, token: string, value: string, stage: string): Promise<PutResult> => {
+    const input = { SecretId: secretId, ClientRequestToken: token, SecretString: value, VersionStages: [stage] };
+    return put('PutSecretValue', secretId, (o) => client.send(new PutSecretValueCommand(input), o));
+  };
 
   const describe = (secretId: string) =>
     send('DescribeSecret', secretId, (o) => client.send(new DescribeSecretCommand({ SecretId: secretId }), o));
 
   /** Takes AWSPENDING off version `token`. */
-  const dropPending = (secretId: string, token: string) =>
-    send('UpdateSecretVersionStage', secretId, (o) =>
-      client.send(
-        new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: PENDING, RemoveFromVersionId: token }),
-        o,
-      ),
+  const dropPending = (secretId: string, token: string) => {
+    const input = { SecretId: secretId, VersionStage: PENDING, RemoveFromVersionId: token };
+    return send('UpdateSecretVersionStage', secretId, (o) =>
+      client.send(new UpdateSecretVersionStageCommand(input), o),
     );
+  };
+
+  /** One version's value (registered for redaction); `undefined` when the secret does not exist. */
+  const getValue = async (secretId: string, which: { VersionId: string } | { VersionStage: string }) => {
+    const input = { SecretId: secretId, ...which };
+    const got = await unlessNotFound(
+      send('GetSecretValue', secretId, (o) => client.send(new GetSecretValueCommand(input), o)),
+    );
+    registerSecretText(got?.SecretString);
+    return got;
+  };
 
   const SWEEP_CALLS_AT_ONCE = 8;
   /**
@@ -364,13 +350,8 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
    * other versions left out. GetSecretValue is Secrets Manager's consistent read.
    */
   const readCurrent = async (secretId: string): Promise<StoredSecret | undefined> => {
-    const got = await unlessNotFound(
-      send('GetSecretValue', secretId, (o) =>
-        client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: CURRENT }), o),
-      ),
-    );
+    const got = await getValue(secretId, { VersionStage: CURRENT });
     if (got?.VersionId === undefined) return undefined;
-    registerSecretText(got.SecretString);
     const version: StoredVersion = {
       versionId: got.VersionId,
       stages: [...(got.VersionStages ?? [CURRENT])],
@@ -387,16 +368,14 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     const operation = 'ListSecretVersionIds';
     let next: string | undefined;
     for (let page = 0; page < 50; page++) {
+      const input = {
+        SecretId: secretId,
+        IncludeDeprecated: true,
+        MaxResults: 100,
+        ...(next ? { NextToken: next } : {}),
+      };
       const result: ListSecretVersionIdsResponse = await send(operation, secretId, (o) =>
-        client.send(
-          new ListSecretVersionIdsCommand({
-            SecretId: secretId,
-            IncludeDeprecated: true,
-            MaxResults: 100,
-            ...(next ? { NextToken: next } : {}),
-          }),
-          o,
-        ),
+        client.send(new ListSecretVersionIdsCommand(input), o),
       );
       all.push(...(result.Versions ?? []));
       next = result.NextToken;
@@ -416,12 +395,9 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
       // Version ids first, labels second. Read the other way round, a version another rotator
       // puts in between would count as "used" without showing as AWSPENDING, and this rotator
       // would derive a different rotation id and start a second, competing rotation.
-      let all: ListedVersion[] = [];
-      if (options.versionIds) {
-        const listed = await unlessNotFound(listAll(secretId));
-        if (!listed) return undefined;
-        all = listed;
-      }
+      const listed = options.versionIds ? await unlessNotFound(listAll(secretId)) : [];
+      if (!listed) return undefined;
+      let all = listed;
       const meta = await unlessNotFound(describe(secretId));
       if (!meta) return undefined;
       if (meta.DeletedDate) {
@@ -441,12 +417,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           continue;
         }
         // A rotation Secrets Manager started labels a version before anything is stored in it.
-        const got = await unlessNotFound(
-          send('GetSecretValue', secretId, (o) =>
-            client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }), o),
-          ),
-        );
-        registerSecretText(got?.SecretString);
+        const got = await getValue(secretId, { VersionId: versionId });
         const { createdAtMs, ...value } = valueOf(got ?? {});
         versions.push({ ...version, createdAtMs: createdAtMs || listedAtMs, ...value });
       }
@@ -470,11 +441,10 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
 
     async labels(secretId) {
       const meta = await unlessNotFound(describe(secretId));
-      const versions = Object.entries(meta?.VersionIdsToStages ?? {}).map(([versionId, stages]) => ({
-        versionId,
-        stages,
-      }));
-      return labelsStamp(meta && { versions, tags: tagsOf(meta) });
+      const entries = Object.entries(meta?.VersionIdsToStages ?? {});
+      return labelsStamp(
+        meta && { versions: entries.map(([versionId, stages]) => ({ versionId, stages })), tags: tagsOf(meta) },
+      );
     },
 
     ...(options.batchedSweep ? { sweep } : {}),
@@ -486,10 +456,8 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
     async reserve(secretId) {
       // No value: the secret gets its ARN (its identity) before the first key is named after it.
       // 'token-conflict' means the name exists already: reserved either way.
-      const Description = 'Twilio API key managed by twilio-key-rotator';
-      await put('CreateSecret', secretId, (o) =>
-        client.send(new CreateSecretCommand({ Name: secretId, Description }), o),
-      );
+      const input = { Name: secretId, Description: 'Twilio API key managed by twilio-key-rotator' };
+      await put('CreateSecret', secretId, (o) => client.send(new CreateSecretCommand(input), o));
     },
 
     async create(secretId, token, value) {
@@ -529,7 +497,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           if (stages[token]?.includes(PENDING)) await dropPending(secretId, token);
           return;
         } catch (err) {
-          if (attempt < 2 && err instanceof RemoteError && err.detail.code === 'InvalidParameterException') continue;
+          if (attempt < 2 && answered(err, 'InvalidParameterException')) continue;
           throw err;
         }
       }
@@ -544,7 +512,7 @@ export function awsStore(options: AwsStoreOptions): SecretStore {
           return await remove(seen);
         } catch (err) {
           // The labels moved since the caller looked: look, and act on what is there now.
-          if (!(err instanceof RemoteError && err.detail.code === 'InvalidParameterException')) throw err;
+          if (!answered(err, 'InvalidParameterException')) throw err;
         }
       }
       await remove((await describe(secretId)).VersionIdsToStages ?? {});

@@ -1,5 +1,5 @@
 import { RemoteError } from '../../errors.js';
-import { isRetryable, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
+import { isRetryable, lastAnswer as underlying, RetryBudgetError, withRetry, type RetryPolicy } from '../retry.js';
 import { parseJson } from '../../util/json.js';
 import { NotTwilioAnswerError, RefusedUrlError, withRequestSignal } from './http-client.js';
 
@@ -23,9 +23,10 @@ export function answerError(res: { statusCode: number; body: unknown }, options:
   return Object.assign(new Error(message), { status: res.statusCode, ...(keep ? { code: body?.code } : {}) });
 }
 
-/** The error that tells what happened: for a spent retry budget, the last answer before it. */
-function underlying(err: unknown): unknown {
-  return err instanceof RetryBudgetError && err.cause ? err.cause : err;
+/** A Twilio answer's JSON; an error answer throws (answerError) for the retry rule and the translation to read. */
+export function answerJson(res: { statusCode: number; body: unknown }, options?: { numericCode?: boolean }): unknown {
+  if (res.statusCode >= 400) throw answerError(res, options);
+  return parseJson(res.body);
 }
 
 export function twilioStatus(err: unknown): number | undefined {

@@ -11,10 +11,17 @@ import type {
 import { KEY_SID } from '../../core/sids.js';
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
-import { parseJson } from '../../util/json.js';
+import { sleep } from '../../util/abort.js';
 import type { RetryPolicy } from '../retry.js';
-import { isRefusal, notTwilioAnswer, translateTwilioError, twilioStatus, withTwilioRetry } from './errors.js';
-import { baseUrlsOf, type TwilioHttpOptions } from './http-client.js';
+import {
+  answerJson,
+  isRefusal,
+  notTwilioAnswer,
+  translateTwilioError,
+  twilioStatus,
+  withTwilioRetry,
+} from './errors.js';
+import { baseUrlsOf, type TwilioHttpOptions, type TwilioHttpResponse } from './http-client.js';
 import { createSlimClient } from './slim-client.js';
 
 export interface TwilioTarget {
@@ -36,33 +43,32 @@ export type VerifierOptions = TwilioAdapterOptions & { authRetries?: number; aut
 const PAGE_SIZE = 1000;
 const MAX_PAGES = 100;
 
+const absent = () => undefined;
+
 function parseDate(value: Date | string | null | undefined): number {
   if (value instanceof Date) return value.getTime();
   return value ? Date.parse(value) : Number.NaN;
 }
 
-/**
- * Key management on one account through IAM v1, authenticated with the admin credential.
- * Every call goes through one retry policy and one error translation.
- */
+/** Key management on one account through IAM v1, with the admin credential. */
 export function twilioKeys(
   admin: { username: string; password: string },
   target: TwilioTarget,
   options: TwilioAdapterOptions,
 ): TwilioKeys {
   const client = createSlimClient({ ...admin, accountSid: target.accountSid }, options.http, target);
-  const attempt = <T>(fn: () => Promise<T>) => withTwilioRetry(fn, options);
-  const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+  /** `gone`: what a 404 means (a delete whose first attempt landed but whose answer was lost finds nothing). */
+  const call = async <T, G = T>(operation: string, fn: () => Promise<T>, gone?: () => G): Promise<T | G> => {
     try {
-      return await attempt(fn);
+      return await withTwilioRetry(fn, options);
     } catch (err) {
+      if (gone && twilioStatus(err) === 404) return gone();
       throw translateTwilioError(err, operation, target.accountSid);
     }
   };
 
   return {
     async list(): Promise<TwilioKey[]> {
-      // Every page, or an error: a partial list could make a live key look like an orphan.
       const keys: TwilioKey[] = [];
       const seen = new Set<string>();
       const fail = (problem: string) => listError('ListKeys', 'key', target.accountSid, problem);
@@ -102,26 +108,16 @@ export function twilioKeys(
     },
 
     async fetchPolicy(sid: string): Promise<RestrictedPolicy | null | undefined> {
-      try {
-        const key = await attempt(() => client.iam.v1.apiKey(sid).fetch());
-        const policy = key.policy as { allow?: unknown } | null | undefined;
-        if (!policy || !Array.isArray(policy.allow)) return null;
-        return { allow: policy.allow.filter((p): p is string => typeof p === 'string') };
-      } catch (err) {
-        if (twilioStatus(err) === 404) return undefined;
-        throw translateTwilioError(err, 'FetchKey', target.accountSid);
-      }
+      const key = await call('FetchKey', () => client.iam.v1.apiKey(sid).fetch(), absent);
+      if (!key) return undefined;
+      const policy = key.policy as { allow?: unknown } | null | undefined;
+      if (!policy || !Array.isArray(policy.allow)) return null;
+      return { allow: policy.allow.filter((p): p is string => typeof p === 'string') };
     },
 
-    async remove(sid: string): Promise<'deleted' | 'already-gone'> {
-      try {
-        await attempt(() => client.iam.v1.apiKey(sid).remove());
-        return 'deleted';
-      } catch (err) {
-        // A delete whose first attempt landed but whose answer was lost comes back 404: same outcome.
-        if (twilioStatus(err) === 404) return 'already-gone';
-        throw translateTwilioError(err, 'DeleteKey', target.accountSid);
-      }
+    async remove(sid: string) {
+      const removed = await call('DeleteKey', () => client.iam.v1.apiKey(sid).remove(), absent);
+      return removed === undefined ? 'already-gone' : 'deleted';
     },
   };
 }
@@ -166,20 +162,18 @@ export function nextPageUrl(
   return `https://iam.twilio.com${page.path}${url.search}`;
 }
 
+/** The 2010 API lists a verification GET may read, one item a page, and the array their answer holds. */
+const LISTS = {
+  'list-incoming-phone-numbers': { path: 'IncomingPhoneNumbers.json', holds: 'incoming_phone_numbers' },
+  'list-messages': { path: 'Messages.json', holds: 'messages' },
+} as const;
+
 /** What a Twilio answer to each verification GET must contain (`keySid`: the key fetching itself). */
 export function looksLikeTwilio(how: VerifyMethod, body: unknown, keySid?: string): boolean {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
   const b = body as Record<string, unknown>;
-  switch (how.kind) {
-    case 'list-incoming-phone-numbers':
-      return Array.isArray(b.incoming_phone_numbers);
-    case 'list-messages':
-      return Array.isArray(b.messages);
-    case 'fetch-own-key':
-      return b.sid === keySid;
-    case 'url':
-      return true;
-  }
+  if (how.kind === 'fetch-own-key') return b.sid === keySid;
+  return how.kind === 'url' || Array.isArray(b[LISTS[how.kind].holds]);
 }
 
 /** Why a definitive refusal happened, and what would fix it; from Twilio's code and message, never from the key. */
@@ -200,15 +194,6 @@ function refusalHint(how: VerifyMethod, code: unknown, message: unknown): string
   return undefined;
 }
 
-/** Waits, or rejects with the signal's reason as soon as it aborts. */
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
-  });
-}
-
 /**
  * `attempt` again after a pause while `again(err, tries)` says a refusal may be a new credential still
  * reaching every Twilio edge. The last failure is returned; an abort during the pause rejects.
@@ -224,7 +209,8 @@ export async function retryingRefusals<T>(
     } catch (err) {
       if (!again(err, i)) return { err };
     }
-    await delay(options.authRetryDelayMs ?? 1000, options.signal);
+    await sleep(options.authRetryDelayMs ?? 1000, options.signal);
+    options.signal?.throwIfAborted();
   }
 }
 
@@ -245,18 +231,7 @@ export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): 
       const credential = { username: key.sid, password: key.secret, accountSid: key.accountSid };
       const client = createSlimClient(credential, options.http, target);
       const uri = verificationUrl(how, key.accountSid, key.sid);
-      const attempt = async (): Promise<unknown> => {
-        const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
-        const body = parseJson(res.body);
-        if (res.statusCode >= 400) {
-          const b = body as { code?: number; message?: unknown } | undefined;
-          throw Object.assign(new Error(`HTTP ${res.statusCode}`), {
-            status: res.statusCode,
-            ...(b?.code !== undefined ? { code: b.code, twilioMessage: b.message } : {}),
-          });
-        }
-        return body;
-      };
+      const attempt = async () => answerJson((await client.request({ method: 'get', uri })) as TwilioHttpResponse);
       const got = await retryingRefusals(
         () => withTwilioRetry(attempt, options),
         refusedWith([401, 403], options),
@@ -268,8 +243,8 @@ export function twilioVerifier(target: TwilioTarget, options: VerifierOptions): 
         return { ok: false, definitive: false, reason };
       }
       const refused = unverified(got.err, `for GET ${describeUrl(uri)}`);
-      const { code, twilioMessage } = got.err as { code?: number | string; twilioMessage?: unknown };
-      const hint = refused.definitive ? refusalHint(how, code, twilioMessage) : undefined;
+      const { code, message } = got.err as { code?: number | string; message?: unknown };
+      const hint = refused.definitive ? refusalHint(how, code, message) : undefined;
       return { ...refused, ...(hint ? { hint } : {}) };
     },
   };
@@ -295,16 +270,9 @@ export function unverified(err: unknown, what: string): Refused {
 
 /** The GET that proves a credential works, always scoped to its own account; only a key can fetch itself. */
 export function verificationUrl(how: VerifyMethod, accountSid: string, keySid?: string): string {
-  const account = `https://api.twilio.com/2010-04-01/Accounts/${accountSid}`;
-  switch (how.kind) {
-    case 'list-incoming-phone-numbers':
-      return `${account}/IncomingPhoneNumbers.json?PageSize=1`;
-    case 'list-messages':
-      return `${account}/Messages.json?PageSize=1`;
-    case 'fetch-own-key':
-      if (keySid === undefined) throw new Error('an OAuth app has no key to fetch: verify with a data list or a url');
-      return `https://iam.twilio.com/v1/Keys/${keySid}`;
-    case 'url':
-      return how.url;
-  }
+  if (how.kind === 'url') return how.url;
+  if (how.kind !== 'fetch-own-key')
+    return `https://api.twilio.com/2010-04-01/Accounts/${accountSid}/${LISTS[how.kind].path}?PageSize=1`;
+  if (keySid === undefined) throw new Error('an OAuth app has no key to fetch: verify with a data list or a url');
+  return `https://iam.twilio.com/v1/Keys/${keySid}`;
 }

@@ -2,7 +2,7 @@ import type { OAuthApp, OAuthVerifier, TwilioOAuthApps } from '../../core/ports.
 import { RemoteError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { parseJson as parse } from '../../util/json.js';
-import { answerError, isRefusal, translateTwilioError, twilioStatus, withTwilioRetry } from './errors.js';
+import { answerError, answerJson, isRefusal, translateTwilioError, twilioStatus, withTwilioRetry } from './errors.js';
 import { httpClientFor, NotTwilioAnswerError, type TwilioHttpResponse } from './http-client.js';
 import {
   listError,
@@ -61,7 +61,7 @@ function appsError(err: unknown, operation: string, accountSid: string): RemoteE
   );
 }
 
-/** App management on one account with the admin credential; one retry policy, one error translation. */
+/** App management on one account with the admin credential. */
 export function twilioOAuthApps(
   admin: { username: string; password: string },
   accountSid: string,
@@ -69,16 +69,10 @@ export function twilioOAuthApps(
 ): TwilioOAuthApps {
   const client = createSlimClient({ ...admin, accountSid }, options.http);
   const json = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  /** One request; an error answer throws, for the retry rule and the translation to read. */
   const send = async (method: string, uri: string, data?: unknown): Promise<unknown> => {
-    const res = (await client.request({
-      method: method as 'get',
-      uri,
-      headers: { ...json },
-      ...(data === undefined ? {} : { data: data as Record<string, unknown> }),
-    })) as TwilioHttpResponse;
-    if (res.statusCode >= 400) throw answerError(res, { numericCode: true });
-    return parse(res.body);
+    const body = data === undefined ? {} : { data: data as Record<string, unknown> };
+    const request = { method: method as 'get', uri, headers: { ...json }, ...body };
+    return answerJson((await client.request(request)) as TwilioHttpResponse, { numericCode: true });
   };
   /** One operation under the retry rule; a 404 is `GONE` where the caller says it means "no such app". */
   const call = async (op: string, method: string, uri: string, data?: unknown, on404?: 'gone'): Promise<unknown> => {

@@ -1,8 +1,8 @@
 import type { Subaccount, Subaccounts } from '../../core/ports.js';
 import { ACCOUNT_SID } from '../../core/sids.js';
 import { registerSecret } from '../../redact.js';
-import { parseJson } from '../../util/json.js';
-import { answerError, translateTwilioError, withTwilioRetry } from './errors.js';
+import { answerJson, translateTwilioError, withTwilioRetry } from './errors.js';
+import type { TwilioHttpResponse } from './http-client.js';
 import { listError, type TwilioAdapterOptions, type TwilioTarget } from './keys.js';
 import { createSlimClient } from './slim-client.js';
 
@@ -34,11 +34,7 @@ export function twilioSubaccounts(
 ): Subaccounts {
   const client = createSlimClient(parent, options.http, where);
   const get = async (uri: string): Promise<unknown> => {
-    const attempt = async () => {
-      const res = (await client.request({ method: 'get', uri })) as { statusCode: number; body: unknown };
-      if (res.statusCode >= 400) throw answerError(res);
-      return parseJson(res.body);
-    };
+    const attempt = async () => answerJson((await client.request({ method: 'get', uri })) as TwilioHttpResponse);
     try {
       return await withTwilioRetry(attempt, options);
     } catch (err) {
