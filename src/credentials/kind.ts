@@ -119,9 +119,12 @@ export type RotationView<P extends { kind: string }, O, T = unknown> = {
      * the token's credential itself, before any look: no admin secret, no key list, no other credential
      * asked (as AWS's template tests and promotes). Only the plain case: it answers what it did, or
      * undefined without having written anything when anything is not plain (a refusal, a label moved
-     * part-way, a credential only the admin can prove), and the whole look then decides and acts.
+     * part-way), and the whole look then decides and acts. Undefined for a target whose credential only
+     * the admin can prove: its event reads the secret for the look at once.
      */
-    direct?: (secret: StoredSecret, token: string, target: T, runtime: Runtime) => Promise<string | undefined>;
+    direct?: (
+      target: T,
+    ) => ((secret: StoredSecret, token: string, runtime: Runtime) => Promise<string | undefined>) | undefined;
   };
 };
 

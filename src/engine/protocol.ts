@@ -67,13 +67,14 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
     // copy again at no cost, except after a narrower read: setSecret's labels alone, the token's value
     // alone for an event the kind carries out directly. Those nearly always end on it.
     const only = (v: { versionId: string }) => v.versionId === token;
-    const wantValue = event.Step === 'setSecret' ? () => false : entry.direct ? only : notRetired;
+    const direct = entry.direct?.(target);
+    const wantValue = event.Step === 'setSecret' ? () => false : direct ? only : notRetired;
     const secret = await runtime.store(target.secret.store).read(target.secret.secretId, { wantValue });
     if (entry.settled(secret, token))
       return `version ${token} already holds what ${event.Step} leaves behind; nothing to do`;
     // The plain case without a look (`direct`); a paused target (core/rollback.ts) goes to the look, which refuses.
-    if (secret && entry.direct && parsePause(secret.tags) === undefined) {
-      const did = await entry.direct(secret, token, target, runtime);
+    if (secret && direct && parsePause(secret.tags) === undefined) {
+      const did = await direct(secret, token, runtime);
       if (did !== undefined) return did;
     }
   }

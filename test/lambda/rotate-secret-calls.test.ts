@@ -19,6 +19,7 @@ import { AWS_ENV, World } from '../support/world.js';
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:twilio-key-rotator-prod-rotation';
 const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };
 let apiKey: LambdaUnderTest;
+let inherited: LambdaUnderTest;
 let authToken: LambdaUnderTest;
 let world: World;
 let sm: SecretsManagerClient;
@@ -27,10 +28,12 @@ let perStep: Record<string, [number, number]>;
 
 beforeAll(async () => {
   apiKey = await buildLambdaForWorlds([{ gate, prefix: 'rot-app-' }]);
+  inherited = await buildLambdaForWorlds([{ gate, prefix: 'rot-app-', keyType: 'restricted', policy: 'inherit' }]);
   authToken = await buildLambdaForWorlds([{ kind: 'auth-token', gate }]);
 }, 120_000);
 afterAll(async () => {
   await apiKey.close();
+  await inherited.close();
   await authToken.close();
 });
 
@@ -125,6 +128,18 @@ describe('calls under RotateSecret', () => {
     const scheduled = await authToken.spawn(world, [SCHEDULED_EVENT]).done;
     expect(scheduled.code, scheduled.stdout).toBe(0);
     expect(counts()).toEqual([4, 2]);
+  });
+
+  it('reads the secret once per event where a key is proven only with the admin: an inherited policy', async () => {
+    await world.seedAdmin('auth-token');
+    await world.seedCurrentKey({ type: 'restricted', policy: { allow: ['/twilio/iam/api-keys/read'] } });
+    const total = await rotateSecret(inherited, 'twilio/app');
+    // The verification method comes from the current key's policy, read with the admin credential: no
+    // direct event, and the look's own read of the secret is the first (no narrower read before it).
+    const describes = world.sm.controls.log.filter((e) => e.operation === 'DescribeSecret').length;
+    expect(describes).toBe(4);
+    expect(perStep).toEqual({ createSecret: [6, 3], setSecret: [1, 0], testSecret: [4, 3], finishSecret: [8, 3] });
+    expect(total).toBe(28);
   });
 
   it('answers a repeated event from the secret alone: no admin secret, no Twilio', async () => {

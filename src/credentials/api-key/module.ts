@@ -69,7 +69,7 @@ const port: NamedPort<ApiKeySession> = {
       .verifier(session.target)
       .verify({ accountSid, sid: key.apiKeySid, secret: key.apiKeySecret }, verifyMethod);
   },
-  verifyAlone(target, runtime, key) {
+  verifyAlone(target) {
     // The method policyFor resolves, where the configuration alone gives it: an inherited policy is read
     // from the current key on Twilio with the admin credential.
     const explicit = target.policy?.mode === 'explicit' ? { allow: target.policy.allow } : undefined;
@@ -77,7 +77,8 @@ const port: NamedPort<ApiKeySession> = {
     const method = policy === undefined ? undefined : verifyMethodFor(policy, target.validationUrl);
     if (!method) return undefined;
     const { accountSid } = target;
-    return runtime.verifier(target).verify({ accountSid, sid: key.apiKeySid, secret: key.apiKeySecret }, method);
+    return (runtime, key) =>
+      runtime.verifier(target).verify({ accountSid, sid: key.apiKeySid, secret: key.apiKeySecret }, method);
   },
   wouldDiffer: async (session, runtime, obs, sid) =>
     newKeyWouldDiffer(session.keys, sid, await policyFor(session, runtime, obs)),

@@ -31,7 +31,7 @@ const rotation: RotationView<Step, Observation, AuthTokenTargetConfig> = {
   testSecret: {
     steps: ['drop-dead-pending', 'mark-pending'],
     settled: tokenCurrent,
-    direct: testPending,
+    direct: (target) => (secret, token, runtime) => testPending(secret, token, target, runtime),
     done: (o, t) =>
       o.current?.versionId === t ||
       (o.pending?.versionId === t &&

@@ -48,7 +48,10 @@ function plainPending<S extends NamedSession>(
   }
 }
 
-/** The planner's Secrets Manager view (./table.ts), with testSecret and finishSecret carried out directly. */
+/**
+ * The planner's Secrets Manager view (./table.ts), with testSecret and finishSecret carried out directly
+ * for a target whose credential the port proves alone (`verifyAlone`); the view as it is for the others.
+ */
 export function directRotation<S extends NamedSession>(
   port: NamedPort<S>,
 ): RotationView<Step, Observation, S['target']> {
@@ -56,17 +59,19 @@ export function directRotation<S extends NamedSession>(
    * The pending credential, when it is plain and works. Twilio unreachable fails the event, as the look's
    * `verify-pending` does (Secrets Manager retries); a refusal goes to the look, which withdraws it.
    */
-  const proven = async (secret: StoredSecret, token: string, target: S['target'], runtime: Runtime) => {
-    const pending = plainPending(port, secret, token, target);
-    if (!pending) return undefined;
-    const result = await port.verifyAlone?.(target, runtime, pending.key);
-    if (!result || result.ok || result.definitive) return result?.ok ? pending : undefined;
-    const sid = pending.key.apiKeySid;
-    const why = 'Twilio could not be asked; nothing was changed, and Secrets Manager retries';
-    throw new RotationError(
-      target.name,
-      'verify-pending',
-      `${port.noun} ${sid} did not verify (${result.reason}): ${why}`,
+  const proven = (target: S['target']) => {
+    const verify = port.verifyAlone?.(target);
+    return (
+      verify &&
+      (async (secret: StoredSecret, token: string, runtime: Runtime) => {
+        const pending = plainPending(port, secret, token, target);
+        if (!pending) return undefined;
+        const result = await verify(runtime, pending.key);
+        if (result.ok || result.definitive) return result.ok ? pending : undefined;
+        const did = `${port.noun} ${pending.key.apiKeySid} did not verify (${result.reason})`;
+        const why = 'Twilio could not be asked; nothing was changed, and Secrets Manager retries';
+        throw new RotationError(target.name, 'verify-pending', `${did}: ${why}`);
+      })
     );
   };
   const works = (sid: string) => `${port.noun} ${sid} ${port.works}`;
@@ -74,26 +79,38 @@ export function directRotation<S extends NamedSession>(
     ...plannerRotation,
     testSecret: {
       ...plannerRotation.testSecret,
-      async direct(secret, token, target, runtime) {
-        const pending = await proven(secret, token, target, runtime);
-        return pending && `version ${token}: ${works(pending.key.apiKeySid)}`;
+      direct(target) {
+        const pendingOf = proven(target);
+        return (
+          pendingOf &&
+          (async (secret, token, runtime) => {
+            const pending = await pendingOf(secret, token, runtime);
+            return pending && `version ${token}: ${works(pending.key.apiKeySid)}`;
+          })
+        );
       },
     },
     finishSecret: {
       ...plannerRotation.finishSecret,
-      async direct(secret, token, target, runtime) {
-        const pending = await proven(secret, token, target, runtime);
-        if (!pending) return undefined;
-        // What promote and mark-current write (./steps.ts), in their order.
-        const { secretId } = target.secret;
-        const store = runtime.store(target.secret.store);
-        const ref = pending.key.apiKeySid;
-        const claim = claimTags({ versionId: token, ref, createdAtMs: pending.createdAtMs }, {});
-        const stamped = await promoteVersion(store, secretId, { ...pending, versionId: token }, runtime, claim);
-        if (!stamped)
-          await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(token, runtime.now()), ...claim });
-        const promoted = `promoted it to AWSCURRENT (the old current is AWSPREVIOUS), current since now`;
-        return `version ${token}: ${works(ref)}; ${promoted}`;
+      direct(target) {
+        const pendingOf = proven(target);
+        return (
+          pendingOf &&
+          (async (secret, token, runtime) => {
+            const pending = await pendingOf(secret, token, runtime);
+            if (!pending) return undefined;
+            // What promote and mark-current write (./steps.ts), in their order.
+            const { secretId } = target.secret;
+            const store = runtime.store(target.secret.store);
+            const ref = pending.key.apiKeySid;
+            const claim = claimTags({ versionId: token, ref, createdAtMs: pending.createdAtMs }, {});
+            const step = { fromVersionId: pending.fromVersionId, versionId: token };
+            if (!(await promoteVersion(store, secretId, step, runtime, claim)))
+              await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(token, runtime.now()), ...claim });
+            const promoted = `promoted it to AWSCURRENT (the old current is AWSPREVIOUS), current since now`;
+            return `version ${token}: ${works(ref)}; ${promoted}`;
+          })
+        );
       },
     },
   };
