@@ -100,7 +100,7 @@ export interface RotationEvent {
  * event's postcondition holds; a step outside the event, or an outcome (the gate waits), fails the
  * event and Secrets Manager retries it later.
  */
-export type RotationView<P extends { kind: string }, O> = {
+export type RotationView<P extends { kind: string }, O, T = unknown> = {
   [E in RotationEventName]: {
     steps: readonly P['kind'][];
     /** What the event leaves behind for `token`: when it holds, the event succeeds without acting. */
@@ -108,12 +108,23 @@ export type RotationView<P extends { kind: string }, O> = {
     /**
      * What the stored secret alone proves of `done` (./settled.ts): checked before the run opens (a
      * repeated event, setSecret after createSecret), and on the run's copy after each step, instead of
-     * another look. Must imply `done`, with one allowance: createSecret's and setSecret's end only on a
-     * filled AWSPENDING version, unparsed (as AWS's template does); testSecret parses and verifies it, so
-     * a value not the rotator's fails there, and nothing is deleted or promoted on it. Absent, the event
-     * always takes the whole look.
+     * another look. Must imply `done`, with one allowance: createSecret's ends on a filled AWSPENDING
+     * version, unparsed (as AWS's template does; setSecret's on the token's label alone); testSecret
+     * parses and verifies it, so a value not the rotator's fails there, and nothing is deleted or
+     * promoted on it. Absent, the event always takes the whole look.
      */
     settled?: (secret: StoredSecret | undefined, token: string) => boolean;
+    /**
+     * The event carried to `done` on the secret as `settled` saw it (its labels and the token's value) and
+     * the token's credential itself, before any look: no admin secret, no key list, no other credential
+     * asked (as AWS's template tests and promotes). Only the plain case: it answers what it did, or
+     * undefined without having written anything when anything is not plain (a refusal, a label moved
+     * part-way), and the whole look then decides and acts. Undefined for a target whose credential only
+     * the admin can prove: its event reads the secret for the look at once.
+     */
+    direct?: (
+      target: T,
+    ) => ((secret: StoredSecret, token: string, runtime: Runtime) => Promise<string | undefined>) | undefined;
   };
 };
 
@@ -245,7 +256,7 @@ export interface KindModule<
   plan(obs: O, settings: Settings & RunFlags): P | GateCheck | Outcome;
   steps: StepTable<P, O, S, Settings>;
   /** Secrets Manager's rotation protocol as a view of the same planner. */
-  rotation: RotationView<P, O>;
+  rotation: RotationView<P, O, T>;
   words: Words;
   /** "first": its targets run before every other kind's (its rotation replaces what admin secrets hold). */
   order?: 'first';

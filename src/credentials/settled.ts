@@ -15,6 +15,16 @@ export function tokenCurrent(secret: StoredSecret | undefined, token: string): b
   return versionOf(secret, token)?.stages.includes(CURRENT) === true;
 }
 
+/**
+ * The token's version is this rotation's, AWSPENDING or already AWSCURRENT (the template's prologue): all
+ * setSecret needs, since a Twilio credential is live when it is made. Its value is createSecret's to fill
+ * and testSecret's to prove; Secrets Manager runs setSecret only after createSecret succeeded.
+ */
+export function tokenStaged(secret: StoredSecret | undefined, token: string): boolean {
+  const stages = versionOf(secret, token)?.stages ?? [];
+  return stages.includes(CURRENT) || stages.includes(PENDING);
+}
+
 /** The token's version holds a value: AWSPENDING filled (not Secrets Manager's empty placeholder), or current. */
 export function tokenFilled(secret: StoredSecret | undefined, token: string): boolean {
   const version = versionOf(secret, token);

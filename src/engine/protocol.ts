@@ -60,16 +60,23 @@ export async function rotationStep(event: RotationEvent, config: RotatorConfig, 
   const { target, scope } = await resolveBySecret(config, runtime, (c) => targetForSecret(c, event.SecretId));
   const token = event.ClientRequestToken;
   const view = kindOf(target).rotation;
-  const settled = Object.hasOwn(view, event.Step) ? view[event.Step].settled : undefined;
-  if (settled) {
+  const entry = Object.hasOwn(view, event.Step) ? view[event.Step] : undefined;
+  if (entry?.settled) {
     // The secret first, before the admin secret, Twilio or the key list (the kind's `settled`): a
     // repeated event, or setSecret after createSecret, ends here. The run's look below reads the same
-    // copy again at no cost, except after setSecret's read, which takes the token's value alone: that
-    // event nearly always ends on it.
+    // copy again at no cost, except after a narrower read: setSecret's labels alone, the token's value
+    // alone for an event the kind carries out directly. Those nearly always end on it.
     const only = (v: { versionId: string }) => v.versionId === token;
-    const wantValue = event.Step === 'setSecret' ? only : notRetired;
+    const direct = entry.direct?.(target);
+    const wantValue = event.Step === 'setSecret' ? () => false : direct ? only : notRetired;
     const secret = await runtime.store(target.secret.store).read(target.secret.secretId, { wantValue });
-    if (settled(secret, token)) return `version ${token} already holds what ${event.Step} leaves behind; nothing to do`;
+    if (entry.settled(secret, token))
+      return `version ${token} already holds what ${event.Step} leaves behind; nothing to do`;
+    // The plain case without a look (`direct`); a paused target (core/rollback.ts) goes to the look, which refuses.
+    if (secret && direct && parsePause(secret.tags) === undefined) {
+      const did = await direct(secret, token, runtime);
+      if (did !== undefined) return did;
+    }
   }
   return driveEvent(await openRun(target, runtime, scope, {}), event, runtime);
 }

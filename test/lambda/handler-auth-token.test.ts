@@ -153,6 +153,22 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
     expect(await world.tokenWorks(old)).toBe(true);
   });
 
+  it('testSecret writes nothing while Twilio cannot be asked about the pending token, then passes', async () => {
+    const old = await world.seedToken();
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token' }]);
+    const token = randomUUID();
+    world.sm.beginRotation(SECRET, token);
+    for (const step of ['createSecret', 'setSecret']) await handler(rotationEvent(step, token), context());
+    world.twilio.controls.setFaults({ operations: ['FetchAccount'], sequence: Array(12).fill('server-error') });
+    world.resetLogs();
+    await expect(handler(rotationEvent('testSecret', token), context())).rejects.toThrow(/could not ask Twilio/);
+    expect(world.sm.controls.log.filter((e) => e.mutating)).toEqual([]);
+    world.twilio.controls.clearFaults();
+    await handler(rotationEvent('testSecret', token), context());
+    expect(world.sm.inspect(SECRET)!.tags['rotator:pending-since']).toMatch(new RegExp(`^${token} `));
+    expect(await world.storedToken('AWSCURRENT')).toBe(old);
+  });
+
   it('never promotes a secondary swapped in after testSecret, even once the gate passes', async () => {
     const old = await world.seedToken();
     const gate = { minOverlapSeconds: 0, maxWaitSeconds: 3600 };

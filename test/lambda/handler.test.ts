@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTwilioClient } from '../support/twilio-client.js';
 import { CURRENT, PENDING, PREVIOUS } from '../../src/core/labels.js';
+import { formatPause, TAG_PAUSED } from '../../src/core/rollback.js';
 import { rotationIdForToken } from '../../src/core/rotation-id.js';
 import { keyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 import {
@@ -161,6 +162,44 @@ describe('Secrets Manager rotation protocol', () => {
     await expect(handler(rotationEvent('createSecret', next), context())).rejects.toThrow(
       /previous key SK[0-9a-f]{32} is still alive, waiting for the consumer gate/,
     );
+  });
+
+  it('promotes nothing in finishSecret when the pending key was deleted outside after testSecret', async () => {
+    const { original, token } = await startedRotation();
+    for (const step of ['createSecret', 'setSecret', 'testSecret'])
+      await handler(rotationEvent(step, token), context());
+    const { pending } = labels();
+    await createTwilioClient(
+      { username: world.accountSid, password: world.twilio.authToken(), accountSid: world.accountSid },
+      { baseUrl: world.twilio.url },
+    )
+      .iam.v1.apiKey(pending!.apiKeySid)
+      .remove();
+    world.resetLogs();
+    // finishSecret proves the key with itself before the promotion: refused, it goes to the whole look,
+    // which does not take that step in finishSecret. Nothing moves; the old key keeps serving.
+    await expect(handler(rotationEvent('finishSecret', token), context())).rejects.toThrow(
+      /the next step is drop-dead-pending .*which finishSecret does not take/,
+    );
+    // (The look stamps the seeded current key, which had no current-since tag: its own, older step.)
+    const moves = world.sm.controls.log.filter((e) => e.mutating && e.operation !== 'TagResource');
+    expect(moves).toEqual([]);
+    expect(labels().current?.apiKeySid).toBe(original);
+    expect(labels().pending?.apiKeySid).toBe(pending!.apiKeySid);
+    expect(world.liveKeys()).toContain(original);
+  });
+
+  it('tests and promotes nothing for a paused target, however plain its pending version', async () => {
+    const { original, token } = await startedRotation();
+    for (const step of ['createSecret', 'setSecret']) await handler(rotationEvent(step, token), context());
+    await world.store().setTags(SECRET, { [TAG_PAUSED]: formatPause(token, token, Date.now()) });
+    world.resetLogs();
+    for (const step of ['testSecret', 'finishSecret'])
+      await expect(handler(rotationEvent(step, token), context())).rejects.toThrow(/paused|rollback/);
+    expect(world.sm.controls.log.filter((e) => e.mutating)).toEqual([]);
+    // The look lists keys before it reads the pause; the pending key is never asked about.
+    expect(world.twilio.controls.log.filter((e) => e.operation !== 'ListKeys')).toEqual([]);
+    expect(labels().current?.apiKeySid).toBe(original);
   });
 
   it('rejects a token that is not pending, and a secret no target rotates', async () => {

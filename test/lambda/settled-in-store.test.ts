@@ -30,16 +30,18 @@ const VIEWS = { named: plannerRotation, 'auth-token': authToken.rotation };
 describe.each(Object.entries(VIEWS))('what the secret alone settles (%s)', (_name, view) => {
   const settled = (s: StoredSecret | undefined) => STEPS.filter((step) => view[step].settled?.(s, TOKEN) === true);
 
-  it('proves nothing for a value-less placeholder, a missing version or a missing secret', () => {
-    expect(settled(secret({}))).toEqual([]);
-    expect(settled(secret({ binary: true }))).toEqual([]);
+  it('proves nothing for a missing version or a missing secret, and only setSecret for a placeholder', () => {
+    // setSecret sets nothing (a Twilio credential is live when made): the token staged is all it needs.
+    expect(settled(secret({}))).toEqual(['setSecret']);
+    expect(settled(secret({ binary: true }))).toEqual(['setSecret']);
+    expect(settled(secret({ value: '{}', stages: [] }))).toEqual([]);
     expect(settled(undefined)).toEqual([]);
     const other = secret({ value: '{}' });
     other.versions[1]!.versionId = OLD.replace('a', 'f');
     expect(settled(other)).toEqual([]);
   });
 
-  it('proves createSecret and setSecret by a value in the pending version, never testSecret or finishSecret', () => {
+  it('proves createSecret by a value in the pending version, setSecret by its label, never the others', () => {
     expect(settled(secret({ value: '{}' }))).toEqual(['createSecret', 'setSecret']);
   });
 

@@ -9,7 +9,7 @@ import type { NamedPort, NamedSession } from '../named/port.js';
 import { apiKeyConfig, type ApiKeyTargetConfig } from './config.js';
 import { newKeyWouldDiffer, resolvePolicy, type ResolvedPolicy } from './policy.js';
 import { nextApiKeyValue, parseApiKeySecret } from './shape.js';
-import { describeVerifyMethod } from './verify-method.js';
+import { describeVerifyMethod, verifyMethodFor } from './verify-method.js';
 
 /**
  * API keys (Standard or Restricted) through Twilio's IAM v1 Keys API: a named credential
@@ -68,6 +68,17 @@ const port: NamedPort<ApiKeySession> = {
     return runtime
       .verifier(session.target)
       .verify({ accountSid, sid: key.apiKeySid, secret: key.apiKeySecret }, verifyMethod);
+  },
+  verifyAlone(target) {
+    // The method policyFor resolves, where the configuration alone gives it: an inherited policy is read
+    // from the current key on Twilio with the admin credential.
+    const explicit = target.policy?.mode === 'explicit' ? { allow: target.policy.allow } : undefined;
+    const policy = target.keyType === 'standard' ? null : explicit;
+    const method = policy === undefined ? undefined : verifyMethodFor(policy, target.validationUrl);
+    if (!method) return undefined;
+    const { accountSid } = target;
+    return (runtime, key) =>
+      runtime.verifier(target).verify({ accountSid, sid: key.apiKeySid, secret: key.apiKeySecret }, method);
   },
   wouldDiffer: async (session, runtime, obs, sid) =>
     newKeyWouldDiffer(session.keys, sid, await policyFor(session, runtime, obs)),

@@ -12,7 +12,8 @@ import { plan, warnings } from './plan.js';
 import { planRollback } from './rollback.js';
 import { parseAuthTokenSecret, tokenFingerprint, TOKEN_FINGERPRINT } from './shape.js';
 import { refusedSelf, steps, type Settings } from './steps.js';
-import { tokenCurrent, tokenFilled, tokenFinished } from '../settled.js';
+import { tokenCurrent, tokenFilled, tokenFinished, tokenStaged } from '../settled.js';
+import { testPending } from './direct.js';
 
 /** The token's version holds a token, pending or already current. */
 const filled = (obs: Observation, token: string) =>
@@ -24,12 +25,13 @@ const filled = (obs: Observation, token: string) =>
  * the consumer gate has passed (until then the event fails, Secrets Manager retries, and the scheduled
  * run may promote it first). Settling after the propagation delay is the scheduled run's.
  */
-const rotation: RotationView<Step, Observation> = {
+const rotation: RotationView<Step, Observation, AuthTokenTargetConfig> = {
   createSecret: { steps: ['abandon-creation', 'start-rotation'], done: filled, settled: tokenFilled },
-  setSecret: { steps: [], done: filled, settled: tokenFilled },
+  setSecret: { steps: [], done: (o, t) => tokenStaged(o.secret, t), settled: tokenStaged },
   testSecret: {
     steps: ['drop-dead-pending', 'mark-pending'],
     settled: tokenCurrent,
+    direct: (target) => (secret, token, runtime) => testPending(secret, token, target, runtime),
     done: (o, t) =>
       o.current?.versionId === t ||
       (o.pending?.versionId === t &&

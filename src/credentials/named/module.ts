@@ -10,7 +10,8 @@ import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded
 import type { NamedPort, NamedSession, NamedTarget } from './port.js';
 import { namedRollback } from './rollback.js';
 import { act, deleteNamed, describeStep } from './steps.js';
-import { plannerRotation, plannerSteps } from './table.js';
+import { directRotation } from './direct.js';
+import { plannerSteps } from './table.js';
 
 export type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
 type Shared = 'observe' | 'plan' | 'steps' | 'rotation';
@@ -93,7 +94,7 @@ export function namedKind<T extends NamedTarget, S extends NamedSession<T>>(port
     observe: (session, runtime) => observe(port, session, runtime),
     plan,
     steps: plannerSteps(stepOf),
-    rotation: plannerRotation,
+    rotation: directRotation(port),
     report: {
       claims: true,
       summary(obs, target) {

@@ -55,6 +55,12 @@ export interface NamedPort<S extends NamedSession> {
   delete(session: S, sid: string): Promise<'deleted' | 'already-gone'>;
   /** Proves `version`'s credential works with the credential itself (a read). */
   verify(session: S, runtime: Runtime, obs: Observation, version: LabelledKey): Promise<VerifyResult>;
+  /**
+   * How `verify` proves a credential of `target` with the credential alone, where the configuration
+   * gives the method and nothing the admin credential reads is needed (Secrets Manager's events,
+   * ./direct.ts); undefined where it is.
+   */
+  verifyAlone?(target: S['target']): ((runtime: Runtime, key: Credential) => Promise<VerifyResult>) | undefined;
   /** The current credential never proved itself and was refused: would one made from the configuration differ? */
   wouldDiffer(session: S, runtime: Runtime, obs: Observation, sid: string): Promise<boolean>;
   /** How a credential is proven, in words, and what a success says of it. */

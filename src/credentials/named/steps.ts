@@ -7,7 +7,7 @@ import {
   TAG_RETIRED,
 } from '../../core/labels.js';
 import { claimTags } from '../../core/claim.js';
-import type { VerifyResult } from '../../core/ports.js';
+import type { SecretStore, VerifyResult } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError } from '../../errors.js';
 import type { ActResult } from '../kind.js';
@@ -140,6 +140,34 @@ function claimOf(obs: Observation, versionId: string): Record<string, string> {
   return seen ? claimTags({ versionId, ref: seen.key.apiKeySid, createdAtMs: seen.createdAtMs }, {}) : {};
 }
 
+/**
+ * A version this rotator named is its own record (its id derives from the old one); the tag is the
+ * record of a version Secrets Manager named, kept for every promotion so tools reading it see it. So a
+ * version Secrets Manager named gets the tag before the move, and mark-current after it (answers false);
+ * one this rotator named is moved first, then tagged with both in one call (answers true). The gate
+ * counts from the current-since stamp, written right after the move either way; after a kill in between,
+ * mark-current writes both.
+ * Leaves: the new version current, the old one previous, AWSPENDING off it, rotator:promoted naming both.
+ */
+export async function promoteVersion(
+  store: SecretStore,
+  secretId: string,
+  step: { fromVersionId: string; versionId: string },
+  runtime: Runtime,
+  claim: Record<string, string>,
+): Promise<boolean> {
+  const record = { [TAG_PROMOTED]: formatPromotion(step.fromVersionId, step.versionId) };
+  if (isRotationFrom(secretId, step.fromVersionId, step.versionId, HISTORY_LIMIT)) {
+    await store.promote(secretId, step.versionId);
+    const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
+    await store.setTags(secretId, { ...record, ...since, ...claim });
+    return true;
+  }
+  await store.setTags(secretId, record);
+  await store.promote(secretId, step.versionId);
+  return false;
+}
+
 /** Carries out one step of the reconcile. */
 export async function act<S extends NamedSession>(
   port: NamedPort<S>,
@@ -205,22 +233,7 @@ export async function act<S extends NamedSession>(
     case 'verify-current':
       return verifyStep(port, step, obs, session, runtime, settings);
     case 'promote': {
-      // A version this rotator named is its own record (its id derives from the old one); the tag is the
-      // record of a version Secrets Manager named, kept for every promotion so tools reading it see it.
-      // So a version Secrets Manager named gets the tag before the move, and mark-current after it; one
-      // this rotator named is moved first, then tagged with both in one call (the gate counts from the
-      // current-since stamp, written right after the move either way; after a kill in between,
-      // mark-current writes both).
-      // Leaves: the new version current, the old one previous, rotator:promoted naming both.
-      const record = { [TAG_PROMOTED]: formatPromotion(step.fromVersionId, step.versionId) };
-      if (isRotationFrom(secretId, step.fromVersionId, step.versionId, HISTORY_LIMIT)) {
-        await store.promote(secretId, step.versionId);
-        const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
-        await store.setTags(secretId, { ...record, ...since, ...claimOf(obs, step.versionId) });
-      } else {
-        await store.setTags(secretId, record);
-        await store.promote(secretId, step.versionId);
-      }
+      await promoteVersion(store, secretId, step, runtime, claimOf(obs, step.versionId));
       const old = 'the old current is AWSPREVIOUS';
       return { detail: `promoted version ${step.versionId} (${noun} ${step.keySid}) to AWSCURRENT; ${old}` };
     }

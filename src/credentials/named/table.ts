@@ -1,6 +1,6 @@
 import { parseStamp, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { RotationView, StepSpec, StepTable } from '../kind.js';
-import { tokenCurrent, tokenFilled, tokenFinished } from '../settled.js';
+import { tokenCurrent, tokenFilled, tokenFinished, tokenStaged } from '../settled.js';
 import type { Observation, Step } from './observation.js';
 
 /**
@@ -36,7 +36,7 @@ const filled = (obs: Observation, token: string) =>
  */
 export const plannerRotation: RotationView<Step, Observation> = {
   createSecret: { steps: ['sweep-orphans', 'start-rotation'], done: filled, settled: tokenFilled },
-  setSecret: { steps: ['sweep-orphans'], done: filled, settled: tokenFilled },
+  setSecret: { steps: ['sweep-orphans'], done: (o, t) => tokenStaged(o.secret, t), settled: tokenStaged },
   testSecret: {
     steps: ['sweep-orphans', 'verify-pending'],
     settled: tokenCurrent,
