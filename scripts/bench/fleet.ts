@@ -17,7 +17,8 @@
  * BENCH_PHASES (quiet,status,first,next), BENCH_BIN (another build's cli.mjs, to compare),
  * BENCH_NODE (a Node binary for the CLI; default Node 22, from scripts/node22.mjs), BENCH_NODE_FLAGS,
  * BENCH_PROFILE_DIR (CPU profiles), BENCH_TRACE_DIR (each phase's request log as JSON lines: arrival time,
- * service, operation; for plotting requests in flight over time).
+ * service, operation; for plotting requests in flight over time), BENCH_MEMORY=1 (what the CLI's peak RSS
+ * is made of: its memory sampled every 50 ms, reported per phase at the peak).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -64,6 +65,8 @@ interface Measured {
   storeOps: Map<string, number>;
   /** The machine's one-minute load average when the phase began and when it ended. */
   load: [number, number];
+  /** BENCH_MEMORY's report. */
+  memory?: { rss: number; heap: number; file?: number; anon?: number; most: Record<string, number> };
 }
 
 /** The CLI runs on Node 22 (what Lambda runs) unless BENCH_NODE names another binary ("current": this one). */
@@ -78,6 +81,41 @@ const probeLine = 'BENCH_MAX_RSS_KIB=${u.maxRSS} BENCH_CPU_US=${u.userCPUTime + 
 await writeFile(
   rssProbe,
   `process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write(\`\\n${probeLine}\\n\`); });\n`,
+);
+
+/**
+ * BENCH_MEMORY: the CLI samples its memory every 50 ms and, at exit, tells what it was at the highest
+ * RSS: file-backed and anonymous resident pages (/proc/self/smaps_rollup, Linux), V8's heap committed, and the
+ * most each heap space ever committed (V8 keeps pages it freed, so RSS follows the heap's high-water
+ * mark). MiB, one decimal.
+ */
+const MEMORY = process.env.BENCH_MEMORY === '1';
+const memoryProbe = join(dir, 'memory.mjs');
+await writeFile(
+  memoryProbe,
+  `import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
+const MiB = (b) => Math.round(b / 104857.6) / 10;
+const rollup = () => {
+  try {
+    const t = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const kib = (k) => Number(new RegExp('^' + k + ':\\\\s+(\\\\d+)', 'm').exec(t)?.[1] ?? NaN);
+    return { file: MiB((kib('Rss') - kib('Anonymous')) * 1024), anon: MiB(kib('Anonymous') * 1024) };
+  } catch { return {}; }
+};
+const most = {};
+let peak = { rss: 0 };
+const sample = () => {
+  const m = process.memoryUsage();
+  for (const s of getHeapSpaceStatistics()) most[s.space_name] = Math.max(most[s.space_name] ?? 0, MiB(s.space_size));
+  if (m.rss > peak.rss) peak = { rss: m.rss, heap: MiB(m.heapTotal), ...rollup() };
+};
+setInterval(sample, 50).unref();
+process.on('exit', () => {
+  sample();
+  process.stderr.write('\\nBENCH_MEMORY=' + JSON.stringify({ ...peak, rss: MiB(peak.rss), most }) + '\\n');
+});
+`,
 );
 
 /** The fastest a run making `calls` requests can be, when at most `concurrency` are in flight. */
@@ -149,7 +187,8 @@ async function benchFleet(N: number): Promise<boolean> {
     const loadBefore = loadavg()[0]!;
     const profileDir = process.env.BENCH_PROFILE_DIR;
     const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-    const argv = [...NODE_FLAGS, ...profile, '--import', rssProbe, BIN, ...args, '--config', configPath];
+    const probes = ['--import', rssProbe, ...(MEMORY ? ['--import', memoryProbe] : [])];
+    const argv = [...NODE_FLAGS, ...profile, ...probes, BIN, ...args, '--config', configPath];
     const env = { ...process.env, ...AWS_ENV, LOG_LEVEL: 'error' };
     const child = spawn(NODE, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -189,7 +228,8 @@ async function benchFleet(N: number): Promise<boolean> {
     for (const e of sm.controls.log) storeOps.set(e.operation, (storeOps.get(e.operation) ?? 0) + 1);
     const load: [number, number] = [loadBefore, loadavg()[0]!];
     const measured = { name, ms, cpuMs, twilio: tw, sm: smCalls, maxRssMiB: rss, code, stdout, ops, rotated, remoteMs };
-    return { ...measured, storeOps, load };
+    const memory = /BENCH_MEMORY=(\{.*\})/.exec(stderr)?.[1];
+    return { ...measured, storeOps, load, ...(memory ? { memory: JSON.parse(memory) as Measured['memory'] } : {}) };
   };
 
   // When each request was answered (the emulators' own time included), for BENCH_TRACE_DIR.
@@ -268,6 +308,15 @@ function report(N: number, phases: Measured[]): void {
     out(`  nothing due, ${against}: ${remote}; process wall ÷ it ${ratio(quiet.ms)}`);
   }
   if (quiet && status) out(`  status ÷ nothing-due rotate: ${(status.ms / quiet.ms).toFixed(2)} (≤ 1.5)`);
+  for (const { name, memory: m } of phases) {
+    if (!m) continue;
+    const most = (space: string) => m.most[space] ?? 0;
+    const rest = Object.entries(m.most).filter(([k]) => k !== 'new_space' && k !== 'old_space');
+    const pages = m.file !== undefined ? ` file-backed ${m.file} MiB, anonymous ${m.anon} MiB,` : '';
+    const others = rest.reduce((a, [, v]) => a + v, 0).toFixed(1);
+    const spaces = `new space ${most('new_space')}, old ${most('old_space')}, the others ${others}`;
+    out(`  ${name}, at its peak RSS ${m.rss} MiB:${pages} heap ${m.heap} MiB; most committed: ${spaces} MiB`);
+  }
   for (const m of phases.filter((p) => p.rotated > 0)) {
     const byOp = [...m.ops].sort((x, y) => y[1] - x[1]).map(([op, n]) => `${op} ${(n / m.rotated).toFixed(2)}`);
     out(`  ${m.name}: ${m.rotated} of ${N} rotated; calls per rotation by operation: ${byOp.join(', ')}`);
