@@ -21,7 +21,9 @@
  * from an --import probe: when it was made, sent, answered and read; for nothing due, where the time
  * between one ListSecrets page's answer and the next page's arrival went), BENCH_LATENCY_MODEL (included:
  * the Secrets Manager emulator's answer leaves at arrival + latency, its own work inside it, as a real
- * service's does; added: the latency first, then its work, the model before issue 24's fourth round).
+ * service's does; added: the latency first, then its work, the model before issue 24's fourth round),
+ * BENCH_MEMORY=1 (what the CLI's peak RSS is made of: its memory sampled every 50 ms, reported per phase
+ * at the peak).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -75,6 +77,8 @@ interface Measured {
   load: [number, number];
   /** With BENCH_TRACE_DIR: the mean ms per ListSecrets page from one page's answer to the next's arrival. */
   pageGaps?: PageGaps;
+  /** BENCH_MEMORY's report. */
+  memory?: { rss: number; heap: number; file?: number; anon?: number; most: Record<string, number> };
 }
 
 /** One request as the CLI saw it (the --import probe), epoch milliseconds with fractions. */
@@ -130,6 +134,41 @@ await writeFile(
     "const lines = () => rows.map((r) => JSON.stringify(r)).join('\\n');",
     "process.on('exit', () => writeFileSync(process.env.BENCH_CLIENT_TRACE, lines()));",
   ].join('\n'),
+);
+
+/**
+ * BENCH_MEMORY: the CLI samples its memory every 50 ms and, at exit, tells what it was at the highest
+ * RSS: file-backed and anonymous resident pages (/proc/self/smaps_rollup, Linux), V8's heap committed, and the
+ * most each heap space ever committed (V8 keeps pages it freed, so RSS follows the heap's high-water
+ * mark). MiB, one decimal.
+ */
+const MEMORY = process.env.BENCH_MEMORY === '1';
+const memoryProbe = join(dir, 'memory.mjs');
+await writeFile(
+  memoryProbe,
+  `import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
+const MiB = (b) => Math.round(b / 104857.6) / 10;
+const rollup = () => {
+  try {
+    const t = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const kib = (k) => Number(new RegExp('^' + k + ':\\\\s+(\\\\d+)', 'm').exec(t)?.[1] ?? NaN);
+    return { file: MiB((kib('Rss') - kib('Anonymous')) * 1024), anon: MiB(kib('Anonymous') * 1024) };
+  } catch { return {}; }
+};
+const most = {};
+let peak = { rss: 0 };
+const sample = () => {
+  const m = process.memoryUsage();
+  for (const s of getHeapSpaceStatistics()) most[s.space_name] = Math.max(most[s.space_name] ?? 0, MiB(s.space_size));
+  if (m.rss > peak.rss) peak = { rss: m.rss, heap: MiB(m.heapTotal), ...rollup() };
+};
+setInterval(sample, 50).unref();
+process.on('exit', () => {
+  sample();
+  process.stderr.write('\\nBENCH_MEMORY=' + JSON.stringify({ ...peak, rss: MiB(peak.rss), most }) + '\\n');
+});
+`,
 );
 
 /** The fastest a run making `calls` requests can be, when at most `concurrency` are in flight. */
@@ -201,7 +240,12 @@ async function benchFleet(N: number): Promise<boolean> {
     const loadBefore = loadavg()[0]!;
     const profileDir = process.env.BENCH_PROFILE_DIR;
     const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-    const probes = ['--import', rssProbe, ...(TRACE_DIR ? ['--import', httpProbe] : [])];
+    const probes = [
+      '--import',
+      rssProbe,
+      ...(TRACE_DIR ? ['--import', httpProbe] : []),
+      ...(MEMORY ? ['--import', memoryProbe] : []),
+    ];
     const argv = [...NODE_FLAGS, ...profile, ...probes, BIN, ...args, '--config', configPath];
     const clientTrace = join(dir, 'client-trace.jsonl');
     const env = { ...process.env, ...AWS_ENV, LOG_LEVEL: 'error', BENCH_CLIENT_TRACE: clientTrace };
@@ -258,7 +302,14 @@ async function benchFleet(N: number): Promise<boolean> {
     for (const e of sm.controls.log) storeOps.set(e.operation, (storeOps.get(e.operation) ?? 0) + 1);
     const load: [number, number] = [loadBefore, loadavg()[0]!];
     const measured = { name, ms, cpuMs, twilio: tw, sm: smCalls, maxRssMiB: rss, code, stdout, ops, rotated, remoteMs };
-    return { ...measured, storeOps, load, ...(pageGaps ? { pageGaps } : {}) };
+    const memory = /BENCH_MEMORY=(\{.*\})/.exec(stderr)?.[1];
+    return {
+      ...measured,
+      storeOps,
+      load,
+      ...(pageGaps ? { pageGaps } : {}),
+      ...(memory ? { memory: JSON.parse(memory) as Measured['memory'] } : {}),
+    };
   };
 
   /** Means over the walk's pages (server entries and the CLI's requests matched in order), in ms. */
@@ -375,6 +426,15 @@ function report(N: number, phases: Measured[]): void {
     }
   }
   if (quiet && status) out(`  status ÷ nothing-due rotate: ${(status.ms / quiet.ms).toFixed(2)} (≤ 1.5)`);
+  for (const { name, memory: m } of phases) {
+    if (!m) continue;
+    const most = (space: string) => m.most[space] ?? 0;
+    const rest = Object.entries(m.most).filter(([k]) => k !== 'new_space' && k !== 'old_space');
+    const pages = m.file !== undefined ? ` file-backed ${m.file} MiB, anonymous ${m.anon} MiB,` : '';
+    const others = rest.reduce((a, [, v]) => a + v, 0).toFixed(1);
+    const spaces = `new space ${most('new_space')}, old ${most('old_space')}, the others ${others}`;
+    out(`  ${name}, at its peak RSS ${m.rss} MiB:${pages} heap ${m.heap} MiB; most committed: ${spaces} MiB`);
+  }
   for (const m of phases.filter((p) => p.rotated > 0)) {
     const byOp = [...m.ops].sort((x, y) => y[1] - x[1]).map(([op, n]) => `${op} ${(n / m.rotated).toFixed(2)}`);
     out(`  ${m.name}: ${m.rotated} of ${N} rotated; calls per rotation by operation: ${byOp.join(', ')}`);

@@ -312,15 +312,15 @@ export function createRunScope(
       if (t.accountSid.toUpperCase() === account && !secrets.has(key) && !skip.has(key)) secrets.set(key, t);
     }
     const targets = [...secrets.values()];
-    const read = async (t: TargetConfig) => {
+    // Each answer is boiled down to its holder as it arrives: a look of a thousand secrets lasts
+    // seconds, and holding every read copy until the last one came kept them all past the young
+    // generation (promoted, then garbage in the old one: peak RSS).
+    const holderOf = async (t: TargetConfig): Promise<Holder> => {
       const store = runtime.store(t.secret.store);
       // fresh(): one look at the labels, and the copy kept when they are unchanged (versions are immutable).
       if (fresh && runtime.fresh) await runtime.fresh(t);
-      return store.read(t.secret.secretId, fresh && !runtime.fresh ? { fresh: true } : {});
-    };
-    const found = await inPool(targets, Math.max(LOOK_READS_AT_ONCE, pool?.size ?? 0), read);
-    const holders = targets.map((t, i): Holder => {
-      const versions = found[i]?.versions ?? [];
+      const found = await store.read(t.secret.secretId, fresh && !runtime.fresh ? { fresh: true } : {});
+      const versions = found?.versions ?? [];
       const binary = versions.find((v) => v.binary)?.versionId;
       const sids = versions.flatMap((v) => keySidsIn(v.value));
       const current = versions.filter((v) => v.stages.includes(CURRENT)).flatMap((v) => keySidsIn(v.value));
@@ -331,7 +331,8 @@ export function createRunScope(
         current,
         ...(binary !== undefined ? { binary } : {}),
       };
-    });
+    };
+    const holders = await inPool(targets, Math.max(LOOK_READS_AT_ONCE, pool?.size ?? 0), holderOf);
     return lookOf(holders);
   };
 

@@ -1,4 +1,6 @@
 import { inspect } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { cachedStore } from '../../src/adapters/secrets/cached-store.js';
 import { memoryStore } from '../../src/adapters/secrets/memory-store.js';
@@ -8,6 +10,9 @@ import type { Runtime } from '../../src/core/runtime.js';
 import { createRunScope } from '../../src/engine/scope.js';
 
 /** What other targets' secrets on an account hold, looked at once for many callers, never staler than asked. */
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const AC = `AC${'1'.repeat(32)}`;
 const sid = (n: number) => `SK${n.toString(16).padStart(32, '0')}`;
@@ -237,6 +242,38 @@ describe('keys held elsewhere', () => {
     expect(held.get(sid(1))).toBe('app-1');
     // Everything the answer reaches (a parked target keeps it until its deletion).
     expect(inspect(held, { depth: Infinity, showHidden: true })).not.toContain('kept-nowhere');
+  });
+
+  it('lets go of each secret it read once that read is done, while the rest of the look goes on', async () => {
+    const w = await world(12);
+    // The last secret's read waits until released; every other read's answer is watched.
+    const last = w.targets.at(-1)!.secret.secretId;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const answers: WeakRef<object>[] = [];
+    const { real } = w;
+    const reading = createRunScope(
+      { targets: w.targets, fleets: [] } as unknown as RotatorConfig,
+      {
+        store: () => ({
+          ...real,
+          read: async (id: string, options?: object) => {
+            const answer = await real.read(id, options);
+            if (id === last) await held;
+            else if (answer) answers.push(new WeakRef(answer));
+            return answer;
+          },
+        }),
+      } as unknown as Runtime,
+    );
+    const look = reading.heldElsewhere!(w.targets[0]!, { fresh: true });
+    while (answers.length < w.targets.length - 1) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    // A look of a thousand secrets lasts seconds: copies kept till its end outlive the young generation.
+    expect(answers.filter((a) => a.deref() !== undefined)).toHaveLength(0);
+    release();
+    expect((await look).get(sid(5))).toBe('app-5');
   });
 
   it('reads nothing for the only secret on an account: its step checked its labels right before', async () => {

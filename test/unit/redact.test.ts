@@ -32,6 +32,15 @@ describe('redact', () => {
     expect(redact(`${c}-${c}`)).toBe(`${REDACTED}-${REDACTED}`);
   });
 
+  it('finds each of several secrets that begin with the same eight characters, and one alone', () => {
+    const [x, y, z] = ['samehead-first-secret', 'samehead-second-secret', 'samehead-third'];
+    registerSecret(x);
+    expect(redact(`<${x}>`)).toBe(`<${REDACTED}>`);
+    // Registered after a text was redacted: the index of forms by their head is built again.
+    for (const s of [y, z]) registerSecret(s);
+    expect(redact(`${z} ${y} ${x} samehead-other`)).toBe(`${REDACTED} ${REDACTED} ${REDACTED} samehead-other`);
+  });
+
   it('stays fast with thousands of secrets registered', () => {
     for (let i = 0; i < 5000; i++) registerSecret(`${i.toString(16).padStart(8, '0')}${secret}`);
     const text = `${'log line without secrets '.repeat(40)}${'0000002a'}${secret}`;
