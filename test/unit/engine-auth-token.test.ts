@@ -68,7 +68,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(steps(await run(w))).toEqual(['settle']);
   });
 
-  it('settles in the promotion only when the old token is already refused; otherwise waits and settles later', async () => {
+  it('settles in the promotion only when the old token is refused by then; else waits, settles later', async () => {
     const w = await fakeTokenWorld({ gate: { minOverlapSeconds: 0 } });
     const old = w.twilio.primary;
     // Twilio still accepts the old primary for a moment after the promotion (an edge not told yet).
@@ -95,7 +95,7 @@ describe('engine over fakes: the Auth Token flow', () => {
     expect(later).toMatchObject({ kind: 'done' });
   });
 
-  it('finishes a promotion whose record a kill cut off after the label move: records it, refreshes copies', async () => {
+  it('records a promotion whose record a kill cut off after the label move, and refreshes copies', async () => {
     const w = await fakeTokenWorld({}, [
       {
         name: 'app',
