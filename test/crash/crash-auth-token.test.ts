@@ -208,3 +208,65 @@ describe.each<StoreKind>(['aws', 'file'])('Auth Token: crash beside a foreign se
     );
   });
 });
+
+/**
+ * AWSCURRENT moves right after Promote and the promotion is recorded after it (with `rotator:settled`
+ * when there is no propagation delay and the old token is refused): a kill in between leaves the new
+ * token current and the primary, the old one AWSPREVIOUS, and no record. The next run records it.
+ */
+describe('Auth Token: a kill between the label move and the promotion record', () => {
+  it('leaves a working AWSCURRENT; the next run records the promotion and refreshes the admin copy', async () => {
+    const world = await setup('aws');
+    try {
+      const original = world.twilio.authToken();
+      const run = await spawnCli(['rotate', '--target', 'token', '--force', '--config', world.configPath], AWS_ENV);
+      // Killed at the first request after Promote's two label moves (the old token's check), unsent.
+      let promoted = false;
+      let moves = 0;
+      let killed: string | undefined;
+      const beforeEffect = (e: { operation: string }) => {
+        if (killed !== undefined) return 'drop' as const;
+        if (e.operation === 'PromoteAuthToken') promoted = true;
+        else if (promoted && e.operation === 'UpdateSecretVersionStage') moves++;
+        else if (promoted && moves === 2) {
+          killed = e.operation;
+          run.child.kill('SIGKILL');
+          return 'drop' as const;
+        }
+        return undefined;
+      };
+      world.twilio.controls.hooks = { beforeEffect };
+      world.sm.controls.hooks = { beforeEffect };
+      const crashed = await run.done;
+      world.twilio.controls.hooks = {};
+      world.sm.controls.hooks = {};
+      expect(crashed.signal, `killed at ${killed}; stdout: ${crashed.stdout}`).toBe('SIGKILL');
+      expect(killed).toBe('FetchAccount');
+
+      const primary = world.twilio.authToken();
+      expect(primary).not.toBe(original);
+      expect(await tokenIn(world, TOKEN, 'AWSCURRENT'), 'AWSCURRENT followed Promote').toBe(primary);
+      expect(await tokenIn(world, TOKEN, 'AWSPENDING')).toBeUndefined();
+      const before = world.sm.inspect(TOKEN)!;
+      const current = before.versions.find((v) => v.stages.includes('AWSCURRENT'))!.versionId;
+      const previous = before.versions.find((v) => v.stages.includes('AWSPREVIOUS'))!.versionId;
+      expect(before.tags['rotator:promoted'] ?? '', 'no record yet').not.toContain(current);
+      expect(await tokenIn(world, ADMIN, 'AWSCURRENT'), 'the admin copy still holds the old token').toBe(original);
+
+      world.resetLogs();
+      const rerun = await runChild(world, ['rotate', '--target', 'token']);
+      expect(rerun.code, rerun.stdout).toBe(0);
+      expect(rerun.stdout).toContain('token: done.');
+      // The record (with the old token's refusal) and the admin copy: nothing promoted or moved again.
+      expect(world.twilio.controls.mutatingCalls()).toEqual([]);
+      expect(world.sm.controls.mutatingCalls().map((e) => e.operation)).toEqual(['TagResource', 'PutSecretValue']);
+      const after = world.sm.inspect(TOKEN)!;
+      expect(after.tags['rotator:promoted']).toBe(`${previous} ${current}`);
+      expect(after.tags['rotator:settled']).toBe(current);
+      expect(after.tags['rotator:current-since']).toMatch(new RegExp(`^${current} `));
+      expect(await tokenIn(world, ADMIN, 'AWSCURRENT'), 'the admin copy holds the new token').toBe(primary);
+    } finally {
+      await world.close();
+    }
+  });
+});

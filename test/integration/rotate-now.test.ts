@@ -54,7 +54,8 @@ describe('rotate --now', () => {
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { finished: boolean; steps: { step: string }[] };
     expect(out.finished).toBe(true);
-    expect(out.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote', 'settle']);
+    // No propagation delay: the leaked token's refusal is recorded with the promotion.
+    expect(out.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote']);
     expect(await world.tokenWorks(leaked)).toBe(false);
     const stored = await world.storedToken('AWSCURRENT');
     expect(stored).toBe(world.twilio.authToken());

@@ -129,7 +129,8 @@ describe('rotate --now: Auth Token', () => {
     const { run } = now(w, 'token', 30_000);
     const done = await run;
     expect(done.finished).toBe(true);
-    expect(done.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote', 'settle']);
+    // No propagation delay: the leaked token's refusal is recorded with the promotion.
+    expect(done.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote']);
     expect(w.twilio.primary).not.toBe(old);
     expect((await stored(w, CURRENT, 'twilio/token'))!.authToken).toBe(w.twilio.primary);
     expect(w.twilio.writes).toEqual(['createSecondary', 'promote']);
