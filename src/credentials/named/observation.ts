@@ -80,6 +80,9 @@ export interface PlannerSettings {
   token?: string;
 }
 
+/** What the planner reads of the target; the engine adds `force` and `emergency` (RunFlags). */
+export type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
+
 /** The next thing to do. Each is carried out by one function in ./steps.ts. */
 export type Step =
   | { kind: 'sweep-orphans'; keys: TwilioKey[] }
