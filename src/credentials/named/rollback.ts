@@ -29,7 +29,6 @@ export function namedRollback<S extends NamedSession>(port: NamedPort<S>) {
   };
 }
 
-/** What the rollback planner reads of the settings: how keys are named, and the target's name. */
 type Names = Pick<PlannerSettings, 'prefix' | 'target'>;
 type Step = RollbackStep & {
   kind: 'verify-previous' | 'restore-previous' | 'verify-restored' | 'reinstate-new' | 'revoke-new';

@@ -16,10 +16,9 @@ import { HISTORY_LIMIT, retiringKey } from './plan.js';
 import type { NamedPort, NamedSession } from './port.js';
 
 /**
- * The only way a credential is deleted. Refuses an admin credential, anything the secret still labels
- * current or pending, and one another configured target's secret holds — read afresh right here,
- * whatever the caller believed (`held`: that read, when the caller made it just before).
- * Leaves: the credential gone on Twilio (a 404 counts as gone), or a result starting with "kept".
+ * The only way a credential is deleted. Refuses an admin credential, anything the secret labels current
+ * or pending, and one another target's secret holds, read afresh here (`held`: that read, just made).
+ * Leaves: the credential gone (a 404 counts as gone), or a result starting with "kept".
  */
 export async function deleteNamed<S extends NamedSession>(
   port: NamedPort<S>,
@@ -35,10 +34,9 @@ export async function deleteNamed<S extends NamedSession>(
   return port.delete(session, sid);
 }
 
-/** True for a delete result that left the credential alive. */
 export const keptKey = (result: string) => result.startsWith('kept');
 
-/** Proves `version`'s credential works; a success is remembered for the rest of the run. Leaves: nothing. */
+/** A success is remembered for the rest of the run. Leaves: nothing. */
 export async function verifyNamed<S extends NamedSession>(
   port: NamedPort<S>,
   session: S,
@@ -52,11 +50,10 @@ export async function verifyNamed<S extends NamedSession>(
 }
 
 /**
- * A pending credential that was refused never becomes current: it is deleted when its name proves it
- * is this target's, then AWSPENDING comes off its version. In that order: a crash between the two
- * leaves a pending version whose credential is gone (`drop-dead-pending` finishes), never an
- * unlabelled version holding a live one, which no run could tell from one consumers were served.
- * Leaves: the version deprecated, the credential gone (or left, and said so).
+ * A refused pending credential is deleted (when its name proves it this target's), then AWSPENDING comes
+ * off. In that order: a crash between leaves a pending version whose credential is gone
+ * (`drop-dead-pending` finishes), never an unlabelled version holding a live one, which no run could
+ * tell from one consumers were served. Leaves: the version deprecated, the credential gone (or left).
  */
 async function withdrawPending<S extends NamedSession>(port: NamedPort<S>, session: S, obs: Observation, sid: string) {
   const { target, store } = session;
@@ -124,10 +121,7 @@ async function verifyStep<S extends NamedSession>(
   };
 }
 
-/**
- * The claim tag for `versionId` (core/claim.ts), when the look read that version (current, or pending
- * now promoted).
- */
+/** The claim tag for `versionId` (core/claim.ts), when the look read that version. */
 function claimOf(obs: Observation, versionId: string): Record<string, string> {
   const seen = [obs.current, obs.pending].find((v) => v?.versionId === versionId);
   return seen ? claimTags({ versionId, ref: seen.key.apiKeySid, createdAtMs: seen.createdAtMs }, {}) : {};
@@ -250,12 +244,9 @@ export function namedSteps<S extends NamedSession>(port: NamedPort<S>): StepTabl
     'verify-pending': { act: verify, describe: describeVerify },
     promote: {
       async act(step, obs, session, runtime) {
-        // A version this rotator named is its own record (its id derives from the old one); the tag is the
-        // record of a version Secrets Manager named, kept for every promotion so tools reading it see it.
-        // So a version Secrets Manager named gets the tag before the move, and mark-current after it; one
-        // this rotator named is moved first, then tagged with both in one call (the gate counts from the
-        // current-since stamp, written right after the move either way; after a kill in between,
-        // mark-current writes both).
+        // A version this rotator named is its own record (its id derives from the old one): moved first,
+        // then tagged with the promotion and current-since in one call (after a kill between, mark-current
+        // writes both). One Secrets Manager named gets the promotion tag, its only record, before the move.
         // Leaves: the new version current, the old one previous, rotator:promoted naming both.
         const { store } = session;
         const secretId = secretIdOf(session);
