@@ -22,7 +22,7 @@ import { redact } from '../redact.js';
  * trace, so such a problem is announced on every run until it is fixed.
  */
 
-const newId = () => randomUUID().replace(/-/g, '');
+export const newId = () => randomUUID().replace(/-/g, '');
 
 /** The channels that hear about `target`: those it names, or every configured channel. */
 export function channelsFor(target: TargetConfig, channels: readonly AlertChannel[]): AlertChannel[] {

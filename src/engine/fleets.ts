@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { prefixClash } from '../config/fleets.js';
 import type { FleetConfig, RotatorConfig, TargetConfig } from '../config/types.js';
-import { dedupKey, RUNBOOK, SEVERITY, type Alert } from '../core/alert.js';
+import { alertFor } from '../core/alert.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { accountToken, isAccountToken } from '../credentials/registry.js';
 import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
-import { channelsFor, deliver } from './alerts.js';
+import { channelsFor, deliver, newId } from './alerts.js';
 import { createRunScope } from './scope.js';
 
 /**
@@ -142,32 +141,16 @@ export async function reportUnresolved(
   unresolved: readonly Unresolved[],
 ): Promise<void> {
   const nowMs = runtime.now();
-  const at = new Date(nowMs).toISOString();
   for (const { fleet, result } of unresolved) {
     if (!fleet || result.kind !== 'failed') continue;
     runtime.metrics?.({ target: fleet.name, atMs: nowMs, values: { TargetsChecked: 1, RotationsFailed: 1 } });
     const channels = channelsFor(template(fleet), runtime.alertChannels ?? []);
     if (channels.length === 0) continue;
-    const alert: Alert = {
-      id: randomUUID().replace(/-/g, ''),
-      event: 'step-failed',
-      action: 'trigger',
-      severity: SEVERITY['step-failed'],
-      test: false,
-      target: fleet.name,
-      credential: result.credential,
-      account: fleet.parentAccountSid,
-      problem: 'step-failed',
-      summary: `${fleet.name}: the fleet's subaccounts could not be listed, so none of its members ran`,
-      details: [],
-      refs: [],
-      step: result.step,
-      error: { message: result.error },
-      runbook: RUNBOOK['step-failed'],
-      dedupKey: dedupKey(fleet.name, 'step-failed'),
-      firstSeenAt: at,
-      occurredAt: at,
-    };
+    const title = "the fleet's subaccounts could not be listed, so none of its members ran";
+    const error = { message: result.error };
+    const finding = { problem: 'step-failed' as const, title, details: [], refs: [], step: result.step, error };
+    const subject = { target: fleet.name, credential: result.credential, account: fleet.parentAccountSid };
+    const alert = alertFor({ action: 'trigger', finding, sinceMs: nowMs, renotify: false }, subject, newId(), nowMs);
     const context = { target: fleet.name, step: 'alert' };
     await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), runtime.logger).catch((err: unknown) =>
       runtime.logger.error(`alerting for fleet ${fleet.name} failed: ${redact(errorMessage(err))}`, context),

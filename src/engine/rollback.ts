@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { RotatorConfig } from '../config/types.js';
 import { rollbackAlert } from '../core/alert.js';
 import { formatPause, parsePause, TAG_PAUSED, type RollbackPlan, type VersionRef } from '../core/rollback.js';
 import type { Runtime } from '../core/runtime.js';
 import { kindOf } from '../credentials/registry.js';
 import { RotationError, UsageError } from '../errors.js';
-import { channelsFor, deliver } from './alerts.js';
+import { channelsFor, deliver, newId } from './alerts.js';
 import { openRun } from './reconcile.js';
 import { resolveOne, runScope } from './targets.js';
 
@@ -128,7 +127,7 @@ async function announce(
   if (!channels.some((c) => c.events.has('rolled-back'))) return false;
   const subject = { target: target.name, credential: target.kind, account: target.accountSid };
   const rolled = { from: plan.from.ref, to: plan.to.ref, ...(plan.kept ? { kept: plan.kept } : {}) };
-  const alert = rollbackAlert(subject, rolled, randomUUID().replace(/-/g, ''), runtime.now());
+  const alert = rollbackAlert(subject, rolled, newId(), runtime.now());
   const log = runtime.logger.child({ target: target.name });
   return (await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), log)).delivered;
 }
