@@ -11,20 +11,17 @@ import { channelsFor, deliver, newId } from './alerts.js';
 import { createRunScope } from './scope.js';
 
 /**
- * Fleet expansion, for resolution (engine/targets.ts): one API-key target per active subaccount that
- * passes the fleet's filters, its admin credential the subaccount's own Auth Token from the parent's
- * list (held for the run, never stored). A fleet whose list cannot be read fails as a whole, named by
- * the fleet, and changes nothing. A subaccount that leaves the fleet keeps its secret and its keys:
- * nothing is deleted because a list got shorter.
+ * Fleet expansion (engine/targets.ts): one API-key target per active subaccount the filters pass, its
+ * admin credential the subaccount's Auth Token from the parent's list (held for the run, never stored).
+ * A fleet not listed fails whole and changes nothing; nothing is deleted because a list got shorter.
  */
 
 /** A name resolution could not make a target of: a fleet not listed, a member skipped or not listed. */
 export interface Unresolved {
-  /** As a run reports it. */
   result: TargetResult;
-  /** The reason alone, without what a run did (status). */
+  /** The reason alone (status). */
   why: string;
-  /** The account the audit reports it on, and its words there. */
+  /** Where and how the audit reports it. */
   account: string;
   label: string;
   /** A whole fleet that could not be listed: alerted by its name after a real run. */
@@ -129,11 +126,9 @@ async function membersOf(
 }
 
 /**
- * A fleet whose subaccounts could not be listed ran none of its members, so no member's alert or
- * metric says so: after a real run it is reported by the fleet's name — a step-failed alert on the
- * channels its members would use, and a failed run in the metrics. Its alert state has nowhere to
- * live (the parent credential's secret is only read), so the alert repeats on every run that cannot
- * list the fleet, with one dedup key (PagerDuty keeps one incident), and no resolve follows.
+ * A fleet not listed ran no member, so after a real run it is reported by its name: a step-failed alert
+ * on its members' channels and a failed run in the metrics. Its alert state has nowhere to live (the
+ * parent's secret is only read): the alert repeats, under one dedup key, and no resolve follows.
  */
 export async function reportUnresolved(
   config: RotatorConfig,

@@ -113,10 +113,7 @@ export async function rollback(
   throw ended(`no end after ${MAX_PASSES} passes (the secret kept changing); run status and try again`);
 }
 
-/**
- * The rolled-back alert, to the target's channels within the alert budget; a failed delivery is
- * logged. True when a channel took it (then it is recorded, and a rerun does not send it again).
- */
+/** True when a channel took the rolled-back alert (then it is recorded, and a rerun does not send it again). */
 async function announce(
   config: RotatorConfig,
   runtime: Runtime,
