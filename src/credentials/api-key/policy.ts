@@ -3,6 +3,7 @@ import { RotationError } from '../../errors.js';
 import type { ApiKeyTargetConfig } from './config.js';
 import { verifyMethodFor } from './verify-method.js';
 
+const NO_KEY = 'policy "inherit" needs an existing key to copy from, and the secret has none';
 const GIVE_POLICY = 'give policy {allow: [...]} for the first rotation';
 const USE_STANDARD = 'use keyType "standard" or an explicit policy';
 const SET_VALIDATION_URL = 'set validationUrl to a Twilio URL the key may GET';
@@ -29,6 +30,7 @@ export async function resolvePolicy(
   keys: TwilioKeys,
   currentSid: string | undefined,
 ): Promise<ResolvedPolicy> {
+  const refuse = (why: string) => new RotationError(target.name, 'resolve-policy', why);
   const warnings: string[] = [];
   let policy: RestrictedPolicy | null = null;
   if (target.keyType === 'restricted') {
@@ -40,35 +42,16 @@ export async function resolvePolicy(
         if (d) warnings.push(d);
       } else if (live === null) warnings.push(`the current key ${currentSid} is not Restricted; the next key will be`);
     } else {
-      if (!currentSid)
-        throw new RotationError(
-          target.name,
-          'resolve-policy',
-          `policy "inherit" needs an existing key to copy from, and the secret has none; ${GIVE_POLICY}`,
-        );
-      if (live === undefined)
-        throw new RotationError(
-          target.name,
-          'resolve-policy',
-          `policy "inherit": the current key ${currentSid} does not exist on Twilio; give an explicit policy`,
-        );
-      if (live === null)
-        throw new RotationError(
-          target.name,
-          'resolve-policy',
-          `policy "inherit": the current key ${currentSid} is not a Restricted key; ${USE_STANDARD}`,
-        );
+      const inherit = `policy "inherit": the current key ${currentSid}`;
+      if (!currentSid) throw refuse(`${NO_KEY}; ${GIVE_POLICY}`);
+      if (live === undefined) throw refuse(`${inherit} does not exist on Twilio; give an explicit policy`);
+      if (live === null) throw refuse(`${inherit} is not a Restricted key; ${USE_STANDARD}`);
       policy = live;
     }
   }
   const verifyMethod = verifyMethodFor(policy, target.validationUrl);
-  if (!verifyMethod) {
-    throw new RotationError(
-      target.name,
-      'resolve-policy',
-      `the key policy grants nothing the rotator can use to prove a key works; ${SET_VALIDATION_URL}`,
-    );
-  }
+  if (!verifyMethod)
+    throw refuse(`the key policy grants nothing the rotator can use to prove a key works; ${SET_VALIDATION_URL}`);
   return { policy, verifyMethod, warnings };
 }
 
