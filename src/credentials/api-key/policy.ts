@@ -15,13 +15,12 @@ export interface ResolvedPolicy {
   warnings: string[];
 }
 
-function drift(config: readonly string[], live: readonly string[]): string | undefined {
+/** What a credential made from the configuration's permissions would add and drop, against a live one's. */
+export function permissionDrift(config: readonly string[], live: readonly string[]): string[] {
   const added = config.filter((p) => !live.includes(p));
-  const removed = live.filter((p) => !config.includes(p));
-  if (added.length === 0 && removed.length === 0) return undefined;
-  const adds = added.length ? `adds ${added.join(', ')}` : '';
-  const drops = removed.length ? `drops ${removed.join(', ')}` : '';
-  return `policy drift between config and the live key: the next key ${[adds, drops].filter(Boolean).join(' and ')}`;
+  const dropped = live.filter((p) => !config.includes(p));
+  const words = [added.length ? `adds ${added.join(', ')}` : '', dropped.length ? `drops ${dropped.join(', ')}` : ''];
+  return words.filter(Boolean);
 }
 
 /** The policy a new key gets and how to prove a key of this target works. Read-only. */
@@ -38,8 +37,9 @@ export async function resolvePolicy(
     if (target.policy?.mode === 'explicit') {
       policy = { allow: [...target.policy.allow] };
       if (live) {
-        const d = drift(policy.allow, live.allow);
-        if (d) warnings.push(d);
+        const drift = permissionDrift(policy.allow, live.allow);
+        const next = `the next key ${drift.join(' and ')}`;
+        if (drift.length) warnings.push(`policy drift between config and the live key: ${next}`);
       } else if (live === null) warnings.push(`the current key ${currentSid} is not Restricted; the next key will be`);
     } else {
       const inherit = `policy "inherit": the current key ${currentSid}`;
