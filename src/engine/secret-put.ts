@@ -95,10 +95,9 @@ export async function putSecret(
   const existing = await store.read(secretId);
   const current = existing?.versions.find((v) => v.stages.includes(CURRENT));
   const versionId = randomUUID();
+  const changed = () => new UsageError(`secret "${secretId}" changed while this command ran; run it again`);
   if (!current) {
-    if ((await store.create(secretId, versionId, value)) === 'token-conflict') {
-      throw new UsageError(`secret "${secretId}" changed while this command ran; run it again`);
-    }
+    if ((await store.create(secretId, versionId, value)) === 'token-conflict') throw changed();
     return { secretId, store: storeName, versionId, shape, replaced: false };
   }
   if (!request.replace) {
@@ -112,9 +111,7 @@ export async function putSecret(
     throw new UsageError(`${what}; let it finish (twilio-key-rotator rotate), then replace the value; ${nothing}`);
   }
   if (rotated) await refuseDuringRotation(scope, runtime, rotated, secretId);
-  if ((await store.putCurrent(secretId, versionId, value)) === 'token-conflict') {
-    throw new UsageError(`secret "${secretId}" changed while this command ran; run it again`);
-  }
+  if ((await store.putCurrent(secretId, versionId, value)) === 'token-conflict') throw changed();
   return { secretId, store: storeName, versionId, shape, replaced: true };
 }
 
