@@ -10,17 +10,9 @@ import type { Emergency, RunOptions, RunScope, Runtime } from '../core/runtime.j
 import type { ValueSource } from '../errors.js';
 
 /**
- * The seam between the engine and a credential kind: one table per kind, in its folder, listed once
- * in ./registry.ts. A kind declares; the engine drives. Three engine loops read the table and nothing
- * else of a kind — the reconcile (and the dry run, the same loop over fakes), the Secrets Manager
- * rotation protocol, and `status`:
- *
- *   open ─▶ observe ─▶ plan ─┬─ outcome ─▶ end of this target's run
- *              ▲             ├─ check-gate ─▶ the engine asks probes and reads confirmation ─▶ plan
- *              └── act ◀─────┴─ step (steps[step.kind])
- *
- * `act` carries out one step and returns; the engine observes again. A rerun after a crash starts at
- * `observe` like any run. Optional capabilities a kind lacks are absent, not stubs.
+ * The seam between the engine and a credential kind: one table per kind, listed once in ./registry.ts
+ * (docs/architecture.md "The kind table" and "One run"). The engine's loops read it and nothing else of
+ * a kind; a rerun after a crash starts at `observe` like any run.
  */
 
 /** What every kind's session holds; a kind adds its own clients and what one run learns as it goes. */
@@ -38,10 +30,7 @@ export interface ObservationBase {
   gate?: GateObservation;
 }
 
-/**
- * What the engine tells every plan, whatever the kind, so no kind can forget to pass them through:
- * `--force`, `rotate --now` and, in the rotation protocol, the event's token (the version to fill).
- */
+/** What the engine tells every plan, so no kind can forget to pass them through. */
 export interface RunFlags {
   force: boolean;
   emergency?: Emergency;
@@ -50,9 +39,8 @@ export interface RunFlags {
 }
 
 export interface ActResult {
-  /** What the step did, for the log. */
+  /** For the log. */
   detail: string;
-  /** Set when the step ends this target's run. */
   end?: Ending;
   /** The step started a rotation: --force has been spent. */
   startedRotation?: boolean;
@@ -64,11 +52,10 @@ export interface ActResult {
 
 /** One step, declared once: how it acts, how it reads, what it is. */
 export interface StepSpec<P, O, S, Settings> {
-  /** Carries out the step; the engine observes again afterwards. */
   act(step: P, obs: O, session: S, runtime: Runtime, settings: Settings & RunFlags): Promise<ActResult>;
   /** The step in the words a dry run prints and `status` says the next rotate will do. */
   describe(step: P, obs: O, session: S): string;
-  /** Starts only inside the target's maintenance window: it changes what consumers get. */
+  /** Starts only inside the maintenance window: it changes what consumers get. */
   window?: boolean;
   /**
    * Cannot be undone (deleting a credential, promoting a token): the engine makes sure the look it was
@@ -95,23 +82,20 @@ export interface RotationEvent {
 }
 
 /**
- * Secrets Manager's four events as a view of the same planner. The engine's protocol driver runs the
- * reconcile loop told the event's token, lets it take only the event's steps, and succeeds when the
- * event's postcondition holds; a step outside the event, or an outcome (the gate waits), fails the
- * event and Secrets Manager retries it later.
+ * Secrets Manager's four events as a view of the same planner: the loop, told the event's token, takes
+ * only the event's steps and succeeds when `done` holds; anything else fails the event (AWS retries).
  */
 export type RotationView<P extends { kind: string }, O, T = unknown> = {
   [E in RotationEventName]: {
     steps: readonly P['kind'][];
-    /** What the event leaves behind for `token`: when it holds, the event succeeds without acting. */
     done(obs: O, token: string): boolean;
     /**
      * What the stored secret alone proves of `done` (./settled.ts): checked before the run opens (a
      * repeated event, setSecret after createSecret), and on the run's copy after each step, instead of
-     * another look. Must imply `done`, with one allowance: createSecret's ends on a filled AWSPENDING
-     * version, unparsed (as AWS's template does; setSecret's on the token's label alone); testSecret
-     * parses and verifies it, so a value not the rotator's fails there, and nothing is deleted or
-     * promoted on it. Absent, the event always takes the whole look.
+     * another look. Must imply `done`, with one allowance: createSecret's and setSecret's end only on a
+     * filled AWSPENDING version, unparsed (as AWS's template does); testSecret parses and verifies it, so
+     * a value not the rotator's fails there, and nothing is deleted or promoted on it. Absent, the event
+     * always takes the whole look.
      */
     settled?: (secret: StoredSecret | undefined, token: string) => boolean;
     /**
@@ -130,24 +114,24 @@ export type RotationView<P extends { kind: string }, O, T = unknown> = {
 
 /** What `status` shows of the current credential. */
 export interface CurrentSummary {
-  /** Key SID or token fingerprint; never the credential. */
+  /** Never the credential. */
   ref?: string;
   versionId?: string;
   createdAtMs?: number;
   nextDueAtMs?: number;
-  /** The current credential no longer works or no longer exists: a person should look. */
+  /** The current credential no longer works or exists: a person should look. */
   gone: boolean;
 }
 
 /** What a kind is called and how its credentials are referred to, in every message the engine writes. */
 export interface Words {
-  /** "key", "token", "app": what the rotated credential is called in CLI, alert and emergency words. */
+  /** "key", "token", "app". */
   noun: string;
   /** What a probe of this kind may report and echo back: a key SID, a token fingerprint. */
   ref: RegExp;
   /** Results, status and confirm also carry the reference under 0.1.0's key fields (currentKeySid, keySid). */
   keyFields?: boolean;
-  /** How `rotate` says a rotation waits at its gate keeping `kept`; else "waiting for consumers before deleting". */
+  /** How `rotate` says a rotation waits at its gate keeping `kept`. */
   waiting?(kept: string): string;
   /** The rotation makes a second credential someone else may have made first: `--replace-secondary` applies. */
   secondary?: boolean;
@@ -159,7 +143,7 @@ export interface EmergencyTiming<T, Settings> {
   settleMs(target: T): number;
   /** What happens to consumers still on the old credential, for the announcement (`overlap` in words). */
   consequence(overlap: string): string;
-  /** Runs before every pass; a throw ends the command unfinished (an Auth Token records leaked tokens). */
+  /** Runs before every pass; a throw ends the command unfinished. */
   beforePass?(runtime: Runtime, target: T, emergency: Emergency, settings?: Settings): Promise<void>;
 }
 
@@ -180,54 +164,42 @@ export interface Report<T, S, O, Settings> {
    * key SID when it is an API key); undefined when the value is not one this target could have made.
    */
   holds?(value: string, target: T): { ref: string; credential: string; keySid?: string } | undefined;
-  /** Things a person should know that change no decision. */
   warnings?(obs: O, settings: Settings): string[];
   /**
    * Credentials on Twilio named like this target's that it will never delete (not provably its own,
    * referenced by nothing): a person must.
    */
   strays?(obs: O, settings: Settings): string[];
-  /** The dry run's read-only checks beyond the loop itself (credentials work, policy, drift). */
+  /** The dry run's read-only checks beyond the loop itself. */
   preflight?(session: S, obs: O, runtime: Runtime): Promise<{ checks: string[]; warnings: string[] }>;
 }
 
 /** What a kind may offer beyond rotating; each is absent, not a stub, when it does not. */
 export interface Capabilities<S, O, Settings> {
-  /** Backs out a rotation before its point of no return (`abort`), and says what it did. */
+  /** `abort`: backs out a rotation before its point of no return. */
   abort?(session: S, runtime: Runtime): Promise<string>;
-  /** `audit`: the account's keys and which this target accounts for; `--cleanup` revokes its orphans. */
+  /** `audit`: the account's complete key list, which keys this target accounts for, its orphans' cleanup. */
   audit?: {
-    /** Every key on the target's account, from one complete list (the observation's, when given). */
     keys(session: S, runtime: Runtime, obs: O | undefined): Promise<readonly TwilioKey[]>;
     claims?(obs: O, settings: Settings): KeyClaim[];
-    /** The keys the kind's own orphan sweep would revoke now. */
+    /** What its orphan sweep would revoke now; `revoke` goes through the steps' one delete. */
     orphans?(obs: O, settings: Settings): readonly { sid: string }[];
-    /** Revokes one key through the one delete the steps use. */
     revoke?(session: S, obs: O, sid: string): Promise<string>;
   };
-  /** The kind works with an admin credential read from `target.admin`. */
   admin?: {
     /**
-     * Twilio refused the admin credential this run read (HTTP 401): whether the admin secret holds
-     * another one now, as after another run promoted the Auth Token it held. The engine then ends the
-     * target's run as deferred instead of failed.
+     * Twilio refused the admin credential this run read: does the admin secret hold another one now (another
+     * run promoted the Auth Token it held)? Then the run ends deferred, not failed.
      */
     replaced(session: S, runtime: Runtime): Promise<boolean>;
   };
-  /**
-   * For a kind with its own client in `runtime.ports`: a fake over the real one for the dry run, which
-   * reads through and writes nothing. Without it the dry run gives the kind no client at all.
-   */
+  /** A dry-run fake over the kind's own client in `runtime.ports`: reads through, writes nothing. */
   dryRun?(real: unknown): unknown;
-  /**
-   * Why a person may not replace the rotated secret's value now (`secret put --replace`), beyond an
-   * AWSPENDING label (which the command checks itself); undefined when replacing is safe.
-   */
+  /** Why `secret put --replace` must wait, beyond an AWSPENDING label (checked by the command). */
   replaceBlocked?(obs: O, settings: Settings): string | undefined;
   /**
-   * `rollback <target>` (core/rollback.ts): the previous credential back during the overlap. `plan` is
-   * pure; `act` carries out one step, and the engine looks again. A kind whose rollback can only refuse
-   * (an Auth Token: the old token dies at the promotion) has no `act`.
+   * `rollback <target>` (core/rollback.ts) during the overlap. A kind whose rollback can only refuse (an
+   * Auth Token: the old token dies at the promotion) has no `act`.
    */
   rollback?: {
     plan(obs: O, settings: Settings): RollbackPlan;
@@ -246,16 +218,13 @@ export interface KindModule<
   P extends { kind: string },
   Settings,
 > {
-  /** Its target schema and the conversion to `T` (config/common.ts helps). */
   config: KindConfig<unknown, T>;
   /** Reads what a run needs (admin credential, clients) and the planner's settings; changes nothing. */
   open(target: T, runtime: Runtime, scope: RunScope, options: RunOptions): Promise<{ session: S; settings: Settings }>;
-  /** One read-only look at the store and the provider. */
   observe(session: S, runtime: Runtime): Promise<O>;
-  /** Pure: the next step, a gate check, or an outcome. */
+  /** Pure. */
   plan(obs: O, settings: Settings & RunFlags): P | GateCheck | Outcome;
   steps: StepTable<P, O, S, Settings>;
-  /** Secrets Manager's rotation protocol as a view of the same planner. */
   rotation: RotationView<P, O, T>;
   words: Words;
   /** "first": its targets run before every other kind's (its rotation replaces what admin secrets hold). */

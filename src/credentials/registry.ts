@@ -8,10 +8,7 @@ type Parses<T> = { config: { convert(raw: never): T } };
 /** The entries of a kind map, each under the name its targets carry in `kind`. */
 const named = <M extends { [K in keyof M]: Parses<{ kind: K }> }>(kinds: M) => kinds;
 
-/**
- * The one registry of credential kinds: adding a kind is its folder and one line here. Configuration
- * and `TargetConfig` follow from these lines; a key that differs from its targets' `kind` does not compile.
- */
+/** The one registry of credential kinds: adding a kind is its folder and one line here (docs/architecture.md). */
 export const KINDS = named({
   'api-key': apiKey,
   'auth-token': authToken,
@@ -40,10 +37,7 @@ export type AnyKind = KindModule<TargetConfig, Session, ObservationBase, { kind:
 
 const registered = new Map<string, AnyKind>(Object.entries(KINDS) as [string, AnyKind][]);
 
-/**
- * Adds a kind at run time without editing this file: the conformance suite's toy kind lives only in
- * test/. Configuration files know the kinds above only; a registered kind's targets are built in code.
- */
+/** Adds a kind at run time (the conformance suite's toy); its targets are built in code, not read from a file. */
 export function registerKind<
   T extends TargetShape,
   S extends Session<T>,

@@ -10,19 +10,13 @@ import { errorMessage, UsageError } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
- * Alerts and metrics hang off the engine's results, so the CLI, the scheduled Lambda and a daemon
- * report the same way. After a real run (never a dry run), per target: read its health state (from
- * the run's last look, or one read of its secret), decide what is due (core/health.ts), deliver to
- * the target's channels within the run's alert budget, write the health state if it changed, and
- * emit the target's metrics. Nothing here throws, changes a rotation or its exit code: a failed
- * delivery is logged, and the next run tries again.
- *
- * A run that failed on what it read before any step and without a remote answer (bad secret contents,
- * a missing admin secret) changed nothing, and its alerting writes nothing either: bad input leaves no
- * trace, so such a problem is announced on every run until it is fixed.
+ * Alerts, health state and metrics after a real run (docs/architecture.md "One run"). Nothing here
+ * throws or changes a result: a failed delivery is logged and the next run tries again. A run that
+ * failed on bad input before any step changed nothing, so its alerting writes nothing either: such a
+ * problem is announced on every run until it is fixed.
  */
 
-const newId = () => randomUUID().replace(/-/g, '');
+export const newId = () => randomUUID().replace(/-/g, '');
 
 /** The channels that hear about `target`: those it names, or every configured channel. */
 export function channelsFor(target: TargetConfig, channels: readonly AlertChannel[]): AlertChannel[] {
@@ -59,10 +53,7 @@ function failedOnInput(result: TargetResult): boolean {
   return result.kind === 'failed' && result.steps.length === 0 && result.remote === undefined;
 }
 
-/**
- * Health state as the run last saw it, or as one read of the secret says; `persist` false when there
- * is nowhere to keep it, or when the run failed on bad input (see above).
- */
+/** Health state as the run last saw it, or as one read says; `persist` false with nowhere to keep it, or bad input. */
 async function healthOf(
   target: TargetConfig,
   result: TargetResult,

@@ -10,11 +10,9 @@ import { openRun, type Run } from './reconcile.js';
 import { resolveTargets, runScope } from './targets.js';
 
 /**
- * `twilio-key-rotator audit`: every key on each configured account, classified (core/inventory.ts)
- * from one complete key list and each target's own observation. `--cleanup` revokes rotator orphans
- * only: for each target it observes again, takes exactly the keys its sweep-orphans step would take,
- * leaves out any key another target uses, and deletes through the kind's one delete function.
- * An account whose picture is incomplete (a target that cannot be read) gets no cleanup at all.
+ * `audit`: every key on each account, classified (core/inventory.ts) from one complete list and each
+ * target's observation. `--cleanup` revokes exactly what each target's sweep-orphans would, looked at
+ * again, less what another target uses, through the kind's one delete; an account not read whole gets none.
  */
 
 export interface AuditOptions {

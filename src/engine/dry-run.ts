@@ -20,13 +20,10 @@ import { observeAndPlan, openRun, reconcileTarget } from './reconcile.js';
 import { runScope, type Targets } from './targets.js';
 
 /**
- * `rotate --dry-run`: the real loop — the same observe, plan and act as a rotation — over in-memory
- * fakes seeded from one read-only look at the real store and Twilio. Fake stores take their first read
- * of each secret from the real one and keep every write; the fake key list starts as the real list;
- * created keys and tokens are imaginary (reported as SK(new), tf(new)) and "verify" by fiat; real ones
- * are verified for real, with a GET; consumers are asked about real credentials only. A secondary Auth
- * Token that already exists cannot be seen without changing something, so the plan assumes none. No
- * write reaches a real service: the fakes are given read functions only.
+ * `rotate --dry-run`: the real loop over in-memory fakes seeded from one read-only look at the real store
+ * and Twilio; the fakes get read functions only. Created keys and tokens are imaginary (SK(new), tf(new))
+ * and "verify" by fiat; real ones for real. An existing secondary Auth Token cannot be seen without
+ * changing something, so the plan assumes none.
  */
 
 const NEW_PREFIX = 'SKd00d';

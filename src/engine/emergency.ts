@@ -8,13 +8,9 @@ import { errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
 
 /**
- * `rotate --now <target> --overlap SECONDS`: a leaked credential dies fast. The same reconcile as
- * every run, with the consumer gate cut to the stated overlap (no probes, no confirmation), the
- * window and pause set aside, and a current credential this invocation did not create treated as
- * leaked. It runs pass after pass, sleeping through the overlap and the kind's `emergency.settleMs`
- * (an Auth Token's propagation delay), until the target is done, fails, or is stopped. The kind's
- * `emergency.beforePass` runs before every pass (an Auth Token records the tokens it treats as leaked,
- * before any promotion retires them, for the webhook helper).
+ * `rotate --now <target> --overlap SECONDS`: the same reconcile with the gate cut to the overlap, window
+ * and pause set aside, and a current credential this invocation did not create treated as leaked; pass
+ * after pass, sleeping through the overlap and the kind's `settleMs`, until done, failed or stopped.
  */
 
 export interface NowOptions {

@@ -1,31 +1,27 @@
-import { randomUUID } from 'node:crypto';
 import { prefixClash } from '../config/fleets.js';
 import type { FleetConfig, RotatorConfig, TargetConfig } from '../config/types.js';
-import { dedupKey, RUNBOOK, SEVERITY, type Alert } from '../core/alert.js';
+import { alertFor } from '../core/alert.js';
 import type { TargetResult } from '../core/outcome.js';
 import type { RunScope, Runtime } from '../core/runtime.js';
 import type { AdminCredential } from '../core/secret-values.js';
 import { accountToken, isAccountToken } from '../credentials/registry.js';
 import { errorMessage, RotationError } from '../errors.js';
 import { redact } from '../redact.js';
-import { channelsFor, deliver } from './alerts.js';
+import { channelsFor, deliver, newId } from './alerts.js';
 import { createRunScope } from './scope.js';
 
 /**
- * Fleet expansion, for resolution (engine/targets.ts): one API-key target per active subaccount that
- * passes the fleet's filters, its admin credential the subaccount's own Auth Token from the parent's
- * list (held for the run, never stored). A fleet whose list cannot be read fails as a whole, named by
- * the fleet, and changes nothing. A subaccount that leaves the fleet keeps its secret and its keys:
- * nothing is deleted because a list got shorter.
+ * Fleet expansion (engine/targets.ts): one API-key target per active subaccount the filters pass, its
+ * admin credential the subaccount's Auth Token from the parent's list (held for the run, never stored).
+ * A fleet not listed fails whole and changes nothing; nothing is deleted because a list got shorter.
  */
 
 /** A name resolution could not make a target of: a fleet not listed, a member skipped or not listed. */
 export interface Unresolved {
-  /** As a run reports it. */
   result: TargetResult;
-  /** The reason alone, without what a run did (status). */
+  /** The reason alone (status). */
   why: string;
-  /** The account the audit reports it on, and its words there. */
+  /** Where and how the audit reports it. */
   account: string;
   label: string;
   /** A whole fleet that could not be listed: alerted by its name after a real run. */
@@ -130,11 +126,9 @@ async function membersOf(
 }
 
 /**
- * A fleet whose subaccounts could not be listed ran none of its members, so no member's alert or
- * metric says so: after a real run it is reported by the fleet's name — a step-failed alert on the
- * channels its members would use, and a failed run in the metrics. Its alert state has nowhere to
- * live (the parent credential's secret is only read), so the alert repeats on every run that cannot
- * list the fleet, with one dedup key (PagerDuty keeps one incident), and no resolve follows.
+ * A fleet not listed ran no member, so after a real run it is reported by its name: a step-failed alert
+ * on its members' channels and a failed run in the metrics. Its alert state has nowhere to live (the
+ * parent's secret is only read): the alert repeats, under one dedup key, and no resolve follows.
  */
 export async function reportUnresolved(
   config: RotatorConfig,
@@ -142,32 +136,16 @@ export async function reportUnresolved(
   unresolved: readonly Unresolved[],
 ): Promise<void> {
   const nowMs = runtime.now();
-  const at = new Date(nowMs).toISOString();
   for (const { fleet, result } of unresolved) {
     if (!fleet || result.kind !== 'failed') continue;
     runtime.metrics?.({ target: fleet.name, atMs: nowMs, values: { TargetsChecked: 1, RotationsFailed: 1 } });
     const channels = channelsFor(template(fleet), runtime.alertChannels ?? []);
     if (channels.length === 0) continue;
-    const alert: Alert = {
-      id: randomUUID().replace(/-/g, ''),
-      event: 'step-failed',
-      action: 'trigger',
-      severity: SEVERITY['step-failed'],
-      test: false,
-      target: fleet.name,
-      credential: result.credential,
-      account: fleet.parentAccountSid,
-      problem: 'step-failed',
-      summary: `${fleet.name}: the fleet's subaccounts could not be listed, so none of its members ran`,
-      details: [],
-      refs: [],
-      step: result.step,
-      error: { message: result.error },
-      runbook: RUNBOOK['step-failed'],
-      dedupKey: dedupKey(fleet.name, 'step-failed'),
-      firstSeenAt: at,
-      occurredAt: at,
-    };
+    const title = "the fleet's subaccounts could not be listed, so none of its members ran";
+    const error = { message: result.error };
+    const finding = { problem: 'step-failed' as const, title, details: [], refs: [], step: result.step, error };
+    const subject = { target: fleet.name, credential: result.credential, account: fleet.parentAccountSid };
+    const alert = alertFor({ action: 'trigger', finding, sinceMs: nowMs, renotify: false }, subject, newId(), nowMs);
     const context = { target: fleet.name, step: 'alert' };
     await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), runtime.logger).catch((err: unknown) =>
       runtime.logger.error(`alerting for fleet ${fleet.name} failed: ${redact(errorMessage(err))}`, context),

@@ -10,11 +10,8 @@ import { redact } from '../redact.js';
 export { TOKEN_FINGERPRINT } from '../credentials/registry.js';
 
 /**
- * Which configured target a leak report is about, by reference: the reported key SID, token
- * fingerprint or credential is compared, in memory, with the credentials the target's own secret holds
- * (AWSCURRENT, AWSPENDING, and AWSPREVIOUS while it may still work). Nothing here is logged or
- * returned but references (key SIDs, token fingerprints). Fleets' members are not searched: their
- * secrets are known only once a run lists the parent's subaccounts.
+ * Which configured target a leak report is about: compared in memory with what each target's secret
+ * holds (current, pending, previous); only references leave. Fleet members are not searched (not listed).
  */
 
 export type Leak = { keySid: string } | { tokenFingerprint: string } | { credential: string };

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { RotatorConfig } from '../config/types.js';
 import { rollbackAlert } from '../core/alert.js';
 import { formatPause, parsePause, TAG_PAUSED, type RollbackPlan, type VersionRef } from '../core/rollback.js';
 import type { Runtime } from '../core/runtime.js';
 import { kindOf } from '../credentials/registry.js';
 import { RotationError, UsageError } from '../errors.js';
-import { channelsFor, deliver } from './alerts.js';
+import { channelsFor, deliver, newId } from './alerts.js';
 import { openRun } from './reconcile.js';
 import { resolveOne, runScope } from './targets.js';
 
@@ -114,10 +113,7 @@ export async function rollback(
   throw ended(`no end after ${MAX_PASSES} passes (the secret kept changing); run status and try again`);
 }
 
-/**
- * The rolled-back alert, to the target's channels within the alert budget; a failed delivery is
- * logged. True when a channel took it (then it is recorded, and a rerun does not send it again).
- */
+/** True when a channel took the rolled-back alert (then it is recorded, and a rerun does not send it again). */
 async function announce(
   config: RotatorConfig,
   runtime: Runtime,
@@ -128,7 +124,7 @@ async function announce(
   if (!channels.some((c) => c.events.has('rolled-back'))) return false;
   const subject = { target: target.name, credential: target.kind, account: target.accountSid };
   const rolled = { from: plan.from.ref, to: plan.to.ref, ...(plan.kept ? { kept: plan.kept } : {}) };
-  const alert = rollbackAlert(subject, rolled, randomUUID().replace(/-/g, ''), runtime.now());
+  const alert = rollbackAlert(subject, rolled, newId(), runtime.now());
   const log = runtime.logger.child({ target: target.name });
   return (await deliver(alert, channels, AbortSignal.timeout(config.alerts.budgetMs), log)).delivered;
 }

@@ -22,13 +22,10 @@ export interface PutSecretResult {
 }
 
 /**
- * `secret put`: stores a value the configuration uses — a target's admin credential or the key it
- * rotates — after checking it has the documented shape, so nobody hand-edits JSON files. The value
- * comes from stdin (never argv, which other users can read); it is never printed. A current value is
- * replaced only with `replace`, and never while a rotation is between the creation of its new
- * credential and the retirement of the old one (AWSPENDING, or an API key's consumer gate). Values the
- * configuration forbids are refused: an admin credential in a rotated secret (the target would be
- * stuck), an admin credential of an account no target or fleet uses.
+ * `secret put`: stores a value the configuration uses (an admin credential, a rotated secret) after
+ * checking its shape. From stdin (argv is readable by other users), never printed. A current value is
+ * replaced only with `replace`, and never mid-rotation (AWSPENDING, or a consumer gate holding the old
+ * credential). Refused: an admin credential in a rotated secret, or of an account nothing here uses.
  */
 export async function putSecret(
   config: RotatorConfig,
@@ -98,10 +95,9 @@ export async function putSecret(
   const existing = await store.read(secretId);
   const current = existing?.versions.find((v) => v.stages.includes(CURRENT));
   const versionId = randomUUID();
+  const changed = () => new UsageError(`secret "${secretId}" changed while this command ran; run it again`);
   if (!current) {
-    if ((await store.create(secretId, versionId, value)) === 'token-conflict') {
-      throw new UsageError(`secret "${secretId}" changed while this command ran; run it again`);
-    }
+    if ((await store.create(secretId, versionId, value)) === 'token-conflict') throw changed();
     return { secretId, store: storeName, versionId, shape, replaced: false };
   }
   if (!request.replace) {
@@ -115,9 +111,7 @@ export async function putSecret(
     throw new UsageError(`${what}; let it finish (twilio-key-rotator rotate), then replace the value; ${nothing}`);
   }
   if (rotated) await refuseDuringRotation(scope, runtime, rotated, secretId);
-  if ((await store.putCurrent(secretId, versionId, value)) === 'token-conflict') {
-    throw new UsageError(`secret "${secretId}" changed while this command ran; run it again`);
-  }
+  if ((await store.putCurrent(secretId, versionId, value)) === 'token-conflict') throw changed();
   return { secretId, store: storeName, versionId, shape, replaced: true };
 }
 
@@ -133,11 +127,7 @@ async function refuseAdminCredential(scope: RunScope, target: TargetConfig, secr
   throw new UsageError(`${what}, and ${where}: ${why}; ${fix}; nothing was stored`);
 }
 
-/**
- * A rotation between the creation of its new credential and the retirement of the old one (the kind
- * says, from one look at the store and Twilio): a new value now would take the old credential's
- * label away while consumers still use it, and no gate would retire it.
- */
+/** A rotation waiting to retire its old credential (the kind says, from one look): the value must wait. */
 async function refuseDuringRotation(scope: RunScope, runtime: Runtime, target: TargetConfig, secretId: string) {
   const { capabilities } = kindOf(target);
   if (!capabilities.replaceBlocked) return;

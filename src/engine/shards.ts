@@ -32,11 +32,9 @@ export function shardBody(message: ShardMessage): string {
 }
 
 /**
- * Groups that must share a message. An Auth Token's promotion replaces the token other targets may
- * manage keys with (and refreshes those admin secrets), which is why one run rotates Auth Tokens
- * first (engine/commands.ts). Across messages there is no order, so an Auth Token target travels with
- * the targets on its account and those whose admin secret is its secret: their run then starts after
- * the promotion, as in a single run. Names without a configured target stand alone.
+ * Groups that must share a message. An Auth Token's promotion replaces the token other targets may manage
+ * keys with, so one run rotates it first (engine/commands.ts); across messages there is no order, so it
+ * travels with the targets on its account and those whose admin secret is its secret.
  */
 function units(config: RotatorConfig, names: readonly string[]): string[][] {
   const byName = new Map(config.targets.map((t) => [t.name, t]));
@@ -72,9 +70,8 @@ function units(config: RotatorConfig, names: readonly string[]): string[][] {
 const bytes = (name: string) => Buffer.byteLength(JSON.stringify(name)) + 1;
 
 /**
- * The names in messages of at most `perMessage` names (and MAX_BODY_BYTES), in the order given,
- * each name once; a group (above) is kept whole when it fits in one message, and otherwise fills
- * messages of its own with its Auth Token target in the first.
+ * Messages of at most `perMessage` names and MAX_BODY_BYTES, in order, each name once; a group is kept
+ * whole when it fits, else fills messages of its own with its Auth Token target in the first.
  */
 export function planShards(config: RotatorConfig, names: readonly string[], perMessage: number): string[][] {
   const budget = MAX_BODY_BYTES - 512; // room for the metadata

@@ -9,20 +9,17 @@ import { createRunScope } from './scope.js';
 export type { Unresolved } from './fleets.js';
 
 /**
- * Resolution, once per command and before anything else: the configuration and the names a command
- * was given (none: every target) become the targets it acts on. This is where a name meets a fleet:
- * a fleet's name stands for its members, and a member's name (`<fleet>-<subaccount SID>`) is known
- * once its fleet is listed (engine/fleets.ts). Only the fleets a name touches are listed: the daemon
- * runs one unit at a time and must not list every parent's subaccounts for each.
+ * Resolution, once per command and before anything else: a command's names (none: every target) become
+ * its targets. A fleet's name stands for its members (`<fleet>-<subaccount SID>`), known once it is
+ * listed (engine/fleets.ts); only the fleets a name touches are listed (the daemon runs one unit at a time).
  */
 export interface Targets {
-  /** The configuration with the listed fleets' members among its targets: what a run's scope sees. */
+  /** With the listed fleets' members among its targets: what a run's scope sees. */
   config: RotatorConfig;
-  /** The targets to act on, in configuration order. */
+  /** In configuration order. */
   chosen: TargetConfig[];
-  /** Fleet members' admin credentials by target name, for every scope of the run. */
+  /** Fleet members' admin credentials by target name. */
   admins: ReadonlyMap<string, AdminCredential>;
-  /** What the names cover that cannot run: a fleet not listed, a member skipped or not listed this run. */
   unresolved: Unresolved[];
   /** The names a person gave (none on a schedule): a paused target among them runs. */
   named: ReadonlySet<string>;
@@ -98,9 +95,8 @@ function notListed(config: RotatorConfig, name: string, scheduled: boolean): Unr
 }
 
 /**
- * One target by name, for the commands that act on exactly one. A fleet's name is refused; a member of
- * a fleet that could not be listed fails as a run does (exit 1: it may work next time), saying why.
- * `done`: what the command would have done ("rotated").
+ * One target by name. A fleet's name is refused; a member of a fleet that could not be listed fails as a
+ * run does (exit 1: it may work next time). `done`: what the command would have done ("rotated").
  */
 export async function resolveOne(
   config: RotatorConfig,
@@ -133,7 +129,7 @@ export interface Unit {
   kind: string;
   schedule?: string;
   paused: boolean;
-  /** Stands for several targets, known only once a run lists them (a fleet). */
+  /** A fleet: its targets are known only once a run lists them. */
   group?: true;
 }
 
@@ -148,9 +144,8 @@ export function scheduledUnits(config: RotatorConfig): Unit[] {
 }
 
 /**
- * The names a schedule takes on, fleets listed into their members, not paused, in configuration
- * order: the scheduled Lambda shards exactly these across SQS messages (entry/shard.ts). A fleet that
- * could not be listed is named itself, so the worker that gets it lists it again and reports it.
+ * What the scheduled Lambda shards (entry/shard.ts): the names not paused, fleets listed into members.
+ * A fleet that could not be listed is named itself: the worker that gets it lists it again and reports it.
  */
 export async function scheduledTargetNames(config: RotatorConfig, runtime: Runtime): Promise<string[]> {
   const resolved = await resolveTargets(config, runtime, [], true);
@@ -181,10 +176,7 @@ export function storesNamed(config: RotatorConfig, names: readonly string[] = []
   ]);
 }
 
-/**
- * The target whose secret a Secrets Manager event names (`find` throws when none has it): a
- * configured one, else a fleet member, which is known only once every fleet is listed.
- */
+/** The target whose secret a Secrets Manager event names (`find` throws when none has it); a member after listing. */
 export async function resolveBySecret(
   config: RotatorConfig,
   runtime: Runtime,

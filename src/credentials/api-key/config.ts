@@ -2,7 +2,6 @@ import * as z from 'zod/mini';
 import { httpUrl, location, text } from '../../config-kit/fields.js';
 import { convertBase, targetBaseShape, type KindConfig } from '../../config-kit/target.js';
 import type { SecretLocation, TargetBase } from '../../core/target.js';
-import type { ConfigIssue } from '../../errors.js';
 import { verifyMethodFor } from './verify-method.js';
 
 /** `/twilio/<product>/<resource>/<action>`; nested resources use dots. */
@@ -68,34 +67,18 @@ const schema = z.strictObject({
 });
 type Raw = z.infer<typeof schema>;
 
-function checkPolicy(t: Raw, at: (f: string) => string, issues: ConfigIssue[]): void {
+function checkPolicy(t: Raw, issue: (field: string, message: string) => void): void {
   if (t.keyType === 'standard') {
-    if (t.policy !== undefined)
-      issues.push({ path: at('policy'), message: 'is only for keyType "restricted"; remove it or change keyType' });
+    if (t.policy !== undefined) issue('policy', 'is only for keyType "restricted"; remove it or change keyType');
     return;
   }
-  if (t.policy === undefined) {
-    issues.push({
-      path: at('policy'),
-      message: 'is required for keyType "restricted": "inherit" or {allow: [permissions…]}',
-    });
-    return;
-  }
+  if (t.policy === undefined)
+    return issue('policy', 'is required for keyType "restricted": "inherit" or {allow: [permissions…]}');
   if (t.region !== undefined && t.region !== 'us1')
-    issues.push({
-      path: at('region'),
-      message: 'Restricted keys exist only in us1; use keyType "standard" or drop region',
-    });
-  if (
-    t.policy !== 'inherit' &&
-    t.validationUrl === undefined &&
-    verifyMethodFor({ allow: t.policy.allow }) === undefined
-  ) {
-    issues.push({
-      path: at('validationUrl'),
-      message: `is required: the policy grants neither ${VERIFIABLE}, so ${CANNOT_PROVE}`,
-    });
-  }
+    issue('region', 'Restricted keys exist only in us1; use keyType "standard" or drop region');
+  const unprovable = t.policy !== 'inherit' && verifyMethodFor({ allow: t.policy.allow }) === undefined;
+  if (unprovable && t.validationUrl === undefined)
+    issue('validationUrl', `is required: the policy grants neither ${VERIFIABLE}, so ${CANNOT_PROVE}`);
 }
 
 export const apiKeyConfig: KindConfig<Raw, ApiKeyTargetConfig> = {
@@ -117,42 +100,26 @@ export const apiKeyConfig: KindConfig<Raw, ApiKeyTargetConfig> = {
     ...(t.validationUrl !== undefined ? { validationUrl: t.validationUrl } : {}),
   }),
   check(t, at, issues) {
-    checkPolicy(t, at, issues);
-    if (t.validationUrl !== undefined && !/^https:\/\/[a-z0-9.-]+\.twilio\.com\//.test(t.validationUrl)) {
-      issues.push({
-        path: at('validationUrl'),
-        message: 'must be an https://….twilio.com/ URL: the new key is sent to it as credentials',
-      });
-    }
+    const issue = (field: string, message: string) => void issues.push({ path: at(field), message });
+    checkPolicy(t, issue);
+    if (t.validationUrl !== undefined && !/^https:\/\/[a-z0-9.-]+\.twilio\.com\//.test(t.validationUrl))
+      issue('validationUrl', 'must be an https://….twilio.com/ URL: the new key is sent to it as credentials');
   },
   // Within one file, overlapping prefixes on one account are surely a mistake; across files the
   // owner fingerprint in every key name keeps deployments apart.
   checkAll(targets, issues) {
-    // Sorted by prefix, every prefix that starts another sits right before it and the ones between: one
-    // sort per account instead of comparing every pair (a config can list a thousand targets).
-    const byAccount = new Map<string, { index: number; t: (typeof targets)[number]['t'] }[]>();
-    for (const entry of targets) {
-      const account = entry.t.accountSid.toUpperCase();
-      const group = byAccount.get(account);
-      if (group) group.push(entry);
-      else byAccount.set(account, [entry]);
-    }
-    const overlaps: { first: (typeof targets)[number]; second: (typeof targets)[number] }[] = [];
-    for (const group of byAccount.values()) {
-      const sorted = group.sort((a, b) =>
-        a.t.friendlyNamePrefix < b.t.friendlyNamePrefix ? -1 : a.t.friendlyNamePrefix > b.t.friendlyNamePrefix ? 1 : 0,
-      );
-      sorted.forEach((a, n) => {
-        for (
-          let m = n + 1;
-          m < sorted.length && sorted[m]!.t.friendlyNamePrefix.startsWith(a.t.friendlyNamePrefix);
-          m++
-        ) {
-          const b = sorted[m]!;
-          overlaps.push(a.index < b.index ? { first: a, second: b } : { first: b, second: a });
-        }
-      });
-    }
+    // Sorted by account and prefix, every prefix that starts another sits right before it and the ones
+    // between: one sort instead of comparing every pair (a config can list a thousand targets).
+    type Entry = (typeof targets)[number];
+    const key = (e: Entry) => `${e.t.accountSid.toUpperCase()}\n${e.t.friendlyNamePrefix}`;
+    const sorted = [...targets].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const overlaps: { first: Entry; second: Entry }[] = [];
+    sorted.forEach((a, n) => {
+      for (let m = n + 1; m < sorted.length && key(sorted[m]!).startsWith(key(a)); m++) {
+        const b = sorted[m]!;
+        overlaps.push(a.index < b.index ? { first: a, second: b } : { first: b, second: a });
+      }
+    });
     overlaps.sort((x, y) => x.first.index - y.first.index || x.second.index - y.second.index);
     for (const { first, second } of overlaps)
       issues.push({

@@ -3,6 +3,7 @@ import { RotationError } from '../../errors.js';
 import type { ApiKeyTargetConfig } from './config.js';
 import { verifyMethodFor } from './verify-method.js';
 
+const NO_KEY = 'policy "inherit" needs an existing key to copy from, and the secret has none';
 const GIVE_POLICY = 'give policy {allow: [...]} for the first rotation';
 const USE_STANDARD = 'use keyType "standard" or an explicit policy';
 const SET_VALIDATION_URL = 'set validationUrl to a Twilio URL the key may GET';
@@ -14,13 +15,12 @@ export interface ResolvedPolicy {
   warnings: string[];
 }
 
-function drift(config: readonly string[], live: readonly string[]): string | undefined {
+/** What a credential made from the configuration's permissions would add and drop, against a live one's. */
+export function permissionDrift(config: readonly string[], live: readonly string[]): string[] {
   const added = config.filter((p) => !live.includes(p));
-  const removed = live.filter((p) => !config.includes(p));
-  if (added.length === 0 && removed.length === 0) return undefined;
-  const adds = added.length ? `adds ${added.join(', ')}` : '';
-  const drops = removed.length ? `drops ${removed.join(', ')}` : '';
-  return `policy drift between config and the live key: the next key ${[adds, drops].filter(Boolean).join(' and ')}`;
+  const dropped = live.filter((p) => !config.includes(p));
+  const words = [added.length ? `adds ${added.join(', ')}` : '', dropped.length ? `drops ${dropped.join(', ')}` : ''];
+  return words.filter(Boolean);
 }
 
 /** The policy a new key gets and how to prove a key of this target works. Read-only. */
@@ -29,6 +29,7 @@ export async function resolvePolicy(
   keys: TwilioKeys,
   currentSid: string | undefined,
 ): Promise<ResolvedPolicy> {
+  const refuse = (why: string) => new RotationError(target.name, 'resolve-policy', why);
   const warnings: string[] = [];
   let policy: RestrictedPolicy | null = null;
   if (target.keyType === 'restricted') {
@@ -36,39 +37,21 @@ export async function resolvePolicy(
     if (target.policy?.mode === 'explicit') {
       policy = { allow: [...target.policy.allow] };
       if (live) {
-        const d = drift(policy.allow, live.allow);
-        if (d) warnings.push(d);
+        const drift = permissionDrift(policy.allow, live.allow);
+        const next = `the next key ${drift.join(' and ')}`;
+        if (drift.length) warnings.push(`policy drift between config and the live key: ${next}`);
       } else if (live === null) warnings.push(`the current key ${currentSid} is not Restricted; the next key will be`);
     } else {
-      if (!currentSid)
-        throw new RotationError(
-          target.name,
-          'resolve-policy',
-          `policy "inherit" needs an existing key to copy from, and the secret has none; ${GIVE_POLICY}`,
-        );
-      if (live === undefined)
-        throw new RotationError(
-          target.name,
-          'resolve-policy',
-          `policy "inherit": the current key ${currentSid} does not exist on Twilio; give an explicit policy`,
-        );
-      if (live === null)
-        throw new RotationError(
-          target.name,
-          'resolve-policy',
-          `policy "inherit": the current key ${currentSid} is not a Restricted key; ${USE_STANDARD}`,
-        );
+      const inherit = `policy "inherit": the current key ${currentSid}`;
+      if (!currentSid) throw refuse(`${NO_KEY}; ${GIVE_POLICY}`);
+      if (live === undefined) throw refuse(`${inherit} does not exist on Twilio; give an explicit policy`);
+      if (live === null) throw refuse(`${inherit} is not a Restricted key; ${USE_STANDARD}`);
       policy = live;
     }
   }
   const verifyMethod = verifyMethodFor(policy, target.validationUrl);
-  if (!verifyMethod) {
-    throw new RotationError(
-      target.name,
-      'resolve-policy',
-      `the key policy grants nothing the rotator can use to prove a key works; ${SET_VALIDATION_URL}`,
-    );
-  }
+  if (!verifyMethod)
+    throw refuse(`the key policy grants nothing the rotator can use to prove a key works; ${SET_VALIDATION_URL}`);
   return { policy, verifyMethod, warnings };
 }
 

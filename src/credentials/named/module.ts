@@ -2,18 +2,17 @@ import { CURRENT, labelled, PREVIOUS, TAG_RETIRED } from '../../core/labels.js';
 import type { RunOptions, Runtime, RunScope } from '../../core/runtime.js';
 import { KEY_SID } from '../../core/sids.js';
 import { SecretShapeError } from '../../errors.js';
-import type { KindModule, StepSpec } from '../kind.js';
+import type { KindModule } from '../kind.js';
 import { keyClaims } from './inventory.js';
-import type { Observation, PlannerSettings, Step } from './observation.js';
+import type { Observation, Settings, Step } from './observation.js';
 import { observe } from './observe.js';
 import { keysLeftAlone, observationWarnings, orphanKeys, plan, promotionRecorded, replaceBlocked } from './plan.js';
 import type { NamedPort, NamedSession, NamedTarget } from './port.js';
 import { namedRollback } from './rollback.js';
-import { act, deleteNamed, describeStep } from './steps.js';
+import { deleteNamed, namedSteps } from './steps.js';
 import { directRotation } from './direct.js';
-import { plannerSteps } from './table.js';
 
-export type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
+export type { Settings };
 type Shared = 'observe' | 'plan' | 'steps' | 'rotation';
 /** The parts of a named kind's table this folder supplies; the kind adds config, open, words, emergency. */
 type NamedParts<T extends NamedTarget, S extends NamedSession<T>> = Pick<
@@ -83,17 +82,11 @@ export function preflightHead(session: NamedSession, obs: Observation, noun: str
  * and Secrets Manager view, the reports, audit and rollback, all over the kind's `port`.
  */
 export function namedKind<T extends NamedTarget, S extends NamedSession<T>>(port: NamedPort<S>): NamedParts<T, S> {
-  type Spec = StepSpec<Step, Observation, S, Settings>;
-  const stepOf = (props: Partial<Spec> = {}): Spec => ({
-    act: (step, obs, session, runtime, settings) => act(port, step, obs, session, runtime, settings),
-    describe: (step, obs, session) => describeStep(port, step, obs, session.target),
-    ...props,
-  });
   const { noun } = port;
   return {
     observe: (session, runtime) => observe(port, session, runtime),
     plan,
-    steps: plannerSteps(stepOf),
+    steps: namedSteps(port),
     rotation: directRotation(port),
     report: {
       claims: true,

@@ -36,9 +36,8 @@ export function isOwnKeyName(friendlyName: string | null, prefix: string, finger
 }
 
 /**
- * True for any name of the rotator's shape on this prefix: this target's keys, another target's that
- * shares the prefix, and keys named before fingerprints existed (prefix + rotation id). Only
- * `isOwnKeyName` proves ownership; these others are reported, never deleted.
+ * True for any name of the rotator's shape on this prefix, another target's and pre-fingerprint ones
+ * included: only `isOwnKeyName` proves ownership; these others are reported, never deleted.
  */
 export function looksLikeRotatorKeyName(friendlyName: string | null, prefix: string): boolean {
   return (
@@ -47,10 +46,8 @@ export function looksLikeRotatorKeyName(friendlyName: string | null, prefix: str
 }
 
 /**
- * True when `id` is a rotation id a rotator derives from `basis` (core/rotation-id.ts: the hash of
- * secret id, basis and a counter), for a counter up to `maxCounter`. A version id is immutable, so
- * this is a fact of the version history no late write can undo: the version was made by a rotator
- * as the successor of `basis`. Same formula as `rotationId`; a unit test keeps the two equal.
+ * True when `id` is a rotation id derived from `basis` (core/rotation-id.ts; a unit test keeps the
+ * formulas equal), counter ≤ `maxCounter`: a version id is immutable, so no late write can undo this.
  */
 export function isRotationFrom(secretId: string, basis: string, id: string, maxCounter: number): boolean {
   if (!ROTATOR_SUFFIX.test(id)) return false;

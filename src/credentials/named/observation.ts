@@ -3,11 +3,6 @@ import type { Outcome } from '../../core/outcome.js';
 import type { Emergency } from '../../core/runtime.js';
 import type { StoredSecret, TwilioKey } from '../../core/ports.js';
 
-/**
- * What the named-credential planner looks at and decides, whatever the kind (API keys, OAuth apps).
- * Built by ./observe.ts, never by the planner.
- */
-
 /** A stored credential in the planner's terms: a key's SID and secret, or an app's client ID and secret. */
 export interface Credential {
   accountSid: string;
@@ -32,6 +27,7 @@ export interface UnreadableVersion {
   problem: string;
 }
 
+/** What the named-credential planner looks at (built by ./observe.ts), whatever the kind. */
 export interface Observation {
   nowMs: number;
   secretId: string;
@@ -44,43 +40,39 @@ export interface Observation {
   unreadable: readonly UnreadableVersion[];
   /** Every key on the account, from a complete list. */
   keys: readonly TwilioKey[];
-  /** Key SIDs proven to work during this run. */
+  /** Proven to work during this run. */
   verified: ReadonlySet<string>;
-  /** Key SIDs of the admin credentials this configuration uses: never deleted, never rotated. */
+  /** The admin credentials this configuration uses: never deleted, never rotated. */
   protectedSids: ReadonlySet<string>;
-  /**
-   * The current key, never proven, was refused by verification in this run, and a new key made from
-   * the configuration would differ (another policy): a rotation replaces it.
-   */
+  /** The current key, never proven, was refused in this run, and a new key would differ: a rotation replaces it. */
   currentRefused?: { keySid: string; reason: string };
   /** A labelled AWSPENDING version with no value yet: Secrets Manager's own rotation is under way. */
   pendingPlaceholder?: { versionId: string; createdAtMs: number };
   /**
-   * Key SIDs the secrets of the configuration's other targets on this account hold (current, pending
-   * or previous), with the target that holds each: never retired by this target. Read only when this
-   * target might delete a key (a previous key alive, or a key of its own nothing labels); `problem`
-   * when a secret could not be read, and then nothing is deleted.
+   * Key SIDs other targets' secrets on this account hold, by target: never retired here. Read only when
+   * this target might delete a key; `problem` when a secret could not be read, and then nothing is deleted.
    */
   servedElsewhere?: { sids: ReadonlyMap<string, string> } | { problem: string };
-  /** Gate results; present once the engine has evaluated the gate in this run. */
+  /** Present once the engine has evaluated the gate in this run. */
   gate?: GateObservation;
 }
 
 export interface PlannerSettings {
   prefix: string;
-  /** The target's name, for messages that tell a person what to run. */
+  /** The target's name. */
   target: string;
   maxAgeMs: number;
   orphanGraceMs: number;
   force: boolean;
   gate: GateSettings;
-  /** rotate --now: the gate is only this overlap, and a current key it did not create is due. */
   emergency?: Emergency;
-  /** Secrets Manager's rotation protocol: the event's token, the version this run fills and promotes. */
   token?: string;
 }
 
-/** The next thing to do. Each is carried out by one function in ./steps.ts. */
+/** What the planner reads of the target; the engine adds `force` and `emergency` (RunFlags). */
+export type Settings = Omit<PlannerSettings, 'force' | 'emergency'>;
+
+/** The next thing to do: ./steps.ts declares each. */
 export type Step =
   | { kind: 'sweep-orphans'; keys: TwilioKey[] }
   | { kind: 'reserve-secret' }
@@ -94,7 +86,7 @@ export type Step =
   | { kind: 'mark-current'; versionId: string }
   | { kind: 'retire-previous'; keySid: string; versionId: string };
 
-/** What one run learns as it goes: credentials it proved, and a current one that verification refused. */
+/** What one run learns as it goes. */
 export interface RunFacts {
   verified: Set<string>;
   currentRefused?: { keySid: string; reason: string };

@@ -43,13 +43,10 @@ function claimedKey(version: StoredVersion, accountSid: string): LabelledKey | u
 }
 
 /**
- * One look at the world: the secret's labelled versions and the account's complete credential list.
- * An unreadable AWSCURRENT or AWSPENDING stops the run (nothing can be decided safely); an unreadable
- * AWSPREVIOUS is recorded, and whatever credential it may hold is treated as in use.
- *
- * When a credential could be deleted (a previous one alive, or one of this target's that nothing
- * labels), the look also takes in the facts a deletion rests on: every version id the secret ever had
- * (an orphan is one no version held) and what other targets' secrets hold (never retired here).
+ * One look: the secret's labelled versions and the account's complete credential list. An unreadable
+ * AWSCURRENT or AWSPENDING stops the run; an unreadable AWSPREVIOUS is recorded, its credential in use.
+ * When a credential could be deleted, the look also takes every version id the secret ever had and what
+ * other targets' secrets hold: the facts a deletion rests on.
  */
 export async function observe<S extends NamedSession>(port: NamedPort<S>, session: S, runtime: Runtime) {
   const prefix = session.target.friendlyNamePrefix;

@@ -19,22 +19,11 @@ const NEVER_DELETED = 'never deleted by this target';
 const NO_VALUE_YET = 'is AWSPENDING with no value yet';
 
 /**
- * The rotation state machine as one pure function: observed state in, next step or outcome out.
- *
- *   (no secret) -reserve-secret-> create-secret -> verify-current -> mark-current -> done ... due ...+
- *   +----------------------------------------------------------------------------------------------+
- *   +-> start-rotation (create key, store AWSPENDING) -> verify-pending -> promote
- *        -> mark-current -> check-gate -(waiting | stuck)... -> verify-current -> retire-previous -> done
- *
- * Orphan keys (provably made for this target, held by no version the secret ever had, older than the
- * grace) are swept first. The engine applies the step, observes again and asks again; a rerun after a
- * crash simply starts with an observation and lands on the same path.
- *
- * Deletion is narrow on purpose. A key is deleted only when (a) its name carries this target's
- * fingerprint and no version of the secret ever held it (an orphan: consumers were never served it),
- * or (b) it is AWSPREVIOUS after a promotion of this rotator's own, and the gate passed. Never an
- * admin credential, never a key another configured target's secret holds, never a key behind an
- * unreadable version, never a key named the rotator's way without this target's fingerprint.
+ * The rotation state machine as one pure function: observed state in, next step or outcome out
+ * (docs/rotation-flow.md walks through it). A key is deleted only when (a) its name carries this
+ * target's fingerprint and no version of the secret ever held it (an orphan), or (b) it is AWSPREVIOUS
+ * after a promotion of this rotator's own, and the gate passed. Never an admin credential, a key another
+ * target's secret holds, a key behind an unreadable version, or one without this target's fingerprint.
  */
 export function plan(obs: Observation, s: PlannerSettings): Decision {
   const secret = obs.secret;
@@ -81,8 +70,7 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
   }
 
   // Promotion (or first creation) is recorded once the current key is proven; the gate counts from it.
-  // A current key that never proved itself, and that a differently configured key would replace,
-  // falls through to a rotation (see `currentRefused`).
+  // A refused current key that a differently configured key would replace falls through to a rotation.
   const refused = obs.currentRefused?.keySid === currentSid ? obs.currentRefused : undefined;
   if (currentLive && since === undefined && !refused) {
     if (!obs.verified.has(currentSid))
@@ -164,11 +152,10 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
 }
 
 /**
- * Secrets Manager's rotation protocol (its token in the settings): the steps only that token's
- * version needs before the common path. Secrets Manager made the version, labelled AWSPENDING with no
- * value; createSecret fills it with a new key, named from the token so the orphan rule knows it. A key
- * an attempt made before it filled the version never served anyone: it goes first. Nothing starts
- * while the previous key of the last rotation still waits for its gate: never more than two keys.
+ * Secrets Manager's rotation protocol: the steps only the token's version (AWSPENDING, no value yet)
+ * needs before the common path. Its key is named from the token, so a key an earlier attempt made
+ * before filling the version is an orphan and goes first. Nothing starts while the previous key of the
+ * last rotation waits for its gate: never more than two keys.
  */
 function tokenStep(obs: Observation, s: PlannerSettings, token: string): Decision | undefined {
   const secret = obs.secret!;
@@ -219,11 +206,7 @@ function dueReason(obs: Observation, s: PlannerSettings, currentLive: boolean): 
   return undefined;
 }
 
-/**
- * True when the account's key list has `sid`. A scan, not a set: the list is the whole account's
- * (thousands of keys in a fleet) and is planned over several times per target, so building an index
- * each time would cost more than the few lookups it serves.
- */
+/** A scan, not a set: an index of the account's list (thousands of keys) would cost more than the few lookups. */
 function isListed(obs: Observation, sid: string): boolean {
   return obs.keys.some((k) => k.sid === sid);
 }
@@ -249,12 +232,10 @@ export function servedBy(obs: Observation, sid: string): string | undefined {
 export const HISTORY_LIMIT = 100;
 
 /**
- * What the secret's history says about a key of this target's that no labelled version holds.
- * The rotator stores a key it creates only under the token its name carries (naming.ts), and a
- * version never changes; so the versions whose id gives that token are the only ones that can have
- * served it. None of them (the store was never reached), or each holding another key (a racer's
- * key that lost), proves consumers never got it. A version whose value cannot be seen now (no label,
- * so its value is not read) may have: such a key was served, and only a person retires it.
+ * What the secret's history says about a key of this target's that no labelled version holds. A key is
+ * stored only under the token its name carries, and a version never changes: no version with that token
+ * (the store was never reached), or each holding another key (a lost race), proves consumers never got
+ * it. A version whose value is not read now (no label) may have served it: then only a person retires it.
  */
 export type KeyHistory = { held: false } | { held: true; why: string };
 
@@ -295,10 +276,7 @@ export function unlabelledOwnKeys(obs: Observation, s: Pick<PlannerSettings, 'pr
   );
 }
 
-/**
- * Keys provably made for this target that no version of the secret ever held (consumers were never
- * served them), that no other configured target's secret holds, past the grace period.
- */
+/** Keys provably made for this target that no version ever held nor another target's secret holds, past the grace. */
 export function orphanKeys(obs: Observation, s: PlannerSettings): TwilioKey[] {
   if (obs.fingerprint === undefined) return [];
   // A labelled version we cannot read might hold any of our keys: sweep nothing until it is fixed.
@@ -310,10 +288,7 @@ export function orphanKeys(obs: Observation, s: PlannerSettings): TwilioKey[] {
   );
 }
 
-/**
- * This target's keys that lost their label but that a version of the secret held (or may have):
- * consumers were served them, so the rotator never deletes them. A person retires them.
- */
+/** This target's keys that lost their label after a version held them (or may have): a person retires them. */
 export function servedUnlabelledKeys(obs: Observation, s: PlannerSettings): { key: TwilioKey; why: string }[] {
   if (obs.unreadable.some((u) => u.sids.length === 0)) return [];
   return unlabelledOwnKeys(obs, s).flatMap((key) => {
@@ -326,12 +301,10 @@ export function servedUnlabelledKeys(obs: Observation, s: PlannerSettings): { ke
 const MAX_ID_COUNTER = HISTORY_LIMIT;
 
 /**
- * True when the secret's AWSCURRENT came from AWSPREVIOUS by a promotion this rotator performed.
- * The proof is a fact no late write can undo: the current version's id is the rotation id derived
- * from the previous version (naming.ts `isRotationFrom`), so a rotator made it as that one's
- * successor. Versions Secrets Manager's own rotation named (its token) carry no such id; for those
- * the `rotator:promoted` tag is the record. A stale write can only hide a promotion (the previous
- * key is then kept and reported), never invent one: any of the records is enough.
+ * True when AWSCURRENT came from AWSPREVIOUS by a promotion of this rotator's: the current version's id
+ * derives from the previous one's (naming.ts `isRotationFrom`, a fact no late write can undo), or, for a
+ * version Secrets Manager named, the `rotator:promoted` tag. A stale write can only hide a promotion
+ * (the previous key is then kept and reported), never invent one.
  */
 export function promotedByRotator(obs: Observation, s: PlannerSettings): boolean {
   const { current, previous, secret } = obs;
@@ -361,10 +334,7 @@ export function retiringKey(obs: Observation, s: PlannerSettings): LabelledKey |
   return promotedByRotator(obs, s) ? previous : undefined;
 }
 
-/**
- * Things a person should know that change no decision: keys left alone because the rotator cannot
- * prove they are its own, and versions it cannot read. Logged once per run, shown by status and the dry run.
- */
+/** Keys left alone because the rotator cannot prove they are its own, and versions it cannot read. */
 export function observationWarnings(obs: Observation, s: PlannerSettings): string[] {
   const out: string[] = [];
   for (const u of obs.unreadable) {
@@ -400,10 +370,7 @@ export function observationWarnings(obs: Observation, s: PlannerSettings): strin
   return out;
 }
 
-/**
- * Keys named the rotator's way with this prefix but without this target's fingerprint, that no
- * version references: never deleted by this target, so a person must find out whose they are.
- */
+/** Keys named the rotator's way with this prefix, without this target's fingerprint, referenced by no version. */
 export function strayKeys(obs: Observation, s: PlannerSettings): string[] {
   if (obs.fingerprint === undefined) return [];
   const referenced = referencedSids(obs);
@@ -423,9 +390,8 @@ export function keysLeftAlone(obs: Observation, s: PlannerSettings): string[] {
 }
 
 /**
- * Why `secret put --replace` must wait: the previous key of a promotion of the rotator's own is still
- * alive (the consumer gate holds it). Replacing the value now would take its label away; consumers
- * may still use it, and no gate would ever retire it.
+ * Why `secret put --replace` must wait: the gate still holds the previous key of the rotator's own
+ * promotion; a new value would take its label away, and no gate would ever retire it.
  */
 export function replaceBlocked(obs: Observation, s: PlannerSettings): string | undefined {
   const retiring = retiringKey(obs, s);

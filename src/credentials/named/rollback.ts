@@ -29,13 +29,15 @@ export function namedRollback<S extends NamedSession>(port: NamedPort<S>) {
   };
 }
 
-/** What the rollback planner reads of the settings: how keys are named, and the target's name. */
+const LOSE = 'consumers still holding it lose access';
+
 type Names = Pick<PlannerSettings, 'prefix' | 'target'>;
 type Step = RollbackStep & {
   kind: 'verify-previous' | 'restore-previous' | 'verify-restored' | 'reinstate-new' | 'revoke-new';
 };
 
 const listed = (obs: Observation, sid: string) => obs.keys.some((k) => k.sid === sid);
+const stepOf = (kind: Step['kind'], changes: boolean, plan: string): Step => ({ kind, changes, plan });
 const ref = (v: LabelledKey) => ({ versionId: v.versionId, ref: v.key.apiKeySid });
 
 /** True when the key `version` holds carries the name the rotator gives the key of that version. */
@@ -84,8 +86,11 @@ export function planRollback(obs: Observation, s: Names, noun = 'key'): Rollback
         return { kind: 'stop', why: `both ${noun}s are gone from Twilio (${restored}, ${bad}); ${fix}` };
       }
       const back = `move AWSCURRENT back to version ${previous.versionId} (${noun} ${bad})`;
-      const plan = `${back}: ${restored} is gone from Twilio`;
-      return { kind: 'steps', ...pair, steps: [{ kind: 'reinstate-new', changes: true, plan }] };
+      return {
+        kind: 'steps',
+        ...pair,
+        steps: [stepOf('reinstate-new', true, `${back}: ${restored} is gone from Twilio`)],
+      };
     }
     if (!listed(obs, bad)) return { kind: 'rolled-back', ...pair };
     const kept = keepNew(obs, s, previous, current, noun);
@@ -93,13 +98,8 @@ export function planRollback(obs: Observation, s: Names, noun = 'key'): Rollback
     const steps: Step[] = [];
     // The restored key is proven once more before the only other working key goes (a rerun after a kill).
     if (!obs.verified.has(restored))
-      steps.push({
-        kind: 'verify-restored',
-        changes: false,
-        plan: `verify that the restored ${noun} ${restored} works`,
-      });
-    const plan = `revoke the new ${noun} ${bad} on Twilio (consumers still holding it lose access)`;
-    steps.push({ kind: 'revoke-new', changes: true, plan });
+      steps.push(stepOf('verify-restored', false, `verify that the restored ${noun} ${restored} works`));
+    steps.push(stepOf('revoke-new', true, `revoke the new ${noun} ${bad} on Twilio (${LOSE})`));
     return { kind: 'steps', ...pair, steps };
   }
 
@@ -119,23 +119,11 @@ export function planRollback(obs: Observation, s: Names, noun = 'key'): Rollback
   const newSid = current.key.apiKeySid;
   const steps: Step[] = [];
   if (!obs.verified.has(old))
-    steps.push({
-      kind: 'verify-previous',
-      changes: false,
-      plan: `verify that the previous ${noun} ${old} still works`,
-    });
-  steps.push({
-    kind: 'restore-previous',
-    changes: true,
-    plan: `move AWSCURRENT back to version ${previous.versionId} (${noun} ${old}); ${newSid} becomes AWSPREVIOUS`,
-  });
-  const kept = keepNew(obs, s, current, previous, noun);
-  if (!kept)
-    steps.push({
-      kind: 'revoke-new',
-      changes: true,
-      plan: `revoke the new ${noun} ${current.key.apiKeySid} on Twilio (consumers still holding it lose access)`,
-    });
+    steps.push(stepOf('verify-previous', false, `verify that the previous ${noun} ${old} still works`));
+  const back = `move AWSCURRENT back to version ${previous.versionId} (${noun} ${old})`;
+  steps.push(stepOf('restore-previous', true, `${back}; ${newSid} becomes AWSPREVIOUS`));
+  if (!keepNew(obs, s, current, previous, noun))
+    steps.push(stepOf('revoke-new', true, `revoke the new ${noun} ${newSid} on Twilio (${LOSE})`));
   return { kind: 'steps', from: ref(current), to: ref(previous), steps };
 }
 

@@ -9,24 +9,41 @@ import {
 import { claimTags } from '../../core/claim.js';
 import type { SecretStore, VerifyResult } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
-import { RotationError } from '../../errors.js';
-import type { ActResult } from '../kind.js';
+import type { ActResult, StepSpec, StepTable } from '../kind.js';
 import { isOwnKeyName, isRotationFrom } from './naming.js';
-import type { LabelledKey, Observation, PlannerSettings, Step } from './observation.js';
+import type { LabelledKey, Observation, PlannerSettings, Settings, Step } from './observation.js';
 import { HISTORY_LIMIT, retiringKey } from './plan.js';
 import type { NamedPort, NamedSession } from './port.js';
 
 /**
- * Each step of the named-credential flow as one function, for every kind on it. The scheduled run,
- * the CLI, the dry run and Secrets Manager's rotation protocol reach them through `act`. Each comment
- * says what the step leaves behind.
+ * A version this rotator named is its own record (its id derives from the old one): moved first, then
+ * tagged with the promotion and current-since in one call (after a kill between, mark-current writes
+ * both); answers true. One Secrets Manager named gets the promotion tag, its only record, before the
+ * move; answers false. Leaves: the new version current, the old one previous, rotator:promoted naming both.
  */
+export async function promoteVersion(
+  store: SecretStore,
+  secretId: string,
+  step: { fromVersionId: string; versionId: string },
+  runtime: Runtime,
+  claim: Record<string, string>,
+): Promise<boolean> {
+  const record = { [TAG_PROMOTED]: formatPromotion(step.fromVersionId, step.versionId) };
+  if (isRotationFrom(secretId, step.fromVersionId, step.versionId, HISTORY_LIMIT)) {
+    await store.promote(secretId, step.versionId);
+    const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
+    await store.setTags(secretId, { ...record, ...since, ...claim });
+    return true;
+  }
+  await store.setTags(secretId, record);
+  await store.promote(secretId, step.versionId);
+  return false;
+}
 
 /**
- * The only way a credential is deleted. Refuses an admin credential, anything the secret still labels
- * current or pending, and one another configured target's secret holds — read afresh right here,
- * whatever the caller believed (`held`: that read, when the caller made it just before).
- * Leaves: the credential gone on Twilio (a 404 counts as gone), or a result starting with "kept".
+ * The only way a credential is deleted. Refuses an admin credential, anything the secret labels current
+ * or pending, and one another target's secret holds, read afresh here (`held`: that read, just made).
+ * Leaves: the credential gone (a 404 counts as gone), or a result starting with "kept".
  */
 export async function deleteNamed<S extends NamedSession>(
   port: NamedPort<S>,
@@ -42,10 +59,9 @@ export async function deleteNamed<S extends NamedSession>(
   return port.delete(session, sid);
 }
 
-/** True for a delete result that left the credential alive. */
 export const keptKey = (result: string) => result.startsWith('kept');
 
-/** Proves `version`'s credential works; a success is remembered for the rest of the run. Leaves: nothing. */
+/** A success is remembered for the rest of the run. Leaves: nothing. */
 export async function verifyNamed<S extends NamedSession>(
   port: NamedPort<S>,
   session: S,
@@ -59,11 +75,10 @@ export async function verifyNamed<S extends NamedSession>(
 }
 
 /**
- * A pending credential that was refused never becomes current: it is deleted when its name proves it
- * is this target's, then AWSPENDING comes off its version. In that order: a crash between the two
- * leaves a pending version whose credential is gone (`drop-dead-pending` finishes), never an
- * unlabelled version holding a live one, which no run could tell from one consumers were served.
- * Leaves: the version deprecated, the credential gone (or left, and said so).
+ * A refused pending credential is deleted (when its name proves it this target's), then AWSPENDING comes
+ * off. In that order: a crash between leaves a pending version whose credential is gone
+ * (`drop-dead-pending` finishes), never an unlabelled version holding a live one, which no run could
+ * tell from one consumers were served. Leaves: the version deprecated, the credential gone (or left).
  */
 async function withdrawPending<S extends NamedSession>(port: NamedPort<S>, session: S, obs: Observation, sid: string) {
   const { target, store } = session;
@@ -131,187 +146,176 @@ async function verifyStep<S extends NamedSession>(
   };
 }
 
-/**
- * The claim tag for `versionId` (core/claim.ts), when the look read that version (current, or pending
- * now promoted).
- */
+/** The claim tag for `versionId` (core/claim.ts), when the look read that version. */
 function claimOf(obs: Observation, versionId: string): Record<string, string> {
   const seen = [obs.current, obs.pending].find((v) => v?.versionId === versionId);
   return seen ? claimTags({ versionId, ref: seen.key.apiKeySid, createdAtMs: seen.createdAtMs }, {}) : {};
 }
 
+type Spec<K extends Step['kind'], S> = StepSpec<Extract<Step, { kind: K }>, Observation, S, Settings>;
+
 /**
- * A version this rotator named is its own record (its id derives from the old one); the tag is the
- * record of a version Secrets Manager named, kept for every promotion so tools reading it see it. So a
- * version Secrets Manager named gets the tag before the move, and mark-current after it (answers false);
- * one this rotator named is moved first, then tagged with both in one call (answers true). The gate
- * counts from the current-since stamp, written right after the move either way; after a kill in between,
- * mark-current writes both.
- * Leaves: the new version current, the old one previous, AWSPENDING off it, rotator:promoted naming both.
+ * Twilio shows the secret once, so it is stored before anything else can fail. When another rotator
+ * stored this token first, the one made here is deleted.
+ * Leaves: a credential on Twilio and a version holding it, or (lost race) neither.
  */
-export async function promoteVersion(
-  store: SecretStore,
-  secretId: string,
-  step: { fromVersionId: string; versionId: string },
-  runtime: Runtime,
-  claim: Record<string, string>,
-): Promise<boolean> {
-  const record = { [TAG_PROMOTED]: formatPromotion(step.fromVersionId, step.versionId) };
-  if (isRotationFrom(secretId, step.fromVersionId, step.versionId, HISTORY_LIMIT)) {
-    await store.promote(secretId, step.versionId);
-    const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
-    await store.setTags(secretId, { ...record, ...since, ...claim });
-    return true;
-  }
-  await store.setTags(secretId, record);
-  await store.promote(secretId, step.versionId);
-  return false;
+function createStep<S extends NamedSession>(port: NamedPort<S>): Spec<'create-secret' | 'start-rotation', S>['act'] {
+  return async (step, obs, session, runtime) => {
+    const { noun, remove } = port;
+    const { store } = session;
+    const secretId = session.target.secret.secretId;
+    const as = step.kind === 'create-secret' ? 'current' : 'pending';
+    const token = step.versionId;
+    const made = await port.create(session, runtime, obs, { friendlyName: step.friendlyName, token });
+    const put =
+      as === 'current'
+        ? await store.create(secretId, token, made.value)
+        : await store.putPending(secretId, token, made.value);
+    if (put === 'token-conflict') {
+      const removed = await port.delete(session, made.sid);
+      const first = `another rotator stored rotation ${token} first`;
+      return {
+        detail: `${first}; ${remove.done} our ${noun} ${made.sid} (${removed})`,
+        end: { kind: 'lost-race', detail: `another rotator is handling rotation ${token}` },
+      };
+    }
+    // The version this run was told to name is named: later reads of the run need no version ids.
+    session.rotating = false;
+    const why = step.kind === 'start-rotation' ? ` because ${step.reason}` : '';
+    const stored = `stored it as AWS${as.toUpperCase()} (version ${token})`;
+    return {
+      detail: `created ${noun} ${made.sid} "${step.friendlyName}"${why}; ${stored}`,
+      startedRotation: step.kind === 'start-rotation',
+      createdVersion: token,
+    };
+  };
 }
 
-/** Carries out one step of the reconcile. */
-export async function act<S extends NamedSession>(
-  port: NamedPort<S>,
-  step: Step,
-  obs: Observation,
-  session: S,
-  runtime: Runtime,
-  settings: PlannerSettings,
-): Promise<ActResult> {
-  const { target, store } = session;
+/**
+ * Each step of the named-credential flow, declared once for every kind on it: how it acts, its words
+ * (dry run, status) and its properties. The reconcile loop, the dry run and Secrets Manager's protocol
+ * all run these.
+ */
+export function namedSteps<S extends NamedSession>(port: NamedPort<S>): StepTable<Step, Observation, S, Settings> {
   const { noun, remove } = port;
-  const secretId = target.secret.secretId;
-  switch (step.kind) {
-    case 'sweep-orphans': {
-      const outcomes = [];
-      const held = await session.heldElsewhere({ fresh: true });
-      for (const { sid } of step.keys) outcomes.push(`${sid} (${await deleteNamed(port, session, obs, sid, held)})`);
-      const what = `${step.keys.length} orphan ${noun}(s) this rotator made for this target`;
-      return { detail: `${remove.done} ${what} and no version of the secret ever held: ${outcomes.join(', ')}` };
-    }
-    case 'reserve-secret':
-      await store.reserve(secretId);
-      return { detail: `created secret "${secretId}" without a value; its first ${noun} is named after it` };
-    case 'create-secret':
-    case 'start-rotation': {
-      // Twilio shows the secret once, so it is stored before anything else can fail. When another
-      // rotator stored this token first, the one made here is deleted.
-      // Leaves: a credential on Twilio and a version holding it, or (lost race) neither.
-      const as = step.kind === 'create-secret' ? 'current' : 'pending';
-      const token = step.versionId;
-      const made = await port.create(session, runtime, obs, { friendlyName: step.friendlyName, token });
-      const put =
-        as === 'current'
-          ? await store.create(secretId, token, made.value)
-          : await store.putPending(secretId, token, made.value);
-      if (put === 'token-conflict') {
-        const removed = await port.delete(session, made.sid);
-        const first = `another rotator stored rotation ${token} first`;
+  const secretIdOf = (session: S) => session.target.secret.secretId;
+  const verify = (step: VerifyStep, obs: Observation, session: S, runtime: Runtime, settings: PlannerSettings) =>
+    verifyStep(port, step, obs, session, runtime, settings);
+  const describeVerify = (d: VerifyStep, _obs: Observation, session: S) => {
+    const which = d.kind === 'verify-pending' ? 'pending' : 'current';
+    return `verify the ${which} ${noun} ${d.keySid}: ${port.howToVerify(session.target)}`;
+  };
+  return {
+    'sweep-orphans': {
+      irreversible: true,
+      async act(step, obs, session) {
+        const outcomes = [];
+        const held = await session.heldElsewhere({ fresh: true });
+        for (const { sid } of step.keys) outcomes.push(`${sid} (${await deleteNamed(port, session, obs, sid, held)})`);
+        const what = `${step.keys.length} orphan ${noun}(s) this rotator made for this target`;
+        return { detail: `${remove.done} ${what} and no version of the secret ever held: ${outcomes.join(', ')}` };
+      },
+      describe(d) {
+        const why =
+          'made for this target by this rotator, referenced by no version of the secret (a crashed or lost run)';
+        return `${remove.verb} ${d.keys.map((k) => k.sid).join(', ')}: ${why}`;
+      },
+    },
+    'reserve-secret': {
+      async act(_step, _obs, session) {
+        await session.store.reserve(secretIdOf(session));
         return {
-          detail: `${first}; ${remove.done} our ${noun} ${made.sid} (${removed})`,
-          end: { kind: 'lost-race', detail: `another rotator is handling rotation ${token}` },
+          detail: `created secret "${secretIdOf(session)}" without a value; its first ${noun} is named after it`,
         };
-      }
-      // The version this run was told to name is named: later reads of the run need no version ids.
-      session.rotating = false;
-      const why = step.kind === 'start-rotation' ? ` because ${step.reason}` : '';
-      const stored = `stored it as AWS${as.toUpperCase()} (version ${token})`;
-      return {
-        detail: `created ${noun} ${made.sid} "${step.friendlyName}"${why}; ${stored}`,
-        startedRotation: step.kind === 'start-rotation',
-        createdVersion: token,
-      };
-    }
-    case 'clear-pending-label':
-      await store.abandonPending(secretId, step.versionId);
-      return { detail: `version ${step.versionId} is current; took off the AWSPENDING label a promotion left on it` };
-    case 'drop-dead-pending': {
-      await store.abandonPending(secretId, step.versionId);
-      const gone = 'which no longer exists on Twilio; dropped the AWSPENDING label';
-      return { detail: `pending version ${step.versionId} names ${noun} ${step.keySid}, ${gone}` };
-    }
-    case 'verify-pending':
-    case 'verify-current':
-      return verifyStep(port, step, obs, session, runtime, settings);
-    case 'promote': {
-      await promoteVersion(store, secretId, step, runtime, claimOf(obs, step.versionId));
-      const old = 'the old current is AWSPREVIOUS';
-      return { detail: `promoted version ${step.versionId} (${noun} ${step.keySid}) to AWSCURRENT; ${old}` };
-    }
-    case 'mark-current': {
-      // Leaves: rotator:current-since naming the version and now; the consumer gate counts from it. And
-      // the promotion's tag, when a kill came between a version this rotator named and its tags; and the
-      // claim of what the version holds (core/claim.ts), as the look saw it.
-      const from = obs.previous?.versionId;
-      const derived = from !== undefined && isRotationFrom(secretId, from, step.versionId, HISTORY_LIMIT);
-      const promoted = formatPromotion(from ?? '', step.versionId);
-      const record: Record<string, string> =
-        derived && obs.secret?.tags[TAG_PROMOTED] !== promoted ? { [TAG_PROMOTED]: promoted } : {};
-      const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
-      await store.setTags(secretId, { ...record, ...since, ...claimOf(obs, step.versionId) });
-      return { detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here` };
-    }
-    case 'retire-previous': {
-      const removed = await deleteNamed(port, session, obs, step.keySid);
-      if (keptKey(removed)) {
-        const error = `the previous ${noun} ${step.keySid} was not deleted (${removed}); the next run looks again`;
+      },
+      describe(_d, obs) {
+        const named = `(its new ${noun}s are named after it)`;
+        return `create the secret "${obs.secretId}" without a value, because it does not exist ${named}`;
+      },
+    },
+    'create-secret': {
+      namesVersion: true,
+      act: createStep(port),
+      describe(d) {
+        const why = 'because the secret has no current version';
+        return `create ${noun} "${d.friendlyName}" and store it as AWSCURRENT (version ${d.versionId}), ${why}`;
+      },
+    },
+    'start-rotation': {
+      window: true,
+      namesVersion: true,
+      act: createStep(port),
+      describe(d) {
+        const store = `store it as AWSPENDING (version ${d.versionId})`;
+        return `create ${noun} "${d.friendlyName}" and ${store}, because ${d.reason}`;
+      },
+    },
+    'drop-dead-pending': {
+      async act(step, _obs, session) {
+        await session.store.abandonPending(secretIdOf(session), step.versionId);
+        const gone = 'which no longer exists on Twilio; dropped the AWSPENDING label';
+        return { detail: `pending version ${step.versionId} names ${noun} ${step.keySid}, ${gone}` };
+      },
+      describe: (d) => `drop AWSPENDING from version ${d.versionId}: its ${noun} ${d.keySid} no longer exists`,
+    },
+    'clear-pending-label': {
+      async act(step, _obs, session) {
+        await session.store.abandonPending(secretIdOf(session), step.versionId);
+        return { detail: `version ${step.versionId} is current; took off the AWSPENDING label a promotion left on it` };
+      },
+      describe: (d) =>
+        `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`,
+    },
+    'verify-pending': { act: verify, describe: describeVerify },
+    promote: {
+      async act(step, obs, session, runtime) {
+        await promoteVersion(session.store, secretIdOf(session), step, runtime, claimOf(obs, step.versionId));
+        const old = 'the old current is AWSPREVIOUS';
+        return { detail: `promoted version ${step.versionId} (${noun} ${step.keySid}) to AWSCURRENT; ${old}` };
+      },
+      describe(d, obs) {
+        const old = obs.current?.key.apiKeySid ?? `the old ${noun}`;
+        return `promote version ${d.versionId} to AWSCURRENT; ${old} becomes AWSPREVIOUS`;
+      },
+    },
+    'verify-current': { act: verify, describe: describeVerify },
+    'mark-current': {
+      async act(step, obs, session, runtime) {
+        // Leaves: rotator:current-since naming the version and now; the consumer gate counts from it. And
+        // the promotion's tag, when a kill came between a version this rotator named and its tags; and the
+        // claim of what the version holds (core/claim.ts), as the look saw it.
+        const secretId = secretIdOf(session);
+        const from = obs.previous?.versionId;
+        const derived = from !== undefined && isRotationFrom(secretId, from, step.versionId, HISTORY_LIMIT);
+        const promoted = formatPromotion(from ?? '', step.versionId);
+        const record: Record<string, string> =
+          derived && obs.secret?.tags[TAG_PROMOTED] !== promoted ? { [TAG_PROMOTED]: promoted } : {};
+        const since = { [TAG_CURRENT_SINCE]: formatStamp(step.versionId, runtime.now()) };
+        await session.store.setTags(secretId, { ...record, ...since, ...claimOf(obs, step.versionId) });
         return {
-          detail: `consumer gate passed, but the previous ${noun} ${step.keySid} stays (${removed})`,
-          end: { kind: 'failed', step: step.kind, error },
+          detail: `recorded version ${step.versionId} as current since now; the consumer gate counts from here`,
         };
-      }
-      await store.setTags(secretId, { [TAG_RETIRED]: step.versionId });
-      return {
-        detail: `consumer gate passed; deleted the previous ${noun} ${step.keySid} on Twilio (${removed})`,
-        completedRotation: true,
-      };
-    }
-    default:
-      throw new RotationError(target.name, (step as { kind: string }).kind, 'unknown step; this is a bug');
-  }
-}
-
-/** One step in words, as the dry run prints it and `status` says what the next run will do. */
-export function describeStep<S extends NamedSession>(
-  port: NamedPort<S>,
-  d: Step,
-  obs: Observation,
-  target: S['target'],
-): string {
-  const { noun } = port;
-  switch (d.kind) {
-    case 'sweep-orphans': {
-      const why =
-        'made for this target by this rotator, referenced by no version of the secret (a crashed or lost run)';
-      return `${port.remove.verb} ${d.keys.map((k) => k.sid).join(', ')}: ${why}`;
-    }
-    case 'reserve-secret': {
-      const named = `(its new ${noun}s are named after it)`;
-      return `create the secret "${obs.secretId}" without a value, because it does not exist ${named}`;
-    }
-    case 'create-secret': {
-      const why = 'because the secret has no current version';
-      return `create ${noun} "${d.friendlyName}" and store it as AWSCURRENT (version ${d.versionId}), ${why}`;
-    }
-    case 'start-rotation': {
-      const store = `store it as AWSPENDING (version ${d.versionId})`;
-      return `create ${noun} "${d.friendlyName}" and ${store}, because ${d.reason}`;
-    }
-    case 'drop-dead-pending':
-      return `drop AWSPENDING from version ${d.versionId}: its ${noun} ${d.keySid} no longer exists`;
-    case 'clear-pending-label':
-      return `take AWSPENDING off version ${d.versionId}, which is already AWSCURRENT (a promotion stopped part-way)`;
-    case 'verify-pending':
-    case 'verify-current': {
-      const which = d.kind === 'verify-pending' ? 'pending' : 'current';
-      return `verify the ${which} ${noun} ${d.keySid}: ${port.howToVerify(target)}`;
-    }
-    case 'promote': {
-      const old = obs.current?.key.apiKeySid ?? `the old ${noun}`;
-      return `promote version ${d.versionId} to AWSCURRENT; ${old} becomes AWSPREVIOUS`;
-    }
-    case 'mark-current':
-      return `tag the secret: version ${d.versionId} current since now (the consumer gate counts from here)`;
-    case 'retire-previous':
-      return `delete the previous ${noun} ${d.keySid} on Twilio: the consumer gate has passed`;
-  }
+      },
+      describe: (d) => `tag the secret: version ${d.versionId} current since now (the consumer gate counts from here)`,
+    },
+    'retire-previous': {
+      irreversible: true,
+      async act(step, obs, session) {
+        const removed = await deleteNamed(port, session, obs, step.keySid);
+        if (keptKey(removed)) {
+          const error = `the previous ${noun} ${step.keySid} was not deleted (${removed}); the next run looks again`;
+          return {
+            detail: `consumer gate passed, but the previous ${noun} ${step.keySid} stays (${removed})`,
+            end: { kind: 'failed', step: step.kind, error },
+          };
+        }
+        await session.store.setTags(secretIdOf(session), { [TAG_RETIRED]: step.versionId });
+        return {
+          detail: `consumer gate passed; deleted the previous ${noun} ${step.keySid} on Twilio (${removed})`,
+          completedRotation: true,
+        };
+      },
+      describe: (d) => `delete the previous ${noun} ${d.keySid} on Twilio: the consumer gate has passed`,
+    },
+  };
 }

@@ -1,30 +1,7 @@
 import { parseStamp, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
-import type { RotationView, StepSpec, StepTable } from '../kind.js';
+import type { RotationView } from '../kind.js';
 import { tokenCurrent, tokenFilled, tokenFinished, tokenStaged } from '../settled.js';
 import type { Observation, Step } from './observation.js';
-
-/**
- * What the steps of this planner are (./plan.ts), whichever credential they create: every kind on the
- * planner (API keys, OAuth apps) declares the same properties and the same Secrets Manager view, and
- * brings only how a step acts and reads (`stepOf`).
- */
-export function plannerSteps<S, Settings>(
-  stepOf: (props?: Partial<StepSpec<Step, Observation, S, Settings>>) => StepSpec<Step, Observation, S, Settings>,
-): StepTable<Step, Observation, S, Settings> {
-  return {
-    'sweep-orphans': stepOf({ irreversible: true }),
-    'reserve-secret': stepOf(),
-    'create-secret': stepOf({ namesVersion: true }),
-    'start-rotation': stepOf({ window: true, namesVersion: true }),
-    'drop-dead-pending': stepOf(),
-    'clear-pending-label': stepOf(),
-    'verify-pending': stepOf(),
-    promote: stepOf(),
-    'verify-current': stepOf(),
-    'mark-current': stepOf(),
-    'retire-previous': stepOf({ irreversible: true }),
-  };
-}
 
 /** The token's version holds a credential, pending or already current. */
 const filled = (obs: Observation, token: string) =>

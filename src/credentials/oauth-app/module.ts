@@ -5,6 +5,7 @@ import { namedKind, openNamed, preflightHead, type Settings } from '../named/mod
 import type { Observation, RunFacts, Step } from '../named/observation.js';
 import type { NamedPort, NamedSession } from '../named/port.js';
 import { verifyNamed } from '../named/steps.js';
+import { permissionDrift } from '../api-key/policy.js';
 import { oauthAppConfig, VERIFY_READS, type OAuthAppTargetConfig } from './config.js';
 import { appsOf, dryPort, type OAuthAppsPort } from './port.js';
 import { CLIENT_ID, nextOAuthAppValue, parseOAuthAppSecret } from './shape.js';
@@ -34,11 +35,7 @@ const sorted = (list: readonly string[] | undefined) => [...(list ?? [])].sort()
 
 /** How a live app differs from what the configuration would make; empty when it does not. */
 export function appDrift(app: OAuthApp, target: OAuthAppTargetConfig): string[] {
-  const out: string[] = [];
-  const added = target.policy.allow.filter((p) => !app.policy.allow.includes(p));
-  const dropped = app.policy.allow.filter((p) => !target.policy.allow.includes(p));
-  if (added.length) out.push(`adds ${added.join(', ')}`);
-  if (dropped.length) out.push(`drops ${dropped.join(', ')}`);
+  const out = permissionDrift(target.policy.allow, app.policy.allow);
   if (sorted(app.policy.deny) !== sorted(target.policy.deny)) out.push(`denies [${sorted(target.policy.deny)}]`);
   if (app.accessTokenTtlSeconds !== target.accessTokenTtlSeconds)
     out.push(`has a token TTL of ${target.accessTokenTtlSeconds} s (now ${app.accessTokenTtlSeconds} s)`);

@@ -16,11 +16,7 @@ export interface OAuthAppSecret {
   clientSecret: string;
 }
 
-/**
- * Parsed for the planner, which is the API-key kind's (../api-key/plan.ts): it speaks of a credential
- * with a SID and a secret, so the client ID and secret are handed over under those names; the stored
- * shape is this kind's own.
- */
+/** Parsed for the named planner (../named/plan.ts), which calls the client ID and secret a key's SID and secret. */
 export function parseOAuthAppSecret(
   source: ValueSource,
   raw: string | undefined,
