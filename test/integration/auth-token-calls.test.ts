@@ -98,7 +98,7 @@ describe('calls per Auth Token rotation (Secrets Manager store)', () => {
     expect(total(calls)).toBe(15);
   });
 
-  it("counts RotateSecret's four events: 8 calls to Twilio, 19 to Secrets Manager", async () => {
+  it("counts RotateSecret's four events: 7 calls to Twilio, 17 to Secrets Manager", async () => {
     world = await World.start('aws');
     await world.seedToken(SECRET);
     Object.assign(process.env, AWS_ENV);
@@ -120,19 +120,20 @@ describe('calls per Auth Token rotation (Secrets Manager store)', () => {
     expect(await world.sm.rotationSettled(SECRET)).toMatchObject({ ok: true, attempts: 1 });
     const calls = tally(world);
     // AWS's rotation template makes 11 Secrets Manager calls and 2 Twilio calls for the same events.
-    // Each event reads the secret first; setSecret ends there, the others look at both tokens too. A
-    // step whose own writes settle its event ends it without another look (engine/protocol.ts).
+    // Each event reads the secret first; setSecret ends there (its labels alone), testSecret asks about
+    // the pending token alone (direct), finishSecret looks at both tokens before Promote. A step whose own
+    // writes settle its event ends it without another look (engine/protocol.ts).
     expect(calls).toEqual({
       DescribeSecret: 5,
-      GetSecretValue: 7,
+      GetSecretValue: 5,
       ListSecretVersionIds: 1,
       TagResource: 3,
       PutSecretValue: 1,
       UpdateSecretVersionStage: 2,
-      FetchAccount: 6,
+      FetchAccount: 5,
       CreateSecondaryAuthToken: 1,
       PromoteAuthToken: 1,
     });
-    expect(total(calls)).toBe(27);
+    expect(total(calls)).toBe(24);
   });
 });
