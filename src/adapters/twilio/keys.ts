@@ -116,8 +116,9 @@ export function twilioKeys(
     },
 
     async remove(sid: string) {
-      const removed = await call('DeleteKey', () => client.iam.v1.apiKey(sid).remove(), absent);
-      return removed === undefined ? 'already-gone' : 'deleted';
+      // A 404 (`absent`) is the only "already gone"; whatever a 2xx delete answers, the key is deleted.
+      const deleted = async () => (await client.iam.v1.apiKey(sid).remove(), 'deleted' as const);
+      return call('DeleteKey', deleted, () => 'already-gone' as const);
     },
   };
 }
