@@ -64,8 +64,7 @@ describe.each<StoreKind>(['file', 'aws'])('Auth Token rotation end to end (%s st
     clock.advance(3_600_000);
     const second = await clock.run();
     expect(second).toMatchObject({ kind: 'done', credential: 'auth-token', current: tokenFingerprint(secondary!) });
-    // No propagation delay: the old token's refusal, asked right after the label move, rides the record.
-    expect(second.steps.map((s) => s.step)).toEqual(['promote']);
+    expect(second.steps.map((s) => s.step)).toEqual(['promote', 'settle']);
     expect(w.twilio.authToken()).toBe(secondary);
     expect(w.twilio.secondaryToken()).toBeUndefined();
     expect(await w.tokenWorks(old)).toBe(false);

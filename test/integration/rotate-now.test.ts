@@ -54,8 +54,7 @@ describe('rotate --now', () => {
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { finished: boolean; steps: { step: string }[] };
     expect(out.finished).toBe(true);
-    // No propagation delay: the leaked token's refusal is recorded with the promotion.
-    expect(out.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote']);
+    expect(out.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote', 'settle']);
     expect(await world.tokenWorks(leaked)).toBe(false);
     const stored = await world.storedToken('AWSCURRENT');
     expect(stored).toBe(world.twilio.authToken());

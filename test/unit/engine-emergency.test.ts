@@ -129,8 +129,7 @@ describe('rotate --now: Auth Token', () => {
     const { run } = now(w, 'token', 30_000);
     const done = await run;
     expect(done.finished).toBe(true);
-    // No propagation delay: the leaked token's refusal is recorded with the promotion.
-    expect(done.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote']);
+    expect(done.steps.map((s) => s.step)).toEqual(['start-rotation', 'mark-pending', 'promote', 'settle']);
     expect(w.twilio.primary).not.toBe(old);
     expect((await stored(w, CURRENT, 'twilio/token'))!.authToken).toBe(w.twilio.primary);
     expect(w.twilio.writes).toEqual(['createSecondary', 'promote']);

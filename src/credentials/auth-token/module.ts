@@ -190,16 +190,8 @@ export const authToken: KindModule<AuthTokenTargetConfig, AuthTokenSession, Obse
         return new UsageError(`${what}, and ${dead}. There is nothing to abort; ${next}`);
       };
       if (!pending) {
-        // After a promotion of this rotator's (recorded, or labelled and the primary, the record cut off
-        // by a kill): abort cannot undo it, and must not say "nothing to do".
-        const check = current && obs.checks.get(current.ref);
-        const unrecorded = obs.unrecorded === true && check?.ok === true && check.primary;
-        if (
-          current &&
-          previous &&
-          secret &&
-          (unrecorded || recordedPromotion(secret, previous.versionId, current.versionId))
-        ) {
+        // After a promotion of this rotator's: abort cannot undo it, and must not say "nothing to do".
+        if (current && previous && secret && recordedPromotion(secret, previous.versionId, current.versionId)) {
           const settled = secret.tags[TAG_SETTLED] === current.versionId;
           const next = settled ? 'every consumer must use the new token (AWSCURRENT).' : 'run rotate to finish it.';
           throw deadAlready(current.ref, previous.ref, next);

@@ -63,12 +63,6 @@ export interface Observation {
   /** A promotion this rotator recorded (the labels match it) that has not settled yet. */
   promoting?: boolean;
   /**
-   * AWSCURRENT moved from AWSPREVIOUS to a version this rotator stored and proved as its pending token
-   * (`rotator:pending-since` names it), and no record names that promotion: a kill between the label
-   * move and the record. Twilio, asked now, says whether the token is the primary.
-   */
-  unrecorded?: boolean;
-  /**
    * The current token was refused, and a fresh read found the secret changed since this run's first
    * read: another run promoted the token meanwhile. The observation is the fresh one; this says what moved.
    */

@@ -17,7 +17,6 @@ import { readAdmin } from '../admin.js';
 import type { Session } from '../kind.js';
 import type { AuthTokenTargetConfig } from './config.js';
 import {
-  TAG_PENDING_SINCE,
   TAG_SECONDARY_INTENT,
   TAG_SETTLED,
   TAG_UNSTORED,
@@ -164,8 +163,6 @@ async function look(
   const promotedHere =
     previous !== undefined && recordedPromotion(secret, previous.versionId, current.versionId) === true;
   obs.promoting = promotedHere && secret.tags[TAG_SETTLED] !== current.versionId;
-  if (previous && !promotedHere && parseStamp(secret.tags[TAG_PENDING_SINCE], current.versionId) !== undefined)
-    obs.unrecorded = true;
   const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
   const propagated = since !== undefined && obs.nowMs - since >= target.propagationDelayMs;
   if (previous && obs.promoting && propagated) {

@@ -92,18 +92,8 @@ export function plan(obs: Observation, s: PlannerSettings): Decision {
     };
   }
 
-  // AWSCURRENT followed a promotion at once, and the run stopped before recording it: Twilio says the
-  // token is the primary, so the promotion is finished (recorded) as one whose labels did not follow.
-  const previous = obs.previous;
-  if (previous && obs.unrecorded && curCheck.primary)
-    return {
-      kind: 'finish-promotion',
-      versionId: current.versionId,
-      fromVersionId: previous.versionId,
-      ref: current.ref,
-    };
-
   // After a promotion this rotator recorded: wait out propagation, then prove it took.
+  const previous = obs.previous;
   if (previous && obs.promoting) {
     const since = parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId);
     if (since === undefined) return { kind: 'mark-current', versionId: current.versionId };

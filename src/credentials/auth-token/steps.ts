@@ -1,19 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SecretLocation } from '../../core/target.js';
-import {
-  CURRENT,
-  formatPromotion,
-  formatStamp,
-  labelled,
-  parseStamp,
-  PENDING,
-  TAG_CURRENT_SINCE,
-} from '../../core/labels.js';
+import { CURRENT, formatPromotion, formatStamp, labelled, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import { TAG_PROMOTED } from '../../core/labels.js';
 import type { Runtime } from '../../core/runtime.js';
 import { parseSecretObject } from '../../core/secret-values.js';
-import { errorMessage, RemoteError, RotationError, SecretShapeError } from '../../errors.js';
-import type { TokenCheck } from '../../core/ports.js';
+import { RemoteError, RotationError, SecretShapeError } from '../../errors.js';
 import type { ActResult, StepSpec, StepTable } from '../kind.js';
 import { copiesHolding, tokenVersion, type AuthTokenSession } from './observe.js';
 import {
@@ -37,13 +28,6 @@ import { nextAuthTokenValue, tokenFingerprint } from './shape.js';
 export type Settings = Omit<PlannerSettings, 'force' | 'emergency' | 'token'>;
 
 const secretIdOf = (session: AuthTokenSession) => session.target.secret.secretId;
-
-/**
- * No propagation delay to wait out: the settle check is made with the promotion, in a scheduled run.
- * Secrets Manager's protocol leaves settling to the scheduled run, as it does after a delay.
- */
-const settleNow = (session: AuthTokenSession, flags: { token?: string }) =>
-  session.target.propagationDelayMs === 0 && flags.token === undefined;
 
 /**
  * Twilio refused the admin credential. When the target manages itself, that credential is the token
@@ -256,57 +240,16 @@ function keptReport(session: AuthTokenSession, kept: KeptSecondary): string {
   return `${what}: ${whence}. ${why}. Fix: ${ifNobody}: ${replace}; ${ifSomeone}`;
 }
 
-/** How a promotion Twilio made is finished: the token it retired, and whether its refusal is asked at once. */
-interface Finish {
-  from: string;
-  to: string;
-  /** The token the promotion retired; with `settleNow`, asked about right after the label move. */
-  oldToken: string;
-  /** No propagation delay to wait out, in a scheduled run (Secrets Manager's protocol never settles). */
-  settleNow: boolean;
-  /** When `to` became current, if a stamp says so already; else now. */
-  sinceMs?: number;
-}
-
 /**
- * Twilio has promoted `to`: moves AWSCURRENT first (the old primary no longer works anywhere, so every
- * moment AWSCURRENT names it is an outage for whoever reads it), then records the promotion and when it
- * happened in one write (the propagation delay and the webhook grace count from it). With `settleNow`
- * the settle check is made between the two: one refusal of the old token, and `rotator:settled` rides
- * the same write. A kill before the record leaves AWSCURRENT on the rotator's own pending version
- * (stamped `rotator:pending-since`) with Twilio's primary in it: the planner finishes it (./plan.ts).
- * Leaves: the new token AWSCURRENT, the old one AWSPREVIOUS, the promotion record and current-since,
- * and `rotator:settled` when the old token was refused; returns whether it was.
+ * Twilio has promoted `to`: records that and when in one write (the propagation delay and the webhook
+ * grace count from it), then moves AWSCURRENT (the old primary no longer works anywhere).
+ * Leaves: the new token AWSCURRENT, the old one AWSPREVIOUS, current-since and the promotion record.
  */
-async function finishPromotion(session: AuthTokenSession, runtime: Runtime, f: Finish): Promise<boolean> {
+async function finishPromotion(session: AuthTokenSession, runtime: Runtime, from: string, to: string): Promise<void> {
   const secretId = secretIdOf(session);
-  await session.store.promote(secretId, f.to);
-  const settled = f.settleNow && (await oldRefused(session, runtime, f.oldToken));
-  const record = {
-    [TAG_PROMOTED]: formatPromotion(f.from, f.to),
-    [TAG_CURRENT_SINCE]: formatStamp(f.to, f.sinceMs ?? runtime.now()),
-  };
-  await session.store.setTags(secretId, settled ? { ...record, [TAG_SETTLED]: f.to } : record);
-  return settled;
-}
-
-/**
- * The settle check's old half, due the moment Twilio has promoted when there is no propagation delay:
- * one refusal settles it (a token Twilio refused never works again). A refusal this run already heard
- * stands; an answer that says nothing is not kept, and the look after the step asks again. The new
- * token's half is the caller's: Promote's answer, or the check that found the token the primary.
- */
-async function oldRefused(session: AuthTokenSession, runtime: Runtime, oldToken: string): Promise<boolean> {
-  const known = session.facts.checks.get(oldToken);
-  if (known && !known.ok && known.definitive) return true;
-  const { target } = session;
-  const state = await runtime
-    .tokenVerifier(target)
-    .check(target.accountSid, oldToken, { refusalSettles: true })
-    // The record is written whatever this says: a failed check only leaves the settling to the next look.
-    .catch((err: unknown): TokenCheck => ({ ok: false, definitive: false, reason: errorMessage(err) }));
-  if (state.ok || state.definitive) session.facts.checks.set(oldToken, state);
-  return !state.ok && state.definitive;
+  const since = formatStamp(to, runtime.now());
+  await session.store.setTags(secretId, { [TAG_PROMOTED]: formatPromotion(from, to), [TAG_CURRENT_SINCE]: since });
+  await session.store.promote(secretId, to);
 }
 
 /**
@@ -326,8 +269,7 @@ async function promote(
   pending: TokenVersion,
   from: string,
   oldToken: string,
-  settleNow: boolean,
-): Promise<'promoted' | 'settled' | 'no-secondary' | 'gone' | { other: string }> {
+): Promise<'promoted' | 'no-secondary' | 'gone' | { other: string }> {
   const secretId = secretIdOf(session);
   const { target } = session;
   // Other admin secrets holding the token about to die get the new one in this same step.
@@ -337,12 +279,11 @@ async function promote(
   const finish = async () => {
     // Twilio just said the pending token is the primary (Promote's answer, or a check after it) and it
     // worked right before: the look after this step takes that answer instead of asking again. The old
-    // token is not told by it (it may still be accepted while the promotion propagates): asked apart, right
-    // after the label move with no propagation delay, else once the delay has passed.
+    // token is not told by it (it may still be accepted while the promotion propagates): asked apart.
     session.facts.checks.set(pending.token, { ok: true, primary: true });
-    const settled = await finishPromotion(session, runtime, { from, to: pending.versionId, oldToken, settleNow });
+    await finishPromotion(session, runtime, from, pending.versionId);
     await refreshCopies(runtime, copies, pending.token);
-    return settled ? ('settled' as const) : ('promoted' as const);
+    return 'promoted' as const;
   };
   // Working and not the primary: the pending token is the account's one secondary, so Promote acts on it.
   const now = await runtime.tokenVerifier(target).check(target.accountSid, pending.token);
@@ -494,20 +435,15 @@ export const steps: StepTable<Step, Observation, AuthTokenSession, Settings> = {
   promote: {
     window: true,
     irreversible: true,
-    async act(step, obs, session, runtime, settings) {
-      const old = obs.current!.token;
-      const now = settleNow(session, settings);
-      const outcome = await promote(session, runtime, obs.pending!, step.fromVersionId, old, now);
+    async act(step, obs, session, runtime) {
+      const outcome = await promote(session, runtime, obs.pending!, step.fromVersionId, obs.current!.token);
       if (outcome === 'no-secondary' || outcome === 'gone') return notPromoted(session, step, outcome);
       if (typeof outcome === 'object') {
         const what = `Twilio promoted a secondary token (${outcome.other}) that is not the pending ${step.ref}`;
         const error = `${what}; ${STORED_AS_CURRENT}. Another process is rotating this account's token: find it`;
         return { detail: error, end: { kind: 'failed', step: step.kind, error } };
       }
-      const detail = `promoted ${step.ref} to primary on Twilio and to AWSCURRENT; the old token stopped working`;
-      return outcome === 'settled'
-        ? { detail: `${detail}; ${step.ref} ${SETTLED}`, completedRotation: true }
-        : { detail };
+      return { detail: `promoted ${step.ref} to primary on Twilio and to AWSCURRENT; the old token stopped working` };
     },
     describe(d, obs) {
       const follows = `AWSCURRENT moves to version ${d.versionId} in the same step`;
@@ -515,27 +451,11 @@ export const steps: StepTable<Step, Observation, AuthTokenSession, Settings> = {
     },
   },
   'finish-promotion': {
-    async act(step, obs, session, runtime, settings) {
-      // From the current token (the labels did not follow), or from the previous one (they did, the record not).
-      const old = [obs.current, obs.previous].find((v) => v?.versionId === step.fromVersionId)!.token;
-      const sinceMs = parseStamp(obs.secret?.tags[TAG_CURRENT_SINCE], step.versionId);
-      const finish = {
-        from: step.fromVersionId,
-        to: step.versionId,
-        oldToken: old,
-        settleNow: settleNow(session, settings),
-      };
-      const settled = await finishPromotion(session, runtime, {
-        ...finish,
-        ...(sinceMs !== undefined ? { sinceMs } : {}),
-      });
-      const where = `AWSCURRENT is version ${step.versionId} and the promotion is recorded`;
-      const detail = `Twilio had already promoted ${step.ref}; ${where}`;
-      return settled ? { detail: `${detail}; ${step.ref} ${SETTLED}`, completedRotation: true } : { detail };
+    async act(step, _obs, session, runtime) {
+      await finishPromotion(session, runtime, step.fromVersionId, step.versionId);
+      return { detail: `Twilio had already promoted ${step.ref}; moved AWSCURRENT to version ${step.versionId}` };
     },
-    describe: (d) =>
-      `move AWSCURRENT to version ${d.versionId} (if not there) and record the promotion: ` +
-      `Twilio already made ${d.ref} the primary`,
+    describe: (d) => `move AWSCURRENT to version ${d.versionId}: Twilio already made ${d.ref} the primary`,
   },
   'mark-current': {
     async act(step, _obs, session, runtime) {
