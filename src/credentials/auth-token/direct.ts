@@ -1,4 +1,13 @@
-import { CURRENT, formatStamp, labelled, parseStamp, PENDING, PREVIOUS, recordedPromotion } from '../../core/labels.js';
+import {
+  CURRENT,
+  formatStamp,
+  labelled,
+  parseStamp,
+  PENDING,
+  PREVIOUS,
+  recordedPromotion,
+  TAG_CURRENT_SINCE,
+} from '../../core/labels.js';
 import type { StoredSecret } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError, SecretShapeError } from '../../errors.js';
@@ -29,6 +38,9 @@ export async function testPending(
   const version = secret.versions.find((v) => v.versionId === token);
   const current = labelled(secret, CURRENT);
   if (!current || !version?.stages.includes(PENDING) || version.stages.includes(CURRENT)) return undefined;
+  // AWSCURRENT must be the version this rotator promoted and stamped: a token a person put or moved there
+  // since (one Twilio refuses, another account's) goes to the look, which asks about it and refuses.
+  if (parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId) === undefined) return undefined;
   const previous = labelled(secret, PREVIOUS);
   const settling =
     previous !== undefined &&

@@ -1,5 +1,5 @@
 import { claimTags } from '../../core/claim.js';
-import { CURRENT, formatStamp, labelled, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import { CURRENT, formatStamp, labelled, parseStamp, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { StoredSecret } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError, SecretShapeError } from '../../errors.js';
@@ -35,7 +35,9 @@ function plainPending<S extends NamedSession>(
   const current = labelled(secret, CURRENT);
   if (!version?.stages.includes(PENDING) || version.stages.includes(CURRENT) || version.value === undefined)
     return undefined;
-  if (!current) return undefined;
+  // AWSCURRENT must be the version this rotator promoted and stamped: one a person put or moved there
+  // since (an admin key, another account's, a value the look cannot read) goes to the look, which refuses.
+  if (!current || parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId) === undefined) return undefined;
   try {
     const source = { secretId: secret.secretId, versionId: token, stage: PENDING };
     const { key } = port.parse(source, version.value, version.binary);
