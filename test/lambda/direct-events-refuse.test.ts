@@ -59,6 +59,31 @@ describe('testSecret and finishSecret without the look, only where the look woul
     expect(stage(CURRENT)?.apiKeySid).toBe(admin.apiKeySid);
   });
 
+  it('promotes no key of another account in the pending version when the key verifies by fetching itself', async () => {
+    const policy = { allow: ['/twilio/iam/api-keys/read'] };
+    await world.seedCurrentKey({ type: 'restricted', policy: { allow: policy.allow } });
+    await stampCurrent(SECRET);
+    process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([
+      { keyType: 'restricted', policy, gate: GATE } as never,
+    ]);
+    const other = world.twilio.addAccount({ friendlyName: 'someone else' }).sid;
+    const foreign = world.twilio.seedKey({ accountSid: other, type: 'restricted', policy: { allow: policy.allow } });
+    const token = randomUUID();
+    world.sm.beginRotation(SECRET, token);
+    // Someone fills Secrets Manager's empty AWSPENDING version with the token (the call AWS's template makes).
+    await world
+      .store()
+      .putPending(
+        SECRET,
+        token,
+        JSON.stringify({ accountSid: world.accountSid, apiKeySid: foreign.sid, apiKeySecret: foreign.secret }),
+      );
+    for (const s of ['createSecret', 'setSecret']) await handler(ev(s, token), context());
+    for (const s of ['testSecret', 'finishSecret']) await handler(ev(s, token), context()).catch(() => undefined);
+    expect(stage(CURRENT)?.apiKeySid).not.toBe(foreign.sid);
+    expect(stage(PENDING)?.apiKeySid).toBe(foreign.sid);
+  });
+
   it('promotes no key of another account in the pending version when the key verifies by a list', async () => {
     // A Standard key verifies with IncomingPhoneNumbers under the target account's path: another
     // account's key is refused there, so the direct path stands aside and the look decides.
