@@ -21,13 +21,14 @@ import { TAG_PENDING_SINCE, TAG_SECONDARY_INTENT, TAG_SETTLED, TAG_UNSTORED } fr
  * value asked about with itself, then `mark-pending`'s stamp, without the look's question about the
  * current token. 4 calls for a fresh process instead of 6.
  *
- * Plain: the token's version is AWSPENDING beside a current one, holds a token of this account, and no
- * promotion of the rotator's is still settling (the look holds the event there). Twilio accepting the
- * token without calling it the primary makes it the account's secondary, so no other secondary exists:
- * the stamp clears the creation records as `mark-pending` does. The stamp only starts the consumer gate
- * (later, never earlier); nothing is deleted or promoted here. Twilio unreachable fails the event, as
- * in the look; anything else (refused, already the primary) goes to the whole look, which decides and
- * acts as before.
+ * Plain: the token's version is AWSPENDING beside the current one the rotator promoted (its
+ * current-since stamp: a token a person put there goes to the look, which asks about it), holds a token
+ * of this account, and no promotion of the rotator's is still settling (the look holds the event
+ * there). Twilio accepting the token without calling it the primary makes it the account's secondary,
+ * so no other secondary exists: the stamp clears the creation records as `mark-pending` does. The
+ * stamp only starts the consumer gate (later, never earlier); nothing is deleted or promoted here.
+ * Twilio unreachable fails the event, as in the look; anything else (refused, already the primary) goes
+ * to the whole look, which decides and acts as before.
  */
 export async function testPending(
   secret: StoredSecret,

@@ -16,12 +16,14 @@ import { plannerRotation } from './table.js';
  *
  * What the look would add here changes nothing it may do. Its promotion rests on the same facts: the
  * version is the event's token, which Secrets Manager made for this rotation and createSecret filled
- * after a whole look, AWSPENDING and not AWSCURRENT in the labels just read, holding a credential of
- * this target's account that works now (a credential works only on its own account, so it is on the
- * account's list). Nothing is deleted here: a credential that is not proven (refused, Twilio
- * unreachable) sends the event to the whole look, which deletes it only when its name proves it is this
- * target's; Twilio unreachable fails the event, as there. An orphan is left to the next look that sweeps;
- * an old credential is never retired here.
+ * after a whole look, AWSPENDING and not AWSCURRENT in the labels just read, beside the AWSCURRENT
+ * version the rotator promoted itself (its current-since stamp; a current a person put there since
+ * goes to the look, which refuses an admin credential or a value it cannot read), holding a credential
+ * of this target's account that works now under that account's path (`verifyAlone` gives only such a
+ * verification, so it is on the account's list). Nothing is deleted here: a credential that is not
+ * proven (refused, Twilio unreachable) sends the event to the whole look, which deletes it only when its
+ * name proves it is this target's; Twilio unreachable fails the event, as there. An orphan is left to
+ * the next look that sweeps; an old credential is never retired here.
  */
 
 /** The token's version when it is plainly pending beside a current one, with its credential parsed. */
