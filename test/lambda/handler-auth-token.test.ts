@@ -11,6 +11,7 @@ import {
   type Lambda,
 } from '../support/lambda.js';
 import { AWS_ENV, type World } from '../support/world.js';
+import { formatStamp, TAG_CURRENT_SINCE } from '../../src/core/labels.js';
 
 let handler: Lambda['handler'];
 
@@ -155,6 +156,9 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
 
   it('testSecret writes nothing while Twilio cannot be asked about the pending token, then passes', async () => {
     const old = await world.seedToken();
+    // AWSCURRENT is the rotator's own (what its mark-current leaves), so testSecret takes the direct path.
+    const seeded = (await world.store().read(SECRET))!.versions.find((v) => v.stages.includes('AWSCURRENT'))!;
+    await world.store().setTags(SECRET, { [TAG_CURRENT_SINCE]: formatStamp(seeded.versionId, Date.now()) });
     process.env.TWILIO_KEY_ROTATOR_CONFIG = await world.writeConfig([{ kind: 'auth-token' }]);
     const token = randomUUID();
     world.sm.beginRotation(SECRET, token);
@@ -164,7 +168,10 @@ describe('Secrets Manager rotation protocol, Auth Token secret', () => {
     await expect(handler(rotationEvent('testSecret', token), context())).rejects.toThrow(/could not ask Twilio/);
     expect(world.sm.controls.log.filter((e) => e.mutating)).toEqual([]);
     world.twilio.controls.clearFaults();
+    world.resetLogs();
     await handler(rotationEvent('testSecret', token), context());
+    // The pending token alone was asked: the direct path, not the look (which asks the current one too).
+    expect(world.twilio.controls.log.filter((e) => e.operation === 'FetchAccount')).toHaveLength(1);
     expect(world.sm.inspect(SECRET)!.tags['rotator:pending-since']).toMatch(new RegExp(`^${token} `));
     expect(await world.storedToken('AWSCURRENT')).toBe(old);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CURRENT, formatStamp, TAG_CURRENT_SINCE } from '../../src/core/labels.js';
 import { rotationIdForToken } from '../../src/core/rotation-id.js';
 import { keyName, looksLikeRotatorKeyName, ownerFingerprint } from '../../src/credentials/named/naming.js';
 
@@ -37,6 +38,10 @@ async function trial(delaysMs: readonly number[]): Promise<string[]> {
   try {
     await world.seedAdmin('auth-token');
     const original = await world.seedCurrentKey();
+    // AWSCURRENT is the rotator's own, as its mark-current leaves it: testSecret and finishSecret may take
+    // their direct path (credentials/named/direct.ts) while scheduled runs act.
+    const seeded = (await world.store().read('twilio/app'))!.versions.find((v) => v.stages.includes(CURRENT))!;
+    await world.store().setTags('twilio/app', { [TAG_CURRENT_SINCE]: formatStamp(seeded.versionId, Date.now()) });
     const token = randomUUID();
     world.sm.beginRotation('twilio/app', token);
     const steps = rotationEvents(world.sm.inspect('twilio/app')!.arn, token);

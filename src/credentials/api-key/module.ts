@@ -74,8 +74,11 @@ const port: NamedPort<ApiKeySession> = {
     // from the current key on Twilio with the admin credential.
     const explicit = target.policy?.mode === 'explicit' ? { allow: target.policy.allow } : undefined;
     const policy = target.keyType === 'standard' ? null : explicit;
+    // Only a GET under the target account's own path proves the key is that account's (another account's
+    // key is refused there); `fetch-own-key` (GET /v1/Keys/<sid>) and a `url` answer for a key of any
+    // account, so those go to the look, which finds the key on the account's list or refuses.
     const method = policy === undefined ? undefined : verifyMethodFor(policy, target.validationUrl);
-    if (!method) return undefined;
+    if (method?.kind !== 'list-incoming-phone-numbers' && method?.kind !== 'list-messages') return undefined;
     const { accountSid } = target;
     return (runtime, key) =>
       runtime.verifier(target).verify({ accountSid, sid: key.apiKeySid, secret: key.apiKeySecret }, method);

@@ -1,4 +1,13 @@
-import { CURRENT, formatStamp, labelled, parseStamp, PENDING, PREVIOUS, recordedPromotion } from '../../core/labels.js';
+import {
+  CURRENT,
+  formatStamp,
+  labelled,
+  parseStamp,
+  PENDING,
+  PREVIOUS,
+  recordedPromotion,
+  TAG_CURRENT_SINCE,
+} from '../../core/labels.js';
 import type { StoredSecret } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError, SecretShapeError } from '../../errors.js';
@@ -12,13 +21,14 @@ import { TAG_PENDING_SINCE, TAG_SECONDARY_INTENT, TAG_SETTLED, TAG_UNSTORED } fr
  * value asked about with itself, then `mark-pending`'s stamp, without the look's question about the
  * current token. 4 calls for a fresh process instead of 6.
  *
- * Plain: the token's version is AWSPENDING beside a current one, holds a token of this account, and no
- * promotion of the rotator's is still settling (the look holds the event there). Twilio accepting the
- * token without calling it the primary makes it the account's secondary, so no other secondary exists:
- * the stamp clears the creation records as `mark-pending` does. The stamp only starts the consumer gate
- * (later, never earlier); nothing is deleted or promoted here. Twilio unreachable fails the event, as
- * in the look; anything else (refused, already the primary) goes to the whole look, which decides and
- * acts as before.
+ * Plain: the token's version is AWSPENDING beside the current one the rotator promoted (its
+ * current-since stamp: a token a person put there goes to the look, which asks about it), holds a token
+ * of this account, and no promotion of the rotator's is still settling (the look holds the event
+ * there). Twilio accepting the token without calling it the primary makes it the account's secondary,
+ * so no other secondary exists: the stamp clears the creation records as `mark-pending` does. The
+ * stamp only starts the consumer gate (later, never earlier); nothing is deleted or promoted here.
+ * Twilio unreachable fails the event, as in the look; anything else (refused, already the primary) goes
+ * to the whole look, which decides and acts as before.
  */
 export async function testPending(
   secret: StoredSecret,
@@ -29,6 +39,9 @@ export async function testPending(
   const version = secret.versions.find((v) => v.versionId === token);
   const current = labelled(secret, CURRENT);
   if (!current || !version?.stages.includes(PENDING) || version.stages.includes(CURRENT)) return undefined;
+  // AWSCURRENT must be the version this rotator promoted and stamped: a token a person put or moved there
+  // since (one Twilio refuses, another account's) goes to the look, which asks about it and refuses.
+  if (parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId) === undefined) return undefined;
   const previous = labelled(secret, PREVIOUS);
   const settling =
     previous !== undefined &&

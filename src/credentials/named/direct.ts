@@ -1,5 +1,5 @@
 import { claimTags } from '../../core/claim.js';
-import { CURRENT, formatStamp, labelled, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
+import { CURRENT, formatStamp, labelled, parseStamp, PENDING, TAG_CURRENT_SINCE } from '../../core/labels.js';
 import type { StoredSecret } from '../../core/ports.js';
 import type { Runtime } from '../../core/runtime.js';
 import { RotationError, SecretShapeError } from '../../errors.js';
@@ -16,12 +16,14 @@ import { plannerRotation } from './table.js';
  *
  * What the look would add here changes nothing it may do. Its promotion rests on the same facts: the
  * version is the event's token, which Secrets Manager made for this rotation and createSecret filled
- * after a whole look, AWSPENDING and not AWSCURRENT in the labels just read, holding a credential of
- * this target's account that works now (a credential works only on its own account, so it is on the
- * account's list). Nothing is deleted here: a credential that is not proven (refused, Twilio
- * unreachable) sends the event to the whole look, which deletes it only when its name proves it is this
- * target's; Twilio unreachable fails the event, as there. An orphan is left to the next look that sweeps;
- * an old credential is never retired here.
+ * after a whole look, AWSPENDING and not AWSCURRENT in the labels just read, beside the AWSCURRENT
+ * version the rotator promoted itself (its current-since stamp; a current a person put there since
+ * goes to the look, which refuses an admin credential or a value it cannot read), holding a credential
+ * of this target's account that works now under that account's path (`verifyAlone` gives only such a
+ * verification, so it is on the account's list). Nothing is deleted here: a credential that is not
+ * proven (refused, Twilio unreachable) sends the event to the whole look, which deletes it only when its
+ * name proves it is this target's; Twilio unreachable fails the event, as there. An orphan is left to
+ * the next look that sweeps; an old credential is never retired here.
  */
 
 /** The token's version when it is plainly pending beside a current one, with its credential parsed. */
@@ -35,7 +37,9 @@ function plainPending<S extends NamedSession>(
   const current = labelled(secret, CURRENT);
   if (!version?.stages.includes(PENDING) || version.stages.includes(CURRENT) || version.value === undefined)
     return undefined;
-  if (!current) return undefined;
+  // AWSCURRENT must be the version this rotator promoted and stamped: one a person put or moved there
+  // since (an admin key, another account's, a value the look cannot read) goes to the look, which refuses.
+  if (!current || parseStamp(secret.tags[TAG_CURRENT_SINCE], current.versionId) === undefined) return undefined;
   try {
     const source = { secretId: secret.secretId, versionId: token, stage: PENDING };
     const { key } = port.parse(source, version.value, version.binary);

@@ -51,8 +51,8 @@ export interface NamedPort<S extends NamedSession> {
   verify(session: S, runtime: Runtime, obs: Observation, version: LabelledKey): Promise<VerifyResult>;
   /**
    * How `verify` proves a credential of `target` with the credential alone, where the configuration
-   * gives the method and nothing the admin credential reads is needed (Secrets Manager's events,
-   * ./direct.ts); undefined where it is.
+   * gives the method, nothing the admin credential reads is needed, and the answer proves the
+   * credential is the target account's (Secrets Manager's events, ./direct.ts); undefined otherwise.
    */
   verifyAlone?(target: S['target']): ((runtime: Runtime, key: Credential) => Promise<VerifyResult>) | undefined;
   /** The current credential, never proven, was refused: would one made from the configuration differ? */
