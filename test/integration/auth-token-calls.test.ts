@@ -76,7 +76,7 @@ describe('calls per Auth Token rotation (Secrets Manager store)', () => {
     expect(total(calls)).toBe(15);
   });
 
-  it("counts RotateSecret's four events from a current a person put: 8 calls to Twilio, 20 to Secrets Manager", async () => {
+  it("counts RotateSecret's events from a hand-put current: 8 calls to Twilio, 20 to Secrets Manager", async () => {
     world = await World.start('aws');
     await world.seedToken(SECRET);
     Object.assign(process.env, AWS_ENV);
