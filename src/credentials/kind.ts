@@ -92,10 +92,11 @@ export type RotationView<P extends { kind: string }, O, T = unknown> = {
     /**
      * What the stored secret alone proves of `done` (./settled.ts): checked before the run opens (a
      * repeated event, setSecret after createSecret), and on the run's copy after each step, instead of
-     * another look. Must imply `done`, with one allowance: createSecret's and setSecret's end only on a
-     * filled AWSPENDING version, unparsed (as AWS's template does); testSecret parses and verifies it, so
-     * a value not the rotator's fails there, and nothing is deleted or promoted on it. Absent, the event
-     * always takes the whole look.
+     * another look. Must imply `done`, with one allowance: createSecret's ends on a filled AWSPENDING
+     * version, unparsed (as AWS's template does; setSecret's on the token's label alone); testSecret parses
+     * and verifies it, so a value that is not a working credential of the target's account fails there.
+     * A working one someone else wrote into the token's version is not told apart (docs/rotation-flow.md,
+     * "Known gap"). Absent, the event always takes the whole look.
      */
     settled?: (secret: StoredSecret | undefined, token: string) => boolean;
     /**
