@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,7 @@ describe("the Lambda bundle's credential chain stand-in (scripts/credential-chai
       expect(await (await load())()()).toMatchObject({ accessKeyId: 'AKIDFROMPROFILE' });
     } finally {
       console.warn = warn;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

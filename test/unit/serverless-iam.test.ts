@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { deployFacts, shardingOptions } from '../../scripts/deploy-config.js';
 
@@ -19,12 +19,17 @@ const target = {
 
 const SLACK_REF = '{{resolve:secretsmanager:prod/rotator/slack:SecretString:url}}';
 
+/** The folders `facts` made, removed after the file's tests. */
+const made: string[] = [];
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 async function facts(
   extra: Record<string, unknown>,
   env: NodeJS.ProcessEnv = {},
   sharding?: { targetsPerMessage: number },
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'tkr-iam-'));
+  made.push(dir);
   const configFile = join(dir, 'rotator.yaml');
   await writeFile(configFile, stringify({ stores: { aws: { region: 'eu-west-1' } }, targets: [target], ...extra }));
   return deployFacts({ configFile, env, region: 'eu-west-1', ...(sharding ? { sharding } : {}) });
