@@ -1,17 +1,26 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfigObject } from '../../src/config/validate.js';
 import { SANDBOX_PORTS, SANDBOX_QUEUE, SANDBOX_TOPIC } from './sandbox.js';
 import { cliBin } from '../support/child.js';
 import { recordOutput } from '../support/scan.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const made: string[] = [];
+async function scratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -128,7 +137,7 @@ const awsClient = {
 
 describe('npm run sandbox', () => {
   it('continues with the same account, keys and secrets after it is killed and started again', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));
+    const dir = await scratch('tkr-sandbox-');
     const first = await started(dir);
     await storeAdminAndRotate(dir, first);
     const before = await cli(dir, first, ['status', '--json']);
@@ -163,7 +172,7 @@ describe('npm run sandbox', () => {
   }, 90_000);
 
   it('keeps the lines scripts read, and serves SNS and SQS at the endpoints it prints', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));
+    const dir = await scratch('tkr-sandbox-');
     const s = await started(dir);
     const url = String.raw`http://127\.0\.0\.1:\d+`;
     const lines = [
@@ -208,7 +217,7 @@ describe('npm run sandbox', () => {
   }, 60_000);
 
   it('starts a new account with --reset, removing its state and the file store', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));
+    const dir = await scratch('tkr-sandbox-');
     const first = await started(dir);
     await storeAdminAndRotate(dir, first);
     await first.stop();
@@ -223,7 +232,7 @@ describe('npm run sandbox', () => {
   }, 90_000);
 
   it('names the way out when the file store holds secrets of an account it does not have', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));
+    const dir = await scratch('tkr-sandbox-');
     const first = await started(dir);
     await storeAdminAndRotate(dir, first);
     await first.stop();
@@ -242,7 +251,7 @@ describe('npm run sandbox', () => {
   }, 90_000);
 
   it('refuses an unknown option with its usage, and changes nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));
+    const dir = await scratch('tkr-sandbox-');
     const out = (await sandbox(dir, ['--rest'])) as Exited;
     expect(out).toMatchObject({ code: 2, stdout: '' });
     expect(out.stderr).toMatch(/^sandbox: unknown option --rest\n\nUsage: npm run sandbox \[-- --reset\]\n/);
@@ -250,7 +259,7 @@ describe('npm run sandbox', () => {
   }, 60_000);
 
   it('refuses a state file it cannot read, naming --reset, and changes nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sandbox-'));
+    const dir = await scratch('tkr-sandbox-');
     await writeFile(statePaths(dir).SANDBOX_STATE, '{"format":"something else"}');
     const out = await sandbox(dir);
     expect(out).toMatchObject({ code: 2, stdout: '' });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,15 @@ import { rotationEvents, SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { recordOutput } from '../support/scan.js';
 import { startTwilioTls } from '../support/twilio-tls.js';
 import { AWS_ENV, World } from '../support/world.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const made: string[] = [];
+async function scratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 /**
  * `osls package` on this checkout, offline, and the CloudFormation it generates. Structure is
@@ -33,7 +42,7 @@ async function packageTemplate(
   args: string[] = [],
   cwd = process.cwd(),
 ): Promise<{ template: Template; zip: string }> {
-  const out = await mkdtemp(join(tmpdir(), 'tkr-sls-'));
+  const out = await scratch('tkr-sls-');
   await run(
     join(process.cwd(), 'node_modules', '.bin', 'osls'),
     ['package', '--stage', 'ci', '--package', out, ...args],
@@ -385,7 +394,7 @@ for (const event of ${JSON.stringify(events)}) {
 /** What stops `osls package`, in words, before anything is packaged. */
 describe('serverless.yml refuses to package', () => {
   it('a bundle built from another configuration, saying what to run', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sls-config-'));
+    const dir = await scratch('tkr-sls-config-');
     const edited = join(dir, 'rotator.yaml');
     const example = await readFile('config/example.yaml', 'utf8');
     await writeFile(
@@ -402,7 +411,7 @@ describe('serverless.yml refuses to package', () => {
   }, 90_000);
 
   it('a bundle whose configuration was edited since it was built', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tkr-sls-edit-'));
+    const dir = await scratch('tkr-sls-edit-');
     const config = join(dir, 'rotator.yaml');
     const bundle = join(dir, 'lambda');
     await writeFile(config, await readFile('config/example.yaml', 'utf8'));
@@ -422,7 +431,7 @@ describe('serverless.yml refuses to package', () => {
 
   it('without a bundle, saying so in words', async () => {
     // A checkout where npm run build:lambda never ran: the same files, no dist/.
-    const checkout = await mkdtemp(join(tmpdir(), 'tkr-sls-checkout-'));
+    const checkout = await scratch('tkr-sls-checkout-');
     for (const entry of ['node_modules', 'src', 'config', 'package.json', 'tsconfig.json'])
       await symlink(join(process.cwd(), entry), join(checkout, entry));
     await cp('scripts', join(checkout, 'scripts'), { recursive: true });
