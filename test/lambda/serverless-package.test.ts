@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,17 +11,11 @@ import { bundleProblem } from '../../scripts/config-fingerprint.cjs';
 import { labelledKeys } from '../support/assertions.js';
 import { rotationEvents, SCHEDULED_EVENT } from '../support/lambda-child.js';
 import { recordOutput } from '../support/scan.js';
+import { scratchFolders } from '../support/scratch.js';
 import { startTwilioTls } from '../support/twilio-tls.js';
 import { AWS_ENV, World } from '../support/world.js';
 
-/** Folders the tests make, removed after the file's tests. */
-const made: string[] = [];
-async function scratch(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+const scratch = scratchFolders();
 
 /**
  * `osls package` on this checkout, offline, and the CloudFormation it generates. Structure is

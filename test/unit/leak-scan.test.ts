@@ -1,22 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redact, redactValue, registerCredential, registerSecret } from '../../src/redact.js';
 import { scan } from '../support/scan.js';
+import { scratchFolders } from '../support/scratch.js';
 
-/** The folders the tests made, removed after them. */
-const made: string[] = [];
-const scratch = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'tkr-scan-'));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+const scratch = scratchFolders();
 
 describe('leak scan and redaction', () => {
   it('finds a secret that reached the output, and reports none when it did not', async () => {
-    const dir = await scratch();
+    const dir = await scratch('tkr-scan-');
     await writeFile(join(dir, 'secrets-1.txt'), 'Zq81hQ0mN7pLr2XyV4cWt9BkE3sJd6Fa\n');
     await writeFile(join(dir, 'output-1.txt'), 'all fine here\n');
     expect(scan(dir).leaks).toEqual([]);
@@ -25,7 +18,7 @@ describe('leak scan and redaction', () => {
   });
 
   it('finds a secret in its derived forms too: inside a Basic header, percent-encoded', async () => {
-    const dir = await scratch();
+    const dir = await scratch('tkr-scan-');
     const secret = 'Zq81hQ0mN7pLr2XyV4cWt9BkE3sJd6Fa';
     await writeFile(join(dir, 'secrets-1.txt'), `${secret}\n`);
     for (const [i, user] of ['SK1', 'SK12', 'SK123'].entries()) {

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { deployFacts, shardingOptions } from '../../scripts/deploy-config.js';
+import { scratchFolders } from '../support/scratch.js';
 
 /** The Lambda role's statements come from the configuration: SNS alerts may publish to their topics only. */
 
@@ -19,17 +19,14 @@ const target = {
 
 const SLACK_REF = '{{resolve:secretsmanager:prod/rotator/slack:SecretString:url}}';
 
-/** The folders `facts` made, removed after the file's tests. */
-const made: string[] = [];
-afterAll(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+const scratch = scratchFolders();
 
 async function facts(
   extra: Record<string, unknown>,
   env: NodeJS.ProcessEnv = {},
   sharding?: { targetsPerMessage: number },
 ) {
-  const dir = await mkdtemp(join(tmpdir(), 'tkr-iam-'));
-  made.push(dir);
+  const dir = await scratch('tkr-iam-');
   const configFile = join(dir, 'rotator.yaml');
   await writeFile(configFile, stringify({ stores: { aws: { region: 'eu-west-1' } }, targets: [target], ...extra }));
   return deployFacts({ configFile, env, region: 'eu-west-1', ...(sharding ? { sharding } : {}) });
