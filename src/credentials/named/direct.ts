@@ -59,11 +59,14 @@ function plainPending<S extends NamedSession>(
 export function directRotation<S extends NamedSession>(
   port: NamedPort<S>,
 ): RotationView<Step, Observation, S['target']> {
+  type Pending = NonNullable<ReturnType<typeof plainPending<S>>>;
+  type Then = (pending: Pending, token: string, runtime: Runtime) => string | Promise<string>;
   /**
-   * The pending credential, when it is plain and works. Twilio unreachable fails the event, as the look's
-   * `verify-pending` does (Secrets Manager retries); a refusal goes to the look, which withdraws it.
+   * The event carried out by `then` on the pending credential, when it is plain and works. Twilio
+   * unreachable fails the event, as the look's `verify-pending` does (Secrets Manager retries); a refusal
+   * goes to the look, which withdraws it.
    */
-  const proven = (target: S['target']) => {
+  const whenProven = (target: S['target'], then: Then) => {
     const verify = port.verifyAlone?.(target);
     return (
       verify &&
@@ -71,7 +74,8 @@ export function directRotation<S extends NamedSession>(
         const pending = plainPending(port, secret, token, target);
         if (!pending) return undefined;
         const result = await verify(runtime, pending.key);
-        if (result.ok || result.definitive) return result.ok ? pending : undefined;
+        if (result.ok) return then(pending, token, runtime);
+        if (result.definitive) return undefined;
         const did = `${port.noun} ${pending.key.apiKeySid} did not verify (${result.reason})`;
         const why = 'Twilio could not be asked; nothing was changed, and Secrets Manager retries';
         throw new RotationError(target.name, 'verify-pending', `${did}: ${why}`);
@@ -83,39 +87,23 @@ export function directRotation<S extends NamedSession>(
     ...plannerRotation,
     testSecret: {
       ...plannerRotation.testSecret,
-      direct(target) {
-        const pendingOf = proven(target);
-        return (
-          pendingOf &&
-          (async (secret, token, runtime) => {
-            const pending = await pendingOf(secret, token, runtime);
-            return pending && `version ${token}: ${works(pending.key.apiKeySid)}`;
-          })
-        );
-      },
+      direct: (target) => whenProven(target, (pending, token) => `version ${token}: ${works(pending.key.apiKeySid)}`),
     },
     finishSecret: {
       ...plannerRotation.finishSecret,
-      direct(target) {
-        const pendingOf = proven(target);
-        return (
-          pendingOf &&
-          (async (secret, token, runtime) => {
-            const pending = await pendingOf(secret, token, runtime);
-            if (!pending) return undefined;
-            // What promote and mark-current write (./steps.ts), in their order.
-            const { secretId } = target.secret;
-            const store = runtime.store(target.secret.store);
-            const ref = pending.key.apiKeySid;
-            const claim = claimTags({ versionId: token, ref, createdAtMs: pending.createdAtMs }, {});
-            const step = { fromVersionId: pending.fromVersionId, versionId: token };
-            if (!(await promoteVersion(store, secretId, step, runtime, claim)))
-              await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(token, runtime.now()), ...claim });
-            const promoted = `promoted it to AWSCURRENT (the old current is AWSPREVIOUS), current since now`;
-            return `version ${token}: ${works(ref)}; ${promoted}`;
-          })
-        );
-      },
+      direct: (target) =>
+        whenProven(target, async (pending, token, runtime) => {
+          // What promote and mark-current write (./steps.ts), in their order.
+          const { secretId } = target.secret;
+          const store = runtime.store(target.secret.store);
+          const ref = pending.key.apiKeySid;
+          const claim = claimTags({ versionId: token, ref, createdAtMs: pending.createdAtMs }, {});
+          const step = { fromVersionId: pending.fromVersionId, versionId: token };
+          if (!(await promoteVersion(store, secretId, step, runtime, claim)))
+            await store.setTags(secretId, { [TAG_CURRENT_SINCE]: formatStamp(token, runtime.now()), ...claim });
+          const promoted = `promoted it to AWSCURRENT (the old current is AWSPREVIOUS), current since now`;
+          return `version ${token}: ${works(ref)}; ${promoted}`;
+        }),
     },
   };
 }
